@@ -1,0 +1,197 @@
+//! Runtime locks and one-shot notes on futexes, after Go's lock_futex.go.
+//!
+//! `Mutex` is sched.lock and friends: spin briefly (the holder is usually running on another CPU),
+//! then sleep in the kernel. It is not a spin lock. `Note` is a one-shot event an M sleeps on
+//! (stopm, sysmon, stop-the-world).
+
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use crate::arch;
+use crate::sys as os;
+
+const MUTEX_UNLOCKED: u32 = 0;
+const MUTEX_LOCKED: u32 = 1;
+const MUTEX_SLEEPING: u32 = 2;
+/// Rounds of active spinning before yielding (Go's active_spin).
+const ACTIVE_SPIN: u32 = 4;
+/// Pause instructions per active spin round (Go's active_spin_cnt).
+const ACTIVE_SPIN_CNT: u32 = 30;
+/// Rounds of sched_yield before sleeping (Go's passive_spin).
+const PASSIVE_SPIN: u32 = 1;
+
+/// A runtime mutex (Go's `mutex`): futex-based, with a short spin.
+pub struct Mutex {
+    key: AtomicU32,
+}
+
+impl Default for Mutex {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Mutex {
+    /// An unlocked mutex.
+    pub const fn new() -> Self {
+        Mutex { key: AtomicU32::new(MUTEX_UNLOCKED) }
+    }
+
+    /// Acquires the lock (Go's lock2). Preemption is off while any runtime lock is held.
+    pub fn lock(&self) {
+        acquirem_count(1);
+        // Acquire on every successful exchange/CAS: pairs with the Release in unlock, so the
+        // critical section of the previous holder happens-before ours.
+        let v = self.key.swap(MUTEX_LOCKED, Ordering::Acquire);
+        if v == MUTEX_UNLOCKED {
+            return;
+        }
+        // wait is MUTEX_LOCKED or MUTEX_SLEEPING: if anyone might be sleeping we must keep
+        // the key at SLEEPING when we take the lock, so our unlock wakes them.
+        let mut wait = v;
+        let spin = if os::ncpu() > 1 { ACTIVE_SPIN } else { 0 };
+        loop {
+            for _ in 0..spin {
+                while self.key.load(Ordering::Relaxed) == MUTEX_UNLOCKED {
+                    if self
+                        .key
+                        .compare_exchange(MUTEX_UNLOCKED, wait, Ordering::Acquire, Ordering::Relaxed)
+                        .is_ok()
+                    {
+                        return;
+                    }
+                }
+                arch::procyield(ACTIVE_SPIN_CNT);
+            }
+            for _ in 0..PASSIVE_SPIN {
+                while self.key.load(Ordering::Relaxed) == MUTEX_UNLOCKED {
+                    if self
+                        .key
+                        .compare_exchange(MUTEX_UNLOCKED, wait, Ordering::Acquire, Ordering::Relaxed)
+                        .is_ok()
+                    {
+                        return;
+                    }
+                }
+                os::osyield();
+            }
+            let v = self.key.swap(MUTEX_SLEEPING, Ordering::Acquire);
+            if v == MUTEX_UNLOCKED {
+                return;
+            }
+            wait = MUTEX_SLEEPING;
+            os::futexsleep(&self.key, MUTEX_SLEEPING, -1);
+        }
+    }
+
+    /// Releases the lock (Go's unlock2), waking one sleeper if any.
+    pub fn unlock(&self) {
+        // Release: publishes the critical section to the next acquirer.
+        let v = self.key.swap(MUTEX_UNLOCKED, Ordering::Release);
+        if v == MUTEX_UNLOCKED {
+            crate::throw("unlock of unlocked lock");
+        }
+        if v == MUTEX_SLEEPING {
+            os::futexwakeup(&self.key, 1);
+        }
+        acquirem_count(-1);
+    }
+
+    /// Locks and returns a guard that unlocks on drop.
+    pub fn guard(&self) -> MutexGuard<'_> {
+        self.lock();
+        MutexGuard { m: self }
+    }
+}
+
+/// Unlocks its Mutex when dropped.
+pub struct MutexGuard<'a> {
+    m: &'a Mutex,
+}
+
+impl Drop for MutexGuard<'_> {
+    fn drop(&mut self) {
+        self.m.unlock();
+    }
+}
+
+/// Adjusts the current M's held-lock count (no preemption while non-zero).
+fn acquirem_count(delta: i32) {
+    let gp = arch::getg();
+    if gp.is_null() {
+        return;
+    }
+    // SAFETY: a non-null g from TLS is valid and its m is this thread's M; `locks` is only
+    // touched by the owning thread.
+    unsafe {
+        let mp = (*gp).m;
+        if !mp.is_null() {
+            (*mp).locks += delta;
+        }
+    }
+}
+
+/// A one-shot sleep/wake event (Go's note): `notesleep` blocks until `notewakeup`.
+pub struct Note {
+    key: AtomicU32,
+}
+
+impl Default for Note {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Note {
+    /// A cleared note.
+    pub const fn new() -> Self {
+        Note { key: AtomicU32::new(0) }
+    }
+
+    /// Resets the note so it can be slept on again (noteclear).
+    pub fn clear(&self) {
+        self.key.store(0, Ordering::Relaxed);
+    }
+
+    /// Wakes the (single) sleeper (notewakeup). Waking twice is a runtime bug.
+    pub fn wakeup(&self) {
+        // Release: what the waker did before is visible to the sleeper after it sees 1.
+        let old = self.key.swap(1, Ordering::Release);
+        if old != 0 {
+            crate::throw("notewakeup - double wakeup");
+        }
+        os::futexwakeup(&self.key, 1);
+    }
+
+    /// Sleeps until woken (notesleep). Only on g0 or a thread without a P.
+    pub fn sleep(&self) {
+        // Acquire pairs with the Release in wakeup.
+        while self.key.load(Ordering::Acquire) == 0 {
+            os::futexsleep(&self.key, 0, -1);
+        }
+    }
+
+    /// Sleeps until woken or `ns` nanoseconds pass (notetsleep); true if woken.
+    /// A negative `ns` sleeps without limit.
+    pub fn tsleep(&self, ns: i64) -> bool {
+        if ns < 0 {
+            self.sleep();
+            return true;
+        }
+        let deadline = crate::time::nanotime() + ns;
+        loop {
+            if self.key.load(Ordering::Acquire) != 0 {
+                return true;
+            }
+            let left = deadline - crate::time::nanotime();
+            if left <= 0 {
+                return self.key.load(Ordering::Acquire) != 0;
+            }
+            os::futexsleep(&self.key, 0, left);
+        }
+    }
+
+    /// Whether wakeup has happened (for asserts and polling).
+    pub fn is_set(&self) -> bool {
+        self.key.load(Ordering::Acquire) != 0
+    }
+}

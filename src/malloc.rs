@@ -1,0 +1,318 @@
+//! The heap behind `#[global_allocator]` (Go's malloc.go/mheap.go/mcentral.go, reduced):
+//! Go's 67 size classes up to 32 KB, a central free list per class, spans carved from a page heap
+//! over 64 MB arenas, and large objects mapped directly. `mallocinit` reserves the first arena.
+//! Free gives the object back to its class's list (Rust tells us the layout, so no span lookup).
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::ptr;
+
+use crate::lock_futex::Mutex;
+use crate::sys as os;
+use crate::runtime2::Global;
+
+/// Largest object served from size classes (Go's _MaxSmallSize).
+pub const MAX_SMALL_SIZE: usize = 32768;
+/// Go's class_to_size (class 0 unused).
+pub const CLASS_TO_SIZE: [u32; 68] = [
+    0, 8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256, 288, 320, 352, 384,
+    416, 448, 480, 512, 576, 640, 704, 768, 896, 1024, 1152, 1280, 1408, 1536, 1792, 2048, 2304, 2688, 3072,
+    3200, 3456, 4096, 4864, 5376, 6144, 6528, 6784, 6912, 8192, 9472, 9728, 10240, 10880, 12288, 13568,
+    14336, 16384, 18432, 19072, 20480, 21760, 24576, 27264, 28672, 32768,
+];
+/// Number of size classes including 0.
+pub const NUM_CLASSES: usize = CLASS_TO_SIZE.len();
+/// Arena size: the page heap maps memory in these units.
+const ARENA_SIZE: usize = 64 << 20;
+/// Smallest span carved for a class.
+const MIN_SPAN: usize = 8 << 10;
+
+/// Smallest class whose size is >= `size` and a multiple of `align` (objects in a span start at a
+/// page-aligned base, so such a class aligns them), or None if the request is large.
+pub const fn size_to_class(size: usize, align: usize) -> Option<usize> {
+    if size > MAX_SMALL_SIZE || align > 4096 {
+        return None;
+    }
+    // Binary search for the first class >= size, then walk up to an aligned one.
+    let (mut lo, mut hi) = (1, NUM_CLASSES - 1);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if (CLASS_TO_SIZE[mid] as usize) < size {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    let mut c = lo;
+    while c < NUM_CLASSES {
+        if (CLASS_TO_SIZE[c] as usize) % align == 0 {
+            return Some(c);
+        }
+        c += 1;
+    }
+    None
+}
+
+/// Bytes of the span carved for class `c` (at least 8 objects, at least 8 KB, whole pages).
+pub const fn span_bytes(c: usize) -> usize {
+    let s = CLASS_TO_SIZE[c] as usize * 8;
+    let s = if s < MIN_SPAN { MIN_SPAN } else { s };
+    (s + 4095) & !4095
+}
+
+/// A free object: the first word links to the next.
+struct FreeObj {
+    next: *mut FreeObj,
+}
+
+/// One class's central list (Go's mcentral).
+struct Central {
+    lock: Mutex,
+    free: Global<*mut FreeObj>,
+}
+
+// SAFETY: `free` is only touched under `lock`.
+unsafe impl Sync for Central {}
+
+#[allow(clippy::declare_interior_mutable_const)]
+const CENTRAL_INIT: Central = Central { lock: Mutex::new(), free: Global::new(ptr::null_mut()) };
+static CENTRAL: [Central; NUM_CLASSES] = [CENTRAL_INIT; NUM_CLASSES];
+
+/// The page heap: bump allocation within the current arena (Go's mheap, without coalescing:
+/// spans are never returned, they stay in their class).
+struct PageHeap {
+    cur: usize,
+    end: usize,
+    mapped: usize,
+}
+static HEAP_LOCK: Mutex = Mutex::new();
+static HEAP: Global<PageHeap> = Global::new(PageHeap { cur: 0, end: 0, mapped: 0 });
+
+/// Go's mallocinit: checks the class table and reserves the first arena.
+pub fn mallocinit() {
+    let mut prev = 0;
+    for (c, &s) in CLASS_TO_SIZE.iter().enumerate().skip(1) {
+        if s <= prev || s % 8 != 0 {
+            crate::throw("mallocinit: bad size class table");
+        }
+        if size_to_class(s as usize, 1) != Some(c) {
+            crate::throw("mallocinit: size_to_class mismatch");
+        }
+        prev = s;
+    }
+    HEAP_LOCK.lock();
+    // SAFETY: under HEAP_LOCK.
+    unsafe { grow_arena(&mut *HEAP.get(), ARENA_SIZE) };
+    HEAP_LOCK.unlock();
+}
+
+/// Maps a new arena of at least `need` bytes.
+///
+/// # Safety
+/// Caller holds HEAP_LOCK.
+unsafe fn grow_arena(h: &mut PageHeap, need: usize) -> bool {
+    let size = need.max(ARENA_SIZE);
+    let p = os::sys_alloc(size);
+    if p.is_null() {
+        return false;
+    }
+    h.cur = p as usize;
+    h.end = p as usize + size;
+    h.mapped += size;
+    true
+}
+
+/// Takes `n` bytes of fresh, page-aligned memory from the page heap.
+fn alloc_span(n: usize) -> *mut u8 {
+    HEAP_LOCK.lock();
+    // SAFETY: under HEAP_LOCK.
+    let h = unsafe { &mut *HEAP.get() };
+    // SAFETY: under HEAP_LOCK.
+    if h.end - h.cur < n && !unsafe { grow_arena(h, n) } {
+        HEAP_LOCK.unlock();
+        return ptr::null_mut();
+    }
+    let p = h.cur;
+    h.cur += n;
+    HEAP_LOCK.unlock();
+    p as *mut u8
+}
+
+/// Bytes the heap has mapped from the OS (arenas only).
+pub fn heap_mapped() -> usize {
+    HEAP_LOCK.lock();
+    // SAFETY: under HEAP_LOCK.
+    let n = unsafe { (*HEAP.get()).mapped };
+    HEAP_LOCK.unlock();
+    n
+}
+
+fn out_of_memory() -> ! {
+    crate::throw("out of memory")
+}
+
+/// Allocates one object of class `c` (Go's mallocgc small path via mcentral).
+fn alloc_small(c: usize) -> *mut u8 {
+    let central = &CENTRAL[c];
+    central.lock.lock();
+    // SAFETY: the list is only touched under the class lock; objects on it are free memory.
+    unsafe {
+        let head = &mut *central.free.get();
+        if head.is_null() {
+            let size = CLASS_TO_SIZE[c] as usize;
+            let n = span_bytes(c);
+            let span = alloc_span(n);
+            if span.is_null() {
+                central.lock.unlock();
+                out_of_memory();
+            }
+            // Thread objects 1.. onto the free list; object 0 is returned.
+            let count = n / size;
+            let mut list: *mut FreeObj = ptr::null_mut();
+            for i in (1..count).rev() {
+                let o = span.add(i * size) as *mut FreeObj;
+                (*o).next = list;
+                list = o;
+            }
+            *head = list;
+            central.lock.unlock();
+            return span;
+        }
+        let o = *head;
+        *head = (*o).next;
+        central.lock.unlock();
+        o as *mut u8
+    }
+}
+
+/// Returns an object to class `c`.
+///
+/// # Safety
+/// `p` must have come from alloc_small(c) and not be used again.
+unsafe fn free_small(p: *mut u8, c: usize) {
+    let central = &CENTRAL[c];
+    central.lock.lock();
+    // SAFETY: under the class lock; p is a free object of this class.
+    unsafe {
+        let head = &mut *central.free.get();
+        let o = p as *mut FreeObj;
+        (*o).next = *head;
+        *head = o;
+    }
+    central.lock.unlock();
+}
+
+/// Maps a large object directly (Go's largeAlloc).
+fn alloc_large(layout: Layout) -> *mut u8 {
+    let page = os::phys_page_size();
+    let align = layout.align().max(page);
+    let size = (layout.size() + page - 1) & !(page - 1);
+    let extra = align - page;
+    let p = os::sys_alloc(size + extra);
+    if p.is_null() {
+        out_of_memory();
+    }
+    if extra == 0 {
+        return p;
+    }
+    let aligned = (p as usize + align - 1) & !(align - 1);
+    // SAFETY: trims the parts of our own fresh mapping around the aligned block.
+    unsafe {
+        if aligned > p as usize {
+            os::sys_free(p, aligned - p as usize);
+        }
+        let tail = p as usize + size + extra - (aligned + size);
+        if tail > 0 {
+            os::sys_free((aligned + size) as *mut u8, tail);
+        }
+    }
+    aligned as *mut u8
+}
+
+/// The runtime's global allocator.
+pub struct GoAlloc;
+
+// SAFETY: alloc returns memory of at least layout.size() aligned to layout.align() or aborts;
+// dealloc receives the same layout, so it finds the same class.
+unsafe impl GlobalAlloc for GoAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let size = layout.size().max(1);
+        match size_to_class(size, layout.align()) {
+            Some(c) => alloc_small(c),
+            None => alloc_large(layout),
+        }
+    }
+
+    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
+        let size = layout.size().max(1);
+        match size_to_class(size, layout.align()) {
+            // SAFETY: p came from alloc_small(c) for the same layout.
+            Some(c) => unsafe { free_small(p, c) },
+            None => {
+                let page = os::phys_page_size();
+                // SAFETY: p is a large mapping of this rounded size.
+                unsafe { os::sys_free(p, (layout.size() + page - 1) & !(page - 1)) };
+            }
+        }
+    }
+
+    unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let old_class = size_to_class(layout.size().max(1), layout.align());
+        let new_class = size_to_class(new_size.max(1), layout.align());
+        if old_class.is_some() && old_class == new_class {
+            return p; // the object's class already has room: grow in place
+        }
+        // SAFETY: new_size is non-zero and the alignment is the old valid one.
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        // SAFETY: as GlobalAlloc::alloc.
+        let q = unsafe { self.alloc(new_layout) };
+        // SAFETY: both blocks are valid for the smaller size and distinct.
+        unsafe {
+            ptr::copy_nonoverlapping(p, q, layout.size().min(new_size));
+            self.dealloc(p, layout);
+        }
+        q
+    }
+}
+
+#[cfg(not(test))]
+#[global_allocator]
+static GLOBAL: GoAlloc = GoAlloc;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_cover_every_size() {
+        for size in 1..=MAX_SMALL_SIZE {
+            let c = size_to_class(size, 1).unwrap();
+            assert!(CLASS_TO_SIZE[c] as usize >= size);
+            assert!(c == 1 || (CLASS_TO_SIZE[c - 1] as usize) < size, "size {size} class {c}");
+        }
+        assert_eq!(size_to_class(MAX_SMALL_SIZE + 1, 1), None);
+    }
+
+    #[test]
+    fn alignment_is_honoured_by_class_size() {
+        for align in [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096] {
+            for size in [1, 7, 100, 1000, 5000, 30000] {
+                if let Some(c) = size_to_class(size, align) {
+                    assert_eq!(CLASS_TO_SIZE[c] as usize % align, 0);
+                    assert!(CLASS_TO_SIZE[c] as usize >= size);
+                }
+            }
+        }
+        assert_eq!(size_to_class(8, 8192), None);
+    }
+
+    #[test]
+    fn waste_is_bounded() {
+        // Go's table keeps tail waste per span under 12.5%.
+        for c in 1..NUM_CLASSES {
+            let s = CLASS_TO_SIZE[c] as usize;
+            let span = span_bytes(c);
+            assert!(span / s >= 1);
+            assert!((span % s) * 8 <= span, "class {c}");
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! Go's runtime1.go: `check`, argv/envp bookkeeping (`args` → `goargs`, `goenvs`), GODEBUG
+//! (`parsedebugvars`) and the small string-to-int parser the runtime uses for env vars.
+//! The parsers are pure and unit-tested on the host.
+
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+use crate::runtime2::Global;
+
+/// Raw argc/argv/envp as the kernel left them (written once by `args`, read-only after).
+struct RawArgs {
+    argc: usize,
+    argv: *const *const u8,
+    envp: *const *const u8,
+    envc: usize,
+}
+
+static RAW: Global<RawArgs> =
+    Global::new(RawArgs { argc: 0, argv: core::ptr::null(), envp: core::ptr::null(), envc: 0 });
+/// os::args(): set by goargs.
+static ARGSLICE: Global<&'static [&'static [u8]]> = Global::new(&[]);
+/// The environment, `KEY=value` byte strings: set by goenvs.
+static ENVS: Global<&'static [&'static [u8]]> = Global::new(&[]);
+
+/// Go's check: size, alignment and atomic sanity. Throws on any mismatch.
+pub fn check() {
+    use core::mem::{align_of, size_of};
+    if size_of::<i8>() != 1 || size_of::<u8>() != 1 || size_of::<i16>() != 2 || size_of::<u16>() != 2 {
+        crate::throw("bad int8/int16 size");
+    }
+    if size_of::<i32>() != 4 || size_of::<u32>() != 4 || size_of::<i64>() != 8 || size_of::<u64>() != 8 {
+        crate::throw("bad int32/int64 size");
+    }
+    if size_of::<f32>() != 4 || size_of::<f64>() != 8 {
+        crate::throw("bad float size");
+    }
+    if size_of::<usize>() != size_of::<*const u8>() || size_of::<usize>() * 8 != usize::BITS as usize {
+        crate::throw("bad uintptr size");
+    }
+    if align_of::<AtomicU64>() != 8 {
+        crate::throw("bad atomic uint64 alignment");
+    }
+    if size_of::<crate::runtime2::Gobuf>() != 4 * size_of::<usize>() {
+        crate::throw("bad gobuf size");
+    }
+    // Atomics: CAS, swap, add on 32- and 64-bit and pointer-sized words (Go checks Cas, Casp,
+    // Or8/And8 similarly).
+    let z = AtomicU32::new(1);
+    if z.compare_exchange(1, 2, Ordering::SeqCst, Ordering::SeqCst) != Ok(1) || z.load(Ordering::SeqCst) != 2 {
+        crate::throw("cas1");
+    }
+    if z.compare_exchange(5, 6, Ordering::SeqCst, Ordering::SeqCst) != Err(2) || z.load(Ordering::SeqCst) != 2 {
+        crate::throw("cas2");
+    }
+    let w = AtomicU64::new(u64::MAX - 1);
+    if w.fetch_add(1, Ordering::SeqCst) != u64::MAX - 1 || w.load(Ordering::SeqCst) != u64::MAX {
+        crate::throw("xadd64 failed");
+    }
+    if w.compare_exchange(u64::MAX, 1 << 40, Ordering::SeqCst, Ordering::SeqCst).is_err()
+        || w.load(Ordering::SeqCst) != 1 << 40
+    {
+        crate::throw("cas64 failed");
+    }
+    let p = AtomicUsize::new(0);
+    if p.swap(usize::MAX, Ordering::SeqCst) != 0 || p.load(Ordering::SeqCst) != usize::MAX {
+        crate::throw("xchguintptr failed");
+    }
+    let i = AtomicI64::new(-1);
+    if i.fetch_add(1, Ordering::SeqCst) != -1 || i.load(Ordering::SeqCst) != 0 {
+        crate::throw("xaddint64 failed");
+    }
+    let b = AtomicBool::new(false);
+    if b.compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+        crate::throw("casbool failed");
+    }
+    let n = AtomicI32::new(0);
+    n.fetch_sub(1, Ordering::SeqCst);
+    if n.load(Ordering::SeqCst) != -1 {
+        crate::throw("xaddint32 failed");
+    }
+}
+
+/// Go's args: keep argc/argv, find envp and the auxiliary vector behind it (sysargs).
+/// Returns the auxv pointer.
+///
+/// # Safety
+/// `argv` must be the process's initial argv: argc pointers, NULL, envp pointers, NULL, auxv.
+pub unsafe fn args(argc: usize, argv: *const *const u8) -> *const usize {
+    // SAFETY: the initial stack layout is fixed by the ELF ABI; argv[argc] is NULL.
+    unsafe {
+        let envp = argv.add(argc + 1);
+        let mut envc = 0;
+        while !(*envp.add(envc)).is_null() {
+            envc += 1;
+        }
+        *RAW.get() = RawArgs { argc, argv, envp, envc };
+        envp.add(envc + 1) as *const usize
+    }
+}
+
+/// Number of arguments (argc).
+pub fn argc() -> usize {
+    // SAFETY: RAW is written once before any other thread exists.
+    unsafe { (*RAW.get()).argc }
+}
+
+/// Number of environment entries.
+pub fn envc() -> usize {
+    // SAFETY: as in argc.
+    unsafe { (*RAW.get()).envc }
+}
+
+/// The bytes of a NUL-terminated C string.
+///
+/// # Safety
+/// `p` must point at a NUL-terminated string that lives for the rest of the process.
+unsafe fn cstr(p: *const u8) -> &'static [u8] {
+    // SAFETY: forwarded to the caller.
+    unsafe { core::ffi::CStr::from_ptr(p as *const core::ffi::c_char).to_bytes() }
+}
+
+/// Looks `key` up in the raw envp, before goenvs has run (Go's gogetenv on early paths).
+pub fn gogetenv_raw(key: &str) -> Option<&'static [u8]> {
+    // SAFETY: RAW is set by args before anything calls this; envp strings live forever.
+    unsafe {
+        let raw = &*RAW.get();
+        for i in 0..raw.envc {
+            let kv = cstr(*raw.envp.add(i));
+            if let Some(v) = env_value(kv, key.as_bytes()) {
+                return Some(v);
+            }
+        }
+    }
+    None
+}
+
+/// If `kv` is `key=value`, returns value.
+pub fn env_value<'a>(kv: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    if kv.len() > key.len() && kv[key.len()] == b'=' && &kv[..key.len()] == key {
+        Some(&kv[key.len() + 1..])
+    } else {
+        None
+    }
+}
+
+/// Go's goargs: argv as byte strings, for os::args().
+pub fn goargs() {
+    // SAFETY: single-threaded during schedinit; argv strings live for the process.
+    unsafe {
+        let raw = &*RAW.get();
+        let mut v = alloc::vec::Vec::with_capacity(raw.argc);
+        for i in 0..raw.argc {
+            v.push(cstr(*raw.argv.add(i)));
+        }
+        *ARGSLICE.get() = alloc::boxed::Box::leak(v.into_boxed_slice());
+    }
+}
+
+/// Go's goenvs: the environment as `KEY=value` byte strings.
+pub fn goenvs() {
+    // SAFETY: as in goargs.
+    unsafe {
+        let raw = &*RAW.get();
+        let mut v = alloc::vec::Vec::with_capacity(raw.envc);
+        for i in 0..raw.envc {
+            v.push(cstr(*raw.envp.add(i)));
+        }
+        *ENVS.get() = alloc::boxed::Box::leak(v.into_boxed_slice());
+    }
+}
+
+/// argv as set by goargs.
+pub fn argslice() -> &'static [&'static [u8]] {
+    // SAFETY: written once in schedinit before user code runs.
+    unsafe { *ARGSLICE.get() }
+}
+
+/// The environment as set by goenvs.
+pub fn envs() -> &'static [&'static [u8]] {
+    // SAFETY: as in argslice.
+    unsafe { *ENVS.get() }
+}
+
+/// Go's gogetenv: the value of the first `key=` entry.
+pub fn gogetenv(key: &str) -> Option<&'static [u8]> {
+    envs().iter().find_map(|kv| env_value(kv, key.as_bytes()))
+}
+
+/// The GODEBUG settings gort understands (Go's dbgvars).
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct DebugVars {
+    /// schedtrace=MS: print a SCHED line every MS milliseconds.
+    pub schedtrace: i32,
+    /// scheddetail=1: with schedtrace, per-P/M/G detail.
+    pub scheddetail: i32,
+    /// boottrace=1 (gort's own): print each startup step.
+    pub boottrace: i32,
+}
+
+static DEBUG: Global<DebugVars> = Global::new(DebugVars { schedtrace: 0, scheddetail: 0, boottrace: 0 });
+
+/// The parsed GODEBUG values.
+pub fn debug() -> DebugVars {
+    // SAFETY: written once in schedinit before other threads start.
+    unsafe { *DEBUG.get() }
+}
+
+/// Parses a GODEBUG value the way Go's parsedebugvars does: comma-separated `key=value`; unknown
+/// keys, fields without `=` and values that are not integers are ignored; later fields win.
+pub fn parse_godebug(s: &[u8], into: &mut DebugVars) {
+    for field in s.split(|&c| c == b',') {
+        let Some(eq) = field.iter().position(|&c| c == b'=') else { continue };
+        let (key, value) = (&field[..eq], &field[eq + 1..]);
+        let slot = match key {
+            b"schedtrace" => &mut into.schedtrace,
+            b"scheddetail" => &mut into.scheddetail,
+            b"boottrace" => &mut into.boottrace,
+            _ => continue,
+        };
+        if let Some(n) = atoi32(value) {
+            *slot = n;
+        }
+    }
+}
+
+/// Go's parsedebugvars: reads GODEBUG unless the process runs in secure mode (AT_SECURE).
+pub fn parsedebugvars(secure: bool) {
+    let mut d = DebugVars::default();
+    if !secure {
+        if let Some(v) = gogetenv("GODEBUG") {
+            parse_godebug(v, &mut d);
+        }
+    }
+    // SAFETY: single-threaded in schedinit.
+    unsafe { *DEBUG.get() = d };
+}
+
+/// Go's atoi: optional leading '-', then decimal digits only; None on empty input, any other byte,
+/// or overflow of isize. (Like Go, a lone "-" parses as 0.)
+pub fn atoi(s: &[u8]) -> Option<isize> {
+    if s.is_empty() {
+        return None;
+    }
+    let (neg, digits) = if s[0] == b'-' { (true, &s[1..]) } else { (false, s) };
+    let mut un: usize = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        un = un.checked_mul(10)?.checked_add((c - b'0') as usize)?;
+    }
+    if !neg && un > isize::MAX as usize {
+        return None;
+    }
+    if neg && un > isize::MAX as usize + 1 {
+        return None;
+    }
+    Some(if neg { (un as isize).wrapping_neg() } else { un as isize })
+}
+
+/// Go's atoi32: atoi restricted to the int32 range.
+pub fn atoi32(s: &[u8]) -> Option<i32> {
+    let n = atoi(s)?;
+    i32::try_from(n).ok()
+}
+
+/// GOMAXPROCS from the environment if it is a positive integer (Go ignores anything else).
+pub fn gomaxprocs_env(v: Option<&[u8]>) -> Option<i32> {
+    match v.and_then(atoi32) {
+        Some(n) if n > 0 => Some(n),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atoi_matches_go() {
+        assert_eq!(atoi(b"0"), Some(0));
+        assert_eq!(atoi(b"123"), Some(123));
+        assert_eq!(atoi(b"-17"), Some(-17));
+        assert_eq!(atoi(b"-"), Some(0));
+        assert_eq!(atoi(b""), None);
+        assert_eq!(atoi(b"+1"), None);
+        assert_eq!(atoi(b" 1"), None);
+        assert_eq!(atoi(b"1x"), None);
+        assert_eq!(atoi(b"99999999999999999999999"), None);
+        assert_eq!(atoi32(b"2147483647"), Some(i32::MAX));
+        assert_eq!(atoi32(b"2147483648"), None);
+        assert_eq!(atoi32(b"-2147483648"), Some(i32::MIN));
+    }
+
+    #[test]
+    fn gomaxprocs_env_ignores_non_positive() {
+        assert_eq!(gomaxprocs_env(Some(b"3")), Some(3));
+        for bad in [&b"abc"[..], b"0", b"-1", b"", b"3.5", b"99999999999"] {
+            assert_eq!(gomaxprocs_env(Some(bad)), None, "{:?}", bad);
+        }
+        assert_eq!(gomaxprocs_env(None), None);
+    }
+
+    #[test]
+    fn godebug_parsing() {
+        let mut d = DebugVars::default();
+        parse_godebug(b"schedtrace=1000,scheddetail=1,foo=bar,boottrace=1", &mut d);
+        assert_eq!(d, DebugVars { schedtrace: 1000, scheddetail: 1, boottrace: 1 });
+        let mut d = DebugVars::default();
+        parse_godebug(b"schedtrace=x,=,,=,boottrace", &mut d);
+        assert_eq!(d, DebugVars::default());
+        let mut d = DebugVars::default();
+        parse_godebug(b"boottrace=1,boottrace=0", &mut d);
+        assert_eq!(d.boottrace, 0);
+        let big = vec![b'a'; 65536];
+        let mut d = DebugVars::default();
+        parse_godebug(&big, &mut d);
+        assert_eq!(d, DebugVars::default());
+    }
+
+    #[test]
+    fn env_value_needs_exact_key() {
+        assert_eq!(env_value(b"HOME=/root", b"HOME"), Some(&b"/root"[..]));
+        assert_eq!(env_value(b"HOMER=x", b"HOME"), None);
+        assert_eq!(env_value(b"HOME=", b"HOME"), Some(&b""[..]));
+        assert_eq!(env_value(b"HOME", b"HOME"), None);
+    }
+}

@@ -1,0 +1,420 @@
+//! The scheduler's data structures, after Go's runtime2.go: G (goroutine), M (OS thread),
+//! P (processor: the right to run Go code, with its run queue), and the global `sched`.
+//!
+//! The fields that assembly touches come first in each `#[repr(C)]` struct and are pointer-sized;
+//! their offsets are listed once in asm/offsets.def and checked against `offset_of!` at compile time
+//! (see `crate::offsets`).
+
+use core::cell::UnsafeCell;
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
+
+use crate::lock_futex::{Mutex, Note};
+use crate::runq::RunQueue;
+
+/// `_Gidle`: just allocated, not yet initialised.
+pub const GIDLE: u32 = 0;
+/// `_Grunnable`: on a run queue, not running.
+pub const GRUNNABLE: u32 = 1;
+/// `_Grunning`: running user code on an M with a P.
+pub const GRUNNING: u32 = 2;
+/// `_Gsyscall`: in a system call, holding no P it can rely on.
+pub const GSYSCALL: u32 = 3;
+/// `_Gwaiting`: parked (channel, timer, lock...), waiting for goready.
+pub const GWAITING: u32 = 4;
+/// `_Gdead`: exited, on a gFree list (or never used).
+pub const GDEAD: u32 = 6;
+
+/// `_Pidle`: on the idle P list.
+pub const PIDLE: u32 = 0;
+/// `_Prunning`: owned by an M running user code or the scheduler.
+pub const PRUNNING: u32 = 1;
+/// `_Psyscall`: its M is in a system call; sysmon or another M may take it.
+pub const PSYSCALL: u32 = 2;
+/// `_Pgcstop`: halted by stop-the-world.
+pub const PGCSTOP: u32 = 3;
+/// `_Pdead`: no longer used (GOMAXPROCS shrank).
+pub const PDEAD: u32 = 4;
+
+/// Number of machine words in `m.tls`; `tls[0]` holds the current g (read by `getg`).
+pub const TLS_SLOTS: usize = 8;
+
+/// A memory region `[lo, hi)` used as a stack.
+#[repr(C)]
+pub struct Stack {
+    /// Lowest usable address.
+    pub lo: usize,
+    /// One past the highest address; stacks grow down from here.
+    pub hi: usize,
+}
+
+/// A saved execution context: where `gogo` resumes a goroutine.
+#[repr(C)]
+pub struct Gobuf {
+    /// Stack pointer to restore.
+    pub sp: usize,
+    /// Program counter to jump to.
+    pub pc: usize,
+    /// The g this context belongs to (installed in TLS by gogo).
+    pub g: *mut G,
+    /// Context word passed to a fresh goroutine's entry function (its closure).
+    pub ctx: usize,
+}
+
+/// Why a goroutine is parked (Go's waitReason), shown by scheddetail and checkdead.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum WaitReason {
+    /// Not waiting.
+    Zero,
+    /// Blocked in a channel receive.
+    ChanReceive,
+    /// Blocked in a channel send.
+    ChanSend,
+    /// Blocked in select.
+    Select,
+    /// Blocked in select with no cases.
+    SelectNoCases,
+    /// Sleeping.
+    Sleep,
+    /// Waiting on a sync primitive (Mutex, WaitGroup, Once).
+    SyncWait,
+    /// Parked by a stop-the-world (GOMAXPROCS change).
+    StopTheWorld,
+}
+
+impl WaitReason {
+    /// Go's text for this reason.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitReason::Zero => "",
+            WaitReason::ChanReceive => "chan receive",
+            WaitReason::ChanSend => "chan send",
+            WaitReason::Select => "select",
+            WaitReason::SelectNoCases => "select (no cases)",
+            WaitReason::Sleep => "sleep",
+            WaitReason::SyncWait => "sync.Mutex.Lock",
+            WaitReason::StopTheWorld => "stop the world",
+        }
+    }
+}
+
+/// A goroutine.
+#[repr(C)]
+pub struct G {
+    /// Stack bounds `[lo, hi)` (asm: g_stack_lo/hi).
+    pub stack: Stack,
+    /// Lowest address code may use plus a red zone; a canary lives at stack.lo.
+    pub stackguard0: usize,
+    /// Same as stackguard0 (kept for Go's layout; C code checks this one in Go).
+    pub stackguard1: usize,
+    /// The M running this g, or null (asm: g_m).
+    pub m: *mut M,
+    /// Saved context while not running (asm: g_sched_*).
+    pub sched: Gobuf,
+    /// `_G*` status, changed by CAS (casgstatus).
+    pub atomicstatus: AtomicU32,
+    /// Goroutine id; 1 is main.
+    pub goid: u64,
+    /// Next g on a run queue or free list (guintptr).
+    pub schedlink: *mut G,
+    /// Next g in allgs.
+    pub alllink: *mut G,
+    /// Why it is parked.
+    pub waitreason: WaitReason,
+    /// Set by sysmon after 10 ms on CPU: yield at the next runtime entry.
+    pub preempt: AtomicBool,
+    /// Entry function of a fresh goroutine: called with `sched.ctx`.
+    pub startfn: usize,
+    /// Value handed over by the waker (chan: the sudog that completed; select: which case).
+    pub param: AtomicUsize,
+    /// Sudogs this g waits on (select links several).
+    pub waiting: *mut crate::chan::Sudog,
+    /// Set when a select has been decided by some waker (CAS 0 -> 1).
+    pub selectdone: AtomicU32,
+    /// Wake time for a sleeping g (its timer).
+    pub timer: crate::time::Timer,
+    /// `gopark` unlock hook: called on g0 after the switch; false aborts the park.
+    pub waitunlockf: Option<unsafe fn(*mut G, usize) -> bool>,
+    /// Argument of waitunlockf.
+    pub waitlock: usize,
+    /// Whether the stack has a guard page below it (overflow faults) or relies on the canary.
+    pub stack_guarded: bool,
+    /// Time (nanotime) this g entered _Grunnable or was scheduled, for scheddetail.
+    pub runnable_since: i64,
+}
+
+/// An OS thread ("machine").
+#[repr(C)]
+pub struct M {
+    /// Goroutine with the scheduling stack (asm: m_g0).
+    pub g0: *mut G,
+    /// Current running user goroutine, or null.
+    pub curg: *mut G,
+    /// Thread-local storage: the TLS base register points here (asm: m_tls); tls[0] = g.
+    pub tls: [usize; TLS_SLOTS],
+    /// Signal-handling g: its stack is the sigaltstack.
+    pub gsignal: *mut G,
+    /// M id (0 for m0).
+    pub id: i64,
+    /// Kernel thread id.
+    pub procid: u64,
+    /// Attached P for executing Go code (null if not executing Go code).
+    pub p: AtomicPtr<P>,
+    /// P to acquire when woken by startm.
+    pub nextp: *mut P,
+    /// P that was attached before entering a syscall.
+    pub oldp: *mut P,
+    /// Looking for work (counted in sched.nmspinning).
+    pub spinning: bool,
+    /// Parked on `park` (stopm).
+    pub blocked: bool,
+    /// Count of runtime locks held: no preemption while > 0.
+    pub locks: i32,
+    /// Set while printing a fatal error, so a second failure exits at once.
+    pub dying: i32,
+    /// Per-M random state (wyrand).
+    pub fastrand: u64,
+    /// Sleep/wake note for stopm/startm.
+    pub park: Note,
+    /// Next M in allm.
+    pub alllink: *mut M,
+    /// Next M on sched.midle.
+    pub schedlink: *mut M,
+    /// Function to run when this M starts (sysmon, spinning M...), before schedule.
+    pub mstartfn: Option<fn()>,
+    /// Syscall tick seen when entersyscall gave up the P, to detect a P retaken meanwhile.
+    pub syscalltick: u32,
+    /// Kernel thread-id word cleared by the kernel at thread exit (CLONE_CHILD_CLEARTID).
+    pub exited: AtomicU32,
+    /// Base of the memory holding g0's stack for non-m0 Ms.
+    pub g0stack: usize,
+}
+
+/// sysmon's view of a P at its last look.
+#[repr(C)]
+pub struct SysmonTick {
+    /// p.schedtick when sysmon last looked.
+    pub schedtick: u32,
+    /// p.syscalltick when sysmon last looked.
+    pub syscalltick: u32,
+    /// When sysmon saw schedtick change.
+    pub schedwhen: i64,
+    /// When sysmon saw syscalltick change.
+    pub syscallwhen: i64,
+}
+
+/// A processor: the resource needed to run Go code, with a local run queue.
+#[repr(C)]
+pub struct P {
+    /// Index in allp.
+    pub id: i32,
+    /// `_P*` status.
+    pub status: AtomicU32,
+    /// Next P on sched.pidle.
+    pub link: *mut P,
+    /// Incremented on every scheduler call.
+    pub schedtick: u32,
+    /// Incremented on every system call.
+    pub syscalltick: AtomicU32,
+    /// Last tick observed by sysmon (sysmon only).
+    pub sysmontick: SysmonTick,
+    /// Back-link to the associated M (null if idle).
+    pub m: AtomicPtr<M>,
+    /// Goroutine ids handed out locally: [goidcache, goidcacheend).
+    pub goidcache: u64,
+    /// End of the local goid batch.
+    pub goidcacheend: u64,
+    /// Lock-free local run queue plus runnext.
+    pub runq: RunQueue<256>,
+    /// Free gs with stacks (status _Gdead).
+    pub gfree: GList,
+    /// Length of gfree.
+    pub gfreecnt: i32,
+    /// Timers (sleeping goroutines) owned by this P, a min-heap by wake time.
+    pub timers: crate::time::TimerHeap,
+    /// Guards `timers` (other Ms may add or move timers).
+    pub timers_lock: Mutex,
+    /// Earliest `when` in timers, or 0: readable without the lock.
+    pub timer0_when: AtomicI64,
+}
+
+/// A singly linked list of gs through `schedlink` (Go's gList).
+#[repr(C)]
+pub struct GList {
+    /// First g, or null.
+    pub head: *mut G,
+}
+
+impl GList {
+    /// An empty list.
+    pub const fn new() -> Self {
+        GList { head: ptr::null_mut() }
+    }
+    /// Whether the list is empty.
+    pub fn empty(&self) -> bool {
+        self.head.is_null()
+    }
+    /// Pushes gp on the front.
+    ///
+    /// # Safety
+    /// `gp` must be valid and not on another list.
+    pub unsafe fn push(&mut self, gp: *mut G) {
+        // SAFETY: gp is valid per the caller.
+        unsafe { (*gp).schedlink = self.head };
+        self.head = gp;
+    }
+    /// Pops from the front.
+    pub fn pop(&mut self) -> *mut G {
+        let gp = self.head;
+        if !gp.is_null() {
+            // SAFETY: list members are valid gs.
+            self.head = unsafe { (*gp).schedlink };
+        }
+        gp
+    }
+}
+
+/// A FIFO of gs through `schedlink` (Go's gQueue), used for the global run queue.
+#[repr(C)]
+pub struct GQueue {
+    /// First g.
+    pub head: *mut G,
+    /// Last g.
+    pub tail: *mut G,
+}
+
+impl GQueue {
+    /// An empty queue.
+    pub const fn new() -> Self {
+        GQueue { head: ptr::null_mut(), tail: ptr::null_mut() }
+    }
+    /// Whether the queue is empty.
+    pub fn empty(&self) -> bool {
+        self.head.is_null()
+    }
+    /// Appends gp.
+    ///
+    /// # Safety
+    /// `gp` must be valid and on no other list.
+    pub unsafe fn push_back(&mut self, gp: *mut G) {
+        // SAFETY: gp and tail are valid gs.
+        unsafe {
+            (*gp).schedlink = ptr::null_mut();
+            if self.tail.is_null() {
+                self.head = gp;
+            } else {
+                (*self.tail).schedlink = gp;
+            }
+        }
+        self.tail = gp;
+    }
+    /// Prepends gp.
+    ///
+    /// # Safety
+    /// `gp` must be valid and on no other list.
+    pub unsafe fn push(&mut self, gp: *mut G) {
+        // SAFETY: gp is valid.
+        unsafe { (*gp).schedlink = self.head };
+        self.head = gp;
+        if self.tail.is_null() {
+            self.tail = gp;
+        }
+    }
+    /// Removes and returns the first g, or null.
+    pub fn pop(&mut self) -> *mut G {
+        let gp = self.head;
+        if !gp.is_null() {
+            // SAFETY: queue members are valid.
+            self.head = unsafe { (*gp).schedlink };
+            if self.head.is_null() {
+                self.tail = ptr::null_mut();
+            }
+        }
+        gp
+    }
+}
+
+/// The global scheduler state (Go's schedt). Fields under `lock` are in `SchedLocked`.
+pub struct Sched {
+    /// Global goroutine id generator (batches of 16 go to P caches).
+    pub goidgen: AtomicU64,
+    /// sched.lock: guards `locked`.
+    pub lock: Mutex,
+    /// State guarded by `lock`.
+    pub locked: UnsafeCell<SchedLocked>,
+    /// Number of idle Ps (readable without the lock).
+    pub npidle: AtomicI32,
+    /// Number of spinning Ms.
+    pub nmspinning: AtomicI32,
+    /// Set when a P found work while no M was spinning (Go's needspinning).
+    pub needspinning: AtomicU32,
+    /// Global run queue length (readable without the lock).
+    pub runqsize: AtomicI32,
+    /// A stop-the-world is in progress: Ms give up their P at the next scheduler call.
+    pub gcwaiting: AtomicBool,
+    /// Number of Ps still to stop in a stop-the-world.
+    pub stopwait: AtomicI32,
+    /// Woken when stopwait reaches 0.
+    pub stopnote: Note,
+    /// sysmon is asleep on sysmonnote.
+    pub sysmonwait: AtomicBool,
+    /// Wakes sysmon.
+    pub sysmonnote: Note,
+    /// Number of system goroutines (not counted by num_goroutine / checkdead).
+    pub ngsys: AtomicI32,
+    /// Number of goroutines ever created minus dead ones.
+    pub ngalive: AtomicI64,
+    /// Number of Ms created.
+    pub mcount: AtomicI32,
+}
+
+/// The part of `Sched` guarded by sched.lock.
+pub struct SchedLocked {
+    /// Idle Ms waiting for work.
+    pub midle: *mut M,
+    /// Number of idle Ms.
+    pub nmidle: i32,
+    /// Number of Ms created so far; next M id.
+    pub mnext: i64,
+    /// Maximum number of Ms allowed (10000).
+    pub maxmcount: i32,
+    /// Number of system Ms (sysmon) not counted for deadlock.
+    pub nmsys: i32,
+    /// Idle Ps.
+    pub pidle: *mut P,
+    /// Global runnable queue.
+    pub runq: GQueue,
+    /// Number of idle Ms that are locked (always 0: gort has no LockOSThread yet).
+    pub nmidlelocked: i32,
+}
+
+// SAFETY: every field is atomic, a lock, or behind `lock` (SchedLocked).
+unsafe impl Sync for Sched {}
+
+/// A static whose contents the runtime mutates under its own rules (locks, ownership by one M).
+#[repr(transparent)]
+pub struct Global<T>(pub UnsafeCell<T>);
+
+// SAFETY: access discipline is documented at each Global and enforced by the runtime's locking.
+unsafe impl<T> Sync for Global<T> {}
+
+impl<T> Global<T> {
+    /// Wraps a value.
+    pub const fn new(v: T) -> Self {
+        Global(UnsafeCell::new(v))
+    }
+    /// Raw pointer to the contents.
+    pub const fn get(&self) -> *mut T {
+        self.0.get()
+    }
+}
+
+/// A value of `T` with every byte zero.
+///
+/// # Safety
+/// All-zero bytes must be a valid `T` (const evaluation rejects types where they are not).
+pub const unsafe fn zeroed<T>() -> T {
+    // SAFETY: forwarded to the caller.
+    unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+}

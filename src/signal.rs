@@ -1,0 +1,74 @@
+//! Synchronous signals (Go's signal_unix.go, the fatal part): SIGSEGV/SIGBUS/SIGFPE/SIGILL are
+//! reported the way Go reports them and the process exits 2. A fault just below a goroutine's
+//! stack (its guard page) is a stack overflow. Handlers run on the M's signal stack (gsignal).
+
+use crate::arch;
+use crate::sys::{self as os, SigSet, SIGBUS, SIGFPE, SIGILL, SIGSEGV};
+use crate::print::FdWriter;
+use core::fmt::Write as _;
+
+/// Go's initsig (for the signals gort handles).
+pub fn initsig() {
+    for sig in [SIGSEGV, SIGBUS, SIGFPE, SIGILL] {
+        os::setsig(sig, sighandler);
+    }
+}
+
+/// Removes the synchronous signals from a mask: they must never be blocked.
+pub fn unblock_fatal(mask: &mut SigSet) {
+    for sig in [SIGSEGV, SIGBUS, SIGFPE, SIGILL] {
+        mask.0 &= !(1u64 << (sig - 1));
+    }
+}
+
+fn signame(sig: i32) -> (&'static str, &'static str) {
+    match sig {
+        SIGSEGV => ("SIGSEGV", "segmentation violation"),
+        SIGBUS => ("SIGBUS", "bus error"),
+        SIGFPE => ("SIGFPE", "floating-point exception"),
+        SIGILL => ("SIGILL", "illegal instruction"),
+        _ => ("SIG?", "unknown signal"),
+    }
+}
+
+/// Go's sighandler for synchronous signals. Never returns.
+///
+/// # Safety
+/// Installed with SA_SIGINFO; called by the kernel with valid info and context.
+pub unsafe extern "C" fn sighandler(sig: i32, info: *mut u8, uc: *mut u8) {
+    // SAFETY: the kernel passes a valid siginfo and ucontext.
+    let (addr, code, (pc, sp)) =
+        unsafe { (os::siginfo_addr(info), os::siginfo_code(info), arch::sigctxt_pc_sp(uc)) };
+    let gp = arch::getg();
+    // A fault at or below a goroutine's stack bottom (guard page) is a stack overflow.
+    if !gp.is_null() && (sig == SIGSEGV || sig == SIGBUS) {
+        // SAFETY: gp is the g that was running when the fault hit.
+        unsafe {
+            let lo = (*gp).stack.lo;
+            let page = os::phys_page_size();
+            if lo != 0 && (sp < lo || (addr < lo && addr + 16 * page >= lo)) {
+                crate::proc::stack_overflow(gp, sp);
+            }
+        }
+    }
+    let (name, desc) = signame(sig);
+    {
+        let mut w = FdWriter::new(2);
+        match sig {
+            SIGSEGV | SIGBUS => {
+                let _ = writeln!(w, "panic: runtime error: invalid memory address or nil pointer dereference");
+            }
+            SIGFPE => {
+                let _ = writeln!(w, "panic: runtime error: integer divide by zero");
+            }
+            _ => {
+                let _ = writeln!(w, "fatal error: unexpected signal during runtime execution");
+            }
+        }
+        let _ = writeln!(w, "[signal {}: {} code={:#x} addr={:#x} pc={:#x}]", name, desc, code, addr, pc);
+        if let Some((goid, _)) = crate::proc::current_goroutine() {
+            let _ = write!(w, "\ngoroutine {} [running]:\n", goid);
+        }
+    }
+    os::exit(2)
+}

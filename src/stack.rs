@@ -1,0 +1,172 @@
+//! Goroutine stacks (Go's stack.go: stackinit, stackalloc, stackfree), designed for the mapping
+//! budget (DESIGN.md "Stacks"): stacks are carved from large chunks, a freed stack goes back to a
+//! free list (and gs keep theirs on gFree), so a million stacks cost a few thousand mappings.
+//!
+//! Overflow is loud either way: while `vm.max_map_count` allows, the page below each stack is a
+//! guard page (PROT_NONE) and the SIGSEGV handler reports `fatal error: stack overflow`; past the
+//! budget the page stays as an untouched gap and a canary word at `stack.lo` is checked at every
+//! switch away from the goroutine.
+
+use core::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
+
+use crate::lock_futex::Mutex;
+use crate::sys as os;
+use crate::runtime2::{Global, Stack};
+
+/// Default usable size of a goroutine stack.
+#[cfg(target_pointer_width = "64")]
+pub const DEFAULT_STACK_SIZE: usize = 64 << 10;
+/// Default usable size of a goroutine stack (32-bit: address space is scarce).
+#[cfg(target_pointer_width = "32")]
+pub const DEFAULT_STACK_SIZE: usize = 32 << 10;
+/// Smallest stack size GORT_STACK_SIZE may ask for.
+pub const MIN_STACK_SIZE: usize = 8 << 10;
+/// Largest stack size GORT_STACK_SIZE may ask for.
+pub const MAX_STACK_SIZE: usize = 256 << 20;
+/// Stacks per chunk mapping.
+const CHUNK_STACKS: usize = 64;
+/// The canary word written at stack.lo.
+pub const CANARY: usize = 0x5a17_c0de_5a17_c0de_u64 as usize;
+
+static STACK_SIZE: AtomicUsize = AtomicUsize::new(DEFAULT_STACK_SIZE);
+/// How many more guard pages we may create before relying on canaries.
+static GUARD_BUDGET: AtomicIsize = AtomicIsize::new(0);
+/// Number of stacks that have a guard page.
+static GUARDED: AtomicUsize = AtomicUsize::new(0);
+
+struct Pool {
+    /// Free default-size stacks (a list threaded through their canary word's neighbour).
+    free: alloc::vec::Vec<(usize, bool)>,
+    /// Unused part of the current chunk.
+    cur: usize,
+    end: usize,
+}
+
+static POOL_LOCK: Mutex = Mutex::new();
+static POOL: Global<Pool> = Global::new(Pool { free: alloc::vec::Vec::new(), cur: 0, end: 0 });
+
+/// Parses a stack size: decimal bytes with an optional k/K or m/M suffix.
+pub fn parse_size(v: &[u8]) -> Option<usize> {
+    let (digits, mul) = match v.last() {
+        Some(b'k' | b'K') => (&v[..v.len() - 1], 1 << 10),
+        Some(b'm' | b'M') => (&v[..v.len() - 1], 1 << 20),
+        _ => (v, 1),
+    };
+    let n = crate::runtime1::atoi(digits)?;
+    if n <= 0 {
+        return None;
+    }
+    (n as usize).checked_mul(mul)
+}
+
+/// Go's stackinit: the stack size (GORT_STACK_SIZE, default DEFAULT_STACK_SIZE) and the guard
+/// page budget from /proc/sys/vm/max_map_count.
+pub fn stackinit() {
+    let page = os::phys_page_size();
+    if let Some(n) = crate::runtime1::gogetenv_raw("GORT_STACK_SIZE").and_then(parse_size) {
+        let n = n.clamp(MIN_STACK_SIZE, MAX_STACK_SIZE);
+        STACK_SIZE.store((n + page - 1) & !(page - 1), Ordering::Relaxed);
+    }
+    let mut buf = [0u8; 32];
+    let n = os::readfile(b"/proc/sys/vm/max_map_count\0", &mut buf);
+    let max_map = if n > 0 {
+        let end = buf[..n as usize].iter().position(|c| !c.is_ascii_digit()).unwrap_or(n as usize);
+        crate::runtime1::atoi(&buf[..end]).unwrap_or(65530)
+    } else {
+        65530
+    };
+    // Each guard page in the middle of a chunk adds two mappings; keep half the budget for the
+    // heap, thread stacks and the program itself.
+    GUARD_BUDGET.store((max_map / 4).max(0), Ordering::Relaxed);
+}
+
+/// The configured goroutine stack size.
+pub fn stack_size() -> usize {
+    STACK_SIZE.load(Ordering::Relaxed)
+}
+
+/// Number of stacks with guard pages, and the remaining guard budget (for boottrace/bench).
+pub fn guard_stats() -> (usize, isize) {
+    (GUARDED.load(Ordering::Relaxed), GUARD_BUDGET.load(Ordering::Relaxed))
+}
+
+/// Allocates a goroutine stack of the configured size (Go's stackalloc). Returns the stack and
+/// whether a guard page protects it.
+pub fn stackalloc() -> (Stack, bool) {
+    let size = stack_size();
+    let page = os::phys_page_size();
+    let slot = size + page;
+    POOL_LOCK.lock();
+    // SAFETY: POOL is only touched under POOL_LOCK.
+    let pool = unsafe { &mut *POOL.get() };
+    let (base, guarded) = if let Some(s) = pool.free.pop() {
+        s
+    } else {
+        if pool.cur == pool.end {
+            let chunk = os::sys_alloc(slot * CHUNK_STACKS);
+            if chunk.is_null() {
+                POOL_LOCK.unlock();
+                crate::throw("out of memory allocating goroutine stacks");
+            }
+            pool.cur = chunk as usize;
+            pool.end = chunk as usize + slot * CHUNK_STACKS;
+        }
+        let base = pool.cur;
+        pool.cur += slot;
+        let guarded = GUARD_BUDGET.fetch_sub(1, Ordering::Relaxed) > 0
+            // SAFETY: the page at base belongs to this fresh stack slot and is unused.
+            && unsafe { os::sys_guard(base as *mut u8, page) };
+        if guarded {
+            GUARDED.fetch_add(1, Ordering::Relaxed);
+        }
+        (base, guarded)
+    };
+    POOL_LOCK.unlock();
+    let lo = base + page;
+    // SAFETY: lo is the first word of the writable stack.
+    unsafe { (lo as *mut usize).write(CANARY) };
+    (Stack { lo, hi: lo + size }, guarded)
+}
+
+/// Returns a stack to the pool (Go's stackfree).
+pub fn stackfree(s: &Stack, guarded: bool) {
+    let page = os::phys_page_size();
+    POOL_LOCK.lock();
+    // SAFETY: under POOL_LOCK.
+    unsafe { (*POOL.get()).free.push((s.lo - page, guarded)) };
+    POOL_LOCK.unlock();
+}
+
+/// Whether the canary at the bottom of `s` is intact.
+pub fn canary_ok(s: &Stack) -> bool {
+    // SAFETY: s.lo is the first word of a live stack.
+    unsafe { (s.lo as *const usize).read_volatile() == CANARY }
+}
+
+/// Allocates a system stack (g0 or signal stack) with a guard page: returns [lo, hi).
+pub fn sysstack(size: usize) -> Stack {
+    let page = os::phys_page_size();
+    let p = os::sys_alloc(size + page);
+    if p.is_null() {
+        crate::throw("out of memory allocating a thread stack");
+    }
+    // SAFETY: the first page of our fresh mapping.
+    unsafe { os::sys_guard(p, page) };
+    Stack { lo: p as usize + page, hi: p as usize + page + size }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size(b"65536"), Some(65536));
+        assert_eq!(parse_size(b"16k"), Some(16384));
+        assert_eq!(parse_size(b"2M"), Some(2 << 20));
+        assert_eq!(parse_size(b"0"), None);
+        assert_eq!(parse_size(b"-4k"), None);
+        assert_eq!(parse_size(b"k"), None);
+        assert_eq!(parse_size(b"12x"), None);
+    }
+}

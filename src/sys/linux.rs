@@ -1,0 +1,446 @@
+//! Linux: the OS layer (Go's os_linux.go and sys_linux_*.s): auxv, ncpu, page sizes, futexes,
+//! memory mappings, threads (clone), signals, time. System call numbers come from the arch file;
+//! nothing here names a register.
+
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+
+use crate::arch::{self, nr, syscall6};
+
+/// OS name as Go spells it.
+pub const GOOS: &str = "linux";
+
+/// errno values the runtime looks at.
+pub const EAGAIN: isize = 11;
+/// Interrupted system call.
+pub const EINTR: isize = 4;
+/// Timed out (futex).
+pub const ETIMEDOUT: isize = 110;
+
+// --- auxv (Go's sysauxv) ---
+
+const AT_NULL: usize = 0;
+const AT_PAGESZ: usize = 6;
+const AT_HWCAP: usize = 16;
+const AT_SECURE: usize = 23;
+const AT_RANDOM: usize = 25;
+const AT_HWCAP2: usize = 26;
+const AT_SYSINFO_EHDR: usize = 33;
+
+/// What the kernel told us in the auxiliary vector.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Auxv {
+    /// AT_PAGESZ: physical page size.
+    pub pagesz: usize,
+    /// AT_RANDOM: address of 16 random bytes.
+    pub random: usize,
+    /// AT_HWCAP.
+    pub hwcap: usize,
+    /// AT_HWCAP2.
+    pub hwcap2: usize,
+    /// AT_SECURE: setuid/setgid or similar: ignore GODEBUG.
+    pub secure: bool,
+    /// AT_SYSINFO_EHDR: address of the vDSO ELF header.
+    pub vdso: usize,
+    /// Number of auxv entries seen.
+    pub count: usize,
+}
+
+/// Walks an auxv array of (key, value) word pairs up to AT_NULL (Go's sysauxv).
+///
+/// # Safety
+/// `auxv` must point at a well-formed, AT_NULL-terminated auxiliary vector.
+pub unsafe fn sysauxv(auxv: *const usize) -> Auxv {
+    let mut a = Auxv::default();
+    let mut i = 0;
+    loop {
+        // SAFETY: the vector is terminated by AT_NULL, which stops the walk.
+        let (tag, val) = unsafe { (*auxv.add(i), *auxv.add(i + 1)) };
+        if tag == AT_NULL {
+            break;
+        }
+        a.count += 1;
+        match tag {
+            AT_PAGESZ => a.pagesz = val,
+            AT_RANDOM => a.random = val,
+            AT_HWCAP => a.hwcap = val,
+            AT_HWCAP2 => a.hwcap2 = val,
+            AT_SECURE => a.secure = val != 0,
+            AT_SYSINFO_EHDR => a.vdso = val,
+            _ => {}
+        }
+        i += 2;
+    }
+    a
+}
+
+static NCPU: AtomicU32 = AtomicU32::new(1);
+static PHYS_PAGE_SIZE: AtomicUsize = AtomicUsize::new(4096);
+static PHYS_HUGE_PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
+
+/// Number of CPUs this process may run on (set by osinit).
+pub fn ncpu() -> u32 {
+    NCPU.load(Ordering::Relaxed)
+}
+/// Physical page size (AT_PAGESZ).
+pub fn phys_page_size() -> usize {
+    PHYS_PAGE_SIZE.load(Ordering::Relaxed)
+}
+/// Transparent huge page size, 0 if unknown.
+pub fn phys_huge_page_size() -> usize {
+    PHYS_HUGE_PAGE_SIZE.load(Ordering::Relaxed)
+}
+
+/// Records the page size from auxv (called from args, before osinit, as Go does).
+pub fn set_phys_page_size(n: usize) {
+    if n != 0 {
+        PHYS_PAGE_SIZE.store(n, Ordering::Relaxed);
+    }
+}
+
+/// Go's osinit for Linux: ncpu from sched_getaffinity, the huge page size from sysfs.
+pub fn osinit() {
+    NCPU.store(getproccount(), Ordering::Relaxed);
+    PHYS_HUGE_PAGE_SIZE.store(get_huge_page_size(), Ordering::Relaxed);
+}
+
+/// Counts the CPUs in our affinity mask (Go's getproccount).
+fn getproccount() -> u32 {
+    let mut buf = [0u8; 1024]; // up to 8192 CPUs
+    // SAFETY: the kernel writes at most buf.len() bytes and returns how many.
+    let r = unsafe { syscall6(nr::SCHED_GETAFFINITY, 0, buf.len(), buf.as_mut_ptr() as usize, 0, 0, 0) };
+    if r <= 0 {
+        return 1;
+    }
+    let n: u32 = buf[..r as usize].iter().map(|b| b.count_ones()).sum();
+    n.max(1)
+}
+
+/// Reads /sys/kernel/mm/transparent_hugepage/hpage_pmd_size (Go's getHugePageSize); 0 if absent.
+fn get_huge_page_size() -> usize {
+    let mut buf = [0u8; 32];
+    let n = readfile(b"/sys/kernel/mm/transparent_hugepage/hpage_pmd_size\0", &mut buf);
+    if n <= 0 {
+        return 0;
+    }
+    let mut v: usize = 0;
+    for &b in &buf[..n as usize] {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        v = v.saturating_mul(10).saturating_add((b - b'0') as usize);
+    }
+    if v.is_power_of_two() {
+        v
+    } else {
+        0
+    }
+}
+
+/// Reads up to buf.len() bytes of a file; returns the count or -errno.
+pub fn readfile(path: &[u8], buf: &mut [u8]) -> isize {
+    const AT_FDCWD: isize = -100;
+    const O_RDONLY_CLOEXEC: usize = 0o2000000;
+    debug_assert_eq!(path.last(), Some(&0));
+    // SAFETY: path is NUL-terminated; buf is writable for its length.
+    unsafe {
+        let fd = syscall6(nr::OPENAT, AT_FDCWD as usize, path.as_ptr() as usize, O_RDONLY_CLOEXEC, 0, 0, 0);
+        if fd < 0 {
+            return fd;
+        }
+        let n = syscall6(nr::READ, fd as usize, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0);
+        syscall6(nr::CLOSE, fd as usize, 0, 0, 0, 0, 0);
+        n
+    }
+}
+
+// --- output and exit ---
+
+/// Writes all of `b` to `fd`, retrying on short writes and EINTR. Does not block the scheduler's
+/// bookkeeping: used for runtime messages, including while crashing.
+pub fn write_all(fd: usize, mut b: &[u8]) {
+    while !b.is_empty() {
+        // SAFETY: b is a valid buffer.
+        let n = unsafe { syscall6(nr::WRITE, fd, b.as_ptr() as usize, b.len(), 0, 0, 0) };
+        if n == -EINTR {
+            continue;
+        }
+        if n <= 0 {
+            return;
+        }
+        b = &b[n as usize..];
+    }
+}
+
+/// Ends the process with `code` (exit_group).
+pub fn exit(code: i32) -> ! {
+    loop {
+        // SAFETY: exit_group takes an int and does not return.
+        unsafe { syscall6(nr::EXIT_GROUP, code as usize, 0, 0, 0, 0, 0) };
+    }
+}
+
+/// Ends the calling thread only.
+pub fn exit_thread() -> ! {
+    loop {
+        // SAFETY: exit ends this thread; its stack is not freed by the kernel.
+        unsafe { syscall6(nr::EXIT, 0, 0, 0, 0, 0, 0) };
+    }
+}
+
+/// Kernel thread id of the caller.
+pub fn gettid() -> u64 {
+    // SAFETY: no arguments.
+    unsafe { syscall6(nr::GETTID, 0, 0, 0, 0, 0, 0) as u64 }
+}
+
+/// Sends `sig` to the thread `tid` of this process.
+pub fn tgkill(tid: u64, sig: i32) {
+    // SAFETY: plain integers.
+    unsafe {
+        let pid = syscall6(nr::GETPID, 0, 0, 0, 0, 0, 0);
+        syscall6(nr::TGKILL, pid as usize, tid as usize, sig as usize, 0, 0, 0);
+    }
+}
+
+/// Gives up the CPU to another thread (sched_yield).
+pub fn osyield() {
+    // SAFETY: no arguments.
+    unsafe { syscall6(nr::SCHED_YIELD, 0, 0, 0, 0, 0, 0) };
+}
+
+/// Sleeps the thread for `usec` microseconds.
+pub fn usleep(usec: u32) {
+    let ts = Timespec { sec: (usec / 1_000_000) as isize, nsec: ((usec % 1_000_000) * 1000) as isize };
+    // SAFETY: ts is valid; no remainder pointer.
+    unsafe { syscall6(nr::NANOSLEEP, &ts as *const Timespec as usize, 0, 0, 0, 0, 0) };
+}
+
+/// struct timespec.
+#[repr(C)]
+#[derive(Default, Clone, Copy)]
+pub struct Timespec {
+    /// Seconds.
+    pub sec: isize,
+    /// Nanoseconds.
+    pub nsec: isize,
+}
+
+/// CLOCK_MONOTONIC through the clock_gettime system call (the vDSO path is in time.rs).
+pub fn clock_gettime_syscall(clock: usize) -> i64 {
+    let mut ts = Timespec::default();
+    // SAFETY: ts is writable.
+    unsafe { syscall6(nr::CLOCK_GETTIME, clock, &mut ts as *mut Timespec as usize, 0, 0, 0, 0) };
+    ts.sec as i64 * 1_000_000_000 + ts.nsec as i64
+}
+
+// --- futexes (Go's futexsleep/futexwakeup) ---
+
+const FUTEX_WAIT_PRIVATE: usize = 128;
+const FUTEX_WAKE_PRIVATE: usize = 129;
+
+/// Sleeps while `*addr == val`, for at most `ns` nanoseconds if ns >= 0. Spurious wakeups allowed.
+pub fn futexsleep(addr: &AtomicU32, val: u32, ns: i64) {
+    let ts;
+    let tsp = if ns < 0 {
+        0
+    } else {
+        ts = Timespec { sec: (ns / 1_000_000_000) as isize, nsec: (ns % 1_000_000_000) as isize };
+        &ts as *const Timespec as usize
+    };
+    // SAFETY: addr is a valid u32 for the whole call; tsp is null or a valid timespec.
+    unsafe { syscall6(nr::FUTEX, addr.as_ptr() as usize, FUTEX_WAIT_PRIVATE, val as usize, tsp, 0, 0) };
+}
+
+/// Wakes up to `cnt` threads sleeping on addr.
+pub fn futexwakeup(addr: &AtomicU32, cnt: u32) {
+    // SAFETY: addr is valid.
+    let r = unsafe { syscall6(nr::FUTEX, addr.as_ptr() as usize, FUTEX_WAKE_PRIVATE, cnt as usize, 0, 0, 0) };
+    if r < 0 {
+        crate::throw("futexwakeup failed");
+    }
+}
+
+// --- memory (Go's mem_linux.go) ---
+
+const PROT_NONE: usize = 0;
+const PROT_READ: usize = 1;
+const PROT_WRITE: usize = 2;
+const MAP_PRIVATE: usize = 0x02;
+const MAP_ANONYMOUS: usize = 0x20;
+const MAP_NORESERVE: usize = 0x4000;
+const MADV_DONTNEED: usize = 4;
+
+/// Maps `n` bytes of zeroed read-write memory (Go's sysAlloc); null on failure.
+pub fn sys_alloc(n: usize) -> *mut u8 {
+    // SAFETY: anonymous private mapping; the kernel chooses the address.
+    let p = unsafe {
+        syscall6(nr::MMAP, 0, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, usize::MAX, 0)
+    };
+    if p < 0 && p > -4096 {
+        core::ptr::null_mut()
+    } else {
+        p as *mut u8
+    }
+}
+
+/// Unmaps memory from sys_alloc (Go's sysFree).
+///
+/// # Safety
+/// `[p, p+n)` must be a mapping the runtime owns and no longer uses.
+pub unsafe fn sys_free(p: *mut u8, n: usize) {
+    // SAFETY: forwarded to the caller.
+    unsafe { syscall6(nr::MUNMAP, p as usize, n, 0, 0, 0, 0) };
+}
+
+/// Makes `[p, p+n)` inaccessible (guard pages); false if the kernel refused (mapping budget).
+///
+/// # Safety
+/// The range must be runtime-owned memory nobody uses.
+pub unsafe fn sys_guard(p: *mut u8, n: usize) -> bool {
+    // SAFETY: forwarded to the caller.
+    unsafe { syscall6(nr::MPROTECT, p as usize, n, PROT_NONE, 0, 0, 0) == 0 }
+}
+
+/// Tells the kernel the pages are unused; they read back as zero (Go's sysUnused).
+///
+/// # Safety
+/// The range must be runtime-owned memory whose contents may be discarded.
+pub unsafe fn sys_unused(p: *mut u8, n: usize) {
+    // SAFETY: forwarded to the caller.
+    unsafe { syscall6(nr::MADVISE, p as usize, n, MADV_DONTNEED, 0, 0, 0) };
+}
+
+// --- threads (Go's newosproc) ---
+
+const CLONE_VM: usize = 0x100;
+const CLONE_FS: usize = 0x200;
+const CLONE_FILES: usize = 0x400;
+const CLONE_SIGHAND: usize = 0x800;
+const CLONE_SYSVSEM: usize = 0x40000;
+const CLONE_THREAD: usize = 0x10000;
+const CLONE_SETTLS: usize = 0x80000;
+/// QEMU user mode accepts thread clones only with all six of VM|FS|FILES|SIGHAND|SYSVSEM|THREAD.
+const CLONE_FLAGS: usize =
+    CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_SYSVSEM | CLONE_THREAD | CLONE_SETTLS;
+
+/// Starts an OS thread for `mp` running `mstart` on g0's stack (Go's newosproc). Signals are
+/// blocked across the clone so the new thread starts with everything blocked until minit.
+///
+/// # Safety
+/// `mp` and its g0 must be fully initialised and live forever.
+pub unsafe fn newosproc(mp: *mut crate::runtime2::M, stk_hi: usize) -> isize {
+    let all = SigSet::all();
+    let mut old = SigSet::empty();
+    sigprocmask(SIG_SETMASK, Some(&all), Some(&mut old));
+    // SAFETY: forwarded; mp.g0 is valid.
+    let r = unsafe { arch::clone(CLONE_FLAGS, stk_hi, mp as usize, (*mp).g0 as usize, crate::proc::mstart) };
+    sigprocmask(SIG_SETMASK, Some(&old), None);
+    r
+}
+
+// --- signals (Go's signal_unix.go, the parts gort uses) ---
+
+/// SIGSEGV.
+pub const SIGSEGV: i32 = 11;
+/// SIGBUS.
+pub const SIGBUS: i32 = 7;
+/// SIGFPE.
+pub const SIGFPE: i32 = 8;
+/// SIGILL.
+pub const SIGILL: i32 = 4;
+/// SIGURG: Go's preemption signal (unused by gort, kept unblocked).
+pub const SIGURG: i32 = 23;
+const SIG_SETMASK: usize = 2;
+const SA_SIGINFO: usize = 0x4;
+const SA_ONSTACK: usize = 0x0800_0000;
+const SA_RESTORER: usize = 0x0400_0000;
+const SA_RESTART: usize = 0x1000_0000;
+
+/// Kernel sigset_t (64 signals).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SigSet(pub u64);
+
+impl SigSet {
+    /// No signals.
+    pub const fn empty() -> Self {
+        SigSet(0)
+    }
+    /// Every signal.
+    pub const fn all() -> Self {
+        SigSet(!0)
+    }
+}
+
+/// rt_sigprocmask wrapper.
+pub fn sigprocmask(how: usize, new: Option<&SigSet>, old: Option<&mut SigSet>) {
+    let n = new.map_or(0, |s| s as *const SigSet as usize);
+    let o = old.map_or(0, |s| s as *mut SigSet as usize);
+    // SAFETY: pointers are null or valid sigsets of 8 bytes.
+    unsafe { syscall6(nr::RT_SIGPROCMASK, how, n, o, 8, 0, 0) };
+}
+
+/// Returns the current thread's signal mask.
+pub fn getsigmask() -> SigSet {
+    let mut s = SigSet::empty();
+    sigprocmask(SIG_SETMASK, None, Some(&mut s));
+    s
+}
+
+/// Sets the current thread's signal mask.
+pub fn setsigmask(s: &SigSet) {
+    sigprocmask(SIG_SETMASK, Some(s), None);
+}
+
+#[repr(C)]
+struct SigAction {
+    handler: usize,
+    flags: usize,
+    restorer: usize,
+    mask: u64,
+}
+
+/// Installs `handler` (an SA_SIGINFO handler running on the signal stack) for `sig`.
+pub fn setsig(sig: i32, handler: unsafe extern "C" fn(i32, *mut u8, *mut u8)) {
+    let sa = SigAction {
+        handler: handler as usize,
+        flags: SA_SIGINFO | SA_ONSTACK | SA_RESTORER | SA_RESTART,
+        restorer: arch::sigreturn as *const () as usize,
+        mask: !0,
+    };
+    // SAFETY: sa is a valid kernel sigaction; 8 is sizeof(sigset_t).
+    unsafe { syscall6(nr::RT_SIGACTION, sig as usize, &sa as *const SigAction as usize, 0, 8, 0, 0) };
+}
+
+#[repr(C)]
+struct StackT {
+    sp: usize,
+    flags: i32,
+    size: usize,
+}
+
+/// Installs `[lo, lo+n)` as this thread's alternate signal stack (Go's signalstack).
+pub fn signalstack(lo: usize, n: usize) {
+    let st = StackT { sp: lo, flags: 0, size: n };
+    // SAFETY: st is valid.
+    unsafe { syscall6(nr::SIGALTSTACK, &st as *const StackT as usize, 0, 0, 0, 0, 0) };
+}
+
+/// Fault address (si_addr) from a siginfo.
+///
+/// # Safety
+/// `info` must be the siginfo the kernel passed to the handler.
+pub unsafe fn siginfo_addr(info: *const u8) -> usize {
+    // SAFETY: si_addr follows si_signo, si_errno, si_code and padding at offset 16 on 64-bit,
+    // 12 on 32-bit Linux.
+    unsafe { *((info as usize + 2 * core::mem::size_of::<usize>() + if cfg!(target_pointer_width = "64") { 0 } else { 4 }) as *const usize) }
+}
+
+/// si_code from a siginfo.
+///
+/// # Safety
+/// As for siginfo_addr.
+pub unsafe fn siginfo_code(info: *const u8) -> i32 {
+    // SAFETY: si_code is the third int.
+    unsafe { *((info as usize + 8) as *const i32) }
+}

@@ -1,0 +1,305 @@
+//! Time: monotonic `nanotime` through the vDSO's clock_gettime (found via AT_SYSINFO_EHDR) with a
+//! system-call fallback, per-P timer heaps (Go's p.timers), and `sleep`.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::sys as os;
+use crate::runtime2::{G, P};
+
+const CLOCK_MONOTONIC: usize = 1;
+
+/// Address of the vDSO's clock_gettime, 0 if none (set by vdsoinit during args).
+static VDSO_CLOCK_GETTIME: AtomicUsize = AtomicUsize::new(0);
+
+/// Monotonic time in nanoseconds (Go's nanotime).
+#[inline]
+pub fn nanotime() -> i64 {
+    let f = VDSO_CLOCK_GETTIME.load(Ordering::Relaxed);
+    if f != 0 {
+        let mut ts = os::Timespec::default();
+        // SAFETY: f is the vDSO's clock_gettime, which has the C signature
+        // int(clockid_t, struct timespec *); ts is writable.
+        let f: extern "C" fn(isize, *mut os::Timespec) -> i32 = unsafe { core::mem::transmute(f) };
+        if f(CLOCK_MONOTONIC as isize, &mut ts) == 0 {
+            return ts.sec as i64 * 1_000_000_000 + ts.nsec as i64;
+        }
+    }
+    os::clock_gettime_syscall(CLOCK_MONOTONIC)
+}
+
+/// Finds clock_gettime in the vDSO image at `base` (Go's vdsoauxv/vdsoInitFromSysinfoEhdr).
+/// Returns the symbol's address, or 0.
+///
+/// # Safety
+/// `base` must be 0 or the AT_SYSINFO_EHDR value of this process.
+pub unsafe fn vdsoinit(base: usize) -> usize {
+    if base == 0 {
+        return 0;
+    }
+    // SAFETY: the kernel maps a well-formed ELF image at base.
+    let f = unsafe { vdso_lookup(base, crate::arch::VDSO_CLOCK_GETTIME) };
+    VDSO_CLOCK_GETTIME.store(f, Ordering::Relaxed);
+    f
+}
+
+/// Reads a `T` at byte offset `off` from `base`.
+///
+/// # Safety
+/// The address must be readable and aligned for T.
+unsafe fn rd<T: Copy>(base: usize, off: usize) -> T {
+    // SAFETY: forwarded to the caller.
+    unsafe { ((base + off) as *const T).read() }
+}
+
+/// Looks a symbol up by name in the vDSO's dynamic symbol table (ELF32 or ELF64 by target).
+///
+/// # Safety
+/// `base` must be the vDSO's ELF header.
+unsafe fn vdso_lookup(base: usize, name: &[u8]) -> usize {
+    const PT_LOAD: u32 = 1;
+    const PT_DYNAMIC: u32 = 2;
+    const DT_NULL: usize = 0;
+    const DT_HASH: usize = 4;
+    const DT_STRTAB: usize = 5;
+    const DT_SYMTAB: usize = 6;
+    const DT_GNU_HASH: usize = 0x6fff_fef5;
+    let w = core::mem::size_of::<usize>();
+    let is64 = w == 8;
+    // SAFETY: all reads stay within the vDSO image described by its own headers.
+    unsafe {
+        if rd::<[u8; 4]>(base, 0) != *b"\x7fELF" {
+            return 0;
+        }
+        let (phoff, phentsize, phnum) = if is64 {
+            (rd::<u64>(base, 32) as usize, rd::<u16>(base, 54) as usize, rd::<u16>(base, 56) as usize)
+        } else {
+            (rd::<u32>(base, 28) as usize, rd::<u16>(base, 42) as usize, rd::<u16>(base, 44) as usize)
+        };
+        let mut load_bias = None;
+        let mut dynv = 0usize;
+        for i in 0..phnum {
+            let ph = base + phoff + i * phentsize;
+            let ptype = rd::<u32>(ph, 0);
+            let (offset, vaddr) = if is64 {
+                (rd::<u64>(ph, 8) as usize, rd::<u64>(ph, 16) as usize)
+            } else {
+                (rd::<u32>(ph, 4) as usize, rd::<u32>(ph, 8) as usize)
+            };
+            if ptype == PT_LOAD && load_bias.is_none() {
+                load_bias = Some(base.wrapping_add(offset).wrapping_sub(vaddr));
+            } else if ptype == PT_DYNAMIC {
+                dynv = vaddr;
+            }
+        }
+        let (Some(bias), true) = (load_bias, dynv != 0) else { return 0 };
+        let dynp = bias.wrapping_add(dynv);
+        let (mut symtab, mut strtab, mut hash, mut gnuhash) = (0, 0, 0, 0);
+        let mut i = 0;
+        loop {
+            let tag = rd::<usize>(dynp, i * 2 * w);
+            let val = rd::<usize>(dynp, i * 2 * w + w);
+            match tag {
+                DT_NULL => break,
+                DT_SYMTAB => symtab = bias.wrapping_add(val),
+                DT_STRTAB => strtab = bias.wrapping_add(val),
+                DT_HASH => hash = bias.wrapping_add(val),
+                DT_GNU_HASH => gnuhash = bias.wrapping_add(val),
+                _ => {}
+            }
+            i += 1;
+        }
+        if symtab == 0 || strtab == 0 {
+            return 0;
+        }
+        let nsym = if hash != 0 {
+            rd::<u32>(hash, 4) as usize // nchain
+        } else if gnuhash != 0 {
+            gnu_hash_symcount(gnuhash, w)
+        } else {
+            return 0;
+        };
+        let symsize = if is64 { 24 } else { 16 };
+        for s in 0..nsym {
+            let sym = symtab + s * symsize;
+            let st_name = rd::<u32>(sym, 0) as usize;
+            let (value, info, shndx) = if is64 {
+                (rd::<u64>(sym, 8) as usize, rd::<u8>(sym, 4), rd::<u16>(sym, 6))
+            } else {
+                (rd::<u32>(sym, 4) as usize, rd::<u8>(sym, 12), rd::<u16>(sym, 14))
+            };
+            // STT_FUNC (2), defined (shndx != SHN_UNDEF).
+            if info & 0xf != 2 || shndx == 0 {
+                continue;
+            }
+            let nm = core::ffi::CStr::from_ptr((strtab + st_name) as *const core::ffi::c_char).to_bytes();
+            if nm == name {
+                return bias.wrapping_add(value);
+            }
+        }
+        0
+    }
+}
+
+/// Number of dynamic symbols according to a DT_GNU_HASH table.
+///
+/// # Safety
+/// `gh` must point at a valid GNU hash table.
+unsafe fn gnu_hash_symcount(gh: usize, w: usize) -> usize {
+    // SAFETY: layout of the GNU hash section: nbuckets, symoffset, bloom_size, bloom_shift,
+    // bloom[bloom_size] (words), buckets[nbuckets] (u32), chains (u32).
+    unsafe {
+        let nbuckets = rd::<u32>(gh, 0) as usize;
+        let symoffset = rd::<u32>(gh, 4) as usize;
+        let bloom_size = rd::<u32>(gh, 8) as usize;
+        let buckets = gh + 16 + bloom_size * w;
+        let chains = buckets + nbuckets * 4;
+        let mut last = 0;
+        for b in 0..nbuckets {
+            last = last.max(rd::<u32>(buckets, b * 4) as usize);
+        }
+        if last < symoffset {
+            return symoffset;
+        }
+        while rd::<u32>(chains, (last - symoffset) * 4) & 1 == 0 {
+            last += 1;
+        }
+        last + 1
+    }
+}
+
+/// A goroutine's sleep timer: when it should be made runnable.
+#[repr(C)]
+pub struct Timer {
+    /// Wake time (nanotime), 0 if not armed.
+    pub when: i64,
+}
+
+/// One pending timer in a P's heap.
+#[derive(Clone, Copy)]
+struct TimerEntry {
+    when: i64,
+    seq: u64,
+    gp: *mut G,
+}
+
+/// A P's timers (Go's p.timers): a binary min-heap by (when, insertion order).
+pub struct TimerHeap {
+    heap: alloc::vec::Vec<TimerEntry>,
+    seq: u64,
+}
+
+impl TimerHeap {
+    /// An empty heap.
+    pub const fn new() -> Self {
+        TimerHeap { heap: alloc::vec::Vec::new(), seq: 0 }
+    }
+    /// Number of pending timers.
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+    /// Whether no timers are pending.
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+    /// Earliest wake time, or 0.
+    pub fn next_when(&self) -> i64 {
+        self.heap.first().map_or(0, |t| t.when)
+    }
+    fn less(a: &TimerEntry, b: &TimerEntry) -> bool {
+        (a.when, a.seq) < (b.when, b.seq)
+    }
+    /// Adds a timer that readies gp at `when`.
+    pub fn push(&mut self, when: i64, gp: *mut G) {
+        self.seq += 1;
+        self.heap.push(TimerEntry { when, seq: self.seq, gp });
+        let mut i = self.heap.len() - 1;
+        while i > 0 {
+            let parent = (i - 1) / 2;
+            if !Self::less(&self.heap[i], &self.heap[parent]) {
+                break;
+            }
+            self.heap.swap(i, parent);
+            i = parent;
+        }
+    }
+    /// Removes and returns the earliest timer's g if it is due at `now`.
+    pub fn pop_due(&mut self, now: i64) -> Option<*mut G> {
+        let first = *self.heap.first()?;
+        if first.when > now {
+            return None;
+        }
+        let last = self.heap.pop().unwrap();
+        if !self.heap.is_empty() {
+            self.heap[0] = last;
+            let n = self.heap.len();
+            let mut i = 0;
+            loop {
+                let (l, r) = (2 * i + 1, 2 * i + 2);
+                let mut m = i;
+                if l < n && Self::less(&self.heap[l], &self.heap[m]) {
+                    m = l;
+                }
+                if r < n && Self::less(&self.heap[r], &self.heap[m]) {
+                    m = r;
+                }
+                if m == i {
+                    break;
+                }
+                self.heap.swap(i, m);
+                i = m;
+            }
+        }
+        Some(first.gp)
+    }
+    /// Moves every timer into `to` (procresize destroying a P).
+    pub fn move_all(&mut self, to: &mut TimerHeap) {
+        for t in self.heap.drain(..) {
+            to.push(t.when, t.gp);
+        }
+    }
+}
+
+/// Adds a sleep timer for gp on pp (under pp's timers lock) and publishes the new earliest time.
+///
+/// # Safety
+/// pp must be a valid P; gp a parked g.
+pub unsafe fn addtimer(pp: *mut P, when: i64, gp: *mut G) {
+    // SAFETY: P fields used here are guarded by timers_lock or atomic.
+    unsafe {
+        let p = &mut *pp;
+        p.timers_lock.lock();
+        p.timers.push(when, gp);
+        p.timer0_when.store(p.timers.next_when(), Ordering::Release);
+        p.timers_lock.unlock();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heap_orders_by_when_then_insertion() {
+        let mut h = TimerHeap::new();
+        let g = |n: usize| n as *mut G;
+        h.push(30, g(3));
+        h.push(10, g(1));
+        h.push(20, g(2));
+        h.push(10, g(4));
+        assert_eq!(h.next_when(), 10);
+        assert_eq!(h.pop_due(5), None);
+        assert_eq!(h.pop_due(100), Some(g(1)));
+        assert_eq!(h.pop_due(100), Some(g(4)));
+        assert_eq!(h.pop_due(100), Some(g(2)));
+        assert_eq!(h.pop_due(25), None);
+        assert_eq!(h.pop_due(30), Some(g(3)));
+        assert!(h.is_empty());
+    }
+
+    #[test]
+    fn nanotime_is_monotonic() {
+        let a = nanotime();
+        let b = nanotime();
+        assert!(b >= a && a > 0);
+    }
+}

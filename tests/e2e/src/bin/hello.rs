@@ -1,0 +1,6 @@
+#![no_std]
+#![no_main]
+gort::main!(main);
+fn main() {
+    gort::println!("hello, world");
+}
