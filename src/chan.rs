@@ -1,7 +1,918 @@
-//! Channels (Go's chan.go): placeholder types until the GMP issue lands the real hchan.
+//! Channels (Go's chan.go) and select (Go's select.go).
+//!
+//! An `Hchan<T>` is Go's hchan: a lock, a ring buffer of `cap` slots, and two wait queues of
+//! sudogs (parked receivers and senders). A sender that finds a parked receiver copies its value
+//! straight into the receiver's slot and readies it (direct hand-off), and vice versa; only when
+//! nobody waits does a value go through the buffer. Parked goroutines keep their sudog on their own
+//! stack: it stays valid until they are readied, and wakers touch it only under the channel lock.
+//!
+//! Select locks every channel involved in address order, polls the cases in a random order (so
+//! ready cases are chosen uniformly), and otherwise enqueues one sudog per case; the first waker to
+//! win the goroutine's `selectdone` CAS completes it, the others skip its sudogs.
 
-/// A goroutine waiting on a channel (Go's sudog).
+use core::cell::UnsafeCell;
+use core::fmt;
+use core::mem::MaybeUninit;
+use core::ptr;
+use core::sync::atomic::Ordering;
+
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use crate::arch;
+use crate::lock_futex::Mutex;
+use crate::proc::{self, goready, gopark};
+use crate::runtime2::{WaitReason, G};
+
+/// A goroutine waiting on a channel (Go's sudog). Lives on the waiting goroutine's stack.
 pub struct Sudog {
     /// The waiting goroutine.
-    pub g: *mut crate::runtime2::G,
+    pub g: *mut G,
+    next: *mut Sudog,
+    prev: *mut Sudog,
+    /// Where the value comes from (send) or goes to (receive): a `*mut T` of the channel's T.
+    elem: *mut u8,
+    /// Part of a select (its g's selectdone arbitrates between wakers).
+    is_select: bool,
+    /// Completed by a real send/receive (false: woken by close).
+    success: bool,
+    /// Index of the select case this sudog stands for.
+    case: usize,
+}
+
+impl Sudog {
+    fn new(g: *mut G, elem: *mut u8) -> Self {
+        Sudog {
+            g,
+            next: ptr::null_mut(),
+            prev: ptr::null_mut(),
+            elem,
+            is_select: false,
+            success: false,
+            case: 0,
+        }
+    }
+}
+
+/// A FIFO of sudogs (Go's waitq), doubly linked so select can remove its entries.
+struct WaitQ {
+    first: *mut Sudog,
+    last: *mut Sudog,
+}
+
+impl WaitQ {
+    const fn new() -> Self {
+        WaitQ { first: ptr::null_mut(), last: ptr::null_mut() }
+    }
+
+    /// # Safety
+    /// Channel lock held; sg valid and not queued.
+    unsafe fn enqueue(&mut self, sg: *mut Sudog) {
+        // SAFETY: per the contract.
+        unsafe {
+            (*sg).next = ptr::null_mut();
+            (*sg).prev = self.last;
+            if self.last.is_null() {
+                self.first = sg;
+            } else {
+                (*self.last).next = sg;
+            }
+        }
+        self.last = sg;
+    }
+
+    /// Pops the first sudog that can still be completed: select sudogs whose select was already
+    /// won elsewhere are dropped (Go's waitq.dequeue).
+    ///
+    /// # Safety
+    /// Channel lock held.
+    unsafe fn dequeue(&mut self) -> *mut Sudog {
+        loop {
+            let sg = self.first;
+            if sg.is_null() {
+                return sg;
+            }
+            // SAFETY: queued sudogs are valid while the channel lock is held (their gs are parked
+            // and cannot leave select/send/recv without taking this lock).
+            unsafe {
+                self.first = (*sg).next;
+                if self.first.is_null() {
+                    self.last = ptr::null_mut();
+                } else {
+                    (*self.first).prev = ptr::null_mut();
+                }
+                (*sg).next = ptr::null_mut();
+                (*sg).prev = ptr::null_mut();
+                // AcqRel CAS: exactly one waker wins a select; the winner's writes to the sudog
+                // and g.param happen-before the goroutine reads them after goready.
+                if (*sg).is_select
+                    && (*(*sg).g).selectdone.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire).is_err()
+                {
+                    continue;
+                }
+            }
+            return sg;
+        }
+    }
+
+    /// Removes sg if it is still queued (Go's dequeueSudoG).
+    ///
+    /// # Safety
+    /// Channel lock held.
+    unsafe fn remove(&mut self, sg: *mut Sudog) {
+        // SAFETY: channel lock held; sg is valid (on the caller's stack).
+        unsafe {
+            let (prev, next) = ((*sg).prev, (*sg).next);
+            if !prev.is_null() {
+                (*prev).next = next;
+                if next.is_null() {
+                    self.last = prev;
+                } else {
+                    (*next).prev = prev;
+                }
+            } else if self.first == sg {
+                self.first = next;
+                if next.is_null() {
+                    self.last = ptr::null_mut();
+                } else {
+                    (*next).prev = ptr::null_mut();
+                }
+            } else {
+                return; // not queued (already dequeued by a waker)
+            }
+            (*sg).next = ptr::null_mut();
+            (*sg).prev = ptr::null_mut();
+        }
+    }
+}
+
+/// The state behind the channel lock.
+struct Inner<T> {
+    buf: Box<[MaybeUninit<T>]>,
+    qcount: usize,
+    sendx: usize,
+    recvx: usize,
+    closed: bool,
+    recvq: WaitQ,
+    sendq: WaitQ,
+}
+
+/// Go's hchan.
+pub struct Hchan<T> {
+    lock: Mutex,
+    inner: UnsafeCell<Inner<T>>,
+    senders: core::sync::atomic::AtomicUsize,
+    cap: usize,
+}
+
+// SAFETY: `inner` is only touched with `lock` held; values of T move between goroutines, hence
+// T: Send.
+unsafe impl<T: Send> Send for Hchan<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Hchan<T> {}
+
+/// Outcome of trying an operation with the lock held.
+enum Try {
+    /// Done; for a receive, the bool is "got a value" (false: closed and drained).
+    Done(bool),
+    /// Would block.
+    Block,
+}
+
+impl<T> Hchan<T> {
+    #[allow(clippy::mut_from_ref)]
+    /// # Safety
+    /// The lock must be held.
+    unsafe fn inner(&self) -> &mut Inner<T> {
+        // SAFETY: forwarded.
+        unsafe { &mut *self.inner.get() }
+    }
+
+    /// Tries to send `*elem` (moving it out on success). Lock held; unlocks before readying.
+    /// Returns Done(false) if the channel is closed (value not taken).
+    ///
+    /// # Safety
+    /// Lock held; elem points at a valid T that the caller gives up if Done(true).
+    unsafe fn try_send_locked(&self, elem: *mut T) -> Try {
+        // SAFETY: lock held.
+        let c = unsafe { self.inner() };
+        if c.closed {
+            return Try::Done(false);
+        }
+        // SAFETY: lock held; a dequeued receiver's elem points at its MaybeUninit<T> slot.
+        unsafe {
+            let sg = c.recvq.dequeue();
+            if !sg.is_null() {
+                ptr::copy_nonoverlapping(elem, (*sg).elem as *mut T, 1);
+                (*sg).success = true;
+                let gp = (*sg).g;
+                (*gp).param.store(sg as usize, Ordering::Release);
+                self.lock.unlock();
+                goready(gp);
+                return Try::Done(true);
+            }
+            if c.qcount < c.buf.len() {
+                let i = c.sendx;
+                c.buf[i].write(ptr::read(elem));
+                c.sendx = if i + 1 == c.buf.len() { 0 } else { i + 1 };
+                c.qcount += 1;
+                self.lock.unlock();
+                return Try::Done(true);
+            }
+        }
+        Try::Block
+    }
+
+    /// Tries to receive into `*elem`. Lock held; unlocks on Done.
+    ///
+    /// # Safety
+    /// Lock held; elem points at writable space for a T.
+    unsafe fn try_recv_locked(&self, elem: *mut T) -> Try {
+        // SAFETY: lock held.
+        let c = unsafe { self.inner() };
+        // SAFETY: lock held; a dequeued sender's elem points at its value.
+        unsafe {
+            let sg = c.sendq.dequeue();
+            if !sg.is_null() {
+                if c.buf.is_empty() {
+                    ptr::copy_nonoverlapping((*sg).elem as *const T, elem, 1);
+                } else {
+                    // Full buffer: take the head, and put the sender's value at the tail (which
+                    // is the same slot).
+                    let i = c.recvx;
+                    ptr::write(elem, c.buf[i].assume_init_read());
+                    c.buf[i].write(ptr::read((*sg).elem as *const T));
+                    c.recvx = if i + 1 == c.buf.len() { 0 } else { i + 1 };
+                    c.sendx = c.recvx;
+                }
+                (*sg).success = true;
+                let gp = (*sg).g;
+                (*gp).param.store(sg as usize, Ordering::Release);
+                self.lock.unlock();
+                goready(gp);
+                return Try::Done(true);
+            }
+            if c.qcount > 0 {
+                let i = c.recvx;
+                ptr::write(elem, c.buf[i].assume_init_read());
+                c.recvx = if i + 1 == c.buf.len() { 0 } else { i + 1 };
+                c.qcount -= 1;
+                self.lock.unlock();
+                return Try::Done(true);
+            }
+            if c.closed {
+                self.lock.unlock();
+                return Try::Done(false);
+            }
+        }
+        Try::Block
+    }
+
+    /// Go's chansend: blocks until the value is taken; Err(v) if the channel is (or gets) closed.
+    fn send(&self, v: T) -> Result<(), SendError<T>> {
+        proc::preempt_check();
+        let mut v = MaybeUninit::new(v);
+        self.lock.lock();
+        // SAFETY: lock held; v is ours.
+        match unsafe { self.try_send_locked(v.as_mut_ptr()) } {
+            Try::Done(true) => return Ok(()),
+            Try::Done(false) => {
+                self.lock.unlock();
+                // SAFETY: not taken.
+                return Err(SendError(unsafe { v.assume_init() }));
+            }
+            Try::Block => {}
+        }
+        let gp = arch::getg();
+        let mut sg = Sudog::new(gp, v.as_mut_ptr() as *mut u8);
+        // SAFETY: lock held; sg lives on our stack until we are readied (after dequeue).
+        unsafe {
+            self.inner().sendq.enqueue(&mut sg);
+            (*gp).param.store(0, Ordering::Relaxed);
+        }
+        gopark(Some(unlock_chan), &self.lock as *const Mutex as usize, WaitReason::ChanSend);
+        if sg.success {
+            Ok(())
+        } else {
+            // SAFETY: closed while we waited: the value was not taken.
+            Err(SendError(unsafe { v.assume_init() }))
+        }
+    }
+
+    /// Go's chanrecv: blocks until a value arrives; None once closed and drained.
+    fn recv(&self) -> Option<T> {
+        proc::preempt_check();
+        let mut slot = MaybeUninit::<T>::uninit();
+        self.lock.lock();
+        // SAFETY: lock held; slot is writable.
+        match unsafe { self.try_recv_locked(slot.as_mut_ptr()) } {
+            // SAFETY: Done(true) wrote the slot.
+            Try::Done(true) => return Some(unsafe { slot.assume_init() }),
+            Try::Done(false) => return None,
+            Try::Block => {}
+        }
+        let gp = arch::getg();
+        let mut sg = Sudog::new(gp, slot.as_mut_ptr() as *mut u8);
+        // SAFETY: as in send.
+        unsafe {
+            self.inner().recvq.enqueue(&mut sg);
+            (*gp).param.store(0, Ordering::Relaxed);
+        }
+        gopark(Some(unlock_chan), &self.lock as *const Mutex as usize, WaitReason::ChanReceive);
+        if sg.success {
+            // SAFETY: the sender wrote the slot before readying us.
+            Some(unsafe { slot.assume_init() })
+        } else {
+            None
+        }
+    }
+
+    /// Non-blocking receive: Ok(Some) value, Ok(None) closed and drained, Err(()) would block.
+    fn try_recv(&self) -> Result<Option<T>, ()> {
+        let mut slot = MaybeUninit::<T>::uninit();
+        self.lock.lock();
+        // SAFETY: lock held.
+        match unsafe { self.try_recv_locked(slot.as_mut_ptr()) } {
+            // SAFETY: written.
+            Try::Done(true) => Ok(Some(unsafe { slot.assume_init() })),
+            Try::Done(false) => Ok(None),
+            Try::Block => {
+                self.lock.unlock();
+                Err(())
+            }
+        }
+    }
+
+    /// Go's closechan: wakes every waiter (receivers get None, senders Err). Returns false if
+    /// already closed.
+    fn close(&self) -> bool {
+        self.lock.lock();
+        // SAFETY: lock held.
+        let c = unsafe { self.inner() };
+        if c.closed {
+            self.lock.unlock();
+            return false;
+        }
+        c.closed = true;
+        let mut wake: Vec<*mut G> = Vec::new();
+        // SAFETY: lock held; dequeued sudogs are valid until their gs are readied.
+        unsafe {
+            for q in [&mut c.recvq, &mut c.sendq] {
+                loop {
+                    let sg = q.dequeue();
+                    if sg.is_null() {
+                        break;
+                    }
+                    (*sg).success = false;
+                    (*(*sg).g).param.store(sg as usize, Ordering::Release);
+                    wake.push((*sg).g);
+                }
+            }
+        }
+        self.lock.unlock();
+        for gp in wake {
+            goready(gp);
+        }
+        true
+    }
+
+    fn len(&self) -> usize {
+        self.lock.lock();
+        // SAFETY: lock held.
+        let n = unsafe { self.inner().qcount };
+        self.lock.unlock();
+        n
+    }
+}
+
+impl<T> Drop for Hchan<T> {
+    fn drop(&mut self) {
+        let c = self.inner.get_mut();
+        while c.qcount > 0 {
+            // SAFETY: slots [recvx, recvx+qcount) are initialised.
+            unsafe { c.buf[c.recvx].assume_init_drop() };
+            c.recvx = (c.recvx + 1) % c.buf.len();
+            c.qcount -= 1;
+        }
+    }
+}
+
+/// gopark hook: releases the channel lock once the goroutine is parked.
+unsafe fn unlock_chan(_gp: *mut G, lock: usize) -> bool {
+    // SAFETY: lock is the address of the channel's Mutex, locked by this M.
+    unsafe { (*(lock as *const Mutex)).unlock() };
+    true
+}
+
+/// The error of a send on a closed channel; gives the value back.
+#[derive(PartialEq, Eq)]
+pub struct SendError<T>(pub T);
+
+impl<T> fmt::Debug for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("send on closed channel")
+    }
+}
+
+impl<T> fmt::Display for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("send on closed channel")
+    }
+}
+
+/// The sending end of a channel (Clone: many senders). The channel closes when the last
+/// Sender is dropped, or on `close()`.
+pub struct Sender<T> {
+    c: Arc<Hchan<T>>,
+}
+
+/// The receiving end of a channel (Clone: many receivers).
+pub struct Receiver<T> {
+    c: Arc<Hchan<T>>,
+}
+
+/// Makes a channel with `cap` buffer slots: 0 is unbuffered (every send meets a receive).
+pub fn chan<T: Send>(cap: usize) -> (Sender<T>, Receiver<T>) {
+    let mut buf = Vec::with_capacity(cap);
+    buf.resize_with(cap, MaybeUninit::uninit);
+    let c = Arc::new(Hchan {
+        lock: Mutex::new(),
+        inner: UnsafeCell::new(Inner {
+            buf: buf.into_boxed_slice(),
+            qcount: 0,
+            sendx: 0,
+            recvx: 0,
+            closed: false,
+            recvq: WaitQ::new(),
+            sendq: WaitQ::new(),
+        }),
+        senders: core::sync::atomic::AtomicUsize::new(1),
+        cap,
+    });
+    (Sender { c: c.clone() }, Receiver { c })
+}
+
+impl<T: Send> Sender<T> {
+    /// Sends v, blocking until a receiver takes it or buffer space frees up. Err(v) if the
+    /// channel is closed.
+    pub fn send(&self, v: T) -> Result<(), SendError<T>> {
+        self.c.send(v)
+    }
+
+    /// Closes the channel: receivers drain what is buffered, then get None; blocked and later
+    /// senders get Err. Closing a closed channel panics, as in Go.
+    pub fn close(&self) {
+        if !self.c.close() {
+            panic!("close of closed channel");
+        }
+    }
+
+    /// Number of buffered values.
+    pub fn len(&self) -> usize {
+        self.c.len()
+    }
+
+    /// Whether no value is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Buffer capacity.
+    pub fn capacity(&self) -> usize {
+        self.c.cap
+    }
+
+    #[doc(hidden)]
+    pub fn __hchan(&self) -> &Hchan<T> {
+        &self.c
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.c.senders.fetch_add(1, Ordering::Relaxed);
+        Sender { c: self.c.clone() }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        // AcqRel: the last sender's close happens after every other sender is done.
+        if self.c.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.c.close();
+        }
+    }
+}
+
+impl<T: Send> Receiver<T> {
+    /// Receives a value, blocking until one is sent; None once the channel is closed and drained.
+    pub fn recv(&self) -> Option<T> {
+        self.c.recv()
+    }
+
+    /// Receives without blocking: Ok(Some(v)), Ok(None) if closed and drained, Err(()) if
+    /// nothing is ready.
+    #[allow(clippy::result_unit_err)]
+    pub fn try_recv(&self) -> Result<Option<T>, ()> {
+        self.c.try_recv()
+    }
+
+    /// Number of buffered values.
+    pub fn len(&self) -> usize {
+        self.c.len()
+    }
+
+    /// Whether no value is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    #[doc(hidden)]
+    pub fn __hchan(&self) -> &Hchan<T> {
+        &self.c
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        Receiver { c: self.c.clone() }
+    }
+}
+
+impl<T: Send> Iterator for Receiver<T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.recv()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// select
+// ---------------------------------------------------------------------------------------------
+
+/// The type-erased channel operations select needs (lock held where stated).
+#[doc(hidden)]
+pub trait SelectChan {
+    /// Address used to order lock acquisition.
+    fn addr(&self) -> usize;
+    /// Locks the channel.
+    fn lock(&self);
+    /// Unlocks the channel.
+    fn unlock(&self);
+    /// Tries the operation with the lock held; on Done the lock has been released.
+    ///
+    /// # Safety
+    /// Lock held; `elem` as for try_send_locked/try_recv_locked.
+    unsafe fn try_op(&self, send: bool, elem: *mut u8) -> Option<bool>;
+    /// Queues sg (lock held).
+    ///
+    /// # Safety
+    /// Lock held; sg valid until dequeued or removed.
+    unsafe fn enqueue(&self, send: bool, sg: *mut Sudog);
+    /// Removes sg if still queued (lock held).
+    ///
+    /// # Safety
+    /// Lock held.
+    unsafe fn remove(&self, send: bool, sg: *mut Sudog);
+}
+
+impl<T> SelectChan for Hchan<T> {
+    fn addr(&self) -> usize {
+        self as *const Self as usize
+    }
+    fn lock(&self) {
+        self.lock.lock()
+    }
+    fn unlock(&self) {
+        self.lock.unlock()
+    }
+    unsafe fn try_op(&self, send: bool, elem: *mut u8) -> Option<bool> {
+        // SAFETY: forwarded.
+        let r = unsafe {
+            if send {
+                self.try_send_locked(elem as *mut T)
+            } else {
+                self.try_recv_locked(elem as *mut T)
+            }
+        };
+        match r {
+            Try::Done(ok) => {
+                if send && !ok {
+                    self.lock.unlock(); // closed: try_send_locked leaves the lock to us
+                }
+                Some(ok)
+            }
+            Try::Block => None,
+        }
+    }
+    unsafe fn enqueue(&self, send: bool, sg: *mut Sudog) {
+        // SAFETY: lock held.
+        unsafe {
+            let c = self.inner();
+            if send {
+                c.sendq.enqueue(sg)
+            } else {
+                c.recvq.enqueue(sg)
+            }
+        }
+    }
+    unsafe fn remove(&self, send: bool, sg: *mut Sudog) {
+        // SAFETY: lock held.
+        unsafe {
+            let c = self.inner();
+            if send {
+                c.sendq.remove(sg)
+            } else {
+                c.recvq.remove(sg)
+            }
+        }
+    }
+}
+
+/// One case of a select (built by the `select!` macro).
+#[doc(hidden)]
+pub struct Case<'a> {
+    /// The channel.
+    pub c: &'a dyn SelectChan,
+    /// Send (true) or receive.
+    pub send: bool,
+    /// The value to send, or the slot to receive into (a `*mut T`).
+    pub elem: *mut u8,
+}
+
+/// Go's selectgo: runs one ready case (chosen uniformly at random among the ready ones), or the
+/// default if `block` is false and none is ready, or parks until one can proceed.
+/// Returns (case index or None for default, ok) where ok is "value received / sent" (false:
+/// channel closed).
+#[doc(hidden)]
+pub fn selectgo(cases: &[Case<'_>], block: bool) -> (Option<usize>, bool) {
+    proc::preempt_check();
+    let n = cases.len();
+    if n == 0 {
+        if !block {
+            return (None, false);
+        }
+        // select {} blocks forever (Go's block()).
+        gopark(None, 0, WaitReason::SelectNoCases);
+        crate::throw("unreachable: select with no cases resumed");
+    }
+    // Poll order: a uniform random permutation (Fisher-Yates with fastrandn, as Go).
+    let mut pollorder: Vec<usize> = (0..n).collect();
+    for i in 1..n {
+        let j = crate::alg::fastrandn(i as u32 + 1) as usize;
+        pollorder.swap(i, j);
+    }
+    // Lock order: by channel address, each channel once.
+    let mut lockorder: Vec<usize> = (0..n).collect();
+    lockorder.sort_unstable_by_key(|&i| cases[i].c.addr());
+    lockorder.dedup_by_key(|i| cases[*i].c.addr());
+    let lock_all = || lockorder.iter().for_each(|&i| cases[i].c.lock());
+    let unlock_all_except = |skip: usize| {
+        for &i in lockorder.iter().rev() {
+            if cases[i].c.addr() != skip {
+                cases[i].c.unlock();
+            }
+        }
+    };
+
+    lock_all();
+    // Pass 1: look for something already waiting.
+    for &i in &pollorder {
+        let cs = &cases[i];
+        // SAFETY: every channel is locked; elem is valid per the macro.
+        if let Some(ok) = unsafe { cs.c.try_op(cs.send, cs.elem) } {
+            // try_op released this channel's lock.
+            unlock_all_except(cs.c.addr());
+            return (Some(i), ok);
+        }
+    }
+    if !block {
+        unlock_all_except(0);
+        return (None, false);
+    }
+
+    // Pass 2: enqueue on every channel.
+    let gp = arch::getg();
+    let mut sgs: Vec<Sudog> = (0..n).map(|i| {
+        let mut sg = Sudog::new(gp, cases[i].elem);
+        sg.is_select = true;
+        sg.case = i;
+        sg
+    }).collect();
+    // SAFETY: all channels locked; the sudogs live in `sgs` until every one is dequeued/removed.
+    unsafe {
+        (*gp).param.store(0, Ordering::Relaxed);
+        (*gp).selectdone.store(0, Ordering::Relaxed);
+        for (i, sg) in sgs.iter_mut().enumerate() {
+            cases[i].c.enqueue(cases[i].send, sg);
+        }
+    }
+    let locks = SelectLocks { cases, order: &lockorder };
+    gopark(Some(unlock_select), &locks as *const SelectLocks<'_, '_> as usize, WaitReason::Select);
+
+    // Pass 3: woken by the winner; dequeue the rest.
+    lock_all();
+    // SAFETY: gp.param is the winning sudog (set by the waker before goready).
+    let won = unsafe { (*gp).param.load(Ordering::Acquire) } as *const Sudog;
+    let mut result = (None, false);
+    for (i, sg) in sgs.iter_mut().enumerate() {
+        if ptr::eq(sg as *const Sudog, won) {
+            result = (Some(i), sg.success);
+        } else {
+            // SAFETY: channel locked; sg may or may not still be queued.
+            unsafe { cases[i].c.remove(cases[i].send, sg) };
+        }
+    }
+    unlock_all_except(0);
+    if result.0.is_none() {
+        crate::throw("selectgo: bad wakeup");
+    }
+    result
+}
+
+struct SelectLocks<'a, 'b> {
+    cases: &'b [Case<'a>],
+    order: &'b [usize],
+}
+
+/// gopark hook for select: unlocks every channel once the goroutine is parked.
+unsafe fn unlock_select(_gp: *mut G, arg: usize) -> bool {
+    // SAFETY: arg points at the SelectLocks on the parked goroutine's stack.
+    let l = unsafe { &*(arg as *const SelectLocks<'_, '_>) };
+    for &i in l.order.iter().rev() {
+        l.cases[i].c.unlock();
+    }
+    true
+}
+
+/// A receive case of `select!`: the channel and the slot a value lands in.
+#[doc(hidden)]
+pub struct RecvCase<'a, T> {
+    c: &'a Hchan<T>,
+    slot: MaybeUninit<T>,
+}
+
+impl<'a, T: Send> RecvCase<'a, T> {
+    /// A case receiving from rx.
+    pub fn new(rx: &'a Receiver<T>) -> Self {
+        RecvCase { c: &rx.c, slot: MaybeUninit::uninit() }
+    }
+    /// The erased view selectgo works on (points into self: self must not move afterwards).
+    pub fn erase(&mut self) -> Case<'a> {
+        Case { c: self.c, send: false, elem: self.slot.as_mut_ptr() as *mut u8 }
+    }
+    /// The received value once this case won: Some(v), or None if the channel was closed.
+    pub fn take(&mut self, ok: bool) -> Option<T> {
+        // SAFETY: selectgo reported success for this case, so the slot was written.
+        ok.then(|| unsafe { self.slot.assume_init_read() })
+    }
+}
+
+/// A send case of `select!`: the channel and the value, owned until it is sent.
+#[doc(hidden)]
+pub struct SendCase<'a, T> {
+    c: &'a Hchan<T>,
+    val: MaybeUninit<T>,
+    /// The value has left this case (sent, or handed back in an error).
+    gone: bool,
+}
+
+impl<'a, T: Send> SendCase<'a, T> {
+    /// A case sending v on tx.
+    pub fn new(tx: &'a Sender<T>, v: T) -> Self {
+        SendCase { c: &tx.c, val: MaybeUninit::new(v), gone: false }
+    }
+    /// The erased view selectgo works on (points into self: self must not move afterwards).
+    pub fn erase(&mut self) -> Case<'a> {
+        Case { c: self.c, send: true, elem: self.val.as_mut_ptr() as *mut u8 }
+    }
+    /// The send's outcome once this case won: Ok, or Err(v) if the channel was closed.
+    pub fn take(&mut self, ok: bool) -> Result<(), SendError<T>> {
+        self.gone = true;
+        if ok {
+            Ok(())
+        } else {
+            // SAFETY: a failed send left the value in place.
+            Err(SendError(unsafe { self.val.assume_init_read() }))
+        }
+    }
+}
+
+impl<T> Drop for SendCase<'_, T> {
+    fn drop(&mut self) {
+        if !self.gone {
+            // SAFETY: this case did not win, so the value was never moved out.
+            unsafe { self.val.assume_init_drop() };
+        }
+    }
+}
+
+/// Waits on several channel operations at once, like Go's `select`.
+///
+/// ```ignore
+/// gort::select! {
+///     recv(rx) -> v => { /* v: Option<T>, None if rx's channel is closed */ },
+///     send(tx, 42) -> r => { /* r: Result<(), SendError<T>> */ },
+///     default => { /* nothing was ready */ },
+/// }
+/// ```
+/// Among ready arms one is chosen uniformly at random. Without `default` it blocks until one is
+/// ready. Channel and value expressions are evaluated once, in source order, before choosing.
+#[macro_export]
+macro_rules! select {
+    ($($tt:tt)*) => {
+        $crate::__select_parse!(@cases [] @default [] $($tt)*)
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_parse {
+    (@cases [$($c:tt)*] @default [$($d:tt)*] recv($rx:expr) -> $v:pat => $body:block $($rest:tt)*) => {
+        $crate::__select_parse!(@cases [$($c)* (recv ($rx) ($v) ($body))] @default [$($d)*] $($rest)*)
+    };
+    (@cases [$($c:tt)*] @default [$($d:tt)*] send($tx:expr, $val:expr) -> $r:pat => $body:block $($rest:tt)*) => {
+        $crate::__select_parse!(@cases [$($c)* (send ($tx) ($val) ($r) ($body))] @default [$($d)*] $($rest)*)
+    };
+    (@cases [$($c:tt)*] @default [] default => $body:block $($rest:tt)*) => {
+        $crate::__select_parse!(@cases [$($c)*] @default [($body)] $($rest)*)
+    };
+    (@cases [$($c:tt)*] @default [$($d:tt)*] , $($rest:tt)*) => {
+        $crate::__select_parse!(@cases [$($c)*] @default [$($d)*] $($rest)*)
+    };
+    (@cases [$($c:tt)*] @default [$($d:tt)*] recv($rx:expr) -> $v:pat => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__select_parse!(@cases [$($c)* (recv ($rx) ($v) ($body))] @default [$($d)*] $($($rest)*)?)
+    };
+    (@cases [$($c:tt)*] @default [$($d:tt)*] send($tx:expr, $val:expr) -> $r:pat => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__select_parse!(@cases [$($c)* (send ($tx) ($val) ($r) ($body))] @default [$($d)*] $($($rest)*)?)
+    };
+    (@cases [$($c:tt)*] @default [] default => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__select_parse!(@cases [$($c)*] @default [($body)] $($($rest)*)?)
+    };
+    (@cases [$($c:tt)*] @default [$($d:tt)*]) => {{
+        #[allow(unused_mut)]
+        let mut __gort_cases = $crate::__select_build!($($c)*);
+        let __gort_erased = $crate::__select_erase!(__gort_cases; []; $($c)*);
+        let (__gort_idx, __gort_ok) =
+            $crate::chan::selectgo(&__gort_erased, !$crate::__select_has_default!($($d)*));
+        drop(__gort_erased);
+        $crate::__select_dispatch!(__gort_idx, __gort_ok, 0usize, __gort_cases; [$($d)*]; $($c)*)
+    }};
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_has_default {
+    () => { false };
+    ($d:tt) => { true };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_build {
+    () => { () };
+    ((recv ($rx:expr) ($v:pat) ($body:expr)) $($rest:tt)*) => {
+        ($crate::chan::RecvCase::new(&$rx), $crate::__select_build!($($rest)*))
+    };
+    ((send ($tx:expr) ($val:expr) ($r:pat) ($body:expr)) $($rest:tt)*) => {
+        ($crate::chan::SendCase::new(&$tx, $val), $crate::__select_build!($($rest)*))
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_erase {
+    ($acc:expr; [$($built:expr,)*];) => { [$($built,)*] };
+    ($acc:expr; [$($built:expr,)*]; $case:tt $($rest:tt)*) => {
+        $crate::__select_erase!($acc.1; [$($built,)* $acc.0.erase(),]; $($rest)*)
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_dispatch {
+    ($idx:ident, $ok:ident, $n:expr, $acc:expr; [$(($default:expr))?];) => {{
+        let _ = $ok;
+        match $idx {
+            None => { $($default)? }
+            Some(_) => unreachable!("select: bad case index"),
+        }
+    }};
+    ($idx:ident, $ok:ident, $n:expr, $acc:expr; [$($d:tt)*]; (recv ($rx:expr) ($v:pat) ($body:expr)) $($rest:tt)*) => {{
+        if $idx == Some($n) {
+            let $v = $acc.0.take($ok);
+            $body
+        } else {
+            $crate::__select_dispatch!($idx, $ok, $n + 1, $acc.1; [$($d)*]; $($rest)*)
+        }
+    }};
+    ($idx:ident, $ok:ident, $n:expr, $acc:expr; [$($d:tt)*]; (send ($tx:expr) ($val:expr) ($r:pat) ($body:expr)) $($rest:tt)*) => {{
+        if $idx == Some($n) {
+            let $r = $acc.0.take($ok);
+            $body
+        } else {
+            $crate::__select_dispatch!($idx, $ok, $n + 1, $acc.1; [$($d)*]; $($rest)*)
+        }
+    }};
 }

@@ -32,7 +32,10 @@ pub mod runtime1;
 pub mod runtime2;
 pub mod signal;
 pub mod stack;
+pub mod sync;
 pub mod time;
+
+pub use chan::{chan, Receiver, SendError, Sender};
 
 pub use print::throw;
 
@@ -80,6 +83,53 @@ pub fn gomaxprocs(n: i32) -> i32 {
     proc::set_gomaxprocs(n)
 }
 
+/// Puts the goroutine to sleep for at least `d` (Go's time.Sleep). Other goroutines run meanwhile.
+pub fn sleep(d: core::time::Duration) {
+    proc::preempt_check();
+    let ns = d.as_nanos().min(i64::MAX as u128 / 2) as i64;
+    if ns <= 0 {
+        return;
+    }
+    let when = time::nanotime().saturating_add(ns);
+    /// gopark hook: arms the timer once the goroutine is parked (so it cannot fire early).
+    unsafe fn reset_for_sleep(gp: *mut runtime2::G, _: usize) -> bool {
+        // SAFETY: on g0 of an M holding a P; gp is parked and its timer.when was set below.
+        let when = unsafe { (*gp).timer.when };
+        // SAFETY: as above.
+        unsafe { time::addtimer(proc::getp(), when, gp) };
+        proc::timer_added(when);
+        true
+    }
+    // SAFETY: the running goroutine's own timer field.
+    unsafe { (*arch::getg()).timer.when = when };
+    proc::gopark(Some(reset_for_sleep), 0, runtime2::WaitReason::Sleep);
+}
+
+/// Blocking system calls: while one runs, the goroutine's P is handed to another M, so other
+/// goroutines keep running (Go's entersyscall/exitsyscall).
+pub mod syscall {
+    /// Runs `f`, which may block in the kernel, outside the scheduler: the P can be taken by
+    /// another M meanwhile. `f` must not use channels, spawn, sleep or other runtime services;
+    /// allocation and printing are fine.
+    pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
+        crate::proc::preempt_check();
+        crate::proc::entersyscall();
+        let r = f();
+        crate::proc::exitsyscall();
+        r
+    }
+
+    /// Raw Linux system call `nr` with six arguments, run as a blocking call. Returns the
+    /// kernel's result (negative errno on failure).
+    ///
+    /// # Safety
+    /// The arguments must be valid for system call `nr` (pointers to live memory etc.).
+    pub unsafe fn syscall6(nr: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, a6: usize) -> isize {
+        // SAFETY: forwarded to the caller.
+        blocking(|| unsafe { crate::arch::syscall6(nr, a1, a2, a3, a4, a5, a6) })
+    }
+}
+
 /// Number of CPUs the process may use (Go's runtime.NumCPU).
 pub fn num_cpu() -> u32 {
     sys::ncpu()
@@ -117,3 +167,11 @@ pub mod os {
 #[cfg(not(test))]
 #[no_mangle]
 pub extern "C" fn rust_eh_personality() {}
+
+/// Precompiled `alloc` (built with unwinding) references this even though gort programs use
+/// panic=abort; nothing can ever unwind into it.
+#[cfg(not(test))]
+#[no_mangle]
+pub extern "C" fn _Unwind_Resume() -> ! {
+    throw("_Unwind_Resume called: gort programs are built with panic=abort")
+}

@@ -15,18 +15,33 @@ use crate::runtime2::Global;
 pub struct FdWriter {
     fd: usize,
     len: usize,
+    /// Write through entersyscall/exitsyscall (a user goroutine: a blocked pipe must not hold
+    /// the P). Runtime and crash messages write directly.
+    blocking: bool,
     buf: [u8; 512],
 }
 
 impl FdWriter {
-    /// A writer for fd.
+    /// A writer for fd that writes directly (runtime messages).
     pub const fn new(fd: usize) -> Self {
-        FdWriter { fd, len: 0, buf: [0; 512] }
+        FdWriter { fd, len: 0, blocking: false, buf: [0; 512] }
     }
     /// Writes out what is buffered.
     pub fn flush(&mut self) {
-        os::write_all(self.fd, &self.buf[..self.len]);
+        self.write_out_range(0, self.len);
         self.len = 0;
+    }
+    fn write_out_range(&self, from: usize, to: usize) {
+        if from == to {
+            return;
+        }
+        if self.blocking {
+            crate::proc::entersyscall();
+            os::write_all(self.fd, &self.buf[from..to]);
+            crate::proc::exitsyscall();
+        } else {
+            os::write_all(self.fd, &self.buf[from..to]);
+        }
     }
 }
 
@@ -36,7 +51,13 @@ impl Write for FdWriter {
         if self.len + b.len() > self.buf.len() {
             self.flush();
             if b.len() > self.buf.len() {
-                os::write_all(self.fd, b);
+                if self.blocking {
+                    crate::proc::entersyscall();
+                    os::write_all(self.fd, b);
+                    crate::proc::exitsyscall();
+                } else {
+                    os::write_all(self.fd, b);
+                }
                 return Ok(());
             }
         }
@@ -55,6 +76,7 @@ impl Drop for FdWriter {
 #[doc(hidden)]
 pub fn _print(fd: usize, args: fmt::Arguments<'_>) {
     let mut w = FdWriter::new(fd);
+    w.blocking = crate::proc::can_enter_syscall();
     let _ = w.write_fmt(args);
 }
 

@@ -191,10 +191,11 @@ pub extern "C" fn runtime_check() {
         boottrace(
             "rt0_go",
             format_args!(
-                "tls={} tls_base={:#x} &m0.tls={:#x} tls_ok={} g0.stack=[{:#x}, {:#x}) size={} m0.g0=&g0:{} g0.m=&m0:{}",
+                "tls={} tls_base={:#x} &m0.tls={:#x} tls_base_is_m0_tls={} getg_is_g0={} g0.stack=[{:#x}, {:#x}) size={} m0.g0=&g0:{} g0.m=&m0:{}",
                 arch::TLS_MECHANISM,
                 base,
                 tls,
+                base == tls,
                 arch::getg() == g0,
                 s.lo,
                 s.hi,
@@ -1127,6 +1128,30 @@ fn resetspinning() {
     wakep();
 }
 
+/// A goroutine armed a timer at `when`: make sure some M will wake for it.
+pub fn timer_added(when: i64) {
+    wake_netpoller(when);
+}
+
+/// Whether the running code is a user goroutine that may enter a syscall (has a P, holds no
+/// runtime lock): then blocking writes go through entersyscall/exitsyscall.
+pub fn can_enter_syscall() -> bool {
+    let gp = arch::getg();
+    if gp.is_null() {
+        return false;
+    }
+    // SAFETY: gp is the running g; its m is this thread's M.
+    unsafe {
+        let mp = (*gp).m;
+        !mp.is_null()
+            && gp != (*mp).g0
+            && gp != (*mp).gsignal
+            && (*mp).locks == 0
+            && !(*mp).p.load(Ordering::Relaxed).is_null()
+            && readgstatus(gp) == GRUNNING
+    }
+}
+
 /// Go's wakeNetPoller (gort has no netpoller, only the timer sleeper): make sure some M wakes by
 /// `when`.
 fn wake_netpoller(when: i64) {
@@ -1513,10 +1538,8 @@ pub fn gopark(unlockf: Option<unsafe fn(*mut G, usize) -> bool>, lock: usize, re
     let gp = arch::getg();
     // SAFETY: gp is the running user g.
     unsafe {
-        let mp = (*gp).m;
-        if (*mp).locks != 0 {
-            crate::throw("gopark: holding locks");
-        }
+        // The lock passed in (a channel's, a wait queue's) is still held here: park_m releases it
+        // through unlockf once the goroutine is off this M.
         (*gp).waitunlockf = unlockf;
         (*gp).waitlock = lock;
         (*gp).waitreason = reason;

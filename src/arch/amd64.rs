@@ -212,6 +212,7 @@ pub unsafe fn syscall6(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5:
 }
 
 /// Linux system call numbers used by the runtime (x86-64 table).
+#[allow(missing_docs)]
 pub mod nr {
     pub const READ: usize = 0;
     pub const WRITE: usize = 1;
@@ -226,6 +227,7 @@ pub mod nr {
     pub const RT_SIGRETURN: usize = 15;
     pub const SCHED_YIELD: usize = 24;
     pub const NANOSLEEP: usize = 35;
+    pub const PIPE2: usize = 293;
     pub const GETPID: usize = 39;
     pub const CLONE: usize = 56;
     pub const EXIT: usize = 60;
@@ -337,6 +339,22 @@ pub struct CpuFeatures {
     pub bmi: bool,
     /// Enhanced rep movsb/stosb (memcpy/memset use rep movsb).
     pub erms: bool,
+}
+
+impl core::fmt::Display for CpuFeatures {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "vendor={}", core::str::from_utf8(&self.vendor).unwrap_or("?"))?;
+        for (name, on) in [
+            ("sse2", self.sse2), ("sse3", self.sse3), ("ssse3", self.ssse3), ("sse41", self.sse41),
+            ("sse42", self.sse42), ("popcnt", self.popcnt), ("aes", self.aes), ("avx", self.avx),
+            ("avx2", self.avx2), ("bmi", self.bmi), ("erms", self.erms),
+        ] {
+            if on {
+                write!(f, " +{}", name)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Reads the CPU's features with CPUID (Go's cpuinit → internal/cpu.doinit).

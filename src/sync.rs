@@ -1,0 +1,383 @@
+//! Go's sync package, the parts gort provides: `WaitGroup`, `Mutex`, `Once`. Waiting goroutines
+//! park (gopark) instead of spinning; the runtime lock guarding each wait queue is released by the
+//! park hook once the goroutine is off its M.
+
+use core::cell::UnsafeCell;
+use core::ops::{Deref, DerefMut};
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
+
+use crate::arch;
+use crate::lock_futex::Mutex as RtLock;
+use crate::proc::{self, gopark, goready};
+use crate::runtime2::{WaitReason, G};
+use crate::time::nanotime;
+
+/// A parked goroutine in a wait queue; lives on its stack while it waits.
+struct Waiter {
+    g: *mut G,
+    next: *mut Waiter,
+    /// Set by the waker: ownership was handed over (Mutex starvation mode).
+    handoff: bool,
+}
+
+/// A FIFO of parked goroutines under a runtime lock (Go's semaRoot, simplified).
+struct WaitQueue {
+    lock: RtLock,
+    head: UnsafeCell<*mut Waiter>,
+    tail: UnsafeCell<*mut Waiter>,
+}
+
+// SAFETY: head/tail only change with `lock` held.
+unsafe impl Sync for WaitQueue {}
+// SAFETY: as above; the raw pointers are to parked goroutines' stack slots.
+unsafe impl Send for WaitQueue {}
+
+impl WaitQueue {
+    const fn new() -> Self {
+        WaitQueue { lock: RtLock::new(), head: UnsafeCell::new(ptr::null_mut()), tail: UnsafeCell::new(ptr::null_mut()) }
+    }
+
+    /// Appends w (or puts it first if `front`). Lock held.
+    ///
+    /// # Safety
+    /// Lock held; w stays valid until popped.
+    unsafe fn push(&self, w: *mut Waiter, front: bool) {
+        // SAFETY: lock held.
+        unsafe {
+            let (head, tail) = (&mut *self.head.get(), &mut *self.tail.get());
+            if front {
+                (*w).next = *head;
+                *head = w;
+                if tail.is_null() {
+                    *tail = w;
+                }
+            } else {
+                (*w).next = ptr::null_mut();
+                if tail.is_null() {
+                    *head = w;
+                } else {
+                    (**tail).next = w;
+                }
+                *tail = w;
+            }
+        }
+    }
+
+    /// Pops the first waiter. Lock held.
+    ///
+    /// # Safety
+    /// Lock held.
+    unsafe fn pop(&self) -> *mut Waiter {
+        // SAFETY: lock held.
+        unsafe {
+            let (head, tail) = (&mut *self.head.get(), &mut *self.tail.get());
+            let w = *head;
+            if !w.is_null() {
+                *head = (*w).next;
+                if head.is_null() {
+                    *tail = ptr::null_mut();
+                }
+            }
+            w
+        }
+    }
+
+    /// Parks the current goroutine on this queue. Must be called with `lock` held; returns
+    /// unlocked, after a waker popped us. Returns whether ownership was handed off.
+    fn park(&self, front: bool) -> bool {
+        let mut w = Waiter { g: arch::getg(), next: ptr::null_mut(), handoff: false };
+        // SAFETY: lock held; w lives on our stack until popped and readied.
+        unsafe { self.push(&mut w, front) };
+        gopark(Some(unlock_queue), &self.lock as *const RtLock as usize, WaitReason::SyncWait);
+        w.handoff
+    }
+}
+
+/// gopark hook: releases the queue's lock once the goroutine is parked.
+unsafe fn unlock_queue(_gp: *mut G, lock: usize) -> bool {
+    // SAFETY: lock is the queue's runtime lock, held by this M.
+    unsafe { (*(lock as *const RtLock)).unlock() };
+    true
+}
+
+/// Waits for a collection of goroutines to finish (Go's sync.WaitGroup). Share it with `Arc`.
+pub struct WaitGroup {
+    count: AtomicI64,
+    q: WaitQueue,
+}
+
+impl Default for WaitGroup {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WaitGroup {
+    /// A WaitGroup with counter 0.
+    pub const fn new() -> Self {
+        WaitGroup { count: AtomicI64::new(0), q: WaitQueue::new() }
+    }
+
+    /// Adds delta (may be negative) to the counter; at zero every waiter is released.
+    /// A negative counter panics, as in Go.
+    pub fn add(&self, delta: i64) {
+        // AcqRel: work done before done() happens-before wait() returning.
+        let v = self.count.fetch_add(delta, Ordering::AcqRel) + delta;
+        if v < 0 {
+            panic!("sync: negative WaitGroup counter");
+        }
+        if v > 0 || delta > 0 {
+            return;
+        }
+        // Counter hit zero: release everyone (under the lock, so no waiter can slip in between
+        // its check of the counter and its park).
+        let mut wake = alloc::vec::Vec::new();
+        self.q.lock.lock();
+        loop {
+            // SAFETY: lock held.
+            let w = unsafe { self.q.pop() };
+            if w.is_null() {
+                break;
+            }
+            // SAFETY: w is a parked waiter; we read its g before readying it.
+            wake.push(unsafe { (*w).g });
+        }
+        self.q.lock.unlock();
+        for g in wake {
+            goready(g);
+        }
+    }
+
+    /// Decrements the counter by one.
+    pub fn done(&self) {
+        self.add(-1);
+    }
+
+    /// Blocks until the counter is zero.
+    pub fn wait(&self) {
+        proc::preempt_check();
+        if self.count.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        self.q.lock.lock();
+        if self.count.load(Ordering::Acquire) == 0 {
+            self.q.lock.unlock();
+            return;
+        }
+        self.q.park(false);
+    }
+}
+
+const LOCKED: u32 = 1;
+const STARVING: u32 = 2;
+/// A waiter that waited longer than this switches the mutex to hand-off mode (Go's
+/// starvationThresholdNs).
+const STARVATION_NS: i64 = 1_000_000;
+
+/// A mutual exclusion lock protecting a `T` (Go's sync.Mutex with std's guard API).
+///
+/// Normal mode lets a running goroutine barge in (fast); a waiter that waited more than 1 ms
+/// switches the mutex to starvation mode, where unlock hands ownership straight to the oldest
+/// waiter, so no goroutine waits forever.
+pub struct Mutex<T: ?Sized> {
+    state: AtomicU32,
+    nwait: AtomicU32,
+    q: WaitQueue,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: the lock serialises access to data.
+unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
+// SAFETY: as above.
+unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
+
+/// Access to a locked Mutex's value; unlocks when dropped.
+pub struct MutexGuard<'a, T: ?Sized> {
+    m: &'a Mutex<T>,
+}
+
+impl<T> Mutex<T> {
+    /// A new unlocked mutex holding v.
+    pub const fn new(v: T) -> Self {
+        Mutex { state: AtomicU32::new(0), nwait: AtomicU32::new(0), q: WaitQueue::new(), data: UnsafeCell::new(v) }
+    }
+
+    /// Consumes the mutex, returning the value.
+    pub fn into_inner(self) -> T {
+        self.data.into_inner()
+    }
+}
+
+impl<T: ?Sized> Mutex<T> {
+    /// Locks, parking the goroutine while another holds the lock.
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        // Acquire: pairs with the Release in unlock.
+        if self.state.compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            self.lock_slow();
+        }
+        MutexGuard { m: self }
+    }
+
+    /// Locks if free, without waiting.
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        self.state
+            .compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| MutexGuard { m: self })
+    }
+
+    fn lock_slow(&self) {
+        proc::preempt_check();
+        let mut wait_start = 0i64;
+        let mut woken = false;
+        loop {
+            // Spin a little when another CPU may release it soon (never in starvation mode).
+            if crate::sys::ncpu() > 1 && !woken {
+                for _ in 0..4 {
+                    let s = self.state.load(Ordering::Relaxed);
+                    if s & (LOCKED | STARVING) == 0
+                        && self.state.compare_exchange(s, s | LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok()
+                    {
+                        return;
+                    }
+                    arch::procyield(30);
+                }
+            }
+            let s = self.state.load(Ordering::Relaxed);
+            // A woken waiter may take the lock even in starvation mode; newcomers may not.
+            if s & LOCKED == 0
+                && (woken || s & STARVING == 0)
+                && self.state.compare_exchange(s, s | LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok()
+            {
+                return;
+            }
+            self.q.lock.lock();
+            // SeqCst pairs with unlock's SeqCst: either we see the lock free here, or unlock sees
+            // nwait > 0 and wakes us (no lost wake-up).
+            self.nwait.fetch_add(1, Ordering::SeqCst);
+            let s = self.state.load(Ordering::SeqCst);
+            if s & LOCKED == 0 && (woken || s & STARVING == 0) {
+                self.nwait.fetch_sub(1, Ordering::SeqCst);
+                self.q.lock.unlock();
+                continue;
+            }
+            let front = wait_start != 0;
+            if wait_start == 0 {
+                wait_start = nanotime();
+            }
+            if self.q.park(front) {
+                return; // handed off: LOCKED stayed set for us
+            }
+            woken = true;
+            if nanotime() - wait_start > STARVATION_NS {
+                self.state.fetch_or(STARVING, Ordering::SeqCst);
+            }
+        }
+    }
+
+    fn unlock(&self) {
+        if self.state.load(Ordering::Relaxed) & STARVING == 0 {
+            // Release: our critical section happens-before the next owner's.
+            let old = self.state.fetch_and(!LOCKED, Ordering::SeqCst);
+            if old & LOCKED == 0 {
+                crate::throw("sync: unlock of unlocked mutex");
+            }
+            if self.nwait.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            self.q.lock.lock();
+            // SAFETY: lock held.
+            let w = unsafe { self.q.pop() };
+            if !w.is_null() {
+                self.nwait.fetch_sub(1, Ordering::SeqCst);
+            }
+            self.q.lock.unlock();
+            if !w.is_null() {
+                // SAFETY: w was parked on our queue; readying it lets it retry.
+                goready(unsafe { (*w).g });
+            }
+            return;
+        }
+        // Starvation mode: hand ownership to the oldest waiter.
+        self.q.lock.lock();
+        // SAFETY: lock held.
+        let w = unsafe { self.q.pop() };
+        if w.is_null() {
+            self.state.fetch_and(!(LOCKED | STARVING), Ordering::SeqCst);
+            self.q.lock.unlock();
+            return;
+        }
+        self.nwait.fetch_sub(1, Ordering::SeqCst);
+        // SAFETY: lock held; w is parked.
+        unsafe {
+            (*w).handoff = true;
+            if (*self.q.head.get()).is_null() {
+                self.state.fetch_and(!STARVING, Ordering::SeqCst);
+            }
+        }
+        // SAFETY: read g before readying; the waiter owns the lock from here.
+        let g = unsafe { (*w).g };
+        self.q.lock.unlock();
+        goready(g);
+    }
+}
+
+impl<T: ?Sized> Deref for MutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: we hold the lock.
+        unsafe { &*self.m.data.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: we hold the lock exclusively.
+        unsafe { &mut *self.m.data.get() }
+    }
+}
+
+impl<T: ?Sized> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        self.m.unlock();
+    }
+}
+
+/// Runs a function exactly once (Go's sync.Once).
+pub struct Once {
+    done: AtomicBool,
+    m: Mutex<()>,
+}
+
+impl Default for Once {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Once {
+    /// A new Once.
+    pub const fn new() -> Self {
+        Once { done: AtomicBool::new(false), m: Mutex::new(()) }
+    }
+
+    /// Calls f if no call_once on this Once has run it yet; every caller returns after f has
+    /// finished.
+    pub fn call_once<F: FnOnce()>(&self, f: F) {
+        // Acquire: pairs with the Release store below, so f's effects are visible.
+        if self.done.load(Ordering::Acquire) {
+            return;
+        }
+        let _g = self.m.lock();
+        if !self.done.load(Ordering::Relaxed) {
+            f();
+            self.done.store(true, Ordering::Release);
+        }
+    }
+
+    /// Whether f has run.
+    pub fn is_completed(&self) -> bool {
+        self.done.load(Ordering::Acquire)
+    }
+}

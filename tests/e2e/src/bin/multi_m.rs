@@ -1,0 +1,41 @@
+//! With GOMAXPROCS=2, work runs on at least two Ms (distinct OS threads) at once.
+#![no_std]
+#![no_main]
+gort::main!(main);
+
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+static STARTED: AtomicU64 = AtomicU64::new(0);
+static GO: AtomicBool = AtomicBool::new(false);
+
+fn tid() -> usize {
+    // SAFETY: gettid takes no arguments.
+    unsafe { gort::arch::syscall6(gort::arch::nr::GETTID, 0, 0, 0, 0, 0, 0) as usize }
+}
+
+fn main() {
+    let procs = gort::gomaxprocs(0);
+    let wg = alloc::sync::Arc::new(gort::sync::WaitGroup::new());
+    let (tx, rx) = gort::chan::<usize>(2);
+    for _ in 0..2 {
+        let wg = wg.clone();
+        let tx = tx.clone();
+        wg.add(1);
+        gort::go(move || {
+            // Both goroutines spin until both have started: only possible if they run on two
+            // threads at once (each spin yields so a single P would also make progress, but
+            // then they would share one thread id).
+            STARTED.fetch_add(1, Ordering::SeqCst);
+            while STARTED.load(Ordering::SeqCst) < 2 && !GO.load(Ordering::SeqCst) {
+                core::hint::spin_loop();
+            }
+            tx.send(tid()).unwrap();
+            wg.done();
+        });
+    }
+    wg.wait();
+    let a = rx.recv().unwrap();
+    let b = rx.recv().unwrap();
+    gort::println!("gomaxprocs={} distinct_threads={}", procs, a != b);
+}
+extern crate alloc;
