@@ -1,1 +1,1224 @@
-fn main() {}
+//! gort's task runner: `cargo xtask <command>` (the alias lives in .cargo/config.toml).
+//!
+//! ```text
+//! cargo xtask run PROG [--target T] [--release] [-- ARGS...]
+//!     Builds examples/PROG.rs (or the e2e program tests/e2e/src/bin/PROG.rs when there is no such
+//!     example) and runs it with ARGS, through the target's runner (qemu-aarch64, qemu-arm, wine)
+//!     when it has one. Exits with the program's exit code (128+N when killed by signal N).
+//! cargo xtask test [--target T]... [--filter SUBSTR] [--release] [--no-loom]
+//!     1. host unit tests: `cargo test -p gort --lib` and xtask's own tests (only when the host
+//!        target is selected, which it is when no --target is given, and no --filter is given);
+//!     2. the loom model checks of the run queue (see `cargo xtask loom`), under the same
+//!        conditions, unless --no-loom;
+//!     3. the end-to-end suite for each selected target (default: the targets marked
+//!        `default_test` in TARGETS): builds every tests/e2e program and runs every case of
+//!        tests/e2e/cases. A target whose runner is missing here is built but its cases are
+//!        SKIPPED, loudly, and never counted as passed.
+//!     Prints `PASS prog/case (N ms)` or `FAIL ...` with the reasons per case, a summary table,
+//!     and last a line `N passed, M failed` (`, K skipped` added when K > 0). The unit-test and
+//!     loom runs count as one entry each. Exit status 1 when anything failed.
+//! cargo xtask loom
+//!     RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p gort --lib --release
+//!     --target x86_64-unknown-linux-gnu runq::loom, in its own target dir (target/loom) so the
+//!     changed RUSTFLAGS do not force rebuilds of the normal release build.
+//! cargo xtask build-all
+//!     For each target marked `build_all` in TARGETS: builds the gort library, links
+//!     examples/hello and every e2e program, inspects each binary (ELF class and machine, entry
+//!     point = the rt0 symbol, no PT_INTERP, no DT_NEEDED, non-executable GNU_STACK) and runs the
+//!     two hello programs if the target can run here. Prints a table target x
+//!     built/linked/inspected/ran; exit status 1 when anything failed.
+//! ```
+//!
+//! `run`, `test` and `build-all` first run `rustup target add` for the targets they use, and make
+//! sure clang (needed to assemble rt0) and the targets' runners exist: missing ones are installed
+//! with apt-get when running as root; otherwise a missing clang stops with a line saying what to
+//! install, and a missing runner makes that target's cases SKIPPED.
+//!
+//! Adding a target (aarch64 through qemu, windows through wine, ...) means editing the TARGETS
+//! table only.
+//!
+//! # Case files: tests/e2e/cases/PROG.case
+//!
+//! Each file holds one or more cases for the program tests/e2e/src/bin/PROG.rs. A case file
+//! without its program is an error; a program without a case file is built but only listed in a
+//! WARNING line of the summary (programs may land before their cases). Lines:
+//!
+//! ```text
+//! # comment                 whole-line comments only (a `#` later in a line is text)
+//! case NAME                 starts a case; NAME is one word, unique in the file
+//! args: WORDS               arguments (may repeat; appends). Shell-like words: blanks separate,
+//!                           "..." groups ("" is an empty word), \xNN is a byte, \\ \" \  (space)
+//!                           \t \n are those characters; other escapes are errors
+//! args-repeat: N WORD       appends N copies of WORD
+//! env: KEY=VALUE            sets a variable (may repeat); the KEY=VALUE is one word as above,
+//!                           so `env: K="a b"`, `env: K=` (empty) and `env: K=\xff` work
+//! env-unset: KEY...         removes variables from the environment the case starts from
+//! env-clear                 starts from an empty environment (env: lines still apply)
+//! exit: N                   expected exit status (default 0); death by a signal never matches
+//! timeout: SECONDS          default 60; a timeout fails the case and shows what was captured
+//! stdout:                   exact stdout: the following lines up to a line holding only ".";
+//! ...                       each line gets a "\n". A line that starts with "." is written with
+//! .                         one more "." (".." for "."). `stdout:` then `.` means empty.
+//! stdout-contains: TEXT     TEXT (rest of the line, trimmed, no escapes) occurs (may repeat)
+//! stdout-lines-in-order: A | B && C | D
+//!                           some line contains A, a later line contains both B and C, a later
+//!                           one D (items trimmed; repeated keys extend the same sequence)
+//! stderr: / stderr-contains: / stderr-lines-in-order:    the same for stderr
+//! ```
+//!
+//! A stream with no expectations is not checked. Unknown keys, a key before the first `case`,
+//! an unterminated block and the like are harness errors: the run stops before testing anything.
+//! Each case starts from xtask's own environment minus GODEBUG and GOMAXPROCS (so a developer's
+//! shell does not leak in), or from nothing with env-clear; the runner's own variables (e.g.
+//! WINEPREFIX) are added in both cases. Programs run with the workspace root as their directory.
+
+mod case;
+mod check;
+mod json;
+mod run;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::os::unix::ffi::OsStringExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use case::Case;
+
+/// The machine xtask is written for: the host of every build and the target of host unit tests.
+const HOST: &str = "x86_64-unknown-linux-gnu";
+
+/// Whether `cargo xtask test` runs the loom checks (when it runs host unit tests).
+/// Measured on a 2-core machine: the first build of loom and its dependencies in release mode
+/// takes about 28 s, a warm run about 1 s, the three models finish in well under a second.
+/// That is under the 60 s budget, so they are part of `test`.
+const LOOM_IN_TEST: bool = true;
+
+/// One build target and how to run its programs on this machine.
+struct Target {
+    triple: &'static str,
+    /// In the default target list of `cargo xtask test`.
+    default_test: bool,
+    /// Built and inspected by `cargo xtask build-all`.
+    build_all: bool,
+    /// Command prefix that runs one of its binaries here (empty: execute directly).
+    runner: &'static [&'static str],
+    /// Debian packages that provide the runner.
+    runner_packages: &'static [&'static str],
+    /// Extra environment for the runner, kept even for env-clear cases.
+    runner_env: fn(&Path) -> Vec<(String, String)>,
+    /// Ok when its binaries can run on this machine, else why not.
+    runnable: fn(&Target) -> Result<(), String>,
+    /// What build-all checks in a linked binary.
+    inspect: Inspect,
+}
+
+/// What `build-all` verifies in a binary.
+#[derive(Clone, Copy)]
+enum Inspect {
+    /// readelf's `Class:` (ELF32/ELF64), a substring of its `Machine:`, the symbol the ELF entry
+    /// point must be.
+    Elf {
+        class: &'static str,
+        machine: &'static str,
+        entry: &'static str,
+    },
+    /// Not inspected yet (say why).
+    #[allow(dead_code)]
+    NotYet(&'static str),
+}
+
+/// Every target xtask knows. To put a target into the default `test` list or into `build-all`,
+/// flip its flags here.
+static TARGETS: &[Target] = &[
+    Target {
+        triple: "x86_64-unknown-linux-gnu",
+        default_test: true,
+        build_all: true,
+        runner: &[],
+        runner_packages: &[],
+        runner_env: no_env,
+        runnable: native_linux_amd64,
+        inspect: Inspect::Elf {
+            class: "ELF64",
+            machine: "X86-64",
+            entry: "_rt0_amd64_linux",
+        },
+    },
+    Target {
+        triple: "aarch64-unknown-linux-gnu",
+        default_test: false,
+        build_all: false,
+        runner: &["qemu-aarch64"],
+        runner_packages: &["qemu-user"],
+        runner_env: no_env,
+        runnable: runner_on_path,
+        inspect: Inspect::Elf {
+            class: "ELF64",
+            machine: "AArch64",
+            entry: "_rt0_arm64_linux",
+        },
+    },
+    Target {
+        triple: "armv7-unknown-linux-gnueabihf",
+        default_test: false,
+        build_all: false,
+        runner: &["qemu-arm"],
+        runner_packages: &["qemu-user"],
+        runner_env: no_env,
+        runnable: runner_on_path,
+        inspect: Inspect::Elf {
+            class: "ELF32",
+            machine: "ARM",
+            entry: "_rt0_arm_linux",
+        },
+    },
+    Target {
+        triple: "x86_64-pc-windows-gnu",
+        default_test: false,
+        build_all: false,
+        runner: &["wine"],
+        runner_packages: &["wine64", "wine"],
+        runner_env: wine_env,
+        runnable: runner_on_path,
+        inspect: Inspect::NotYet("PE/COFF inspection is not written yet"),
+    },
+];
+
+fn no_env(_: &Path) -> Vec<(String, String)> {
+    Vec::new()
+}
+
+/// One wine prefix per workspace (its first creation is slow and noisy), quiet wine debug output.
+fn wine_env(root: &Path) -> Vec<(String, String)> {
+    let prefix = target_dir(root).join("wine-prefix");
+    vec![
+        ("WINEPREFIX".into(), prefix.display().to_string()),
+        ("WINEDEBUG".into(), "-all".into()),
+    ]
+}
+
+fn native_linux_amd64(_: &Target) -> Result<(), String> {
+    if cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        Ok(())
+    } else {
+        Err("this machine is not linux/amd64".into())
+    }
+}
+
+fn runner_on_path(t: &Target) -> Result<(), String> {
+    let tool = t.runner[0];
+    if which(tool).is_some() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{tool} not found (Debian: apt-get install {})",
+            t.runner_packages.join(" ")
+        ))
+    }
+}
+
+fn target(triple: &str) -> Result<&'static Target, String> {
+    TARGETS.iter().find(|t| t.triple == triple).ok_or_else(|| {
+        let known: Vec<&str> = TARGETS.iter().map(|t| t.triple).collect();
+        format!("unknown target {triple:?}; known: {}", known.join(", "))
+    })
+}
+
+/// The workspace root (xtask lives in <root>/xtask).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask has a parent directory")
+        .to_path_buf()
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) => root.join(d),
+        None => root.join("target"),
+    }
+}
+
+/// A cargo command run from the workspace root (.cargo/config.toml is read from the current
+/// directory, TOOLCHAIN.md wall 4).
+fn cargo(root: &Path) -> Command {
+    let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    c.current_dir(root);
+    c
+}
+
+fn which(tool: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(tool))
+        .find(|p| {
+            use std::os::unix::fs::PermissionsExt;
+            p.metadata()
+                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                .unwrap_or(false)
+        })
+}
+
+/// How a command failed, for a harness error.
+enum Fail {
+    /// Print this and exit with status 1 (a setup problem the user must fix).
+    Setup(String),
+    /// Print this and exit with status 2 (bad invocation, bad case file, a tool broke).
+    Harness(String),
+}
+
+impl From<String> for Fail {
+    fn from(s: String) -> Fail {
+        Fail::Harness(s)
+    }
+}
+
+impl From<&str> for Fail {
+    fn from(s: &str) -> Fail {
+        Fail::Harness(s.into())
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let r = match args.first().map(String::as_str) {
+        Some("run") => cmd_run(&args[1..]),
+        Some("test") => cmd_test(&args[1..]),
+        Some("loom") => cmd_loom(&args[1..]),
+        Some("build-all") => cmd_build_all(&args[1..]),
+        Some("help" | "-h" | "--help") | None => {
+            println!("{}", USAGE);
+            Ok(if args.is_empty() { 2 } else { 0 })
+        }
+        Some(other) => Err(Fail::Harness(format!("unknown command {other:?}\n{USAGE}"))),
+    };
+    match r {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(Fail::Setup(msg)) => {
+            eprintln!("xtask: {msg}");
+            ExitCode::from(1)
+        }
+        Err(Fail::Harness(msg)) => {
+            eprintln!("xtask: error: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+const USAGE: &str = "usage:
+  cargo xtask run PROG [--target T] [--release] [-- ARGS...]
+  cargo xtask test [--target T]... [--filter SUBSTR] [--release] [--no-loom]
+  cargo xtask loom
+  cargo xtask build-all
+(details at the top of xtask/src/main.rs)";
+
+// ---------------------------------------------------------------------------------------------
+// setup
+
+/// `rustup target add` for the targets, and clang plus the targets' runners (apt-get when root).
+/// Returns nothing on success; a missing runner is only reported (its cases will be SKIPPED).
+fn setup(root: &Path, targets: &[&Target]) -> Result<(), Fail> {
+    if which("rustup").is_some() {
+        let mut c = Command::new("rustup");
+        c.current_dir(root).arg("target").arg("add");
+        for t in targets {
+            c.arg(t.triple);
+        }
+        let out = c.output().map_err(|e| format!("rustup: {e}"))?;
+        if !out.status.success() {
+            return Err(Fail::Setup(format!(
+                "`rustup target add` failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        let said = String::from_utf8_lossy(&out.stderr);
+        if said.contains("downloading") || said.contains("installing") {
+            eprint!("{said}");
+        }
+    } else {
+        eprintln!("xtask: rustup not found; assuming the rust-std of every target is installed");
+    }
+
+    let mut packages: Vec<&str> = Vec::new();
+    let clang_missing = which("clang").is_none();
+    if clang_missing {
+        packages.extend(["clang", "lld"]);
+    }
+    let mut missing_runners = Vec::new();
+    for t in targets {
+        if let Some(tool) = t.runner.first() {
+            if which(tool).is_none() {
+                missing_runners.push((t.triple, *tool));
+                for p in t.runner_packages {
+                    if !packages.contains(p) {
+                        packages.push(p);
+                    }
+                }
+            }
+        }
+    }
+    if packages.is_empty() {
+        return Ok(());
+    }
+    if is_root() {
+        let list = packages.join(" ");
+        eprintln!("xtask: setup: installing {list} (apt-get)");
+        let st = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "apt-get update -qq && apt-get install -y -qq --no-install-recommends {list}"
+            ))
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map_err(|e| format!("apt-get: {e}"))?;
+        if !st.success() {
+            return Err(Fail::Setup(format!(
+                "apt-get install {list} failed ({})",
+                run::describe(st)
+            )));
+        }
+        if which("clang").is_none() {
+            return Err(Fail::Setup(
+                "clang is still missing after apt-get install clang".into(),
+            ));
+        }
+        return Ok(());
+    }
+    if clang_missing {
+        return Err(Fail::Setup(format!(
+            "clang is missing (it assembles rt0): install it, e.g. `sudo apt-get install --no-install-recommends {}`",
+            packages.join(" ")
+        )));
+    }
+    for (triple, tool) in missing_runners {
+        eprintln!("xtask: setup: {tool} is missing and we are not root: {triple} programs will be built but SKIPPED");
+    }
+    Ok(())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+// ---------------------------------------------------------------------------------------------
+// building
+
+/// Executables cargo produced (or found fresh), by target name.
+struct Built {
+    exes: BTreeMap<String, PathBuf>,
+    success: bool,
+}
+
+/// `cargo build ARGS --target T`, with cargo's and rustc's messages shown on stderr as usual and
+/// the produced executables read from the JSON messages on stdout (so a stale binary from an
+/// earlier build is never mistaken for a fresh one).
+fn cargo_build(root: &Path, args: &[&str], triple: &str, release: bool) -> Result<Built, String> {
+    let mut c = cargo(root);
+    c.arg("build")
+        .args(args)
+        .arg("--target")
+        .arg(triple)
+        .arg("--message-format=json-render-diagnostics");
+    if release {
+        c.arg("--release");
+    }
+    c.stdout(Stdio::piped());
+    let mut child = c.spawn().map_err(|e| format!("cargo: {e}"))?;
+    let mut exes = BTreeMap::new();
+    let mut finished_ok = None;
+    for line in BufReader::new(child.stdout.take().expect("piped")).lines() {
+        let line = line.map_err(|e| format!("reading cargo output: {e}"))?;
+        let Ok(msg) = json::parse(&line) else {
+            // Not JSON: a build script or cargo itself printed it; pass it on.
+            eprintln!("{line}");
+            continue;
+        };
+        match msg.get("reason").and_then(json::Json::as_str) {
+            Some("compiler-artifact") => {
+                let exe = msg.get("executable").and_then(json::Json::as_str);
+                let name = msg
+                    .get("target")
+                    .and_then(|t| t.get("name"))
+                    .and_then(json::Json::as_str);
+                if let (Some(exe), Some(name)) = (exe, name) {
+                    exes.insert(name.to_string(), PathBuf::from(exe));
+                }
+            }
+            Some("build-finished") => {
+                finished_ok = msg.get("success").and_then(json::Json::as_bool)
+            }
+            _ => {}
+        }
+    }
+    let st = child.wait().map_err(|e| format!("cargo: {e}"))?;
+    Ok(Built {
+        exes,
+        success: st.success() && finished_ok != Some(false),
+    })
+}
+
+/// The programs in tests/e2e/src/bin (NAME.rs or NAME/main.rs).
+fn e2e_programs(root: &Path) -> Result<Vec<String>, String> {
+    let dir = root.join("tests/e2e/src/bin");
+    let mut names = Vec::new();
+    for e in fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        let p = e.map_err(|e| e.to_string())?.path();
+        if p.extension().is_some_and(|x| x == "rs") || p.join("main.rs").is_file() {
+            names.push(p.file_stem().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Every case of tests/e2e/cases, checked against the programs that exist, and the programs that
+/// have no case file (built, but not run: reported as a warning, since a program may land before
+/// its cases do).
+fn load_cases(root: &Path) -> Result<(Vec<Case>, Vec<String>), String> {
+    let programs = e2e_programs(root)?;
+    let dir = root.join("tests/e2e/cases");
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "case"))
+        .collect();
+    files.sort();
+    let mut cases = Vec::new();
+    let mut problems = Vec::new();
+    let mut with_cases = Vec::new();
+    for f in &files {
+        let prog = f.file_stem().unwrap().to_string_lossy().into_owned();
+        let rel = f.strip_prefix(root).unwrap_or(f).display().to_string();
+        if !programs.contains(&prog) {
+            problems.push(format!(
+                "{rel}: there is no program tests/e2e/src/bin/{prog}.rs"
+            ));
+            continue;
+        }
+        let text = fs::read_to_string(f).map_err(|e| format!("{rel}: {e}"))?;
+        match case::parse_file(&prog, &rel, &text) {
+            Ok(c) => cases.extend(c),
+            Err(e) => problems.push(e),
+        }
+        with_cases.push(prog);
+    }
+    let uncovered: Vec<String> = programs
+        .iter()
+        .filter(|p| !with_cases.contains(p))
+        .cloned()
+        .collect();
+    if problems.is_empty() {
+        Ok((cases, uncovered))
+    } else {
+        Err(format!("bad e2e cases:\n  {}", problems.join("\n  ")))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// run
+
+fn cmd_run(args: &[String]) -> Result<i32, Fail> {
+    let mut prog = None;
+    let mut triple = HOST.to_string();
+    let mut release = false;
+    let mut prog_args: Vec<String> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--target" => triple = it.next().ok_or("--target needs a value")?.clone(),
+            "--release" => release = true,
+            "--" => {
+                prog_args = it.by_ref().cloned().collect();
+            }
+            s if s.starts_with('-') => {
+                return Err(format!("run: unknown option {s}\n{USAGE}").into())
+            }
+            s if prog.is_none() => prog = Some(s.to_string()),
+            s => {
+                return Err(format!("run: unexpected {s:?} (program arguments go after --)").into())
+            }
+        }
+    }
+    let prog = prog.ok_or_else(|| format!("run: which program?\n{USAGE}"))?;
+    let root = root();
+    let t = target(&triple)?;
+    setup(&root, &[t])?;
+    let (args, kind): (Vec<&str>, &str) =
+        if root.join("examples").join(format!("{prog}.rs")).is_file() {
+            (vec!["-p", "gort", "--example", &prog], "example")
+        } else if e2e_programs(&root)?.contains(&prog) {
+            (vec!["-p", "gort-e2e", "--bin", &prog], "e2e program")
+        } else {
+            return Err(format!("no examples/{prog}.rs and no tests/e2e/src/bin/{prog}.rs").into());
+        };
+    let built = cargo_build(&root, &args, t.triple, release)?;
+    let exe = match built.exes.get(&prog) {
+        Some(e) if built.success => e.clone(),
+        _ => {
+            return Err(Fail::Setup(format!(
+                "building the {kind} {prog} for {} failed",
+                t.triple
+            )))
+        }
+    };
+    if let Err(why) = (t.runnable)(t) {
+        return Err(Fail::Setup(format!(
+            "built {} but cannot run it here: {why}",
+            exe.display()
+        )));
+    }
+    let mut c = runner_command(t, &exe);
+    c.args(&prog_args).envs((t.runner_env)(&root));
+    let st = c.status().map_err(|e| format!("{}: {e}", exe.display()))?;
+    Ok(run::shell_code(st))
+}
+
+/// The command that runs `exe` of target `t` here (through its runner, if any).
+fn runner_command(t: &Target, exe: &Path) -> Command {
+    match t.runner.split_first() {
+        None => Command::new(exe),
+        Some((tool, rest)) => {
+            let mut c = Command::new(tool);
+            c.args(rest).arg(exe);
+            c
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// test
+
+/// One line of the summary table.
+struct Row {
+    what: String,
+    passed: usize,
+    failed: usize,
+    skipped: usize,
+    time: Duration,
+    note: String,
+}
+
+fn cmd_test(args: &[String]) -> Result<i32, Fail> {
+    let mut triples: Vec<String> = Vec::new();
+    let mut filter: Option<String> = None;
+    let mut release = false;
+    let mut loom = LOOM_IN_TEST;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--target" => triples.push(it.next().ok_or("--target needs a value")?.clone()),
+            "--filter" => filter = Some(it.next().ok_or("--filter needs a value")?.clone()),
+            "--release" => release = true,
+            "--no-loom" => loom = false,
+            s => return Err(format!("test: unknown argument {s:?}\n{USAGE}").into()),
+        }
+    }
+    let targets: Vec<&Target> = if triples.is_empty() {
+        TARGETS.iter().filter(|t| t.default_test).collect()
+    } else {
+        triples
+            .iter()
+            .map(|t| target(t))
+            .collect::<Result<_, _>>()?
+    };
+    let root = root();
+    let started = Instant::now();
+
+    // Read every case first: a bad case file stops the run before anything is built.
+    let (all_cases, uncovered) = load_cases(&root)?;
+    let cases: Vec<&Case> = all_cases
+        .iter()
+        .filter(|c| filter.as_ref().is_none_or(|f| c.id().contains(f.as_str())))
+        .collect();
+    if cases.is_empty() {
+        return Err(format!("--filter {:?} matches no case", filter.unwrap_or_default()).into());
+    }
+
+    setup(&root, &targets)?;
+
+    let mut rows: Vec<Row> = Vec::new();
+    let mut failures: Vec<String> = Vec::new();
+    let host_selected = targets.iter().any(|t| t.triple == HOST);
+    if !host_selected {
+        println!("== unit tests: not run ({HOST} is not among the selected targets)");
+    } else if filter.is_some() {
+        println!("== unit tests and loom: not run (--filter selects e2e cases only)");
+    } else {
+        let steps: [(&str, Vec<&str>); 2] = [
+            (
+                "unit tests (gort --lib)",
+                vec!["test", "-p", "gort", "--lib", "--target", HOST],
+            ),
+            (
+                "xtask self-tests",
+                vec!["test", "-p", "xtask", "--target", HOST],
+            ),
+        ];
+        for (what, cargo_args) in steps {
+            println!("== {what}: cargo {}", cargo_args.join(" "));
+            let t0 = Instant::now();
+            let ok = cargo(&root)
+                .args(&cargo_args)
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            rows.push(entry_row(what, ok, t0.elapsed()));
+            if !ok {
+                failures.push(format!("{what}: failed (output above)"));
+            }
+        }
+        if loom {
+            println!("== loom: {}", LOOM_DESCRIPTION);
+            let t0 = Instant::now();
+            let ok = loom_command(&root)
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            rows.push(entry_row("loom (runq::loom)", ok, t0.elapsed()));
+            if !ok {
+                failures.push("loom: failed (output above)".into());
+            }
+        } else {
+            println!("== loom: not run (--no-loom)");
+        }
+    }
+
+    for t in &targets {
+        let t0 = Instant::now();
+        println!("== e2e {}: building", t.triple);
+        let built = cargo_build(
+            &root,
+            &["-p", "gort-e2e", "--bins", "--keep-going"],
+            t.triple,
+            release,
+        )?;
+        let runnable = (t.runnable)(t);
+        match &runnable {
+            Ok(()) => println!("== e2e {}: running {} cases", t.triple, cases.len()),
+            Err(why) => println!(
+                "== e2e {}: SKIPPING all {} cases: {why}",
+                t.triple,
+                cases.len()
+            ),
+        }
+        let mut row = Row {
+            what: format!("e2e {}", t.triple),
+            passed: 0,
+            failed: 0,
+            skipped: 0,
+            time: Duration::ZERO,
+            note: String::new(),
+        };
+        for case in &cases {
+            let id = case.id();
+            let Some(exe) = built.exes.get(&case.prog) else {
+                println!("FAIL {id} (0 ms)\n    build failed: cargo produced no {} binary for {} (errors above)", case.prog, t.triple);
+                row.failed += 1;
+                failures.push(format!("{} {id}: build failed", t.triple));
+                continue;
+            };
+            if let Err(why) = &runnable {
+                println!("SKIPPED {id} ({why})");
+                row.skipped += 1;
+                continue;
+            }
+            let (problems, ms) = run_case(&root, t, exe, case);
+            if problems.is_empty() {
+                println!("PASS {id} ({ms} ms)");
+                row.passed += 1;
+            } else {
+                println!("FAIL {id} ({ms} ms)");
+                for p in &problems {
+                    println!("    {}", p.trim_start());
+                }
+                row.failed += 1;
+                failures.push(format!(
+                    "{} {id}: {}",
+                    t.triple,
+                    problems[0].lines().next().unwrap_or("")
+                ));
+            }
+        }
+        if let Err(why) = runnable {
+            row.note = format!("SKIPPED: {why}");
+        } else if !built.success {
+            row.note = "some programs did not build".into();
+        }
+        row.time = t0.elapsed();
+        rows.push(row);
+    }
+
+    // Summary.
+    println!();
+    println!("== summary ({:.1} s)", started.elapsed().as_secs_f64());
+    println!(
+        "{:<44} {:>6} {:>6} {:>7} {:>8}  note",
+        "what", "passed", "failed", "skipped", "time"
+    );
+    for r in &rows {
+        println!(
+            "{:<44} {:>6} {:>6} {:>7} {:>7.1}s  {}",
+            r.what,
+            r.passed,
+            r.failed,
+            r.skipped,
+            r.time.as_secs_f64(),
+            r.note
+        );
+    }
+    if !failures.is_empty() {
+        println!("failures:");
+        for f in &failures {
+            println!("  {f}");
+        }
+    }
+    let passed: usize = rows.iter().map(|r| r.passed).sum();
+    let failed: usize = rows.iter().map(|r| r.failed).sum();
+    let skipped: usize = rows.iter().map(|r| r.skipped).sum();
+    if !uncovered.is_empty() {
+        println!(
+            "WARNING: {} e2e programs have no case file and were not run: {}",
+            uncovered.len(),
+            uncovered.join(", ")
+        );
+    }
+    if skipped > 0 {
+        println!("WARNING: {skipped} cases were SKIPPED (not run, not passed): see the note column above");
+        println!("{passed} passed, {failed} failed, {skipped} skipped");
+    } else {
+        println!("{passed} passed, {failed} failed");
+    }
+    Ok(if failed > 0 { 1 } else { 0 })
+}
+
+fn entry_row(what: &str, ok: bool, time: Duration) -> Row {
+    Row {
+        what: what.into(),
+        passed: ok as usize,
+        failed: !ok as usize,
+        skipped: 0,
+        time,
+        note: String::new(),
+    }
+}
+
+/// Runs one case; returns its problems (empty: passed) and its run time in ms.
+fn run_case(root: &Path, t: &Target, exe: &Path, case: &Case) -> (Vec<String>, u128) {
+    let mut c = runner_command(t, exe);
+    c.args(case.args.iter().map(|a| OsString::from_vec(a.clone())))
+        .current_dir(root);
+    if case.env_clear {
+        c.env_clear();
+    } else {
+        c.env_remove("GODEBUG").env_remove("GOMAXPROCS");
+    }
+    c.envs((t.runner_env)(root));
+    for (k, v) in &case.env {
+        c.env(OsString::from_vec(k.clone()), OsString::from_vec(v.clone()));
+    }
+    for k in &case.env_unset {
+        c.env_remove(OsString::from_vec(k.clone()));
+    }
+    match run::run_captured(c, case.timeout) {
+        Ok(out) => (check::check(case, &out), out.elapsed.as_millis()),
+        Err(e) => (vec![format!("could not start {}: {e}", exe.display())], 0),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// loom
+
+const LOOM_DESCRIPTION: &str =
+    "RUSTFLAGS=\"--cfg loom\" LOOM_MAX_PREEMPTIONS=3 cargo test -p gort --lib --release --target x86_64-unknown-linux-gnu runq::loom";
+
+fn loom_command(root: &Path) -> Command {
+    let mut c = cargo(root);
+    c.args([
+        "test",
+        "-p",
+        "gort",
+        "--lib",
+        "--release",
+        "--target",
+        HOST,
+        "runq::loom",
+    ])
+    .env("RUSTFLAGS", "--cfg loom")
+    .env_remove("CARGO_ENCODED_RUSTFLAGS")
+    .env("LOOM_MAX_PREEMPTIONS", "3")
+    // Separate target dir: a RUSTFLAGS change would otherwise rebuild the normal release
+    // build of everything each time the two alternate.
+    .env("CARGO_TARGET_DIR", target_dir(root).join("loom"));
+    c
+}
+
+fn cmd_loom(args: &[String]) -> Result<i32, Fail> {
+    if let Some(a) = args.first() {
+        return Err(format!("loom: unexpected argument {a:?}").into());
+    }
+    let root = root();
+    setup(&root, &[target(HOST)?])?;
+    println!("== loom: {LOOM_DESCRIPTION}");
+    let t0 = Instant::now();
+    let st = loom_command(&root)
+        .status()
+        .map_err(|e| format!("cargo: {e}"))?;
+    println!(
+        "== loom: {} in {:.1} s",
+        if st.success() { "ok" } else { "FAILED" },
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(if st.success() { 0 } else { 1 })
+}
+
+// ---------------------------------------------------------------------------------------------
+// build-all
+
+/// One column of the build-all table: how many of how many, or a word.
+#[derive(Default)]
+struct Tally {
+    ok: usize,
+    of: usize,
+    skipped: Option<String>,
+}
+
+impl Tally {
+    fn cell(&self) -> String {
+        match &self.skipped {
+            Some(_) => "SKIPPED".into(),
+            None if self.of == 0 => "-".into(),
+            None if self.ok == self.of => format!("ok {}/{}", self.ok, self.of),
+            None => format!("FAIL {}/{}", self.ok, self.of),
+        }
+    }
+    fn failed(&self) -> bool {
+        self.skipped.is_none() && self.ok < self.of
+    }
+}
+
+fn cmd_build_all(args: &[String]) -> Result<i32, Fail> {
+    if let Some(a) = args.first() {
+        return Err(format!("build-all: unexpected argument {a:?}").into());
+    }
+    let root = root();
+    let targets: Vec<&Target> = TARGETS.iter().filter(|t| t.build_all).collect();
+    setup(&root, &targets)?;
+    let mut table = Vec::new();
+    for t in &targets {
+        println!("== {}", t.triple);
+        let mut built = Tally {
+            of: 1,
+            ..Tally::default()
+        };
+        let mut linked = Tally::default();
+        let mut inspected = Tally::default();
+        let mut ran = Tally::default();
+        let mut notes = Vec::new();
+
+        // built: the runtime library compiles (and its rt0 assembles) for the target.
+        if cargo_build(&root, &["-p", "gort", "--lib"], t.triple, false)?.success {
+            built.ok = 1;
+        } else {
+            notes.push("the gort library does not build".to_string());
+        }
+
+        // linked: examples/hello and every e2e program.
+        let mut exes: Vec<(String, PathBuf)> = Vec::new();
+        let example = cargo_build(
+            &root,
+            &["-p", "gort", "--example", "hello"],
+            t.triple,
+            false,
+        )?;
+        let e2e = cargo_build(
+            &root,
+            &["-p", "gort-e2e", "--bins", "--keep-going"],
+            t.triple,
+            false,
+        )?;
+        let mut wanted = vec![(
+            "examples/hello".to_string(),
+            example.exes.get("hello").cloned(),
+        )];
+        for p in e2e_programs(&root)? {
+            wanted.push((format!("e2e/{p}"), e2e.exes.get(&p).cloned()));
+        }
+        for (name, exe) in wanted {
+            linked.of += 1;
+            match exe {
+                Some(exe) => {
+                    linked.ok += 1;
+                    exes.push((name, exe));
+                }
+                None => {
+                    println!("  {name:<24} NOT LINKED");
+                    notes.push(format!("{name} did not link"));
+                }
+            }
+        }
+
+        // inspected.
+        for (name, exe) in &exes {
+            match t.inspect {
+                Inspect::Elf {
+                    class,
+                    machine,
+                    entry,
+                } => {
+                    inspected.of += 1;
+                    let (problems, facts) = inspect_elf(exe, class, machine, entry);
+                    if problems.is_empty() {
+                        inspected.ok += 1;
+                        println!("  {name:<24} ok: {facts}");
+                    } else {
+                        println!("  {name:<24} BAD: {}", problems.join("; "));
+                        notes.push(format!("{name}: {}", problems.join("; ")));
+                    }
+                }
+                Inspect::NotYet(why) => inspected.skipped = Some(why.into()),
+            }
+        }
+
+        // ran: the two hello programs.
+        match (t.runnable)(t) {
+            Err(why) => {
+                ran.skipped = Some(why.clone());
+                notes.push(format!("not run: {why}"));
+            }
+            Ok(()) => {
+                for (name, exe) in exes.iter().filter(|(n, _)| n.ends_with("/hello")) {
+                    ran.of += 1;
+                    let mut c = runner_command(t, exe);
+                    c.current_dir(&root)
+                        .env_remove("GODEBUG")
+                        .env_remove("GOMAXPROCS")
+                        .envs((t.runner_env)(&root));
+                    match run::run_captured(c, Duration::from_secs(30)) {
+                        Ok(o)
+                            if o.status.is_some_and(|s| s.success())
+                                && check::find(&o.stdout, b"hello").is_some() =>
+                        {
+                            ran.ok += 1;
+                            println!(
+                                "  {name:<24} ran: exit 0, {:?}",
+                                check::esc(o.stdout.split(|&b| b == b'\n').next().unwrap_or(&[]))
+                            );
+                        }
+                        Ok(o) => {
+                            println!(
+                                "  {name:<24} RUN FAILED: {}\n{}\n{}",
+                                o.describe_status(),
+                                check::show_captured("stdout", &o.stdout),
+                                check::show_captured("stderr", &o.stderr)
+                            );
+                            notes.push(format!(
+                                "{name} did not run cleanly ({})",
+                                o.describe_status()
+                            ));
+                        }
+                        Err(e) => {
+                            println!("  {name:<24} RUN FAILED: {e}");
+                            notes.push(format!("{name}: {e}"));
+                        }
+                    }
+                }
+            }
+        }
+        table.push((t.triple, built, linked, inspected, ran, notes));
+    }
+
+    println!();
+    println!(
+        "{:<32} {:<10} {:<12} {:<12} {:<10}",
+        "target", "built", "linked", "inspected", "ran"
+    );
+    let mut bad = false;
+    for (triple, built, linked, inspected, ran, _) in &table {
+        println!(
+            "{:<32} {:<10} {:<12} {:<12} {:<10}",
+            triple,
+            built.cell(),
+            linked.cell(),
+            inspected.cell(),
+            ran.cell()
+        );
+        bad |= built.failed() || linked.failed() || inspected.failed() || ran.failed();
+    }
+    for (triple, _, _, _, _, notes) in &table {
+        for n in notes {
+            println!("  {triple}: {n}");
+        }
+    }
+    println!("build-all: {}", if bad { "FAILED" } else { "ok" });
+    Ok(if bad { 1 } else { 0 })
+}
+
+/// Runs a tool, returning its stdout as text.
+fn tool_output(cmd: &[&str], file: &Path) -> Result<String, String> {
+    let out = Command::new(cmd[0])
+        .args(&cmd[1..])
+        .arg(file)
+        .output()
+        .map_err(|e| format!("{}: {e}", cmd[0]))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} failed: {}",
+            cmd.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// readelf (binutils) or LLVM's equivalent in GNU output style.
+fn readelf() -> Vec<&'static str> {
+    if which("readelf").is_some() {
+        vec!["readelf"]
+    } else if which("llvm-readelf").is_some() {
+        vec!["llvm-readelf"]
+    } else {
+        vec!["llvm-readobj", "--elf-output-style=GNU"]
+    }
+}
+
+fn nm() -> &'static str {
+    if which("nm").is_some() {
+        "nm"
+    } else {
+        "llvm-nm"
+    }
+}
+
+/// Checks a gort ELF executable; returns (problems, a one-line description).
+fn inspect_elf(exe: &Path, class: &str, machine: &str, entry_sym: &str) -> (Vec<String>, String) {
+    let mut problems = Vec::new();
+    let re = readelf();
+    let with = |flag: &str| {
+        let mut c = re.clone();
+        c.push(flag);
+        tool_output(&c, exe)
+    };
+    let header = match with("-hlW") {
+        Ok(s) => s,
+        Err(e) => return (vec![e], String::new()),
+    };
+    let field = |name: &str| {
+        header
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_string()))
+            .unwrap_or_default()
+    };
+    let (got_class, got_machine, got_type, got_entry) = (
+        field("Class:"),
+        field("Machine:"),
+        field("Type:"),
+        field("Entry point address:"),
+    );
+    if got_class != class {
+        problems.push(format!("class {got_class:?}, want {class}"));
+    }
+    if !got_machine.contains(machine) {
+        problems.push(format!("machine {got_machine:?}, want {machine}"));
+    }
+    let entry = u64::from_str_radix(
+        got_entry.trim_start_matches("0x").trim_start_matches("0X"),
+        16,
+    )
+    .ok();
+
+    // Program headers: no PT_INTERP, a GNU_STACK without E.
+    let mut stack_flags = None;
+    for l in header.lines() {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        match w.first() {
+            Some(&"INTERP") => problems.push("has PT_INTERP (wants a dynamic loader)".into()),
+            Some(&"GNU_STACK") if w.len() >= 8 => stack_flags = Some(w[6..w.len() - 1].join("")),
+            _ => {}
+        }
+    }
+    match &stack_flags {
+        None => problems.push("no PT_GNU_STACK (the stack may be executable)".into()),
+        Some(f) if f.contains('E') => problems.push(format!("GNU_STACK is executable ({f})")),
+        Some(_) => {}
+    }
+
+    match with("-dW") {
+        Ok(d) => {
+            let needed: Vec<&str> = d
+                .lines()
+                .filter(|l| l.contains("(NEEDED)"))
+                .map(str::trim)
+                .collect();
+            if !needed.is_empty() {
+                problems.push(format!("DT_NEEDED entries: {}", needed.join(", ")));
+            }
+        }
+        Err(e) => problems.push(e),
+    }
+
+    // The entry point is the rt0 symbol.
+    match tool_output(&[nm()], exe) {
+        Ok(syms) => {
+            let addr = syms.lines().find_map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                (w.len() == 3 && w[2] == entry_sym)
+                    .then(|| u64::from_str_radix(w[0], 16).ok())
+                    .flatten()
+            });
+            match (addr, entry) {
+                (None, _) => problems.push(format!("no symbol {entry_sym}")),
+                (Some(a), Some(e)) if a == e => {}
+                (Some(a), _) => problems.push(format!(
+                    "entry point {got_entry} is not {entry_sym} ({a:#x})"
+                )),
+            }
+        }
+        Err(e) => problems.push(e),
+    }
+    let facts = format!(
+        "{got_class} {got_machine}, {}, entry {got_entry} = {entry_sym}, static, GNU_STACK {}",
+        got_type.split_whitespace().next().unwrap_or("?"),
+        stack_flags.unwrap_or_default()
+    );
+    (problems, facts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The inspector must reject an ordinary dynamically linked program.
+    #[test]
+    fn inspect_rejects_a_dynamic_executable() {
+        let exe = Path::new("/bin/true");
+        if !exe.exists() || (which("readelf").is_none() && which("llvm-readobj").is_none()) {
+            eprintln!("skipped: no /bin/true or no readelf");
+            return;
+        }
+        let (problems, _) = inspect_elf(exe, "ELF64", "X86-64", "_rt0_amd64_linux");
+        let all = problems.join("; ");
+        assert!(all.contains("PT_INTERP"), "{all}");
+        assert!(all.contains("DT_NEEDED"), "{all}");
+    }
+
+    #[test]
+    fn targets_table_is_consistent() {
+        assert!(TARGETS.iter().any(|t| t.triple == HOST && t.default_test));
+        for t in TARGETS {
+            assert_eq!(
+                t.runner.is_empty(),
+                t.runner_packages.is_empty(),
+                "{}",
+                t.triple
+            );
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! Parser for tests/e2e/cases/<prog>.case files. The format is documented at the top of main.rs
+//! and in tests/e2e/README.md; every line that is not understood is an error, never ignored.
+
+use std::time::Duration;
+
+/// Timeout of a case without a `timeout:` key.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One case: how to run the program and what to expect.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    /// The program (file stem of the .case file).
+    pub prog: String,
+    /// The case's name (`case NAME`).
+    pub name: String,
+    /// Line of the `case` line, for messages.
+    pub line: usize,
+    pub args: Vec<Vec<u8>>,
+    /// Start from an empty environment instead of the harness's.
+    pub env_clear: bool,
+    /// `env:` entries, applied in order.
+    pub env: Vec<(Vec<u8>, Vec<u8>)>,
+    /// `env-unset:` keys.
+    pub env_unset: Vec<Vec<u8>>,
+    pub exit: i32,
+    pub timeout: Duration,
+    pub stdout: Stream,
+    pub stderr: Stream,
+}
+
+impl Case {
+    /// `prog/name`, what --filter matches and progress lines print.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.prog, self.name)
+    }
+}
+
+/// Expectations for one output stream. With none set the stream is not checked.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stream {
+    /// Exact content.
+    pub exact: Option<Vec<u8>>,
+    /// Substrings that must occur.
+    pub contains: Vec<Vec<u8>>,
+    /// `*-lines-in-order`: each group must match a line after the previous group's line; a group
+    /// matches a line containing all of its substrings.
+    pub lines_in_order: Vec<Vec<Vec<u8>>>,
+}
+
+/// Parses a whole .case file for program `prog`. Errors carry `path:line: `.
+pub fn parse_file(prog: &str, path: &str, text: &str) -> Result<Vec<Case>, String> {
+    let mut cases: Vec<Case> = Vec::new();
+    let mut seen_exit = false;
+    let mut seen_timeout = false;
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut i = 0;
+    while i < lines.len() {
+        let lineno = i + 1;
+        let raw = lines[i].strip_suffix('\r').unwrap_or(lines[i]);
+        i += 1;
+        let err = |msg: String| format!("{path}:{lineno}: {msg}");
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (key, rest) = match line.find(':') {
+            // `case NAME` and `env-clear` have no colon.
+            _ if line == "env-clear" => ("env-clear", ""),
+            _ if line.starts_with("case ") || line == "case" => ("case", line[4..].trim()),
+            Some(c) => (line[..c].trim(), line[c + 1..].trim()),
+            None => {
+                return Err(err(format!(
+                    "expected `key: value`, `case NAME` or `env-clear`, got {line:?}"
+                )))
+            }
+        };
+        if key == "case" {
+            if rest.is_empty() || rest.contains(char::is_whitespace) || rest.contains('/') {
+                return Err(err(format!(
+                    "case name must be one word without '/', got {rest:?}"
+                )));
+            }
+            if cases.iter().any(|c| c.name == rest) {
+                return Err(err(format!("duplicate case name {rest:?}")));
+            }
+            cases.push(Case {
+                prog: prog.to_string(),
+                name: rest.to_string(),
+                line: lineno,
+                args: Vec::new(),
+                env_clear: false,
+                env: Vec::new(),
+                env_unset: Vec::new(),
+                exit: 0,
+                timeout: DEFAULT_TIMEOUT,
+                stdout: Stream::default(),
+                stderr: Stream::default(),
+            });
+            seen_exit = false;
+            seen_timeout = false;
+            continue;
+        }
+        let Some(case) = cases.last_mut() else {
+            return Err(err(format!("`{key}` before the first `case NAME` line")));
+        };
+        match key {
+            "args" => case.args.extend(words(rest).map_err(err)?),
+            "args-repeat" => {
+                let w = words(rest).map_err(err)?;
+                let [n, word] = w.as_slice() else {
+                    return Err(err("args-repeat wants `N WORD`".into()));
+                };
+                let n: usize = std::str::from_utf8(n)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| err("args-repeat: N must be a number".into()))?;
+                case.args.extend(std::iter::repeat_n(word.clone(), n));
+            }
+            "env" => {
+                let w = words(rest).map_err(err)?;
+                let [kv] = w.as_slice() else {
+                    return Err(err(
+                        "env wants exactly one word KEY=VALUE (quote values with spaces)".into(),
+                    ));
+                };
+                let eq = kv
+                    .iter()
+                    .position(|&b| b == b'=')
+                    .ok_or_else(|| err("env wants KEY=VALUE".into()))?;
+                if eq == 0 {
+                    return Err(err("env: empty key".into()));
+                }
+                case.env.push((kv[..eq].to_vec(), kv[eq + 1..].to_vec()));
+            }
+            "env-unset" => {
+                for k in words(rest).map_err(err)? {
+                    case.env_unset.push(k);
+                }
+            }
+            "env-clear" => case.env_clear = true,
+            "exit" => {
+                if seen_exit {
+                    return Err(err("exit given twice".into()));
+                }
+                seen_exit = true;
+                case.exit = rest
+                    .parse()
+                    .map_err(|_| err(format!("exit: not a number: {rest:?}")))?;
+            }
+            "timeout" => {
+                if seen_timeout {
+                    return Err(err("timeout given twice".into()));
+                }
+                seen_timeout = true;
+                let s: u64 = rest
+                    .parse()
+                    .map_err(|_| err(format!("timeout: not a number of seconds: {rest:?}")))?;
+                case.timeout = Duration::from_secs(s);
+            }
+            "stdout" | "stderr" => {
+                if !rest.is_empty() {
+                    return Err(err(format!("`{key}:` starts a block: the text goes on the following lines, ended by a line `.`")));
+                }
+                let mut block = Vec::new();
+                loop {
+                    let Some(l) = lines.get(i) else {
+                        return Err(err(format!("`{key}:` block not ended by a line `.`")));
+                    };
+                    let l = l.strip_suffix('\r').unwrap_or(l);
+                    i += 1;
+                    if l == "." {
+                        break;
+                    }
+                    // Dot-stuffing: a line that begins with "." is written with one more ".".
+                    let l = if l.starts_with("..") { &l[1..] } else { l };
+                    block.extend_from_slice(l.as_bytes());
+                    block.push(b'\n');
+                }
+                let s = stream(case, key);
+                if s.exact.is_some() {
+                    return Err(err(format!("`{key}:` given twice")));
+                }
+                s.exact = Some(block);
+            }
+            "stdout-contains" | "stderr-contains" => {
+                if rest.is_empty() {
+                    return Err(err(format!("{key}: empty text")));
+                }
+                stream(case, key).contains.push(rest.as_bytes().to_vec());
+            }
+            "stdout-lines-in-order" | "stderr-lines-in-order" => {
+                let mut groups = Vec::new();
+                for item in rest.split('|') {
+                    let subs: Vec<Vec<u8>> = item
+                        .split("&&")
+                        .map(|s| s.trim().as_bytes().to_vec())
+                        .filter(|s| !s.is_empty())
+                        .collect();
+                    if subs.is_empty() {
+                        return Err(err(format!("{key}: empty item")));
+                    }
+                    groups.push(subs);
+                }
+                // Several keys for one stream form one sequence.
+                stream(case, key).lines_in_order.extend(groups);
+            }
+            _ => return Err(err(format!("unknown key {key:?}"))),
+        }
+    }
+    if cases.is_empty() {
+        return Err(format!("{path}: no `case NAME` line"));
+    }
+    Ok(cases)
+}
+
+fn stream<'a>(case: &'a mut Case, key: &str) -> &'a mut Stream {
+    if key.starts_with("stdout") {
+        &mut case.stdout
+    } else {
+        &mut case.stderr
+    }
+}
+
+/// Splits shell-like words: blanks separate words; `"..."` groups (and `""` is an empty word);
+/// outside and inside quotes `\xNN` is a byte, `\\`, `\"`, `\ ` (space), `\t`, `\n` are those
+/// characters. Any other backslash sequence is an error.
+pub fn words(s: &str) -> Result<Vec<Vec<u8>>, String> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    loop {
+        while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+            i += 1;
+        }
+        if i >= b.len() {
+            return Ok(out);
+        }
+        let mut w = Vec::new();
+        let mut quoted = false;
+        while i < b.len() {
+            let c = b[i];
+            match c {
+                b' ' | b'\t' if !quoted => break,
+                b'"' => {
+                    quoted = !quoted;
+                    i += 1;
+                }
+                b'\\' => {
+                    let e = *b.get(i + 1).ok_or("trailing backslash")?;
+                    i += 2;
+                    match e {
+                        b'\\' | b'"' | b' ' => w.push(e),
+                        b't' => w.push(b'\t'),
+                        b'n' => w.push(b'\n'),
+                        b'x' => {
+                            let h = b.get(i..i + 2).ok_or("\\x needs two hex digits")?;
+                            let h =
+                                std::str::from_utf8(h).map_err(|_| "\\x needs two hex digits")?;
+                            w.push(
+                                u8::from_str_radix(h, 16)
+                                    .map_err(|_| format!("bad hex escape \\x{h}"))?,
+                            );
+                            i += 2;
+                        }
+                        _ => return Err(format!("unknown escape \\{}", e as char)),
+                    }
+                }
+                _ => {
+                    w.push(c);
+                    i += 1;
+                }
+            }
+        }
+        if quoted {
+            return Err("unterminated double quote".into());
+        }
+        out.push(w);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_split_like_a_shell() {
+        assert_eq!(
+            words(r#"a "" "b c" \xff\xfe"#).unwrap(),
+            vec![b"a".to_vec(), vec![], b"b c".to_vec(), vec![0xff, 0xfe]]
+        );
+        assert_eq!(
+            words(r#"x"y z"w \" a\ b"#).unwrap(),
+            vec![b"xy zw".to_vec(), b"\"".to_vec(), b"a b".to_vec()]
+        );
+        assert_eq!(words("   ").unwrap(), Vec::<Vec<u8>>::new());
+        assert!(words("\"open").is_err());
+        assert!(words("\\q").is_err());
+        assert!(words("\\x4").is_err());
+    }
+
+    #[test]
+    fn parses_a_file() {
+        let text = "# c\ncase basic\nargs: a \"\"\nargs-repeat: 3 x\nenv: K=\"v w\"\nenv: E=\nenv-clear\nexit: 7\ntimeout: 5\nstdout:\nhello\n..dot\n\n.\nstderr-contains: boom\nstderr-lines-in-order: a && b | c\ncase two\nstderr:\n.\n";
+        let c = parse_file("p", "p.case", text).unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].id(), "p/basic");
+        assert_eq!(
+            c[0].args,
+            vec![
+                b"a".to_vec(),
+                vec![],
+                b"x".to_vec(),
+                b"x".to_vec(),
+                b"x".to_vec()
+            ]
+        );
+        assert_eq!(
+            c[0].env,
+            vec![(b"K".to_vec(), b"v w".to_vec()), (b"E".to_vec(), vec![])]
+        );
+        assert!(c[0].env_clear);
+        assert_eq!(c[0].exit, 7);
+        assert_eq!(c[0].timeout, Duration::from_secs(5));
+        assert_eq!(c[0].stdout.exact.as_deref(), Some(&b"hello\n.dot\n\n"[..]));
+        assert_eq!(c[0].stderr.contains, vec![b"boom".to_vec()]);
+        assert_eq!(
+            c[0].stderr.lines_in_order,
+            vec![vec![b"a".to_vec(), b"b".to_vec()], vec![b"c".to_vec()]]
+        );
+        assert_eq!(c[1].exit, 0);
+        assert_eq!(c[1].stderr.exact.as_deref(), Some(&b""[..]));
+        assert_eq!(c[1].stdout, Stream::default());
+    }
+
+    #[test]
+    fn rejects_what_it_does_not_understand() {
+        for bad in [
+            "exit: 0\n",                  // before a case
+            "case a\nstdot:\nx\n.\n",     // unknown key
+            "case a\nstdout:\nx\n",       // unterminated block
+            "case a\nstdout: x\n",        // text on the block line
+            "case a\ncase a\n",           // duplicate
+            "case a\nexit: zero\n",       // not a number
+            "case a\nenv: NOEQUALS\n",    // env without =
+            "case a\nargs-repeat: x 3\n", // swapped
+            "case a\nfrobnicate\n",       // no colon
+            "",                           // no case
+        ] {
+            assert!(parse_file("p", "p.case", bad).is_err(), "accepted {bad:?}");
+        }
+    }
+}
