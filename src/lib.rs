@@ -30,7 +30,8 @@ pub mod proc;
 pub mod runq;
 pub mod runtime1;
 pub mod runtime2;
-pub mod signal;
+#[cfg(unix)]
+pub mod signal_unix;
 pub mod stack;
 pub mod sync;
 pub mod time;

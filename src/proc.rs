@@ -108,21 +108,8 @@ static ALLGS: Global<Vec<*mut G>> = Global::new(Vec::new());
 /// Global pool of dead gs with stacks (Go's sched.gFree), under GFREE_LOCK.
 static GFREE_LOCK: Mutex = Mutex::new();
 static GFREE: Global<(GList, i32)> = Global::new((GList::new(), 0));
-/// The signal mask the process started with (Go's initSigmask).
-static INIT_SIGMASK: Global<os::SigSet> = Global::new(os::SigSet::empty());
 /// nanotime when schedinit finished (Go's runtimeInitTime), for schedtrace.
 static RUNTIME_INIT_TIME: AtomicI64 = AtomicI64::new(0);
-/// The auxv values args found.
-static AUXV: Global<os::Auxv> = Global::new(os::Auxv {
-    pagesz: 0,
-    random: 0,
-    hwcap: 0,
-    hwcap2: 0,
-    secure: false,
-    vdso: 0,
-    count: 0,
-});
-
 /// Token for the one M that sleeps until the next timer (Go's sched.lastpoll: 0 = taken).
 static TIMER_SLEEPER_FREE: AtomicBool = AtomicBool::new(true);
 /// When the timer sleeper will wake on its own (0: nobody sleeps).
@@ -215,31 +202,9 @@ pub extern "C" fn runtime_check() {
 /// Called once by rt0_go with the kernel's argc/argv.
 #[no_mangle]
 pub unsafe extern "C" fn runtime_args(argc: isize, argv: *const *const u8) {
-    // SAFETY: argv is the kernel's initial argument vector.
-    let auxv = unsafe { runtime1::args(argc as usize, argv) };
-    // SAFETY: the auxv pointer comes from walking that same vector.
-    let a = unsafe { os::sysauxv(auxv) };
-    os::set_phys_page_size(a.pagesz);
-    // SAFETY: a.vdso is AT_SYSINFO_EHDR (or 0).
-    let clock = unsafe { time::vdsoinit(a.vdso) };
-    // SAFETY: single-threaded boot.
-    unsafe { *AUXV.get() = a };
-    boottrace(
-        "args",
-        format_args!(
-            "argc={} envc={} auxv: entries={} AT_PAGESZ={} AT_RANDOM={:#x} AT_HWCAP={:#x} AT_HWCAP2={:#x} AT_SECURE={} AT_SYSINFO_EHDR={:#x} vdso_clock_gettime={:#x}",
-            runtime1::argc(),
-            runtime1::envc(),
-            a.count,
-            a.pagesz,
-            a.random,
-            a.hwcap,
-            a.hwcap2,
-            a.secure as u8,
-            a.vdso,
-            clock
-        ),
-    );
+    // SAFETY: forwarded from rt0_go.
+    let a = unsafe { os::sysargs(argc as usize, argv) };
+    boottrace("args", format_args!("argc={} envc={} {}", runtime1::argc(), runtime1::envc(), a));
 }
 
 /// rt0_go → osinit (Go's runtime·osinit): ncpu and the page sizes.
@@ -287,34 +252,31 @@ pub extern "C" fn runtime_schedinit() {
     let cpu = crate::alg::cpuinit();
     boottrace("schedinit.cpuinit", format_args!("{}", cpu));
 
-    // SAFETY: AUXV was written by args.
-    let auxv = unsafe { *AUXV.get() };
-    // SAFETY: auxv.random is AT_RANDOM's address (16 bytes) or 0.
-    let seed = unsafe { crate::alg::alginit(auxv.random) };
+    // SAFETY: startup_random is AT_RANDOM's address (16 bytes) or 0.
+    let seed = unsafe { crate::alg::alginit(os::startup_random()) };
     boottrace("schedinit.alginit", format_args!("hash seed from AT_RANDOM: {:#018x}", seed));
 
     mcommoninit(mp, -1);
     // SAFETY: mp is m0.
     boottrace("schedinit.mcommoninit", format_args!("m0 id={} (maxmcount={})", unsafe { (*mp).id }, MAX_M_COUNT));
 
-    let mask = os::getsigmask();
-    // SAFETY: single-threaded boot.
-    unsafe { *INIT_SIGMASK.get() = mask };
-    boottrace("schedinit.initSigmask", format_args!("{:#x}", mask.0));
+    let mask = os::save_initsigmask();
+    boottrace("schedinit.initSigmask", format_args!("{:#x}", mask));
 
     runtime1::goargs();
     boottrace("schedinit.goargs", format_args!("{} args", runtime1::argslice().len()));
     runtime1::goenvs();
     boottrace("schedinit.goenvs", format_args!("{} env entries", runtime1::envs().len()));
 
-    runtime1::parsedebugvars(auxv.secure);
+    let secure = os::secure_mode();
+    runtime1::parsedebugvars(secure);
     let dbg = runtime1::debug();
     crate::print::boottrace_decide(dbg.boottrace > 0);
     boottrace(
         "schedinit.parsedebugvars",
         format_args!(
             "secure={} schedtrace={} scheddetail={} boottrace={}",
-            auxv.secure as u8, dbg.schedtrace, dbg.scheddetail, dbg.boottrace
+            secure as u8, dbg.schedtrace, dbg.scheddetail, dbg.boottrace
         ),
     );
 
@@ -405,23 +367,14 @@ fn mstart1() -> ! {
     schedule()
 }
 
-/// Go's minit: thread id, the signal stack, the signal mask.
+/// Go's minit (per OS: thread id, signal stack and mask on Linux).
 fn minit() {
-    let mp = getm();
-    // SAFETY: mp is this thread's M; gsignal was allocated by mcommoninit (mpreinit).
-    unsafe {
-        (*mp).procid = os::gettid();
-        let gs = (*mp).gsignal;
-        os::signalstack((*gs).stack.lo, (*gs).stack.hi - (*gs).stack.lo);
-        let mut mask = *INIT_SIGMASK.get();
-        crate::signal::unblock_fatal(&mut mask);
-        os::setsigmask(&mask);
-    }
+    os::minit(getm());
 }
 
 /// Go's mstartm0: m0 installs the signal handlers.
 fn mstartm0() {
-    crate::signal::initsig();
+    os::initsig();
 }
 
 /// Goroutine 1 (Go's runtime.main): starts sysmon, runs the user's main, exits 0.

@@ -60,24 +60,14 @@ pub fn parse_size(v: &[u8]) -> Option<usize> {
 }
 
 /// Go's stackinit: the stack size (GORT_STACK_SIZE, default DEFAULT_STACK_SIZE) and the guard
-/// page budget from /proc/sys/vm/max_map_count.
+/// page budget the OS allows (Linux: a quarter of vm.max_map_count).
 pub fn stackinit() {
     let page = os::phys_page_size();
     if let Some(n) = crate::runtime1::gogetenv_raw("GORT_STACK_SIZE").and_then(parse_size) {
         let n = n.clamp(MIN_STACK_SIZE, MAX_STACK_SIZE);
         STACK_SIZE.store((n + page - 1) & !(page - 1), Ordering::Relaxed);
     }
-    let mut buf = [0u8; 32];
-    let n = os::readfile(b"/proc/sys/vm/max_map_count\0", &mut buf);
-    let max_map = if n > 0 {
-        let end = buf[..n as usize].iter().position(|c| !c.is_ascii_digit()).unwrap_or(n as usize);
-        crate::runtime1::atoi(&buf[..end]).unwrap_or(65530)
-    } else {
-        65530
-    };
-    // Each guard page in the middle of a chunk adds two mappings; keep half the budget for the
-    // heap, thread stacks and the program itself.
-    GUARD_BUDGET.store((max_map / 4).max(0), Ordering::Relaxed);
+    GUARD_BUDGET.store(os::guard_page_budget(), Ordering::Relaxed);
 }
 
 /// The configured goroutine stack size.

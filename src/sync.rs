@@ -267,7 +267,12 @@ impl<T: ?Sized> Mutex<T> {
                 wait_start = nanotime();
             }
             if self.q.park(front) {
-                return; // handed off: LOCKED stayed set for us
+                // Handed off: LOCKED stayed set for us. As in Go, leave starvation mode when we
+                // did not really starve or nobody else waits.
+                if nanotime() - wait_start < STARVATION_NS || self.nwait.load(Ordering::SeqCst) == 0 {
+                    self.state.fetch_and(!STARVING, Ordering::SeqCst);
+                }
+                return;
             }
             woken = true;
             if nanotime() - wait_start > STARVATION_NS {

@@ -444,3 +444,100 @@ pub unsafe fn siginfo_code(info: *const u8) -> i32 {
     // SAFETY: si_code is the third int.
     unsafe { *((info as usize + 8) as *const i32) }
 }
+
+// --- Go's args → sysargs, minit, initsig for Linux ---
+
+/// The auxv values sysargs found, kept for alginit and secure mode.
+static AUXV: crate::runtime2::Global<Auxv> = crate::runtime2::Global::new(Auxv {
+    pagesz: 0,
+    random: 0,
+    hwcap: 0,
+    hwcap2: 0,
+    secure: false,
+    vdso: 0,
+    count: 0,
+});
+
+/// Go's sysargs for Linux: walks argv/envp into the auxiliary vector, records the page size and
+/// finds the vDSO's clock. Returns what it found (boottrace prints it).
+///
+/// # Safety
+/// Called once, from args, with the kernel's initial argc/argv.
+pub unsafe fn sysargs(argc: usize, argv: *const *const u8) -> Auxv {
+    // SAFETY: argv is the kernel's initial argument vector.
+    let auxv = unsafe { crate::runtime1::args(argc, argv) };
+    // SAFETY: the auxv pointer comes from walking that same vector.
+    let a = unsafe { sysauxv(auxv) };
+    set_phys_page_size(a.pagesz);
+    // SAFETY: a.vdso is AT_SYSINFO_EHDR (or 0).
+    unsafe { super::vdsoinit(a.vdso) };
+    // SAFETY: single-threaded boot.
+    unsafe { *AUXV.get() = a };
+    a
+}
+
+impl core::fmt::Display for Auxv {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "auxv: entries={} AT_PAGESZ={} AT_RANDOM={:#x} AT_HWCAP={:#x} AT_HWCAP2={:#x} AT_SECURE={} AT_SYSINFO_EHDR={:#x} vdso_clock_gettime={}",
+            self.count, self.pagesz, self.random, self.hwcap, self.hwcap2, self.secure as u8, self.vdso,
+            if super::vdso_clock_found() { "found" } else { "absent (syscall fallback)" }
+        )
+    }
+}
+
+/// Address of the 16 random bytes the kernel gave us (AT_RANDOM), or 0.
+pub fn startup_random() -> usize {
+    // SAFETY: written once during args.
+    unsafe { (*AUXV.get()).random }
+}
+
+/// Whether the process runs in secure mode (AT_SECURE: setuid and the like).
+pub fn secure_mode() -> bool {
+    // SAFETY: written once during args.
+    unsafe { (*AUXV.get()).secure }
+}
+
+/// The signal mask the process started with (Go's initSigmask).
+static INIT_SIGMASK: crate::runtime2::Global<SigSet> = crate::runtime2::Global::new(SigSet::empty());
+
+/// Saves the initial signal mask (schedinit); returns it for boottrace.
+pub fn save_initsigmask() -> u64 {
+    let m = getsigmask();
+    // SAFETY: single-threaded boot.
+    unsafe { *INIT_SIGMASK.get() = m };
+    m.0
+}
+
+/// Go's minit for Linux: thread id, the signal stack (gsignal's), the signal mask.
+pub fn minit(mp: *mut crate::runtime2::M) {
+    // SAFETY: mp is the calling thread's M; gsignal was allocated by mpreinit.
+    unsafe {
+        (*mp).procid = gettid();
+        let gs = (*mp).gsignal;
+        signalstack((*gs).stack.lo, (*gs).stack.hi - (*gs).stack.lo);
+        let mut mask = *INIT_SIGMASK.get();
+        crate::signal_unix::unblock_fatal(&mut mask);
+        setsigmask(&mask);
+    }
+}
+
+/// Go's initsig: m0 installs the handlers for the synchronous signals.
+pub fn initsig() {
+    crate::signal_unix::initsig();
+}
+
+/// How many guard pages stacks may use: a quarter of vm.max_map_count (each guard page in the
+/// middle of a chunk costs two mappings).
+pub fn guard_page_budget() -> isize {
+    let mut buf = [0u8; 32];
+    let n = readfile(b"/proc/sys/vm/max_map_count\0", &mut buf);
+    let max_map = if n > 0 {
+        let end = buf[..n as usize].iter().position(|c| !c.is_ascii_digit()).unwrap_or(n as usize);
+        crate::runtime1::atoi(&buf[..end]).unwrap_or(65530)
+    } else {
+        65530
+    };
+    (max_map / 4).max(0)
+}

@@ -5,3 +5,7 @@
 mod linux;
 #[cfg(target_os = "linux")]
 pub use linux::*;
+#[cfg(target_os = "linux")]
+mod vdso_linux;
+#[cfg(target_os = "linux")]
+pub use vdso_linux::{nanotime, vdso_clock_found, vdsoinit};

@@ -14,6 +14,7 @@ fn tid() -> usize {
 }
 
 fn main() {
+    gort::gomaxprocs(2); // the point of the test: two Ps, two Ms
     let procs = gort::gomaxprocs(0);
     let wg = alloc::sync::Arc::new(gort::sync::WaitGroup::new());
     let (tx, rx) = gort::chan::<usize>(2);
