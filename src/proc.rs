@@ -1459,7 +1459,7 @@ fn dropg() {
 fn check_stack(gp: *mut G) {
     // SAFETY: gp is the g we just left; its stack is live.
     unsafe {
-        if !stack::canary_ok(&(*gp).stack) {
+        if !stack::canary_ok(&(*gp).stack, (*gp).stack_guarded) {
             stack_overflow(gp, (*gp).sched.sp);
         }
     }
@@ -1475,7 +1475,7 @@ pub fn stack_overflow(gp: *mut G, sp: usize) -> ! {
             format_args!(
                 "runtime: goroutine {} stack exceeds {}-byte limit\nruntime: sp={:#x} stack=[{:#x}, {:#x}]\n",
                 (*gp).goid,
-                s.hi - s.lo,
+                if (*gp).startfn != 0 { stack::limit(s) } else { s.hi - s.lo },
                 sp,
                 s.lo,
                 s.hi

@@ -4,8 +4,13 @@
 //!
 //! Overflow is loud either way: while `vm.max_map_count` allows, the page below each stack is a
 //! guard page (PROT_NONE) and the SIGSEGV handler reports `fatal error: stack overflow`; past the
-//! budget the page stays as an untouched gap and a canary word at `stack.lo` is checked at every
-//! switch away from the goroutine.
+//! budget the page stays as an untouched gap and a canary word below it (the top word of the slot
+//! underneath, a page that slot's own stack already touches, so the canary costs no extra
+//! resident page) is checked at every switch away from the goroutine; an overflow that runs past
+//! it faults further down with SP below the stack, which the SIGSEGV handler also reports.
+//!
+//! Slot layout inside a chunk: `[pad page][gap|guard page][stack ... 16-byte top reserve]...`;
+//! the top reserve of each slot holds the canary of the slot above.
 
 use core::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 
@@ -25,7 +30,7 @@ pub const MIN_STACK_SIZE: usize = 8 << 10;
 pub const MAX_STACK_SIZE: usize = 256 << 20;
 /// Stacks per chunk mapping.
 const CHUNK_STACKS: usize = 64;
-/// The canary word written at stack.lo.
+/// The canary word written just below an unguarded stack's gap page.
 pub const CANARY: usize = 0x5a17_c0de_5a17_c0de_u64 as usize;
 
 static STACK_SIZE: AtomicUsize = AtomicUsize::new(DEFAULT_STACK_SIZE);
@@ -93,13 +98,14 @@ pub fn stackalloc() -> (Stack, bool) {
         s
     } else {
         if pool.cur == pool.end {
-            let chunk = os::sys_alloc(slot * CHUNK_STACKS);
+            let chunk = os::sys_alloc(slot * CHUNK_STACKS + page);
             if chunk.is_null() {
                 POOL_LOCK.unlock();
                 crate::throw("out of memory allocating goroutine stacks");
             }
-            pool.cur = chunk as usize;
-            pool.end = chunk as usize + slot * CHUNK_STACKS;
+            // The pad page below slot 0 holds slot 0's canary.
+            pool.cur = chunk as usize + page;
+            pool.end = pool.cur + slot * CHUNK_STACKS;
         }
         let base = pool.cur;
         pool.cur += slot;
@@ -113,9 +119,11 @@ pub fn stackalloc() -> (Stack, bool) {
     };
     POOL_LOCK.unlock();
     let lo = base + page;
-    // SAFETY: lo is the first word of the writable stack.
-    unsafe { (lo as *mut usize).write(CANARY) };
-    (Stack { lo, hi: lo + size }, guarded)
+    if !guarded {
+        // SAFETY: base - 8 is the top-reserve word of the slot below (or the chunk's pad page).
+        unsafe { ((base - 8) as *mut usize).write(CANARY) };
+    }
+    (Stack { lo, hi: lo + size - TOP_RESERVE }, guarded)
 }
 
 /// Returns a stack to the pool (Go's stackfree).
@@ -127,10 +135,22 @@ pub fn stackfree(s: &Stack, guarded: bool) {
     POOL_LOCK.unlock();
 }
 
-/// Whether the canary at the bottom of `s` is intact.
-pub fn canary_ok(s: &Stack) -> bool {
-    // SAFETY: s.lo is the first word of a live stack.
-    unsafe { (s.lo as *const usize).read_volatile() == CANARY }
+/// Bytes at the top of each slot kept for the canary of the slot above (16: keeps hi aligned).
+const TOP_RESERVE: usize = 16;
+
+/// Whether the stack's canary is intact (guarded stacks have none: their guard page faults).
+pub fn canary_ok(s: &Stack, guarded: bool) -> bool {
+    if guarded {
+        return true;
+    }
+    let base = s.lo - os::phys_page_size();
+    // SAFETY: base - 8 is the canary word written by stackalloc, in memory the pool owns.
+    unsafe { ((base - 8) as *const usize).read_volatile() == CANARY }
+}
+
+/// The stack limit as configured (what overflow messages report).
+pub fn limit(s: &Stack) -> usize {
+    s.hi - s.lo + TOP_RESERVE
 }
 
 /// Allocates a system stack (g0 or signal stack) with a guard page: returns [lo, hi).

@@ -27,6 +27,12 @@
 //!     point = the rt0 symbol, no PT_INTERP, no DT_NEEDED, non-executable GNU_STACK) and runs the
 //!     two hello programs if the target can run here. Prints a table target x
 //!     built/linked/inspected/ran; exit status 1 when anything failed.
+//! cargo xtask bench [--quick] [--only NAME] [--runs N]
+//!     gort against Go: the programs of benches/ (gort, built --release for the host) and
+//!     benches/go (Go, installed with apt-get when missing and root), run alternately N times
+//!     (default 5, --quick 1) per workload; prints a table of medians and the stripped size of
+//!     hello, writes target/bench/results.json and target/bench/report.svg. Not part of `test`
+//!     nor CI. Details at the top of xtask/src/bench.rs.
 //! ```
 //!
 //! `run`, `test` and `build-all` first run `rustup target add` for the targets they use, and make
@@ -72,6 +78,7 @@
 //! shell does not leak in), or from nothing with env-clear; the runner's own variables (e.g.
 //! WINEPREFIX) are added in both cases. Programs run with the workspace root as their directory.
 
+mod bench;
 mod case;
 mod check;
 mod json;
@@ -290,6 +297,7 @@ fn main() -> ExitCode {
         Some("test") => cmd_test(&args[1..]),
         Some("loom") => cmd_loom(&args[1..]),
         Some("build-all") => cmd_build_all(&args[1..]),
+        Some("bench") => bench::cmd_bench(&args[1..]),
         Some("help" | "-h" | "--help") | None => {
             println!("{}", USAGE);
             Ok(if args.is_empty() { 2 } else { 0 })
@@ -314,6 +322,7 @@ const USAGE: &str = "usage:
   cargo xtask test [--target T]... [--filter SUBSTR] [--release] [--no-loom]
   cargo xtask loom
   cargo xtask build-all
+  cargo xtask bench [--quick] [--only NAME] [--runs N]
 (details at the top of xtask/src/main.rs)";
 
 // ---------------------------------------------------------------------------------------------

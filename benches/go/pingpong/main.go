@@ -1,0 +1,32 @@
+// bench pingpong: round trips over two unbuffered channels; ns per round trip.
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+)
+
+const N = 500_000
+
+func main() {
+	ping := make(chan uint64)
+	pong := make(chan uint64)
+	go func() {
+		for v := range ping {
+			pong <- v + 1
+		}
+	}()
+	t0 := time.Now()
+	var v uint64
+	for i := 0; i < N; i++ {
+		ping <- v
+		v = <-pong
+	}
+	ns := time.Since(t0).Nanoseconds()
+	if v != N {
+		fmt.Println("pingpong: wrong count")
+		os.Exit(1)
+	}
+	fmt.Printf("RESULT pingpong %.1f ns/op\n", float64(ns)/float64(N))
+}

@@ -1,0 +1,22 @@
+// bench spawn: start 1 000 000 goroutines that each call wg.Done(), wait for all; ms.
+package main
+
+import (
+	"fmt"
+	"sync"
+	"time"
+)
+
+const N = 1_000_000
+
+func main() {
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	wg.Add(N)
+	for i := 0; i < N; i++ {
+		go func() { wg.Done() }()
+	}
+	wg.Wait()
+	ns := time.Since(t0).Nanoseconds()
+	fmt.Printf("RESULT spawn %.1f ms\n", float64(ns)/1e6)
+}

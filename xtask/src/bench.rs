@@ -1,0 +1,876 @@
+//! `cargo xtask bench [--quick] [--only NAME] [--runs N]`: gort against Go on the same workloads.
+//!
+//! The programs: benches/src/bin/bench_NAME.rs (package gort-benches, built `--release` for the
+//! host) and their Go twins benches/go/NAME/main.go (one module, built with the `go` on PATH,
+//! CGO_ENABLED=0 so both sides are static executables). Each program does a fixed amount of work,
+//! times it itself on CLOCK_MONOTONIC and prints `RESULT NAME VALUE UNIT`; `hello` is the
+//! exception: the harness runs it HELLO_EXECS times and reports the wall time per run.
+//!
+//! Each workload runs gort and Go alternately (gort, Go, gort, Go, ...) N times (default 5,
+//! --quick 1), with GOMAXPROCS set in the environment of both (hello: unset, the default). The
+//! harness prints a table (median/min/max for gort, median for Go, the ratio gort/Go), the
+//! stripped size of both hello binaries, and writes target/bench/results.json (machine, versions,
+//! every run) and target/bench/report.svg (medians, log scale).
+//!
+//! When `go` is missing it is installed with apt-get (golang-go) if we are root; otherwise the Go
+//! column stays empty and says why. Not part of `cargo xtask test` nor of CI: timings on shared
+//! machines are noisy, and a full run takes minutes.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{cargo_build, is_root, root, run, setup, target, target_dir, which, Fail, HOST};
+
+/// One row of the table: a program and the GOMAXPROCS it runs with (None: unset).
+struct Workload {
+    name: &'static str,
+    procs: Option<u32>,
+}
+
+impl Workload {
+    fn label(&self) -> String {
+        match self.procs {
+            Some(p) => format!("{}/{}", self.name, p),
+            None => self.name.to_string(),
+        }
+    }
+}
+
+static WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "yield",
+        procs: Some(1),
+    },
+    Workload {
+        name: "pingpong",
+        procs: Some(1),
+    },
+    Workload {
+        name: "pingpong",
+        procs: Some(2),
+    },
+    Workload {
+        name: "spawn",
+        procs: Some(1),
+    },
+    Workload {
+        name: "spawn",
+        procs: Some(2),
+    },
+    Workload {
+        name: "skynet",
+        procs: Some(1),
+    },
+    Workload {
+        name: "skynet",
+        procs: Some(2),
+    },
+    Workload {
+        name: "hello",
+        procs: None,
+    },
+];
+
+/// How many times one `hello` sample executes the program (--quick: HELLO_EXECS_QUICK).
+const HELLO_EXECS: usize = 200;
+const HELLO_EXECS_QUICK: usize = 50;
+/// Longest one benchmark run may take.
+const RUN_TIMEOUT: Duration = Duration::from_secs(300);
+
+const IMPLS: [&str; 2] = ["gort", "go"];
+
+/// One measurement (or why there is none).
+struct Sample {
+    workload: usize,
+    imp: &'static str,
+    run: usize,
+    result: Result<(f64, String), String>,
+}
+
+pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
+    let mut quick = false;
+    let mut only: Option<String> = None;
+    let mut runs: Option<usize> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--quick" => quick = true,
+            "--only" => only = Some(it.next().ok_or("--only needs a value")?.clone()),
+            "--runs" => {
+                let v = it.next().ok_or("--runs needs a value")?;
+                runs = Some(
+                    v.parse::<usize>()
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .ok_or_else(|| format!("--runs: not a positive number: {v:?}"))?,
+                );
+            }
+            s => return Err(format!("bench: unknown argument {s:?}\n{}", super::USAGE).into()),
+        }
+    }
+    let runs = runs.unwrap_or(if quick { 1 } else { 5 });
+    let hello_execs = if quick {
+        HELLO_EXECS_QUICK
+    } else {
+        HELLO_EXECS
+    };
+    let selected: Vec<usize> = (0..WORKLOADS.len())
+        .filter(|&i| {
+            only.as_ref()
+                .is_none_or(|o| WORKLOADS[i].name == o || WORKLOADS[i].label() == *o)
+        })
+        .collect();
+    if selected.is_empty() {
+        let names: Vec<String> = WORKLOADS.iter().map(Workload::label).collect();
+        return Err(format!(
+            "--only {:?} matches no workload; known: {}",
+            only.unwrap_or_default(),
+            names.join(", ")
+        )
+        .into());
+    }
+
+    let root = root();
+    let out_dir = target_dir(&root).join("bench");
+    fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    setup(&root, &[target(HOST)?])?;
+
+    // gort programs.
+    println!(
+        "== bench: building gort programs (cargo build -p gort-benches --release --target {HOST})"
+    );
+    let built = cargo_build(&root, &["-p", "gort-benches", "--bins"], HOST, true)?;
+    if !built.success {
+        return Err(Fail::Setup(
+            "building the gort bench programs failed (errors above)".into(),
+        ));
+    }
+    let mut names: Vec<&str> = selected.iter().map(|&i| WORKLOADS[i].name).collect();
+    names.dedup();
+    if !names.contains(&"hello") {
+        names.push("hello"); // for the size comparison
+    }
+    let gort_exe = |name: &str| built.exes.get(&format!("bench_{name}")).cloned();
+
+    // Go programs.
+    let go_dir = out_dir.join("go");
+    let go = go_setup(&root, &go_dir, &names);
+    let go_exe = |name: &str| -> Result<PathBuf, String> {
+        match &go {
+            Err(why) => Err(why.clone()),
+            Ok(()) => {
+                let p = go_dir.join(name);
+                if p.is_file() {
+                    Ok(p)
+                } else {
+                    Err(format!("go build of {name} failed"))
+                }
+            }
+        }
+    };
+    if let Err(why) = &go {
+        println!("== bench: NO Go column: {why}");
+    }
+
+    // Runs: per workload, gort and Go alternately.
+    let mut samples: Vec<Sample> = Vec::new();
+    for &w in &selected {
+        let wl = &WORKLOADS[w];
+        for r in 0..runs {
+            for imp in IMPLS {
+                let exe = match imp {
+                    "gort" => {
+                        gort_exe(wl.name).ok_or_else(|| format!("no gort binary bench_{}", wl.name))
+                    }
+                    _ => go_exe(wl.name),
+                };
+                let result = match exe {
+                    Err(e) => Err(e),
+                    Ok(exe) if wl.name == "hello" => time_execs(&root, &exe, hello_execs),
+                    Ok(exe) => run_one(&root, &exe, wl),
+                };
+                match &result {
+                    Ok((v, unit)) => println!(
+                        "  {:<12} {:<5} run {}/{}: {v:.1} {unit}",
+                        wl.label(),
+                        imp,
+                        r + 1,
+                        runs
+                    ),
+                    Err(e) if imp == "go" && go.is_err() => {
+                        let _ = e;
+                    }
+                    Err(e) => println!(
+                        "  {:<12} {:<5} run {}/{}: FAILED: {e}",
+                        wl.label(),
+                        imp,
+                        r + 1,
+                        runs
+                    ),
+                }
+                samples.push(Sample {
+                    workload: w,
+                    imp,
+                    run: r,
+                    result,
+                });
+            }
+        }
+    }
+
+    // Table.
+    let mut rows: Vec<RowStats> = Vec::new();
+    for &w in &selected {
+        let stats = |imp: &str| -> Stats {
+            let mut v: Vec<f64> = Vec::new();
+            let mut unit = String::new();
+            let mut errors = Vec::new();
+            for s in samples.iter().filter(|s| s.workload == w && s.imp == imp) {
+                match &s.result {
+                    Ok((x, u)) => {
+                        v.push(*x);
+                        unit = u.clone();
+                    }
+                    Err(e) => errors.push(e.clone()),
+                }
+            }
+            v.sort_by(|a, b| a.total_cmp(b));
+            Stats {
+                values: v,
+                unit,
+                errors,
+            }
+        };
+        rows.push(RowStats {
+            workload: w,
+            gort: stats("gort"),
+            go: stats("go"),
+        });
+    }
+    println!();
+    println!(
+        "== bench: {} run(s) each, gort vs Go{}",
+        runs,
+        if quick { " (--quick)" } else { "" }
+    );
+    println!(
+        "{:<12} {:<7} {:>10} {:>10} {:>10} {:>10} {:>8}",
+        "workload", "unit", "gort med", "gort min", "gort max", "Go med", "gort/Go"
+    );
+    for r in &rows {
+        let unit = if r.gort.unit.is_empty() {
+            &r.go.unit
+        } else {
+            &r.gort.unit
+        };
+        let cell = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.1}"));
+        let ratio = match (r.gort.median(), r.go.median()) {
+            (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+            _ => "-".into(),
+        };
+        println!(
+            "{:<12} {:<7} {:>10} {:>10} {:>10} {:>10} {:>8}",
+            WORKLOADS[r.workload].label(),
+            unit,
+            cell(r.gort.median()),
+            cell(r.gort.values.first().copied()),
+            cell(r.gort.values.last().copied()),
+            cell(r.go.median()),
+            ratio
+        );
+    }
+    let mut problems = 0;
+    for r in &rows {
+        for (imp, st) in [("gort", &r.gort), ("Go", &r.go)] {
+            if let Some(e) = st.errors.first() {
+                if imp == "Go" && go.is_err() {
+                    continue;
+                }
+                problems += 1;
+                println!(
+                    "  {} {imp}: {} of {} runs failed: {e}",
+                    WORKLOADS[r.workload].label(),
+                    st.errors.len(),
+                    st.errors.len() + st.values.len()
+                );
+            }
+        }
+    }
+    if let Err(why) = &go {
+        println!("  Go column empty: {why}");
+    }
+
+    // Stripped hello sizes.
+    let gort_size = gort_exe("hello")
+        .ok_or_else(|| "no gort hello binary".to_string())
+        .and_then(|p| stripped_size(&p, &out_dir.join("stripped-gort-hello")));
+    let go_size =
+        go_exe("hello").and_then(|p| stripped_size(&p, &out_dir.join("stripped-go-hello")));
+    let show = |s: &Result<u64, String>| match s {
+        Ok(n) => format!("{n} bytes ({:.1} KiB)", *n as f64 / 1024.0),
+        Err(e) => format!("unknown: {e}"),
+    };
+    println!(
+        "stripped hello: gort {}, Go {}",
+        show(&gort_size),
+        show(&go_size)
+    );
+
+    // results.json and report.svg.
+    let machine = Machine::probe(&root);
+    let json = results_json(
+        &machine,
+        runs,
+        quick,
+        hello_execs,
+        &samples,
+        &rows,
+        &gort_size,
+        &go_size,
+        &go,
+    );
+    let json_path = out_dir.join("results.json");
+    fs::write(&json_path, json).map_err(|e| format!("{}: {e}", json_path.display()))?;
+    let svg_path = out_dir.join("report.svg");
+    fs::write(&svg_path, report_svg(&machine, runs, &rows))
+        .map_err(|e| format!("{}: {e}", svg_path.display()))?;
+    println!(
+        "wrote {} and {}",
+        rel(&root, &json_path),
+        rel(&root, &svg_path)
+    );
+    Ok(if problems > 0 { 1 } else { 0 })
+}
+
+fn rel(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root).unwrap_or(p).display().to_string()
+}
+
+struct Stats {
+    /// Sorted.
+    values: Vec<f64>,
+    unit: String,
+    errors: Vec<String>,
+}
+
+impl Stats {
+    fn median(&self) -> Option<f64> {
+        median(&self.values)
+    }
+}
+
+struct RowStats {
+    workload: usize,
+    gort: Stats,
+    go: Stats,
+}
+
+/// The median of sorted values.
+fn median(v: &[f64]) -> Option<f64> {
+    match v.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(v[n / 2]),
+        n => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// running
+
+/// The environment of every run: xtask's minus GODEBUG, with GOMAXPROCS as the workload says.
+fn bench_command(root: &Path, exe: &Path, procs: Option<u32>) -> Command {
+    let mut c = Command::new(exe);
+    c.current_dir(root)
+        .env_remove("GODEBUG")
+        .env_remove("GOMAXPROCS");
+    if let Some(p) = procs {
+        c.env("GOMAXPROCS", p.to_string());
+    }
+    c
+}
+
+/// Runs one program once and reads its `RESULT name value unit` line.
+fn run_one(root: &Path, exe: &Path, wl: &Workload) -> Result<(f64, String), String> {
+    let out = run::run_captured(bench_command(root, exe, wl.procs), RUN_TIMEOUT)
+        .map_err(|e| format!("could not start {}: {e}", exe.display()))?;
+    if !out.status.is_some_and(|s| s.success()) {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(format!(
+            "{}; stderr: {}",
+            out.describe_status(),
+            err.lines().take(3).collect::<Vec<_>>().join(" | ")
+        ));
+    }
+    parse_result(&String::from_utf8_lossy(&out.stdout), wl.name)
+}
+
+/// Finds `RESULT NAME VALUE UNIT` in a program's output.
+fn parse_result(stdout: &str, name: &str) -> Result<(f64, String), String> {
+    for l in stdout.lines() {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        if w.len() == 4 && w[0] == "RESULT" && w[1] == name {
+            let v: f64 = w[2].parse().map_err(|_| format!("bad value in {l:?}"))?;
+            return Ok((v, w[3].to_string()));
+        }
+    }
+    Err(format!(
+        "no `RESULT {name} ...` line in its output: {:?}",
+        stdout.chars().take(200).collect::<String>()
+    ))
+}
+
+/// Executes `exe` `n` times (GOMAXPROCS unset) and returns the mean wall time per run in µs.
+fn time_execs(root: &Path, exe: &Path, n: usize) -> Result<(f64, String), String> {
+    let t0 = Instant::now();
+    for _ in 0..n {
+        let out = bench_command(root, exe, None)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .map_err(|e| format!("could not start {}: {e}", exe.display()))?;
+        if !out.status.success() || !out.stdout.starts_with(b"hello") {
+            return Err(format!(
+                "{}, stdout {:?}",
+                run::describe(out.status),
+                String::from_utf8_lossy(&out.stdout)
+            ));
+        }
+    }
+    Ok((t0.elapsed().as_secs_f64() * 1e6 / n as f64, "us/run".into()))
+}
+
+/// Makes sure `go` exists (apt-get install golang-go when root) and builds the Go programs into
+/// `dir`. Err says why there is no Go column.
+fn go_setup(root: &Path, dir: &Path, names: &[&str]) -> Result<(), String> {
+    if which("go").is_none() {
+        if !is_root() {
+            return Err(
+                "`go` is not installed and we are not root (apt-get install golang-go)".into(),
+            );
+        }
+        eprintln!("xtask: bench: installing golang-go (apt-get)");
+        let st = Command::new("sh")
+            .arg("-c")
+            .arg("apt-get update -qq && apt-get install -y -qq --no-install-recommends golang-go")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map_err(|e| format!("apt-get: {e}"))?;
+        if !st.success() || which("go").is_none() {
+            return Err(format!(
+                "apt-get install golang-go failed ({})",
+                run::describe(st)
+            ));
+        }
+    }
+    println!(
+        "== bench: building Go programs ({})",
+        go_version().unwrap_or_else(|e| e)
+    );
+    fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut failed = Vec::new();
+    for name in names {
+        let out = dir.join(name);
+        let _ = fs::remove_file(&out);
+        let mut c = Command::new("go");
+        c.current_dir(root.join("benches/go"))
+            .arg("build")
+            .arg("-o")
+            .arg(&out)
+            .arg(format!("./{name}"))
+            .env("CGO_ENABLED", "0");
+        if std::env::var_os("HOME").is_none() && std::env::var_os("GOCACHE").is_none() {
+            c.env("GOCACHE", dir.join("cache"));
+        }
+        match c.status() {
+            Ok(s) if s.success() => {}
+            Ok(s) => failed.push(format!("{name} ({})", run::describe(s))),
+            Err(e) => return Err(format!("go: {e}")),
+        }
+    }
+    if failed.len() == names.len() {
+        return Err(format!(
+            "go build failed for every program: {}",
+            failed.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+fn go_version() -> Result<String, String> {
+    command_line(Command::new("go").arg("version"))
+}
+
+/// A command's first line of stdout.
+fn command_line(c: &mut Command) -> Result<String, String> {
+    let out = c.output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("failed ({})", run::describe(out.status)));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string())
+}
+
+/// Copies `exe` to `copy`, strips the copy and returns its size.
+fn stripped_size(exe: &Path, copy: &Path) -> Result<u64, String> {
+    let tool = ["strip", "llvm-strip"]
+        .into_iter()
+        .find(|t| which(t).is_some())
+        .ok_or("no strip or llvm-strip on PATH")?;
+    fs::copy(exe, copy).map_err(|e| format!("copy {}: {e}", exe.display()))?;
+    let st = Command::new(tool)
+        .arg(copy)
+        .status()
+        .map_err(|e| format!("{tool}: {e}"))?;
+    if !st.success() {
+        return Err(format!("{tool} failed ({})", run::describe(st)));
+    }
+    Ok(fs::metadata(copy).map_err(|e| e.to_string())?.len())
+}
+
+// ---------------------------------------------------------------------------------------------
+// results.json
+
+struct Machine {
+    date: String,
+    uname: String,
+    rustc: String,
+    go: String,
+    git: String,
+    cpus: usize,
+}
+
+impl Machine {
+    fn probe(root: &Path) -> Machine {
+        let or_why = |r: Result<String, String>| r.unwrap_or_else(|e| format!("unknown: {e}"));
+        Machine {
+            date: or_why(command_line(
+                Command::new("date").args(["-u", "+%Y-%m-%dT%H:%M:%SZ"]),
+            )),
+            uname: or_why(command_line(Command::new("uname").arg("-a"))),
+            rustc: or_why(command_line(
+                Command::new("rustc").current_dir(root).arg("-V"),
+            )),
+            go: if which("go").is_some() {
+                or_why(go_version())
+            } else {
+                "not installed".into()
+            },
+            git: or_why(command_line(
+                Command::new("git")
+                    .current_dir(root)
+                    .args(["rev-parse", "HEAD"]),
+            )),
+            cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
+        }
+    }
+}
+
+/// A JSON string literal.
+fn js(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\r' => o.push_str("\\r"),
+            '\t' => o.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(o, "\\u{:04x}", c as u32);
+            }
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// A JSON number (null when missing or not finite).
+fn jn(x: Option<f64>) -> String {
+    match x {
+        Some(x) if x.is_finite() => format!("{x}"),
+        _ => "null".into(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn results_json(
+    m: &Machine,
+    runs: usize,
+    quick: bool,
+    hello_execs: usize,
+    samples: &[Sample],
+    rows: &[RowStats],
+    gort_size: &Result<u64, String>,
+    go_size: &Result<u64, String>,
+    go: &Result<(), String>,
+) -> String {
+    let mut o = String::new();
+    let size = |s: &Result<u64, String>| match s {
+        Ok(n) => n.to_string(),
+        Err(_) => "null".into(),
+    };
+    let _ = writeln!(o, "{{");
+    let _ = writeln!(o, "  \"date\": {},", js(&m.date));
+    let _ = writeln!(o, "  \"uname\": {},", js(&m.uname));
+    let _ = writeln!(o, "  \"rustc\": {},", js(&m.rustc));
+    let _ = writeln!(o, "  \"go\": {},", js(&m.go));
+    let _ = writeln!(
+        o,
+        "  \"go_missing\": {},",
+        go.as_ref().err().map_or("null".into(), |e| js(e))
+    );
+    let _ = writeln!(o, "  \"git_commit\": {},", js(&m.git));
+    let _ = writeln!(o, "  \"cpus\": {},", m.cpus);
+    let _ = writeln!(o, "  \"runs_per_workload\": {runs},");
+    let _ = writeln!(o, "  \"quick\": {quick},");
+    let _ = writeln!(o, "  \"hello_execs_per_run\": {hello_execs},");
+    let _ = writeln!(
+        o,
+        "  \"hello_stripped_bytes\": {{\"gort\": {}, \"go\": {}}},",
+        size(gort_size),
+        size(go_size)
+    );
+    let _ = writeln!(o, "  \"summary\": [");
+    for (i, r) in rows.iter().enumerate() {
+        let wl = &WORKLOADS[r.workload];
+        let unit = if r.gort.unit.is_empty() {
+            &r.go.unit
+        } else {
+            &r.gort.unit
+        };
+        let ratio = match (r.gort.median(), r.go.median()) {
+            (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+            _ => None,
+        };
+        let _ = writeln!(
+            o,
+            "    {{\"workload\": {}, \"program\": {}, \"gomaxprocs\": {}, \"unit\": {}, \"gort\": {{\"median\": {}, \"min\": {}, \"max\": {}, \"ok\": {}, \"failed\": {}}}, \"go\": {{\"median\": {}, \"min\": {}, \"max\": {}, \"ok\": {}, \"failed\": {}}}, \"ratio_gort_go\": {}}}{}",
+            js(&wl.label()),
+            js(wl.name),
+            wl.procs.map_or("null".into(), |p| p.to_string()),
+            js(unit),
+            jn(r.gort.median()),
+            jn(r.gort.values.first().copied()),
+            jn(r.gort.values.last().copied()),
+            r.gort.values.len(),
+            r.gort.errors.len(),
+            jn(r.go.median()),
+            jn(r.go.values.first().copied()),
+            jn(r.go.values.last().copied()),
+            r.go.values.len(),
+            r.go.errors.len(),
+            jn(ratio),
+            if i + 1 < rows.len() { "," } else { "" }
+        );
+    }
+    let _ = writeln!(o, "  ],");
+    let _ = writeln!(o, "  \"runs\": [");
+    for (i, s) in samples.iter().enumerate() {
+        let wl = &WORKLOADS[s.workload];
+        let (value, unit, error) = match &s.result {
+            Ok((v, u)) => (jn(Some(*v)), js(u), "null".to_string()),
+            Err(e) => ("null".into(), "null".into(), js(e)),
+        };
+        let _ = writeln!(
+            o,
+            "    {{\"workload\": {}, \"impl\": {}, \"run\": {}, \"gomaxprocs\": {}, \"value\": {value}, \"unit\": {unit}, \"error\": {error}}}{}",
+            js(&wl.label()),
+            js(s.imp),
+            s.run + 1,
+            wl.procs.map_or("null".into(), |p| p.to_string()),
+            if i + 1 < samples.len() { "," } else { "" }
+        );
+    }
+    let _ = writeln!(o, "  ]");
+    let _ = writeln!(o, "}}");
+    o
+}
+
+// ---------------------------------------------------------------------------------------------
+// report.svg
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A bar chart of the medians: one group per workload (gort, Go), log-scale y axis.
+fn report_svg(m: &Machine, runs: usize, rows: &[RowStats]) -> String {
+    const GORT: &str = "#d9534f";
+    const GO: &str = "#00add8";
+    let (left, right, top, bottom) = (70.0, 20.0, 60.0, 80.0);
+    let plot_h = 320.0;
+    let group_w = 110.0;
+    let bar_w = 36.0;
+    let width = left + right + group_w * rows.len().max(1) as f64;
+    let height = top + plot_h + bottom;
+
+    let values: Vec<f64> = rows
+        .iter()
+        .flat_map(|r| [r.gort.median(), r.go.median()])
+        .flatten()
+        .filter(|v| *v > 0.0)
+        .collect();
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(0.0, f64::max);
+    let (lo_e, hi_e) = if values.is_empty() {
+        (0, 1)
+    } else {
+        let l = lo.log10().floor() as i32;
+        let h = (hi.log10().ceil() as i32).max(l + 1);
+        (l, h)
+    };
+    let y = |v: f64| -> f64 {
+        let f = (v.log10() - lo_e as f64) / (hi_e - lo_e) as f64;
+        top + plot_h * (1.0 - f.clamp(0.0, 1.0))
+    };
+
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"11\">"
+    );
+    let _ = writeln!(o, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
+    let _ = writeln!(
+        o,
+        "<text x=\"{left}\" y=\"20\" font-size=\"14\" font-weight=\"bold\">gort vs Go: median of {runs} run(s), lower is better (log scale)</text>"
+    );
+    let _ = writeln!(
+        o,
+        "<text x=\"{left}\" y=\"36\" fill=\"#555\">{} | {} | {}</text>",
+        xml(&m.date),
+        xml(&m.rustc),
+        xml(&m.go)
+    );
+    // Legend.
+    let lx = width - right - 130.0;
+    let _ = writeln!(o, "<rect x=\"{lx}\" y=\"42\" width=\"10\" height=\"10\" fill=\"{GORT}\"/><text x=\"{}\" y=\"51\">gort</text>", lx + 14.0);
+    let _ = writeln!(o, "<rect x=\"{}\" y=\"42\" width=\"10\" height=\"10\" fill=\"{GO}\"/><text x=\"{}\" y=\"51\">Go</text>", lx + 60.0, lx + 74.0);
+    // Decade grid lines.
+    for e in lo_e..=hi_e {
+        let v = 10f64.powi(e);
+        let yy = y(v);
+        let _ = writeln!(
+            o,
+            "<line x1=\"{left}\" y1=\"{yy:.1}\" x2=\"{}\" y2=\"{yy:.1}\" stroke=\"#ddd\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            width - right,
+            left - 6.0,
+            yy + 4.0,
+            axis_label(e)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "<line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{}\" stroke=\"#333\"/><line x1=\"{left}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"#333\"/>",
+        top + plot_h,
+        width - right
+    );
+    let base = top + plot_h;
+    for (i, r) in rows.iter().enumerate() {
+        let gx = left + group_w * i as f64 + (group_w - 2.0 * bar_w - 6.0) / 2.0;
+        for (k, (st, color)) in [(&r.gort, GORT), (&r.go, GO)].into_iter().enumerate() {
+            let x = gx + k as f64 * (bar_w + 6.0);
+            match st.median() {
+                Some(v) if v > 0.0 => {
+                    let yy = y(v);
+                    let _ = writeln!(
+                        o,
+                        "<rect x=\"{x:.1}\" y=\"{yy:.1}\" width=\"{bar_w}\" height=\"{:.1}\" fill=\"{color}\"><title>{} {}: {}</title></rect><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"9\">{}</text>",
+                        base - yy,
+                        xml(&WORKLOADS[r.workload].label()),
+                        if k == 0 { "gort" } else { "Go" },
+                        short(v),
+                        x + bar_w / 2.0,
+                        yy - 3.0,
+                        short(v)
+                    );
+                }
+                _ => {
+                    let _ = writeln!(
+                        o,
+                        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"9\" fill=\"#999\">n/a</text>",
+                        x + bar_w / 2.0,
+                        base - 4.0
+                    );
+                }
+            }
+        }
+        let cx = left + group_w * (i as f64 + 0.5);
+        let unit = if r.gort.unit.is_empty() {
+            &r.go.unit
+        } else {
+            &r.gort.unit
+        };
+        let ratio = match (r.gort.median(), r.go.median()) {
+            (Some(a), Some(b)) if b > 0.0 => format!("gort/Go {:.2}", a / b),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            o,
+            "<text x=\"{cx:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-weight=\"bold\">{}</text><text x=\"{cx:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#555\">{}</text><text x=\"{cx:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#555\">{}</text>",
+            base + 16.0,
+            xml(&WORKLOADS[r.workload].label()),
+            base + 30.0,
+            xml(unit),
+            base + 44.0,
+            ratio
+        );
+    }
+    let _ = writeln!(o, "</svg>");
+    o
+}
+
+fn axis_label(e: i32) -> String {
+    if (0..=6).contains(&e) {
+        format!("{}", 10u64.pow(e as u32))
+    } else {
+        format!("1e{e}")
+    }
+}
+
+fn short(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_result_lines() {
+        let out = "noise\nRESULT pingpong 226.9 ns/op\n";
+        assert_eq!(
+            parse_result(out, "pingpong").unwrap(),
+            (226.9, "ns/op".to_string())
+        );
+        assert!(parse_result(out, "yield").is_err());
+        assert!(parse_result("RESULT yield x ns/op\n", "yield").is_err());
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[1.0, 2.0, 9.0]), Some(2.0));
+        assert_eq!(median(&[1.0, 2.0, 4.0, 9.0]), Some(3.0));
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(js("a\"b\\c\n\u{1}"), "\"a\\\"b\\\\c\\n\\u0001\"");
+    }
+}
