@@ -422,10 +422,14 @@ fn parse_result(stdout: &str, name: &str) -> Result<(f64, String), String> {
     ))
 }
 
-/// Executes `exe` `n` times (GOMAXPROCS unset) and returns the mean wall time per run in µs.
+/// Executes `exe` `n` times (GOMAXPROCS unset, after one untimed warm-up run that pages the
+/// binary in) and returns the mean wall time per run in µs.
 fn time_execs(root: &Path, exe: &Path, n: usize) -> Result<(f64, String), String> {
-    let t0 = Instant::now();
-    for _ in 0..n {
+    let mut t0 = Instant::now();
+    for i in 0..=n {
+        if i == 1 {
+            t0 = Instant::now();
+        }
         let out = bench_command(root, exe, None)
             .stdin(Stdio::null())
             .stderr(Stdio::null())
