@@ -48,7 +48,7 @@ fn main() {
         .file(&rt0)
         .compile("gort_rt0");
 
-    let link_args: Vec<String> = match goos {
+    let mut link_args: Vec<String> = match goos {
         "linux" => vec![
             "-nostartfiles".into(),
             "-nostdlib".into(),
@@ -61,6 +61,13 @@ fn main() {
         ],
         _ => vec![],
     };
+    // Cross linux targets link with clang + lld (the host's gcc cannot link them): the linker
+    // itself is chosen with CARGO_TARGET_<TRIPLE>_LINKER=clang (xtask sets it), these flags tell
+    // clang which target and linker to use.
+    if goos == "linux" && goarch != "amd64" {
+        link_args.push("-fuse-ld=lld".into());
+        link_args.push(format!("--target={clang_target}"));
+    }
     for a in &link_args {
         println!("cargo::rustc-link-arg-examples={a}");
     }

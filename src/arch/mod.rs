@@ -5,3 +5,11 @@
 mod amd64;
 #[cfg(target_arch = "x86_64")]
 pub use amd64::*;
+#[cfg(target_arch = "aarch64")]
+mod arm64;
+#[cfg(target_arch = "aarch64")]
+pub use arm64::*;
+#[cfg(target_arch = "arm")]
+mod arm;
+#[cfg(target_arch = "arm")]
+pub use arm::*;

@@ -397,7 +397,9 @@ struct SigAction {
     handler: usize,
     flags: usize,
     restorer: usize,
-    mask: u64,
+    /// sigset_t as two words: a u64 here would be 8-aligned and leave padding after restorer on
+    /// 32-bit arm, whose kernel layout is handler, flags, restorer, mask (no padding).
+    mask: [u32; 2],
 }
 
 /// Installs `handler` (an SA_SIGINFO handler running on the signal stack) for `sig`.
@@ -406,7 +408,7 @@ pub fn setsig(sig: i32, handler: unsafe extern "C" fn(i32, *mut u8, *mut u8)) {
         handler: handler as usize,
         flags: SA_SIGINFO | SA_ONSTACK | SA_RESTORER | SA_RESTART,
         restorer: arch::sigreturn as *const () as usize,
-        mask: !0,
+        mask: [!0; 2],
     };
     // SAFETY: sa is a valid kernel sigaction; 8 is sizeof(sigset_t).
     unsafe { syscall6(nr::RT_SIGACTION, sig as usize, &sa as *const SigAction as usize, 0, 8, 0, 0) };

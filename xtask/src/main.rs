@@ -439,6 +439,14 @@ fn cargo_build(root: &Path, args: &[&str], triple: &str, release: bool) -> Resul
     if release {
         c.arg("--release");
     }
+    // Cross linux targets link with clang (gort's build script adds -fuse-ld=lld --target=...);
+    // the host's cc is gcc, which cannot link them.
+    if triple.contains("-linux-") && !triple.starts_with("x86_64") {
+        let var = format!("CARGO_TARGET_{}_LINKER", triple.to_uppercase().replace('-', "_"));
+        if std::env::var_os(&var).is_none() {
+            c.env(var, "clang");
+        }
+    }
     c.stdout(Stdio::piped());
     let mut child = c.spawn().map_err(|e| format!("cargo: {e}"))?;
     let mut exes = BTreeMap::new();
