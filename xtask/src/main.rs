@@ -158,7 +158,7 @@ static TARGETS: &[Target] = &[
     Target {
         triple: "aarch64-unknown-linux-gnu",
         default_test: false,
-        build_all: false,
+        build_all: true,
         runner: &["qemu-aarch64"],
         runner_packages: &["qemu-user"],
         runner_env: no_env,
@@ -172,7 +172,7 @@ static TARGETS: &[Target] = &[
     Target {
         triple: "armv7-unknown-linux-gnueabihf",
         default_test: false,
-        build_all: false,
+        build_all: true,
         runner: &["qemu-arm"],
         runner_packages: &["qemu-user"],
         runner_env: no_env,
