@@ -1507,9 +1507,11 @@ unsafe extern "C" fn park_m(gp: *mut G) -> ! {
     dropg();
     // SAFETY: gp is the g that just parked; its hook was set by gopark.
     unsafe {
+        // Take both fields before calling the hook: once it releases the lock, a waker may
+        // ready gp and gp may run and park again elsewhere, setting them anew.
+        let lock = core::mem::replace(&mut (*gp).waitlock, 0);
         if let Some(f) = (*gp).waitunlockf.take() {
-            let ok = f(gp, (*gp).waitlock);
-            (*gp).waitlock = 0;
+            let ok = f(gp, lock);
             if !ok {
                 casgstatus(gp, GWAITING, GRUNNABLE);
                 execute(gp, true);
