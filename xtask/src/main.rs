@@ -157,7 +157,7 @@ static TARGETS: &[Target] = &[
     },
     Target {
         triple: "aarch64-unknown-linux-gnu",
-        default_test: false,
+        default_test: true,
         build_all: true,
         runner: &["qemu-aarch64"],
         runner_packages: &["qemu-user"],
@@ -171,7 +171,7 @@ static TARGETS: &[Target] = &[
     },
     Target {
         triple: "armv7-unknown-linux-gnueabihf",
-        default_test: false,
+        default_test: true,
         build_all: true,
         runner: &["qemu-arm"],
         runner_packages: &["qemu-user"],
