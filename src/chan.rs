@@ -22,7 +22,7 @@ use alloc::vec::Vec;
 
 use crate::arch;
 use crate::lock_futex::Mutex;
-use crate::proc::{self, goready, gopark};
+use crate::proc::{self, gopark, goready};
 use crate::runtime2::{WaitReason, G};
 
 /// A goroutine waiting on a channel (Go's sudog). Lives on the waiting goroutine's stack.
@@ -43,15 +43,7 @@ pub struct Sudog {
 
 impl Sudog {
     fn new(g: *mut G, elem: *mut u8) -> Self {
-        Sudog {
-            g,
-            next: ptr::null_mut(),
-            prev: ptr::null_mut(),
-            elem,
-            is_select: false,
-            success: false,
-            case: 0,
-        }
+        Sudog { g, next: ptr::null_mut(), prev: ptr::null_mut(), elem, is_select: false, success: false, case: 0 }
     }
 }
 
@@ -694,12 +686,14 @@ pub fn selectgo(cases: &[Case<'_>], block: bool) -> (Option<usize>, bool) {
 
     // Pass 2: enqueue on every channel.
     let gp = arch::getg();
-    let mut sgs: Vec<Sudog> = (0..n).map(|i| {
-        let mut sg = Sudog::new(gp, cases[i].elem);
-        sg.is_select = true;
-        sg.case = i;
-        sg
-    }).collect();
+    let mut sgs: Vec<Sudog> = (0..n)
+        .map(|i| {
+            let mut sg = Sudog::new(gp, cases[i].elem);
+            sg.is_select = true;
+            sg.case = i;
+            sg
+        })
+        .collect();
     // SAFETY: all channels locked; the sudogs live in `sgs` until every one is dequeued/removed.
     unsafe {
         (*gp).param.store(0, Ordering::Relaxed);
@@ -864,8 +858,12 @@ macro_rules! __select_parse {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_has_default {
-    () => { false };
-    ($d:tt) => { true };
+    () => {
+        false
+    };
+    ($d:tt) => {
+        true
+    };
 }
 
 #[doc(hidden)]

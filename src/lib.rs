@@ -23,7 +23,6 @@ pub mod chan;
 pub mod lock_futex;
 pub mod malloc;
 pub mod offsets;
-pub mod sys;
 #[doc(hidden)]
 pub mod print;
 pub mod proc;
@@ -34,6 +33,7 @@ pub mod runtime2;
 pub mod signal_unix;
 pub mod stack;
 pub mod sync;
+pub mod sys;
 pub mod time;
 
 pub use chan::{chan, Receiver, SendError, Sender};

@@ -52,11 +52,7 @@ impl Mutex {
         loop {
             for _ in 0..spin {
                 while self.key.load(Ordering::Relaxed) == MUTEX_UNLOCKED {
-                    if self
-                        .key
-                        .compare_exchange(MUTEX_UNLOCKED, wait, Ordering::Acquire, Ordering::Relaxed)
-                        .is_ok()
-                    {
+                    if self.key.compare_exchange(MUTEX_UNLOCKED, wait, Ordering::Acquire, Ordering::Relaxed).is_ok() {
                         return;
                     }
                 }
@@ -64,11 +60,7 @@ impl Mutex {
             }
             for _ in 0..PASSIVE_SPIN {
                 while self.key.load(Ordering::Relaxed) == MUTEX_UNLOCKED {
-                    if self
-                        .key
-                        .compare_exchange(MUTEX_UNLOCKED, wait, Ordering::Acquire, Ordering::Relaxed)
-                        .is_ok()
-                    {
+                    if self.key.compare_exchange(MUTEX_UNLOCKED, wait, Ordering::Acquire, Ordering::Relaxed).is_ok() {
                         return;
                     }
                 }

@@ -8,8 +8,8 @@
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicI64, AtomicU8, Ordering};
 
-use crate::sys as os;
 use crate::runtime2::Global;
+use crate::sys as os;
 
 /// fmt::Write to a file descriptor through a 512-byte stack buffer.
 pub struct FdWriter {

@@ -27,12 +27,12 @@ use alloc::vec::Vec;
 
 use crate::arch;
 use crate::lock_futex::{Mutex, Note};
-use crate::sys as os;
 use crate::print::{boottrace, FdWriter};
 use crate::runq::{Full, RunQueue};
 use crate::runtime1;
 use crate::runtime2::*;
 use crate::stack;
+use crate::sys as os;
 use crate::time::{self, nanotime};
 
 // ---------------------------------------------------------------------------------------------
@@ -246,7 +246,12 @@ pub extern "C" fn runtime_schedinit() {
     crate::malloc::mallocinit();
     boottrace(
         "schedinit.mallocinit",
-        format_args!("{} size classes up to {} bytes, arena={} bytes", crate::malloc::NUM_CLASSES - 1, crate::malloc::MAX_SMALL_SIZE, crate::malloc::heap_mapped()),
+        format_args!(
+            "{} size classes up to {} bytes, arena={} bytes",
+            crate::malloc::NUM_CLASSES - 1,
+            crate::malloc::MAX_SMALL_SIZE,
+            crate::malloc::heap_mapped()
+        ),
     );
 
     let cpu = crate::alg::cpuinit();
@@ -1024,7 +1029,10 @@ fn handoffp(pp: *mut P) {
         }
         // The last running P with timers pending and no timer sleeper: someone must wait for them.
         let when = (*pp).timer0_when.load(Ordering::Acquire);
-        if SCHED.npidle.load(Ordering::Relaxed) == gomaxprocs() - 1 && when != 0 && TIMER_SLEEPER_FREE.load(Ordering::Acquire) {
+        if SCHED.npidle.load(Ordering::Relaxed) == gomaxprocs() - 1
+            && when != 0
+            && TIMER_SLEEPER_FREE.load(Ordering::Acquire)
+        {
             SCHED.lock.unlock();
             startm(pp, false);
             return;
@@ -1778,7 +1786,11 @@ fn sysmon() {
         }
         // Overdue timers with nobody to run them: start an M.
         let next = check_timers_no_p(0);
-        if next != 0 && next < now && TIMER_SLEEPER_FREE.load(Ordering::Acquire) && SCHED.npidle.load(Ordering::Relaxed) > 0 {
+        if next != 0
+            && next < now
+            && TIMER_SLEEPER_FREE.load(Ordering::Acquire)
+            && SCHED.npidle.load(Ordering::Relaxed) > 0
+        {
             startm(ptr::null_mut(), false);
         }
         if retake(now) != 0 {
@@ -1834,15 +1846,31 @@ fn retake(now: i64) -> u32 {
                 {
                     continue;
                 }
+                // While sysmon holds the P between the CAS and handoffp it counts as a running M
+                // (Go's incidlelocked(-1)): otherwise an M that finds no idle P meanwhile and goes
+                // idle would see no running M at all and report a false deadlock.
+                incidlelocked(-1);
                 if (*pp).status.compare_exchange(PSYSCALL, PIDLE, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
                     n += 1;
                     (*pp).syscalltick.fetch_add(1, Ordering::Relaxed);
                     handoffp(pp);
                 }
+                incidlelocked(1);
             }
         }
     }
     n
+}
+
+/// Go's incidlelocked: adjusts the count of locked idle Ms; going back up re-runs checkdead.
+fn incidlelocked(v: i32) {
+    SCHED.lock.lock();
+    // SAFETY: sched.lock held.
+    unsafe { sl().nmidlelocked += v };
+    if v > 0 {
+        checkdead();
+    }
+    SCHED.lock.unlock();
 }
 
 /// Go's preemptone: asks the g running on pp to yield at its next safe point.
@@ -2005,7 +2033,16 @@ fn checkdead() {
             GWAITING => grunning += 1,
             GRUNNABLE | GRUNNING | GSYSCALL => {
                 ALLGLOCK.unlock();
-                crate::print::fatal_fmt(format_args!("checkdead: runnable g {}", unsafe { (*gp).goid }));
+                crate::print::fatal_fmt(format_args!(
+                    "checkdead: runnable g {} (status {}, mcount={} nmidle={} nmsys={} npidle={} runqsize={})",
+                    unsafe { (*gp).goid },
+                    readgstatus(gp),
+                    mcount,
+                    s.nmidle,
+                    s.nmsys,
+                    SCHED.npidle.load(Ordering::Relaxed),
+                    SCHED.runqsize.load(Ordering::Relaxed)
+                ));
             }
             _ => {}
         }

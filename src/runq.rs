@@ -15,10 +15,10 @@
 //!   that race is not undefined behaviour (Go reads them plainly).
 //! - `runnext` changes only by swap/CAS with AcqRel, so a g put there is visible to its taker.
 
-#[cfg(loom)]
-use loom::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 #[cfg(not(loom))]
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+#[cfg(loom)]
+use loom::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 /// A lock-free single-producer, multi-consumer ring of `N` words plus runnext.
 pub struct RunQueue<const N: usize> {
@@ -161,8 +161,7 @@ impl<const N: usize> RunQueue<N> {
             if n == 0 {
                 if steal_runnext {
                     let next = self.runnext.load(Ordering::Acquire);
-                    if next != 0
-                        && self.runnext.compare_exchange(next, 0, Ordering::AcqRel, Ordering::Acquire).is_ok()
+                    if next != 0 && self.runnext.compare_exchange(next, 0, Ordering::AcqRel, Ordering::Acquire).is_ok()
                     {
                         batch[0] = next;
                         return 1;

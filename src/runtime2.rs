@@ -385,7 +385,8 @@ pub struct SchedLocked {
     pub pidle: *mut P,
     /// Global runnable queue.
     pub runq: GQueue,
-    /// Number of idle Ms that are locked (always 0: gort has no LockOSThread yet).
+    /// Number of idle Ms that are locked (gort has no LockOSThread yet; sysmon holds it at -1
+    /// while it hands off a retaken P, as Go's incidlelocked).
     pub nmidlelocked: i32,
 }
 

@@ -15,8 +15,8 @@
 use core::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 
 use crate::lock_futex::Mutex;
-use crate::sys as os;
 use crate::runtime2::{Global, Stack};
+use crate::sys as os;
 
 /// Default usable size of a goroutine stack.
 #[cfg(target_pointer_width = "64")]

@@ -35,7 +35,11 @@ unsafe impl Send for WaitQueue {}
 
 impl WaitQueue {
     const fn new() -> Self {
-        WaitQueue { lock: RtLock::new(), head: UnsafeCell::new(ptr::null_mut()), tail: UnsafeCell::new(ptr::null_mut()) }
+        WaitQueue {
+            lock: RtLock::new(),
+            head: UnsafeCell::new(ptr::null_mut()),
+            tail: UnsafeCell::new(ptr::null_mut()),
+        }
     }
 
     /// Appends w (or puts it first if `front`). Lock held.

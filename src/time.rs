@@ -3,8 +3,8 @@
 
 use core::sync::atomic::Ordering;
 
-use crate::sys as os;
 use crate::runtime2::{G, P};
+use crate::sys as os;
 
 /// Monotonic time in nanoseconds (Go's nanotime), from the OS layer (vDSO on Linux).
 #[inline]

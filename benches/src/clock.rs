@@ -5,17 +5,7 @@
 pub fn now_ns() -> u64 {
     let mut ts = [0i64; 2];
     // SAFETY: clock_gettime(CLOCK_MONOTONIC = 1, &mut timespec) writes two i64s into `ts`.
-    let r = unsafe {
-        gort::arch::syscall6(
-            gort::arch::nr::CLOCK_GETTIME,
-            1,
-            ts.as_mut_ptr() as usize,
-            0,
-            0,
-            0,
-            0,
-        )
-    };
+    let r = unsafe { gort::arch::syscall6(gort::arch::nr::CLOCK_GETTIME, 1, ts.as_mut_ptr() as usize, 0, 0, 0, 0) };
     if r != 0 {
         gort::throw("clock_gettime(CLOCK_MONOTONIC) failed");
     }

@@ -148,9 +148,8 @@ pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     let mut i = 0;
     while i + WORD <= n {
         // SAFETY: in bounds.
-        let (x, y) = unsafe {
-            ((a.add(i) as *const usize).read_unaligned(), (b.add(i) as *const usize).read_unaligned())
-        };
+        let (x, y) =
+            unsafe { ((a.add(i) as *const usize).read_unaligned(), (b.add(i) as *const usize).read_unaligned()) };
         if x != y {
             return 1;
         }

@@ -171,7 +171,7 @@ pub unsafe extern "C" fn goexit() {
 /// `hi` must be the 16-aligned top of a writable stack with at least STACK_TOP_RESERVE bytes.
 pub unsafe fn gostartcall(buf: &mut Gobuf, hi: usize, entry: usize, ctx: usize) {
     let sp = hi - 8; // at entry of a function, (sp + 8) % 16 == 0
-    // SAFETY: sp is within the stack's top reserve.
+                     // SAFETY: sp is within the stack's top reserve.
     unsafe { (sp as *mut usize).write(goexit as *const () as usize + 1) };
     buf.sp = sp;
     buf.pc = entry;
@@ -345,9 +345,17 @@ impl core::fmt::Display for CpuFeatures {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "vendor={}", core::str::from_utf8(&self.vendor).unwrap_or("?"))?;
         for (name, on) in [
-            ("sse2", self.sse2), ("sse3", self.sse3), ("ssse3", self.ssse3), ("sse41", self.sse41),
-            ("sse42", self.sse42), ("popcnt", self.popcnt), ("aes", self.aes), ("avx", self.avx),
-            ("avx2", self.avx2), ("bmi", self.bmi), ("erms", self.erms),
+            ("sse2", self.sse2),
+            ("sse3", self.sse3),
+            ("ssse3", self.ssse3),
+            ("sse41", self.sse41),
+            ("sse42", self.sse42),
+            ("popcnt", self.popcnt),
+            ("aes", self.aes),
+            ("avx", self.avx),
+            ("avx2", self.avx2),
+            ("bmi", self.bmi),
+            ("erms", self.erms),
         ] {
             if on {
                 write!(f, " +{}", name)?;

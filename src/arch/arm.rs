@@ -347,9 +347,16 @@ impl core::fmt::Display for CpuFeatures {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "hwcap={:#x} hwcap2={:#x}", self.hwcap, self.hwcap2)?;
         for (name, on) in [
-            ("vfp", self.vfp), ("vfpv3", self.vfpv3), ("vfpv4", self.vfpv4), ("neon", self.neon),
-            ("idiva", self.idiva), ("aes", self.aes), ("pmull", self.pmull), ("sha1", self.sha1),
-            ("sha2", self.sha2), ("crc32", self.crc32),
+            ("vfp", self.vfp),
+            ("vfpv3", self.vfpv3),
+            ("vfpv4", self.vfpv4),
+            ("neon", self.neon),
+            ("idiva", self.idiva),
+            ("aes", self.aes),
+            ("pmull", self.pmull),
+            ("sha1", self.sha1),
+            ("sha2", self.sha2),
+            ("crc32", self.crc32),
         ] {
             if on {
                 write!(f, " +{}", name)?;
@@ -363,9 +370,7 @@ impl core::fmt::Display for CpuFeatures {
 fn read_hwcaps() -> (usize, usize) {
     let mut buf = [0usize; 128];
     // SAFETY: a usize array viewed as bytes.
-    let bytes = unsafe {
-        core::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut u8, core::mem::size_of_val(&buf))
-    };
+    let bytes = unsafe { core::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut u8, core::mem::size_of_val(&buf)) };
     let n = crate::sys::readfile(b"/proc/self/auxv\0", bytes);
     if n <= 0 {
         return (0, 0);

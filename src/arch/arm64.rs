@@ -359,8 +359,14 @@ impl core::fmt::Display for CpuFeatures {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "hwcap={:#x}", self.hwcap)?;
         for (name, on) in [
-            ("fp", self.fp), ("asimd", self.asimd), ("aes", self.aes), ("pmull", self.pmull),
-            ("sha1", self.sha1), ("sha2", self.sha2), ("crc32", self.crc32), ("atomics", self.atomics),
+            ("fp", self.fp),
+            ("asimd", self.asimd),
+            ("aes", self.aes),
+            ("pmull", self.pmull),
+            ("sha1", self.sha1),
+            ("sha2", self.sha2),
+            ("crc32", self.crc32),
+            ("atomics", self.atomics),
         ] {
             if on {
                 write!(f, " +{}", name)?;
@@ -374,9 +380,7 @@ impl core::fmt::Display for CpuFeatures {
 pub(crate) fn read_hwcaps() -> (usize, usize) {
     let mut buf = [0usize; 128];
     // SAFETY: a usize array viewed as bytes.
-    let bytes = unsafe {
-        core::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut u8, core::mem::size_of_val(&buf))
-    };
+    let bytes = unsafe { core::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut u8, core::mem::size_of_val(&buf)) };
     let n = crate::sys::readfile(b"/proc/self/auxv\0", bytes);
     if n <= 0 {
         return (0, 0);

@@ -106,7 +106,7 @@ pub fn osinit() {
 /// Counts the CPUs in our affinity mask (Go's getproccount).
 fn getproccount() -> u32 {
     let mut buf = [0u8; 1024]; // up to 8192 CPUs
-    // SAFETY: the kernel writes at most buf.len() bytes and returns how many.
+                               // SAFETY: the kernel writes at most buf.len() bytes and returns how many.
     let r = unsafe { syscall6(nr::SCHED_GETAFFINITY, 0, buf.len(), buf.as_mut_ptr() as usize, 0, 0, 0) };
     if r <= 0 {
         return 1;
@@ -435,7 +435,10 @@ pub fn signalstack(lo: usize, n: usize) {
 pub unsafe fn siginfo_addr(info: *const u8) -> usize {
     // SAFETY: si_addr follows si_signo, si_errno, si_code and padding at offset 16 on 64-bit,
     // 12 on 32-bit Linux.
-    unsafe { *((info as usize + 2 * core::mem::size_of::<usize>() + if cfg!(target_pointer_width = "64") { 0 } else { 4 }) as *const usize) }
+    unsafe {
+        *((info as usize + 2 * core::mem::size_of::<usize>() + if cfg!(target_pointer_width = "64") { 0 } else { 4 })
+            as *const usize)
+    }
 }
 
 /// si_code from a siginfo.
@@ -450,15 +453,8 @@ pub unsafe fn siginfo_code(info: *const u8) -> i32 {
 // --- Go's args → sysargs, minit, initsig for Linux ---
 
 /// The auxv values sysargs found, kept for alginit and secure mode.
-static AUXV: crate::runtime2::Global<Auxv> = crate::runtime2::Global::new(Auxv {
-    pagesz: 0,
-    random: 0,
-    hwcap: 0,
-    hwcap2: 0,
-    secure: false,
-    vdso: 0,
-    count: 0,
-});
+static AUXV: crate::runtime2::Global<Auxv> =
+    crate::runtime2::Global::new(Auxv { pagesz: 0, random: 0, hwcap: 0, hwcap2: 0, secure: false, vdso: 0, count: 0 });
 
 /// Go's sysargs for Linux: walks argv/envp into the auxiliary vector, records the page size and
 /// finds the vDSO's clock. Returns what it found (boottrace prints it).

@@ -170,4 +170,3 @@ unsafe fn gnu_hash_symcount(gh: usize, w: usize) -> usize {
         last + 1
     }
 }
-

@@ -40,38 +40,14 @@ impl Workload {
 }
 
 static WORKLOADS: &[Workload] = &[
-    Workload {
-        name: "yield",
-        procs: Some(1),
-    },
-    Workload {
-        name: "pingpong",
-        procs: Some(1),
-    },
-    Workload {
-        name: "pingpong",
-        procs: Some(2),
-    },
-    Workload {
-        name: "spawn",
-        procs: Some(1),
-    },
-    Workload {
-        name: "spawn",
-        procs: Some(2),
-    },
-    Workload {
-        name: "skynet",
-        procs: Some(1),
-    },
-    Workload {
-        name: "skynet",
-        procs: Some(2),
-    },
-    Workload {
-        name: "hello",
-        procs: None,
-    },
+    Workload { name: "yield", procs: Some(1) },
+    Workload { name: "pingpong", procs: Some(1) },
+    Workload { name: "pingpong", procs: Some(2) },
+    Workload { name: "spawn", procs: Some(1) },
+    Workload { name: "spawn", procs: Some(2) },
+    Workload { name: "skynet", procs: Some(1) },
+    Workload { name: "skynet", procs: Some(2) },
+    Workload { name: "hello", procs: None },
 ];
 
 /// How many times one `hello` sample executes the program (--quick: HELLO_EXECS_QUICK).
@@ -112,25 +88,15 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
         }
     }
     let runs = runs.unwrap_or(if quick { 1 } else { 5 });
-    let hello_execs = if quick {
-        HELLO_EXECS_QUICK
-    } else {
-        HELLO_EXECS
-    };
+    let hello_execs = if quick { HELLO_EXECS_QUICK } else { HELLO_EXECS };
     let selected: Vec<usize> = (0..WORKLOADS.len())
-        .filter(|&i| {
-            only.as_ref()
-                .is_none_or(|o| WORKLOADS[i].name == o || WORKLOADS[i].label() == *o)
-        })
+        .filter(|&i| only.as_ref().is_none_or(|o| WORKLOADS[i].name == o || WORKLOADS[i].label() == *o))
         .collect();
     if selected.is_empty() {
         let names: Vec<String> = WORKLOADS.iter().map(Workload::label).collect();
-        return Err(format!(
-            "--only {:?} matches no workload; known: {}",
-            only.unwrap_or_default(),
-            names.join(", ")
-        )
-        .into());
+        return Err(
+            format!("--only {:?} matches no workload; known: {}", only.unwrap_or_default(), names.join(", ")).into()
+        );
     }
 
     let root = root();
@@ -139,14 +105,10 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
     setup(&root, &[target(HOST)?])?;
 
     // gort programs.
-    println!(
-        "== bench: building gort programs (cargo build -p gort-benches --release --target {HOST})"
-    );
+    println!("== bench: building gort programs (cargo build -p gort-benches --release --target {HOST})");
     let built = cargo_build(&root, &["-p", "gort-benches", "--bins"], HOST, true)?;
     if !built.success {
-        return Err(Fail::Setup(
-            "building the gort bench programs failed (errors above)".into(),
-        ));
+        return Err(Fail::Setup("building the gort bench programs failed (errors above)".into()));
     }
     let mut names: Vec<&str> = selected.iter().map(|&i| WORKLOADS[i].name).collect();
     names.dedup();
@@ -182,9 +144,7 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
         for r in 0..runs {
             for imp in IMPLS {
                 let exe = match imp {
-                    "gort" => {
-                        gort_exe(wl.name).ok_or_else(|| format!("no gort binary bench_{}", wl.name))
-                    }
+                    "gort" => gort_exe(wl.name).ok_or_else(|| format!("no gort binary bench_{}", wl.name)),
                     _ => go_exe(wl.name),
                 };
                 let result = match exe {
@@ -193,30 +153,13 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
                     Ok(exe) => run_one(&root, &exe, wl),
                 };
                 match &result {
-                    Ok((v, unit)) => println!(
-                        "  {:<12} {:<5} run {}/{}: {v:.1} {unit}",
-                        wl.label(),
-                        imp,
-                        r + 1,
-                        runs
-                    ),
+                    Ok((v, unit)) => println!("  {:<12} {:<5} run {}/{}: {v:.1} {unit}", wl.label(), imp, r + 1, runs),
                     Err(e) if imp == "go" && go.is_err() => {
                         let _ = e;
                     }
-                    Err(e) => println!(
-                        "  {:<12} {:<5} run {}/{}: FAILED: {e}",
-                        wl.label(),
-                        imp,
-                        r + 1,
-                        runs
-                    ),
+                    Err(e) => println!("  {:<12} {:<5} run {}/{}: FAILED: {e}", wl.label(), imp, r + 1, runs),
                 }
-                samples.push(Sample {
-                    workload: w,
-                    imp,
-                    run: r,
-                    result,
-                });
+                samples.push(Sample { workload: w, imp, run: r, result });
             }
         }
     }
@@ -238,34 +181,18 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
                 }
             }
             v.sort_by(|a, b| a.total_cmp(b));
-            Stats {
-                values: v,
-                unit,
-                errors,
-            }
+            Stats { values: v, unit, errors }
         };
-        rows.push(RowStats {
-            workload: w,
-            gort: stats("gort"),
-            go: stats("go"),
-        });
+        rows.push(RowStats { workload: w, gort: stats("gort"), go: stats("go") });
     }
     println!();
-    println!(
-        "== bench: {} run(s) each, gort vs Go{}",
-        runs,
-        if quick { " (--quick)" } else { "" }
-    );
+    println!("== bench: {} run(s) each, gort vs Go{}", runs, if quick { " (--quick)" } else { "" });
     println!(
         "{:<12} {:<7} {:>10} {:>10} {:>10} {:>10} {:>8}",
         "workload", "unit", "gort med", "gort min", "gort max", "Go med", "gort/Go"
     );
     for r in &rows {
-        let unit = if r.gort.unit.is_empty() {
-            &r.go.unit
-        } else {
-            &r.gort.unit
-        };
+        let unit = if r.gort.unit.is_empty() { &r.go.unit } else { &r.gort.unit };
         let cell = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.1}"));
         let ratio = match (r.gort.median(), r.go.median()) {
             (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
@@ -307,41 +234,21 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
     let gort_size = gort_exe("hello")
         .ok_or_else(|| "no gort hello binary".to_string())
         .and_then(|p| stripped_size(&p, &out_dir.join("stripped-gort-hello")));
-    let go_size =
-        go_exe("hello").and_then(|p| stripped_size(&p, &out_dir.join("stripped-go-hello")));
+    let go_size = go_exe("hello").and_then(|p| stripped_size(&p, &out_dir.join("stripped-go-hello")));
     let show = |s: &Result<u64, String>| match s {
         Ok(n) => format!("{n} bytes ({:.1} KiB)", *n as f64 / 1024.0),
         Err(e) => format!("unknown: {e}"),
     };
-    println!(
-        "stripped hello: gort {}, Go {}",
-        show(&gort_size),
-        show(&go_size)
-    );
+    println!("stripped hello: gort {}, Go {}", show(&gort_size), show(&go_size));
 
     // results.json and report.svg.
     let machine = Machine::probe(&root);
-    let json = results_json(
-        &machine,
-        runs,
-        quick,
-        hello_execs,
-        &samples,
-        &rows,
-        &gort_size,
-        &go_size,
-        &go,
-    );
+    let json = results_json(&machine, runs, quick, hello_execs, &samples, &rows, &gort_size, &go_size, &go);
     let json_path = out_dir.join("results.json");
     fs::write(&json_path, json).map_err(|e| format!("{}: {e}", json_path.display()))?;
     let svg_path = out_dir.join("report.svg");
-    fs::write(&svg_path, report_svg(&machine, runs, &rows))
-        .map_err(|e| format!("{}: {e}", svg_path.display()))?;
-    println!(
-        "wrote {} and {}",
-        rel(&root, &json_path),
-        rel(&root, &svg_path)
-    );
+    fs::write(&svg_path, report_svg(&machine, runs, &rows)).map_err(|e| format!("{}: {e}", svg_path.display()))?;
+    println!("wrote {} and {}", rel(&root, &json_path), rel(&root, &svg_path));
     Ok(if problems > 0 { 1 } else { 0 })
 }
 
@@ -383,9 +290,7 @@ fn median(v: &[f64]) -> Option<f64> {
 /// The environment of every run: xtask's minus GODEBUG, with GOMAXPROCS as the workload says.
 fn bench_command(root: &Path, exe: &Path, procs: Option<u32>) -> Command {
     let mut c = Command::new(exe);
-    c.current_dir(root)
-        .env_remove("GODEBUG")
-        .env_remove("GOMAXPROCS");
+    c.current_dir(root).env_remove("GODEBUG").env_remove("GOMAXPROCS");
     if let Some(p) = procs {
         c.env("GOMAXPROCS", p.to_string());
     }
@@ -416,10 +321,7 @@ fn parse_result(stdout: &str, name: &str) -> Result<(f64, String), String> {
             return Ok((v, w[3].to_string()));
         }
     }
-    Err(format!(
-        "no `RESULT {name} ...` line in its output: {:?}",
-        stdout.chars().take(200).collect::<String>()
-    ))
+    Err(format!("no `RESULT {name} ...` line in its output: {:?}", stdout.chars().take(200).collect::<String>()))
 }
 
 /// Executes `exe` `n` times (GOMAXPROCS unset, after one untimed warm-up run that pages the
@@ -436,11 +338,7 @@ fn time_execs(root: &Path, exe: &Path, n: usize) -> Result<(f64, String), String
             .output()
             .map_err(|e| format!("could not start {}: {e}", exe.display()))?;
         if !out.status.success() || !out.stdout.starts_with(b"hello") {
-            return Err(format!(
-                "{}, stdout {:?}",
-                run::describe(out.status),
-                String::from_utf8_lossy(&out.stdout)
-            ));
+            return Err(format!("{}, stdout {:?}", run::describe(out.status), String::from_utf8_lossy(&out.stdout)));
         }
     }
     Ok((t0.elapsed().as_secs_f64() * 1e6 / n as f64, "us/run".into()))
@@ -451,9 +349,7 @@ fn time_execs(root: &Path, exe: &Path, n: usize) -> Result<(f64, String), String
 fn go_setup(root: &Path, dir: &Path, names: &[&str]) -> Result<(), String> {
     if which("go").is_none() {
         if !is_root() {
-            return Err(
-                "`go` is not installed and we are not root (apt-get install golang-go)".into(),
-            );
+            return Err("`go` is not installed and we are not root (apt-get install golang-go)".into());
         }
         eprintln!("xtask: bench: installing golang-go (apt-get)");
         let st = Command::new("sh")
@@ -463,16 +359,10 @@ fn go_setup(root: &Path, dir: &Path, names: &[&str]) -> Result<(), String> {
             .status()
             .map_err(|e| format!("apt-get: {e}"))?;
         if !st.success() || which("go").is_none() {
-            return Err(format!(
-                "apt-get install golang-go failed ({})",
-                run::describe(st)
-            ));
+            return Err(format!("apt-get install golang-go failed ({})", run::describe(st)));
         }
     }
-    println!(
-        "== bench: building Go programs ({})",
-        go_version().unwrap_or_else(|e| e)
-    );
+    println!("== bench: building Go programs ({})", go_version().unwrap_or_else(|e| e));
     fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut failed = Vec::new();
     for name in names {
@@ -495,10 +385,7 @@ fn go_setup(root: &Path, dir: &Path, names: &[&str]) -> Result<(), String> {
         }
     }
     if failed.len() == names.len() {
-        return Err(format!(
-            "go build failed for every program: {}",
-            failed.join(", ")
-        ));
+        return Err(format!("go build failed for every program: {}", failed.join(", ")));
     }
     Ok(())
 }
@@ -513,25 +400,15 @@ fn command_line(c: &mut Command) -> Result<String, String> {
     if !out.status.success() {
         return Err(format!("failed ({})", run::describe(out.status)));
     }
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_string())
+    Ok(String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").trim().to_string())
 }
 
 /// Copies `exe` to `copy`, strips the copy and returns its size.
 fn stripped_size(exe: &Path, copy: &Path) -> Result<u64, String> {
-    let tool = ["strip", "llvm-strip"]
-        .into_iter()
-        .find(|t| which(t).is_some())
-        .ok_or("no strip or llvm-strip on PATH")?;
+    let tool =
+        ["strip", "llvm-strip"].into_iter().find(|t| which(t).is_some()).ok_or("no strip or llvm-strip on PATH")?;
     fs::copy(exe, copy).map_err(|e| format!("copy {}: {e}", exe.display()))?;
-    let st = Command::new(tool)
-        .arg(copy)
-        .status()
-        .map_err(|e| format!("{tool}: {e}"))?;
+    let st = Command::new(tool).arg(copy).status().map_err(|e| format!("{tool}: {e}"))?;
     if !st.success() {
         return Err(format!("{tool} failed ({})", run::describe(st)));
     }
@@ -554,23 +431,11 @@ impl Machine {
     fn probe(root: &Path) -> Machine {
         let or_why = |r: Result<String, String>| r.unwrap_or_else(|e| format!("unknown: {e}"));
         Machine {
-            date: or_why(command_line(
-                Command::new("date").args(["-u", "+%Y-%m-%dT%H:%M:%SZ"]),
-            )),
+            date: or_why(command_line(Command::new("date").args(["-u", "+%Y-%m-%dT%H:%M:%SZ"]))),
             uname: or_why(command_line(Command::new("uname").arg("-a"))),
-            rustc: or_why(command_line(
-                Command::new("rustc").current_dir(root).arg("-V"),
-            )),
-            go: if which("go").is_some() {
-                or_why(go_version())
-            } else {
-                "not installed".into()
-            },
-            git: or_why(command_line(
-                Command::new("git")
-                    .current_dir(root)
-                    .args(["rev-parse", "HEAD"]),
-            )),
+            rustc: or_why(command_line(Command::new("rustc").current_dir(root).arg("-V"))),
+            go: if which("go").is_some() { or_why(go_version()) } else { "not installed".into() },
+            git: or_why(command_line(Command::new("git").current_dir(root).args(["rev-parse", "HEAD"]))),
             cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
         }
     }
@@ -627,30 +492,17 @@ fn results_json(
     let _ = writeln!(o, "  \"uname\": {},", js(&m.uname));
     let _ = writeln!(o, "  \"rustc\": {},", js(&m.rustc));
     let _ = writeln!(o, "  \"go\": {},", js(&m.go));
-    let _ = writeln!(
-        o,
-        "  \"go_missing\": {},",
-        go.as_ref().err().map_or("null".into(), |e| js(e))
-    );
+    let _ = writeln!(o, "  \"go_missing\": {},", go.as_ref().err().map_or("null".into(), |e| js(e)));
     let _ = writeln!(o, "  \"git_commit\": {},", js(&m.git));
     let _ = writeln!(o, "  \"cpus\": {},", m.cpus);
     let _ = writeln!(o, "  \"runs_per_workload\": {runs},");
     let _ = writeln!(o, "  \"quick\": {quick},");
     let _ = writeln!(o, "  \"hello_execs_per_run\": {hello_execs},");
-    let _ = writeln!(
-        o,
-        "  \"hello_stripped_bytes\": {{\"gort\": {}, \"go\": {}}},",
-        size(gort_size),
-        size(go_size)
-    );
+    let _ = writeln!(o, "  \"hello_stripped_bytes\": {{\"gort\": {}, \"go\": {}}},", size(gort_size), size(go_size));
     let _ = writeln!(o, "  \"summary\": [");
     for (i, r) in rows.iter().enumerate() {
         let wl = &WORKLOADS[r.workload];
-        let unit = if r.gort.unit.is_empty() {
-            &r.go.unit
-        } else {
-            &r.gort.unit
-        };
+        let unit = if r.gort.unit.is_empty() { &r.go.unit } else { &r.gort.unit };
         let ratio = match (r.gort.median(), r.go.median()) {
             (Some(a), Some(b)) if b > 0.0 => Some(a / b),
             _ => None,
@@ -703,10 +555,7 @@ fn results_json(
 // report.svg
 
 fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// A bar chart of the medians: one group per workload (gort, Go), log-scale y axis.
@@ -720,12 +569,8 @@ fn report_svg(m: &Machine, runs: usize, rows: &[RowStats]) -> String {
     let width = left + right + group_w * rows.len().max(1) as f64;
     let height = top + plot_h + bottom;
 
-    let values: Vec<f64> = rows
-        .iter()
-        .flat_map(|r| [r.gort.median(), r.go.median()])
-        .flatten()
-        .filter(|v| *v > 0.0)
-        .collect();
+    let values: Vec<f64> =
+        rows.iter().flat_map(|r| [r.gort.median(), r.go.median()]).flatten().filter(|v| *v > 0.0).collect();
     let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = values.iter().copied().fold(0.0, f64::max);
     let (lo_e, hi_e) = if values.is_empty() {
@@ -759,8 +604,17 @@ fn report_svg(m: &Machine, runs: usize, rows: &[RowStats]) -> String {
     );
     // Legend.
     let lx = width - right - 130.0;
-    let _ = writeln!(o, "<rect x=\"{lx}\" y=\"42\" width=\"10\" height=\"10\" fill=\"{GORT}\"/><text x=\"{}\" y=\"51\">gort</text>", lx + 14.0);
-    let _ = writeln!(o, "<rect x=\"{}\" y=\"42\" width=\"10\" height=\"10\" fill=\"{GO}\"/><text x=\"{}\" y=\"51\">Go</text>", lx + 60.0, lx + 74.0);
+    let _ = writeln!(
+        o,
+        "<rect x=\"{lx}\" y=\"42\" width=\"10\" height=\"10\" fill=\"{GORT}\"/><text x=\"{}\" y=\"51\">gort</text>",
+        lx + 14.0
+    );
+    let _ = writeln!(
+        o,
+        "<rect x=\"{}\" y=\"42\" width=\"10\" height=\"10\" fill=\"{GO}\"/><text x=\"{}\" y=\"51\">Go</text>",
+        lx + 60.0,
+        lx + 74.0
+    );
     // Decade grid lines.
     for e in lo_e..=hi_e {
         let v = 10f64.powi(e);
@@ -811,11 +665,7 @@ fn report_svg(m: &Machine, runs: usize, rows: &[RowStats]) -> String {
             }
         }
         let cx = left + group_w * (i as f64 + 0.5);
-        let unit = if r.gort.unit.is_empty() {
-            &r.go.unit
-        } else {
-            &r.gort.unit
-        };
+        let unit = if r.gort.unit.is_empty() { &r.go.unit } else { &r.gort.unit };
         let ratio = match (r.gort.median(), r.go.median()) {
             (Some(a), Some(b)) if b > 0.0 => format!("gort/Go {:.2}", a / b),
             _ => String::new(),
@@ -858,10 +708,7 @@ mod tests {
     #[test]
     fn parses_result_lines() {
         let out = "noise\nRESULT pingpong 226.9 ns/op\n";
-        assert_eq!(
-            parse_result(out, "pingpong").unwrap(),
-            (226.9, "ns/op".to_string())
-        );
+        assert_eq!(parse_result(out, "pingpong").unwrap(), (226.9, "ns/op".to_string()));
         assert!(parse_result(out, "yield").is_err());
         assert!(parse_result("RESULT yield x ns/op\n", "yield").is_err());
     }

@@ -68,17 +68,11 @@ pub fn parse_file(prog: &str, path: &str, text: &str) -> Result<Vec<Case>, Strin
             _ if line == "env-clear" => ("env-clear", ""),
             _ if line.starts_with("case ") || line == "case" => ("case", line[4..].trim()),
             Some(c) => (line[..c].trim(), line[c + 1..].trim()),
-            None => {
-                return Err(err(format!(
-                    "expected `key: value`, `case NAME` or `env-clear`, got {line:?}"
-                )))
-            }
+            None => return Err(err(format!("expected `key: value`, `case NAME` or `env-clear`, got {line:?}"))),
         };
         if key == "case" {
             if rest.is_empty() || rest.contains(char::is_whitespace) || rest.contains('/') {
-                return Err(err(format!(
-                    "case name must be one word without '/', got {rest:?}"
-                )));
+                return Err(err(format!("case name must be one word without '/', got {rest:?}")));
             }
             if cases.iter().any(|c| c.name == rest) {
                 return Err(err(format!("duplicate case name {rest:?}")));
@@ -119,14 +113,9 @@ pub fn parse_file(prog: &str, path: &str, text: &str) -> Result<Vec<Case>, Strin
             "env" => {
                 let w = words(rest).map_err(err)?;
                 let [kv] = w.as_slice() else {
-                    return Err(err(
-                        "env wants exactly one word KEY=VALUE (quote values with spaces)".into(),
-                    ));
+                    return Err(err("env wants exactly one word KEY=VALUE (quote values with spaces)".into()));
                 };
-                let eq = kv
-                    .iter()
-                    .position(|&b| b == b'=')
-                    .ok_or_else(|| err("env wants KEY=VALUE".into()))?;
+                let eq = kv.iter().position(|&b| b == b'=').ok_or_else(|| err("env wants KEY=VALUE".into()))?;
                 if eq == 0 {
                     return Err(err("env: empty key".into()));
                 }
@@ -143,23 +132,21 @@ pub fn parse_file(prog: &str, path: &str, text: &str) -> Result<Vec<Case>, Strin
                     return Err(err("exit given twice".into()));
                 }
                 seen_exit = true;
-                case.exit = rest
-                    .parse()
-                    .map_err(|_| err(format!("exit: not a number: {rest:?}")))?;
+                case.exit = rest.parse().map_err(|_| err(format!("exit: not a number: {rest:?}")))?;
             }
             "timeout" => {
                 if seen_timeout {
                     return Err(err("timeout given twice".into()));
                 }
                 seen_timeout = true;
-                let s: u64 = rest
-                    .parse()
-                    .map_err(|_| err(format!("timeout: not a number of seconds: {rest:?}")))?;
+                let s: u64 = rest.parse().map_err(|_| err(format!("timeout: not a number of seconds: {rest:?}")))?;
                 case.timeout = Duration::from_secs(s);
             }
             "stdout" | "stderr" => {
                 if !rest.is_empty() {
-                    return Err(err(format!("`{key}:` starts a block: the text goes on the following lines, ended by a line `.`")));
+                    return Err(err(format!(
+                        "`{key}:` starts a block: the text goes on the following lines, ended by a line `.`"
+                    )));
                 }
                 let mut block = Vec::new();
                 loop {
@@ -191,11 +178,8 @@ pub fn parse_file(prog: &str, path: &str, text: &str) -> Result<Vec<Case>, Strin
             "stdout-lines-in-order" | "stderr-lines-in-order" => {
                 let mut groups = Vec::new();
                 for item in rest.split('|') {
-                    let subs: Vec<Vec<u8>> = item
-                        .split("&&")
-                        .map(|s| s.trim().as_bytes().to_vec())
-                        .filter(|s| !s.is_empty())
-                        .collect();
+                    let subs: Vec<Vec<u8>> =
+                        item.split("&&").map(|s| s.trim().as_bytes().to_vec()).filter(|s| !s.is_empty()).collect();
                     if subs.is_empty() {
                         return Err(err(format!("{key}: empty item")));
                     }
@@ -254,12 +238,8 @@ pub fn words(s: &str) -> Result<Vec<Vec<u8>>, String> {
                         b'n' => w.push(b'\n'),
                         b'x' => {
                             let h = b.get(i..i + 2).ok_or("\\x needs two hex digits")?;
-                            let h =
-                                std::str::from_utf8(h).map_err(|_| "\\x needs two hex digits")?;
-                            w.push(
-                                u8::from_str_radix(h, 16)
-                                    .map_err(|_| format!("bad hex escape \\x{h}"))?,
-                            );
+                            let h = std::str::from_utf8(h).map_err(|_| "\\x needs two hex digits")?;
+                            w.push(u8::from_str_radix(h, 16).map_err(|_| format!("bad hex escape \\x{h}"))?);
                             i += 2;
                         }
                         _ => return Err(format!("unknown escape \\{}", e as char)),
@@ -288,10 +268,7 @@ mod tests {
             words(r#"a "" "b c" \xff\xfe"#).unwrap(),
             vec![b"a".to_vec(), vec![], b"b c".to_vec(), vec![0xff, 0xfe]]
         );
-        assert_eq!(
-            words(r#"x"y z"w \" a\ b"#).unwrap(),
-            vec![b"xy zw".to_vec(), b"\"".to_vec(), b"a b".to_vec()]
-        );
+        assert_eq!(words(r#"x"y z"w \" a\ b"#).unwrap(), vec![b"xy zw".to_vec(), b"\"".to_vec(), b"a b".to_vec()]);
         assert_eq!(words("   ").unwrap(), Vec::<Vec<u8>>::new());
         assert!(words("\"open").is_err());
         assert!(words("\\q").is_err());
@@ -304,29 +281,14 @@ mod tests {
         let c = parse_file("p", "p.case", text).unwrap();
         assert_eq!(c.len(), 2);
         assert_eq!(c[0].id(), "p/basic");
-        assert_eq!(
-            c[0].args,
-            vec![
-                b"a".to_vec(),
-                vec![],
-                b"x".to_vec(),
-                b"x".to_vec(),
-                b"x".to_vec()
-            ]
-        );
-        assert_eq!(
-            c[0].env,
-            vec![(b"K".to_vec(), b"v w".to_vec()), (b"E".to_vec(), vec![])]
-        );
+        assert_eq!(c[0].args, vec![b"a".to_vec(), vec![], b"x".to_vec(), b"x".to_vec(), b"x".to_vec()]);
+        assert_eq!(c[0].env, vec![(b"K".to_vec(), b"v w".to_vec()), (b"E".to_vec(), vec![])]);
         assert!(c[0].env_clear);
         assert_eq!(c[0].exit, 7);
         assert_eq!(c[0].timeout, Duration::from_secs(5));
         assert_eq!(c[0].stdout.exact.as_deref(), Some(&b"hello\n.dot\n\n"[..]));
         assert_eq!(c[0].stderr.contains, vec![b"boom".to_vec()]);
-        assert_eq!(
-            c[0].stderr.lines_in_order,
-            vec![vec![b"a".to_vec(), b"b".to_vec()], vec![b"c".to_vec()]]
-        );
+        assert_eq!(c[0].stderr.lines_in_order, vec![vec![b"a".to_vec(), b"b".to_vec()], vec![b"c".to_vec()]]);
         assert_eq!(c[1].exit, 0);
         assert_eq!(c[1].stderr.exact.as_deref(), Some(&b""[..]));
         assert_eq!(c[1].stdout, Stream::default());

@@ -17,32 +17,21 @@ pub fn check(case: &Case, out: &Outcome) -> Vec<String> {
     }
     match out.status.and_then(|s| s.code()) {
         Some(c) if c == case.exit => {}
-        _ => problems.push(format!(
-            "expected exit {}, got {}",
-            case.exit,
-            out.describe_status()
-        )),
+        _ => problems.push(format!("expected exit {}, got {}", case.exit, out.describe_status())),
     }
     check_stream("stdout", &case.stdout, &out.stdout, &mut problems);
     check_stream("stderr", &case.stderr, &out.stderr, &mut problems);
     if out.pipes_left_open {
-        problems.push(
-            "an output pipe stayed open after the program ended (a descendant escaped?)".into(),
-        );
+        problems.push("an output pipe stayed open after the program ended (a descendant escaped?)".into());
     }
     // A failure says more with the output next to it: show the streams whose exact content was
     // not already diffed above.
     if !problems.is_empty() {
-        let shown: Vec<String> = [
-            ("stdout", &case.stdout, &out.stdout),
-            ("stderr", &case.stderr, &out.stderr),
-        ]
-        .into_iter()
-        .filter(|(_, want, _)| {
-            want.exact.is_none() && want.contains.is_empty() && want.lines_in_order.is_empty()
-        })
-        .map(|(name, _, got)| show_captured(name, got))
-        .collect();
+        let shown: Vec<String> = [("stdout", &case.stdout, &out.stdout), ("stderr", &case.stderr, &out.stderr)]
+            .into_iter()
+            .filter(|(_, want, _)| want.exact.is_none() && want.contains.is_empty() && want.lines_in_order.is_empty())
+            .map(|(name, _, got)| show_captured(name, got))
+            .collect();
         if !shown.is_empty() {
             problems.push(shown.join("\n"));
         }
@@ -53,19 +42,12 @@ pub fn check(case: &Case, out: &Outcome) -> Vec<String> {
 fn check_stream(name: &str, want: &Stream, got: &[u8], problems: &mut Vec<String>) {
     if let Some(exact) = &want.exact {
         if exact.as_slice() != got {
-            problems.push(format!(
-                "{name} differs (- expected, + actual):\n{}",
-                diff(exact, got)
-            ));
+            problems.push(format!("{name} differs (- expected, + actual):\n{}", diff(exact, got)));
         }
     }
     for sub in &want.contains {
         if find(got, sub).is_none() {
-            problems.push(format!(
-                "{name} does not contain {:?}\n{}",
-                esc(sub),
-                show_captured(name, got)
-            ));
+            problems.push(format!("{name} does not contain {:?}\n{}", esc(sub), show_captured(name, got)));
         }
     }
     if !want.lines_in_order.is_empty() {
@@ -75,38 +57,25 @@ fn check_stream(name: &str, want: &Stream, got: &[u8], problems: &mut Vec<String
             match (next..lines.len()).find(|&i| group.iter().all(|s| find(lines[i], s).is_some())) {
                 Some(i) => next = i + 1,
                 None => {
-                    let what = group
-                        .iter()
-                        .map(|s| format!("{:?}", esc(s)))
-                        .collect::<Vec<_>>()
-                        .join(" && ");
+                    let what = group.iter().map(|s| format!("{:?}", esc(s))).collect::<Vec<_>>().join(" && ");
                     let after = if next == 0 {
                         "anywhere".to_string()
                     } else {
                         format!("after line {} ({:?})", next, esc(lines[next - 1]))
                     };
-                    let elsewhere = lines
-                        .iter()
-                        .position(|l| group.iter().all(|s| find(l, s).is_some()));
+                    let elsewhere = lines.iter().position(|l| group.iter().all(|s| find(l, s).is_some()));
                     let hint = match elsewhere {
                         Some(i) => format!(" (a matching line is at line {}, out of order)", i + 1),
                         None if group.len() > 1 => {
                             let partial = lines.iter().position(|l| find(l, &group[0]).is_some());
                             match partial {
-                                Some(i) => format!(
-                                    " (line {} has {:?} but not all the rest)",
-                                    i + 1,
-                                    esc(&group[0])
-                                ),
+                                Some(i) => format!(" (line {} has {:?} but not all the rest)", i + 1, esc(&group[0])),
                                 None => String::new(),
                             }
                         }
                         None => String::new(),
                     };
-                    problems.push(format!(
-                        "{name}: no line with {what} {after}{hint}\n{}",
-                        show_captured(name, got)
-                    ));
+                    problems.push(format!("{name}: no line with {what} {after}{hint}\n{}", show_captured(name, got)));
                     break;
                 }
             }
@@ -161,13 +130,8 @@ pub fn show_captured(name: &str, b: &[u8]) -> String {
         lines.iter().for_each(|l| show(&mut s, l));
     } else {
         lines[..SHOW_LINES / 2].iter().for_each(|l| show(&mut s, l));
-        s.push_str(&format!(
-            "\n    ... {} lines omitted ...",
-            lines.len() - SHOW_LINES
-        ));
-        lines[lines.len() - SHOW_LINES / 2..]
-            .iter()
-            .for_each(|l| show(&mut s, l));
+        s.push_str(&format!("\n    ... {} lines omitted ...", lines.len() - SHOW_LINES));
+        lines[lines.len() - SHOW_LINES / 2..].iter().for_each(|l| show(&mut s, l));
     }
     if !b.ends_with(b"\n") {
         s.push_str("\n    (no newline at end)");
@@ -182,11 +146,7 @@ pub fn diff(want: &[u8], got: &[u8]) -> String {
     let b = split_lines(got);
     let mut ops: Vec<(char, &[u8])> = Vec::new();
     if (a.len() + 1) * (b.len() + 1) > 4_000_000 {
-        let i = a
-            .iter()
-            .zip(&b)
-            .position(|(x, y)| x != y)
-            .unwrap_or(a.len().min(b.len()));
+        let i = a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
         let mut s = format!(
             "    (too long for a full diff: {} vs {} lines; first difference at line {})",
             a.len(),
@@ -206,11 +166,8 @@ pub fn diff(want: &[u8], got: &[u8]) -> String {
     let mut lcs = vec![0u32; (a.len() + 1) * w];
     for i in (0..a.len()).rev() {
         for j in (0..b.len()).rev() {
-            lcs[i * w + j] = if a[i] == b[j] {
-                lcs[(i + 1) * w + j + 1] + 1
-            } else {
-                lcs[(i + 1) * w + j].max(lcs[i * w + j + 1])
-            };
+            lcs[i * w + j] =
+                if a[i] == b[j] { lcs[(i + 1) * w + j + 1] + 1 } else { lcs[(i + 1) * w + j].max(lcs[i * w + j + 1]) };
         }
     }
     let (mut i, mut j) = (0, 0);
@@ -243,10 +200,7 @@ pub fn diff(want: &[u8], got: &[u8]) -> String {
                 for o in &ops[k..k + head] {
                     s.push_str(&format!("\n      {}", esc(o.1)));
                 }
-                s.push_str(&format!(
-                    "\n      ... {} equal lines ...",
-                    run - head - tail
-                ));
+                s.push_str(&format!("\n      ... {} equal lines ...", run - head - tail));
                 for o in &ops[k + run - tail..k + run] {
                     s.push_str(&format!("\n      {}", esc(o.1)));
                 }
@@ -286,9 +240,7 @@ mod tests {
     #[test]
     fn lines_in_order() {
         let mut case =
-            crate::case::parse_file("p", "p", "case a\nstderr-lines-in-order: one && x | two\n")
-                .unwrap()
-                .remove(0);
+            crate::case::parse_file("p", "p", "case a\nstderr-lines-in-order: one && x | two\n").unwrap().remove(0);
         let out = |e: &[u8]| Outcome {
             status: Some(std::os::unix::process::ExitStatusExt::from_raw(0)),
             stdout: vec![],

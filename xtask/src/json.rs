@@ -35,10 +35,7 @@ impl Json {
 
 /// Parses one complete JSON document.
 pub fn parse(s: &str) -> Result<Json, String> {
-    let mut p = Parser {
-        b: s.as_bytes(),
-        i: 0,
-    };
+    let mut p = Parser { b: s.as_bytes(), i: 0 };
     let v = p.value()?;
     p.ws();
     if p.i != p.b.len() {
@@ -134,17 +131,11 @@ impl Parser<'_> {
             }
             Some(c) if c == b'-' || c.is_ascii_digit() => {
                 let start = self.i;
-                while self.i < self.b.len()
-                    && matches!(
-                        self.b[self.i],
-                        b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'
-                    )
+                while self.i < self.b.len() && matches!(self.b[self.i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
                 {
                     self.i += 1;
                 }
-                Ok(Json::Num(
-                    String::from_utf8_lossy(&self.b[start..self.i]).into_owned(),
-                ))
+                Ok(Json::Num(String::from_utf8_lossy(&self.b[start..self.i]).into_owned()))
             }
             Some(c) => Err(format!("unexpected '{}' at {}", c as char, self.i)),
         }
@@ -179,14 +170,10 @@ impl Parser<'_> {
                         b't' => out.push(b'\t'),
                         b'u' => {
                             let mut cp = self.hex4()?;
-                            if (0xd800..0xdc00).contains(&cp)
-                                && self.b[self.i..].starts_with(b"\\u")
-                            {
+                            if (0xd800..0xdc00).contains(&cp) && self.b[self.i..].starts_with(b"\\u") {
                                 self.i += 2;
                                 let lo = self.hex4()?;
-                                cp = 0x10000
-                                    + ((cp - 0xd800) << 10)
-                                    + (lo.wrapping_sub(0xdc00) & 0x3ff);
+                                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo.wrapping_sub(0xdc00) & 0x3ff);
                             }
                             let ch = char::from_u32(cp).unwrap_or('\u{fffd}');
                             let mut buf = [0u8; 4];
@@ -210,18 +197,9 @@ mod tests {
     fn parses_cargo_artifact_line() {
         let line = r#"{"reason":"compiler-artifact","target":{"kind":["bin"],"name":"hello"},"executable":"/t/a b\"c\u00e9","fresh":true,"n":-1.5e3}"#;
         let v = parse(line).unwrap();
-        assert_eq!(
-            v.get("reason").and_then(Json::as_str),
-            Some("compiler-artifact")
-        );
-        assert_eq!(
-            v.get("target").and_then(|t| t.get("kind")),
-            Some(&Json::Arr(vec![Json::Str("bin".into())]))
-        );
-        assert_eq!(
-            v.get("executable").and_then(Json::as_str),
-            Some("/t/a b\"cé")
-        );
+        assert_eq!(v.get("reason").and_then(Json::as_str), Some("compiler-artifact"));
+        assert_eq!(v.get("target").and_then(|t| t.get("kind")), Some(&Json::Arr(vec![Json::Str("bin".into())])));
+        assert_eq!(v.get("executable").and_then(Json::as_str), Some("/t/a b\"cé"));
         assert_eq!(v.get("fresh").and_then(Json::as_bool), Some(true));
         assert_eq!(v.get("n"), Some(&Json::Num("-1.5e3".into())));
         assert!(parse("{\"a\":}").is_err());

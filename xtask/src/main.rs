@@ -128,11 +128,7 @@ struct Target {
 enum Inspect {
     /// readelf's `Class:` (ELF32/ELF64), a substring of its `Machine:`, the symbol the ELF entry
     /// point must be.
-    Elf {
-        class: &'static str,
-        machine: &'static str,
-        entry: &'static str,
-    },
+    Elf { class: &'static str, machine: &'static str, entry: &'static str },
     /// Not inspected yet (say why).
     #[allow(dead_code)]
     NotYet(&'static str),
@@ -149,11 +145,7 @@ static TARGETS: &[Target] = &[
         runner_packages: &[],
         runner_env: no_env,
         runnable: native_linux_amd64,
-        inspect: Inspect::Elf {
-            class: "ELF64",
-            machine: "X86-64",
-            entry: "_rt0_amd64_linux",
-        },
+        inspect: Inspect::Elf { class: "ELF64", machine: "X86-64", entry: "_rt0_amd64_linux" },
     },
     Target {
         triple: "aarch64-unknown-linux-gnu",
@@ -163,11 +155,7 @@ static TARGETS: &[Target] = &[
         runner_packages: &["qemu-user"],
         runner_env: no_env,
         runnable: runner_on_path,
-        inspect: Inspect::Elf {
-            class: "ELF64",
-            machine: "AArch64",
-            entry: "_rt0_arm64_linux",
-        },
+        inspect: Inspect::Elf { class: "ELF64", machine: "AArch64", entry: "_rt0_arm64_linux" },
     },
     Target {
         triple: "armv7-unknown-linux-gnueabihf",
@@ -177,11 +165,7 @@ static TARGETS: &[Target] = &[
         runner_packages: &["qemu-user"],
         runner_env: no_env,
         runnable: runner_on_path,
-        inspect: Inspect::Elf {
-            class: "ELF32",
-            machine: "ARM",
-            entry: "_rt0_arm_linux",
-        },
+        inspect: Inspect::Elf { class: "ELF32", machine: "ARM", entry: "_rt0_arm_linux" },
     },
     Target {
         triple: "x86_64-pc-windows-gnu",
@@ -202,10 +186,7 @@ fn no_env(_: &Path) -> Vec<(String, String)> {
 /// One wine prefix per workspace (its first creation is slow and noisy), quiet wine debug output.
 fn wine_env(root: &Path) -> Vec<(String, String)> {
     let prefix = target_dir(root).join("wine-prefix");
-    vec![
-        ("WINEPREFIX".into(), prefix.display().to_string()),
-        ("WINEDEBUG".into(), "-all".into()),
-    ]
+    vec![("WINEPREFIX".into(), prefix.display().to_string()), ("WINEDEBUG".into(), "-all".into())]
 }
 
 fn native_linux_amd64(_: &Target) -> Result<(), String> {
@@ -221,10 +202,7 @@ fn runner_on_path(t: &Target) -> Result<(), String> {
     if which(tool).is_some() {
         Ok(())
     } else {
-        Err(format!(
-            "{tool} not found (Debian: apt-get install {})",
-            t.runner_packages.join(" ")
-        ))
+        Err(format!("{tool} not found (Debian: apt-get install {})", t.runner_packages.join(" ")))
     }
 }
 
@@ -237,10 +215,7 @@ fn target(triple: &str) -> Result<&'static Target, String> {
 
 /// The workspace root (xtask lives in <root>/xtask).
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask has a parent directory")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask has a parent directory").to_path_buf()
 }
 
 fn target_dir(root: &Path) -> PathBuf {
@@ -260,14 +235,10 @@ fn cargo(root: &Path) -> Command {
 
 fn which(tool: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(tool))
-        .find(|p| {
-            use std::os::unix::fs::PermissionsExt;
-            p.metadata()
-                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-                .unwrap_or(false)
-        })
+    std::env::split_paths(&path).map(|d| d.join(tool)).find(|p| {
+        use std::os::unix::fs::PermissionsExt;
+        p.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+    })
 }
 
 /// How a command failed, for a harness error.
@@ -339,10 +310,7 @@ fn setup(root: &Path, targets: &[&Target]) -> Result<(), Fail> {
         }
         let out = c.output().map_err(|e| format!("rustup: {e}"))?;
         if !out.status.success() {
-            return Err(Fail::Setup(format!(
-                "`rustup target add` failed:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            )));
+            return Err(Fail::Setup(format!("`rustup target add` failed:\n{}", String::from_utf8_lossy(&out.stderr))));
         }
         let said = String::from_utf8_lossy(&out.stderr);
         if said.contains("downloading") || said.contains("installing") {
@@ -378,22 +346,15 @@ fn setup(root: &Path, targets: &[&Target]) -> Result<(), Fail> {
         eprintln!("xtask: setup: installing {list} (apt-get)");
         let st = Command::new("sh")
             .arg("-c")
-            .arg(format!(
-                "apt-get update -qq && apt-get install -y -qq --no-install-recommends {list}"
-            ))
+            .arg(format!("apt-get update -qq && apt-get install -y -qq --no-install-recommends {list}"))
             .env("DEBIAN_FRONTEND", "noninteractive")
             .status()
             .map_err(|e| format!("apt-get: {e}"))?;
         if !st.success() {
-            return Err(Fail::Setup(format!(
-                "apt-get install {list} failed ({})",
-                run::describe(st)
-            )));
+            return Err(Fail::Setup(format!("apt-get install {list} failed ({})", run::describe(st))));
         }
         if which("clang").is_none() {
-            return Err(Fail::Setup(
-                "clang is still missing after apt-get install clang".into(),
-            ));
+            return Err(Fail::Setup("clang is still missing after apt-get install clang".into()));
         }
         return Ok(());
     }
@@ -410,11 +371,7 @@ fn setup(root: &Path, targets: &[&Target]) -> Result<(), Fail> {
 }
 
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
+    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -431,11 +388,7 @@ struct Built {
 /// earlier build is never mistaken for a fresh one).
 fn cargo_build(root: &Path, args: &[&str], triple: &str, release: bool) -> Result<Built, String> {
     let mut c = cargo(root);
-    c.arg("build")
-        .args(args)
-        .arg("--target")
-        .arg(triple)
-        .arg("--message-format=json-render-diagnostics");
+    c.arg("build").args(args).arg("--target").arg(triple).arg("--message-format=json-render-diagnostics");
     if release {
         c.arg("--release");
     }
@@ -461,25 +414,17 @@ fn cargo_build(root: &Path, args: &[&str], triple: &str, release: bool) -> Resul
         match msg.get("reason").and_then(json::Json::as_str) {
             Some("compiler-artifact") => {
                 let exe = msg.get("executable").and_then(json::Json::as_str);
-                let name = msg
-                    .get("target")
-                    .and_then(|t| t.get("name"))
-                    .and_then(json::Json::as_str);
+                let name = msg.get("target").and_then(|t| t.get("name")).and_then(json::Json::as_str);
                 if let (Some(exe), Some(name)) = (exe, name) {
                     exes.insert(name.to_string(), PathBuf::from(exe));
                 }
             }
-            Some("build-finished") => {
-                finished_ok = msg.get("success").and_then(json::Json::as_bool)
-            }
+            Some("build-finished") => finished_ok = msg.get("success").and_then(json::Json::as_bool),
             _ => {}
         }
     }
     let st = child.wait().map_err(|e| format!("cargo: {e}"))?;
-    Ok(Built {
-        exes,
-        success: st.success() && finished_ok != Some(false),
-    })
+    Ok(Built { exes, success: st.success() && finished_ok != Some(false) })
 }
 
 /// The programs in tests/e2e/src/bin (NAME.rs or NAME/main.rs).
@@ -515,9 +460,7 @@ fn load_cases(root: &Path) -> Result<(Vec<Case>, Vec<String>), String> {
         let prog = f.file_stem().unwrap().to_string_lossy().into_owned();
         let rel = f.strip_prefix(root).unwrap_or(f).display().to_string();
         if !programs.contains(&prog) {
-            problems.push(format!(
-                "{rel}: there is no program tests/e2e/src/bin/{prog}.rs"
-            ));
+            problems.push(format!("{rel}: there is no program tests/e2e/src/bin/{prog}.rs"));
             continue;
         }
         let text = fs::read_to_string(f).map_err(|e| format!("{rel}: {e}"))?;
@@ -527,11 +470,7 @@ fn load_cases(root: &Path) -> Result<(Vec<Case>, Vec<String>), String> {
         }
         with_cases.push(prog);
     }
-    let uncovered: Vec<String> = programs
-        .iter()
-        .filter(|p| !with_cases.contains(p))
-        .cloned()
-        .collect();
+    let uncovered: Vec<String> = programs.iter().filter(|p| !with_cases.contains(p)).cloned().collect();
     if problems.is_empty() {
         Ok((cases, uncovered))
     } else {
@@ -555,42 +494,29 @@ fn cmd_run(args: &[String]) -> Result<i32, Fail> {
             "--" => {
                 prog_args = it.by_ref().cloned().collect();
             }
-            s if s.starts_with('-') => {
-                return Err(format!("run: unknown option {s}\n{USAGE}").into())
-            }
+            s if s.starts_with('-') => return Err(format!("run: unknown option {s}\n{USAGE}").into()),
             s if prog.is_none() => prog = Some(s.to_string()),
-            s => {
-                return Err(format!("run: unexpected {s:?} (program arguments go after --)").into())
-            }
+            s => return Err(format!("run: unexpected {s:?} (program arguments go after --)").into()),
         }
     }
     let prog = prog.ok_or_else(|| format!("run: which program?\n{USAGE}"))?;
     let root = root();
     let t = target(&triple)?;
     setup(&root, &[t])?;
-    let (args, kind): (Vec<&str>, &str) =
-        if root.join("examples").join(format!("{prog}.rs")).is_file() {
-            (vec!["-p", "gort", "--example", &prog], "example")
-        } else if e2e_programs(&root)?.contains(&prog) {
-            (vec!["-p", "gort-e2e", "--bin", &prog], "e2e program")
-        } else {
-            return Err(format!("no examples/{prog}.rs and no tests/e2e/src/bin/{prog}.rs").into());
-        };
+    let (args, kind): (Vec<&str>, &str) = if root.join("examples").join(format!("{prog}.rs")).is_file() {
+        (vec!["-p", "gort", "--example", &prog], "example")
+    } else if e2e_programs(&root)?.contains(&prog) {
+        (vec!["-p", "gort-e2e", "--bin", &prog], "e2e program")
+    } else {
+        return Err(format!("no examples/{prog}.rs and no tests/e2e/src/bin/{prog}.rs").into());
+    };
     let built = cargo_build(&root, &args, t.triple, release)?;
     let exe = match built.exes.get(&prog) {
         Some(e) if built.success => e.clone(),
-        _ => {
-            return Err(Fail::Setup(format!(
-                "building the {kind} {prog} for {} failed",
-                t.triple
-            )))
-        }
+        _ => return Err(Fail::Setup(format!("building the {kind} {prog} for {} failed", t.triple))),
     };
     if let Err(why) = (t.runnable)(t) {
-        return Err(Fail::Setup(format!(
-            "built {} but cannot run it here: {why}",
-            exe.display()
-        )));
+        return Err(Fail::Setup(format!("built {} but cannot run it here: {why}", exe.display())));
     }
     let mut c = runner_command(t, &exe);
     c.args(&prog_args).envs((t.runner_env)(&root));
@@ -641,20 +567,15 @@ fn cmd_test(args: &[String]) -> Result<i32, Fail> {
     let targets: Vec<&Target> = if triples.is_empty() {
         TARGETS.iter().filter(|t| t.default_test).collect()
     } else {
-        triples
-            .iter()
-            .map(|t| target(t))
-            .collect::<Result<_, _>>()?
+        triples.iter().map(|t| target(t)).collect::<Result<_, _>>()?
     };
     let root = root();
     let started = Instant::now();
 
     // Read every case first: a bad case file stops the run before anything is built.
     let (all_cases, uncovered) = load_cases(&root)?;
-    let cases: Vec<&Case> = all_cases
-        .iter()
-        .filter(|c| filter.as_ref().is_none_or(|f| c.id().contains(f.as_str())))
-        .collect();
+    let cases: Vec<&Case> =
+        all_cases.iter().filter(|c| filter.as_ref().is_none_or(|f| c.id().contains(f.as_str()))).collect();
     if cases.is_empty() {
         return Err(format!("--filter {:?} matches no case", filter.unwrap_or_default()).into());
     }
@@ -670,23 +591,13 @@ fn cmd_test(args: &[String]) -> Result<i32, Fail> {
         println!("== unit tests and loom: not run (--filter selects e2e cases only)");
     } else {
         let steps: [(&str, Vec<&str>); 2] = [
-            (
-                "unit tests (gort --lib)",
-                vec!["test", "-p", "gort", "--lib", "--target", HOST],
-            ),
-            (
-                "xtask self-tests",
-                vec!["test", "-p", "xtask", "--target", HOST],
-            ),
+            ("unit tests (gort --lib)", vec!["test", "-p", "gort", "--lib", "--target", HOST]),
+            ("xtask self-tests", vec!["test", "-p", "xtask", "--target", HOST]),
         ];
         for (what, cargo_args) in steps {
             println!("== {what}: cargo {}", cargo_args.join(" "));
             let t0 = Instant::now();
-            let ok = cargo(&root)
-                .args(&cargo_args)
-                .status()
-                .map(|s| s.success())
-                .unwrap_or(false);
+            let ok = cargo(&root).args(&cargo_args).status().map(|s| s.success()).unwrap_or(false);
             rows.push(entry_row(what, ok, t0.elapsed()));
             if !ok {
                 failures.push(format!("{what}: failed (output above)"));
@@ -695,10 +606,7 @@ fn cmd_test(args: &[String]) -> Result<i32, Fail> {
         if loom {
             println!("== loom: {}", LOOM_DESCRIPTION);
             let t0 = Instant::now();
-            let ok = loom_command(&root)
-                .status()
-                .map(|s| s.success())
-                .unwrap_or(false);
+            let ok = loom_command(&root).status().map(|s| s.success()).unwrap_or(false);
             rows.push(entry_row("loom (runq::loom)", ok, t0.elapsed()));
             if !ok {
                 failures.push("loom: failed (output above)".into());
@@ -711,20 +619,11 @@ fn cmd_test(args: &[String]) -> Result<i32, Fail> {
     for t in &targets {
         let t0 = Instant::now();
         println!("== e2e {}: building", t.triple);
-        let built = cargo_build(
-            &root,
-            &["-p", "gort-e2e", "--bins", "--keep-going"],
-            t.triple,
-            release,
-        )?;
+        let built = cargo_build(&root, &["-p", "gort-e2e", "--bins", "--keep-going"], t.triple, release)?;
         let runnable = (t.runnable)(t);
         match &runnable {
             Ok(()) => println!("== e2e {}: running {} cases", t.triple, cases.len()),
-            Err(why) => println!(
-                "== e2e {}: SKIPPING all {} cases: {why}",
-                t.triple,
-                cases.len()
-            ),
+            Err(why) => println!("== e2e {}: SKIPPING all {} cases: {why}", t.triple, cases.len()),
         }
         let mut row = Row {
             what: format!("e2e {}", t.triple),
@@ -737,7 +636,10 @@ fn cmd_test(args: &[String]) -> Result<i32, Fail> {
         for case in &cases {
             let id = case.id();
             let Some(exe) = built.exes.get(&case.prog) else {
-                println!("FAIL {id} (0 ms)\n    build failed: cargo produced no {} binary for {} (errors above)", case.prog, t.triple);
+                println!(
+                    "FAIL {id} (0 ms)\n    build failed: cargo produced no {} binary for {} (errors above)",
+                    case.prog, t.triple
+                );
                 row.failed += 1;
                 failures.push(format!("{} {id}: build failed", t.triple));
                 continue;
@@ -757,11 +659,7 @@ fn cmd_test(args: &[String]) -> Result<i32, Fail> {
                     println!("    {}", p.trim_start());
                 }
                 row.failed += 1;
-                failures.push(format!(
-                    "{} {id}: {}",
-                    t.triple,
-                    problems[0].lines().next().unwrap_or("")
-                ));
+                failures.push(format!("{} {id}: {}", t.triple, problems[0].lines().next().unwrap_or("")));
             }
         }
         if let Err(why) = runnable {
@@ -776,10 +674,7 @@ fn cmd_test(args: &[String]) -> Result<i32, Fail> {
     // Summary.
     println!();
     println!("== summary ({:.1} s)", started.elapsed().as_secs_f64());
-    println!(
-        "{:<44} {:>6} {:>6} {:>7} {:>8}  note",
-        "what", "passed", "failed", "skipped", "time"
-    );
+    println!("{:<44} {:>6} {:>6} {:>7} {:>8}  note", "what", "passed", "failed", "skipped", "time");
     for r in &rows {
         println!(
             "{:<44} {:>6} {:>6} {:>7} {:>7.1}s  {}",
@@ -817,21 +712,13 @@ fn cmd_test(args: &[String]) -> Result<i32, Fail> {
 }
 
 fn entry_row(what: &str, ok: bool, time: Duration) -> Row {
-    Row {
-        what: what.into(),
-        passed: ok as usize,
-        failed: !ok as usize,
-        skipped: 0,
-        time,
-        note: String::new(),
-    }
+    Row { what: what.into(), passed: ok as usize, failed: !ok as usize, skipped: 0, time, note: String::new() }
 }
 
 /// Runs one case; returns its problems (empty: passed) and its run time in ms.
 fn run_case(root: &Path, t: &Target, exe: &Path, case: &Case) -> (Vec<String>, u128) {
     let mut c = runner_command(t, exe);
-    c.args(case.args.iter().map(|a| OsString::from_vec(a.clone())))
-        .current_dir(root);
+    c.args(case.args.iter().map(|a| OsString::from_vec(a.clone()))).current_dir(root);
     if case.env_clear {
         c.env_clear();
     } else {
@@ -858,22 +745,13 @@ const LOOM_DESCRIPTION: &str =
 
 fn loom_command(root: &Path) -> Command {
     let mut c = cargo(root);
-    c.args([
-        "test",
-        "-p",
-        "gort",
-        "--lib",
-        "--release",
-        "--target",
-        HOST,
-        "runq::loom",
-    ])
-    .env("RUSTFLAGS", "--cfg loom")
-    .env_remove("CARGO_ENCODED_RUSTFLAGS")
-    .env("LOOM_MAX_PREEMPTIONS", "3")
-    // Separate target dir: a RUSTFLAGS change would otherwise rebuild the normal release
-    // build of everything each time the two alternate.
-    .env("CARGO_TARGET_DIR", target_dir(root).join("loom"));
+    c.args(["test", "-p", "gort", "--lib", "--release", "--target", HOST, "runq::loom"])
+        .env("RUSTFLAGS", "--cfg loom")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env("LOOM_MAX_PREEMPTIONS", "3")
+        // Separate target dir: a RUSTFLAGS change would otherwise rebuild the normal release
+        // build of everything each time the two alternate.
+        .env("CARGO_TARGET_DIR", target_dir(root).join("loom"));
     c
 }
 
@@ -885,14 +763,8 @@ fn cmd_loom(args: &[String]) -> Result<i32, Fail> {
     setup(&root, &[target(HOST)?])?;
     println!("== loom: {LOOM_DESCRIPTION}");
     let t0 = Instant::now();
-    let st = loom_command(&root)
-        .status()
-        .map_err(|e| format!("cargo: {e}"))?;
-    println!(
-        "== loom: {} in {:.1} s",
-        if st.success() { "ok" } else { "FAILED" },
-        t0.elapsed().as_secs_f64()
-    );
+    let st = loom_command(&root).status().map_err(|e| format!("cargo: {e}"))?;
+    println!("== loom: {} in {:.1} s", if st.success() { "ok" } else { "FAILED" }, t0.elapsed().as_secs_f64());
     Ok(if st.success() { 0 } else { 1 })
 }
 
@@ -931,10 +803,7 @@ fn cmd_build_all(args: &[String]) -> Result<i32, Fail> {
     let mut table = Vec::new();
     for t in &targets {
         println!("== {}", t.triple);
-        let mut built = Tally {
-            of: 1,
-            ..Tally::default()
-        };
+        let mut built = Tally { of: 1, ..Tally::default() };
         let mut linked = Tally::default();
         let mut inspected = Tally::default();
         let mut ran = Tally::default();
@@ -949,22 +818,9 @@ fn cmd_build_all(args: &[String]) -> Result<i32, Fail> {
 
         // linked: examples/hello and every e2e program.
         let mut exes: Vec<(String, PathBuf)> = Vec::new();
-        let example = cargo_build(
-            &root,
-            &["-p", "gort", "--example", "hello"],
-            t.triple,
-            false,
-        )?;
-        let e2e = cargo_build(
-            &root,
-            &["-p", "gort-e2e", "--bins", "--keep-going"],
-            t.triple,
-            false,
-        )?;
-        let mut wanted = vec![(
-            "examples/hello".to_string(),
-            example.exes.get("hello").cloned(),
-        )];
+        let example = cargo_build(&root, &["-p", "gort", "--example", "hello"], t.triple, false)?;
+        let e2e = cargo_build(&root, &["-p", "gort-e2e", "--bins", "--keep-going"], t.triple, false)?;
+        let mut wanted = vec![("examples/hello".to_string(), example.exes.get("hello").cloned())];
         for p in e2e_programs(&root)? {
             wanted.push((format!("e2e/{p}"), e2e.exes.get(&p).cloned()));
         }
@@ -985,11 +841,7 @@ fn cmd_build_all(args: &[String]) -> Result<i32, Fail> {
         // inspected.
         for (name, exe) in &exes {
             match t.inspect {
-                Inspect::Elf {
-                    class,
-                    machine,
-                    entry,
-                } => {
+                Inspect::Elf { class, machine, entry } => {
                     inspected.of += 1;
                     let (problems, facts) = inspect_elf(exe, class, machine, entry);
                     if problems.is_empty() {
@@ -1014,14 +866,10 @@ fn cmd_build_all(args: &[String]) -> Result<i32, Fail> {
                 for (name, exe) in exes.iter().filter(|(n, _)| n.ends_with("/hello")) {
                     ran.of += 1;
                     let mut c = runner_command(t, exe);
-                    c.current_dir(&root)
-                        .env_remove("GODEBUG")
-                        .env_remove("GOMAXPROCS")
-                        .envs((t.runner_env)(&root));
+                    c.current_dir(&root).env_remove("GODEBUG").env_remove("GOMAXPROCS").envs((t.runner_env)(&root));
                     match run::run_captured(c, Duration::from_secs(30)) {
                         Ok(o)
-                            if o.status.is_some_and(|s| s.success())
-                                && check::find(&o.stdout, b"hello").is_some() =>
+                            if o.status.is_some_and(|s| s.success()) && check::find(&o.stdout, b"hello").is_some() =>
                         {
                             ran.ok += 1;
                             println!(
@@ -1036,10 +884,7 @@ fn cmd_build_all(args: &[String]) -> Result<i32, Fail> {
                                 check::show_captured("stdout", &o.stdout),
                                 check::show_captured("stderr", &o.stderr)
                             );
-                            notes.push(format!(
-                                "{name} did not run cleanly ({})",
-                                o.describe_status()
-                            ));
+                            notes.push(format!("{name} did not run cleanly ({})", o.describe_status()));
                         }
                         Err(e) => {
                             println!("  {name:<24} RUN FAILED: {e}");
@@ -1053,10 +898,7 @@ fn cmd_build_all(args: &[String]) -> Result<i32, Fail> {
     }
 
     println!();
-    println!(
-        "{:<32} {:<10} {:<12} {:<12} {:<10}",
-        "target", "built", "linked", "inspected", "ran"
-    );
+    println!("{:<32} {:<10} {:<12} {:<12} {:<10}", "target", "built", "linked", "inspected", "ran");
     let mut bad = false;
     for (triple, built, linked, inspected, ran, _) in &table {
         println!(
@@ -1080,17 +922,9 @@ fn cmd_build_all(args: &[String]) -> Result<i32, Fail> {
 
 /// Runs a tool, returning its stdout as text.
 fn tool_output(cmd: &[&str], file: &Path) -> Result<String, String> {
-    let out = Command::new(cmd[0])
-        .args(&cmd[1..])
-        .arg(file)
-        .output()
-        .map_err(|e| format!("{}: {e}", cmd[0]))?;
+    let out = Command::new(cmd[0]).args(&cmd[1..]).arg(file).output().map_err(|e| format!("{}: {e}", cmd[0]))?;
     if !out.status.success() {
-        return Err(format!(
-            "{} failed: {}",
-            cmd.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        return Err(format!("{} failed: {}", cmd.join(" "), String::from_utf8_lossy(&out.stderr).trim()));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -1128,28 +962,17 @@ fn inspect_elf(exe: &Path, class: &str, machine: &str, entry_sym: &str) -> (Vec<
         Err(e) => return (vec![e], String::new()),
     };
     let field = |name: &str| {
-        header
-            .lines()
-            .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_string()))
-            .unwrap_or_default()
+        header.lines().find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_string())).unwrap_or_default()
     };
-    let (got_class, got_machine, got_type, got_entry) = (
-        field("Class:"),
-        field("Machine:"),
-        field("Type:"),
-        field("Entry point address:"),
-    );
+    let (got_class, got_machine, got_type, got_entry) =
+        (field("Class:"), field("Machine:"), field("Type:"), field("Entry point address:"));
     if got_class != class {
         problems.push(format!("class {got_class:?}, want {class}"));
     }
     if !got_machine.contains(machine) {
         problems.push(format!("machine {got_machine:?}, want {machine}"));
     }
-    let entry = u64::from_str_radix(
-        got_entry.trim_start_matches("0x").trim_start_matches("0X"),
-        16,
-    )
-    .ok();
+    let entry = u64::from_str_radix(got_entry.trim_start_matches("0x").trim_start_matches("0X"), 16).ok();
 
     // Program headers: no PT_INTERP, a GNU_STACK without E.
     let mut stack_flags = None;
@@ -1169,11 +992,7 @@ fn inspect_elf(exe: &Path, class: &str, machine: &str, entry_sym: &str) -> (Vec<
 
     match with("-dW") {
         Ok(d) => {
-            let needed: Vec<&str> = d
-                .lines()
-                .filter(|l| l.contains("(NEEDED)"))
-                .map(str::trim)
-                .collect();
+            let needed: Vec<&str> = d.lines().filter(|l| l.contains("(NEEDED)")).map(str::trim).collect();
             if !needed.is_empty() {
                 problems.push(format!("DT_NEEDED entries: {}", needed.join(", ")));
             }
@@ -1186,16 +1005,12 @@ fn inspect_elf(exe: &Path, class: &str, machine: &str, entry_sym: &str) -> (Vec<
         Ok(syms) => {
             let addr = syms.lines().find_map(|l| {
                 let w: Vec<&str> = l.split_whitespace().collect();
-                (w.len() == 3 && w[2] == entry_sym)
-                    .then(|| u64::from_str_radix(w[0], 16).ok())
-                    .flatten()
+                (w.len() == 3 && w[2] == entry_sym).then(|| u64::from_str_radix(w[0], 16).ok()).flatten()
             });
             match (addr, entry) {
                 (None, _) => problems.push(format!("no symbol {entry_sym}")),
                 (Some(a), Some(e)) if a == e => {}
-                (Some(a), _) => problems.push(format!(
-                    "entry point {got_entry} is not {entry_sym} ({a:#x})"
-                )),
+                (Some(a), _) => problems.push(format!("entry point {got_entry} is not {entry_sym} ({a:#x})")),
             }
         }
         Err(e) => problems.push(e),
@@ -1230,12 +1045,7 @@ mod tests {
     fn targets_table_is_consistent() {
         assert!(TARGETS.iter().any(|t| t.triple == HOST && t.default_test));
         for t in TARGETS {
-            assert_eq!(
-                t.runner.is_empty(),
-                t.runner_packages.is_empty(),
-                "{}",
-                t.triple
-            );
+            assert_eq!(t.runner.is_empty(), t.runner_packages.is_empty(), "{}", t.triple);
         }
     }
 }

@@ -75,29 +75,14 @@ const SIGKILL: i32 = 9;
 /// Runs `cmd` (stdin from /dev/null, stdout and stderr captured) in its own process group, killing
 /// the whole group if it runs longer than `timeout`.
 pub fn run_captured(mut cmd: Command, timeout: Duration) -> std::io::Result<Outcome> {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     let start = Instant::now();
     let mut child: Child = cmd.spawn()?;
     let pgid = child.id() as i32;
     let (tx, rx) = mpsc::channel::<(u8, Vec<u8>)>();
     for (which, pipe) in [
-        (
-            1u8,
-            child
-                .stdout
-                .take()
-                .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        ),
-        (
-            2,
-            child
-                .stderr
-                .take()
-                .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        ),
+        (1u8, child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>)),
+        (2, child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>)),
     ] {
         let tx = tx.clone();
         let mut pipe = pipe.expect("piped");

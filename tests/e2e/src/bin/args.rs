@@ -30,10 +30,7 @@ fn escape(b: &[u8]) -> String {
 
 /// The last path component of argv[0] (either separator), minus a `.exe` suffix.
 fn base_name(p: &[u8]) -> &[u8] {
-    let start = p
-        .iter()
-        .rposition(|&c| c == b'/' || c == b'\\')
-        .map_or(0, |i| i + 1);
+    let start = p.iter().rposition(|&c| c == b'/' || c == b'\\').map_or(0, |i| i + 1);
     let b = &p[start..];
     b.strip_suffix(b".exe").unwrap_or(b)
 }

@@ -22,17 +22,10 @@ unsafe impl<T: Send> Sync for SpinLock<T> {}
 
 impl<T> SpinLock<T> {
     const fn new(v: T) -> Self {
-        SpinLock {
-            locked: AtomicBool::new(false),
-            value: UnsafeCell::new(v),
-        }
+        SpinLock { locked: AtomicBool::new(false), value: UnsafeCell::new(v) }
     }
     fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        while self
-            .locked
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
+        while self.locked.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
             gort::gosched();
         }
         // SAFETY: we hold the lock.
@@ -63,11 +56,7 @@ fn main() {
         gort::gosched();
         spins += 1;
         if spins == 50_000_000 {
-            gort::println!(
-                "stuck: done={} after {} yields",
-                DONE.load(Ordering::Acquire),
-                spins
-            );
+            gort::println!("stuck: done={} after {} yields", DONE.load(Ordering::Acquire), spins);
             gort::os::exit(1);
         }
     }

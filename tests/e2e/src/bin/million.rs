@@ -19,7 +19,11 @@ fn rss_kb() -> u64 {
 }
 
 fn main() {
-    let n: u64 = gort::os::args().get(1).and_then(|a| core::str::from_utf8(a).ok()).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let n: u64 = gort::os::args()
+        .get(1)
+        .and_then(|a| core::str::from_utf8(a).ok())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
     let before = rss_kb();
     let (res_tx, res_rx) = gort::chan::<u64>(1024);
     let mut wakers: Vec<gort::Sender<u64>> = Vec::with_capacity(n as usize);
@@ -43,7 +47,11 @@ fn main() {
     }
     let parked = gort::num_goroutine() - 1;
     let during = rss_kb();
-    gort::println!("parked {} goroutines; RSS per parked goroutine: {} bytes", parked, (during - before) * 1024 / n.max(1));
+    gort::println!(
+        "parked {} goroutines; RSS per parked goroutine: {} bytes",
+        parked,
+        (during - before) * 1024 / n.max(1)
+    );
     gort::go(move || {
         for (i, w) in wakers.into_iter().enumerate() {
             w.send(i as u64).unwrap();

@@ -16,7 +16,8 @@ fn recurse(n: u64, buf: &mut [u8; 256]) -> u64 {
 fn main() {
     // With an argument N, first park N goroutines: past the guard-page budget (a quarter of
     // vm.max_map_count) stacks have no guard page and overflow must still be loud.
-    let parked: usize = gort::os::args().get(1).and_then(|a| core::str::from_utf8(a).ok()).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let parked: usize =
+        gort::os::args().get(1).and_then(|a| core::str::from_utf8(a).ok()).and_then(|s| s.parse().ok()).unwrap_or(0);
     let (_hold_tx, hold_rx) = gort::chan::<()>(0);
     for _ in 0..parked {
         let r = hold_rx.clone();
