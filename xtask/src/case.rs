@@ -26,6 +26,8 @@ pub struct Case {
     pub timeout: Duration,
     pub stdout: Stream,
     pub stderr: Stream,
+    /// `skip-on: TRIPLE REASON...`: targets where the case cannot run, and why (reported SKIPPED).
+    pub skip_on: Vec<(String, String)>,
 }
 
 impl Case {
@@ -87,6 +89,7 @@ pub fn parse_file(prog: &str, path: &str, text: &str) -> Result<Vec<Case>, Strin
                 env_unset: Vec::new(),
                 exit: 0,
                 timeout: DEFAULT_TIMEOUT,
+                skip_on: Vec::new(),
                 stdout: Stream::default(),
                 stderr: Stream::default(),
             });
@@ -127,6 +130,13 @@ pub fn parse_file(prog: &str, path: &str, text: &str) -> Result<Vec<Case>, Strin
                 }
             }
             "env-clear" => case.env_clear = true,
+            "skip-on" => {
+                let (triple, why) = rest.split_once(' ').map(|(a, b)| (a, b.trim())).unwrap_or((rest, ""));
+                if triple.is_empty() || why.is_empty() {
+                    return Err(err("skip-on: needs a target triple and a reason".into()));
+                }
+                case.skip_on.push((triple.to_string(), why.to_string()));
+            }
             "exit" => {
                 if seen_exit {
                     return Err(err("exit given twice".into()));

@@ -60,6 +60,7 @@
 //!                           so `env: K="a b"`, `env: K=` (empty) and `env: K=\xff` work
 //! env-unset: KEY...         removes variables from the environment the case starts from
 //! env-clear                 starts from an empty environment (env: lines still apply)
+//! skip-on: TRIPLE REASON    do not run on TRIPLE; reported SKIPPED with REASON (never passed)
 //! exit: N                   expected exit status (default 0); death by a signal never matches
 //! timeout: SECONDS          default 60; a timeout fails the case and shows what was captured
 //! stdout:                   exact stdout: the following lines up to a line holding only ".";
@@ -647,6 +648,14 @@ fn cmd_test(args: &[String]) -> Result<i32, Fail> {
             if let Err(why) = &runnable {
                 println!("SKIPPED {id} ({why})");
                 row.skipped += 1;
+                continue;
+            }
+            if let Some((_, why)) = case.skip_on.iter().find(|(tr, _)| tr == t.triple) {
+                println!("SKIPPED {id} (skip-on {}: {why})", t.triple);
+                row.skipped += 1;
+                if row.note.is_empty() {
+                    row.note = "some cases SKIPPED by skip-on".into();
+                }
                 continue;
             }
             let (problems, ms) = run_case(&root, t, exe, case);

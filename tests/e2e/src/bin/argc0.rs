@@ -26,34 +26,23 @@ fn main() {
 }
 
 /// Replaces the process image with /proc/self/exe, argv = {NULL}, envp = {NULL}.
-#[cfg(target_arch = "x86_64")]
 fn reexec_with_empty_argv() {
     static PATH: &[u8] = b"/proc/self/exe\0";
     let argv: [*const u8; 1] = [core::ptr::null()];
     let envp: [*const u8; 1] = [core::ptr::null()];
-    let ret: isize;
-    // SAFETY: execve(2) (syscall 59 on x86-64) reads only the NUL-terminated path and the two
-    // NULL-terminated arrays, which outlive the call; on success it does not return.
-    unsafe {
-        core::arch::asm!(
-            "syscall",
-            inlateout("rax") 59isize => ret,
-            in("rdi") PATH.as_ptr(),
-            in("rsi") argv.as_ptr(),
-            in("rdx") envp.as_ptr(),
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack),
-        );
-    }
+    // SAFETY: execve(2) reads only the NUL-terminated path and the two NULL-terminated arrays,
+    // which outlive the call; on success it does not return.
+    let ret = unsafe {
+        gort::arch::syscall6(
+            gort::arch::nr::EXECVE,
+            PATH.as_ptr() as usize,
+            argv.as_ptr() as usize,
+            envp.as_ptr() as usize,
+            0,
+            0,
+            0,
+        )
+    };
     gort::eprintln!("argc0: execve(/proc/self/exe) failed: errno {}", -ret);
     gort::os::exit(1);
-}
-
-/// Other architectures come later (their execve numbers and syscall instructions differ); for
-/// now print the line the exec'd image would print so the program still builds and the case
-/// still runs.
-#[cfg(not(target_arch = "x86_64"))]
-fn reexec_with_empty_argv() {
-    gort::println!("argc=0 args=[] ok envc=0 (no execve on this arch yet)");
 }
