@@ -184,6 +184,30 @@ fn alloc_small(c: usize) -> *mut u8 {
     }
 }
 
+/// Takes up to `want` (at least one) objects of class `c` from its central list as a linked list,
+/// carving a new span if the list is empty.
+fn central_take(c: usize, want: u32) -> (*mut FreeObj, u32) {
+    let first = alloc_small(c) as *mut FreeObj; // refills from a span when needed
+    let central = &CENTRAL[c];
+    central.lock.lock();
+    // SAFETY: under the class lock; the objects popped become ours.
+    unsafe {
+        (*first).next = ptr::null_mut();
+        let head = &mut *central.free.get();
+        let mut list = first;
+        let mut got = 1;
+        while got < want && !head.is_null() {
+            let o = *head;
+            *head = (*o).next;
+            (*o).next = list;
+            list = o;
+            got += 1;
+        }
+        central.lock.unlock();
+        (list, got)
+    }
+}
+
 /// Returns an object to class `c`.
 ///
 /// # Safety
@@ -199,6 +223,103 @@ unsafe fn free_small(p: *mut u8, c: usize) {
         *head = o;
     }
     central.lock.unlock();
+}
+
+/// Objects a P's cache takes from (or gives back to) a central list at once.
+const CACHE_BATCH: u32 = 32;
+/// A P's cache of one class holds at most this many objects before giving half back.
+const CACHE_MAX: u32 = 2 * CACHE_BATCH;
+
+/// A P's per-class free lists (Go's mcache). Only the M that owns the P touches it, and gort
+/// preempts only at runtime entries, never inside the allocator, so no lock is needed: a goroutine
+/// cannot lose its P (or migrate) between reading the cache and updating it.
+pub struct Mcache {
+    lists: [(*mut FreeObj, u32); NUM_CLASSES],
+}
+
+impl Mcache {
+    /// An empty cache.
+    pub const fn new() -> Self {
+        Mcache { lists: [(ptr::null_mut(), 0); NUM_CLASSES] }
+    }
+}
+
+impl Default for Mcache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The current P's cache, if this code runs with a P (not on an M without one, not in a signal
+/// handler, not before procresize).
+fn current_mcache() -> Option<&'static mut Mcache> {
+    #[cfg(test)]
+    {
+        None
+    }
+    #[cfg(not(test))]
+    {
+        let gp = crate::arch::getg();
+        if gp.is_null() {
+            return None;
+        }
+        // SAFETY: gp is the running g; its M's P (if any) is owned by this thread.
+        unsafe {
+            let mp = (*gp).m;
+            if mp.is_null() || gp == (*mp).gsignal {
+                return None;
+            }
+            let pp = (*mp).p.load(core::sync::atomic::Ordering::Relaxed);
+            if pp.is_null() {
+                None
+            } else {
+                Some(&mut (*pp).mcache)
+            }
+        }
+    }
+}
+
+/// Small allocation: the P's cache first, refilled from the central list in batches.
+fn mcache_alloc(c: usize) -> *mut u8 {
+    let Some(mc) = current_mcache() else { return alloc_small(c) };
+    let (head, n) = &mut mc.lists[c];
+    if head.is_null() {
+        // Refill: CACHE_BATCH objects from the central list in one lock round trip.
+        let (list, got) = central_take(c, CACHE_BATCH);
+        *head = list;
+        *n = got;
+    }
+    let o = *head;
+    // SAFETY: o is the first object of our own list.
+    *head = unsafe { (*o).next };
+    *n -= 1;
+    o as *mut u8
+}
+
+/// Small free: into the P's cache; past CACHE_MAX half goes back to the central list.
+///
+/// # Safety
+/// `p` must be a live object of class `c` that is not used again.
+unsafe fn mcache_free(p: *mut u8, c: usize) {
+    // SAFETY: forwarded.
+    let Some(mc) = current_mcache() else { return unsafe { free_small(p, c) } };
+    let (head, n) = &mut mc.lists[c];
+    let o = p as *mut FreeObj;
+    // SAFETY: o is now a free object owned by this cache.
+    unsafe { (*o).next = *head };
+    *head = o;
+    *n += 1;
+    if *n >= CACHE_MAX {
+        for _ in 0..CACHE_BATCH {
+            let x = *head;
+            // SAFETY: x is on our list; it goes back to the central list.
+            unsafe {
+                *head = (*x).next;
+                free_small(x as *mut u8, c);
+            }
+            *n -= 1;
+        }
+    }
 }
 
 /// Maps a large object directly (Go's largeAlloc).
@@ -237,7 +358,7 @@ unsafe impl GlobalAlloc for GoAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let size = layout.size().max(1);
         match size_to_class(size, layout.align()) {
-            Some(c) => alloc_small(c),
+            Some(c) => mcache_alloc(c),
             None => alloc_large(layout),
         }
     }
@@ -246,7 +367,7 @@ unsafe impl GlobalAlloc for GoAlloc {
         let size = layout.size().max(1);
         match size_to_class(size, layout.align()) {
             // SAFETY: p came from alloc_small(c) for the same layout.
-            Some(c) => unsafe { free_small(p, c) },
+            Some(c) => unsafe { mcache_free(p, c) },
             None => {
                 let page = os::phys_page_size();
                 // SAFETY: p is a large mapping of this rounded size.

@@ -747,6 +747,7 @@ fn procresize(nprocs: i32) -> *mut P {
                 timers: time::TimerHeap::new(),
                 timers_lock: Mutex::new(),
                 timer0_when: AtomicI64::new(0),
+                mcache: crate::malloc::Mcache::new(),
             }));
             ALLP[i].store(p, Ordering::Release);
         } else {

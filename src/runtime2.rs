@@ -237,6 +237,8 @@ pub struct P {
     pub timers_lock: Mutex,
     /// Earliest `when` in timers, or 0: readable without the lock.
     pub timer0_when: AtomicI64,
+    /// Per-P object cache (Go's mcache): the allocator's lock-free fast path.
+    pub mcache: crate::malloc::Mcache,
 }
 
 /// A singly linked list of gs through `schedlink` (Go's gList).
