@@ -8,8 +8,11 @@ gort::main!(main);
 use gort::arch::nr;
 
 fn main() {
-    let n: usize =
-        gort::os::args().get(1).and_then(|a| core::str::from_utf8(a).ok()).and_then(|s| s.parse().ok()).unwrap_or(10_100);
+    let n: usize = gort::os::args()
+        .get(1)
+        .and_then(|a| core::str::from_utf8(a).ok())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_100);
     let mut fds = [0i32; 2];
     // SAFETY: pipe2 writes two fds.
     let r = unsafe { gort::arch::syscall6(nr::PIPE2, fds.as_mut_ptr() as usize, 0, 0, 0, 0, 0) };
