@@ -261,6 +261,30 @@ impl<T> Hchan<T> {
         Try::Block
     }
 
+    /// Queues a sudog for the current goroutine on the send or receive queue and parks it; the
+    /// channel lock is released once it is off its M. Returns whether the operation completed
+    /// (false: woken by close).
+    ///
+    /// # Safety
+    /// The lock must be held; `elem` must stay valid until this returns.
+    unsafe fn park(&self, send: bool, elem: *mut u8) -> bool {
+        let gp = arch::getg();
+        let mut sg = Sudog::new(gp, elem);
+        // SAFETY: lock held; sg lives on our stack until a waker dequeues it and readies us.
+        unsafe {
+            let c = self.inner();
+            if send {
+                c.sendq.enqueue(&mut sg);
+            } else {
+                c.recvq.enqueue(&mut sg);
+            }
+            (*gp).param.store(0, Ordering::Relaxed);
+        }
+        let reason = if send { WaitReason::ChanSend } else { WaitReason::ChanReceive };
+        gopark(Some(unlock_chan), &self.lock as *const Mutex as usize, reason);
+        sg.success
+    }
+
     /// Go's chansend: blocks until the value is taken; Err(v) if the channel is (or gets) closed.
     fn send(&self, v: T) -> Result<(), SendError<T>> {
         proc::preempt_check();
@@ -276,15 +300,8 @@ impl<T> Hchan<T> {
             }
             Try::Block => {}
         }
-        let gp = arch::getg();
-        let mut sg = Sudog::new(gp, v.as_mut_ptr() as *mut u8);
-        // SAFETY: lock held; sg lives on our stack until we are readied (after dequeue).
-        unsafe {
-            self.inner().sendq.enqueue(&mut sg);
-            (*gp).param.store(0, Ordering::Relaxed);
-        }
-        gopark(Some(unlock_chan), &self.lock as *const Mutex as usize, WaitReason::ChanSend);
-        if sg.success {
+        // SAFETY: lock held; v stays in place until a receiver copies it out or we are woken.
+        if unsafe { self.park(true, v.as_mut_ptr() as *mut u8) } {
             Ok(())
         } else {
             // SAFETY: closed while we waited: the value was not taken.
@@ -304,15 +321,8 @@ impl<T> Hchan<T> {
             Try::Done(false) => return None,
             Try::Block => {}
         }
-        let gp = arch::getg();
-        let mut sg = Sudog::new(gp, slot.as_mut_ptr() as *mut u8);
-        // SAFETY: as in send.
-        unsafe {
-            self.inner().recvq.enqueue(&mut sg);
-            (*gp).param.store(0, Ordering::Relaxed);
-        }
-        gopark(Some(unlock_chan), &self.lock as *const Mutex as usize, WaitReason::ChanReceive);
-        if sg.success {
+        // SAFETY: lock held; slot stays in place until a sender fills it or we are woken.
+        if unsafe { self.park(false, slot.as_mut_ptr() as *mut u8) } {
             // SAFETY: the sender wrote the slot before readying us.
             Some(unsafe { slot.assume_init() })
         } else {
