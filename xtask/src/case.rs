@@ -28,6 +28,9 @@ pub struct Case {
     pub stderr: Stream,
     /// `skip-on: TRIPLE REASON...`: targets where the case cannot run, and why (reported SKIPPED).
     pub skip_on: Vec<(String, String)>,
+    /// `secure-exec`: run a setgid copy of the program so the kernel sets AT_SECURE (needs root and
+    /// a native target; SKIPPED otherwise).
+    pub secure_exec: bool,
 }
 
 impl Case {
@@ -66,8 +69,9 @@ pub fn parse_file(prog: &str, path: &str, text: &str) -> Result<Vec<Case>, Strin
             continue;
         }
         let (key, rest) = match line.find(':') {
-            // `case NAME` and `env-clear` have no colon.
+            // `case NAME`, `env-clear` and `secure-exec` have no colon.
             _ if line == "env-clear" => ("env-clear", ""),
+            _ if line == "secure-exec" => ("secure-exec", ""),
             _ if line.starts_with("case ") || line == "case" => ("case", line[4..].trim()),
             Some(c) => (line[..c].trim(), line[c + 1..].trim()),
             None => return Err(err(format!("expected `key: value`, `case NAME` or `env-clear`, got {line:?}"))),
@@ -90,6 +94,7 @@ pub fn parse_file(prog: &str, path: &str, text: &str) -> Result<Vec<Case>, Strin
                 exit: 0,
                 timeout: DEFAULT_TIMEOUT,
                 skip_on: Vec::new(),
+                secure_exec: false,
                 stdout: Stream::default(),
                 stderr: Stream::default(),
             });
@@ -130,6 +135,37 @@ pub fn parse_file(prog: &str, path: &str, text: &str) -> Result<Vec<Case>, Strin
                 }
             }
             "env-clear" => case.env_clear = true,
+            "secure-exec" => case.secure_exec = true,
+            "env-fill" => {
+                // `env-fill: KEY SIZE PATTERN [COUNT]`: KEY (or KEY0..KEY<COUNT-1>) set to PATTERN
+                // repeated to SIZE bytes; for environments too big to write out.
+                let w = words(rest).map_err(err)?;
+                let num = |b: &Vec<u8>| -> Result<usize, String> {
+                    std::str::from_utf8(b)
+                        .ok()
+                        .and_then(|s| s.parse().ok())
+                        .ok_or_else(|| err(format!("env-fill: not a number: {:?}", String::from_utf8_lossy(b))))
+                };
+                let (key, size, pat, count) = match w.as_slice() {
+                    [k, n, p] => (k, num(n)?, p, None),
+                    [k, n, p, c] => (k, num(n)?, p, Some(num(c)?)),
+                    _ => return Err(err("env-fill wants `KEY SIZE PATTERN [COUNT]`".into())),
+                };
+                if key.is_empty() || key.contains(&b'=') || pat.is_empty() {
+                    return Err(err("env-fill: empty key, '=' in key, or empty pattern".into()));
+                }
+                let value: Vec<u8> = pat.iter().copied().cycle().take(size).collect();
+                match count {
+                    None => case.env.push((key.clone(), value)),
+                    Some(n) => {
+                        for i in 0..n {
+                            let mut k = key.clone();
+                            k.extend_from_slice(i.to_string().as_bytes());
+                            case.env.push((k, value.clone()));
+                        }
+                    }
+                }
+            }
             "skip-on" => {
                 let (triple, why) = rest.split_once(' ').map(|(a, b)| (a, b.trim())).unwrap_or((rest, ""));
                 if triple.is_empty() || why.is_empty() {
@@ -302,6 +338,21 @@ mod tests {
         assert_eq!(c[1].exit, 0);
         assert_eq!(c[1].stderr.exact.as_deref(), Some(&b""[..]));
         assert_eq!(c[1].stdout, Stream::default());
+        assert!(!c[0].secure_exec);
+    }
+
+    #[test]
+    fn env_fill_and_secure_exec() {
+        let c = parse_file("p", "p.case", "case a\nsecure-exec\nenv-fill: K 5 ab\nenv-fill: M 2 z 2\n").unwrap();
+        assert!(c[0].secure_exec);
+        assert_eq!(
+            c[0].env,
+            vec![
+                (b"K".to_vec(), b"ababa".to_vec()),
+                (b"M0".to_vec(), b"zz".to_vec()),
+                (b"M1".to_vec(), b"zz".to_vec())
+            ]
+        );
     }
 
     #[test]
@@ -316,6 +367,8 @@ mod tests {
             "case a\nenv: NOEQUALS\n",    // env without =
             "case a\nargs-repeat: x 3\n", // swapped
             "case a\nfrobnicate\n",       // no colon
+            "case a\nenv-fill: K 3\n",    // no pattern
+            "case a\nenv-fill: K=1 3 x\n", // '=' in key
             "",                           // no case
         ] {
             assert!(parse_file("p", "p.case", bad).is_err(), "accepted {bad:?}");

@@ -658,6 +658,16 @@ fn cmd_test(args: &[String]) -> Result<i32, Fail> {
                 }
                 continue;
             }
+            if case.secure_exec && !(t.runner.is_empty() && is_root()) {
+                let why = if t.runner.is_empty() {
+                    "secure-exec needs root to make the setgid copy"
+                } else {
+                    "secure-exec needs a native run: under an emulator the kernel execs the emulator, not the setgid program"
+                };
+                println!("SKIPPED {id} ({why})");
+                row.skipped += 1;
+                continue;
+            }
             let (problems, ms) = run_case(&root, t, exe, case);
             if problems.is_empty() {
                 println!("PASS {id} ({ms} ms)");
@@ -726,6 +736,18 @@ fn entry_row(what: &str, ok: bool, time: Duration) -> Row {
 
 /// Runs one case; returns its problems (empty: passed) and its run time in ms.
 fn run_case(root: &Path, t: &Target, exe: &Path, case: &Case) -> (Vec<String>, u128) {
+    let secure_copy;
+    let exe = if case.secure_exec {
+        match setgid_copy(root, exe) {
+            Ok(p) => {
+                secure_copy = p;
+                secure_copy.as_path()
+            }
+            Err(e) => return (vec![format!("secure-exec: {e}")], 0),
+        }
+    } else {
+        exe
+    };
     let mut c = runner_command(t, exe);
     c.args(case.args.iter().map(|a| OsString::from_vec(a.clone()))).current_dir(root);
     if case.env_clear {
@@ -744,6 +766,23 @@ fn run_case(root: &Path, t: &Target, exe: &Path, case: &Case) -> (Vec<String>, u
         Ok(out) => (check::check(case, &out), out.elapsed.as_millis()),
         Err(e) => (vec![format!("could not start {}: {e}", exe.display())], 0),
     }
+}
+
+/// Copies `exe` to target/secure-exec/ as a setgid-nogroup executable: run by root (gid 0) its
+/// effective gid differs from the real one, so the kernel passes AT_SECURE=1 in the auxv.
+fn setgid_copy(root: &Path, exe: &Path) -> Result<PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
+    const NOGROUP: u32 = 65534;
+    let dir = target_dir(root).join("secure-exec");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let dst = dir.join(exe.file_name().ok_or("no file name")?);
+    let _ = std::fs::remove_file(&dst);
+    std::fs::copy(exe, &dst).map_err(|e| format!("copy to {}: {e}", dst.display()))?;
+    std::os::unix::fs::chown(&dst, Some(0), Some(NOGROUP)).map_err(|e| format!("chown {}: {e}", dst.display()))?;
+    // chmod after chown: chown clears the setgid bit.
+    std::fs::set_permissions(&dst, std::fs::Permissions::from_mode(0o2755))
+        .map_err(|e| format!("chmod g+s {}: {e}", dst.display()))?;
+    Ok(dst)
 }
 
 // ---------------------------------------------------------------------------------------------
