@@ -84,6 +84,12 @@ pub fn gomaxprocs(n: i32) -> i32 {
     proc::set_gomaxprocs(n)
 }
 
+/// Sets the most OS threads (Ms) the program may use, default 10000, and returns the previous
+/// limit (Go's runtime/debug.SetMaxThreads). Going past the limit is fatal: "thread exhaustion".
+pub fn set_max_threads(n: i32) -> i32 {
+    proc::set_max_threads(n)
+}
+
 /// Puts the goroutine to sleep for at least `d` (Go's time.Sleep). Other goroutines run meanwhile.
 pub fn sleep(d: core::time::Duration) {
     proc::preempt_check();

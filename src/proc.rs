@@ -435,6 +435,19 @@ fn mreserveid() -> i64 {
     id
 }
 
+/// Go's debug.SetMaxThreads: sets maxmcount (values < 1 mean 1) and returns the previous limit;
+/// if more threads exist already, the program dies of thread exhaustion as Go's does.
+pub fn set_max_threads(n: i32) -> i32 {
+    SCHED.lock.lock();
+    // SAFETY: sched.lock held.
+    let s = unsafe { sl() };
+    let old = s.maxmcount;
+    s.maxmcount = n.max(1);
+    checkmcount(s);
+    SCHED.lock.unlock();
+    old
+}
+
 /// Go's checkmcount: too many threads is fatal ("thread exhaustion").
 fn checkmcount(s: &SchedLocked) {
     let count = s.mnext;
