@@ -621,6 +621,34 @@ fn cmd_test(args: &[String]) -> Result<i32, Fail> {
         let t0 = Instant::now();
         println!("== e2e {}: building", t.triple);
         let built = cargo_build(&root, &["-p", "gort-e2e", "--bins", "--keep-going"], t.triple, release)?;
+        // The hardening properties (static, no PT_INTERP/DT_NEEDED, non-executable stack, entry =
+        // rt0) of every program just built, asserted with readelf (DESIGN.md "Hardening").
+        if let Inspect::Elf { class, machine, entry } = t.inspect {
+            let t1 = Instant::now();
+            let mut elf = Row {
+                what: format!("elf properties {}", t.triple),
+                passed: 0,
+                failed: 0,
+                skipped: 0,
+                time: Duration::ZERO,
+                note: String::new(),
+            };
+            let mut exes: Vec<(&String, &PathBuf)> = built.exes.iter().collect();
+            exes.sort();
+            for (prog, exe) in exes {
+                let (problems, _) = inspect_elf(exe, class, machine, entry);
+                if problems.is_empty() {
+                    elf.passed += 1;
+                } else {
+                    println!("FAIL elf {prog} ({}): {}", t.triple, problems.join("; "));
+                    failures.push(format!("{} elf {prog}: {}", t.triple, problems[0]));
+                    elf.failed += 1;
+                }
+            }
+            println!("== elf properties {}: {} programs checked, {} failed", t.triple, elf.passed + elf.failed, elf.failed);
+            elf.time = t1.elapsed();
+            rows.push(elf);
+        }
         let runnable = (t.runnable)(t);
         match &runnable {
             Ok(()) => println!("== e2e {}: running {} cases", t.triple, cases.len()),
