@@ -31,6 +31,8 @@ pub struct Case {
     /// `secure-exec`: run a setgid copy of the program so the kernel sets AT_SECURE (needs root and
     /// a native target; SKIPPED otherwise).
     pub secure_exec: bool,
+    /// `stress: keep-env REASON`: `cargo xtask stress` must not add GOMAXPROCS to this case.
+    pub stress_keep_env: Option<String>,
 }
 
 impl Case {
@@ -95,6 +97,7 @@ pub fn parse_file(prog: &str, path: &str, text: &str) -> Result<Vec<Case>, Strin
                 timeout: DEFAULT_TIMEOUT,
                 skip_on: Vec::new(),
                 secure_exec: false,
+                stress_keep_env: None,
                 stdout: Stream::default(),
                 stderr: Stream::default(),
             });
@@ -136,6 +139,10 @@ pub fn parse_file(prog: &str, path: &str, text: &str) -> Result<Vec<Case>, Strin
             }
             "env-clear" => case.env_clear = true,
             "secure-exec" => case.secure_exec = true,
+            "stress" => match rest.split_once(' ') {
+                Some(("keep-env", why)) if !why.trim().is_empty() => case.stress_keep_env = Some(why.trim().into()),
+                _ => return Err(err("stress: wants `keep-env REASON`".into())),
+            },
             "env-fill" => {
                 // `env-fill: KEY SIZE PATTERN [COUNT]`: KEY (or KEY0..KEY<COUNT-1>) set to PATTERN
                 // repeated to SIZE bytes; for environments too big to write out.

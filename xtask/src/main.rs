@@ -84,6 +84,7 @@ mod case;
 mod check;
 mod json;
 mod run;
+mod stress;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -270,6 +271,7 @@ fn main() -> ExitCode {
         Some("loom") => cmd_loom(&args[1..]),
         Some("build-all") => cmd_build_all(&args[1..]),
         Some("bench") => bench::cmd_bench(&args[1..]),
+        Some("stress") => stress::cmd_stress(&args[1..]),
         Some("help" | "-h" | "--help") | None => {
             println!("{}", USAGE);
             Ok(if args.is_empty() { 2 } else { 0 })
@@ -295,6 +297,7 @@ const USAGE: &str = "usage:
   cargo xtask loom
   cargo xtask build-all
   cargo xtask bench [--quick] [--only NAME] [--runs N]
+  cargo xtask stress [--runs N] [--seed S] [--target T]... [--filter SUBSTR]
 (details at the top of xtask/src/main.rs)";
 
 // ---------------------------------------------------------------------------------------------
@@ -678,22 +681,12 @@ fn cmd_test(args: &[String]) -> Result<i32, Fail> {
                 row.skipped += 1;
                 continue;
             }
-            if let Some((_, why)) = case.skip_on.iter().find(|(tr, _)| tr == t.triple) {
-                println!("SKIPPED {id} (skip-on {}: {why})", t.triple);
-                row.skipped += 1;
-                if row.note.is_empty() {
-                    row.note = "some cases SKIPPED by skip-on".into();
-                }
-                continue;
-            }
-            if case.secure_exec && !(t.runner.is_empty() && is_root()) {
-                let why = if t.runner.is_empty() {
-                    "secure-exec needs root to make the setgid copy"
-                } else {
-                    "secure-exec needs a native run: under an emulator the kernel execs the emulator, not the setgid program"
-                };
+            if let Some(why) = case_skip(t, case) {
                 println!("SKIPPED {id} ({why})");
                 row.skipped += 1;
+                if row.note.is_empty() {
+                    row.note = "some cases SKIPPED (reasons above)".into();
+                }
                 continue;
             }
             let (problems, ms) = run_case(&root, t, exe, case);
@@ -760,6 +753,23 @@ fn cmd_test(args: &[String]) -> Result<i32, Fail> {
 
 fn entry_row(what: &str, ok: bool, time: Duration) -> Row {
     Row { what: what.into(), passed: ok as usize, failed: !ok as usize, skipped: 0, time, note: String::new() }
+}
+
+/// Why `case` cannot run on `t` here (its `skip-on` lines, secure-exec's needs), if it cannot.
+fn case_skip(t: &Target, case: &Case) -> Option<String> {
+    if let Some((_, why)) = case.skip_on.iter().find(|(tr, _)| tr == t.triple) {
+        return Some(format!("skip-on {}: {why}", t.triple));
+    }
+    if case.secure_exec && !t.runner.is_empty() {
+        return Some(
+            "secure-exec needs a native run: under an emulator the kernel execs the emulator, not the setgid program"
+                .into(),
+        );
+    }
+    if case.secure_exec && !is_root() {
+        return Some("secure-exec needs root to make the setgid copy".into());
+    }
+    None
 }
 
 /// Runs one case; returns its problems (empty: passed) and its run time in ms.

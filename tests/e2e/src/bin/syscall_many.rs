@@ -98,6 +98,10 @@ fn main() {
                 None => break,
             }
             ROUNDS.fetch_add(1, Ordering::Relaxed);
+            // A ring of unbuffered channels runs on runnext, inheriting its time slice, so with
+            // GOMAXPROCS=1 it would leave the global queue (where the blockers wait for their
+            // turn to enter the kernel) to the 1-in-61 fairness check, as in Go: yield once a round.
+            gort::gosched();
         }
     });
 
