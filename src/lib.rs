@@ -20,6 +20,8 @@ extern crate gort_mem;
 pub mod alg;
 pub mod arch;
 pub mod chan;
+#[cfg(test)]
+mod fuzz;
 pub mod lock_futex;
 pub mod malloc;
 pub mod offsets;

@@ -365,18 +365,18 @@ mod tests {
     #[test]
     fn rejects_what_it_does_not_understand() {
         for bad in [
-            "exit: 0\n",                  // before a case
-            "case a\nstdot:\nx\n.\n",     // unknown key
-            "case a\nstdout:\nx\n",       // unterminated block
-            "case a\nstdout: x\n",        // text on the block line
-            "case a\ncase a\n",           // duplicate
-            "case a\nexit: zero\n",       // not a number
-            "case a\nenv: NOEQUALS\n",    // env without =
-            "case a\nargs-repeat: x 3\n", // swapped
-            "case a\nfrobnicate\n",       // no colon
-            "case a\nenv-fill: K 3\n",    // no pattern
+            "exit: 0\n",                   // before a case
+            "case a\nstdot:\nx\n.\n",      // unknown key
+            "case a\nstdout:\nx\n",        // unterminated block
+            "case a\nstdout: x\n",         // text on the block line
+            "case a\ncase a\n",            // duplicate
+            "case a\nexit: zero\n",        // not a number
+            "case a\nenv: NOEQUALS\n",     // env without =
+            "case a\nargs-repeat: x 3\n",  // swapped
+            "case a\nfrobnicate\n",        // no colon
+            "case a\nenv-fill: K 3\n",     // no pattern
             "case a\nenv-fill: K=1 3 x\n", // '=' in key
-            "",                           // no case
+            "",                            // no case
         ] {
             assert!(parse_file("p", "p.case", bad).is_err(), "accepted {bad:?}");
         }

@@ -82,6 +82,7 @@
 mod bench;
 mod case;
 mod check;
+mod fuzz;
 mod json;
 mod run;
 mod stress;
@@ -272,6 +273,7 @@ fn main() -> ExitCode {
         Some("build-all") => cmd_build_all(&args[1..]),
         Some("bench") => bench::cmd_bench(&args[1..]),
         Some("stress") => stress::cmd_stress(&args[1..]),
+        Some("fuzz") => fuzz::cmd_fuzz(&args[1..]),
         Some("help" | "-h" | "--help") | None => {
             println!("{}", USAGE);
             Ok(if args.is_empty() { 2 } else { 0 })
@@ -298,6 +300,7 @@ const USAGE: &str = "usage:
   cargo xtask build-all
   cargo xtask bench [--quick] [--only NAME] [--runs N]
   cargo xtask stress [--runs N] [--seed S] [--target T]... [--filter SUBSTR]
+  cargo xtask fuzz [--execs N] [--seed S]
 (details at the top of xtask/src/main.rs)";
 
 // ---------------------------------------------------------------------------------------------
@@ -607,6 +610,13 @@ fn cmd_test(args: &[String]) -> Result<i32, Fail> {
                 failures.push(format!("{what}: failed (output above)"));
             }
         }
+        println!("== fuzz smoke: {} executions per target (cargo xtask fuzz runs 10 M)", fuzz::SMOKE_EXECS);
+        let t0 = Instant::now();
+        let ok = fuzz::fuzz_command(fuzz::SMOKE_EXECS, None).status().map(|s| s.success()).unwrap_or(false);
+        rows.push(entry_row("fuzz smoke (src/fuzz.rs)", ok, t0.elapsed()));
+        if !ok {
+            failures.push("fuzz smoke: failed (output above)".into());
+        }
         if loom {
             println!("== loom: {}", LOOM_DESCRIPTION);
             let t0 = Instant::now();
@@ -648,7 +658,12 @@ fn cmd_test(args: &[String]) -> Result<i32, Fail> {
                     elf.failed += 1;
                 }
             }
-            println!("== elf properties {}: {} programs checked, {} failed", t.triple, elf.passed + elf.failed, elf.failed);
+            println!(
+                "== elf properties {}: {} programs checked, {} failed",
+                t.triple,
+                elf.passed + elf.failed,
+                elf.failed
+            );
             elf.time = t1.elapsed();
             rows.push(elf);
         }

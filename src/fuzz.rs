@@ -1,0 +1,349 @@
+//! Host fuzz harness for the parts of boot that read untrusted input: the argv/envp/auxv walk
+//! (args, goargs, goenvs, gogetenv, sysauxv) and the GODEBUG, GOMAXPROCS and GORT_STACK_SIZE
+//! parsers. Each target checks the runtime's code against a reference written independently
+//! with std (a differential oracle), not only "does not crash".
+//!
+//! It is a mutation fuzzer: inputs start from the seeds checked in under fuzz/corpus/<target>/,
+//! and each execution applies a few random mutations (bit flips, dictionary tokens, splices,
+//! deletions, growth to 64 KB). It is not coverage-guided (cargo fuzz needs a nightly compiler,
+//! which this project's machines cannot fetch); the targets are small enough that the oracle and
+//! the dictionary reach every branch. Run with `cargo xtask fuzz [--execs N]` (default 10 M per
+//! target); GORT_FUZZ_EXECS and GORT_FUZZ_SEED set the count and the generator seed.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::vec::Vec;
+
+use crate::runtime1::{self, DebugVars};
+
+/// xorshift64*: the fuzzer's generator (seeded, so a failure replays).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Tokens the mutator inserts: what the parsers look for.
+const DICT: &[&[u8]] = &[
+    b"schedtrace=",
+    b"scheddetail=",
+    b"boottrace=",
+    b"=",
+    b",",
+    b"-",
+    b"+",
+    b"0",
+    b"1",
+    b"9",
+    b"2147483647",
+    b"2147483648",
+    b"-2147483648",
+    b"9223372036854775807",
+    b"9223372036854775808",
+    b"-9223372036854775808",
+    b"18446744073709551616",
+    b"k",
+    b"K",
+    b"m",
+    b"M",
+    b"\0",
+    b"\xff",
+    b" ",
+    b"GODEBUG=",
+    b"GOMAXPROCS=",
+];
+
+/// Applies 1 to 4 random mutations to `buf`, drawing splices from `corpus`.
+fn mutate(rng: &mut Rng, buf: &mut Vec<u8>, corpus: &[Vec<u8>], max_len: usize) {
+    for _ in 0..1 + rng.below(4) {
+        match rng.below(9) {
+            0 if !buf.is_empty() => {
+                let i = rng.below(buf.len());
+                buf[i] ^= 1 << rng.below(8);
+            }
+            1 if !buf.is_empty() => {
+                let i = rng.below(buf.len());
+                buf[i] = rng.next() as u8;
+            }
+            2 | 3 => {
+                let tok = DICT[rng.below(DICT.len())];
+                let at = rng.below(buf.len() + 1);
+                buf.splice(at..at, tok.iter().copied());
+            }
+            4 if !buf.is_empty() => {
+                let a = rng.below(buf.len());
+                let b = (a + 1 + rng.below(8)).min(buf.len());
+                buf.drain(a..b);
+            }
+            5 if !buf.is_empty() => {
+                let a = rng.below(buf.len());
+                let b = (a + 1 + rng.below(16)).min(buf.len());
+                let piece: Vec<u8> = buf[a..b].to_vec();
+                let at = rng.below(buf.len() + 1);
+                buf.splice(at..at, piece);
+            }
+            6 if !corpus.is_empty() => {
+                let other = &corpus[rng.below(corpus.len())];
+                let cut = rng.below(buf.len() + 1);
+                buf.truncate(cut);
+                let from = rng.below(other.len() + 1);
+                buf.extend_from_slice(&other[from..]);
+            }
+            7 if rng.below(200) == 0 => {
+                // Rarely: a huge input (GODEBUG of 64 KB and the like).
+                let tok = DICT[rng.below(DICT.len())];
+                while buf.len() < 65536 {
+                    buf.extend_from_slice(tok);
+                }
+            }
+            8 if !buf.is_empty() => buf.truncate(rng.below(buf.len())),
+            _ => buf.push(rng.next() as u8),
+        }
+    }
+    if buf.len() > max_len {
+        buf.truncate(max_len);
+    }
+}
+
+/// The seeds in fuzz/corpus/<target>/ (each file one input).
+fn load_corpus(target: &str) -> Vec<Vec<u8>> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
+    let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    seeds.sort();
+    assert!(!seeds.is_empty(), "no seeds in {}", dir.display());
+    seeds
+}
+
+/// Runs `exec` on the seeds and then on `execs` mutated inputs; on a failure, saves the input
+/// under target/fuzz/ and panics with the seed and the input.
+fn run(target: &str, max_len: usize, exec: impl Fn(&[u8])) {
+    let execs: u64 = std::env::var("GORT_FUZZ_EXECS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let seed: u64 = std::env::var("GORT_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x5eed_1234_abcd);
+    let corpus = load_corpus(target);
+    let mut rng = Rng(seed | 1);
+    let mut pool: Vec<Vec<u8>> = corpus.clone();
+    let start = std::time::Instant::now();
+    let mut buf = Vec::new();
+    for i in 0..execs + corpus.len() as u64 {
+        buf.clear();
+        if (i as usize) < corpus.len() {
+            buf.extend_from_slice(&corpus[i as usize]);
+        } else {
+            buf.extend_from_slice(&pool[rng.below(pool.len())]);
+            mutate(&mut rng, &mut buf, &corpus, max_len);
+        }
+        if catch_unwind(AssertUnwindSafe(|| exec(&buf))).is_err() {
+            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/fuzz");
+            let _ = std::fs::create_dir_all(&dir);
+            let path = dir.join(format!("crash-{target}-{i}"));
+            let _ = std::fs::write(&path, &buf);
+            panic!(
+                "fuzz {target}: failure at exec {i} (GORT_FUZZ_SEED={seed}); input saved to {}: {:?}",
+                path.display(),
+                String::from_utf8_lossy(&buf[..buf.len().min(200)])
+            );
+        }
+        // Keep some mutants as new starting points (a small rolling pool).
+        if rng.below(64) == 0 {
+            if pool.len() < 256 {
+                pool.push(buf.clone());
+            } else {
+                let j = rng.below(pool.len());
+                pool[j] = buf.clone();
+            }
+        }
+    }
+    std::println!(
+        "fuzz {target}: {execs} execs + {} seeds, 0 failures, {:.1} s (GORT_FUZZ_SEED={seed})",
+        corpus.len(),
+        start.elapsed().as_secs_f64()
+    );
+}
+
+// --- oracles, written with std and without looking at the runtime's code paths ---
+
+/// Go's atoi semantics via std: optional '-', digits only, "-" alone is 0, '+' is rejected.
+fn ref_atoi(s: &[u8]) -> Option<isize> {
+    if s == b"-" {
+        return Some(0);
+    }
+    let t = std::str::from_utf8(s).ok()?;
+    if t.starts_with('+') || t.starts_with("-+") || t.starts_with("--") {
+        return None;
+    }
+    t.parse::<isize>().ok()
+}
+
+fn ref_godebug(s: &[u8]) -> DebugVars {
+    let mut d = DebugVars::default();
+    let text = String::from_utf8_lossy(s);
+    // Fields are split on ','; invalid UTF-8 cannot form a known key or a number, so lossy
+    // decoding does not change which fields count.
+    for field in text.split(',') {
+        let Some((k, v)) = field.split_once('=') else { continue };
+        let Some(n) = ref_atoi(v.as_bytes()).and_then(|n| i32::try_from(n).ok()) else { continue };
+        if v.contains('\u{fffd}') {
+            continue;
+        }
+        match k {
+            "schedtrace" => d.schedtrace = n,
+            "scheddetail" => d.scheddetail = n,
+            "boottrace" => d.boottrace = n,
+            _ => {}
+        }
+    }
+    d
+}
+
+fn ref_stack_size(s: &[u8]) -> Option<usize> {
+    let t = std::str::from_utf8(s).ok()?;
+    let (num, mul) = match t.as_bytes().last()? {
+        b'k' | b'K' => (&t[..t.len() - 1], 1024usize),
+        b'm' | b'M' => (&t[..t.len() - 1], 1 << 20),
+        _ => (t, 1),
+    };
+    let n = ref_atoi(num.as_bytes())?;
+    if n <= 0 {
+        return None;
+    }
+    (n as usize).checked_mul(mul)
+}
+
+#[test]
+#[ignore = "fuzzing: run by `cargo xtask fuzz`"]
+fn fuzz_atoi() {
+    run("atoi", 64, |s| {
+        assert_eq!(runtime1::atoi(s), ref_atoi(s));
+        assert_eq!(runtime1::atoi32(s), ref_atoi(s).and_then(|n| i32::try_from(n).ok()));
+    });
+}
+
+#[test]
+#[ignore = "fuzzing: run by `cargo xtask fuzz`"]
+fn fuzz_gomaxprocs() {
+    run("gomaxprocs", 64, |s| {
+        let want = ref_atoi(s).and_then(|n| i32::try_from(n).ok()).filter(|&n| n > 0);
+        assert_eq!(runtime1::gomaxprocs_env(Some(s)), want);
+    });
+}
+
+#[test]
+#[ignore = "fuzzing: run by `cargo xtask fuzz`"]
+fn fuzz_godebug() {
+    run("godebug", 1 << 17, |s| {
+        let mut d = DebugVars::default();
+        runtime1::parse_godebug(s, &mut d);
+        assert_eq!(d, ref_godebug(s));
+    });
+}
+
+#[test]
+#[ignore = "fuzzing: run by `cargo xtask fuzz`"]
+fn fuzz_stack_size() {
+    run("stack_size", 64, |s| assert_eq!(crate::stack::parse_size(s), ref_stack_size(s)));
+}
+
+/// The argv/envp/auxv walk: the input is decoded into argc strings, env strings and auxv pairs,
+/// laid out as the kernel lays out the initial stack, and walked by args, goargs, goenvs,
+/// gogetenv and sysauxv; every value must come back exactly.
+#[test]
+#[ignore = "fuzzing: run by `cargo xtask fuzz`"]
+fn fuzz_args_walk() {
+    run("args", 4096, |input| {
+        // Layout of the input: byte 0 = argc (0..=15), byte 1 = number of auxv pairs (0..=15);
+        // the rest split on 0xff into strings: argc of them are argv, the rest envp. Auxv
+        // pairs come from the bytes (tags drawn from the interesting ones).
+        let argc = input.first().map_or(0, |b| (b & 15) as usize);
+        let nauxv = input.get(1).map_or(0, |b| (b & 15) as usize);
+        let rest = input.get(2..).unwrap_or(&[]);
+        let strs: Vec<Vec<u8>> =
+            rest.split(|&b| b == 0xff).map(|s| s.iter().copied().filter(|&b| b != 0).collect()).collect();
+        let mut argv: Vec<Vec<u8>> = strs.iter().take(argc).cloned().collect();
+        while argv.len() < argc {
+            argv.push(Vec::new());
+        }
+        let envp: Vec<Vec<u8>> = strs.iter().skip(argc).cloned().collect();
+        const TAGS: [usize; 8] = [6, 25, 16, 26, 23, 33, 3, 99]; // PAGESZ RANDOM HWCAP HWCAP2 SECURE SYSINFO_EHDR PHDR ?
+        let auxv: Vec<(usize, usize)> = (0..nauxv)
+            .map(|i| {
+                let b = rest.get(i).copied().unwrap_or(0) as usize;
+                (TAGS[b % TAGS.len()], b.wrapping_mul(0x1001) + i)
+            })
+            .collect();
+
+        // The initial stack image: argv..., NULL, envp..., NULL, auxv pairs..., AT_NULL, 0.
+        let cstrs: Vec<Vec<u8>> = argv.iter().chain(envp.iter()).map(|s| [&s[..], b"\0"].concat()).collect();
+        let mut stack: Vec<usize> = Vec::new();
+        for c in &cstrs[..argc] {
+            stack.push(c.as_ptr() as usize);
+        }
+        stack.push(0);
+        for c in &cstrs[argc..] {
+            stack.push(c.as_ptr() as usize);
+        }
+        stack.push(0);
+        let auxv_at = stack.len();
+        for &(k, v) in &auxv {
+            stack.push(k);
+            stack.push(v);
+        }
+        stack.extend([0, 0]);
+
+        // SAFETY: `stack` is laid out exactly as the ABI's initial stack, and every string
+        // pointer in it points into `cstrs`, which outlives this closure's use of the results.
+        let got_auxv = unsafe { runtime1::args(argc, stack.as_ptr() as *const *const u8) };
+        assert_eq!(got_auxv, stack[auxv_at..].as_ptr());
+        assert_eq!(runtime1::argc(), argc);
+        assert_eq!(runtime1::envc(), envp.len());
+        runtime1::goargs();
+        runtime1::goenvs();
+        let a = runtime1::argslice();
+        let e = runtime1::envs();
+        assert_eq!(a.len(), argv.len());
+        for (x, y) in a.iter().zip(&argv) {
+            assert_eq!(x, y);
+        }
+        for (x, y) in e.iter().zip(&envp) {
+            assert_eq!(x, y);
+        }
+        // gogetenv: the first entry whose key matches exactly, as std would look it up.
+        for key in ["GODEBUG", "GOMAXPROCS", "A", ""] {
+            let want = envp.iter().find_map(|kv| {
+                let eq = kv.iter().position(|&c| c == b'=')?;
+                (eq == key.len() && &kv[..eq] == key.as_bytes()).then(|| kv[eq + 1..].to_vec())
+            });
+            assert_eq!(runtime1::gogetenv(key).map(<[u8]>::to_vec), want, "key {key:?}");
+        }
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: got_auxv points at our AT_NULL-terminated pairs.
+            let x = unsafe { crate::sys::sysauxv(got_auxv) };
+            assert_eq!(x.count, auxv.len());
+            let last = |tag: usize| auxv.iter().rev().find(|p| p.0 == tag).map_or(0, |p| p.1);
+            assert_eq!(x.pagesz, last(6));
+            assert_eq!(x.random, last(25));
+            assert_eq!(x.hwcap, last(16));
+            assert_eq!(x.hwcap2, last(26));
+            assert_eq!(x.secure, last(23) != 0);
+            assert_eq!(x.vdso, last(33));
+        }
+        // goargs/goenvs leak their slices on purpose (they live for the process); give these
+        // back so ten million executions do not grow the heap.
+        // SAFETY: both slices came from Box::leak in goargs/goenvs and nothing else holds them.
+        unsafe {
+            drop(std::boxed::Box::from_raw(a as *const [&[u8]] as *mut [&[u8]]));
+            drop(std::boxed::Box::from_raw(e as *const [&[u8]] as *mut [&[u8]]));
+        }
+    });
+}
