@@ -221,7 +221,10 @@ fn ref_stack_size(s: &[u8]) -> Option<usize> {
 }
 
 #[test]
-#[ignore = "fuzzing: run by `cargo xtask fuzz`"]
+#[cfg_attr(
+    not(miri),
+    ignore = "fuzzing: run by `cargo xtask fuzz` (and by `cargo xtask miri` on a few hundred inputs)"
+)]
 fn fuzz_atoi() {
     run("atoi", 64, |s| {
         assert_eq!(runtime1::atoi(s), ref_atoi(s));
@@ -230,7 +233,10 @@ fn fuzz_atoi() {
 }
 
 #[test]
-#[ignore = "fuzzing: run by `cargo xtask fuzz`"]
+#[cfg_attr(
+    not(miri),
+    ignore = "fuzzing: run by `cargo xtask fuzz` (and by `cargo xtask miri` on a few hundred inputs)"
+)]
 fn fuzz_gomaxprocs() {
     run("gomaxprocs", 64, |s| {
         let want = ref_atoi(s).and_then(|n| i32::try_from(n).ok()).filter(|&n| n > 0);
@@ -239,7 +245,10 @@ fn fuzz_gomaxprocs() {
 }
 
 #[test]
-#[ignore = "fuzzing: run by `cargo xtask fuzz`"]
+#[cfg_attr(
+    not(miri),
+    ignore = "fuzzing: run by `cargo xtask fuzz` (and by `cargo xtask miri` on a few hundred inputs)"
+)]
 fn fuzz_godebug() {
     run("godebug", 1 << 17, |s| {
         let mut d = DebugVars::default();
@@ -249,7 +258,10 @@ fn fuzz_godebug() {
 }
 
 #[test]
-#[ignore = "fuzzing: run by `cargo xtask fuzz`"]
+#[cfg_attr(
+    not(miri),
+    ignore = "fuzzing: run by `cargo xtask fuzz` (and by `cargo xtask miri` on a few hundred inputs)"
+)]
 fn fuzz_stack_size() {
     run("stack_size", 64, |s| assert_eq!(crate::stack::parse_size(s), ref_stack_size(s)));
 }
@@ -258,7 +270,10 @@ fn fuzz_stack_size() {
 /// laid out as the kernel lays out the initial stack, and walked by args, goargs, goenvs,
 /// gogetenv and sysauxv; every value must come back exactly.
 #[test]
-#[ignore = "fuzzing: run by `cargo xtask fuzz`"]
+#[cfg_attr(
+    not(miri),
+    ignore = "fuzzing: run by `cargo xtask fuzz` (and by `cargo xtask miri` on a few hundred inputs)"
+)]
 fn fuzz_args_walk() {
     run("args", 4096, |input| {
         // Layout of the input: byte 0 = argc (0..=15), byte 1 = number of auxv pairs (0..=15);
@@ -282,28 +297,30 @@ fn fuzz_args_walk() {
             })
             .collect();
 
-        // The initial stack image: argv..., NULL, envp..., NULL, auxv pairs..., AT_NULL, 0.
+        // The initial stack image: argv..., NULL, envp..., NULL, auxv pairs..., AT_NULL, 0. Kept
+        // as pointers (not usize) so the string pointers keep their provenance under Miri.
         let cstrs: Vec<Vec<u8>> = argv.iter().chain(envp.iter()).map(|s| [&s[..], b"\0"].concat()).collect();
-        let mut stack: Vec<usize> = Vec::new();
+        let word = |w: usize| core::ptr::null::<u8>().wrapping_add(w);
+        let mut stack: Vec<*const u8> = Vec::new();
         for c in &cstrs[..argc] {
-            stack.push(c.as_ptr() as usize);
+            stack.push(c.as_ptr());
         }
-        stack.push(0);
+        stack.push(core::ptr::null());
         for c in &cstrs[argc..] {
-            stack.push(c.as_ptr() as usize);
+            stack.push(c.as_ptr());
         }
-        stack.push(0);
+        stack.push(core::ptr::null());
         let auxv_at = stack.len();
         for &(k, v) in &auxv {
-            stack.push(k);
-            stack.push(v);
+            stack.push(word(k));
+            stack.push(word(v));
         }
-        stack.extend([0, 0]);
+        stack.extend([core::ptr::null(), core::ptr::null()]);
 
         // SAFETY: `stack` is laid out exactly as the ABI's initial stack, and every string
         // pointer in it points into `cstrs`, which outlives this closure's use of the results.
-        let got_auxv = unsafe { runtime1::args(argc, stack.as_ptr() as *const *const u8) };
-        assert_eq!(got_auxv, stack[auxv_at..].as_ptr());
+        let got_auxv = unsafe { runtime1::args(argc, stack.as_ptr()) };
+        assert_eq!(got_auxv, stack[auxv_at..].as_ptr() as *const usize);
         assert_eq!(runtime1::argc(), argc);
         assert_eq!(runtime1::envc(), envp.len());
         runtime1::goargs();
@@ -338,12 +355,9 @@ fn fuzz_args_walk() {
             assert_eq!(x.secure, last(23) != 0);
             assert_eq!(x.vdso, last(33));
         }
-        // goargs/goenvs leak their slices on purpose (they live for the process); give these
-        // back so ten million executions do not grow the heap.
-        // SAFETY: both slices came from Box::leak in goargs/goenvs and nothing else holds them.
-        unsafe {
-            drop(std::boxed::Box::from_raw(a as *const [&[u8]] as *mut [&[u8]]));
-            drop(std::boxed::Box::from_raw(e as *const [&[u8]] as *mut [&[u8]]));
-        }
+        // goargs/goenvs keep their slices for the life of the process; give these back so ten
+        // million executions do not grow the heap.
+        // SAFETY: a and e are not used after this.
+        unsafe { runtime1::free_args_for_test() };
     });
 }

@@ -17,9 +17,11 @@ struct RawArgs {
 static RAW: Global<RawArgs> =
     Global::new(RawArgs { argc: 0, argv: core::ptr::null(), envp: core::ptr::null(), envc: 0 });
 /// os::args(): set by goargs.
-static ARGSLICE: Global<&'static [&'static [u8]]> = Global::new(&[]);
+static ARGSLICE: Global<*mut [&'static [u8]]> = Global::new(EMPTY);
 /// The environment, `KEY=value` byte strings: set by goenvs.
-static ENVS: Global<&'static [&'static [u8]]> = Global::new(&[]);
+static ENVS: Global<*mut [&'static [u8]]> = Global::new(EMPTY);
+/// What ARGSLICE and ENVS hold before goargs/goenvs: an empty slice (never freed).
+const EMPTY: *mut [&'static [u8]] = core::ptr::slice_from_raw_parts_mut(core::ptr::NonNull::dangling().as_ptr(), 0);
 
 /// Go's check: size, alignment and atomic sanity. Throws on any mismatch.
 pub fn check() {
@@ -142,6 +144,25 @@ pub fn env_value<'a>(kv: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
     }
 }
 
+/// Gives back the slices goargs and goenvs allocated (the fuzz harness calls them millions of
+/// times); the runtime itself keeps them for the life of the process.
+///
+/// # Safety
+/// No reference obtained from argslice() or envs() may be used afterwards.
+#[cfg(test)]
+pub unsafe fn free_args_for_test() {
+    // SAFETY: each pointer came from Box::into_raw (or is the empty static slice, which is
+    // skipped); the caller guarantees no reference into them survives.
+    unsafe {
+        for g in [&ARGSLICE, &ENVS] {
+            let p = core::mem::replace(&mut *g.get(), EMPTY);
+            if p != EMPTY {
+                drop(alloc::boxed::Box::from_raw(p));
+            }
+        }
+    }
+}
+
 /// Go's goargs: argv as byte strings, for os::args().
 pub fn goargs() {
     // SAFETY: single-threaded during schedinit; argv strings live for the process.
@@ -151,7 +172,7 @@ pub fn goargs() {
         for i in 0..raw.argc {
             v.push(cstr(*raw.argv.add(i)));
         }
-        *ARGSLICE.get() = alloc::boxed::Box::leak(v.into_boxed_slice());
+        *ARGSLICE.get() = alloc::boxed::Box::into_raw(v.into_boxed_slice());
     }
 }
 
@@ -164,20 +185,20 @@ pub fn goenvs() {
         for i in 0..raw.envc {
             v.push(cstr(*raw.envp.add(i)));
         }
-        *ENVS.get() = alloc::boxed::Box::leak(v.into_boxed_slice());
+        *ENVS.get() = alloc::boxed::Box::into_raw(v.into_boxed_slice());
     }
 }
 
 /// argv as set by goargs.
 pub fn argslice() -> &'static [&'static [u8]] {
     // SAFETY: written once in schedinit before user code runs.
-    unsafe { *ARGSLICE.get() }
+    unsafe { &**ARGSLICE.get() }
 }
 
 /// The environment as set by goenvs.
 pub fn envs() -> &'static [&'static [u8]] {
     // SAFETY: as in argslice.
-    unsafe { *ENVS.get() }
+    unsafe { &**ENVS.get() }
 }
 
 /// Go's gogetenv: the value of the first `key=` entry.

@@ -84,6 +84,7 @@ mod case;
 mod check;
 mod fuzz;
 mod json;
+mod miri;
 mod run;
 mod stress;
 
@@ -274,6 +275,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::cmd_bench(&args[1..]),
         Some("stress") => stress::cmd_stress(&args[1..]),
         Some("fuzz") => fuzz::cmd_fuzz(&args[1..]),
+        Some("miri") => miri::cmd_miri(&args[1..]),
         Some("help" | "-h" | "--help") | None => {
             println!("{}", USAGE);
             Ok(if args.is_empty() { 2 } else { 0 })
@@ -301,6 +303,7 @@ const USAGE: &str = "usage:
   cargo xtask bench [--quick] [--only NAME] [--runs N]
   cargo xtask stress [--runs N] [--seed S] [--target T]... [--filter SUBSTR]
   cargo xtask fuzz [--execs N] [--seed S]
+  cargo xtask miri
 (details at the top of xtask/src/main.rs)";
 
 // ---------------------------------------------------------------------------------------------
