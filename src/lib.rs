@@ -63,15 +63,25 @@ pub fn go<F>(f: F)
 where
     F: FnOnce() + Send + 'static,
 {
+    go_with_stack(stack::stack_size(), f)
+}
+
+/// Starts `f` as a new goroutine with a stack of `stack_size` bytes instead of the default
+/// (GORT_STACK_SIZE, else 64 KB): rounded up to a power of two within 4 KB ..= 256 MB. Small
+/// stacks hold more parked goroutines in less memory; overflow is detected as for any stack.
+pub fn go_with_stack<F>(stack_size: usize, f: F)
+where
+    F: FnOnce() + Send + 'static,
+{
     /// Entry of a spawned goroutine: takes its closure back from the heap and runs it.
     extern "C" fn gostart<F: FnOnce()>(ctx: usize) {
-        // SAFETY: ctx is the Box<F> leaked by `go` below, consumed exactly once here.
+        // SAFETY: ctx is the Box<F> leaked below, consumed exactly once here.
         let f = unsafe { alloc::boxed::Box::from_raw(ctx as *mut F) };
         f();
     }
     proc::preempt_check();
     let ctx = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(f)) as usize;
-    proc::newproc(gostart::<F> as *const () as usize, ctx);
+    proc::newproc_stack(gostart::<F> as *const () as usize, ctx, stack_size);
 }
 
 /// Yields the processor, letting other goroutines run (Go's runtime.Gosched).

@@ -108,6 +108,11 @@ static ALLGS: Global<Vec<*mut G>> = Global::new(Vec::new());
 /// Global pool of dead gs with stacks (Go's sched.gFree), under GFREE_LOCK.
 static GFREE_LOCK: Mutex = Mutex::new();
 static GFREE: Global<(GList, i32)> = Global::new((GList::new(), 0));
+/// Dead gs whose stacks the scavenger has visited (deep pages given back), under GFREE_LOCK;
+/// gfget takes from it only when GFREE is empty.
+static GFREE_SCAVENGED: Global<(GList, i32)> = Global::new((GList::new(), 0));
+/// The global free list may hold this many gs before sysmon scavenges the rest's stacks.
+const GFREE_KEEP_HOT: i32 = 256;
 /// nanotime when schedinit finished (Go's runtimeInitTime), for schedtrace.
 static RUNTIME_INIT_TIME: AtomicI64 = AtomicI64::new(0);
 /// Token for the one M that sleeps until the next timer (Go's sched.lastpoll: 0 = taken).
@@ -516,21 +521,27 @@ fn allgadd(gp: *mut G) {
     ALLGLOCK.unlock();
 }
 
-/// Go's malg: a new g with a goroutine stack.
-fn malg() -> *mut G {
+/// Go's malg: a new g with a goroutine stack of `stack_size` bytes (a stack::round_size value).
+fn malg(stack_size: usize) -> *mut G {
     let gp = Box::into_raw(Box::new(
         // SAFETY: all-zero is a valid G.
         unsafe { zeroed::<G>() },
     ));
-    let (s, guarded) = stack::stackalloc();
-    // SAFETY: gp is fresh.
+    setstack(gp, stack_size);
+    gp
+}
+
+/// Gives gp a fresh stack of `stack_size` bytes (malg, and gfget for a g whose old stack has
+/// another size).
+fn setstack(gp: *mut G, stack_size: usize) {
+    let (s, guarded) = stack::stackalloc(stack_size);
+    // SAFETY: gp is fresh or dead, and ours.
     unsafe {
         (*gp).stackguard0 = s.lo + 928;
         (*gp).stackguard1 = (*gp).stackguard0;
         (*gp).stack = s;
         (*gp).stack_guarded = guarded;
     }
-    gp
 }
 
 /// Go's casgstatus: status transitions by CAS; a mismatch is a runtime bug.
@@ -571,19 +582,76 @@ fn gfput(pp: *mut P, gp: *mut G) {
     }
 }
 
+/// Go's background scavenger, for goroutine stacks (run by sysmon): while the global free list
+/// holds more than GFREE_KEEP_HOT dead gs, up to `max` of them have their stacks' deep pages
+/// given back to the OS (stack::scavenge) and move to GFREE_SCAVENGED. The stack scans and
+/// madvise calls happen outside GFREE_LOCK.
+fn scavenge_gfree(max: usize) {
+    let mut done = 0;
+    while done < max {
+        let mut batch = GList::new();
+        let mut n = 0;
+        GFREE_LOCK.lock();
+        // SAFETY: under GFREE_LOCK.
+        unsafe {
+            let g = &mut *GFREE.get();
+            while g.1 > GFREE_KEEP_HOT && n < 64 {
+                batch.push(g.0.pop());
+                g.1 -= 1;
+                n += 1;
+            }
+        }
+        GFREE_LOCK.unlock();
+        if n == 0 {
+            return;
+        }
+        let mut list = batch;
+        let mut out = GList::new();
+        loop {
+            let gp = list.pop();
+            if gp.is_null() {
+                break;
+            }
+            // SAFETY: gp is dead and was on our private list only: nothing runs on its stack,
+            // and it goes on exactly one list again.
+            unsafe {
+                stack::scavenge(&(*gp).stack);
+                out.push(gp);
+            }
+        }
+        GFREE_LOCK.lock();
+        // SAFETY: under GFREE_LOCK.
+        unsafe {
+            let c = &mut *GFREE_SCAVENGED.get();
+            loop {
+                let gp = out.pop();
+                if gp.is_null() {
+                    break;
+                }
+                c.0.push(gp);
+                c.1 += 1;
+            }
+        }
+        GFREE_LOCK.unlock();
+        done += n;
+    }
+}
+
 /// Go's gfget: a dead g with a stack from the P's list, refilled from the global list.
 fn gfget(pp: *mut P) -> *mut G {
     // SAFETY: pp is owned by this M.
     unsafe {
         let p = &mut *pp;
-        if p.gfree.empty() && (*GFREE.get()).1 > 0 {
+        if p.gfree.empty() && ((*GFREE.get()).1 > 0 || (*GFREE_SCAVENGED.get()).1 > 0) {
             GFREE_LOCK.lock();
-            let g = &mut *GFREE.get();
-            while p.gfreecnt < 32 && !g.0.empty() {
-                let x = g.0.pop();
-                g.1 -= 1;
-                p.gfree.push(x);
-                p.gfreecnt += 1;
+            for list in [&GFREE, &GFREE_SCAVENGED] {
+                let g = &mut *list.get();
+                while p.gfreecnt < 32 && !g.0.empty() {
+                    let x = g.0.pop();
+                    g.1 -= 1;
+                    p.gfree.push(x);
+                    p.gfreecnt += 1;
+                }
             }
             GFREE_LOCK.unlock();
         }
@@ -601,11 +669,17 @@ fn gfget(pp: *mut P) -> *mut G {
 
 /// Go's newproc: a new goroutine running `entry(ctx)`, queued in runnext of the current P.
 pub fn newproc(entry: usize, ctx: usize) -> *mut G {
+    newproc_stack(entry, ctx, stack::stack_size())
+}
+
+/// newproc with a stack of `stack_size` bytes (rounded by stack::round_size) instead of the
+/// default (gort::go_with_stack).
+pub fn newproc_stack(entry: usize, ctx: usize, stack_size: usize) -> *mut G {
     let pp = getp();
     if pp.is_null() {
         crate::throw("newproc: no P");
     }
-    let newg = newproc1(entry, ctx, pp);
+    let newg = newproc1(entry, ctx, pp, stack::round_size(stack_size));
     runqput(pp, newg, true);
     if MAIN_STARTED.load(Ordering::Acquire) {
         wakep();
@@ -614,12 +688,20 @@ pub fn newproc(entry: usize, ctx: usize) -> *mut G {
 }
 
 /// Go's newproc1: takes a dead g (or makes one) and sets it up to run entry(ctx), then goexit.
-fn newproc1(entry: usize, ctx: usize, pp: *mut P) -> *mut G {
+fn newproc1(entry: usize, ctx: usize, pp: *mut P, stack_size: usize) -> *mut G {
     let mut newg = gfget(pp);
     if newg.is_null() {
-        newg = malg();
+        newg = malg(stack_size);
         casgstatus(newg, GIDLE, GDEAD);
         allgadd(newg);
+    } else {
+        // SAFETY: newg is dead and ours.
+        let (s, guarded) = unsafe { ((*newg).stack, (*newg).stack_guarded) };
+        if stack::limit(&s) != stack_size {
+            // Go's gfget likewise frees a stack of the wrong size and allocates another.
+            stack::stackfree(&s, guarded);
+            setstack(newg, stack_size);
+        }
     }
     // SAFETY: newg is dead and ours; pp is owned by this M.
     unsafe {
@@ -1765,6 +1847,7 @@ fn sysmon() {
     SCHED.lock.unlock();
     let dbg = runtime1::debug();
     let mut lasttrace: i64 = 0;
+    let mut lastscavenge: i64 = 0;
     let mut idle = 0u32;
     let mut delay: u32 = 0;
     loop {
@@ -1811,6 +1894,11 @@ fn sysmon() {
             idle = 0;
         } else {
             idle += 1;
+        }
+        // Stack scavenging: at most every 10 ms, 1024 gs per pass.
+        if now - lastscavenge >= 10_000_000 {
+            lastscavenge = now;
+            scavenge_gfree(1024);
         }
         if dbg.schedtrace > 0 && lasttrace + dbg.schedtrace as i64 * 1_000_000 <= now {
             lasttrace = now;

@@ -156,7 +156,7 @@ pub unsafe fn free_args_for_test() {
     unsafe {
         for g in [&ARGSLICE, &ENVS] {
             let p = core::mem::replace(&mut *g.get(), EMPTY);
-            if p != EMPTY {
+            if !core::ptr::addr_eq(p, EMPTY) {
                 drop(alloc::boxed::Box::from_raw(p));
             }
         }

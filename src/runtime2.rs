@@ -41,6 +41,7 @@ pub const TLS_SLOTS: usize = 8;
 
 /// A memory region `[lo, hi)` used as a stack.
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub struct Stack {
     /// Lowest usable address.
     pub lo: usize,

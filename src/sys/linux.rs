@@ -269,6 +269,8 @@ const MAP_PRIVATE: usize = 0x02;
 const MAP_ANONYMOUS: usize = 0x20;
 const MAP_NORESERVE: usize = 0x4000;
 const MADV_DONTNEED: usize = 4;
+const MADV_HUGEPAGE: usize = 14;
+const MADV_NOHUGEPAGE: usize = 15;
 
 /// Maps `n` bytes of zeroed read-write memory (Go's sysAlloc); null on failure.
 pub fn sys_alloc(n: usize) -> *mut u8 {
@@ -308,6 +310,17 @@ pub unsafe fn sys_guard(p: *mut u8, n: usize) -> bool {
 pub unsafe fn sys_unused(p: *mut u8, n: usize) {
     // SAFETY: forwarded to the caller.
     unsafe { syscall6(nr::MADVISE, p as usize, n, MADV_DONTNEED, 0, 0, 0) };
+}
+
+/// Asks for (or against) transparent huge pages on `[p, p+n)` (Go's sysHugePage and
+/// sysNoHugePage). Advice only: a kernel without THP ignores it.
+///
+/// # Safety
+/// The range must be runtime-owned memory.
+pub unsafe fn sys_huge_pages(p: *mut u8, n: usize, want: bool) {
+    let advice = if want { MADV_HUGEPAGE } else { MADV_NOHUGEPAGE };
+    // SAFETY: forwarded to the caller.
+    unsafe { syscall6(nr::MADVISE, p as usize, n, advice, 0, 0, 0) };
 }
 
 // --- threads (Go's newosproc) ---

@@ -28,8 +28,14 @@ fn main() {
     for _ in 0..parked / 1000 + 1 {
         gort::gosched();
     }
+    // A second argument gives the overflowing goroutine its own stack size (go_with_stack).
+    let stack: usize = gort::os::args()
+        .get(2)
+        .and_then(|a| core::str::from_utf8(a).ok())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(gort::stack::stack_size());
     let (tx, rx) = gort::chan::<u64>(0);
-    gort::go(move || {
+    gort::go_with_stack(stack, move || {
         let mut b = [0u8; 256];
         tx.send(recurse(0, &mut b)).unwrap();
     });

@@ -1,0 +1,104 @@
+//! e2e: memory per parked goroutine, and stacks given back to the OS.
+//!
+//! `rss [N [STACK]]` parks N goroutines (default 100 000), each on its own stack of STACK bytes
+//! (default: the runtime's default, through go_with_stack), and reports the resident memory they
+//! add per goroutine (from /proc/self/statm, the kernel's count). It then wakes them all, runs
+//! 2 000 goroutines that each use 32 KB of stack and exit, and reports whether their deep stack
+//! pages were given back to the OS (stack scavenging).
+#![no_std]
+#![no_main]
+gort::main!(main);
+
+extern crate alloc;
+use alloc::sync::Arc;
+use gort::arch::nr;
+use gort::sync::WaitGroup;
+
+/// Resident set size in bytes (statm's second field, in pages).
+fn rss() -> usize {
+    const AT_FDCWD: isize = -100;
+    let path = b"/proc/self/statm\0";
+    // SAFETY: NUL-terminated path, read-only open.
+    let fd = unsafe { gort::syscall::syscall6(nr::OPENAT, AT_FDCWD as usize, path.as_ptr() as usize, 0, 0, 0, 0) };
+    assert!(fd >= 0, "open /proc/self/statm: {}", fd);
+    let mut buf = [0u8; 128];
+    // SAFETY: buf is writable.
+    let n = unsafe { gort::syscall::syscall6(nr::READ, fd as usize, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0) };
+    // SAFETY: our fd.
+    unsafe { gort::syscall::syscall6(nr::CLOSE, fd as usize, 0, 0, 0, 0, 0) };
+    let text = core::str::from_utf8(&buf[..n.max(0) as usize]).unwrap();
+    let pages: usize = text.split(' ').nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
+#[inline(never)]
+fn use_stack(depth: usize) -> u64 {
+    let mut a = [0u8; 1024];
+    a[depth % 1024] = depth as u8;
+    core::hint::black_box(&mut a);
+    if depth == 0 {
+        a[1] as u64
+    } else {
+        use_stack(depth - 1) + a[depth % 1024] as u64
+    }
+}
+
+fn arg(i: usize) -> Option<usize> {
+    gort::os::args().get(i).and_then(|a| core::str::from_utf8(a).ok()).and_then(|s| s.parse().ok())
+}
+
+fn main() {
+    let n = arg(1).unwrap_or(100_000);
+    let stack = arg(2).unwrap_or(gort::stack::stack_size());
+    let before = rss();
+    let (tx, rx) = gort::chan::<()>(0);
+    let wg = Arc::new(WaitGroup::new());
+    wg.add(n as i64);
+    for _ in 0..n {
+        let rx = rx.clone();
+        let wg = wg.clone();
+        gort::go_with_stack(stack, move || {
+            rx.recv();
+            wg.done();
+        });
+    }
+    // Let every goroutine run up to its receive.
+    while gort::num_goroutine() < n as i64 + 1 {
+        gort::gosched();
+    }
+    for _ in 0..n / 1000 + 10 {
+        gort::gosched();
+    }
+    let during = rss();
+    let per = (during.saturating_sub(before)) / n;
+    gort::println!("parked={} stack={} bytes_per_goroutine={}", n, gort::stack::round_size(stack), per);
+    gort::println!("under 16 KB each: {}", per < 16384);
+    drop(tx);
+    drop(rx);
+    wg.wait();
+
+    // Deep stacks that exit: their pages below the top one go back to the OS when their gs
+    // move to the global free list.
+    let released_before = gort::stack::scavenged();
+    let wg = Arc::new(WaitGroup::new());
+    wg.add(2000);
+    for _ in 0..2000 {
+        let wg = wg.clone();
+        gort::go(move || {
+            core::hint::black_box(use_stack(24));
+            wg.done();
+        });
+    }
+    wg.wait();
+    // Churn the free lists so the dead gs move to the global list.
+    for _ in 0..4 {
+        let wg = Arc::new(WaitGroup::new());
+        wg.add(200);
+        for _ in 0..200 {
+            let wg = wg.clone();
+            gort::go(move || wg.done());
+        }
+        wg.wait();
+    }
+    gort::println!("deep stacks released: {}", gort::stack::scavenged() > released_before);
+}
