@@ -28,6 +28,19 @@ use super::{cargo_build, is_root, root, run, setup, target, target_dir, which, F
 struct Workload {
     name: &'static str,
     procs: Option<u32>,
+    /// The program (bench_<prog> for gort, benches/go/<prog> for Go, bench_<prog>_glibc).
+    prog: &'static str,
+    /// Its argument, if any.
+    arg: Option<&'static str>,
+    /// The name on its `RESULT` line.
+    result: &'static str,
+    /// What gort is compared with: "go" or "glibc" (the same loop on glibc malloc, std threads).
+    vs: &'static str,
+}
+
+/// A gort-vs-Go workload whose program, result and name are the same.
+const fn w(name: &'static str, procs: Option<u32>) -> Workload {
+    Workload { name, procs, prog: name, arg: None, result: name, vs: "go" }
 }
 
 impl Workload {
@@ -40,14 +53,22 @@ impl Workload {
 }
 
 static WORKLOADS: &[Workload] = &[
-    Workload { name: "yield", procs: Some(1) },
-    Workload { name: "pingpong", procs: Some(1) },
-    Workload { name: "pingpong", procs: Some(2) },
-    Workload { name: "spawn", procs: Some(1) },
-    Workload { name: "spawn", procs: Some(2) },
-    Workload { name: "skynet", procs: Some(1) },
-    Workload { name: "skynet", procs: Some(2) },
-    Workload { name: "hello", procs: None },
+    w("yield", Some(1)),
+    w("pingpong", Some(1)),
+    w("pingpong", Some(2)),
+    w("spawn", Some(1)),
+    w("spawn", Some(2)),
+    w("skynet", Some(1)),
+    w("skynet", Some(2)),
+    w("hello", None),
+    w("rss", Some(2)),
+    // gort with 4 KB stacks (go_with_stack) against Go's default (2 KB, growing).
+    Workload { name: "rss-small", procs: Some(2), prog: "rss", arg: Some("small"), result: "rss-small", vs: "go" },
+    w("alloc", Some(1)),
+    w("alloc", Some(2)),
+    // The same gort program against glibc malloc.
+    Workload { name: "malloc", procs: Some(1), prog: "alloc", arg: None, result: "alloc", vs: "glibc" },
+    Workload { name: "malloc", procs: Some(2), prog: "alloc", arg: None, result: "alloc", vs: "glibc" },
 ];
 
 /// How many times one `hello` sample executes the program (--quick: HELLO_EXECS_QUICK).
@@ -55,8 +76,6 @@ const HELLO_EXECS: usize = 200;
 const HELLO_EXECS_QUICK: usize = 50;
 /// Longest one benchmark run may take.
 const RUN_TIMEOUT: Duration = Duration::from_secs(300);
-
-const IMPLS: [&str; 2] = ["gort", "go"];
 
 /// One measurement (or why there is none).
 struct Sample {
@@ -110,7 +129,8 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
     if !built.success {
         return Err(Fail::Setup("building the gort bench programs failed (errors above)".into()));
     }
-    let mut names: Vec<&str> = selected.iter().map(|&i| WORKLOADS[i].name).collect();
+    let mut names: Vec<&str> =
+        selected.iter().filter(|&&i| WORKLOADS[i].vs == "go").map(|&i| WORKLOADS[i].prog).collect();
     names.dedup();
     if !names.contains(&"hello") {
         names.push("hello"); // for the size comparison
@@ -136,16 +156,31 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
     if let Err(why) = &go {
         println!("== bench: NO Go column: {why}");
     }
+    // glibc programs (std, the system allocator), for the `vs: "glibc"` rows.
+    let glibc = if selected.iter().any(|&i| WORKLOADS[i].vs == "glibc") {
+        println!("== bench: building glibc programs (cargo build -p gort-benches-glibc --release --target {HOST})");
+        cargo_build(&root, &["-p", "gort-benches-glibc", "--bins"], HOST, true)
+            .map_err(|e| format!("building the glibc bench programs failed: {e}"))
+    } else {
+        Err("not needed".into())
+    };
+    let glibc_exe = |name: &str| -> Result<PathBuf, String> {
+        match &glibc {
+            Err(e) => Err(e.clone()),
+            Ok(b) => b.exes.get(&format!("bench_{name}_glibc")).cloned().ok_or(format!("no bench_{name}_glibc binary")),
+        }
+    };
 
     // Runs: per workload, gort and Go alternately.
     let mut samples: Vec<Sample> = Vec::new();
     for &w in &selected {
         let wl = &WORKLOADS[w];
         for r in 0..runs {
-            for imp in IMPLS {
+            for imp in ["gort", wl.vs] {
                 let exe = match imp {
-                    "gort" => gort_exe(wl.name).ok_or_else(|| format!("no gort binary bench_{}", wl.name)),
-                    _ => go_exe(wl.name),
+                    "gort" => gort_exe(wl.prog).ok_or_else(|| format!("no gort binary bench_{}", wl.prog)),
+                    "glibc" => glibc_exe(wl.prog),
+                    _ => go_exe(wl.prog),
                 };
                 let result = match exe {
                     Err(e) => Err(e),
@@ -183,13 +218,13 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
             v.sort_by(|a, b| a.total_cmp(b));
             Stats { values: v, unit, errors }
         };
-        rows.push(RowStats { workload: w, gort: stats("gort"), go: stats("go") });
+        rows.push(RowStats { workload: w, gort: stats("gort"), go: stats(WORKLOADS[w].vs) });
     }
     println!();
     println!("== bench: {} run(s) each, gort vs Go{}", runs, if quick { " (--quick)" } else { "" });
     println!(
         "{:<12} {:<7} {:>10} {:>10} {:>10} {:>10} {:>8}",
-        "workload", "unit", "gort med", "gort min", "gort max", "Go med", "gort/Go"
+        "workload", "unit", "gort med", "gort min", "gort max", "other med", "gort/other"
     );
     for r in &rows {
         let unit = if r.gort.unit.is_empty() { &r.go.unit } else { &r.gort.unit };
@@ -299,8 +334,9 @@ fn bench_command(root: &Path, exe: &Path, procs: Option<u32>) -> Command {
 
 /// Runs one program once and reads its `RESULT name value unit` line.
 fn run_one(root: &Path, exe: &Path, wl: &Workload) -> Result<(f64, String), String> {
-    let out = run::run_captured(bench_command(root, exe, wl.procs), RUN_TIMEOUT)
-        .map_err(|e| format!("could not start {}: {e}", exe.display()))?;
+    let mut c = bench_command(root, exe, wl.procs);
+    c.args(wl.arg);
+    let out = run::run_captured(c, RUN_TIMEOUT).map_err(|e| format!("could not start {}: {e}", exe.display()))?;
     if !out.status.is_some_and(|s| s.success()) {
         let err = String::from_utf8_lossy(&out.stderr);
         return Err(format!(
@@ -309,7 +345,7 @@ fn run_one(root: &Path, exe: &Path, wl: &Workload) -> Result<(f64, String), Stri
             err.lines().take(3).collect::<Vec<_>>().join(" | ")
         ));
     }
-    parse_result(&String::from_utf8_lossy(&out.stdout), wl.name)
+    parse_result(&String::from_utf8_lossy(&out.stdout), wl.result)
 }
 
 /// Finds `RESULT NAME VALUE UNIT` in a program's output.
