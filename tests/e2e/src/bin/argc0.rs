@@ -13,6 +13,9 @@
 #![no_main]
 gort::main!(main);
 
+#[path = "../osdep.rs"]
+mod osdep;
+
 fn main() {
     let args = gort::os::args();
     let envc = gort::os::environ().len();
@@ -25,24 +28,19 @@ fn main() {
     }
 }
 
-/// Replaces the process image with /proc/self/exe, argv = {NULL}, envp = {NULL}.
+/// Replaces the process image with this program (/proc/self/exe on Linux), argv = {NULL},
+/// envp = {NULL}.
 fn reexec_with_empty_argv() {
-    static PATH: &[u8] = b"/proc/self/exe\0";
+    let path = osdep::self_exe();
     let argv: [*const u8; 1] = [core::ptr::null()];
     let envp: [*const u8; 1] = [core::ptr::null()];
     // SAFETY: execve(2) reads only the NUL-terminated path and the two NULL-terminated arrays,
     // which outlive the call; on success it does not return.
-    let ret = unsafe {
-        gort::arch::syscall6(
-            gort::arch::nr::EXECVE,
-            PATH.as_ptr() as usize,
-            argv.as_ptr() as usize,
-            envp.as_ptr() as usize,
-            0,
-            0,
-            0,
-        )
-    };
-    gort::eprintln!("argc0: execve(/proc/self/exe) failed: errno {}", -ret);
+    let ret = unsafe { osdep::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    gort::eprintln!(
+        "argc0: execve({}) failed: errno {}",
+        core::str::from_utf8(&path[..path.len() - 1]).unwrap_or("?"),
+        -ret
+    );
     gort::os::exit(1);
 }

@@ -7,15 +7,11 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 
+#[path = "../osdep.rs"]
+mod osdep;
+
 fn rss_kb() -> u64 {
-    let mut buf = [0u8; 4096];
-    let n = gort::sys::readfile(b"/proc/self/status\0", &mut buf);
-    let s = core::str::from_utf8(&buf[..n.max(0) as usize]).unwrap_or("");
-    s.lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+    osdep::rss_kb()
 }
 
 fn main() {

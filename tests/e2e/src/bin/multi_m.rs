@@ -8,9 +8,11 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 static STARTED: AtomicU64 = AtomicU64::new(0);
 static GO: AtomicBool = AtomicBool::new(false);
 
+#[path = "../osdep.rs"]
+mod osdep;
+
 fn tid() -> usize {
-    // SAFETY: gettid takes no arguments.
-    unsafe { gort::arch::syscall6(gort::arch::nr::GETTID, 0, 0, 0, 0, 0, 0) as usize }
+    osdep::gettid()
 }
 
 fn main() {
