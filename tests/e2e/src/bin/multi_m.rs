@@ -8,13 +8,6 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 static STARTED: AtomicU64 = AtomicU64::new(0);
 static GO: AtomicBool = AtomicBool::new(false);
 
-#[path = "../osdep.rs"]
-mod osdep;
-
-fn tid() -> usize {
-    osdep::gettid()
-}
-
 fn main() {
     gort::gomaxprocs(2); // the point of the test: two Ps, two Ms
     let procs = gort::gomaxprocs(0);
@@ -32,7 +25,7 @@ fn main() {
             while STARTED.load(Ordering::SeqCst) < 2 && !GO.load(Ordering::SeqCst) {
                 core::hint::spin_loop();
             }
-            tx.send(tid()).unwrap();
+            tx.send(gort_e2e::tid()).unwrap();
             wg.done();
         });
     }

@@ -5,27 +5,20 @@
 gort::main!(main);
 extern crate alloc;
 
-#[path = "../osdep.rs"]
-mod osdep;
-
 fn main() {
-    let (rd, wr) = match osdep::pipe() {
-        Ok(fds) => fds,
-        Err(r) => panic!("pipe2 failed: {}", r),
-    };
+    let (rd, wr) = gort_e2e::pipe();
     let (done_tx, done_rx) = gort::chan::<&'static str>(0);
     let d1 = done_tx.clone();
     gort::go(move || {
         let mut buf = [0u8; 16];
-        // rd is our pipe's read end: blocks until main writes.
-        let n = gort::syscall::blocking(|| osdep::read(rd, &mut buf));
+        let n = gort_e2e::read_blocking(rd, &mut buf);
         gort::println!("reader: read {} bytes: {}", n, core::str::from_utf8(&buf[..n as usize]).unwrap());
         d1.send("reader").unwrap();
     });
     // Also block one goroutine in nanosleep (100 ms).
     let d2 = done_tx.clone();
     gort::go(move || {
-        gort::syscall::blocking(|| osdep::nanosleep(100_000_000));
+        gort_e2e::sleep_blocking_ms(100);
         d2.send("sleeper").unwrap();
     });
     // Meanwhile other goroutines compute and finish.
@@ -38,7 +31,7 @@ fn main() {
     gort::println!("workers done while reader blocked: total={}", total);
     // Now unblock the reader.
     let msg = b"hello";
-    gort::syscall::blocking(|| osdep::write(wr, msg));
+    gort_e2e::write_blocking(wr, msg);
     let mut got = alloc::vec![done_rx.recv().unwrap(), done_rx.recv().unwrap()];
     got.sort();
     gort::println!("done: {:?} gomaxprocs={}", got, gort::gomaxprocs(0));

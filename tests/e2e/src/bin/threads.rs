@@ -5,24 +5,18 @@
 #![no_main]
 gort::main!(main);
 
-#[path = "../osdep.rs"]
-mod osdep;
-
 fn main() {
     let n: usize = gort::os::args()
         .get(1)
         .and_then(|a| core::str::from_utf8(a).ok())
         .and_then(|s| s.parse().ok())
         .unwrap_or(10_100);
-    let rd = match osdep::pipe() {
-        Ok((rd, _)) => rd,
-        Err(r) => panic!("pipe2 failed: {}", r),
-    };
+    let (rd, _wr) = gort_e2e::pipe();
     for _ in 0..n {
         gort::go(move || {
             let mut b = [0u8; 1];
-            // Blocks: nobody writes to the pipe.
-            gort::syscall::blocking(|| osdep::read(rd, &mut b));
+            // Blocks: nobody ever writes.
+            gort_e2e::read_blocking(rd, &mut b);
         });
     }
     // Give every goroutine the chance to block (each needs an M to enter its read).
