@@ -247,6 +247,23 @@ mod tests {
         assert!(!p.is_empty());
     }
 
+    /// On a darwin hello that build-all produced (skipped when there is none): the right entry
+    /// symbol passes, a wrong one and a wrong dylib are caught.
+    #[test]
+    fn macho_entry_and_dylib_are_checked() {
+        let exe = crate::target_dir(&crate::root()).join("aarch64-apple-darwin/debug/examples/hello");
+        if !exe.is_file() {
+            eprintln!("skipped: run `cargo xtask build-all` first to have {}", exe.display());
+            return;
+        }
+        let (p, facts) = macho(&exe, "ARM64", "_rt0_arm64_darwin", "/usr/lib/libSystem.B.dylib");
+        assert!(p.is_empty(), "{p:?} {facts}");
+        let (p, _) = macho(&exe, "ARM64", "runtime_mstart", "/usr/lib/libSystem.B.dylib");
+        assert!(p.iter().any(|x| x.contains("LC_MAIN entry")), "{p:?}");
+        let (p, _) = macho(&exe, "X86_64", "_rt0_arm64_darwin", "/usr/lib/libc.dylib");
+        assert!(p.iter().any(|x| x.contains("cputype")) && p.iter().any(|x| x.contains("want only")), "{p:?}");
+    }
+
     /// Inspects a PE given in XTASK_INSPECT_PE (e.g. a windows branch's hello.exe) and prints what
     /// it finds: `XTASK_INSPECT_PE=path cargo test -p xtask --target x86_64-unknown-linux-gnu
     /// inspect -- --ignored --nocapture`.
