@@ -120,12 +120,12 @@ pub mod syscall {
         r
     }
 
+    #[cfg(target_os = "linux")]
     /// Raw Linux system call `nr` with six arguments, run as a blocking call. Returns the
     /// kernel's result (negative errno on failure).
     ///
     /// # Safety
     /// The arguments must be valid for system call `nr` (pointers to live memory etc.).
-    #[cfg(target_os = "linux")]
     pub unsafe fn syscall6(nr: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, a6: usize) -> isize {
         // SAFETY: forwarded to the caller.
         blocking(|| unsafe { crate::arch::syscall6(nr, a1, a2, a3, a4, a5, a6) })

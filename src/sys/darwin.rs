@@ -351,6 +351,12 @@ pub unsafe fn sys_unused(p: *mut u8, n: usize) {
     }
 }
 
+/// Bytes below each stack reserved as its guard: one page, PROT_NONE (the windows branch's
+/// stack.rs asks the OS layer for this).
+pub fn stack_guard_size() -> usize {
+    phys_page_size()
+}
+
 /// How many guard pages stacks may use. darwin has no vm.max_map_count; the same budget as Linux's
 /// default (65530 / 4) keeps the two alike.
 pub fn guard_page_budget() -> isize {
