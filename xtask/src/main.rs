@@ -257,7 +257,7 @@ const DARWIN_DYLIB: &str = "/usr/lib/libSystem.B.dylib";
 
 /// Runnable-check of targets no machine of ours can run (darwin, windows on ARM).
 fn cannot_run_here(t: &Target) -> Result<(), String> {
-    Err(format!("cannot run here: no {} machine or emulator on this linux/amd64 host", goos_goarch(t.triple)))
+    Err(format!("no {} machine or emulator on this linux/amd64 host", goos_goarch(t.triple)))
 }
 
 /// Go's GOOS/GOARCH for a Rust triple, e.g. "darwin/arm64".
