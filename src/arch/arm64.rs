@@ -33,31 +33,15 @@ macro_rules! g_slot {
 /// Assembly that leaves the address of the current g's TLS slot in register `$r` (`$t` is
 /// scratch): darwin: the TSD base (TPIDRRO_EL0 without its CPU-number bits) + runtime_tlsg.
 #[cfg(target_os = "macos")]
+#[rustfmt::skip]
 macro_rules! g_slot {
     ($r:literal, $t:literal) => {
         concat!(
-            "mrs ",
-            $r,
-            ", tpidrro_el0\n",
-            "and ",
-            $r,
-            ", ",
-            $r,
-            ", #~7\n",
-            "adrp ",
-            $t,
-            ", {tlsg}@PAGE\n",
-            "ldr ",
-            $t,
-            ", [",
-            $t,
-            ", {tlsg}@PAGEOFF]\n",
-            "add ",
-            $r,
-            ", ",
-            $r,
-            ", ",
-            $t
+            "mrs ", $r, ", tpidrro_el0\n",
+            "and ", $r, ", ", $r, ", #~7\n",
+            "adrp ", $t, ", {tlsg}@PAGE\n",
+            "ldr ", $t, ", [", $t, ", {tlsg}@PAGEOFF]\n",
+            "add ", $r, ", ", $r, ", ", $t
         )
     };
 }
