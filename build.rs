@@ -39,6 +39,8 @@ fn main() {
         "x86_64-unknown-linux-gnu" => "x86_64-linux-gnu",
         "aarch64-unknown-linux-gnu" => "aarch64-linux-gnu",
         "armv7-unknown-linux-gnueabihf" => "armv7a-linux-gnueabihf",
+        "x86_64-apple-darwin" => "x86_64-apple-macos11",
+        "aarch64-apple-darwin" => "arm64-apple-macos11",
         t => t,
     };
     cc::Build::new()
@@ -59,8 +61,19 @@ fn main() {
             "-Wl,-z,noexecstack".into(),
             "-Wl,--build-id=none".into(),
         ],
+        // darwin: dyld calls the LC_MAIN entry like main(argc, argv, envp, apple). Mach-O symbols
+        // carry a leading underscore. libSystem is the only library (gort's extern blocks name it
+        // with #[link]); its stub is linker/libSystem.tbd, found through the search path below.
+        // The linker itself is rust-lld (ld64 flavor), chosen with CARGO_TARGET_<TRIPLE>_LINKER.
+        // rust-lld in ld64 mode takes the flags bare (no clang -Wl, wrapper).
+        "darwin" => vec!["-e".into(), format!("_{entry}"), "-u".into(), format!("_{entry}")],
         _ => vec![],
     };
+    if goos == "darwin" {
+        let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("linker");
+        println!("cargo::rerun-if-changed=linker/libSystem.tbd");
+        println!("cargo::rustc-link-search=native={}", dir.display());
+    }
     // Cross linux targets link with clang + lld (the host's gcc cannot link them): the linker
     // itself is chosen with CARGO_TARGET_<TRIPLE>_LINKER=clang (xtask sets it), these flags tell
     // clang which target and linker to use.

@@ -138,6 +138,7 @@ pub mod syscall {
         r
     }
 
+    #[cfg(target_os = "linux")]
     /// Raw Linux system call `nr` with six arguments, run as a blocking call. Returns the
     /// kernel's result (negative errno on failure).
     ///

@@ -172,3 +172,25 @@ pub unsafe extern "C" fn strlen(s: *const u8) -> usize {
     }
     n
 }
+
+/// `bzero`: LLVM lowers zero fills to it on Apple targets (arm64 spells it `bzero`).
+///
+/// # Safety
+/// `dst` must be valid for `n` bytes.
+#[cfg(target_vendor = "apple")]
+#[no_mangle]
+pub unsafe extern "C" fn bzero(dst: *mut u8, n: usize) {
+    // SAFETY: forwarded to the caller.
+    unsafe { memset(dst, 0, n) };
+}
+
+/// `__bzero`: LLVM's name for `bzero` on x86_64 Apple targets.
+///
+/// # Safety
+/// `dst` must be valid for `n` bytes.
+#[cfg(target_vendor = "apple")]
+#[no_mangle]
+pub unsafe extern "C" fn __bzero(dst: *mut u8, n: usize) {
+    // SAFETY: forwarded to the caller.
+    unsafe { memset(dst, 0, n) };
+}

@@ -3,7 +3,10 @@
 //! arch-neutral code calls these by Go's names.
 //!
 //! TLS: the FS base points at `m.tls` (set by rt0 with arch_prctl for m0, by clone's CLONE_SETTLS
-//! for other Ms), and `m.tls[0]` holds the current g, so `getg` is one `mov fs:[0]`.
+//! for other Ms), and `m.tls[0]` holds the current g, so `getg` is one `mov fs:[0]`. On darwin
+//! the g lives in pthread TSD slot 6 (`gs:[0x30]`, reserved by Apple for Go) and there is no
+//! settls; the operand is the `tls_g!` macro. Raw system calls and `clone` are Linux-only (darwin
+//! goes through libSystem, src/sys/darwin.rs).
 //!
 //! Switch protocol: a goroutine gives up the CPU only through `mcall`, which pushes the System V
 //! callee-saved registers (rbx, rbp, r12-r15) on the goroutine's own stack and saves sp/pc in
@@ -17,19 +20,39 @@ use core::arch::{asm, naked_asm};
 use crate::offsets::*;
 use crate::runtime2::{Gobuf, G};
 
+/// The memory operand that holds the current g: `m.tls[0]` through the FS base on Linux.
+#[cfg(target_os = "linux")]
+macro_rules! tls_g {
+    () => {
+        "qword ptr fs:[0]"
+    };
+}
+/// The memory operand that holds the current g: pthread TSD slot 6 (`gs:[0x30]`), which Apple
+/// reserves for Go (golang.org/issue/23617); see asm/rt0_darwin_amd64.S.
+#[cfg(target_os = "macos")]
+macro_rules! tls_g {
+    () => {
+        "qword ptr gs:[0x30]"
+    };
+}
+
 /// Size of the area `newproc` reserves at the top of a new stack (return address slot + alignment).
 pub const STACK_TOP_RESERVE: usize = 16;
 /// Name of the TLS mechanism, for boottrace.
+#[cfg(target_os = "linux")]
 pub const TLS_MECHANISM: &str = "arch_prctl(ARCH_SET_FS) -> fs base, getg = mov fs:[0]";
+/// Name of the TLS mechanism, for boottrace.
+#[cfg(target_os = "macos")]
+pub const TLS_MECHANISM: &str = "no settls: pthread TSD slot 6 reserved for Go, getg = mov gs:[0x30]";
 
 /// Returns the current g from TLS (Go's getg). Deliberately not `pure`: a goroutine may resume on
 /// another thread after any park, so every call must really read the thread pointer.
 #[inline(always)]
 pub fn getg() -> *mut G {
     let gp: *mut G;
-    // SAFETY: fs:[0] is m.tls[0] of this thread's M once rt0/clone set the FS base; the runtime
-    // never calls getg before that.
-    unsafe { asm!("mov {}, qword ptr fs:[0]", out(reg) gp, options(nostack, readonly, preserves_flags)) };
+    // SAFETY: tls_g!() is m.tls[0] of this thread's M once rt0/clone set the FS base (Linux), or
+    // TSD slot 6 of every pthread (darwin); the runtime never calls getg before rt0 set it up.
+    unsafe { asm!(concat!("mov {}, ", tls_g!()), out(reg) gp, options(nostack, readonly, preserves_flags)) };
     gp
 }
 
@@ -39,8 +62,8 @@ pub fn getg() -> *mut G {
 /// gp must be a valid g belonging to this thread's M (or null while the M exits).
 #[inline(always)]
 pub unsafe fn setg(gp: *mut G) {
-    // SAFETY: fs:[0] is this thread's m.tls[0]; see getg.
-    unsafe { asm!("mov qword ptr fs:[0], {}", in(reg) gp, options(nostack, preserves_flags)) };
+    // SAFETY: tls_g!() is this thread's g slot; see getg.
+    unsafe { asm!(concat!("mov ", tls_g!(), ", {}"), in(reg) gp, options(nostack, preserves_flags)) };
 }
 
 /// Restores the context in `buf` (sp, pc, g) and jumps there; never returns (Go's gogo).
@@ -52,7 +75,7 @@ pub unsafe fn setg(gp: *mut G) {
 pub unsafe extern "C" fn gogo(buf: *const Gobuf) -> ! {
     naked_asm!(
         "mov rdx, qword ptr [rdi + {gobuf_g}]",
-        "mov qword ptr fs:[0], rdx",          // setg(buf.g)
+        concat!("mov ", tls_g!(), ", rdx"),          // setg(buf.g)
         "mov rsp, qword ptr [rdi + {gobuf_sp}]", // restore SP
         "mov rax, qword ptr [rdi + {gobuf_pc}]",
         "mov rdi, qword ptr [rdi + {gobuf_ctx}]", // a fresh g's entry takes ctx as its argument
@@ -78,7 +101,7 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
         "push r13",
         "push r14",
         "push r15",
-        "mov rax, qword ptr fs:[0]",              // rax = g
+        concat!("mov rax, ", tls_g!()),              // rax = g
         "mov qword ptr [rax + {g_sched_sp}], rsp", // g.sched.sp = SP
         "lea rcx, [rip + 2f]",
         "mov qword ptr [rax + {g_sched_pc}], rcx", // g.sched.pc = resume label
@@ -87,7 +110,7 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
         "mov rdx, qword ptr [rcx + {m_g0}]",       // rdx = g.m.g0
         "cmp rdx, rax",
         "je 3f",                                  // mcall on g0 is a runtime bug
-        "mov qword ptr fs:[0], rdx",              // setg(g0)
+        concat!("mov ", tls_g!(), ", rdx"),              // setg(g0)
         "mov rsp, qword ptr [rdx + {g_sched_sp}]", // SP = g0.sched.sp (16-aligned)
         "mov rsi, rdi",
         "mov rdi, rax",                           // f(g)
@@ -120,7 +143,7 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
 #[unsafe(naked)]
 pub unsafe extern "C" fn systemstack(f: unsafe extern "C" fn(usize), arg: usize) {
     naked_asm!(
-        "mov rax, qword ptr fs:[0]",
+        concat!("mov rax, ", tls_g!()),
         "mov rcx, qword ptr [rax + {g_m}]",
         "mov rdx, qword ptr [rcx + {m_g0}]",
         "cmp rax, rdx",
@@ -129,12 +152,12 @@ pub unsafe extern "C" fn systemstack(f: unsafe extern "C" fn(usize), arg: usize)
         "push rbx",
         "mov rbp, rsp",                           // old SP in callee-saved rbp
         "mov rbx, rax",                           // old g in callee-saved rbx
-        "mov qword ptr fs:[0], rdx",              // setg(g0)
+        concat!("mov ", tls_g!(), ", rdx"),              // setg(g0)
         "mov rsp, qword ptr [rdx + {g_sched_sp}]",
         "mov rax, rdi",
         "mov rdi, rsi",
         "call rax",
-        "mov qword ptr fs:[0], rbx",              // setg(old g)
+        concat!("mov ", tls_g!(), ", rbx"),              // setg(old g)
         "mov rsp, rbp",
         "pop rbx",
         "pop rbp",
@@ -195,6 +218,7 @@ pub fn procyield(cycles: u32) {
     }
 }
 
+#[cfg(target_os = "linux")]
 /// Raw Linux system call with up to six arguments; returns the kernel's value (-errno on error).
 ///
 /// # Safety
@@ -211,6 +235,7 @@ pub unsafe fn syscall6(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5:
     ret
 }
 
+#[cfg(target_os = "linux")]
 /// Linux system call numbers used by the runtime (x86-64 table).
 #[allow(missing_docs)]
 pub mod nr {
@@ -243,6 +268,7 @@ pub mod nr {
     pub const EXECVE: usize = 59;
 }
 
+#[cfg(target_os = "linux")]
 /// Reads the FS base (for boottrace: proves TLS points at m0.tls).
 pub fn tls_base() -> usize {
     const ARCH_GET_FS: usize = 0x1003;
@@ -252,6 +278,7 @@ pub fn tls_base() -> usize {
     base
 }
 
+#[cfg(target_os = "linux")]
 /// Starts a thread with `clone` on stack `stk` (16-aligned top) whose FS base is `&mp.tls`; the
 /// child installs `gp` (its g0) as g and calls `f`, exiting the thread if `f` returns.
 /// Returns the child's tid or -errno.
@@ -292,6 +319,7 @@ pub unsafe extern "C" fn clone(flags: usize, stk: usize, mp: usize, gp: usize, f
     )
 }
 
+#[cfg(target_os = "linux")]
 /// The signal-return trampoline installed as sa_restorer.
 ///
 /// # Safety
@@ -301,6 +329,7 @@ pub unsafe extern "C" fn sigreturn() {
     naked_asm!("mov eax, {n}", "syscall", "ud2", n = const nr::RT_SIGRETURN)
 }
 
+#[cfg(target_os = "linux")]
 /// Program counter and faulting stack pointer from a signal's ucontext (x86-64 mcontext layout).
 ///
 /// # Safety
@@ -396,5 +425,33 @@ pub fn cpuinit() -> CpuFeatures {
 /// Architecture name as Go spells it.
 pub const GOARCH: &str = "amd64";
 
+#[cfg(target_os = "linux")]
 /// Name of clock_gettime in the x86-64 vDSO.
 pub const VDSO_CLOCK_GETTIME: &[u8] = b"__vdso_clock_gettime";
+
+/// The pthread's self pointer, TSD slot 0 (`gs:[0]`), for boottrace: the %gs base itself cannot be
+/// read from user space on darwin.
+#[cfg(target_os = "macos")]
+pub fn tls_base() -> usize {
+    let v: usize;
+    // SAFETY: gs:[0] is TSD slot 0 (__TSD_THREAD_SELF) of every libSystem thread.
+    unsafe { asm!("mov {}, qword ptr gs:[0]", out(reg) v, options(nostack, readonly, preserves_flags)) };
+    v
+}
+
+/// Program counter and faulting stack pointer from a signal's ucontext (darwin x86-64 layout).
+///
+/// # Safety
+/// `uc` must be the ucontext the kernel passed to an SA_SIGINFO handler.
+#[cfg(target_os = "macos")]
+pub unsafe fn sigctxt_pc_sp(uc: *const u8) -> (usize, usize) {
+    // ucontext_t: uc_onstack(4) uc_sigmask(4) uc_stack(24) uc_link(8) uc_mcsize(8) then the
+    // uc_mcontext pointer at 48. mcontext64: es (16 bytes), then ss = rax rbx rcx rdx rdi rsi rbp
+    // rsp(7) r8..r15 rip(16) ...
+    // SAFETY: layout of ucontext_t/__darwin_mcontext64 on darwin/amd64.
+    unsafe {
+        let mc = *((uc as usize + 48) as *const usize);
+        let ss = (mc + 16) as *const usize;
+        (*ss.add(16), *ss.add(7))
+    }
+}

@@ -3,7 +3,12 @@
 //!
 //! TLS: TPIDR_EL0 points at `m.tls` (set by rt0 with `msr tpidr_el0` for m0, by clone's
 //! CLONE_SETTLS for other Ms), and `m.tls[0]` holds the current g, so `getg` is
-//! `mrs x, tpidr_el0; ldr x, [x]`.
+//! `mrs x, tpidr_el0; ldr x, [x]`. On darwin there is no settls: rt0 finds a pthread TSD slot
+//! (Go's tlsinit, asm/rt0_darwin_arm64.S) and stores its byte offset in `runtime_tlsg`; the g
+//! slot is then `(tpidrro_el0 & ~7) + runtime_tlsg` on every thread. The naked functions compute
+//! the slot's address with the `g_slot!` macro and otherwise share one body; raw system calls and
+//! `clone` are Linux-only (darwin goes through libSystem, src/sys/darwin.rs). x18 is never used
+//! (darwin reserves it).
 //!
 //! Switch protocol: a goroutine gives up the CPU only through `mcall`, which saves the AAPCS64
 //! callee-saved registers (x19-x29, lr, d8-d15) on the goroutine's own stack and saves sp/pc in
@@ -17,19 +22,90 @@ use core::arch::{asm, naked_asm};
 use crate::offsets::*;
 use crate::runtime2::{Gobuf, G};
 
+/// Assembly that leaves the address of the current g's TLS slot in register `$r` (`$t` is
+/// scratch): Linux: TPIDR_EL0 = &m.tls, whose word 0 is the slot.
+#[cfg(target_os = "linux")]
+macro_rules! g_slot {
+    ($r:literal, $t:literal) => {
+        concat!("mrs ", $r, ", tpidr_el0")
+    };
+}
+/// Assembly that leaves the address of the current g's TLS slot in register `$r` (`$t` is
+/// scratch): darwin: the TSD base (TPIDRRO_EL0 without its CPU-number bits) + runtime_tlsg.
+#[cfg(target_os = "macos")]
+#[rustfmt::skip]
+macro_rules! g_slot {
+    ($r:literal, $t:literal) => {
+        concat!(
+            "mrs ", $r, ", tpidrro_el0\n",
+            "and ", $r, ", ", $r, ", #~7\n",
+            "adrp ", $t, ", {tlsg}@PAGE\n",
+            "ldr ", $t, ", [", $t, ", {tlsg}@PAGEOFF]\n",
+            "add ", $r, ", ", $r, ", ", $t
+        )
+    };
+}
+/// `naked_asm!` plus the operands `g_slot!` needs on this OS (none on Linux). The invocation
+/// must end with a comma.
+#[cfg(target_os = "linux")]
+macro_rules! tls_naked_asm {
+    ($($t:tt)*) => {
+        naked_asm!($($t)*)
+    };
+}
+/// `naked_asm!` plus the operands `g_slot!` needs on this OS (runtime_tlsg on darwin). The
+/// invocation must end with a comma.
+#[cfg(target_os = "macos")]
+macro_rules! tls_naked_asm {
+    ($($t:tt)*) => {
+        naked_asm!($($t)* tlsg = sym runtime_tlsg)
+    };
+}
+/// Loads the address of symbol operand `$s` into register `$r` (ELF vs Mach-O relocation syntax).
+#[cfg(target_os = "linux")]
+macro_rules! adr_sym {
+    ($r:literal, $s:literal) => {
+        concat!("adrp ", $r, ", ", $s, "\n", "add ", $r, ", ", $r, ", :lo12:", $s)
+    };
+}
+/// Loads the address of symbol operand `$s` into register `$r` (ELF vs Mach-O relocation syntax).
+#[cfg(target_os = "macos")]
+macro_rules! adr_sym {
+    ($r:literal, $s:literal) => {
+        concat!("adrp ", $r, ", ", $s, "@PAGE\n", "add ", $r, ", ", $r, ", ", $s, "@PAGEOFF")
+    };
+}
+
+/// Byte offset of the g slot in the pthread TSD array, found by rt0's tlsinit (Go's runtime·tlsg).
+#[cfg(target_os = "macos")]
+#[no_mangle]
+pub static runtime_tlsg: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
 /// Size of the area `newproc` reserves at the top of a new stack (keeps sp 16-aligned).
 pub const STACK_TOP_RESERVE: usize = 16;
 /// Name of the TLS mechanism, for boottrace.
+#[cfg(target_os = "linux")]
 pub const TLS_MECHANISM: &str = "msr tpidr_el0 -> &m.tls, getg = mrs tpidr_el0; ldr [x]";
+/// Name of the TLS mechanism, for boottrace.
+#[cfg(target_os = "macos")]
+pub const TLS_MECHANISM: &str =
+    "no settls: pthread key found in the TSD array (tlsinit), getg = mrs tpidrro_el0; and ~7; ldr [x + tlsg]";
 
 /// Returns the current g from TLS (Go's getg).
 #[inline(always)]
 pub fn getg() -> *mut G {
     let gp: *mut G;
     // SAFETY: tpidr_el0 points at this thread's m.tls once rt0/clone set it.
+    #[cfg(target_os = "linux")]
     unsafe {
         asm!("mrs {t}, tpidr_el0", "ldr {g}, [{t}]", t = out(reg) _, g = out(reg) gp,
             options(nostack, readonly, preserves_flags))
+    };
+    // SAFETY: runtime_tlsg is the g slot's offset in every pthread's TSD array (set by rt0).
+    #[cfg(target_os = "macos")]
+    unsafe {
+        asm!(g_slot!("{t}", "{u}"), "ldr {g}, [{t}]", t = out(reg) _, u = out(reg) _, g = out(reg) gp,
+            tlsg = sym runtime_tlsg, options(nostack, readonly, preserves_flags))
     };
     gp
 }
@@ -41,9 +117,16 @@ pub fn getg() -> *mut G {
 #[inline(always)]
 pub unsafe fn setg(gp: *mut G) {
     // SAFETY: tpidr_el0 points at this thread's m.tls; see getg.
+    #[cfg(target_os = "linux")]
     unsafe {
         asm!("mrs {t}, tpidr_el0", "str {g}, [{t}]", t = out(reg) _, g = in(reg) gp,
             options(nostack, preserves_flags))
+    };
+    // SAFETY: the g slot of this thread's TSD array; see getg.
+    #[cfg(target_os = "macos")]
+    unsafe {
+        asm!(g_slot!("{t}", "{u}"), "str {g}, [{t}]", t = out(reg) _, u = out(reg) _, g = in(reg) gp,
+            tlsg = sym runtime_tlsg, options(nostack, preserves_flags))
     };
 }
 
@@ -54,15 +137,15 @@ pub unsafe fn setg(gp: *mut G) {
 /// on this M.
 #[unsafe(naked)]
 pub unsafe extern "C" fn gogo(buf: *const Gobuf) -> ! {
-    naked_asm!(
+    tls_naked_asm!(
         "ldr x1, [x0, #{gobuf_g}]",
-        "mrs x2, tpidr_el0",
+        g_slot!("x2", "x3"),
         "str x1, [x2]",                       // setg(buf.g)
         "ldr x3, [x0, #{gobuf_sp}]",
         "mov sp, x3",                         // restore SP
         "ldr x4, [x0, #{gobuf_pc}]",
-        "adrp x30, {goexit}",                 // lr = goexit+4 for a fresh g (a resumed g
-        "add x30, x30, :lo12:{goexit}",       // reloads lr from its mcall frame)
+        adr_sym!("x30", "{goexit}"),          // lr = goexit+4 for a fresh g (a resumed g
+                                              // reloads lr from its mcall frame)
         "add x30, x30, #4",
         "mov x29, xzr",
         "ldr x0, [x0, #{gobuf_ctx}]",         // a fresh g's entry takes ctx as its argument
@@ -82,7 +165,7 @@ pub unsafe extern "C" fn gogo(buf: *const Gobuf) -> ! {
 /// Must be called on a user goroutine (not g0) with a valid M; `f` must end in gogo or schedule.
 #[unsafe(naked)]
 pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
-    naked_asm!(
+    tls_naked_asm!(
         "sub sp, sp, #160",                   // callee-saved registers stay on g's stack
         "stp x19, x20, [sp, #0]",
         "stp x21, x22, [sp, #16]",
@@ -94,7 +177,7 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
         "stp d10, d11, [sp, #112]",
         "stp d12, d13, [sp, #128]",
         "stp d14, d15, [sp, #144]",
-        "mrs x9, tpidr_el0",
+        g_slot!("x9", "x10"),
         "ldr x1, [x9]",                       // x1 = g
         "mov x10, sp",
         "str x10, [x1, #{g_sched_sp}]",       // g.sched.sp = SP
@@ -144,8 +227,8 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
 /// `f` must not park, mcall or switch goroutines.
 #[unsafe(naked)]
 pub unsafe extern "C" fn systemstack(f: unsafe extern "C" fn(usize), arg: usize) {
-    naked_asm!(
-        "mrs x9, tpidr_el0",
+    tls_naked_asm!(
+        g_slot!("x9", "x10"),
         "ldr x10, [x9]",                      // x10 = g
         "ldr x11, [x10, #{g_m}]",
         "ldr x11, [x11, #{m_g0}]",            // x11 = g0
@@ -162,7 +245,7 @@ pub unsafe extern "C" fn systemstack(f: unsafe extern "C" fn(usize), arg: usize)
         "mov x12, x0",
         "mov x0, x1",
         "blr x12",
-        "mrs x9, tpidr_el0",
+        g_slot!("x9", "x10"),
         "str x20, [x9]",                      // setg(old g)
         "mov sp, x19",
         "ldp x19, x20, [sp, #16]",
@@ -223,6 +306,7 @@ pub fn procyield(cycles: u32) {
     }
 }
 
+#[cfg(target_os = "linux")]
 /// Raw Linux system call with up to six arguments; returns the kernel's value (-errno on error).
 ///
 /// # Safety
@@ -238,6 +322,7 @@ pub unsafe fn syscall6(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5:
     ret
 }
 
+#[cfg(target_os = "linux")]
 /// Linux system call numbers used by the runtime (arm64: the asm-generic table).
 #[allow(missing_docs)]
 pub mod nr {
@@ -269,6 +354,7 @@ pub mod nr {
     pub const EXECVE: usize = 221;
 }
 
+#[cfg(target_os = "linux")]
 /// Reads TPIDR_EL0 (for boottrace: proves TLS points at m0.tls).
 pub fn tls_base() -> usize {
     let base: usize;
@@ -277,6 +363,7 @@ pub fn tls_base() -> usize {
     base
 }
 
+#[cfg(target_os = "linux")]
 /// Starts a thread with `clone` on stack `stk` (16-aligned top) whose TPIDR_EL0 is `&mp.tls`;
 /// the child installs `gp` (its g0) as g and calls `f`, exiting the thread if `f` returns.
 /// Returns the child's tid or -errno.
@@ -312,6 +399,7 @@ pub unsafe extern "C" fn clone(flags: usize, stk: usize, mp: usize, gp: usize, f
     )
 }
 
+#[cfg(target_os = "linux")]
 /// The signal-return trampoline installed as sa_restorer.
 ///
 /// # Safety
@@ -321,6 +409,7 @@ pub unsafe extern "C" fn sigreturn() {
     naked_asm!("mov x8, #{n}", "svc #0", "brk #0", n = const nr::RT_SIGRETURN)
 }
 
+#[cfg(target_os = "linux")]
 /// Program counter and faulting stack pointer from a signal's ucontext (arm64 sigcontext layout).
 ///
 /// # Safety
@@ -376,6 +465,7 @@ impl core::fmt::Display for CpuFeatures {
     }
 }
 
+#[cfg(target_os = "linux")]
 /// Reads AT_HWCAP and AT_HWCAP2 from /proc/self/auxv (cpuinit takes no arguments).
 pub(crate) fn read_hwcaps() -> (usize, usize) {
     let mut buf = [0usize; 128];
@@ -419,14 +509,55 @@ pub fn cpuinit() -> CpuFeatures {
 /// Architecture name as Go spells it.
 pub const GOARCH: &str = "arm64";
 
+#[cfg(target_os = "linux")]
 /// Name of clock_gettime in the arm64 vDSO.
 pub const VDSO_CLOCK_GETTIME: &[u8] = b"__kernel_clock_gettime";
 
 /// compiler_builtins' outline-atomics constructor (`init_have_lse_atomics`) references libc's
 /// getauxval. gort links no libc and runs no constructors, so this is never really called; it
 /// answers 0 (no LSE: the LL/SC fallbacks are used).
-#[cfg(not(test))]
+#[cfg(all(not(test), target_os = "linux"))]
 #[no_mangle]
 pub extern "C" fn getauxval(_type: core::ffi::c_ulong) -> core::ffi::c_ulong {
     0
+}
+
+/// The TSD base (TPIDRRO_EL0 & ~7), for boottrace.
+#[cfg(target_os = "macos")]
+pub fn tls_base() -> usize {
+    let base: usize;
+    // SAFETY: reads a register.
+    unsafe { asm!("mrs {}, tpidrro_el0", out(reg) base, options(nomem, nostack, preserves_flags)) };
+    base & !7
+}
+
+/// Program counter and faulting stack pointer from a signal's ucontext (darwin arm64 layout).
+///
+/// # Safety
+/// `uc` must be the ucontext the kernel passed to an SA_SIGINFO handler.
+#[cfg(target_os = "macos")]
+pub unsafe fn sigctxt_pc_sp(uc: *const u8) -> (usize, usize) {
+    // ucontext_t: uc_onstack(4) uc_sigmask(4) uc_stack(24) uc_link(8) uc_mcsize(8), then the
+    // uc_mcontext pointer at 48. mcontext64: es (far, esr, exception: 16 bytes), then ss =
+    // x0..x28, fp, lr, sp (offset 248), pc (256), cpsr.
+    // SAFETY: layout of ucontext_t/__darwin_mcontext64 on darwin/arm64.
+    unsafe {
+        let mc = *((uc as usize + 48) as *const usize);
+        (*((mc + 16 + 256) as *const usize), *((mc + 16 + 248) as *const usize))
+    }
+}
+
+/// The CPU features as AT_HWCAP bits (darwin has no auxv): Go's cpu_arm64_darwin.go reads the
+/// LSE atomics and CRC32 from sysctl and assumes the rest of the M1 baseline (fp, asimd, aes,
+/// pmull, sha1, sha2).
+#[cfg(target_os = "macos")]
+pub(crate) fn read_hwcaps() -> (usize, usize) {
+    let mut h = (1 << 0) | (1 << 1) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6);
+    if crate::sys::sysctl_enabled(b"hw.optional.armv8_crc32\0") {
+        h |= 1 << 7;
+    }
+    if crate::sys::sysctl_enabled(b"hw.optional.armv8_1_atomics\0") {
+        h |= 1 << 8;
+    }
+    (h, 0)
 }

@@ -9,3 +9,7 @@ pub use linux::*;
 mod vdso_linux;
 #[cfg(target_os = "linux")]
 pub use vdso_linux::{nanotime, vdso_clock_found, vdsoinit};
+#[cfg(target_os = "macos")]
+mod darwin;
+#[cfg(target_os = "macos")]
+pub use darwin::*;

@@ -22,11 +22,19 @@
 //!     --target x86_64-unknown-linux-gnu runq::loom, in its own target dir (target/loom) so the
 //!     changed RUSTFLAGS do not force rebuilds of the normal release build.
 //! cargo xtask build-all
-//!     For each target marked `build_all` in TARGETS: builds the gort library, links
-//!     examples/hello and every e2e program, inspects each binary (ELF class and machine, entry
-//!     point = the rt0 symbol, no PT_INTERP, no DT_NEEDED, non-executable GNU_STACK) and runs the
-//!     two hello programs if the target can run here. Prints a table target x
-//!     built/linked/inspected/ran; exit status 1 when anything failed.
+//!     For each target marked `build_all` in TARGETS (linux amd64/arm64/arm, windows
+//!     amd64/arm64/arm, darwin amd64/arm64): builds the gort library, links examples/hello and
+//!     every e2e program, inspects each binary and runs the two hello programs if the target can
+//!     run here (linux natively or under qemu, windows/amd64 under wine); darwin and windows on
+//!     ARM are "no (cannot run here)", never counted as passed. Inspection: ELF (class, machine,
+//!     entry = the rt0 symbol, no PT_INTERP, no DT_NEEDED, non-executable GNU_STACK), Mach-O
+//!     (inspect.rs: cputype, MH_EXECUTE PIE, LC_MAIN entryoff = the rt0 symbol, dyld, only
+//!     /usr/lib/libSystem.B.dylib, no MH_ALLOW_STACK_EXECUTION, arm64 code signature), PE
+//!     (inspect.rs: COFF machine, entry = the rt0 symbol via the symbol table or the PDB, imports
+//!     only from WINDOWS_DLLS, NX_COMPAT). A target whose asm/rt0_<goos>_<goarch>.S is absent on
+//!     this branch is listed as "not built" without being a failure. Prints one table target x
+//!     built/linked/inspected/ran (plus the darwin/arm cell, which does not exist as a platform);
+//!     exit status 1 when anything attempted failed.
 //! cargo xtask bench [--quick] [--only NAME] [--runs N]
 //!     gort against Go: the programs of benches/ (gort, built --release for the host) and
 //!     benches/go (Go, installed with apt-get when missing and root), run alternately N times
@@ -83,6 +91,7 @@ mod bench;
 mod case;
 mod check;
 mod fuzz;
+mod inspect;
 mod json;
 mod miri;
 mod run;
@@ -125,6 +134,8 @@ struct Target {
     runnable: fn(&Target) -> Result<(), String>,
     /// What build-all checks in a linked binary.
     inspect: Inspect,
+    /// Tier 3 in Rust (no rustup rust-std): built with `RUSTC_BOOTSTRAP=1 -Zbuild-std=core,alloc`.
+    build_std: bool,
 }
 
 /// What `build-all` verifies in a binary.
@@ -133,9 +144,12 @@ enum Inspect {
     /// readelf's `Class:` (ELF32/ELF64), a substring of its `Machine:`, the symbol the ELF entry
     /// point must be.
     Elf { class: &'static str, machine: &'static str, entry: &'static str },
-    /// Not inspected yet (say why).
-    #[allow(dead_code)]
-    NotYet(&'static str),
+    /// Mach-O (inspect::macho): llvm-objdump's cputype, the symbol LC_MAIN's entryoff must resolve
+    /// to, the only dylib it may load.
+    MachO { cputype: &'static str, entry: &'static str, dylib: &'static str },
+    /// PE/COFF (inspect::pe): llvm-readobj's COFF machine, the entry symbol, the DLLs it may import
+    /// (lower case).
+    Pe { machine: &'static str, entry: &'static str, dlls: &'static [&'static str] },
 }
 
 /// Every target xtask knows. To put a target into the default `test` list or into `build-all`,
@@ -150,6 +164,7 @@ static TARGETS: &[Target] = &[
         runner_env: no_env,
         runnable: native_linux_amd64,
         inspect: Inspect::Elf { class: "ELF64", machine: "X86-64", entry: "_rt0_amd64_linux" },
+        build_std: false,
     },
     Target {
         triple: "aarch64-unknown-linux-gnu",
@@ -160,6 +175,7 @@ static TARGETS: &[Target] = &[
         runner_env: no_env,
         runnable: runner_on_path,
         inspect: Inspect::Elf { class: "ELF64", machine: "AArch64", entry: "_rt0_arm64_linux" },
+        build_std: false,
     },
     Target {
         triple: "armv7-unknown-linux-gnueabihf",
@@ -170,18 +186,102 @@ static TARGETS: &[Target] = &[
         runner_env: no_env,
         runnable: runner_on_path,
         inspect: Inspect::Elf { class: "ELF32", machine: "ARM", entry: "_rt0_arm_linux" },
+        build_std: false,
     },
+    // windows: the msvc flavour links most simply (rust-lld in lld-link mode, raw-dylib imports,
+    // no CRT archives to fake). Its OS layer lives on the windows branch; without
+    // asm/rt0_windows_<arch>.S, build-all reports the row "not built" (not a failure).
     Target {
-        triple: "x86_64-pc-windows-gnu",
+        triple: "x86_64-pc-windows-msvc",
         default_test: false,
-        build_all: false,
+        build_all: true,
         runner: &["wine"],
         runner_packages: &["wine64", "wine"],
         runner_env: wine_env,
         runnable: runner_on_path,
-        inspect: Inspect::NotYet("PE/COFF inspection is not written yet"),
+        inspect: Inspect::Pe { machine: "IMAGE_FILE_MACHINE_AMD64", entry: "_rt0_amd64_windows", dlls: WINDOWS_DLLS },
+        build_std: false,
+    },
+    Target {
+        triple: "aarch64-pc-windows-msvc",
+        default_test: false,
+        build_all: true,
+        runner: &[],
+        runner_packages: &[],
+        runner_env: no_env,
+        runnable: cannot_run_here,
+        inspect: Inspect::Pe { machine: "IMAGE_FILE_MACHINE_ARM64", entry: "_rt0_arm64_windows", dlls: WINDOWS_DLLS },
+        build_std: false,
+    },
+    Target {
+        triple: "thumbv7a-pc-windows-msvc",
+        default_test: false,
+        build_all: true,
+        runner: &[],
+        runner_packages: &[],
+        runner_env: no_env,
+        runnable: cannot_run_here,
+        inspect: Inspect::Pe { machine: "IMAGE_FILE_MACHINE_ARMNT", entry: "_rt0_arm_windows", dlls: WINDOWS_DLLS },
+        build_std: true,
+    },
+    // darwin: linked by rust-lld in ld64 mode against linker/libSystem.tbd (cargo_build sets the
+    // linker); there is no Mac here, so the binaries are built and inspected, never run.
+    // darwin/arm (32-bit) does not exist as a platform (Go dropped it in 1.15): no row.
+    Target {
+        triple: "x86_64-apple-darwin",
+        default_test: false,
+        build_all: true,
+        runner: &[],
+        runner_packages: &[],
+        runner_env: no_env,
+        runnable: cannot_run_here,
+        inspect: Inspect::MachO { cputype: "X86_64", entry: "_rt0_amd64_darwin", dylib: DARWIN_DYLIB },
+        build_std: false,
+    },
+    Target {
+        triple: "aarch64-apple-darwin",
+        default_test: false,
+        build_all: true,
+        runner: &[],
+        runner_packages: &[],
+        runner_env: no_env,
+        runnable: cannot_run_here,
+        inspect: Inspect::MachO { cputype: "ARM64", entry: "_rt0_arm64_darwin", dylib: DARWIN_DYLIB },
+        build_std: false,
     },
 ];
+
+/// The DLLs a windows gort program may import (lower case): kernel32, and the API set that
+/// exports WaitOnAddress/WakeByAddress*.
+const WINDOWS_DLLS: &[&str] = &["kernel32.dll", "api-ms-win-core-synch-l1-2-0.dll"];
+
+/// The only dylib a darwin gort program loads.
+const DARWIN_DYLIB: &str = "/usr/lib/libSystem.B.dylib";
+
+/// Runnable-check of targets no machine of ours can run (darwin, windows on ARM).
+fn cannot_run_here(t: &Target) -> Result<(), String> {
+    Err(format!("no {} machine or emulator on this linux/amd64 host", goos_goarch(t.triple)))
+}
+
+/// Go's GOOS/GOARCH for a Rust triple, e.g. "darwin/arm64".
+fn goos_goarch(triple: &str) -> String {
+    let arch = match triple.split('-').next().unwrap_or("") {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        a if a.starts_with("arm") || a.starts_with("thumb") => "arm",
+        a => a,
+    };
+    let os = if triple.contains("-linux-") {
+        "linux"
+    } else if triple.contains("-windows-") {
+        "windows"
+    } else if triple.contains("-darwin") {
+        "darwin"
+    } else {
+        "?"
+    };
+    format!("{os}/{arch}")
+}
 
 fn no_env(_: &Path) -> Vec<(String, String)> {
     Vec::new()
@@ -315,7 +415,8 @@ fn setup(root: &Path, targets: &[&Target]) -> Result<(), Fail> {
     if which("rustup").is_some() {
         let mut c = Command::new("rustup");
         c.current_dir(root).arg("target").arg("add");
-        for t in targets {
+        // Tier 3 targets have no rust-std to add: they build core and alloc from rust-src.
+        for t in targets.iter().filter(|t| !t.build_std) {
             c.arg(t.triple);
         }
         let out = c.output().map_err(|e| format!("rustup: {e}"))?;
@@ -410,6 +511,20 @@ fn cargo_build(root: &Path, args: &[&str], triple: &str, release: bool) -> Resul
             c.env(var, "clang");
         }
     }
+    // darwin links with rust-lld in ld64 mode (rustc picks the flavor from the name) against
+    // linker/libSystem.tbd; SDKROOT points at linker/ (the only "SDK" file gort needs), which
+    // also keeps rustc from looking for xcrun. TOOLCHAIN.md wall 12.
+    if triple.contains("-apple-darwin") {
+        let var = format!("CARGO_TARGET_{}_LINKER", triple.to_uppercase().replace('-', "_"));
+        if std::env::var_os(&var).is_none() {
+            c.env(var, rust_lld(root)?);
+        }
+        c.env("MACOSX_DEPLOYMENT_TARGET", "11.0").env("SDKROOT", root.join("linker"));
+    }
+    // Tier 3 targets: core and alloc are built from rust-src (TOOLCHAIN.md, windows/arm).
+    if TARGETS.iter().any(|t| t.triple == triple && t.build_std) {
+        c.env("RUSTC_BOOTSTRAP", "1").arg("-Zbuild-std=core,alloc");
+    }
     c.stdout(Stdio::piped());
     let mut child = c.spawn().map_err(|e| format!("cargo: {e}"))?;
     let mut exes = BTreeMap::new();
@@ -435,6 +550,24 @@ fn cargo_build(root: &Path, args: &[&str], triple: &str, release: bool) -> Resul
     }
     let st = child.wait().map_err(|e| format!("cargo: {e}"))?;
     Ok(Built { exes, success: st.success() && finished_ok != Some(false) })
+}
+
+/// The rust-lld that ships with the pinned toolchain (`rustc --print sysroot` run in the workspace,
+/// so rust-toolchain.toml applies).
+fn rust_lld(root: &Path) -> Result<PathBuf, String> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = Command::new(rustc)
+        .current_dir(root)
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| format!("rustc --print sysroot: {e}"))?;
+    let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let lld = Path::new(&sysroot).join("lib/rustlib").join(HOST).join("bin/rust-lld");
+    if lld.is_file() {
+        Ok(lld)
+    } else {
+        Err(format!("{} not found (the toolchain's rust-lld links darwin programs)", lld.display()))
+    }
 }
 
 /// The programs in tests/e2e/src/bin (NAME.rs or NAME/main.rs).
@@ -880,13 +1013,14 @@ fn cmd_loom(args: &[String]) -> Result<i32, Fail> {
 struct Tally {
     ok: usize,
     of: usize,
+    /// Not attempted: the cell text (e.g. "no (cannot run here)"); never counted as a pass.
     skipped: Option<String>,
 }
 
 impl Tally {
     fn cell(&self) -> String {
         match &self.skipped {
-            Some(_) => "SKIPPED".into(),
+            Some(s) => s.clone(),
             None if self.of == 0 => "-".into(),
             None if self.ok == self.of => format!("ok {}/{}", self.ok, self.of),
             None => format!("FAIL {}/{}", self.ok, self.of),
@@ -897,21 +1031,41 @@ impl Tally {
     }
 }
 
+/// The rt0 file that marks an OS port as present on this branch (asm/rt0_<goos>_<goarch>.S).
+fn rt0_file(triple: &str) -> String {
+    format!("asm/rt0_{}.S", goos_goarch(triple).replace('/', "_"))
+}
+
 fn cmd_build_all(args: &[String]) -> Result<i32, Fail> {
     if let Some(a) = args.first() {
         return Err(format!("build-all: unexpected argument {a:?}").into());
     }
     let root = root();
     let targets: Vec<&Target> = TARGETS.iter().filter(|t| t.build_all).collect();
-    setup(&root, &targets)?;
+    // Only targets whose OS layer exists on this branch are built (and need rust-std).
+    let ported: Vec<&Target> = targets.iter().copied().filter(|t| root.join(rt0_file(t.triple)).is_file()).collect();
+    setup(&root, &ported)?;
     let mut table = Vec::new();
     for t in &targets {
-        println!("== {}", t.triple);
+        println!("== {} ({})", t.triple, goos_goarch(t.triple));
         let mut built = Tally { of: 1, ..Tally::default() };
         let mut linked = Tally::default();
         let mut inspected = Tally::default();
         let mut ran = Tally::default();
         let mut notes = Vec::new();
+
+        let rt0 = rt0_file(t.triple);
+        if !ported.iter().any(|p| p.triple == t.triple) {
+            let why = format!("no {} OS layer on this branch ({rt0} missing)", goos_goarch(t.triple));
+            println!("  NOT BUILT: {why}");
+            built.skipped = Some("not built".into());
+            linked.skipped = Some("-".into());
+            inspected.skipped = Some("-".into());
+            ran.skipped = Some("-".into());
+            notes.push(format!("not built: {why}"));
+            table.push((t.triple, built, linked, inspected, ran, notes));
+            continue;
+        }
 
         // built: the runtime library compiles (and its rt0 assembles) for the target.
         if cargo_build(&root, &["-p", "gort", "--lib"], t.triple, false)?.success {
@@ -944,27 +1098,27 @@ fn cmd_build_all(args: &[String]) -> Result<i32, Fail> {
 
         // inspected.
         for (name, exe) in &exes {
-            match t.inspect {
-                Inspect::Elf { class, machine, entry } => {
-                    inspected.of += 1;
-                    let (problems, facts) = inspect_elf(exe, class, machine, entry);
-                    if problems.is_empty() {
-                        inspected.ok += 1;
-                        println!("  {name:<24} ok: {facts}");
-                    } else {
-                        println!("  {name:<24} BAD: {}", problems.join("; "));
-                        notes.push(format!("{name}: {}", problems.join("; ")));
-                    }
-                }
-                Inspect::NotYet(why) => inspected.skipped = Some(why.into()),
+            inspected.of += 1;
+            let (problems, facts) = match t.inspect {
+                Inspect::Elf { class, machine, entry } => inspect_elf(exe, class, machine, entry),
+                Inspect::MachO { cputype, entry, dylib } => inspect::macho(exe, cputype, entry, dylib),
+                Inspect::Pe { machine, entry, dlls } => inspect::pe(exe, machine, entry, dlls),
+            };
+            if problems.is_empty() {
+                inspected.ok += 1;
+                println!("  {name:<24} ok: {facts}");
+            } else {
+                println!("  {name:<24} BAD: {}", problems.join("; "));
+                notes.push(format!("{name}: {}", problems.join("; ")));
             }
         }
 
-        // ran: the two hello programs.
+        // ran: the two hello programs, where this machine can run the target.
         match (t.runnable)(t) {
             Err(why) => {
-                ran.skipped = Some(why.clone());
-                notes.push(format!("not run: {why}"));
+                println!("  NOT RUN: {why}");
+                ran.skipped = Some("no (cannot run here)".into());
+                notes.push(format!("NOT RUN, NOT COUNTED AS PASSED: {why}"));
             }
             Ok(()) => {
                 for (name, exe) in exes.iter().filter(|(n, _)| n.ends_with("/hello")) {
@@ -1002,12 +1156,16 @@ fn cmd_build_all(args: &[String]) -> Result<i32, Fail> {
     }
 
     println!();
-    println!("{:<32} {:<10} {:<12} {:<12} {:<10}", "target", "built", "linked", "inspected", "ran");
+    println!(
+        "{:<30} {:<14} {:<10} {:<12} {:<12} {:<22}",
+        "target", "GOOS/GOARCH", "built", "linked", "inspected", "ran"
+    );
     let mut bad = false;
     for (triple, built, linked, inspected, ran, _) in &table {
         println!(
-            "{:<32} {:<10} {:<12} {:<12} {:<10}",
+            "{:<30} {:<14} {:<10} {:<12} {:<12} {:<22}",
             triple,
+            goos_goarch(triple),
             built.cell(),
             linked.cell(),
             inspected.cell(),
@@ -1015,12 +1173,23 @@ fn cmd_build_all(args: &[String]) -> Result<i32, Fail> {
         );
         bad |= built.failed() || linked.failed() || inspected.failed() || ran.failed();
     }
+    println!("{:<30} {:<14} {:<10} {:<12} {:<12} {:<22}", "(no such target)", "darwin/arm", "n/a", "n/a", "n/a", "n/a");
     for (triple, _, _, _, _, notes) in &table {
         for n in notes {
             println!("  {triple}: {n}");
         }
     }
-    println!("build-all: {}", if bad { "FAILED" } else { "ok" });
+    println!("  darwin/arm: does not exist as a platform (Go dropped it in 1.15); never built");
+    let not_run: Vec<&str> =
+        table.iter().filter(|r| r.4.skipped.as_deref() == Some("no (cannot run here)")).map(|r| r.0).collect();
+    let not_built: Vec<&str> = table.iter().filter(|r| r.1.skipped.is_some()).map(|r| r.0).collect();
+    if !not_run.is_empty() {
+        println!("build-all: built and inspected but NOT RUN (no machine here): {}", not_run.join(", "));
+    }
+    if !not_built.is_empty() {
+        println!("build-all: NOT BUILT (OS layer absent on this branch): {}", not_built.join(", "));
+    }
+    println!("build-all: {}", if bad { "FAILED" } else { "ok (for the targets built)" });
     Ok(if bad { 1 } else { 0 })
 }
 

@@ -11,24 +11,11 @@ gort::main!(main);
 
 extern crate alloc;
 use alloc::sync::Arc;
-use gort::arch::nr;
 use gort::sync::WaitGroup;
 
-/// Resident set size in bytes (statm's second field, in pages).
+/// Resident set size in bytes (the kernel's count, through the e2e helper crate).
 fn rss() -> usize {
-    const AT_FDCWD: isize = -100;
-    let path = b"/proc/self/statm\0";
-    // SAFETY: NUL-terminated path, read-only open.
-    let fd = unsafe { gort::syscall::syscall6(nr::OPENAT, AT_FDCWD as usize, path.as_ptr() as usize, 0, 0, 0, 0) };
-    assert!(fd >= 0, "open /proc/self/statm: {}", fd);
-    let mut buf = [0u8; 128];
-    // SAFETY: buf is writable.
-    let n = unsafe { gort::syscall::syscall6(nr::READ, fd as usize, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0) };
-    // SAFETY: our fd.
-    unsafe { gort::syscall::syscall6(nr::CLOSE, fd as usize, 0, 0, 0, 0, 0) };
-    let text = core::str::from_utf8(&buf[..n.max(0) as usize]).unwrap();
-    let pages: usize = text.split(' ').nth(1).unwrap().parse().unwrap();
-    pages * 4096
+    gort_e2e::rss_kb() as usize * 1024
 }
 
 #[inline(never)]

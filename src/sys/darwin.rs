@@ -1,0 +1,565 @@
+//! darwin (macOS): the OS layer (Go's os_darwin.go and sys_darwin.go). darwin has no stable system
+//! call ABI, so every service goes through libSystem, as Go has done since 1.12: the symbols are
+//! declared in the extern block below and linked against `linker/libSystem.tbd`, which lists
+//! exactly these symbols (plus what asm/rt0_darwin_*.S calls). Nothing here names a register.
+//!
+//! libSystem functions run on whatever stack calls them: g0 stacks (64 KB) and goroutine stacks
+//! (64 KB by default). The calls used here are leaf-like in libSystem (a few hundred bytes of stack
+//! at most), which is why that is fine; a deep libSystem call (printf-like, dlopen) would not be.
+//!
+//! Not yet run on a real Mac (none is reachable from the machine gort is developed on): this file
+//! builds and links for x86_64-apple-darwin and aarch64-apple-darwin, and `cargo xtask build-all`
+//! inspects the binaries; see README "Targets".
+
+use core::ffi::{c_char, c_int, c_void};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+
+/// OS name as Go spells it.
+pub const GOOS: &str = "darwin";
+
+/// Interrupted system call.
+pub const EINTR: isize = 4;
+/// Resource temporarily unavailable.
+pub const EAGAIN: isize = 35;
+/// Timed out (__ulock_wait).
+pub const ETIMEDOUT: isize = 60;
+/// No such waiter (__ulock_wake with nobody waiting).
+const ENOENT: c_int = 2;
+
+/// pthread_attr_t: 8-byte signature plus 56 opaque bytes.
+#[repr(C)]
+struct PthreadAttr {
+    _opaque: [u64; 8],
+}
+
+/// struct timespec.
+#[repr(C)]
+#[derive(Default, Clone, Copy)]
+pub struct Timespec {
+    /// Seconds.
+    pub sec: isize,
+    /// Nanoseconds.
+    pub nsec: isize,
+}
+
+/// The libSystem functions gort calls (linker/libSystem.tbd lists the same set).
+mod libsystem {
+    use super::{PthreadAttr, SigAction, StackT};
+    use core::ffi::{c_char, c_int, c_void};
+
+    #[link(name = "System", kind = "dylib")]
+    unsafe extern "C" {
+        pub fn write(fd: c_int, buf: *const c_void, n: usize) -> isize;
+        pub fn exit(code: c_int) -> !;
+        pub fn __error() -> *mut c_int;
+        pub fn mmap(addr: *mut c_void, len: usize, prot: c_int, flags: c_int, fd: c_int, off: i64) -> *mut c_void;
+        pub fn munmap(addr: *mut c_void, len: usize) -> c_int;
+        pub fn mprotect(addr: *mut c_void, len: usize, prot: c_int) -> c_int;
+        pub fn madvise(addr: *mut c_void, len: usize, advice: c_int) -> c_int;
+        pub fn pthread_attr_init(attr: *mut PthreadAttr) -> c_int;
+        pub fn pthread_attr_setstack(attr: *mut PthreadAttr, addr: *mut c_void, size: usize) -> c_int;
+        pub fn pthread_attr_setdetachstate(attr: *mut PthreadAttr, state: c_int) -> c_int;
+        pub fn pthread_attr_destroy(attr: *mut PthreadAttr) -> c_int;
+        pub fn pthread_create(
+            t: *mut usize,
+            attr: *const PthreadAttr,
+            start: extern "C" fn(*mut c_void) -> *mut c_void,
+            arg: *mut c_void,
+        ) -> c_int;
+        pub fn pthread_threadid_np(t: usize, id: *mut u64) -> c_int;
+        pub fn pthread_sigmask(how: c_int, new: *const u32, old: *mut u32) -> c_int;
+        pub fn sigaction(sig: c_int, new: *const SigAction, old: *mut SigAction) -> c_int;
+        pub fn sigaltstack(new: *const StackT, old: *mut StackT) -> c_int;
+        pub fn sysctlbyname(
+            name: *const c_char,
+            old: *mut c_void,
+            oldlen: *mut usize,
+            new: *mut c_void,
+            newlen: usize,
+        ) -> c_int;
+        pub fn clock_gettime_nsec_np(clock: c_int) -> u64;
+        pub fn usleep(usec: u32) -> c_int;
+        pub fn sched_yield() -> c_int;
+        pub fn getentropy(buf: *mut c_void, n: usize) -> c_int;
+        pub fn issetugid() -> c_int;
+        pub fn __ulock_wait(op: u32, addr: *mut c_void, value: u64, timeout_us: u32) -> c_int;
+        pub fn __ulock_wake(op: u32, addr: *mut c_void, wake_value: u64) -> c_int;
+    }
+}
+use libsystem as ls;
+
+/// errno of the calling thread.
+fn errno() -> isize {
+    // SAFETY: __error returns this thread's errno slot.
+    unsafe { *ls::__error() as isize }
+}
+
+// --- args, osinit (Go's args/sysargs, osinit for darwin) ---
+
+/// What sysargs found (darwin has no auxv: the "apple" strings follow envp instead).
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Auxv {
+    /// Number of apple strings after envp.
+    pub apple: usize,
+    /// issetugid(): setuid/setgid; GODEBUG is ignored.
+    pub secure: bool,
+    /// getentropy filled the 16 startup random bytes.
+    pub random_ok: bool,
+}
+
+impl core::fmt::Display for Auxv {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "apple strings={} issetugid={} random=getentropy:{}",
+            self.apple,
+            self.secure as u8,
+            if self.random_ok { "ok" } else { "failed (zero seed)" }
+        )
+    }
+}
+
+static NCPU: AtomicU32 = AtomicU32::new(1);
+static PHYS_PAGE_SIZE: AtomicUsize = AtomicUsize::new(4096);
+static AUXV: crate::runtime2::Global<Auxv> =
+    crate::runtime2::Global::new(Auxv { apple: 0, secure: false, random_ok: false });
+/// 16 random bytes for alginit (the darwin stand-in for Linux's AT_RANDOM).
+static RANDOM: crate::runtime2::Global<[u8; 16]> = crate::runtime2::Global::new([0; 16]);
+
+/// Number of CPUs (set by osinit).
+pub fn ncpu() -> u32 {
+    NCPU.load(Ordering::Relaxed)
+}
+/// Physical page size (hw.pagesize: 4 KB on amd64, 16 KB on Apple silicon).
+pub fn phys_page_size() -> usize {
+    PHYS_PAGE_SIZE.load(Ordering::Relaxed)
+}
+/// Huge page size: darwin has no transparent huge pages gort could use.
+pub fn phys_huge_page_size() -> usize {
+    0
+}
+
+/// Reads an integer sysctl by name (NUL-terminated); None if it does not exist.
+fn sysctl_int(name: &[u8]) -> Option<i64> {
+    debug_assert_eq!(name.last(), Some(&0));
+    let mut v: i64 = 0;
+    let mut len = core::mem::size_of::<i64>();
+    // SAFETY: name is NUL-terminated; v is writable for len bytes.
+    let r = unsafe {
+        ls::sysctlbyname(
+            name.as_ptr() as *const c_char,
+            &mut v as *mut i64 as *mut c_void,
+            &mut len,
+            core::ptr::null_mut(),
+            0,
+        )
+    };
+    if r != 0 {
+        return None;
+    }
+    // An int sysctl fills 4 bytes (little-endian: the low half of v).
+    Some(if len == 4 { v as i32 as i64 } else { v })
+}
+
+/// Whether a boolean hw.optional sysctl is present and non-zero (Go's sysctlEnabled).
+pub fn sysctl_enabled(name: &[u8]) -> bool {
+    sysctl_int(name).is_some_and(|v| v != 0)
+}
+
+/// Go's sysargs for darwin: argv/envp (as on Linux), counts the apple strings, fills the startup
+/// random bytes with getentropy and records issetugid.
+///
+/// # Safety
+/// Called once, from args, with dyld's argc/argv.
+pub unsafe fn sysargs(argc: usize, argv: *const *const u8) -> Auxv {
+    // SAFETY: argv is dyld's argument vector; envp follows it, then the apple strings.
+    let apple = unsafe { crate::runtime1::args(argc, argv) } as *const *const u8;
+    let mut a = Auxv::default();
+    // SAFETY: the apple vector is NULL-terminated.
+    unsafe {
+        while !(*apple.add(a.apple)).is_null() {
+            a.apple += 1;
+        }
+    }
+    // SAFETY: single-threaded boot; RANDOM is 16 writable bytes (getentropy allows up to 256).
+    unsafe {
+        a.random_ok = ls::getentropy((*RANDOM.get()).as_mut_ptr() as *mut c_void, 16) == 0;
+        a.secure = ls::issetugid() != 0;
+        *AUXV.get() = a;
+    }
+    a
+}
+
+/// Go's osinit for darwin: ncpu from hw.logicalcpu, the page size from hw.pagesize.
+pub fn osinit() {
+    let n = sysctl_int(b"hw.logicalcpu\0").unwrap_or(1).clamp(1, u32::MAX as i64);
+    NCPU.store(n as u32, Ordering::Relaxed);
+    if let Some(p) = sysctl_int(b"hw.pagesize\0").filter(|&p| p > 0 && (p as usize).is_power_of_two()) {
+        PHYS_PAGE_SIZE.store(p as usize, Ordering::Relaxed);
+    }
+}
+
+/// Address of 16 random bytes (from getentropy), or 0 if getentropy failed.
+pub fn startup_random() -> usize {
+    // SAFETY: written once during args.
+    unsafe {
+        if (*AUXV.get()).random_ok {
+            RANDOM.get() as usize
+        } else {
+            0
+        }
+    }
+}
+
+/// Whether the process runs setuid/setgid (issetugid): GODEBUG is ignored then.
+pub fn secure_mode() -> bool {
+    // SAFETY: written once during args.
+    unsafe { (*AUXV.get()).secure }
+}
+
+// --- output, exit, time ---
+
+/// Writes all of `b` to `fd`, retrying on short writes and EINTR.
+pub fn write_all(fd: usize, mut b: &[u8]) {
+    while !b.is_empty() {
+        // SAFETY: b is a valid buffer.
+        let n = unsafe { ls::write(fd as c_int, b.as_ptr() as *const c_void, b.len()) };
+        if n < 0 && errno() == EINTR {
+            continue;
+        }
+        if n <= 0 {
+            return;
+        }
+        b = &b[n as usize..];
+    }
+}
+
+/// Ends the process with `code` (libSystem's exit: gort registers no atexit handlers).
+pub fn exit(code: i32) -> ! {
+    // SAFETY: exit does not return.
+    unsafe { ls::exit(code) }
+}
+
+/// Gives up the CPU to another thread.
+pub fn osyield() {
+    // SAFETY: no arguments.
+    unsafe { ls::sched_yield() };
+}
+
+/// Sleeps the thread for `usec` microseconds.
+pub fn usleep(usec: u32) {
+    // SAFETY: plain integer.
+    unsafe { ls::usleep(usec) };
+}
+
+/// CLOCK_UPTIME_RAW: mach_absolute_time in nanoseconds, what Go's nanotime uses on darwin.
+const CLOCK_UPTIME_RAW: c_int = 8;
+
+/// Monotonic time in nanoseconds (Go's nanotime: mach_absolute_time scaled to ns).
+pub fn nanotime() -> i64 {
+    // SAFETY: plain integer.
+    unsafe { ls::clock_gettime_nsec_np(CLOCK_UPTIME_RAW) as i64 }
+}
+
+// --- futexes: __ulock_wait/__ulock_wake ---
+//
+// Go's lock_sema.go on darwin parks Ms on a pthread mutex+cond per M (semasleep/semawakeup).
+// gort keeps its futex-shaped lock_futex.rs on every OS and implements futexsleep/futexwakeup with
+// the kernel's compare-and-wait primitive, __ulock_wait/__ulock_wake (exported by libSystem since
+// macOS 10.12, used by libc++'s std::atomic::wait and by Rust's std on macOS). It is not in
+// Apple's public headers; its operation codes are stable (xnu bsd/sys/ulock.h).
+
+const UL_COMPARE_AND_WAIT: u32 = 1;
+const ULF_WAKE_ALL: u32 = 0x0000_0100;
+const ULF_NO_ERRNO: u32 = 0x0100_0000;
+
+/// Sleeps while `*addr == val`, for at most `ns` nanoseconds if ns >= 0. Spurious wakeups allowed.
+pub fn futexsleep(addr: &AtomicU32, val: u32, ns: i64) {
+    // timeout 0 means forever; round a positive wait up to at least 1 µs.
+    let us = if ns < 0 { 0 } else { ((ns + 999) / 1000).clamp(1, u32::MAX as i64) as u32 };
+    // SAFETY: addr is a valid u32 for the whole call.
+    unsafe { ls::__ulock_wait(UL_COMPARE_AND_WAIT | ULF_NO_ERRNO, addr.as_ptr() as *mut c_void, val as u64, us) };
+}
+
+/// Wakes one (cnt == 1) or all threads sleeping on addr.
+pub fn futexwakeup(addr: &AtomicU32, cnt: u32) {
+    let op = UL_COMPARE_AND_WAIT | ULF_NO_ERRNO | if cnt > 1 { ULF_WAKE_ALL } else { 0 };
+    loop {
+        // SAFETY: addr is valid.
+        let r = unsafe { ls::__ulock_wake(op, addr.as_ptr() as *mut c_void, 0) };
+        match -r {
+            0 | ENOENT => return, // woken, or nobody was waiting
+            4 => continue,        // EINTR
+            _ => crate::throw("futexwakeup failed"),
+        }
+    }
+}
+
+// --- memory (Go's mem_darwin.go) ---
+
+const PROT_NONE: c_int = 0;
+const PROT_READ: c_int = 1;
+const PROT_WRITE: c_int = 2;
+const MAP_PRIVATE: c_int = 0x0002;
+const MAP_FIXED: c_int = 0x0010;
+const MAP_ANON: c_int = 0x1000;
+const MAP_FAILED: *mut c_void = !0usize as *mut c_void;
+const MADV_FREE_REUSABLE: c_int = 7;
+
+/// Maps `n` bytes of zeroed read-write memory (Go's sysAlloc); null on failure.
+pub fn sys_alloc(n: usize) -> *mut u8 {
+    // SAFETY: anonymous private mapping; the kernel chooses the address.
+    let p = unsafe { ls::mmap(core::ptr::null_mut(), n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON, -1, 0) };
+    if p == MAP_FAILED {
+        core::ptr::null_mut()
+    } else {
+        p as *mut u8
+    }
+}
+
+/// Unmaps memory from sys_alloc (Go's sysFree).
+///
+/// # Safety
+/// `[p, p+n)` must be a mapping the runtime owns and no longer uses.
+pub unsafe fn sys_free(p: *mut u8, n: usize) {
+    // SAFETY: forwarded to the caller.
+    unsafe { ls::munmap(p as *mut c_void, n) };
+}
+
+/// Makes `[p, p+n)` inaccessible (guard pages); false if the kernel refused.
+///
+/// # Safety
+/// The range must be runtime-owned memory nobody uses.
+pub unsafe fn sys_guard(p: *mut u8, n: usize) -> bool {
+    // SAFETY: forwarded to the caller.
+    unsafe { ls::mprotect(p as *mut c_void, n, PROT_NONE) == 0 }
+}
+
+/// Tells the kernel the pages are unused; they read back as zero (Go's sysUnused). darwin's
+/// madvise(MADV_DONTNEED/MADV_FREE_REUSABLE) does not promise zeroes, so the range is replaced by
+/// a fresh anonymous mapping (MAP_FIXED); madvise(MADV_FREE_REUSABLE) is the fallback if that fails.
+///
+/// # Safety
+/// The range must be runtime-owned memory whose contents may be discarded.
+pub unsafe fn sys_unused(p: *mut u8, n: usize) {
+    // SAFETY: forwarded to the caller: the range is ours and may lose its contents.
+    unsafe {
+        let q = ls::mmap(p as *mut c_void, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON | MAP_FIXED, -1, 0);
+        if q == MAP_FAILED {
+            ls::madvise(p as *mut c_void, n, MADV_FREE_REUSABLE);
+        }
+    }
+}
+
+/// Advice for or against huge pages (Go's sysHugePage/sysNoHugePage). darwin has no transparent
+/// huge pages for anonymous memory (osinit reports a huge page size of 0), so there is nothing
+/// to ask for: a no-op, as Go's mem_darwin.go.
+///
+/// # Safety
+/// The range must be runtime-owned memory.
+pub unsafe fn sys_huge_pages(_p: *mut u8, _n: usize, _want: bool) {}
+
+/// Bytes below each stack reserved as its guard: one page, PROT_NONE (the windows branch's
+/// stack.rs asks the OS layer for this).
+pub fn stack_guard_size() -> usize {
+    phys_page_size()
+}
+
+/// How many guard pages stacks may use. darwin has no vm.max_map_count; the same budget as Linux's
+/// default (65530 / 4) keeps the two alike.
+pub fn guard_page_budget() -> isize {
+    65530 / 4
+}
+
+// --- threads (Go's newosproc: pthread_create) ---
+
+const PTHREAD_CREATE_DETACHED: c_int = 2;
+
+/// The start routine of every M but m0: installs g0 in TLS, then mstart (never returns).
+extern "C" fn mstart_stub(mp: *mut c_void) -> *mut c_void {
+    let mp = mp as *mut crate::runtime2::M;
+    // SAFETY: newosproc passed a fully initialised M; its g0 belongs to this new thread. Nothing
+    // before setg reads the g slot.
+    unsafe { crate::arch::setg((*mp).g0) };
+    crate::proc::mstart()
+}
+
+/// Starts an OS thread for `mp` running `mstart` on g0's stack `[g0.stack.lo, stk_hi)` (Go's
+/// newosproc for darwin: pthread_create, detached, on the stack newm allocated). Signals are blocked
+/// across the creation so the new thread starts with everything blocked until minit.
+/// Returns 0 or -errno.
+///
+/// # Safety
+/// `mp` and its g0 must be fully initialised and live forever.
+pub unsafe fn newosproc(mp: *mut crate::runtime2::M, stk_hi: usize) -> isize {
+    // SAFETY: mp.g0 is valid (caller).
+    let lo = unsafe { (*(*mp).g0).stack.lo };
+    let mut attr = PthreadAttr { _opaque: [0; 8] };
+    let all = SigSet::all();
+    let mut old = SigSet::empty();
+    sigprocmask(SIG_SETMASK, Some(&all), Some(&mut old));
+    // SAFETY: attr is a pthread_attr_t we own; the stack [lo, stk_hi) is page-aligned, owned by
+    // g0 and lives forever; mp outlives the thread.
+    let r = unsafe {
+        let mut r = ls::pthread_attr_init(&mut attr);
+        if r == 0 {
+            r = ls::pthread_attr_setstack(&mut attr, lo as *mut c_void, stk_hi - lo);
+        }
+        if r == 0 {
+            r = ls::pthread_attr_setdetachstate(&mut attr, PTHREAD_CREATE_DETACHED);
+        }
+        if r == 0 {
+            let mut t: usize = 0;
+            r = ls::pthread_create(&mut t, &attr, mstart_stub, mp as *mut c_void);
+        }
+        ls::pthread_attr_destroy(&mut attr);
+        r
+    };
+    sigprocmask(SIG_SETMASK, Some(&old), None);
+    -(r as isize)
+}
+
+/// The calling thread's system-wide unique id (pthread_threadid_np), for m.procid.
+pub fn gettid() -> u64 {
+    let mut id = 0u64;
+    // SAFETY: 0 means the calling thread; id is writable.
+    unsafe { ls::pthread_threadid_np(0, &mut id) };
+    id
+}
+
+// --- signals (Go's signal_unix.go + os_darwin.go, the parts gort uses) ---
+
+/// SIGSEGV.
+pub const SIGSEGV: i32 = 11;
+/// SIGBUS (darwin reports most bad accesses to mapped-but-protected memory as SIGBUS).
+pub const SIGBUS: i32 = 10;
+/// SIGFPE.
+pub const SIGFPE: i32 = 8;
+/// SIGILL.
+pub const SIGILL: i32 = 4;
+/// SIGURG: Go's preemption signal (unused by gort, kept unblocked).
+pub const SIGURG: i32 = 16;
+const SIG_SETMASK: c_int = 3;
+const SA_ONSTACK: c_int = 0x0001;
+const SA_RESTART: c_int = 0x0002;
+const SA_SIGINFO: c_int = 0x0040;
+
+/// A signal set. darwin's sigset_t is 32 bits; the word is kept 64 bits wide so signal_unix.rs
+/// treats both OSes alike (bit sig-1 is signal sig).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SigSet(pub u64);
+
+impl SigSet {
+    /// No signals.
+    pub const fn empty() -> Self {
+        SigSet(0)
+    }
+    /// Every signal.
+    pub const fn all() -> Self {
+        SigSet(0xffff_ffff)
+    }
+}
+
+/// pthread_sigmask wrapper (the calling thread's mask).
+fn sigprocmask(how: c_int, new: Option<&SigSet>, old: Option<&mut SigSet>) {
+    let n = new.map(|s| s.0 as u32);
+    let mut o: u32 = 0;
+    let np = n.as_ref().map_or(core::ptr::null(), |v| v as *const u32);
+    let op = if old.is_some() { &mut o as *mut u32 } else { core::ptr::null_mut() };
+    // SAFETY: pointers are null or valid 32-bit sigsets.
+    unsafe { ls::pthread_sigmask(how, np, op) };
+    if let Some(old) = old {
+        old.0 = o as u64;
+    }
+}
+
+/// Returns the current thread's signal mask.
+pub fn getsigmask() -> SigSet {
+    let mut s = SigSet::empty();
+    sigprocmask(SIG_SETMASK, None, Some(&mut s));
+    s
+}
+
+/// Sets the current thread's signal mask.
+pub fn setsigmask(s: &SigSet) {
+    sigprocmask(SIG_SETMASK, Some(s), None);
+}
+
+/// libSystem's struct sigaction (libSystem supplies the return trampoline itself).
+#[repr(C)]
+struct SigAction {
+    handler: usize,
+    mask: u32,
+    flags: c_int,
+}
+
+/// Installs `handler` (an SA_SIGINFO handler running on the signal stack) for `sig`.
+pub fn setsig(sig: i32, handler: unsafe extern "C" fn(i32, *mut u8, *mut u8)) {
+    let sa = SigAction { handler: handler as usize, mask: !0, flags: SA_SIGINFO | SA_ONSTACK | SA_RESTART };
+    // SAFETY: sa is a valid struct sigaction.
+    unsafe { ls::sigaction(sig, &sa, core::ptr::null_mut()) };
+}
+
+/// darwin's stack_t (sp, size, flags: not Linux's order).
+#[repr(C)]
+struct StackT {
+    sp: usize,
+    size: usize,
+    flags: c_int,
+}
+
+/// Installs `[lo, lo+n)` as this thread's alternate signal stack (Go's signalstack).
+pub fn signalstack(lo: usize, n: usize) {
+    let st = StackT { sp: lo, size: n, flags: 0 };
+    // SAFETY: st is valid.
+    unsafe { ls::sigaltstack(&st, core::ptr::null_mut()) };
+}
+
+/// Fault address (si_addr) from a siginfo.
+///
+/// # Safety
+/// `info` must be the siginfo the kernel passed to the handler.
+pub unsafe fn siginfo_addr(info: *const u8) -> usize {
+    // SAFETY: darwin siginfo_t: si_signo, si_errno, si_code, si_pid, si_uid, si_status (6 ints),
+    // then si_addr at 24.
+    unsafe { *((info as usize + 24) as *const usize) }
+}
+
+/// si_code from a siginfo.
+///
+/// # Safety
+/// As for siginfo_addr.
+pub unsafe fn siginfo_code(info: *const u8) -> i32 {
+    // SAFETY: si_code is the third int.
+    unsafe { *((info as usize + 8) as *const i32) }
+}
+
+/// The signal mask the process started with (Go's initSigmask).
+static INIT_SIGMASK: crate::runtime2::Global<SigSet> = crate::runtime2::Global::new(SigSet::empty());
+
+/// Saves the initial signal mask (schedinit); returns it for boottrace.
+pub fn save_initsigmask() -> u64 {
+    let m = getsigmask();
+    // SAFETY: single-threaded boot.
+    unsafe { *INIT_SIGMASK.get() = m };
+    m.0
+}
+
+/// Go's minit for darwin: thread id, the signal stack (gsignal's), the signal mask.
+pub fn minit(mp: *mut crate::runtime2::M) {
+    // SAFETY: mp is the calling thread's M; gsignal was allocated by mpreinit.
+    unsafe {
+        (*mp).procid = gettid();
+        let gs = (*mp).gsignal;
+        signalstack((*gs).stack.lo, (*gs).stack.hi - (*gs).stack.lo);
+        let mut mask = *INIT_SIGMASK.get();
+        crate::signal_unix::unblock_fatal(&mut mask);
+        setsigmask(&mask);
+    }
+}
+
+/// Go's initsig: m0 installs the handlers for the synchronous signals.
+pub fn initsig() {
+    crate::signal_unix::initsig();
+}
