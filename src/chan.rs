@@ -98,9 +98,7 @@ impl WaitQ {
                 (*sg).prev = ptr::null_mut();
                 // AcqRel CAS: exactly one waker wins a select; the winner's writes to the sudog
                 // and g.param happen-before the goroutine reads them after goready.
-                if (*sg).is_select
-                    && (*(*sg).g).selectdone.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire).is_err()
-                {
+                if (*sg).is_select && !protocol::claim_select(&(*(*sg).g).selectdone) {
                     continue;
                 }
             }
@@ -199,7 +197,7 @@ impl<T> Hchan<T> {
                 ptr::copy_nonoverlapping(elem, (*sg).elem as *mut T, 1);
                 (*sg).success = true;
                 let gp = (*sg).g;
-                (*gp).param.store(sg as usize, Ordering::Release);
+                protocol::publish_wakeup(&(*gp).param, sg as usize);
                 self.lock.unlock();
                 goready(gp);
                 return Try::Done(true);
@@ -240,7 +238,7 @@ impl<T> Hchan<T> {
                 }
                 (*sg).success = true;
                 let gp = (*sg).g;
-                (*gp).param.store(sg as usize, Ordering::Release);
+                protocol::publish_wakeup(&(*gp).param, sg as usize);
                 self.lock.unlock();
                 goready(gp);
                 return Try::Done(true);
@@ -367,7 +365,7 @@ impl<T> Hchan<T> {
                         break;
                     }
                     (*sg).success = false;
-                    (*(*sg).g).param.store(sg as usize, Ordering::Release);
+                    protocol::publish_wakeup(&(*(*sg).g).param, sg as usize);
                     wake.push((*sg).g);
                 }
             }
@@ -500,8 +498,7 @@ impl<T> Clone for Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        // AcqRel: the last sender's close happens after every other sender is done.
-        if self.c.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+        if protocol::release_sender(&self.c.senders) {
             self.c.close();
         }
     }
@@ -718,7 +715,7 @@ pub fn selectgo(cases: &[Case<'_>], block: bool) -> (Option<usize>, bool) {
     // Pass 3: woken by the winner; dequeue the rest.
     lock_all();
     // SAFETY: gp.param is the winning sudog (set by the waker before goready).
-    let won = unsafe { (*gp).param.load(Ordering::Acquire) } as *const Sudog;
+    let won = unsafe { protocol::take_wakeup(&(*gp).param) } as *const Sudog;
     let mut result = (None, false);
     for (i, sg) in sgs.iter_mut().enumerate() {
         if ptr::eq(sg as *const Sudog, won) {
@@ -923,4 +920,185 @@ macro_rules! __select_dispatch {
             $crate::__select_dispatch!($idx, $ok, $n + 1, $acc.1; [$($d)*]; $($rest)*)
         }
     }};
+}
+
+/// The lock-free steps of the channel protocol, generic over the atomic types so that loom can
+/// model-check them with its own atomics (loom_tests below) while the runtime uses core's.
+/// Everything else in a channel happens under its lock.
+pub(crate) mod protocol {
+    use core::sync::atomic::Ordering;
+
+    /// The 32-bit atomic operations the protocol uses (core's and loom's AtomicU32).
+    pub trait Word32 {
+        fn cas(&self, old: u32, new: u32, ok: Ordering, fail: Ordering) -> Result<u32, u32>;
+    }
+    /// The pointer-sized atomic operations the protocol uses (core's and loom's AtomicUsize).
+    pub trait Word {
+        fn store_word(&self, v: usize, o: Ordering);
+        fn load_word(&self, o: Ordering) -> usize;
+        fn sub_word(&self, v: usize, o: Ordering) -> usize;
+    }
+    impl Word32 for core::sync::atomic::AtomicU32 {
+        fn cas(&self, old: u32, new: u32, ok: Ordering, fail: Ordering) -> Result<u32, u32> {
+            self.compare_exchange(old, new, ok, fail)
+        }
+    }
+    impl Word for core::sync::atomic::AtomicUsize {
+        fn store_word(&self, v: usize, o: Ordering) {
+            self.store(v, o)
+        }
+        fn load_word(&self, o: Ordering) -> usize {
+            self.load(o)
+        }
+        fn sub_word(&self, v: usize, o: Ordering) -> usize {
+            self.fetch_sub(v, o)
+        }
+    }
+    #[cfg(loom)]
+    impl Word32 for loom::sync::atomic::AtomicU32 {
+        fn cas(&self, old: u32, new: u32, ok: Ordering, fail: Ordering) -> Result<u32, u32> {
+            self.compare_exchange(old, new, ok, fail)
+        }
+    }
+    #[cfg(loom)]
+    impl Word for loom::sync::atomic::AtomicUsize {
+        fn store_word(&self, v: usize, o: Ordering) {
+            self.store(v, o)
+        }
+        fn load_word(&self, o: Ordering) -> usize {
+            self.load(o)
+        }
+        fn sub_word(&self, v: usize, o: Ordering) -> usize {
+            self.fetch_sub(v, o)
+        }
+    }
+
+    /// Go's selectDone CAS: a waker that dequeues a select's sudog completes that select only if
+    /// it wins this; exactly one waker does. AcqRel: the winner's later writes (the value, the
+    /// wake-up) are ordered after every earlier claim attempt.
+    pub fn claim_select(done: &impl Word32) -> bool {
+        done.cas(0, 1, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
+    /// The waker's hand-off: records which sudog completed the wait (g.param). Release: the
+    /// value copied into the waiter's slot before this is visible to the waiter's take_wakeup.
+    pub fn publish_wakeup(param: &impl Word, sudog: usize) {
+        param.store_word(sudog, Ordering::Release);
+    }
+
+    /// The woken goroutine reads which sudog completed its wait (Acquire: pairs with
+    /// publish_wakeup, so the value in its slot is complete).
+    pub fn take_wakeup(param: &impl Word) -> usize {
+        param.load_word(Ordering::Acquire)
+    }
+
+    /// A Sender dropped: true for exactly the last one, which closes the channel. AcqRel: the
+    /// close happens after every other sender's sends.
+    pub fn release_sender(senders: &impl Word) -> bool {
+        senders.sub_word(1, Ordering::AcqRel) == 1
+    }
+}
+
+/// loom models of the channel protocol's lock-free steps, run on the real `protocol` functions;
+/// the channel lock is loom's Mutex and a goroutine's park/ready is a loom thread waiting for
+/// its wake-up. `cargo xtask loom` runs them with the run-queue models.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::protocol::{claim_select, publish_wakeup, release_sender, take_wakeup};
+    use loom::cell::UnsafeCell;
+    use loom::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+    use loom::sync::{Arc, Mutex};
+    use loom::thread;
+    use std::vec::Vec;
+
+    /// A goroutine blocked in select on two channels; a sender on each races to complete it.
+    struct Selector {
+        done: AtomicU32,
+        param: AtomicUsize,
+        /// The receive slot of each case (the sudog's elem).
+        slots: [UnsafeCell<u64>; 2],
+        /// goready: set (Release) after the hand-off; the selector "runs" once it sees it.
+        ready: AtomicU32,
+    }
+
+    /// Two channels' wait queues each hold the selector's sudog (case 0 and case 1). A sender on
+    /// each channel dequeues it under that channel's lock: exactly one wins the claim, writes its
+    /// value and wakes the selector, which sees that case and that value; the loser finds the
+    /// select done and would park instead (it reports that it lost).
+    #[test]
+    fn select_has_exactly_one_winner_and_sees_its_value() {
+        loom::model(|| {
+            let sel = Arc::new(Selector {
+                done: AtomicU32::new(0),
+                param: AtomicUsize::new(0),
+                slots: [UnsafeCell::new(0), UnsafeCell::new(0)],
+                ready: AtomicU32::new(0),
+            });
+            // Each channel's recvq: Some(case) while the selector's sudog is queued on it.
+            let queues: Arc<[Mutex<Option<usize>>; 2]> = Arc::new([Mutex::new(Some(0)), Mutex::new(Some(1))]);
+            let senders: Vec<_> = (0..2usize)
+                .map(|c| {
+                    let (sel, queues) = (sel.clone(), queues.clone());
+                    thread::spawn(move || {
+                        let mut q = queues[c].lock().unwrap();
+                        let Some(case) = q.take() else { return false };
+                        if !claim_select(&sel.done) {
+                            return false; // Go's dequeue skips a select sudog already won
+                        }
+                        // SAFETY (model): the claim gives this sender the only right to write
+                        // the slot; the selector reads it after take_wakeup.
+                        sel.slots[case].with_mut(|p| unsafe { *p = 100 + case as u64 });
+                        publish_wakeup(&sel.param, case + 1);
+                        drop(q);
+                        sel.ready.store(1, Ordering::Release);
+                        true
+                    })
+                })
+                .collect();
+            // The selector: parked until readied, then pass 3 (dequeue from the other channel).
+            while sel.ready.load(Ordering::Acquire) == 0 {
+                thread::yield_now();
+            }
+            let won = take_wakeup(&sel.param);
+            assert!(won == 1 || won == 2, "woken without a winner");
+            let case = won - 1;
+            // SAFETY (model): the winner wrote the slot before publish_wakeup.
+            let v = sel.slots[case].with(|p| unsafe { *p });
+            assert_eq!(v, 100 + case as u64);
+            for (c, q) in queues.iter().enumerate() {
+                if c != case {
+                    q.lock().unwrap().take(); // dequeueSudoG on the losing channel
+                }
+            }
+            let wins: usize = senders.into_iter().map(|h| h.join().unwrap() as usize).sum();
+            assert_eq!(wins, 1, "exactly one sender completes the select");
+        });
+    }
+
+    /// Three senders dropped concurrently: exactly one is the last and closes the channel.
+    #[test]
+    fn exactly_one_last_sender_closes() {
+        loom::model(|| {
+            let senders = Arc::new(AtomicUsize::new(3));
+            let closes = Arc::new(AtomicUsize::new(0));
+            let hs: Vec<_> = (0..2)
+                .map(|_| {
+                    let (s, c) = (senders.clone(), closes.clone());
+                    thread::spawn(move || {
+                        if release_sender(&*s) {
+                            c.fetch_add(1, Ordering::Relaxed);
+                        }
+                    })
+                })
+                .collect();
+            if release_sender(&*senders) {
+                closes.fetch_add(1, Ordering::Relaxed);
+            }
+            for h in hs {
+                h.join().unwrap();
+            }
+            assert_eq!(closes.load(Ordering::Relaxed), 1);
+            assert_eq!(senders.load(Ordering::Relaxed), 0);
+        });
+    }
 }

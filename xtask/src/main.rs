@@ -19,7 +19,7 @@
 //!     loom runs count as one entry each. Exit status 1 when anything failed.
 //! cargo xtask loom
 //!     RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p gort --lib --release
-//!     --target x86_64-unknown-linux-gnu runq::loom, in its own target dir (target/loom) so the
+//!     --target x86_64-unknown-linux-gnu loom_tests (runq and chan), in its own target dir (target/loom) so the
 //!     changed RUSTFLAGS do not force rebuilds of the normal release build.
 //! cargo xtask build-all
 //!     For each target marked `build_all` in TARGETS (linux amd64/arm64/arm, windows
@@ -757,7 +757,7 @@ fn cmd_test(args: &[String]) -> Result<i32, Fail> {
             println!("== loom: {}", LOOM_DESCRIPTION);
             let t0 = Instant::now();
             let ok = loom_command(&root).status().map(|s| s.success()).unwrap_or(false);
-            rows.push(entry_row("loom (runq::loom)", ok, t0.elapsed()));
+            rows.push(entry_row("loom (runq, chan)", ok, t0.elapsed()));
             if !ok {
                 failures.push("loom: failed (output above)".into());
             }
@@ -978,11 +978,11 @@ fn setgid_copy(root: &Path, exe: &Path) -> Result<PathBuf, String> {
 // loom
 
 const LOOM_DESCRIPTION: &str =
-    "RUSTFLAGS=\"--cfg loom\" LOOM_MAX_PREEMPTIONS=3 cargo test -p gort --lib --release --target x86_64-unknown-linux-gnu runq::loom";
+    "RUSTFLAGS=\"--cfg loom\" LOOM_MAX_PREEMPTIONS=3 cargo test -p gort --lib --release --target x86_64-unknown-linux-gnu loom_tests";
 
 fn loom_command(root: &Path) -> Command {
     let mut c = cargo(root);
-    c.args(["test", "-p", "gort", "--lib", "--release", "--target", HOST, "runq::loom"])
+    c.args(["test", "-p", "gort", "--lib", "--release", "--target", HOST, "loom_tests"])
         .env("RUSTFLAGS", "--cfg loom")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env("LOOM_MAX_PREEMPTIONS", "3")
