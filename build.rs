@@ -39,14 +39,15 @@ fn main() {
         "x86_64-unknown-linux-gnu" => "x86_64-linux-gnu",
         "aarch64-unknown-linux-gnu" => "aarch64-linux-gnu",
         "armv7-unknown-linux-gnueabihf" => "armv7a-linux-gnueabihf",
+        "x86_64-pc-windows-msvc" => "x86_64-pc-windows-msvc",
         t => t,
     };
-    cc::Build::new()
-        .compiler("clang")
-        .flag(format!("--target={clang_target}"))
-        .include(&out)
-        .file(&rt0)
-        .compile("gort_rt0");
+    let mut build = cc::Build::new();
+    // MSVC-style archives: cc wants lib.exe; LLVM's llvm-lib speaks its command line.
+    if target.ends_with("-msvc") && env::var_os(format!("AR_{}", target.replace('-', "_"))).is_none() {
+        build.archiver("llvm-lib");
+    }
+    build.compiler("clang").flag(format!("--target={clang_target}")).include(&out).file(&rt0).compile("gort_rt0");
 
     let mut link_args: Vec<String> = match goos {
         "linux" => vec![
@@ -58,6 +59,17 @@ fn main() {
             format!("-Wl,-u,{entry}"),
             "-Wl,-z,noexecstack".into(),
             "-Wl,--build-id=none".into(),
+        ],
+        // rust-lld in lld-link mode (CARGO_TARGET_<TRIPLE>_LINKER=rust-lld, .cargo/config.toml):
+        // no CRT, the rt0 entry, a console program; the main thread commits 128 KB of its 1 MB
+        // stack up front so g0 (its top 64 KB) is committed before the TEB is told about it.
+        // Imports come from raw-dylib declarations in src/sys/windows.rs.
+        "windows" => vec![
+            "/NODEFAULTLIB".into(),
+            format!("/ENTRY:{entry}"),
+            format!("/INCLUDE:{entry}"),
+            "/SUBSYSTEM:CONSOLE".into(),
+            "/STACK:0x100000,0x20000".into(),
         ],
         _ => vec![],
     };

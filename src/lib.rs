@@ -120,6 +120,7 @@ pub mod syscall {
         r
     }
 
+    #[cfg(target_os = "linux")]
     /// Raw Linux system call `nr` with six arguments, run as a blocking call. Returns the
     /// kernel's result (negative errno on failure).
     ///
@@ -162,6 +163,21 @@ pub mod os {
     pub fn exit(code: i32) -> ! {
         crate::sys::exit(code)
     }
+}
+
+/// MSVC targets reference `_fltused` from any object that uses floating point (the CRT defines it).
+#[cfg(all(not(test), windows))]
+#[no_mangle]
+#[used]
+pub static _fltused: i32 = 0;
+
+/// The MSVC C++/SEH personality routine: precompiled `alloc`'s unwind tables name it. Nothing
+/// ever unwinds (panic=abort), but the system's frame-based dispatch may consult it while it
+/// looks for a handler of an exception gort's vectored handler declined: continue the search.
+#[cfg(all(not(test), windows, target_env = "msvc"))]
+#[no_mangle]
+pub extern "C" fn __CxxFrameHandler3(_: usize, _: usize, _: usize, _: usize) -> i32 {
+    1 // ExceptionContinueSearch
 }
 
 /// The personality routine that precompiled `core` references even with panic=abort.

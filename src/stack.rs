@@ -9,7 +9,9 @@
 //! resident page) is checked at every switch away from the goroutine; an overflow that runs past
 //! it faults further down with SP below the stack, which the SIGSEGV handler also reports.
 //!
-//! Slot layout inside a chunk: `[pad page][gap|guard page][stack ... 16-byte top reserve]...`;
+//! Slot layout inside a chunk: `[pad page][gap|guard][stack ... 16-byte top reserve]...`, the
+//! guard being `os::stack_guard_size()` bytes (linux: one PROT_NONE page; windows: 16 KB whose top
+//! page is a PAGE_GUARD page, room for the exception frame of an overflow);
 //! the top reserve of each slot holds the canary of the slot above.
 
 use core::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
@@ -90,7 +92,8 @@ pub fn guard_stats() -> (usize, isize) {
 pub fn stackalloc() -> (Stack, bool) {
     let size = stack_size();
     let page = os::phys_page_size();
-    let slot = size + page;
+    let guard = os::stack_guard_size();
+    let slot = size + guard;
     POOL_LOCK.lock();
     // SAFETY: POOL is only touched under POOL_LOCK.
     let pool = unsafe { &mut *POOL.get() };
@@ -111,14 +114,14 @@ pub fn stackalloc() -> (Stack, bool) {
         pool.cur += slot;
         let guarded = GUARD_BUDGET.fetch_sub(1, Ordering::Relaxed) > 0
             // SAFETY: the page at base belongs to this fresh stack slot and is unused.
-            && unsafe { os::sys_guard(base as *mut u8, page) };
+            && unsafe { os::sys_guard(base as *mut u8, guard) };
         if guarded {
             GUARDED.fetch_add(1, Ordering::Relaxed);
         }
         (base, guarded)
     };
     POOL_LOCK.unlock();
-    let lo = base + page;
+    let lo = base + guard;
     if !guarded {
         // SAFETY: base - 8 is the top-reserve word of the slot below (or the chunk's pad page).
         unsafe { ((base - 8) as *mut usize).write(CANARY) };
@@ -128,10 +131,10 @@ pub fn stackalloc() -> (Stack, bool) {
 
 /// Returns a stack to the pool (Go's stackfree).
 pub fn stackfree(s: &Stack, guarded: bool) {
-    let page = os::phys_page_size();
+    let guard = os::stack_guard_size();
     POOL_LOCK.lock();
     // SAFETY: under POOL_LOCK.
-    unsafe { (*POOL.get()).free.push((s.lo - page, guarded)) };
+    unsafe { (*POOL.get()).free.push((s.lo - guard, guarded)) };
     POOL_LOCK.unlock();
 }
 
@@ -143,7 +146,7 @@ pub fn canary_ok(s: &Stack, guarded: bool) -> bool {
     if guarded {
         return true;
     }
-    let base = s.lo - os::phys_page_size();
+    let base = s.lo - os::stack_guard_size();
     // SAFETY: base - 8 is the canary word written by stackalloc, in memory the pool owns.
     unsafe { ((base - 8) as *const usize).read_volatile() == CANARY }
 }
@@ -155,14 +158,14 @@ pub fn limit(s: &Stack) -> usize {
 
 /// Allocates a system stack (g0 or signal stack) with a guard page: returns [lo, hi).
 pub fn sysstack(size: usize) -> Stack {
-    let page = os::phys_page_size();
-    let p = os::sys_alloc(size + page);
+    let guard = os::stack_guard_size();
+    let p = os::sys_alloc(size + guard);
     if p.is_null() {
         crate::throw("out of memory allocating a thread stack");
     }
-    // SAFETY: the first page of our fresh mapping.
-    unsafe { os::sys_guard(p, page) };
-    Stack { lo: p as usize + page, hi: p as usize + page + size }
+    // SAFETY: the first bytes of our fresh mapping.
+    unsafe { os::sys_guard(p, guard) };
+    Stack { lo: p as usize + guard, hi: p as usize + guard + size }
 }
 
 #[cfg(test)]

@@ -9,19 +9,28 @@
 //! callee-saved registers (rbx, rbp, r12-r15) on the goroutine's own stack and saves sp/pc in
 //! `g.sched`; `gogo` restores sp and jumps to pc, which pops them again. A fresh goroutine starts
 //! at its entry function with `sched.ctx` in rdi and `goexit` as its return address.
+//! On windows the TLS and switch code is in amd64_windows.rs (gs-relative TLS slot, Win64 ABI,
+//! TEB stack bounds); the items below marked `cfg(target_os = "linux")` are linux-only.
 //! MXCSR and the x87 control word are not saved: gort never changes them and neither may user code
 //! that wants to migrate between threads.
 
-use core::arch::{asm, naked_asm};
+use core::arch::asm;
+#[cfg(target_os = "linux")]
+use core::arch::naked_asm;
 
+#[cfg(target_os = "linux")]
 use crate::offsets::*;
+#[cfg(target_os = "linux")]
 use crate::runtime2::{Gobuf, G};
 
+#[cfg(target_os = "linux")]
 /// Size of the area `newproc` reserves at the top of a new stack (return address slot + alignment).
 pub const STACK_TOP_RESERVE: usize = 16;
+#[cfg(target_os = "linux")]
 /// Name of the TLS mechanism, for boottrace.
 pub const TLS_MECHANISM: &str = "arch_prctl(ARCH_SET_FS) -> fs base, getg = mov fs:[0]";
 
+#[cfg(target_os = "linux")]
 /// Returns the current g from TLS (Go's getg). Deliberately not `pure`: a goroutine may resume on
 /// another thread after any park, so every call must really read the thread pointer.
 #[inline(always)]
@@ -33,6 +42,7 @@ pub fn getg() -> *mut G {
     gp
 }
 
+#[cfg(target_os = "linux")]
 /// Installs gp as the current g (Go's setg).
 ///
 /// # Safety
@@ -43,6 +53,7 @@ pub unsafe fn setg(gp: *mut G) {
     unsafe { asm!("mov qword ptr fs:[0], {}", in(reg) gp, options(nostack, preserves_flags)) };
 }
 
+#[cfg(target_os = "linux")]
 /// Restores the context in `buf` (sp, pc, g) and jumps there; never returns (Go's gogo).
 ///
 /// # Safety
@@ -64,6 +75,7 @@ pub unsafe extern "C" fn gogo(buf: *const Gobuf) -> ! {
     )
 }
 
+#[cfg(target_os = "linux")]
 /// Saves the current goroutine's context in g.sched, switches to g0's stack and calls
 /// `f(gp)`, which must not return; `gogo(&gp.sched)` later resumes after the mcall (Go's mcall).
 ///
@@ -113,6 +125,7 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
     )
 }
 
+#[cfg(target_os = "linux")]
 /// Runs `f(arg)` on the M's g0 stack and returns (Go's systemstack). Called on g0 it just calls.
 ///
 /// # Safety
@@ -149,6 +162,7 @@ pub unsafe extern "C" fn systemstack(f: unsafe extern "C" fn(usize), arg: usize)
     )
 }
 
+#[cfg(target_os = "linux")]
 /// Where a goroutine's entry function returns to: finishes the goroutine (Go's goexit).
 ///
 /// # Safety
@@ -164,6 +178,7 @@ pub unsafe extern "C" fn goexit() {
     )
 }
 
+#[cfg(target_os = "linux")]
 /// Prepares `buf` so that `gogo(buf)` calls `entry(ctx)` on the stack `[.., hi)` and `entry`
 /// returns into `goexit` (Go's gostartcallfn).
 ///
@@ -195,6 +210,7 @@ pub fn procyield(cycles: u32) {
     }
 }
 
+#[cfg(target_os = "linux")]
 /// Raw Linux system call with up to six arguments; returns the kernel's value (-errno on error).
 ///
 /// # Safety
@@ -211,6 +227,7 @@ pub unsafe fn syscall6(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5:
     ret
 }
 
+#[cfg(target_os = "linux")]
 /// Linux system call numbers used by the runtime (x86-64 table).
 #[allow(missing_docs)]
 pub mod nr {
@@ -243,6 +260,7 @@ pub mod nr {
     pub const EXECVE: usize = 59;
 }
 
+#[cfg(target_os = "linux")]
 /// Reads the FS base (for boottrace: proves TLS points at m0.tls).
 pub fn tls_base() -> usize {
     const ARCH_GET_FS: usize = 0x1003;
@@ -252,6 +270,7 @@ pub fn tls_base() -> usize {
     base
 }
 
+#[cfg(target_os = "linux")]
 /// Starts a thread with `clone` on stack `stk` (16-aligned top) whose FS base is `&mp.tls`; the
 /// child installs `gp` (its g0) as g and calls `f`, exiting the thread if `f` returns.
 /// Returns the child's tid or -errno.
@@ -292,6 +311,7 @@ pub unsafe extern "C" fn clone(flags: usize, stk: usize, mp: usize, gp: usize, f
     )
 }
 
+#[cfg(target_os = "linux")]
 /// The signal-return trampoline installed as sa_restorer.
 ///
 /// # Safety
@@ -301,6 +321,7 @@ pub unsafe extern "C" fn sigreturn() {
     naked_asm!("mov eax, {n}", "syscall", "ud2", n = const nr::RT_SIGRETURN)
 }
 
+#[cfg(target_os = "linux")]
 /// Program counter and faulting stack pointer from a signal's ucontext (x86-64 mcontext layout).
 ///
 /// # Safety
@@ -396,5 +417,6 @@ pub fn cpuinit() -> CpuFeatures {
 /// Architecture name as Go spells it.
 pub const GOARCH: &str = "amd64";
 
+#[cfg(target_os = "linux")]
 /// Name of clock_gettime in the x86-64 vDSO.
 pub const VDSO_CLOCK_GETTIME: &[u8] = b"__vdso_clock_gettime";

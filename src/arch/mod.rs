@@ -5,6 +5,10 @@
 mod amd64;
 #[cfg(target_arch = "x86_64")]
 pub use amd64::*;
+#[cfg(all(target_arch = "x86_64", windows))]
+mod amd64_windows;
+#[cfg(all(target_arch = "x86_64", windows))]
+pub use amd64_windows::*;
 #[cfg(target_arch = "aarch64")]
 mod arm64;
 #[cfg(target_arch = "aarch64")]

@@ -526,6 +526,11 @@ pub fn initsig() {
     crate::signal_unix::initsig();
 }
 
+/// Bytes below each stack reserved as its guard (stack.rs): one page, PROT_NONE.
+pub fn stack_guard_size() -> usize {
+    phys_page_size()
+}
+
 /// How many guard pages stacks may use: a quarter of vm.max_map_count (each guard page in the
 /// middle of a chunk costs two mappings).
 pub fn guard_page_budget() -> isize {

@@ -9,3 +9,9 @@ pub use linux::*;
 mod vdso_linux;
 #[cfg(target_os = "linux")]
 pub use vdso_linux::{nanotime, vdso_clock_found, vdsoinit};
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::*;
+#[cfg(any(windows, test))]
+pub mod winargs;
