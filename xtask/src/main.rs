@@ -120,6 +120,8 @@ struct Target {
     runner_env: fn(&Path) -> Vec<(String, String)>,
     /// Ok when its binaries can run on this machine, else why not.
     runnable: fn(&Target) -> Result<(), String>,
+    /// Run once before its programs run (e.g. start wine's server), given the workspace root.
+    prepare: fn(&Path),
     /// What build-all checks in a linked binary.
     inspect: Inspect,
 }
@@ -146,6 +148,7 @@ static TARGETS: &[Target] = &[
         runner_packages: &[],
         runner_env: no_env,
         runnable: native_linux_amd64,
+        prepare: no_prepare,
         inspect: Inspect::Elf { class: "ELF64", machine: "X86-64", entry: "_rt0_amd64_linux" },
     },
     Target {
@@ -156,6 +159,7 @@ static TARGETS: &[Target] = &[
         runner_packages: &["qemu-user"],
         runner_env: no_env,
         runnable: runner_on_path,
+        prepare: no_prepare,
         inspect: Inspect::Elf { class: "ELF64", machine: "AArch64", entry: "_rt0_arm64_linux" },
     },
     Target {
@@ -166,16 +170,20 @@ static TARGETS: &[Target] = &[
         runner_packages: &["qemu-user"],
         runner_env: no_env,
         runnable: runner_on_path,
+        prepare: no_prepare,
         inspect: Inspect::Elf { class: "ELF32", machine: "ARM", entry: "_rt0_arm_linux" },
     },
+    // windows: the msvc flavour links most simply (rust-lld in lld-link mode, raw-dylib imports,
+    // no CRT archives to fake); see README "windows".
     Target {
-        triple: "x86_64-pc-windows-gnu",
-        default_test: false,
-        build_all: false,
+        triple: "x86_64-pc-windows-msvc",
+        default_test: true,
+        build_all: true,
         runner: &["wine"],
         runner_packages: &["wine64", "wine"],
         runner_env: wine_env,
         runnable: runner_on_path,
+        prepare: wine_prepare,
         inspect: Inspect::NotYet("PE/COFF inspection is not written yet"),
     },
 ];
@@ -188,6 +196,30 @@ fn no_env(_: &Path) -> Vec<(String, String)> {
 fn wine_env(root: &Path) -> Vec<(String, String)> {
     let prefix = target_dir(root).join("wine-prefix");
     vec![("WINEPREFIX".into(), prefix.display().to_string()), ("WINEDEBUG".into(), "-all".into())]
+}
+
+fn no_prepare(_: &Path) {}
+
+/// Starts the prefix's wineserver (persistent for a minute after the last client) and its
+/// system processes (wineboot) with their output going nowhere. Started by the first case
+/// instead, they would inherit that case's stdout/stderr pipes and hold them open, so the
+/// harness would wait for EOF that never comes. Also creates the prefix (8 s, noisy) the first
+/// time, outside any case's timing.
+fn wine_prepare(root: &Path) {
+    let env = wine_env(root);
+    let _ = fs::create_dir_all(target_dir(root));
+    for cmd in [&["wineserver", "-p60"][..], &["wine", "wineboot"][..]] {
+        let st = Command::new(cmd[0])
+            .args(&cmd[1..])
+            .envs(env.iter().cloned())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if !st.as_ref().is_ok_and(|s| s.success()) {
+            eprintln!("xtask: `{}` failed ({st:?}); wine cases may hang on open pipes", cmd.join(" "));
+        }
+    }
 }
 
 fn native_linux_amd64(_: &Target) -> Result<(), String> {
@@ -519,6 +551,7 @@ fn cmd_run(args: &[String]) -> Result<i32, Fail> {
     if let Err(why) = (t.runnable)(t) {
         return Err(Fail::Setup(format!("built {} but cannot run it here: {why}", exe.display())));
     }
+    (t.prepare)(&root);
     let mut c = runner_command(t, &exe);
     c.args(&prog_args).envs((t.runner_env)(&root));
     let st = c.status().map_err(|e| format!("{}: {e}", exe.display()))?;
@@ -622,6 +655,9 @@ fn cmd_test(args: &[String]) -> Result<i32, Fail> {
         println!("== e2e {}: building", t.triple);
         let built = cargo_build(&root, &["-p", "gort-e2e", "--bins", "--keep-going"], t.triple, release)?;
         let runnable = (t.runnable)(t);
+        if runnable.is_ok() {
+            (t.prepare)(&root);
+        }
         match &runnable {
             Ok(()) => println!("== e2e {}: running {} cases", t.triple, cases.len()),
             Err(why) => println!("== e2e {}: SKIPPING all {} cases: {why}", t.triple, cases.len()),
@@ -872,6 +908,7 @@ fn cmd_build_all(args: &[String]) -> Result<i32, Fail> {
                 notes.push(format!("not run: {why}"));
             }
             Ok(()) => {
+                (t.prepare)(&root);
                 for (name, exe) in exes.iter().filter(|(n, _)| n.ends_with("/hello")) {
                     ran.of += 1;
                     let mut c = runner_command(t, exe);

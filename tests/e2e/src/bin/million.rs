@@ -7,24 +7,13 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 
-fn rss_kb() -> u64 {
-    let mut buf = [0u8; 4096];
-    let n = gort::sys::readfile(b"/proc/self/status\0", &mut buf);
-    let s = core::str::from_utf8(&buf[..n.max(0) as usize]).unwrap_or("");
-    s.lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 fn main() {
     let n: u64 = gort::os::args()
         .get(1)
         .and_then(|a| core::str::from_utf8(a).ok())
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
-    let before = rss_kb();
+    let before = gort_e2e::rss_kb();
     let (res_tx, res_rx) = gort::chan::<u64>(1024);
     let mut wakers: Vec<gort::Sender<u64>> = Vec::with_capacity(n as usize);
     let wg = alloc::sync::Arc::new(gort::sync::WaitGroup::new());
@@ -46,7 +35,7 @@ fn main() {
         gort::gosched();
     }
     let parked = gort::num_goroutine() - 1;
-    let during = rss_kb();
+    let during = gort_e2e::rss_kb();
     gort::println!(
         "parked {} goroutines; RSS per parked goroutine: {} bytes",
         parked,

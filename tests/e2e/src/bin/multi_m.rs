@@ -8,11 +8,6 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 static STARTED: AtomicU64 = AtomicU64::new(0);
 static GO: AtomicBool = AtomicBool::new(false);
 
-fn tid() -> usize {
-    // SAFETY: gettid takes no arguments.
-    unsafe { gort::arch::syscall6(gort::arch::nr::GETTID, 0, 0, 0, 0, 0, 0) as usize }
-}
-
 fn main() {
     gort::gomaxprocs(2); // the point of the test: two Ps, two Ms
     let procs = gort::gomaxprocs(0);
@@ -30,7 +25,7 @@ fn main() {
             while STARTED.load(Ordering::SeqCst) < 2 && !GO.load(Ordering::SeqCst) {
                 core::hint::spin_loop();
             }
-            tx.send(tid()).unwrap();
+            tx.send(gort_e2e::tid()).unwrap();
             wg.done();
         });
     }

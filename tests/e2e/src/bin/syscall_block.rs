@@ -5,29 +5,20 @@
 gort::main!(main);
 extern crate alloc;
 
-use gort::arch::nr;
-
 fn main() {
-    let mut fds = [0i32; 2];
-    // SAFETY: pipe2 writes two fds.
-    let r = unsafe { gort::arch::syscall6(nr::PIPE2, fds.as_mut_ptr() as usize, 0, 0, 0, 0, 0) };
-    assert!(r == 0, "pipe2 failed: {}", r);
-    let (rd, wr) = (fds[0] as usize, fds[1] as usize);
+    let (rd, wr) = gort_e2e::pipe();
     let (done_tx, done_rx) = gort::chan::<&'static str>(0);
     let d1 = done_tx.clone();
     gort::go(move || {
         let mut buf = [0u8; 16];
-        // SAFETY: buf is writable; rd is our pipe's read end.
-        let n = unsafe { gort::syscall::syscall6(nr::READ, rd, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0) };
+        let n = gort_e2e::read_blocking(rd, &mut buf);
         gort::println!("reader: read {} bytes: {}", n, core::str::from_utf8(&buf[..n as usize]).unwrap());
         d1.send("reader").unwrap();
     });
     // Also block one goroutine in nanosleep (100 ms).
     let d2 = done_tx.clone();
     gort::go(move || {
-        let ts = [0usize, 100_000_000];
-        // SAFETY: ts is a valid timespec.
-        unsafe { gort::syscall::syscall6(nr::NANOSLEEP, ts.as_ptr() as usize, 0, 0, 0, 0, 0) };
+        gort_e2e::sleep_blocking_ms(100);
         d2.send("sleeper").unwrap();
     });
     // Meanwhile other goroutines compute and finish.
@@ -40,8 +31,7 @@ fn main() {
     gort::println!("workers done while reader blocked: total={}", total);
     // Now unblock the reader.
     let msg = b"hello";
-    // SAFETY: msg is readable.
-    unsafe { gort::syscall::syscall6(nr::WRITE, wr, msg.as_ptr() as usize, msg.len(), 0, 0, 0) };
+    gort_e2e::write_blocking(wr, msg);
     let mut got = alloc::vec![done_rx.recv().unwrap(), done_rx.recv().unwrap()];
     got.sort();
     gort::println!("done: {:?} gomaxprocs={}", got, gort::gomaxprocs(0));
