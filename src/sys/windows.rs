@@ -56,6 +56,8 @@ extern "system" {
     fn GetCurrentThreadId() -> u32;
     fn GetCurrentProcessId() -> u32;
     fn GetLastError() -> u32;
+    fn GetModuleHandleA(name: *const u8) -> Handle;
+    fn GetProcAddress(module: Handle, name: *const u8) -> usize;
     fn SwitchToThread() -> Bool;
     fn Sleep(ms: u32);
     fn QueryPerformanceCounter(v: *mut i64) -> Bool;
@@ -239,13 +241,17 @@ pub fn futexwakeup(addr: &AtomicU32, cnt: u32) {
 const MEM_COMMIT: u32 = 0x1000;
 const MEM_RESERVE: u32 = 0x2000;
 const MEM_DECOMMIT: u32 = 0x4000;
+const MEM_TOP_DOWN: u32 = 0x10_0000;
 const PAGE_READWRITE: u32 = 0x04;
 const PAGE_GUARD: u32 = 0x100;
 
 /// Reserves and commits `n` bytes of zeroed read-write memory (Go's sysAlloc); null on failure.
+/// Top-down: under wine, bottom-up allocations land in the preloader's reserved low area, where
+/// VirtualAlloc starts failing (ERROR_INVALID_PARAMETER) after about 4 GB of stacks.
 pub fn sys_alloc(n: usize) -> *mut u8 {
     // SAFETY: a fresh region chosen by the system.
-    unsafe { VirtualAlloc(0, n, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE) }
+    let p = unsafe { VirtualAlloc(0, n, MEM_COMMIT | MEM_RESERVE | MEM_TOP_DOWN, PAGE_READWRITE) };
+    p
 }
 
 /// Gives memory from sys_alloc back (Go's sysFree). Windows releases only whole regions, and the
@@ -288,9 +294,27 @@ pub fn stack_guard_size() -> usize {
     STACK_GUARD
 }
 
-/// Windows has no mapping-count limit like vm.max_map_count: every stack gets its guard.
+/// How many stacks get a guard page. Windows itself has no cap like vm.max_map_count: every
+/// stack is guarded. Wine backs each guard page with a Linux mprotect that splits the mapping, so
+/// under wine 100 000 guarded stacks exhaust the default 65530 mappings (mmap, dlopen and thread
+/// creation then fail): there the budget is linux's default (a quarter of 65530) and later stacks
+/// rely on the canary. (Windows cannot deliver an exception on a stack with no room left, so an
+/// overflow of an unguarded stack that runs into unmapped memory kills the process silently.)
 pub fn guard_page_budget() -> isize {
-    isize::MAX / 2
+    if is_wine() {
+        65530 / 4
+    } else {
+        isize::MAX / 2
+    }
+}
+
+/// Whether we run under wine (its ntdll exports wine_get_version).
+pub fn is_wine() -> bool {
+    // SAFETY: constant NUL-terminated names; GetProcAddress only looks the symbol up.
+    unsafe {
+        let ntdll = GetModuleHandleA(b"ntdll.dll\0".as_ptr());
+        ntdll != 0 && GetProcAddress(ntdll, b"wine_get_version\0".as_ptr()) != 0
+    }
 }
 
 // --- threads (Go's newosproc) ---

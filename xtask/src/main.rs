@@ -61,6 +61,9 @@
 //! env-unset: KEY...         removes variables from the environment the case starts from
 //! env-clear                 starts from an empty environment (env: lines still apply)
 //! skip-on: TRIPLE REASON    do not run on TRIPLE; reported SKIPPED with REASON (never passed)
+//! only-on: TRIPLE...        an OS-specific expectation: exists only for these targets (on the
+//!                           others it is not run and not counted; pair it with a skip-on in
+//!                           the general case, so the general case's absence stays loud)
 //! exit: N                   expected exit status (default 0); death by a signal never matches
 //! timeout: SECONDS          default 60; a timeout fails the case and shows what was captured
 //! stdout:                   exact stdout: the following lines up to a line holding only ".";
@@ -671,6 +674,9 @@ fn cmd_test(args: &[String]) -> Result<i32, Fail> {
             note: String::new(),
         };
         for case in &cases {
+            if !case.only_on.is_empty() && !case.only_on.iter().any(|tr| tr == t.triple) {
+                continue;
+            }
             let id = case.id();
             let Some(exe) = built.exes.get(&case.prog) else {
                 println!(
