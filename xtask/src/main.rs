@@ -21,8 +21,8 @@
 //!     RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p gort --lib --release
 //!     --target x86_64-unknown-linux-gnu runq::loom, in its own target dir (target/loom) so the
 //!     changed RUSTFLAGS do not force rebuilds of the normal release build.
-//! cargo xtask build-all
-//!     For each target marked `build_all` in TARGETS: builds the gort library, links
+//! cargo xtask build-all [--target T]...
+//!     For each target marked `build_all` in TARGETS (or each given one): builds the gort library, links
 //!     examples/hello and every e2e program, inspects each binary (ELF class and machine, entry
 //!     point = the rt0 symbol, no PT_INTERP, no DT_NEEDED, non-executable GNU_STACK) and runs the
 //!     two hello programs if the target can run here. Prints a table target x
@@ -86,6 +86,7 @@ mod bench;
 mod case;
 mod check;
 mod json;
+mod pe;
 mod run;
 
 use std::collections::BTreeMap;
@@ -135,6 +136,9 @@ enum Inspect {
     /// readelf's `Class:` (ELF32/ELF64), a substring of its `Machine:`, the symbol the ELF entry
     /// point must be.
     Elf { class: &'static str, machine: &'static str, entry: &'static str },
+    /// llvm-readobj's `Format:` (COFF-x86-64/COFF-ARM64/COFF-ARM), a substring of its
+    /// `Machine:`, PE32+ or not, the entry symbol (see pe.rs).
+    Pe { format: &'static str, machine: &'static str, pe32plus: bool, entry: &'static str },
     /// Not inspected yet (say why).
     #[allow(dead_code)]
     NotYet(&'static str),
@@ -187,7 +191,7 @@ static TARGETS: &[Target] = &[
         runner_env: wine_env,
         runnable: runner_on_path,
         prepare: wine_prepare,
-        inspect: Inspect::NotYet("PE/COFF inspection is not written yet"),
+        inspect: Inspect::Pe { format: "COFF-x86-64", machine: "AMD64", pe32plus: true, entry: "_rt0_amd64_windows" },
     },
 ];
 
@@ -328,7 +332,7 @@ const USAGE: &str = "usage:
   cargo xtask run PROG [--target T] [--release] [-- ARGS...]
   cargo xtask test [--target T]... [--filter SUBSTR] [--release] [--no-loom]
   cargo xtask loom
-  cargo xtask build-all
+  cargo xtask build-all [--target T]...
   cargo xtask bench [--quick] [--only NAME] [--runs N]
 (details at the top of xtask/src/main.rs)";
 
@@ -845,11 +849,20 @@ impl Tally {
 }
 
 fn cmd_build_all(args: &[String]) -> Result<i32, Fail> {
-    if let Some(a) = args.first() {
-        return Err(format!("build-all: unexpected argument {a:?}").into());
+    let mut only: Vec<String> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--target" => only.push(it.next().ok_or("--target needs a value")?.clone()),
+            _ => return Err(format!("build-all: unexpected argument {a:?}").into()),
+        }
     }
     let root = root();
-    let targets: Vec<&Target> = TARGETS.iter().filter(|t| t.build_all).collect();
+    let targets: Vec<&Target> = if only.is_empty() {
+        TARGETS.iter().filter(|t| t.build_all).collect()
+    } else {
+        only.iter().map(|t| target(t)).collect::<Result<_, _>>()?
+    };
     setup(&root, &targets)?;
     let mut table = Vec::new();
     for t in &targets {
@@ -895,6 +908,17 @@ fn cmd_build_all(args: &[String]) -> Result<i32, Fail> {
                 Inspect::Elf { class, machine, entry } => {
                     inspected.of += 1;
                     let (problems, facts) = inspect_elf(exe, class, machine, entry);
+                    if problems.is_empty() {
+                        inspected.ok += 1;
+                        println!("  {name:<24} ok: {facts}");
+                    } else {
+                        println!("  {name:<24} BAD: {}", problems.join("; "));
+                        notes.push(format!("{name}: {}", problems.join("; ")));
+                    }
+                }
+                Inspect::Pe { format, machine, pe32plus, entry } => {
+                    inspected.of += 1;
+                    let (problems, facts) = pe::inspect_pe(exe, format, machine, pe32plus, entry);
                     if problems.is_empty() {
                         inspected.ok += 1;
                         println!("  {name:<24} ok: {facts}");
