@@ -40,6 +40,7 @@ fn main() {
         "aarch64-unknown-linux-gnu" => "aarch64-linux-gnu",
         "armv7-unknown-linux-gnueabihf" => "armv7a-linux-gnueabihf",
         "x86_64-pc-windows-msvc" => "x86_64-pc-windows-msvc",
+        "aarch64-pc-windows-msvc" => "aarch64-pc-windows-msvc",
         t => t,
     };
     let mut build = cc::Build::new();

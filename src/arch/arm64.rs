@@ -14,14 +14,19 @@
 
 use core::arch::{asm, naked_asm};
 
+#[cfg(target_os = "linux")]
 use crate::offsets::*;
-use crate::runtime2::{Gobuf, G};
+use crate::runtime2::Gobuf;
+#[cfg(target_os = "linux")]
+use crate::runtime2::G;
 
 /// Size of the area `newproc` reserves at the top of a new stack (keeps sp 16-aligned).
 pub const STACK_TOP_RESERVE: usize = 16;
+#[cfg(target_os = "linux")]
 /// Name of the TLS mechanism, for boottrace.
 pub const TLS_MECHANISM: &str = "msr tpidr_el0 -> &m.tls, getg = mrs tpidr_el0; ldr [x]";
 
+#[cfg(target_os = "linux")]
 /// Returns the current g from TLS (Go's getg).
 #[inline(always)]
 pub fn getg() -> *mut G {
@@ -34,6 +39,7 @@ pub fn getg() -> *mut G {
     gp
 }
 
+#[cfg(target_os = "linux")]
 /// Installs gp as the current g (Go's setg).
 ///
 /// # Safety
@@ -47,6 +53,7 @@ pub unsafe fn setg(gp: *mut G) {
     };
 }
 
+#[cfg(target_os = "linux")]
 /// Restores the context in `buf` (sp, pc, g) and jumps there; never returns (Go's gogo).
 ///
 /// # Safety
@@ -75,6 +82,7 @@ pub unsafe extern "C" fn gogo(buf: *const Gobuf) -> ! {
     )
 }
 
+#[cfg(target_os = "linux")]
 /// Saves the current goroutine's context in g.sched, switches to g0's stack and calls
 /// `f(gp)`, which must not return; `gogo(&gp.sched)` later resumes after the mcall (Go's mcall).
 ///
@@ -138,6 +146,7 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
     )
 }
 
+#[cfg(target_os = "linux")]
 /// Runs `f(arg)` on the M's g0 stack and returns (Go's systemstack). Called on g0 it just calls.
 ///
 /// # Safety
@@ -223,6 +232,7 @@ pub fn procyield(cycles: u32) {
     }
 }
 
+#[cfg(target_os = "linux")]
 /// Raw Linux system call with up to six arguments; returns the kernel's value (-errno on error).
 ///
 /// # Safety
@@ -238,6 +248,7 @@ pub unsafe fn syscall6(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5:
     ret
 }
 
+#[cfg(target_os = "linux")]
 /// Linux system call numbers used by the runtime (arm64: the asm-generic table).
 #[allow(missing_docs)]
 pub mod nr {
@@ -269,6 +280,7 @@ pub mod nr {
     pub const EXECVE: usize = 221;
 }
 
+#[cfg(target_os = "linux")]
 /// Reads TPIDR_EL0 (for boottrace: proves TLS points at m0.tls).
 pub fn tls_base() -> usize {
     let base: usize;
@@ -277,6 +289,7 @@ pub fn tls_base() -> usize {
     base
 }
 
+#[cfg(target_os = "linux")]
 /// Starts a thread with `clone` on stack `stk` (16-aligned top) whose TPIDR_EL0 is `&mp.tls`;
 /// the child installs `gp` (its g0) as g and calls `f`, exiting the thread if `f` returns.
 /// Returns the child's tid or -errno.
@@ -312,6 +325,7 @@ pub unsafe extern "C" fn clone(flags: usize, stk: usize, mp: usize, gp: usize, f
     )
 }
 
+#[cfg(target_os = "linux")]
 /// The signal-return trampoline installed as sa_restorer.
 ///
 /// # Safety
@@ -321,6 +335,7 @@ pub unsafe extern "C" fn sigreturn() {
     naked_asm!("mov x8, #{n}", "svc #0", "brk #0", n = const nr::RT_SIGRETURN)
 }
 
+#[cfg(target_os = "linux")]
 /// Program counter and faulting stack pointer from a signal's ucontext (arm64 sigcontext layout).
 ///
 /// # Safety
@@ -377,27 +392,36 @@ impl core::fmt::Display for CpuFeatures {
 }
 
 /// Reads AT_HWCAP and AT_HWCAP2 from /proc/self/auxv (cpuinit takes no arguments).
+/// (windows: no auxv; 0, 0 — Go uses IsProcessorFeaturePresent there, gort does not yet.)
 pub(crate) fn read_hwcaps() -> (usize, usize) {
-    let mut buf = [0usize; 128];
-    // SAFETY: a usize array viewed as bytes.
-    let bytes = unsafe { core::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut u8, core::mem::size_of_val(&buf)) };
-    let n = crate::sys::readfile(b"/proc/self/auxv\0", bytes);
-    if n <= 0 {
-        return (0, 0);
+    #[cfg(windows)]
+    {
+        (0, 0)
     }
-    let words = n as usize / core::mem::size_of::<usize>();
-    let (mut h1, mut h2) = (0, 0);
-    let mut i = 0;
-    while i + 1 < words {
-        match buf[i] {
-            0 => break,
-            16 => h1 = buf[i + 1],
-            26 => h2 = buf[i + 1],
-            _ => {}
+    #[cfg(not(windows))]
+    {
+        let mut buf = [0usize; 128];
+        // SAFETY: a usize array viewed as bytes.
+        let bytes =
+            unsafe { core::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut u8, core::mem::size_of_val(&buf)) };
+        let n = crate::sys::readfile(b"/proc/self/auxv\0", bytes);
+        if n <= 0 {
+            return (0, 0);
         }
-        i += 2;
+        let words = n as usize / core::mem::size_of::<usize>();
+        let (mut h1, mut h2) = (0, 0);
+        let mut i = 0;
+        while i + 1 < words {
+            match buf[i] {
+                0 => break,
+                16 => h1 = buf[i + 1],
+                26 => h2 = buf[i + 1],
+                _ => {}
+            }
+            i += 2;
+        }
+        (h1, h2)
     }
-    (h1, h2)
 }
 
 /// Reads the CPU's features from AT_HWCAP (Go's cpuinit → internal/cpu.doinit).
@@ -419,6 +443,7 @@ pub fn cpuinit() -> CpuFeatures {
 /// Architecture name as Go spells it.
 pub const GOARCH: &str = "arm64";
 
+#[cfg(target_os = "linux")]
 /// Name of clock_gettime in the arm64 vDSO.
 pub const VDSO_CLOCK_GETTIME: &[u8] = b"__kernel_clock_gettime";
 

@@ -13,6 +13,10 @@ pub use amd64_windows::*;
 mod arm64;
 #[cfg(target_arch = "aarch64")]
 pub use arm64::*;
+#[cfg(all(target_arch = "aarch64", windows))]
+mod arm64_windows;
+#[cfg(all(target_arch = "aarch64", windows))]
+pub use arm64_windows::*;
 #[cfg(target_arch = "arm")]
 mod arm;
 #[cfg(target_arch = "arm")]

@@ -193,6 +193,18 @@ static TARGETS: &[Target] = &[
         prepare: wine_prepare,
         inspect: Inspect::Pe { format: "COFF-x86-64", machine: "AMD64", pe32plus: true, entry: "_rt0_amd64_windows" },
     },
+    // windows/arm64: built, linked and inspected; nothing here runs it (no arm64 wine).
+    Target {
+        triple: "aarch64-pc-windows-msvc",
+        default_test: false,
+        build_all: true,
+        runner: &[],
+        runner_packages: &[],
+        runner_env: no_env,
+        runnable: cannot_run_here,
+        prepare: no_prepare,
+        inspect: Inspect::Pe { format: "COFF-ARM64", machine: "ARM64", pe32plus: true, entry: "_rt0_arm64_windows" },
+    },
 ];
 
 fn no_env(_: &Path) -> Vec<(String, String)> {
@@ -206,6 +218,10 @@ fn wine_env(root: &Path) -> Vec<(String, String)> {
 }
 
 fn no_prepare(_: &Path) {}
+
+fn cannot_run_here(t: &Target) -> Result<(), String> {
+    Err(format!("nothing on this machine runs {} binaries (no emulator for it here)", t.triple))
+}
 
 /// Starts the prefix's wineserver (persistent for a minute after the last client) and its
 /// system processes (wineboot) with their output going nowhere. Started by the first case
