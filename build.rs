@@ -41,6 +41,7 @@ fn main() {
         "armv7-unknown-linux-gnueabihf" => "armv7a-linux-gnueabihf",
         "x86_64-pc-windows-msvc" => "x86_64-pc-windows-msvc",
         "aarch64-pc-windows-msvc" => "aarch64-pc-windows-msvc",
+        "thumbv7a-pc-windows-msvc" => "thumbv7a-pc-windows-msvc",
         t => t,
     };
     let mut build = cc::Build::new();

@@ -21,3 +21,7 @@ pub use arm64_windows::*;
 mod arm;
 #[cfg(target_arch = "arm")]
 pub use arm::*;
+#[cfg(all(target_arch = "arm", windows))]
+mod arm_windows;
+#[cfg(all(target_arch = "arm", windows))]
+pub use arm_windows::*;

@@ -103,6 +103,11 @@ use case::Case;
 /// The machine xtask is written for: the host of every build and the target of host unit tests.
 const HOST: &str = "x86_64-unknown-linux-gnu";
 
+/// Tier-3 targets without a prebuilt rust-std: built with `-Zbuild-std=core,alloc` (rust-src is
+/// a component of the pinned toolchain; RUSTC_BOOTSTRAP=1 unlocks -Z on stable), and never
+/// passed to `rustup target add`.
+const BUILD_STD_TARGETS: &[&str] = &["thumbv7a-pc-windows-msvc"];
+
 /// Whether `cargo xtask test` runs the loom checks (when it runs host unit tests).
 /// Measured on a 2-core machine: the first build of loom and its dependencies in release mode
 /// takes about 28 s, a warm run about 1 s, the three models finish in well under a second.
@@ -192,6 +197,18 @@ static TARGETS: &[Target] = &[
         runnable: runner_on_path,
         prepare: wine_prepare,
         inspect: Inspect::Pe { format: "COFF-x86-64", machine: "AMD64", pe32plus: true, entry: "_rt0_amd64_windows" },
+    },
+    // windows/arm (Thumb-2): tier 3, built with -Zbuild-std; built, linked and inspected only.
+    Target {
+        triple: "thumbv7a-pc-windows-msvc",
+        default_test: false,
+        build_all: true,
+        runner: &[],
+        runner_packages: &[],
+        runner_env: no_env,
+        runnable: cannot_run_here,
+        prepare: no_prepare,
+        inspect: Inspect::Pe { format: "COFF-ARM", machine: "ARMNT", pe32plus: false, entry: "_rt0_arm_windows" },
     },
     // windows/arm64: built, linked and inspected; nothing here runs it (no arm64 wine).
     Target {
@@ -360,9 +377,12 @@ const USAGE: &str = "usage:
 fn setup(root: &Path, targets: &[&Target]) -> Result<(), Fail> {
     if which("rustup").is_some() {
         let mut c = Command::new("rustup");
-        c.current_dir(root).arg("target").arg("add");
-        for t in targets {
+        c.current_dir(root).arg("target").arg("add").arg(HOST); // HOST: never an empty list
+        for t in targets.iter().filter(|t| !BUILD_STD_TARGETS.contains(&t.triple)) {
             c.arg(t.triple);
+        }
+        if targets.iter().any(|t| BUILD_STD_TARGETS.contains(&t.triple)) {
+            let _ = Command::new("rustup").current_dir(root).args(["component", "add", "rust-src"]).output();
         }
         let out = c.output().map_err(|e| format!("rustup: {e}"))?;
         if !out.status.success() {
@@ -447,6 +467,9 @@ fn cargo_build(root: &Path, args: &[&str], triple: &str, release: bool) -> Resul
     c.arg("build").args(args).arg("--target").arg(triple).arg("--message-format=json-render-diagnostics");
     if release {
         c.arg("--release");
+    }
+    if BUILD_STD_TARGETS.contains(&triple) {
+        c.arg("-Zbuild-std=core,alloc").env("RUSTC_BOOTSTRAP", "1");
     }
     // Cross linux targets link with clang (gort's build script adds -fuse-ld=lld --target=...);
     // the host's cc is gcc, which cannot link them.

@@ -55,7 +55,8 @@ pub fn inspect_pe(exe: &Path, format: &str, machine: &str, pe32plus: bool, entry
     if !subsystem.contains("WINDOWS_CUI") {
         problems.push(format!("subsystem {subsystem:?}, want a console program (WINDOWS_CUI)"));
     }
-    let entry = hex(field(&text, "AddressOfEntryPoint:"));
+    // On arm (Thumb-2 only) the entry address carries the Thumb bit; the symbol does not.
+    let entry = hex(field(&text, "AddressOfEntryPoint:")).map(|e| if format == "COFF-ARM" { e & !1 } else { e });
 
     // Section virtual addresses, in order (PDB addresses are section:offset, 1-based).
     let sections: Vec<u64> =
