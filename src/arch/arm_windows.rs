@@ -491,62 +491,16 @@ pub extern "C" fn __i64tod(a: i64) -> f64 {
     unsafe { __floatdidf(a) }
 }
 
-/// `__gnu_h2f_ieee`: IEEE half (in the low 16 bits) to f32, exactly.
+/// `__gnu_h2f_ieee`: IEEE half (in the low 16 bits) to f32.
 #[cfg(not(test))]
 #[no_mangle]
 pub extern "C" fn __gnu_h2f_ieee(h: u32) -> f32 {
-    let h = h as u16 as u32;
-    let sign = (h & 0x8000) << 16;
-    let exp = (h >> 10) & 0x1f;
-    let man = h & 0x3ff;
-    let bits = if exp == 0x1f {
-        sign | 0x7f80_0000 | (man << 13) // inf / NaN
-    } else if exp != 0 {
-        sign | ((exp + 127 - 15) << 23) | (man << 13)
-    } else if man == 0 {
-        sign // ±0
-    } else {
-        // subnormal half: normalise
-        let mut e: i32 = 127 - 15 + 1;
-        let mut m = man;
-        while m & 0x400 == 0 {
-            m <<= 1;
-            e -= 1;
-        }
-        sign | ((e as u32) << 23) | ((m & 0x3ff) << 13)
-    };
-    f32::from_bits(bits)
+    super::half::h2f(h as u16)
 }
 
 /// `__gnu_f2h_ieee`: f32 to IEEE half, rounding to nearest even.
 #[cfg(not(test))]
 #[no_mangle]
 pub extern "C" fn __gnu_f2h_ieee(f: f32) -> u32 {
-    let x = f.to_bits();
-    let sign = (x >> 16) & 0x8000;
-    let exp = ((x >> 23) & 0xff) as i32;
-    let man = x & 0x7f_ffff;
-    if exp == 0xff {
-        return sign | 0x7c00 | if man != 0 { 0x200 | (man >> 13) } else { 0 };
-    }
-    let e = exp - 127 + 15;
-    if e >= 0x1f {
-        return sign | 0x7c00; // overflow: infinity
-    }
-    if e <= 0 {
-        if e < -10 {
-            return sign; // underflow: ±0
-        }
-        let m = man | 0x80_0000;
-        let shift = (14 - e) as u32;
-        let half = m >> shift;
-        let rest = m & ((1 << shift) - 1);
-        let mid = 1 << (shift - 1);
-        let round = (rest > mid || (rest == mid && half & 1 == 1)) as u32;
-        return sign | (half + round);
-    }
-    let half = ((e as u32) << 10) | (man >> 13);
-    let rest = man & 0x1fff;
-    let round = (rest > 0x1000 || (rest == 0x1000 && half & 1 == 1)) as u32;
-    sign | (half + round) // a carry into the exponent is the right result (up to infinity)
+    super::half::f2h(f) as u32
 }

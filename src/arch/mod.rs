@@ -25,3 +25,5 @@ pub use arm::*;
 mod arm_windows;
 #[cfg(all(target_arch = "arm", windows))]
 pub use arm_windows::*;
+#[cfg(any(test, all(target_arch = "arm", windows)))]
+mod half;
