@@ -112,3 +112,22 @@ pub fn inspect_pe(exe: &Path, format: &str, machine: &str, pe32plus: bool, entry
     let facts = format!("{got_format} {got_machine}, {subsystem}, {entry_note}, imports {}", dlls.join(" "));
     (problems, facts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The inspector must reject an ELF program (llvm-readobj reads it, but it is no PE).
+    #[test]
+    fn inspect_pe_rejects_an_elf() {
+        let exe = Path::new("/bin/true");
+        if !exe.exists() || Command::new("llvm-readobj").arg("--version").output().is_err() {
+            eprintln!("skipped: no /bin/true or no llvm-readobj");
+            return;
+        }
+        let (problems, _) = inspect_pe(exe, "COFF-x86-64", "AMD64", true, "_rt0_amd64_windows");
+        let all = problems.join("; ");
+        assert!(all.contains("format"), "{all}");
+        assert!(all.contains("kernel32"), "{all}");
+    }
+}
