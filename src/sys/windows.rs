@@ -65,6 +65,7 @@ extern "system" {
     fn GetTickCount64() -> u64;
     fn VirtualAlloc(addr: usize, size: usize, kind: u32, protect: u32) -> *mut u8;
     fn VirtualFree(addr: *mut u8, size: usize, kind: u32) -> Bool;
+    fn VirtualQuery(addr: usize, info: *mut MemoryBasicInformation, len: usize) -> usize;
     fn VirtualProtect(addr: *mut u8, size: usize, protect: u32, old: *mut u32) -> Bool;
     fn AddVectoredExceptionHandler(
         first: u32,
@@ -254,15 +255,50 @@ pub fn sys_alloc(n: usize) -> *mut u8 {
     p
 }
 
-/// Gives memory from sys_alloc back (Go's sysFree). Windows releases only whole regions, and the
-/// runtime also frees parts of regions (alignment trims), so this decommits: the memory is gone,
-/// the address range stays reserved.
+/// MEMORY_BASIC_INFORMATION (the same field list on 32 and 64 bits; 64-bit pads after
+/// AllocationProtect, which repr(C) reproduces).
+#[repr(C)]
+#[derive(Default)]
+struct MemoryBasicInformation {
+    base_address: usize,
+    allocation_base: usize,
+    allocation_protect: u32,
+    region_size: usize,
+    state: u32,
+    protect: u32,
+    kind: u32,
+}
+
+/// Gives memory from sys_alloc back (Go's sysFree). Windows releases only whole allocations,
+/// and the runtime also frees parts of them (alignment trims), so this decommits the range, then
+/// releases the whole allocation once none of it is committed any more (no address space or,
+/// under wine, Linux mapping is left behind).
 ///
 /// # Safety
 /// `[p, p+n)` must be memory the runtime owns and no longer uses.
 pub unsafe fn sys_free(p: *mut u8, n: usize) {
-    // SAFETY: forwarded to the caller.
-    unsafe { VirtualFree(p, n, MEM_DECOMMIT) };
+    const MEM_RELEASE: u32 = 0x8000;
+    // SAFETY: forwarded to the caller; VirtualQuery only reads the address space's bookkeeping.
+    unsafe {
+        VirtualFree(p, n, MEM_DECOMMIT);
+        let mut mbi = MemoryBasicInformation::default();
+        let sz = core::mem::size_of::<MemoryBasicInformation>();
+        if VirtualQuery(p as usize, &mut mbi, sz) == 0 {
+            return;
+        }
+        let base = mbi.allocation_base;
+        let mut at = base;
+        loop {
+            if VirtualQuery(at, &mut mbi, sz) == 0 || mbi.allocation_base != base || mbi.region_size == 0 {
+                break; // walked past the allocation: nothing in it is committed
+            }
+            if mbi.state == MEM_COMMIT {
+                return; // still in use
+            }
+            at = mbi.base_address + mbi.region_size;
+        }
+        VirtualFree(base as *mut u8, 0, MEM_RELEASE);
+    }
 }
 
 /// Turns `[p, p+n)` (the STACK_GUARD bytes below a stack) into its guard: the top page becomes a
