@@ -251,8 +251,7 @@ const PAGE_GUARD: u32 = 0x100;
 /// VirtualAlloc starts failing (ERROR_INVALID_PARAMETER) after about 4 GB of stacks.
 pub fn sys_alloc(n: usize) -> *mut u8 {
     // SAFETY: a fresh region chosen by the system.
-    let p = unsafe { VirtualAlloc(0, n, MEM_COMMIT | MEM_RESERVE | MEM_TOP_DOWN, PAGE_READWRITE) };
-    p
+    unsafe { VirtualAlloc(0, n, MEM_COMMIT | MEM_RESERVE | MEM_TOP_DOWN, PAGE_READWRITE) }
 }
 
 /// MEMORY_BASIC_INFORMATION (the same field list on 32 and 64 bits; 64-bit pads after
@@ -348,8 +347,8 @@ pub fn guard_page_budget() -> isize {
 pub fn is_wine() -> bool {
     // SAFETY: constant NUL-terminated names; GetProcAddress only looks the symbol up.
     unsafe {
-        let ntdll = GetModuleHandleA(b"ntdll.dll\0".as_ptr());
-        ntdll != 0 && GetProcAddress(ntdll, b"wine_get_version\0".as_ptr()) != 0
+        let ntdll = GetModuleHandleA(c"ntdll.dll".as_ptr().cast());
+        ntdll != 0 && GetProcAddress(ntdll, c"wine_get_version".as_ptr().cast()) != 0
     }
 }
 
