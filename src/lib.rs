@@ -108,6 +108,8 @@ pub fn sleep(d: core::time::Duration) {
 
 /// Blocking system calls: while one runs, the goroutine's P is handed to another M, so other
 /// goroutines keep running (Go's entersyscall/exitsyscall).
+/// On windows there is no raw system call: wrap the Win32 call in `blocking` (as
+/// tests/e2e/src/lib.rs does for ReadFile and Sleep).
 pub mod syscall {
     /// Runs `f`, which may block in the kernel, outside the scheduler: the P can be taken by
     /// another M meanwhile. `f` must not use channels, spawn, sleep or other runtime services;
