@@ -101,13 +101,21 @@ pub fn stackalloc() -> (Stack, bool) {
         s
     } else {
         if pool.cur == pool.end {
-            let chunk = os::sys_alloc(slot * CHUNK_STACKS + page);
+            // Where the OS asks for it (windows), one guard page under the whole chunk: an
+            // overflow of an unguarded stack then faults at the latest there, with memory below
+            // SP to deliver the exception on (windows has no alternate signal stack).
+            let floor = if os::STACK_CHUNK_FLOOR_GUARD { page } else { 0 };
+            let chunk = os::sys_alloc(slot * CHUNK_STACKS + page + floor);
             if chunk.is_null() {
                 POOL_LOCK.unlock();
                 crate::throw("out of memory allocating goroutine stacks");
             }
+            if floor != 0 {
+                // SAFETY: the first page of our fresh chunk, used by nothing else.
+                unsafe { os::sys_guard(chunk, floor) };
+            }
             // The pad page below slot 0 holds slot 0's canary.
-            pool.cur = chunk as usize + page;
+            pool.cur = chunk as usize + floor + page;
             pool.end = pool.cur + slot * CHUNK_STACKS;
         }
         let base = pool.cur;

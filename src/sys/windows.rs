@@ -324,6 +324,11 @@ pub unsafe fn sys_unused(p: *mut u8, n: usize) {
     }
 }
 
+/// A PAGE_GUARD page under each chunk of 64 stacks (stack.rs): past the guard budget, an
+/// overflow runs through the unguarded stacks below it (as on linux) but faults at the latest
+/// there, with writable memory under SP, so the exception can be delivered and reported.
+pub const STACK_CHUNK_FLOOR_GUARD: bool = true;
+
 /// Bytes below each stack reserved as its guard (stack.rs): STACK_GUARD.
 pub fn stack_guard_size() -> usize {
     STACK_GUARD
