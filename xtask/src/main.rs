@@ -198,18 +198,6 @@ static TARGETS: &[Target] = &[
         prepare: wine_prepare,
         inspect: Inspect::Pe { format: "COFF-x86-64", machine: "AMD64", pe32plus: true, entry: "_rt0_amd64_windows" },
     },
-    // windows/arm (Thumb-2): tier 3, built with -Zbuild-std; built, linked and inspected only.
-    Target {
-        triple: "thumbv7a-pc-windows-msvc",
-        default_test: false,
-        build_all: true,
-        runner: &[],
-        runner_packages: &[],
-        runner_env: no_env,
-        runnable: cannot_run_here,
-        prepare: no_prepare,
-        inspect: Inspect::Pe { format: "COFF-ARM", machine: "ARMNT", pe32plus: false, entry: "_rt0_arm_windows" },
-    },
     // windows/arm64: built, linked and inspected; nothing here runs it (no arm64 wine).
     Target {
         triple: "aarch64-pc-windows-msvc",
@@ -221,6 +209,18 @@ static TARGETS: &[Target] = &[
         runnable: cannot_run_here,
         prepare: no_prepare,
         inspect: Inspect::Pe { format: "COFF-ARM64", machine: "ARM64", pe32plus: true, entry: "_rt0_arm64_windows" },
+    },
+    // windows/arm (Thumb-2): tier 3, built with -Zbuild-std; built, linked and inspected only.
+    Target {
+        triple: "thumbv7a-pc-windows-msvc",
+        default_test: false,
+        build_all: true,
+        runner: &[],
+        runner_packages: &[],
+        runner_env: no_env,
+        runnable: cannot_run_here,
+        prepare: no_prepare,
+        inspect: Inspect::Pe { format: "COFF-ARM", machine: "ARMNT", pe32plus: false, entry: "_rt0_arm_windows" },
     },
 ];
 
