@@ -474,6 +474,11 @@ unsafe extern "system" fn sigtramp(ep: *mut ExceptionPointers) -> i32 {
         let f = Fault { gp, code: rec.code, info0, addr, pc, sp, overflow };
         let gs = (*(*gp).m).gsignal;
         let (hi, slo) = ((*gs).stack.hi, (*gs).stack.lo);
+        if (slo..hi).contains(&sp) {
+            // A fault while reporting one: do not move onto gsignal's stack a second time.
+            write_all(2, b"fatal error: unexpected exception while reporting a fault\n");
+            exit(2);
+        }
         arch::teb_set_stack(hi, slo, slo - STACK_GUARD);
         arch::call_on_stack(sigpanic, &f as *const Fault as usize, hi)
     }
