@@ -41,14 +41,17 @@ fn main() {
         "armv7-unknown-linux-gnueabihf" => "armv7a-linux-gnueabihf",
         "x86_64-apple-darwin" => "x86_64-apple-macos11",
         "aarch64-apple-darwin" => "arm64-apple-macos11",
+        "x86_64-pc-windows-msvc" => "x86_64-pc-windows-msvc",
+        "aarch64-pc-windows-msvc" => "aarch64-pc-windows-msvc",
+        "thumbv7a-pc-windows-msvc" => "thumbv7a-pc-windows-msvc",
         t => t,
     };
-    cc::Build::new()
-        .compiler("clang")
-        .flag(format!("--target={clang_target}"))
-        .include(&out)
-        .file(&rt0)
-        .compile("gort_rt0");
+    let mut build = cc::Build::new();
+    // MSVC-style archives: cc wants lib.exe; LLVM's llvm-lib speaks its command line.
+    if target.ends_with("-msvc") && env::var_os(format!("AR_{}", target.replace('-', "_"))).is_none() {
+        build.archiver("llvm-lib");
+    }
+    build.compiler("clang").flag(format!("--target={clang_target}")).include(&out).file(&rt0).compile("gort_rt0");
 
     let mut link_args: Vec<String> = match goos {
         "linux" => vec![
@@ -67,6 +70,17 @@ fn main() {
         // The linker itself is rust-lld (ld64 flavor), chosen with CARGO_TARGET_<TRIPLE>_LINKER.
         // rust-lld in ld64 mode takes the flags bare (no clang -Wl, wrapper).
         "darwin" => vec!["-e".into(), format!("_{entry}"), "-u".into(), format!("_{entry}")],
+        // rust-lld in lld-link mode (CARGO_TARGET_<TRIPLE>_LINKER=rust-lld, .cargo/config.toml):
+        // no CRT, the rt0 entry, a console program; the main thread commits 128 KB of its 1 MB
+        // stack up front so g0 (its top 64 KB) is committed before the TEB is told about it.
+        // Imports come from raw-dylib declarations in src/sys/windows.rs.
+        "windows" => vec![
+            "/NODEFAULTLIB".into(),
+            format!("/ENTRY:{entry}"),
+            format!("/INCLUDE:{entry}"),
+            "/SUBSYSTEM:CONSOLE".into(),
+            "/STACK:0x100000,0x20000".into(),
+        ],
         _ => vec![],
     };
     if goos == "darwin" {

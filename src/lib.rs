@@ -126,6 +126,8 @@ pub fn sleep(d: core::time::Duration) {
 
 /// Blocking system calls: while one runs, the goroutine's P is handed to another M, so other
 /// goroutines keep running (Go's entersyscall/exitsyscall).
+/// On windows there is no raw system call: wrap the Win32 call in `blocking` (as
+/// tests/e2e/src/lib.rs does for ReadFile and Sleep).
 pub mod syscall {
     /// Runs `f`, which may block in the kernel, outside the scheduler: the P can be taken by
     /// another M meanwhile. `f` must not use channels, spawn, sleep or other runtime services;
@@ -181,6 +183,21 @@ pub mod os {
     pub fn exit(code: i32) -> ! {
         crate::sys::exit(code)
     }
+}
+
+/// MSVC targets reference `_fltused` from any object that uses floating point (the CRT defines it).
+#[cfg(all(not(test), windows))]
+#[no_mangle]
+#[used]
+pub static _fltused: i32 = 0;
+
+/// The MSVC C++/SEH personality routine: precompiled `alloc`'s unwind tables name it. Nothing
+/// ever unwinds (panic=abort), but the system's frame-based dispatch may consult it while it
+/// looks for a handler of an exception gort's vectored handler declined: continue the search.
+#[cfg(all(not(test), windows, target_env = "msvc"))]
+#[no_mangle]
+pub extern "C" fn __CxxFrameHandler3(_: usize, _: usize, _: usize, _: usize) -> i32 {
+    1 // ExceptionContinueSearch
 }
 
 /// The personality routine that precompiled `core` references even with panic=abort.

@@ -180,14 +180,20 @@ pub extern "C" fn runtime_check() {
         let base = arch::tls_base();
         let tls = ptr::addr_of!((*m0).tls) as usize;
         let s = &(*g0).stack;
+        // linux: the thread pointer is &m0.tls; windows: tls_base is our TEB slot, holding g0.
+        #[cfg(not(windows))]
+        let (tls_check, tls_ok) = ("tls_base_is_m0_tls", base == tls);
+        #[cfg(windows)]
+        let (tls_check, tls_ok) = ("tls_slot_holds_g0", *(base as *const usize) == g0 as usize);
         boottrace(
             "rt0_go",
             format_args!(
-                "tls={} tls_base={:#x} &m0.tls={:#x} tls_base_is_m0_tls={} getg_is_g0={} g0.stack=[{:#x}, {:#x}) size={} m0.g0=&g0:{} g0.m=&m0:{}",
+                "tls={} tls_base={:#x} &m0.tls={:#x} {}={} getg_is_g0={} g0.stack=[{:#x}, {:#x}) size={} m0.g0=&g0:{} g0.m=&m0:{}",
                 arch::TLS_MECHANISM,
                 base,
                 tls,
-                base == tls,
+                tls_check,
+                tls_ok,
                 arch::getg() == g0,
                 s.lo,
                 s.hi,

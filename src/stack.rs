@@ -9,7 +9,9 @@
 //! resident page) is checked at every switch away from the goroutine; an overflow that runs past
 //! it faults further down with SP below the stack, which the SIGSEGV handler also reports.
 //!
-//! Slot layout inside a chunk: `[pad page][gap|guard page][stack ... 16-byte top reserve]...`;
+//! Slot layout inside a chunk: `[pad page][gap|guard][stack ... 16-byte top reserve]...`, the
+//! guard being `os::stack_guard_size()` bytes (linux: one PROT_NONE page; windows: 16 KB whose top
+//! page is a PAGE_GUARD page, room for the exception frame of an overflow);
 //! the top reserve of each slot holds the canary of the slot above.
 
 use core::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
@@ -119,7 +121,8 @@ pub fn scavenged() -> usize {
 /// Returns the stack and whether a guard page protects it.
 pub fn stackalloc(size: usize) -> (Stack, bool) {
     let page = os::phys_page_size();
-    let slot = size + page;
+    let guard = os::stack_guard_size();
+    let slot = size + guard;
     POOL_LOCK.lock();
     // SAFETY: POOLS is only touched under POOL_LOCK.
     let pool = unsafe { &mut (*POOLS.get())[order(size)] };
@@ -127,8 +130,12 @@ pub fn stackalloc(size: usize) -> (Stack, bool) {
         s
     } else {
         if pool.cur == pool.end {
+            // Where the OS asks for it (windows), one guard page under the whole chunk: an
+            // overflow of an unguarded stack then faults at the latest there, with memory below
+            // SP to deliver the exception on (windows has no alternate signal stack).
+            let floor = if os::STACK_CHUNK_FLOOR_GUARD { page } else { 0 };
             let n = (CHUNK_BYTES / slot).clamp(1, CHUNK_STACKS);
-            let bytes = slot * n + page;
+            let bytes = slot * n + page + floor;
             let chunk = os::sys_alloc(bytes);
             if chunk.is_null() {
                 POOL_LOCK.unlock();
@@ -139,22 +146,26 @@ pub fn stackalloc(size: usize) -> (Stack, bool) {
             // likewise kept off huge pages).
             // SAFETY: our fresh mapping.
             unsafe { os::sys_huge_pages(chunk, bytes, false) };
+            if floor != 0 {
+                // SAFETY: the first page of our fresh chunk, used by nothing else.
+                unsafe { os::sys_guard(chunk, floor) };
+            }
             // The pad page below slot 0 holds slot 0's canary.
-            pool.cur = chunk as usize + page;
+            pool.cur = chunk as usize + floor + page;
             pool.end = pool.cur + slot * n;
         }
         let base = pool.cur;
         pool.cur += slot;
         let guarded = GUARD_BUDGET.fetch_sub(1, Ordering::Relaxed) > 0
             // SAFETY: the page at base belongs to this fresh stack slot and is unused.
-            && unsafe { os::sys_guard(base as *mut u8, page) };
+            && unsafe { os::sys_guard(base as *mut u8, guard) };
         if guarded {
             GUARDED.fetch_add(1, Ordering::Relaxed);
         }
         (base, guarded)
     };
     POOL_LOCK.unlock();
-    let lo = base + page;
+    let lo = base + guard;
     if !guarded {
         // SAFETY: base - 8 is the top-reserve word of the slot below (or the chunk's pad page).
         unsafe { ((base - 8) as *mut usize).write(CANARY) };
@@ -164,14 +175,14 @@ pub fn stackalloc(size: usize) -> (Stack, bool) {
 
 /// Returns a stack to its size's pool (Go's stackfree), giving its pages back to the OS.
 pub fn stackfree(s: &Stack, guarded: bool) {
-    let page = os::phys_page_size();
+    let guard = os::stack_guard_size();
     let size = limit(s);
     // SAFETY: the stack is dead; everything below its top page (which holds the canary of the
     // slot above in its top reserve) may be discarded.
     unsafe { release_deep_pages(s) };
     POOL_LOCK.lock();
     // SAFETY: under POOL_LOCK.
-    unsafe { (*POOLS.get())[order(size)].free.push((s.lo - page, guarded)) };
+    unsafe { (*POOLS.get())[order(size)].free.push((s.lo - guard, guarded)) };
     POOL_LOCK.unlock();
 }
 
@@ -222,7 +233,7 @@ pub fn canary_ok(s: &Stack, guarded: bool) -> bool {
     if guarded {
         return true;
     }
-    let base = s.lo - os::phys_page_size();
+    let base = s.lo - os::stack_guard_size();
     // SAFETY: base - 8 is the canary word written by stackalloc, in memory the pool owns.
     unsafe { ((base - 8) as *const usize).read_volatile() == CANARY }
 }
@@ -234,14 +245,14 @@ pub fn limit(s: &Stack) -> usize {
 
 /// Allocates a system stack (g0 or signal stack) with a guard page: returns [lo, hi).
 pub fn sysstack(size: usize) -> Stack {
-    let page = os::phys_page_size();
-    let p = os::sys_alloc(size + page);
+    let guard = os::stack_guard_size();
+    let p = os::sys_alloc(size + guard);
     if p.is_null() {
         crate::throw("out of memory allocating a thread stack");
     }
-    // SAFETY: the first page of our fresh mapping.
-    unsafe { os::sys_guard(p, page) };
-    Stack { lo: p as usize + page, hi: p as usize + page + size }
+    // SAFETY: the first bytes of our fresh mapping.
+    unsafe { os::sys_guard(p, guard) };
+    Stack { lo: p as usize + guard, hi: p as usize + guard + size }
 }
 
 #[cfg(test)]

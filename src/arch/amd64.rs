@@ -12,12 +12,19 @@
 //! callee-saved registers (rbx, rbp, r12-r15) on the goroutine's own stack and saves sp/pc in
 //! `g.sched`; `gogo` restores sp and jumps to pc, which pops them again. A fresh goroutine starts
 //! at its entry function with `sched.ctx` in rdi and `goexit` as its return address.
+//! On windows the TLS and switch code is in amd64_windows.rs (gs-relative TLS slot, Win64 ABI,
+//! TEB stack bounds); the items below marked `cfg(not(windows))` are shared by linux and darwin,
+//! those marked `cfg(target_os = ...)` belong to that OS only.
 //! MXCSR and the x87 control word are not saved: gort never changes them and neither may user code
 //! that wants to migrate between threads.
 
-use core::arch::{asm, naked_asm};
+use core::arch::asm;
+#[cfg(not(windows))]
+use core::arch::naked_asm;
 
+#[cfg(not(windows))]
 use crate::offsets::*;
+#[cfg(not(windows))]
 use crate::runtime2::{Gobuf, G};
 
 /// The memory operand that holds the current g: `m.tls[0]` through the FS base on Linux.
@@ -36,6 +43,7 @@ macro_rules! tls_g {
     };
 }
 
+#[cfg(not(windows))]
 /// Size of the area `newproc` reserves at the top of a new stack (return address slot + alignment).
 pub const STACK_TOP_RESERVE: usize = 16;
 /// Name of the TLS mechanism, for boottrace.
@@ -45,6 +53,7 @@ pub const TLS_MECHANISM: &str = "arch_prctl(ARCH_SET_FS) -> fs base, getg = mov 
 #[cfg(target_os = "macos")]
 pub const TLS_MECHANISM: &str = "no settls: pthread TSD slot 6 reserved for Go, getg = mov gs:[0x30]";
 
+#[cfg(not(windows))]
 /// Returns the current g from TLS (Go's getg). Deliberately not `pure`: a goroutine may resume on
 /// another thread after any park, so every call must really read the thread pointer.
 #[inline(always)]
@@ -56,6 +65,7 @@ pub fn getg() -> *mut G {
     gp
 }
 
+#[cfg(not(windows))]
 /// Installs gp as the current g (Go's setg).
 ///
 /// # Safety
@@ -66,6 +76,7 @@ pub unsafe fn setg(gp: *mut G) {
     unsafe { asm!(concat!("mov ", tls_g!(), ", {}"), in(reg) gp, options(nostack, preserves_flags)) };
 }
 
+#[cfg(not(windows))]
 /// Restores the context in `buf` (sp, pc, g) and jumps there; never returns (Go's gogo).
 ///
 /// # Safety
@@ -87,6 +98,7 @@ pub unsafe extern "C" fn gogo(buf: *const Gobuf) -> ! {
     )
 }
 
+#[cfg(not(windows))]
 /// Saves the current goroutine's context in g.sched, switches to g0's stack and calls
 /// `f(gp)`, which must not return; `gogo(&gp.sched)` later resumes after the mcall (Go's mcall).
 ///
@@ -136,6 +148,7 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
     )
 }
 
+#[cfg(not(windows))]
 /// Runs `f(arg)` on the M's g0 stack and returns (Go's systemstack). Called on g0 it just calls.
 ///
 /// # Safety
@@ -172,6 +185,7 @@ pub unsafe extern "C" fn systemstack(f: unsafe extern "C" fn(usize), arg: usize)
     )
 }
 
+#[cfg(not(windows))]
 /// Where a goroutine's entry function returns to: finishes the goroutine (Go's goexit).
 ///
 /// # Safety
@@ -187,6 +201,7 @@ pub unsafe extern "C" fn goexit() {
     )
 }
 
+#[cfg(not(windows))]
 /// Prepares `buf` so that `gogo(buf)` calls `entry(ctx)` on the stack `[.., hi)` and `entry`
 /// returns into `goexit` (Go's gostartcallfn).
 ///

@@ -13,17 +13,26 @@
 //! code pops them again. `gogo` also loads lr = goexit+4 before jumping: a fresh goroutine's
 //! entry function (started at `sched.pc` with `sched.ctx` in r0) thus returns into goexit, and a
 //! resumed goroutine overwrites lr from its saved frame. FPSCR is not saved: gort never changes it.
+//! windows/arm is Thumb-2 only: its TLS and switch code is in arm_windows.rs; the items marked
+//! `cfg(target_os = "linux")` are linux-only.
 
-use core::arch::{asm, naked_asm};
+use core::arch::asm;
+#[cfg(target_os = "linux")]
+use core::arch::naked_asm;
 
+#[cfg(target_os = "linux")]
 use crate::offsets::*;
+#[cfg(target_os = "linux")]
 use crate::runtime2::{Gobuf, G};
 
+#[cfg(target_os = "linux")]
 /// Size of the area `newproc` reserves at the top of a new stack (keeps sp 8-aligned).
 pub const STACK_TOP_RESERVE: usize = 16;
+#[cfg(target_os = "linux")]
 /// Name of the TLS mechanism, for boottrace.
 pub const TLS_MECHANISM: &str = "set_tls(0xf0005) -> TPIDRURO, getg = mrc p15,0,r,c13,c0,3; ldr [r]";
 
+#[cfg(target_os = "linux")]
 /// Returns the current g from TLS (Go's getg).
 #[inline(always)]
 pub fn getg() -> *mut G {
@@ -36,6 +45,7 @@ pub fn getg() -> *mut G {
     gp
 }
 
+#[cfg(target_os = "linux")]
 /// Installs gp as the current g (Go's setg).
 ///
 /// # Safety
@@ -49,6 +59,7 @@ pub unsafe fn setg(gp: *mut G) {
     };
 }
 
+#[cfg(target_os = "linux")]
 /// Restores the context in `buf` (sp, pc, g) and jumps there; never returns (Go's gogo).
 ///
 /// # Safety
@@ -76,6 +87,7 @@ pub unsafe extern "C" fn gogo(buf: *const Gobuf) -> ! {
     )
 }
 
+#[cfg(target_os = "linux")]
 /// Saves the current goroutine's context in g.sched, switches to g0's stack and calls
 /// `f(gp)`, which must not return; `gogo(&gp.sched)` later resumes after the mcall (Go's mcall).
 ///
@@ -120,6 +132,7 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
     )
 }
 
+#[cfg(target_os = "linux")]
 /// Runs `f(arg)` on the M's g0 stack and returns (Go's systemstack). Called on g0 it just calls.
 ///
 /// # Safety
@@ -155,6 +168,7 @@ pub unsafe extern "C" fn systemstack(f: unsafe extern "C" fn(usize), arg: usize)
     )
 }
 
+#[cfg(target_os = "linux")]
 /// Where a goroutine's entry function returns to: finishes the goroutine (Go's goexit).
 ///
 /// # Safety
@@ -171,6 +185,7 @@ pub unsafe extern "C" fn goexit() {
     )
 }
 
+#[cfg(target_os = "linux")]
 /// Prepares `buf` so that `gogo(buf)` calls `entry(ctx)` on the stack `[.., hi)` and `entry`
 /// returns into `goexit` (gogo loads lr = goexit+4) (Go's gostartcallfn).
 ///
@@ -199,6 +214,7 @@ pub fn procyield(cycles: u32) {
     }
 }
 
+#[cfg(target_os = "linux")]
 /// Raw Linux system call with up to six arguments; returns the kernel's value (-errno on error).
 ///
 /// # Safety
@@ -214,6 +230,7 @@ pub unsafe fn syscall6(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5:
     ret
 }
 
+#[cfg(target_os = "linux")]
 /// Linux system call numbers used by the runtime (ARM EABI table). MMAP is mmap2 (offset in
 /// pages; the runtime always passes 0).
 #[allow(missing_docs)]
@@ -248,6 +265,7 @@ pub mod nr {
     pub const SET_TLS: usize = 0xf0005;
 }
 
+#[cfg(target_os = "linux")]
 /// Reads TPIDRURO (for boottrace: proves TLS points at m0.tls).
 pub fn tls_base() -> usize {
     let base: usize;
@@ -256,6 +274,7 @@ pub fn tls_base() -> usize {
     base
 }
 
+#[cfg(target_os = "linux")]
 /// Starts a thread with `clone` on stack `stk` (8-aligned top) whose TPIDRURO is `&mp.tls`; the
 /// child installs `gp` (its g0) as g and calls `f`, exiting the thread if `f` returns.
 /// Returns the child's tid or -errno.
@@ -293,6 +312,7 @@ pub unsafe extern "C" fn clone(flags: usize, stk: usize, mp: usize, gp: usize, f
     )
 }
 
+#[cfg(target_os = "linux")]
 /// The signal-return trampoline installed as sa_restorer (SA_SIGINFO handlers: rt_sigreturn).
 ///
 /// # Safety
@@ -302,6 +322,7 @@ pub unsafe extern "C" fn sigreturn() {
     naked_asm!("mov r7, #{n}", "svc #0", "udf #0", n = const nr::RT_SIGRETURN)
 }
 
+#[cfg(target_os = "linux")]
 /// Program counter and faulting stack pointer from a signal's ucontext (arm sigcontext layout).
 ///
 /// # Safety
@@ -368,26 +389,34 @@ impl core::fmt::Display for CpuFeatures {
 
 /// Reads AT_HWCAP and AT_HWCAP2 from /proc/self/auxv (cpuinit takes no arguments).
 fn read_hwcaps() -> (usize, usize) {
-    let mut buf = [0usize; 128];
-    // SAFETY: a usize array viewed as bytes.
-    let bytes = unsafe { core::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut u8, core::mem::size_of_val(&buf)) };
-    let n = crate::sys::readfile(b"/proc/self/auxv\0", bytes);
-    if n <= 0 {
-        return (0, 0);
+    #[cfg(windows)]
+    {
+        (0, 0)
     }
-    let words = n as usize / core::mem::size_of::<usize>();
-    let (mut h1, mut h2) = (0, 0);
-    let mut i = 0;
-    while i + 1 < words {
-        match buf[i] {
-            0 => break,
-            16 => h1 = buf[i + 1],
-            26 => h2 = buf[i + 1],
-            _ => {}
+    #[cfg(not(windows))]
+    {
+        let mut buf = [0usize; 128];
+        // SAFETY: a usize array viewed as bytes.
+        let bytes =
+            unsafe { core::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut u8, core::mem::size_of_val(&buf)) };
+        let n = crate::sys::readfile(b"/proc/self/auxv\0", bytes);
+        if n <= 0 {
+            return (0, 0);
         }
-        i += 2;
+        let words = n as usize / core::mem::size_of::<usize>();
+        let (mut h1, mut h2) = (0, 0);
+        let mut i = 0;
+        while i + 1 < words {
+            match buf[i] {
+                0 => break,
+                16 => h1 = buf[i + 1],
+                26 => h2 = buf[i + 1],
+                _ => {}
+            }
+            i += 2;
+        }
+        (h1, h2)
     }
-    (h1, h2)
 }
 
 /// Reads the CPU's features from AT_HWCAP/AT_HWCAP2 (Go's cpuinit → internal/cpu.doinit).
@@ -412,6 +441,7 @@ pub fn cpuinit() -> CpuFeatures {
 /// Architecture name as Go spells it.
 pub const GOARCH: &str = "arm";
 
+#[cfg(target_os = "linux")]
 /// Name of clock_gettime in the arm vDSO.
 pub const VDSO_CLOCK_GETTIME: &[u8] = b"__vdso_clock_gettime";
 

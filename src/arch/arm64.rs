@@ -19,8 +19,11 @@
 
 use core::arch::{asm, naked_asm};
 
+#[cfg(not(windows))]
 use crate::offsets::*;
-use crate::runtime2::{Gobuf, G};
+use crate::runtime2::Gobuf;
+#[cfg(not(windows))]
+use crate::runtime2::G;
 
 /// Assembly that leaves the address of the current g's TLS slot in register `$r` (`$t` is
 /// scratch): Linux: TPIDR_EL0 = &m.tls, whose word 0 is the slot.
@@ -83,6 +86,7 @@ pub static runtime_tlsg: core::sync::atomic::AtomicUsize = core::sync::atomic::A
 
 /// Size of the area `newproc` reserves at the top of a new stack (keeps sp 16-aligned).
 pub const STACK_TOP_RESERVE: usize = 16;
+#[cfg(not(windows))]
 /// Name of the TLS mechanism, for boottrace.
 #[cfg(target_os = "linux")]
 pub const TLS_MECHANISM: &str = "msr tpidr_el0 -> &m.tls, getg = mrs tpidr_el0; ldr [x]";
@@ -91,6 +95,7 @@ pub const TLS_MECHANISM: &str = "msr tpidr_el0 -> &m.tls, getg = mrs tpidr_el0; 
 pub const TLS_MECHANISM: &str =
     "no settls: pthread key found in the TSD array (tlsinit), getg = mrs tpidrro_el0; and ~7; ldr [x + tlsg]";
 
+#[cfg(not(windows))]
 /// Returns the current g from TLS (Go's getg).
 #[inline(always)]
 pub fn getg() -> *mut G {
@@ -110,6 +115,7 @@ pub fn getg() -> *mut G {
     gp
 }
 
+#[cfg(not(windows))]
 /// Installs gp as the current g (Go's setg).
 ///
 /// # Safety
@@ -130,6 +136,7 @@ pub unsafe fn setg(gp: *mut G) {
     };
 }
 
+#[cfg(not(windows))]
 /// Restores the context in `buf` (sp, pc, g) and jumps there; never returns (Go's gogo).
 ///
 /// # Safety
@@ -158,6 +165,7 @@ pub unsafe extern "C" fn gogo(buf: *const Gobuf) -> ! {
     )
 }
 
+#[cfg(not(windows))]
 /// Saves the current goroutine's context in g.sched, switches to g0's stack and calls
 /// `f(gp)`, which must not return; `gogo(&gp.sched)` later resumes after the mcall (Go's mcall).
 ///
@@ -221,6 +229,7 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
     )
 }
 
+#[cfg(not(windows))]
 /// Runs `f(arg)` on the M's g0 stack and returns (Go's systemstack). Called on g0 it just calls.
 ///
 /// # Safety
@@ -465,29 +474,38 @@ impl core::fmt::Display for CpuFeatures {
     }
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(not(target_os = "macos"))]
 /// Reads AT_HWCAP and AT_HWCAP2 from /proc/self/auxv (cpuinit takes no arguments).
+/// (windows: no auxv; 0, 0 — Go uses IsProcessorFeaturePresent there, gort does not yet.)
 pub(crate) fn read_hwcaps() -> (usize, usize) {
-    let mut buf = [0usize; 128];
-    // SAFETY: a usize array viewed as bytes.
-    let bytes = unsafe { core::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut u8, core::mem::size_of_val(&buf)) };
-    let n = crate::sys::readfile(b"/proc/self/auxv\0", bytes);
-    if n <= 0 {
-        return (0, 0);
+    #[cfg(windows)]
+    {
+        (0, 0)
     }
-    let words = n as usize / core::mem::size_of::<usize>();
-    let (mut h1, mut h2) = (0, 0);
-    let mut i = 0;
-    while i + 1 < words {
-        match buf[i] {
-            0 => break,
-            16 => h1 = buf[i + 1],
-            26 => h2 = buf[i + 1],
-            _ => {}
+    #[cfg(not(windows))]
+    {
+        let mut buf = [0usize; 128];
+        // SAFETY: a usize array viewed as bytes.
+        let bytes =
+            unsafe { core::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut u8, core::mem::size_of_val(&buf)) };
+        let n = crate::sys::readfile(b"/proc/self/auxv\0", bytes);
+        if n <= 0 {
+            return (0, 0);
         }
-        i += 2;
+        let words = n as usize / core::mem::size_of::<usize>();
+        let (mut h1, mut h2) = (0, 0);
+        let mut i = 0;
+        while i + 1 < words {
+            match buf[i] {
+                0 => break,
+                16 => h1 = buf[i + 1],
+                26 => h2 = buf[i + 1],
+                _ => {}
+            }
+            i += 2;
+        }
+        (h1, h2)
     }
-    (h1, h2)
 }
 
 /// Reads the CPU's features from AT_HWCAP (Go's cpuinit → internal/cpu.doinit).

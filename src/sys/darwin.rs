@@ -359,8 +359,10 @@ pub unsafe fn sys_unused(p: *mut u8, n: usize) {
 /// The range must be runtime-owned memory.
 pub unsafe fn sys_huge_pages(_p: *mut u8, _n: usize, _want: bool) {}
 
-/// Bytes below each stack reserved as its guard: one page, PROT_NONE (the windows branch's
-/// stack.rs asks the OS layer for this).
+/// No extra guard page under each chunk of stacks: faults are reported from the signal stack.
+pub const STACK_CHUNK_FLOOR_GUARD: bool = false;
+
+/// Bytes below each stack reserved as its guard (stack.rs): one page, PROT_NONE.
 pub fn stack_guard_size() -> usize {
     phys_page_size()
 }

@@ -539,6 +539,15 @@ pub fn initsig() {
     crate::signal_unix::initsig();
 }
 
+/// No extra guard page under each chunk of stacks: a fault anywhere is reported from the
+/// signal stack.
+pub const STACK_CHUNK_FLOOR_GUARD: bool = false;
+
+/// Bytes below each stack reserved as its guard (stack.rs): one page, PROT_NONE.
+pub fn stack_guard_size() -> usize {
+    phys_page_size()
+}
+
 /// How many guard pages stacks may use: a quarter of vm.max_map_count (each guard page in the
 /// middle of a chunk costs two mappings).
 pub fn guard_page_budget() -> isize {

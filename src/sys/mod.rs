@@ -13,3 +13,9 @@ pub use vdso_linux::{nanotime, vdso_clock_found, vdsoinit};
 mod darwin;
 #[cfg(target_os = "macos")]
 pub use darwin::*;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::*;
+#[cfg(any(windows, test))]
+pub mod winargs;

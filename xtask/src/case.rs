@@ -33,6 +33,10 @@ pub struct Case {
     pub secure_exec: bool,
     /// `stress: keep-env REASON`: `cargo xtask stress` must not add GOMAXPROCS to this case.
     pub stress_keep_env: Option<String>,
+    /// `only-on: TRIPLE...`: the case is an OS-specific expectation (e.g. windows' own wording of
+    /// a report, next to the linux one): it runs on these targets only and does not exist for
+    /// the others (not run, not counted). Empty: every target.
+    pub only_on: Vec<String>,
 }
 
 impl Case {
@@ -98,6 +102,7 @@ pub fn parse_file(prog: &str, path: &str, text: &str) -> Result<Vec<Case>, Strin
                 skip_on: Vec::new(),
                 secure_exec: false,
                 stress_keep_env: None,
+                only_on: Vec::new(),
                 stdout: Stream::default(),
                 stderr: Stream::default(),
             });
@@ -179,6 +184,13 @@ pub fn parse_file(prog: &str, path: &str, text: &str) -> Result<Vec<Case>, Strin
                     return Err(err("skip-on: needs a target triple and a reason".into()));
                 }
                 case.skip_on.push((triple.to_string(), why.to_string()));
+            }
+            "only-on" => {
+                let before = case.only_on.len();
+                case.only_on.extend(rest.split_whitespace().map(str::to_string));
+                if case.only_on.len() == before {
+                    return Err(err("only-on: needs at least one target triple".into()));
+                }
             }
             "exit" => {
                 if seen_exit {

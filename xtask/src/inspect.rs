@@ -173,6 +173,8 @@ pub fn pe(exe: &Path, machine: &str, entry_sym: &str, dlls: &[&str]) -> (Vec<Str
         (Err(e), _) => problems.push(e),
         (Ok(None), _) => problems.push(format!("no symbol {entry_sym} (symbol table or PDB)")),
         (Ok(Some(a)), Some(r)) if a == r => {}
+        // Thumb-2 (windows/arm): the entry address carries the Thumb bit, the symbol does not.
+        (Ok(Some(a)), Some(r)) if machine.ends_with("ARMNT") && r == a | 1 => {}
         (Ok(Some(a)), Some(r)) => problems.push(format!("entry RVA {r:#x} is not {entry_sym} (RVA {a:#x})")),
         (Ok(Some(_)), None) => problems.push("no AddressOfEntryPoint".into()),
     }

@@ -21,8 +21,8 @@
 //!     RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p gort --lib --release
 //!     --target x86_64-unknown-linux-gnu loom_tests (runq and chan), in its own target dir (target/loom) so the
 //!     changed RUSTFLAGS do not force rebuilds of the normal release build.
-//! cargo xtask build-all
-//!     For each target marked `build_all` in TARGETS (linux amd64/arm64/arm, windows
+//! cargo xtask build-all [--target T]...
+//!     For each target marked `build_all` in TARGETS (or each --target given; linux amd64/arm64/arm, windows
 //!     amd64/arm64/arm, darwin amd64/arm64): builds the gort library, links examples/hello and
 //!     every e2e program, inspects each binary and runs the two hello programs if the target can
 //!     run here (linux natively or under qemu, windows/amd64 under wine); darwin and windows on
@@ -69,6 +69,9 @@
 //! env-unset: KEY...         removes variables from the environment the case starts from
 //! env-clear                 starts from an empty environment (env: lines still apply)
 //! skip-on: TRIPLE REASON    do not run on TRIPLE; reported SKIPPED with REASON (never passed)
+//! only-on: TRIPLE...        an OS-specific expectation: exists only for these targets (on the
+//!                           others it is not run and not counted; pair it with a skip-on in
+//!                           the general case, so the general case's absence stays loud)
 //! exit: N                   expected exit status (default 0); death by a signal never matches
 //! timeout: SECONDS          default 60; a timeout fails the case and shows what was captured
 //! stdout:                   exact stdout: the following lines up to a line holding only ".";
@@ -132,6 +135,8 @@ struct Target {
     runner_env: fn(&Path) -> Vec<(String, String)>,
     /// Ok when its binaries can run on this machine, else why not.
     runnable: fn(&Target) -> Result<(), String>,
+    /// Run once before its programs run (e.g. start wine's server), given the workspace root.
+    prepare: fn(&Path),
     /// What build-all checks in a linked binary.
     inspect: Inspect,
     /// Tier 3 in Rust (no rustup rust-std): built with `RUSTC_BOOTSTRAP=1 -Zbuild-std=core,alloc`.
@@ -163,6 +168,7 @@ static TARGETS: &[Target] = &[
         runner_packages: &[],
         runner_env: no_env,
         runnable: native_linux_amd64,
+        prepare: no_prepare,
         inspect: Inspect::Elf { class: "ELF64", machine: "X86-64", entry: "_rt0_amd64_linux" },
         build_std: false,
     },
@@ -174,6 +180,7 @@ static TARGETS: &[Target] = &[
         runner_packages: &["qemu-user"],
         runner_env: no_env,
         runnable: runner_on_path,
+        prepare: no_prepare,
         inspect: Inspect::Elf { class: "ELF64", machine: "AArch64", entry: "_rt0_arm64_linux" },
         build_std: false,
     },
@@ -185,23 +192,25 @@ static TARGETS: &[Target] = &[
         runner_packages: &["qemu-user"],
         runner_env: no_env,
         runnable: runner_on_path,
+        prepare: no_prepare,
         inspect: Inspect::Elf { class: "ELF32", machine: "ARM", entry: "_rt0_arm_linux" },
         build_std: false,
     },
     // windows: the msvc flavour links most simply (rust-lld in lld-link mode, raw-dylib imports,
-    // no CRT archives to fake). Its OS layer lives on the windows branch; without
-    // asm/rt0_windows_<arch>.S, build-all reports the row "not built" (not a failure).
+    // no CRT archives to fake); see README "windows".
     Target {
         triple: "x86_64-pc-windows-msvc",
-        default_test: false,
+        default_test: true,
         build_all: true,
         runner: &["wine"],
         runner_packages: &["wine64", "wine"],
         runner_env: wine_env,
         runnable: runner_on_path,
+        prepare: wine_prepare,
         inspect: Inspect::Pe { machine: "IMAGE_FILE_MACHINE_AMD64", entry: "_rt0_amd64_windows", dlls: WINDOWS_DLLS },
         build_std: false,
     },
+    // windows/arm64: built, linked and inspected; nothing here runs it (no arm64 wine).
     Target {
         triple: "aarch64-pc-windows-msvc",
         default_test: false,
@@ -210,9 +219,11 @@ static TARGETS: &[Target] = &[
         runner_packages: &[],
         runner_env: no_env,
         runnable: cannot_run_here,
+        prepare: no_prepare,
         inspect: Inspect::Pe { machine: "IMAGE_FILE_MACHINE_ARM64", entry: "_rt0_arm64_windows", dlls: WINDOWS_DLLS },
         build_std: false,
     },
+    // windows/arm (Thumb-2): tier 3, built with -Zbuild-std; built, linked and inspected only.
     Target {
         triple: "thumbv7a-pc-windows-msvc",
         default_test: false,
@@ -221,6 +232,7 @@ static TARGETS: &[Target] = &[
         runner_packages: &[],
         runner_env: no_env,
         runnable: cannot_run_here,
+        prepare: no_prepare,
         inspect: Inspect::Pe { machine: "IMAGE_FILE_MACHINE_ARMNT", entry: "_rt0_arm_windows", dlls: WINDOWS_DLLS },
         build_std: true,
     },
@@ -235,6 +247,7 @@ static TARGETS: &[Target] = &[
         runner_packages: &[],
         runner_env: no_env,
         runnable: cannot_run_here,
+        prepare: no_prepare,
         inspect: Inspect::MachO { cputype: "X86_64", entry: "_rt0_amd64_darwin", dylib: DARWIN_DYLIB },
         build_std: false,
     },
@@ -246,6 +259,7 @@ static TARGETS: &[Target] = &[
         runner_packages: &[],
         runner_env: no_env,
         runnable: cannot_run_here,
+        prepare: no_prepare,
         inspect: Inspect::MachO { cputype: "ARM64", entry: "_rt0_arm64_darwin", dylib: DARWIN_DYLIB },
         build_std: false,
     },
@@ -291,6 +305,31 @@ fn no_env(_: &Path) -> Vec<(String, String)> {
 fn wine_env(root: &Path) -> Vec<(String, String)> {
     let prefix = target_dir(root).join("wine-prefix");
     vec![("WINEPREFIX".into(), prefix.display().to_string()), ("WINEDEBUG".into(), "-all".into())]
+}
+
+/// Targets that need nothing started before their programs run.
+fn no_prepare(_: &Path) {}
+
+/// Starts the prefix's wineserver (persistent for a minute after the last client) and its
+/// system processes (wineboot) with their output going nowhere. Started by the first case
+/// instead, they would inherit that case's stdout/stderr pipes and hold them open, so the
+/// harness would wait for EOF that never comes. Also creates the prefix (8 s, noisy) the first
+/// time, outside any case's timing.
+fn wine_prepare(root: &Path) {
+    let env = wine_env(root);
+    let _ = fs::create_dir_all(target_dir(root));
+    for cmd in [&["wineserver", "-p60"][..], &["wine", "wineboot"][..]] {
+        let st = Command::new(cmd[0])
+            .args(&cmd[1..])
+            .envs(env.iter().cloned())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if !st.as_ref().is_ok_and(|s| s.success()) {
+            eprintln!("xtask: `{}` failed ({st:?}); wine cases may hang on open pipes", cmd.join(" "));
+        }
+    }
 }
 
 fn native_linux_amd64(_: &Target) -> Result<(), String> {
@@ -399,7 +438,7 @@ const USAGE: &str = "usage:
   cargo xtask run PROG [--target T] [--release] [-- ARGS...]
   cargo xtask test [--target T]... [--filter SUBSTR] [--release] [--no-loom]
   cargo xtask loom
-  cargo xtask build-all
+  cargo xtask build-all [--target T]...
   cargo xtask bench [--quick] [--only NAME] [--runs N]
   cargo xtask stress [--runs N] [--seed S] [--target T]... [--filter SUBSTR]
   cargo xtask fuzz [--execs N] [--seed S]
@@ -414,10 +453,13 @@ const USAGE: &str = "usage:
 fn setup(root: &Path, targets: &[&Target]) -> Result<(), Fail> {
     if which("rustup").is_some() {
         let mut c = Command::new("rustup");
-        c.current_dir(root).arg("target").arg("add");
-        // Tier 3 targets have no rust-std to add: they build core and alloc from rust-src.
+        c.current_dir(root).arg("target").arg("add").arg(HOST); // HOST: never an empty list
+                                                                // Tier 3 targets have no rust-std to add: they build core and alloc from rust-src.
         for t in targets.iter().filter(|t| !t.build_std) {
             c.arg(t.triple);
+        }
+        if targets.iter().any(|t| t.build_std) {
+            let _ = Command::new("rustup").current_dir(root).args(["component", "add", "rust-src"]).output();
         }
         let out = c.output().map_err(|e| format!("rustup: {e}"))?;
         if !out.status.success() {
@@ -661,6 +703,7 @@ fn cmd_run(args: &[String]) -> Result<i32, Fail> {
     if let Err(why) = (t.runnable)(t) {
         return Err(Fail::Setup(format!("built {} but cannot run it here: {why}", exe.display())));
     }
+    (t.prepare)(&root);
     let mut c = runner_command(t, &exe);
     c.args(&prog_args).envs((t.runner_env)(&root));
     let st = c.status().map_err(|e| format!("{}: {e}", exe.display()))?;
@@ -804,6 +847,9 @@ fn cmd_test(args: &[String]) -> Result<i32, Fail> {
             rows.push(elf);
         }
         let runnable = (t.runnable)(t);
+        if runnable.is_ok() {
+            (t.prepare)(&root);
+        }
         match &runnable {
             Ok(()) => println!("== e2e {}: running {} cases", t.triple, cases.len()),
             Err(why) => println!("== e2e {}: SKIPPING all {} cases: {why}", t.triple, cases.len()),
@@ -817,6 +863,9 @@ fn cmd_test(args: &[String]) -> Result<i32, Fail> {
             note: String::new(),
         };
         for case in &cases {
+            if !case.only_on.is_empty() && !case.only_on.iter().any(|tr| tr == t.triple) {
+                continue;
+            }
             let id = case.id();
             let Some(exe) = built.exes.get(&case.prog) else {
                 println!(
@@ -1037,11 +1086,20 @@ fn rt0_file(triple: &str) -> String {
 }
 
 fn cmd_build_all(args: &[String]) -> Result<i32, Fail> {
-    if let Some(a) = args.first() {
-        return Err(format!("build-all: unexpected argument {a:?}").into());
+    let mut only: Vec<String> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--target" => only.push(it.next().ok_or("--target needs a value")?.clone()),
+            _ => return Err(format!("build-all: unexpected argument {a:?}").into()),
+        }
     }
     let root = root();
-    let targets: Vec<&Target> = TARGETS.iter().filter(|t| t.build_all).collect();
+    let targets: Vec<&Target> = if only.is_empty() {
+        TARGETS.iter().filter(|t| t.build_all).collect()
+    } else {
+        only.iter().map(|t| target(t)).collect::<Result<_, _>>()?
+    };
     // Only targets whose OS layer exists on this branch are built (and need rust-std).
     let ported: Vec<&Target> = targets.iter().copied().filter(|t| root.join(rt0_file(t.triple)).is_file()).collect();
     setup(&root, &ported)?;
@@ -1121,6 +1179,7 @@ fn cmd_build_all(args: &[String]) -> Result<i32, Fail> {
                 notes.push(format!("NOT RUN, NOT COUNTED AS PASSED: {why}"));
             }
             Ok(()) => {
+                (t.prepare)(&root);
                 for (name, exe) in exes.iter().filter(|(n, _)| n.ends_with("/hello")) {
                     ran.of += 1;
                     let mut c = runner_command(t, exe);
