@@ -1,0 +1,55 @@
+//! e2e: the runtime's fatal paths that no other program reaches.
+//!
+//! - `oom`: an allocation the OS cannot back: the allocator itself fails, and the report must
+//!   still come out (it is written without allocating): `fatal error: out of memory`, exit 2.
+//! - `throw`: a runtime throw from a goroutine (gort::throw, what the runtime calls on a broken
+//!   invariant): `fatal error: <msg>` and the goroutine, exit 2.
+//! - `wg-negative`: a WaitGroup counter below zero panics, as in Go: `panic: sync: negative
+//!   WaitGroup counter`, exit 2.
+#![no_std]
+#![no_main]
+gort::main!(main);
+
+extern crate alloc;
+use alloc::vec::Vec;
+
+fn oom() {
+    // 64-bit: one request of 1 PB, beyond any user address space. 32-bit: 256 MB at a time
+    // until the address space runs out.
+    #[cfg(target_pointer_width = "64")]
+    {
+        let v: Vec<u8> = Vec::with_capacity(1 << 50);
+        core::hint::black_box(&v);
+    }
+    #[cfg(target_pointer_width = "32")]
+    {
+        let mut keep: Vec<Vec<u8>> = Vec::new();
+        for _ in 0..64 {
+            keep.push(Vec::with_capacity(256 << 20));
+        }
+        core::hint::black_box(&keep);
+    }
+    gort::println!("allocation succeeded?");
+}
+
+fn main() {
+    let mode = gort::os::args().get(1).copied().unwrap_or(b"");
+    gort::println!("start");
+    match mode {
+        b"oom" => oom(),
+        b"throw" => {
+            let (tx, rx) = gort::chan::<()>(0);
+            gort::go(move || {
+                let _keep = &tx;
+                gort::throw("e2e: broken invariant");
+            });
+            rx.recv();
+        }
+        b"wg-negative" => {
+            let wg = gort::sync::WaitGroup::new();
+            wg.done();
+        }
+        _ => gort::println!("usage: fatal oom|throw|wg-negative"),
+    }
+    gort::println!("not reached");
+}
