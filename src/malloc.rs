@@ -26,9 +26,52 @@ const ARENA_SIZE: usize = 64 << 20;
 /// Smallest span carved for a class.
 const MIN_SPAN: usize = 8 << 10;
 
+/// Go's size_to_class8: the class of each size up to 1024 bytes, in 8-byte steps.
+static SIZE_TO_CLASS8: [u8; 1024 / 8 + 1] = {
+    let mut t = [0u8; 1024 / 8 + 1];
+    let mut i = 0;
+    while i < t.len() {
+        t[i] = match search_class(if i == 0 { 1 } else { i * 8 }, 1) {
+            Some(c) => c as u8,
+            None => 0,
+        };
+        i += 1;
+    }
+    t
+};
+/// Go's size_to_class128: the class of each size from 1024 to 32 KB, in 128-byte steps.
+static SIZE_TO_CLASS128: [u8; (MAX_SMALL_SIZE - 1024) / 128 + 1] = {
+    let mut t = [0u8; (MAX_SMALL_SIZE - 1024) / 128 + 1];
+    let mut i = 0;
+    while i < t.len() {
+        t[i] = match search_class(1024 + i * 128, 1) {
+            Some(c) => c as u8,
+            None => 0,
+        };
+        i += 1;
+    }
+    t
+};
+
+/// The class of a request (Go's size_to_class8/128 lookup): the tables answer for alignments up
+/// to 8, which every class size is a multiple of; stricter alignments search.
+#[inline]
+pub fn size_to_class(size: usize, align: usize) -> Option<usize> {
+    if align > 8 {
+        return search_class(size, align);
+    }
+    if size <= 1024 {
+        Some(SIZE_TO_CLASS8[size.div_ceil(8)] as usize)
+    } else if size <= MAX_SMALL_SIZE {
+        Some(SIZE_TO_CLASS128[(size - 1024).div_ceil(128)] as usize)
+    } else {
+        None
+    }
+}
+
 /// Smallest class whose size is >= `size` and a multiple of `align` (objects in a span start at a
 /// page-aligned base, so such a class aligns them), or None if the request is large.
-pub const fn size_to_class(size: usize, align: usize) -> Option<usize> {
+pub const fn search_class(size: usize, align: usize) -> Option<usize> {
     if size > MAX_SMALL_SIZE || align > 4096 {
         return None;
     }
@@ -426,6 +469,15 @@ static GLOBAL: GoAlloc = GoAlloc;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tables_match_the_search() {
+        for size in 1..=MAX_SMALL_SIZE + 1 {
+            for align in [1, 2, 4, 8, 16, 64, 4096] {
+                assert_eq!(size_to_class(size, align), search_class(size, align), "size {size} align {align}");
+            }
+        }
+    }
 
     #[test]
     fn classes_cover_every_size() {
