@@ -318,7 +318,8 @@ fn no_prepare(_: &Path) {}
 fn wine_prepare(root: &Path) {
     let env = wine_env(root);
     let _ = fs::create_dir_all(target_dir(root));
-    for cmd in [&["wineserver", "-p60"][..], &["wine", "wineboot"][..]] {
+    let prefix = target_dir(root).join("wine-prefix");
+    let run = |cmd: &[&str]| {
         let st = Command::new(cmd[0])
             .args(&cmd[1..])
             .envs(env.iter().cloned())
@@ -329,6 +330,17 @@ fn wine_prepare(root: &Path) {
         if !st.as_ref().is_ok_and(|s| s.success()) {
             eprintln!("xtask: `{}` failed ({st:?}); wine cases may hang on open pipes", cmd.join(" "));
         }
+    };
+    // A fresh prefix first: `wineserver -p60` refuses to start for a prefix that does not exist,
+    // and the server wineboot starts for it has no persistence (-p0), so it would exit between
+    // cases and the next case's wine would start the server and services holding its pipes.
+    if !prefix.join("system.reg").is_file() {
+        run(&["wine", "wineboot"]);
+        run(&["wineserver", "-k"]);
+        run(&["wineserver", "-w"]);
+    }
+    for cmd in [&["wineserver", "-p60"][..], &["wine", "wineboot"][..]] {
+        run(cmd);
     }
 }
 
