@@ -1149,6 +1149,12 @@ fn handoffp(pp: *mut P) {
 
 /// Go's wakep: if nobody spins and a P is idle, start a spinning M for it.
 pub fn wakep() {
+    // No idle P: no M could run anything more (Go 1.19's ready() makes this check before
+    // calling wakep). A P going idle concurrently re-checks every queue in findRunnable before
+    // it parks, so work put in before this load is not stranded.
+    if SCHED.npidle.load(Ordering::Relaxed) == 0 {
+        return;
+    }
     if SCHED.nmspinning.load(Ordering::Relaxed) != 0
         || SCHED.nmspinning.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed).is_err()
     {
@@ -1320,13 +1326,22 @@ fn gcd(mut a: u32, mut b: u32) -> u32 {
 
 /// Go's checkTimers: runs pp's due timers (readying their gs onto the current P). Returns the
 /// current time, the next timer's time (0 if none) and whether any ran.
-fn check_timers(pp: *mut P, mut now: i64) -> (i64, i64, bool) {
+#[inline]
+fn check_timers(pp: *mut P, now: i64) -> (i64, i64, bool) {
+    // The common case, no timers on this P, stays inline in schedule (one load).
+    // SAFETY: pp is a valid P; timer0_when is atomic.
+    let next = unsafe { (*pp).timer0_when.load(Ordering::Acquire) };
+    if next == 0 {
+        return (now, 0, false);
+    }
+    check_timers_slow(pp, now, next)
+}
+
+/// check_timers when the P has timers: runs the due ones.
+#[inline(never)]
+fn check_timers_slow(pp: *mut P, mut now: i64, next: i64) -> (i64, i64, bool) {
     // SAFETY: pp is a valid P; its heap is touched only under timers_lock.
     unsafe {
-        let next = (*pp).timer0_when.load(Ordering::Acquire);
-        if next == 0 {
-            return (now, 0, false);
-        }
         if now == 0 {
             now = nanotime();
         }
