@@ -68,6 +68,9 @@
 //!                           so `env: K="a b"`, `env: K=` (empty) and `env: K=\xff` work
 //! env-unset: KEY...         removes variables from the environment the case starts from
 //! env-clear                 starts from an empty environment (env: lines still apply)
+//! env-fill: KEY SIZE PAT [N] KEY (or KEY0..KEY<N-1>) = PAT repeated to SIZE bytes (big environments)
+//! secure-exec               run a setgid-nogroup copy (root, native only) so the kernel sets AT_SECURE
+//! stress: keep-env REASON   `cargo xtask stress` must not add GOMAXPROCS to this case
 //! skip-on: TRIPLE REASON    do not run on TRIPLE; reported SKIPPED with REASON (never passed)
 //! only-on: TRIPLE...        an OS-specific expectation: exists only for these targets (on the
 //!                           others it is not run and not counted; pair it with a skip-on in
