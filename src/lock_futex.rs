@@ -36,6 +36,18 @@ impl Mutex {
         Mutex { key: AtomicU32::new(MUTEX_UNLOCKED) }
     }
 
+    /// Takes the lock only if it is free at once (for a fault handler that must not wait on a
+    /// lock its own thread may hold). Preemption is off while it is held, as with lock.
+    pub fn try_lock(&self) -> bool {
+        // Acquire: as in lock.
+        if self.key.compare_exchange(MUTEX_UNLOCKED, MUTEX_LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+            acquirem_count(1);
+            true
+        } else {
+            false
+        }
+    }
+
     /// Acquires the lock (Go's lock2). Preemption is off while any runtime lock is held.
     pub fn lock(&self) {
         acquirem_count(1);

@@ -1590,6 +1590,30 @@ fn check_stack(gp: *mut G) {
     }
 }
 
+/// A goroutine whose unguarded stack overflowed (its canary below the stack is broken), if any.
+/// The fault handler asks before reporting a plain fault: an overflow past the canary can write
+/// into a neighbouring stack, and that neighbour, running on another M, may fault first.
+/// Returns None if the g list is locked (the faulting thread may hold that lock).
+pub fn find_overflowed_g() -> Option<*mut G> {
+    if !ALLGLOCK.try_lock() {
+        return None;
+    }
+    let mut found = None;
+    // SAFETY: under ALLGLOCK; gs are never freed, their stack fields change only on g0 of the
+    // M that owns a dead g, and a broken canary is read the same either way.
+    unsafe {
+        for &gp in (*ALLGS.get()).iter() {
+            let st = (*gp).atomicstatus.load(Ordering::Relaxed);
+            if st != GDEAD && (*gp).stack.lo != 0 && !stack::canary_ok(&(*gp).stack, (*gp).stack_guarded) {
+                found = Some(gp);
+                break;
+            }
+        }
+    }
+    ALLGLOCK.unlock();
+    found
+}
+
 /// Prints Go's stack overflow report for gp and exits 2.
 pub fn stack_overflow(gp: *mut G, sp: usize) -> ! {
     // SAFETY: gp is a valid g (the overflowing one).
