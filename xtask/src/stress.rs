@@ -77,6 +77,9 @@ pub fn cmd_stress(args: &[String]) -> Result<i32, Fail> {
             continue;
         }
         for (run, &g) in procs.iter().enumerate() {
+            // As in `test`: e.g. wine's server and services started with their output going
+            // nowhere (a run can outlast the server's persistence, so before every run).
+            (t.prepare)(&root);
             let t0 = Instant::now();
             let (mut p, mut f) = (0, 0);
             for case in &cases {
