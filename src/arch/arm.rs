@@ -387,41 +387,9 @@ impl core::fmt::Display for CpuFeatures {
     }
 }
 
-/// Reads AT_HWCAP and AT_HWCAP2 from /proc/self/auxv (cpuinit takes no arguments).
-fn read_hwcaps() -> (usize, usize) {
-    #[cfg(windows)]
-    {
-        (0, 0)
-    }
-    #[cfg(not(windows))]
-    {
-        let mut buf = [0usize; 128];
-        // SAFETY: a usize array viewed as bytes.
-        let bytes =
-            unsafe { core::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut u8, core::mem::size_of_val(&buf)) };
-        let n = crate::sys::readfile(b"/proc/self/auxv\0", bytes);
-        if n <= 0 {
-            return (0, 0);
-        }
-        let words = n as usize / core::mem::size_of::<usize>();
-        let (mut h1, mut h2) = (0, 0);
-        let mut i = 0;
-        while i + 1 < words {
-            match buf[i] {
-                0 => break,
-                16 => h1 = buf[i + 1],
-                26 => h2 = buf[i + 1],
-                _ => {}
-            }
-            i += 2;
-        }
-        (h1, h2)
-    }
-}
-
 /// Reads the CPU's features from AT_HWCAP/AT_HWCAP2 (Go's cpuinit → internal/cpu.doinit).
 pub fn cpuinit() -> CpuFeatures {
-    let (h, h2) = read_hwcaps();
+    let (h, h2) = crate::sys::hwcaps();
     CpuFeatures {
         hwcap: h,
         hwcap2: h2,

@@ -504,6 +504,13 @@ pub fn startup_random() -> usize {
     unsafe { (*AUXV.get()).random }
 }
 
+/// AT_HWCAP and AT_HWCAP2 from the auxv sysargs walked (cpuinit's input on arm and arm64).
+pub fn hwcaps() -> (usize, usize) {
+    // SAFETY: written once during args, before cpuinit.
+    let a = unsafe { &*AUXV.get() };
+    (a.hwcap, a.hwcap2)
+}
+
 /// Whether the process runs in secure mode (AT_SECURE: setuid and the like).
 pub fn secure_mode() -> bool {
     // SAFETY: written once during args.

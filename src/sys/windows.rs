@@ -696,3 +696,9 @@ pub fn minit(mp: *mut crate::runtime2::M) {
     // SAFETY: mp is the calling thread's M.
     unsafe { (*mp).procid = gettid() };
 }
+
+/// CPU feature bits in AT_HWCAP/AT_HWCAP2 form: windows has no auxv, so none (Go asks
+/// IsProcessorFeaturePresent there; gort does not yet).
+pub fn hwcaps() -> (usize, usize) {
+    (0, 0)
+}
