@@ -24,6 +24,7 @@ pub mod chan;
 mod fuzz;
 pub mod lock_futex;
 pub mod malloc;
+pub mod mheap;
 pub mod offsets;
 #[doc(hidden)]
 pub mod print;
@@ -150,6 +151,22 @@ pub mod syscall {
         // SAFETY: forwarded to the caller.
         blocking(|| unsafe { crate::arch::syscall6(nr, a1, a2, a3, a4, a5, a6) })
     }
+}
+
+pub use malloc::MemStats;
+
+/// The allocator's statistics (the heap part of Go's runtime.ReadMemStats).
+pub fn read_mem_stats() -> MemStats {
+    malloc::read_mem_stats()
+}
+
+/// Gives all free heap memory back to the OS now (Go's runtime/debug.FreeOSMemory): every P's
+/// cached objects go back to their spans (a brief stop-the-world), then every free span is
+/// released. Returns the bytes released. Without it, sysmon releases spans that stay free for
+/// half a second.
+pub fn free_os_memory() -> usize {
+    proc::preempt_check();
+    proc::free_os_memory()
 }
 
 /// Number of CPUs the process may use (Go's runtime.NumCPU).

@@ -1,12 +1,16 @@
-//! The heap behind `#[global_allocator]` (Go's malloc.go/mheap.go/mcentral.go, reduced):
-//! Go's 67 size classes up to 32 KB, a central free list per class, spans carved from a page heap
-//! over 64 MB arenas, and large objects mapped directly. `mallocinit` reserves the first arena.
-//! Free gives the object back to its class's list (Rust tells us the layout, so no span lookup).
+//! The allocator behind `#[global_allocator]` (Go's malloc.go, mcache.go, mcentral.go; the page
+//! heap is mheap.rs): Go's 67 size classes up to 32 KB; a per-P cache with no lock (mcache); a
+//! central list of spans per class (mcentral) whose spans go back to the page heap when their last
+//! object is freed; large objects as spans of whole pages; objects above LARGE_DIRECT mapped
+//! directly. Rust's dealloc passes the layout, so the class is known without a lookup; the span
+//! map finds the object's span.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::lock_futex::Mutex;
+use crate::mheap::{FreeObj, Mheap, Mspan, OsMem, SpanList, ARENA_SIZE, PAGE_SIZE, SPAN_LARGE, SPAN_SMALL};
 use crate::runtime2::Global;
 use crate::sys as os;
 
@@ -21,10 +25,6 @@ pub const CLASS_TO_SIZE: [u32; 68] = [
 ];
 /// Number of size classes including 0.
 pub const NUM_CLASSES: usize = CLASS_TO_SIZE.len();
-/// Arena size: the page heap maps memory in these units.
-const ARENA_SIZE: usize = 64 << 20;
-/// Smallest span carved for a class.
-const MIN_SPAN: usize = 8 << 10;
 
 /// Go's size_to_class8: the class of each size up to 1024 bytes, in 8-byte steps.
 static SIZE_TO_CLASS8: [u8; 1024 / 8 + 1] = {
@@ -95,42 +95,95 @@ pub const fn search_class(size: usize, align: usize) -> Option<usize> {
     None
 }
 
-/// Bytes of the span carved for class `c` (at least 8 objects, at least 8 KB, whole pages).
+/// Go's class_to_allocnpages: pages of the span carved for each class (sizeclasses.go).
+pub const CLASS_TO_ALLOCNPAGES: [u8; NUM_CLASSES] = [
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 2,
+    1, 2, 1, 3, 2, 3, 1, 3, 2, 3, 4, 5, 6, 1, 7, 6, 5, 4, 3, 5, 7, 2, 9, 7, 5, 8, 3, 10, 7, 4,
+];
+
+/// Pages of the span carved for class `c`.
+#[inline]
+pub const fn class_npages(c: usize) -> usize {
+    CLASS_TO_ALLOCNPAGES[c] as usize
+}
+
+/// Bytes of the span carved for class `c`.
 pub const fn span_bytes(c: usize) -> usize {
-    let s = CLASS_TO_SIZE[c] as usize * 8;
-    let s = if s < MIN_SPAN { MIN_SPAN } else { s };
-    (s + 4095) & !4095
+    class_npages(c) * PAGE_SIZE
 }
 
-/// A free object: the first word links to the next.
-struct FreeObj {
-    next: *mut FreeObj,
+/// Objects bigger than this are mapped directly instead of taken from the page heap (their
+/// free unmaps at once; the page heap would keep them until the scavenger ages them out).
+pub const LARGE_DIRECT: usize = ARENA_SIZE / 4;
+
+/// How long a free span stays resident before the scavenger gives it back to the OS.
+pub const SCAVENGE_AGE_NS: i64 = 500_000_000;
+
+/// The page heap over the OS layer.
+static HEAP: Mheap =
+    Mheap::new(OsMem { alloc: os_alloc_aligned, unused: os_unused, huge: os_huge, page_size: os::phys_page_size });
+
+/// Bytes mapped directly for objects above LARGE_DIRECT.
+static DIRECT_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// sys_alloc with alignment: maps `n + align` and trims both ends (Go's sysReserveAligned).
+fn os_alloc_aligned(n: usize, align: usize) -> *mut u8 {
+    let page = os::phys_page_size();
+    if align <= page {
+        return os::sys_alloc(n);
+    }
+    let p = os::sys_alloc(n + align);
+    if p.is_null() {
+        return p;
+    }
+    let start = p as usize;
+    let aligned = (start + align - 1) & !(align - 1);
+    // SAFETY: the head and tail around the aligned block are ours and unused.
+    unsafe {
+        if aligned > start {
+            os::sys_free(p, aligned - start);
+        }
+        let tail = start + n + align - (aligned + n);
+        if tail > 0 {
+            os::sys_free((aligned + n) as *mut u8, tail);
+        }
+    }
+    aligned as *mut u8
 }
 
-/// One class's central list (Go's mcentral).
-struct Central {
-    lock: Mutex,
-    free: Global<*mut FreeObj>,
+/// sys_unused for the heap.
+///
+/// # Safety
+/// As os::sys_unused.
+unsafe fn os_unused(p: *mut u8, n: usize) {
+    // SAFETY: forwarded.
+    unsafe { os::sys_unused(p, n) }
 }
 
-// SAFETY: `free` is only touched under `lock`.
-unsafe impl Sync for Central {}
-
-#[allow(clippy::declare_interior_mutable_const)]
-const CENTRAL_INIT: Central = Central { lock: Mutex::new(), free: Global::new(ptr::null_mut()) };
-static CENTRAL: [Central; NUM_CLASSES] = [CENTRAL_INIT; NUM_CLASSES];
-
-/// The page heap: bump allocation within the current arena (Go's mheap, without coalescing:
-/// spans are never returned, they stay in their class).
-struct PageHeap {
-    cur: usize,
-    end: usize,
-    mapped: usize,
+/// Huge-page advice for a new arena (only when osinit found a huge page size).
+///
+/// # Safety
+/// As os::sys_huge_pages.
+unsafe fn os_huge(p: *mut u8, n: usize) {
+    if os::phys_huge_page_size() > os::phys_page_size() {
+        // SAFETY: forwarded.
+        unsafe { os::sys_huge_pages(p, n, true) };
+    }
 }
-static HEAP_LOCK: Mutex = Mutex::new();
-static HEAP: Global<PageHeap> = Global::new(PageHeap { cur: 0, end: 0, mapped: 0 });
 
-/// Go's mallocinit: checks the class table and reserves the first arena.
+/// Current time for span bookkeeping (host tests run without the vDSO).
+fn now() -> i64 {
+    #[cfg(test)]
+    {
+        0
+    }
+    #[cfg(not(test))]
+    {
+        crate::time::nanotime()
+    }
+}
+
+/// Go's mallocinit: checks the class table and maps the first arena.
 pub fn mallocinit() {
     let mut prev = 0;
     for (c, &s) in CLASS_TO_SIZE.iter().enumerate().skip(1) {
@@ -142,154 +195,196 @@ pub fn mallocinit() {
         }
         prev = s;
     }
-    HEAP_LOCK.lock();
-    // SAFETY: under HEAP_LOCK.
-    unsafe { grow_arena(&mut *HEAP.get(), ARENA_SIZE) };
-    HEAP_LOCK.unlock();
+    if !HEAP.init() {
+        out_of_memory();
+    }
 }
 
-/// Maps a new arena of at least `need` bytes. Huge-page aware (Go's sysHugePage): once the heap
-/// outgrows its first arena and osinit found a transparent huge page size, each new arena is
-/// aligned to it and marked MADV_HUGEPAGE, so a big heap sits on few TLB entries. The first
-/// arena is left to the kernel's default: a huge page there would make a small program's RSS
-/// 2 MB instead of ~0.5 MB (measured: hello 488 KB vs 2076 KB). Stacks are kept off huge pages.
-///
-/// # Safety
-/// Caller holds HEAP_LOCK.
-unsafe fn grow_arena(h: &mut PageHeap, need: usize) -> bool {
-    let size = need.max(ARENA_SIZE);
-    let huge = os::phys_huge_page_size();
-    let big_heap = h.mapped > 0;
-    let align =
-        if big_heap && huge.is_power_of_two() && huge > os::phys_page_size() && huge <= size { huge } else { 0 };
-    let p = os::sys_alloc(size + align);
-    if p.is_null() {
-        return false;
-    }
-    let mut start = p as usize;
-    if align != 0 {
-        let aligned = (start + align - 1) & !(align - 1);
-        // SAFETY: the head and tail around the aligned arena are ours and unused.
-        unsafe {
-            if aligned > start {
-                os::sys_free(p, aligned - start);
-            }
-            let tail = start + size + align - (aligned + size);
-            if tail > 0 {
-                os::sys_free((aligned + size) as *mut u8, tail);
-            }
-            os::sys_huge_pages(aligned as *mut u8, size, true);
-        }
-        start = aligned;
-    }
-    h.cur = start;
-    h.end = start + size;
-    h.mapped += size;
-    true
+/// Heap statistics (the allocator part of Go's runtime.MemStats), in bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemStats {
+    /// Bytes of heap arenas obtained from the OS (HeapSys).
+    pub heap_sys: usize,
+    /// Bytes in spans in use: objects, the unused rest of their spans, caches (HeapInuse).
+    pub heap_inuse: usize,
+    /// Bytes in free spans (HeapIdle).
+    pub heap_idle: usize,
+    /// Bytes of free spans given back to the OS or never touched (HeapReleased).
+    pub heap_released: usize,
+    /// Bytes of objects above LARGE_DIRECT, mapped directly.
+    pub direct: usize,
 }
 
-/// Takes `n` bytes of fresh, page-aligned memory from the page heap.
-fn alloc_span(n: usize) -> *mut u8 {
-    HEAP_LOCK.lock();
-    // SAFETY: under HEAP_LOCK.
-    let h = unsafe { &mut *HEAP.get() };
-    // SAFETY: under HEAP_LOCK.
-    if h.end - h.cur < n && !unsafe { grow_arena(h, n) } {
-        HEAP_LOCK.unlock();
-        return ptr::null_mut();
+/// Go's runtime.ReadMemStats (the heap part).
+pub fn read_mem_stats() -> MemStats {
+    let h = HEAP.stats();
+    MemStats {
+        heap_sys: h.sys,
+        heap_inuse: h.inuse,
+        heap_idle: h.idle,
+        heap_released: h.released,
+        direct: DIRECT_BYTES.load(Ordering::Relaxed),
     }
-    let p = h.cur;
-    h.cur += n;
-    HEAP_LOCK.unlock();
-    p as *mut u8
 }
 
-/// Bytes the heap has mapped from the OS (arenas only).
-pub fn heap_mapped() -> usize {
-    HEAP_LOCK.lock();
-    // SAFETY: under HEAP_LOCK.
-    let n = unsafe { (*HEAP.get()).mapped };
-    HEAP_LOCK.unlock();
-    n
+/// The background scavenger's step (run by sysmon): gives back free spans that stayed free for
+/// SCAVENGE_AGE_NS. Returns the bytes released.
+pub fn background_scavenge(now: i64) -> usize {
+    HEAP.scavenge(now, SCAVENGE_AGE_NS)
+}
+
+/// Whether free heap memory is still resident (sysmon then wakes up to scavenge it).
+pub fn scavenge_pending() -> bool {
+    let h = HEAP.stats();
+    h.idle > h.released
+}
+
+/// Gives every free span back to the OS now, whatever its age (Go's debug.FreeOSMemory after
+/// its GC). Returns the bytes released.
+pub fn scavenge_all() -> usize {
+    HEAP.scavenge(i64::MAX, 0)
 }
 
 fn out_of_memory() -> ! {
     crate::throw("out of memory")
 }
 
-/// Allocates one object of class `c` (Go's mallocgc small path via mcentral).
-fn alloc_small(c: usize) -> *mut u8 {
-    let central = &CENTRAL[c];
-    central.lock.lock();
-    // SAFETY: the list is only touched under the class lock; objects on it are free memory.
-    unsafe {
-        let head = &mut *central.free.get();
-        if head.is_null() {
-            let size = CLASS_TO_SIZE[c] as usize;
-            let n = span_bytes(c);
-            let span = alloc_span(n);
-            if span.is_null() {
-                central.lock.unlock();
-                out_of_memory();
-            }
-            // Thread objects 1.. onto the free list; object 0 is returned.
-            let count = n / size;
-            let mut list: *mut FreeObj = ptr::null_mut();
-            for i in (1..count).rev() {
-                let o = span.add(i * size) as *mut FreeObj;
-                (*o).next = list;
-                list = o;
-            }
-            *head = list;
-            central.lock.unlock();
-            return span;
-        }
-        let o = *head;
-        *head = (*o).next;
-        central.lock.unlock();
-        o as *mut u8
-    }
+/// One class's spans (Go's mcentral): `partial` have free objects, `full` have none. Spans move
+/// between them as objects come and go, and go back to the heap when their last object does.
+struct Mcentral {
+    lock: Mutex,
+    lists: Global<(SpanList, SpanList)>,
 }
 
-/// Takes up to `want` (at least one) objects of class `c` from its central list as a linked list,
-/// carving a new span if the list is empty.
-fn central_take(c: usize, want: u32) -> (*mut FreeObj, u32) {
-    let first = alloc_small(c) as *mut FreeObj; // refills from a span when needed
-    let central = &CENTRAL[c];
-    central.lock.lock();
-    // SAFETY: under the class lock; the objects popped become ours.
-    unsafe {
-        (*first).next = ptr::null_mut();
-        let head = &mut *central.free.get();
-        let mut list = first;
-        let mut got = 1;
-        while got < want && !head.is_null() {
-            let o = *head;
-            *head = (*o).next;
-            (*o).next = list;
-            list = o;
-            got += 1;
-        }
-        central.lock.unlock();
-        (list, got)
-    }
-}
+// SAFETY: `lists` and the spans on them are only touched under `lock`.
+unsafe impl Sync for Mcentral {}
 
-/// Returns an object to class `c`.
+#[allow(clippy::declare_interior_mutable_const)]
+const CENTRAL_INIT: Mcentral = Mcentral { lock: Mutex::new(), lists: Global::new((SpanList::new(), SpanList::new())) };
+static CENTRAL: [Mcentral; NUM_CLASSES] = [CENTRAL_INIT; NUM_CLASSES];
+
+/// Whether small span `s` has no object left to hand out.
 ///
 /// # Safety
-/// `p` must have come from alloc_small(c) and not be used again.
-unsafe fn free_small(p: *mut u8, c: usize) {
-    let central = &CENTRAL[c];
-    central.lock.lock();
-    // SAFETY: under the class lock; p is a free object of this class.
-    unsafe {
-        let head = &mut *central.free.get();
-        let o = p as *mut FreeObj;
-        (*o).next = *head;
-        *head = o;
+/// `s` is a valid small span; the caller holds its class's lock.
+unsafe fn span_exhausted(s: *const Mspan) -> bool {
+    // SAFETY: forwarded.
+    unsafe { (*s).freelist.is_null() && (*s).freeindex == (*s).nelems }
+}
+
+impl Mcentral {
+    /// Takes up to `want` (at least one) objects of class `c` as a linked list, from a partial
+    /// span or a new one (Go's mcentral.cacheSpan, by objects instead of whole spans). Null if
+    /// the heap is out of memory.
+    fn take(&self, heap: &Mheap, c: usize, want: u32) -> (*mut FreeObj, u32) {
+        self.lock.lock();
+        // SAFETY: under the class lock: the lists and their spans are ours.
+        unsafe {
+            let (partial, full) = &mut *self.lists.get();
+            let mut s = partial.first();
+            if s.is_null() {
+                s = heap.alloc_span(class_npages(c), SPAN_SMALL, now());
+                if s.is_null() {
+                    self.lock.unlock();
+                    return (ptr::null_mut(), 0);
+                }
+                (*s).class = c as u8;
+                (*s).nelems = ((class_npages(c) * PAGE_SIZE) / CLASS_TO_SIZE[c] as usize) as u32;
+                (*s).freeindex = 0;
+                (*s).allocated = 0;
+                (*s).freelist = ptr::null_mut();
+                partial.insert(s);
+            }
+            let size = CLASS_TO_SIZE[c] as usize;
+            let mut list: *mut FreeObj = ptr::null_mut();
+            let mut got = 0;
+            while got < want {
+                let o = if !(*s).freelist.is_null() {
+                    let o = (*s).freelist;
+                    (*s).freelist = (*o).next;
+                    o
+                } else if (*s).freeindex < (*s).nelems {
+                    // Never handed out: carved lazily, so untouched pages stay untouched.
+                    let o = ((*s).start + (*s).freeindex as usize * size) as *mut FreeObj;
+                    (*s).freeindex += 1;
+                    o
+                } else {
+                    break;
+                };
+                (*o).next = list;
+                list = o;
+                got += 1;
+            }
+            (*s).allocated += got;
+            if span_exhausted(s) {
+                partial.remove(s);
+                full.insert(s);
+            }
+            self.lock.unlock();
+            (list, got)
+        }
     }
-    central.lock.unlock();
+
+    /// Gives back a list of `n` objects of this class (linked by `next`; Go's mcentral
+    /// uncacheSpan and the sweeper's freeing, object by object). A span whose last object comes
+    /// back returns to the heap.
+    ///
+    /// # Safety
+    /// Every object on the list came from `take` on this class and is not used again.
+    unsafe fn put_list(&self, heap: &Mheap, mut list: *mut FreeObj) {
+        self.lock.lock();
+        // SAFETY: under the class lock; each object's span is an in-use small span of this
+        // class (the span map has all its pages).
+        unsafe {
+            let (partial, full) = &mut *self.lists.get();
+            while !list.is_null() {
+                let o = list;
+                list = (*o).next;
+                let s = heap.span_of(o as usize);
+                if s.is_null() || (*s).state != SPAN_SMALL || (*s).allocated == 0 {
+                    crate::throw("free: object not from a small span (double free?)");
+                }
+                let was_full = span_exhausted(s);
+                (*o).next = (*s).freelist;
+                (*s).freelist = o;
+                (*s).allocated -= 1;
+                if (*s).allocated == 0 {
+                    if was_full {
+                        full.remove(s);
+                    } else {
+                        partial.remove(s);
+                    }
+                    heap.free_span(s, now());
+                } else if was_full {
+                    full.remove(s);
+                    partial.insert(s);
+                }
+            }
+        }
+        self.lock.unlock();
+    }
+}
+
+/// Allocates one object of class `c` without a P (Go's mallocgc without an mcache).
+fn alloc_small(c: usize) -> *mut u8 {
+    let (o, _) = CENTRAL[c].take(&HEAP, c, 1);
+    if o.is_null() {
+        out_of_memory();
+    }
+    o as *mut u8
+}
+
+/// Returns one object of class `c` without a P.
+///
+/// # Safety
+/// `p` must have come from this allocator's class `c` and not be used again.
+unsafe fn free_small(p: *mut u8, c: usize) {
+    let o = p as *mut FreeObj;
+    // SAFETY: p is a free object of class c; a one-element list.
+    unsafe {
+        (*o).next = ptr::null_mut();
+        CENTRAL[c].put_list(&HEAP, o);
+    }
 }
 
 /// Objects a P's cache takes from (or gives back to) a central list at once.
@@ -308,6 +403,19 @@ impl Mcache {
     /// An empty cache.
     pub const fn new() -> Self {
         Mcache { lists: [(ptr::null_mut(), 0); NUM_CLASSES] }
+    }
+
+    /// Gives every cached object back to its class (Go's mcache.releaseAll): when a P is
+    /// destroyed, and before free_os_memory scavenges.
+    pub fn release_all(&mut self) {
+        for (c, (head, n)) in self.lists.iter_mut().enumerate() {
+            if !head.is_null() {
+                // SAFETY: the list holds free objects of class c owned by this cache.
+                unsafe { CENTRAL[c].put_list(&HEAP, *head) };
+                *head = ptr::null_mut();
+                *n = 0;
+            }
+        }
     }
 }
 
@@ -336,7 +444,7 @@ fn current_mcache() -> Option<&'static mut Mcache> {
             if mp.is_null() || gp == (*mp).gsignal {
                 return None;
             }
-            let pp = (*mp).p.load(core::sync::atomic::Ordering::Relaxed);
+            let pp = (*mp).p.load(Ordering::Relaxed);
             if pp.is_null() {
                 None
             } else {
@@ -351,8 +459,11 @@ fn mcache_alloc(c: usize) -> *mut u8 {
     let Some(mc) = current_mcache() else { return alloc_small(c) };
     let (head, n) = &mut mc.lists[c];
     if head.is_null() {
-        // Refill: CACHE_BATCH objects from the central list in one lock round trip.
-        let (list, got) = central_take(c, CACHE_BATCH);
+        // Refill: up to CACHE_BATCH objects from the central list in one lock round trip.
+        let (list, got) = CENTRAL[c].take(&HEAP, c, CACHE_BATCH);
+        if list.is_null() {
+            out_of_memory();
+        }
         *head = list;
         *n = got;
     }
@@ -377,77 +488,146 @@ unsafe fn mcache_free(p: *mut u8, c: usize) {
     *head = o;
     *n += 1;
     if *n >= CACHE_MAX {
-        for _ in 0..CACHE_BATCH {
-            let x = *head;
-            // SAFETY: x is on our list; it goes back to the central list.
-            unsafe {
-                *head = (*x).next;
-                free_small(x as *mut u8, c);
-            }
-            *n -= 1;
+        // Split off CACHE_BATCH objects and give them back in one lock round trip.
+        let give = *head;
+        let mut last = give;
+        for _ in 1..CACHE_BATCH {
+            // SAFETY: the list has CACHE_MAX > CACHE_BATCH objects.
+            last = unsafe { (*last).next };
         }
+        // SAFETY: last is on our list; the part up to it goes back to the central list.
+        unsafe {
+            *head = (*last).next;
+            (*last).next = ptr::null_mut();
+            CENTRAL[c].put_list(&HEAP, give);
+        }
+        *n -= CACHE_BATCH;
     }
 }
 
-/// Maps a large object directly (Go's largeAlloc).
-fn alloc_large(layout: Layout) -> *mut u8 {
+/// How the allocator serves a request.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    /// A size class.
+    Small(usize),
+    /// A span of whole pages from the heap (Go's large object).
+    Large,
+    /// A mapping of its own (huge objects, or alignment beyond a page).
+    Direct,
+}
+
+/// The kind of a request of `size` (non-zero) bytes aligned to `align`.
+#[inline]
+fn kind(size: usize, align: usize) -> Kind {
+    match size_to_class(size, align) {
+        Some(c) => Kind::Small(c),
+        None if size <= LARGE_DIRECT && align <= PAGE_SIZE => Kind::Large,
+        None => Kind::Direct,
+    }
+}
+
+/// Pages for a large object of `size` bytes.
+fn large_npages(size: usize) -> usize {
+    size.div_ceil(PAGE_SIZE)
+}
+
+/// A large object: a span of its own from the heap (Go's largeAlloc).
+fn alloc_large(size: usize) -> *mut u8 {
+    let s = HEAP.alloc_span(large_npages(size), SPAN_LARGE, now());
+    if s.is_null() {
+        out_of_memory();
+    }
+    // SAFETY: s is our new span.
+    unsafe { (*s).start as *mut u8 }
+}
+
+/// The span of large object `p`.
+///
+/// # Safety
+/// `p` must be a live large object from alloc_large.
+unsafe fn large_span(p: *mut u8) -> *mut Mspan {
+    let s = HEAP.span_of(p as usize);
+    // SAFETY: forwarded: p's span is in use, so the map entry is current.
+    if s.is_null() || unsafe { (*s).state != SPAN_LARGE || (*s).start != p as usize } {
+        crate::throw("free: pointer is not a large object (double free?)");
+    }
+    s
+}
+
+/// Maps a huge object directly, aligned as asked.
+fn alloc_direct(layout: Layout) -> *mut u8 {
     let page = os::phys_page_size();
     let align = layout.align().max(page);
-    let size = (layout.size() + page - 1) & !(page - 1);
-    let extra = align - page;
-    let p = os::sys_alloc(size + extra);
+    let size = layout.size().div_ceil(page) * page;
+    let p = os_alloc_aligned(size, align);
     if p.is_null() {
         out_of_memory();
     }
-    if extra == 0 {
-        return p;
-    }
-    let aligned = (p as usize + align - 1) & !(align - 1);
-    // SAFETY: trims the parts of our own fresh mapping around the aligned block.
-    unsafe {
-        if aligned > p as usize {
-            os::sys_free(p, aligned - p as usize);
-        }
-        let tail = p as usize + size + extra - (aligned + size);
-        if tail > 0 {
-            os::sys_free((aligned + size) as *mut u8, tail);
-        }
-    }
-    aligned as *mut u8
+    DIRECT_BYTES.fetch_add(size, Ordering::Relaxed);
+    p
+}
+
+/// Unmaps a direct object.
+///
+/// # Safety
+/// `p` came from alloc_direct with `size` and is not used again.
+unsafe fn free_direct(p: *mut u8, size: usize) {
+    let page = os::phys_page_size();
+    let size = size.div_ceil(page) * page;
+    DIRECT_BYTES.fetch_sub(size, Ordering::Relaxed);
+    // SAFETY: forwarded: p is a mapping of this rounded size.
+    unsafe { os::sys_free(p, size) };
 }
 
 /// The runtime's global allocator.
 pub struct GoAlloc;
 
-// SAFETY: alloc returns memory of at least layout.size() aligned to layout.align() or aborts;
-// dealloc receives the same layout, so it finds the same class.
+// SAFETY: alloc returns memory of at least layout.size() aligned to layout.align() or aborts
+// (class sizes are multiples of the alignment they serve and spans are page aligned; large
+// spans are page aligned; direct mappings are aligned explicitly); dealloc receives the same
+// layout, so it finds the same kind, and the span map finds the object's span.
 unsafe impl GlobalAlloc for GoAlloc {
+    #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let size = layout.size().max(1);
-        match size_to_class(size, layout.align()) {
-            Some(c) => mcache_alloc(c),
-            None => alloc_large(layout),
+        match kind(layout.size().max(1), layout.align()) {
+            Kind::Small(c) => mcache_alloc(c),
+            Kind::Large => alloc_large(layout.size()),
+            Kind::Direct => alloc_direct(layout),
         }
     }
 
+    #[inline]
     unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
-        let size = layout.size().max(1);
-        match size_to_class(size, layout.align()) {
-            // SAFETY: p came from alloc_small(c) for the same layout.
-            Some(c) => unsafe { mcache_free(p, c) },
-            None => {
-                let page = os::phys_page_size();
-                // SAFETY: p is a large mapping of this rounded size.
-                unsafe { os::sys_free(p, (layout.size() + page - 1) & !(page - 1)) };
-            }
+        match kind(layout.size().max(1), layout.align()) {
+            // SAFETY: p came from class c for the same layout.
+            Kind::Small(c) => unsafe { mcache_free(p, c) },
+            // SAFETY: p is a live large object, freed once.
+            Kind::Large => unsafe { HEAP.free_span(large_span(p), now()) },
+            // SAFETY: p is a direct mapping of this size.
+            Kind::Direct => unsafe { free_direct(p, layout.size()) },
         }
     }
 
     unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let old_class = size_to_class(layout.size().max(1), layout.align());
-        let new_class = size_to_class(new_size.max(1), layout.align());
-        if old_class.is_some() && old_class == new_class {
-            return p; // the object's class already has room: grow in place
+        let old = kind(layout.size().max(1), layout.align());
+        let new = kind(new_size.max(1), layout.align());
+        match (old, new) {
+            (Kind::Small(a), Kind::Small(b)) if a == b => return p, // the class already has room
+            (Kind::Large, Kind::Large) => {
+                // SAFETY: p is a live large object of ours.
+                unsafe {
+                    let s = large_span(p);
+                    let need = large_npages(new_size);
+                    if need <= (*s).npages {
+                        HEAP.shrink_span(s, need, now());
+                        return p;
+                    }
+                    if HEAP.grow_span_in_place(s, need) {
+                        return p; // the pages after it were free
+                    }
+                }
+            }
+            _ => {}
         }
         // SAFETY: new_size is non-zero and the alignment is the old valid one.
         let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
@@ -500,6 +680,66 @@ mod tests {
             }
         }
         assert_eq!(size_to_class(8, 8192), None);
+    }
+
+    #[test]
+    fn central_returns_empty_spans_to_the_heap() {
+        let heap = crate::mheap::testing::heap();
+        let central = CENTRAL_INIT;
+        for c in [1, 5, 26, 40, 67] {
+            let size = CLASS_TO_SIZE[c] as usize;
+            let per_span = span_bytes(c) / size;
+            // Take three spans' worth in batches, as mcaches do.
+            let mut objs: std::vec::Vec<usize> = std::vec::Vec::new();
+            while objs.len() < 3 * per_span {
+                let (mut list, got) = central.take(&heap, c, CACHE_BATCH);
+                assert!(got >= 1);
+                let mut n = 0;
+                while !list.is_null() {
+                    objs.push(list as usize);
+                    // SAFETY: list is a chain of objects handed to us.
+                    list = unsafe { (*list).next };
+                    n += 1;
+                }
+                assert_eq!(n, got);
+            }
+            let spans = heap.stats().inuse / span_bytes(c);
+            assert_eq!(spans, objs.len().div_ceil(per_span), "class {c}: spans are filled before new ones");
+            let mut sorted = objs.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(sorted.len(), objs.len(), "an object handed out twice");
+            for &o in &objs {
+                let s = heap.span_of(o);
+                // SAFETY: o's span is in use.
+                unsafe {
+                    assert_eq!((*s).class as usize, c);
+                    assert_eq!((o - (*s).start) % size, 0);
+                    ptr::write_bytes(o as *mut u8, 0x5a, size);
+                }
+            }
+            // Give them back in a different order, one by one and in lists; every span empties
+            // and goes back to the heap.
+            objs.reverse();
+            for chunk in objs.chunks(7) {
+                let mut list: *mut FreeObj = ptr::null_mut();
+                for &o in chunk {
+                    let o = o as *mut FreeObj;
+                    // SAFETY: o is ours and free now.
+                    unsafe { (*o).next = list };
+                    list = o;
+                }
+                // SAFETY: the objects came from take on this class.
+                unsafe { central.put_list(&heap, list) };
+            }
+            let st = heap.stats();
+            assert_eq!(st.inuse, 0, "class {c}: {st:?}");
+            // SAFETY: under no lock, single-threaded test: the lists are empty.
+            unsafe {
+                let (partial, full) = &*central.lists.get();
+                assert!(partial.is_empty() && full.is_empty());
+            }
+        }
     }
 
     #[test]

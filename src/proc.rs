@@ -258,10 +258,11 @@ pub extern "C" fn runtime_schedinit() {
     boottrace(
         "schedinit.mallocinit",
         format_args!(
-            "{} size classes up to {} bytes, arena={} bytes",
+            "{} size classes up to {} bytes, {}-byte pages, arena={} bytes",
             crate::malloc::NUM_CLASSES - 1,
             crate::malloc::MAX_SMALL_SIZE,
-            crate::malloc::heap_mapped()
+            crate::mheap::PAGE_SIZE,
+            crate::malloc::read_mem_stats().heap_sys
         ),
     );
 
@@ -901,6 +902,8 @@ fn procresize(nprocs: i32) -> *mut P {
             (*pp).timer0_when.store(0, Ordering::Release);
             (*mine).timers_lock.unlock();
             (*pp).timers_lock.unlock();
+            // Go's freemcache: the cached objects go back to their classes.
+            (*pp).mcache.release_all();
             (*pp).status.store(PDEAD, Ordering::Relaxed);
         }
         // Rebuild the idle list from scratch.
@@ -1893,6 +1896,7 @@ fn sysmon() {
     let dbg = runtime1::debug();
     let mut lasttrace: i64 = 0;
     let mut lastscavenge: i64 = 0;
+    let mut lastheapscavenge: i64 = 0;
     let mut idle = 0u32;
     let mut delay: u32 = 0;
     loop {
@@ -1914,7 +1918,11 @@ fn sysmon() {
                 SCHED.sysmonwait.store(true, Ordering::Release);
                 SCHED.lock.unlock();
                 let next = check_timers_no_p(0);
-                let sleep = if next != 0 { (next - now).clamp(1_000_000, 60_000_000_000) } else { 60_000_000_000 };
+                let mut sleep = if next != 0 { (next - now).clamp(1_000_000, 60_000_000_000) } else { 60_000_000_000 };
+                if crate::malloc::scavenge_pending() {
+                    // Free heap memory still resident: wake up in time to give it back.
+                    sleep = sleep.min(crate::malloc::SCAVENGE_AGE_NS + 100_000_000);
+                }
                 SCHED.sysmonnote.tsleep(sleep);
                 SCHED.lock.lock();
                 SCHED.sysmonwait.store(false, Ordering::Release);
@@ -1944,6 +1952,12 @@ fn sysmon() {
         if now - lastscavenge >= 10_000_000 {
             lastscavenge = now;
             scavenge_gfree(1024);
+        }
+        // Heap scavenging (Go's background scavenger): free spans older than
+        // SCAVENGE_AGE_NS go back to the OS; looked at every 100 ms.
+        if now - lastheapscavenge >= 100_000_000 {
+            lastheapscavenge = now;
+            crate::malloc::background_scavenge(now);
         }
         if dbg.schedtrace > 0 && lasttrace + dbg.schedtrace as i64 * 1_000_000 <= now {
             lasttrace = now;
@@ -2223,6 +2237,10 @@ fn gcstopm() {
     stopm();
 }
 
+/// Go's worldsema: one stop-the-world at a time. A goroutine mutex, so a second caller parks
+/// (a thread lock would keep its P running and the first stop-the-world would wait forever).
+static WORLDSEMA: crate::sync::Mutex<()> = crate::sync::Mutex::new(());
+
 /// Go's stopTheWorld: every P stops (_Pgcstop) except the caller's.
 fn stop_the_world() {
     let mp = getm();
@@ -2306,9 +2324,24 @@ pub fn set_gomaxprocs(n: i32) -> i32 {
         return old;
     }
     let n = n.min(MAX_GOMAXPROCS as i32);
+    let _world = WORLDSEMA.lock();
     stop_the_world();
     start_the_world(n);
     old
+}
+
+/// Go's debug.FreeOSMemory: stops the world to take every P's cached objects back to their
+/// classes (Go's GC does that), then gives every free span back to the OS at once. Returns the
+/// bytes released. Serialised with set_gomaxprocs (Go's worldsema).
+pub fn free_os_memory() -> usize {
+    let _world = WORLDSEMA.lock();
+    stop_the_world();
+    for i in 0..gomaxprocs() as usize {
+        // SAFETY: the world is stopped: no other M touches any P's mcache.
+        unsafe { (*allp(i)).mcache.release_all() };
+    }
+    start_the_world(gomaxprocs());
+    crate::malloc::scavenge_all()
 }
 
 /// Number of live goroutines (Go's NumGoroutine).
