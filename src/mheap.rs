@@ -503,7 +503,7 @@ impl Mheap {
         if p == 0 {
             return false;
         }
-        if (p + size - 1) >> ADDR_BITS != 0 {
+        if ((p + size - 1) >> ARENA_SHIFT) >> ARENA_INDEX_BITS != 0 {
             crate::throw("mheap: arena above the address space the arena index covers");
         }
         // SAFETY: under the heap lock.

@@ -1,6 +1,7 @@
 //! e2e: the heap gives memory back to the OS. `scavenge [MB]` (default 256):
 //! 1. four producers allocate MB megabytes of small objects (16 B .. 4 KB, a pattern in each) and
-//!    hand them to four other goroutines, which check and free them (most on another P);
+//!    hand them to four other goroutines, which hold them until all are made, then check and free
+//!    them (most on another P);
 //! 2. with nothing live, the heap's in-use bytes fall back near zero: the spans emptied by the
 //!    frees went back to the page heap;
 //! 3. within a few seconds sysmon's scavenger gives those free spans back to the OS: the heap's
@@ -60,8 +61,14 @@ fn churn(total: usize) -> usize {
         let rx = rx.clone();
         let done_tx = done_tx.clone();
         gort::go(move || {
-            let mut bad = 0;
+            // Keep everything until the producers are done (the peak is then `total` in every
+            // round), then check and free it.
+            let mut held: Vec<Vec<Box<[u8]>>> = Vec::new();
             while let Some(batch) = rx.recv() {
+                held.push(batch);
+            }
+            let mut bad = 0;
+            for batch in held {
                 for b in batch {
                     let want = b[0];
                     if b.len() < 16 || b.iter().any(|&x| x != want) {
@@ -106,19 +113,19 @@ fn main() {
     let rss1 = rss();
     gort::println!("released={} MB idle={} MB rss={} MB", st.heap_released / MB, st.heap_idle / MB, rss1 / MB);
     gort::println!("released by sysmon: {}", released);
-    // The resident memory dropped by most of what the churn left resident (rss0 is before it;
-    // the consumers free as the producers allocate, so the churn's peak is below `total`).
+    // The resident memory dropped by most of what the churn left resident (rss0 is before it).
     let touched = rss_freed.saturating_sub(rss0);
     let dropped = rss_freed.saturating_sub(rss1);
     gort::println!("touched={} MB dropped={} MB", touched / MB, dropped / MB);
-    gort::println!("resident memory dropped: {}", touched >= total / 16 && dropped >= touched * 3 / 4);
+    gort::println!("resident memory dropped: {}", touched >= total / 2 && dropped >= touched * 3 / 4);
 
     // Again: the released spans are reused, the heap does not grow, the contents are right.
     let sys_before = st.heap_sys;
     let bad = churn(total);
     let st = gort::read_mem_stats();
     gort::println!("second round corrupted objects: {}", bad);
-    gort::println!("heap reused without growing: {}", st.heap_sys <= sys_before + sys_before / 8);
+    gort::println!("heap_sys={} MB (was {} MB)", st.heap_sys / MB, sys_before / MB);
+    gort::println!("heap reused without growing: {}", st.heap_sys <= sys_before);
     let got = gort::free_os_memory();
     let st = gort::read_mem_stats();
     gort::println!(
