@@ -506,9 +506,9 @@ impl Mheap {
         if ((p + size - 1) >> ARENA_SHIFT) >> ARENA_INDEX_BITS != 0 {
             crate::throw("mheap: arena above the address space the arena index covers");
         }
-        // SAFETY: under the heap lock.
-        let h = unsafe { &mut *self.inner.get() };
-        if h.stats.sys > 0 {
+        // SAFETY: under the heap lock (no reference into `inner` is kept across the calls below,
+        // which take their own).
+        if unsafe { (*self.inner.get()).stats.sys } > 0 {
             // SAFETY: our fresh mapping.
             unsafe { (self.os.huge)(p as *mut u8, size) };
         }
@@ -535,18 +535,19 @@ impl Mheap {
         let n = size >> PAGE_SHIFT;
         // Fresh pages are not resident: they count as released until used.
         self.mark_released(p, n, true);
-        h.stats.sys += size;
         // SAFETY: under the heap lock.
         let s = unsafe { self.new_span(p, n) };
         if s.is_null() {
             return false;
         }
-        // SAFETY: s is a new free span covering the new arenas, on no list.
+        // SAFETY: under the heap lock; s is a new free span covering the new arenas, on no list.
         unsafe {
+            let st = &mut (*self.inner.get()).stats;
+            st.sys += size;
+            st.idle += size;
+            st.released += size;
             (*s).released_all = true;
             (*s).free_since = now;
-            h.stats.idle += size;
-            h.stats.released += size;
             self.coalesce_and_insert(s);
         }
         true
@@ -813,20 +814,29 @@ impl Mheap {
 }
 
 /// A heap over the std allocator for host tests (and Miri): `unused` zeroes the range, as the
-/// OS does, and records it.
+/// OS does, and records it. The memory a test heap maps is given back when it is dropped (the
+/// real heap never unmaps its arenas; a test must not leak them, or Miri reports it).
 #[cfg(test)]
 pub mod testing {
     use super::*;
+    use std::cell::RefCell;
     use std::sync::Mutex as StdMutex;
     use std::vec::Vec;
 
     /// Ranges given to `unused` by the test heaps (all tests share it; each checks its own).
     pub static UNUSED: StdMutex<Vec<(usize, usize)>> = StdMutex::new(Vec::new());
 
+    std::thread_local! {
+        /// What this thread's test heaps mapped (a test builds and drops its heap on one thread).
+        static MAPPED: RefCell<Vec<(*mut u8, std::alloc::Layout)>> = const { RefCell::new(Vec::new()) };
+    }
+
     fn test_alloc(n: usize, align: usize) -> *mut u8 {
         let layout = std::alloc::Layout::from_size_align(n, align.max(4096)).unwrap();
-        // SAFETY: non-zero size. Leaked on purpose: the heap never returns arenas.
-        unsafe { std::alloc::alloc_zeroed(layout) }
+        // SAFETY: non-zero size.
+        let p = unsafe { std::alloc::alloc_zeroed(layout) };
+        MAPPED.with(|m| m.borrow_mut().push((p, layout)));
+        p
     }
     unsafe fn test_unused(p: *mut u8, n: usize) {
         // What the OS does: the pages read back as zero.
@@ -838,9 +848,36 @@ pub mod testing {
     fn test_page() -> usize {
         4096
     }
+
+    /// A test heap; dropping it frees everything it mapped.
+    pub struct TestHeap(Box<Mheap>);
+
+    impl core::ops::Deref for TestHeap {
+        type Target = Mheap;
+        fn deref(&self) -> &Mheap {
+            &self.0
+        }
+    }
+
+    impl Drop for TestHeap {
+        fn drop(&mut self) {
+            MAPPED.with(|m| {
+                for (p, layout) in m.borrow_mut().drain(..) {
+                    // SAFETY: allocated by test_alloc with this layout; the heap is going away.
+                    unsafe { std::alloc::dealloc(p, layout) };
+                }
+            });
+        }
+    }
+
     /// A fresh heap over the std allocator.
-    pub fn heap() -> Box<Mheap> {
-        Box::new(Mheap::new(OsMem { alloc: test_alloc, unused: test_unused, huge: test_huge, page_size: test_page }))
+    pub fn heap() -> TestHeap {
+        TestHeap(Box::new(Mheap::new(OsMem {
+            alloc: test_alloc,
+            unused: test_unused,
+            huge: test_huge,
+            page_size: test_page,
+        })))
     }
 }
 
