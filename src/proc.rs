@@ -1584,7 +1584,7 @@ fn dropg() {
 
 /// Checks gp's stack on every switch away from it (park, gosched, goexit), on g0: its canary
 /// (below the stack: did gp overflow?) and its top word (above: did the stack above overflow
-/// into gp's?). Two loads.
+/// into gp's?). Two 16-byte reserves, in the cache lines next to the stack.
 fn check_stack(gp: *mut G) {
     // SAFETY: gp is the g we just left; its stack is live.
     unsafe {
@@ -1598,10 +1598,10 @@ fn check_stack(gp: *mut G) {
 }
 
 /// Checks gp's stack just before it runs (execute, on g0), the other way round: the top word
-/// first. An unguarded stack that overflows writes its canary (the top word of the slot below)
+/// first. An unguarded stack that overflows writes its canary (the top reserve of the slot below)
 /// and then the top frames of the goroutine below; that goroutine may be resumed on another M
 /// before the overflowing one's next switch is checked, and must never run on trampled frames.
-/// Every stack is checked (two loads): a guarded stack's slot above may be an unguarded one.
+/// Every stack is checked (one 16-byte reserve): a guarded stack's slot above may be an unguarded one.
 fn check_stack_run(gp: *mut G) {
     // SAFETY: gp is runnable and ours; its stack is live.
     unsafe {

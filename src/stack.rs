@@ -22,7 +22,7 @@
 //! unbounded overflow stops at the bottom of its chunk instead of running into other mappings.
 //!
 //! In both layouts the top reserve of each slot holds the canary of the slot above, and stackalloc
-//! writes CANARY into the allocated slot's own top-reserve word too (the same word, the same
+//! fills the allocated slot's own top reserve with CANARY too (the same words, the same
 //! value: whichever of the two slots is allocated first writes it, neither ever erases it). The
 //! scheduler reads it before running a goroutine (`top_ok`): a broken top word means the stack
 //! above overflowed into this one, whose frames must then never run (proc.rs `check_stack_run`).
@@ -206,25 +206,35 @@ fn slot_guard(size: usize) -> usize {
     }
 }
 
-/// Writes CANARY at `addr`.
+/// Words in a top reserve: the canary is all of them (2 on 64-bit, 4 on 32-bit targets).
+const CANARY_WORDS: usize = TOP_RESERVE / core::mem::size_of::<usize>();
+
+/// Fills the top reserve at `addr` with CANARY.
 ///
 /// # Safety
-/// `addr` must be a word-aligned top-reserve word of a stack slot (or a chunk's pad), memory the
-/// pool owns and no goroutine stack covers.
+/// `addr` must be the start of the 16-byte top reserve of a stack slot (or of a chunk's pad),
+/// memory the pool owns and no goroutine's frames cover.
 unsafe fn set_canary(addr: usize) {
-    // SAFETY: per the contract; atomic because another M may read the same word at once (the
-    // canary check of the slot above, or the top check of the slot below), always seeing CANARY.
-    unsafe { (*(addr as *const AtomicUsize)).store(CANARY, Ordering::Relaxed) }
+    let words = addr as *const AtomicUsize;
+    for i in 0..CANARY_WORDS {
+        // SAFETY: per the contract; atomic because another M may read the same words at once (the
+        // canary check of the slot above, or the top check of the slot below), always seeing
+        // CANARY.
+        unsafe { (*words.add(i)).store(CANARY, Ordering::Relaxed) }
+    }
 }
 
-/// Reads the canary word at `addr`.
+/// Whether the top reserve at `addr` still holds CANARY in every word. Every word, not one: an
+/// overflowing frame may leave a word or two unwritten (padding, an uninitialised local), and a
+/// canary that sits in such a hole would miss the overflow.
 ///
 /// # Safety
 /// As for set_canary.
 unsafe fn canary_at(addr: usize) -> bool {
-    // SAFETY: per the contract. An overflowing goroutine may be writing the word with plain
+    let words = addr as *const AtomicUsize;
+    // SAFETY: per the contract. An overflowing goroutine may be writing the words with plain
     // stores; whatever is read, a value other than CANARY is reported, never trusted.
-    unsafe { (*(addr as *const AtomicUsize)).load(Ordering::Relaxed) == CANARY }
+    (0..CANARY_WORDS).all(|i| unsafe { (*words.add(i)).load(Ordering::Relaxed) } == CANARY)
 }
 
 /// Allocates a goroutine stack of `size` bytes (a value from round_size) (Go's stackalloc).
@@ -275,7 +285,7 @@ pub fn stackalloc(size: usize) -> (Stack, bool) {
     POOL_LOCK.unlock();
     let lo = base + l.guard;
     let s = Stack { lo, hi: lo + size - TOP_RESERVE };
-    // SAFETY: base - CANARY_OFFSET is the top-reserve word of the slot below (or of the chunk's
+    // SAFETY: canary_word_of(base) is the top reserve of the slot below (or the top of the chunk's
     // pad), and top_word(&s) this slot's own: memory of this pool that no stack's frames cover.
     unsafe {
         if !guarded {
@@ -351,28 +361,28 @@ unsafe fn release_deep_pages(s: &Stack) {
     }
 }
 
-/// Bytes at the top of each slot kept for the canary of the slot above (16: keeps hi aligned).
+/// Bytes at the top of each slot kept for the canary of the slot above (16: keeps hi aligned):
+/// the canary of a slot is the whole top reserve of the slot below, `[base - 16, base)`.
 const TOP_RESERVE: usize = 16;
-/// The canary word of a slot lies CANARY_OFFSET bytes below the slot's base, inside the top
-/// reserve of the slot below (8 on 32-bit targets too, where the word is 4 bytes).
-const CANARY_OFFSET: usize = 8;
 
-/// The stack's own top-reserve word: the canary of the slot above, written by stackalloc.
+/// The stack's own top reserve (its address): the canary of the slot above, written by
+/// stackalloc.
 pub fn top_word(s: &Stack) -> usize {
     top_word_of(s.hi)
 }
 
-/// The top-reserve word of a stack whose hi is `hi`.
+/// The top reserve of a stack whose hi is `hi`: right above hi.
 const fn top_word_of(hi: usize) -> usize {
-    hi + TOP_RESERVE - CANARY_OFFSET
+    hi
 }
 
-/// The canary word of the slot whose base (start of its guard, gap or packed stack) is `base`.
+/// The canary of the slot whose base (start of its guard, gap or packed stack) is `base`: the
+/// top reserve of the slot below.
 const fn canary_word_of(base: usize) -> usize {
-    base - CANARY_OFFSET
+    base - TOP_RESERVE
 }
 
-/// Where the canary of an unguarded stack lies: the top-reserve word of the slot below.
+/// Where the canary of an unguarded stack lies: the top reserve of the slot below.
 pub fn canary_word(s: &Stack) -> usize {
     canary_word_of(s.lo - slot_guard(limit(s)))
 }
@@ -382,14 +392,14 @@ pub fn canary_ok(s: &Stack, guarded: bool) -> bool {
     if guarded {
         return true;
     }
-    // SAFETY: the canary word written by stackalloc, in memory the pool owns.
+    // SAFETY: the canary written by stackalloc, in memory the pool owns.
     unsafe { canary_at(canary_word(s)) }
 }
 
 /// Whether the stack's own top word is intact: if not, the stack above it overflowed into it
 /// (that stack's canary is this word). Any stack from stackalloc, guarded or not.
 pub fn top_ok(s: &Stack) -> bool {
-    // SAFETY: this stack's top-reserve word, written by stackalloc.
+    // SAFETY: this stack's top reserve, written by stackalloc.
     unsafe { canary_at(top_word(s)) }
 }
 
@@ -500,12 +510,14 @@ mod tests {
                             let base = chunk + l.first + k * l.slot;
                             let (lo, top) = (base + l.guard, base + l.slot);
                             let hi = lo + size - TOP_RESERVE;
-                            assert!(canary_word_of(base) >= chunk + l.floor && canary_word_of(base) + 8 <= lo);
-                            assert!(top_word_of(hi) >= hi && top_word_of(hi) + 8 <= top && top <= chunk + l.bytes);
+                            let c = canary_word_of(base);
+                            assert!(c >= chunk + l.floor && c + TOP_RESERVE <= lo && c % 16 == 0);
+                            assert!(top_word_of(hi) >= hi && top_word_of(hi) + TOP_RESERVE <= top);
+                            assert!(top <= chunk + l.bytes);
                             assert_eq!(top_word_of(hi), canary_word_of(base + l.slot));
                             if k == 0 {
                                 // Slot 0's canary lies in the pad, above the floor page.
-                                assert!(canary_word_of(base) >= chunk + l.floor && l.first - l.floor >= 8);
+                                assert!(l.first - l.floor >= TOP_RESERVE);
                             }
                             assert_eq!((top - TOP_RESERVE) % 16, 0);
                             match deep_pages(lo, top, page) {
