@@ -68,8 +68,10 @@ where
 }
 
 /// Starts `f` as a new goroutine with a stack of `stack_size` bytes instead of the default
-/// (GORT_STACK_SIZE, else 64 KB): rounded up to a power of two within 4 KB ..= 256 MB. Small
-/// stacks hold more parked goroutines in less memory; overflow is detected as for any stack.
+/// (GORT_STACK_SIZE, else 64 KB): rounded up to a power of two within 2 KB ..= 256 MB (4 KB ..=
+/// 256 MB on windows). Small stacks hold more parked goroutines in less memory; overflow is
+/// detected as for any stack (stacks below a page have no guard page: their canary and the word
+/// above them are checked at every switch, see stack.rs).
 pub fn go_with_stack<F>(stack_size: usize, f: F)
 where
     F: FnOnce() + Send + 'static,

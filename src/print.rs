@@ -123,12 +123,26 @@ pub fn throw(msg: &str) -> ! {
 /// Go's fatal with a formatted message: `fatal error: ...`, the current goroutine, exit 2.
 #[cold]
 pub fn fatal_fmt(args: fmt::Arguments<'_>) -> ! {
+    fatal_report(None, args)
+}
+
+/// fatal_fmt with a report printed before the `fatal error:` line (stack_overflow's `runtime:`
+/// lines), under the same dying check: when two threads fail at once (an overflow trampling a
+/// neighbour that faults), the second waits for the first to finish its report and exit, so the
+/// two reports never interleave.
+#[cold]
+pub fn fatal_report(pre: Option<fmt::Arguments<'_>>, args: fmt::Arguments<'_>) -> ! {
     if !start_dying() {
+        // Give the first report a second to be written and exit the process.
+        os::usleep(1_000_000);
         os::write_all(2, b"fatal error: (while dying)\n");
         os::exit(2);
     }
     {
         let mut w = FdWriter::new(2);
+        if let Some(pre) = pre {
+            let _ = w.write_fmt(pre);
+        }
         let _ = writeln!(w, "fatal error: {}", args);
         if let Some((goid, status)) = crate::proc::current_goroutine() {
             let _ = write!(w, "\ngoroutine {} [{}]:\n", goid, status);

@@ -1265,6 +1265,8 @@ pub fn schedule() -> ! {
 
 /// Go's execute: runs gp on the current M (its P's schedtick counts it unless it inherits).
 fn execute(gp: *mut G, inherit_time: bool) -> ! {
+    // Before gp is anyone's curg: a report then names the overflowing goroutine only.
+    check_stack_run(gp);
     let mp = getm();
     // SAFETY: gp is runnable and was taken off a queue by us; mp and its P are ours.
     unsafe {
@@ -1583,22 +1585,89 @@ fn dropg() {
     }
 }
 
-/// Checks gp's stack canary on every switch away from it.
+/// Checks gp's stack on every switch away from it (park, gosched, goexit), on g0: its canary
+/// (below the stack: did gp overflow?) and its top word (above: did the stack above overflow
+/// into gp's?). Two 16-byte reserves, in the cache lines next to the stack.
 fn check_stack(gp: *mut G) {
     // SAFETY: gp is the g we just left; its stack is live.
     unsafe {
         if !stack::canary_ok(&(*gp).stack, (*gp).stack_guarded) {
             stack_overflow(gp, (*gp).sched.sp);
         }
+        if !stack::top_ok(&(*gp).stack) {
+            overwritten_from_above(gp);
+        }
     }
 }
 
-/// A goroutine whose unguarded stack overflowed (its canary below the stack is broken), if any.
-/// The fault handler asks before reporting a plain fault: an overflow past the canary can write
-/// into a neighbouring stack, and that neighbour, running on another M, may fault first.
-/// Returns None if the g list is locked (the faulting thread may hold that lock).
-pub fn find_overflowed_g() -> Option<*mut G> {
-    if !ALLGLOCK.try_lock() {
+/// Checks gp's stack just before it runs (execute, on g0), the other way round: the top word
+/// first. An unguarded stack that overflows writes its canary (the top reserve of the slot below)
+/// and then the top frames of the goroutine below; that goroutine may be resumed on another M
+/// before the overflowing one's next switch is checked, and must never run on trampled frames.
+/// Every stack is checked (one 16-byte reserve): a guarded stack's slot above may be an unguarded one.
+fn check_stack_run(gp: *mut G) {
+    // SAFETY: gp is runnable and ours; its stack is live.
+    unsafe {
+        if !stack::top_ok(&(*gp).stack) {
+            overwritten_from_above(gp);
+        }
+        if !stack::canary_ok(&(*gp).stack, (*gp).stack_guarded) {
+            stack_overflow(gp, (*gp).sched.sp);
+        }
+    }
+}
+
+/// gp's top word is broken: the stack above gp's overflowed into it. Reports the goroutine that
+/// owns that stack (the one whose canary is gp's top word, or further up if that one was run
+/// through too; else any overflowed goroutine; else gp itself, saying its stack was overwritten
+/// from above) and exits 2. On g0, never in a signal handler (it waits for ALLGLOCK).
+#[cold]
+fn overwritten_from_above(gp: *mut G) -> ! {
+    // SAFETY: gp is a valid g with a live stack.
+    let (goid, mut word) = unsafe { ((*gp).goid, stack::top_word(&(*gp).stack)) };
+    // Walk up the slots: the g whose canary is `word` overflowed into gp, unless its own top word
+    // is broken too (an overflow from further up ran through it).
+    let mut over = None;
+    for _ in 0..1024 {
+        let Some(g) = find_g(true, |g| {
+            // SAFETY: g is a live g from allgs (find_g).
+            unsafe { !(*g).stack_guarded && stack::canary_word(&(*g).stack) == word }
+        }) else {
+            break;
+        };
+        over = Some(g);
+        // SAFETY: as above.
+        if unsafe { stack::top_ok(&(*g).stack) } {
+            break;
+        }
+        // SAFETY: as above.
+        word = unsafe { stack::top_word(&(*g).stack) };
+    }
+    let over = over.or_else(find_overflowed_g);
+    if let Some(over) = over {
+        stack_overflow_after(
+            over,
+            0,
+            format_args!("runtime: goroutine {} not run: its stack was overwritten from above\n", goid),
+        );
+    }
+    stack_overflow_after(
+        gp,
+        // SAFETY: gp is valid.
+        unsafe { (*gp).sched.sp },
+        format_args!(
+            "runtime: goroutine {} not run: its stack was overwritten from above by an overflow of the stack above it\n",
+            goid
+        ),
+    )
+}
+
+/// The first g that is not dead, has a stack, and satisfies `pred`. None if none does, or if
+/// the g list is locked and `wait` is false (a fault handler: its thread may hold that lock).
+fn find_g(wait: bool, pred: impl Fn(*mut G) -> bool) -> Option<*mut G> {
+    if wait {
+        ALLGLOCK.lock();
+    } else if !ALLGLOCK.try_lock() {
         return None;
     }
     let mut found = None;
@@ -1607,7 +1676,7 @@ pub fn find_overflowed_g() -> Option<*mut G> {
     unsafe {
         for &gp in (*ALLGS.get()).iter() {
             let st = (*gp).atomicstatus.load(Ordering::Relaxed);
-            if st != GDEAD && (*gp).stack.lo != 0 && !stack::canary_ok(&(*gp).stack, (*gp).stack_guarded) {
+            if st != GDEAD && (*gp).stack.lo != 0 && pred(gp) {
                 found = Some(gp);
                 break;
             }
@@ -1617,24 +1686,44 @@ pub fn find_overflowed_g() -> Option<*mut G> {
     found
 }
 
+/// A goroutine whose unguarded stack overflowed (its canary below the stack is broken), if any.
+/// The fault handler asks before reporting a plain fault: an overflow past the canary can write
+/// into a neighbouring stack, and that neighbour, running on another M, may fault first.
+/// Returns None if the g list is locked (the faulting thread may hold that lock).
+pub fn find_overflowed_g() -> Option<*mut G> {
+    // An overflow of a packed stack can run on through the stacks below it, breaking their
+    // canaries too: the one it started from is the one whose own top word is still intact.
+    find_g(false, |gp| {
+        // SAFETY: gp is a live g from allgs (find_g).
+        unsafe { !stack::canary_ok(&(*gp).stack, (*gp).stack_guarded) && stack::top_ok(&(*gp).stack) }
+    })
+    .or_else(|| {
+        find_g(false, |gp| {
+            // SAFETY: as above.
+            unsafe { !stack::canary_ok(&(*gp).stack, (*gp).stack_guarded) }
+        })
+    })
+}
+
 /// Prints Go's stack overflow report for gp and exits 2.
 pub fn stack_overflow(gp: *mut G, sp: usize) -> ! {
+    stack_overflow_after(gp, sp, format_args!(""))
+}
+
+/// stack_overflow with `pre` printed first, in the same report (see print::fatal_report).
+fn stack_overflow_after(gp: *mut G, sp: usize, pre: core::fmt::Arguments<'_>) -> ! {
     // SAFETY: gp is a valid g (the overflowing one).
-    unsafe {
-        let s = &(*gp).stack;
-        crate::print::_print(
-            2,
-            format_args!(
-                "runtime: goroutine {} stack exceeds {}-byte limit\nruntime: sp={:#x} stack=[{:#x}, {:#x}]\n",
-                (*gp).goid,
-                if (*gp).startfn != 0 { stack::limit(s) } else { s.hi - s.lo },
-                sp,
-                s.lo,
-                s.hi
-            ),
-        );
-    }
-    crate::throw("stack overflow")
+    let (goid, s, limit) = unsafe {
+        let s = (*gp).stack;
+        ((*gp).goid, s, if (*gp).startfn != 0 { stack::limit(&s) } else { s.hi - s.lo })
+    };
+    crate::print::fatal_report(
+        Some(format_args!(
+            "{}runtime: goroutine {} stack exceeds {}-byte limit\nruntime: sp={:#x} stack=[{:#x}, {:#x}]\n",
+            pre, goid, limit, sp, s.lo, s.hi
+        )),
+        format_args!("stack overflow"),
+    )
 }
 
 /// Go's gopark: parks the current goroutine with `reason`. On g0, after the switch, `unlockf(gp,

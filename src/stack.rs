@@ -9,10 +9,23 @@
 //! resident page) is checked at every switch away from the goroutine; an overflow that runs past
 //! it faults further down with SP below the stack, which the SIGSEGV handler also reports.
 //!
-//! Slot layout inside a chunk: `[pad page][gap|guard][stack ... 16-byte top reserve]...`, the
-//! guard being `os::stack_guard_size()` bytes (linux: one PROT_NONE page; windows: 16 KB whose top
-//! page is a PAGE_GUARD page, room for the exception frame of an overflow);
-//! the top reserve of each slot holds the canary of the slot above.
+//! Slot layout inside a chunk, for stacks of a page or more:
+//! `[floor][pad page][gap|guard][stack ... 16-byte top reserve]...`, the guard being
+//! `os::stack_guard_size()` bytes (linux: one PROT_NONE page; windows: 16 KB whose top page is a
+//! PAGE_GUARD page, room for the exception frame of an overflow), the floor a PAGE_GUARD page on
+//! windows only (`os::STACK_CHUNK_FLOOR_GUARD`).
+//!
+//! Stacks smaller than a page (2 KB on unix; windows keeps 4 KB, see MIN_STACK_SIZE) cannot have
+//! a guard page or a gap of their own: they are packed back to back,
+//! `[floor page][pad: one slot][stack ... top reserve][stack ... top reserve]...`, and rely on the
+//! canary alone; the floor page is PROT_NONE while the guard budget lasts (one per chunk), so an
+//! unbounded overflow stops at the bottom of its chunk instead of running into other mappings.
+//!
+//! In both layouts the top reserve of each slot holds the canary of the slot above, and stackalloc
+//! fills the allocated slot's own top reserve with CANARY too (the same words, the same
+//! value: whichever of the two slots is allocated first writes it, neither ever erases it). The
+//! scheduler reads it before running a goroutine (`top_ok`): a broken top word means the stack
+//! above overflowed into this one, whose frames must then never run (proc.rs `check_stack_run`).
 
 use core::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 
@@ -26,12 +39,20 @@ pub const DEFAULT_STACK_SIZE: usize = 64 << 10;
 /// Default usable size of a goroutine stack (32-bit: address space is scarce).
 #[cfg(target_pointer_width = "32")]
 pub const DEFAULT_STACK_SIZE: usize = 32 << 10;
-/// Smallest stack size (GORT_STACK_SIZE or per spawn): one 4 KB page.
+/// Smallest stack size (GORT_STACK_SIZE or per spawn): 2 KB, packed below a page with no guard
+/// (see the module comment).
+#[cfg(not(windows))]
+pub const MIN_STACK_SIZE: usize = 2 << 10;
+/// Smallest stack size on windows: one 4 KB page. Sub-page stacks are not safe there: before the
+/// vectored handler runs, exception dispatch pushes a CONTEXT record (~1.5 KB) and more onto the
+/// faulting stack, which on a packed 2 KB stack would land in the neighbour's frames.
+#[cfg(windows)]
 pub const MIN_STACK_SIZE: usize = 4 << 10;
 /// Largest stack size (GORT_STACK_SIZE or per spawn).
 pub const MAX_STACK_SIZE: usize = 256 << 20;
-/// Number of stack size orders: MIN_STACK_SIZE << order for order in 0..ORDERS (4 KB .. 256 MB).
-const ORDERS: usize = 17;
+/// Number of stack size orders: MIN_STACK_SIZE << order for order in 0..ORDERS (2 KB or 4 KB ..
+/// 256 MB).
+const ORDERS: usize = (MAX_STACK_SIZE / MIN_STACK_SIZE).trailing_zeros() as usize + 1;
 /// Most stacks per chunk mapping (fewer for big stacks: a chunk aims at CHUNK_BYTES).
 const CHUNK_STACKS: usize = 64;
 /// Target size of a chunk mapping for big stacks.
@@ -117,12 +138,110 @@ pub fn scavenged() -> usize {
     SCAVENGED.load(Ordering::Relaxed)
 }
 
+/// The bounds `[lo, hi)` of the running goroutine's stack (hi: below the 16-byte top reserve),
+/// for tests and tools that check stack use and layout.
+pub fn current_bounds() -> (usize, usize) {
+    let gp = crate::arch::getg();
+    // SAFETY: gp is the running g (a goroutine or g0), whose stack bounds are set.
+    unsafe { ((*gp).stack.lo, (*gp).stack.hi) }
+}
+
+/// Whether stacks of `size` bytes are packed back to back with no guard page or gap: stacks
+/// smaller than a page (a guard or a gap is a whole page).
+const fn is_packed(size: usize, page: usize) -> bool {
+    size < page
+}
+
+/// Where the slots of one chunk of stacks lie (pure arithmetic; see the module comment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ChunkLayout {
+    /// Bytes from one slot to the next: guard (or gap) + stack, or the stack alone when packed.
+    slot: usize,
+    /// Bytes of each slot below its stack (the guard or gap): 0 when packed.
+    guard: usize,
+    /// Bytes at the bottom of the chunk that are a guard page under the whole chunk (0: none).
+    floor: usize,
+    /// Offset of slot 0 from the chunk's start: floor + the pad that holds slot 0's canary.
+    first: usize,
+    /// Slots per chunk.
+    n: usize,
+    /// Bytes of the chunk mapping (whole pages).
+    bytes: usize,
+}
+
+/// The chunk layout for stacks of `size` bytes (a round_size value) with pages of `page` bytes,
+/// `guard` bytes of guard per unpacked stack, and whether the OS wants a floor guard under every
+/// chunk (windows).
+const fn chunk_layout(size: usize, page: usize, guard: usize, floor_guard: bool) -> ChunkLayout {
+    if is_packed(size, page) {
+        // [floor page][pad][n slots]: the pad is one slot (it holds slot 0's canary in its top
+        // word) and pad + slots fill whole pages. size divides page (both powers of two), so no
+        // slot straddles a page.
+        let data = (CHUNK_STACKS * size).next_multiple_of(page);
+        ChunkLayout { slot: size, guard: 0, floor: page, first: page + size, n: data / size - 1, bytes: page + data }
+    } else {
+        let slot = size + guard;
+        let n = {
+            let n = CHUNK_BYTES / slot;
+            if n < 1 {
+                1
+            } else if n > CHUNK_STACKS {
+                CHUNK_STACKS
+            } else {
+                n
+            }
+        };
+        let floor = if floor_guard { page } else { 0 };
+        // The pad page below slot 0 holds slot 0's canary.
+        ChunkLayout { slot, guard, floor, first: floor + page, n, bytes: floor + page + slot * n }
+    }
+}
+
+/// Bytes of a stack's slot below the stack itself (its guard or gap page): 0 when packed.
+fn slot_guard(size: usize) -> usize {
+    if is_packed(size, os::phys_page_size()) {
+        0
+    } else {
+        os::stack_guard_size()
+    }
+}
+
+/// Words in a top reserve: the canary is all of them (2 on 64-bit, 4 on 32-bit targets).
+const CANARY_WORDS: usize = TOP_RESERVE / core::mem::size_of::<usize>();
+
+/// Fills the top reserve at `addr` with CANARY.
+///
+/// # Safety
+/// `addr` must be the start of the 16-byte top reserve of a stack slot (or of a chunk's pad),
+/// memory the pool owns and no goroutine's frames cover.
+unsafe fn set_canary(addr: usize) {
+    let words = addr as *const AtomicUsize;
+    for i in 0..CANARY_WORDS {
+        // SAFETY: per the contract; atomic because another M may read the same words at once (the
+        // canary check of the slot above, or the top check of the slot below), always seeing
+        // CANARY.
+        unsafe { (*words.add(i)).store(CANARY, Ordering::Relaxed) }
+    }
+}
+
+/// Whether the top reserve at `addr` still holds CANARY in every word. Every word, not one: an
+/// overflowing frame may leave a word or two unwritten (padding, an uninitialised local), and a
+/// canary that sits in such a hole would miss the overflow.
+///
+/// # Safety
+/// As for set_canary.
+unsafe fn canary_at(addr: usize) -> bool {
+    let words = addr as *const AtomicUsize;
+    // SAFETY: per the contract. An overflowing goroutine may be writing the words with plain
+    // stores; whatever is read, a value other than CANARY is reported, never trusted.
+    (0..CANARY_WORDS).all(|i| unsafe { (*words.add(i)).load(Ordering::Relaxed) } == CANARY)
+}
+
 /// Allocates a goroutine stack of `size` bytes (a value from round_size) (Go's stackalloc).
 /// Returns the stack and whether a guard page protects it.
 pub fn stackalloc(size: usize) -> (Stack, bool) {
     let page = os::phys_page_size();
-    let guard = os::stack_guard_size();
-    let slot = size + guard;
+    let l = chunk_layout(size, page, os::stack_guard_size(), os::STACK_CHUNK_FLOOR_GUARD);
     POOL_LOCK.lock();
     // SAFETY: POOLS is only touched under POOL_LOCK.
     let pool = unsafe { &mut (*POOLS.get())[order(size)] };
@@ -130,13 +249,7 @@ pub fn stackalloc(size: usize) -> (Stack, bool) {
         s
     } else {
         if pool.cur == pool.end {
-            // Where the OS asks for it (windows), one guard page under the whole chunk: an
-            // overflow of an unguarded stack then faults at the latest there, with memory below
-            // SP to deliver the exception on (windows has no alternate signal stack).
-            let floor = if os::STACK_CHUNK_FLOOR_GUARD { page } else { 0 };
-            let n = (CHUNK_BYTES / slot).clamp(1, CHUNK_STACKS);
-            let bytes = slot * n + page + floor;
-            let chunk = os::sys_alloc(bytes);
+            let chunk = os::sys_alloc(l.bytes);
             if chunk.is_null() {
                 POOL_LOCK.unlock();
                 crate::throw("out of memory allocating goroutine stacks");
@@ -145,45 +258,69 @@ pub fn stackalloc(size: usize) -> (Stack, bool) {
             // parked goroutine cost 2 MB of a chunk instead of 4 KB (Go's stacks are
             // likewise kept off huge pages).
             // SAFETY: our fresh mapping.
-            unsafe { os::sys_huge_pages(chunk, bytes, false) };
-            if floor != 0 {
+            unsafe { os::sys_huge_pages(chunk, l.bytes, false) };
+            // Where the OS asks for it (windows), one guard page under the whole chunk: an
+            // overflow of an unguarded stack then faults at the latest there, with memory below
+            // SP to deliver the exception on (windows has no alternate signal stack). Packed
+            // chunks (no guard per stack) get one too while the guard budget lasts: an overflow
+            // then stops at the bottom of its chunk instead of running on into other mappings.
+            if l.floor != 0 && (os::STACK_CHUNK_FLOOR_GUARD || GUARD_BUDGET.fetch_sub(1, Ordering::Relaxed) > 0) {
                 // SAFETY: the first page of our fresh chunk, used by nothing else.
-                unsafe { os::sys_guard(chunk, floor) };
+                unsafe { os::sys_guard(chunk, l.floor) };
             }
-            // The pad page below slot 0 holds slot 0's canary.
-            pool.cur = chunk as usize + floor + page;
-            pool.end = pool.cur + slot * n;
+            pool.cur = chunk as usize + l.first;
+            pool.end = pool.cur + l.slot * l.n;
         }
         let base = pool.cur;
-        pool.cur += slot;
-        let guarded = GUARD_BUDGET.fetch_sub(1, Ordering::Relaxed) > 0
+        pool.cur += l.slot;
+        let guarded = l.guard != 0
+            && GUARD_BUDGET.fetch_sub(1, Ordering::Relaxed) > 0
             // SAFETY: the page at base belongs to this fresh stack slot and is unused.
-            && unsafe { os::sys_guard(base as *mut u8, guard) };
+            && unsafe { os::sys_guard(base as *mut u8, l.guard) };
         if guarded {
             GUARDED.fetch_add(1, Ordering::Relaxed);
         }
         (base, guarded)
     };
     POOL_LOCK.unlock();
-    let lo = base + guard;
-    if !guarded {
-        // SAFETY: base - 8 is the top-reserve word of the slot below (or the chunk's pad page).
-        unsafe { ((base - 8) as *mut usize).write(CANARY) };
+    let lo = base + l.guard;
+    let s = Stack { lo, hi: lo + size - TOP_RESERVE };
+    // SAFETY: canary_word_of(base) is the top reserve of the slot below (or the top of the chunk's
+    // pad), and top_word(&s) this slot's own: memory of this pool that no stack's frames cover.
+    unsafe {
+        if !guarded {
+            set_canary(canary_word_of(base));
+        }
+        set_canary(top_word(&s));
     }
-    (Stack { lo, hi: lo + size - TOP_RESERVE }, guarded)
+    (s, guarded)
 }
 
 /// Returns a stack to its size's pool (Go's stackfree), giving its pages back to the OS.
 pub fn stackfree(s: &Stack, guarded: bool) {
-    let guard = os::stack_guard_size();
     let size = limit(s);
     // SAFETY: the stack is dead; everything below its top page (which holds the canary of the
     // slot above in its top reserve) may be discarded.
     unsafe { release_deep_pages(s) };
     POOL_LOCK.lock();
     // SAFETY: under POOL_LOCK.
-    unsafe { (*POOLS.get())[order(size)].free.push((s.lo - guard, guarded)) };
+    unsafe { (*POOLS.get())[order(size)].free.push((s.lo - slot_guard(size), guarded)) };
     POOL_LOCK.unlock();
+}
+
+/// The whole pages of a stack `[lo, top)` (top = hi + TOP_RESERVE) that may be given back to
+/// the OS when it is dead: every page that lies entirely inside the stack, except the top page
+/// (its top reserve holds the canary of the slot above and the stack's own top word). None if
+/// there is no such page, which is always the case for a packed stack (smaller than a page, it
+/// shares its page with its neighbours, whose frames must not be zeroed).
+const fn deep_pages(lo: usize, top: usize, page: usize) -> Option<(usize, usize)> {
+    let start = lo.next_multiple_of(page);
+    let top_page = (top - 1) & !(page - 1);
+    if top_page > start {
+        Some((start, top_page - start))
+    } else {
+        None
+    }
 }
 
 /// Go's stack scavenging, for a dead goroutine's stack that stays attached to its g on a free
@@ -196,14 +333,14 @@ pub fn stackfree(s: &Stack, guarded: bool) {
 /// `s` must be the stack of a dead goroutine that nothing runs on.
 pub unsafe fn scavenge(s: &Stack) -> bool {
     let page = os::phys_page_size();
-    let top_page = (s.hi + TOP_RESERVE - 1) & !(page - 1);
-    if top_page <= s.lo {
-        return false; // a one-page stack
-    }
+    let Some((start, len)) = deep_pages(s.lo, s.hi + TOP_RESERVE, page) else {
+        return false; // a one-page or packed stack
+    };
+    let below_top = start + len;
     let w = core::mem::size_of::<usize>();
-    // SAFETY: the page below top_page is inside the stack (a stack of two or more pages),
-    // mapped read-write.
-    let used = (1..=page / w).any(|i| unsafe { ((top_page - i * w) as *const usize).read_volatile() } != 0);
+    // SAFETY: the page below below_top is inside the stack (deep_pages found it), mapped
+    // read-write.
+    let used = (1..=page / w).any(|i| unsafe { ((below_top - i * w) as *const usize).read_volatile() } != 0);
     if used {
         // SAFETY: forwarded to the caller.
         unsafe { release_deep_pages(s) };
@@ -211,31 +348,59 @@ pub unsafe fn scavenge(s: &Stack) -> bool {
     used
 }
 
-/// madvise(DONTNEED) on every page of `s` below its top page.
+/// madvise(DONTNEED) on every page of `s` below its top page (deep_pages).
 ///
 /// # Safety
 /// As for scavenge.
 unsafe fn release_deep_pages(s: &Stack) {
-    let page = os::phys_page_size();
-    let top_page = (s.hi + TOP_RESERVE - 1) & !(page - 1);
-    if top_page > s.lo {
-        // SAFETY: [lo, top_page) is whole pages of this dead stack.
-        unsafe { os::sys_unused(s.lo as *mut u8, top_page - s.lo) };
+    if let Some((start, len)) = deep_pages(s.lo, s.hi + TOP_RESERVE, os::phys_page_size()) {
+        // SAFETY: [start, start + len) is whole pages inside this dead stack, shared with no
+        // other slot (deep_pages).
+        unsafe { os::sys_unused(start as *mut u8, len) };
         SCAVENGED.fetch_add(1, Ordering::Relaxed);
     }
 }
 
-/// Bytes at the top of each slot kept for the canary of the slot above (16: keeps hi aligned).
+/// Bytes at the top of each slot kept for the canary of the slot above (16: keeps hi aligned):
+/// the canary of a slot is the whole top reserve of the slot below, `[base - 16, base)`.
 const TOP_RESERVE: usize = 16;
+
+/// The stack's own top reserve (its address): the canary of the slot above, written by
+/// stackalloc.
+pub fn top_word(s: &Stack) -> usize {
+    top_word_of(s.hi)
+}
+
+/// The top reserve of a stack whose hi is `hi`: right above hi.
+const fn top_word_of(hi: usize) -> usize {
+    hi
+}
+
+/// The canary of the slot whose base (start of its guard, gap or packed stack) is `base`: the
+/// top reserve of the slot below.
+const fn canary_word_of(base: usize) -> usize {
+    base - TOP_RESERVE
+}
+
+/// Where the canary of an unguarded stack lies: the top reserve of the slot below.
+pub fn canary_word(s: &Stack) -> usize {
+    canary_word_of(s.lo - slot_guard(limit(s)))
+}
 
 /// Whether the stack's canary is intact (guarded stacks have none: their guard page faults).
 pub fn canary_ok(s: &Stack, guarded: bool) -> bool {
     if guarded {
         return true;
     }
-    let base = s.lo - os::stack_guard_size();
-    // SAFETY: base - 8 is the canary word written by stackalloc, in memory the pool owns.
-    unsafe { ((base - 8) as *const usize).read_volatile() == CANARY }
+    // SAFETY: the canary written by stackalloc, in memory the pool owns.
+    unsafe { canary_at(canary_word(s)) }
+}
+
+/// Whether the stack's own top word is intact: if not, the stack above it overflowed into it
+/// (that stack's canary is this word). Any stack from stackalloc, guarded or not.
+pub fn top_ok(s: &Stack) -> bool {
+    // SAFETY: this stack's top reserve, written by stackalloc.
+    unsafe { canary_at(top_word(s)) }
 }
 
 /// The stack limit as configured (what overflow messages report).
@@ -274,10 +439,119 @@ mod tests {
     fn rounding_and_orders() {
         use super::{order, round_size, MAX_STACK_SIZE, MIN_STACK_SIZE, ORDERS};
         assert_eq!(round_size(0), MIN_STACK_SIZE);
+        assert_eq!(round_size(MIN_STACK_SIZE - 1), MIN_STACK_SIZE);
+        assert_eq!(round_size(MIN_STACK_SIZE + 1), 2 * MIN_STACK_SIZE);
         assert_eq!(round_size(4097), 8192);
         assert_eq!(round_size(65536), 65536);
         assert_eq!(round_size(usize::MAX), MAX_STACK_SIZE);
         assert_eq!(order(MIN_STACK_SIZE), 0);
+        assert_eq!(order(2 * MIN_STACK_SIZE), 1);
         assert_eq!(order(MAX_STACK_SIZE), ORDERS - 1);
+        #[cfg(not(windows))]
+        {
+            assert_eq!(MIN_STACK_SIZE, 2048);
+            assert_eq!(round_size(2048), 2048);
+            assert_eq!(round_size(2049), 4096);
+            assert_eq!(ORDERS, 18);
+        }
+        #[cfg(windows)]
+        {
+            assert_eq!(MIN_STACK_SIZE, 4096);
+            assert_eq!(round_size(2048), 4096);
+            assert_eq!(ORDERS, 17);
+        }
+    }
+
+    #[test]
+    fn packed_layout() {
+        use super::{chunk_layout, ChunkLayout};
+        // 2 KB stacks on 4 KB pages: [floor page][2 KB pad][63 slots], 33 pages in all.
+        assert_eq!(
+            chunk_layout(2048, 4096, 4096, false),
+            ChunkLayout { slot: 2048, guard: 0, floor: 4096, first: 4096 + 2048, n: 63, bytes: 4096 + 64 * 2048 }
+        );
+        // The floor page is there whatever the OS asks for.
+        assert_eq!(chunk_layout(2048, 4096, 16384, true), chunk_layout(2048, 4096, 4096, false));
+        // darwin/arm64's 16 KB pages: 2, 4 and 8 KB stacks are packed.
+        assert_eq!(chunk_layout(8192, 16384, 16384, false).guard, 0);
+        assert_eq!(chunk_layout(8192, 16384, 16384, false).n, 63);
+        // A page or more: the layout of guarded stacks, unchanged.
+        assert_eq!(
+            chunk_layout(4096, 4096, 4096, false),
+            ChunkLayout { slot: 8192, guard: 4096, floor: 0, first: 4096, n: 64, bytes: 4096 + 64 * 8192 }
+        );
+        assert_eq!(
+            chunk_layout(4096, 4096, 16384, true),
+            ChunkLayout { slot: 20480, guard: 16384, floor: 4096, first: 8192, n: 64, bytes: 8192 + 64 * 20480 }
+        );
+        assert_eq!(chunk_layout(1 << 20, 4096, 4096, false).n, 3);
+        assert_eq!(chunk_layout(256 << 20, 4096, 4096, false).n, 1);
+    }
+
+    /// Every slot of every layout: inside the chunk, its canary word above the floor and below its
+    /// stack, its top word inside its own slot and the same word as the canary of the slot above,
+    /// and the pages scavenging may release whole pages inside the stack only (none for packed
+    /// stacks).
+    #[test]
+    fn slots_canaries_and_releasable_pages() {
+        use super::{canary_word_of, chunk_layout, deep_pages, is_packed, top_word_of, TOP_RESERVE};
+        for page in [4096usize, 16384, 65536] {
+            for guard in [page, 16384.max(page)] {
+                for floor_guard in [false, true] {
+                    let mut size = 2048;
+                    while size <= 1 << 20 {
+                        let l = chunk_layout(size, page, guard, floor_guard);
+                        assert_eq!(l.bytes % page, 0);
+                        assert_eq!(l.first + l.slot * l.n, l.bytes, "size {size} page {page}");
+                        assert_eq!(l.slot, size + l.guard);
+                        assert_eq!(is_packed(size, page), l.guard == 0);
+                        let chunk = 0x7f00_0000_0000usize; // page-aligned for every page size
+                        for k in 0..l.n {
+                            let base = chunk + l.first + k * l.slot;
+                            let (lo, top) = (base + l.guard, base + l.slot);
+                            let hi = lo + size - TOP_RESERVE;
+                            let c = canary_word_of(base);
+                            assert!(c >= chunk + l.floor && c + TOP_RESERVE <= lo && c % 16 == 0);
+                            assert!(top_word_of(hi) >= hi && top_word_of(hi) + TOP_RESERVE <= top);
+                            assert!(top <= chunk + l.bytes);
+                            assert_eq!(top_word_of(hi), canary_word_of(base + l.slot));
+                            if k == 0 {
+                                // Slot 0's canary lies in the pad, above the floor page.
+                                assert!(l.first - l.floor >= TOP_RESERVE);
+                            }
+                            assert_eq!((top - TOP_RESERVE) % 16, 0);
+                            match deep_pages(lo, top, page) {
+                                None => assert!(size <= page),
+                                Some((start, len)) => {
+                                    assert!(!is_packed(size, page));
+                                    assert_eq!((start % page, len % page), (0, 0));
+                                    assert!(start >= lo && start + len + page <= top && len > 0);
+                                }
+                            }
+                            if is_packed(size, page) {
+                                // A packed slot never straddles a page.
+                                assert_eq!(lo / page, (top - 1) / page);
+                            }
+                        }
+                        size *= 2;
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn deep_pages_examples() {
+        use super::deep_pages;
+        let p = 0x10_0000;
+        // Packed 2 KB stacks, the low and the high half of a page: nothing to release.
+        assert_eq!(deep_pages(p, p + 2048, 4096), None);
+        assert_eq!(deep_pages(p + 2048, p + 4096, 4096), None);
+        // One page: it is the top page.
+        assert_eq!(deep_pages(p, p + 4096, 4096), None);
+        assert_eq!(deep_pages(p, p + 8192, 4096), Some((p, 4096)));
+        assert_eq!(deep_pages(p, p + 65536, 4096), Some((p, 61440)));
+        // A stack not starting on a page boundary keeps its partial first page.
+        assert_eq!(deep_pages(p + 2048, p + 2048 + 16384, 4096), Some((p + 4096, 12288)));
     }
 }

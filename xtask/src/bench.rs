@@ -62,7 +62,7 @@ static WORKLOADS: &[Workload] = &[
     w("skynet", Some(2)),
     w("hello", None),
     w("rss", Some(2)),
-    // gort with 4 KB stacks (go_with_stack) against Go's default (2 KB, growing).
+    // gort with 2 KB stacks (go_with_stack) against Go's default (2 KB, growing).
     Workload { name: "rss-small", procs: Some(2), prog: "rss", arg: Some("small"), result: "rss-small", vs: "go" },
     w("alloc", Some(1)),
     w("alloc", Some(2)),

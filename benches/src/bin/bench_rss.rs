@@ -1,6 +1,6 @@
 //! bench rss: park 100 000 goroutines on a channel; resident bytes added per parked goroutine
-//! (/proc/self/statm before and after). With the argument `small`, each goroutine gets a 4 KB
-//! stack (go_with_stack), gort's small-stack option.
+//! (/proc/self/statm before and after). With the argument `small`, each goroutine gets a 2 KB
+//! stack (go_with_stack), gort's small-stack option (packed below a page, see stack.rs).
 #![no_std]
 #![no_main]
 gort::main!(main);
@@ -15,7 +15,7 @@ const N: usize = 100_000;
 
 fn main() {
     let small = gort::os::args().get(1).copied() == Some(&b"small"[..]);
-    let stack = if small { 4096 } else { gort::stack::stack_size() };
+    let stack = if small { 2048 } else { gort::stack::stack_size() };
     let before = statm::rss_bytes();
     let (tx, rx) = gort::chan::<()>(0);
     let wg = Arc::new(gort::sync::WaitGroup::new());

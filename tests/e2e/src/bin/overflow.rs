@@ -1,4 +1,9 @@
 //! Unbounded recursion in a goroutine: a loud `fatal error: stack overflow`, never silent.
+//!
+//! `overflow [N [STACK]]`: N parked goroutines first (on STACK-byte stacks when STACK is given),
+//! then a goroutine on a STACK-byte stack recurses without end.
+//! `overflow neighbour`: a bounded overflow of a packed 2 KB stack into the parked neighbour
+//! below it, which must be reported before that neighbour runs again (see `neighbour`).
 #![no_std]
 #![no_main]
 gort::main!(main);
@@ -13,27 +18,82 @@ fn recurse(n: u64, buf: &mut [u8; 256]) -> u64 {
     recurse(n + 1, &mut local) + local[3] as u64
 }
 
+/// Recurses until a frame lies below `floor`, filling each frame, then returns normally.
+#[inline(never)]
+fn trample(floor: usize, n: u64) -> u64 {
+    let mut local = [(n as u8) | 0x80; 128];
+    core::hint::black_box(&mut local);
+    if (local.as_ptr() as usize) < floor {
+        return local[5] as u64;
+    }
+    trample(floor, n + 1) + local[7] as u64
+}
+
+/// Goroutine B parks (sleeps 500 ms) on a 2 KB stack; goroutine A, on the 2 KB slot directly
+/// above B's, then overflows by a few hundred bytes (into B's top frames), returns and spins
+/// without any switch for 3 s. B's timer fires meanwhile and another P picks B up: the scheduler
+/// must see that B's stack was overwritten from above (B's top word is A's canary) and report A's
+/// overflow before running B. B's marker must never be printed; if A's spin ends with no report,
+/// A's own check at its next switch reports it without the "overwritten from above" line, and
+/// the case fails.
+fn neighbour() {
+    gort::gomaxprocs(2);
+    let (btx, brx) = gort::chan::<(usize, usize)>(0);
+    // The first 2 KB stacks of the process: a fresh chunk, B in one slot and A in the next.
+    gort::go_with_stack(2048, move || {
+        btx.send(gort::stack::current_bounds()).unwrap();
+        gort::sleep(core::time::Duration::from_millis(500));
+        gort::println!("B ran after being trampled");
+    });
+    let (_, b_hi) = brx.recv().unwrap();
+    let (done_tx, done_rx) = gort::chan::<()>(0);
+    gort::go_with_stack(2048, move || {
+        let (a_lo, a_hi) = gort::stack::current_bounds();
+        // Packed slots: A's stack starts right above B's 16-byte top reserve (stack.rs).
+        if a_lo != b_hi + 16 || a_hi - a_lo != 2048 - 16 {
+            gort::println!("LAYOUT ASSUMPTION BROKEN: A=[{:#x}, {:#x}) B's hi={:#x}", a_lo, a_hi, b_hi);
+            gort::os::exit(3);
+        }
+        gort::println!("layout: A's stack is directly above B's");
+        // B is parked in its sleep well before this.
+        gort::sleep(core::time::Duration::from_millis(100));
+        core::hint::black_box(trample(a_lo - 512, 1));
+        let end = gort::time::nanotime() + 3_000_000_000;
+        while gort::time::nanotime() < end {
+            core::hint::spin_loop();
+        }
+        gort::println!("A: no report within 3 s");
+        done_tx.send(()).unwrap();
+    });
+    done_rx.recv();
+}
+
 fn main() {
+    if gort::os::args().get(1).copied() == Some(&b"neighbour"[..]) {
+        return neighbour();
+    }
     // With an argument N, first park N goroutines: past the guard-page budget (a quarter of
     // vm.max_map_count) stacks have no guard page and overflow must still be loud.
     let parked: usize =
         gort::os::args().get(1).and_then(|a| core::str::from_utf8(a).ok()).and_then(|s| s.parse().ok()).unwrap_or(0);
+    // A second argument gives the parked goroutines and the overflowing one their own stack
+    // size (go_with_stack): with packed sizes (below a page) the overflow runs through parked
+    // neighbours' stacks.
+    let stack: usize = gort::os::args()
+        .get(2)
+        .and_then(|a| core::str::from_utf8(a).ok())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(gort::stack::stack_size());
     let (_hold_tx, hold_rx) = gort::chan::<()>(0);
     for _ in 0..parked {
         let r = hold_rx.clone();
-        gort::go(move || {
+        gort::go_with_stack(stack, move || {
             r.recv();
         });
     }
     for _ in 0..parked / 1000 + 1 {
         gort::gosched();
     }
-    // A second argument gives the overflowing goroutine its own stack size (go_with_stack).
-    let stack: usize = gort::os::args()
-        .get(2)
-        .and_then(|a| core::str::from_utf8(a).ok())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(gort::stack::stack_size());
     let (tx, rx) = gort::chan::<u64>(0);
     gort::go_with_stack(stack, move || {
         let mut b = [0u8; 256];

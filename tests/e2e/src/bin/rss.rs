@@ -4,14 +4,34 @@
 //! (default: the runtime's default, through go_with_stack), and reports the resident memory they
 //! add per goroutine (from /proc/self/statm, the kernel's count). It then wakes them all, runs
 //! 2 000 goroutines that each use 32 KB of stack and exit, and reports whether their deep stack
-//! pages were given back to the OS (stack scavenging).
+//! pages were given back to the OS (stack scavenging). It also reports how much of its stack the
+//! first parked goroutine uses (the deepest non-zero word of its fresh, zero-filled slot): the
+//! margin a small stack size leaves.
 #![no_std]
 #![no_main]
 gort::main!(main);
 
 extern crate alloc;
 use alloc::sync::Arc;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use gort::sync::WaitGroup;
+
+/// The stack bounds of the first parked goroutine.
+static FIRST_LO: AtomicUsize = AtomicUsize::new(0);
+static FIRST_HI: AtomicUsize = AtomicUsize::new(0);
+
+/// Bytes of `[lo, hi)` in use: from the lowest non-zero word up to hi (the stack memory was
+/// zero when the goroutine started on it).
+fn stack_use(lo: usize, hi: usize) -> usize {
+    let w = core::mem::size_of::<usize>();
+    let mut p = lo;
+    // SAFETY: [lo, hi) is the stack of a parked goroutine (nothing writes it while we read),
+    // mapped read-write; volatile reads of plain words.
+    while p < hi && unsafe { (p as *const usize).read_volatile() } == 0 {
+        p += w;
+    }
+    hi - p
+}
 
 /// Resident set size in bytes (the kernel's count, through the e2e helper crate).
 fn rss() -> usize {
@@ -41,10 +61,15 @@ fn main() {
     let (tx, rx) = gort::chan::<()>(0);
     let wg = Arc::new(WaitGroup::new());
     wg.add(n as i64);
-    for _ in 0..n {
+    for i in 0..n {
         let rx = rx.clone();
         let wg = wg.clone();
         gort::go_with_stack(stack, move || {
+            if i == 0 {
+                let (lo, hi) = gort::stack::current_bounds();
+                FIRST_LO.store(lo, Ordering::Relaxed);
+                FIRST_HI.store(hi, Ordering::Relaxed);
+            }
             rx.recv();
             wg.done();
         });
@@ -60,6 +85,8 @@ fn main() {
     let per = (during.saturating_sub(before)) / n;
     gort::println!("parked={} stack={} bytes_per_goroutine={}", n, gort::stack::round_size(stack), per);
     gort::println!("under 16 KB each: {}", per < 16384);
+    let (lo, hi) = (FIRST_LO.load(Ordering::Relaxed), FIRST_HI.load(Ordering::Relaxed));
+    gort::println!("parked goroutine's stack use: {} of {} bytes", stack_use(lo, hi), hi - lo);
     drop(tx);
     drop(rx);
     wg.wait();
