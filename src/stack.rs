@@ -21,6 +21,11 @@
 //! canary alone; the floor page is PROT_NONE while the guard budget lasts (one per chunk), so an
 //! unbounded overflow stops at the bottom of its chunk instead of running into other mappings.
 //!
+//! Chunks are carved from 64 MB regions (16 MB on 32-bit) whose lowest page is PROT_NONE
+//! (`STACK_REGION`; windows instead maps each chunk with a floor guard of its own): an overflow
+//! that runs past every canary tramples only stacks and faults at the region's floor at the
+//! latest, never reaching the heap or other mappings.
+//!
 //! In both layouts the top reserve of each slot holds the canary of the slot above, and stackalloc
 //! fills the allocated slot's own top reserve with CANARY too (the same words, the same
 //! value: whichever of the two slots is allocated first writes it, neither ever erases it). The
@@ -75,6 +80,61 @@ struct Pool {
     /// Unused part of the current chunk.
     cur: usize,
     end: usize,
+}
+
+/// Address space reserved at a time for stack chunks where the OS puts no floor guard under each
+/// chunk (linux, darwin): chunks are carved from a region whose lowest page is PROT_NONE, so an
+/// overflow that runs down through unguarded stacks tramples only other stacks (whose top words
+/// then stop them from running) and faults at the region's floor at the latest: it never reaches
+/// the heap's arenas or metadata, or any other mapping below. A region costs two mappings.
+#[cfg(target_pointer_width = "64")]
+const STACK_REGION: usize = 64 << 20;
+#[cfg(target_pointer_width = "32")]
+const STACK_REGION: usize = 16 << 20;
+
+/// The unused part of the current stack region (under POOL_LOCK).
+struct Region {
+    cur: usize,
+    end: usize,
+}
+static REGION: Global<Region> = Global::new(Region { cur: 0, end: 0 });
+
+/// Maps a chunk of `bytes` (whole pages) for stacks: on windows a mapping of its own (it gets a
+/// floor guard), elsewhere the next `bytes` of the current stack region. Null if out of memory.
+///
+/// # Safety
+/// Caller holds POOL_LOCK.
+unsafe fn chunk_alloc(bytes: usize) -> *mut u8 {
+    if os::STACK_CHUNK_FLOOR_GUARD {
+        let chunk = os::sys_alloc(bytes);
+        if !chunk.is_null() {
+            // SAFETY: our fresh mapping.
+            unsafe { os::sys_huge_pages(chunk, bytes, false) };
+        }
+        return chunk;
+    }
+    // SAFETY: under POOL_LOCK.
+    let r = unsafe { &mut *REGION.get() };
+    if r.end - r.cur < bytes {
+        let page = os::phys_page_size();
+        let size = (bytes + page).max(STACK_REGION);
+        let p = os::sys_alloc(size);
+        if p.is_null() {
+            return p;
+        }
+        // SAFETY: our fresh mapping. Stacks touch one or two pages each: a transparent huge
+        // page would make a parked goroutine cost 2 MB instead of 4 KB (Go's stacks are kept off
+        // huge pages too). The floor page: see STACK_REGION (one mapping split, always paid).
+        unsafe {
+            os::sys_huge_pages(p, size, false);
+            os::sys_guard(p, page);
+        }
+        r.cur = p as usize + page;
+        r.end = p as usize + size;
+    }
+    let c = r.cur;
+    r.cur += bytes;
+    c as *mut u8
 }
 
 static POOL_LOCK: Mutex = Mutex::new();
@@ -249,16 +309,12 @@ pub fn stackalloc(size: usize) -> (Stack, bool) {
         s
     } else {
         if pool.cur == pool.end {
-            let chunk = os::sys_alloc(l.bytes);
+            // SAFETY: under POOL_LOCK.
+            let chunk = unsafe { chunk_alloc(l.bytes) };
             if chunk.is_null() {
                 POOL_LOCK.unlock();
                 crate::throw("out of memory allocating goroutine stacks");
             }
-            // Stacks touch one or two pages each: a transparent huge page would make a
-            // parked goroutine cost 2 MB of a chunk instead of 4 KB (Go's stacks are
-            // likewise kept off huge pages).
-            // SAFETY: our fresh mapping.
-            unsafe { os::sys_huge_pages(chunk, l.bytes, false) };
             // Where the OS asks for it (windows), one guard page under the whole chunk: an
             // overflow of an unguarded stack then faults at the latest there, with memory below
             // SP to deliver the exception on (windows has no alternate signal stack). Packed
