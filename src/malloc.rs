@@ -596,6 +596,34 @@ unsafe impl GlobalAlloc for GoAlloc {
         }
     }
 
+    /// Zeroed memory: large spans whose pages were all released (or never touched) and direct
+    /// mappings are zero already (Go's needzero), so only the rest is cleared.
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        match kind(layout.size().max(1), layout.align()) {
+            Kind::Small(c) => {
+                let p = mcache_alloc(c);
+                // SAFETY: p is a fresh object of at least layout.size() bytes.
+                unsafe { ptr::write_bytes(p, 0, layout.size()) };
+                p
+            }
+            Kind::Large => {
+                let s = HEAP.alloc_span(large_npages(layout.size()), SPAN_LARGE, now());
+                if s.is_null() {
+                    out_of_memory();
+                }
+                // SAFETY: s is our new span of at least layout.size() bytes.
+                unsafe {
+                    let p = (*s).start as *mut u8;
+                    if (*s).needzero {
+                        ptr::write_bytes(p, 0, layout.size());
+                    }
+                    p
+                }
+            }
+            Kind::Direct => alloc_direct(layout), // a fresh mapping reads as zero
+        }
+    }
+
     #[inline]
     unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
         match kind(layout.size().max(1), layout.align()) {

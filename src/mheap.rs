@@ -88,6 +88,9 @@ pub struct Mspan {
     free_since: i64,
     /// Whether every page of this free span is already given back to the OS.
     released_all: bool,
+    /// In-use spans: whether the memory may hold old data (Go's needzero). False when every page
+    /// was released or never touched, so it reads as zero and alloc_zeroed need not clear it.
+    pub needzero: bool,
 }
 
 impl Mspan {
@@ -399,6 +402,7 @@ impl Mheap {
                 freelist: ptr::null_mut(),
                 free_since: 0,
                 released_all: false,
+                needzero: true,
             })
         };
         s
@@ -580,7 +584,9 @@ impl Mheap {
                 }
                 let h = &mut *self.inner.get();
                 let bytes = npages << PAGE_SHIFT;
-                h.stats.released -= self.mark_released((*s).start, npages, false) << PAGE_SHIFT;
+                let fresh = self.mark_released((*s).start, npages, false);
+                h.stats.released -= fresh << PAGE_SHIFT;
+                (*s).needzero = fresh != npages;
                 h.stats.idle -= bytes;
                 h.stats.inuse += bytes;
                 (*s).state = state;
@@ -1020,6 +1026,11 @@ mod tests {
             assert_eq!((*again).start, olo, "the coalesced run is reused");
             assert_eq!(check(&h).released, r - 17 * PAGE_SIZE);
             assert_eq!(*(olo as *const u8), 0, "released pages read back as zero");
+            assert!(!(*again).needzero, "every page was released: no clearing needed");
+            let used = h.alloc_span(1, SPAN_LARGE, 4000);
+            h.free_span(used, 4000);
+            let reused = h.alloc_span(1, SPAN_LARGE, 4000);
+            assert!((*reused).needzero, "a page freed but not released may hold old data");
             assert_eq!(h.span_of((*keep).start), keep);
             assert_eq!(h.span_of((*keep2).start), keep2);
         }

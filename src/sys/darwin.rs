@@ -304,7 +304,6 @@ const MAP_PRIVATE: c_int = 0x0002;
 const MAP_FIXED: c_int = 0x0010;
 const MAP_ANON: c_int = 0x1000;
 const MAP_FAILED: *mut c_void = !0usize as *mut c_void;
-const MADV_FREE_REUSABLE: c_int = 7;
 
 /// Maps `n` bytes of zeroed read-write memory (Go's sysAlloc); null on failure.
 pub fn sys_alloc(n: usize) -> *mut u8 {
@@ -337,7 +336,8 @@ pub unsafe fn sys_guard(p: *mut u8, n: usize) -> bool {
 
 /// Tells the kernel the pages are unused; they read back as zero (Go's sysUnused). darwin's
 /// madvise(MADV_DONTNEED/MADV_FREE_REUSABLE) does not promise zeroes, so the range is replaced by
-/// a fresh anonymous mapping (MAP_FIXED); madvise(MADV_FREE_REUSABLE) is the fallback if that fails.
+/// a fresh anonymous mapping (MAP_FIXED). If that fails the range is cleared by hand: the heap
+/// relies on released pages reading as zero (alloc_zeroed skips clearing them).
 ///
 /// # Safety
 /// The range must be runtime-owned memory whose contents may be discarded.
@@ -346,7 +346,7 @@ pub unsafe fn sys_unused(p: *mut u8, n: usize) {
     unsafe {
         let q = ls::mmap(p as *mut c_void, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON | MAP_FIXED, -1, 0);
         if q == MAP_FAILED {
-            ls::madvise(p as *mut c_void, n, MADV_FREE_REUSABLE);
+            core::ptr::write_bytes(p, 0, n);
         }
     }
 }

@@ -4,7 +4,8 @@
 //! place (realloc), and send them over a buffered channel to WORKERS consumers that check the
 //! pattern and free them: most objects are freed by another goroutine, and with GOMAXPROCS > 1
 //! on another P and M than the one that allocated them. Any corruption (a lost, doubled or
-//! overlapping object) shows as a pattern mismatch; the sums must match exactly.
+//! overlapping object) shows as a pattern mismatch; the sums must match exactly. With a third
+//! argument `scavenge`, a goroutine calls free_os_memory every millisecond meanwhile.
 #![no_std]
 #![no_main]
 gort::main!(main);
@@ -75,8 +76,31 @@ fn main() {
             done.send(()).unwrap();
         });
     }
+    // `alloc_stress N W scavenge`: one more goroutine gives all free memory back to the OS every
+    // millisecond meanwhile (free_os_memory: flush every P's cache, then release every free span
+    // while the others allocate and free), so released pages are reused all the time.
+    let scavenging = gort::os::args().get(3).is_some_and(|a| *a == b"scavenge");
+    let stop = Arc::new(core::sync::atomic::AtomicBool::new(false));
+    let (sc_tx, sc_rx) = gort::chan::<u64>(1);
+    if scavenging {
+        let stop = stop.clone();
+        gort::go(move || {
+            let mut rounds = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                gort::free_os_memory();
+                rounds += 1;
+                gort::sleep(core::time::Duration::from_millis(1));
+            }
+            sc_tx.send(rounds).unwrap();
+        });
+    }
     for _ in 0..workers {
         done_rx.recv().unwrap();
+    }
+    if scavenging {
+        stop.store(true, Ordering::Relaxed);
+        let rounds = sc_rx.recv().unwrap();
+        gort::println!("scavenger rounds > 10: {}", rounds > 10);
     }
     gort::println!("objects={} bytes match: {}", objects, freed.load(Ordering::Relaxed) == expected);
     gort::println!("corrupted objects: {}", bad.load(Ordering::Relaxed));

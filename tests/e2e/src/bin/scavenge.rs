@@ -134,4 +134,18 @@ fn main() {
         (st.heap_idle - st.heap_released) / 1024
     );
     gort::println!("everything free is released: {}", st.heap_idle - st.heap_released < MB);
+
+    // alloc_zeroed: from released pages (no clearing needed) and from dirty reused ones.
+    let mut ok = true;
+    for round in 0..4 {
+        let mut v = alloc::vec![0u8; 2 * MB + round * 4096];
+        ok &= v.iter().all(|&b| b == 0);
+        v.iter_mut().for_each(|b| *b = 0xa5);
+        core::hint::black_box(&v);
+        drop(v);
+        if round == 2 {
+            gort::free_os_memory();
+        }
+    }
+    gort::println!("zeroed allocations read zero: {}", ok);
 }
