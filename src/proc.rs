@@ -1430,7 +1430,10 @@ fn find_runnable() -> (*mut G, bool) {
                 }
             }
 
-            // Nothing to do: give up the P.
+            // Nothing to do: give up the P. Its cached objects go back to their spans first (an
+            // idle P's cache would otherwise pin a span per cached object, memory the scavenger
+            // can never release); the M still owns the P, so the cache is its to empty.
+            (*pp).mcache.release_all();
             SCHED.lock.lock();
             if SCHED.gcwaiting.load(Ordering::Acquire) {
                 SCHED.lock.unlock();
