@@ -120,8 +120,30 @@ pub const LARGE_DIRECT: usize = ARENA_SIZE / 4;
 pub const SCAVENGE_AGE_NS: i64 = 500_000_000;
 
 /// The page heap over the OS layer.
-static HEAP: Mheap =
-    Mheap::new(OsMem { alloc: os_alloc_aligned, unused: os_unused, huge: os_huge, page_size: os::phys_page_size });
+static HEAP: Mheap<SysMem> = Mheap::new();
+
+/// The OS layer as the heap's memory.
+struct SysMem;
+
+impl OsMem for SysMem {
+    fn alloc(n: usize, align: usize) -> *mut u8 {
+        os_alloc_aligned(n, align)
+    }
+    unsafe fn unused(p: *mut u8, n: usize) {
+        // SAFETY: forwarded.
+        unsafe { os::sys_unused(p, n) }
+    }
+    unsafe fn huge(p: *mut u8, n: usize) {
+        // Only where osinit found a transparent huge page size.
+        if os::phys_huge_page_size() > os::phys_page_size() {
+            // SAFETY: forwarded.
+            unsafe { os::sys_huge_pages(p, n, true) };
+        }
+    }
+    fn page_size() -> usize {
+        os::phys_page_size()
+    }
+}
 
 /// Bytes mapped directly for objects above LARGE_DIRECT.
 static DIRECT_BYTES: AtomicUsize = AtomicUsize::new(0);
@@ -149,26 +171,6 @@ fn os_alloc_aligned(n: usize, align: usize) -> *mut u8 {
         }
     }
     aligned as *mut u8
-}
-
-/// sys_unused for the heap.
-///
-/// # Safety
-/// As os::sys_unused.
-unsafe fn os_unused(p: *mut u8, n: usize) {
-    // SAFETY: forwarded.
-    unsafe { os::sys_unused(p, n) }
-}
-
-/// Huge-page advice for a new arena (only when osinit found a huge page size).
-///
-/// # Safety
-/// As os::sys_huge_pages.
-unsafe fn os_huge(p: *mut u8, n: usize) {
-    if os::phys_huge_page_size() > os::phys_page_size() {
-        // SAFETY: forwarded.
-        unsafe { os::sys_huge_pages(p, n, true) };
-    }
 }
 
 /// Current time for span bookkeeping (host tests run without the vDSO).
@@ -276,7 +278,7 @@ impl Mcentral {
     /// Takes up to `want` (at least one) objects of class `c` as a linked list, from a partial
     /// span or a new one (Go's mcentral.cacheSpan, by objects instead of whole spans). Null if
     /// the heap is out of memory.
-    fn take(&self, heap: &Mheap, c: usize, want: u32) -> (*mut FreeObj, u32) {
+    fn take<O: OsMem>(&self, heap: &Mheap<O>, c: usize, want: u32) -> (*mut FreeObj, u32) {
         self.lock.lock();
         // SAFETY: under the class lock: the lists and their spans are ours.
         unsafe {
@@ -331,7 +333,7 @@ impl Mcentral {
     ///
     /// # Safety
     /// Every object on the list came from `take` on this class and is not used again.
-    unsafe fn put_list(&self, heap: &Mheap, mut list: *mut FreeObj) {
+    unsafe fn put_list<O: OsMem>(&self, heap: &Mheap<O>, mut list: *mut FreeObj) {
         self.lock.lock();
         // SAFETY: under the class lock; each object's span is an in-use small span of this
         // class (the span map has all its pages).

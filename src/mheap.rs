@@ -160,16 +160,24 @@ impl Default for SpanList {
     }
 }
 
-/// Where the heap gets its memory (the OS layer; host tests give it the std allocator).
-pub struct OsMem {
+/// Where the heap gets its memory (the OS layer; host tests give it the std allocator). A trait
+/// on a zero-sized type rather than function pointers in the heap: the static heap then has no
+/// non-zero byte and sits in .bss instead of adding 9 KB of .data to every binary.
+pub trait OsMem {
     /// Maps `n` zeroed read-write bytes aligned to `align` (a power of two), or returns null.
-    pub alloc: fn(n: usize, align: usize) -> *mut u8,
+    fn alloc(n: usize, align: usize) -> *mut u8;
     /// Gives whole OS pages back; they read back as zero and stay usable (Go's sysUnused).
-    pub unused: unsafe fn(p: *mut u8, n: usize),
+    ///
+    /// # Safety
+    /// The range is memory the heap owns and no longer uses.
+    unsafe fn unused(p: *mut u8, n: usize);
     /// Huge-page advice for a new arena other than the first (Go's sysHugePage).
-    pub huge: unsafe fn(p: *mut u8, n: usize),
+    ///
+    /// # Safety
+    /// The range is memory the heap owns.
+    unsafe fn huge(p: *mut u8, n: usize);
     /// The OS page size: only whole OS pages are released.
-    pub page_size: fn() -> usize,
+    fn page_size() -> usize;
 }
 
 /// Per-arena metadata (Go's heapArena): the span map and which pages are released.
@@ -209,26 +217,26 @@ struct HeapInner {
     stats: HeapStats,
 }
 
-/// The page heap (Go's mheap).
-pub struct Mheap {
+/// The page heap (Go's mheap), over the OS memory `O`.
+pub struct Mheap<O: OsMem> {
     lock: Mutex,
     inner: UnsafeCell<HeapInner>,
     /// The arena index (Go's mheap.arenas): L1 → L2 table → arena metadata.
     arenas: [AtomicPtr<ArenaL2>; L1_LEN],
-    os: OsMem,
+    os: core::marker::PhantomData<O>,
 }
 
 // SAFETY: `inner` is only touched under `lock`; the arena index is atomics.
-unsafe impl Sync for Mheap {}
+unsafe impl<O: OsMem> Sync for Mheap<O> {}
 
 #[allow(clippy::declare_interior_mutable_const)]
 const NULL_L2: AtomicPtr<ArenaL2> = AtomicPtr::new(ptr::null_mut());
 #[allow(clippy::declare_interior_mutable_const)]
 const EMPTY_LIST: SpanList = SpanList::new();
 
-impl Mheap {
-    /// An empty heap over `os`; it maps its first arena on first use (or `init`).
-    pub const fn new(os: OsMem) -> Self {
+impl<O: OsMem> Mheap<O> {
+    /// An empty heap; it maps its first arena on first use (or `init`).
+    pub const fn new() -> Self {
         Mheap {
             lock: Mutex::new(),
             inner: UnsafeCell::new(HeapInner {
@@ -240,7 +248,7 @@ impl Mheap {
                 stats: HeapStats { sys: 0, inuse: 0, idle: 0, released: 0 },
             }),
             arenas: [NULL_L2; L1_LEN],
-            os,
+            os: core::marker::PhantomData,
         }
     }
 
@@ -375,7 +383,7 @@ impl Mheap {
             let size = core::mem::size_of::<Mspan>();
             if h.span_end - h.span_cur < size {
                 const CHUNK: usize = 64 << 10;
-                let c = (self.os.alloc)(CHUNK, 4096);
+                let c = O::alloc(CHUNK, 4096);
                 if c.is_null() {
                     return ptr::null_mut();
                 }
@@ -503,7 +511,7 @@ impl Mheap {
         let bytes = npages.checked_mul(PAGE_SIZE).and_then(|b| b.checked_add(ARENA_SIZE - 1));
         let Some(bytes) = bytes else { return false };
         let size = bytes & !(ARENA_SIZE - 1);
-        let p = (self.os.alloc)(size, ARENA_SIZE) as usize;
+        let p = O::alloc(size, ARENA_SIZE) as usize;
         if p == 0 {
             return false;
         }
@@ -514,7 +522,7 @@ impl Mheap {
         // which take their own).
         if unsafe { (*self.inner.get()).stats.sys } > 0 {
             // SAFETY: our fresh mapping.
-            unsafe { (self.os.huge)(p as *mut u8, size) };
+            unsafe { O::huge(p as *mut u8, size) };
         }
         let mut a = p;
         while a < p + size {
@@ -522,13 +530,13 @@ impl Mheap {
             let slot = &self.arenas[idx >> L2_BITS];
             let mut l2 = slot.load(Ordering::Acquire);
             if l2.is_null() {
-                l2 = (self.os.alloc)(core::mem::size_of::<ArenaL2>(), 4096) as *mut ArenaL2;
+                l2 = O::alloc(core::mem::size_of::<ArenaL2>(), 4096) as *mut ArenaL2;
                 if l2.is_null() {
                     return false;
                 }
                 slot.store(l2, Ordering::Release);
             }
-            let meta = (self.os.alloc)(core::mem::size_of::<HeapArena>(), 4096) as *mut HeapArena;
+            let meta = O::alloc(core::mem::size_of::<HeapArena>(), 4096) as *mut HeapArena;
             if meta.is_null() {
                 return false;
             }
@@ -791,7 +799,7 @@ impl Mheap {
     /// # Safety
     /// The range is free heap memory nobody else touches meanwhile.
     unsafe fn release_pages(&self, p: usize, npages: usize) -> usize {
-        let os_page = (self.os.page_size)().max(PAGE_SIZE);
+        let os_page = O::page_size().max(PAGE_SIZE);
         let end = p + (npages << PAGE_SHIFT);
         let mut released = 0;
         let mut at = p;
@@ -809,7 +817,7 @@ impl Mheap {
             let hi = run_end & !(os_page - 1);
             if hi > lo {
                 // SAFETY: forwarded: whole OS pages of free heap memory.
-                unsafe { (self.os.unused)(lo as *mut u8, hi - lo) };
+                unsafe { O::unused(lo as *mut u8, hi - lo) };
                 self.mark_released(lo, (hi - lo) >> PAGE_SHIFT, true);
                 released += hi - lo;
             }
@@ -837,30 +845,35 @@ pub mod testing {
         static MAPPED: RefCell<Vec<(*mut u8, std::alloc::Layout)>> = const { RefCell::new(Vec::new()) };
     }
 
-    fn test_alloc(n: usize, align: usize) -> *mut u8 {
-        let layout = std::alloc::Layout::from_size_align(n, align.max(4096)).unwrap();
-        // SAFETY: non-zero size.
-        let p = unsafe { std::alloc::alloc_zeroed(layout) };
-        MAPPED.with(|m| m.borrow_mut().push((p, layout)));
-        p
-    }
-    unsafe fn test_unused(p: *mut u8, n: usize) {
-        // What the OS does: the pages read back as zero.
-        // SAFETY: the heap passes free memory it owns.
-        unsafe { ptr::write_bytes(p, 0, n) };
-        UNUSED.lock().unwrap().push((p as usize, n));
-    }
-    unsafe fn test_huge(_p: *mut u8, _n: usize) {}
-    fn test_page() -> usize {
-        4096
+    /// The std allocator as the heap's OS.
+    pub struct TestMem;
+
+    impl OsMem for TestMem {
+        fn alloc(n: usize, align: usize) -> *mut u8 {
+            let layout = std::alloc::Layout::from_size_align(n, align.max(4096)).unwrap();
+            // SAFETY: non-zero size.
+            let p = unsafe { std::alloc::alloc_zeroed(layout) };
+            MAPPED.with(|m| m.borrow_mut().push((p, layout)));
+            p
+        }
+        unsafe fn unused(p: *mut u8, n: usize) {
+            // What the OS does: the pages read back as zero.
+            // SAFETY: the heap passes free memory it owns.
+            unsafe { ptr::write_bytes(p, 0, n) };
+            UNUSED.lock().unwrap().push((p as usize, n));
+        }
+        unsafe fn huge(_p: *mut u8, _n: usize) {}
+        fn page_size() -> usize {
+            4096
+        }
     }
 
     /// A test heap; dropping it frees everything it mapped.
-    pub struct TestHeap(Box<Mheap>);
+    pub struct TestHeap(Box<Mheap<TestMem>>);
 
     impl core::ops::Deref for TestHeap {
-        type Target = Mheap;
-        fn deref(&self) -> &Mheap {
+        type Target = Mheap<TestMem>;
+        fn deref(&self) -> &Mheap<TestMem> {
             &self.0
         }
     }
@@ -878,12 +891,7 @@ pub mod testing {
 
     /// A fresh heap over the std allocator.
     pub fn heap() -> TestHeap {
-        TestHeap(Box::new(Mheap::new(OsMem {
-            alloc: test_alloc,
-            unused: test_unused,
-            huge: test_huge,
-            page_size: test_page,
-        })))
+        TestHeap(Box::new(Mheap::new()))
     }
 }
 
@@ -893,7 +901,7 @@ mod tests {
     use super::*;
     use std::vec::Vec;
 
-    fn check(h: &Mheap) -> HeapStats {
+    fn check(h: &Mheap<testing::TestMem>) -> HeapStats {
         let s = h.stats();
         assert_eq!(s.sys, s.inuse + s.idle, "{s:?}");
         assert!(s.released <= s.idle, "{s:?}");
