@@ -528,26 +528,55 @@ fn allgadd(gp: *mut G) {
     ALLGLOCK.unlock();
 }
 
-/// Go's malg: a new g with a goroutine stack of `stack_size` bytes (a stack::round_size value).
-fn malg(stack_size: usize) -> *mut G {
-    let gp = Box::into_raw(Box::new(
-        // SAFETY: all-zero is a valid G.
+/// Go's malg, without the stack: a new g whose stack is allocated at its first run
+/// (`stack_for_first_run`).
+fn malg() -> *mut G {
+    Box::into_raw(Box::new(
+        // SAFETY: all-zero is a valid G (no stack: stack.lo == 0).
         unsafe { zeroed::<G>() },
-    ));
-    setstack(gp, stack_size);
-    gp
+    ))
 }
 
-/// Gives gp a fresh stack of `stack_size` bytes (malg, and gfget for a g whose old stack has
-/// another size).
-fn setstack(gp: *mut G, stack_size: usize) {
-    let (s, guarded) = stack::stackalloc(stack_size);
-    // SAFETY: gp is fresh or dead, and ours.
+/// A goroutine's stack at its first run (execute, on g0): the stack of a dead g on the P's free
+/// list if that one has the right size (it stays on the list, stackless; its stack was just used,
+/// so its top pages are likely resident and cached), else stackalloc. Lazy stacks are what let a
+/// burst of spawns cost g structs only: goroutines that run and exit hand their stacks on to the
+/// ones that start after them instead of each touching a fresh stack.
+fn stack_for_first_run(pp: *mut P, gp: *mut G) {
+    // SAFETY: on g0 with pp owned by this M; gp is runnable, ours, and has never run; a donor
+    // popped from pp's free list is dead and goes back on it.
     unsafe {
-        (*gp).stackguard0 = s.lo + 928;
-        (*gp).stackguard1 = (*gp).stackguard0;
-        (*gp).stack = s;
-        (*gp).stack_guarded = guarded;
+        let size = (*gp).lazy_stack;
+        let donor = (*pp).gfree.pop();
+        let (s, guarded) = if !donor.is_null() && (*donor).stack.lo != 0 && stack::limit(&(*donor).stack) == size {
+            let taken = ((*donor).stack, (*donor).stack_guarded);
+            clear_stack(donor);
+            taken
+        } else {
+            stack::stackalloc(size)
+        };
+        if !donor.is_null() {
+            (*pp).gfree.push(donor);
+        }
+        let g = &mut *gp;
+        g.stack = s;
+        g.stack_guarded = guarded;
+        g.stackguard0 = s.lo + 928;
+        g.stackguard1 = g.stackguard0;
+        let ctx = g.sched.ctx;
+        arch::gostartcall(&mut g.sched, s.hi, g.startfn, ctx);
+        g.lazy_stack = 0;
+    }
+}
+
+/// Takes gp's stack away (it went to another g, or back to the pool).
+fn clear_stack(gp: *mut G) {
+    // SAFETY: gp is dead and ours.
+    unsafe {
+        (*gp).stack = crate::runtime2::Stack { lo: 0, hi: 0 };
+        (*gp).stack_guarded = false;
+        (*gp).stackguard0 = 0;
+        (*gp).stackguard1 = 0;
     }
 }
 
@@ -622,7 +651,9 @@ fn scavenge_gfree(max: usize) {
             // SAFETY: gp is dead and was on our private list only: nothing runs on its stack,
             // and it goes on exactly one list again.
             unsafe {
-                stack::scavenge(&(*gp).stack);
+                if (*gp).stack.lo != 0 {
+                    stack::scavenge(&(*gp).stack);
+                }
                 out.push(gp);
             }
         }
@@ -698,23 +729,30 @@ pub fn newproc_stack(entry: usize, ctx: usize, stack_size: usize) -> *mut G {
 fn newproc1(entry: usize, ctx: usize, pp: *mut P, stack_size: usize) -> *mut G {
     let mut newg = gfget(pp);
     if newg.is_null() {
-        newg = malg(stack_size);
+        newg = malg();
         casgstatus(newg, GIDLE, GDEAD);
         allgadd(newg);
     } else {
         // SAFETY: newg is dead and ours.
         let (s, guarded) = unsafe { ((*newg).stack, (*newg).stack_guarded) };
-        if stack::limit(&s) != stack_size {
-            // Go's gfget likewise frees a stack of the wrong size and allocates another.
+        if s.lo != 0 && stack::limit(&s) != stack_size {
+            // Go's gfget likewise frees a stack of the wrong size (the right one comes at the
+            // first run).
             stack::stackfree(&s, guarded);
-            setstack(newg, stack_size);
+            clear_stack(newg);
         }
     }
     // SAFETY: newg is dead and ours; pp is owned by this M.
     unsafe {
         let g = &mut *newg;
-        g.sched = Gobuf { sp: 0, pc: 0, g: newg, ctx: 0 };
-        arch::gostartcall(&mut g.sched, g.stack.hi, entry, ctx);
+        g.sched = Gobuf { sp: 0, pc: 0, g: newg, ctx };
+        if g.stack.lo != 0 {
+            // A g that came with its stack starts on it at once (Go's newproc1).
+            arch::gostartcall(&mut g.sched, g.stack.hi, entry, ctx);
+            g.lazy_stack = 0;
+        } else {
+            g.lazy_stack = stack_size;
+        }
         g.startfn = entry;
         g.waitreason = WaitReason::Zero;
         g.preempt.store(false, Ordering::Relaxed);
@@ -1265,6 +1303,10 @@ pub fn schedule() -> ! {
 
 /// Go's execute: runs gp on the current M (its P's schedtick counts it unless it inherits).
 fn execute(gp: *mut G, inherit_time: bool) -> ! {
+    // SAFETY: gp is runnable and ours.
+    if unsafe { (*gp).lazy_stack } != 0 {
+        stack_for_first_run(getp(), gp);
+    }
     // Before gp is anyone's curg: a report then names the overflowing goroutine only.
     check_stack_run(gp);
     let mp = getm();

@@ -143,6 +143,9 @@ pub struct G {
     pub stack_guarded: bool,
     /// Time (nanotime) this g entered _Grunnable or was scheduled, for scheddetail.
     pub runnable_since: i64,
+    /// Stack size to allocate at the goroutine's first run (0: it has its stack). newproc1
+    /// leaves a new goroutine without a stack unless its g came with one of the right size.
+    pub lazy_stack: usize,
 }
 
 /// An OS thread ("machine").
