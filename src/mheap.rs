@@ -27,7 +27,12 @@ pub const PAGE_SHIFT: usize = 13;
 /// The heap's page: spans are whole pages (Go's _PageSize, 8 KB).
 pub const PAGE_SIZE: usize = 1 << PAGE_SHIFT;
 /// log2 of the arena size (Go's logHeapArenaBytes on 64-bit).
+#[cfg(not(miri))]
 pub const ARENA_SHIFT: usize = 26;
+/// Under Miri the host tests run the same code on 4 MB arenas: every size in the heap derives
+/// from this constant, and Miri would spend minutes zeroing and walking 64 MB ones.
+#[cfg(miri)]
+pub const ARENA_SHIFT: usize = 22;
 /// Arena size: the heap maps memory from the OS in these units, aligned to them.
 pub const ARENA_SIZE: usize = 1 << ARENA_SHIFT;
 /// Pages per arena.
@@ -934,6 +939,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "minutes under Miri (per-page atomics over whole arenas); runs natively in cargo xtask test")]
     fn freed_neighbours_coalesce() {
         let h = heap();
         let a = h.alloc_span(3, SPAN_LARGE, 0);
@@ -962,6 +968,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "minutes under Miri (per-page atomics over whole arenas); runs natively in cargo xtask test")]
     fn small_requests_reuse_freed_memory_before_growing() {
         let h = heap();
         let spans: Vec<_> = (0..100).map(|i| h.alloc_span(1 + i % 7, SPAN_LARGE, 0)).collect();
@@ -977,6 +984,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "minutes under Miri (per-page atomics over whole arenas); runs natively in cargo xtask test")]
     fn large_requests_span_arenas() {
         let h = heap();
         let n = PAGES_PER_ARENA + PAGES_PER_ARENA / 2;
@@ -1066,6 +1074,7 @@ mod tests {
     /// A random walk of allocations and frees against a model: spans never overlap, every page
     /// of every live span maps to it, and the statistics add up.
     #[test]
+    #[cfg_attr(miri, ignore = "minutes under Miri (per-page atomics over whole arenas); runs natively in cargo xtask test")]
     fn random_alloc_free_keeps_invariants() {
         let h = heap();
         let mut live: Vec<*mut Mspan> = Vec::new();
