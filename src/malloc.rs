@@ -713,7 +713,10 @@ mod tests {
     }
 
     #[test]
-    #[cfg_attr(miri, ignore = "minutes under Miri (per-page atomics over whole arenas); runs natively in cargo xtask test")]
+    #[cfg_attr(
+        miri,
+        ignore = "minutes under Miri (per-page atomics over whole arenas); runs natively in cargo xtask test"
+    )]
     fn central_returns_empty_spans_to_the_heap() {
         let heap = crate::mheap::testing::heap();
         let central = CENTRAL_INIT;

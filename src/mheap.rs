@@ -939,7 +939,10 @@ mod tests {
     }
 
     #[test]
-    #[cfg_attr(miri, ignore = "minutes under Miri (per-page atomics over whole arenas); runs natively in cargo xtask test")]
+    #[cfg_attr(
+        miri,
+        ignore = "minutes under Miri (per-page atomics over whole arenas); runs natively in cargo xtask test"
+    )]
     fn freed_neighbours_coalesce() {
         let h = heap();
         let a = h.alloc_span(3, SPAN_LARGE, 0);
@@ -968,7 +971,10 @@ mod tests {
     }
 
     #[test]
-    #[cfg_attr(miri, ignore = "minutes under Miri (per-page atomics over whole arenas); runs natively in cargo xtask test")]
+    #[cfg_attr(
+        miri,
+        ignore = "minutes under Miri (per-page atomics over whole arenas); runs natively in cargo xtask test"
+    )]
     fn small_requests_reuse_freed_memory_before_growing() {
         let h = heap();
         let spans: Vec<_> = (0..100).map(|i| h.alloc_span(1 + i % 7, SPAN_LARGE, 0)).collect();
@@ -984,7 +990,10 @@ mod tests {
     }
 
     #[test]
-    #[cfg_attr(miri, ignore = "minutes under Miri (per-page atomics over whole arenas); runs natively in cargo xtask test")]
+    #[cfg_attr(
+        miri,
+        ignore = "minutes under Miri (per-page atomics over whole arenas); runs natively in cargo xtask test"
+    )]
     fn large_requests_span_arenas() {
         let h = heap();
         let n = PAGES_PER_ARENA + PAGES_PER_ARENA / 2;
@@ -1074,7 +1083,10 @@ mod tests {
     /// A random walk of allocations and frees against a model: spans never overlap, every page
     /// of every live span maps to it, and the statistics add up.
     #[test]
-    #[cfg_attr(miri, ignore = "minutes under Miri (per-page atomics over whole arenas); runs natively in cargo xtask test")]
+    #[cfg_attr(
+        miri,
+        ignore = "minutes under Miri (per-page atomics over whole arenas); runs natively in cargo xtask test"
+    )]
     fn random_alloc_free_keeps_invariants() {
         let h = heap();
         let mut live: Vec<*mut Mspan> = Vec::new();

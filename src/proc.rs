@@ -546,7 +546,7 @@ fn stack_for_first_run(pp: *mut P, gp: *mut G) {
     // SAFETY: on g0 with pp owned by this M; gp is runnable, ours, and has never run; a donor
     // popped from pp's free list is dead and goes back on it.
     unsafe {
-        let size = (*gp).lazy_stack;
+        let size = (*gp).lazy_stack.load(Ordering::Relaxed);
         let donor = (*pp).gfree.pop();
         let (s, guarded) = if !donor.is_null() && (*donor).stack.lo != 0 && stack::limit(&(*donor).stack) == size {
             let taken = ((*donor).stack, (*donor).stack_guarded);
@@ -565,7 +565,8 @@ fn stack_for_first_run(pp: *mut P, gp: *mut G) {
         g.stackguard1 = g.stackguard0;
         let ctx = g.sched.ctx;
         arch::gostartcall(&mut g.sched, s.hi, g.startfn, ctx);
-        g.lazy_stack = 0;
+        // Release: a fault handler that reads 0 here (Acquire, find_g) sees the stack fields.
+        g.lazy_stack.store(0, Ordering::Release);
     }
 }
 
@@ -749,9 +750,9 @@ fn newproc1(entry: usize, ctx: usize, pp: *mut P, stack_size: usize) -> *mut G {
         if g.stack.lo != 0 {
             // A g that came with its stack starts on it at once (Go's newproc1).
             arch::gostartcall(&mut g.sched, g.stack.hi, entry, ctx);
-            g.lazy_stack = 0;
+            g.lazy_stack.store(0, Ordering::Relaxed);
         } else {
-            g.lazy_stack = stack_size;
+            g.lazy_stack.store(stack_size, Ordering::Relaxed);
         }
         g.startfn = entry;
         g.waitreason = WaitReason::Zero;
@@ -1304,7 +1305,7 @@ pub fn schedule() -> ! {
 /// Go's execute: runs gp on the current M (its P's schedtick counts it unless it inherits).
 fn execute(gp: *mut G, inherit_time: bool) -> ! {
     // SAFETY: gp is runnable and ours.
-    if unsafe { (*gp).lazy_stack } != 0 {
+    if unsafe { (*gp).lazy_stack.load(Ordering::Relaxed) } != 0 {
         stack_for_first_run(getp(), gp);
     }
     // Before gp is anyone's curg: a report then names the overflowing goroutine only.
@@ -1716,12 +1717,14 @@ fn find_g(wait: bool, pred: impl Fn(*mut G) -> bool) -> Option<*mut G> {
         return None;
     }
     let mut found = None;
-    // SAFETY: under ALLGLOCK; gs are never freed, their stack fields change only on g0 of the
-    // M that owns a dead g, and a broken canary is read the same either way.
+    // SAFETY: under ALLGLOCK; gs are never freed. A g's stack fields change while it is dead
+    // (newproc1, stack donation), or while it is runnable with lazy_stack != 0 (its first run):
+    // the Acquire loads of the status (casgstatus publishes with AcqRel) and of lazy_stack
+    // (stored 0 with Release after the stack fields) skip both, so the stack read is whole.
     unsafe {
         for &gp in (*ALLGS.get()).iter() {
-            let st = (*gp).atomicstatus.load(Ordering::Relaxed);
-            if st != GDEAD && (*gp).stack.lo != 0 && pred(gp) {
+            let st = (*gp).atomicstatus.load(Ordering::Acquire);
+            if st != GDEAD && (*gp).lazy_stack.load(Ordering::Acquire) == 0 && (*gp).stack.lo != 0 && pred(gp) {
                 found = Some(gp);
                 break;
             }

@@ -145,7 +145,9 @@ pub struct G {
     pub runnable_since: i64,
     /// Stack size to allocate at the goroutine's first run (0: it has its stack). newproc1
     /// leaves a new goroutine without a stack unless its g came with one of the right size.
-    pub lazy_stack: usize,
+    /// Atomic: the stack fields are written while the g is runnable, and the fault handler on
+    /// another M may scan them (find_g); 0 is stored with Release after them, read with Acquire.
+    pub lazy_stack: AtomicUsize,
 }
 
 /// An OS thread ("machine").
