@@ -570,6 +570,30 @@ impl<O: OsMem> Mheap<O> {
         true
     }
 
+    /// Cuts free span `s` (taken off its list) down to its first `keep` pages; the rest becomes
+    /// a free span of its own, with s's age and released state, back on a list. False if no span
+    /// struct could be had (s is then unchanged).
+    ///
+    /// # Safety
+    /// Caller holds the heap lock; `s` is free, on no list, and has at least `keep` pages.
+    unsafe fn split_free(&self, s: *mut Mspan, keep: usize) -> bool {
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            if (*s).npages > keep {
+                let rest = self.new_span((*s).start + (keep << PAGE_SHIFT), (*s).npages - keep);
+                if rest.is_null() {
+                    return false;
+                }
+                (*rest).free_since = (*s).free_since;
+                (*rest).released_all = (*s).released_all;
+                (*s).npages = keep;
+                self.set_span_ends(rest);
+                self.insert_free(rest);
+            }
+        }
+        true
+    }
+
     /// Allocates a span of `npages` in state `state` (Go's mheap.alloc). Null if out of memory.
     pub fn alloc_span(&self, npages: usize, state: u8, now: i64) -> *mut Mspan {
         self.lock.lock();
@@ -581,19 +605,10 @@ impl<O: OsMem> Mheap<O> {
             }
             if !s.is_null() {
                 self.remove_free(s);
-                if (*s).npages > npages {
-                    // Split: the tail stays free.
-                    let rest = self.new_span((*s).start + (npages << PAGE_SHIFT), (*s).npages - npages);
-                    if rest.is_null() {
-                        self.insert_free(s);
-                        self.lock.unlock();
-                        return ptr::null_mut();
-                    }
-                    (*rest).free_since = (*s).free_since;
-                    (*rest).released_all = (*s).released_all;
-                    (*s).npages = npages;
-                    self.set_span_ends(rest);
-                    self.insert_free(rest);
+                if !self.split_free(s, npages) {
+                    self.insert_free(s);
+                    self.lock.unlock();
+                    return ptr::null_mut();
                 }
                 let h = &mut *self.inner.get();
                 let bytes = npages << PAGE_SHIFT;
@@ -709,17 +724,10 @@ impl<O: OsMem> Mheap<O> {
                 false
             } else {
                 self.remove_free(after);
-                if (*after).npages > need {
-                    let rest = self.new_span((*after).start + (need << PAGE_SHIFT), (*after).npages - need);
-                    if rest.is_null() {
-                        self.insert_free(after);
-                        self.lock.unlock();
-                        return false;
-                    }
-                    (*rest).free_since = (*after).free_since;
-                    (*rest).released_all = (*after).released_all;
-                    self.set_span_ends(rest);
-                    self.insert_free(rest);
+                if !self.split_free(after, need) {
+                    self.insert_free(after);
+                    self.lock.unlock();
+                    return false;
                 }
                 let h = &mut *self.inner.get();
                 h.stats.released -= self.mark_released((*after).start, need, false) << PAGE_SHIFT;
