@@ -19,12 +19,6 @@ pub fn cpuinit() -> CpuDisplay {
     CpuDisplay(f)
 }
 
-/// The features cpuinit found.
-pub fn cpu() -> Option<CpuFeatures> {
-    // SAFETY: written once at boot.
-    unsafe { *CPU.get() }
-}
-
 /// Formats CPU features for boottrace.
 pub struct CpuDisplay(pub CpuFeatures);
 

@@ -37,13 +37,11 @@ pub struct Sudog {
     is_select: bool,
     /// Completed by a real send/receive (false: woken by close).
     success: bool,
-    /// Index of the select case this sudog stands for.
-    case: usize,
 }
 
 impl Sudog {
     fn new(g: *mut G, elem: *mut u8) -> Self {
-        Sudog { g, next: ptr::null_mut(), prev: ptr::null_mut(), elem, is_select: false, success: false, case: 0 }
+        Sudog { g, next: ptr::null_mut(), prev: ptr::null_mut(), elem, is_select: false, success: false }
     }
 }
 
@@ -156,10 +154,12 @@ pub struct Hchan<T> {
     cap: usize,
 }
 
-// SAFETY: `inner` is only touched with `lock` held; values of T move between goroutines, hence
-// T: Send.
+// SAFETY: moving a channel moves the buffered Ts it owns: T: Send. The raw sudog pointers in
+// its queues point at parked goroutines, which any M may run.
 unsafe impl<T: Send> Send for Hchan<T> {}
-// SAFETY: as above.
+// SAFETY: shared channels only move Ts from one goroutine to another (through the buffer or a
+// parked peer's slot, always under `lock`) and never hand out `&T`: T: Send suffices (as std's
+// mpsc and crossbeam's channels).
 unsafe impl<T: Send> Sync for Hchan<T> {}
 
 /// Outcome of trying an operation with the lock held.
@@ -461,7 +461,12 @@ impl<T: Send> Sender<T> {
     }
 
     /// Closes the channel: receivers drain what is buffered, then get None; blocked and later
-    /// senders get Err. Closing a closed channel panics, as in Go.
+    /// senders get Err.
+    ///
+    /// # Panics
+    /// If the channel is closed already ("close of closed channel", as in Go); the panic points
+    /// at the caller.
+    #[track_caller]
     pub fn close(&self) {
         if !self.c.close() {
             panic!("close of closed channel");
@@ -483,10 +488,6 @@ impl<T: Send> Sender<T> {
         self.c.cap
     }
 
-    #[doc(hidden)]
-    pub fn __hchan(&self) -> &Hchan<T> {
-        &self.c
-    }
 }
 
 impl<T> Clone for Sender<T> {
@@ -527,10 +528,6 @@ impl<T: Send> Receiver<T> {
         self.len() == 0
     }
 
-    #[doc(hidden)]
-    pub fn __hchan(&self) -> &Hchan<T> {
-        &self.c
-    }
 }
 
 impl<T> Clone for Receiver<T> {
@@ -629,33 +626,65 @@ impl<T> SelectChan for Hchan<T> {
     }
 }
 
-/// One case of a select (built by the `select!` macro).
-#[doc(hidden)]
-pub struct Case<'a> {
+/// What selectgo needs from one case; implemented by [`RecvCase`] and [`SendCase`] only.
+pub(crate) trait CaseOps {
     /// The channel.
-    pub c: &'a dyn SelectChan,
+    fn chan(&self) -> &dyn SelectChan;
     /// Send (true) or receive.
-    pub send: bool,
-    /// The value to send, or the slot to receive into (a `*mut T`).
-    pub elem: *mut u8,
+    fn is_send(&self) -> bool;
+    /// The value to send, or the slot to receive into (a `*mut T` of the channel's T). Points
+    /// into the case, which the [`Case`] borrows for the whole select, so it stays put.
+    fn elem(&mut self) -> *mut u8;
+    /// Records the outcome of the case that won.
+    ///
+    /// # Safety
+    /// `ok` is true only if the channel operation completed through [`CaseOps::elem`] (the slot
+    /// was written, or the value was moved out), false only if it found the channel closed.
+    unsafe fn complete(&mut self, ok: bool);
+}
+
+/// One case of a select as selectgo sees it: built by [`RecvCase::case`] or [`SendCase::case`],
+/// it borrows the case mutably, so the slot selectgo writes through cannot move or be read
+/// before select returns.
+pub struct Case<'a> {
+    ops: &'a mut dyn CaseOps,
+}
+
+/// Where a case stands.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CaseState {
+    /// Not run (yet).
+    Pending,
+    /// Won: true if the value was received / sent, false if the channel was closed.
+    Done(bool),
+    /// The outcome was taken.
+    Taken,
 }
 
 /// Go's selectgo: runs one ready case (chosen uniformly at random among the ready ones), or the
 /// default if `block` is false and none is ready, or parks until one can proceed.
-/// Returns (case index or None for default, ok) where ok is "value received / sent" (false:
-/// channel closed).
-#[doc(hidden)]
-pub fn selectgo(cases: &[Case<'_>], block: bool) -> (Option<usize>, bool) {
+/// Returns the index of the case that ran (its outcome is in the case: `take`), or None for the
+/// default.
+pub fn selectgo(cases: &mut [Case<'_>], block: bool) -> Option<usize> {
     proc::preempt_check();
     let n = cases.len();
     if n == 0 {
         if !block {
-            return (None, false);
+            return None;
         }
         // select {} blocks forever (Go's block()).
         gopark(None, 0, WaitReason::SelectNoCases);
         crate::throw("unreachable: select with no cases resumed");
     }
+    let elems: Vec<*mut u8> = cases.iter_mut().map(|c| c.ops.elem()).collect();
+    let (i, ok) = selectgo_erased(cases, &elems, block)?;
+    // SAFETY: selectgo_erased completed case i through elems[i] (ok) or found its channel closed.
+    unsafe { cases[i].ops.complete(ok) };
+    Some(i)
+}
+
+fn selectgo_erased(cases: &[Case<'_>], elems: &[*mut u8], block: bool) -> Option<(usize, bool)> {
+    let n = cases.len();
     // Poll order: a uniform random permutation (Fisher-Yates with fastrandn, as Go).
     let mut pollorder: Vec<usize> = (0..n).collect();
     for i in 1..n {
@@ -663,14 +692,15 @@ pub fn selectgo(cases: &[Case<'_>], block: bool) -> (Option<usize>, bool) {
         pollorder.swap(i, j);
     }
     // Lock order: by channel address, each channel once.
+    let chan = |i: usize| cases[i].ops.chan();
     let mut lockorder: Vec<usize> = (0..n).collect();
-    lockorder.sort_unstable_by_key(|&i| cases[i].c.addr());
-    lockorder.dedup_by_key(|i| cases[*i].c.addr());
-    let lock_all = || lockorder.iter().for_each(|&i| cases[i].c.lock());
+    lockorder.sort_unstable_by_key(|&i| chan(i).addr());
+    lockorder.dedup_by_key(|i| chan(*i).addr());
+    let lock_all = || lockorder.iter().for_each(|&i| chan(i).lock());
     let unlock_all_except = |skip: usize| {
         for &i in lockorder.iter().rev() {
-            if cases[i].c.addr() != skip {
-                cases[i].c.unlock();
+            if chan(i).addr() != skip {
+                chan(i).unlock();
             }
         }
     };
@@ -678,35 +708,29 @@ pub fn selectgo(cases: &[Case<'_>], block: bool) -> (Option<usize>, bool) {
     lock_all();
     // Pass 1: look for something already waiting.
     for &i in &pollorder {
-        let cs = &cases[i];
-        // SAFETY: every channel is locked; elem is valid per the macro.
-        if let Some(ok) = unsafe { cs.c.try_op(cs.send, cs.elem) } {
+        let c = chan(i);
+        // SAFETY: every channel is locked; elems[i] points into case i, borrowed for the call.
+        if let Some(ok) = unsafe { c.try_op(cases[i].ops.is_send(), elems[i]) } {
             // try_op released this channel's lock.
-            unlock_all_except(cs.c.addr());
-            return (Some(i), ok);
+            unlock_all_except(c.addr());
+            return Some((i, ok));
         }
     }
     if !block {
         unlock_all_except(0);
-        return (None, false);
+        return None;
     }
 
     // Pass 2: enqueue on every channel.
     let gp = arch::getg();
-    let mut sgs: Vec<Sudog> = (0..n)
-        .map(|i| {
-            let mut sg = Sudog::new(gp, cases[i].elem);
-            sg.is_select = true;
-            sg.case = i;
-            sg
-        })
-        .collect();
+    let mut sgs: Vec<Sudog> = (0..n).map(|i| Sudog::new(gp, elems[i])).collect();
     // SAFETY: all channels locked; the sudogs live in `sgs` until every one is dequeued/removed.
     unsafe {
         (*gp).param.store(0, Ordering::Relaxed);
         (*gp).selectdone.store(0, Ordering::Relaxed);
         for (i, sg) in sgs.iter_mut().enumerate() {
-            cases[i].c.enqueue(cases[i].send, sg);
+            sg.is_select = true;
+            chan(i).enqueue(cases[i].ops.is_send(), sg);
         }
     }
     let locks = SelectLocks { cases, order: &lockorder };
@@ -716,17 +740,17 @@ pub fn selectgo(cases: &[Case<'_>], block: bool) -> (Option<usize>, bool) {
     lock_all();
     // SAFETY: gp.param is the winning sudog (set by the waker before goready).
     let won = unsafe { protocol::take_wakeup(&(*gp).param) } as *const Sudog;
-    let mut result = (None, false);
+    let mut result = None;
     for (i, sg) in sgs.iter_mut().enumerate() {
         if ptr::eq(sg as *const Sudog, won) {
-            result = (Some(i), sg.success);
+            result = Some((i, sg.success));
         } else {
             // SAFETY: channel locked; sg may or may not still be queued.
-            unsafe { cases[i].c.remove(cases[i].send, sg) };
+            unsafe { chan(i).remove(cases[i].ops.is_send(), sg) };
         }
     }
     unlock_all_except(0);
-    if result.0.is_none() {
+    if result.is_none() {
         crate::throw("selectgo: bad wakeup");
     }
     result
@@ -742,68 +766,125 @@ unsafe fn unlock_select(_gp: *mut G, arg: usize) -> bool {
     // SAFETY: arg points at the SelectLocks on the parked goroutine's stack.
     let l = unsafe { &*(arg as *const SelectLocks<'_, '_>) };
     for &i in l.order.iter().rev() {
-        l.cases[i].c.unlock();
+        l.cases[i].ops.chan().unlock();
     }
     true
 }
 
 /// A receive case of `select!`: the channel and the slot a value lands in.
-#[doc(hidden)]
 pub struct RecvCase<'a, T> {
     c: &'a Hchan<T>,
     slot: MaybeUninit<T>,
+    state: CaseState,
 }
 
 impl<'a, T: Send> RecvCase<'a, T> {
     /// A case receiving from rx.
     pub fn new(rx: &'a Receiver<T>) -> Self {
-        RecvCase { c: &rx.c, slot: MaybeUninit::uninit() }
+        RecvCase { c: &rx.c, slot: MaybeUninit::uninit(), state: CaseState::Pending }
     }
-    /// The erased view selectgo works on (points into self: self must not move afterwards).
-    pub fn erase(&mut self) -> Case<'a> {
-        Case { c: self.c, send: false, elem: self.slot.as_mut_ptr() as *mut u8 }
+    /// The view selectgo works on; borrows this case until select returns.
+    pub fn case(&mut self) -> Case<'_> {
+        Case { ops: self }
     }
-    /// The received value once this case won: Some(v), or None if the channel was closed.
-    pub fn take(&mut self, ok: bool) -> Option<T> {
-        // SAFETY: selectgo reported success for this case, so the slot was written.
-        ok.then(|| unsafe { self.slot.assume_init_read() })
+    /// The outcome once this case won: Some(v), or None if the channel was closed.
+    ///
+    /// # Panics
+    /// If this case did not run, or its outcome was taken already.
+    #[track_caller]
+    pub fn take(&mut self) -> Option<T> {
+        match core::mem::replace(&mut self.state, CaseState::Taken) {
+            // SAFETY: Done(true) means the slot was written (CaseOps::complete's contract), and
+            // the state is Taken from here on, so it is read once.
+            CaseState::Done(true) => Some(unsafe { self.slot.assume_init_read() }),
+            CaseState::Done(false) => None,
+            _ => panic!("select: outcome of a case that did not run"),
+        }
+    }
+}
+
+impl<T: Send> CaseOps for RecvCase<'_, T> {
+    fn chan(&self) -> &dyn SelectChan {
+        self.c
+    }
+    fn is_send(&self) -> bool {
+        false
+    }
+    fn elem(&mut self) -> *mut u8 {
+        self.slot.as_mut_ptr() as *mut u8
+    }
+    unsafe fn complete(&mut self, ok: bool) {
+        self.state = CaseState::Done(ok);
+    }
+}
+
+impl<T> Drop for RecvCase<'_, T> {
+    fn drop(&mut self) {
+        if self.state == CaseState::Done(true) {
+            // SAFETY: received and never taken.
+            unsafe { self.slot.assume_init_drop() };
+        }
     }
 }
 
 /// A send case of `select!`: the channel and the value, owned until it is sent.
-#[doc(hidden)]
 pub struct SendCase<'a, T> {
     c: &'a Hchan<T>,
     val: MaybeUninit<T>,
-    /// The value has left this case (sent, or handed back in an error).
-    gone: bool,
+    state: CaseState,
 }
 
 impl<'a, T: Send> SendCase<'a, T> {
     /// A case sending v on tx.
     pub fn new(tx: &'a Sender<T>, v: T) -> Self {
-        SendCase { c: &tx.c, val: MaybeUninit::new(v), gone: false }
+        SendCase { c: &tx.c, val: MaybeUninit::new(v), state: CaseState::Pending }
     }
-    /// The erased view selectgo works on (points into self: self must not move afterwards).
-    pub fn erase(&mut self) -> Case<'a> {
-        Case { c: self.c, send: true, elem: self.val.as_mut_ptr() as *mut u8 }
+    /// The view selectgo works on; borrows this case until select returns.
+    pub fn case(&mut self) -> Case<'_> {
+        Case { ops: self }
     }
-    /// The send's outcome once this case won: Ok, or Err(v) if the channel was closed.
-    pub fn take(&mut self, ok: bool) -> Result<(), SendError<T>> {
-        self.gone = true;
-        if ok {
-            Ok(())
-        } else {
-            // SAFETY: a failed send left the value in place.
-            Err(SendError(unsafe { self.val.assume_init_read() }))
+    /// The outcome once this case won: Ok, or Err(v) if the channel was closed.
+    ///
+    /// # Panics
+    /// If this case did not run, or its outcome was taken already.
+    #[track_caller]
+    pub fn take(&mut self) -> Result<(), SendError<T>> {
+        match self.state {
+            CaseState::Done(true) => {
+                self.state = CaseState::Taken;
+                Ok(())
+            }
+            CaseState::Done(false) => {
+                self.state = CaseState::Taken;
+                // SAFETY: a send that found the channel closed left the value in place, and the
+                // state is Taken from here on, so it is moved out once.
+                Err(SendError(unsafe { self.val.assume_init_read() }))
+            }
+            _ => panic!("select: outcome of a case that did not run"),
         }
+    }
+}
+
+impl<T: Send> CaseOps for SendCase<'_, T> {
+    fn chan(&self) -> &dyn SelectChan {
+        self.c
+    }
+    fn is_send(&self) -> bool {
+        true
+    }
+    fn elem(&mut self) -> *mut u8 {
+        self.val.as_mut_ptr() as *mut u8
+    }
+    unsafe fn complete(&mut self, ok: bool) {
+        self.state = CaseState::Done(ok);
     }
 }
 
 impl<T> Drop for SendCase<'_, T> {
     fn drop(&mut self) {
-        if !self.gone {
-            // SAFETY: this case did not win, so the value was never moved out.
+        // The value is still here unless it was sent (Done(true)) or handed back (Taken).
+        if matches!(self.state, CaseState::Pending | CaseState::Done(false)) {
+            // SAFETY: as above: the value was never moved out.
             unsafe { self.val.assume_init_drop() };
         }
     }
@@ -854,11 +935,11 @@ macro_rules! __select_parse {
     (@cases [$($c:tt)*] @default [$($d:tt)*]) => {{
         #[allow(unused_mut)]
         let mut __gort_cases = $crate::__select_build!($($c)*);
-        let __gort_erased = $crate::__select_erase!(__gort_cases; []; $($c)*);
-        let (__gort_idx, __gort_ok) =
-            $crate::chan::selectgo(&__gort_erased, !$crate::__select_has_default!($($d)*));
-        drop(__gort_erased);
-        $crate::__select_dispatch!(__gort_idx, __gort_ok, 0usize, __gort_cases; [$($d)*]; $($c)*)
+        let __gort_idx = $crate::__private::selectgo(
+            &mut $crate::__select_erase!(__gort_cases; []; $($c)*),
+            !$crate::__select_has_default!($($d)*),
+        );
+        $crate::__select_dispatch!(__gort_idx, 0usize, __gort_cases; [$($d)*]; $($c)*)
     }};
 }
 
@@ -878,10 +959,10 @@ macro_rules! __select_has_default {
 macro_rules! __select_build {
     () => { () };
     ((recv ($rx:expr) ($v:pat) ($body:expr)) $($rest:tt)*) => {
-        ($crate::chan::RecvCase::new(&$rx), $crate::__select_build!($($rest)*))
+        ($crate::__private::RecvCase::new(&$rx), $crate::__select_build!($($rest)*))
     };
     ((send ($tx:expr) ($val:expr) ($r:pat) ($body:expr)) $($rest:tt)*) => {
-        ($crate::chan::SendCase::new(&$tx, $val), $crate::__select_build!($($rest)*))
+        ($crate::__private::SendCase::new(&$tx, $val), $crate::__select_build!($($rest)*))
     };
 }
 
@@ -890,34 +971,33 @@ macro_rules! __select_build {
 macro_rules! __select_erase {
     ($acc:expr; [$($built:expr,)*];) => { [$($built,)*] };
     ($acc:expr; [$($built:expr,)*]; $case:tt $($rest:tt)*) => {
-        $crate::__select_erase!($acc.1; [$($built,)* $acc.0.erase(),]; $($rest)*)
+        $crate::__select_erase!($acc.1; [$($built,)* $acc.0.case(),]; $($rest)*)
     };
 }
 
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_dispatch {
-    ($idx:ident, $ok:ident, $n:expr, $acc:expr; [$(($default:expr))?];) => {{
-        let _ = $ok;
+    ($idx:ident, $n:expr, $acc:expr; [$(($default:expr))?];) => {{
         match $idx {
             None => { $($default)? }
             Some(_) => unreachable!("select: bad case index"),
         }
     }};
-    ($idx:ident, $ok:ident, $n:expr, $acc:expr; [$($d:tt)*]; (recv ($rx:expr) ($v:pat) ($body:expr)) $($rest:tt)*) => {{
+    ($idx:ident, $n:expr, $acc:expr; [$($d:tt)*]; (recv ($rx:expr) ($v:pat) ($body:expr)) $($rest:tt)*) => {{
         if $idx == Some($n) {
-            let $v = $acc.0.take($ok);
+            let $v = $acc.0.take();
             $body
         } else {
-            $crate::__select_dispatch!($idx, $ok, $n + 1, $acc.1; [$($d)*]; $($rest)*)
+            $crate::__select_dispatch!($idx, $n + 1, $acc.1; [$($d)*]; $($rest)*)
         }
     }};
-    ($idx:ident, $ok:ident, $n:expr, $acc:expr; [$($d:tt)*]; (send ($tx:expr) ($val:expr) ($r:pat) ($body:expr)) $($rest:tt)*) => {{
+    ($idx:ident, $n:expr, $acc:expr; [$($d:tt)*]; (send ($tx:expr) ($val:expr) ($r:pat) ($body:expr)) $($rest:tt)*) => {{
         if $idx == Some($n) {
-            let $r = $acc.0.take($ok);
+            let $r = $acc.0.take();
             $body
         } else {
-            $crate::__select_dispatch!($idx, $ok, $n + 1, $acc.1; [$($d)*]; $($rest)*)
+            $crate::__select_dispatch!($idx, $n + 1, $acc.1; [$($d)*]; $($rest)*)
         }
     }};
 }

@@ -1,52 +1,117 @@
-//! gort: Go's runtime, rebuilt in Rust. A `no_std` runtime that becomes the process entry point
-//! (asm/rt0_<os>_<arch>.S), walks Go's startup sequence (see `proc`) and runs the program's `main`
-//! as goroutine 1 of a GMP scheduler.
+//! gort is Go's runtime rebuilt in Rust: a `no_std` crate plus a hand-written assembly entry
+//! point (`asm/rt0_<os>_<arch>.S`) that becomes the process entry point of your program, walks
+//! the startup sequence of Go's runtime, and runs your `main` as goroutine 1 of a real GMP
+//! scheduler: per-P run queues with work stealing, spinning Ms, system-call hand-off, sysmon,
+//! timers, channels, select, and a Go-style allocator. No libc on Linux.
 //!
-//! ```ignore
+//! A complete program:
+//!
+//! ```
 //! #![no_std]
 //! #![no_main]
 //! gort::main!(main);
+//!
 //! fn main() {
-//!     gort::println!("hello from goroutine 1 of {}", gort::gomaxprocs(0));
+//!     let (tx, rx) = gort::chan::<u64>(0);
+//!     for i in 0..10 {
+//!         let tx = tx.clone();
+//!         gort::go(move || tx.send(i * i).unwrap());
+//!     }
+//!     drop(tx); // the channel closes when the last Sender is gone
+//!     let sum: u64 = rx.sum();
+//!     assert_eq!(sum, 285);
+//!     gort::println!("sum={} gomaxprocs={}", sum, gort::gomaxprocs(0));
 //! }
 //! ```
+//!
+//! # What is here
+//!
+//! - Goroutines: [`go`], [`go_with_stack`], [`gosched`], [`sleep`], [`num_goroutine`].
+//! - Channels: [`chan`] makes a ([`Sender`], [`Receiver`]) pair; [`select!`] waits on several.
+//! - [`sync`]: `Mutex`, `WaitGroup`, `Once` whose waiters park instead of spinning.
+//! - [`time`]: a monotonic [`time::Instant`].
+//! - The scheduler's knobs: [`gomaxprocs`], [`num_cpu`], [`set_max_threads`].
+//! - Memory: `alloc` (`Box`, `Vec`, `Arc`, ...) works through gort's allocator;
+//!   [`read_mem_stats`] and [`free_os_memory`] look at and trim its heap.
+//! - [`os`]: arguments, environment, exit. [`syscall`]: blocking calls that hand the P to
+//!   another thread while they block, and raw Linux system calls.
+//! - [`print!`], [`println!`], [`eprint!`], [`eprintln!`]: formatted output without allocation.
+//!
+//! # Linking
+//!
+//! A gort program is a `#![no_std] #![no_main]` binary built with `panic = "abort"` for an
+//! explicit `--target`, linked with the flags gort's build script publishes: forward them from
+//! your crate's `build.rs`:
+//!
+//! ```text
+//! fn main() {
+//!     for a in std::env::var("DEP_GORT_LINK_ARGS").unwrap_or_default().split_whitespace() {
+//!         println!("cargo::rustc-link-arg-bins={a}");
+//!     }
+//! }
+//! ```
+//!
+//! The README ("Using gort from your crate") has the whole recipe per target, the environment
+//! variables the runtime reads (`GOMAXPROCS`, `GODEBUG`, `GORT_STACK_SIZE`) and every failure
+//! message and exit code ("Messages and exit codes"); they follow Go's.
 #![cfg_attr(not(test), no_std)]
-#![allow(clippy::missing_safety_doc)] // every unsafe fn carries a `# Safety` section; see HACKING.md
+#![warn(missing_docs)]
+// Host unit tests build the crate without the runtime (no rt0, the system allocator), so the
+// scheduler paths they do not exercise are unused there; the target builds report dead code.
+#![cfg_attr(test, allow(dead_code))]
 
 extern crate alloc;
 #[cfg(not(test))]
 extern crate gort_mem;
 
-pub mod alg;
-pub mod arch;
-pub mod chan;
+mod alg;
+mod arch;
+mod chan;
 #[cfg(test)]
 mod fuzz;
-pub mod lock_futex;
-pub mod malloc;
-pub mod mheap;
-pub mod offsets;
-#[doc(hidden)]
-pub mod print;
-pub mod proc;
-pub mod runq;
-pub mod runtime1;
-pub mod runtime2;
+mod lock_futex;
+mod malloc;
+mod mheap;
+mod offsets;
+mod print;
+mod proc;
+mod runq;
+mod runtime1;
+mod runtime2;
 #[cfg(unix)]
-pub mod signal_unix;
-pub mod stack;
+mod signal_unix;
+mod stack;
 pub mod sync;
-pub mod sys;
+mod sys;
 pub mod time;
 
 pub use chan::{chan, Receiver, SendError, Sender};
 
-pub use print::throw;
+use print::throw;
+
+/// What the exported macros expand to. Not part of the API: names and signatures change
+/// without notice. Everything here is as safe as the rest of the crate: no function can break a
+/// runtime invariant whatever it is called with.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::chan::{selectgo, Case, RecvCase, SendCase};
+    pub use crate::print::print;
+}
 
 /// Declares the program's entry goroutine: `gort::main!(main);` in a `#![no_main]` binary.
 ///
 /// The runtime calls it as goroutine 1 once the scheduler runs; when it returns the process exits
 /// with status 0, whatever other goroutines are doing (as in Go).
+///
+/// ```
+/// #![no_std]
+/// #![no_main]
+/// gort::main!(start);
+///
+/// fn start() {
+///     gort::println!("hello from goroutine 1");
+/// }
+/// ```
 #[macro_export]
 macro_rules! main {
     ($main:path) => {
@@ -133,9 +198,18 @@ pub fn sleep(d: core::time::Duration) {
 /// tests/e2e/src/lib.rs does for ReadFile and Sleep).
 pub mod syscall {
     /// Runs `f`, which may block in the kernel, outside the scheduler: the P can be taken by
-    /// another M meanwhile. `f` must not use channels, spawn, sleep or other runtime services;
-    /// allocation and printing are fine.
+    /// another M meanwhile. Allocation and printing work inside `f`; the services that need a P
+    /// (channels, spawning, sleeping, waiting for a lock, yielding) panic there. Nested calls
+    /// just run `f`.
+    ///
+    /// ```
+    /// let n = gort::syscall::blocking(|| 6 * 7); // stands for a read(2) that may block
+    /// assert_eq!(n, 42);
+    /// ```
     pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
+        if crate::proc::in_syscall() {
+            return f(); // nested: the P is handed off already
+        }
         crate::proc::preempt_check();
         crate::proc::entersyscall();
         let r = f();
@@ -143,15 +217,30 @@ pub mod syscall {
         r
     }
 
-    #[cfg(target_os = "linux")]
-    /// Raw Linux system call `nr` with six arguments, run as a blocking call. Returns the
-    /// kernel's result (negative errno on failure).
+    /// Raw Linux system call `nr` with six arguments, run as a blocking call (Go's
+    /// syscall.Syscall6): the P is handed off while the kernel blocks. Returns the kernel's result
+    /// (negative errno on failure). The numbers are the target's own (`linux-raw-sys` has them).
     ///
     /// # Safety
-    /// The arguments must be valid for system call `nr` (pointers to live memory etc.).
+    /// The arguments must be valid for system call `nr` (pointers to live memory etc.), and the
+    /// call must not disturb what the runtime owns: its threads, signal handlers and stacks,
+    /// its memory mappings, the thread pointer.
+    #[cfg(target_os = "linux")]
     pub unsafe fn syscall6(nr: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, a6: usize) -> isize {
         // SAFETY: forwarded to the caller.
         blocking(|| unsafe { crate::arch::syscall6(nr, a1, a2, a3, a4, a5, a6) })
+    }
+
+    /// Raw Linux system call `nr` with six arguments, made directly (Go's syscall.RawSyscall6):
+    /// the goroutine keeps its P, so use it only for calls that never block (a futex wake, an
+    /// execve that replaces the process).
+    ///
+    /// # Safety
+    /// As for [`syscall6`].
+    #[cfg(target_os = "linux")]
+    pub unsafe fn raw_syscall6(nr: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, a6: usize) -> isize {
+        // SAFETY: forwarded to the caller.
+        unsafe { crate::arch::syscall6(nr, a1, a2, a3, a4, a5, a6) }
     }
 }
 
@@ -204,30 +293,61 @@ pub mod os {
     }
 }
 
+/// Hooks for gort's own tests and benchmarks (cargo feature `testing`, off by default): views of
+/// runtime state a program has no business depending on. Described in HACKING.md "Tests".
+#[cfg(feature = "testing")]
+pub mod testing {
+    /// The default goroutine stack size in bytes (GORT_STACK_SIZE, else the target's default).
+    pub fn default_stack_size() -> usize {
+        crate::stack::stack_size()
+    }
+
+    /// The stack size a goroutine asking for `n` bytes gets (rounded and clamped).
+    pub fn round_stack_size(n: usize) -> usize {
+        crate::stack::round_size(n)
+    }
+
+    /// The running goroutine's stack bounds `(lo, hi)`.
+    pub fn stack_bounds() -> (usize, usize) {
+        crate::stack::current_bounds()
+    }
+
+    /// Bytes of free goroutine stacks given back to the OS so far.
+    pub fn stacks_scavenged() -> usize {
+        crate::stack::scavenged()
+    }
+
+    /// Go's throw: reports `fatal error: msg` the way a broken runtime invariant is reported,
+    /// and exits 2.
+    pub fn throw(msg: &str) -> ! {
+        crate::throw(msg)
+    }
+}
+
 /// MSVC targets reference `_fltused` from any object that uses floating point (the CRT defines it).
 #[cfg(all(not(test), windows))]
 #[no_mangle]
 #[used]
-pub static _fltused: i32 = 0;
+static _fltused: i32 = 0;
 
 /// The MSVC C++/SEH personality routine: precompiled `alloc`'s unwind tables name it. Nothing
 /// ever unwinds (panic=abort), but the system's frame-based dispatch may consult it while it
 /// looks for a handler of an exception gort's vectored handler declined: continue the search.
 #[cfg(all(not(test), windows, target_env = "msvc"))]
 #[no_mangle]
-pub extern "C" fn __CxxFrameHandler3(_: usize, _: usize, _: usize, _: usize) -> i32 {
+extern "C" fn __CxxFrameHandler3(_: usize, _: usize, _: usize, _: usize) -> i32 {
     1 // ExceptionContinueSearch
 }
 
 /// The personality routine that precompiled `core` references even with panic=abort.
 #[cfg(not(test))]
 #[no_mangle]
-pub extern "C" fn rust_eh_personality() {}
+extern "C" fn rust_eh_personality() {}
 
 /// Precompiled `alloc` (built with unwinding) references this even though gort programs use
 /// panic=abort; nothing can ever unwind into it.
 #[cfg(not(test))]
 #[no_mangle]
-pub extern "C" fn _Unwind_Resume() -> ! {
+extern "C" fn _Unwind_Resume() -> ! {
     throw("_Unwind_Resume called: gort programs are built with panic=abort")
 }

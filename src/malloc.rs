@@ -107,8 +107,9 @@ pub const fn class_npages(c: usize) -> usize {
     CLASS_TO_ALLOCNPAGES[c] as usize
 }
 
-/// Bytes of the span carved for class `c`.
-pub const fn span_bytes(c: usize) -> usize {
+/// Bytes of the span carved for class `c` (the tests' arithmetic).
+#[cfg(test)]
+const fn span_bytes(c: usize) -> usize {
     class_npages(c) * PAGE_SIZE
 }
 

@@ -73,9 +73,9 @@ impl Drop for FdWriter {
     }
 }
 
-#[doc(hidden)]
-pub fn _print(fd: usize, args: fmt::Arguments<'_>) {
-    let mut w = FdWriter::new(fd);
+/// What the print macros expand to: formats `args` to standard error or standard output.
+pub fn print(stderr: bool, args: fmt::Arguments<'_>) {
+    let mut w = FdWriter::new(if stderr { 2 } else { 1 });
     w.blocking = crate::proc::can_enter_syscall();
     let _ = w.write_fmt(args);
 }
@@ -83,27 +83,27 @@ pub fn _print(fd: usize, args: fmt::Arguments<'_>) {
 /// Prints to standard output, like std's `print!`.
 #[macro_export]
 macro_rules! print {
-    ($($arg:tt)*) => { $crate::print::_print(1, format_args!($($arg)*)) };
+    ($($arg:tt)*) => { $crate::__private::print(false, format_args!($($arg)*)) };
 }
 
 /// Prints to standard output with a newline, like std's `println!`.
 #[macro_export]
 macro_rules! println {
-    () => { $crate::print::_print(1, format_args!("\n")) };
-    ($($arg:tt)*) => { $crate::print::_print(1, format_args!("{}\n", format_args!($($arg)*))) };
+    () => { $crate::__private::print(false, format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::__private::print(false, format_args!("{}\n", format_args!($($arg)*))) };
 }
 
 /// Prints to standard error, like std's `eprint!`.
 #[macro_export]
 macro_rules! eprint {
-    ($($arg:tt)*) => { $crate::print::_print(2, format_args!($($arg)*)) };
+    ($($arg:tt)*) => { $crate::__private::print(true, format_args!($($arg)*)) };
 }
 
 /// Prints to standard error with a newline, like std's `eprintln!`.
 #[macro_export]
 macro_rules! eprintln {
-    () => { $crate::print::_print(2, format_args!("\n")) };
-    ($($arg:tt)*) => { $crate::print::_print(2, format_args!("{}\n", format_args!($($arg)*))) };
+    () => { $crate::__private::print(true, format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::__private::print(true, format_args!("{}\n", format_args!($($arg)*))) };
 }
 
 /// Set once a fatal path has started: a second failure while dying exits at once.
@@ -210,7 +210,7 @@ pub fn boottrace(step: &str, args: fmt::Arguments<'_>) {
     if state == TRACE_UNDECIDED {
         let _ = writeln!(EarlyWriter, "boottrace: +{}us {}: {}", us, step, args);
     } else {
-        _print(2, format_args!("boottrace: +{}us {}: {}\n", us, step, args));
+        print(true, format_args!("boottrace: +{}us {}: {}\n", us, step, args));
     }
 }
 
@@ -226,7 +226,3 @@ pub fn boottrace_decide(on: bool) {
     }
 }
 
-/// Whether boottrace lines are printed.
-pub fn boottrace_on() -> bool {
-    TRACE_STATE.load(Ordering::Relaxed) != TRACE_OFF
-}

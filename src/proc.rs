@@ -75,7 +75,6 @@ pub static SCHED: Sched = Sched {
     stopnote: Note::new(),
     sysmonwait: AtomicBool::new(false),
     sysmonnote: Note::new(),
-    ngsys: AtomicI32::new(0),
     ngalive: AtomicI64::new(0),
     mcount: AtomicI32::new(0),
 };
@@ -104,7 +103,11 @@ static ALLM: AtomicPtr<M> = AtomicPtr::new(ptr::null_mut());
 static MAIN_STARTED: AtomicBool = AtomicBool::new(false);
 /// Every g ever created (for checkdead and scheddetail), guarded by ALLGLOCK.
 static ALLGLOCK: Mutex = Mutex::new();
-static ALLGS: Global<Vec<*mut G>> = Global::new(Vec::new());
+static ALLGS: Global<AllGs> = Global::new(AllGs(Vec::new()));
+/// The list behind ALLGS.
+struct AllGs(Vec<*mut G>);
+// SAFETY: the gs are never freed and the Vec is used only under ALLGLOCK.
+unsafe impl Send for AllGs {}
 /// Global pool of dead gs with stacks (Go's sched.gFree), under GFREE_LOCK.
 static GFREE_LOCK: Mutex = Mutex::new();
 static GFREE: Global<(GList, i32)> = Global::new((GList::new(), 0));
@@ -464,7 +467,7 @@ pub fn set_max_threads(n: i32) -> i32 {
 fn checkmcount(s: &SchedLocked) {
     let count = s.mnext;
     if s.maxmcount > 0 && count > s.maxmcount as i64 {
-        crate::print::_print(2, format_args!("runtime: program exceeds {}-thread limit\n", s.maxmcount));
+        crate::print::print(true, format_args!("runtime: program exceeds {}-thread limit\n", s.maxmcount));
         crate::throw("thread exhaustion");
     }
 }
@@ -508,8 +511,8 @@ fn newm(f: Option<fn()>, pp: *mut P, id: i64) {
     // SAFETY: mp and g0 are complete; g0's stack top is 16-aligned (page-aligned).
     let r = unsafe { os::newosproc(mp, (*g0).stack.hi) };
     if r < 0 {
-        crate::print::_print(
-            2,
+        crate::print::print(
+            true,
             format_args!(
                 "runtime: failed to create new OS thread (have {} already; errno={})\n",
                 SCHED.mcount.load(Ordering::Relaxed),
@@ -524,7 +527,7 @@ fn newm(f: Option<fn()>, pp: *mut P, id: i64) {
 fn allgadd(gp: *mut G) {
     ALLGLOCK.lock();
     // SAFETY: under ALLGLOCK.
-    unsafe { (*ALLGS.get()).push(gp) };
+    unsafe { (*ALLGS.get()).0.push(gp) };
     ALLGLOCK.unlock();
 }
 
@@ -1722,7 +1725,7 @@ fn find_g(wait: bool, pred: impl Fn(*mut G) -> bool) -> Option<*mut G> {
     // the Acquire loads of the status (casgstatus publishes with AcqRel) and of lazy_stack
     // (stored 0 with Release after the stack fields) skip both, so the stack read is whole.
     unsafe {
-        for &gp in (*ALLGS.get()).iter() {
+        for &gp in (*ALLGS.get()).0.iter() {
             let st = (*gp).atomicstatus.load(Ordering::Acquire);
             if st != GDEAD && (*gp).lazy_stack.load(Ordering::Acquire) == 0 && (*gp).stack.lo != 0 && pred(gp) {
                 found = Some(gp);
@@ -1778,6 +1781,9 @@ fn stack_overflow_after(gp: *mut G, sp: usize, pre: core::fmt::Arguments<'_>) ->
 /// lock)` runs; if it returns false the goroutine resumes at once.
 pub fn gopark(unlockf: Option<unsafe fn(*mut G, usize) -> bool>, lock: usize, reason: WaitReason) {
     let gp = arch::getg();
+    if readgstatus(gp) == GSYSCALL {
+        syscall_misuse();
+    }
     // SAFETY: gp is the running user g.
     unsafe {
         // The lock passed in (a channel's, a wait queue's) is still held here: park_m releases it
@@ -1830,6 +1836,9 @@ pub fn goready(gp: *mut G) {
 
 /// Go's Gosched: yields the processor; the goroutine goes to the global queue.
 pub fn gosched() {
+    if in_syscall() {
+        syscall_misuse();
+    }
     // SAFETY: called on a user goroutine.
     unsafe { arch::mcall(gosched_m) }
 }
@@ -1845,10 +1854,28 @@ unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
     schedule()
 }
 
-/// Yields if sysmon asked this goroutine to (Go's preemption check at a safe point).
+/// Whether the running goroutine is inside `syscall::blocking` (between entersyscall and
+/// exitsyscall: it has no P).
+pub fn in_syscall() -> bool {
+    readgstatus(arch::getg()) == GSYSCALL
+}
+
+/// The runtime services a goroutine may not use without its P (inside `syscall::blocking`) panic
+/// here instead of corrupting the scheduler.
+#[cold]
+#[track_caller]
+fn syscall_misuse() -> ! {
+    panic!("gort: a goroutine used a runtime service (channel, spawn, sleep, lock wait, yield) inside syscall::blocking")
+}
+
+/// Yields if sysmon asked this goroutine to (Go's preemption check at a safe point). Every
+/// runtime service a goroutine calls passes here first.
 #[inline]
 pub fn preempt_check() {
     let gp = arch::getg();
+    if readgstatus(gp) == GSYSCALL {
+        syscall_misuse();
+    }
     // SAFETY: gp is the running g.
     unsafe {
         if (*gp).preempt.load(Ordering::Relaxed) && gp != (*(*gp).m).g0 && (*(*gp).m).locks == 0 {
@@ -1922,24 +1949,6 @@ pub fn entersyscall() {
             }
             SCHED.lock.unlock();
         }
-        (*mp).locks -= 1;
-    }
-}
-
-/// Go's entersyscallblock: the call will block, so hand the P off right away.
-pub fn entersyscallblock() {
-    let gp = arch::getg();
-    // SAFETY: gp is the running user g.
-    unsafe {
-        let mp = (*gp).m;
-        (*mp).locks += 1;
-        let pp = (*mp).p.load(Ordering::Relaxed);
-        (*pp).syscalltick.fetch_add(1, Ordering::Relaxed);
-        (*mp).syscalltick = (*pp).syscalltick.load(Ordering::Relaxed);
-        casgstatus(gp, GRUNNING, GSYSCALL);
-        let pp = releasep();
-        (*mp).oldp = ptr::null_mut();
-        handoffp(pp);
         (*mp).locks -= 1;
     }
 }
@@ -2279,7 +2288,7 @@ pub fn schedtrace(detail: bool) {
         }
         SCHED.lock.unlock();
         ALLGLOCK.lock();
-        for &gp in (*ALLGS.get()).iter() {
+        for &gp in (*ALLGS.get()).0.iter() {
             let st = readgstatus(gp);
             if st == GDEAD {
                 continue;
@@ -2326,7 +2335,7 @@ fn checkdead() {
     ALLGLOCK.lock();
     let mut grunning = 0;
     // SAFETY: under ALLGLOCK.
-    for &gp in unsafe { (*ALLGS.get()).iter() } {
+    for &gp in unsafe { (*ALLGS.get()).0.iter() } {
         match readgstatus(gp) {
             GWAITING => grunning += 1,
             GRUNNABLE | GRUNNING | GSYSCALL => {

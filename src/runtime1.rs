@@ -14,12 +14,20 @@ struct RawArgs {
     envc: usize,
 }
 
+// SAFETY: argv and envp point at the strings the kernel put on the initial stack, which live,
+// unchanged, as long as the process.
+unsafe impl Send for RawArgs {}
+
 static RAW: Global<RawArgs> =
     Global::new(RawArgs { argc: 0, argv: core::ptr::null(), envp: core::ptr::null(), envc: 0 });
 /// os::args(): set by goargs.
-static ARGSLICE: Global<*mut [&'static [u8]]> = Global::new(EMPTY);
+static ARGSLICE: Global<Strings> = Global::new(Strings(EMPTY));
 /// The environment, `KEY=value` byte strings: set by goenvs.
-static ENVS: Global<*mut [&'static [u8]]> = Global::new(EMPTY);
+static ENVS: Global<Strings> = Global::new(Strings(EMPTY));
+/// A leaked boxed slice of byte strings (a raw pointer so host tests can free it).
+struct Strings(*mut [&'static [u8]]);
+// SAFETY: the slice is written once at boot and only read afterwards; `&[u8]` is Sync.
+unsafe impl Send for Strings {}
 /// What ARGSLICE and ENVS hold before goargs/goenvs: an empty slice (never freed).
 const EMPTY: *mut [&'static [u8]] = core::ptr::slice_from_raw_parts_mut(core::ptr::NonNull::dangling().as_ptr(), 0);
 
@@ -155,7 +163,7 @@ pub unsafe fn free_args_for_test() {
     // skipped); the caller guarantees no reference into them survives.
     unsafe {
         for g in [&ARGSLICE, &ENVS] {
-            let p = core::mem::replace(&mut *g.get(), EMPTY);
+            let p = core::mem::replace(&mut (*g.get()).0, EMPTY);
             if !core::ptr::addr_eq(p, EMPTY) {
                 drop(alloc::boxed::Box::from_raw(p));
             }
@@ -172,7 +180,7 @@ pub fn goargs() {
         for i in 0..raw.argc {
             v.push(cstr(*raw.argv.add(i)));
         }
-        *ARGSLICE.get() = alloc::boxed::Box::into_raw(v.into_boxed_slice());
+        *ARGSLICE.get() = Strings(alloc::boxed::Box::into_raw(v.into_boxed_slice()));
     }
 }
 
@@ -185,20 +193,20 @@ pub fn goenvs() {
         for i in 0..raw.envc {
             v.push(cstr(*raw.envp.add(i)));
         }
-        *ENVS.get() = alloc::boxed::Box::into_raw(v.into_boxed_slice());
+        *ENVS.get() = Strings(alloc::boxed::Box::into_raw(v.into_boxed_slice()));
     }
 }
 
 /// argv as set by goargs.
 pub fn argslice() -> &'static [&'static [u8]] {
     // SAFETY: written once in schedinit before user code runs.
-    unsafe { &**ARGSLICE.get() }
+    unsafe { &*(*ARGSLICE.get()).0 }
 }
 
 /// The environment as set by goenvs.
 pub fn envs() -> &'static [&'static [u8]] {
     // SAFETY: as in argslice.
-    unsafe { &**ENVS.get() }
+    unsafe { &*(*ENVS.get()).0 }
 }
 
 /// Go's gogetenv: the value of the first `key=` entry.

@@ -80,8 +80,6 @@ pub enum WaitReason {
     Sleep,
     /// Waiting on a sync primitive (Mutex, WaitGroup, Once).
     SyncWait,
-    /// Parked by a stop-the-world (GOMAXPROCS change).
-    StopTheWorld,
 }
 
 impl WaitReason {
@@ -95,7 +93,6 @@ impl WaitReason {
             WaitReason::SelectNoCases => "select (no cases)",
             WaitReason::Sleep => "sleep",
             WaitReason::SyncWait => "sync.Mutex.Lock",
-            WaitReason::StopTheWorld => "stop the world",
         }
     }
 }
@@ -297,10 +294,6 @@ impl GQueue {
     pub const fn new() -> Self {
         GQueue { head: ptr::null_mut(), tail: ptr::null_mut() }
     }
-    /// Whether the queue is empty.
-    pub fn empty(&self) -> bool {
-        self.head.is_null()
-    }
     /// Appends gp.
     ///
     /// # Safety
@@ -316,18 +309,6 @@ impl GQueue {
             }
         }
         self.tail = gp;
-    }
-    /// Prepends gp.
-    ///
-    /// # Safety
-    /// `gp` must be valid and on no other list.
-    pub unsafe fn push(&mut self, gp: *mut G) {
-        // SAFETY: gp is valid.
-        unsafe { (*gp).schedlink = self.head };
-        self.head = gp;
-        if self.tail.is_null() {
-            self.tail = gp;
-        }
     }
     /// Removes and returns the first g, or null.
     pub fn pop(&mut self) -> *mut G {
@@ -369,8 +350,6 @@ pub struct Sched {
     pub sysmonwait: AtomicBool,
     /// Wakes sysmon.
     pub sysmonnote: Note,
-    /// Number of system goroutines (not counted by num_goroutine / checkdead).
-    pub ngsys: AtomicI32,
     /// Number of goroutines ever created minus dead ones.
     pub ngalive: AtomicI64,
     /// Number of Ms created.
@@ -405,8 +384,10 @@ unsafe impl Sync for Sched {}
 #[repr(transparent)]
 pub struct Global<T>(pub UnsafeCell<T>);
 
-// SAFETY: access discipline is documented at each Global and enforced by the runtime's locking.
-unsafe impl<T> Sync for Global<T> {}
+// SAFETY: a Global is a Mutex whose lock is the runtime's discipline documented at each static
+// (a runtime lock, boot before any second thread, or one owning M): the T is only ever used by
+// one thread at a time, so it must be able to move between threads (T: Send, std's Mutex bound).
+unsafe impl<T: Send> Sync for Global<T> {}
 
 impl<T> Global<T> {
     /// Wraps a value.
@@ -418,6 +399,19 @@ impl<T> Global<T> {
         self.0.get()
     }
 }
+
+// Send for the scheduler's objects, so that statics holding them can be `Global`s. What makes a
+// G, M or P safe to reach from several threads is the runtime's protocol (a G's status, an M's
+// ownership of its P, sched.lock), not the type system; their raw pointers point at other
+// runtime objects, which are never freed.
+// SAFETY: any M may run any G: Go's model; a G's fields are owned by the M that runs it, or by
+// whoever moved its status out of _Grunning (casgstatus).
+unsafe impl Send for G {}
+// SAFETY: an M's fields are its own thread's, except those sched.lock or atomics guard; moving
+// the M value itself happens only while one thread sets it up (boot, newm).
+unsafe impl Send for M {}
+// SAFETY: a list of gs owned by whoever holds the list (a P's owner, or a lock): see G.
+unsafe impl Send for GList {}
 
 /// A value of `T` with every byte zero.
 ///

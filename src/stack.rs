@@ -193,11 +193,13 @@ pub fn guard_stats() -> (usize, isize) {
     (GUARDED.load(Ordering::Relaxed), GUARD_BUDGET.load(Ordering::Relaxed))
 }
 
+#[cfg(feature = "testing")]
 /// Number of times a dead goroutine's deep stack pages were given back to the OS.
 pub fn scavenged() -> usize {
     SCAVENGED.load(Ordering::Relaxed)
 }
 
+#[cfg(feature = "testing")]
 /// The bounds `[lo, hi)` of the running goroutine's stack (hi: below the 16-byte top reserve),
 /// for tests and tools that check stack use and layout.
 pub fn current_bounds() -> (usize, usize) {

@@ -3,6 +3,7 @@
 //! park hook once the goroutine is off its M.
 
 use core::cell::UnsafeCell;
+use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
@@ -28,9 +29,10 @@ struct WaitQueue {
     tail: UnsafeCell<*mut Waiter>,
 }
 
-// SAFETY: head/tail only change with `lock` held.
+// SAFETY: head/tail (raw pointers to waiters on parked goroutines' stacks) are read and written
+// only with `lock` held, and a waiter is touched only while its goroutine is parked on the queue.
 unsafe impl Sync for WaitQueue {}
-// SAFETY: as above; the raw pointers are to parked goroutines' stack slots.
+// SAFETY: the queue holds no thread-bound state: its waiters are goroutines, which any M runs.
 unsafe impl Send for WaitQueue {}
 
 impl WaitQueue {
@@ -124,7 +126,11 @@ impl WaitGroup {
     }
 
     /// Adds delta (may be negative) to the counter; at zero every waiter is released.
-    /// A negative counter panics, as in Go.
+    ///
+    /// # Panics
+    /// If the counter goes negative (as Go's "sync: negative WaitGroup counter"); the panic
+    /// points at the caller.
+    #[track_caller]
     pub fn add(&self, delta: i64) {
         // AcqRel: work done before done() happens-before wait() returning.
         let v = self.count.fetch_add(delta, Ordering::AcqRel) + delta;
@@ -154,6 +160,10 @@ impl WaitGroup {
     }
 
     /// Decrements the counter by one.
+    ///
+    /// # Panics
+    /// As [`WaitGroup::add`], if the counter goes negative.
+    #[track_caller]
     pub fn done(&self) {
         self.add(-1);
     }
@@ -191,15 +201,25 @@ pub struct Mutex<T: ?Sized> {
     data: UnsafeCell<T>,
 }
 
-// SAFETY: the lock serialises access to data.
+// SAFETY: moving the Mutex moves the T it owns: T: Send (std's bound).
 unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
-// SAFETY: as above.
+// SAFETY: a shared Mutex hands out `&mut T` to one goroutine at a time, so T only ever moves
+// between threads, never is shared: T: Send (std's bound).
 unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
 /// Access to a locked Mutex's value; unlocks when dropped.
 pub struct MutexGuard<'a, T: ?Sized> {
     m: &'a Mutex<T>,
+    /// Opts out of the auto traits: `&Mutex<T>` is Send + Sync for any `T: Send`, which would
+    /// make the guard Sync without `T: Sync`. The impls below give the right bounds.
+    _not_auto: PhantomData<*mut T>,
 }
+
+// SAFETY: sending the guard sends `&mut T` access (T: Send) and the unlock, which gort's Mutex
+// allows from any goroutine (as Go's sync.Mutex does).
+unsafe impl<T: ?Sized + Send> Send for MutexGuard<'_, T> {}
+// SAFETY: a shared guard only gives `&T`: T: Sync (std's bound).
+unsafe impl<T: ?Sized + Sync> Sync for MutexGuard<'_, T> {}
 
 impl<T> Mutex<T> {
     /// A new unlocked mutex holding v.
@@ -220,7 +240,7 @@ impl<T: ?Sized> Mutex<T> {
         if self.state.compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_err() {
             self.lock_slow();
         }
-        MutexGuard { m: self }
+        MutexGuard { m: self, _not_auto: PhantomData }
     }
 
     /// Locks if free, without waiting.
@@ -228,7 +248,7 @@ impl<T: ?Sized> Mutex<T> {
         self.state
             .compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
             .ok()
-            .map(|_| MutexGuard { m: self })
+            .map(|_| MutexGuard { m: self, _not_auto: PhantomData })
     }
 
     fn lock_slow(&self) {

@@ -1,22 +1,99 @@
-//! Time: monotonic `nanotime` through the vDSO's clock_gettime (found via AT_SYSINFO_EHDR) with a
-//! system-call fallback, per-P timer heaps (Go's p.timers), and `sleep`.
+//! Time (Go's runtime/time.go, and the monotonic clock of Go's time package): `nanotime` from
+//! the OS layer (the vDSO's clock_gettime on Linux, with a system-call fallback), per-P timer
+//! heaps (Go's p.timers) behind `sleep`, and the public [`Instant`].
 
 use core::sync::atomic::Ordering;
+use core::time::Duration;
 
 use crate::runtime2::{G, P};
 use crate::sys as os;
 
 /// Monotonic time in nanoseconds (Go's nanotime), from the OS layer (vDSO on Linux).
 #[inline]
-pub fn nanotime() -> i64 {
+pub(crate) fn nanotime() -> i64 {
     os::nanotime()
+}
+
+/// A point on the monotonic clock (Go's `time.Now()` for measuring; std's `Instant`), with
+/// nanosecond resolution. Never goes backwards; unrelated to the wall clock.
+///
+/// ```
+/// let start = gort::time::Instant::now();
+/// gort::sleep(core::time::Duration::from_millis(2));
+/// assert!(start.elapsed() >= core::time::Duration::from_millis(2));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct Instant {
+    ns: i64,
+}
+
+impl Instant {
+    /// The current time.
+    pub fn now() -> Instant {
+        Instant { ns: nanotime() }
+    }
+
+    /// Time passed since `self`.
+    pub fn elapsed(&self) -> Duration {
+        Instant::now().saturating_duration_since(*self)
+    }
+
+    /// Time from `earlier` to `self`, zero if `earlier` is later.
+    pub fn saturating_duration_since(&self, earlier: Instant) -> Duration {
+        Duration::from_nanos(self.ns.saturating_sub(earlier.ns).max(0) as u64)
+    }
+
+    /// Time from `earlier` to `self`, None if `earlier` is later.
+    pub fn checked_duration_since(&self, earlier: Instant) -> Option<Duration> {
+        (self.ns >= earlier.ns).then(|| Duration::from_nanos((self.ns - earlier.ns) as u64))
+    }
+
+    /// `self + d`, None if it would overflow the clock's range (about 292 years).
+    pub fn checked_add(&self, d: Duration) -> Option<Instant> {
+        let d = i64::try_from(d.as_nanos()).ok()?;
+        Some(Instant { ns: self.ns.checked_add(d)? })
+    }
+
+    /// `self - d`, None if it would overflow the clock's range.
+    pub fn checked_sub(&self, d: Duration) -> Option<Instant> {
+        let d = i64::try_from(d.as_nanos()).ok()?;
+        Some(Instant { ns: self.ns.checked_sub(d)? })
+    }
+}
+
+impl core::ops::Add<Duration> for Instant {
+    type Output = Instant;
+    /// # Panics
+    /// If the result overflows (as std's Instant).
+    #[track_caller]
+    fn add(self, d: Duration) -> Instant {
+        self.checked_add(d).expect("overflow when adding duration to instant")
+    }
+}
+
+impl core::ops::Sub<Duration> for Instant {
+    type Output = Instant;
+    /// # Panics
+    /// If the result overflows (as std's Instant).
+    #[track_caller]
+    fn sub(self, d: Duration) -> Instant {
+        self.checked_sub(d).expect("overflow when subtracting duration from instant")
+    }
+}
+
+impl core::ops::Sub<Instant> for Instant {
+    type Output = Duration;
+    /// Time from `earlier` to `self`, zero if `earlier` is later (as std's Instant).
+    fn sub(self, earlier: Instant) -> Duration {
+        self.saturating_duration_since(earlier)
+    }
 }
 
 /// A goroutine's sleep timer: when it should be made runnable.
 #[repr(C)]
-pub struct Timer {
+pub(crate) struct Timer {
     /// Wake time (nanotime), 0 if not armed.
-    pub when: i64,
+    pub(crate) when: i64,
 }
 
 /// One pending timer in a P's heap.
@@ -28,33 +105,29 @@ struct TimerEntry {
 }
 
 /// A P's timers (Go's p.timers): a binary min-heap by (when, insertion order).
-pub struct TimerHeap {
+pub(crate) struct TimerHeap {
     heap: alloc::vec::Vec<TimerEntry>,
     seq: u64,
 }
 
 impl TimerHeap {
     /// An empty heap.
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         TimerHeap { heap: alloc::vec::Vec::new(), seq: 0 }
     }
     /// Number of pending timers.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.heap.len()
     }
-    /// Whether no timers are pending.
-    pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
-    }
     /// Earliest wake time, or 0.
-    pub fn next_when(&self) -> i64 {
+    pub(crate) fn next_when(&self) -> i64 {
         self.heap.first().map_or(0, |t| t.when)
     }
     fn less(a: &TimerEntry, b: &TimerEntry) -> bool {
         (a.when, a.seq) < (b.when, b.seq)
     }
     /// Adds a timer that readies gp at `when`.
-    pub fn push(&mut self, when: i64, gp: *mut G) {
+    pub(crate) fn push(&mut self, when: i64, gp: *mut G) {
         self.seq += 1;
         self.heap.push(TimerEntry { when, seq: self.seq, gp });
         let mut i = self.heap.len() - 1;
@@ -68,7 +141,7 @@ impl TimerHeap {
         }
     }
     /// Removes and returns the earliest timer's g if it is due at `now`.
-    pub fn pop_due(&mut self, now: i64) -> Option<*mut G> {
+    pub(crate) fn pop_due(&mut self, now: i64) -> Option<*mut G> {
         let first = *self.heap.first()?;
         if first.when > now {
             return None;
@@ -97,7 +170,7 @@ impl TimerHeap {
         Some(first.gp)
     }
     /// Moves every timer into `to` (procresize destroying a P).
-    pub fn move_all(&mut self, to: &mut TimerHeap) {
+    pub(crate) fn move_all(&mut self, to: &mut TimerHeap) {
         for t in self.heap.drain(..) {
             to.push(t.when, t.gp);
         }
@@ -108,7 +181,7 @@ impl TimerHeap {
 ///
 /// # Safety
 /// pp must be a valid P; gp a parked g.
-pub unsafe fn addtimer(pp: *mut P, when: i64, gp: *mut G) {
+pub(crate) unsafe fn addtimer(pp: *mut P, when: i64, gp: *mut G) {
     // SAFETY: P fields used here are guarded by timers_lock or atomic.
     unsafe {
         let p = &mut *pp;
@@ -138,7 +211,7 @@ mod tests {
         assert_eq!(h.pop_due(100), Some(g(2)));
         assert_eq!(h.pop_due(25), None);
         assert_eq!(h.pop_due(30), Some(g(3)));
-        assert!(h.is_empty());
+        assert_eq!(h.len(), 0);
     }
 
     #[test]

@@ -43,9 +43,6 @@ macro_rules! tls_g {
     };
 }
 
-#[cfg(not(windows))]
-/// Size of the area `newproc` reserves at the top of a new stack (return address slot + alignment).
-pub const STACK_TOP_RESERVE: usize = 16;
 /// Name of the TLS mechanism, for boottrace.
 #[cfg(target_os = "linux")]
 pub const TLS_MECHANISM: &str = "arch_prctl(ARCH_SET_FS) -> fs base, getg = mov fs:[0]";
@@ -73,7 +70,7 @@ pub fn getg() -> *mut G {
     gp
 }
 
-#[cfg(not(windows))]
+#[cfg(target_os = "macos")]
 /// Installs gp as the current g (Go's setg).
 ///
 /// # Safety
@@ -162,6 +159,7 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
 /// # Safety
 /// `f` must not park, mcall or switch goroutines.
 #[unsafe(naked)]
+#[allow(dead_code)] // coming use: goroutine dumps print on g0's stack (Go's systemstack(traceback))
 pub unsafe extern "C" fn systemstack(f: unsafe extern "C" fn(usize), arg: usize) {
     naked_asm!(
         concat!("mov rax, ", tls_g!()),
@@ -214,7 +212,7 @@ pub unsafe extern "C" fn goexit() {
 /// returns into `goexit` (Go's gostartcallfn).
 ///
 /// # Safety
-/// `hi` must be the 16-aligned top of a writable stack with at least STACK_TOP_RESERVE bytes.
+/// `hi` must be the 16-aligned top of a writable stack with at least 16 bytes.
 pub unsafe fn gostartcall(buf: &mut Gobuf, hi: usize, entry: usize, ctx: usize) {
     let sp = hi - 8; // at entry of a function, (sp + 8) % 16 == 0
                      // SAFETY: sp is within the stack's top reserve.
@@ -275,20 +273,19 @@ pub mod nr {
     pub const RT_SIGRETURN: usize = 15;
     pub const SCHED_YIELD: usize = 24;
     pub const NANOSLEEP: usize = 35;
-    pub const PIPE2: usize = 293;
+    #[allow(dead_code)] // coming use: tgkill (asynchronous preemption)
     pub const GETPID: usize = 39;
     pub const CLONE: usize = 56;
     pub const EXIT: usize = 60;
-    pub const KILL: usize = 62;
     pub const SIGALTSTACK: usize = 131;
     pub const ARCH_PRCTL: usize = 158;
     pub const GETTID: usize = 186;
+    #[allow(dead_code)] // coming use: tgkill (asynchronous preemption)
     pub const TGKILL: usize = 234;
     pub const FUTEX: usize = 202;
     pub const SCHED_GETAFFINITY: usize = 204;
     pub const CLOCK_GETTIME: usize = 228;
     pub const EXIT_GROUP: usize = 231;
-    pub const EXECVE: usize = 59;
 }
 
 #[cfg(target_os = "linux")]

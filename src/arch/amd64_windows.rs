@@ -19,9 +19,6 @@ use crate::offsets::*;
 use crate::runtime2::{Gobuf, G};
 use crate::sys::STACK_GUARD;
 
-/// Size of the area `newproc` reserves at the top of a new stack: return address and the
-/// 32-byte Win64 shadow space of the entry function, keeping SP+8 16-aligned at entry.
-pub const STACK_TOP_RESERVE: usize = 48;
 /// Name of the TLS mechanism, for boottrace.
 pub const TLS_MECHANISM: &str = "TlsAlloc slot in the TEB, getg = mov gs:[0x1480+8*slot]";
 
@@ -46,17 +43,6 @@ pub fn getg() -> *mut G {
     gp
 }
 
-/// Installs gp as the current g (Go's setg).
-///
-/// # Safety
-/// gp must be a valid g belonging to this thread's M (or null while the M exits).
-#[inline(always)]
-pub unsafe fn setg(gp: *mut G) {
-    let off = TLS_G.load(Ordering::Relaxed);
-    // SAFETY: as getg; the slot is ours.
-    unsafe { asm!("mov qword ptr gs:[{}], {}", in(reg) off, in(reg) gp, options(nostack, preserves_flags)) };
-}
-
 /// Writes the TEB's stack fields (StackBase, StackLimit, DeallocationStack).
 ///
 /// # Safety
@@ -73,23 +59,6 @@ pub unsafe fn teb_set_stack(base: usize, limit: usize, dealloc: usize) {
             options(nostack, preserves_flags)
         )
     };
-}
-
-/// The TEB's stack fields (StackBase, StackLimit, DeallocationStack) as they are now.
-pub fn teb_stack() -> (usize, usize, usize) {
-    let (b, l, d): (usize, usize, usize);
-    // SAFETY: reads of this thread's TEB.
-    unsafe {
-        asm!(
-            "mov {base}, qword ptr gs:[{b}]",
-            "mov {limit}, qword ptr gs:[{l}]",
-            "mov {dealloc}, qword ptr gs:[{d}]",
-            base = out(reg) b, limit = out(reg) l, dealloc = out(reg) d,
-            b = const TEB_STACKBASE, l = const TEB_STACKLIMIT, d = const TEB_DEALLOCATIONSTACK,
-            options(nostack, readonly, preserves_flags)
-        )
-    };
-    (b, l, d)
 }
 
 /// Restores the context in `buf` (sp, pc, g) and jumps there; never returns (Go's gogo).
@@ -201,6 +170,7 @@ pub unsafe extern "sysv64" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
 /// # Safety
 /// `f` must not park, mcall or switch goroutines.
 #[unsafe(naked)]
+#[allow(dead_code)] // coming use: goroutine dumps print on g0's stack (Go's systemstack(traceback))
 pub unsafe extern "sysv64" fn systemstack(f: unsafe extern "C" fn(usize), arg: usize) {
     naked_asm!(
         "mov r10, qword ptr [rip + {tls_g}]",
@@ -278,7 +248,8 @@ pub unsafe extern "C" fn goexit() {
 /// address.
 ///
 /// # Safety
-/// `hi` must be the 16-aligned top of a writable stack with at least STACK_TOP_RESERVE bytes.
+/// `hi` must be the 16-aligned top of a writable stack with at least 48 bytes (the return address
+/// and the entry function's 32-byte Win64 shadow space, SP+8 16-aligned at entry).
 pub unsafe fn gostartcall(buf: &mut Gobuf, hi: usize, entry: usize, ctx: usize) {
     let sp = hi - 40; // (sp + 8) % 16 == 0 at entry; [sp+8, sp+40) is the shadow space
                       // SAFETY: sp is within the stack's top reserve.

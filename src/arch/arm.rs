@@ -26,8 +26,6 @@ use crate::offsets::*;
 use crate::runtime2::{Gobuf, G};
 
 #[cfg(target_os = "linux")]
-/// Size of the area `newproc` reserves at the top of a new stack (keeps sp 8-aligned).
-pub const STACK_TOP_RESERVE: usize = 16;
 #[cfg(target_os = "linux")]
 /// Name of the TLS mechanism, for boottrace.
 pub const TLS_MECHANISM: &str = "set_tls(0xf0005) -> TPIDRURO, getg = mrc p15,0,r,c13,c0,3; ldr [r]";
@@ -43,20 +41,6 @@ pub fn getg() -> *mut G {
             options(nostack, readonly, preserves_flags))
     };
     gp
-}
-
-#[cfg(target_os = "linux")]
-/// Installs gp as the current g (Go's setg).
-///
-/// # Safety
-/// gp must be a valid g belonging to this thread's M (or null while the M exits).
-#[inline(always)]
-pub unsafe fn setg(gp: *mut G) {
-    // SAFETY: TPIDRURO points at this thread's m.tls; see getg.
-    unsafe {
-        asm!("mrc p15, 0, {t}, c13, c0, 3", "str {g}, [{t}]", t = out(reg) _, g = in(reg) gp,
-            options(nostack, preserves_flags))
-    };
 }
 
 #[cfg(target_os = "linux")]
@@ -138,6 +122,7 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
 /// # Safety
 /// `f` must not park, mcall or switch goroutines.
 #[unsafe(naked)]
+#[allow(dead_code)] // coming use: goroutine dumps print on g0's stack (Go's systemstack(traceback))
 pub unsafe extern "C" fn systemstack(f: unsafe extern "C" fn(usize), arg: usize) {
     naked_asm!(
         "mrc p15, 0, r3, c13, c0, 3",
@@ -190,7 +175,7 @@ pub unsafe extern "C" fn goexit() {
 /// returns into `goexit` (gogo loads lr = goexit+4) (Go's gostartcallfn).
 ///
 /// # Safety
-/// `hi` must be the 8-aligned top of a writable stack with at least STACK_TOP_RESERVE bytes.
+/// `hi` must be the 8-aligned top of a writable stack with at least 16 bytes.
 pub unsafe fn gostartcall(buf: &mut Gobuf, hi: usize, entry: usize, ctx: usize) {
     buf.sp = hi & !15;
     buf.pc = entry;
@@ -248,21 +233,18 @@ pub mod nr {
     pub const RT_SIGRETURN: usize = 173;
     pub const SCHED_YIELD: usize = 158;
     pub const NANOSLEEP: usize = 162;
-    pub const PIPE2: usize = 359;
+    #[allow(dead_code)] // coming use: tgkill (asynchronous preemption)
     pub const GETPID: usize = 20;
     pub const CLONE: usize = 120;
     pub const EXIT: usize = 1;
-    pub const KILL: usize = 37;
     pub const SIGALTSTACK: usize = 186;
     pub const GETTID: usize = 224;
+    #[allow(dead_code)] // coming use: tgkill (asynchronous preemption)
     pub const TGKILL: usize = 268;
     pub const FUTEX: usize = 240;
     pub const SCHED_GETAFFINITY: usize = 242;
     pub const CLOCK_GETTIME: usize = 263;
     pub const EXIT_GROUP: usize = 248;
-    pub const EXECVE: usize = 11;
-    /// ARM-private: sets TPIDRURO (__ARM_NR_set_tls).
-    pub const SET_TLS: usize = 0xf0005;
 }
 
 #[cfg(target_os = "linux")]

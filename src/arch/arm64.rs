@@ -84,8 +84,6 @@ macro_rules! adr_sym {
 #[no_mangle]
 pub static runtime_tlsg: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
 
-/// Size of the area `newproc` reserves at the top of a new stack (keeps sp 16-aligned).
-pub const STACK_TOP_RESERVE: usize = 16;
 #[cfg(not(windows))]
 /// Name of the TLS mechanism, for boottrace.
 #[cfg(target_os = "linux")]
@@ -121,27 +119,6 @@ pub fn getg() -> *mut G {
             tlsg = sym runtime_tlsg, options(nostack, readonly, preserves_flags))
     };
     gp
-}
-
-#[cfg(not(windows))]
-/// Installs gp as the current g (Go's setg).
-///
-/// # Safety
-/// gp must be a valid g belonging to this thread's M (or null while the M exits).
-#[inline(always)]
-pub unsafe fn setg(gp: *mut G) {
-    // SAFETY: tpidr_el0 points at this thread's m.tls; see getg.
-    #[cfg(target_os = "linux")]
-    unsafe {
-        asm!("mrs {t}, tpidr_el0", "str {g}, [{t}]", t = out(reg) _, g = in(reg) gp,
-            options(nostack, preserves_flags))
-    };
-    // SAFETY: the g slot of this thread's TSD array; see getg.
-    #[cfg(target_os = "macos")]
-    unsafe {
-        asm!(g_slot!("{t}", "{u}"), "str {g}, [{t}]", t = out(reg) _, u = out(reg) _, g = in(reg) gp,
-            tlsg = sym runtime_tlsg, options(nostack, preserves_flags))
-    };
 }
 
 #[cfg(not(windows))]
@@ -243,6 +220,7 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
 /// # Safety
 /// `f` must not park, mcall or switch goroutines.
 #[unsafe(naked)]
+#[allow(dead_code)] // coming use: goroutine dumps print on g0's stack (Go's systemstack(traceback))
 pub unsafe extern "C" fn systemstack(f: unsafe extern "C" fn(usize), arg: usize) {
     tls_naked_asm!(
         g_slot!("x9", "x10"),
@@ -295,11 +273,25 @@ pub unsafe extern "C" fn goexit() {
     )
 }
 
+#[cfg(target_os = "macos")]
+/// Installs gp as the current g (Go's setg).
+///
+/// # Safety
+/// gp must be a valid g belonging to this thread's M (or null while the M exits).
+#[inline(always)]
+pub unsafe fn setg(gp: *mut G) {
+    // SAFETY: the g slot of this thread's TSD array; see getg.
+    unsafe {
+        asm!(g_slot!("{t}", "{u}"), "str {g}, [{t}]", t = out(reg) _, u = out(reg) _, g = in(reg) gp,
+            tlsg = sym runtime_tlsg, options(nostack, preserves_flags))
+    };
+}
+
 /// Prepares `buf` so that `gogo(buf)` calls `entry(ctx)` on the stack `[.., hi)` and `entry`
 /// returns into `goexit` (gogo loads lr = goexit+4) (Go's gostartcallfn).
 ///
 /// # Safety
-/// `hi` must be the 16-aligned top of a writable stack with at least STACK_TOP_RESERVE bytes.
+/// `hi` must be the 16-aligned top of a writable stack with at least 16 bytes.
 pub unsafe fn gostartcall(buf: &mut Gobuf, hi: usize, entry: usize, ctx: usize) {
     buf.sp = hi & !15;
     buf.pc = entry;
@@ -356,19 +348,18 @@ pub mod nr {
     pub const RT_SIGRETURN: usize = 139;
     pub const SCHED_YIELD: usize = 124;
     pub const NANOSLEEP: usize = 101;
-    pub const PIPE2: usize = 59;
+    #[allow(dead_code)] // coming use: tgkill (asynchronous preemption)
     pub const GETPID: usize = 172;
     pub const CLONE: usize = 220;
     pub const EXIT: usize = 93;
-    pub const KILL: usize = 129;
     pub const SIGALTSTACK: usize = 132;
     pub const GETTID: usize = 178;
+    #[allow(dead_code)] // coming use: tgkill (asynchronous preemption)
     pub const TGKILL: usize = 131;
     pub const FUTEX: usize = 98;
     pub const SCHED_GETAFFINITY: usize = 123;
     pub const CLOCK_GETTIME: usize = 113;
     pub const EXIT_GROUP: usize = 94;
-    pub const EXECVE: usize = 221;
 }
 
 #[cfg(target_os = "linux")]

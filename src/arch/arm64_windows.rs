@@ -36,17 +36,6 @@ pub fn getg() -> *mut G {
     gp
 }
 
-/// Installs gp as the current g (Go's setg).
-///
-/// # Safety
-/// gp must be a valid g belonging to this thread's M (or null while the M exits).
-#[inline(always)]
-pub unsafe fn setg(gp: *mut G) {
-    let off = TLS_G.load(Ordering::Relaxed);
-    // SAFETY: as getg; the slot is ours.
-    unsafe { asm!("str {}, [x18, {}]", in(reg) gp, in(reg) off, options(nostack, preserves_flags)) };
-}
-
 /// Writes the TEB's stack fields (StackBase, StackLimit, DeallocationStack).
 ///
 /// # Safety
@@ -190,6 +179,7 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
 /// # Safety
 /// `f` must not park, mcall or switch goroutines.
 #[unsafe(naked)]
+#[allow(dead_code)] // coming use: goroutine dumps print on g0's stack (Go's systemstack(traceback))
 pub unsafe extern "C" fn systemstack(f: unsafe extern "C" fn(usize), arg: usize) {
     naked_asm!(
         "adrp x9, {tls_g}",

@@ -15,8 +15,6 @@ use crate::offsets::*;
 use crate::runtime2::{Gobuf, G};
 use crate::sys::STACK_GUARD;
 
-/// Size of the area `newproc` reserves at the top of a new stack (keeps sp 8-aligned).
-pub const STACK_TOP_RESERVE: usize = 16;
 /// Name of the TLS mechanism, for boottrace.
 pub const TLS_MECHANISM: &str = "TlsAlloc slot in the TEB, getg = mrc p15,0,r,c13,c0,2; ldr [r, #0xe10+4*slot]";
 
@@ -39,20 +37,6 @@ pub fn getg() -> *mut G {
             options(nostack, readonly, preserves_flags))
     };
     gp
-}
-
-/// Installs gp as the current g (Go's setg).
-///
-/// # Safety
-/// gp must be a valid g belonging to this thread's M (or null while the M exits).
-#[inline(always)]
-pub unsafe fn setg(gp: *mut G) {
-    let off = TLS_G.load(Ordering::Relaxed);
-    // SAFETY: as getg; the slot is ours.
-    unsafe {
-        asm!("mrc p15, 0, {t}, c13, c0, 2", "str {g}, [{t}, {o}]", t = out(reg) _, g = in(reg) gp, o = in(reg) off,
-            options(nostack, preserves_flags))
-    };
 }
 
 /// Writes the TEB's stack fields (StackBase, StackLimit, DeallocationStack).
@@ -263,7 +247,7 @@ pub unsafe extern "C" fn goexit() {
 /// returns into `goexit` (gogo loads lr = goexit+4) (Go's gostartcallfn).
 ///
 /// # Safety
-/// `hi` must be the 8-aligned top of a writable stack with at least STACK_TOP_RESERVE bytes.
+/// `hi` must be the 8-aligned top of a writable stack with at least 16 bytes.
 pub unsafe fn gostartcall(buf: &mut Gobuf, hi: usize, entry: usize, ctx: usize) {
     buf.sp = hi & !15;
     buf.pc = entry;

@@ -19,10 +19,6 @@ pub const GOOS: &str = "darwin";
 
 /// Interrupted system call.
 pub const EINTR: isize = 4;
-/// Resource temporarily unavailable.
-pub const EAGAIN: isize = 35;
-/// Timed out (__ulock_wait).
-pub const ETIMEDOUT: isize = 60;
 /// No such waiter (__ulock_wake with nobody waiting).
 const ENOENT: c_int = 2;
 
@@ -30,16 +26,6 @@ const ENOENT: c_int = 2;
 #[repr(C)]
 struct PthreadAttr {
     _opaque: [u64; 8],
-}
-
-/// struct timespec.
-#[repr(C)]
-#[derive(Default, Clone, Copy)]
-pub struct Timespec {
-    /// Seconds.
-    pub sec: isize,
-    /// Nanoseconds.
-    pub nsec: isize,
 }
 
 /// The libSystem functions gort calls (linker/libSystem.tbd lists the same set).
@@ -55,7 +41,6 @@ mod libsystem {
         pub fn mmap(addr: *mut c_void, len: usize, prot: c_int, flags: c_int, fd: c_int, off: i64) -> *mut c_void;
         pub fn munmap(addr: *mut c_void, len: usize) -> c_int;
         pub fn mprotect(addr: *mut c_void, len: usize, prot: c_int) -> c_int;
-        pub fn madvise(addr: *mut c_void, len: usize, advice: c_int) -> c_int;
         pub fn pthread_attr_init(attr: *mut PthreadAttr) -> c_int;
         pub fn pthread_attr_setstack(attr: *mut PthreadAttr, addr: *mut c_void, size: usize) -> c_int;
         pub fn pthread_attr_setdetachstate(attr: *mut PthreadAttr, state: c_int) -> c_int;
@@ -162,6 +147,7 @@ fn sysctl_int(name: &[u8]) -> Option<i64> {
 }
 
 /// Whether a boolean hw.optional sysctl is present and non-zero (Go's sysctlEnabled).
+#[cfg(target_arch = "aarch64")]
 pub fn sysctl_enabled(name: &[u8]) -> bool {
     sysctl_int(name).is_some_and(|v| v != 0)
 }
@@ -439,7 +425,8 @@ pub const SIGBUS: i32 = 10;
 pub const SIGFPE: i32 = 8;
 /// SIGILL.
 pub const SIGILL: i32 = 4;
-/// SIGURG: Go's preemption signal (unused by gort, kept unblocked).
+/// SIGURG: Go's preemption signal (kept unblocked).
+#[allow(dead_code)] // coming use: asynchronous preemption (Go's sigPreempt)
 pub const SIGURG: i32 = 16;
 const SIG_SETMASK: c_int = 3;
 const SA_ONSTACK: c_int = 0x0001;

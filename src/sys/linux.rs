@@ -9,12 +9,8 @@ use crate::arch::{self, nr, syscall6};
 /// OS name as Go spells it.
 pub const GOOS: &str = "linux";
 
-/// errno values the runtime looks at.
-pub const EAGAIN: isize = 11;
-/// Interrupted system call.
+/// Interrupted system call: the errno value the runtime looks at.
 pub const EINTR: isize = 4;
-/// Timed out (futex).
-pub const ETIMEDOUT: isize = 110;
 
 // --- auxv (Go's sysauxv) ---
 
@@ -180,6 +176,7 @@ pub fn exit(code: i32) -> ! {
 }
 
 /// Ends the calling thread only.
+#[allow(dead_code)] // coming use: LockOSThread, a goroutine that exits locked ends its thread (Go's mexit)
 pub fn exit_thread() -> ! {
     loop {
         // SAFETY: exit ends this thread; its stack is not freed by the kernel.
@@ -194,6 +191,7 @@ pub fn gettid() -> u64 {
 }
 
 /// Sends `sig` to the thread `tid` of this process.
+#[allow(dead_code)] // coming use: asynchronous preemption signals a running M (Go's preemptM)
 pub fn tgkill(tid: u64, sig: i32) {
     // SAFETY: plain integers.
     unsafe {
@@ -361,7 +359,8 @@ pub const SIGBUS: i32 = 7;
 pub const SIGFPE: i32 = 8;
 /// SIGILL.
 pub const SIGILL: i32 = 4;
-/// SIGURG: Go's preemption signal (unused by gort, kept unblocked).
+/// SIGURG: Go's preemption signal (kept unblocked).
+#[allow(dead_code)] // coming use: asynchronous preemption (Go's sigPreempt)
 pub const SIGURG: i32 = 23;
 const SIG_SETMASK: usize = 2;
 const SA_SIGINFO: usize = 0x4;
@@ -505,6 +504,7 @@ pub fn startup_random() -> usize {
 }
 
 /// AT_HWCAP and AT_HWCAP2 from the auxv sysargs walked (cpuinit's input on arm and arm64).
+#[cfg(not(target_arch = "x86_64"))]
 pub fn hwcaps() -> (usize, usize) {
     // SAFETY: written once during args, before cpuinit.
     let a = unsafe { &*AUXV.get() };

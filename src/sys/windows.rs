@@ -129,11 +129,6 @@ pub fn osinit() {
     qpc_init();
 }
 
-/// Allocation granularity (VirtualAlloc's address alignment).
-pub fn alloc_granularity() -> usize {
-    ALLOC_GRANULARITY.load(Ordering::Relaxed)
-}
-
 // --- time ---
 
 fn qpc_init() {
@@ -187,6 +182,7 @@ pub fn exit(code: i32) -> ! {
 
 /// Ends the calling thread only: gives the TEB back its OS stack first (saved by tstart in
 /// m.tls[1..4]) so ExitThread frees the right memory.
+#[allow(dead_code)] // coming use: LockOSThread, a goroutine that exits locked ends its thread (Go's mexit)
 pub fn exit_thread() -> ! {
     // SAFETY: getg().m is this thread's M and tstart saved the OS stack bounds in its tls.
     unsafe {
@@ -699,6 +695,7 @@ pub fn minit(mp: *mut crate::runtime2::M) {
 
 /// CPU feature bits in AT_HWCAP/AT_HWCAP2 form: windows has no auxv, so none (Go asks
 /// IsProcessorFeaturePresent there; gort does not yet).
+#[cfg(not(target_arch = "x86_64"))]
 pub fn hwcaps() -> (usize, usize) {
     (0, 0)
 }

@@ -10,8 +10,6 @@ extern crate alloc;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-#[path = "../clock.rs"]
-mod clock;
 
 const ITERS: usize = 2_000_000;
 const LIVE: usize = 64;
@@ -36,7 +34,7 @@ fn work(seed: u64) -> usize {
 fn main() {
     let procs = gort::gomaxprocs(0) as usize;
     let wg = Arc::new(gort::sync::WaitGroup::new());
-    let t0 = clock::now_ns();
+    let t0 = gort::time::Instant::now();
     wg.add(procs as i64);
     for p in 0..procs {
         let wg = wg.clone();
@@ -46,7 +44,7 @@ fn main() {
         });
     }
     wg.wait();
-    let ns = clock::now_ns() - t0;
+    let ns = t0.elapsed().as_nanos() as u64;
     // Wall time per iteration of one worker: the workers run in parallel, so with 2 Ps twice
     // the work in the same time shows as the same number (as in the Go and glibc twins).
     gort::println!("RESULT alloc {:.1} ns", ns as f64 / ITERS as f64);

@@ -3,8 +3,6 @@
 #![no_main]
 gort::main!(main);
 
-#[path = "../clock.rs"]
-mod clock;
 
 const N: u64 = 500_000;
 
@@ -16,15 +14,15 @@ fn main() {
             pong_tx.send(v + 1).unwrap();
         }
     });
-    let t0 = clock::now_ns();
+    let t0 = gort::time::Instant::now();
     let mut v = 0;
     for _ in 0..N {
         ping_tx.send(v).unwrap();
         v = pong_rx.recv().unwrap();
     }
-    let ns = clock::now_ns() - t0;
+    let ns = t0.elapsed().as_nanos() as u64;
     if v != N {
-        gort::throw("pingpong: wrong count");
+        panic!("pingpong: wrong count");
     }
     gort::println!("RESULT pingpong {:.1} ns/op", ns as f64 / N as f64);
 }

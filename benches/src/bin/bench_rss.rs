@@ -13,16 +13,24 @@ mod statm;
 
 const N: usize = 100_000;
 
+/// Starts f on a 2 KB stack (`small`) or the default one.
+fn spawn(small: bool, f: impl FnOnce() + Send + 'static) {
+    if small {
+        gort::go_with_stack(2048, f)
+    } else {
+        gort::go(f)
+    }
+}
+
 fn main() {
     let small = gort::os::args().get(1).copied() == Some(&b"small"[..]);
-    let stack = if small { 2048 } else { gort::stack::stack_size() };
     let before = statm::rss_bytes();
     let (tx, rx) = gort::chan::<()>(0);
     let wg = Arc::new(gort::sync::WaitGroup::new());
     wg.add(N as i64);
     for _ in 0..N {
         let (rx, wg) = (rx.clone(), wg.clone());
-        gort::go_with_stack(stack, move || {
+        spawn(small, move || {
             rx.recv();
             wg.done();
         });

@@ -4,8 +4,6 @@
 #![no_main]
 gort::main!(main);
 
-#[path = "../clock.rs"]
-mod clock;
 
 const SIZE: u64 = 1_000_000;
 const DIV: u64 = 10;
@@ -30,11 +28,11 @@ fn skynet(out: gort::Sender<u64>, num: u64, size: u64) {
 }
 
 fn main() {
-    let t0 = clock::now_ns();
+    let t0 = gort::time::Instant::now();
     let (tx, rx) = gort::chan::<u64>(0);
     gort::go(move || skynet(tx, 0, SIZE));
     let sum = rx.recv().unwrap();
-    let ns = clock::now_ns() - t0;
+    let ns = t0.elapsed().as_nanos() as u64;
     if sum != SIZE * (SIZE - 1) / 2 {
         gort::println!("skynet: wrong sum {}", sum);
         gort::os::exit(1);

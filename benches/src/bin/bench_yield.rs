@@ -6,8 +6,6 @@ gort::main!(main);
 extern crate alloc;
 use alloc::sync::Arc;
 
-#[path = "../clock.rs"]
-mod clock;
 
 const N: u64 = 1_000_000;
 
@@ -15,7 +13,7 @@ fn main() {
     gort::gomaxprocs(1);
     let wg = Arc::new(gort::sync::WaitGroup::default());
     wg.add(2);
-    let t0 = clock::now_ns();
+    let t0 = gort::time::Instant::now();
     for _ in 0..2 {
         let wg = wg.clone();
         gort::go(move || {
@@ -26,6 +24,6 @@ fn main() {
         });
     }
     wg.wait();
-    let ns = clock::now_ns() - t0;
+    let ns = t0.elapsed().as_nanos() as u64;
     gort::println!("RESULT yield {:.1} ns/op", ns as f64 / (2 * N) as f64);
 }

@@ -4,9 +4,41 @@
 //! Blocking ones go through `gort::syscall::blocking`, which hands the P off while they block.
 #![no_std]
 
+/// Linux system-call numbers of the target, from linux-raw-sys, as the `usize`s
+/// `gort::syscall::syscall6` takes.
+#[cfg(target_os = "linux")]
+pub mod nr {
+    use linux_raw_sys::general as g;
+    pub const READ: usize = g::__NR_read as usize;
+    pub const WRITE: usize = g::__NR_write as usize;
+    pub const OPENAT: usize = g::__NR_openat as usize;
+    pub const CLOSE: usize = g::__NR_close as usize;
+    pub const PIPE2: usize = g::__NR_pipe2 as usize;
+    pub const NANOSLEEP: usize = g::__NR_nanosleep as usize;
+    pub const GETTID: usize = g::__NR_gettid as usize;
+    pub const FUTEX: usize = g::__NR_futex as usize;
+    pub const EXECVE: usize = g::__NR_execve as usize;
+}
+
 #[cfg(target_os = "linux")]
 mod imp {
-    use gort::arch::{nr, syscall6};
+    use super::nr;
+    use gort::syscall::raw_syscall6 as syscall6;
+
+    /// Reads up to buf.len() bytes of the file at `path` (NUL-terminated); bytes read or -errno.
+    fn readfile(path: &[u8], buf: &mut [u8]) -> isize {
+        const AT_FDCWD: isize = -100;
+        // SAFETY: NUL-terminated path, read-only open.
+        let fd = unsafe { gort::syscall::syscall6(nr::OPENAT, AT_FDCWD as usize, path.as_ptr() as usize, 0, 0, 0, 0) };
+        if fd < 0 {
+            return fd;
+        }
+        // SAFETY: buf is writable for its length.
+        let n = unsafe { gort::syscall::syscall6(nr::READ, fd as usize, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0) };
+        // SAFETY: our fd.
+        unsafe { gort::syscall::syscall6(nr::CLOSE, fd as usize, 0, 0, 0, 0, 0) };
+        n
+    }
 
     /// Kernel thread id of the caller.
     pub fn tid() -> usize {
@@ -45,7 +77,7 @@ mod imp {
     /// Resident set size in KB (VmRSS of /proc/self/status), 0 if unknown.
     pub fn rss_kb() -> u64 {
         let mut buf = [0u8; 4096];
-        let n = gort::sys::readfile(b"/proc/self/status\0", &mut buf);
+        let n = readfile(b"/proc/self/status\0", &mut buf);
         let s = core::str::from_utf8(&buf[..n.max(0) as usize]).unwrap_or("");
         s.lines()
             .find(|l| l.starts_with("VmRSS:"))

@@ -60,8 +60,8 @@ fn reexec_with_empty_argv() {
     // SAFETY: execve(2) reads only the NUL-terminated path and the two NULL-terminated arrays,
     // which outlive the call; on success it does not return.
     let ret = unsafe {
-        gort::arch::syscall6(
-            gort::arch::nr::EXECVE,
+        gort::syscall::raw_syscall6(
+            gort_e2e::nr::EXECVE,
             PATH.as_ptr() as usize,
             argv.as_ptr() as usize,
             envp.as_ptr() as usize,

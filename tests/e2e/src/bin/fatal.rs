@@ -2,7 +2,7 @@
 //!
 //! - `oom`: an allocation the OS cannot back: the allocator itself fails, and the report must
 //!   still come out (it is written without allocating): `fatal error: out of memory`, exit 2.
-//! - `throw`: a runtime throw from a goroutine (gort::throw, what the runtime calls on a broken
+//! - `throw`: a runtime throw from a goroutine (gort::testing::throw, what the runtime calls on a broken
 //!   invariant): `fatal error: <msg>` and the goroutine, exit 2.
 //! - `wg-negative`: a WaitGroup counter below zero panics, as in Go: `panic: sync: negative
 //!   WaitGroup counter`, exit 2.
@@ -41,7 +41,7 @@ fn main() {
             let (tx, rx) = gort::chan::<()>(0);
             gort::go(move || {
                 let _keep = &tx;
-                gort::throw("e2e: broken invariant");
+                gort::testing::throw("e2e: broken invariant");
             });
             rx.recv();
         }

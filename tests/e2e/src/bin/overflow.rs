@@ -41,14 +41,14 @@ fn neighbour() {
     let (btx, brx) = gort::chan::<(usize, usize)>(0);
     // The first 2 KB stacks of the process: a fresh chunk, B in one slot and A in the next.
     gort::go_with_stack(2048, move || {
-        btx.send(gort::stack::current_bounds()).unwrap();
+        btx.send(gort::testing::stack_bounds()).unwrap();
         gort::sleep(core::time::Duration::from_millis(500));
         gort::println!("B ran after being trampled");
     });
     let (_, b_hi) = brx.recv().unwrap();
     let (done_tx, done_rx) = gort::chan::<()>(0);
     gort::go_with_stack(2048, move || {
-        let (a_lo, a_hi) = gort::stack::current_bounds();
+        let (a_lo, a_hi) = gort::testing::stack_bounds();
         // Packed slots: A's stack starts right above B's 16-byte top reserve (stack.rs).
         if a_lo != b_hi + 16 || a_hi - a_lo != 2048 - 16 {
             gort::println!("LAYOUT ASSUMPTION BROKEN: A=[{:#x}, {:#x}) B's hi={:#x}", a_lo, a_hi, b_hi);
@@ -58,8 +58,8 @@ fn neighbour() {
         // B is parked in its sleep well before this.
         gort::sleep(core::time::Duration::from_millis(100));
         core::hint::black_box(trample(a_lo - 512, 1));
-        let end = gort::time::nanotime() + 3_000_000_000;
-        while gort::time::nanotime() < end {
+        let end = gort::time::Instant::now() + core::time::Duration::from_secs(3);
+        while gort::time::Instant::now() < end {
             core::hint::spin_loop();
         }
         gort::println!("A: no report within 3 s");
@@ -83,7 +83,7 @@ fn main() {
         .get(2)
         .and_then(|a| core::str::from_utf8(a).ok())
         .and_then(|s| s.parse().ok())
-        .unwrap_or(gort::stack::stack_size());
+        .unwrap_or(gort::testing::default_stack_size());
     let (_hold_tx, hold_rx) = gort::chan::<()>(0);
     for _ in 0..parked {
         let r = hold_rx.clone();

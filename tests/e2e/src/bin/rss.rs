@@ -56,7 +56,7 @@ fn arg(i: usize) -> Option<usize> {
 
 fn main() {
     let n = arg(1).unwrap_or(100_000);
-    let stack = arg(2).unwrap_or(gort::stack::stack_size());
+    let stack = arg(2).unwrap_or(gort::testing::default_stack_size());
     let before = rss();
     let (tx, rx) = gort::chan::<()>(0);
     let wg = Arc::new(WaitGroup::new());
@@ -66,7 +66,7 @@ fn main() {
         let wg = wg.clone();
         gort::go_with_stack(stack, move || {
             if i == 0 {
-                let (lo, hi) = gort::stack::current_bounds();
+                let (lo, hi) = gort::testing::stack_bounds();
                 FIRST_LO.store(lo, Ordering::Relaxed);
                 FIRST_HI.store(hi, Ordering::Relaxed);
             }
@@ -83,7 +83,7 @@ fn main() {
     }
     let during = rss();
     let per = (during.saturating_sub(before)) / n;
-    gort::println!("parked={} stack={} bytes_per_goroutine={}", n, gort::stack::round_size(stack), per);
+    gort::println!("parked={} stack={} bytes_per_goroutine={}", n, gort::testing::round_stack_size(stack), per);
     gort::println!("under 16 KB each: {}", per < 16384);
     let (lo, hi) = (FIRST_LO.load(Ordering::Relaxed), FIRST_HI.load(Ordering::Relaxed));
     gort::println!("parked goroutine's stack use: {} of {} bytes", stack_use(lo, hi), hi - lo);
@@ -93,7 +93,7 @@ fn main() {
 
     // Deep stacks that exit: their pages below the top one go back to the OS when their gs
     // move to the global free list.
-    let released_before = gort::stack::scavenged();
+    let released_before = gort::testing::stacks_scavenged();
     let wg = Arc::new(WaitGroup::new());
     wg.add(2000);
     for _ in 0..2000 {
@@ -117,7 +117,7 @@ fn main() {
     // sysmon scavenges the global free list every 10 ms; give it up to 2 s.
     let mut released = false;
     for _ in 0..100 {
-        released = gort::stack::scavenged() > released_before;
+        released = gort::testing::stacks_scavenged() > released_before;
         if released {
             break;
         }

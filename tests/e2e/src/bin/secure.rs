@@ -16,7 +16,7 @@ use linux::main;
 
 #[cfg(target_os = "linux")]
 mod linux {
-    use gort::arch::nr;
+    use gort_e2e::nr;
 
     const AT_NULL: usize = 0;
     const AT_SECURE: usize = 23;

@@ -20,7 +20,7 @@ use linux::main;
 mod linux {
     use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
     use core::time::Duration;
-    use gort::arch::nr;
+    use gort_e2e::nr;
 
     const FUTEX_WAIT_PRIVATE: usize = 128;
     const FUTEX_WAKE_PRIVATE: usize = 129;
@@ -137,7 +137,7 @@ mod linux {
         WORD.store(1, Ordering::SeqCst);
         // SAFETY: WORD is a live u32.
         unsafe {
-            gort::arch::syscall6(nr::FUTEX, WORD.as_ptr() as usize, FUTEX_WAKE_PRIVATE, i32::MAX as usize, 0, 0, 0)
+            gort::syscall::raw_syscall6(nr::FUTEX, WORD.as_ptr() as usize, FUTEX_WAKE_PRIVATE, i32::MAX as usize, 0, 0, 0)
         };
         for _ in 0..n {
             done_rx.recv().unwrap();
