@@ -39,8 +39,6 @@ rt0_go:
 	// g0's stack is the top 64 KB of the OS stack, minus 104 bytes, as Go does.
 	leaq	_runtime_g0(%rip), %rdi		// DI = &g0
 	leaq	(-64*1024+104)(%rsp), %rbx	// BX = SP - 64 KB + 104
-	movq	%rbx, g_stackguard0(%rdi)	// g0.stackguard0 = BX
-	movq	%rbx, g_stackguard1(%rdi)	// g0.stackguard1 = BX
 	movq	%rbx, g_stack_lo(%rdi)		// g0.stack.lo = BX
 	movq	%rsp, g_stack_hi(%rdi)		// g0.stack.hi = SP
 

@@ -37,8 +37,6 @@ rt0_go:
 	// the OS stack, minus the 104 bytes Go leaves for rt0's own frame.
 	leaq	runtime_g0(%rip), %rdi		// DI = &g0                   (Go: MOVQ $runtime·g0(SB), DI)
 	leaq	(-64*1024+104)(%rsp), %rbx	// BX = SP - 64 KB + 104      (Go: LEAQ (-64*1024+104)(SP), BX)
-	movq	%rbx, g_stackguard0(%rdi)	// g0.stackguard0 = BX
-	movq	%rbx, g_stackguard1(%rdi)	// g0.stackguard1 = BX
 	movq	%rbx, g_stack_lo(%rdi)		// g0.stack.lo = BX
 	movq	%rsp, g_stack_hi(%rdi)		// g0.stack.hi = SP
 

@@ -38,8 +38,6 @@ rt0_go:
 	mov	x9, sp
 	mov	x2, #(64*1024-104)
 	sub	x1, x9, x2			// x1 = SP - 64 KB + 104
-	str	x1, [x0, #g_stackguard0]
-	str	x1, [x0, #g_stackguard1]
 	str	x1, [x0, #g_stack_lo]
 	str	x9, [x0, #g_stack_hi]
 

@@ -34,8 +34,6 @@ rt0_go:
 	// build.rs /STACK, so every page of it is committed before the TEB is told about it).
 	leaq	runtime_g0(%rip), %rdi
 	leaq	(-64*1024+104)(%rsp), %rbx
-	movq	%rbx, g_stackguard0(%rdi)
-	movq	%rbx, g_stackguard1(%rdi)
 	movq	%rbx, g_stack_lo(%rdi)
 	movq	%rsp, g_stack_hi(%rdi)
 

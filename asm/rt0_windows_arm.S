@@ -47,8 +47,6 @@ rt0_go:
 	mov	r2, sp
 	movw	r3, #(64*1024-104)
 	sub	r1, r2, r3
-	str	r1, [r0, #g_stackguard0]
-	str	r1, [r0, #g_stackguard1]
 	str	r1, [r0, #g_stack_lo]
 	str	r2, [r0, #g_stack_hi]
 

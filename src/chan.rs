@@ -433,6 +433,17 @@ pub struct Receiver<T> {
 }
 
 /// Makes a channel with `cap` buffer slots: 0 is unbuffered (every send meets a receive).
+///
+/// Both ends can be cloned and sent to other goroutines. The channel closes when every
+/// [`Sender`] is dropped or one calls [`Sender::close`]; receivers then drain what is
+/// buffered and get `None`.
+///
+/// ```
+/// let (tx, rx) = gort::chan::<&str>(1);
+/// gort::go(move || tx.send("hello").unwrap());
+/// assert_eq!(rx.recv(), Some("hello"));
+/// assert_eq!(rx.recv(), None); // the goroutine's Sender is gone: closed
+/// ```
 pub fn chan<T: Send>(cap: usize) -> (Sender<T>, Receiver<T>) {
     let mut buf = Vec::with_capacity(cap);
     buf.resize_with(cap, MaybeUninit::uninit);
@@ -892,15 +903,32 @@ impl<T> Drop for SendCase<'_, T> {
 
 /// Waits on several channel operations at once, like Go's `select`.
 ///
-/// ```ignore
-/// gort::select! {
-///     recv(rx) -> v => { /* v: Option<T>, None if rx's channel is closed */ },
-///     send(tx, 42) -> r => { /* r: Result<(), SendError<T>> */ },
-///     default => { /* nothing was ready */ },
-/// }
+/// Arms are `recv(rx) -> v => body` (`v: Option<T>`, None once rx's channel is closed and
+/// drained), `send(tx, value) -> r => body` (`r: Result<(), SendError<T>>`) and at most one
+/// `default => body`. Among ready arms one is chosen uniformly at random. Without `default` it
+/// blocks until one is ready. Channel and value expressions are evaluated once, in source
+/// order, before choosing; a send arm that is not chosen drops its value.
+///
 /// ```
-/// Among ready arms one is chosen uniformly at random. Without `default` it blocks until one is
-/// ready. Channel and value expressions are evaluated once, in source order, before choosing.
+/// let (tx, rx) = gort::chan::<u32>(1);
+/// let (done_tx, done_rx) = gort::chan::<()>(0);
+/// gort::select! {
+///     recv(rx) -> v => panic!("nothing was sent yet: {:?}", v),
+///     default => gort::println!("nothing ready"),
+/// }
+/// gort::go(move || {
+///     tx.send(7).unwrap();
+///     drop(done_rx);
+/// });
+/// let mut got = 0;
+/// while got == 0 {
+///     gort::select! {
+///         recv(rx) -> v => got = v.unwrap(),
+///         send(done_tx, ()) -> r => assert!(r.is_err()), // done_rx dropped: closed
+///     }
+/// }
+/// assert_eq!(got, 7);
+/// ```
 #[macro_export]
 macro_rules! select {
     ($($tt:tt)*) => {

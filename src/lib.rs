@@ -27,7 +27,7 @@
 //! # What is here
 //!
 //! - Goroutines: [`go`], [`go_with_stack`], [`gosched`], [`sleep`], [`num_goroutine`].
-//! - Channels: [`chan`] makes a ([`Sender`], [`Receiver`]) pair; [`select!`] waits on several.
+//! - Channels: [`chan()`] makes a ([`Sender`], [`Receiver`]) pair; [`select!`] waits on several.
 //! - [`sync`]: `Mutex`, `WaitGroup`, `Once` whose waiters park instead of spinning.
 //! - [`time`]: a monotonic [`time::Instant`].
 //! - The scheduler's knobs: [`gomaxprocs`], [`num_cpu`], [`set_max_threads`].
@@ -124,7 +124,26 @@ macro_rules! main {
     };
 }
 
-/// Starts a goroutine running `f` (Go's `go` statement).
+/// Starts a goroutine running `f` (Go's `go` statement) on a stack of the default size
+/// (`GORT_STACK_SIZE`, else 64 KB; 32 KB on 32-bit targets).
+///
+/// The goroutine runs concurrently with its caller, on any of the program's threads; when
+/// `main` returns the process exits whether or not it has finished.
+///
+/// ```
+/// use alloc::sync::Arc;
+/// # extern crate alloc;
+/// let wg = Arc::new(gort::sync::WaitGroup::new());
+/// for i in 0..4 {
+///     wg.add(1);
+///     let wg = wg.clone();
+///     gort::go(move || {
+///         gort::println!("goroutine {}", i);
+///         wg.done();
+///     });
+/// }
+/// wg.wait();
+/// ```
 pub fn go<F>(f: F)
 where
     F: FnOnce() + Send + 'static,
@@ -272,7 +291,7 @@ pub fn num_goroutine() -> i64 {
 
 /// Process arguments and environment (Go's os package, the parts gort provides).
 pub mod os {
-    /// The command-line arguments, argv[0] first, as raw bytes.
+    /// The command-line arguments, `argv[0]` first, as raw bytes.
     pub fn args() -> &'static [&'static [u8]] {
         crate::runtime1::argslice()
     }

@@ -87,7 +87,7 @@ pub const fn search_class(size: usize, align: usize) -> Option<usize> {
     }
     let mut c = lo;
     while c < NUM_CLASSES {
-        if (CLASS_TO_SIZE[c] as usize) % align == 0 {
+        if (CLASS_TO_SIZE[c] as usize).is_multiple_of(align) {
             return Some(c);
         }
         c += 1;
@@ -780,8 +780,8 @@ mod tests {
     #[test]
     fn waste_is_bounded() {
         // Go's table keeps tail waste per span under 12.5%.
-        for c in 1..NUM_CLASSES {
-            let s = CLASS_TO_SIZE[c] as usize;
+        for (c, &s) in CLASS_TO_SIZE.iter().enumerate().take(NUM_CLASSES).skip(1) {
+            let s = s as usize;
             let span = span_bytes(c);
             assert!(span / s >= 1);
             assert!((span % s) * 8 <= span, "class {c}");

@@ -1,6 +1,6 @@
 //! The page heap (Go's mheap.go, with mpagealloc and mgcscavenge reduced to what gort needs):
 //! 8 KB pages in 64 MB arenas aligned to their size, a span map per arena (page → span, Go's
-//! heapArena.spans) found through a two-level arena index (Go's arenas[L1][L2]), free spans kept by
+//! heapArena.spans) found through a two-level arena index (Go's `arenas[L1][L2]`), free spans kept by
 //! size and coalesced with their free neighbours, and the scavenger, which gives the pages of spans
 //! that stayed free for a while back to the OS (madvise) and keeps count of them, page by page.
 //!
@@ -210,9 +210,9 @@ pub struct HeapStats {
 
 /// The state under the heap lock.
 struct HeapInner {
-    /// free[n]: free spans of n pages (n < FREE_LISTS); free[0]: all bigger free spans.
+    /// `free[n]`: free spans of n pages (n < FREE_LISTS); `free[0]`: all bigger free spans.
     free: [SpanList; FREE_LISTS],
-    /// Bit n set: free[n] is not empty.
+    /// Bit n set: `free[n]` is not empty.
     nonempty: u128,
     /// Recycled span structs (Go's fixalloc free list), linked by `next`.
     span_pool: *mut Mspan,
@@ -1104,8 +1104,8 @@ mod tests {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            if live.is_empty() || x % 3 != 0 {
-                let n = if x % 50 == 0 { 100 + (x >> 8) as usize % 3000 } else { 1 + (x >> 8) as usize % 20 };
+            if live.is_empty() || !x.is_multiple_of(3) {
+                let n = if x.is_multiple_of(50) { 100 + (x >> 8) as usize % 3000 } else { 1 + (x >> 8) as usize % 20 };
                 let s = h.alloc_span(n, SPAN_LARGE, t);
                 assert!(!s.is_null());
                 live.push(s);

@@ -1,6 +1,6 @@
 //! The startup sequence and the scheduler, after Go's proc.go.
 //!
-//! rt0 (asm/rt0_<os>_<arch>.S) hands off to this file and nowhere else. Read top to bottom, the
+//! rt0 (`asm/rt0_<os>_<arch>.S`) hands off to this file and nowhere else. Read top to bottom, the
 //! boot is the seeds' sequence, by Go's names:
 //!
 //! ```text
@@ -150,7 +150,7 @@ pub fn gomaxprocs() -> i32 {
     GOMAXPROCS.load(Ordering::Acquire)
 }
 
-/// allp[i].
+/// `allp[i]`.
 fn allp(i: usize) -> *mut P {
     ALLP[i].load(Ordering::Acquire)
 }
@@ -349,8 +349,6 @@ fn mstart0() -> ! {
         if (*gp).stack.lo == 0 {
             crate::throw("mstart0: g0 has no stack");
         }
-        (*gp).stackguard0 = (*gp).stack.lo + 928; // Go's _StackGuard
-        (*gp).stackguard1 = (*gp).stackguard0;
     }
     mstart1()
 }
@@ -564,8 +562,6 @@ fn stack_for_first_run(pp: *mut P, gp: *mut G) {
         let g = &mut *gp;
         g.stack = s;
         g.stack_guarded = guarded;
-        g.stackguard0 = s.lo + 928;
-        g.stackguard1 = g.stackguard0;
         let ctx = g.sched.ctx;
         arch::gostartcall(&mut g.sched, s.hi, g.startfn, ctx);
         // Release: a fault handler that reads 0 here (Acquire, find_g) sees the stack fields.
@@ -579,8 +575,6 @@ fn clear_stack(gp: *mut G) {
     unsafe {
         (*gp).stack = crate::runtime2::Stack { lo: 0, hi: 0 };
         (*gp).stack_guarded = false;
-        (*gp).stackguard0 = 0;
-        (*gp).stackguard1 = 0;
     }
 }
 
@@ -873,8 +867,9 @@ fn procresize(nprocs: i32) -> *mut P {
     if nprocs <= 0 || nprocs as usize > MAX_GOMAXPROCS {
         crate::throw("procresize: invalid arg");
     }
-    for i in 0..nprocs as usize {
-        if allp(i).is_null() {
+    for (i, slot) in ALLP.iter().enumerate().take(nprocs as usize) {
+        let pp = slot.load(Ordering::Acquire);
+        if pp.is_null() {
             let p = Box::into_raw(Box::new(P {
                 id: i as i32,
                 status: AtomicU32::new(PGCSTOP),
@@ -893,13 +888,13 @@ fn procresize(nprocs: i32) -> *mut P {
                 timer0_when: AtomicI64::new(0),
                 mcache: crate::malloc::Mcache::new(),
             }));
-            ALLP[i].store(p, Ordering::Release);
+            slot.store(p, Ordering::Release);
         } else {
             // SAFETY: a P from allp; the world is stopped.
             unsafe {
-                let st = (*allp(i)).status.load(Ordering::Relaxed);
+                let st = (*pp).status.load(Ordering::Relaxed);
                 if st == PDEAD {
-                    (*allp(i)).status.store(PGCSTOP, Ordering::Relaxed);
+                    (*pp).status.store(PGCSTOP, Ordering::Relaxed);
                 }
             }
         }
@@ -908,7 +903,7 @@ fn procresize(nprocs: i32) -> *mut P {
     // SAFETY: mp is ours; Ps are valid and the world is stopped.
     unsafe {
         let cur = (*mp).p.load(Ordering::Relaxed);
-        if !cur.is_null() && ((*cur).id as i32) < nprocs {
+        if !cur.is_null() && (*cur).id < nprocs {
             (*cur).status.store(PRUNNING, Ordering::Relaxed);
         } else {
             if !cur.is_null() {
@@ -1277,11 +1272,10 @@ fn wake_netpoller(when: i64) {
         return;
     }
     let until = POLL_UNTIL.load(Ordering::Acquire);
-    if until == 0 || until > when {
-        if POLL_WAKE.swap(1, Ordering::AcqRel) == 0 {
+    if (until == 0 || until > when)
+        && POLL_WAKE.swap(1, Ordering::AcqRel) == 0 {
             os::futexwakeup(&POLL_WAKE, 1);
         }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1435,7 +1429,7 @@ fn find_runnable() -> (*mut G, bool) {
             let (mut now, mut poll_until, _) = check_timers(pp, 0);
 
             // Fairness: every 61st tick look at the global queue first.
-            if (*pp).schedtick % 61 == 0 && SCHED.runqsize.load(Ordering::Relaxed) > 0 {
+            if (*pp).schedtick.is_multiple_of(61) && SCHED.runqsize.load(Ordering::Relaxed) > 0 {
                 SCHED.lock.lock();
                 let gp = globrunqget(pp, 1);
                 SCHED.lock.unlock();

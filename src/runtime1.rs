@@ -43,7 +43,7 @@ pub fn check() {
     if size_of::<f32>() != 4 || size_of::<f64>() != 8 {
         crate::throw("bad float size");
     }
-    if size_of::<usize>() != size_of::<*const u8>() || size_of::<usize>() * 8 != usize::BITS as usize {
+    if size_of::<usize>() != size_of::<*const u8>() {
         crate::throw("bad uintptr size");
     }
     if align_of::<AtomicU64>() != 8 {

@@ -102,10 +102,6 @@ impl WaitReason {
 pub struct G {
     /// Stack bounds `[lo, hi)` (asm: g_stack_lo/hi).
     pub stack: Stack,
-    /// Lowest address code may use plus a red zone; a canary lives at stack.lo.
-    pub stackguard0: usize,
-    /// Same as stackguard0 (kept for Go's layout; C code checks this one in Go).
-    pub stackguard1: usize,
     /// The M running this g, or null (asm: g_m).
     pub m: *mut M,
     /// Saved context while not running (asm: g_sched_*).
@@ -154,7 +150,7 @@ pub struct M {
     pub g0: *mut G,
     /// Current running user goroutine, or null.
     pub curg: *mut G,
-    /// Thread-local storage: the TLS base register points here (asm: m_tls); tls[0] = g.
+    /// Thread-local storage: the TLS base register points here (asm: m_tls); `tls[0]` = g.
     pub tls: [usize; TLS_SLOTS],
     /// Signal-handling g: its stack is the sigaltstack.
     pub gsignal: *mut G,

@@ -569,7 +569,7 @@ mod tests {
                             let (lo, top) = (base + l.guard, base + l.slot);
                             let hi = lo + size - TOP_RESERVE;
                             let c = canary_word_of(base);
-                            assert!(c >= chunk + l.floor && c + TOP_RESERVE <= lo && c % 16 == 0);
+                            assert!(c >= chunk + l.floor && c + TOP_RESERVE <= lo && c.is_multiple_of(16));
                             assert!(top_word_of(hi) >= hi && top_word_of(hi) + TOP_RESERVE <= top);
                             assert!(top <= chunk + l.bytes);
                             assert_eq!(top_word_of(hi), canary_word_of(base + l.slot));

@@ -107,7 +107,16 @@ unsafe fn unlock_queue(_gp: *mut G, lock: usize) -> bool {
     true
 }
 
-/// Waits for a collection of goroutines to finish (Go's sync.WaitGroup). Share it with `Arc`.
+/// Waits for a collection of goroutines to finish (Go's sync.WaitGroup). Share it with `Arc`
+/// (or a `static`: [`WaitGroup::new`] is `const`).
+///
+/// ```
+/// static WG: gort::sync::WaitGroup = gort::sync::WaitGroup::new();
+/// WG.add(2);
+/// gort::go(|| WG.done());
+/// gort::go(|| WG.done());
+/// WG.wait();
+/// ```
 pub struct WaitGroup {
     count: AtomicI64,
     q: WaitQueue,
@@ -190,6 +199,22 @@ const STARVING: u32 = 2;
 const STARVATION_NS: i64 = 1_000_000;
 
 /// A mutual exclusion lock protecting a `T` (Go's sync.Mutex with std's guard API).
+///
+/// ```
+/// static COUNT: gort::sync::Mutex<u64> = gort::sync::Mutex::new(0);
+/// static WG: gort::sync::WaitGroup = gort::sync::WaitGroup::new();
+/// for _ in 0..8 {
+///     WG.add(1);
+///     gort::go(|| {
+///         for _ in 0..1000 {
+///             *COUNT.lock() += 1;
+///         }
+///         WG.done();
+///     });
+/// }
+/// WG.wait();
+/// assert_eq!(*COUNT.lock(), 8000);
+/// ```
 ///
 /// Normal mode lets a running goroutine barge in (fast); a waiter that waited more than 1 ms
 /// switches the mutex to starvation mode, where unlock hands ownership straight to the oldest
@@ -374,6 +399,13 @@ impl<T: ?Sized> Drop for MutexGuard<'_, T> {
 }
 
 /// Runs a function exactly once (Go's sync.Once).
+///
+/// ```
+/// static INIT: gort::sync::Once = gort::sync::Once::new();
+/// INIT.call_once(|| gort::println!("first"));
+/// INIT.call_once(|| unreachable!());
+/// assert!(INIT.is_completed());
+/// ```
 pub struct Once {
     done: AtomicBool,
     m: Mutex<()>,

@@ -1,4 +1,4 @@
-//! The OS layer (Go's os_<GOOS>.go), one file per OS chosen by `cfg`. (The public `gort::os` is the
+//! The OS layer (Go's `os_<GOOS>.go`), one file per OS chosen by `cfg`. (The public `gort::os` is the
 //! program-facing API in lib.rs.)
 
 #[cfg(target_os = "linux")]

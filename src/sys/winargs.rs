@@ -56,7 +56,7 @@ pub fn split_command_line(cmd: &[u16], scratch: &mut [u16], mut out: impl FnMut(
                 cur.push(c);
             }
             QUOTE => {
-                if backslashes % 2 == 0 {
+                if backslashes.is_multiple_of(2) {
                     cur.truncate(cur.len - backslashes / 2);
                     if in_quotes && cmd.get(i) == Some(&QUOTE) {
                         cur.push(QUOTE);

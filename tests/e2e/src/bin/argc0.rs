@@ -18,7 +18,7 @@ fn main() {
     let envc = gort::os::environ().len();
     match args {
         [] => gort::println!("argc=0 args=[] ok envc={}", envc),
-        [a0] if a0.is_empty() => {
+        [[]] => {
             gort::println!("argc=1 args=[\"\"] ok envc={} (kernel supplied the empty argv[0])", envc)
         }
         _ => reexec_with_empty_argv(),

@@ -5,7 +5,12 @@
 //! - `throw`: a runtime throw from a goroutine (gort::testing::throw, what the runtime calls on a broken
 //!   invariant): `fatal error: <msg>` and the goroutine, exit 2.
 //! - `wg-negative`: a WaitGroup counter below zero panics, as in Go: `panic: sync: negative
-//!   WaitGroup counter`, exit 2.
+//!   WaitGroup counter`, at the caller's line (track_caller), exit 2.
+//! - `close-twice`: closing a closed channel panics at the caller's line.
+//! - `select-unrun`: select's building block, asked for the outcome of a case that never ran,
+//!   panics (it used to read an uninitialised slot).
+//! - `blocking-misuse`: a channel operation inside `syscall::blocking` (the goroutine has no P)
+//!   panics instead of parking a goroutine without a P.
 #![no_std]
 #![no_main]
 gort::main!(main);
@@ -49,7 +54,23 @@ fn main() {
             let wg = gort::sync::WaitGroup::new();
             wg.done();
         }
-        _ => gort::println!("usage: fatal oom|throw|wg-negative"),
+        b"close-twice" => {
+            let (tx, _rx) = gort::chan::<u32>(1);
+            tx.close();
+            tx.close();
+        }
+        b"select-unrun" => {
+            let (_tx, rx) = gort::chan::<u32>(1);
+            let mut case = gort::__private::RecvCase::new(&rx);
+            let v = case.take();
+            gort::println!("read {:?}", v);
+        }
+        b"blocking-misuse" => {
+            let (tx, rx) = gort::chan::<u32>(1);
+            gort::syscall::blocking(|| tx.send(1).unwrap());
+            rx.recv();
+        }
+        _ => gort::println!("usage: fatal oom|throw|wg-negative|close-twice|select-unrun|blocking-misuse"),
     }
     gort::println!("not reached");
 }

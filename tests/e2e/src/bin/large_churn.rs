@@ -9,6 +9,8 @@ extern crate alloc;
 fn main() {
     let mut sum = 0u64;
     for i in 0..2_000usize {
+        // Allocate then write (not vec![0; n], which takes alloc_zeroed's path).
+        #[allow(clippy::slow_vector_initialization)]
         let mut v: alloc::vec::Vec<u8> = alloc::vec::Vec::with_capacity(1 << 20);
         v.resize(1 << 20, 0);
         let at = (i * 4099) % (1 << 20);
