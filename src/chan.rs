@@ -330,6 +330,7 @@ impl<T> Hchan<T> {
 
     /// Non-blocking receive: Ok(Some) value, Ok(None) closed and drained, Err(()) would block.
     fn try_recv(&self) -> Result<Option<T>, ()> {
+        proc::preempt_check();
         let mut slot = MaybeUninit::<T>::uninit();
         self.lock.lock();
         // SAFETY: lock held.
@@ -347,6 +348,7 @@ impl<T> Hchan<T> {
     /// Go's closechan: wakes every waiter (receivers get None, senders Err). Returns false if
     /// already closed.
     fn close(&self) -> bool {
+        proc::preempt_check();
         self.lock.lock();
         // SAFETY: lock held.
         let c = unsafe { self.inner() };
@@ -378,6 +380,7 @@ impl<T> Hchan<T> {
     }
 
     fn len(&self) -> usize {
+        proc::preempt_check();
         self.lock.lock();
         // SAFETY: lock held.
         let n = unsafe { self.inner().qcount };

@@ -1862,6 +1862,15 @@ fn syscall_misuse() -> ! {
     panic!("gort: a goroutine used a runtime service (channel, spawn, sleep, lock wait, yield) inside syscall::blocking")
 }
 
+/// The check of preempt_check without the yield, for entries that must not yield (an unlock
+/// about to wake a waiter: yielding there would hold the lock longer).
+#[inline]
+pub fn check_has_p() {
+    if in_syscall() {
+        syscall_misuse();
+    }
+}
+
 /// Yields if sysmon asked this goroutine to (Go's preemption check at a safe point). Every
 /// runtime service a goroutine calls passes here first.
 #[inline]

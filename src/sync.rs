@@ -141,6 +141,7 @@ impl WaitGroup {
     /// points at the caller.
     #[track_caller]
     pub fn add(&self, delta: i64) {
+        proc::preempt_check();
         // AcqRel: work done before done() happens-before wait() returning.
         let v = self.count.fetch_add(delta, Ordering::AcqRel) + delta;
         if v < 0 {
@@ -261,6 +262,9 @@ impl<T> Mutex<T> {
 impl<T: ?Sized> Mutex<T> {
     /// Locks, parking the goroutine while another holds the lock.
     pub fn lock(&self) -> MutexGuard<'_, T> {
+        // A runtime entry: honour a pending preemption request first (a goroutine that only
+        // locks and unlocks in a loop must still let others run).
+        proc::preempt_check();
         // Acquire: pairs with the Release in unlock.
         if self.state.compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_err() {
             self.lock_slow();
@@ -270,6 +274,7 @@ impl<T: ?Sized> Mutex<T> {
 
     /// Locks if free, without waiting.
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        proc::preempt_check();
         self.state
             .compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
             .ok()
@@ -277,7 +282,6 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     fn lock_slow(&self) {
-        proc::preempt_check();
         let mut wait_start = 0i64;
         let mut woken = false;
         loop {
@@ -331,6 +335,7 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     fn unlock(&self) {
+        proc::check_has_p(); // waking a waiter needs a P
         if self.state.load(Ordering::Relaxed) & STARVING == 0 {
             // Release: our critical section happens-before the next owner's.
             let old = self.state.fetch_and(!LOCKED, Ordering::SeqCst);
@@ -426,6 +431,7 @@ impl Once {
     /// Calls f if no call_once on this Once has run it yet; every caller returns after f has
     /// finished.
     pub fn call_once<F: FnOnce()>(&self, f: F) {
+        proc::preempt_check();
         // Acquire: pairs with the Release store below, so f's effects are visible.
         if self.done.load(Ordering::Acquire) {
             return;
