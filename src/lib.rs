@@ -306,6 +306,39 @@ pub mod os {
         crate::runtime1::envs()
     }
 
+    /// Standard output as a [`core::fmt::Write`] that reports failures: `write!(gort::os::stdout(),
+    /// ...)` is `print!` (one write per call, see README "Output") returning `Err` when the write
+    /// failed instead of dropping the output. A closed pipe ends the process by SIGPIPE, as in
+    /// Go.
+    ///
+    /// ```
+    /// use core::fmt::Write;
+    /// let mut out = gort::os::stdout();
+    /// writeln!(out, "{} goroutines", gort::num_goroutine()).expect("stdout failed");
+    /// ```
+    pub fn stdout() -> Stdout {
+        Stdout { fd: 1 }
+    }
+
+    /// Standard error as a [`core::fmt::Write`] that reports failures, as [`stdout`].
+    pub fn stderr() -> Stdout {
+        Stdout { fd: 2 }
+    }
+
+    /// Standard output or standard error, from [`stdout`] or [`stderr`].
+    pub struct Stdout {
+        fd: usize,
+    }
+
+    impl core::fmt::Write for Stdout {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            self.write_fmt(format_args!("{}", s))
+        }
+        fn write_fmt(&mut self, args: core::fmt::Arguments<'_>) -> core::fmt::Result {
+            crate::print::print_to(self.fd, args).map_err(|_| core::fmt::Error)
+        }
+    }
+
     /// Ends the process at once with `code` (Go's os.Exit): other goroutines do not run on.
     pub fn exit(code: i32) -> ! {
         crate::sys::exit(code)

@@ -188,6 +188,9 @@ pub struct M {
     pub exited: AtomicU32,
     /// Base of the memory holding g0's stack for non-m0 Ms.
     pub g0stack: usize,
+    /// The buffer user prints format into (print.rs), kept between prints as raw parts of a
+    /// `Vec<u8>` (all-zero is "none", so an M stays valid when zeroed).
+    pub printbuf: (*mut u8, usize),
 }
 
 /// sysmon's view of a P at its last look.

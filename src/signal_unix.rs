@@ -3,7 +3,6 @@
 //! stack (its guard page) is a stack overflow. Handlers run on the M's signal stack (gsignal).
 
 use crate::arch;
-use crate::print::FdWriter;
 use crate::sys::{self as os, SigSet, SIGBUS, SIGFPE, SIGILL, SIGSEGV};
 use core::fmt::Write as _;
 
@@ -57,7 +56,7 @@ pub unsafe extern "C" fn sighandler(sig: i32, info: *mut u8, uc: *mut u8) {
     }
     let (name, desc) = signame(sig);
     {
-        let mut w = FdWriter::new(2);
+        let mut w = crate::print::start_signal_report();
         match sig {
             SIGSEGV | SIGBUS => {
                 let _ = writeln!(w, "panic: runtime error: invalid memory address or nil pointer dereference");

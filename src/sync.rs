@@ -281,6 +281,12 @@ impl<T: ?Sized> Mutex<T> {
             .map(|_| MutexGuard { m: self, _not_auto: PhantomData })
     }
 
+    /// Takes the lock if it is free, for good and without a guard: the fatal-report path
+    /// (print.rs), which must neither yield nor park and never unlocks (the process exits).
+    pub(crate) fn try_lock_raw(&self) -> bool {
+        self.state.compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok()
+    }
+
     fn lock_slow(&self) {
         let mut wait_start = 0i64;
         let mut woken = false;

@@ -273,15 +273,14 @@ pub mod nr {
     pub const RT_SIGRETURN: usize = 15;
     pub const SCHED_YIELD: usize = 24;
     pub const NANOSLEEP: usize = 35;
-    #[allow(dead_code)] // coming use: tgkill (asynchronous preemption)
     pub const GETPID: usize = 39;
     pub const CLONE: usize = 56;
     pub const EXIT: usize = 60;
     pub const SIGALTSTACK: usize = 131;
     pub const ARCH_PRCTL: usize = 158;
     pub const GETTID: usize = 186;
-    #[allow(dead_code)] // coming use: tgkill (asynchronous preemption)
     pub const TGKILL: usize = 234;
+    pub const PPOLL: usize = 271;
     pub const FUTEX: usize = 202;
     pub const SCHED_GETAFFINITY: usize = 204;
     pub const CLOCK_GETTIME: usize = 228;

@@ -233,14 +233,13 @@ pub mod nr {
     pub const RT_SIGRETURN: usize = 173;
     pub const SCHED_YIELD: usize = 158;
     pub const NANOSLEEP: usize = 162;
-    #[allow(dead_code)] // coming use: tgkill (asynchronous preemption)
     pub const GETPID: usize = 20;
     pub const CLONE: usize = 120;
     pub const EXIT: usize = 1;
     pub const SIGALTSTACK: usize = 186;
     pub const GETTID: usize = 224;
-    #[allow(dead_code)] // coming use: tgkill (asynchronous preemption)
     pub const TGKILL: usize = 268;
+    pub const PPOLL: usize = 336;
     pub const FUTEX: usize = 240;
     pub const SCHED_GETAFFINITY: usize = 242;
     pub const CLOCK_GETTIME: usize = 263;

@@ -348,14 +348,13 @@ pub mod nr {
     pub const RT_SIGRETURN: usize = 139;
     pub const SCHED_YIELD: usize = 124;
     pub const NANOSLEEP: usize = 101;
-    #[allow(dead_code)] // coming use: tgkill (asynchronous preemption)
     pub const GETPID: usize = 172;
     pub const CLONE: usize = 220;
     pub const EXIT: usize = 93;
     pub const SIGALTSTACK: usize = 132;
     pub const GETTID: usize = 178;
-    #[allow(dead_code)] // coming use: tgkill (asynchronous preemption)
     pub const TGKILL: usize = 131;
+    pub const PPOLL: usize = 73;
     pub const FUTEX: usize = 98;
     pub const SCHED_GETAFFINITY: usize = 123;
     pub const CLOCK_GETTIME: usize = 113;

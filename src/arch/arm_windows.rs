@@ -366,7 +366,7 @@ pub extern "C" fn __rt_sdiv(divisor: i32, dividend: i32) -> u64 {
 /// Division by zero in a helper: the hardware would raise STATUS_INTEGER_DIVIDE_BY_ZERO.
 fn udiv_check(d: u64) -> u64 {
     if d == 0 {
-        crate::print::_print(2, format_args!("panic: runtime error: integer divide by zero\n"));
+        crate::print::print(true, format_args!("panic: runtime error: integer divide by zero\n"));
         crate::sys::exit(2);
     }
     d

@@ -64,6 +64,7 @@ mod libsystem {
         ) -> c_int;
         pub fn clock_gettime_nsec_np(clock: c_int) -> u64;
         pub fn usleep(usec: u32) -> c_int;
+        pub fn raise(sig: c_int) -> c_int;
         pub fn sched_yield() -> c_int;
         pub fn getentropy(buf: *mut c_void, n: usize) -> c_int;
         pub fn issetugid() -> c_int;
@@ -205,19 +206,52 @@ pub fn secure_mode() -> bool {
 
 // --- output, exit, time ---
 
-/// Writes all of `b` to `fd`, retrying on short writes and EINTR.
-pub fn write_all(fd: usize, mut b: &[u8]) {
+/// Resource temporarily unavailable (a non-blocking fd is full).
+pub const EAGAIN: isize = 35;
+/// Broken pipe (nobody reads the other end).
+pub const EPIPE: isize = 32;
+
+/// Writes all of `b` to `fd`. EINTR retries; EAGAIN (a non-blocking fd that is full) sleeps a
+/// millisecond and retries, as `wait` says (libSystem's poll is not in linker/libSystem.tbd);
+/// Err(errno) on any other failure.
+pub fn write_all(fd: usize, mut b: &[u8], wait: super::WriteWait) -> Result<(), isize> {
+    let mut waited = 0;
     while !b.is_empty() {
         // SAFETY: b is a valid buffer.
         let n = unsafe { ls::write(fd as c_int, b.as_ptr() as *const c_void, b.len()) };
-        if n < 0 && errno() == EINTR {
-            continue;
+        if n < 0 {
+            match errno() {
+                EINTR => continue,
+                EAGAIN if wait == super::WriteWait::Forever || waited < 1000 => {
+                    waited += 1;
+                    usleep(1000);
+                    continue;
+                }
+                e => return Err(e),
+            }
         }
-        if n <= 0 {
-            return;
+        if n == 0 {
+            return Err(EAGAIN);
         }
         b = &b[n as usize..];
     }
+    Ok(())
+}
+
+/// Ends the process by SIGPIPE after a write to stdout or stderr found the pipe closed, as Go
+/// does: the default action restored and unblocked first. Exits 2 if the signal did not kill.
+pub fn raise_sigpipe() {
+    const SIGPIPE: c_int = 13;
+    const SIG_UNBLOCK: c_int = 2;
+    let dfl = SigAction { handler: 0, mask: 0, flags: 0 };
+    let unblock: u32 = 1 << (SIGPIPE - 1);
+    // SAFETY: a valid struct sigaction (SIG_DFL) and sigset; raise takes a signal number.
+    unsafe {
+        ls::sigaction(SIGPIPE, &dfl, core::ptr::null_mut());
+        ls::pthread_sigmask(SIG_UNBLOCK, &unblock, core::ptr::null_mut());
+        ls::raise(SIGPIPE);
+    }
+    exit(2)
 }
 
 /// Ends the process with `code` (libSystem's exit: gort registers no atexit handlers).

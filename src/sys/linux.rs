@@ -151,20 +151,68 @@ pub fn readfile(path: &[u8], buf: &mut [u8]) -> isize {
 
 // --- output and exit ---
 
-/// Writes all of `b` to `fd`, retrying on short writes and EINTR. Does not block the scheduler's
-/// bookkeeping: used for runtime messages, including while crashing.
-pub fn write_all(fd: usize, mut b: &[u8]) {
+/// Resource temporarily unavailable (a non-blocking fd is full).
+pub const EAGAIN: isize = 11;
+/// Broken pipe (nobody reads the other end).
+pub const EPIPE: isize = 32;
+const POLLOUT: i16 = 4;
+
+/// struct pollfd.
+#[repr(C)]
+struct PollFd {
+    fd: i32,
+    events: i16,
+    revents: i16,
+}
+
+/// Writes all of `b` to `fd`. EINTR retries; EAGAIN (a non-blocking fd that is full) waits with
+/// ppoll until it is writable, as `wait` says; Err(errno) on any other failure.
+pub fn write_all(fd: usize, mut b: &[u8], wait: super::WriteWait) -> Result<(), isize> {
     while !b.is_empty() {
         // SAFETY: b is a valid buffer.
         let n = unsafe { syscall6(nr::WRITE, fd, b.as_ptr() as usize, b.len(), 0, 0, 0) };
         if n == -EINTR {
             continue;
         }
-        if n <= 0 {
-            return;
+        if n == -EAGAIN {
+            let mut pfd = PollFd { fd: fd as i32, events: POLLOUT, revents: 0 };
+            let one_second = Timespec { sec: 1, nsec: 0 };
+            let timeout = match wait {
+                super::WriteWait::Forever => 0,
+                super::WriteWait::Bounded => &one_second as *const Timespec as usize,
+            };
+            // SAFETY: one valid pollfd; timeout is null or a valid timespec; no signal mask.
+            let r = unsafe { syscall6(nr::PPOLL, &mut pfd as *mut PollFd as usize, 1, timeout, 0, 0, 0) };
+            if r == 0 {
+                return Err(EAGAIN); // Bounded, and still full after a second
+            }
+            continue;
+        }
+        if n < 0 {
+            return Err(-n);
+        }
+        if n == 0 {
+            return Err(EAGAIN);
         }
         b = &b[n as usize..];
     }
+    Ok(())
+}
+
+/// Ends the process by SIGPIPE after a write to stdout or stderr found the pipe closed, as Go
+/// does (`prog | head` ends quietly): the default action is restored and unblocked first, in
+/// case the process inherited SIGPIPE ignored or blocked. Exits 2 if the signal did not kill.
+pub fn raise_sigpipe() {
+    const SIGPIPE: i32 = 13;
+    let dfl = SigAction { handler: 0, flags: SA_RESTORER, restorer: arch::sigreturn as *const () as usize, mask: [0; 2] };
+    let unblock = SigSet(1u64 << (SIGPIPE - 1));
+    // SAFETY: dfl is a valid kernel sigaction (SIG_DFL); the mask is a valid sigset.
+    unsafe {
+        syscall6(nr::RT_SIGACTION, SIGPIPE as usize, &dfl as *const SigAction as usize, 0, 8, 0, 0);
+        syscall6(nr::RT_SIGPROCMASK, SIG_UNBLOCK, &unblock as *const SigSet as usize, 0, 8, 0, 0);
+    }
+    tgkill(gettid(), SIGPIPE);
+    exit(2)
 }
 
 /// Ends the process with `code` (exit_group).
@@ -191,7 +239,6 @@ pub fn gettid() -> u64 {
 }
 
 /// Sends `sig` to the thread `tid` of this process.
-#[allow(dead_code)] // coming use: asynchronous preemption signals a running M (Go's preemptM)
 pub fn tgkill(tid: u64, sig: i32) {
     // SAFETY: plain integers.
     unsafe {
@@ -363,6 +410,7 @@ pub const SIGILL: i32 = 4;
 #[allow(dead_code)] // coming use: asynchronous preemption (Go's sigPreempt)
 pub const SIGURG: i32 = 23;
 const SIG_SETMASK: usize = 2;
+const SIG_UNBLOCK: usize = 1;
 const SA_SIGINFO: usize = 0x4;
 const SA_ONSTACK: usize = 0x0800_0000;
 const SA_RESTORER: usize = 0x0400_0000;

@@ -19,3 +19,13 @@ mod windows;
 pub use windows::*;
 #[cfg(any(windows, test))]
 pub mod winargs;
+
+/// How long `write_all` waits for a full non-blocking fd (EAGAIN) to drain.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum WriteWait {
+    /// Until it drains (user output: nothing is dropped).
+    Forever,
+    /// A second at most, then the rest is dropped (runtime and crash messages: a dying process
+    /// must not hang on a pipe nobody reads).
+    Bounded,
+}

@@ -155,23 +155,42 @@ pub fn nanotime() -> i64 {
 
 /// Writes all of `b` to fd 1 (stdout) or 2 (stderr) through WriteFile: runtime messages,
 /// including while crashing.
-pub fn write_all(fd: usize, mut b: &[u8]) {
+pub fn write_all(fd: usize, mut b: &[u8], _wait: super::WriteWait) -> Result<(), isize> {
     const STD_OUTPUT_HANDLE: u32 = -11i32 as u32;
     const STD_ERROR_HANDLE: u32 = -12i32 as u32;
     // SAFETY: GetStdHandle takes a constant.
     let h = unsafe { GetStdHandle(if fd == 2 { STD_ERROR_HANDLE } else { STD_OUTPUT_HANDLE }) };
     if h == 0 || h == usize::MAX {
-        return;
+        return Err(ERROR_INVALID_HANDLE);
     }
     while !b.is_empty() {
         let mut n = 0u32;
         let want = b.len().min(1 << 30) as u32;
         // SAFETY: b is valid for `want` bytes; n is an out-parameter; no OVERLAPPED.
         if unsafe { WriteFile(h, b.as_ptr(), want, &mut n, 0) } == 0 || n == 0 {
-            return;
+            // SAFETY: no arguments.
+            let e = unsafe { GetLastError() } as isize;
+            return Err(if e == ERROR_BROKEN_PIPE || e == ERROR_NO_DATA { EPIPE } else { e });
         }
         b = &b[n as usize..];
     }
+    Ok(())
+}
+
+/// A handle that is not one (GetStdHandle found no stdout/stderr).
+const ERROR_INVALID_HANDLE: isize = 6;
+/// The reader of a pipe closed it (WriteFile to an anonymous pipe).
+const ERROR_BROKEN_PIPE: isize = 109;
+/// The pipe is being closed (WriteFile to a named pipe).
+const ERROR_NO_DATA: isize = 232;
+/// What write_all reports for a closed pipe, whatever Win32 said (print.rs compares with it).
+pub const EPIPE: isize = 32;
+
+/// Windows has no SIGPIPE: a write to a closed pipe ends the process with status 2 (quietly, as
+/// a Go program's write to a closed stdout does not end it there, but nothing more can be
+/// printed).
+pub fn raise_sigpipe() {
+    exit(2)
 }
 
 /// Ends the process with `code` (ExitProcess).
@@ -480,7 +499,7 @@ unsafe extern "system" fn sigtramp(ep: *mut ExceptionPointers) -> i32 {
         let (hi, slo) = ((*gs).stack.hi, (*gs).stack.lo);
         if (slo..hi).contains(&sp) {
             // A fault while reporting one: do not move onto gsignal's stack a second time.
-            write_all(2, b"fatal error: unexpected exception while reporting a fault\n");
+            let _ = write_all(2, b"fatal error: unexpected exception while reporting a fault\n", super::WriteWait::Bounded);
             exit(2);
         }
         arch::teb_set_stack(hi, slo, slo - STACK_GUARD);
@@ -500,7 +519,7 @@ unsafe extern "C" fn sigpanic(f: usize) -> ! {
         crate::proc::stack_overflow(f.gp, f.sp);
     }
     {
-        let mut w = crate::print::FdWriter::new(2);
+        let mut w = crate::print::start_signal_report();
         let _ = match f.code {
             EXCEPTION_ACCESS_VIOLATION | EXCEPTION_IN_PAGE_ERROR | EXCEPTION_GUARD_PAGE => {
                 writeln!(w, "panic: runtime error: invalid memory address or nil pointer dereference")
@@ -667,7 +686,7 @@ pub unsafe fn sysargs(_argc: usize, _argv: *const *const u8) -> WinArgs {
 
 /// Writes `msg` to stderr and exits 2 (before the runtime can throw).
 fn exit_msg(msg: &[u8]) -> ! {
-    write_all(2, msg);
+    let _ = write_all(2, msg, super::WriteWait::Bounded);
     exit(2)
 }
 

@@ -23,6 +23,8 @@ pub struct Case {
     /// `env-unset:` keys.
     pub env_unset: Vec<Vec<u8>>,
     pub exit: i32,
+    /// `exit: signal N`: the program must die by signal N (then `exit` is unused).
+    pub exit_signal: Option<i32>,
     pub timeout: Duration,
     pub stdout: Stream,
     pub stderr: Stream,
@@ -53,6 +55,8 @@ pub struct Stream {
     pub exact: Option<Vec<u8>>,
     /// Substrings that must occur.
     pub contains: Vec<Vec<u8>>,
+    /// Substrings that must not occur.
+    pub not_contains: Vec<Vec<u8>>,
     /// `*-lines-in-order`: each group must match a line after the previous group's line; a group
     /// matches a line containing all of its substrings.
     pub lines_in_order: Vec<Vec<Vec<u8>>>,
@@ -98,6 +102,7 @@ pub fn parse_file(prog: &str, path: &str, text: &str) -> Result<Vec<Case>, Strin
                 env: Vec::new(),
                 env_unset: Vec::new(),
                 exit: 0,
+                exit_signal: None,
                 timeout: DEFAULT_TIMEOUT,
                 skip_on: Vec::new(),
                 secure_exec: false,
@@ -197,7 +202,12 @@ pub fn parse_file(prog: &str, path: &str, text: &str) -> Result<Vec<Case>, Strin
                     return Err(err("exit given twice".into()));
                 }
                 seen_exit = true;
-                case.exit = rest.parse().map_err(|_| err(format!("exit: not a number: {rest:?}")))?;
+                if let Some(sig) = rest.strip_prefix("signal ") {
+                    let sig = sig.trim().parse().map_err(|_| err(format!("exit: signal: not a number: {rest:?}")))?;
+                    case.exit_signal = Some(sig);
+                } else {
+                    case.exit = rest.parse().map_err(|_| err(format!("exit: not a number: {rest:?}")))?;
+                }
             }
             "timeout" => {
                 if seen_timeout {
@@ -239,6 +249,12 @@ pub fn parse_file(prog: &str, path: &str, text: &str) -> Result<Vec<Case>, Strin
                     return Err(err(format!("{key}: empty text")));
                 }
                 stream(case, key).contains.push(rest.as_bytes().to_vec());
+            }
+            "stdout-not-contains" | "stderr-not-contains" => {
+                if rest.is_empty() {
+                    return Err(err(format!("{key}: empty text")));
+                }
+                stream(case, key).not_contains.push(rest.as_bytes().to_vec());
             }
             "stdout-lines-in-order" | "stderr-lines-in-order" => {
                 let mut groups = Vec::new();
@@ -355,6 +371,8 @@ mod tests {
         assert_eq!(c[0].stderr.contains, vec![b"boom".to_vec()]);
         assert_eq!(c[0].stderr.lines_in_order, vec![vec![b"a".to_vec(), b"b".to_vec()], vec![b"c".to_vec()]]);
         assert_eq!(c[1].exit, 0);
+        let sig = parse_file("x", "x.case", "case s\nexit: signal 13\n").unwrap();
+        assert_eq!(sig[0].exit_signal, Some(13));
         assert_eq!(c[1].stderr.exact.as_deref(), Some(&b""[..]));
         assert_eq!(c[1].stdout, Stream::default());
         assert!(!c[0].secure_exec);

@@ -15,9 +15,16 @@ pub fn check(case: &Case, out: &Outcome) -> Vec<String> {
         ));
         return problems;
     }
-    match out.status.and_then(|s| s.code()) {
-        Some(c) if c == case.exit => {}
-        _ => problems.push(format!("expected exit {}, got {}", case.exit, out.describe_status())),
+    if let Some(sig) = case.exit_signal {
+        use std::os::unix::process::ExitStatusExt as _;
+        if out.status.and_then(|s| s.signal()) != Some(sig) {
+            problems.push(format!("expected death by signal {sig}, got {}", out.describe_status()));
+        }
+    } else {
+        match out.status.and_then(|s| s.code()) {
+            Some(c) if c == case.exit => {}
+            _ => problems.push(format!("expected exit {}, got {}", case.exit, out.describe_status())),
+        }
     }
     check_stream("stdout", &case.stdout, &out.stdout, &mut problems);
     check_stream("stderr", &case.stderr, &out.stderr, &mut problems);
@@ -48,6 +55,11 @@ fn check_stream(name: &str, want: &Stream, got: &[u8], problems: &mut Vec<String
     for sub in &want.contains {
         if find(got, sub).is_none() {
             problems.push(format!("{name} does not contain {:?}\n{}", esc(sub), show_captured(name, got)));
+        }
+    }
+    for sub in &want.not_contains {
+        if find(got, sub).is_some() {
+            problems.push(format!("{name} contains {:?}, which it must not\n{}", esc(sub), show_captured(name, got)));
         }
     }
     if !want.lines_in_order.is_empty() {

@@ -10,13 +10,17 @@
 //!        target is selected, which it is when no --target is given, and no --filter is given);
 //!     2. the loom model checks of the run queue (see `cargo xtask loom`), under the same
 //!        conditions, unless --no-loom;
-//!     3. the end-to-end suite for each selected target (default: the targets marked
+//!     3. under the same conditions, the compile-fail cases (tests/compile-fail: programs that
+//!        must not compile, see `cargo xtask compile-fail`) and the doc examples (see
+//!        `cargo xtask doc-examples`), one summary row each;
+//!     4. the end-to-end suite for each selected target (default: the targets marked
 //!        `default_test` in TARGETS): builds every tests/e2e program and runs every case of
 //!        tests/e2e/cases. A target whose runner is missing here is built but its cases are
 //!        SKIPPED, loudly, and never counted as passed.
 //!     Prints `PASS prog/case (N ms)` or `FAIL ...` with the reasons per case, a summary table,
 //!     and last a line `N passed, M failed` (`, K skipped` added when K > 0). The unit-test and
-//!     loom runs count as one entry each. Exit status 1 when anything failed.
+//!     loom runs count as one entry each, compile-fail cases and doc examples one per case or
+//!     example. Exit status 1 when anything failed.
 //! cargo xtask loom
 //!     RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p gort --lib --release
 //!     --target x86_64-unknown-linux-gnu loom_tests (runq and chan), in its own target dir (target/loom) so the
@@ -35,6 +39,24 @@
 //!     this branch is listed as "not built" without being a failure. Prints one table target x
 //!     built/linked/inspected/ran (plus the darwin/arm cell, which does not exist as a platform);
 //!     exit status 1 when anything attempted failed.
+//! cargo xtask lint [--target T]...
+//!     `cargo clippy --workspace --all-targets --target x86_64-unknown-linux-gnu -- -D warnings`,
+//!     then `cargo clippy -p gort -p gort-e2e --target T -- -D warnings` for every other build-all
+//!     target (windows/arm with -Zbuild-std as build-all builds it), then
+//!     `RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps -p gort --target x86_64-unknown-linux-gnu`.
+//!     PASS/FAIL and the time per step; exit status 1 when any failed. --target T limits it to
+//!     those targets (the host target: the workspace clippy and rustdoc). Details in lint.rs.
+//! cargo xtask compile-fail [--filter SUBSTR]
+//!     tests/compile-fail/<name>.rs: gort programs that must not compile, each with
+//!     `// expect: TEXT` lines that must occur in rustc's stderr; checked in a scratch crate
+//!     under target/compile-fail after a control program that must compile. Format in
+//!     tests/compile-fail/README.md, details in compile_fail.rs.
+//! cargo xtask doc-examples [--filter SUBSTR]
+//!     Every Rust code block of src/**/*.rs doc comments and README.md (rustdoc's rules, `ignore`
+//!     is an error: use `no_run`) is built as a gort program for x86_64-unknown-linux-gnu in a
+//!     scratch crate under target/doc-examples and, unless `no_run`, run (exit 0 within 10 s).
+//!     One PASS/FAIL line per example, `file:line` (--filter matches it). Details in
+//!     doc_examples.rs.
 //! cargo xtask bench [--quick] [--only NAME] [--runs N]
 //!     gort against Go: the programs of benches/ (gort, built --release for the host) and
 //!     benches/go (Go, installed with apt-get when missing and root), run alternately N times
@@ -96,9 +118,12 @@
 mod bench;
 mod case;
 mod check;
+mod compile_fail;
+mod doc_examples;
 mod fuzz;
 mod inspect;
 mod json;
+mod lint;
 mod miri;
 mod run;
 mod stress;
@@ -430,6 +455,9 @@ fn main() -> ExitCode {
         Some("stress") => stress::cmd_stress(&args[1..]),
         Some("fuzz") => fuzz::cmd_fuzz(&args[1..]),
         Some("miri") => miri::cmd_miri(&args[1..]),
+        Some("lint") => lint::cmd_lint(&args[1..]),
+        Some("compile-fail") => compile_fail::cmd_compile_fail(&args[1..]),
+        Some("doc-examples") => doc_examples::cmd_doc_examples(&args[1..]),
         Some("help" | "-h" | "--help") | None => {
             println!("{}", USAGE);
             Ok(if args.is_empty() { 2 } else { 0 })
@@ -458,6 +486,9 @@ const USAGE: &str = "usage:
   cargo xtask stress [--runs N] [--seed S] [--target T]... [--filter SUBSTR]
   cargo xtask fuzz [--execs N] [--seed S]
   cargo xtask miri
+  cargo xtask lint [--target T]...
+  cargo xtask compile-fail [--filter SUBSTR]
+  cargo xtask doc-examples [--filter SUBSTR]
 (details at the top of xtask/src/main.rs)";
 
 // ---------------------------------------------------------------------------------------------
@@ -466,28 +497,7 @@ const USAGE: &str = "usage:
 /// `rustup target add` for the targets, and clang plus the targets' runners (apt-get when root).
 /// Returns nothing on success; a missing runner is only reported (its cases will be SKIPPED).
 fn setup(root: &Path, targets: &[&Target]) -> Result<(), Fail> {
-    if which("rustup").is_some() {
-        let mut c = Command::new("rustup");
-        c.current_dir(root).arg("target").arg("add").arg(HOST); // HOST: never an empty list
-                                                                // Tier 3 targets have no rust-std to add: they build core and alloc from rust-src.
-        for t in targets.iter().filter(|t| !t.build_std) {
-            c.arg(t.triple);
-        }
-        if targets.iter().any(|t| t.build_std) {
-            let _ = Command::new("rustup").current_dir(root).args(["component", "add", "rust-src"]).output();
-        }
-        let out = c.output().map_err(|e| format!("rustup: {e}"))?;
-        if !out.status.success() {
-            return Err(Fail::Setup(format!("`rustup target add` failed:\n{}", String::from_utf8_lossy(&out.stderr))));
-        }
-        let said = String::from_utf8_lossy(&out.stderr);
-        if said.contains("downloading") || said.contains("installing") {
-            eprint!("{said}");
-        }
-    } else {
-        eprintln!("xtask: rustup not found; assuming the rust-std of every target is installed");
-    }
-
+    rustup_targets(root, targets)?;
     let mut packages: Vec<&str> = Vec::new();
     let clang_missing = which("clang").is_none();
     if clang_missing {
@@ -538,6 +548,33 @@ fn setup(root: &Path, targets: &[&Target]) -> Result<(), Fail> {
     Ok(())
 }
 
+/// `rustup target add` for the targets (rust-src for the tier-3 ones, which build core and alloc).
+fn rustup_targets(root: &Path, targets: &[&Target]) -> Result<(), Fail> {
+    if which("rustup").is_some() {
+        let mut c = Command::new("rustup");
+        // HOST: never an empty list. Tier 3 targets have no rust-std to add: they build core and
+        // alloc from rust-src.
+        c.current_dir(root).arg("target").arg("add").arg(HOST);
+        for t in targets.iter().filter(|t| !t.build_std) {
+            c.arg(t.triple);
+        }
+        if targets.iter().any(|t| t.build_std) {
+            let _ = Command::new("rustup").current_dir(root).args(["component", "add", "rust-src"]).output();
+        }
+        let out = c.output().map_err(|e| format!("rustup: {e}"))?;
+        if !out.status.success() {
+            return Err(Fail::Setup(format!("`rustup target add` failed:\n{}", String::from_utf8_lossy(&out.stderr))));
+        }
+        let said = String::from_utf8_lossy(&out.stderr);
+        if said.contains("downloading") || said.contains("installing") {
+            eprint!("{said}");
+        }
+    } else {
+        eprintln!("xtask: rustup not found; assuming the rust-std of every target is installed");
+    }
+    Ok(())
+}
+
 fn is_root() -> bool {
     Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
 }
@@ -560,28 +597,7 @@ fn cargo_build(root: &Path, args: &[&str], triple: &str, release: bool) -> Resul
     if release {
         c.arg("--release");
     }
-    // Cross linux targets link with clang (gort's build script adds -fuse-ld=lld --target=...);
-    // the host's cc is gcc, which cannot link them.
-    if triple.contains("-linux-") && !triple.starts_with("x86_64") {
-        let var = format!("CARGO_TARGET_{}_LINKER", triple.to_uppercase().replace('-', "_"));
-        if std::env::var_os(&var).is_none() {
-            c.env(var, "clang");
-        }
-    }
-    // darwin links with rust-lld in ld64 mode (rustc picks the flavor from the name) against
-    // linker/libSystem.tbd; SDKROOT points at linker/ (the only "SDK" file gort needs), which
-    // also keeps rustc from looking for xcrun. TOOLCHAIN.md wall 12.
-    if triple.contains("-apple-darwin") {
-        let var = format!("CARGO_TARGET_{}_LINKER", triple.to_uppercase().replace('-', "_"));
-        if std::env::var_os(&var).is_none() {
-            c.env(var, rust_lld(root)?);
-        }
-        c.env("MACOSX_DEPLOYMENT_TARGET", "11.0").env("SDKROOT", root.join("linker"));
-    }
-    // Tier 3 targets: core and alloc are built from rust-src (TOOLCHAIN.md, windows/arm).
-    if TARGETS.iter().any(|t| t.triple == triple && t.build_std) {
-        c.env("RUSTC_BOOTSTRAP", "1").arg("-Zbuild-std=core,alloc");
-    }
+    target_env(&mut c, root, triple)?;
     c.stdout(Stdio::piped());
     let mut child = c.spawn().map_err(|e| format!("cargo: {e}"))?;
     let mut exes = BTreeMap::new();
@@ -607,6 +623,34 @@ fn cargo_build(root: &Path, args: &[&str], triple: &str, release: bool) -> Resul
     }
     let st = child.wait().map_err(|e| format!("cargo: {e}"))?;
     Ok(Built { exes, success: st.success() && finished_ok != Some(false) })
+}
+
+/// What a cargo command for `triple` needs besides `--target` (linker, darwin SDK, build-std);
+/// shared by every build and `cargo xtask lint`.
+fn target_env(c: &mut Command, root: &Path, triple: &str) -> Result<(), String> {
+    // Cross linux targets link with clang (gort's build script adds -fuse-ld=lld --target=...);
+    // the host's cc is gcc, which cannot link them.
+    if triple.contains("-linux-") && !triple.starts_with("x86_64") {
+        let var = format!("CARGO_TARGET_{}_LINKER", triple.to_uppercase().replace('-', "_"));
+        if std::env::var_os(&var).is_none() {
+            c.env(var, "clang");
+        }
+    }
+    // darwin links with rust-lld in ld64 mode (rustc picks the flavor from the name) against
+    // linker/libSystem.tbd; SDKROOT points at linker/ (the only "SDK" file gort needs), which
+    // also keeps rustc from looking for xcrun. TOOLCHAIN.md wall 12.
+    if triple.contains("-apple-darwin") {
+        let var = format!("CARGO_TARGET_{}_LINKER", triple.to_uppercase().replace('-', "_"));
+        if std::env::var_os(&var).is_none() {
+            c.env(var, rust_lld(root)?);
+        }
+        c.env("MACOSX_DEPLOYMENT_TARGET", "11.0").env("SDKROOT", root.join("linker"));
+    }
+    // Tier 3 targets: core and alloc are built from rust-src (TOOLCHAIN.md, windows/arm).
+    if TARGETS.iter().any(|t| t.triple == triple && t.build_std) {
+        c.env("RUSTC_BOOTSTRAP", "1").arg("-Zbuild-std=core,alloc");
+    }
+    Ok(())
 }
 
 /// The rust-lld that ships with the pinned toolchain (`rustc --print sysroot` run in the workspace,
@@ -821,6 +865,10 @@ fn cmd_test(args: &[String]) -> Result<i32, Fail> {
             }
         } else {
             println!("== loom: not run (--no-loom)");
+        }
+        for (row, fails) in [compile_fail::run(&root, None), doc_examples::run(&root, None)] {
+            rows.push(row);
+            failures.extend(fails);
         }
     }
 
