@@ -3,8 +3,9 @@
 //! An `Hchan<T>` is Go's hchan: a lock, a ring buffer of `cap` slots, and two wait queues of
 //! sudogs (parked receivers and senders). A sender that finds a parked receiver copies its value
 //! straight into the receiver's slot and readies it (direct hand-off), and vice versa; only when
-//! nobody waits does a value go through the buffer. Parked goroutines keep their sudog on their own
-//! stack: it stays valid until they are readied, and wakers touch it only under the channel lock.
+//! nobody waits does a value go through the buffer. Sudogs live on the heap (sudog.rs) and wakers
+//! touch them only under the channel lock; the value slot a sudog points at is on the parked
+//! goroutine's stack, which the waker checks (`check_parked_stack`) before using it.
 //!
 //! Select locks every channel involved in address order, polls the cases in a random order (so
 //! ready cases are chosen uniformly), and otherwise enqueues one sudog per case; the first waker to
@@ -24,26 +25,7 @@ use crate::arch;
 use crate::lock_futex::Mutex;
 use crate::proc::{self, gopark, goready};
 use crate::runtime2::{WaitReason, G};
-
-/// A goroutine waiting on a channel (Go's sudog). Lives on the waiting goroutine's stack.
-pub struct Sudog {
-    /// The waiting goroutine.
-    pub g: *mut G,
-    next: *mut Sudog,
-    prev: *mut Sudog,
-    /// Where the value comes from (send) or goes to (receive): a `*mut T` of the channel's T.
-    elem: *mut u8,
-    /// Part of a select (its g's selectdone arbitrates between wakers).
-    is_select: bool,
-    /// Completed by a real send/receive (false: woken by close).
-    success: bool,
-}
-
-impl Sudog {
-    fn new(g: *mut G, elem: *mut u8) -> Self {
-        Sudog { g, next: ptr::null_mut(), prev: ptr::null_mut(), elem, is_select: false, success: false }
-    }
-}
+use crate::sudog::{acquire_sudog, check_parked_stack, release_sudog, Sudog};
 
 /// A FIFO of sudogs (Go's waitq), doubly linked so select can remove its entries.
 struct WaitQ {
@@ -194,6 +176,7 @@ impl<T> Hchan<T> {
         unsafe {
             let sg = c.recvq.dequeue();
             if !sg.is_null() {
+                check_parked_stack((*sg).g);
                 ptr::copy_nonoverlapping(elem, (*sg).elem as *mut T, 1);
                 (*sg).success = true;
                 let gp = (*sg).g;
@@ -225,6 +208,7 @@ impl<T> Hchan<T> {
         unsafe {
             let sg = c.sendq.dequeue();
             if !sg.is_null() {
+                check_parked_stack((*sg).g);
                 if c.buf.is_empty() {
                     ptr::copy_nonoverlapping((*sg).elem as *const T, elem, 1);
                 } else {
@@ -267,20 +251,26 @@ impl<T> Hchan<T> {
     /// The lock must be held; `elem` must stay valid until this returns.
     unsafe fn park(&self, send: bool, elem: *mut u8) -> bool {
         let gp = arch::getg();
-        let mut sg = Sudog::new(gp, elem);
-        // SAFETY: lock held; sg lives on our stack until a waker dequeues it and readies us.
+        let sg = acquire_sudog(gp, elem);
+        // SAFETY: lock held; sg is ours until a waker dequeues it and readies us.
         unsafe {
             let c = self.inner();
             if send {
-                c.sendq.enqueue(&mut sg);
+                c.sendq.enqueue(sg);
             } else {
-                c.recvq.enqueue(&mut sg);
+                c.recvq.enqueue(sg);
             }
             (*gp).param.store(0, Ordering::Relaxed);
         }
         let reason = if send { WaitReason::ChanSend } else { WaitReason::ChanReceive };
         gopark(Some(unlock_chan), &self.lock as *const Mutex as usize, reason);
-        sg.success
+        // SAFETY: the waker dequeued sg and wrote success before readying us (publish_wakeup,
+        // whose Release our wake-up's Acquire pairs with); nobody else reaches it now.
+        unsafe {
+            let ok = (*sg).success;
+            release_sudog(sg);
+            ok
+        }
     }
 
     /// Go's chansend: blocks until the value is taken; Err(v) if the channel is (or gets) closed.

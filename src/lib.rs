@@ -82,6 +82,7 @@ mod runtime2;
 mod signal_unix;
 mod stack;
 pub mod sync;
+mod sudog;
 mod sys;
 pub mod time;
 

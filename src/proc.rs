@@ -887,6 +887,7 @@ fn procresize(nprocs: i32) -> *mut P {
                 timers_lock: Mutex::new(),
                 timer0_when: AtomicI64::new(0),
                 mcache: crate::malloc::Mcache::new(),
+                sudogcache: crate::sudog::SudogCache::new(),
             }));
             slot.store(p, Ordering::Release);
         } else {
@@ -1703,6 +1704,17 @@ fn overwritten_from_above(gp: *mut G) -> ! {
             goid
         ),
     )
+}
+
+/// A waker found the stack of parked goroutine gp broken (sudog.rs check_parked_stack): report
+/// the overflow that did it (`top_ok` false: the stack above gp's overflowed into it) and exit 2.
+#[cold]
+pub fn parked_stack_broken(gp: *mut G, top_ok: bool) -> ! {
+    if !top_ok {
+        overwritten_from_above(gp);
+    }
+    // SAFETY: gp is parked: its saved sp is stable.
+    stack_overflow(gp, unsafe { (*gp).sched.sp })
 }
 
 /// The first g that is not dead, has a stack, and satisfies `pred`. None if none does, or if

@@ -12,25 +12,18 @@ use crate::arch;
 use crate::lock_futex::Mutex as RtLock;
 use crate::proc::{self, gopark, goready};
 use crate::runtime2::{WaitReason, G};
+use crate::sudog::{acquire_sudog, release_sudog, Sudog};
 use crate::time::nanotime;
-
-/// A parked goroutine in a wait queue; lives on its stack while it waits.
-struct Waiter {
-    g: *mut G,
-    next: *mut Waiter,
-    /// Set by the waker: ownership was handed over (Mutex starvation mode).
-    handoff: bool,
-}
 
 /// A FIFO of parked goroutines under a runtime lock (Go's semaRoot, simplified).
 struct WaitQueue {
     lock: RtLock,
-    head: UnsafeCell<*mut Waiter>,
-    tail: UnsafeCell<*mut Waiter>,
+    head: UnsafeCell<*mut Sudog>,
+    tail: UnsafeCell<*mut Sudog>,
 }
 
-// SAFETY: head/tail (raw pointers to waiters on parked goroutines' stacks) are read and written
-// only with `lock` held, and a waiter is touched only while its goroutine is parked on the queue.
+// SAFETY: head/tail (raw pointers to the sudogs of parked goroutines) are read and written only
+// with `lock` held, and a sudog is touched only while its goroutine is parked on the queue.
 unsafe impl Sync for WaitQueue {}
 // SAFETY: the queue holds no thread-bound state: its waiters are goroutines, which any M runs.
 unsafe impl Send for WaitQueue {}
@@ -48,7 +41,7 @@ impl WaitQueue {
     ///
     /// # Safety
     /// Lock held; w stays valid until popped.
-    unsafe fn push(&self, w: *mut Waiter, front: bool) {
+    unsafe fn push(&self, w: *mut Sudog, front: bool) {
         // SAFETY: lock held.
         unsafe {
             let (head, tail) = (&mut *self.head.get(), &mut *self.tail.get());
@@ -74,7 +67,7 @@ impl WaitQueue {
     ///
     /// # Safety
     /// Lock held.
-    unsafe fn pop(&self) -> *mut Waiter {
+    unsafe fn pop(&self) -> *mut Sudog {
         // SAFETY: lock held.
         unsafe {
             let (head, tail) = (&mut *self.head.get(), &mut *self.tail.get());
@@ -92,11 +85,18 @@ impl WaitQueue {
     /// Parks the current goroutine on this queue. Must be called with `lock` held; returns
     /// unlocked, after a waker popped us. Returns whether ownership was handed off.
     fn park(&self, front: bool) -> bool {
-        let mut w = Waiter { g: arch::getg(), next: ptr::null_mut(), handoff: false };
-        // SAFETY: lock held; w lives on our stack until popped and readied.
-        unsafe { self.push(&mut w, front) };
+        // On the heap, not our stack (sudog.rs): the waker reads it while we are parked.
+        let w = acquire_sudog(arch::getg(), ptr::null_mut());
+        // SAFETY: lock held; w is ours until popped and readied.
+        unsafe { self.push(w, front) };
         gopark(Some(unlock_queue), &self.lock as *const RtLock as usize, WaitReason::SyncWait);
-        w.handoff
+        // SAFETY: the waker popped w (under the queue lock) and set `success` before readying
+        // us; nobody reaches it now.
+        unsafe {
+            let handoff = (*w).success;
+            release_sudog(w);
+            handoff
+        }
     }
 }
 
@@ -376,7 +376,7 @@ impl<T: ?Sized> Mutex<T> {
         self.nwait.fetch_sub(1, Ordering::SeqCst);
         // SAFETY: lock held; w is parked.
         unsafe {
-            (*w).handoff = true;
+            (*w).success = true; // hand-off: the lock stays LOCKED for the waiter
             if (*self.q.head.get()).is_null() {
                 self.state.fetch_and(!STARVING, Ordering::SeqCst);
             }

@@ -4,6 +4,9 @@
 //! then a goroutine on a STACK-byte stack recurses without end.
 //! `overflow neighbour`: a bounded overflow of a packed 2 KB stack into the parked neighbour
 //! below it, which must be reported before that neighbour runs again (see `neighbour`).
+//! `overflow waker`: the same overflow, then the overflowing goroutine itself wakes the trampled
+//! neighbour through a channel: the waker must report the overflow, not write into (or read its
+//! wait record from) trampled memory (see `waker`).
 #![no_std]
 #![no_main]
 gort::main!(main);
@@ -68,9 +71,45 @@ fn neighbour() {
     done_rx.recv();
 }
 
+/// As `neighbour`, but B parks in a channel receive and A, right after trampling B's top
+/// frames, sends to B itself. The send finds B's wait record (a sudog: on the heap, so it still
+/// names B) and must check B's stack before writing the value into it: A's overflow is reported
+/// (`not run: its stack was overwritten from above`). Before sudogs left the stack, A read B's
+/// trampled record and died with a wrong report (`casgstatus: bad transition`, blamed on g 1).
+fn waker() {
+    gort::gomaxprocs(2);
+    let (btx, brx) = gort::chan::<(usize, usize)>(0);
+    let (wake_tx, wake_rx) = gort::chan::<u64>(0);
+    gort::go_with_stack(2048, move || {
+        btx.send(gort::testing::stack_bounds()).unwrap();
+        let v = wake_rx.recv();
+        gort::println!("B ran after being trampled: {:?}", v);
+    });
+    let (_, b_hi) = brx.recv().unwrap();
+    let (done_tx, done_rx) = gort::chan::<()>(0);
+    gort::go_with_stack(2048, move || {
+        let (a_lo, a_hi) = gort::testing::stack_bounds();
+        if a_lo != b_hi + 16 || a_hi - a_lo != 2048 - 16 {
+            gort::println!("LAYOUT ASSUMPTION BROKEN: A=[{:#x}, {:#x}) B's hi={:#x}", a_lo, a_hi, b_hi);
+            gort::os::exit(3);
+        }
+        gort::println!("layout: A's stack is directly above B's");
+        // B is parked in its receive well before this.
+        gort::sleep(core::time::Duration::from_millis(100));
+        core::hint::black_box(trample(a_lo - 512, 1));
+        let r = wake_tx.send(7);
+        gort::println!("A: woke a trampled goroutine without a report: {:?}", r.is_ok());
+        done_tx.send(()).unwrap();
+    });
+    done_rx.recv();
+}
+
 fn main() {
     if gort::os::args().get(1).copied() == Some(&b"neighbour"[..]) {
         return neighbour();
+    }
+    if gort::os::args().get(1).copied() == Some(&b"waker"[..]) {
+        return waker();
     }
     // With an argument N, first park N goroutines: past the guard-page budget (a quarter of
     // vm.max_map_count) stacks have no guard page and overflow must still be loud.
