@@ -95,6 +95,9 @@ pub fn set_phys_page_size(n: usize) {
 
 /// Go's osinit for Linux: ncpu from sched_getaffinity, the huge page size from sysfs.
 pub fn osinit() {
+    // linux/arm has no stack probes: refuse frames that could jump a stack's guard.
+    #[cfg(target_arch = "arm")]
+    arch::check_frames();
     NCPU.store(getproccount(), Ordering::Relaxed);
     PHYS_HUGE_PAGE_SIZE.store(get_huge_page_size(), Ordering::Relaxed);
 }
@@ -598,8 +601,14 @@ pub fn initsig() {
 /// signal stack.
 pub const STACK_CHUNK_FLOOR_GUARD: bool = false;
 
-/// Bytes below each stack reserved as its guard (stack.rs): one page, PROT_NONE.
+/// Bytes below each stack reserved as its guard (stack.rs), PROT_NONE: one page (linux/arm:
+/// `arch::MAX_FRAME`, see arch/arm_frames.rs).
 pub fn stack_guard_size() -> usize {
+    // linux/arm has no stack probes: the guard spans the largest frame a program may have
+    // (arch/arm_frames.rs), so no frame can step over it. Address space only: never touched.
+    #[cfg(target_arch = "arm")]
+    return phys_page_size().max(arch::MAX_FRAME);
+    #[cfg(not(target_arch = "arm"))]
     phys_page_size()
 }
 
