@@ -365,6 +365,12 @@ pub mod testing {
         crate::stack::current_bounds()
     }
 
+    /// Number of goroutines parked right now (channel, sleep, lock...): lets a test wait until
+    /// a goroutine is really parked instead of sleeping and hoping.
+    pub fn parked_goroutines() -> usize {
+        crate::proc::num_waiting()
+    }
+
     /// Bytes of free goroutine stacks given back to the OS so far.
     pub fn stacks_scavenged() -> usize {
         crate::stack::scavenged()

@@ -2510,6 +2510,23 @@ pub fn num_goroutine() -> i64 {
     SCHED.ngalive.load(Ordering::Relaxed)
 }
 
+/// Number of goroutines parked (_Gwaiting) right now (the `testing` feature's view).
+#[cfg(feature = "testing")]
+pub fn num_waiting() -> usize {
+    let mut n = 0;
+    ALLGLOCK.lock();
+    // SAFETY: under ALLGLOCK; gs are never freed; the status is atomic.
+    unsafe {
+        for &gp in (*ALLGS.get()).0.iter() {
+            if (*gp).atomicstatus.load(Ordering::Acquire) == GWAITING {
+                n += 1;
+            }
+        }
+    }
+    ALLGLOCK.unlock();
+    n
+}
+
 /// (goid, status text) of the running goroutine, for fatal messages; None on g0 or before TLS.
 pub fn current_goroutine() -> Option<(u64, &'static str)> {
     let m0 = m0();

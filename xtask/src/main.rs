@@ -483,7 +483,7 @@ const USAGE: &str = "usage:
   cargo xtask loom
   cargo xtask build-all [--target T]...
   cargo xtask bench [--quick] [--only NAME] [--runs N]
-  cargo xtask stress [--runs N] [--seed S] [--target T]... [--filter SUBSTR]
+  cargo xtask stress [--runs N] [--seed S] [--target T]... [--filter SUBSTR]... [--load]
   cargo xtask fuzz [--execs N] [--seed S]
   cargo xtask miri
   cargo xtask lint [--target T]...
@@ -1037,6 +1037,11 @@ fn case_skip(t: &Target, case: &Case) -> Option<String> {
 
 /// Runs one case; returns its problems (empty: passed) and its run time in ms.
 fn run_case(root: &Path, t: &Target, exe: &Path, case: &Case) -> (Vec<String>, u128) {
+    run_case_once(root, t, exe, case, true)
+}
+
+/// run_case; `retry`: a wine infrastructure failure may be retried once.
+fn run_case_once(root: &Path, t: &Target, exe: &Path, case: &Case, retry: bool) -> (Vec<String>, u128) {
     let secure_copy;
     let exe = if case.secure_exec {
         match setgid_copy(root, exe) {
@@ -1064,9 +1069,30 @@ fn run_case(root: &Path, t: &Target, exe: &Path, case: &Case) -> (Vec<String>, u
         c.env_remove(OsString::from_vec(k.clone()));
     }
     match run::run_captured(c, case.timeout) {
-        Ok(out) => (check::check(case, &out), out.elapsed.as_millis()),
+        Ok(out) => {
+            let problems = check::check(case, &out);
+            if !problems.is_empty() && t.runner.first() == Some(&"wine") && retry {
+                if let Some(line) = wine_infrastructure_failure(&out.stderr) {
+                    // Not the program's doing: wine's own client/server plumbing failed. Said
+                    // loudly, run once more; a second failure counts.
+                    println!("RETRY {} ({}): wine infrastructure failure: {line}", case.id(), t.triple);
+                    return run_case_once(root, t, exe, case, false);
+                }
+            }
+            (problems, out.elapsed.as_millis())
+        }
         Err(e) => (vec![format!("could not start {}: {e}", exe.display())], 0),
     }
+}
+
+/// A line of wine's own stderr that says wine itself failed (not the program): `wine client
+/// error:NNN: ...` (its connection to wineserver broke), `wine: ...` startup failures,
+/// `wineserver: ...`.
+fn wine_infrastructure_failure(stderr: &[u8]) -> Option<String> {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .find(|l| l.starts_with("wine client error:") || l.starts_with("wine: ") || l.starts_with("wineserver: "))
+        .map(str::to_string)
 }
 
 /// Copies `exe` to target/secure-exec/ as a setgid-nogroup executable: run by root (gid 0) its

@@ -1,6 +1,8 @@
-//! `cargo xtask stress [--runs N] [--seed S] [--target T]... [--filter SUBSTR]`: the end-to-end
-//! suite N times (default 20) on every runnable target, each run with a GOMAXPROCS from 1 to 8
-//! drawn from a seeded generator. The seed is printed first and with every failure, so
+//! `cargo xtask stress [--runs N] [--seed S] [--target T]... [--filter SUBSTR]... [--load]`: the
+//! end-to-end suite N times (default 20) on every runnable target, each run with a GOMAXPROCS
+//! from 1 to 8 drawn from a seeded generator. `--filter` may repeat (a case runs if its id
+//! contains any of them). `--load` runs a CPU hog per core beside the suite (busy threads in this
+//! process), so cases also run on a machine with no idle core, where timing windows open wide. The seed is printed first and with every failure, so
 //! `--seed S` replays the same sequence of GOMAXPROCS values. A case that sets GOMAXPROCS itself
 //! keeps its own value; a case whose expectation depends on GOMAXPROCS being unset says so with
 //! `stress: keep-env REASON` and runs unchanged.
@@ -35,7 +37,8 @@ pub fn cmd_stress(args: &[String]) -> Result<i32, Fail> {
     let mut runs = DEFAULT_RUNS;
     let mut seed: Option<u64> = None;
     let mut triples: Vec<String> = Vec::new();
-    let mut filter: Option<String> = None;
+    let mut filters: Vec<String> = Vec::new();
+    let mut load = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut val = |name: &str| it.next().cloned().ok_or(format!("{name} needs a value"));
@@ -43,7 +46,8 @@ pub fn cmd_stress(args: &[String]) -> Result<i32, Fail> {
             "--runs" => runs = val("--runs")?.parse().map_err(|_| "--runs: not a number")?,
             "--seed" => seed = Some(val("--seed")?.parse().map_err(|_| "--seed: not a number")?),
             "--target" => triples.push(val("--target")?),
-            "--filter" => filter = Some(val("--filter")?),
+            "--filter" => filters.push(val("--filter")?),
+            "--load" => load = true,
             s => return Err(format!("stress: unknown argument {s:?}\n{USAGE}").into()),
         }
     }
@@ -58,14 +62,20 @@ pub fn cmd_stress(args: &[String]) -> Result<i32, Fail> {
     };
     let root = root();
     let (all_cases, _) = load_cases(&root)?;
-    let cases: Vec<&Case> =
-        all_cases.iter().filter(|c| filter.as_ref().is_none_or(|f| c.id().contains(f.as_str()))).collect();
+    let cases: Vec<&Case> = all_cases
+        .iter()
+        .filter(|c| filters.is_empty() || filters.iter().any(|f| c.id().contains(f.as_str())))
+        .collect();
     if cases.is_empty() {
         return Err("--filter matches no case".into());
     }
     setup(&root, &targets)?;
     let procs = gomaxprocs_sequence(seed, runs);
-    println!("== stress: seed {seed}, {runs} runs, GOMAXPROCS per run {procs:?}");
+    let _hogs = load.then(Hogs::start);
+    println!(
+        "== stress: seed {seed}, {runs} runs, GOMAXPROCS per run {procs:?}{}",
+        if load { " (loaded: a CPU hog per core)" } else { "" }
+    );
     let started = Instant::now();
     let (mut passed, mut failed, mut skipped) = (0usize, 0usize, 0usize);
     let mut failures: Vec<String> = Vec::new();
@@ -136,6 +146,43 @@ pub fn cmd_stress(args: &[String]) -> Result<i32, Fail> {
     }
     println!("{passed} passed, {failed} failed, {skipped} skipped");
     Ok(if failed > 0 { 1 } else { 0 })
+}
+
+/// One busy thread per core until dropped (`--load`).
+struct Hogs {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Hogs {
+    fn start() -> Hogs {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let n = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let threads = (0..n)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut x = 1u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        for _ in 0..10_000 {
+                            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+                        }
+                    }
+                })
+            })
+            .collect();
+        Hogs { stop, threads }
+    }
+}
+
+impl Drop for Hogs {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
 }
 
 #[cfg(test)]

@@ -32,6 +32,13 @@ fn trample(floor: usize, n: u64) -> u64 {
     trample(floor, n + 1) + local[7] as u64
 }
 
+/// Yields until at least `n` goroutines are parked.
+fn wait_parked(n: usize) {
+    while gort::testing::parked_goroutines() < n {
+        gort::sleep(core::time::Duration::from_millis(1));
+    }
+}
+
 /// Goroutine B parks (sleeps 500 ms) on a 2 KB stack; goroutine A, on the 2 KB slot directly
 /// above B's, then overflows by a few hundred bytes (into B's top frames), returns and spins
 /// without any switch for 3 s. B's timer fires meanwhile and another P picks B up: the scheduler
@@ -58,8 +65,10 @@ fn neighbour() {
             gort::os::exit(3);
         }
         gort::println!("layout: A's stack is directly above B's");
-        // B is parked in its sleep well before this.
-        gort::sleep(core::time::Duration::from_millis(100));
+        // Wait until B is parked in its sleep (main is parked too): a fixed delay was not
+        // enough on a loaded machine under qemu, where B could still be running when A
+        // trampled its frames, and crashed on them.
+        wait_parked(2);
         core::hint::black_box(trample(a_lo - 512, 1));
         let end = gort::time::Instant::now() + core::time::Duration::from_secs(3);
         while gort::time::Instant::now() < end {
@@ -94,8 +103,7 @@ fn waker() {
             gort::os::exit(3);
         }
         gort::println!("layout: A's stack is directly above B's");
-        // B is parked in its receive well before this.
-        gort::sleep(core::time::Duration::from_millis(100));
+        wait_parked(2); // B in its receive, main in its own
         core::hint::black_box(trample(a_lo - 512, 1));
         let r = wake_tx.send(7);
         gort::println!("A: woke a trampled goroutine without a report: {:?}", r.is_ok());
