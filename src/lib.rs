@@ -80,6 +80,7 @@ mod runtime1;
 mod runtime2;
 #[cfg(unix)]
 mod signal_unix;
+mod spinning;
 mod stack;
 pub mod sync;
 mod sudog;

@@ -1190,15 +1190,15 @@ fn handoffp(pp: *mut P) {
 
 /// Go's wakep: if nobody spins and a P is idle, start a spinning M for it.
 pub fn wakep() {
+    // The submitter's half of the spinning handshake (spinning.rs): the caller just published
+    // work; after a StoreLoad barrier, a spinning M (nmspinning > 0) is guaranteed to see it.
+    let no_spinner = crate::spinning::submitter_sees_no_spinner::<crate::spinning::CoreFence>(&SCHED.nmspinning);
     // No idle P: no M could run anything more (Go 1.19's ready() makes this check before
-    // calling wakep). A P going idle concurrently re-checks every queue in findRunnable before
-    // it parks, so work put in before this load is not stranded.
+    // calling wakep); the work is in a running P's queue.
     if SCHED.npidle.load(Ordering::Relaxed) == 0 {
         return;
     }
-    if SCHED.nmspinning.load(Ordering::Relaxed) != 0
-        || SCHED.nmspinning.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed).is_err()
-    {
+    if !no_spinner || SCHED.nmspinning.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed).is_err() {
         return;
     }
     SCHED.lock.lock();
@@ -1502,8 +1502,10 @@ fn find_runnable() -> (*mut G, bool) {
                 if SCHED.nmspinning.fetch_sub(1, Ordering::AcqRel) - 1 < 0 {
                     crate::throw("findrunnable: negative nmspinning");
                 }
-                // We stopped spinning: recheck every P's queue (a g may have been queued after we
-                // looked, by someone who saw us spinning and did not wake another M).
+                // The spinner's half of the spinning handshake (spinning.rs): after the barrier,
+                // recheck every P's queue (a g may have been queued after we looked, by someone
+                // who saw us spinning and did not wake another M).
+                crate::spinning::spinner_dropped::<crate::spinning::CoreFence>();
                 if let Some(p2) = check_runqs_no_p() {
                     acquirep(p2);
                     become_spinning(mp);

@@ -23,7 +23,7 @@
 //!     example. Exit status 1 when anything failed.
 //! cargo xtask loom
 //!     RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p gort --lib --release
-//!     --target x86_64-unknown-linux-gnu loom_tests (runq and chan), in its own target dir (target/loom) so the
+//!     --target x86_64-unknown-linux-gnu loom_tests (runq, chan, spinning), in its own target dir (target/loom) so the
 //!     changed RUSTFLAGS do not force rebuilds of the normal release build.
 //! cargo xtask build-all [--target T]...
 //!     For each target marked `build_all` in TARGETS (or each --target given; linux amd64/arm64/arm, windows
@@ -859,7 +859,7 @@ fn cmd_test(args: &[String]) -> Result<i32, Fail> {
             println!("== loom: {}", LOOM_DESCRIPTION);
             let t0 = Instant::now();
             let ok = loom_command(&root).status().map(|s| s.success()).unwrap_or(false);
-            rows.push(entry_row("loom (runq, chan)", ok, t0.elapsed()));
+            rows.push(entry_row("loom (runq, chan, spinning)", ok, t0.elapsed()));
             if !ok {
                 failures.push("loom: failed (output above)".into());
             }
