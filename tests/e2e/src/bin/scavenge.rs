@@ -113,11 +113,14 @@ fn main() {
     let rss1 = rss();
     gort::println!("released={} MB idle={} MB rss={} MB", st.heap_released / MB, st.heap_idle / MB, rss1 / MB);
     gort::println!("released by sysmon: {}", released);
-    // The resident memory dropped by most of what the churn left resident (rss0 is before it).
+    // The churn had `total` resident at its peak; once released, the resident memory is back
+    // near where it started (rss0 is before the churn). Measured against the start, not against
+    // rss_freed: on a slow machine (qemu under load) sysmon releases old spans while the churn
+    // still runs, so little is left to drop by the time rss_freed is read.
     let touched = rss_freed.saturating_sub(rss0);
     let dropped = rss_freed.saturating_sub(rss1);
     gort::println!("touched={} MB dropped={} MB", touched / MB, dropped / MB);
-    gort::println!("resident memory dropped: {}", touched >= total / 2 && dropped >= touched * 3 / 4);
+    gort::println!("resident memory dropped: {}", rss1.saturating_sub(rss0) <= total / 4);
 
     // Again: the released spans are reused, the heap does not grow, the contents are right.
     let sys_before = st.heap_sys;
