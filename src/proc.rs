@@ -1,7 +1,7 @@
 //! The startup sequence and the scheduler, after Go's proc.go.
 //!
 //! rt0 (`asm/rt0_<os>_<arch>.S`) hands off to this file and nowhere else. Read top to bottom, the
-//! boot is the seeds' sequence, by Go's names:
+//! boot is Go's startup sequence, by Go's names:
 //!
 //! ```text
 //! rt0_go (asm) ─► runtime_check      check: sizes, atomics

@@ -1,5 +1,5 @@
 //! Goroutine stacks (Go's stack.go: stackinit, stackalloc, stackfree), designed for the mapping
-//! budget (DESIGN.md "Stacks"): stacks are carved from large chunks, a freed stack goes back to a
+//! budget: stacks are carved from large chunks, a freed stack goes back to a
 //! free list (and gs keep theirs on gFree), so a million stacks cost a few thousand mappings.
 //!
 //! Overflow is loud either way: while `vm.max_map_count` allows, the page below each stack is a

@@ -2,7 +2,7 @@
 //!
 //! LLVM lowers struct copies and slice fills to calls of these symbols, so somebody must define them.
 //! This crate is `#![no_builtins]`: without it LLVM recognises the loops below as a memcpy idiom and
-//! turns them back into a call to `memcpy` itself (TOOLCHAIN.md wall 1). gort links it only in
+//! turns them back into a call to `memcpy` itself (HACKING.md wall 1). gort links it only in
 //! non-test builds; host unit tests use the C library's versions.
 #![no_std]
 #![no_builtins]

@@ -395,7 +395,7 @@ pub const GOARCH: &str = "arm";
 pub const VDSO_CLOCK_GETTIME: &[u8] = b"__vdso_clock_gettime";
 
 /// ARM EHABI personality routines referenced by the precompiled core even with panic = "abort"
-/// (TOOLCHAIN.md wall 2). gort never unwinds, so they are never called.
+/// (HACKING.md wall 2). gort never unwinds, so they are never called.
 #[cfg(not(test))]
 #[no_mangle]
 pub extern "C" fn __aeabi_unwind_cpp_pr0() {}

@@ -409,7 +409,7 @@ fn target_dir(root: &Path) -> PathBuf {
 }
 
 /// A cargo command run from the workspace root (.cargo/config.toml is read from the current
-/// directory, TOOLCHAIN.md wall 4).
+/// directory, HACKING.md wall 4).
 fn cargo(root: &Path) -> Command {
     let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     c.current_dir(root);
@@ -638,7 +638,7 @@ fn target_env(c: &mut Command, root: &Path, triple: &str) -> Result<(), String> 
     }
     // darwin links with rust-lld in ld64 mode (rustc picks the flavor from the name) against
     // linker/libSystem.tbd; SDKROOT points at linker/ (the only "SDK" file gort needs), which
-    // also keeps rustc from looking for xcrun. TOOLCHAIN.md wall 12.
+    // also keeps rustc from looking for xcrun. HACKING.md wall 12.
     if triple.contains("-apple-darwin") {
         let var = format!("CARGO_TARGET_{}_LINKER", triple.to_uppercase().replace('-', "_"));
         if std::env::var_os(&var).is_none() {
@@ -646,7 +646,7 @@ fn target_env(c: &mut Command, root: &Path, triple: &str) -> Result<(), String> 
         }
         c.env("MACOSX_DEPLOYMENT_TARGET", "11.0").env("SDKROOT", root.join("linker"));
     }
-    // Tier 3 targets: core and alloc are built from rust-src (TOOLCHAIN.md, windows/arm).
+    // Tier 3 targets: core and alloc are built from rust-src (HACKING.md "windows").
     if TARGETS.iter().any(|t| t.triple == triple && t.build_std) {
         c.env("RUSTC_BOOTSTRAP", "1").arg("-Zbuild-std=core,alloc");
     }
@@ -877,7 +877,7 @@ fn cmd_test(args: &[String]) -> Result<i32, Fail> {
         println!("== e2e {}: building", t.triple);
         let built = cargo_build(&root, &["-p", "gort-e2e", "--bins", "--keep-going"], t.triple, release)?;
         // The hardening properties (static, no PT_INTERP/DT_NEEDED, non-executable stack, entry =
-        // rt0) of every program just built, asserted with readelf (DESIGN.md "Hardening").
+        // rt0) of every program just built, asserted with readelf.
         if let Inspect::Elf { class, machine, entry } = t.inspect {
             let t1 = Instant::now();
             let mut elf = Row {
