@@ -397,8 +397,25 @@ fn target(triple: &str) -> Result<&'static Target, String> {
 }
 
 /// The workspace root (xtask lives in <root>/xtask).
+/// The repository root, found at run time (a path baked in at compile time would send a copied
+/// checkout, copied `target/` and all, back to build in the original tree): `cargo run` (the
+/// `cargo xtask` alias) tells the program its manifest directory, xtask/, whose parent is the
+/// root; without it, the nearest directory upwards from the current one that holds
+/// `xtask/Cargo.toml`.
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask has a parent directory").to_path_buf()
+    if let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR") {
+        let dir = PathBuf::from(dir);
+        if dir.join("Cargo.toml").is_file() && dir.ends_with("xtask") {
+            if let Some(p) = dir.parent() {
+                return p.to_path_buf();
+            }
+        }
+    }
+    let cwd = std::env::current_dir().expect("current directory");
+    cwd.ancestors()
+        .find(|d| d.join("xtask/Cargo.toml").is_file())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| panic!("xtask: no gort checkout (a directory with xtask/Cargo.toml) at or above {}", cwd.display()))
 }
 
 fn target_dir(root: &Path) -> PathBuf {
@@ -446,6 +463,22 @@ impl From<&str> for Fail {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo xtask CMD --help` and `cargo xtask help CMD`: that command's usage.
+    let help_for = match args.first().map(String::as_str) {
+        Some("help") => args.get(1).cloned(),
+        Some(cmd) if args[1..].iter().any(|a| a == "--help" || a == "-h") => Some(cmd.to_string()),
+        _ => None,
+    };
+    if let Some(cmd) = help_for {
+        let lines: Vec<&str> =
+            USAGE.lines().filter(|l| l.trim_start().starts_with(&format!("cargo xtask {cmd}"))).collect();
+        if lines.is_empty() {
+            eprintln!("xtask: unknown command {cmd:?}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+        println!("usage:\n{}\n(details: the doc comment at the top of the command's file in xtask/src/, and README \"The two commands\")", lines.join("\n"));
+        return ExitCode::SUCCESS;
+    }
     let r = match args.first().map(String::as_str) {
         Some("run") => cmd_run(&args[1..]),
         Some("test") => cmd_test(&args[1..]),
