@@ -124,7 +124,7 @@ fn generate_offsets(out: &Path, word: usize) {
         writeln!(rs, "pub const {cname}: usize = {bytes};").unwrap();
         writeln!(
             rs,
-            "const _: () = assert!(core::mem::offset_of!(crate::runtime2::{ty}, {field}) == {cname}, \"asm/offsets.def: {name} drifted from the Rust struct\");"
+            "const _: () = assert!(core::mem::offset_of!(crate::gmp::{ty}, {field}) == {cname}, \"asm/offsets.def: {name} drifted from the Rust struct\");"
         )
         .unwrap();
     }

@@ -5,7 +5,7 @@ use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::arch::{self, CpuFeatures};
-use crate::runtime2::Global;
+use crate::gmp::Global;
 
 static CPU: Global<Option<CpuFeatures>> = Global::new(None);
 /// Process-wide hash key (Go's hashkey), from AT_RANDOM.

@@ -22,9 +22,9 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::arch;
+use crate::gmp::{WaitReason, G};
 use crate::lock_futex::Mutex;
 use crate::proc::{self, gopark, goready};
-use crate::runtime2::{WaitReason, G};
 use crate::sudog::{acquire_sudog, check_parked_stack, release_sudog, Sudog};
 
 /// A FIFO of sudogs (Go's waitq), doubly linked so select can remove its entries.
@@ -491,7 +491,6 @@ impl<T: Send> Sender<T> {
     pub fn capacity(&self) -> usize {
         self.c.cap
     }
-
 }
 
 impl<T> Clone for Sender<T> {
@@ -531,7 +530,6 @@ impl<T: Send> Receiver<T> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-
 }
 
 impl<T> Clone for Receiver<T> {

@@ -14,7 +14,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::vec::Vec;
 
-use crate::runtime1::{self, DebugVars};
+use crate::args::{self, DebugVars};
 
 /// xorshift64*: the fuzzer's generator (seeded, so a failure replays).
 struct Rng(u64);
@@ -227,8 +227,8 @@ fn ref_stack_size(s: &[u8]) -> Option<usize> {
 )]
 fn fuzz_atoi() {
     run("atoi", 64, |s| {
-        assert_eq!(runtime1::atoi(s), ref_atoi(s));
-        assert_eq!(runtime1::atoi32(s), ref_atoi(s).and_then(|n| i32::try_from(n).ok()));
+        assert_eq!(args::atoi(s), ref_atoi(s));
+        assert_eq!(args::atoi32(s), ref_atoi(s).and_then(|n| i32::try_from(n).ok()));
     });
 }
 
@@ -240,7 +240,7 @@ fn fuzz_atoi() {
 fn fuzz_gomaxprocs() {
     run("gomaxprocs", 64, |s| {
         let want = ref_atoi(s).and_then(|n| i32::try_from(n).ok()).filter(|&n| n > 0);
-        assert_eq!(runtime1::gomaxprocs_env(Some(s)), want);
+        assert_eq!(args::gomaxprocs_env(Some(s)), want);
     });
 }
 
@@ -252,7 +252,7 @@ fn fuzz_gomaxprocs() {
 fn fuzz_godebug() {
     run("godebug", 1 << 17, |s| {
         let mut d = DebugVars::default();
-        runtime1::parse_godebug(s, &mut d);
+        args::parse_godebug(s, &mut d);
         assert_eq!(d, ref_godebug(s));
     });
 }
@@ -319,14 +319,14 @@ fn fuzz_args_walk() {
 
         // SAFETY: `stack` is laid out exactly as the ABI's initial stack, and every string
         // pointer in it points into `cstrs`, which outlives this closure's use of the results.
-        let got_auxv = unsafe { runtime1::args(argc, stack.as_ptr()) };
+        let got_auxv = unsafe { args::args(argc, stack.as_ptr()) };
         assert_eq!(got_auxv, stack[auxv_at..].as_ptr() as *const usize);
-        assert_eq!(runtime1::argc(), argc);
-        assert_eq!(runtime1::envc(), envp.len());
-        runtime1::goargs();
-        runtime1::goenvs();
-        let a = runtime1::argslice();
-        let e = runtime1::envs();
+        assert_eq!(args::argc(), argc);
+        assert_eq!(args::envc(), envp.len());
+        args::goargs();
+        args::goenvs();
+        let a = args::argslice();
+        let e = args::envs();
         assert_eq!(a.len(), argv.len());
         for (x, y) in a.iter().zip(&argv) {
             assert_eq!(x, y);
@@ -340,7 +340,7 @@ fn fuzz_args_walk() {
                 let eq = kv.iter().position(|&c| c == b'=')?;
                 (eq == key.len() && &kv[..eq] == key.as_bytes()).then(|| kv[eq + 1..].to_vec())
             });
-            assert_eq!(runtime1::gogetenv(key).map(<[u8]>::to_vec), want, "key {key:?}");
+            assert_eq!(args::gogetenv(key).map(<[u8]>::to_vec), want, "key {key:?}");
         }
         #[cfg(target_os = "linux")]
         {
@@ -358,6 +358,6 @@ fn fuzz_args_walk() {
         // goargs/goenvs keep their slices for the life of the process; give these back so ten
         // million executions do not grow the heap.
         // SAFETY: a and e are not used after this.
-        unsafe { runtime1::free_args_for_test() };
+        unsafe { args::free_args_for_test() };
     });
 }

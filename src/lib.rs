@@ -66,24 +66,25 @@ extern crate gort_mem;
 
 mod alg;
 mod arch;
+mod args;
 mod chan;
 #[cfg(test)]
 mod fuzz;
+mod gmp;
 mod lock_futex;
 mod malloc;
 mod mheap;
 mod offsets;
+mod overflow;
 mod print;
 mod proc;
 mod runq;
-mod runtime1;
-mod runtime2;
 #[cfg(unix)]
 mod signal_unix;
 mod spinning;
 mod stack;
-pub mod sync;
 mod sudog;
+pub mod sync;
 mod sys;
 pub mod time;
 
@@ -200,7 +201,7 @@ pub fn sleep(d: core::time::Duration) {
     }
     let when = time::nanotime().saturating_add(ns);
     /// gopark hook: arms the timer once the goroutine is parked (so it cannot fire early).
-    unsafe fn reset_for_sleep(gp: *mut runtime2::G, _: usize) -> bool {
+    unsafe fn reset_for_sleep(gp: *mut gmp::G, _: usize) -> bool {
         // SAFETY: on g0 of an M holding a P; gp is parked and its timer.when was set below.
         let when = unsafe { (*gp).timer.when };
         // SAFETY: as above.
@@ -210,7 +211,7 @@ pub fn sleep(d: core::time::Duration) {
     }
     // SAFETY: the running goroutine's own timer field.
     unsafe { (*arch::getg()).timer.when = when };
-    proc::gopark(Some(reset_for_sleep), 0, runtime2::WaitReason::Sleep);
+    proc::gopark(Some(reset_for_sleep), 0, gmp::WaitReason::Sleep);
 }
 
 /// Blocking system calls: while one runs, the goroutine's P is handed to another M, so other
@@ -295,17 +296,17 @@ pub fn num_goroutine() -> i64 {
 pub mod os {
     /// The command-line arguments, `argv[0]` first, as raw bytes.
     pub fn args() -> &'static [&'static [u8]] {
-        crate::runtime1::argslice()
+        crate::args::argslice()
     }
 
     /// The raw value of environment variable `key`, if set.
     pub fn getenv(key: &str) -> Option<&'static [u8]> {
-        crate::runtime1::gogetenv(key)
+        crate::args::gogetenv(key)
     }
 
     /// The whole environment as `KEY=value` byte strings.
     pub fn environ() -> &'static [&'static [u8]] {
-        crate::runtime1::envs()
+        crate::args::envs()
     }
 
     /// Standard output as a [`core::fmt::Write`] that reports failures: `write!(gort::os::stdout(),

@@ -195,5 +195,4 @@ impl Note {
             os::futexsleep(&self.key, 0, left);
         }
     }
-
 }

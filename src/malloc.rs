@@ -9,9 +9,9 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::ptr;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::gmp::Global;
 use crate::lock_futex::Mutex;
 use crate::mheap::{FreeObj, Mheap, Mspan, OsMem, SpanList, ARENA_SIZE, PAGE_SIZE, SPAN_LARGE, SPAN_SMALL};
-use crate::runtime2::Global;
 use crate::sys as os;
 
 /// Largest object served from size classes (Go's _MaxSmallSize).

@@ -28,7 +28,7 @@ use alloc::vec::Vec;
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicI64, AtomicU8, AtomicUsize, Ordering};
 
-use crate::runtime2::Global;
+use crate::gmp::Global;
 use crate::sys as os;
 
 /// fmt::Write to a file descriptor through a 512-byte stack buffer: runtime messages (never
@@ -234,8 +234,7 @@ fn start_dying() {
             for _ in 0..100 {
                 os::usleep(100_000);
             }
-            let _ =
-                os::write_all(2, b"fatal error: another failure's report did not finish\n", os::WriteWait::Bounded);
+            let _ = os::write_all(2, b"fatal error: another failure's report did not finish\n", os::WriteWait::Bounded);
             os::exit(2);
         }
     }
@@ -351,4 +350,3 @@ pub fn boottrace_decide(on: bool) {
         TRACE_STATE.store(TRACE_OFF, Ordering::Relaxed);
     }
 }
-

@@ -45,13 +45,13 @@ pub unsafe extern "C" fn sighandler(sig: i32, info: *mut u8, uc: *mut u8) {
             let lo = (*gp).stack.lo;
             let page = os::phys_page_size();
             if lo != 0 && (sp < lo || (addr < lo && addr + 16 * page >= lo)) {
-                crate::proc::stack_overflow(gp, sp);
+                crate::overflow::stack_overflow(gp, sp);
             }
         }
         // Not this g's overflow, but maybe another's: an unguarded stack that overflowed past its
         // canary writes into the stack below, whose goroutine can fault first.
-        if let Some(over) = crate::proc::find_overflowed_g() {
-            crate::proc::stack_overflow(over, 0);
+        if let Some(over) = crate::overflow::find_overflowed_g() {
+            crate::overflow::stack_overflow(over, 0);
         }
     }
     let (name, desc) = signame(sig);

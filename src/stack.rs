@@ -30,12 +30,12 @@
 //! fills the allocated slot's own top reserve with CANARY too (the same words, the same
 //! value: whichever of the two slots is allocated first writes it, neither ever erases it). The
 //! scheduler reads it before running a goroutine (`top_ok`): a broken top word means the stack
-//! above overflowed into this one, whose frames must then never run (proc.rs `check_stack_run`).
+//! above overflowed into this one, whose frames must then never run (overflow.rs `check_stack_run`).
 
 use core::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 
+use crate::gmp::{Global, Stack};
 use crate::lock_futex::Mutex;
-use crate::runtime2::{Global, Stack};
 use crate::sys as os;
 
 /// Default usable size of a goroutine stack.
@@ -149,7 +149,7 @@ pub fn parse_size(v: &[u8]) -> Option<usize> {
         Some(b'm' | b'M') => (&v[..v.len() - 1], 1 << 20),
         _ => (v, 1),
     };
-    let n = crate::runtime1::atoi(digits)?;
+    let n = crate::args::atoi(digits)?;
     if n <= 0 {
         return None;
     }
@@ -177,7 +177,7 @@ fn order(size: usize) -> usize {
 /// Go's stackinit: the stack size (GORT_STACK_SIZE, default DEFAULT_STACK_SIZE) and the guard
 /// page budget the OS allows (Linux: a quarter of vm.max_map_count).
 pub fn stackinit() {
-    if let Some(n) = crate::runtime1::gogetenv_raw("GORT_STACK_SIZE").and_then(parse_size) {
+    if let Some(n) = crate::args::gogetenv_raw("GORT_STACK_SIZE").and_then(parse_size) {
         STACK_SIZE.store(round_size(n), Ordering::Relaxed);
     }
     GUARD_BUDGET.store(os::guard_page_budget(), Ordering::Relaxed);

@@ -13,7 +13,7 @@
 use alloc::boxed::Box;
 use core::ptr;
 
-use crate::runtime2::G;
+use crate::gmp::G;
 
 /// A goroutine waiting on a queue.
 pub struct Sudog {
@@ -99,6 +99,6 @@ pub fn check_parked_stack(gp: *mut G) {
     let (top_ok, canary_ok) =
         unsafe { (crate::stack::top_ok(&(*gp).stack), crate::stack::canary_ok(&(*gp).stack, (*gp).stack_guarded)) };
     if !top_ok || !canary_ok {
-        crate::proc::parked_stack_broken(gp, top_ok);
+        crate::overflow::parked_stack_broken(gp, top_ok);
     }
 }

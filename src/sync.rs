@@ -9,9 +9,9 @@ use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 
 use crate::arch;
+use crate::gmp::{WaitReason, G};
 use crate::lock_futex::Mutex as RtLock;
 use crate::proc::{self, gopark, goready};
-use crate::runtime2::{WaitReason, G};
 use crate::sudog::{acquire_sudog, release_sudog, Sudog};
 use crate::time::nanotime;
 

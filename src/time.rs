@@ -5,7 +5,7 @@
 use core::sync::atomic::Ordering;
 use core::time::Duration;
 
-use crate::runtime2::{G, P};
+use crate::gmp::{G, P};
 use crate::sys as os;
 
 /// Monotonic time in nanoseconds (Go's nanotime), from the OS layer (vDSO on Linux).

@@ -7,11 +7,15 @@ pub fn rss_bytes() -> usize {
     const AT_FDCWD: isize = -100;
     let path = b"/proc/self/statm\0";
     // SAFETY: NUL-terminated path, read-only open.
-    let fd = unsafe { gort::syscall::syscall6(nr::__NR_openat as usize, AT_FDCWD as usize, path.as_ptr() as usize, 0, 0, 0, 0) };
+    let fd = unsafe {
+        gort::syscall::syscall6(nr::__NR_openat as usize, AT_FDCWD as usize, path.as_ptr() as usize, 0, 0, 0, 0)
+    };
     assert!(fd >= 0, "open /proc/self/statm failed: {}", fd);
     let mut buf = [0u8; 128];
     // SAFETY: buf is writable.
-    let n = unsafe { gort::syscall::syscall6(nr::__NR_read as usize, fd as usize, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0) };
+    let n = unsafe {
+        gort::syscall::syscall6(nr::__NR_read as usize, fd as usize, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0)
+    };
     // SAFETY: our fd.
     unsafe { gort::syscall::syscall6(nr::__NR_close as usize, fd as usize, 0, 0, 0, 0, 0) };
     let text = core::str::from_utf8(&buf[..n.max(0) as usize]).unwrap_or("");

@@ -23,9 +23,9 @@ use core::arch::asm;
 use core::arch::naked_asm;
 
 #[cfg(not(windows))]
-use crate::offsets::*;
+use crate::gmp::{Gobuf, G};
 #[cfg(not(windows))]
-use crate::runtime2::{Gobuf, G};
+use crate::offsets::*;
 
 /// The memory operand that holds the current g: `m.tls[0]` through the FS base on Linux.
 #[cfg(target_os = "linux")]
@@ -159,7 +159,6 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
 /// # Safety
 /// `f` must not park, mcall or switch goroutines.
 #[unsafe(naked)]
-#[allow(dead_code)] // coming use: goroutine dumps print on g0's stack (Go's systemstack(traceback))
 pub unsafe extern "C" fn systemstack(f: unsafe extern "C" fn(usize), arg: usize) {
     naked_asm!(
         concat!("mov rax, ", tls_g!()),

@@ -15,8 +15,8 @@
 use core::arch::{asm, naked_asm};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::gmp::{Gobuf, G};
 use crate::offsets::*;
-use crate::runtime2::{Gobuf, G};
 use crate::sys::STACK_GUARD;
 
 /// Name of the TLS mechanism, for boottrace.
@@ -170,7 +170,6 @@ pub unsafe extern "sysv64" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
 /// # Safety
 /// `f` must not park, mcall or switch goroutines.
 #[unsafe(naked)]
-#[allow(dead_code)] // coming use: goroutine dumps print on g0's stack (Go's systemstack(traceback))
 pub unsafe extern "sysv64" fn systemstack(f: unsafe extern "C" fn(usize), arg: usize) {
     naked_asm!(
         "mov r10, qword ptr [rip + {tls_g}]",
@@ -276,7 +275,7 @@ pub fn tls_base() -> usize {
 /// # Safety
 /// Only CreateThread calls it, with a fully initialised M whose g0 has a stack.
 #[unsafe(naked)]
-pub unsafe extern "system" fn tstart(mp: *mut crate::runtime2::M) -> u32 {
+pub unsafe extern "system" fn tstart(mp: *mut crate::gmp::M) -> u32 {
     naked_asm!(
         "mov rax, qword ptr [rcx + {m_g0}]",      // rax = g0
         "mov r10, qword ptr [rip + {tls_g}]",

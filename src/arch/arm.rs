@@ -21,9 +21,9 @@ use core::arch::asm;
 use core::arch::naked_asm;
 
 #[cfg(target_os = "linux")]
-use crate::offsets::*;
+use crate::gmp::{Gobuf, G};
 #[cfg(target_os = "linux")]
-use crate::runtime2::{Gobuf, G};
+use crate::offsets::*;
 
 #[cfg(target_os = "linux")]
 #[cfg(target_os = "linux")]
@@ -122,7 +122,6 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
 /// # Safety
 /// `f` must not park, mcall or switch goroutines.
 #[unsafe(naked)]
-#[allow(dead_code)] // coming use: goroutine dumps print on g0's stack (Go's systemstack(traceback))
 pub unsafe extern "C" fn systemstack(f: unsafe extern "C" fn(usize), arg: usize) {
     naked_asm!(
         "mrc p15, 0, r3, c13, c0, 3",

@@ -19,11 +19,11 @@
 
 use core::arch::{asm, naked_asm};
 
+use crate::gmp::Gobuf;
+#[cfg(not(windows))]
+use crate::gmp::G;
 #[cfg(not(windows))]
 use crate::offsets::*;
-use crate::runtime2::Gobuf;
-#[cfg(not(windows))]
-use crate::runtime2::G;
 
 /// Assembly that leaves the address of the current g's TLS slot in register `$r` (`$t` is
 /// scratch): Linux: TPIDR_EL0 = &m.tls, whose word 0 is the slot.
@@ -220,7 +220,6 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
 /// # Safety
 /// `f` must not park, mcall or switch goroutines.
 #[unsafe(naked)]
-#[allow(dead_code)] // coming use: goroutine dumps print on g0's stack (Go's systemstack(traceback))
 pub unsafe extern "C" fn systemstack(f: unsafe extern "C" fn(usize), arg: usize) {
     tls_naked_asm!(
         g_slot!("x9", "x10"),

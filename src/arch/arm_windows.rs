@@ -11,8 +11,8 @@
 use core::arch::{asm, naked_asm};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::gmp::{Gobuf, G};
 use crate::offsets::*;
-use crate::runtime2::{Gobuf, G};
 use crate::sys::STACK_GUARD;
 
 /// Name of the TLS mechanism, for boottrace.
@@ -269,7 +269,7 @@ pub fn tls_base() -> usize {
 /// # Safety
 /// Only CreateThread calls it, with a fully initialised M whose g0 has a stack.
 #[unsafe(naked)]
-pub unsafe extern "system" fn tstart(mp: *mut crate::runtime2::M) -> u32 {
+pub unsafe extern "system" fn tstart(mp: *mut crate::gmp::M) -> u32 {
     naked_asm!(
         "ldr r1, [r0, #{m_g0}]",               // r1 = g0
         "movw r2, #:lower16:{tls_g}",

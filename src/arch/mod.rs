@@ -25,9 +25,9 @@ pub use arm::*;
 mod arm_windows;
 #[cfg(all(target_arch = "arm", windows))]
 pub use arm_windows::*;
-#[cfg(any(test, all(target_arch = "arm", windows)))]
-mod half;
 #[cfg(any(test, all(target_arch = "arm", target_os = "linux")))]
 mod arm_frames;
+#[cfg(any(test, all(target_arch = "arm", windows)))]
+mod half;
 #[cfg(all(target_arch = "arm", target_os = "linux", not(test)))]
 pub use arm_frames::{check_frames, MAX_FRAME};

@@ -107,10 +107,9 @@ impl core::fmt::Display for Auxv {
 
 static NCPU: AtomicU32 = AtomicU32::new(1);
 static PHYS_PAGE_SIZE: AtomicUsize = AtomicUsize::new(4096);
-static AUXV: crate::runtime2::Global<Auxv> =
-    crate::runtime2::Global::new(Auxv { apple: 0, secure: false, random_ok: false });
+static AUXV: crate::gmp::Global<Auxv> = crate::gmp::Global::new(Auxv { apple: 0, secure: false, random_ok: false });
 /// 16 random bytes for alginit (the darwin stand-in for Linux's AT_RANDOM).
-static RANDOM: crate::runtime2::Global<[u8; 16]> = crate::runtime2::Global::new([0; 16]);
+static RANDOM: crate::gmp::Global<[u8; 16]> = crate::gmp::Global::new([0; 16]);
 
 /// Number of CPUs (set by osinit).
 pub fn ncpu() -> u32 {
@@ -160,7 +159,7 @@ pub fn sysctl_enabled(name: &[u8]) -> bool {
 /// Called once, from args, with dyld's argc/argv.
 pub unsafe fn sysargs(argc: usize, argv: *const *const u8) -> Auxv {
     // SAFETY: argv is dyld's argument vector; envp follows it, then the apple strings.
-    let apple = unsafe { crate::runtime1::args(argc, argv) } as *const *const u8;
+    let apple = unsafe { crate::args::args(argc, argv) } as *const *const u8;
     let mut a = Auxv::default();
     // SAFETY: the apple vector is NULL-terminated.
     unsafe {
@@ -399,7 +398,7 @@ const PTHREAD_CREATE_DETACHED: c_int = 2;
 
 /// The start routine of every M but m0: installs g0 in TLS, then mstart (never returns).
 extern "C" fn mstart_stub(mp: *mut c_void) -> *mut c_void {
-    let mp = mp as *mut crate::runtime2::M;
+    let mp = mp as *mut crate::gmp::M;
     // SAFETY: newosproc passed a fully initialised M; its g0 belongs to this new thread. Nothing
     // before setg reads the g slot.
     unsafe { crate::arch::setg((*mp).g0) };
@@ -413,11 +412,14 @@ extern "C" fn mstart_stub(mp: *mut c_void) -> *mut c_void {
 ///
 /// # Safety
 /// `mp` and its g0 must be fully initialised and live forever.
-pub unsafe fn newosproc(mp: *mut crate::runtime2::M, stk_hi: usize) -> isize {
+pub unsafe fn newosproc(mp: *mut crate::gmp::M, stk_hi: usize) -> isize {
     // SAFETY: mp.g0 is valid (caller).
     let lo = unsafe { (*(*mp).g0).stack.lo };
     let mut attr = PthreadAttr { _opaque: [0; 8] };
-    let all = SigSet::all();
+    // Every signal but the synchronous ones: a fault while they are blocked kills the process
+    // with no report (the kernel forces the default action).
+    let mut all = SigSet::all();
+    crate::signal_unix::unblock_fatal(&mut all);
     let mut old = SigSet::empty();
     sigprocmask(SIG_SETMASK, Some(&all), Some(&mut old));
     // SAFETY: attr is a pthread_attr_t we own; the stack [lo, stk_hi) is page-aligned, owned by
@@ -559,7 +561,7 @@ pub unsafe fn siginfo_code(info: *const u8) -> i32 {
 }
 
 /// The signal mask the process started with (Go's initSigmask).
-static INIT_SIGMASK: crate::runtime2::Global<SigSet> = crate::runtime2::Global::new(SigSet::empty());
+static INIT_SIGMASK: crate::gmp::Global<SigSet> = crate::gmp::Global::new(SigSet::empty());
 
 /// Saves the initial signal mask (schedinit); returns it for boottrace.
 pub fn save_initsigmask() -> u64 {
@@ -570,7 +572,7 @@ pub fn save_initsigmask() -> u64 {
 }
 
 /// Go's minit for darwin: thread id, the signal stack (gsignal's), the signal mask.
-pub fn minit(mp: *mut crate::runtime2::M) {
+pub fn minit(mp: *mut crate::gmp::M) {
     // SAFETY: mp is the calling thread's M; gsignal was allocated by mpreinit.
     unsafe {
         (*mp).procid = gettid();

@@ -207,7 +207,8 @@ pub fn write_all(fd: usize, mut b: &[u8], wait: super::WriteWait) -> Result<(), 
 /// case the process inherited SIGPIPE ignored or blocked. Exits 2 if the signal did not kill.
 pub fn raise_sigpipe() {
     const SIGPIPE: i32 = 13;
-    let dfl = SigAction { handler: 0, flags: SA_RESTORER, restorer: arch::sigreturn as *const () as usize, mask: [0; 2] };
+    let dfl =
+        SigAction { handler: 0, flags: SA_RESTORER, restorer: arch::sigreturn as *const () as usize, mask: [0; 2] };
     let unblock = SigSet(1u64 << (SIGPIPE - 1));
     // SAFETY: dfl is a valid kernel sigaction (SIG_DFL); the mask is a valid sigset.
     unsafe {
@@ -389,8 +390,11 @@ const CLONE_FLAGS: usize =
 ///
 /// # Safety
 /// `mp` and its g0 must be fully initialised and live forever.
-pub unsafe fn newosproc(mp: *mut crate::runtime2::M, stk_hi: usize) -> isize {
-    let all = SigSet::all();
+pub unsafe fn newosproc(mp: *mut crate::gmp::M, stk_hi: usize) -> isize {
+    // Every signal but the synchronous ones: a fault while they are blocked kills the process
+    // with no report (the kernel forces the default action).
+    let mut all = SigSet::all();
+    crate::signal_unix::unblock_fatal(&mut all);
     let mut old = SigSet::empty();
     sigprocmask(SIG_SETMASK, Some(&all), Some(&mut old));
     // SAFETY: forwarded; mp.g0 is valid.
@@ -516,8 +520,8 @@ pub unsafe fn siginfo_code(info: *const u8) -> i32 {
 // --- Go's args → sysargs, minit, initsig for Linux ---
 
 /// The auxv values sysargs found, kept for alginit and secure mode.
-static AUXV: crate::runtime2::Global<Auxv> =
-    crate::runtime2::Global::new(Auxv { pagesz: 0, random: 0, hwcap: 0, hwcap2: 0, secure: false, vdso: 0, count: 0 });
+static AUXV: crate::gmp::Global<Auxv> =
+    crate::gmp::Global::new(Auxv { pagesz: 0, random: 0, hwcap: 0, hwcap2: 0, secure: false, vdso: 0, count: 0 });
 
 /// Go's sysargs for Linux: walks argv/envp into the auxiliary vector, records the page size and
 /// finds the vDSO's clock. Returns what it found (boottrace prints it).
@@ -526,7 +530,7 @@ static AUXV: crate::runtime2::Global<Auxv> =
 /// Called once, from args, with the kernel's initial argc/argv.
 pub unsafe fn sysargs(argc: usize, argv: *const *const u8) -> Auxv {
     // SAFETY: argv is the kernel's initial argument vector.
-    let auxv = unsafe { crate::runtime1::args(argc, argv) };
+    let auxv = unsafe { crate::args::args(argc, argv) };
     // SAFETY: the auxv pointer comes from walking that same vector.
     let a = unsafe { sysauxv(auxv) };
     set_phys_page_size(a.pagesz);
@@ -569,7 +573,7 @@ pub fn secure_mode() -> bool {
 }
 
 /// The signal mask the process started with (Go's initSigmask).
-static INIT_SIGMASK: crate::runtime2::Global<SigSet> = crate::runtime2::Global::new(SigSet::empty());
+static INIT_SIGMASK: crate::gmp::Global<SigSet> = crate::gmp::Global::new(SigSet::empty());
 
 /// Saves the initial signal mask (schedinit); returns it for boottrace.
 pub fn save_initsigmask() -> u64 {
@@ -580,7 +584,7 @@ pub fn save_initsigmask() -> u64 {
 }
 
 /// Go's minit for Linux: thread id, the signal stack (gsignal's), the signal mask.
-pub fn minit(mp: *mut crate::runtime2::M) {
+pub fn minit(mp: *mut crate::gmp::M) {
     // SAFETY: mp is the calling thread's M; gsignal was allocated by mpreinit.
     unsafe {
         (*mp).procid = gettid();
@@ -619,7 +623,7 @@ pub fn guard_page_budget() -> isize {
     let n = readfile(b"/proc/sys/vm/max_map_count\0", &mut buf);
     let max_map = if n > 0 {
         let end = buf[..n as usize].iter().position(|c| !c.is_ascii_digit()).unwrap_or(n as usize);
-        crate::runtime1::atoi(&buf[..end]).unwrap_or(65530)
+        crate::args::atoi(&buf[..end]).unwrap_or(65530)
     } else {
         65530
     };

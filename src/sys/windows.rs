@@ -388,7 +388,7 @@ pub fn is_wine() -> bool {
 ///
 /// # Safety
 /// `mp` and its g0 must be fully initialised and live forever.
-pub unsafe fn newosproc(mp: *mut crate::runtime2::M, _stk_hi: usize) -> isize {
+pub unsafe fn newosproc(mp: *mut crate::gmp::M, _stk_hi: usize) -> isize {
     const STACK_SIZE_PARAM_IS_A_RESERVATION: u32 = 0x10000;
     // SAFETY: tstart takes the M pointer; the M outlives the thread.
     unsafe {
@@ -437,7 +437,7 @@ const EXCEPTION_CONTINUE_SEARCH: i32 = 0;
 
 /// What the handler hands to the report running on gsignal's stack.
 struct Fault {
-    gp: *mut crate::runtime2::G,
+    gp: *mut crate::gmp::G,
     code: u32,
     info0: usize,
     addr: usize,
@@ -499,7 +499,8 @@ unsafe extern "system" fn sigtramp(ep: *mut ExceptionPointers) -> i32 {
         let (hi, slo) = ((*gs).stack.hi, (*gs).stack.lo);
         if (slo..hi).contains(&sp) {
             // A fault while reporting one: do not move onto gsignal's stack a second time.
-            let _ = write_all(2, b"fatal error: unexpected exception while reporting a fault\n", super::WriteWait::Bounded);
+            let _ =
+                write_all(2, b"fatal error: unexpected exception while reporting a fault\n", super::WriteWait::Bounded);
             exit(2);
         }
         arch::teb_set_stack(hi, slo, slo - STACK_GUARD);
@@ -516,7 +517,7 @@ unsafe extern "C" fn sigpanic(f: usize) -> ! {
     // SAFETY: see above.
     let f = unsafe { &*(f as *const Fault) };
     if f.overflow {
-        crate::proc::stack_overflow(f.gp, f.sp);
+        crate::overflow::stack_overflow(f.gp, f.sp);
     }
     {
         let mut w = crate::print::start_signal_report();
@@ -561,7 +562,7 @@ impl core::fmt::Display for WinArgs {
 }
 
 /// 16 bytes of startup entropy for alginit (Windows has no AT_RANDOM).
-static RANDOM: crate::runtime2::Global<[u64; 2]> = crate::runtime2::Global::new([0; 2]);
+static RANDOM: crate::gmp::Global<[u64; 2]> = crate::gmp::Global::new([0; 2]);
 
 /// Length of a NUL-terminated UTF-16 string.
 ///
@@ -578,7 +579,7 @@ unsafe fn wcslen(p: *const u16) -> usize {
 
 /// Go's sysargs for Windows: argv from GetCommandLineW split by the Windows rules, env from
 /// GetEnvironmentStringsW, both converted to WTF-8 in one VirtualAlloc'd block laid out like a
-/// Unix initial stack (argv pointers, NULL, envp pointers, NULL), which runtime1::args then reads.
+/// Unix initial stack (argv pointers, NULL, envp pointers, NULL), which args::args then reads.
 /// No heap yet: this runs before mallocinit.
 ///
 /// # Safety
@@ -663,7 +664,7 @@ pub unsafe fn sysargs(_argc: usize, _argv: *const *const u8) -> WinArgs {
         }
         *vec.add(j) = core::ptr::null();
         sys_free(scratch_mem, scratch_bytes.max(page));
-        crate::runtime1::args(argc, vec as *const *const u8);
+        crate::args::args(argc, vec as *const *const u8);
 
         // Startup entropy: the counter, the clock, ids and (ASLR) addresses, mixed.
         let mut c = 0i64;
@@ -707,7 +708,7 @@ pub fn save_initsigmask() -> u64 {
 
 /// Go's minit for Windows: the thread id. (Faults are dispatched on the faulting stack, so
 /// there is no signal stack to install; the handler moves to gsignal's stack itself.)
-pub fn minit(mp: *mut crate::runtime2::M) {
+pub fn minit(mp: *mut crate::gmp::M) {
     // SAFETY: mp is the calling thread's M.
     unsafe { (*mp).procid = gettid() };
 }

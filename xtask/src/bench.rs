@@ -22,7 +22,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{cargo_build, is_root, root, run, setup, target, target_dir, which, Fail, HOST};
+use super::targets::{setup, target};
+use super::{cargo_build, is_root, root, run, target_dir, which, Fail, HOST};
 
 /// One row of the table: a program and the GOMAXPROCS it runs with (None: unset).
 struct Workload {

@@ -1,4 +1,4 @@
-//! Parser for tests/e2e/cases/<prog>.case files. The format is documented at the top of main.rs
+//! Parser for tests/e2e/cases/<prog>.case files. The format is documented at the top of test.rs
 //! and in tests/e2e/README.md; every line that is not understood is an error, never ignored.
 
 use std::time::Duration;

@@ -1,3 +1,7 @@
+//! `cargo xtask compile-fail [--filter SUBSTR]`: the compile-fail cases, one PASS/FAIL line each
+//! (--filter: the cases whose name contains SUBSTR); `cargo xtask test` runs them all as one
+//! summary row.
+//!
 //! Compile-fail cases: `tests/compile-fail/<name>.rs`, gort programs that must NOT compile
 //! (soundness of the public API: a `!Sync` value shared between goroutines, a non-`Send` value
 //! moved into one, ...). Format in tests/compile-fail/README.md:
@@ -30,7 +34,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{cargo, target_dir, Fail, Row, HOST, USAGE};
+use super::test::Row;
+use super::{cargo, target_dir, Fail, HOST, USAGE};
 
 /// The generated control program: must compile, or gort does not check (then nothing here is
 /// meaningful). Same crate attributes as a case.
@@ -363,7 +368,7 @@ pub fn cmd_compile_fail(args: &[String]) -> Result<i32, Fail> {
         }
     }
     let root = super::root();
-    super::setup(&root, &[super::target(HOST)?])?;
+    super::targets::setup(&root, &[super::targets::target(HOST)?])?;
     let (row, failures) = run(&root, filter.as_deref());
     println!("compile-fail: {} passed, {} failed, {} skipped", row.passed, row.failed, row.skipped);
     for f in &failures {

@@ -1,3 +1,6 @@
+//! `cargo xtask doc-examples [--filter SUBSTR]`: the doc examples, one PASS/FAIL line per example,
+//! named `file:line` (--filter matches it); `cargo xtask test` runs them all as one summary row.
+//!
 //! Doc examples: every fenced code block in the doc comments (`///`, `//!`) of `src/**/*.rs` and
 //! every ```` ```rust ```` block of README.md must compile as a gort program for
 //! x86_64-unknown-linux-gnu, and run to exit 0 unless marked `no_run`. (gort's `doctest = false`:
@@ -35,7 +38,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::compile_fail::{error_excerpt, sync_bins, write_if_changed, write_scratch_manifest};
-use super::{cargo, check, json, run, target_dir, Fail, Row, HOST, USAGE};
+use super::test::Row;
+use super::{cargo, check, json, run, target_dir, Fail, HOST, USAGE};
 
 /// How long a runnable example may run.
 const RUN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -559,7 +563,7 @@ pub fn cmd_doc_examples(args: &[String]) -> Result<i32, Fail> {
         }
     }
     let root = super::root();
-    super::setup(&root, &[super::target(HOST)?])?;
+    super::targets::setup(&root, &[super::targets::target(HOST)?])?;
     let (row, failures) = run(&root, filter.as_deref());
     println!("doc examples: {} passed, {} failed", row.passed, row.failed);
     for f in &failures {

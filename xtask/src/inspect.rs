@@ -1,10 +1,22 @@
-//! Inspection of linked gort programs that are not ELF: Mach-O (darwin) and PE/COFF (windows),
-//! each a self-contained function over LLVM's tools (llvm-objdump, llvm-readobj, llvm-nm), so a
-//! branch that ports an OS only adds its row to TARGETS. The ELF inspector is `inspect_elf` in
-//! main.rs. Each returns (problems, a one-line description); no problems means the binary passed.
+//! Inspection of linked gort programs, what `cargo xtask build-all` checks in every binary it
+//! links (the `inspect` of each TARGETS row, targets.rs) and `cargo xtask test` in every e2e
+//! program of an ELF target ("elf properties"). Not a command itself. One self-contained function
+//! per format, so a branch that ports an OS only adds its row to TARGETS:
+//!
+//! - `elf` (linux): class, machine, entry = the rt0 symbol, no PT_INTERP, no DT_NEEDED, a
+//!   non-executable GNU_STACK; over readelf and nm (binutils, or LLVM's equivalents);
+//! - `macho` (darwin): cputype, MH_EXECUTE PIE, LC_MAIN entryoff = the rt0 symbol, dyld, only
+//!   /usr/lib/libSystem.B.dylib, no MH_ALLOW_STACK_EXECUTION, arm64 code signature;
+//! - `pe` (windows): COFF machine, entry = the rt0 symbol via the symbol table or the PDB, imports
+//!   only from WINDOWS_DLLS, NX_COMPAT.
+//!
+//! The last two use LLVM's tools (llvm-objdump, llvm-readobj, llvm-nm). Each returns (problems, a
+//! one-line description); no problems means the binary passed.
 
 use std::path::Path;
 use std::process::Command;
+
+use super::which;
 
 /// Runs `tool args... file`, returning stdout as text.
 fn run(tool: &str, args: &[&str], file: &Path) -> Result<String, String> {
@@ -31,6 +43,109 @@ fn num(s: &str) -> Option<u64> {
         Some(h) => u64::from_str_radix(h, 16).ok(),
         None => s.parse().ok(),
     }
+}
+
+/// Runs a tool, returning its stdout as text.
+fn tool_output(cmd: &[&str], file: &Path) -> Result<String, String> {
+    let out = Command::new(cmd[0]).args(&cmd[1..]).arg(file).output().map_err(|e| format!("{}: {e}", cmd[0]))?;
+    if !out.status.success() {
+        return Err(format!("{} failed: {}", cmd.join(" "), String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// readelf (binutils) or LLVM's equivalent in GNU output style.
+fn readelf() -> Vec<&'static str> {
+    if which("readelf").is_some() {
+        vec!["readelf"]
+    } else if which("llvm-readelf").is_some() {
+        vec!["llvm-readelf"]
+    } else {
+        vec!["llvm-readobj", "--elf-output-style=GNU"]
+    }
+}
+
+fn nm() -> &'static str {
+    if which("nm").is_some() {
+        "nm"
+    } else {
+        "llvm-nm"
+    }
+}
+
+/// Checks a gort ELF executable; returns (problems, a one-line description).
+pub fn elf(exe: &Path, class: &str, machine: &str, entry_sym: &str) -> (Vec<String>, String) {
+    let mut problems = Vec::new();
+    let re = readelf();
+    let with = |flag: &str| {
+        let mut c = re.clone();
+        c.push(flag);
+        tool_output(&c, exe)
+    };
+    let header = match with("-hlW") {
+        Ok(s) => s,
+        Err(e) => return (vec![e], String::new()),
+    };
+    let field = |name: &str| {
+        header.lines().find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_string())).unwrap_or_default()
+    };
+    let (got_class, got_machine, got_type, got_entry) =
+        (field("Class:"), field("Machine:"), field("Type:"), field("Entry point address:"));
+    if got_class != class {
+        problems.push(format!("class {got_class:?}, want {class}"));
+    }
+    if !got_machine.contains(machine) {
+        problems.push(format!("machine {got_machine:?}, want {machine}"));
+    }
+    let entry = u64::from_str_radix(got_entry.trim_start_matches("0x").trim_start_matches("0X"), 16).ok();
+
+    // Program headers: no PT_INTERP, a GNU_STACK without E.
+    let mut stack_flags = None;
+    for l in header.lines() {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        match w.first() {
+            Some(&"INTERP") => problems.push("has PT_INTERP (wants a dynamic loader)".into()),
+            Some(&"GNU_STACK") if w.len() >= 8 => stack_flags = Some(w[6..w.len() - 1].join("")),
+            _ => {}
+        }
+    }
+    match &stack_flags {
+        None => problems.push("no PT_GNU_STACK (the stack may be executable)".into()),
+        Some(f) if f.contains('E') => problems.push(format!("GNU_STACK is executable ({f})")),
+        Some(_) => {}
+    }
+
+    match with("-dW") {
+        Ok(d) => {
+            let needed: Vec<&str> = d.lines().filter(|l| l.contains("(NEEDED)")).map(str::trim).collect();
+            if !needed.is_empty() {
+                problems.push(format!("DT_NEEDED entries: {}", needed.join(", ")));
+            }
+        }
+        Err(e) => problems.push(e),
+    }
+
+    // The entry point is the rt0 symbol.
+    match tool_output(&[nm()], exe) {
+        Ok(syms) => {
+            let addr = syms.lines().find_map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                (w.len() == 3 && w[2] == entry_sym).then(|| u64::from_str_radix(w[0], 16).ok()).flatten()
+            });
+            match (addr, entry) {
+                (None, _) => problems.push(format!("no symbol {entry_sym}")),
+                (Some(a), Some(e)) if a == e => {}
+                (Some(a), _) => problems.push(format!("entry point {got_entry} is not {entry_sym} ({a:#x})")),
+            }
+        }
+        Err(e) => problems.push(e),
+    }
+    let facts = format!(
+        "{got_class} {got_machine}, {}, entry {got_entry} = {entry_sym}, static, GNU_STACK {}",
+        got_type.split_whitespace().next().unwrap_or("?"),
+        stack_flags.unwrap_or_default()
+    );
+    (problems, facts)
 }
 
 /// Checks a darwin gort executable: a Mach-O MH_EXECUTE of the right cputype, PIE, no
@@ -235,6 +350,20 @@ fn pdb_symbol_rva(exe: &Path, sym: &str) -> Result<Option<u64>, String> {
 mod tests {
     use super::*;
 
+    /// The inspector must reject an ordinary dynamically linked program.
+    #[test]
+    fn inspect_rejects_a_dynamic_executable() {
+        let exe = Path::new("/bin/true");
+        if !exe.exists() || (which("readelf").is_none() && which("llvm-readobj").is_none()) {
+            eprintln!("skipped: no /bin/true or no readelf");
+            return;
+        }
+        let (problems, _) = elf(exe, "ELF64", "X86-64", "_rt0_amd64_linux");
+        let all = problems.join("; ");
+        assert!(all.contains("PT_INTERP"), "{all}");
+        assert!(all.contains("DT_NEEDED"), "{all}");
+    }
+
     /// An ELF is neither Mach-O nor PE: both inspectors must say so.
     #[test]
     fn inspectors_reject_an_elf() {
@@ -273,7 +402,8 @@ mod tests {
     #[ignore]
     fn pe_from_env() {
         let Some(exe) = std::env::var_os("XTASK_INSPECT_PE") else { return };
-        let (p, facts) = pe(Path::new(&exe), "IMAGE_FILE_MACHINE_AMD64", "_rt0_amd64_windows", crate::WINDOWS_DLLS);
+        let (p, facts) =
+            pe(Path::new(&exe), "IMAGE_FILE_MACHINE_AMD64", "_rt0_amd64_windows", crate::targets::WINDOWS_DLLS);
         println!("problems: {p:?}\nfacts: {facts}");
         assert!(p.is_empty());
     }

@@ -24,7 +24,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{cargo, root, rustup_targets, setup, target, target_env, Fail, Target, HOST, TARGETS, USAGE};
+use super::targets::{rustup_targets, setup, target, target_env, Target, TARGETS};
+use super::{cargo, root, Fail, HOST, USAGE};
 
 /// One lint step.
 struct Step {

@@ -9,7 +9,10 @@
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use super::{cargo_build, case_skip, load_cases, root, run_case, setup, target, Case, Fail, Target, TARGETS, USAGE};
+use super::case::Case;
+use super::targets::{setup, target, Target, TARGETS};
+use super::test::{case_skip, load_cases, run_case};
+use super::{cargo_build, root, Fail, USAGE};
 
 /// Default number of runs of the whole suite.
 const DEFAULT_RUNS: usize = 20;

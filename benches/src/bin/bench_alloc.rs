@@ -10,7 +10,6 @@ extern crate alloc;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-
 const ITERS: usize = 2_000_000;
 const LIVE: usize = 64;
 

@@ -3,7 +3,6 @@
 #![no_main]
 gort::main!(main);
 
-
 const N: u64 = 500_000;
 
 fn main() {

@@ -4,7 +4,6 @@
 #![no_main]
 gort::main!(main);
 
-
 const SIZE: u64 = 1_000_000;
 const DIV: u64 = 10;
 

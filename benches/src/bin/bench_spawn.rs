@@ -6,7 +6,6 @@ gort::main!(main);
 extern crate alloc;
 use alloc::sync::Arc;
 
-
 const N: i64 = 1_000_000;
 
 fn main() {

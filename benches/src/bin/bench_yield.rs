@@ -6,7 +6,6 @@ gort::main!(main);
 extern crate alloc;
 use alloc::sync::Arc;
 
-
 const N: u64 = 1_000_000;
 
 fn main() {

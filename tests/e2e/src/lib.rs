@@ -37,7 +37,8 @@ mod imp {
             return fd;
         }
         // SAFETY: buf is writable for its length.
-        let n = unsafe { gort::syscall::syscall6(nr::READ, fd as usize, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0) };
+        let n =
+            unsafe { gort::syscall::syscall6(nr::READ, fd as usize, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0) };
         // SAFETY: our fd.
         unsafe { gort::syscall::syscall6(nr::CLOSE, fd as usize, 0, 0, 0, 0, 0) };
         n

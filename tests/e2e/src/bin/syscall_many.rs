@@ -137,7 +137,15 @@ mod linux {
         WORD.store(1, Ordering::SeqCst);
         // SAFETY: WORD is a live u32.
         unsafe {
-            gort::syscall::raw_syscall6(nr::FUTEX, WORD.as_ptr() as usize, FUTEX_WAKE_PRIVATE, i32::MAX as usize, 0, 0, 0)
+            gort::syscall::raw_syscall6(
+                nr::FUTEX,
+                WORD.as_ptr() as usize,
+                FUTEX_WAKE_PRIVATE,
+                i32::MAX as usize,
+                0,
+                0,
+                0,
+            )
         };
         for _ in 0..n {
             done_rx.recv().unwrap();

@@ -1,10 +1,11 @@
-//! Go's runtime1.go: `check`, argv/envp bookkeeping (`args` → `goargs`, `goenvs`), GODEBUG
-//! (`parsedebugvars`) and the small string-to-int parser the runtime uses for env vars.
+//! Process arguments, environment and GODEBUG (Go's runtime1.go): `check`, argv/envp bookkeeping
+//! (`args` → `goargs`, `goenvs`), GODEBUG (`parsedebugvars`) and the small string-to-int parser
+//! the runtime uses for env vars.
 //! The parsers are pure and unit-tested on the host.
 
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
-use crate::runtime2::Global;
+use crate::gmp::Global;
 
 /// Raw argc/argv/envp as the kernel left them (written once by `args`, read-only after).
 struct RawArgs {
@@ -49,7 +50,7 @@ pub fn check() {
     if align_of::<AtomicU64>() != 8 {
         crate::throw("bad atomic uint64 alignment");
     }
-    if size_of::<crate::runtime2::Gobuf>() != 4 * size_of::<usize>() {
+    if size_of::<crate::gmp::Gobuf>() != 4 * size_of::<usize>() {
         crate::throw("bad gobuf size");
     }
     // Atomics: CAS, swap, add on 32- and 64-bit and pointer-sized words (Go checks Cas, Casp,

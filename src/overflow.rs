@@ -1,0 +1,137 @@
+//! Stack overflow detection and reports (Go's stack.go overflow report, and gort's checks for
+//! stacks without a guard page): the scheduler checks a goroutine's canary and top word at every
+//! switch (`check_stack`, `check_stack_run`), a waker checks a parked goroutine's stack before
+//! writing into it (sudog.rs), the fault handler asks which goroutine overflowed; each finds the
+//! goroutine whose stack overflowed and prints Go's report. See stack.rs for the layout.
+
+use crate::gmp::G;
+use crate::proc::find_g;
+use crate::stack;
+
+/// Checks gp's stack on every switch away from it (park, gosched, goexit), on g0: its canary
+/// (below the stack: did gp overflow?) and its top word (above: did the stack above overflow
+/// into gp's?). Two 16-byte reserves, in the cache lines next to the stack.
+pub(crate) fn check_stack(gp: *mut G) {
+    // SAFETY: gp is the g we just left; its stack is live.
+    unsafe {
+        if !stack::canary_ok(&(*gp).stack, (*gp).stack_guarded) {
+            stack_overflow(gp, (*gp).sched.sp);
+        }
+        if !stack::top_ok(&(*gp).stack) {
+            overwritten_from_above(gp);
+        }
+    }
+}
+
+/// Checks gp's stack just before it runs (execute, on g0), the other way round: the top word
+/// first. An unguarded stack that overflows writes its canary (the top reserve of the slot below)
+/// and then the top frames of the goroutine below; that goroutine may be resumed on another M
+/// before the overflowing one's next switch is checked, and must never run on trampled frames.
+/// Every stack is checked (one 16-byte reserve): a guarded stack's slot above may be an unguarded one.
+pub(crate) fn check_stack_run(gp: *mut G) {
+    // SAFETY: gp is runnable and ours; its stack is live.
+    unsafe {
+        if !stack::top_ok(&(*gp).stack) {
+            overwritten_from_above(gp);
+        }
+        if !stack::canary_ok(&(*gp).stack, (*gp).stack_guarded) {
+            stack_overflow(gp, (*gp).sched.sp);
+        }
+    }
+}
+
+/// gp's top word is broken: the stack above gp's overflowed into it. Reports the goroutine that
+/// owns that stack (the one whose canary is gp's top word, or further up if that one was run
+/// through too; else any overflowed goroutine; else gp itself, saying its stack was overwritten
+/// from above) and exits 2. On g0, never in a signal handler (it waits for ALLGLOCK).
+#[cold]
+pub(crate) fn overwritten_from_above(gp: *mut G) -> ! {
+    // SAFETY: gp is a valid g with a live stack.
+    let (goid, mut word) = unsafe { ((*gp).goid, stack::top_word(&(*gp).stack)) };
+    // Walk up the slots: the g whose canary is `word` overflowed into gp, unless its own top word
+    // is broken too (an overflow from further up ran through it).
+    let mut over = None;
+    for _ in 0..1024 {
+        let Some(g) = find_g(true, |g| {
+            // SAFETY: g is a live g from allgs (find_g).
+            unsafe { !(*g).stack_guarded && stack::canary_word(&(*g).stack) == word }
+        }) else {
+            break;
+        };
+        over = Some(g);
+        // SAFETY: as above.
+        if unsafe { stack::top_ok(&(*g).stack) } {
+            break;
+        }
+        // SAFETY: as above.
+        word = unsafe { stack::top_word(&(*g).stack) };
+    }
+    let over = over.or_else(find_overflowed_g);
+    if let Some(over) = over {
+        stack_overflow_after(
+            over,
+            0,
+            format_args!("runtime: goroutine {} not run: its stack was overwritten from above\n", goid),
+        );
+    }
+    stack_overflow_after(
+        gp,
+        // SAFETY: gp is valid.
+        unsafe { (*gp).sched.sp },
+        format_args!(
+            "runtime: goroutine {} not run: its stack was overwritten from above by an overflow of the stack above it\n",
+            goid
+        ),
+    )
+}
+
+/// A waker found the stack of parked goroutine gp broken (sudog.rs check_parked_stack): report
+/// the overflow that did it (`top_ok` false: the stack above gp's overflowed into it) and exit 2.
+#[cold]
+pub(crate) fn parked_stack_broken(gp: *mut G, top_ok: bool) -> ! {
+    if !top_ok {
+        overwritten_from_above(gp);
+    }
+    // SAFETY: gp is parked: its saved sp is stable.
+    stack_overflow(gp, unsafe { (*gp).sched.sp })
+}
+
+/// A goroutine whose unguarded stack overflowed (its canary below the stack is broken), if any.
+/// The fault handler asks before reporting a plain fault: an overflow past the canary can write
+/// into a neighbouring stack, and that neighbour, running on another M, may fault first.
+/// Returns None if the g list is locked (the faulting thread may hold that lock).
+pub(crate) fn find_overflowed_g() -> Option<*mut G> {
+    // An overflow of a packed stack can run on through the stacks below it, breaking their
+    // canaries too: the one it started from is the one whose own top word is still intact.
+    find_g(false, |gp| {
+        // SAFETY: gp is a live g from allgs (find_g).
+        unsafe { !stack::canary_ok(&(*gp).stack, (*gp).stack_guarded) && stack::top_ok(&(*gp).stack) }
+    })
+    .or_else(|| {
+        find_g(false, |gp| {
+            // SAFETY: as above.
+            unsafe { !stack::canary_ok(&(*gp).stack, (*gp).stack_guarded) }
+        })
+    })
+}
+
+/// Prints Go's stack overflow report for gp and exits 2.
+pub(crate) fn stack_overflow(gp: *mut G, sp: usize) -> ! {
+    stack_overflow_after(gp, sp, format_args!(""))
+}
+
+/// stack_overflow with `pre` printed first, in the same report (see print::fatal_report).
+pub(crate) fn stack_overflow_after(gp: *mut G, sp: usize, pre: core::fmt::Arguments<'_>) -> ! {
+    // SAFETY: gp is a valid g (the overflowing one).
+    let (goid, s, limit) = unsafe {
+        let s = (*gp).stack;
+        ((*gp).goid, s, if (*gp).startfn != 0 { stack::limit(&s) } else { s.hi - s.lo })
+    };
+    crate::print::fatal_report(
+        Some(format_args!(
+            "{}runtime: goroutine {} stack exceeds {}-byte limit\nruntime: sp={:#x} stack=[{:#x}, {:#x}]\n",
+            pre, goid, limit, sp, s.lo, s.hi
+        )),
+        format_args!("stack overflow"),
+    )
+}

@@ -1,0 +1,250 @@
+//! Boot (Go's proc.go schedinit, mstart, mcommoninit, runtime.main): the steps rt0_go calls, in
+//! order, and the start of every M.
+
+use super::*;
+
+/// rt0_go → check (Go's runtime·check). The first Rust code to run; TLS already works.
+#[no_mangle]
+pub extern "C" fn runtime_check() {
+    crate::print::boottrace_start();
+    let (m0, g0) = (m0(), g0());
+    // SAFETY: rt0_go has initialised g0's stack bounds and the m0/g0 links; single-threaded.
+    unsafe {
+        let base = arch::tls_base();
+        let tls = ptr::addr_of!((*m0).tls) as usize;
+        let s = &(*g0).stack;
+        // linux: the thread pointer is &m0.tls; windows: tls_base is our TEB slot, holding g0.
+        #[cfg(not(windows))]
+        let (tls_check, tls_ok) = ("tls_base_is_m0_tls", base == tls);
+        #[cfg(windows)]
+        let (tls_check, tls_ok) = ("tls_slot_holds_g0", *(base as *const usize) == g0 as usize);
+        boottrace(
+            "rt0_go",
+            format_args!(
+                "tls={} tls_base={:#x} &m0.tls={:#x} {}={} getg_is_g0={} g0.stack=[{:#x}, {:#x}) size={} m0.g0=&g0:{} g0.m=&m0:{}",
+                arch::TLS_MECHANISM,
+                base,
+                tls,
+                tls_check,
+                tls_ok,
+                arch::getg() == g0,
+                s.lo,
+                s.hi,
+                s.hi - s.lo,
+                (*m0).g0 == g0,
+                (*g0).m == m0
+            ),
+        );
+    }
+    args::check();
+    boottrace("check", format_args!("type sizes, alignment and atomics ok"));
+}
+
+/// rt0_go → args (Go's runtime·args → sysargs): argc/argv, envp, the auxiliary vector.
+///
+/// # Safety
+/// Called once by rt0_go with the kernel's argc/argv.
+#[no_mangle]
+pub unsafe extern "C" fn runtime_args(argc: isize, argv: *const *const u8) {
+    // SAFETY: forwarded from rt0_go.
+    let a = unsafe { os::sysargs(argc as usize, argv) };
+    boottrace("args", format_args!("argc={} envc={} {}", args::argc(), args::envc(), a));
+}
+
+/// rt0_go → osinit (Go's runtime·osinit): ncpu and the page sizes.
+#[no_mangle]
+pub extern "C" fn runtime_osinit() {
+    os::osinit();
+    boottrace(
+        "osinit",
+        format_args!(
+            "os={} ncpu={} physPageSize={} physHugePageSize={}",
+            os::GOOS,
+            os::ncpu(),
+            os::phys_page_size(),
+            os::phys_huge_page_size()
+        ),
+    );
+}
+
+/// rt0_go → schedinit (Go's runtime·schedinit): every sub-step by Go's name, in Go's order.
+#[no_mangle]
+pub extern "C" fn runtime_schedinit() {
+    let mp = m0();
+    // lockInit: gort's locks are statically initialised futex words; nothing to rank.
+    boottrace("schedinit", format_args!("begin"));
+    // SAFETY: single-threaded boot; no lock needed yet but take it for the invariant.
+    SCHED.lock.lock();
+    // SAFETY: sched.lock held.
+    unsafe { sl().maxmcount = MAX_M_COUNT };
+    SCHED.lock.unlock();
+    boottrace("schedinit.maxmcount", format_args!("{}", MAX_M_COUNT));
+
+    stack::stackinit();
+    let (_, budget) = stack::guard_stats();
+    boottrace(
+        "schedinit.stackinit",
+        format_args!("goroutine stack={} bytes, guard page budget={}", stack::stack_size(), budget),
+    );
+
+    crate::malloc::mallocinit();
+    boottrace(
+        "schedinit.mallocinit",
+        format_args!(
+            "{} size classes up to {} bytes, {}-byte pages, arena={} bytes",
+            crate::malloc::NUM_CLASSES - 1,
+            crate::malloc::MAX_SMALL_SIZE,
+            crate::mheap::PAGE_SIZE,
+            crate::malloc::read_mem_stats().heap_sys
+        ),
+    );
+
+    let cpu = crate::alg::cpuinit();
+    boottrace("schedinit.cpuinit", format_args!("{}", cpu));
+
+    // SAFETY: startup_random is AT_RANDOM's address (16 bytes) or 0.
+    let seed = unsafe { crate::alg::alginit(os::startup_random()) };
+    boottrace("schedinit.alginit", format_args!("hash seed from AT_RANDOM: {:#018x}", seed));
+
+    mcommoninit(mp, -1);
+    // SAFETY: mp is m0.
+    boottrace("schedinit.mcommoninit", format_args!("m0 id={} (maxmcount={})", unsafe { (*mp).id }, MAX_M_COUNT));
+
+    let mask = os::save_initsigmask();
+    boottrace("schedinit.initSigmask", format_args!("{:#x}", mask));
+
+    args::goargs();
+    boottrace("schedinit.goargs", format_args!("{} args", args::argslice().len()));
+    args::goenvs();
+    boottrace("schedinit.goenvs", format_args!("{} env entries", args::envs().len()));
+
+    let secure = os::secure_mode();
+    args::parsedebugvars(secure);
+    let dbg = args::debug();
+    crate::print::boottrace_decide(dbg.boottrace > 0);
+    boottrace(
+        "schedinit.parsedebugvars",
+        format_args!(
+            "secure={} schedtrace={} scheddetail={} boottrace={}",
+            secure as u8, dbg.schedtrace, dbg.scheddetail, dbg.boottrace
+        ),
+    );
+
+    let env = args::gogetenv("GOMAXPROCS");
+    let procs = match args::gomaxprocs_env(env) {
+        Some(n) => n.min(MAX_GOMAXPROCS as i32),
+        None => os::ncpu().min(MAX_GOMAXPROCS as u32) as i32,
+    };
+    boottrace(
+        "schedinit.gomaxprocs",
+        format_args!(
+            "GOMAXPROCS env={:?} ncpu={} -> procs={}",
+            env.map(|v| core::str::from_utf8(v).unwrap_or("<non-utf8>")),
+            os::ncpu(),
+            procs
+        ),
+    );
+    SCHED.lock.lock();
+    let runnable = procresize(procs);
+    SCHED.lock.unlock();
+    if !runnable.is_null() {
+        crate::throw("unknown runnable goroutine during bootstrap");
+    }
+    RUNTIME_INIT_TIME.store(nanotime(), Ordering::Relaxed);
+    boottrace(
+        "schedinit.procresize",
+        format_args!("allp[0..{}], P0 bound to m0 (_Prunning), {} idle", procs, SCHED.npidle.load(Ordering::Relaxed)),
+    );
+}
+
+/// rt0_go → newproc(runtime_main): creates goroutine 1 on P0.
+#[no_mangle]
+pub extern "C" fn runtime_newproc(entry: usize) {
+    let gp = newproc(entry, 0);
+    // SAFETY: newproc returns a valid g.
+    boottrace("newproc", format_args!("runtime_main as goid={} on P0 runnext", unsafe { (*gp).goid }));
+}
+
+/// rt0_go → mstart, and the entry of every new M's thread (Go's mstart → mstart0).
+#[export_name = "runtime_mstart"]
+pub extern "C" fn mstart() -> ! {
+    mstart0()
+}
+
+/// Go's mstart0: g0's stack guard, then mstart1.
+pub(super) fn mstart0() -> ! {
+    let gp = arch::getg();
+    // SAFETY: gp is this M's g0 with its stack bounds set (by rt0_go or allocm).
+    unsafe {
+        if (*gp).stack.lo == 0 {
+            crate::throw("mstart0: g0 has no stack");
+        }
+    }
+    mstart1()
+}
+
+/// Go's mstart1: records where g0's stack resets to, minit, signals (m0), mstartfn, the P, schedule.
+pub(super) fn mstart1() -> ! {
+    let gp = arch::getg();
+    // SAFETY: gp is g0 of this M.
+    let mp = unsafe { (*gp).m };
+    // SAFETY: mp is this thread's M.
+    unsafe {
+        if gp != (*mp).g0 {
+            crate::throw("bad runtime·mstart");
+        }
+        // Every mcall/systemstack onto g0 starts from here: our frame and callers stay intact.
+        (*gp).sched.sp = arch::getsp();
+        (*gp).sched.g = gp;
+    }
+    minit();
+    if mp == m0() {
+        mstartm0();
+        boottrace("mstart", format_args!("m0: mstart0 → mstart1 → minit → initsig → schedule"));
+    }
+    // SAFETY: mstartfn and nextp were set by newm before the thread started.
+    unsafe {
+        if let Some(f) = (*mp).mstartfn {
+            f();
+        }
+        if mp != m0() {
+            acquirep((*mp).nextp);
+            (*mp).nextp = ptr::null_mut();
+        }
+    }
+    schedule()
+}
+
+/// Go's minit (per OS: thread id, signal stack and mask on Linux).
+pub(super) fn minit() {
+    os::minit(getm());
+}
+
+/// Go's mstartm0: m0 installs the signal handlers.
+pub(super) fn mstartm0() {
+    os::initsig();
+}
+
+/// Goroutine 1 (Go's runtime.main): starts sysmon, runs the user's main, exits 0.
+pub(super) extern "C" fn runtime_main(_ctx: usize) {
+    let gp = arch::getg();
+    MAIN_STARTED.store(true, Ordering::Release);
+    // SAFETY: gp is the running g.
+    boottrace("schedule", format_args!("picked goid={} from P0 runnext; gogo onto its stack", unsafe { (*gp).goid }));
+    newm(Some(sysmon), ptr::null_mut(), -1);
+    boottrace("main", format_args!("runtime_main: sysmon started, mainStarted=true, calling the user's main"));
+    #[cfg(not(test))]
+    {
+        extern "Rust" {
+            /// Defined by `gort::main!` in the program.
+            fn gort_user_main();
+        }
+        // SAFETY: gort::main! defines gort_user_main as a plain `fn()`.
+        unsafe { gort_user_main() };
+    }
+    os::exit(0);
+}
+
+/// The address of runtime_main, for rt0_go's `newproc(runtime_main)`.
+#[no_mangle]
+pub static runtime_mainPC: extern "C" fn(usize) = runtime_main;

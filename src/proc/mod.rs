@@ -1,0 +1,187 @@
+//! The startup sequence and the scheduler, after Go's proc.go.
+//!
+//! rt0 (`asm/rt0_<os>_<arch>.S`) hands off to this file and nowhere else. Read top to bottom, the
+//! boot is Go's startup sequence, by Go's names:
+//!
+//! ```text
+//! rt0_go (asm) ─► runtime_check      check: sizes, atomics
+//!              ─► runtime_args       args: argc/argv, envp, auxv (page size, AT_RANDOM, vDSO)
+//!              ─► runtime_osinit     osinit: ncpu, huge page size
+//!              ─► runtime_schedinit  schedinit: stackinit, mallocinit, cpuinit, alginit,
+//!                                    mcommoninit(m0), sigmask, goargs, goenvs, parsedebugvars,
+//!                                    GOMAXPROCS, procresize
+//!              ─► runtime_newproc    newproc(runtime_main): G1 on P0's runnext
+//!              ─► mstart             mstart0 → mstart1 (minit, initsig) → schedule
+//! schedule → findRunnable → execute → gogo ─► runtime_main (G1): sysmon, then the user's main, exit(0)
+//! ```
+//!
+//! After that, the scheduling cycle: every goroutine gives up its M through `mcall` into one of
+//! park_m / gosched_m / goexit0 / exitsyscall0, each ending in `schedule()`.
+
+use core::fmt::Write as _;
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use crate::arch;
+use crate::args;
+use crate::gmp::*;
+use crate::lock_futex::{Mutex, Note};
+use crate::overflow::{check_stack, check_stack_run};
+use crate::print::{boottrace, FdWriter};
+use crate::runq::{Full, RunQueue};
+use crate::stack;
+use crate::sys as os;
+use crate::time::{self, nanotime};
+
+mod boot;
+mod newproc;
+mod pm;
+mod schedule;
+mod stw;
+mod syscall;
+mod sysmon;
+
+pub use boot::*;
+pub use newproc::*;
+pub use pm::*;
+pub use schedule::*;
+pub use stw::*;
+pub use syscall::*;
+pub use sysmon::*;
+
+// ---------------------------------------------------------------------------------------------
+// Globals
+// ---------------------------------------------------------------------------------------------
+
+/// m0: the M of the process's initial thread (asm: runtime_m0).
+#[no_mangle]
+pub static runtime_m0: Global<M> = Global::new(
+    // SAFETY: all-zero is a valid M (null pointers, zero counters, None); checked by const eval.
+    unsafe { zeroed() },
+);
+/// g0 of m0, whose stack rt0_go carves from the OS stack (asm: runtime_g0).
+#[no_mangle]
+pub static runtime_g0: Global<G> = Global::new(
+    // SAFETY: all-zero is a valid G; checked by const eval.
+    unsafe { zeroed() },
+);
+
+/// Go's `sched`.
+pub static SCHED: Sched = Sched {
+    goidgen: AtomicU64::new(0),
+    lock: Mutex::new(),
+    locked: core::cell::UnsafeCell::new(SchedLocked {
+        midle: ptr::null_mut(),
+        nmidle: 0,
+        mnext: 0,
+        maxmcount: 0,
+        nmsys: 0,
+        pidle: ptr::null_mut(),
+        runq: GQueue::new(),
+        nmidlelocked: 0,
+    }),
+    npidle: AtomicI32::new(0),
+    nmspinning: AtomicI32::new(0),
+    needspinning: AtomicU32::new(0),
+    runqsize: AtomicI32::new(0),
+    gcwaiting: AtomicBool::new(false),
+    stopwait: AtomicI32::new(0),
+    stopnote: Note::new(),
+    sysmonwait: AtomicBool::new(false),
+    sysmonnote: Note::new(),
+    ngalive: AtomicI64::new(0),
+    mcount: AtomicI32::new(0),
+};
+
+/// Upper bound on GOMAXPROCS (Ps are allocated only up to the value in use).
+pub const MAX_GOMAXPROCS: usize = 1024;
+/// Go's maxmcount default: more threads than this is a fatal error.
+pub const MAX_M_COUNT: i32 = 10000;
+/// Usable g0 stack size of Ms other than m0.
+const G0_STACK_SIZE: usize = 64 << 10;
+/// Signal stack size (gsignal).
+const SIGNAL_STACK_SIZE: usize = 32 << 10;
+/// sysmon flags a g running longer than this (Go's forcePreemptNS).
+const FORCE_PREEMPT_NS: i64 = 10_000_000;
+
+#[allow(clippy::declare_interior_mutable_const)]
+const NO_P: AtomicPtr<P> = AtomicPtr::new(ptr::null_mut());
+/// Every P ever created, indexed by id. Ps are never freed (a shrunk P is `_Pdead`), so readers
+/// without sched.lock always see a valid pointer or null.
+static ALLP: [AtomicPtr<P>; MAX_GOMAXPROCS] = [NO_P; MAX_GOMAXPROCS];
+/// Current GOMAXPROCS: the number of Ps in use.
+static GOMAXPROCS: AtomicI32 = AtomicI32::new(0);
+/// Head of the allm list (Ms are never freed).
+static ALLM: AtomicPtr<M> = AtomicPtr::new(ptr::null_mut());
+/// Set once runtime_main starts: from then on newproc wakes Ps.
+static MAIN_STARTED: AtomicBool = AtomicBool::new(false);
+/// Every g ever created (for checkdead and scheddetail), guarded by ALLGLOCK.
+static ALLGLOCK: Mutex = Mutex::new();
+static ALLGS: Global<AllGs> = Global::new(AllGs(Vec::new()));
+/// The list behind ALLGS.
+struct AllGs(Vec<*mut G>);
+// SAFETY: the gs are never freed and the Vec is used only under ALLGLOCK.
+unsafe impl Send for AllGs {}
+/// Global pool of dead gs with stacks (Go's sched.gFree), under GFREE_LOCK.
+static GFREE_LOCK: Mutex = Mutex::new();
+static GFREE: Global<(GList, i32)> = Global::new((GList::new(), 0));
+/// Dead gs whose stacks the scavenger has visited (deep pages given back), under GFREE_LOCK;
+/// gfget takes from it only when GFREE is empty.
+static GFREE_SCAVENGED: Global<(GList, i32)> = Global::new((GList::new(), 0));
+/// The global free list may hold this many gs before sysmon scavenges the rest's stacks.
+const GFREE_KEEP_HOT: i32 = 256;
+/// nanotime when schedinit finished (Go's runtimeInitTime), for schedtrace.
+static RUNTIME_INIT_TIME: AtomicI64 = AtomicI64::new(0);
+/// Token for the one M that sleeps until the next timer (Go's sched.lastpoll: 0 = taken).
+static TIMER_SLEEPER_FREE: AtomicBool = AtomicBool::new(true);
+/// When the timer sleeper will wake on its own (0: nobody sleeps).
+static POLL_UNTIL: AtomicI64 = AtomicI64::new(0);
+/// Futex word the timer sleeper waits on; wakeNetPoller sets it to 1.
+static POLL_WAKE: AtomicU32 = AtomicU32::new(0);
+
+/// `&m0`.
+pub fn m0() -> *mut M {
+    runtime_m0.get()
+}
+
+/// `&g0` of m0.
+pub fn g0() -> *mut G {
+    runtime_g0.get()
+}
+
+/// sched's lock-guarded part.
+///
+/// # Safety
+/// The caller must hold SCHED.lock, and must not keep the reference past unlocking.
+#[allow(clippy::mut_from_ref)]
+unsafe fn sl() -> &'static mut SchedLocked {
+    // SAFETY: forwarded to the caller.
+    unsafe { &mut *SCHED.locked.get() }
+}
+
+/// Current GOMAXPROCS.
+pub fn gomaxprocs() -> i32 {
+    GOMAXPROCS.load(Ordering::Acquire)
+}
+
+/// `allp[i]`.
+fn allp(i: usize) -> *mut P {
+    ALLP[i].load(Ordering::Acquire)
+}
+
+/// The current M (Go's getg().m).
+#[inline]
+pub fn getm() -> *mut M {
+    // SAFETY: every g the runtime installs has a valid m while it runs.
+    unsafe { (*arch::getg()).m }
+}
+
+/// The P of the current M, or null.
+#[inline]
+pub fn getp() -> *mut P {
+    // SAFETY: as getm.
+    unsafe { (*getm()).p.load(Ordering::Relaxed) }
+}

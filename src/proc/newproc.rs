@@ -1,0 +1,403 @@
+//! g and M bookkeeping (Go's proc.go newm, allocm, malg, gfput/gfget, casgstatus) and goroutine
+//! creation (newproc, newproc1).
+
+use super::*;
+
+/// Go's mcommoninit: M id (checked against maxmcount), random seed, signal stack, allm.
+pub(super) fn mcommoninit(mp: *mut M, id: i64) {
+    SCHED.lock.lock();
+    // SAFETY: sched.lock held; mp is a fresh or boot M not yet visible to others.
+    unsafe {
+        (*mp).id = if id >= 0 { id } else { mreserveid() };
+        (*mp).fastrand = crate::alg::seed_for(((*mp).id as u64) ^ 0x9e37_79b9_7f4a_7c15);
+        mpreinit(mp);
+        (*mp).alllink = ALLM.load(Ordering::Relaxed);
+        ALLM.store(mp, Ordering::Release);
+    }
+    SCHED.lock.unlock();
+}
+
+/// Go's mReserveID: the next M id; fatal beyond maxmcount. Caller holds sched.lock.
+pub(super) fn mreserveid() -> i64 {
+    // SAFETY: sched.lock held by the caller.
+    let s = unsafe { sl() };
+    let id = s.mnext;
+    s.mnext += 1;
+    SCHED.mcount.fetch_add(1, Ordering::Relaxed);
+    checkmcount(s);
+    id
+}
+
+/// Go's debug.SetMaxThreads: sets maxmcount (values < 1 mean 1) and returns the previous limit;
+/// if more threads exist already, the program dies of thread exhaustion as Go's does.
+pub fn set_max_threads(n: i32) -> i32 {
+    SCHED.lock.lock();
+    // SAFETY: sched.lock held.
+    let s = unsafe { sl() };
+    let old = s.maxmcount;
+    s.maxmcount = n.max(1);
+    checkmcount(s);
+    SCHED.lock.unlock();
+    old
+}
+
+/// Go's checkmcount: too many threads is fatal ("thread exhaustion").
+pub(super) fn checkmcount(s: &SchedLocked) {
+    let count = s.mnext;
+    if s.maxmcount > 0 && count > s.maxmcount as i64 {
+        crate::print::print(true, format_args!("runtime: program exceeds {}-thread limit\n", s.maxmcount));
+        crate::throw("thread exhaustion");
+    }
+}
+
+/// Go's mpreinit: allocates the signal-handling g and its stack.
+pub(super) fn mpreinit(mp: *mut M) {
+    let gs = Box::into_raw(Box::new(
+        // SAFETY: all-zero is a valid G.
+        unsafe { zeroed::<G>() },
+    ));
+    // SAFETY: gs is fresh; mp is ours.
+    unsafe {
+        (*gs).stack = stack::sysstack(SIGNAL_STACK_SIZE);
+        (*gs).m = mp;
+        (*gs).atomicstatus.store(GDEAD, Ordering::Relaxed);
+        (*mp).gsignal = gs;
+    }
+}
+
+/// Go's newm: a new M (with its own g0 stack and TLS) that runs `f` then schedules with `pp`.
+///
+/// Runs on g0 whoever calls it (Go's startm/newm run on the system stack): wakep reaches here
+/// from user goroutines (newproc, channel wake-ups), whose stack may be a packed 2 KB slot that
+/// the goroutine above can overflow into at any moment, and the new M may run exactly that
+/// goroutine before clone returns here. On a trampled goroutine stack, clone returned through a
+/// trampled return address with every signal blocked, and the kernel killed the process with no
+/// report (overflow/env-2k, about 3% of runs under load).
+pub(super) fn newm(f: Option<fn()>, pp: *mut P, id: i64) {
+    struct Args {
+        f: Option<fn()>,
+        pp: *mut P,
+        id: i64,
+    }
+    unsafe extern "C" fn on_g0(a: usize) {
+        // SAFETY: a is the address of newm's Args, alive until systemstack returns.
+        let a = unsafe { ptr::read(a as *const Args) };
+        newm_g0(a.f, a.pp, a.id);
+    }
+    let a = Args { f, pp, id };
+    // SAFETY: newm_g0 neither parks nor switches goroutines (runtime locks only); on g0 already
+    // (startm from the scheduler), systemstack just calls it.
+    unsafe { arch::systemstack(on_g0, &a as *const Args as usize) };
+}
+
+/// newm's body, on g0.
+fn newm_g0(f: Option<fn()>, pp: *mut P, id: i64) {
+    let mp = Box::into_raw(Box::new(
+        // SAFETY: all-zero is a valid M.
+        unsafe { zeroed::<M>() },
+    ));
+    let g0 = Box::into_raw(Box::new(
+        // SAFETY: all-zero is a valid G.
+        unsafe { zeroed::<G>() },
+    ));
+    // SAFETY: both are fresh and not yet shared.
+    unsafe {
+        (*g0).stack = stack::sysstack(G0_STACK_SIZE);
+        (*g0).m = mp;
+        (*g0).atomicstatus.store(GDEAD, Ordering::Relaxed);
+        (*mp).g0 = g0;
+        (*mp).g0stack = (*g0).stack.lo;
+        (*mp).mstartfn = f;
+        (*mp).nextp = pp;
+    }
+    mcommoninit(mp, id);
+    // SAFETY: mp and g0 are complete; g0's stack top is 16-aligned (page-aligned).
+    let r = unsafe { os::newosproc(mp, (*g0).stack.hi) };
+    if r < 0 {
+        crate::print::print(
+            true,
+            format_args!(
+                "runtime: failed to create new OS thread (have {} already; errno={})\n",
+                SCHED.mcount.load(Ordering::Relaxed),
+                -r
+            ),
+        );
+        crate::throw("newosproc");
+    }
+}
+
+/// Go's allgadd: records a new g.
+pub(super) fn allgadd(gp: *mut G) {
+    ALLGLOCK.lock();
+    // SAFETY: under ALLGLOCK.
+    unsafe { (*ALLGS.get()).0.push(gp) };
+    ALLGLOCK.unlock();
+}
+
+/// Go's malg, without the stack: a new g whose stack is allocated at its first run
+/// (`stack_for_first_run`).
+pub(super) fn malg() -> *mut G {
+    Box::into_raw(Box::new(
+        // SAFETY: all-zero is a valid G (no stack: stack.lo == 0).
+        unsafe { zeroed::<G>() },
+    ))
+}
+
+/// A goroutine's stack at its first run (execute, on g0): the stack of a dead g on the P's free
+/// list if that one has the right size (it stays on the list, stackless; its stack was just used,
+/// so its top pages are likely resident and cached), else stackalloc. Lazy stacks are what let a
+/// burst of spawns cost g structs only: goroutines that run and exit hand their stacks on to the
+/// ones that start after them instead of each touching a fresh stack.
+pub(super) fn stack_for_first_run(pp: *mut P, gp: *mut G) {
+    // SAFETY: on g0 with pp owned by this M; gp is runnable, ours, and has never run; a donor
+    // popped from pp's free list is dead and goes back on it.
+    unsafe {
+        let size = (*gp).lazy_stack.load(Ordering::Relaxed);
+        let donor = (*pp).gfree.pop();
+        let (s, guarded) = if !donor.is_null() && (*donor).stack.lo != 0 && stack::limit(&(*donor).stack) == size {
+            let taken = ((*donor).stack, (*donor).stack_guarded);
+            clear_stack(donor);
+            taken
+        } else {
+            stack::stackalloc(size)
+        };
+        if !donor.is_null() {
+            (*pp).gfree.push(donor);
+        }
+        let g = &mut *gp;
+        g.stack = s;
+        g.stack_guarded = guarded;
+        let ctx = g.sched.ctx;
+        arch::gostartcall(&mut g.sched, s.hi, g.startfn, ctx);
+        // Release: a fault handler that reads 0 here (Acquire, find_g) sees the stack fields.
+        g.lazy_stack.store(0, Ordering::Release);
+    }
+}
+
+/// Takes gp's stack away (it went to another g, or back to the pool).
+pub(super) fn clear_stack(gp: *mut G) {
+    // SAFETY: gp is dead and ours.
+    unsafe {
+        (*gp).stack = crate::gmp::Stack { lo: 0, hi: 0 };
+        (*gp).stack_guarded = false;
+    }
+}
+
+/// Go's casgstatus: status transitions by CAS; a mismatch is a runtime bug.
+pub fn casgstatus(gp: *mut G, old: u32, new: u32) {
+    // SAFETY: gp is a valid g.
+    let st = unsafe { &(*gp).atomicstatus };
+    // AcqRel: the goroutine's state written before a transition is visible to whoever observes
+    // the new status (e.g. a waker that sees _Gwaiting sees the saved context).
+    if let Err(cur) = st.compare_exchange(old, new, Ordering::AcqRel, Ordering::Acquire) {
+        crate::print::fatal_fmt(format_args!("casgstatus: bad transition {} -> {} (status is {})", old, new, cur));
+    }
+}
+
+/// Go's readgstatus.
+pub fn readgstatus(gp: *mut G) -> u32 {
+    // SAFETY: gp is a valid g.
+    unsafe { (*gp).atomicstatus.load(Ordering::Acquire) }
+}
+
+/// Go's gfput: a dead g goes on the P's free list (half move to the global list past 64).
+pub(super) fn gfput(pp: *mut P, gp: *mut G) {
+    // SAFETY: pp is owned by this M; gp is dead and on no list.
+    unsafe {
+        let p = &mut *pp;
+        p.gfree.push(gp);
+        p.gfreecnt += 1;
+        if p.gfreecnt >= 64 {
+            GFREE_LOCK.lock();
+            let g = &mut *GFREE.get();
+            while p.gfreecnt >= 32 {
+                let x = p.gfree.pop();
+                p.gfreecnt -= 1;
+                g.0.push(x);
+                g.1 += 1;
+            }
+            GFREE_LOCK.unlock();
+        }
+    }
+}
+
+/// Go's background scavenger, for goroutine stacks (run by sysmon): while the global free list
+/// holds more than GFREE_KEEP_HOT dead gs, up to `max` of them have their stacks' deep pages
+/// given back to the OS (stack::scavenge) and move to GFREE_SCAVENGED. The stack scans and
+/// madvise calls happen outside GFREE_LOCK.
+pub(super) fn scavenge_gfree(max: usize) {
+    let mut done = 0;
+    while done < max {
+        let mut batch = GList::new();
+        let mut n = 0;
+        GFREE_LOCK.lock();
+        // SAFETY: under GFREE_LOCK.
+        unsafe {
+            let g = &mut *GFREE.get();
+            while g.1 > GFREE_KEEP_HOT && n < 64 {
+                batch.push(g.0.pop());
+                g.1 -= 1;
+                n += 1;
+            }
+        }
+        GFREE_LOCK.unlock();
+        if n == 0 {
+            return;
+        }
+        let mut list = batch;
+        let mut out = GList::new();
+        loop {
+            let gp = list.pop();
+            if gp.is_null() {
+                break;
+            }
+            // SAFETY: gp is dead and was on our private list only: nothing runs on its stack,
+            // and it goes on exactly one list again.
+            unsafe {
+                if (*gp).stack.lo != 0 {
+                    stack::scavenge(&(*gp).stack);
+                }
+                out.push(gp);
+            }
+        }
+        GFREE_LOCK.lock();
+        // SAFETY: under GFREE_LOCK.
+        unsafe {
+            let c = &mut *GFREE_SCAVENGED.get();
+            loop {
+                let gp = out.pop();
+                if gp.is_null() {
+                    break;
+                }
+                c.0.push(gp);
+                c.1 += 1;
+            }
+        }
+        GFREE_LOCK.unlock();
+        done += n;
+    }
+}
+
+/// Go's gfget: a dead g with a stack from the P's list, refilled from the global list.
+pub(super) fn gfget(pp: *mut P) -> *mut G {
+    // SAFETY: pp is owned by this M.
+    unsafe {
+        let p = &mut *pp;
+        if p.gfree.empty() && ((*GFREE.get()).1 > 0 || (*GFREE_SCAVENGED.get()).1 > 0) {
+            GFREE_LOCK.lock();
+            for list in [&GFREE, &GFREE_SCAVENGED] {
+                let g = &mut *list.get();
+                while p.gfreecnt < 32 && !g.0.empty() {
+                    let x = g.0.pop();
+                    g.1 -= 1;
+                    p.gfree.push(x);
+                    p.gfreecnt += 1;
+                }
+            }
+            GFREE_LOCK.unlock();
+        }
+        let gp = p.gfree.pop();
+        if !gp.is_null() {
+            p.gfreecnt -= 1;
+        }
+        gp
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// newproc
+// ---------------------------------------------------------------------------------------------
+
+/// Go's newproc: a new goroutine running `entry(ctx)`, queued in runnext of the current P.
+pub fn newproc(entry: usize, ctx: usize) -> *mut G {
+    newproc_stack(entry, ctx, stack::stack_size())
+}
+
+/// newproc with a stack of `stack_size` bytes (rounded by stack::round_size) instead of the
+/// default (gort::go_with_stack).
+pub fn newproc_stack(entry: usize, ctx: usize, stack_size: usize) -> *mut G {
+    let pp = getp();
+    if pp.is_null() {
+        crate::throw("newproc: no P");
+    }
+    let newg = newproc1(entry, ctx, pp, stack::round_size(stack_size));
+    runqput(pp, newg, true);
+    if MAIN_STARTED.load(Ordering::Acquire) {
+        wakep();
+    }
+    newg
+}
+
+/// Go's newproc1: takes a dead g (or makes one) and sets it up to run entry(ctx), then goexit.
+pub(super) fn newproc1(entry: usize, ctx: usize, pp: *mut P, stack_size: usize) -> *mut G {
+    let mut newg = gfget(pp);
+    if newg.is_null() {
+        newg = malg();
+        casgstatus(newg, GIDLE, GDEAD);
+        allgadd(newg);
+    } else {
+        // SAFETY: newg is dead and ours.
+        let (s, guarded) = unsafe { ((*newg).stack, (*newg).stack_guarded) };
+        if s.lo != 0 && stack::limit(&s) != stack_size {
+            // Go's gfget likewise frees a stack of the wrong size (the right one comes at the
+            // first run).
+            stack::stackfree(&s, guarded);
+            clear_stack(newg);
+        }
+    }
+    // SAFETY: newg is dead and ours; pp is owned by this M.
+    unsafe {
+        let g = &mut *newg;
+        g.sched = Gobuf { sp: 0, pc: 0, g: newg, ctx };
+        if g.stack.lo != 0 {
+            // A g that came with its stack starts on it at once (Go's newproc1).
+            arch::gostartcall(&mut g.sched, g.stack.hi, entry, ctx);
+            g.lazy_stack.store(0, Ordering::Relaxed);
+        } else {
+            g.lazy_stack.store(stack_size, Ordering::Relaxed);
+        }
+        g.startfn = entry;
+        g.waitreason = WaitReason::Zero;
+        g.preempt.store(false, Ordering::Relaxed);
+        g.param.store(0, Ordering::Relaxed);
+        g.m = ptr::null_mut();
+        let p = &mut *pp;
+        if p.goidcache == p.goidcacheend {
+            // Go's _GoidCacheBatch: take 16 ids at a time from the global generator.
+            p.goidcache = SCHED.goidgen.fetch_add(16, Ordering::Relaxed) + 1;
+            p.goidcacheend = p.goidcache + 16;
+        }
+        g.goid = p.goidcache;
+        p.goidcache += 1;
+        g.runnable_since = 0;
+    }
+    SCHED.ngalive.fetch_add(1, Ordering::Relaxed);
+    casgstatus(newg, GDEAD, GRUNNABLE);
+    newg
+}
+
+/// The first g that is not dead, has a stack, and satisfies `pred`. None if none does, or if
+/// the g list is locked and `wait` is false (a fault handler: its thread may hold that lock).
+pub(crate) fn find_g(wait: bool, pred: impl Fn(*mut G) -> bool) -> Option<*mut G> {
+    if wait {
+        ALLGLOCK.lock();
+    } else if !ALLGLOCK.try_lock() {
+        return None;
+    }
+    let mut found = None;
+    // SAFETY: under ALLGLOCK; gs are never freed. A g's stack fields change while it is dead
+    // (newproc1, stack donation), or while it is runnable with lazy_stack != 0 (its first run):
+    // the Acquire loads of the status (casgstatus publishes with AcqRel) and of lazy_stack
+    // (stored 0 with Release after the stack fields) skip both, so the stack read is whole.
+    unsafe {
+        for &gp in (*ALLGS.get()).0.iter() {
+            let st = (*gp).atomicstatus.load(Ordering::Acquire);
+            if st != GDEAD && (*gp).lazy_stack.load(Ordering::Acquire) == 0 && (*gp).stack.lo != 0 && pred(gp) {
+                found = Some(gp);
+                break;
+            }
+        }
+    }
+    ALLGLOCK.unlock();
+    found
+}

@@ -1,0 +1,424 @@
+//! Ps and Ms (Go's proc.go procresize, acquirep/releasep, pidleput/get, mput/mget, stopm, startm,
+//! handoffp, wakep, spinning): who runs, who sleeps, who is woken. The spinning handshake itself
+//! is argued in spinning.rs.
+
+use super::*;
+
+/// Go's procresize: grows/shrinks the set of Ps to `nprocs`, keeps (or gives) the caller a P,
+/// puts Ps without work on the idle list and returns a list of Ps with work (linked by `link`).
+/// Caller holds sched.lock and the world is stopped (or not yet started).
+pub(super) fn procresize(nprocs: i32) -> *mut P {
+    let old = gomaxprocs();
+    if nprocs <= 0 || nprocs as usize > MAX_GOMAXPROCS {
+        crate::throw("procresize: invalid arg");
+    }
+    for (i, slot) in ALLP.iter().enumerate().take(nprocs as usize) {
+        let pp = slot.load(Ordering::Acquire);
+        if pp.is_null() {
+            let p = Box::into_raw(Box::new(P {
+                id: i as i32,
+                status: AtomicU32::new(PGCSTOP),
+                link: ptr::null_mut(),
+                schedtick: 0,
+                syscalltick: AtomicU32::new(0),
+                sysmontick: SysmonTick { schedtick: 0, syscalltick: 0, schedwhen: 0, syscallwhen: 0 },
+                m: AtomicPtr::new(ptr::null_mut()),
+                goidcache: 0,
+                goidcacheend: 0,
+                runq: RunQueue::new(),
+                gfree: GList::new(),
+                gfreecnt: 0,
+                timers: time::TimerHeap::new(),
+                timers_lock: Mutex::new(),
+                timer0_when: AtomicI64::new(0),
+                mcache: crate::malloc::Mcache::new(),
+                sudogcache: crate::sudog::SudogCache::new(),
+            }));
+            slot.store(p, Ordering::Release);
+        } else {
+            // SAFETY: a P from allp; the world is stopped.
+            unsafe {
+                let st = (*pp).status.load(Ordering::Relaxed);
+                if st == PDEAD {
+                    (*pp).status.store(PGCSTOP, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+    let mp = getm();
+    // SAFETY: mp is ours; Ps are valid and the world is stopped.
+    unsafe {
+        let cur = (*mp).p.load(Ordering::Relaxed);
+        if !cur.is_null() && (*cur).id < nprocs {
+            (*cur).status.store(PRUNNING, Ordering::Relaxed);
+        } else {
+            if !cur.is_null() {
+                (*cur).m.store(ptr::null_mut(), Ordering::Relaxed);
+                (*mp).p.store(ptr::null_mut(), Ordering::Relaxed);
+            }
+            let p0 = allp(0);
+            (*p0).m.store(ptr::null_mut(), Ordering::Relaxed);
+            (*p0).status.store(PIDLE, Ordering::Relaxed);
+            acquirep(p0);
+        }
+        // Destroy the Ps past nprocs: their work moves to the global queue and to the caller's P.
+        let mine = (*mp).p.load(Ordering::Relaxed);
+        for i in nprocs as usize..old.max(0) as usize {
+            let pp = allp(i);
+            (*pp).runq.drain(|g| globrunqput(g as *mut G));
+            loop {
+                let gp = (*pp).gfree.pop();
+                if gp.is_null() {
+                    break;
+                }
+                (*pp).gfreecnt -= 1;
+                GFREE_LOCK.lock();
+                let g = &mut *GFREE.get();
+                g.0.push(gp);
+                g.1 += 1;
+                GFREE_LOCK.unlock();
+            }
+            (*pp).timers_lock.lock();
+            (*mine).timers_lock.lock();
+            (*pp).timers.move_all(&mut (*mine).timers);
+            (*mine).timer0_when.store((*mine).timers.next_when(), Ordering::Release);
+            (*pp).timer0_when.store(0, Ordering::Release);
+            (*mine).timers_lock.unlock();
+            (*pp).timers_lock.unlock();
+            // Go's freemcache: the cached objects go back to their classes.
+            (*pp).mcache.release_all();
+            (*pp).status.store(PDEAD, Ordering::Relaxed);
+        }
+        // Rebuild the idle list from scratch.
+        sl().pidle = ptr::null_mut();
+        SCHED.npidle.store(0, Ordering::Relaxed);
+        GOMAXPROCS.store(nprocs, Ordering::Release);
+        let mut runnable: *mut P = ptr::null_mut();
+        for i in (0..nprocs as usize).rev() {
+            let pp = allp(i);
+            if pp == mine {
+                continue;
+            }
+            (*pp).status.store(PIDLE, Ordering::Relaxed);
+            if (*pp).runq.is_empty() {
+                pidleput(pp);
+            } else {
+                (*pp).m.store(mget(), Ordering::Relaxed);
+                (*pp).link = runnable;
+                runnable = pp;
+            }
+        }
+        runnable
+    }
+}
+
+/// Go's acquirep (wirep): associates pp with the current M.
+pub(super) fn acquirep(pp: *mut P) {
+    let mp = getm();
+    // SAFETY: pp is idle (ours to take) and mp is this thread's M.
+    unsafe {
+        if !(*mp).p.load(Ordering::Relaxed).is_null() {
+            crate::throw("wirep: already in go");
+        }
+        let st = (*pp).status.load(Ordering::Relaxed);
+        if !(*pp).m.load(Ordering::Relaxed).is_null() || st != PIDLE {
+            crate::print::fatal_fmt(format_args!("wirep: invalid p state (status={})", st));
+        }
+        (*mp).p.store(pp, Ordering::Relaxed);
+        (*pp).m.store(mp, Ordering::Relaxed);
+        (*pp).status.store(PRUNNING, Ordering::Release);
+    }
+}
+
+/// Go's releasep: disassociates the current M from its P, which becomes idle.
+pub(super) fn releasep() -> *mut P {
+    let mp = getm();
+    // SAFETY: mp is ours; its P is _Prunning and owned by it.
+    unsafe {
+        let pp = (*mp).p.load(Ordering::Relaxed);
+        if pp.is_null() || (*pp).m.load(Ordering::Relaxed) != mp || (*pp).status.load(Ordering::Relaxed) != PRUNNING {
+            crate::throw("releasep: invalid arg");
+        }
+        (*mp).p.store(ptr::null_mut(), Ordering::Relaxed);
+        (*pp).m.store(ptr::null_mut(), Ordering::Relaxed);
+        (*pp).status.store(PIDLE, Ordering::Release);
+        pp
+    }
+}
+
+/// Go's pidleput: pp onto the idle list. Caller holds sched.lock; pp has no local work.
+pub(super) fn pidleput(pp: *mut P) {
+    // SAFETY: sched.lock held; pp is idle.
+    unsafe {
+        if !(*pp).runq.is_empty() {
+            crate::throw("pidleput: P has non-empty run queue");
+        }
+        let s = sl();
+        (*pp).link = s.pidle;
+        s.pidle = pp;
+    }
+    SCHED.npidle.fetch_add(1, Ordering::Release);
+}
+
+/// Go's pidleget: an idle P, or null. Caller holds sched.lock.
+pub(super) fn pidleget() -> *mut P {
+    // SAFETY: sched.lock held.
+    unsafe {
+        let s = sl();
+        let pp = s.pidle;
+        if !pp.is_null() {
+            s.pidle = (*pp).link;
+            SCHED.npidle.fetch_sub(1, Ordering::Release);
+        }
+        pp
+    }
+}
+
+/// Go's pidlegetSpinning: pidleget, and if none, tells running Ms someone wanted to spin.
+pub(super) fn pidleget_spinning() -> *mut P {
+    let pp = pidleget();
+    if pp.is_null() {
+        SCHED.needspinning.store(1, Ordering::Relaxed);
+    }
+    pp
+}
+
+/// Go's mput: mp onto the idle M list, then checkdead. Caller holds sched.lock.
+pub(super) fn mput(mp: *mut M) {
+    // SAFETY: sched.lock held; mp is the calling M about to sleep.
+    unsafe {
+        let s = sl();
+        (*mp).schedlink = s.midle;
+        s.midle = mp;
+        s.nmidle += 1;
+    }
+    checkdead();
+}
+
+/// Go's mget: an idle M, or null. Caller holds sched.lock.
+pub(super) fn mget() -> *mut M {
+    // SAFETY: sched.lock held.
+    unsafe {
+        let s = sl();
+        let mp = s.midle;
+        if !mp.is_null() {
+            s.midle = (*mp).schedlink;
+            s.nmidle -= 1;
+        }
+        mp
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ms: stopm, startm, handoffp, wakep, spinning
+// ---------------------------------------------------------------------------------------------
+
+/// Go's stopm: parks the current M (without a P) until startm hands it one.
+pub(super) fn stopm() {
+    let mp = getm();
+    // SAFETY: mp is ours.
+    unsafe {
+        if (*mp).locks != 0 {
+            crate::throw("stopm holding locks");
+        }
+        if !(*mp).p.load(Ordering::Relaxed).is_null() {
+            crate::throw("stopm holding p");
+        }
+        if (*mp).spinning {
+            crate::throw("stopm spinning");
+        }
+        SCHED.lock.lock();
+        mput(mp);
+        SCHED.lock.unlock();
+        (*mp).blocked = true;
+        (*mp).park.sleep();
+        (*mp).park.clear();
+        (*mp).blocked = false;
+        acquirep((*mp).nextp);
+        (*mp).nextp = ptr::null_mut();
+    }
+}
+
+/// The mstartfn of an M started to spin (Go's mspinning).
+pub(super) fn mspinning() {
+    // SAFETY: getm is this thread's M.
+    unsafe { (*getm()).spinning = true };
+}
+
+/// Go's startm: runs pp (or any idle P if null) on an idle or new M. If `spinning`, the caller
+/// already counted the M in nmspinning.
+pub(super) fn startm(mut pp: *mut P, spinning: bool) {
+    SCHED.lock.lock();
+    if pp.is_null() {
+        if spinning {
+            crate::throw("startm: P required for spinning=true");
+        }
+        pp = pidleget();
+        if pp.is_null() {
+            SCHED.lock.unlock();
+            return;
+        }
+    }
+    let nmp = mget();
+    if nmp.is_null() {
+        let id = mreserveid();
+        SCHED.lock.unlock();
+        let f: Option<fn()> = if spinning { Some(mspinning) } else { None };
+        newm(f, pp, id);
+        return;
+    }
+    SCHED.lock.unlock();
+    // SAFETY: nmp is an idle M asleep on its park note; nobody else touches it now.
+    unsafe {
+        if (*nmp).spinning {
+            crate::throw("startm: m is spinning");
+        }
+        if !(*nmp).nextp.is_null() {
+            crate::throw("startm: m has p");
+        }
+        (*nmp).spinning = spinning;
+        (*nmp).nextp = pp;
+        (*nmp).park.wakeup();
+    }
+}
+
+/// Go's handoffp: the current M is giving up pp (syscall, no work): start an M for it if there
+/// is work, else make it idle.
+pub(super) fn handoffp(pp: *mut P) {
+    // SAFETY: pp was released to us by the caller and is not running anywhere.
+    unsafe {
+        if !(*pp).runq.is_empty() || SCHED.runqsize.load(Ordering::Relaxed) != 0 {
+            startm(pp, false);
+            return;
+        }
+        if SCHED.gcwaiting.load(Ordering::Acquire) {
+            SCHED.lock.lock();
+            (*pp).status.store(PGCSTOP, Ordering::Relaxed);
+            let left = SCHED.stopwait.fetch_sub(1, Ordering::AcqRel) - 1;
+            SCHED.lock.unlock();
+            if left == 0 {
+                SCHED.stopnote.wakeup();
+            }
+            return;
+        }
+        // No local work: make sure some M spins if nobody does.
+        if SCHED.nmspinning.load(Ordering::Relaxed) + SCHED.npidle.load(Ordering::Relaxed) == 0
+            && SCHED.nmspinning.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+        {
+            SCHED.needspinning.store(0, Ordering::Relaxed);
+            startm(pp, true);
+            return;
+        }
+        SCHED.lock.lock();
+        if SCHED.runqsize.load(Ordering::Relaxed) != 0 {
+            SCHED.lock.unlock();
+            startm(pp, false);
+            return;
+        }
+        // The last running P with timers pending and no timer sleeper: someone must wait for them.
+        let when = (*pp).timer0_when.load(Ordering::Acquire);
+        if SCHED.npidle.load(Ordering::Relaxed) == gomaxprocs() - 1
+            && when != 0
+            && TIMER_SLEEPER_FREE.load(Ordering::Acquire)
+        {
+            SCHED.lock.unlock();
+            startm(pp, false);
+            return;
+        }
+        pidleput(pp);
+        SCHED.lock.unlock();
+        if when != 0 {
+            wake_netpoller(when);
+        }
+    }
+}
+
+/// Go's wakep: if nobody spins and a P is idle, start a spinning M for it.
+pub fn wakep() {
+    // The submitter's half of the spinning handshake (spinning.rs): the caller just published
+    // work; after a StoreLoad barrier, a spinning M (nmspinning > 0) is guaranteed to see it.
+    let no_spinner = crate::spinning::submitter_sees_no_spinner::<crate::spinning::CoreFence>(&SCHED.nmspinning);
+    // No idle P: no M could run anything more (Go 1.19's ready() makes this check before
+    // calling wakep); the work is in a running P's queue.
+    if SCHED.npidle.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    if !no_spinner || SCHED.nmspinning.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+        return;
+    }
+    SCHED.lock.lock();
+    let pp = pidleget_spinning();
+    if pp.is_null() {
+        if SCHED.nmspinning.fetch_sub(1, Ordering::AcqRel) - 1 < 0 {
+            crate::throw("wakep: negative nmspinning");
+        }
+        SCHED.lock.unlock();
+        return;
+    }
+    SCHED.lock.unlock();
+    startm(pp, true);
+}
+
+/// Go's becomeSpinning.
+pub(super) fn become_spinning(mp: *mut M) {
+    // SAFETY: mp is ours.
+    unsafe { (*mp).spinning = true };
+    SCHED.nmspinning.fetch_add(1, Ordering::AcqRel);
+    SCHED.needspinning.store(0, Ordering::Relaxed);
+}
+
+/// Go's resetspinning: we found work while spinning; if we were the last spinner, wake another.
+pub(super) fn resetspinning() {
+    let mp = getm();
+    // SAFETY: mp is ours.
+    unsafe {
+        if !(*mp).spinning {
+            crate::throw("resetspinning: not a spinning m");
+        }
+        (*mp).spinning = false;
+    }
+    if SCHED.nmspinning.fetch_sub(1, Ordering::AcqRel) - 1 < 0 {
+        crate::throw("resetspinning: negative nmspinning");
+    }
+    wakep();
+}
+
+/// A goroutine armed a timer at `when`: make sure some M will wake for it.
+pub fn timer_added(when: i64) {
+    wake_netpoller(when);
+}
+
+/// Whether the running code is a user goroutine that may enter a syscall (has a P, holds no
+/// runtime lock): then blocking writes go through entersyscall/exitsyscall.
+pub fn can_enter_syscall() -> bool {
+    let gp = arch::getg();
+    if gp.is_null() {
+        return false;
+    }
+    // SAFETY: gp is the running g; its m is this thread's M.
+    unsafe {
+        let mp = (*gp).m;
+        !mp.is_null()
+            && gp != (*mp).g0
+            && gp != (*mp).gsignal
+            && (*mp).locks == 0
+            && !(*mp).p.load(Ordering::Relaxed).is_null()
+            && readgstatus(gp) == GRUNNING
+    }
+}
+
+/// Go's wakeNetPoller (gort has no netpoller, only the timer sleeper): make sure some M wakes by
+/// `when`.
+pub(super) fn wake_netpoller(when: i64) {
+    if TIMER_SLEEPER_FREE.load(Ordering::Acquire) {
+        // Nobody waits for timers: have an M look (it will sleep until the earliest one).
+        wakep();
+        // If every M is busy spinning or none could be started, the sleeper token stays free and
+        // the next M to go idle takes it.
+        return;
+    }
+    let until = POLL_UNTIL.load(Ordering::Acquire);
+    if (until == 0 || until > when) && POLL_WAKE.swap(1, Ordering::AcqRel) == 0 {
+        os::futexwakeup(&POLL_WAKE, 1);
+    }
+}

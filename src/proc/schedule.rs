@@ -1,0 +1,646 @@
+//! The scheduling cycle (Go's proc.go schedule, findRunnable, stealWork, execute, gopark, ready,
+//! Gosched, goexit) and the run-queue wrappers (runqput, globrunqput/get).
+
+use super::*;
+
+/// Go's runqput: onto pp's local queue (runnext if `next`), overflow to the global queue.
+pub fn runqput(pp: *mut P, gp: *mut G, next: bool) {
+    // SAFETY: pp is owned by the calling M (only the owner puts).
+    let q = unsafe { &(*pp).runq };
+    if let Err(Full(v)) = q.put(gp as usize, next) {
+        runqputslow(pp, v as *mut G);
+    }
+}
+
+/// Go's runqputslow: moves half of the full local queue plus gp to the global queue.
+pub(super) fn runqputslow(pp: *mut P, gp: *mut G) {
+    // SAFETY: pp is owned by the calling M.
+    let q = unsafe { &(*pp).runq };
+    let mut batch = [0usize; 129];
+    loop {
+        let n = q.grab_half_for_overflow(&mut batch[..128]);
+        if n == 0 {
+            // A thief made room meanwhile.
+            if let Err(Full(_)) = q.put(gp as usize, false) {
+                continue;
+            }
+            return;
+        }
+        batch[n] = gp as usize;
+        SCHED.lock.lock();
+        for &g in &batch[..=n] {
+            globrunqput(g as *mut G);
+        }
+        SCHED.lock.unlock();
+        return;
+    }
+}
+
+/// Go's globrunqput: appends to the global queue. Caller holds sched.lock.
+pub(super) fn globrunqput(gp: *mut G) {
+    // SAFETY: sched.lock held; gp is runnable and on no list.
+    unsafe { sl().runq.push_back(gp) };
+    SCHED.runqsize.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Go's globrunqget: takes a fair share of the global queue into pp; returns one g to run.
+/// Caller holds sched.lock.
+pub(super) fn globrunqget(pp: *mut P, max: i32) -> *mut G {
+    let size = SCHED.runqsize.load(Ordering::Relaxed);
+    if size == 0 {
+        return ptr::null_mut();
+    }
+    let mut n = size / gomaxprocs() + 1;
+    if n > size {
+        n = size;
+    }
+    if max > 0 && n > max {
+        n = max;
+    }
+    if n > 128 {
+        n = 128;
+    }
+    SCHED.runqsize.fetch_sub(n, Ordering::Relaxed);
+    // SAFETY: sched.lock held.
+    let s = unsafe { sl() };
+    let gp = s.runq.pop();
+    for _ in 1..n {
+        let g1 = s.runq.pop();
+        runqput(pp, g1, false);
+    }
+    gp
+}
+
+/// Go's runqget: the next g from pp's local queue; the bool is "inherit the time slice".
+pub(super) fn runqget(pp: *mut P) -> Option<(*mut G, bool)> {
+    // SAFETY: pp is owned by the calling M.
+    unsafe { (*pp).runq.get() }.map(|(g, inherit)| (g as *mut G, inherit))
+}
+
+/// Go's runqsteal: half of p2's queue into pp's, returning one to run.
+pub(super) fn runqsteal(pp: *mut P, p2: *mut P, steal_runnext: bool) -> *mut G {
+    // SAFETY: pp is ours; p2 is any valid P (grab is safe from any thread).
+    unsafe { (*pp).runq.steal_from(&(*p2).runq, steal_runnext) }.map_or(ptr::null_mut(), |g| g as *mut G)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scheduling cycle
+// ---------------------------------------------------------------------------------------------
+
+/// Go's schedule: find a runnable goroutine and run it. Never returns. Runs on g0.
+pub fn schedule() -> ! {
+    let mp = getm();
+    // SAFETY: mp is ours.
+    unsafe {
+        if (*mp).locks != 0 {
+            crate::throw("schedule: holding locks");
+        }
+    }
+    let (gp, inherit) = find_runnable();
+    // SAFETY: mp is ours.
+    if unsafe { (*mp).spinning } {
+        resetspinning();
+    }
+    execute(gp, inherit)
+}
+
+/// Go's execute: runs gp on the current M (its P's schedtick counts it unless it inherits).
+pub(super) fn execute(gp: *mut G, inherit_time: bool) -> ! {
+    // SAFETY: gp is runnable and ours.
+    if unsafe { (*gp).lazy_stack.load(Ordering::Relaxed) } != 0 {
+        stack_for_first_run(getp(), gp);
+    }
+    // Before gp is anyone's curg: a report then names the overflowing goroutine only.
+    check_stack_run(gp);
+    let mp = getm();
+    // SAFETY: gp is runnable and was taken off a queue by us; mp and its P are ours.
+    unsafe {
+        (*mp).curg = gp;
+        (*gp).m = mp;
+        casgstatus(gp, GRUNNABLE, GRUNNING);
+        (*gp).preempt.store(false, Ordering::Relaxed);
+        (*gp).runnable_since = nanotime();
+        if !inherit_time {
+            let pp = (*mp).p.load(Ordering::Relaxed);
+            (*pp).schedtick = (*pp).schedtick.wrapping_add(1);
+        }
+        arch::gogo(&(*gp).sched)
+    }
+}
+
+/// A random permutation walk over `n` Ps (Go's randomOrder/randomEnum): start and a coprime step.
+pub(super) struct RandomOrder {
+    n: u32,
+    pos: u32,
+    inc: u32,
+    i: u32,
+}
+
+impl RandomOrder {
+    fn new(n: u32, r: u32) -> Self {
+        let mut inc = 1;
+        if n > 1 {
+            // A step coprime with n visits every index exactly once.
+            let mut cand = r / n.max(1) % n;
+            for _ in 0..n {
+                if cand != 0 && gcd(cand, n) == 1 {
+                    inc = cand;
+                    break;
+                }
+                cand = (cand + 1) % n;
+            }
+        }
+        RandomOrder { n, pos: r % n.max(1), inc, i: 0 }
+    }
+}
+
+impl Iterator for RandomOrder {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        if self.i == self.n {
+            return None;
+        }
+        self.i += 1;
+        let p = self.pos;
+        self.pos = (self.pos + self.inc) % self.n;
+        Some(p as usize)
+    }
+}
+
+pub(super) fn gcd(mut a: u32, mut b: u32) -> u32 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// Go's checkTimers: runs pp's due timers (readying their gs onto the current P). Returns the
+/// current time, the next timer's time (0 if none) and whether any ran.
+#[inline]
+pub(super) fn check_timers(pp: *mut P, now: i64) -> (i64, i64, bool) {
+    // The common case, no timers on this P, stays inline in schedule (one load).
+    // SAFETY: pp is a valid P; timer0_when is atomic.
+    let next = unsafe { (*pp).timer0_when.load(Ordering::Acquire) };
+    if next == 0 {
+        return (now, 0, false);
+    }
+    check_timers_slow(pp, now, next)
+}
+
+/// check_timers when the P has timers: runs the due ones.
+#[inline(never)]
+pub(super) fn check_timers_slow(pp: *mut P, mut now: i64, next: i64) -> (i64, i64, bool) {
+    // SAFETY: pp is a valid P; its heap is touched only under timers_lock.
+    unsafe {
+        if now == 0 {
+            now = nanotime();
+        }
+        if now < next {
+            return (now, next, false);
+        }
+        let mut ready_list = GList::new();
+        (*pp).timers_lock.lock();
+        while let Some(gp) = (*pp).timers.pop_due(now) {
+            ready_list.push(gp);
+        }
+        let next = (*pp).timers.next_when();
+        (*pp).timer0_when.store(next, Ordering::Release);
+        (*pp).timers_lock.unlock();
+        let ran = !ready_list.empty();
+        loop {
+            let gp = ready_list.pop();
+            if gp.is_null() {
+                break;
+            }
+            (*gp).timer.when = 0;
+            ready(gp, true);
+        }
+        (now, next, ran)
+    }
+}
+
+/// Go's findRunnable: local queue, global queue, timers, stealing; else give up the P and sleep.
+/// Returns with a P and a runnable g.
+pub(super) fn find_runnable() -> (*mut G, bool) {
+    let mp = getm();
+    loop {
+        if SCHED.gcwaiting.load(Ordering::Acquire) {
+            gcstopm();
+            continue;
+        }
+        let pp = getp();
+        let (now, mut poll_until, _) = check_timers(pp, 0);
+        if let Some(found) = runnable_from_queues(pp) {
+            return found;
+        }
+        match steal_if_allowed(mp, now) {
+            Look::Found(found) => return found,
+            Look::Again => continue,
+            Look::Nothing(w) => {
+                if w != 0 && (poll_until == 0 || w < poll_until) {
+                    poll_until = w;
+                }
+            }
+        }
+        match give_up_p(mp, pp) {
+            Look::Found(found) => return found,
+            Look::Again => continue,
+            Look::Nothing(_) => {}
+        }
+        // Now without a P. A spinner rechecks every queue before it sleeps.
+        // SAFETY: mp is this thread's M.
+        let was_spinning = unsafe { (*mp).spinning };
+        if was_spinning && stop_spinning_and_recheck(mp) {
+            continue;
+        }
+        poll_until = check_timers_no_p(poll_until);
+        if sleep_until_timer(mp, poll_until, was_spinning) {
+            continue;
+        }
+        stopm();
+    }
+}
+
+/// What one step of find_runnable found.
+enum Look {
+    /// A goroutine to run (and whether it inherits the time slice).
+    Found((*mut G, bool)),
+    /// The world changed (new work appeared, a stop-the-world, a P was taken): start over.
+    Again,
+    /// Nothing; the earliest timer seen on the way, or 0.
+    Nothing(i64),
+}
+
+/// The P's own queue, with a look at the global queue first every 61st tick (fairness) and
+/// after the local one is empty.
+fn runnable_from_queues(pp: *mut P) -> Option<(*mut G, bool)> {
+    // SAFETY: pp is this M's P; schedtick is its owner's.
+    let fair_turn = unsafe { (*pp).schedtick.is_multiple_of(61) };
+    if fair_turn && SCHED.runqsize.load(Ordering::Relaxed) > 0 {
+        SCHED.lock.lock();
+        let gp = globrunqget(pp, 1);
+        SCHED.lock.unlock();
+        if !gp.is_null() {
+            return Some((gp, false));
+        }
+    }
+    if let Some(r) = runqget(pp) {
+        return Some(r);
+    }
+    if SCHED.runqsize.load(Ordering::Relaxed) != 0 {
+        SCHED.lock.lock();
+        let gp = globrunqget(pp, 0);
+        SCHED.lock.unlock();
+        if !gp.is_null() {
+            return Some((gp, false));
+        }
+    }
+    None
+}
+
+/// Steals from other Ps, as a spinning M, if spinning Ms are fewer than half the busy Ps.
+fn steal_if_allowed(mp: *mut M, now: i64) -> Look {
+    let procs = gomaxprocs();
+    // SAFETY: mp is this thread's M.
+    let spinning = unsafe { (*mp).spinning };
+    if !spinning && 2 * SCHED.nmspinning.load(Ordering::Relaxed) >= procs - SCHED.npidle.load(Ordering::Relaxed) {
+        return Look::Nothing(0);
+    }
+    if !spinning {
+        become_spinning(mp);
+    }
+    let (gp, inherit, _, w, new_work) = steal_work(now);
+    if !gp.is_null() {
+        Look::Found((gp, inherit))
+    } else if new_work {
+        Look::Again
+    } else {
+        Look::Nothing(w)
+    }
+}
+
+/// Nothing to do: gives the P up (pidleput), unless the global queue or a stop-the-world
+/// changed things meanwhile (looked at under sched.lock).
+fn give_up_p(mp: *mut M, pp: *mut P) -> Look {
+    // The P's cached objects go back to their spans first (an idle P's cache would otherwise
+    // pin a span per cached object, memory the scavenger can never release); the M still owns
+    // the P, so the cache is its to empty.
+    // SAFETY: pp is this M's P.
+    unsafe { (*pp).mcache.release_all() };
+    SCHED.lock.lock();
+    if SCHED.gcwaiting.load(Ordering::Acquire) {
+        SCHED.lock.unlock();
+        return Look::Again;
+    }
+    if SCHED.runqsize.load(Ordering::Relaxed) != 0 {
+        let gp = globrunqget(pp, 0);
+        SCHED.lock.unlock();
+        return Look::Found((gp, false));
+    }
+    // SAFETY: mp is this thread's M.
+    if unsafe { !(*mp).spinning } && SCHED.needspinning.load(Ordering::Relaxed) == 1 {
+        SCHED.lock.unlock();
+        become_spinning(mp);
+        return Look::Again;
+    }
+    if releasep() != pp {
+        crate::throw("findrunnable: wrong p");
+    }
+    pidleput(pp);
+    SCHED.lock.unlock();
+    Look::Nothing(0)
+}
+
+/// A spinning M that gave its P up stops spinning, then (the spinner's half of the handshake,
+/// spinning.rs) rechecks every P's queue: a g may have been queued after it looked, by someone
+/// who saw it spinning and did not wake another M. True if it found work and took a P again.
+fn stop_spinning_and_recheck(mp: *mut M) -> bool {
+    // SAFETY: mp is this thread's M.
+    unsafe { (*mp).spinning = false };
+    if SCHED.nmspinning.fetch_sub(1, Ordering::AcqRel) - 1 < 0 {
+        crate::throw("findrunnable: negative nmspinning");
+    }
+    crate::spinning::spinner_dropped::<crate::spinning::CoreFence>();
+    if let Some(p2) = check_runqs_no_p() {
+        acquirep(p2);
+        become_spinning(mp);
+        return true;
+    }
+    false
+}
+
+/// Sleeps until the next timer (`poll_until`), if no other M does already (one timer sleeper at
+/// a time: gort's stand-in for the netpoller), then takes an idle P if there is one. True if it
+/// did (find_runnable starts over with it).
+fn sleep_until_timer(mp: *mut M, poll_until: i64, was_spinning: bool) -> bool {
+    if poll_until == 0 || !TIMER_SLEEPER_FREE.swap(false, Ordering::AcqRel) {
+        return false;
+    }
+    POLL_UNTIL.store(poll_until, Ordering::Release);
+    let delay = poll_until - nanotime();
+    if delay > 0 && POLL_WAKE.load(Ordering::Acquire) == 0 {
+        os::futexsleep(&POLL_WAKE, 0, delay);
+    }
+    POLL_WAKE.store(0, Ordering::Release);
+    POLL_UNTIL.store(0, Ordering::Release);
+    TIMER_SLEEPER_FREE.store(true, Ordering::Release);
+    SCHED.lock.lock();
+    let p2 = pidleget();
+    SCHED.lock.unlock();
+    if p2.is_null() {
+        return false;
+    }
+    acquirep(p2);
+    if was_spinning {
+        become_spinning(mp);
+    }
+    true
+}
+
+/// Go's stealWork: four rounds over all Ps in random order; the last round also runs their
+/// timers and takes their runnext. Returns (g, inherit, now, next timer, new work appeared).
+pub(super) fn steal_work(mut now: i64) -> (*mut G, bool, i64, i64, bool) {
+    let pp = getp();
+    let mut ran_timer = false;
+    let mut poll_until = 0i64;
+    const STEAL_TRIES: u32 = 4;
+    let procs = gomaxprocs() as u32;
+    for i in 0..STEAL_TRIES {
+        let steal_timers_or_runnext = i == STEAL_TRIES - 1;
+        for e in RandomOrder::new(procs, crate::alg::fastrand()) {
+            if SCHED.gcwaiting.load(Ordering::Acquire) {
+                return (ptr::null_mut(), false, now, poll_until, true);
+            }
+            let p2 = allp(e);
+            if p2 == pp || p2.is_null() {
+                continue;
+            }
+            if steal_timers_or_runnext {
+                let (tnow, w, ran) = check_timers(p2, now);
+                now = tnow;
+                if w != 0 && (poll_until == 0 || w < poll_until) {
+                    poll_until = w;
+                }
+                if ran {
+                    if let Some((gp, inherit)) = runqget(pp) {
+                        return (gp, inherit, now, poll_until, false);
+                    }
+                    ran_timer = true;
+                }
+            }
+            // SAFETY: p2 is a valid P; status is atomic.
+            if unsafe { (*p2).status.load(Ordering::Acquire) } != PIDLE {
+                let gp = runqsteal(pp, p2, steal_timers_or_runnext);
+                if !gp.is_null() {
+                    return (gp, false, now, poll_until, false);
+                }
+            }
+        }
+    }
+    (ptr::null_mut(), false, now, poll_until, ran_timer)
+}
+
+/// Go's checkRunqsNoP: after giving up our P, is there a P with work and an idle P to run it?
+pub(super) fn check_runqs_no_p() -> Option<*mut P> {
+    for i in 0..gomaxprocs() as usize {
+        let p2 = allp(i);
+        // SAFETY: p2 is a valid P.
+        if !p2.is_null() && unsafe { !(*p2).runq.is_empty() } {
+            SCHED.lock.lock();
+            let pp = pidleget();
+            SCHED.lock.unlock();
+            return if pp.is_null() { None } else { Some(pp) };
+        }
+    }
+    None
+}
+
+/// Go's checkTimersNoP: the earliest timer over all Ps, merged into poll_until.
+pub(super) fn check_timers_no_p(mut poll_until: i64) -> i64 {
+    for i in 0..gomaxprocs() as usize {
+        let p2 = allp(i);
+        if p2.is_null() {
+            continue;
+        }
+        // SAFETY: p2 is a valid P; timer0_when is atomic.
+        let w = unsafe { (*p2).timer0_when.load(Ordering::Acquire) };
+        if w != 0 && (poll_until == 0 || w < poll_until) {
+            poll_until = w;
+        }
+    }
+    poll_until
+}
+
+/// Go's dropg: the current M no longer runs its curg.
+pub(super) fn dropg() {
+    let mp = getm();
+    // SAFETY: mp is ours; curg is the g we are switching away from.
+    unsafe {
+        let gp = (*mp).curg;
+        if !gp.is_null() {
+            (*gp).m = ptr::null_mut();
+        }
+        (*mp).curg = ptr::null_mut();
+    }
+}
+
+/// Go's gopark: parks the current goroutine with `reason`. On g0, after the switch, `unlockf(gp,
+/// lock)` runs; if it returns false the goroutine resumes at once.
+pub fn gopark(unlockf: Option<unsafe fn(*mut G, usize) -> bool>, lock: usize, reason: WaitReason) {
+    let gp = arch::getg();
+    if readgstatus(gp) == GSYSCALL {
+        syscall_misuse();
+    }
+    // SAFETY: gp is the running user g.
+    unsafe {
+        // The lock passed in (a channel's, a wait queue's) is still held here: park_m releases it
+        // through unlockf once the goroutine is off this M.
+        (*gp).waitunlockf = unlockf;
+        (*gp).waitlock = lock;
+        (*gp).waitreason = reason;
+        arch::mcall(park_m);
+    }
+}
+
+/// Go's park_m (on g0): gp becomes _Gwaiting; run the unlock hook; schedule.
+pub(super) unsafe extern "C" fn park_m(gp: *mut G) -> ! {
+    check_stack(gp);
+    casgstatus(gp, GRUNNING, GWAITING);
+    dropg();
+    // SAFETY: gp is the g that just parked; its hook was set by gopark.
+    unsafe {
+        // Take both fields before calling the hook: once it releases the lock, a waker may
+        // ready gp and gp may run and park again elsewhere, setting them anew.
+        let lock = core::mem::replace(&mut (*gp).waitlock, 0);
+        if let Some(f) = (*gp).waitunlockf.take() {
+            let ok = f(gp, lock);
+            if !ok {
+                casgstatus(gp, GWAITING, GRUNNABLE);
+                execute(gp, true);
+            }
+        }
+    }
+    schedule()
+}
+
+/// Go's goready/ready: gp becomes runnable in runnext of the current P; maybe wake a P.
+pub fn ready(gp: *mut G, next: bool) {
+    casgstatus(gp, GWAITING, GRUNNABLE);
+    // SAFETY: gp is a valid g.
+    unsafe { (*gp).waitreason = WaitReason::Zero };
+    let pp = getp();
+    if pp.is_null() {
+        crate::throw("ready: no P");
+    }
+    runqput(pp, gp, next);
+    wakep();
+}
+
+/// Go's goready.
+pub fn goready(gp: *mut G) {
+    ready(gp, true)
+}
+
+/// Go's Gosched: yields the processor; the goroutine goes to the global queue.
+pub fn gosched() {
+    if in_syscall() {
+        syscall_misuse();
+    }
+    // SAFETY: called on a user goroutine.
+    unsafe { arch::mcall(gosched_m) }
+}
+
+/// Go's gosched_m → goschedImpl (on g0).
+pub(super) unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
+    check_stack(gp);
+    casgstatus(gp, GRUNNING, GRUNNABLE);
+    dropg();
+    SCHED.lock.lock();
+    globrunqput(gp);
+    SCHED.lock.unlock();
+    schedule()
+}
+
+/// Whether the running goroutine is inside `syscall::blocking` (between entersyscall and
+/// exitsyscall: it has no P).
+pub fn in_syscall() -> bool {
+    readgstatus(arch::getg()) == GSYSCALL
+}
+
+/// The runtime services a goroutine may not use without its P (inside `syscall::blocking`) panic
+/// here instead of corrupting the scheduler.
+#[cold]
+#[track_caller]
+pub(super) fn syscall_misuse() -> ! {
+    panic!(
+        "gort: a goroutine used a runtime service (channel, spawn, sleep, lock wait, yield) inside syscall::blocking"
+    )
+}
+
+/// The check of preempt_check without the yield, for entries that must not yield (an unlock
+/// about to wake a waiter: yielding there would hold the lock longer).
+#[inline]
+pub fn check_has_p() {
+    if in_syscall() {
+        syscall_misuse();
+    }
+}
+
+/// Yields if sysmon asked this goroutine to (Go's preemption check at a safe point). Every
+/// runtime service a goroutine calls passes here first.
+#[inline]
+pub fn preempt_check() {
+    let gp = arch::getg();
+    if readgstatus(gp) == GSYSCALL {
+        syscall_misuse();
+    }
+    // SAFETY: gp is the running g.
+    unsafe {
+        if (*gp).preempt.load(Ordering::Relaxed) && gp != (*(*gp).m).g0 && (*(*gp).m).locks == 0 {
+            gosched();
+        }
+    }
+}
+
+/// Go's goexit1: the running goroutine is finished (reached from the goexit trampoline).
+pub extern "C" fn goexit1() -> ! {
+    // SAFETY: on the exiting user g.
+    unsafe { arch::mcall(goexit0) };
+    crate::throw("goexit1: returned")
+}
+
+/// Go's goexit0 (on g0): gp becomes _Gdead and goes on the P's free list with its stack.
+pub(super) unsafe extern "C" fn goexit0(gp: *mut G) -> ! {
+    check_stack(gp);
+    casgstatus(gp, GRUNNING, GDEAD);
+    SCHED.ngalive.fetch_sub(1, Ordering::Relaxed);
+    dropg();
+    // SAFETY: gp is dead; its fields are ours.
+    unsafe {
+        (*gp).startfn = 0;
+        (*gp).waiting = ptr::null_mut();
+    }
+    gfput(getp(), gp);
+    schedule()
+}
+
+/// Called by mcall when invoked on g0 (a runtime bug).
+pub extern "C" fn badmcall() -> ! {
+    crate::throw("runtime: mcall called on m->g0 stack")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RandomOrder;
+
+    #[test]
+    fn random_order_visits_each_p_once() {
+        for n in 1..40u32 {
+            for r in [0u32, 1, 7, 12345, u32::MAX] {
+                let mut seen: Vec<usize> = RandomOrder::new(n, r).collect();
+                seen.sort_unstable();
+                assert_eq!(seen, (0..n as usize).collect::<Vec<_>>(), "n={n} r={r}");
+            }
+        }
+    }
+}

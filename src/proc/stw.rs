@@ -1,0 +1,236 @@
+//! checkdead, stop-the-world and what needs it (Go's proc.go checkdead, stopTheWorld,
+//! startTheWorld, GOMAXPROCS, and debug.FreeOSMemory), and the goroutine queries (NumGoroutine).
+
+use super::*;
+
+/// Go's checkdead: if no M is running (all idle, none in a syscall or waiting for a timer),
+/// no goroutine can ever run again: `fatal error: all goroutines are asleep - deadlock!`.
+/// Caller holds sched.lock.
+pub(super) fn checkdead() {
+    // SAFETY: sched.lock held.
+    let s = unsafe { sl() };
+    let mcount = SCHED.mcount.load(Ordering::Relaxed);
+    let run = mcount - s.nmidle - s.nmidlelocked - s.nmsys;
+    if run > 0 {
+        return;
+    }
+    if run < 0 {
+        crate::print::fatal_fmt(format_args!(
+            "checkdead: inconsistent counts run={} nmidle={} nmsys={} mcount={}",
+            run, s.nmidle, s.nmsys, mcount
+        ));
+    }
+    // Timers pending means someone will wake (the timer sleeper, counted as running, or sysmon).
+    if check_timers_no_p(0) != 0 {
+        return;
+    }
+    ALLGLOCK.lock();
+    let mut grunning = 0;
+    // SAFETY: under ALLGLOCK.
+    for &gp in unsafe { (*ALLGS.get()).0.iter() } {
+        match readgstatus(gp) {
+            GWAITING => grunning += 1,
+            GRUNNABLE | GRUNNING | GSYSCALL => {
+                ALLGLOCK.unlock();
+                crate::print::fatal_fmt(format_args!(
+                    "checkdead: runnable g {} (status {}, mcount={} nmidle={} nmsys={} npidle={} runqsize={})",
+                    unsafe { (*gp).goid },
+                    readgstatus(gp),
+                    mcount,
+                    s.nmidle,
+                    s.nmsys,
+                    SCHED.npidle.load(Ordering::Relaxed),
+                    SCHED.runqsize.load(Ordering::Relaxed)
+                ));
+            }
+            _ => {}
+        }
+    }
+    ALLGLOCK.unlock();
+    if grunning == 0 {
+        crate::throw("no goroutines (main called runtime.Goexit) - deadlock!");
+    }
+    crate::throw("all goroutines are asleep - deadlock!")
+}
+
+/// Go's gcstopm: during stop-the-world, give up the P and sleep.
+pub(super) fn gcstopm() {
+    let mp = getm();
+    // SAFETY: mp is ours.
+    unsafe {
+        if (*mp).spinning {
+            (*mp).spinning = false;
+            SCHED.nmspinning.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+    let pp = releasep();
+    SCHED.lock.lock();
+    // SAFETY: pp was ours.
+    unsafe { (*pp).status.store(PGCSTOP, Ordering::Relaxed) };
+    let left = SCHED.stopwait.fetch_sub(1, Ordering::AcqRel) - 1;
+    if left == 0 {
+        SCHED.stopnote.wakeup();
+    }
+    SCHED.lock.unlock();
+    stopm();
+}
+
+/// Go's worldsema: one stop-the-world at a time. A goroutine mutex, so a second caller parks
+/// (a thread lock would keep its P running and the first stop-the-world would wait forever).
+pub(super) static WORLDSEMA: crate::sync::Mutex<()> = crate::sync::Mutex::new(());
+
+/// Go's stopTheWorld: every P stops (_Pgcstop) except the caller's.
+pub(super) fn stop_the_world() {
+    let mp = getm();
+    SCHED.lock.lock();
+    SCHED.stopwait.store(gomaxprocs(), Ordering::Release);
+    SCHED.gcwaiting.store(true, Ordering::Release);
+    preemptall();
+    // SAFETY: we hold sched.lock; our P is ours.
+    unsafe {
+        let pp = (*mp).p.load(Ordering::Relaxed);
+        (*pp).status.store(PGCSTOP, Ordering::Relaxed);
+        SCHED.stopwait.fetch_sub(1, Ordering::AcqRel);
+        // Ps in syscalls: take them.
+        for i in 0..gomaxprocs() as usize {
+            let p2 = allp(i);
+            if (*p2).status.compare_exchange(PSYSCALL, PGCSTOP, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+                (*p2).syscalltick.fetch_add(1, Ordering::Relaxed);
+                SCHED.stopwait.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        // Idle Ps.
+        loop {
+            let p2 = pidleget();
+            if p2.is_null() {
+                break;
+            }
+            (*p2).status.store(PGCSTOP, Ordering::Relaxed);
+            SCHED.stopwait.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+    let wait = SCHED.stopwait.load(Ordering::Acquire) > 0;
+    SCHED.lock.unlock();
+    if wait {
+        loop {
+            // Wait 100µs, then try to re-preempt in case of any races.
+            if SCHED.stopnote.tsleep(100_000) {
+                SCHED.stopnote.clear();
+                break;
+            }
+            preemptall();
+        }
+    }
+    if SCHED.stopwait.load(Ordering::Acquire) != 0 {
+        crate::throw("stopTheWorld: not stopped");
+    }
+}
+
+/// Go's startTheWorld: procresize to `procs`, then start Ms for the Ps that have work.
+pub(super) fn start_the_world(procs: i32) {
+    SCHED.lock.lock();
+    let mut p1 = procresize(procs);
+    SCHED.gcwaiting.store(false, Ordering::Release);
+    if SCHED.sysmonwait.swap(false, Ordering::AcqRel) {
+        SCHED.sysmonnote.wakeup();
+    }
+    SCHED.lock.unlock();
+    while !p1.is_null() {
+        // SAFETY: p1 is a runnable P from procresize, owned by nobody yet.
+        unsafe {
+            let pp = p1;
+            p1 = (*pp).link;
+            let mp = (*pp).m.swap(ptr::null_mut(), Ordering::AcqRel);
+            if !mp.is_null() {
+                if !(*mp).nextp.is_null() {
+                    crate::throw("startTheWorld: inconsistent mp->nextp");
+                }
+                (*mp).nextp = pp;
+                (*mp).park.wakeup();
+            } else {
+                newm(None, pp, -1);
+            }
+        }
+    }
+    wakep();
+}
+
+/// Go's runtime.GOMAXPROCS: returns the previous value; n > 0 changes it (stop-the-world).
+pub fn set_gomaxprocs(n: i32) -> i32 {
+    let old = gomaxprocs();
+    if n <= 0 || n == old {
+        return old;
+    }
+    let n = n.min(MAX_GOMAXPROCS as i32);
+    let _world = WORLDSEMA.lock();
+    stop_the_world();
+    start_the_world(n);
+    old
+}
+
+/// Go's debug.FreeOSMemory: stops the world to take every P's cached objects back to their
+/// classes (Go's GC does that), then gives every free span back to the OS at once. Returns the
+/// bytes released. Serialised with set_gomaxprocs (Go's worldsema).
+pub fn free_os_memory() -> usize {
+    let _world = WORLDSEMA.lock();
+    stop_the_world();
+    for i in 0..gomaxprocs() as usize {
+        // SAFETY: the world is stopped: no other M touches any P's mcache.
+        unsafe { (*allp(i)).mcache.release_all() };
+    }
+    start_the_world(gomaxprocs());
+    crate::malloc::scavenge_all()
+}
+
+/// Number of live goroutines (Go's NumGoroutine).
+pub fn num_goroutine() -> i64 {
+    SCHED.ngalive.load(Ordering::Relaxed)
+}
+
+/// Number of goroutines parked (_Gwaiting) right now (the `testing` feature's view).
+#[cfg(feature = "testing")]
+pub fn num_waiting() -> usize {
+    let mut n = 0;
+    ALLGLOCK.lock();
+    // SAFETY: under ALLGLOCK; gs are never freed; the status is atomic.
+    unsafe {
+        for &gp in (*ALLGS.get()).0.iter() {
+            if (*gp).atomicstatus.load(Ordering::Acquire) == GWAITING {
+                n += 1;
+            }
+        }
+    }
+    ALLGLOCK.unlock();
+    n
+}
+
+/// (goid, status text) of the running goroutine, for fatal messages; None on g0 or before TLS.
+pub fn current_goroutine() -> Option<(u64, &'static str)> {
+    let m0 = m0();
+    // SAFETY: m0 is static; after rt0 its g0 is set and TLS works.
+    unsafe {
+        if (*m0).g0.is_null() {
+            return None;
+        }
+        let gp = arch::getg();
+        if gp.is_null() {
+            return None;
+        }
+        let mp = (*gp).m;
+        if mp.is_null() {
+            return None;
+        }
+        let cur = if gp == (*mp).g0 || gp == (*mp).gsignal { (*mp).curg } else { gp };
+        if cur.is_null() {
+            return None;
+        }
+        let st = match readgstatus(cur) {
+            GRUNNING => "running",
+            GRUNNABLE => "runnable",
+            GSYSCALL => "syscall",
+            GWAITING => (*cur).waitreason.as_str(),
+            _ => "dead",
+        };
+        Some(((*cur).goid, st))
+    }
+}

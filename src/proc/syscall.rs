@@ -1,0 +1,116 @@
+//! System calls (Go's proc.go entersyscall, exitsyscall, exitsyscallfast, exitsyscall0): a
+//! goroutine in the kernel gives its P up for others.
+
+use super::*;
+
+/// Go's entersyscall: the goroutine is about to block in the kernel; its P may be taken
+/// (by sysmon's retake, or by stop-the-world) while it is there.
+pub fn entersyscall() {
+    let gp = arch::getg();
+    // SAFETY: gp is the running user g; mp/pp are ours.
+    unsafe {
+        let mp = (*gp).m;
+        (*mp).locks += 1; // no preemption while we rearrange
+        casgstatus(gp, GRUNNING, GSYSCALL);
+        let pp = (*mp).p.load(Ordering::Relaxed);
+        (*mp).syscalltick = (*pp).syscalltick.load(Ordering::Relaxed);
+        (*pp).m.store(ptr::null_mut(), Ordering::Relaxed);
+        (*mp).oldp = pp;
+        (*mp).p.store(ptr::null_mut(), Ordering::Relaxed);
+        // Release: everything the P's owner did is visible to whoever CASes it out of _Psyscall.
+        (*pp).status.store(PSYSCALL, Ordering::Release);
+        if SCHED.sysmonwait.load(Ordering::Acquire) {
+            SCHED.lock.lock();
+            if SCHED.sysmonwait.swap(false, Ordering::AcqRel) {
+                SCHED.sysmonnote.wakeup();
+            }
+            SCHED.lock.unlock();
+        }
+        if SCHED.gcwaiting.load(Ordering::Acquire) {
+            // Go's entersyscall_gcwait: a stop-the-world is waiting for this P.
+            SCHED.lock.lock();
+            if (*pp).status.compare_exchange(PSYSCALL, PGCSTOP, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+                (*pp).syscalltick.fetch_add(1, Ordering::Relaxed);
+                if SCHED.stopwait.fetch_sub(1, Ordering::AcqRel) - 1 == 0 {
+                    SCHED.stopnote.wakeup();
+                }
+            }
+            SCHED.lock.unlock();
+        }
+        (*mp).locks -= 1;
+    }
+}
+
+/// Go's exitsyscall: back from the kernel. Fast path: our old P (or any idle P); slow path:
+/// exitsyscall0 queues us and parks the M.
+pub fn exitsyscall() {
+    let gp = arch::getg();
+    // SAFETY: gp is the running g in _Gsyscall.
+    unsafe {
+        let mp = (*gp).m;
+        (*mp).locks += 1;
+        let oldp = (*mp).oldp;
+        (*mp).oldp = ptr::null_mut();
+        if exitsyscallfast(oldp) {
+            let pp = (*mp).p.load(Ordering::Relaxed);
+            (*pp).syscalltick.fetch_add(1, Ordering::Relaxed);
+            casgstatus(gp, GSYSCALL, GRUNNING);
+            (*mp).locks -= 1;
+            return;
+        }
+        (*mp).locks -= 1;
+        arch::mcall(exitsyscall0);
+        // Resumed by execute on some M with a P.
+    }
+}
+
+/// Go's exitsyscallfast: reacquire oldp if still in _Psyscall, else any idle P.
+pub(super) fn exitsyscallfast(oldp: *mut P) -> bool {
+    let mp = getm();
+    // SAFETY: oldp is a valid P or null; the CAS decides ownership against sysmon/STW.
+    unsafe {
+        if SCHED.gcwaiting.load(Ordering::Acquire) {
+            return false;
+        }
+        if !oldp.is_null()
+            && (*oldp).status.compare_exchange(PSYSCALL, PIDLE, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+        {
+            acquirep(oldp);
+            return true;
+        }
+        if (*mp).p.load(Ordering::Relaxed).is_null() && SCHED.npidle.load(Ordering::Relaxed) > 0 {
+            SCHED.lock.lock();
+            let pp = pidleget();
+            if !pp.is_null() && SCHED.sysmonwait.swap(false, Ordering::AcqRel) {
+                SCHED.sysmonnote.wakeup();
+            }
+            SCHED.lock.unlock();
+            if !pp.is_null() {
+                acquirep(pp);
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Go's exitsyscall0 (on g0): no P for gp: run it on an idle P if one appeared, else queue it
+/// globally and park this M.
+pub(super) unsafe extern "C" fn exitsyscall0(gp: *mut G) -> ! {
+    casgstatus(gp, GSYSCALL, GRUNNABLE);
+    dropg();
+    SCHED.lock.lock();
+    let pp = if SCHED.gcwaiting.load(Ordering::Acquire) { ptr::null_mut() } else { pidleget() };
+    if pp.is_null() {
+        globrunqput(gp);
+    } else if SCHED.sysmonwait.swap(false, Ordering::AcqRel) {
+        SCHED.sysmonnote.wakeup();
+    }
+    SCHED.lock.unlock();
+    if !pp.is_null() {
+        acquirep(pp);
+        execute(gp, false);
+    }
+    stopm();
+    schedule()
+}

@@ -1,0 +1,282 @@
+//! sysmon (Go's proc.go sysmon, retake, preemptone) and GODEBUG=schedtrace output (schedtrace).
+
+use super::*;
+
+// sysmon, retake, schedtrace
+// ---------------------------------------------------------------------------------------------
+
+/// Go's sysmon: runs on its own M without a P. Retakes Ps blocked in syscalls, flags long-running
+/// goroutines for preemption, starts an M for overdue timers, prints schedtrace.
+pub(super) fn sysmon() {
+    SCHED.lock.lock();
+    // SAFETY: sched.lock held.
+    unsafe { sl().nmsys += 1 };
+    checkdead();
+    SCHED.lock.unlock();
+    let dbg = args::debug();
+    let mut lasttrace: i64 = 0;
+    let mut lastscavenge: i64 = 0;
+    let mut lastheapscavenge: i64 = 0;
+    let mut idle = 0u32;
+    let mut delay: u32 = 0;
+    loop {
+        if idle == 0 {
+            delay = 20; // start with 20µs sleep...
+        } else if idle > 50 {
+            delay *= 2; // ...then double after 1ms of idling
+        }
+        if delay > 10_000 {
+            delay = 10_000; // up to 10ms
+        }
+        os::usleep(delay);
+        let now = nanotime();
+        if dbg.schedtrace <= 0
+            && (SCHED.gcwaiting.load(Ordering::Acquire) || SCHED.npidle.load(Ordering::Relaxed) == gomaxprocs())
+        {
+            SCHED.lock.lock();
+            if SCHED.gcwaiting.load(Ordering::Acquire) || SCHED.npidle.load(Ordering::Relaxed) == gomaxprocs() {
+                SCHED.sysmonwait.store(true, Ordering::Release);
+                SCHED.lock.unlock();
+                let next = check_timers_no_p(0);
+                let mut sleep = if next != 0 { (next - now).clamp(1_000_000, 60_000_000_000) } else { 60_000_000_000 };
+                if crate::malloc::scavenge_pending() {
+                    // Free heap memory still resident: wake up in time to give it back.
+                    sleep = sleep.min(crate::malloc::SCAVENGE_AGE_NS + 100_000_000);
+                }
+                SCHED.sysmonnote.tsleep(sleep);
+                SCHED.lock.lock();
+                SCHED.sysmonwait.store(false, Ordering::Release);
+                SCHED.sysmonnote.clear();
+                SCHED.lock.unlock();
+                idle = 0;
+                delay = 20;
+            } else {
+                SCHED.lock.unlock();
+            }
+        }
+        // Overdue timers with nobody to run them: start an M.
+        let next = check_timers_no_p(0);
+        if next != 0
+            && next < now
+            && TIMER_SLEEPER_FREE.load(Ordering::Acquire)
+            && SCHED.npidle.load(Ordering::Relaxed) > 0
+        {
+            startm(ptr::null_mut(), false);
+        }
+        if retake(now) != 0 {
+            idle = 0;
+        } else {
+            idle += 1;
+        }
+        // Stack scavenging: at most every 10 ms, 1024 gs per pass.
+        if now - lastscavenge >= 10_000_000 {
+            lastscavenge = now;
+            scavenge_gfree(1024);
+        }
+        // Heap scavenging (Go's background scavenger): free spans older than
+        // SCAVENGE_AGE_NS go back to the OS; looked at every 100 ms.
+        if now - lastheapscavenge >= 100_000_000 {
+            lastheapscavenge = now;
+            crate::malloc::background_scavenge(now);
+        }
+        if dbg.schedtrace > 0 && lasttrace + dbg.schedtrace as i64 * 1_000_000 <= now {
+            lasttrace = now;
+            schedtrace(dbg.scheddetail > 0);
+        }
+    }
+}
+
+/// Go's retake: takes Ps from Ms in syscalls for a sysmon tick or more, and flags gs that ran
+/// for more than 10 ms. Returns how many Ps were retaken.
+pub(super) fn retake(now: i64) -> u32 {
+    let mut n = 0;
+    for i in 0..gomaxprocs() as usize {
+        let pp = allp(i);
+        if pp.is_null() {
+            continue;
+        }
+        // SAFETY: pp is valid; sysmontick is touched only by sysmon; the rest is atomic or
+        // decided by CAS on status.
+        unsafe {
+            let pd = &mut (*pp).sysmontick;
+            let s = (*pp).status.load(Ordering::Acquire);
+            let mut sysretake = false;
+            if s == PRUNNING || s == PSYSCALL {
+                // Preempt a g running for too long.
+                let t = (*pp).schedtick;
+                if pd.schedtick != t {
+                    pd.schedtick = t;
+                    pd.schedwhen = now;
+                } else if pd.schedwhen + FORCE_PREEMPT_NS <= now {
+                    preemptone(pp);
+                    sysretake = true; // in a syscall, preemptone does nothing: retake instead
+                }
+            }
+            if s == PSYSCALL {
+                // Retake a P from a syscall if it has been there for more than one sysmon tick.
+                let t = (*pp).syscalltick.load(Ordering::Relaxed);
+                if !sysretake && pd.syscalltick != t {
+                    pd.syscalltick = t;
+                    pd.syscallwhen = now;
+                    continue;
+                }
+                // No work and others spinning or idle: leave it (saves a wakeup), for up to 10ms.
+                if (*pp).runq.is_empty()
+                    && SCHED.nmspinning.load(Ordering::Relaxed) + SCHED.npidle.load(Ordering::Relaxed) > 0
+                    && pd.syscallwhen + 10_000_000 > now
+                {
+                    continue;
+                }
+                // While sysmon holds the P between the CAS and handoffp it counts as a running M
+                // (Go's incidlelocked(-1)): otherwise an M that finds no idle P meanwhile and goes
+                // idle would see no running M at all and report a false deadlock.
+                incidlelocked(-1);
+                if (*pp).status.compare_exchange(PSYSCALL, PIDLE, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+                    n += 1;
+                    (*pp).syscalltick.fetch_add(1, Ordering::Relaxed);
+                    handoffp(pp);
+                }
+                incidlelocked(1);
+            }
+        }
+    }
+    n
+}
+
+/// Go's incidlelocked: adjusts the count of locked idle Ms; going back up re-runs checkdead.
+pub(super) fn incidlelocked(v: i32) {
+    SCHED.lock.lock();
+    // SAFETY: sched.lock held.
+    unsafe { sl().nmidlelocked += v };
+    if v > 0 {
+        checkdead();
+    }
+    SCHED.lock.unlock();
+}
+
+/// Go's preemptone: asks the g running on pp to yield at its next safe point.
+pub(super) fn preemptone(pp: *mut P) -> bool {
+    // SAFETY: pp is valid; m and curg may change under us, but gs and Ms are never freed, so the
+    // worst case is flagging a g that has just been switched out (it yields once, harmlessly).
+    unsafe {
+        let mp = (*pp).m.load(Ordering::Acquire);
+        if mp.is_null() || mp == getm() {
+            return false;
+        }
+        let gp = (*mp).curg;
+        if gp.is_null() || gp == (*mp).g0 {
+            return false;
+        }
+        (*gp).preempt.store(true, Ordering::Relaxed);
+        true
+    }
+}
+
+/// Flags every running g for preemption (Go's preemptall).
+pub(super) fn preemptall() {
+    for i in 0..gomaxprocs() as usize {
+        let pp = allp(i);
+        // SAFETY: valid P.
+        if !pp.is_null() && unsafe { (*pp).status.load(Ordering::Acquire) } == PRUNNING {
+            preemptone(pp);
+        }
+    }
+}
+
+/// Go's schedtrace: one SCHED line (and with detail, a line per P, M and G) on stderr.
+pub fn schedtrace(detail: bool) {
+    let now = nanotime();
+    let mut w = FdWriter::new(2);
+    let procs = gomaxprocs();
+    SCHED.lock.lock();
+    // SAFETY: sched.lock held.
+    let s = unsafe { sl() };
+    let _ = write!(
+        w,
+        "SCHED {}ms: gomaxprocs={} idleprocs={} threads={} spinningthreads={} needspinning={} idlethreads={} runqueue={}",
+        (now - RUNTIME_INIT_TIME.load(Ordering::Relaxed)) / 1_000_000,
+        procs,
+        SCHED.npidle.load(Ordering::Relaxed),
+        s.mnext,
+        SCHED.nmspinning.load(Ordering::Relaxed),
+        SCHED.needspinning.load(Ordering::Relaxed),
+        s.nmidle,
+        SCHED.runqsize.load(Ordering::Relaxed)
+    );
+    if detail {
+        let _ = writeln!(
+            w,
+            " gcwaiting={} nmidlelocked={} stopwait={} sysmonwait={}",
+            SCHED.gcwaiting.load(Ordering::Relaxed) as u8,
+            s.nmidlelocked,
+            SCHED.stopwait.load(Ordering::Relaxed),
+            SCHED.sysmonwait.load(Ordering::Relaxed) as u8
+        );
+    }
+    // SAFETY: Ps, Ms and gs are never freed; fields read racily are for display only (as in Go).
+    unsafe {
+        for i in 0..procs as usize {
+            let pp = allp(i);
+            let h = (*pp).runq.len() + (*pp).runq.has_runnext() as u32;
+            if detail {
+                let mp = (*pp).m.load(Ordering::Relaxed);
+                let _ = writeln!(
+                    w,
+                    "  P{}: status={} schedtick={} syscalltick={} m={} runqsize={} gfreecnt={} timerslen={}",
+                    i,
+                    (*pp).status.load(Ordering::Relaxed),
+                    (*pp).schedtick,
+                    (*pp).syscalltick.load(Ordering::Relaxed),
+                    if mp.is_null() { -1 } else { (*mp).id },
+                    h,
+                    (*pp).gfreecnt,
+                    (*pp).timers.len()
+                );
+            } else {
+                let _ = write!(w, "{}{}", if i == 0 { " [" } else { " " }, h);
+                if i as i32 == procs - 1 {
+                    let _ = writeln!(w, "]");
+                }
+            }
+        }
+        if !detail {
+            SCHED.lock.unlock();
+            return;
+        }
+        let mut mp = ALLM.load(Ordering::Acquire);
+        while !mp.is_null() {
+            let pp = (*mp).p.load(Ordering::Relaxed);
+            let gp = (*mp).curg;
+            let _ = writeln!(
+                w,
+                "  M{}: p={} curg={} mallocing=0 throwing=0 preemptoff= locks={} dying={} spinning={} blocked={} lockedg=-1",
+                (*mp).id,
+                if pp.is_null() { -1 } else { (*pp).id },
+                if gp.is_null() { -1 } else { (*gp).goid as i64 },
+                (*mp).locks,
+                (*mp).dying,
+                (*mp).spinning,
+                (*mp).blocked
+            );
+            mp = (*mp).alllink;
+        }
+        SCHED.lock.unlock();
+        ALLGLOCK.lock();
+        for &gp in (*ALLGS.get()).0.iter() {
+            let st = readgstatus(gp);
+            if st == GDEAD {
+                continue;
+            }
+            let mp = (*gp).m;
+            let _ = writeln!(
+                w,
+                "  G{}: status={}({}) m={} lockedm=-1",
+                (*gp).goid,
+                st,
+                (*gp).waitreason.as_str(),
+                if mp.is_null() { -1 } else { (*mp).id }
+            );
+        }
+        ALLGLOCK.unlock();
+    }
+}

@@ -1,0 +1,483 @@
+//! `cargo xtask test [--target T]... [--filter SUBSTR] [--release] [--no-loom]`: everything CI
+//! checks on every change, in this order:
+//!
+//! 1. host unit tests: `cargo test -p gort --lib` and xtask's own tests (only when the host
+//!    target is selected, which it is when no --target is given, and no --filter is given), and
+//!    the fuzz smoke run (src/fuzz.rs, `fuzz::SMOKE_EXECS` executions per target, see
+//!    `cargo xtask fuzz`);
+//! 2. the loom model checks (see `cargo xtask loom`, loom.rs), under the same conditions, unless
+//!    --no-loom;
+//! 3. under the same conditions, the compile-fail cases (tests/compile-fail: programs that must
+//!    not compile, see `cargo xtask compile-fail`) and the doc examples (see
+//!    `cargo xtask doc-examples`), one summary row each;
+//! 4. the end-to-end suite for each selected target (default: the targets marked `default_test`
+//!    in TARGETS, targets.rs): builds every tests/e2e program, checks the ELF properties of each
+//!    (inspect.rs `elf`: static, no PT_INTERP/DT_NEEDED, non-executable stack, entry = rt0; ELF
+//!    targets only) and runs every case of tests/e2e/cases. A target whose runner is missing here
+//!    is built but its cases are SKIPPED, loudly, and never counted as passed.
+//!
+//! Prints `PASS prog/case (N ms)` or `FAIL ...` with the reasons per case, a summary table, and
+//! last a line `N passed, M failed` (`, K skipped` added when K > 0). The unit-test and loom runs
+//! count as one entry each, compile-fail cases and doc examples one per case or example. Exit
+//! status 1 when anything failed. Before anything is built every case file is read: a bad one
+//! stops the run. The targets are set up first (targets.rs `setup`: rust-std, clang, runners).
+//!
+//! `cargo xtask stress` (stress.rs) runs the same cases through `load_cases`, `case_skip` and
+//! `run_case` below.
+//!
+//! # Case files: tests/e2e/cases/PROG.case
+//!
+//! Each file holds one or more cases for the program tests/e2e/src/bin/PROG.rs. A case file
+//! without its program is an error; a program without a case file is built but only listed in a
+//! WARNING line of the summary (programs may land before their cases). Lines (parsed by case.rs,
+//! checked by check.rs):
+//!
+//! ```text
+//! # comment                 whole-line comments only (a `#` later in a line is text)
+//! case NAME                 starts a case; NAME is one word, unique in the file
+//! args: WORDS               arguments (may repeat; appends). Shell-like words: blanks separate,
+//!                           "..." groups ("" is an empty word), \xNN is a byte, \\ \" \  (space)
+//!                           \t \n are those characters; other escapes are errors
+//! args-repeat: N WORD       appends N copies of WORD
+//! env: KEY=VALUE            sets a variable (may repeat); the KEY=VALUE is one word as above,
+//!                           so `env: K="a b"`, `env: K=` (empty) and `env: K=\xff` work
+//! env-unset: KEY...         removes variables from the environment the case starts from
+//! env-clear                 starts from an empty environment (env: lines still apply)
+//! env-fill: KEY SIZE PAT [N] KEY (or KEY0..KEY<N-1>) = PAT repeated to SIZE bytes (big environments)
+//! secure-exec               run a setgid-nogroup copy (root, native only) so the kernel sets AT_SECURE
+//! stress: keep-env REASON   `cargo xtask stress` must not add GOMAXPROCS to this case
+//! skip-on: TRIPLE REASON    do not run on TRIPLE; reported SKIPPED with REASON (never passed)
+//! only-on: TRIPLE...        an OS-specific expectation: exists only for these targets (on the
+//!                           others it is not run and not counted; pair it with a skip-on in
+//!                           the general case, so the general case's absence stays loud)
+//! exit: N                   expected exit status (default 0); death by a signal never matches
+//! timeout: SECONDS          default 60; a timeout fails the case and shows what was captured
+//! stdout:                   exact stdout: the following lines up to a line holding only ".";
+//! ...                       each line gets a "\n". A line that starts with "." is written with
+//! .                         one more "." (".." for "."). `stdout:` then `.` means empty.
+//! stdout-contains: TEXT     TEXT (rest of the line, trimmed, no escapes) occurs (may repeat)
+//! stdout-lines-in-order: A | B && C | D
+//!                           some line contains A, a later line contains both B and C, a later
+//!                           one D (items trimmed; repeated keys extend the same sequence)
+//! stderr: / stderr-contains: / stderr-lines-in-order:    the same for stderr
+//! ```
+//!
+//! A stream with no expectations is not checked. Unknown keys, a key before the first `case`,
+//! an unterminated block and the like are harness errors: the run stops before testing anything.
+//! Each case starts from xtask's own environment minus GODEBUG and GOMAXPROCS (so a developer's
+//! shell does not leak in), or from nothing with env-clear; the runner's own variables (e.g.
+//! WINEPREFIX) are added in both cases. Programs run with the workspace root as their directory.
+
+use std::ffi::OsString;
+use std::fs;
+use std::os::unix::ffi::OsStringExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::case::{self, Case};
+use super::loom::{loom_command, LOOM_DESCRIPTION};
+use super::targets::{runner_command, setup, target, Inspect, Target, TARGETS};
+use super::{cargo, cargo_build, check, compile_fail, doc_examples, e2e_programs, fuzz, inspect, is_root, root, run};
+use super::{target_dir, Built, Fail, HOST, USAGE};
+
+/// Whether `cargo xtask test` runs the loom checks (when it runs host unit tests).
+/// Measured on a 2-core machine: the first build of loom and its dependencies in release mode
+/// takes about 28 s, a warm run about 1 s, the three models finish in well under a second.
+/// That is under the 60 s budget, so they are part of `test`.
+const LOOM_IN_TEST: bool = true;
+
+/// One line of the summary table (compile_fail.rs and doc_examples.rs make theirs too).
+pub struct Row {
+    pub what: String,
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub time: Duration,
+    pub note: String,
+}
+
+impl Row {
+    /// A row with nothing counted yet.
+    fn empty(what: String) -> Row {
+        Row { what, passed: 0, failed: 0, skipped: 0, time: Duration::ZERO, note: String::new() }
+    }
+}
+
+/// What the run found so far: the summary rows and one line per failure.
+#[derive(Default)]
+struct Results {
+    rows: Vec<Row>,
+    failures: Vec<String>,
+}
+
+pub fn cmd_test(args: &[String]) -> Result<i32, Fail> {
+    let mut triples: Vec<String> = Vec::new();
+    let mut filter: Option<String> = None;
+    let mut release = false;
+    let mut loom = LOOM_IN_TEST;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--target" => triples.push(it.next().ok_or("--target needs a value")?.clone()),
+            "--filter" => filter = Some(it.next().ok_or("--filter needs a value")?.clone()),
+            "--release" => release = true,
+            "--no-loom" => loom = false,
+            s => return Err(format!("test: unknown argument {s:?}\n{USAGE}").into()),
+        }
+    }
+    let targets: Vec<&Target> = if triples.is_empty() {
+        TARGETS.iter().filter(|t| t.default_test).collect()
+    } else {
+        triples.iter().map(|t| target(t)).collect::<Result<_, _>>()?
+    };
+    let root = root();
+    let started = Instant::now();
+
+    // Read every case first: a bad case file stops the run before anything is built.
+    let (all_cases, uncovered) = load_cases(&root)?;
+    let cases: Vec<&Case> =
+        all_cases.iter().filter(|c| filter.as_ref().is_none_or(|f| c.id().contains(f.as_str()))).collect();
+    if cases.is_empty() {
+        return Err(format!("--filter {:?} matches no case", filter.unwrap_or_default()).into());
+    }
+
+    setup(&root, &targets)?;
+
+    let mut res = Results::default();
+    if !targets.iter().any(|t| t.triple == HOST) {
+        println!("== unit tests: not run ({HOST} is not among the selected targets)");
+    } else if filter.is_some() {
+        println!("== unit tests and loom: not run (--filter selects e2e cases only)");
+    } else {
+        host_steps(&root, loom, &mut res);
+    }
+    for t in &targets {
+        e2e_target(&root, t, &cases, release, &mut res)?;
+    }
+    Ok(summary(started, &res, &uncovered))
+}
+
+/// Steps 1 to 3: unit tests, xtask's tests, fuzz smoke, loom, compile-fail, doc examples.
+fn host_steps(root: &Path, loom: bool, res: &mut Results) {
+    let steps: [(&str, Vec<&str>); 2] = [
+        ("unit tests (gort --lib)", vec!["test", "-p", "gort", "--lib", "--target", HOST]),
+        ("xtask self-tests", vec!["test", "-p", "xtask", "--target", HOST]),
+    ];
+    for (what, cargo_args) in steps {
+        println!("== {what}: cargo {}", cargo_args.join(" "));
+        let t0 = Instant::now();
+        let ok = cargo(root).args(&cargo_args).status().map(|s| s.success()).unwrap_or(false);
+        res.rows.push(entry_row(what, ok, t0.elapsed()));
+        if !ok {
+            res.failures.push(format!("{what}: failed (output above)"));
+        }
+    }
+    println!("== fuzz smoke: {} executions per target (cargo xtask fuzz runs 10 M)", fuzz::SMOKE_EXECS);
+    let t0 = Instant::now();
+    let ok = fuzz::fuzz_command(fuzz::SMOKE_EXECS, None).status().map(|s| s.success()).unwrap_or(false);
+    res.rows.push(entry_row("fuzz smoke (src/fuzz.rs)", ok, t0.elapsed()));
+    if !ok {
+        res.failures.push("fuzz smoke: failed (output above)".into());
+    }
+    if loom {
+        println!("== loom: {}", LOOM_DESCRIPTION);
+        let t0 = Instant::now();
+        let ok = loom_command(root).status().map(|s| s.success()).unwrap_or(false);
+        res.rows.push(entry_row("loom (runq, chan, spinning)", ok, t0.elapsed()));
+        if !ok {
+            res.failures.push("loom: failed (output above)".into());
+        }
+    } else {
+        println!("== loom: not run (--no-loom)");
+    }
+    for (row, fails) in [compile_fail::run(root, None), doc_examples::run(root, None)] {
+        res.rows.push(row);
+        res.failures.extend(fails);
+    }
+}
+
+/// Step 4 for one target: build the e2e programs, check their ELF properties, run the cases.
+fn e2e_target(root: &Path, t: &Target, cases: &[&Case], release: bool, res: &mut Results) -> Result<(), Fail> {
+    let t0 = Instant::now();
+    println!("== e2e {}: building", t.triple);
+    let built = cargo_build(root, &["-p", "gort-e2e", "--bins", "--keep-going"], t.triple, release)?;
+    if let Inspect::Elf { class, machine, entry } = t.inspect {
+        elf_properties(t, &built, (class, machine, entry), res);
+    }
+    let runnable = (t.runnable)(t);
+    if runnable.is_ok() {
+        (t.prepare)(root);
+    }
+    match &runnable {
+        Ok(()) => println!("== e2e {}: running {} cases", t.triple, cases.len()),
+        Err(why) => println!("== e2e {}: SKIPPING all {} cases: {why}", t.triple, cases.len()),
+    }
+    let mut row = Row::empty(format!("e2e {}", t.triple));
+    for case in cases {
+        e2e_case(root, t, case, &built, &runnable, &mut row, &mut res.failures);
+    }
+    if let Err(why) = runnable {
+        row.note = format!("SKIPPED: {why}");
+    } else if !built.success {
+        row.note = "some programs did not build".into();
+    }
+    row.time = t0.elapsed();
+    res.rows.push(row);
+    Ok(())
+}
+
+/// The hardening properties (static, no PT_INTERP/DT_NEEDED, non-executable stack, entry = rt0)
+/// of every program just built, asserted with readelf (inspect::elf); `elf` is the target's
+/// class, machine and entry symbol.
+fn elf_properties(t: &Target, built: &Built, elf: (&str, &str, &str), res: &mut Results) {
+    let (class, machine, entry) = elf;
+    let t1 = Instant::now();
+    let mut row = Row::empty(format!("elf properties {}", t.triple));
+    let mut exes: Vec<(&String, &PathBuf)> = built.exes.iter().collect();
+    exes.sort();
+    for (prog, exe) in exes {
+        let (problems, _) = inspect::elf(exe, class, machine, entry);
+        if problems.is_empty() {
+            row.passed += 1;
+        } else {
+            println!("FAIL elf {prog} ({}): {}", t.triple, problems.join("; "));
+            res.failures.push(format!("{} elf {prog}: {}", t.triple, problems[0]));
+            row.failed += 1;
+        }
+    }
+    println!("== elf properties {}: {} programs checked, {} failed", t.triple, row.passed + row.failed, row.failed);
+    row.time = t1.elapsed();
+    res.rows.push(row);
+}
+
+/// One case on one target: not counted (another OS's `only-on`), FAIL (not built), SKIPPED
+/// (target not runnable here, `skip-on`, secure-exec's needs), or run: PASS/FAIL.
+fn e2e_case(
+    root: &Path,
+    t: &Target,
+    case: &Case,
+    built: &Built,
+    runnable: &Result<(), String>,
+    row: &mut Row,
+    failures: &mut Vec<String>,
+) {
+    if !case.only_on.is_empty() && !case.only_on.iter().any(|tr| tr == t.triple) {
+        return;
+    }
+    let id = case.id();
+    let Some(exe) = built.exes.get(&case.prog) else {
+        println!(
+            "FAIL {id} (0 ms)\n    build failed: cargo produced no {} binary for {} (errors above)",
+            case.prog, t.triple
+        );
+        row.failed += 1;
+        failures.push(format!("{} {id}: build failed", t.triple));
+        return;
+    };
+    if let Err(why) = runnable {
+        println!("SKIPPED {id} ({why})");
+        row.skipped += 1;
+        return;
+    }
+    if let Some(why) = case_skip(t, case) {
+        println!("SKIPPED {id} ({why})");
+        row.skipped += 1;
+        if row.note.is_empty() {
+            row.note = "some cases SKIPPED (reasons above)".into();
+        }
+        return;
+    }
+    let (problems, ms) = run_case(root, t, exe, case);
+    if problems.is_empty() {
+        println!("PASS {id} ({ms} ms)");
+        row.passed += 1;
+    } else {
+        println!("FAIL {id} ({ms} ms)");
+        for p in &problems {
+            println!("    {}", p.trim_start());
+        }
+        row.failed += 1;
+        failures.push(format!("{} {id}: {}", t.triple, problems[0].lines().next().unwrap_or("")));
+    }
+}
+
+/// Prints the summary table, the failures, the warnings and the final count; returns the exit
+/// status.
+fn summary(started: Instant, res: &Results, uncovered: &[String]) -> i32 {
+    println!();
+    println!("== summary ({:.1} s)", started.elapsed().as_secs_f64());
+    println!("{:<44} {:>6} {:>6} {:>7} {:>8}  note", "what", "passed", "failed", "skipped", "time");
+    for r in &res.rows {
+        println!(
+            "{:<44} {:>6} {:>6} {:>7} {:>7.1}s  {}",
+            r.what,
+            r.passed,
+            r.failed,
+            r.skipped,
+            r.time.as_secs_f64(),
+            r.note
+        );
+    }
+    if !res.failures.is_empty() {
+        println!("failures:");
+        for f in &res.failures {
+            println!("  {f}");
+        }
+    }
+    let passed: usize = res.rows.iter().map(|r| r.passed).sum();
+    let failed: usize = res.rows.iter().map(|r| r.failed).sum();
+    let skipped: usize = res.rows.iter().map(|r| r.skipped).sum();
+    if !uncovered.is_empty() {
+        println!(
+            "WARNING: {} e2e programs have no case file and were not run: {}",
+            uncovered.len(),
+            uncovered.join(", ")
+        );
+    }
+    if skipped > 0 {
+        println!("WARNING: {skipped} cases were SKIPPED (not run, not passed): see the note column above");
+        println!("{passed} passed, {failed} failed, {skipped} skipped");
+    } else {
+        println!("{passed} passed, {failed} failed");
+    }
+    if failed > 0 {
+        1
+    } else {
+        0
+    }
+}
+
+fn entry_row(what: &str, ok: bool, time: Duration) -> Row {
+    Row { what: what.into(), passed: ok as usize, failed: !ok as usize, skipped: 0, time, note: String::new() }
+}
+
+/// Why `case` cannot run on `t` here (its `skip-on` lines, secure-exec's needs), if it cannot.
+pub fn case_skip(t: &Target, case: &Case) -> Option<String> {
+    if let Some((_, why)) = case.skip_on.iter().find(|(tr, _)| tr == t.triple) {
+        return Some(format!("skip-on {}: {why}", t.triple));
+    }
+    if case.secure_exec && !t.runner.is_empty() {
+        return Some(
+            "secure-exec needs a native run: under an emulator the kernel execs the emulator, not the setgid program"
+                .into(),
+        );
+    }
+    if case.secure_exec && !is_root() {
+        return Some("secure-exec needs root to make the setgid copy".into());
+    }
+    None
+}
+
+/// Runs one case; returns its problems (empty: passed) and its run time in ms.
+pub fn run_case(root: &Path, t: &Target, exe: &Path, case: &Case) -> (Vec<String>, u128) {
+    run_case_once(root, t, exe, case, true)
+}
+
+/// run_case; `retry`: a wine infrastructure failure may be retried once.
+fn run_case_once(root: &Path, t: &Target, exe: &Path, case: &Case, retry: bool) -> (Vec<String>, u128) {
+    let secure_copy;
+    let exe = if case.secure_exec {
+        match setgid_copy(root, exe) {
+            Ok(p) => {
+                secure_copy = p;
+                secure_copy.as_path()
+            }
+            Err(e) => return (vec![format!("secure-exec: {e}")], 0),
+        }
+    } else {
+        exe
+    };
+    let mut c = runner_command(t, exe);
+    c.args(case.args.iter().map(|a| OsString::from_vec(a.clone()))).current_dir(root);
+    if case.env_clear {
+        c.env_clear();
+    } else {
+        c.env_remove("GODEBUG").env_remove("GOMAXPROCS");
+    }
+    c.envs((t.runner_env)(root));
+    for (k, v) in &case.env {
+        c.env(OsString::from_vec(k.clone()), OsString::from_vec(v.clone()));
+    }
+    for k in &case.env_unset {
+        c.env_remove(OsString::from_vec(k.clone()));
+    }
+    match run::run_captured(c, case.timeout) {
+        Ok(out) => {
+            let problems = check::check(case, &out);
+            if !problems.is_empty() && t.runner.first() == Some(&"wine") && retry {
+                if let Some(line) = wine_infrastructure_failure(&out.stderr) {
+                    // Not the program's doing: wine's own client/server plumbing failed. Said
+                    // loudly, run once more; a second failure counts.
+                    println!("RETRY {} ({}): wine infrastructure failure: {line}", case.id(), t.triple);
+                    return run_case_once(root, t, exe, case, false);
+                }
+            }
+            (problems, out.elapsed.as_millis())
+        }
+        Err(e) => (vec![format!("could not start {}: {e}", exe.display())], 0),
+    }
+}
+
+/// A line of wine's own stderr that says wine itself failed (not the program): `wine client
+/// error:NNN: ...` (its connection to wineserver broke), `wine: ...` startup failures,
+/// `wineserver: ...`.
+fn wine_infrastructure_failure(stderr: &[u8]) -> Option<String> {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .find(|l| l.starts_with("wine client error:") || l.starts_with("wine: ") || l.starts_with("wineserver: "))
+        .map(str::to_string)
+}
+
+/// Copies `exe` to target/secure-exec/ as a setgid-nogroup executable: run by root (gid 0) its
+/// effective gid differs from the real one, so the kernel passes AT_SECURE=1 in the auxv.
+fn setgid_copy(root: &Path, exe: &Path) -> Result<PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
+    const NOGROUP: u32 = 65534;
+    let dir = target_dir(root).join("secure-exec");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let dst = dir.join(exe.file_name().ok_or("no file name")?);
+    let _ = std::fs::remove_file(&dst);
+    std::fs::copy(exe, &dst).map_err(|e| format!("copy to {}: {e}", dst.display()))?;
+    std::os::unix::fs::chown(&dst, Some(0), Some(NOGROUP)).map_err(|e| format!("chown {}: {e}", dst.display()))?;
+    // chmod after chown: chown clears the setgid bit.
+    std::fs::set_permissions(&dst, std::fs::Permissions::from_mode(0o2755))
+        .map_err(|e| format!("chmod g+s {}: {e}", dst.display()))?;
+    Ok(dst)
+}
+
+/// Every case of tests/e2e/cases, checked against the programs that exist, and the programs that
+/// have no case file (built, but not run: reported as a warning, since a program may land before
+/// its cases do).
+pub fn load_cases(root: &Path) -> Result<(Vec<Case>, Vec<String>), String> {
+    let programs = e2e_programs(root)?;
+    let dir = root.join("tests/e2e/cases");
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "case"))
+        .collect();
+    files.sort();
+    let mut cases = Vec::new();
+    let mut problems = Vec::new();
+    let mut with_cases = Vec::new();
+    for f in &files {
+        let prog = f.file_stem().unwrap().to_string_lossy().into_owned();
+        let rel = f.strip_prefix(root).unwrap_or(f).display().to_string();
+        if !programs.contains(&prog) {
+            problems.push(format!("{rel}: there is no program tests/e2e/src/bin/{prog}.rs"));
+            continue;
+        }
+        let text = fs::read_to_string(f).map_err(|e| format!("{rel}: {e}"))?;
+        match case::parse_file(&prog, &rel, &text) {
+            Ok(c) => cases.extend(c),
+            Err(e) => problems.push(e),
+        }
+        with_cases.push(prog);
+    }
+    let uncovered: Vec<String> = programs.iter().filter(|p| !with_cases.contains(p)).cloned().collect();
+    if problems.is_empty() {
+        Ok((cases, uncovered))
+    } else {
+        Err(format!("bad e2e cases:\n  {}", problems.join("\n  ")))
+    }
+}
