@@ -1,12 +1,14 @@
-//! 100 000 goroutines each send their index on one channel; main sums them.
+//! 100 000 goroutines (or the first argument) each send their index on one channel; main sums
+//! them.
 #![no_std]
 #![no_main]
 gort::main!(main);
 
 fn main() {
-    const N: u64 = 100_000;
+    let n_arg = gort::os::args().get(1).and_then(|a| core::str::from_utf8(a).ok()).and_then(|s| s.parse().ok());
+    let n_total: u64 = n_arg.unwrap_or(100_000);
     let (tx, rx) = gort::chan::<u64>(0);
-    for i in 0..N {
+    for i in 0..n_total {
         let tx = tx.clone();
         gort::go(move || tx.send(i).unwrap());
     }
@@ -17,5 +19,5 @@ fn main() {
         sum += v;
         n += 1;
     }
-    gort::println!("received {} values, sum {} (expected {})", n, sum, N * (N - 1) / 2);
+    gort::println!("received {} values, sum {} (expected {})", n, sum, n_total * (n_total - 1) / 2);
 }

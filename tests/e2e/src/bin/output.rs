@@ -79,11 +79,12 @@ mod linux {
     }
 
     /// Reads from `fd` (blocking, or polling with short sleeps when it is non-blocking) until
-    /// `done` says the bytes so far are complete.
-    fn read_until(fd: usize, done: impl Fn(&[u8]) -> bool) -> Vec<u8> {
+    /// `done` says the bytes so far are complete; `done` also sees how many lines have ended.
+    fn read_until(fd: usize, done: impl Fn(&[u8], usize) -> bool) -> Vec<u8> {
         let mut all = Vec::new();
-        let mut buf = [0u8; 4096];
-        while !done(&all) {
+        let mut lines = 0;
+        let mut buf = [0u8; 2048];
+        while !done(&all, lines) {
             // SAFETY: buf is writable for its length.
             let n = unsafe { syscall6(g::__NR_read as usize, fd, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0) };
             if n == -EAGAIN {
@@ -91,7 +92,9 @@ mod linux {
                 continue;
             }
             assert!(n > 0, "read: {}", n);
-            all.extend_from_slice(&buf[..n as usize]);
+            let got = &buf[..n as usize];
+            lines += got.iter().filter(|&&c| c == b'\n').count();
+            all.extend_from_slice(got);
         }
         all
     }
@@ -104,7 +107,7 @@ mod linux {
         let rd = redirect_stdout(0);
         let (res_tx, res_rx) = gort::chan::<(usize, usize)>(1);
         gort::go(move || {
-            let all = read_until(rd, |b| b.iter().filter(|&&c| c == b'\n').count() == G * L);
+            let all = read_until(rd, |_, lines| lines == G * L);
             let mut torn = 0;
             let lines: Vec<&[u8]> = all.split(|&c| c == b'\n').filter(|l| !l.is_empty()).collect();
             for l in &lines {
@@ -145,7 +148,7 @@ mod linux {
         let (res_tx, res_rx) = gort::chan::<usize>(1);
         gort::go(move || {
             gort::sleep(Duration::from_secs(1));
-            let all = read_until(rd, |b| b.ends_with(b"END\n"));
+            let all = read_until(rd, |b, _| b.ends_with(b"END\n"));
             res_tx.send(all.iter().filter(|&&c| c == b'\n').count() - 1).unwrap();
         });
         for i in 0..N {
