@@ -181,7 +181,7 @@ impl<T> Hchan<T> {
                 (*sg).success = true;
                 let gp = (*sg).g;
                 protocol::publish_wakeup(&(*gp).param, sg as usize);
-                self.lock.unlock();
+                self.lock.unlock_raw();
                 goready(gp);
                 return Try::Done(true);
             }
@@ -190,7 +190,7 @@ impl<T> Hchan<T> {
                 c.buf[i].write(ptr::read(elem));
                 c.sendx = if i + 1 == c.buf.len() { 0 } else { i + 1 };
                 c.qcount += 1;
-                self.lock.unlock();
+                self.lock.unlock_raw();
                 return Try::Done(true);
             }
         }
@@ -223,7 +223,7 @@ impl<T> Hchan<T> {
                 (*sg).success = true;
                 let gp = (*sg).g;
                 protocol::publish_wakeup(&(*gp).param, sg as usize);
-                self.lock.unlock();
+                self.lock.unlock_raw();
                 goready(gp);
                 return Try::Done(true);
             }
@@ -232,11 +232,11 @@ impl<T> Hchan<T> {
                 ptr::write(elem, c.buf[i].assume_init_read());
                 c.recvx = if i + 1 == c.buf.len() { 0 } else { i + 1 };
                 c.qcount -= 1;
-                self.lock.unlock();
+                self.lock.unlock_raw();
                 return Try::Done(true);
             }
             if c.closed {
-                self.lock.unlock();
+                self.lock.unlock_raw();
                 return Try::Done(false);
             }
         }
@@ -277,12 +277,12 @@ impl<T> Hchan<T> {
     fn send(&self, v: T) -> Result<(), SendError<T>> {
         proc::preempt_check();
         let mut v = MaybeUninit::new(v);
-        self.lock.lock();
+        self.lock.lock_raw();
         // SAFETY: lock held; v is ours.
         match unsafe { self.try_send_locked(v.as_mut_ptr()) } {
             Try::Done(true) => return Ok(()),
             Try::Done(false) => {
-                self.lock.unlock();
+                self.lock.unlock_raw();
                 // SAFETY: not taken.
                 return Err(SendError(unsafe { v.assume_init() }));
             }
@@ -301,7 +301,7 @@ impl<T> Hchan<T> {
     fn recv(&self) -> Option<T> {
         proc::preempt_check();
         let mut slot = MaybeUninit::<T>::uninit();
-        self.lock.lock();
+        self.lock.lock_raw();
         // SAFETY: lock held; slot is writable.
         match unsafe { self.try_recv_locked(slot.as_mut_ptr()) } {
             // SAFETY: Done(true) wrote the slot.
@@ -322,14 +322,14 @@ impl<T> Hchan<T> {
     fn try_recv(&self) -> Result<Option<T>, ()> {
         proc::preempt_check();
         let mut slot = MaybeUninit::<T>::uninit();
-        self.lock.lock();
+        self.lock.lock_raw();
         // SAFETY: lock held.
         match unsafe { self.try_recv_locked(slot.as_mut_ptr()) } {
             // SAFETY: written.
             Try::Done(true) => Ok(Some(unsafe { slot.assume_init() })),
             Try::Done(false) => Ok(None),
             Try::Block => {
-                self.lock.unlock();
+                self.lock.unlock_raw();
                 Err(())
             }
         }
@@ -339,11 +339,11 @@ impl<T> Hchan<T> {
     /// already closed.
     fn close(&self) -> bool {
         proc::preempt_check();
-        self.lock.lock();
+        self.lock.lock_raw();
         // SAFETY: lock held.
         let c = unsafe { self.inner() };
         if c.closed {
-            self.lock.unlock();
+            self.lock.unlock_raw();
             return false;
         }
         c.closed = true;
@@ -362,7 +362,7 @@ impl<T> Hchan<T> {
                 }
             }
         }
-        self.lock.unlock();
+        self.lock.unlock_raw();
         for gp in wake {
             goready(gp);
         }
@@ -371,10 +371,10 @@ impl<T> Hchan<T> {
 
     fn len(&self) -> usize {
         proc::preempt_check();
-        self.lock.lock();
+        self.lock.lock_raw();
         // SAFETY: lock held.
         let n = unsafe { self.inner().qcount };
-        self.lock.unlock();
+        self.lock.unlock_raw();
         n
     }
 }
@@ -394,7 +394,7 @@ impl<T> Drop for Hchan<T> {
 /// gopark hook: releases the channel lock once the goroutine is parked.
 unsafe fn unlock_chan(_gp: *mut G, lock: usize) -> bool {
     // SAFETY: lock is the address of the channel's Mutex, locked by this M.
-    unsafe { (*(lock as *const Mutex)).unlock() };
+    unsafe { (*(lock as *const Mutex)).unlock_raw() };
     true
 }
 
@@ -441,7 +441,7 @@ pub fn chan<T: Send>(cap: usize) -> (Sender<T>, Receiver<T>) {
     let mut buf = Vec::with_capacity(cap);
     buf.resize_with(cap, MaybeUninit::uninit);
     let c = Arc::new(Hchan {
-        lock: Mutex::new(),
+        lock: Mutex::new(()),
         inner: UnsafeCell::new(Inner {
             buf: buf.into_boxed_slice(),
             qcount: 0,
@@ -580,10 +580,10 @@ impl<T> SelectChan for Hchan<T> {
         self as *const Self as usize
     }
     fn lock(&self) {
-        self.lock.lock()
+        self.lock.lock_raw()
     }
     fn unlock(&self) {
-        self.lock.unlock()
+        self.lock.unlock_raw()
     }
     unsafe fn try_op(&self, send: bool, elem: *mut u8) -> Option<bool> {
         // SAFETY: forwarded.
@@ -597,7 +597,7 @@ impl<T> SelectChan for Hchan<T> {
         match r {
             Try::Done(ok) => {
                 if send && !ok {
-                    self.lock.unlock(); // closed: try_send_locked leaves the lock to us
+                    self.lock.unlock_raw(); // closed: try_send_locked leaves the lock to us
                 }
                 Some(ok)
             }

@@ -1,9 +1,16 @@
 //! Runtime locks and one-shot notes on futexes, after Go's lock_futex.go.
 //!
-//! `Mutex` is sched.lock and friends: spin briefly (the holder is usually running on another CPU),
-//! then sleep in the kernel. It is not a spin lock. `Note` is a one-shot event an M sleeps on
-//! (stopm, sysmon, stop-the-world).
+//! `Mutex<T>` is sched.lock and friends: spin briefly (the holder is usually running on another
+//! CPU), then sleep in the kernel. It is not a spin lock. It owns what it guards: `lock()` returns
+//! a guard that derefs to the `T` and unlocks when dropped. Two raw forms remain, each for a
+//! reason stated where it is used: `lock_raw`/`unlock_raw` for a lock whose critical section
+//! spans functions (sched.lock around the M/P hand-offs), and `MutexGuard::hold_across_park`, which
+//! leaves the lock held when a goroutine parks, for the gopark hook that runs on g0 after the
+//! switch to release it (`force_unlock`). `Note` is a one-shot event an M sleeps on (stopm,
+//! sysmon, stop-the-world).
 
+use core::cell::UnsafeCell;
+use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use crate::arch;
@@ -19,26 +26,50 @@ const ACTIVE_SPIN_CNT: u32 = 30;
 /// Rounds of sched_yield before sleeping (Go's passive_spin).
 const PASSIVE_SPIN: u32 = 1;
 
-/// A runtime mutex (Go's `mutex`): futex-based, with a short spin.
-pub struct Mutex {
+/// A runtime mutex (Go's `mutex`): futex-based, with a short spin, owning the `T` it guards.
+pub struct Mutex<T: ?Sized = ()> {
     key: AtomicU32,
+    data: UnsafeCell<T>,
 }
 
-impl Default for Mutex {
-    fn default() -> Self {
-        Self::new()
+// SAFETY: the lock hands the T to one thread at a time (std's Mutex bounds).
+unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
+// SAFETY: moving the Mutex moves the T.
+unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
+
+impl<T> Mutex<T> {
+    /// An unlocked mutex holding `v`.
+    pub const fn new(v: T) -> Self {
+        Mutex { key: AtomicU32::new(MUTEX_UNLOCKED), data: UnsafeCell::new(v) }
     }
 }
 
-impl Mutex {
-    /// An unlocked mutex.
-    pub const fn new() -> Self {
-        Mutex { key: AtomicU32::new(MUTEX_UNLOCKED) }
+impl<T: ?Sized> Mutex<T> {
+    /// Locks (as `lock_raw`) and returns the guard: access to the T until it is dropped.
+    #[must_use = "the lock is released when the guard is dropped"]
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        self.lock_raw();
+        MutexGuard { m: self }
     }
 
-    /// Takes the lock only if it is free at once (for a fault handler that must not wait on a
-    /// lock its own thread may hold). Preemption is off while it is held, as with lock.
-    pub fn try_lock(&self) -> bool {
+    /// Locks if the lock is free at once (a fault handler must not wait on a lock its own
+    /// thread may hold).
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        self.try_lock_raw().then_some(MutexGuard { m: self })
+    }
+
+    /// Releases a lock left held by [`MutexGuard::hold_across_park`] (from the gopark hook).
+    ///
+    /// # Safety
+    /// The lock is held, by a guard that was turned into a hold across a park, and nothing
+    /// uses the T through it any more.
+    pub unsafe fn force_unlock(&self) {
+        self.unlock_raw();
+    }
+
+    /// Takes the lock only if it is free at once. Preemption is off while it is held, as with
+    /// lock.
+    pub fn try_lock_raw(&self) -> bool {
         // Acquire: as in lock.
         if self.key.compare_exchange(MUTEX_UNLOCKED, MUTEX_LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok() {
             acquirem_count(1);
@@ -48,8 +79,9 @@ impl Mutex {
         }
     }
 
-    /// Acquires the lock (Go's lock2). Preemption is off while any runtime lock is held.
-    pub fn lock(&self) {
+    /// Acquires the lock without a guard (Go's lock2), for a critical section that spans
+    /// functions; each use says why. Preemption is off while any runtime lock is held.
+    pub fn lock_raw(&self) {
         acquirem_count(1);
         // Acquire on every successful exchange/CAS: pairs with the Release in unlock, so the
         // critical section of the previous holder happens-before ours.
@@ -87,8 +119,8 @@ impl Mutex {
         }
     }
 
-    /// Releases the lock (Go's unlock2), waking one sleeper if any.
-    pub fn unlock(&self) {
+    /// Releases a lock taken with `lock_raw` (Go's unlock2), waking one sleeper if any.
+    pub fn unlock_raw(&self) {
         // Release: publishes the critical section to the next acquirer.
         let v = self.key.swap(MUTEX_UNLOCKED, Ordering::Release);
         if v == MUTEX_UNLOCKED {
@@ -100,23 +132,49 @@ impl Mutex {
         acquirem_count(-1);
     }
 
-    /// Locks and returns a guard that unlocks on drop.
-    #[allow(dead_code)] // coming use: runtime locks that own their data hand out this guard
-    pub fn guard(&self) -> MutexGuard<'_> {
-        self.lock();
-        MutexGuard { m: self }
+}
+
+impl<T: Default> Default for Mutex<T> {
+    fn default() -> Self {
+        Self::new(T::default())
     }
 }
 
-/// Unlocks its Mutex when dropped.
-#[allow(dead_code)] // coming use: as `guard`
-pub struct MutexGuard<'a> {
-    m: &'a Mutex,
+/// Access to a locked runtime Mutex's T; unlocks when dropped.
+#[must_use = "the lock is released when the guard is dropped"]
+pub struct MutexGuard<'a, T: ?Sized> {
+    m: &'a Mutex<T>,
 }
 
-impl Drop for MutexGuard<'_> {
+impl<'a, T: ?Sized> MutexGuard<'a, T> {
+    /// Keeps the lock held past this guard, for a goroutine about to park: the gopark hook,
+    /// on g0 once the goroutine is off its M, releases it with `Mutex::force_unlock` (Go's
+    /// parkunlock_c). Returns the Mutex, whose address the hook gets.
+    pub fn hold_across_park(self) -> &'a Mutex<T> {
+        let m = self.m;
+        core::mem::forget(self);
+        m
+    }
+}
+
+impl<T: ?Sized> Deref for MutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds the lock.
+        unsafe { &*self.m.data.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard holds the lock, exclusively.
+        unsafe { &mut *self.m.data.get() }
+    }
+}
+
+impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
-        self.m.unlock();
+        self.m.unlock_raw();
     }
 }
 

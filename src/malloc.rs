@@ -263,7 +263,7 @@ struct Mcentral {
 unsafe impl Sync for Mcentral {}
 
 #[allow(clippy::declare_interior_mutable_const)]
-const CENTRAL_INIT: Mcentral = Mcentral { lock: Mutex::new(), lists: Global::new((SpanList::new(), SpanList::new())) };
+const CENTRAL_INIT: Mcentral = Mcentral { lock: Mutex::new(()), lists: Global::new((SpanList::new(), SpanList::new())) };
 static CENTRAL: [Mcentral; NUM_CLASSES] = [CENTRAL_INIT; NUM_CLASSES];
 
 /// Whether small span `s` has no object left to hand out.
@@ -280,7 +280,7 @@ impl Mcentral {
     /// span or a new one (Go's mcentral.cacheSpan, by objects instead of whole spans). Null if
     /// the heap is out of memory.
     fn take<O: OsMem>(&self, heap: &Mheap<O>, c: usize, want: u32) -> (*mut FreeObj, u32) {
-        self.lock.lock();
+        self.lock.lock_raw();
         // SAFETY: under the class lock: the lists and their spans are ours.
         unsafe {
             let (partial, full) = &mut *self.lists.get();
@@ -288,7 +288,7 @@ impl Mcentral {
             if s.is_null() {
                 s = heap.alloc_span(class_npages(c), SPAN_SMALL, now());
                 if s.is_null() {
-                    self.lock.unlock();
+                    self.lock.unlock_raw();
                     return (ptr::null_mut(), 0);
                 }
                 (*s).class = c as u8;
@@ -323,7 +323,7 @@ impl Mcentral {
                 partial.remove(s);
                 full.insert(s);
             }
-            self.lock.unlock();
+            self.lock.unlock_raw();
             (list, got)
         }
     }
@@ -335,7 +335,7 @@ impl Mcentral {
     /// # Safety
     /// Every object on the list came from `take` on this class and is not used again.
     unsafe fn put_list<O: OsMem>(&self, heap: &Mheap<O>, mut list: *mut FreeObj) {
-        self.lock.lock();
+        self.lock.lock_raw();
         // SAFETY: under the class lock; each object's span is an in-use small span of this
         // class (the span map has all its pages).
         unsafe {
@@ -364,7 +364,7 @@ impl Mcentral {
                 }
             }
         }
-        self.lock.unlock();
+        self.lock.unlock_raw();
     }
 }
 

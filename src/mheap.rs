@@ -243,7 +243,7 @@ impl<O: OsMem> Mheap<O> {
     /// An empty heap; it maps its first arena on first use (or `init`).
     pub const fn new() -> Self {
         Mheap {
-            lock: Mutex::new(),
+            lock: Mutex::new(()),
             inner: UnsafeCell::new(HeapInner {
                 free: [EMPTY_LIST; FREE_LISTS],
                 nonempty: 0,
@@ -259,19 +259,19 @@ impl<O: OsMem> Mheap<O> {
 
     /// Maps the first arena (Go's mallocinit reserving the heap). False if the OS refused.
     pub fn init(&self) -> bool {
-        self.lock.lock();
+        self.lock.lock_raw();
         // SAFETY: under the heap lock.
         let ok = unsafe { self.grow(1, 0) };
-        self.lock.unlock();
+        self.lock.unlock_raw();
         ok
     }
 
     /// The heap's statistics.
     pub fn stats(&self) -> HeapStats {
-        self.lock.lock();
+        self.lock.lock_raw();
         // SAFETY: under the heap lock.
         let s = unsafe { (*self.inner.get()).stats };
-        self.lock.unlock();
+        self.lock.unlock_raw();
         s
     }
 
@@ -596,7 +596,7 @@ impl<O: OsMem> Mheap<O> {
 
     /// Allocates a span of `npages` in state `state` (Go's mheap.alloc). Null if out of memory.
     pub fn alloc_span(&self, npages: usize, state: u8, now: i64) -> *mut Mspan {
-        self.lock.lock();
+        self.lock.lock_raw();
         // SAFETY: under the heap lock throughout.
         let s = unsafe {
             let mut s = self.find_free(npages);
@@ -607,7 +607,7 @@ impl<O: OsMem> Mheap<O> {
                 self.remove_free(s);
                 if !self.split_free(s, npages) {
                     self.insert_free(s);
-                    self.lock.unlock();
+                    self.lock.unlock_raw();
                     return ptr::null_mut();
                 }
                 let h = &mut *self.inner.get();
@@ -623,7 +623,7 @@ impl<O: OsMem> Mheap<O> {
             }
             s
         };
-        self.lock.unlock();
+        self.lock.unlock_raw();
         s
     }
 
@@ -664,7 +664,7 @@ impl<O: OsMem> Mheap<O> {
     /// # Safety
     /// `s` came from alloc_span, is on no list, and neither it nor its memory is used again.
     pub unsafe fn free_span(&self, s: *mut Mspan, now: i64) {
-        self.lock.lock();
+        self.lock.lock_raw();
         // SAFETY: under the heap lock; s is ours to free.
         unsafe {
             let h = &mut *self.inner.get();
@@ -676,7 +676,7 @@ impl<O: OsMem> Mheap<O> {
             (*s).released_all = false;
             self.coalesce_and_insert(s);
         }
-        self.lock.unlock();
+        self.lock.unlock_raw();
     }
 
     /// Shrinks in-use span `s` to `npages`, freeing its tail.
@@ -684,7 +684,7 @@ impl<O: OsMem> Mheap<O> {
     /// # Safety
     /// `s` is an in-use SPAN_LARGE span whose memory past `npages` is not used.
     pub unsafe fn shrink_span(&self, s: *mut Mspan, npages: usize, now: i64) {
-        self.lock.lock();
+        self.lock.lock_raw();
         // SAFETY: under the heap lock.
         unsafe {
             if npages > 0 && npages < (*s).npages {
@@ -700,7 +700,7 @@ impl<O: OsMem> Mheap<O> {
                 }
             }
         }
-        self.lock.unlock();
+        self.lock.unlock_raw();
     }
 
     /// Grows in-use span `s` to `npages` in place if the pages right after it are free
@@ -709,7 +709,7 @@ impl<O: OsMem> Mheap<O> {
     /// # Safety
     /// `s` is an in-use SPAN_LARGE span owned by the caller.
     pub unsafe fn grow_span_in_place(&self, s: *mut Mspan, npages: usize) -> bool {
-        self.lock.lock();
+        self.lock.lock_raw();
         // SAFETY: under the heap lock.
         let ok = unsafe {
             let need = npages.saturating_sub((*s).npages);
@@ -726,7 +726,7 @@ impl<O: OsMem> Mheap<O> {
                 self.remove_free(after);
                 if !self.split_free(after, need) {
                     self.insert_free(after);
-                    self.lock.unlock();
+                    self.lock.unlock_raw();
                     return false;
                 }
                 let h = &mut *self.inner.get();
@@ -739,7 +739,7 @@ impl<O: OsMem> Mheap<O> {
                 true
             }
         };
-        self.lock.unlock();
+        self.lock.unlock_raw();
         ok
     }
 
@@ -751,11 +751,11 @@ impl<O: OsMem> Mheap<O> {
         let mut total = 0;
         // Bound the passes: every pass either finishes a span or finds none.
         for _ in 0..1 << 20 {
-            self.lock.lock();
+            self.lock.lock_raw();
             // SAFETY: under the heap lock.
             let s = unsafe { self.scavenge_candidate(now, min_age) };
             if s.is_null() {
-                self.lock.unlock();
+                self.lock.unlock_raw();
                 break;
             }
             // SAFETY: s is free and on a list; we hold the lock.
@@ -763,11 +763,11 @@ impl<O: OsMem> Mheap<O> {
                 self.remove_free(s);
                 (*s).state = SPAN_SCAVENGING;
             }
-            self.lock.unlock();
+            self.lock.unlock_raw();
             // SAFETY: s is ours alone while SPAN_SCAVENGING (no list holds it, no merge takes
             // it, nobody allocates from it).
             let released = unsafe { self.release_pages((*s).start, (*s).npages) };
-            self.lock.lock();
+            self.lock.lock_raw();
             // SAFETY: under the heap lock; s goes back to the free lists.
             unsafe {
                 let h = &mut *self.inner.get();
@@ -776,7 +776,7 @@ impl<O: OsMem> Mheap<O> {
                 (*s).released_all = true;
                 self.coalesce_and_insert(s);
             }
-            self.lock.unlock();
+            self.lock.unlock_raw();
             total += released;
         }
         total

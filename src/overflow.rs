@@ -43,7 +43,7 @@ pub(crate) fn check_stack_run(gp: *mut G) {
 /// gp's top word is broken: the stack above gp's overflowed into it. Reports the goroutine that
 /// owns that stack (the one whose canary is gp's top word, or further up if that one was run
 /// through too; else any overflowed goroutine; else gp itself, saying its stack was overwritten
-/// from above) and exits 2. On g0, never in a signal handler (it waits for ALLGLOCK).
+/// from above) and exits 2. On g0, never in a signal handler (it waits for the allgs lock).
 #[cold]
 pub(crate) fn overwritten_from_above(gp: *mut G) -> ! {
     // SAFETY: gp is a valid g with a live stack.

@@ -34,7 +34,7 @@
 
 use core::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 
-use crate::gmp::{Global, Stack};
+use crate::gmp::Stack;
 use crate::lock_futex::Mutex;
 use crate::sys as os;
 
@@ -92,19 +92,16 @@ const STACK_REGION: usize = 64 << 20;
 #[cfg(target_pointer_width = "32")]
 const STACK_REGION: usize = 16 << 20;
 
-/// The unused part of the current stack region (under POOL_LOCK).
+/// The unused part of the current stack region.
 struct Region {
     cur: usize,
     end: usize,
 }
-static REGION: Global<Region> = Global::new(Region { cur: 0, end: 0 });
 
 /// Maps a chunk of `bytes` (whole pages) for stacks: on windows a mapping of its own (it gets a
-/// floor guard), elsewhere the next `bytes` of the current stack region. Null if out of memory.
-///
-/// # Safety
-/// Caller holds POOL_LOCK.
-unsafe fn chunk_alloc(bytes: usize) -> *mut u8 {
+/// floor guard), elsewhere the next `bytes` of the current stack region `r`. Null if out of
+/// memory.
+fn chunk_alloc(r: &mut Region, bytes: usize) -> *mut u8 {
     if os::STACK_CHUNK_FLOOR_GUARD {
         let chunk = os::sys_alloc(bytes);
         if !chunk.is_null() {
@@ -113,8 +110,6 @@ unsafe fn chunk_alloc(bytes: usize) -> *mut u8 {
         }
         return chunk;
     }
-    // SAFETY: under POOL_LOCK.
-    let r = unsafe { &mut *REGION.get() };
     if r.end - r.cur < bytes {
         let page = os::phys_page_size();
         let size = (bytes + page).max(STACK_REGION);
@@ -137,10 +132,16 @@ unsafe fn chunk_alloc(bytes: usize) -> *mut u8 {
     c as *mut u8
 }
 
-static POOL_LOCK: Mutex = Mutex::new();
 #[allow(clippy::declare_interior_mutable_const)]
 const EMPTY_POOL: Pool = Pool { free: alloc::vec::Vec::new(), cur: 0, end: 0 };
-static POOLS: Global<[Pool; ORDERS]> = Global::new([EMPTY_POOL; ORDERS]);
+
+/// Every size's pool and the stack region they carve chunks from (Go's stackpool and its lock).
+struct Pools {
+    by_order: [Pool; ORDERS],
+    region: Region,
+}
+
+static POOLS: Mutex<Pools> = Mutex::new(Pools { by_order: [EMPTY_POOL; ORDERS], region: Region { cur: 0, end: 0 } });
 
 /// Parses a stack size: decimal bytes with an optional k/K or m/M suffix.
 pub fn parse_size(v: &[u8]) -> Option<usize> {
@@ -304,17 +305,16 @@ unsafe fn canary_at(addr: usize) -> bool {
 pub fn stackalloc(size: usize) -> (Stack, bool) {
     let page = os::phys_page_size();
     let l = chunk_layout(size, page, os::stack_guard_size(), os::STACK_CHUNK_FLOOR_GUARD);
-    POOL_LOCK.lock();
-    // SAFETY: POOLS is only touched under POOL_LOCK.
-    let pool = unsafe { &mut (*POOLS.get())[order(size)] };
+    let mut pools = POOLS.lock();
+    let Pools { by_order, region } = &mut *pools;
+    let pool = &mut by_order[order(size)];
     let (base, guarded) = if let Some(s) = pool.free.pop() {
         s
     } else {
         if pool.cur == pool.end {
-            // SAFETY: under POOL_LOCK.
-            let chunk = unsafe { chunk_alloc(l.bytes) };
+            let chunk = chunk_alloc(region, l.bytes);
             if chunk.is_null() {
-                POOL_LOCK.unlock();
+                drop(pools);
                 crate::throw("out of memory allocating goroutine stacks");
             }
             // Where the OS asks for it (windows), one guard page under the whole chunk: an
@@ -340,7 +340,7 @@ pub fn stackalloc(size: usize) -> (Stack, bool) {
         }
         (base, guarded)
     };
-    POOL_LOCK.unlock();
+    drop(pools);
     let lo = base + l.guard;
     let s = Stack { lo, hi: lo + size - TOP_RESERVE };
     // SAFETY: canary_word_of(base) is the top reserve of the slot below (or the top of the chunk's
@@ -360,10 +360,7 @@ pub fn stackfree(s: &Stack, guarded: bool) {
     // SAFETY: the stack is dead; everything below its top page (which holds the canary of the
     // slot above in its top reserve) may be discarded.
     unsafe { release_deep_pages(s) };
-    POOL_LOCK.lock();
-    // SAFETY: under POOL_LOCK.
-    unsafe { (*POOLS.get())[order(size)].free.push((s.lo - slot_guard(size), guarded)) };
-    POOL_LOCK.unlock();
+    POOLS.lock().by_order[order(size)].free.push((s.lo - slot_guard(size), guarded));
 }
 
 /// The whole pages of a stack `[lo, top)` (top = hi + TOP_RESERVE) that may be given back to

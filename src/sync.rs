@@ -10,100 +10,98 @@ use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 
 use crate::arch;
 use crate::gmp::{WaitReason, G};
-use crate::lock_futex::Mutex as RtLock;
+use crate::lock_futex::{Mutex as RtLock, MutexGuard as RtGuard};
 use crate::proc::{self, gopark, goready};
 use crate::sudog::{acquire_sudog, release_sudog, Sudog};
 use crate::time::nanotime;
 
-/// A FIFO of parked goroutines under a runtime lock (Go's semaRoot, simplified).
-struct WaitQueue {
-    lock: RtLock,
-    head: UnsafeCell<*mut Sudog>,
-    tail: UnsafeCell<*mut Sudog>,
+/// A FIFO of parked goroutines (Go's semaRoot, simplified): the list of their sudogs.
+struct Waiters {
+    head: *mut Sudog,
+    tail: *mut Sudog,
 }
 
-// SAFETY: head/tail (raw pointers to the sudogs of parked goroutines) are read and written only
-// with `lock` held, and a sudog is touched only while its goroutine is parked on the queue.
-unsafe impl Sync for WaitQueue {}
-// SAFETY: the queue holds no thread-bound state: its waiters are goroutines, which any M runs.
-unsafe impl Send for WaitQueue {}
+// SAFETY: the list only points at sudogs of parked goroutines (heap records any M may touch
+// under the queue's lock): nothing in it is tied to a thread.
+unsafe impl Send for Waiters {}
 
-impl WaitQueue {
-    const fn new() -> Self {
-        WaitQueue {
-            lock: RtLock::new(),
-            head: UnsafeCell::new(ptr::null_mut()),
-            tail: UnsafeCell::new(ptr::null_mut()),
-        }
-    }
-
-    /// Appends w (or puts it first if `front`). Lock held.
+impl Waiters {
+    /// Appends w (or puts it first if `front`).
     ///
     /// # Safety
-    /// Lock held; w stays valid until popped.
-    unsafe fn push(&self, w: *mut Sudog, front: bool) {
-        // SAFETY: lock held.
+    /// w is a valid sudog on no list, and stays valid until popped.
+    unsafe fn push(&mut self, w: *mut Sudog, front: bool) {
+        // SAFETY: w and the listed sudogs are valid (contract; the lock guards the list).
         unsafe {
-            let (head, tail) = (&mut *self.head.get(), &mut *self.tail.get());
             if front {
-                (*w).next = *head;
-                *head = w;
-                if tail.is_null() {
-                    *tail = w;
+                (*w).next = self.head;
+                self.head = w;
+                if self.tail.is_null() {
+                    self.tail = w;
                 }
             } else {
                 (*w).next = ptr::null_mut();
-                if tail.is_null() {
-                    *head = w;
+                if self.tail.is_null() {
+                    self.head = w;
                 } else {
-                    (**tail).next = w;
+                    (*self.tail).next = w;
                 }
-                *tail = w;
+                self.tail = w;
             }
         }
     }
 
-    /// Pops the first waiter. Lock held.
-    ///
-    /// # Safety
-    /// Lock held.
-    unsafe fn pop(&self) -> *mut Sudog {
-        // SAFETY: lock held.
-        unsafe {
-            let (head, tail) = (&mut *self.head.get(), &mut *self.tail.get());
-            let w = *head;
-            if !w.is_null() {
-                *head = (*w).next;
-                if head.is_null() {
-                    *tail = ptr::null_mut();
-                }
+    /// Pops the first waiter, or null.
+    fn pop(&mut self) -> *mut Sudog {
+        let w = self.head;
+        if !w.is_null() {
+            // SAFETY: listed sudogs are valid while their goroutines are parked on the list.
+            self.head = unsafe { (*w).next };
+            if self.head.is_null() {
+                self.tail = ptr::null_mut();
             }
-            w
         }
+        w
     }
 
-    /// Parks the current goroutine on this queue. Must be called with `lock` held; returns
-    /// unlocked, after a waker popped us. Returns whether ownership was handed off.
-    fn park(&self, front: bool) -> bool {
-        // On the heap, not our stack (sudog.rs): the waker reads it while we are parked.
-        let w = acquire_sudog(arch::getg(), ptr::null_mut());
-        // SAFETY: lock held; w is ours until popped and readied.
-        unsafe { self.push(w, front) };
-        gopark(Some(unlock_queue), &self.lock as *const RtLock as usize, WaitReason::SyncWait);
-        // SAFETY: the waker popped w (under the queue lock) and set `success` before readying
-        // us; nobody reaches it now.
-        unsafe {
-            let handoff = (*w).success;
-            release_sudog(w);
-            handoff
-        }
+    fn is_empty(&self) -> bool {
+        self.head.is_null()
+    }
+}
+
+/// A wait queue: the waiters behind the runtime lock that guards them.
+struct WaitQueue(RtLock<Waiters>);
+
+impl WaitQueue {
+    const fn new() -> Self {
+        WaitQueue(RtLock::new(Waiters { head: ptr::null_mut(), tail: ptr::null_mut() }))
+    }
+}
+
+/// Parks the current goroutine on the queue whose lock `waiters` holds; returns after a waker
+/// popped it, the lock released (by the park hook, once this goroutine is off its M). Returns
+/// whether ownership was handed off (Mutex starvation mode).
+fn park_on(mut waiters: RtGuard<'_, Waiters>, front: bool) -> bool {
+    // On the heap, not our stack (sudog.rs): the waker reads it while we are parked.
+    let w = acquire_sudog(arch::getg(), ptr::null_mut());
+    // SAFETY: w is ours until popped and readied.
+    unsafe { waiters.push(w, front) };
+    // The lock stays held across the switch: a waker must not pop us before we are parked.
+    let lock = waiters.hold_across_park();
+    gopark(Some(unlock_queue), lock as *const RtLock<Waiters> as usize, WaitReason::SyncWait);
+    // SAFETY: the waker popped w (under the queue lock) and set `success` before readying us;
+    // nobody reaches it now.
+    unsafe {
+        let handoff = (*w).success;
+        release_sudog(w);
+        handoff
     }
 }
 
 /// gopark hook: releases the queue's lock once the goroutine is parked.
 unsafe fn unlock_queue(_gp: *mut G, lock: usize) -> bool {
-    // SAFETY: lock is the queue's runtime lock, held by this M.
-    unsafe { (*(lock as *const RtLock)).unlock() };
+    // SAFETY: lock is the queue's runtime lock, held across the park by park_on.
+    unsafe { (*(lock as *const RtLock<Waiters>)).force_unlock() };
     true
 }
 
@@ -153,17 +151,16 @@ impl WaitGroup {
         // Counter hit zero: release everyone (under the lock, so no waiter can slip in between
         // its check of the counter and its park).
         let mut wake = alloc::vec::Vec::new();
-        self.q.lock.lock();
+        let mut waiters = self.q.0.lock();
         loop {
-            // SAFETY: lock held.
-            let w = unsafe { self.q.pop() };
+            let w = waiters.pop();
             if w.is_null() {
                 break;
             }
             // SAFETY: w is a parked waiter; we read its g before readying it.
             wake.push(unsafe { (*w).g });
         }
-        self.q.lock.unlock();
+        drop(waiters);
         for g in wake {
             goready(g);
         }
@@ -184,12 +181,11 @@ impl WaitGroup {
         if self.count.load(Ordering::Acquire) == 0 {
             return;
         }
-        self.q.lock.lock();
+        let waiters = self.q.0.lock();
         if self.count.load(Ordering::Acquire) == 0 {
-            self.q.lock.unlock();
             return;
         }
-        self.q.park(false);
+        park_on(waiters, false);
     }
 }
 
@@ -311,21 +307,21 @@ impl<T: ?Sized> Mutex<T> {
             {
                 return;
             }
-            self.q.lock.lock();
+            let waiters = self.q.0.lock();
             // SeqCst pairs with unlock's SeqCst: either we see the lock free here, or unlock sees
             // nwait > 0 and wakes us (no lost wake-up).
             self.nwait.fetch_add(1, Ordering::SeqCst);
             let s = self.state.load(Ordering::SeqCst);
             if s & LOCKED == 0 && (woken || s & STARVING == 0) {
                 self.nwait.fetch_sub(1, Ordering::SeqCst);
-                self.q.lock.unlock();
+                drop(waiters);
                 continue;
             }
             let front = wait_start != 0;
             if wait_start == 0 {
                 wait_start = nanotime();
             }
-            if self.q.park(front) {
+            if park_on(waiters, front) {
                 // Handed off: LOCKED stayed set for us. As in Go, leave starvation mode when we
                 // did not really starve or nobody else waits.
                 if nanotime() - wait_start < STARVATION_NS || self.nwait.load(Ordering::SeqCst) == 0 {
@@ -351,13 +347,10 @@ impl<T: ?Sized> Mutex<T> {
             if self.nwait.load(Ordering::SeqCst) == 0 {
                 return;
             }
-            self.q.lock.lock();
-            // SAFETY: lock held.
-            let w = unsafe { self.q.pop() };
+            let w = self.q.0.lock().pop();
             if !w.is_null() {
                 self.nwait.fetch_sub(1, Ordering::SeqCst);
             }
-            self.q.lock.unlock();
             if !w.is_null() {
                 // SAFETY: w was parked on our queue; readying it lets it retry.
                 goready(unsafe { (*w).g });
@@ -365,25 +358,21 @@ impl<T: ?Sized> Mutex<T> {
             return;
         }
         // Starvation mode: hand ownership to the oldest waiter.
-        self.q.lock.lock();
-        // SAFETY: lock held.
-        let w = unsafe { self.q.pop() };
+        let mut waiters = self.q.0.lock();
+        let w = waiters.pop();
         if w.is_null() {
             self.state.fetch_and(!(LOCKED | STARVING), Ordering::SeqCst);
-            self.q.lock.unlock();
             return;
         }
         self.nwait.fetch_sub(1, Ordering::SeqCst);
-        // SAFETY: lock held; w is parked.
-        unsafe {
-            (*w).success = true; // hand-off: the lock stays LOCKED for the waiter
-            if (*self.q.head.get()).is_null() {
-                self.state.fetch_and(!STARVING, Ordering::SeqCst);
-            }
+        // SAFETY: w is parked on our queue (popped under its lock).
+        unsafe { (*w).success = true }; // hand-off: the lock stays LOCKED for the waiter
+        if waiters.is_empty() {
+            self.state.fetch_and(!STARVING, Ordering::SeqCst);
         }
         // SAFETY: read g before readying; the waiter owns the lock from here.
         let g = unsafe { (*w).g };
-        self.q.lock.unlock();
+        drop(waiters);
         goready(g);
     }
 }

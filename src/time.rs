@@ -185,10 +185,10 @@ pub(crate) unsafe fn addtimer(pp: *mut P, when: i64, gp: *mut G) {
     // SAFETY: P fields used here are guarded by timers_lock or atomic.
     unsafe {
         let p = &mut *pp;
-        p.timers_lock.lock();
+        p.timers_lock.lock_raw();
         p.timers.push(when, gp);
         p.timer0_when.store(p.timers.next_when(), Ordering::Release);
-        p.timers_lock.unlock();
+        p.timers_lock.unlock_raw();
     }
 }
 

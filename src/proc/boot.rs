@@ -74,10 +74,10 @@ pub extern "C" fn runtime_schedinit() {
     // lockInit: gort's locks are statically initialised futex words; nothing to rank.
     boottrace("schedinit", format_args!("begin"));
     // SAFETY: single-threaded boot; no lock needed yet but take it for the invariant.
-    SCHED.lock.lock();
+    SCHED.lock.lock_raw();
     // SAFETY: sched.lock held.
     unsafe { sl().maxmcount = MAX_M_COUNT };
-    SCHED.lock.unlock();
+    SCHED.lock.unlock_raw();
     boottrace("schedinit.maxmcount", format_args!("{}", MAX_M_COUNT));
 
     stack::stackinit();
@@ -144,9 +144,9 @@ pub extern "C" fn runtime_schedinit() {
             procs
         ),
     );
-    SCHED.lock.lock();
+    SCHED.lock.lock_raw();
     let runnable = procresize(procs);
-    SCHED.lock.unlock();
+    SCHED.lock.unlock_raw();
     if !runnable.is_null() {
         crate::throw("unknown runnable goroutine during bootstrap");
     }

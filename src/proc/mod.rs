@@ -72,7 +72,7 @@ pub static runtime_g0: Global<G> = Global::new(
 /// Go's `sched`.
 pub static SCHED: Sched = Sched {
     goidgen: AtomicU64::new(0),
-    lock: Mutex::new(),
+    lock: Mutex::new(()),
     locked: core::cell::UnsafeCell::new(SchedLocked {
         midle: ptr::null_mut(),
         nmidle: 0,
@@ -118,19 +118,35 @@ static GOMAXPROCS: AtomicI32 = AtomicI32::new(0);
 static ALLM: AtomicPtr<M> = AtomicPtr::new(ptr::null_mut());
 /// Set once runtime_main starts: from then on newproc wakes Ps.
 static MAIN_STARTED: AtomicBool = AtomicBool::new(false);
-/// Every g ever created (for checkdead and scheddetail), guarded by ALLGLOCK.
-static ALLGLOCK: Mutex = Mutex::new();
-static ALLGS: Global<AllGs> = Global::new(AllGs(Vec::new()));
+/// Every g ever created (Go's allgs, for checkdead, scheddetail and the overflow reports).
+static ALLGS: Mutex<AllGs> = Mutex::new(AllGs(Vec::new()));
 /// The list behind ALLGS.
 struct AllGs(Vec<*mut G>);
-// SAFETY: the gs are never freed and the Vec is used only under ALLGLOCK.
+// SAFETY: the gs are never freed; the Vec moves between threads only under ALLGS's lock.
 unsafe impl Send for AllGs {}
-/// Global pool of dead gs with stacks (Go's sched.gFree), under GFREE_LOCK.
-static GFREE_LOCK: Mutex = Mutex::new();
-static GFREE: Global<(GList, i32)> = Global::new((GList::new(), 0));
-/// Dead gs whose stacks the scavenger has visited (deep pages given back), under GFREE_LOCK;
-/// gfget takes from it only when GFREE is empty.
-static GFREE_SCAVENGED: Global<(GList, i32)> = Global::new((GList::new(), 0));
+/// The global pool of dead gs with stacks (Go's sched.gFree and its lock).
+static GFREE: Mutex<GFree> = Mutex::new(GFree { hot: GList::new(), nhot: 0, scavenged: GList::new(), nscavenged: 0 });
+/// How many gs GFREE holds, for a look without the lock (gfget's fast check); exact only under
+/// the lock.
+static GFREE_COUNT: AtomicI32 = AtomicI32::new(0);
+
+/// Dead gs, each with its stack.
+struct GFree {
+    /// Gs whose stacks may still be resident.
+    hot: GList,
+    nhot: i32,
+    /// Gs whose stacks the scavenger visited (deep pages given back): gfget takes these only
+    /// when `hot` is empty.
+    scavenged: GList,
+    nscavenged: i32,
+}
+
+impl GFree {
+    /// Keeps the lock-free count in step (called with the lock held, after every change).
+    fn publish_count(&self) {
+        GFREE_COUNT.store(self.nhot + self.nscavenged, Ordering::Relaxed);
+    }
+}
 /// The global free list may hold this many gs before sysmon scavenges the rest's stacks.
 const GFREE_KEEP_HOT: i32 = 256;
 /// nanotime when schedinit finished (Go's runtimeInitTime), for schedtrace.

@@ -5,7 +5,7 @@ use super::*;
 
 /// Go's mcommoninit: M id (checked against maxmcount), random seed, signal stack, allm.
 pub(super) fn mcommoninit(mp: *mut M, id: i64) {
-    SCHED.lock.lock();
+    SCHED.lock.lock_raw();
     // SAFETY: sched.lock held; mp is a fresh or boot M not yet visible to others.
     unsafe {
         (*mp).id = if id >= 0 { id } else { mreserveid() };
@@ -14,7 +14,7 @@ pub(super) fn mcommoninit(mp: *mut M, id: i64) {
         (*mp).alllink = ALLM.load(Ordering::Relaxed);
         ALLM.store(mp, Ordering::Release);
     }
-    SCHED.lock.unlock();
+    SCHED.lock.unlock_raw();
 }
 
 /// Go's mReserveID: the next M id; fatal beyond maxmcount. Caller holds sched.lock.
@@ -31,13 +31,13 @@ pub(super) fn mreserveid() -> i64 {
 /// Go's debug.SetMaxThreads: sets maxmcount (values < 1 mean 1) and returns the previous limit;
 /// if more threads exist already, the program dies of thread exhaustion as Go's does.
 pub fn set_max_threads(n: i32) -> i32 {
-    SCHED.lock.lock();
+    SCHED.lock.lock_raw();
     // SAFETY: sched.lock held.
     let s = unsafe { sl() };
     let old = s.maxmcount;
     s.maxmcount = n.max(1);
     checkmcount(s);
-    SCHED.lock.unlock();
+    SCHED.lock.unlock_raw();
     old
 }
 
@@ -128,10 +128,7 @@ fn newm_g0(f: Option<fn()>, pp: *mut P, id: i64) {
 
 /// Go's allgadd: records a new g.
 pub(super) fn allgadd(gp: *mut G) {
-    ALLGLOCK.lock();
-    // SAFETY: under ALLGLOCK.
-    unsafe { (*ALLGS.get()).0.push(gp) };
-    ALLGLOCK.unlock();
+    ALLGS.lock().0.push(gp);
 }
 
 /// Go's malg, without the stack: a new g whose stack is allocated at its first run
@@ -208,15 +205,14 @@ pub(super) fn gfput(pp: *mut P, gp: *mut G) {
         p.gfree.push(gp);
         p.gfreecnt += 1;
         if p.gfreecnt >= 64 {
-            GFREE_LOCK.lock();
-            let g = &mut *GFREE.get();
+            let mut g = GFREE.lock();
             while p.gfreecnt >= 32 {
                 let x = p.gfree.pop();
                 p.gfreecnt -= 1;
-                g.0.push(x);
-                g.1 += 1;
+                g.hot.push(x);
+                g.nhot += 1;
             }
-            GFREE_LOCK.unlock();
+            g.publish_count();
         }
     }
 }
@@ -224,23 +220,23 @@ pub(super) fn gfput(pp: *mut P, gp: *mut G) {
 /// Go's background scavenger, for goroutine stacks (run by sysmon): while the global free list
 /// holds more than GFREE_KEEP_HOT dead gs, up to `max` of them have their stacks' deep pages
 /// given back to the OS (stack::scavenge) and move to GFREE_SCAVENGED. The stack scans and
-/// madvise calls happen outside GFREE_LOCK.
+/// madvise calls happen outside GFREE's lock.
 pub(super) fn scavenge_gfree(max: usize) {
     let mut done = 0;
     while done < max {
         let mut batch = GList::new();
         let mut n = 0;
-        GFREE_LOCK.lock();
-        // SAFETY: under GFREE_LOCK.
-        unsafe {
-            let g = &mut *GFREE.get();
-            while g.1 > GFREE_KEEP_HOT && n < 64 {
-                batch.push(g.0.pop());
-                g.1 -= 1;
+        {
+            let mut g = GFREE.lock();
+            while g.nhot > GFREE_KEEP_HOT && n < 64 {
+                let gp = g.hot.pop();
+                // SAFETY: gp came off the free list: dead and on no other list.
+                unsafe { batch.push(gp) };
+                g.nhot -= 1;
                 n += 1;
             }
+            g.publish_count();
         }
-        GFREE_LOCK.unlock();
         if n == 0 {
             return;
         }
@@ -260,20 +256,18 @@ pub(super) fn scavenge_gfree(max: usize) {
                 out.push(gp);
             }
         }
-        GFREE_LOCK.lock();
-        // SAFETY: under GFREE_LOCK.
-        unsafe {
-            let c = &mut *GFREE_SCAVENGED.get();
-            loop {
-                let gp = out.pop();
-                if gp.is_null() {
-                    break;
-                }
-                c.0.push(gp);
-                c.1 += 1;
+        let mut g = GFREE.lock();
+        loop {
+            let gp = out.pop();
+            if gp.is_null() {
+                break;
             }
+            // SAFETY: gp is dead and was on our private list only.
+            unsafe { g.scavenged.push(gp) };
+            g.nscavenged += 1;
         }
-        GFREE_LOCK.unlock();
+        g.publish_count();
+        drop(g);
         done += n;
     }
 }
@@ -283,18 +277,17 @@ pub(super) fn gfget(pp: *mut P) -> *mut G {
     // SAFETY: pp is owned by this M.
     unsafe {
         let p = &mut *pp;
-        if p.gfree.empty() && ((*GFREE.get()).1 > 0 || (*GFREE_SCAVENGED.get()).1 > 0) {
-            GFREE_LOCK.lock();
-            for list in [&GFREE, &GFREE_SCAVENGED] {
-                let g = &mut *list.get();
-                while p.gfreecnt < 32 && !g.0.empty() {
-                    let x = g.0.pop();
-                    g.1 -= 1;
-                    p.gfree.push(x);
+        if p.gfree.empty() && GFREE_COUNT.load(Ordering::Relaxed) > 0 {
+            let mut g = GFREE.lock();
+            let GFree { hot, nhot, scavenged, nscavenged } = &mut *g;
+            for (list, n) in [(hot, nhot), (scavenged, nscavenged)] {
+                while p.gfreecnt < 32 && !list.empty() {
+                    p.gfree.push(list.pop());
+                    *n -= 1;
                     p.gfreecnt += 1;
                 }
             }
-            GFREE_LOCK.unlock();
+            g.publish_count();
         }
         let gp = p.gfree.pop();
         if !gp.is_null() {
@@ -379,25 +372,17 @@ pub(super) fn newproc1(entry: usize, ctx: usize, pp: *mut P, stack_size: usize) 
 /// The first g that is not dead, has a stack, and satisfies `pred`. None if none does, or if
 /// the g list is locked and `wait` is false (a fault handler: its thread may hold that lock).
 pub(crate) fn find_g(wait: bool, pred: impl Fn(*mut G) -> bool) -> Option<*mut G> {
-    if wait {
-        ALLGLOCK.lock();
-    } else if !ALLGLOCK.try_lock() {
-        return None;
-    }
-    let mut found = None;
-    // SAFETY: under ALLGLOCK; gs are never freed. A g's stack fields change while it is dead
-    // (newproc1, stack donation), or while it is runnable with lazy_stack != 0 (its first run):
-    // the Acquire loads of the status (casgstatus publishes with AcqRel) and of lazy_stack
-    // (stored 0 with Release after the stack fields) skip both, so the stack read is whole.
-    unsafe {
-        for &gp in (*ALLGS.get()).0.iter() {
-            let st = (*gp).atomicstatus.load(Ordering::Acquire);
-            if st != GDEAD && (*gp).lazy_stack.load(Ordering::Acquire) == 0 && (*gp).stack.lo != 0 && pred(gp) {
-                found = Some(gp);
-                break;
-            }
+    let allgs = if wait { ALLGS.lock() } else { ALLGS.try_lock()? };
+    // Gs are never freed. A g's stack fields change while it is dead (newproc1, stack
+    // donation), or while it is runnable with lazy_stack != 0 (its first run): the Acquire loads
+    // of the status (casgstatus publishes with AcqRel) and of lazy_stack (stored 0 with Release
+    // after the stack fields) skip both, so the stack read is whole.
+    allgs.0.iter().copied().find(|&gp| {
+        // SAFETY: gp is a live g (never freed).
+        unsafe {
+            (*gp).atomicstatus.load(Ordering::Acquire) != GDEAD
+                && (*gp).lazy_stack.load(Ordering::Acquire) == 0
+                && (*gp).stack.lo != 0
         }
-    }
-    ALLGLOCK.unlock();
-    found
+    } && pred(gp))
 }

@@ -29,7 +29,7 @@ pub(super) fn procresize(nprocs: i32) -> *mut P {
                 gfree: GList::new(),
                 gfreecnt: 0,
                 timers: time::TimerHeap::new(),
-                timers_lock: Mutex::new(),
+                timers_lock: Mutex::new(()),
                 timer0_when: AtomicI64::new(0),
                 mcache: crate::malloc::Mcache::new(),
                 sudogcache: crate::sudog::SudogCache::new(),
@@ -72,19 +72,18 @@ pub(super) fn procresize(nprocs: i32) -> *mut P {
                     break;
                 }
                 (*pp).gfreecnt -= 1;
-                GFREE_LOCK.lock();
-                let g = &mut *GFREE.get();
-                g.0.push(gp);
-                g.1 += 1;
-                GFREE_LOCK.unlock();
+                let mut g = GFREE.lock();
+                g.hot.push(gp);
+                g.nhot += 1;
+                g.publish_count();
             }
-            (*pp).timers_lock.lock();
-            (*mine).timers_lock.lock();
+            (*pp).timers_lock.lock_raw();
+            (*mine).timers_lock.lock_raw();
             (*pp).timers.move_all(&mut (*mine).timers);
             (*mine).timer0_when.store((*mine).timers.next_when(), Ordering::Release);
             (*pp).timer0_when.store(0, Ordering::Release);
-            (*mine).timers_lock.unlock();
-            (*pp).timers_lock.unlock();
+            (*mine).timers_lock.unlock_raw();
+            (*pp).timers_lock.unlock_raw();
             // Go's freemcache: the cached objects go back to their classes.
             (*pp).mcache.release_all();
             (*pp).status.store(PDEAD, Ordering::Relaxed);
@@ -227,9 +226,9 @@ pub(super) fn stopm() {
         if (*mp).spinning {
             crate::throw("stopm spinning");
         }
-        SCHED.lock.lock();
+        SCHED.lock.lock_raw();
         mput(mp);
-        SCHED.lock.unlock();
+        SCHED.lock.unlock_raw();
         (*mp).blocked = true;
         (*mp).park.sleep();
         (*mp).park.clear();
@@ -248,26 +247,26 @@ pub(super) fn mspinning() {
 /// Go's startm: runs pp (or any idle P if null) on an idle or new M. If `spinning`, the caller
 /// already counted the M in nmspinning.
 pub(super) fn startm(mut pp: *mut P, spinning: bool) {
-    SCHED.lock.lock();
+    SCHED.lock.lock_raw();
     if pp.is_null() {
         if spinning {
             crate::throw("startm: P required for spinning=true");
         }
         pp = pidleget();
         if pp.is_null() {
-            SCHED.lock.unlock();
+            SCHED.lock.unlock_raw();
             return;
         }
     }
     let nmp = mget();
     if nmp.is_null() {
         let id = mreserveid();
-        SCHED.lock.unlock();
+        SCHED.lock.unlock_raw();
         let f: Option<fn()> = if spinning { Some(mspinning) } else { None };
         newm(f, pp, id);
         return;
     }
-    SCHED.lock.unlock();
+    SCHED.lock.unlock_raw();
     // SAFETY: nmp is an idle M asleep on its park note; nobody else touches it now.
     unsafe {
         if (*nmp).spinning {
@@ -292,10 +291,10 @@ pub(super) fn handoffp(pp: *mut P) {
             return;
         }
         if SCHED.gcwaiting.load(Ordering::Acquire) {
-            SCHED.lock.lock();
+            SCHED.lock.lock_raw();
             (*pp).status.store(PGCSTOP, Ordering::Relaxed);
             let left = SCHED.stopwait.fetch_sub(1, Ordering::AcqRel) - 1;
-            SCHED.lock.unlock();
+            SCHED.lock.unlock_raw();
             if left == 0 {
                 SCHED.stopnote.wakeup();
             }
@@ -309,9 +308,9 @@ pub(super) fn handoffp(pp: *mut P) {
             startm(pp, true);
             return;
         }
-        SCHED.lock.lock();
+        SCHED.lock.lock_raw();
         if SCHED.runqsize.load(Ordering::Relaxed) != 0 {
-            SCHED.lock.unlock();
+            SCHED.lock.unlock_raw();
             startm(pp, false);
             return;
         }
@@ -321,12 +320,12 @@ pub(super) fn handoffp(pp: *mut P) {
             && when != 0
             && TIMER_SLEEPER_FREE.load(Ordering::Acquire)
         {
-            SCHED.lock.unlock();
+            SCHED.lock.unlock_raw();
             startm(pp, false);
             return;
         }
         pidleput(pp);
-        SCHED.lock.unlock();
+        SCHED.lock.unlock_raw();
         if when != 0 {
             wake_netpoller(when);
         }
@@ -346,16 +345,16 @@ pub fn wakep() {
     if !no_spinner || SCHED.nmspinning.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed).is_err() {
         return;
     }
-    SCHED.lock.lock();
+    SCHED.lock.lock_raw();
     let pp = pidleget_spinning();
     if pp.is_null() {
         if SCHED.nmspinning.fetch_sub(1, Ordering::AcqRel) - 1 < 0 {
             crate::throw("wakep: negative nmspinning");
         }
-        SCHED.lock.unlock();
+        SCHED.lock.unlock_raw();
         return;
     }
-    SCHED.lock.unlock();
+    SCHED.lock.unlock_raw();
     startm(pp, true);
 }
 

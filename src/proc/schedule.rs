@@ -27,11 +27,11 @@ pub(super) fn runqputslow(pp: *mut P, gp: *mut G) {
             return;
         }
         batch[n] = gp as usize;
-        SCHED.lock.lock();
+        SCHED.lock.lock_raw();
         for &g in &batch[..=n] {
             globrunqput(g as *mut G);
         }
-        SCHED.lock.unlock();
+        SCHED.lock.unlock_raw();
         return;
     }
 }
@@ -199,13 +199,13 @@ pub(super) fn check_timers_slow(pp: *mut P, mut now: i64, next: i64) -> (i64, i6
             return (now, next, false);
         }
         let mut ready_list = GList::new();
-        (*pp).timers_lock.lock();
+        (*pp).timers_lock.lock_raw();
         while let Some(gp) = (*pp).timers.pop_due(now) {
             ready_list.push(gp);
         }
         let next = (*pp).timers.next_when();
         (*pp).timer0_when.store(next, Ordering::Release);
-        (*pp).timers_lock.unlock();
+        (*pp).timers_lock.unlock_raw();
         let ran = !ready_list.empty();
         loop {
             let gp = ready_list.pop();
@@ -277,9 +277,9 @@ fn runnable_from_queues(pp: *mut P) -> Option<(*mut G, bool)> {
     // SAFETY: pp is this M's P; schedtick is its owner's.
     let fair_turn = unsafe { (*pp).schedtick.is_multiple_of(61) };
     if fair_turn && SCHED.runqsize.load(Ordering::Relaxed) > 0 {
-        SCHED.lock.lock();
+        SCHED.lock.lock_raw();
         let gp = globrunqget(pp, 1);
-        SCHED.lock.unlock();
+        SCHED.lock.unlock_raw();
         if !gp.is_null() {
             return Some((gp, false));
         }
@@ -288,9 +288,9 @@ fn runnable_from_queues(pp: *mut P) -> Option<(*mut G, bool)> {
         return Some(r);
     }
     if SCHED.runqsize.load(Ordering::Relaxed) != 0 {
-        SCHED.lock.lock();
+        SCHED.lock.lock_raw();
         let gp = globrunqget(pp, 0);
-        SCHED.lock.unlock();
+        SCHED.lock.unlock_raw();
         if !gp.is_null() {
             return Some((gp, false));
         }
@@ -327,19 +327,19 @@ fn give_up_p(mp: *mut M, pp: *mut P) -> Look {
     // the P, so the cache is its to empty.
     // SAFETY: pp is this M's P.
     unsafe { (*pp).mcache.release_all() };
-    SCHED.lock.lock();
+    SCHED.lock.lock_raw();
     if SCHED.gcwaiting.load(Ordering::Acquire) {
-        SCHED.lock.unlock();
+        SCHED.lock.unlock_raw();
         return Look::Again;
     }
     if SCHED.runqsize.load(Ordering::Relaxed) != 0 {
         let gp = globrunqget(pp, 0);
-        SCHED.lock.unlock();
+        SCHED.lock.unlock_raw();
         return Look::Found((gp, false));
     }
     // SAFETY: mp is this thread's M.
     if unsafe { !(*mp).spinning } && SCHED.needspinning.load(Ordering::Relaxed) == 1 {
-        SCHED.lock.unlock();
+        SCHED.lock.unlock_raw();
         become_spinning(mp);
         return Look::Again;
     }
@@ -347,7 +347,7 @@ fn give_up_p(mp: *mut M, pp: *mut P) -> Look {
         crate::throw("findrunnable: wrong p");
     }
     pidleput(pp);
-    SCHED.lock.unlock();
+    SCHED.lock.unlock_raw();
     Look::Nothing(0)
 }
 
@@ -384,9 +384,9 @@ fn sleep_until_timer(mp: *mut M, poll_until: i64, was_spinning: bool) -> bool {
     POLL_WAKE.store(0, Ordering::Release);
     POLL_UNTIL.store(0, Ordering::Release);
     TIMER_SLEEPER_FREE.store(true, Ordering::Release);
-    SCHED.lock.lock();
+    SCHED.lock.lock_raw();
     let p2 = pidleget();
-    SCHED.lock.unlock();
+    SCHED.lock.unlock_raw();
     if p2.is_null() {
         return false;
     }
@@ -446,9 +446,9 @@ pub(super) fn check_runqs_no_p() -> Option<*mut P> {
         let p2 = allp(i);
         // SAFETY: p2 is a valid P.
         if !p2.is_null() && unsafe { !(*p2).runq.is_empty() } {
-            SCHED.lock.lock();
+            SCHED.lock.lock_raw();
             let pp = pidleget();
-            SCHED.lock.unlock();
+            SCHED.lock.unlock_raw();
             return if pp.is_null() { None } else { Some(pp) };
         }
     }
@@ -555,9 +555,9 @@ pub(super) unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
     check_stack(gp);
     casgstatus(gp, GRUNNING, GRUNNABLE);
     dropg();
-    SCHED.lock.lock();
+    SCHED.lock.lock_raw();
     globrunqput(gp);
-    SCHED.lock.unlock();
+    SCHED.lock.unlock_raw();
     schedule()
 }
 

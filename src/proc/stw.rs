@@ -24,14 +24,13 @@ pub(super) fn checkdead() {
     if check_timers_no_p(0) != 0 {
         return;
     }
-    ALLGLOCK.lock();
+    let allgs = ALLGS.lock();
     let mut grunning = 0;
-    // SAFETY: under ALLGLOCK.
-    for &gp in unsafe { (*ALLGS.get()).0.iter() } {
+    for &gp in allgs.0.iter() {
         match readgstatus(gp) {
             GWAITING => grunning += 1,
             GRUNNABLE | GRUNNING | GSYSCALL => {
-                ALLGLOCK.unlock();
+                drop(allgs);
                 crate::print::fatal_fmt(format_args!(
                     "checkdead: runnable g {} (status {}, mcount={} nmidle={} nmsys={} npidle={} runqsize={})",
                     unsafe { (*gp).goid },
@@ -46,7 +45,7 @@ pub(super) fn checkdead() {
             _ => {}
         }
     }
-    ALLGLOCK.unlock();
+    drop(allgs);
     if grunning == 0 {
         crate::throw("no goroutines (main called runtime.Goexit) - deadlock!");
     }
@@ -64,14 +63,14 @@ pub(super) fn gcstopm() {
         }
     }
     let pp = releasep();
-    SCHED.lock.lock();
+    SCHED.lock.lock_raw();
     // SAFETY: pp was ours.
     unsafe { (*pp).status.store(PGCSTOP, Ordering::Relaxed) };
     let left = SCHED.stopwait.fetch_sub(1, Ordering::AcqRel) - 1;
     if left == 0 {
         SCHED.stopnote.wakeup();
     }
-    SCHED.lock.unlock();
+    SCHED.lock.unlock_raw();
     stopm();
 }
 
@@ -82,7 +81,7 @@ pub(super) static WORLDSEMA: crate::sync::Mutex<()> = crate::sync::Mutex::new(()
 /// Go's stopTheWorld: every P stops (_Pgcstop) except the caller's.
 pub(super) fn stop_the_world() {
     let mp = getm();
-    SCHED.lock.lock();
+    SCHED.lock.lock_raw();
     SCHED.stopwait.store(gomaxprocs(), Ordering::Release);
     SCHED.gcwaiting.store(true, Ordering::Release);
     preemptall();
@@ -110,7 +109,7 @@ pub(super) fn stop_the_world() {
         }
     }
     let wait = SCHED.stopwait.load(Ordering::Acquire) > 0;
-    SCHED.lock.unlock();
+    SCHED.lock.unlock_raw();
     if wait {
         loop {
             // Wait 100µs, then try to re-preempt in case of any races.
@@ -128,13 +127,13 @@ pub(super) fn stop_the_world() {
 
 /// Go's startTheWorld: procresize to `procs`, then start Ms for the Ps that have work.
 pub(super) fn start_the_world(procs: i32) {
-    SCHED.lock.lock();
+    SCHED.lock.lock_raw();
     let mut p1 = procresize(procs);
     SCHED.gcwaiting.store(false, Ordering::Release);
     if SCHED.sysmonwait.swap(false, Ordering::AcqRel) {
         SCHED.sysmonnote.wakeup();
     }
-    SCHED.lock.unlock();
+    SCHED.lock.unlock_raw();
     while !p1.is_null() {
         // SAFETY: p1 is a runnable P from procresize, owned by nobody yet.
         unsafe {
@@ -190,18 +189,7 @@ pub fn num_goroutine() -> i64 {
 /// Number of goroutines parked (_Gwaiting) right now (the `testing` feature's view).
 #[cfg(feature = "testing")]
 pub fn num_waiting() -> usize {
-    let mut n = 0;
-    ALLGLOCK.lock();
-    // SAFETY: under ALLGLOCK; gs are never freed; the status is atomic.
-    unsafe {
-        for &gp in (*ALLGS.get()).0.iter() {
-            if (*gp).atomicstatus.load(Ordering::Acquire) == GWAITING {
-                n += 1;
-            }
-        }
-    }
-    ALLGLOCK.unlock();
-    n
+    ALLGS.lock().0.iter().filter(|&&gp| readgstatus(gp) == GWAITING).count()
 }
 
 /// (goid, status text) of the running goroutine, for fatal messages; None on g0 or before TLS.

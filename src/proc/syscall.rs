@@ -20,22 +20,22 @@ pub fn entersyscall() {
         // Release: everything the P's owner did is visible to whoever CASes it out of _Psyscall.
         (*pp).status.store(PSYSCALL, Ordering::Release);
         if SCHED.sysmonwait.load(Ordering::Acquire) {
-            SCHED.lock.lock();
+            SCHED.lock.lock_raw();
             if SCHED.sysmonwait.swap(false, Ordering::AcqRel) {
                 SCHED.sysmonnote.wakeup();
             }
-            SCHED.lock.unlock();
+            SCHED.lock.unlock_raw();
         }
         if SCHED.gcwaiting.load(Ordering::Acquire) {
             // Go's entersyscall_gcwait: a stop-the-world is waiting for this P.
-            SCHED.lock.lock();
+            SCHED.lock.lock_raw();
             if (*pp).status.compare_exchange(PSYSCALL, PGCSTOP, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
                 (*pp).syscalltick.fetch_add(1, Ordering::Relaxed);
                 if SCHED.stopwait.fetch_sub(1, Ordering::AcqRel) - 1 == 0 {
                     SCHED.stopnote.wakeup();
                 }
             }
-            SCHED.lock.unlock();
+            SCHED.lock.unlock_raw();
         }
         (*mp).locks -= 1;
     }
@@ -79,12 +79,12 @@ pub(super) fn exitsyscallfast(oldp: *mut P) -> bool {
             return true;
         }
         if (*mp).p.load(Ordering::Relaxed).is_null() && SCHED.npidle.load(Ordering::Relaxed) > 0 {
-            SCHED.lock.lock();
+            SCHED.lock.lock_raw();
             let pp = pidleget();
             if !pp.is_null() && SCHED.sysmonwait.swap(false, Ordering::AcqRel) {
                 SCHED.sysmonnote.wakeup();
             }
-            SCHED.lock.unlock();
+            SCHED.lock.unlock_raw();
             if !pp.is_null() {
                 acquirep(pp);
                 return true;
@@ -99,14 +99,14 @@ pub(super) fn exitsyscallfast(oldp: *mut P) -> bool {
 pub(super) unsafe extern "C" fn exitsyscall0(gp: *mut G) -> ! {
     casgstatus(gp, GSYSCALL, GRUNNABLE);
     dropg();
-    SCHED.lock.lock();
+    SCHED.lock.lock_raw();
     let pp = if SCHED.gcwaiting.load(Ordering::Acquire) { ptr::null_mut() } else { pidleget() };
     if pp.is_null() {
         globrunqput(gp);
     } else if SCHED.sysmonwait.swap(false, Ordering::AcqRel) {
         SCHED.sysmonnote.wakeup();
     }
-    SCHED.lock.unlock();
+    SCHED.lock.unlock_raw();
     if !pp.is_null() {
         acquirep(pp);
         execute(gp, false);
