@@ -12,29 +12,120 @@ use core::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicPtr, AtomicU32,
 use crate::lock_futex::{Mutex, Note};
 use crate::runq::RunQueue;
 
-/// `_Gidle`: just allocated, not yet initialised.
-pub const GIDLE: u32 = 0;
-/// `_Grunnable`: on a run queue, not running.
-pub const GRUNNABLE: u32 = 1;
-/// `_Grunning`: running user code on an M with a P.
-pub const GRUNNING: u32 = 2;
-/// `_Gsyscall`: in a system call, holding no P it can rely on.
-pub const GSYSCALL: u32 = 3;
-/// `_Gwaiting`: parked (channel, timer, lock...), waiting for goready.
-pub const GWAITING: u32 = 4;
-/// `_Gdead`: exited, on a gFree list (or never used).
-pub const GDEAD: u32 = 6;
+/// A goroutine's status (Go's `_G*` constants, same values).
+#[repr(u32)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum GStatus {
+    /// `_Gidle`: just allocated, not yet initialised.
+    Idle = 0,
+    /// `_Grunnable`: on a run queue, not running.
+    Runnable = 1,
+    /// `_Grunning`: running user code on an M with a P.
+    Running = 2,
+    /// `_Gsyscall`: in a system call, holding no P it can rely on.
+    Syscall = 3,
+    /// `_Gwaiting`: parked (channel, timer, lock...), waiting for goready.
+    Waiting = 4,
+    /// `_Gdead`: exited, on a gFree list (or never used).
+    Dead = 6,
+}
 
-/// `_Pidle`: on the idle P list.
-pub const PIDLE: u32 = 0;
-/// `_Prunning`: owned by an M running user code or the scheduler.
-pub const PRUNNING: u32 = 1;
-/// `_Psyscall`: its M is in a system call; sysmon or another M may take it.
-pub const PSYSCALL: u32 = 2;
-/// `_Pgcstop`: halted by stop-the-world.
-pub const PGCSTOP: u32 = 3;
-/// `_Pdead`: no longer used (GOMAXPROCS shrank).
-pub const PDEAD: u32 = 4;
+/// A P's status (Go's `_P*` constants, same values).
+#[repr(u32)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PStatus {
+    /// `_Pidle`: on the idle P list.
+    Idle = 0,
+    /// `_Prunning`: owned by an M running user code or the scheduler.
+    Running = 1,
+    /// `_Psyscall`: its M is in a system call; sysmon or another M may take it.
+    Syscall = 2,
+    /// `_Pgcstop`: halted by stop-the-world.
+    GcStop = 3,
+    /// `_Pdead`: no longer used (GOMAXPROCS shrank).
+    Dead = 4,
+}
+
+/// A status word: an `AtomicU32` that holds only values of `S` (all-zero is `S`'s 0 variant, so
+/// a zeroed G or P is valid).
+#[repr(transparent)]
+pub struct AtomicStatus<S> {
+    v: AtomicU32,
+    _s: core::marker::PhantomData<S>,
+}
+
+/// The enums an AtomicStatus can hold.
+pub trait Status: Copy + Into<u32> {
+    /// The variant with value `v` (only values stored from a variant are ever read back).
+    fn from_u32(v: u32) -> Self;
+}
+
+impl From<GStatus> for u32 {
+    fn from(s: GStatus) -> u32 {
+        s as u32
+    }
+}
+
+impl From<PStatus> for u32 {
+    fn from(s: PStatus) -> u32 {
+        s as u32
+    }
+}
+
+impl Status for GStatus {
+    fn from_u32(v: u32) -> Self {
+        match v {
+            0 => GStatus::Idle,
+            1 => GStatus::Runnable,
+            2 => GStatus::Running,
+            3 => GStatus::Syscall,
+            4 => GStatus::Waiting,
+            6 => GStatus::Dead,
+            _ => crate::throw("bad g status"),
+        }
+    }
+}
+
+impl Status for PStatus {
+    fn from_u32(v: u32) -> Self {
+        match v {
+            0 => PStatus::Idle,
+            1 => PStatus::Running,
+            2 => PStatus::Syscall,
+            3 => PStatus::GcStop,
+            4 => PStatus::Dead,
+            _ => crate::throw("bad p status"),
+        }
+    }
+}
+
+impl<S: Status> AtomicStatus<S> {
+    /// A status word holding `s`.
+    pub const fn new(s: u32) -> Self {
+        AtomicStatus { v: AtomicU32::new(s), _s: core::marker::PhantomData }
+    }
+    /// Loads the status.
+    #[inline]
+    pub fn load(&self, o: core::sync::atomic::Ordering) -> S {
+        S::from_u32(self.v.load(o))
+    }
+    /// Stores a status.
+    #[inline]
+    pub fn store(&self, s: S, o: core::sync::atomic::Ordering) {
+        self.v.store(s.into(), o)
+    }
+    /// Moves from `old` to `new` if the status is `old`; Err(the status) if not.
+    #[inline]
+    pub fn compare_exchange(
+        &self,
+        old: S,
+        new: S,
+        ok: core::sync::atomic::Ordering,
+        fail: core::sync::atomic::Ordering,
+    ) -> Result<S, S> {
+        self.v.compare_exchange(old.into(), new.into(), ok, fail).map(S::from_u32).map_err(S::from_u32)
+    }
+}
 
 /// Number of machine words in `m.tls`; `tls[0]` holds the current g (read by `getg`).
 pub const TLS_SLOTS: usize = 8;
@@ -107,7 +198,7 @@ pub struct G {
     /// Saved context while not running (asm: g_sched_*).
     pub sched: Gobuf,
     /// `_G*` status, changed by CAS (casgstatus).
-    pub atomicstatus: AtomicU32,
+    pub atomicstatus: AtomicStatus<GStatus>,
     /// Goroutine id; 1 is main.
     pub goid: u64,
     /// Next g on a run queue or free list (guintptr).
@@ -212,7 +303,7 @@ pub struct P {
     /// Index in allp.
     pub id: i32,
     /// `_P*` status.
-    pub status: AtomicU32,
+    pub status: AtomicStatus<PStatus>,
     /// Next P on sched.pidle.
     pub link: *mut P,
     /// Incremented on every scheduler call.

@@ -60,7 +60,7 @@ pub(super) fn mpreinit(mp: *mut M) {
     unsafe {
         (*gs).stack = stack::sysstack(SIGNAL_STACK_SIZE);
         (*gs).m = mp;
-        (*gs).atomicstatus.store(GDEAD, Ordering::Relaxed);
+        (*gs).atomicstatus.store(GStatus::Dead, Ordering::Relaxed);
         (*mp).gsignal = gs;
     }
 }
@@ -104,7 +104,7 @@ fn newm_g0(f: Option<fn()>, pp: *mut P, id: i64) {
     unsafe {
         (*g0).stack = stack::sysstack(G0_STACK_SIZE);
         (*g0).m = mp;
-        (*g0).atomicstatus.store(GDEAD, Ordering::Relaxed);
+        (*g0).atomicstatus.store(GStatus::Dead, Ordering::Relaxed);
         (*mp).g0 = g0;
         (*mp).g0stack = (*g0).stack.lo;
         (*mp).mstartfn = f;
@@ -181,18 +181,23 @@ pub(super) fn clear_stack(gp: *mut G) {
 }
 
 /// Go's casgstatus: status transitions by CAS; a mismatch is a runtime bug.
-pub fn casgstatus(gp: *mut G, old: u32, new: u32) {
+pub fn casgstatus(gp: *mut G, old: GStatus, new: GStatus) {
     // SAFETY: gp is a valid g.
     let st = unsafe { &(*gp).atomicstatus };
     // AcqRel: the goroutine's state written before a transition is visible to whoever observes
     // the new status (e.g. a waker that sees _Gwaiting sees the saved context).
     if let Err(cur) = st.compare_exchange(old, new, Ordering::AcqRel, Ordering::Acquire) {
-        crate::print::fatal_fmt(format_args!("casgstatus: bad transition {} -> {} (status is {})", old, new, cur));
+        crate::print::fatal_fmt(format_args!(
+            "casgstatus: bad transition {} -> {} (status is {})",
+            old as u32,
+            new as u32,
+            cur as u32
+        ));
     }
 }
 
 /// Go's readgstatus.
-pub fn readgstatus(gp: *mut G) -> u32 {
+pub fn readgstatus(gp: *mut G) -> GStatus {
     // SAFETY: gp is a valid g.
     unsafe { (*gp).atomicstatus.load(Ordering::Acquire) }
 }
@@ -326,7 +331,7 @@ pub(super) fn newproc1(entry: usize, ctx: usize, pp: *mut P, stack_size: usize) 
     let mut newg = gfget(pp);
     if newg.is_null() {
         newg = malg();
-        casgstatus(newg, GIDLE, GDEAD);
+        casgstatus(newg, GStatus::Idle, GStatus::Dead);
         allgadd(newg);
     } else {
         // SAFETY: newg is dead and ours.
@@ -365,7 +370,7 @@ pub(super) fn newproc1(entry: usize, ctx: usize, pp: *mut P, stack_size: usize) 
         g.runnable_since = 0;
     }
     SCHED.ngalive.fetch_add(1, Ordering::Relaxed);
-    casgstatus(newg, GDEAD, GRUNNABLE);
+    casgstatus(newg, GStatus::Dead, GStatus::Runnable);
     newg
 }
 
@@ -380,7 +385,7 @@ pub(crate) fn find_g(wait: bool, pred: impl Fn(*mut G) -> bool) -> Option<*mut G
     allgs.0.iter().copied().find(|&gp| {
         // SAFETY: gp is a live g (never freed).
         unsafe {
-            (*gp).atomicstatus.load(Ordering::Acquire) != GDEAD
+            (*gp).atomicstatus.load(Ordering::Acquire) != GStatus::Dead
                 && (*gp).lazy_stack.load(Ordering::Acquire) == 0
                 && (*gp).stack.lo != 0
         }

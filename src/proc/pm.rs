@@ -17,7 +17,7 @@ pub(super) fn procresize(nprocs: i32) -> *mut P {
         if pp.is_null() {
             let p = Box::into_raw(Box::new(P {
                 id: i as i32,
-                status: AtomicU32::new(PGCSTOP),
+                status: AtomicStatus::new(PStatus::GcStop as u32),
                 link: ptr::null_mut(),
                 schedtick: 0,
                 syscalltick: AtomicU32::new(0),
@@ -39,8 +39,8 @@ pub(super) fn procresize(nprocs: i32) -> *mut P {
             // SAFETY: a P from allp; the world is stopped.
             unsafe {
                 let st = (*pp).status.load(Ordering::Relaxed);
-                if st == PDEAD {
-                    (*pp).status.store(PGCSTOP, Ordering::Relaxed);
+                if st == PStatus::Dead {
+                    (*pp).status.store(PStatus::GcStop, Ordering::Relaxed);
                 }
             }
         }
@@ -50,7 +50,7 @@ pub(super) fn procresize(nprocs: i32) -> *mut P {
     unsafe {
         let cur = (*mp).p.load(Ordering::Relaxed);
         if !cur.is_null() && (*cur).id < nprocs {
-            (*cur).status.store(PRUNNING, Ordering::Relaxed);
+            (*cur).status.store(PStatus::Running, Ordering::Relaxed);
         } else {
             if !cur.is_null() {
                 (*cur).m.store(ptr::null_mut(), Ordering::Relaxed);
@@ -58,7 +58,7 @@ pub(super) fn procresize(nprocs: i32) -> *mut P {
             }
             let p0 = allp(0);
             (*p0).m.store(ptr::null_mut(), Ordering::Relaxed);
-            (*p0).status.store(PIDLE, Ordering::Relaxed);
+            (*p0).status.store(PStatus::Idle, Ordering::Relaxed);
             acquirep(p0);
         }
         // Destroy the Ps past nprocs: their work moves to the global queue and to the caller's P.
@@ -86,7 +86,7 @@ pub(super) fn procresize(nprocs: i32) -> *mut P {
             (*pp).timers_lock.unlock_raw();
             // Go's freemcache: the cached objects go back to their classes.
             (*pp).mcache.release_all();
-            (*pp).status.store(PDEAD, Ordering::Relaxed);
+            (*pp).status.store(PStatus::Dead, Ordering::Relaxed);
         }
         // Rebuild the idle list from scratch.
         sl().pidle = ptr::null_mut();
@@ -98,7 +98,7 @@ pub(super) fn procresize(nprocs: i32) -> *mut P {
             if pp == mine {
                 continue;
             }
-            (*pp).status.store(PIDLE, Ordering::Relaxed);
+            (*pp).status.store(PStatus::Idle, Ordering::Relaxed);
             if (*pp).runq.is_empty() {
                 pidleput(pp);
             } else {
@@ -120,12 +120,12 @@ pub(super) fn acquirep(pp: *mut P) {
             crate::throw("wirep: already in go");
         }
         let st = (*pp).status.load(Ordering::Relaxed);
-        if !(*pp).m.load(Ordering::Relaxed).is_null() || st != PIDLE {
-            crate::print::fatal_fmt(format_args!("wirep: invalid p state (status={})", st));
+        if !(*pp).m.load(Ordering::Relaxed).is_null() || st != PStatus::Idle {
+            crate::print::fatal_fmt(format_args!("wirep: invalid p state (status={})", st as u32));
         }
         (*mp).p.store(pp, Ordering::Relaxed);
         (*pp).m.store(mp, Ordering::Relaxed);
-        (*pp).status.store(PRUNNING, Ordering::Release);
+        (*pp).status.store(PStatus::Running, Ordering::Release);
     }
 }
 
@@ -135,12 +135,12 @@ pub(super) fn releasep() -> *mut P {
     // SAFETY: mp is ours; its P is _Prunning and owned by it.
     unsafe {
         let pp = (*mp).p.load(Ordering::Relaxed);
-        if pp.is_null() || (*pp).m.load(Ordering::Relaxed) != mp || (*pp).status.load(Ordering::Relaxed) != PRUNNING {
+        if pp.is_null() || (*pp).m.load(Ordering::Relaxed) != mp || (*pp).status.load(Ordering::Relaxed) != PStatus::Running {
             crate::throw("releasep: invalid arg");
         }
         (*mp).p.store(ptr::null_mut(), Ordering::Relaxed);
         (*pp).m.store(ptr::null_mut(), Ordering::Relaxed);
-        (*pp).status.store(PIDLE, Ordering::Release);
+        (*pp).status.store(PStatus::Idle, Ordering::Release);
         pp
     }
 }
@@ -292,7 +292,7 @@ pub(super) fn handoffp(pp: *mut P) {
         }
         if SCHED.gcwaiting.load(Ordering::Acquire) {
             SCHED.lock.lock_raw();
-            (*pp).status.store(PGCSTOP, Ordering::Relaxed);
+            (*pp).status.store(PStatus::GcStop, Ordering::Relaxed);
             let left = SCHED.stopwait.fetch_sub(1, Ordering::AcqRel) - 1;
             SCHED.lock.unlock_raw();
             if left == 0 {
@@ -402,7 +402,7 @@ pub fn can_enter_syscall() -> bool {
             && gp != (*mp).gsignal
             && (*mp).locks == 0
             && !(*mp).p.load(Ordering::Relaxed).is_null()
-            && readgstatus(gp) == GRUNNING
+            && readgstatus(gp) == GStatus::Running
     }
 }
 

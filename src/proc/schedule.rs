@@ -117,7 +117,7 @@ pub(super) fn execute(gp: *mut G, inherit_time: bool) -> ! {
     unsafe {
         (*mp).curg = gp;
         (*gp).m = mp;
-        casgstatus(gp, GRUNNABLE, GRUNNING);
+        casgstatus(gp, GStatus::Runnable, GStatus::Running);
         (*gp).preempt.store(false, Ordering::Relaxed);
         (*gp).runnable_since = nanotime();
         if !inherit_time {
@@ -429,7 +429,7 @@ pub(super) fn steal_work(mut now: i64) -> (*mut G, bool, i64, i64, bool) {
                 }
             }
             // SAFETY: p2 is a valid P; status is atomic.
-            if unsafe { (*p2).status.load(Ordering::Acquire) } != PIDLE {
+            if unsafe { (*p2).status.load(Ordering::Acquire) } != PStatus::Idle {
                 let gp = runqsteal(pp, p2, steal_timers_or_runnext);
                 if !gp.is_null() {
                     return (gp, false, now, poll_until, false);
@@ -488,7 +488,7 @@ pub(super) fn dropg() {
 /// lock)` runs; if it returns false the goroutine resumes at once.
 pub fn gopark(unlockf: Option<unsafe fn(*mut G, usize) -> bool>, lock: usize, reason: WaitReason) {
     let gp = arch::getg();
-    if readgstatus(gp) == GSYSCALL {
+    if readgstatus(gp) == GStatus::Syscall {
         syscall_misuse();
     }
     // SAFETY: gp is the running user g.
@@ -505,7 +505,7 @@ pub fn gopark(unlockf: Option<unsafe fn(*mut G, usize) -> bool>, lock: usize, re
 /// Go's park_m (on g0): gp becomes _Gwaiting; run the unlock hook; schedule.
 pub(super) unsafe extern "C" fn park_m(gp: *mut G) -> ! {
     check_stack(gp);
-    casgstatus(gp, GRUNNING, GWAITING);
+    casgstatus(gp, GStatus::Running, GStatus::Waiting);
     dropg();
     // SAFETY: gp is the g that just parked; its hook was set by gopark.
     unsafe {
@@ -515,7 +515,7 @@ pub(super) unsafe extern "C" fn park_m(gp: *mut G) -> ! {
         if let Some(f) = (*gp).waitunlockf.take() {
             let ok = f(gp, lock);
             if !ok {
-                casgstatus(gp, GWAITING, GRUNNABLE);
+                casgstatus(gp, GStatus::Waiting, GStatus::Runnable);
                 execute(gp, true);
             }
         }
@@ -525,7 +525,7 @@ pub(super) unsafe extern "C" fn park_m(gp: *mut G) -> ! {
 
 /// Go's goready/ready: gp becomes runnable in runnext of the current P; maybe wake a P.
 pub fn ready(gp: *mut G, next: bool) {
-    casgstatus(gp, GWAITING, GRUNNABLE);
+    casgstatus(gp, GStatus::Waiting, GStatus::Runnable);
     // SAFETY: gp is a valid g.
     unsafe { (*gp).waitreason = WaitReason::Zero };
     let pp = getp();
@@ -553,7 +553,7 @@ pub fn gosched() {
 /// Go's gosched_m → goschedImpl (on g0).
 pub(super) unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
     check_stack(gp);
-    casgstatus(gp, GRUNNING, GRUNNABLE);
+    casgstatus(gp, GStatus::Running, GStatus::Runnable);
     dropg();
     SCHED.lock.lock_raw();
     globrunqput(gp);
@@ -564,7 +564,7 @@ pub(super) unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
 /// Whether the running goroutine is inside `syscall::blocking` (between entersyscall and
 /// exitsyscall: it has no P).
 pub fn in_syscall() -> bool {
-    readgstatus(arch::getg()) == GSYSCALL
+    readgstatus(arch::getg()) == GStatus::Syscall
 }
 
 /// The runtime services a goroutine may not use without its P (inside `syscall::blocking`) panic
@@ -591,7 +591,7 @@ pub fn check_has_p() {
 #[inline]
 pub fn preempt_check() {
     let gp = arch::getg();
-    if readgstatus(gp) == GSYSCALL {
+    if readgstatus(gp) == GStatus::Syscall {
         syscall_misuse();
     }
     // SAFETY: gp is the running g.
@@ -612,7 +612,7 @@ pub extern "C" fn goexit1() -> ! {
 /// Go's goexit0 (on g0): gp becomes _Gdead and goes on the P's free list with its stack.
 pub(super) unsafe extern "C" fn goexit0(gp: *mut G) -> ! {
     check_stack(gp);
-    casgstatus(gp, GRUNNING, GDEAD);
+    casgstatus(gp, GStatus::Running, GStatus::Dead);
     SCHED.ngalive.fetch_sub(1, Ordering::Relaxed);
     dropg();
     // SAFETY: gp is dead; its fields are ours.

@@ -28,13 +28,13 @@ pub(super) fn checkdead() {
     let mut grunning = 0;
     for &gp in allgs.0.iter() {
         match readgstatus(gp) {
-            GWAITING => grunning += 1,
-            GRUNNABLE | GRUNNING | GSYSCALL => {
+            GStatus::Waiting => grunning += 1,
+            GStatus::Runnable | GStatus::Running | GStatus::Syscall => {
                 drop(allgs);
                 crate::print::fatal_fmt(format_args!(
                     "checkdead: runnable g {} (status {}, mcount={} nmidle={} nmsys={} npidle={} runqsize={})",
                     unsafe { (*gp).goid },
-                    readgstatus(gp),
+                    readgstatus(gp) as u32,
                     mcount,
                     s.nmidle,
                     s.nmsys,
@@ -65,7 +65,7 @@ pub(super) fn gcstopm() {
     let pp = releasep();
     SCHED.lock.lock_raw();
     // SAFETY: pp was ours.
-    unsafe { (*pp).status.store(PGCSTOP, Ordering::Relaxed) };
+    unsafe { (*pp).status.store(PStatus::GcStop, Ordering::Relaxed) };
     let left = SCHED.stopwait.fetch_sub(1, Ordering::AcqRel) - 1;
     if left == 0 {
         SCHED.stopnote.wakeup();
@@ -88,12 +88,12 @@ pub(super) fn stop_the_world() {
     // SAFETY: we hold sched.lock; our P is ours.
     unsafe {
         let pp = (*mp).p.load(Ordering::Relaxed);
-        (*pp).status.store(PGCSTOP, Ordering::Relaxed);
+        (*pp).status.store(PStatus::GcStop, Ordering::Relaxed);
         SCHED.stopwait.fetch_sub(1, Ordering::AcqRel);
         // Ps in syscalls: take them.
         for i in 0..gomaxprocs() as usize {
             let p2 = allp(i);
-            if (*p2).status.compare_exchange(PSYSCALL, PGCSTOP, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+            if (*p2).status.compare_exchange(PStatus::Syscall, PStatus::GcStop, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
                 (*p2).syscalltick.fetch_add(1, Ordering::Relaxed);
                 SCHED.stopwait.fetch_sub(1, Ordering::AcqRel);
             }
@@ -104,7 +104,7 @@ pub(super) fn stop_the_world() {
             if p2.is_null() {
                 break;
             }
-            (*p2).status.store(PGCSTOP, Ordering::Relaxed);
+            (*p2).status.store(PStatus::GcStop, Ordering::Relaxed);
             SCHED.stopwait.fetch_sub(1, Ordering::AcqRel);
         }
     }
@@ -189,7 +189,7 @@ pub fn num_goroutine() -> i64 {
 /// Number of goroutines parked (_Gwaiting) right now (the `testing` feature's view).
 #[cfg(feature = "testing")]
 pub fn num_waiting() -> usize {
-    ALLGS.lock().0.iter().filter(|&&gp| readgstatus(gp) == GWAITING).count()
+    ALLGS.lock().0.iter().filter(|&&gp| readgstatus(gp) == GStatus::Waiting).count()
 }
 
 /// (goid, status text) of the running goroutine, for fatal messages; None on g0 or before TLS.
@@ -213,10 +213,10 @@ pub fn current_goroutine() -> Option<(u64, &'static str)> {
             return None;
         }
         let st = match readgstatus(cur) {
-            GRUNNING => "running",
-            GRUNNABLE => "runnable",
-            GSYSCALL => "syscall",
-            GWAITING => (*cur).waitreason.as_str(),
+            GStatus::Running => "running",
+            GStatus::Runnable => "runnable",
+            GStatus::Syscall => "syscall",
+            GStatus::Waiting => (*cur).waitreason.as_str(),
             _ => "dead",
         };
         Some(((*cur).goid, st))

@@ -11,14 +11,14 @@ pub fn entersyscall() {
     unsafe {
         let mp = (*gp).m;
         (*mp).locks += 1; // no preemption while we rearrange
-        casgstatus(gp, GRUNNING, GSYSCALL);
+        casgstatus(gp, GStatus::Running, GStatus::Syscall);
         let pp = (*mp).p.load(Ordering::Relaxed);
         (*mp).syscalltick = (*pp).syscalltick.load(Ordering::Relaxed);
         (*pp).m.store(ptr::null_mut(), Ordering::Relaxed);
         (*mp).oldp = pp;
         (*mp).p.store(ptr::null_mut(), Ordering::Relaxed);
         // Release: everything the P's owner did is visible to whoever CASes it out of _Psyscall.
-        (*pp).status.store(PSYSCALL, Ordering::Release);
+        (*pp).status.store(PStatus::Syscall, Ordering::Release);
         if SCHED.sysmonwait.load(Ordering::Acquire) {
             SCHED.lock.lock_raw();
             if SCHED.sysmonwait.swap(false, Ordering::AcqRel) {
@@ -29,7 +29,7 @@ pub fn entersyscall() {
         if SCHED.gcwaiting.load(Ordering::Acquire) {
             // Go's entersyscall_gcwait: a stop-the-world is waiting for this P.
             SCHED.lock.lock_raw();
-            if (*pp).status.compare_exchange(PSYSCALL, PGCSTOP, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+            if (*pp).status.compare_exchange(PStatus::Syscall, PStatus::GcStop, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
                 (*pp).syscalltick.fetch_add(1, Ordering::Relaxed);
                 if SCHED.stopwait.fetch_sub(1, Ordering::AcqRel) - 1 == 0 {
                     SCHED.stopnote.wakeup();
@@ -54,7 +54,7 @@ pub fn exitsyscall() {
         if exitsyscallfast(oldp) {
             let pp = (*mp).p.load(Ordering::Relaxed);
             (*pp).syscalltick.fetch_add(1, Ordering::Relaxed);
-            casgstatus(gp, GSYSCALL, GRUNNING);
+            casgstatus(gp, GStatus::Syscall, GStatus::Running);
             (*mp).locks -= 1;
             return;
         }
@@ -73,7 +73,7 @@ pub(super) fn exitsyscallfast(oldp: *mut P) -> bool {
             return false;
         }
         if !oldp.is_null()
-            && (*oldp).status.compare_exchange(PSYSCALL, PIDLE, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+            && (*oldp).status.compare_exchange(PStatus::Syscall, PStatus::Idle, Ordering::AcqRel, Ordering::Relaxed).is_ok()
         {
             acquirep(oldp);
             return true;
@@ -97,7 +97,7 @@ pub(super) fn exitsyscallfast(oldp: *mut P) -> bool {
 /// Go's exitsyscall0 (on g0): no P for gp: run it on an idle P if one appeared, else queue it
 /// globally and park this M.
 pub(super) unsafe extern "C" fn exitsyscall0(gp: *mut G) -> ! {
-    casgstatus(gp, GSYSCALL, GRUNNABLE);
+    casgstatus(gp, GStatus::Syscall, GStatus::Runnable);
     dropg();
     SCHED.lock.lock_raw();
     let pp = if SCHED.gcwaiting.load(Ordering::Acquire) { ptr::null_mut() } else { pidleget() };

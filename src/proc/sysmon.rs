@@ -101,7 +101,7 @@ pub(super) fn retake(now: i64) -> u32 {
             let pd = &mut (*pp).sysmontick;
             let s = (*pp).status.load(Ordering::Acquire);
             let mut sysretake = false;
-            if s == PRUNNING || s == PSYSCALL {
+            if s == PStatus::Running || s == PStatus::Syscall {
                 // Preempt a g running for too long.
                 let t = (*pp).schedtick;
                 if pd.schedtick != t {
@@ -112,7 +112,7 @@ pub(super) fn retake(now: i64) -> u32 {
                     sysretake = true; // in a syscall, preemptone does nothing: retake instead
                 }
             }
-            if s == PSYSCALL {
+            if s == PStatus::Syscall {
                 // Retake a P from a syscall if it has been there for more than one sysmon tick.
                 let t = (*pp).syscalltick.load(Ordering::Relaxed);
                 if !sysretake && pd.syscalltick != t {
@@ -131,7 +131,7 @@ pub(super) fn retake(now: i64) -> u32 {
                 // (Go's incidlelocked(-1)): otherwise an M that finds no idle P meanwhile and goes
                 // idle would see no running M at all and report a false deadlock.
                 incidlelocked(-1);
-                if (*pp).status.compare_exchange(PSYSCALL, PIDLE, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+                if (*pp).status.compare_exchange(PStatus::Syscall, PStatus::Idle, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
                     n += 1;
                     (*pp).syscalltick.fetch_add(1, Ordering::Relaxed);
                     handoffp(pp);
@@ -177,7 +177,7 @@ pub(super) fn preemptall() {
     for i in 0..gomaxprocs() as usize {
         let pp = allp(i);
         // SAFETY: valid P.
-        if !pp.is_null() && unsafe { (*pp).status.load(Ordering::Acquire) } == PRUNNING {
+        if !pp.is_null() && unsafe { (*pp).status.load(Ordering::Acquire) } == PStatus::Running {
             preemptone(pp);
         }
     }
@@ -224,7 +224,7 @@ pub fn schedtrace(detail: bool) {
                     w,
                     "  P{}: status={} schedtick={} syscalltick={} m={} runqsize={} gfreecnt={} timerslen={}",
                     i,
-                    (*pp).status.load(Ordering::Relaxed),
+                    (*pp).status.load(Ordering::Relaxed) as u32,
                     (*pp).schedtick,
                     (*pp).syscalltick.load(Ordering::Relaxed),
                     if mp.is_null() { -1 } else { (*mp).id },
@@ -264,7 +264,7 @@ pub fn schedtrace(detail: bool) {
         let allgs = ALLGS.lock();
         for &gp in allgs.0.iter() {
             let st = readgstatus(gp);
-            if st == GDEAD {
+            if st == GStatus::Dead {
                 continue;
             }
             let mp = (*gp).m;
@@ -272,7 +272,7 @@ pub fn schedtrace(detail: bool) {
                 w,
                 "  G{}: status={}({}) m={} lockedm=-1",
                 (*gp).goid,
-                st,
+                st as u32,
                 (*gp).waitreason.as_str(),
                 if mp.is_null() { -1 } else { (*mp).id }
             );
