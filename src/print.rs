@@ -101,7 +101,8 @@ fn take_printbuf() -> Vec<u8> {
     // SAFETY: mp is this thread's M; printbuf holds the raw parts of a Vec<u8> of length 0
     // (put_printbuf) or zeros. Only this thread touches its M's printbuf.
     unsafe {
-        let (ptr, cap) = core::mem::replace(&mut (*mp).printbuf, (core::ptr::null_mut(), 0));
+        let (ptr, cap) = (*mp).printbuf;
+        (*mp).printbuf = (core::ptr::null_mut(), 0);
         if ptr.is_null() {
             Vec::new()
         } else {
