@@ -75,24 +75,52 @@ impl<const N: usize> RunQueue<N> {
         self.runnext.load(Ordering::Acquire) != 0
     }
 
-    /// Owner only: puts `v` at the tail, or into runnext if `next` (kicking the old runnext to the
+    /// The owner's handle: put, get, drain, the overflow grab and stealing into this queue.
+    ///
+    /// # Safety
+    /// Only the queue's owner (the M holding its P) calls it, and only one `Owner` of a queue
+    /// is used at a time: the ring's tail and slots are written by the owner alone (the ordering
+    /// argument above).
+    pub unsafe fn owner(&self) -> Owner<'_, N> {
+        Owner { q: self }
+    }
+
+    /// A thief's handle: any thread may take half of the ring.
+    pub fn stealer(&self) -> Stealer<'_, N> {
+        Stealer { q: self }
+    }
+}
+
+/// The owner's side of a RunQueue (tokio's Local, crossbeam's Worker): made only by the unsafe
+/// `RunQueue::owner`, whose contract is the single-producer rule.
+pub struct Owner<'a, const N: usize> {
+    q: &'a RunQueue<N>,
+}
+
+/// The thieves' side of a RunQueue (tokio's Steal, crossbeam's Stealer).
+pub struct Stealer<'a, const N: usize> {
+    q: &'a RunQueue<N>,
+}
+
+impl<const N: usize> Owner<'_, N> {
+    /// puts `v` at the tail, or into runnext if `next` (kicking the old runnext to the
     /// tail). Err(Full(x)) when the ring is full: `x` must go elsewhere with half of the ring.
     pub fn put(&self, mut v: usize, next: bool) -> Result<(), Full> {
         debug_assert!(v != 0);
         if next {
-            let old = self.runnext.swap(v, Ordering::AcqRel);
+            let old = self.q.runnext.swap(v, Ordering::AcqRel);
             if old == 0 {
                 return Ok(());
             }
             v = old; // kick the old runnext out to the regular queue
         }
         // Acquire: pairs with consumers' Release CAS, so slots below head are free to reuse.
-        let h = self.head.load(Ordering::Acquire);
-        let t = self.tail.load(Ordering::Relaxed); // only the owner writes tail
+        let h = self.q.head.load(Ordering::Acquire);
+        let t = self.q.tail.load(Ordering::Relaxed); // only the owner writes tail
         if t.wrapping_sub(h) < N as u32 {
-            self.buf[t as usize % N].store(v, Ordering::Relaxed);
+            self.q.buf[t as usize % N].store(v, Ordering::Relaxed);
             // Release: publishes the slot to consumers.
-            self.tail.store(t.wrapping_add(1), Ordering::Release);
+            self.q.tail.store(t.wrapping_add(1), Ordering::Release);
             return Ok(());
         }
         Err(Full(v))
@@ -102,66 +130,92 @@ impl<const N: usize> RunQueue<N> {
     /// many) so the caller can move them plus the overflow value to the global queue.
     /// Returns 0 if a thief emptied the queue meanwhile (then `put` will succeed).
     pub fn grab_half_for_overflow(&self, batch: &mut [usize]) -> usize {
-        let h = self.head.load(Ordering::Acquire);
-        let t = self.tail.load(Ordering::Relaxed);
+        let h = self.q.head.load(Ordering::Acquire);
+        let t = self.q.tail.load(Ordering::Relaxed);
         let n = t.wrapping_sub(h) / 2;
         if n as usize != N / 2 {
             return 0; // the queue is not full anymore
         }
         for (i, slot) in batch.iter_mut().enumerate().take(n as usize) {
-            *slot = self.buf[(h.wrapping_add(i as u32)) as usize % N].load(Ordering::Relaxed);
+            *slot = self.q.buf[(h.wrapping_add(i as u32)) as usize % N].load(Ordering::Relaxed);
         }
         // Release: our slot reads happen-before the owner (us) or anyone reusing them.
-        if self.head.compare_exchange(h, h.wrapping_add(n), Ordering::Release, Ordering::Relaxed).is_err() {
+        if self.q.head.compare_exchange(h, h.wrapping_add(n), Ordering::Release, Ordering::Relaxed).is_err() {
             return 0;
         }
         n as usize
     }
 
-    /// Owner only: takes runnext if set, else the head of the ring. The bool says whether the
+    /// takes runnext if set, else the head of the ring. The bool says whether the
     /// value came from runnext (it then inherits the time slice).
     pub fn get(&self) -> Option<(usize, bool)> {
-        let mut next = self.runnext.load(Ordering::Acquire);
+        let mut next = self.q.runnext.load(Ordering::Acquire);
         while next != 0 {
-            match self.runnext.compare_exchange(next, 0, Ordering::AcqRel, Ordering::Acquire) {
+            match self.q.runnext.compare_exchange(next, 0, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => return Some((next, true)),
                 Err(cur) => next = cur,
             }
         }
         loop {
             // Acquire: sync with other consumers' CAS.
-            let h = self.head.load(Ordering::Acquire);
-            let t = self.tail.load(Ordering::Relaxed);
+            let h = self.q.head.load(Ordering::Acquire);
+            let t = self.q.tail.load(Ordering::Relaxed);
             if t == h {
                 return None;
             }
-            let v = self.buf[h as usize % N].load(Ordering::Relaxed);
+            let v = self.q.buf[h as usize % N].load(Ordering::Relaxed);
             // Release: the slot read happens-before a later put reusing it.
-            if self.head.compare_exchange(h, h.wrapping_add(1), Ordering::Release, Ordering::Relaxed).is_ok() {
+            if self.q.head.compare_exchange(h, h.wrapping_add(1), Ordering::Release, Ordering::Relaxed).is_ok() {
                 return Some((v, false));
             }
         }
     }
 
-    /// Owner only: empties the ring and runnext into `out` (procresize moving a dead P's gs).
+    /// empties the ring and runnext into `out` (procresize moving a dead P's gs).
     pub fn drain(&self, mut out: impl FnMut(usize)) {
         while let Some((v, _)) = self.get() {
             out(v);
         }
     }
 
-    /// Any thread: claims half of the ring (Go's runqgrab) into `batch`; if the ring is empty and
+    /// Steals half of `victim`'s queue into our ring (Go's runqsteal) and returns
+    /// one of them to run now (the last one grabbed), or None.
+    pub fn steal_from(&self, victim: Stealer<'_, N>, steal_runnext: bool) -> Option<usize> {
+        let mut batch = [0usize; N];
+        let n = victim.grab(&mut batch[..N / 2], steal_runnext);
+        if n == 0 {
+            return None;
+        }
+        let last = batch[n - 1];
+        if n == 1 {
+            return Some(last);
+        }
+        let h = self.q.head.load(Ordering::Acquire);
+        let t = self.q.tail.load(Ordering::Relaxed);
+        if t.wrapping_sub(h) as usize + n - 1 > N {
+            crate::throw("runqsteal: runq overflow");
+        }
+        for (i, &v) in batch[..n - 1].iter().enumerate() {
+            self.q.buf[(t.wrapping_add(i as u32)) as usize % N].store(v, Ordering::Relaxed);
+        }
+        self.q.tail.store(t.wrapping_add(n as u32 - 1), Ordering::Release);
+        Some(last)
+    }
+}
+
+impl<const N: usize> Stealer<'_, N> {
+    /// Claims half of the ring (Go's runqgrab) into `batch`; if the ring is empty and
     /// `steal_runnext`, takes runnext instead. Returns the count.
     pub fn grab(&self, batch: &mut [usize], steal_runnext: bool) -> usize {
         loop {
-            let h = self.head.load(Ordering::Acquire); // sync with other consumers
-            let t = self.tail.load(Ordering::Acquire); // sync with the producer
+            let h = self.q.head.load(Ordering::Acquire); // sync with other consumers
+            let t = self.q.tail.load(Ordering::Acquire); // sync with the producer
             let mut n = t.wrapping_sub(h);
             n -= n / 2;
             if n == 0 {
                 if steal_runnext {
-                    let next = self.runnext.load(Ordering::Acquire);
-                    if next != 0 && self.runnext.compare_exchange(next, 0, Ordering::AcqRel, Ordering::Acquire).is_ok()
+                    let next = self.q.runnext.load(Ordering::Acquire);
+                    if next != 0 && self.q.runnext.compare_exchange(next, 0, Ordering::AcqRel, Ordering::Acquire).is_ok()
                     {
                         batch[0] = next;
                         return 1;
@@ -174,36 +228,12 @@ impl<const N: usize> RunQueue<N> {
             }
             let n = (n as usize).min(batch.len());
             for (i, slot) in batch.iter_mut().enumerate().take(n) {
-                *slot = self.buf[(h.wrapping_add(i as u32)) as usize % N].load(Ordering::Relaxed);
+                *slot = self.q.buf[(h.wrapping_add(i as u32)) as usize % N].load(Ordering::Relaxed);
             }
-            if self.head.compare_exchange(h, h.wrapping_add(n as u32), Ordering::Release, Ordering::Relaxed).is_ok() {
+            if self.q.head.compare_exchange(h, h.wrapping_add(n as u32), Ordering::Release, Ordering::Relaxed).is_ok() {
                 return n;
             }
         }
-    }
-
-    /// Owner of `self`: steals half of `victim`'s queue into our ring (Go's runqsteal) and returns
-    /// one of them to run now (the last one grabbed), or None.
-    pub fn steal_from(&self, victim: &RunQueue<N>, steal_runnext: bool) -> Option<usize> {
-        let mut batch = [0usize; N];
-        let n = victim.grab(&mut batch[..N / 2], steal_runnext);
-        if n == 0 {
-            return None;
-        }
-        let last = batch[n - 1];
-        if n == 1 {
-            return Some(last);
-        }
-        let h = self.head.load(Ordering::Acquire);
-        let t = self.tail.load(Ordering::Relaxed);
-        if t.wrapping_sub(h) as usize + n - 1 > N {
-            crate::throw("runqsteal: runq overflow");
-        }
-        for (i, &v) in batch[..n - 1].iter().enumerate() {
-            self.buf[(t.wrapping_add(i as u32)) as usize % N].store(v, Ordering::Relaxed);
-        }
-        self.tail.store(t.wrapping_add(n as u32 - 1), Ordering::Release);
-        Some(last)
     }
 }
 
@@ -211,35 +241,41 @@ impl<const N: usize> RunQueue<N> {
 mod tests {
     use super::*;
 
+    /// The owner handle (in these tests one thread at a time puts into a queue).
+    fn own<const N: usize>(q: &RunQueue<N>) -> Owner<'_, N> {
+        // SAFETY: in these tests only one thread puts into a given queue.
+        unsafe { q.owner() }
+    }
+
     #[test]
     fn fifo_and_runnext() {
         let q = RunQueue::<8>::new();
         assert!(q.is_empty());
-        q.put(1, false).unwrap();
-        q.put(2, false).unwrap();
-        q.put(3, true).unwrap();
-        assert_eq!(q.get(), Some((3, true)));
-        assert_eq!(q.get(), Some((1, false)));
-        q.put(4, true).unwrap();
-        q.put(5, true).unwrap(); // kicks 4 to the tail
-        assert_eq!(q.get(), Some((5, true)));
-        assert_eq!(q.get(), Some((2, false)));
-        assert_eq!(q.get(), Some((4, false)));
-        assert_eq!(q.get(), None);
+        own(&q).put(1, false).unwrap();
+        own(&q).put(2, false).unwrap();
+        own(&q).put(3, true).unwrap();
+        assert_eq!(own(&q).get(), Some((3, true)));
+        assert_eq!(own(&q).get(), Some((1, false)));
+        own(&q).put(4, true).unwrap();
+        own(&q).put(5, true).unwrap(); // kicks 4 to the tail
+        assert_eq!(own(&q).get(), Some((5, true)));
+        assert_eq!(own(&q).get(), Some((2, false)));
+        assert_eq!(own(&q).get(), Some((4, false)));
+        assert_eq!(own(&q).get(), None);
     }
 
     #[test]
     fn overflow_moves_half() {
         let q = RunQueue::<8>::new();
         for i in 1..=8 {
-            q.put(i, false).unwrap();
+            own(&q).put(i, false).unwrap();
         }
-        let Err(Full(9)) = q.put(9, false) else { panic!("expected full") };
+        let Err(Full(9)) = own(&q).put(9, false) else { panic!("expected full") };
         let mut batch = [0; 8];
-        assert_eq!(q.grab_half_for_overflow(&mut batch), 4);
+        assert_eq!(own(&q).grab_half_for_overflow(&mut batch), 4);
         assert_eq!(&batch[..4], &[1, 2, 3, 4]);
-        q.put(9, false).unwrap();
-        let got: Vec<_> = core::iter::from_fn(|| q.get().map(|x| x.0)).collect();
+        own(&q).put(9, false).unwrap();
+        let got: Vec<_> = core::iter::from_fn(|| own(&q).get().map(|x| x.0)).collect();
         assert_eq!(got, vec![5, 6, 7, 8, 9]);
     }
 
@@ -248,15 +284,15 @@ mod tests {
         let a = RunQueue::<16>::new();
         let b = RunQueue::<16>::new();
         for i in 1..=6 {
-            a.put(i, false).unwrap();
+            own(&a).put(i, false).unwrap();
         }
-        assert_eq!(b.steal_from(&a, true), Some(3));
+        assert_eq!(own(&b).steal_from(a.stealer(), true), Some(3));
         assert_eq!(b.len(), 2);
         assert_eq!(a.len(), 3);
         let c = RunQueue::<16>::new();
-        c.put(42, true).unwrap();
-        assert_eq!(b.steal_from(&c, false), None);
-        assert_eq!(b.steal_from(&c, true), Some(42));
+        own(&c).put(42, true).unwrap();
+        assert_eq!(own(&b).steal_from(c.stealer(), false), None);
+        assert_eq!(own(&b).steal_from(c.stealer(), true), Some(42));
         assert!(c.is_empty());
     }
 
@@ -277,9 +313,9 @@ mod tests {
                 let mut got = Vec::new();
                 loop {
                     let finished = done.load(std::sync::atomic::Ordering::Acquire);
-                    if let Some(v) = mine.steal_from(&q, true) {
+                    if let Some(v) = own(&mine).steal_from(q.stealer(), true) {
                         got.push(v);
-                        while let Some((v, _)) = mine.get() {
+                        while let Some((v, _)) = own(&mine).get() {
                             got.push(v);
                         }
                     } else if finished {
@@ -291,21 +327,21 @@ mod tests {
         let mut got = Vec::new();
         let mut overflow = Vec::new();
         for i in 1..=TOTAL {
-            if let Err(Full(v)) = q.put(i, i % 7 == 0) {
+            if let Err(Full(v)) = own(&q).put(i, i % 7 == 0) {
                 let mut batch = [0; 256];
-                let n = q.grab_half_for_overflow(&mut batch);
+                let n = own(&q).grab_half_for_overflow(&mut batch);
                 overflow.extend_from_slice(&batch[..n]);
-                if q.put(v, false).is_err() {
+                if own(&q).put(v, false).is_err() {
                     overflow.push(v);
                 }
             }
             if i % 3 == 0 {
-                if let Some((v, _)) = q.get() {
+                if let Some((v, _)) = own(&q).get() {
                     got.push(v);
                 }
             }
         }
-        while let Some((v, _)) = q.get() {
+        while let Some((v, _)) = own(&q).get() {
             got.push(v);
         }
         done.store(true, std::sync::atomic::Ordering::Release);
@@ -325,6 +361,12 @@ mod loom_tests {
     use loom::sync::Arc;
     use loom::thread;
 
+    /// The owner handle (in these tests one thread at a time puts into a queue).
+    fn own<const N: usize>(q: &RunQueue<N>) -> Owner<'_, N> {
+        // SAFETY: in these tests only one thread puts into a given queue.
+        unsafe { q.owner() }
+    }
+
     /// Owner puts (ring and runnext) and gets while a thief steals: every value is taken once.
     #[test]
     fn put_get_steal_runnext() {
@@ -334,23 +376,23 @@ mod loom_tests {
             let thief = thread::spawn(move || {
                 let mine = RunQueue::<4>::new();
                 let mut got = Vec::new();
-                if let Some(v) = mine.steal_from(&q2, true) {
+                if let Some(v) = own(&mine).steal_from(q2.stealer(), true) {
                     got.push(v);
-                    while let Some((v, _)) = mine.get() {
+                    while let Some((v, _)) = own(&mine).get() {
                         got.push(v);
                     }
                 }
                 got
             });
-            q.put(1, false).unwrap();
-            q.put(2, false).unwrap();
-            q.put(3, true).unwrap();
+            own(&q).put(1, false).unwrap();
+            own(&q).put(2, false).unwrap();
+            own(&q).put(3, true).unwrap();
             let mut got = Vec::new();
-            if let Some((v, _)) = q.get() {
+            if let Some((v, _)) = own(&q).get() {
                 got.push(v);
             }
             let stolen = thief.join().unwrap();
-            while let Some((v, _)) = q.get() {
+            while let Some((v, _)) = own(&q).get() {
                 got.push(v);
             }
             got.extend(stolen);
@@ -364,18 +406,18 @@ mod loom_tests {
     fn two_thieves() {
         loom::model(|| {
             let q = Arc::new(RunQueue::<4>::new());
-            q.put(1, false).unwrap();
-            q.put(2, false).unwrap();
-            q.put(3, false).unwrap();
+            own(&q).put(1, false).unwrap();
+            own(&q).put(2, false).unwrap();
+            own(&q).put(3, false).unwrap();
             let handles: Vec<_> = (0..2)
                 .map(|_| {
                     let q = q.clone();
                     thread::spawn(move || {
                         let mine = RunQueue::<4>::new();
                         let mut got = Vec::new();
-                        if let Some(v) = mine.steal_from(&q, false) {
+                        if let Some(v) = own(&mine).steal_from(q.stealer(), false) {
                             got.push(v);
-                            while let Some((v, _)) = mine.get() {
+                            while let Some((v, _)) = own(&mine).get() {
                                 got.push(v);
                             }
                         }
@@ -384,7 +426,7 @@ mod loom_tests {
                 })
                 .collect();
             let mut got: Vec<usize> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
-            while let Some((v, _)) = q.get() {
+            while let Some((v, _)) = own(&q).get() {
                 got.push(v);
             }
             got.sort_unstable();
@@ -397,28 +439,28 @@ mod loom_tests {
     fn overflow_vs_steal() {
         loom::model(|| {
             let q = Arc::new(RunQueue::<2>::new());
-            q.put(1, false).unwrap();
-            q.put(2, false).unwrap();
+            own(&q).put(1, false).unwrap();
+            own(&q).put(2, false).unwrap();
             let q2 = q.clone();
             let thief = thread::spawn(move || {
                 let mut batch = [0usize; 1];
-                let n = q2.grab(&mut batch, false);
+                let n = q2.stealer().grab(&mut batch, false);
                 batch[..n].to_vec()
             });
             let mut got = Vec::new();
-            match q.put(3, false) {
+            match own(&q).put(3, false) {
                 Ok(()) => {}
                 Err(Full(v)) => {
                     let mut batch = [0usize; 2];
-                    let n = q.grab_half_for_overflow(&mut batch);
+                    let n = own(&q).grab_half_for_overflow(&mut batch);
                     got.extend_from_slice(&batch[..n]);
-                    if q.put(v, false).is_err() {
+                    if own(&q).put(v, false).is_err() {
                         got.push(v);
                     }
                 }
             }
             got.extend(thief.join().unwrap());
-            while let Some((v, _)) = q.get() {
+            while let Some((v, _)) = own(&q).get() {
                 got.push(v);
             }
             got.sort_unstable();

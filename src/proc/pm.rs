@@ -65,7 +65,7 @@ pub(super) fn procresize(nprocs: i32) -> *mut P {
         let mine = (*mp).p.load(Ordering::Relaxed);
         for i in nprocs as usize..old.max(0) as usize {
             let pp = allp(i);
-            (*pp).runq.drain(|g| globrunqput(g as *mut G));
+            (*pp).runq.owner().drain(|g| globrunqput(g as *mut G));
             loop {
                 let gp = (*pp).gfree.pop();
                 if gp.is_null() {

@@ -5,8 +5,8 @@ use super::*;
 
 /// Go's runqput: onto pp's local queue (runnext if `next`), overflow to the global queue.
 pub fn runqput(pp: *mut P, gp: *mut G, next: bool) {
-    // SAFETY: pp is owned by the calling M (only the owner puts).
-    let q = unsafe { &(*pp).runq };
+    // SAFETY: pp is owned by the calling M: its queue's owner.
+    let q = unsafe { (*pp).runq.owner() };
     if let Err(Full(v)) = q.put(gp as usize, next) {
         runqputslow(pp, v as *mut G);
     }
@@ -14,8 +14,8 @@ pub fn runqput(pp: *mut P, gp: *mut G, next: bool) {
 
 /// Go's runqputslow: moves half of the full local queue plus gp to the global queue.
 pub(super) fn runqputslow(pp: *mut P, gp: *mut G) {
-    // SAFETY: pp is owned by the calling M.
-    let q = unsafe { &(*pp).runq };
+    // SAFETY: pp is owned by the calling M: its queue's owner.
+    let q = unsafe { (*pp).runq.owner() };
     let mut batch = [0usize; 129];
     loop {
         let n = q.grab_half_for_overflow(&mut batch[..128]);
@@ -74,13 +74,13 @@ pub(super) fn globrunqget(pp: *mut P, max: i32) -> *mut G {
 /// Go's runqget: the next g from pp's local queue; the bool is "inherit the time slice".
 pub(super) fn runqget(pp: *mut P) -> Option<(*mut G, bool)> {
     // SAFETY: pp is owned by the calling M.
-    unsafe { (*pp).runq.get() }.map(|(g, inherit)| (g as *mut G, inherit))
+    unsafe { (*pp).runq.owner().get() }.map(|(g, inherit)| (g as *mut G, inherit))
 }
 
 /// Go's runqsteal: half of p2's queue into pp's, returning one to run.
 pub(super) fn runqsteal(pp: *mut P, p2: *mut P, steal_runnext: bool) -> *mut G {
     // SAFETY: pp is ours; p2 is any valid P (grab is safe from any thread).
-    unsafe { (*pp).runq.steal_from(&(*p2).runq, steal_runnext) }.map_or(ptr::null_mut(), |g| g as *mut G)
+    unsafe { (*pp).runq.owner().steal_from((*p2).runq.stealer(), steal_runnext) }.map_or(ptr::null_mut(), |g| g as *mut G)
 }
 
 // ---------------------------------------------------------------------------------------------
