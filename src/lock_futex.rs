@@ -131,7 +131,6 @@ impl<T: ?Sized> Mutex<T> {
         }
         acquirem_count(-1);
     }
-
 }
 
 impl<T: Default> Default for Mutex<T> {

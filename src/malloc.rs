@@ -263,7 +263,8 @@ struct Mcentral {
 unsafe impl Sync for Mcentral {}
 
 #[allow(clippy::declare_interior_mutable_const)]
-const CENTRAL_INIT: Mcentral = Mcentral { lock: Mutex::new(()), lists: Global::new((SpanList::new(), SpanList::new())) };
+const CENTRAL_INIT: Mcentral =
+    Mcentral { lock: Mutex::new(()), lists: Global::new((SpanList::new(), SpanList::new())) };
 static CENTRAL: [Mcentral; NUM_CLASSES] = [CENTRAL_INIT; NUM_CLASSES];
 
 /// Whether small span `s` has no object left to hand out.

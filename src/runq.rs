@@ -215,7 +215,8 @@ impl<const N: usize> Stealer<'_, N> {
             if n == 0 {
                 if steal_runnext {
                     let next = self.q.runnext.load(Ordering::Acquire);
-                    if next != 0 && self.q.runnext.compare_exchange(next, 0, Ordering::AcqRel, Ordering::Acquire).is_ok()
+                    if next != 0
+                        && self.q.runnext.compare_exchange(next, 0, Ordering::AcqRel, Ordering::Acquire).is_ok()
                     {
                         batch[0] = next;
                         return 1;

@@ -189,9 +189,7 @@ pub fn casgstatus(gp: *mut G, old: GStatus, new: GStatus) {
     if let Err(cur) = st.compare_exchange(old, new, Ordering::AcqRel, Ordering::Acquire) {
         crate::print::fatal_fmt(format_args!(
             "casgstatus: bad transition {} -> {} (status is {})",
-            old as u32,
-            new as u32,
-            cur as u32
+            old as u32, new as u32, cur as u32
         ));
     }
 }

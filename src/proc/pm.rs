@@ -135,7 +135,10 @@ pub(super) fn releasep() -> *mut P {
     // SAFETY: mp is ours; its P is _Prunning and owned by it.
     unsafe {
         let pp = (*mp).p.load(Ordering::Relaxed);
-        if pp.is_null() || (*pp).m.load(Ordering::Relaxed) != mp || (*pp).status.load(Ordering::Relaxed) != PStatus::Running {
+        if pp.is_null()
+            || (*pp).m.load(Ordering::Relaxed) != mp
+            || (*pp).status.load(Ordering::Relaxed) != PStatus::Running
+        {
             crate::throw("releasep: invalid arg");
         }
         (*mp).p.store(ptr::null_mut(), Ordering::Relaxed);

@@ -80,7 +80,8 @@ pub(super) fn runqget(pp: *mut P) -> Option<(*mut G, bool)> {
 /// Go's runqsteal: half of p2's queue into pp's, returning one to run.
 pub(super) fn runqsteal(pp: *mut P, p2: *mut P, steal_runnext: bool) -> *mut G {
     // SAFETY: pp is ours; p2 is any valid P (grab is safe from any thread).
-    unsafe { (*pp).runq.owner().steal_from((*p2).runq.stealer(), steal_runnext) }.map_or(ptr::null_mut(), |g| g as *mut G)
+    unsafe { (*pp).runq.owner().steal_from((*p2).runq.stealer(), steal_runnext) }
+        .map_or(ptr::null_mut(), |g| g as *mut G)
 }
 
 // ---------------------------------------------------------------------------------------------

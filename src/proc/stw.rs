@@ -93,7 +93,11 @@ pub(super) fn stop_the_world() {
         // Ps in syscalls: take them.
         for i in 0..gomaxprocs() as usize {
             let p2 = allp(i);
-            if (*p2).status.compare_exchange(PStatus::Syscall, PStatus::GcStop, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+            if (*p2)
+                .status
+                .compare_exchange(PStatus::Syscall, PStatus::GcStop, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+            {
                 (*p2).syscalltick.fetch_add(1, Ordering::Relaxed);
                 SCHED.stopwait.fetch_sub(1, Ordering::AcqRel);
             }

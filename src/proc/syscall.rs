@@ -29,7 +29,11 @@ pub fn entersyscall() {
         if SCHED.gcwaiting.load(Ordering::Acquire) {
             // Go's entersyscall_gcwait: a stop-the-world is waiting for this P.
             SCHED.lock.lock_raw();
-            if (*pp).status.compare_exchange(PStatus::Syscall, PStatus::GcStop, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+            if (*pp)
+                .status
+                .compare_exchange(PStatus::Syscall, PStatus::GcStop, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+            {
                 (*pp).syscalltick.fetch_add(1, Ordering::Relaxed);
                 if SCHED.stopwait.fetch_sub(1, Ordering::AcqRel) - 1 == 0 {
                     SCHED.stopnote.wakeup();
@@ -73,7 +77,10 @@ pub(super) fn exitsyscallfast(oldp: *mut P) -> bool {
             return false;
         }
         if !oldp.is_null()
-            && (*oldp).status.compare_exchange(PStatus::Syscall, PStatus::Idle, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+            && (*oldp)
+                .status
+                .compare_exchange(PStatus::Syscall, PStatus::Idle, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
         {
             acquirep(oldp);
             return true;

@@ -131,7 +131,11 @@ pub(super) fn retake(now: i64) -> u32 {
                 // (Go's incidlelocked(-1)): otherwise an M that finds no idle P meanwhile and goes
                 // idle would see no running M at all and report a false deadlock.
                 incidlelocked(-1);
-                if (*pp).status.compare_exchange(PStatus::Syscall, PStatus::Idle, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+                if (*pp)
+                    .status
+                    .compare_exchange(PStatus::Syscall, PStatus::Idle, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+                {
                     n += 1;
                     (*pp).syscalltick.fetch_add(1, Ordering::Relaxed);
                     handoffp(pp);

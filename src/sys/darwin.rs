@@ -316,18 +316,45 @@ pub fn futexwakeup(addr: &AtomicU32, cnt: u32) {
 
 // --- memory (Go's mem_darwin.go) ---
 
-const PROT_NONE: c_int = 0;
-const PROT_READ: c_int = 1;
-const PROT_WRITE: c_int = 2;
-const MAP_PRIVATE: c_int = 0x0002;
-const MAP_FIXED: c_int = 0x0010;
-const MAP_ANON: c_int = 0x1000;
+bitflags::bitflags! {
+    /// mmap/mprotect protection (PROT_*).
+    #[derive(Clone, Copy)]
+    struct Prot: c_int {
+        const READ = 1;
+        const WRITE = 2;
+    }
+
+    /// mmap flags (MAP_*).
+    #[derive(Clone, Copy)]
+    struct MapFlags: c_int {
+        const PRIVATE = 0x0002;
+        const FIXED = 0x0010;
+        const ANON = 0x1000;
+    }
+
+    /// sigaction flags (SA_*).
+    #[derive(Clone, Copy)]
+    struct SaFlags: c_int {
+        const ONSTACK = 0x0001;
+        const RESTART = 0x0002;
+        const SIGINFO = 0x0040;
+    }
+}
 const MAP_FAILED: *mut c_void = !0usize as *mut c_void;
 
 /// Maps `n` bytes of zeroed read-write memory (Go's sysAlloc); null on failure.
 pub fn sys_alloc(n: usize) -> *mut u8 {
     // SAFETY: anonymous private mapping; the kernel chooses the address.
-    let p = unsafe { ls::mmap(core::ptr::null_mut(), n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON, -1, 0) };
+    let p = unsafe {
+        ls::mmap(
+            core::ptr::null_mut(),
+            n,
+            (Prot::READ | Prot::WRITE).bits(),
+            (MapFlags::PRIVATE | MapFlags::ANON).bits(),
+            -1,
+            0,
+        )
+    };
     if p == MAP_FAILED {
         core::ptr::null_mut()
     } else {
@@ -350,7 +377,7 @@ pub unsafe fn sys_free(p: *mut u8, n: usize) {
 /// The range must be runtime-owned memory nobody uses.
 pub unsafe fn sys_guard(p: *mut u8, n: usize) -> bool {
     // SAFETY: forwarded to the caller.
-    unsafe { ls::mprotect(p as *mut c_void, n, PROT_NONE) == 0 }
+    unsafe { ls::mprotect(p as *mut c_void, n, Prot::empty().bits()) == 0 }
 }
 
 /// Tells the kernel the pages are unused; they read back as zero (Go's sysUnused). darwin's
@@ -363,7 +390,14 @@ pub unsafe fn sys_guard(p: *mut u8, n: usize) -> bool {
 pub unsafe fn sys_unused(p: *mut u8, n: usize) {
     // SAFETY: forwarded to the caller: the range is ours and may lose its contents.
     unsafe {
-        let q = ls::mmap(p as *mut c_void, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON | MAP_FIXED, -1, 0);
+        let q = ls::mmap(
+            p as *mut c_void,
+            n,
+            (Prot::READ | Prot::WRITE).bits(),
+            (MapFlags::PRIVATE | MapFlags::ANON | MapFlags::FIXED).bits(),
+            -1,
+            0,
+        );
         if q == MAP_FAILED {
             core::ptr::write_bytes(p, 0, n);
         }
@@ -465,9 +499,6 @@ pub const SIGILL: i32 = 4;
 #[allow(dead_code)] // coming use: asynchronous preemption (Go's sigPreempt)
 pub const SIGURG: i32 = 16;
 const SIG_SETMASK: c_int = 3;
-const SA_ONSTACK: c_int = 0x0001;
-const SA_RESTART: c_int = 0x0002;
-const SA_SIGINFO: c_int = 0x0040;
 
 /// A signal set. darwin's sigset_t is 32 bits; the word is kept 64 bits wide so signal_unix.rs
 /// treats both OSes alike (bit sig-1 is signal sig).
@@ -521,7 +552,11 @@ struct SigAction {
 
 /// Installs `handler` (an SA_SIGINFO handler running on the signal stack) for `sig`.
 pub fn setsig(sig: i32, handler: unsafe extern "C" fn(i32, *mut u8, *mut u8)) {
-    let sa = SigAction { handler: handler as usize, mask: !0, flags: SA_SIGINFO | SA_ONSTACK | SA_RESTART };
+    let sa = SigAction {
+        handler: handler as usize,
+        mask: !0,
+        flags: (SaFlags::SIGINFO | SaFlags::ONSTACK | SaFlags::RESTART).bits(),
+    };
     // SAFETY: sa is a valid struct sigaction.
     unsafe { ls::sigaction(sig, &sa, core::ptr::null_mut()) };
 }

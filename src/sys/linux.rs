@@ -207,8 +207,12 @@ pub fn write_all(fd: usize, mut b: &[u8], wait: super::WriteWait) -> Result<(), 
 /// case the process inherited SIGPIPE ignored or blocked. Exits 2 if the signal did not kill.
 pub fn raise_sigpipe() {
     const SIGPIPE: i32 = 13;
-    let dfl =
-        SigAction { handler: 0, flags: SA_RESTORER, restorer: arch::sigreturn as *const () as usize, mask: [0; 2] };
+    let dfl = SigAction {
+        handler: 0,
+        flags: SaFlags::RESTORER.bits(),
+        restorer: arch::sigreturn as *const () as usize,
+        mask: [0; 2],
+    };
     let unblock = SigSet(1u64 << (SIGPIPE - 1));
     // SAFETY: dfl is a valid kernel sigaction (SIG_DFL); the mask is a valid sigset.
     unsafe {
@@ -311,12 +315,43 @@ pub fn futexwakeup(addr: &AtomicU32, cnt: u32) {
 
 // --- memory (Go's mem_linux.go) ---
 
-const PROT_NONE: usize = 0;
-const PROT_READ: usize = 1;
-const PROT_WRITE: usize = 2;
-const MAP_PRIVATE: usize = 0x02;
-const MAP_ANONYMOUS: usize = 0x20;
-const MAP_NORESERVE: usize = 0x4000;
+bitflags::bitflags! {
+    /// mmap/mprotect protection (PROT_*).
+    #[derive(Clone, Copy)]
+    struct Prot: usize {
+        const READ = 1;
+        const WRITE = 2;
+    }
+
+    /// mmap flags (MAP_*).
+    #[derive(Clone, Copy)]
+    struct MapFlags: usize {
+        const PRIVATE = 0x02;
+        const ANONYMOUS = 0x20;
+        const NORESERVE = 0x4000;
+    }
+
+    /// clone flags (CLONE_*).
+    #[derive(Clone, Copy)]
+    struct CloneFlags: usize {
+        const VM = 0x100;
+        const FS = 0x200;
+        const FILES = 0x400;
+        const SIGHAND = 0x800;
+        const THREAD = 0x10000;
+        const SYSVSEM = 0x40000;
+        const SETTLS = 0x80000;
+    }
+
+    /// sigaction flags (SA_*).
+    #[derive(Clone, Copy)]
+    struct SaFlags: usize {
+        const SIGINFO = 0x4;
+        const RESTORER = 0x0400_0000;
+        const ONSTACK = 0x0800_0000;
+        const RESTART = 0x1000_0000;
+    }
+}
 const MADV_DONTNEED: usize = 4;
 const MADV_HUGEPAGE: usize = 14;
 const MADV_NOHUGEPAGE: usize = 15;
@@ -325,7 +360,15 @@ const MADV_NOHUGEPAGE: usize = 15;
 pub fn sys_alloc(n: usize) -> *mut u8 {
     // SAFETY: anonymous private mapping; the kernel chooses the address.
     let p = unsafe {
-        syscall6(nr::MMAP, 0, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, usize::MAX, 0)
+        syscall6(
+            nr::MMAP,
+            0,
+            n,
+            (Prot::READ | Prot::WRITE).bits(),
+            (MapFlags::PRIVATE | MapFlags::ANONYMOUS | MapFlags::NORESERVE).bits(),
+            usize::MAX,
+            0,
+        )
     };
     if p < 0 && p > -4096 {
         core::ptr::null_mut()
@@ -349,7 +392,7 @@ pub unsafe fn sys_free(p: *mut u8, n: usize) {
 /// The range must be runtime-owned memory nobody uses.
 pub unsafe fn sys_guard(p: *mut u8, n: usize) -> bool {
     // SAFETY: forwarded to the caller.
-    unsafe { syscall6(nr::MPROTECT, p as usize, n, PROT_NONE, 0, 0, 0) == 0 }
+    unsafe { syscall6(nr::MPROTECT, p as usize, n, Prot::empty().bits(), 0, 0, 0) == 0 }
 }
 
 /// Tells the kernel the pages are unused; they read back as zero (Go's sysUnused).
@@ -374,16 +417,14 @@ pub unsafe fn sys_huge_pages(p: *mut u8, n: usize, want: bool) {
 
 // --- threads (Go's newosproc) ---
 
-const CLONE_VM: usize = 0x100;
-const CLONE_FS: usize = 0x200;
-const CLONE_FILES: usize = 0x400;
-const CLONE_SIGHAND: usize = 0x800;
-const CLONE_SYSVSEM: usize = 0x40000;
-const CLONE_THREAD: usize = 0x10000;
-const CLONE_SETTLS: usize = 0x80000;
 /// QEMU user mode accepts thread clones only with all six of VM|FS|FILES|SIGHAND|SYSVSEM|THREAD.
-const CLONE_FLAGS: usize =
-    CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_SYSVSEM | CLONE_THREAD | CLONE_SETTLS;
+const CLONE_FLAGS: CloneFlags = CloneFlags::VM
+    .union(CloneFlags::FS)
+    .union(CloneFlags::FILES)
+    .union(CloneFlags::SIGHAND)
+    .union(CloneFlags::SYSVSEM)
+    .union(CloneFlags::THREAD)
+    .union(CloneFlags::SETTLS);
 
 /// Starts an OS thread for `mp` running `mstart` on g0's stack (Go's newosproc). Signals are
 /// blocked across the clone so the new thread starts with everything blocked until minit.
@@ -398,7 +439,7 @@ pub unsafe fn newosproc(mp: *mut crate::gmp::M, stk_hi: usize) -> isize {
     let mut old = SigSet::empty();
     sigprocmask(SIG_SETMASK, Some(&all), Some(&mut old));
     // SAFETY: forwarded; mp.g0 is valid.
-    let r = unsafe { arch::clone(CLONE_FLAGS, stk_hi, mp as usize, (*mp).g0 as usize, crate::proc::mstart) };
+    let r = unsafe { arch::clone(CLONE_FLAGS.bits(), stk_hi, mp as usize, (*mp).g0 as usize, crate::proc::mstart) };
     sigprocmask(SIG_SETMASK, Some(&old), None);
     r
 }
@@ -418,10 +459,6 @@ pub const SIGILL: i32 = 4;
 pub const SIGURG: i32 = 23;
 const SIG_SETMASK: usize = 2;
 const SIG_UNBLOCK: usize = 1;
-const SA_SIGINFO: usize = 0x4;
-const SA_ONSTACK: usize = 0x0800_0000;
-const SA_RESTORER: usize = 0x0400_0000;
-const SA_RESTART: usize = 0x1000_0000;
 
 /// Kernel sigset_t (64 signals).
 #[repr(C)]
@@ -473,7 +510,7 @@ struct SigAction {
 pub fn setsig(sig: i32, handler: unsafe extern "C" fn(i32, *mut u8, *mut u8)) {
     let sa = SigAction {
         handler: handler as usize,
-        flags: SA_SIGINFO | SA_ONSTACK | SA_RESTORER | SA_RESTART,
+        flags: (SaFlags::SIGINFO | SaFlags::ONSTACK | SaFlags::RESTORER | SaFlags::RESTART).bits(),
         restorer: arch::sigreturn as *const () as usize,
         mask: [!0; 2],
     };
