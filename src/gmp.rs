@@ -213,8 +213,9 @@ pub struct G {
     pub startfn: usize,
     /// Value handed over by the waker (chan: the sudog that completed; select: which case).
     pub param: AtomicUsize,
-    /// Sudogs this g waits on (select links several).
-    pub waiting: *mut crate::sudog::Sudog,
+    /// This g's spare sudog (sudog.rs): the wait record it parks with on a channel or a sync
+    /// queue, kept between parks (and across the g's reuse after exit), null before its first.
+    pub sudog: *mut crate::sudog::Sudog,
     /// Set when a select has been decided by some waker (CAS 0 -> 1).
     pub selectdone: AtomicU32,
     /// Wake time for a sleeping g (its timer).
@@ -332,8 +333,6 @@ pub struct P {
     pub timer0_when: AtomicI64,
     /// Per-P object cache (Go's mcache): the allocator's lock-free fast path.
     pub mcache: crate::malloc::Mcache,
-    /// Free sudogs (Go's sudogcache).
-    pub sudogcache: crate::sudog::SudogCache,
 }
 
 /// A singly linked list of gs through `schedlink` (Go's gList).

@@ -7,8 +7,8 @@
 //! finds the right g, and checks that g's stack before writing a value into it
 //! ([`check_parked_stack`]), so such an overflow is reported as the overflow it is.
 //!
-//! Each P keeps up to [`CACHE_MAX`] free sudogs (Go's p.sudogcache); beyond that they go back to
-//! the allocator. Only the P's owner touches its cache.
+//! Each goroutine keeps the sudog it last parked with (`g.sudog`) for its next park, so a
+//! park costs no allocation after the first.
 
 use alloc::boxed::Box;
 use core::ptr;
@@ -40,50 +40,37 @@ impl Sudog {
     }
 }
 
-/// Free sudogs a P keeps.
-pub const CACHE_MAX: usize = 64;
-
-/// A P's free sudogs (Go's p.sudogcache).
-pub struct SudogCache {
-    free: alloc::vec::Vec<*mut Sudog>,
-}
-
-impl SudogCache {
-    /// An empty cache.
-    pub const fn new() -> Self {
-        SudogCache { free: alloc::vec::Vec::new() }
-    }
-}
-
-/// A sudog for `g` with value slot `elem`, from the current P's cache or the heap (Go's
-/// acquireSudog). The caller must hold a P (a goroutine about to park always does).
+/// A sudog for `g` with value slot `elem`: g's spare one (a goroutine parks on one queue at a
+/// time, and keeps its record between parks), or a new one from the heap the first time (Go
+/// keeps a per-P cache, acquireSudog; one per g is cheaper and bounded by the gs that ever
+/// parked, which Go's cache is not much below).
 pub fn acquire_sudog(g: *mut G, elem: *mut u8) -> *mut Sudog {
-    let pp = crate::proc::getp();
-    // SAFETY: pp is this M's P, whose cache only its owner touches; a cached pointer came from
-    // Box::into_raw below and is on no queue.
-    unsafe {
-        if let Some(sg) = (*pp).sudogcache.free.pop() {
-            sg.write(Sudog::new(g, elem));
-            return sg;
-        }
+    // SAFETY: g is the running goroutine; only it touches its spare sudog.
+    let spare = unsafe {
+        let s = (*g).sudog;
+        (*g).sudog = ptr::null_mut();
+        s
+    };
+    if spare.is_null() {
+        return Box::into_raw(Box::new(Sudog::new(g, elem)));
     }
-    Box::into_raw(Box::new(Sudog::new(g, elem)))
+    // SAFETY: the spare came from Box::into_raw and is on no queue.
+    unsafe { spare.write(Sudog::new(g, elem)) };
+    spare
 }
 
-/// Gives a sudog back once its goroutine has been woken and read it (Go's releaseSudog).
+/// Gives a sudog back once its goroutine has been woken and read it (Go's releaseSudog): it
+/// becomes the goroutine's spare.
 ///
 /// # Safety
-/// `sg` came from [`acquire_sudog`], is on no queue, and no waker can reach it any more.
+/// `sg` came from [`acquire_sudog`] for the running goroutine, is on no queue, and no waker can
+/// reach it any more.
 pub unsafe fn release_sudog(sg: *mut Sudog) {
-    let pp = crate::proc::getp();
-    // SAFETY: pp is this M's P (see acquire_sudog); sg is ours per the contract.
+    // SAFETY: per the contract; the running g's spare slot is its own.
     unsafe {
-        let cache = &mut (*pp).sudogcache.free;
-        if cache.len() < CACHE_MAX {
-            if cache.capacity() == 0 {
-                cache.reserve_exact(CACHE_MAX);
-            }
-            cache.push(sg);
+        let g = (*sg).g;
+        if (*g).sudog.is_null() {
+            (*g).sudog = sg;
         } else {
             drop(Box::from_raw(sg));
         }

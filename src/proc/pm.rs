@@ -32,7 +32,6 @@ pub(super) fn procresize(nprocs: i32) -> *mut P {
                 timers_lock: Mutex::new(()),
                 timer0_when: AtomicI64::new(0),
                 mcache: crate::malloc::Mcache::new(),
-                sudogcache: crate::sudog::SudogCache::new(),
             }));
             slot.store(p, Ordering::Release);
         } else {

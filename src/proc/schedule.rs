@@ -619,7 +619,6 @@ pub(super) unsafe extern "C" fn goexit0(gp: *mut G) -> ! {
     // SAFETY: gp is dead; its fields are ours.
     unsafe {
         (*gp).startfn = 0;
-        (*gp).waiting = ptr::null_mut();
     }
     gfput(getp(), gp);
     schedule()
