@@ -370,11 +370,14 @@ pub fn case_skip(t: &Target, case: &Case) -> Option<String> {
 
 /// Runs one case; returns its problems (empty: passed) and its run time in ms.
 pub fn run_case(root: &Path, t: &Target, exe: &Path, case: &Case) -> (Vec<String>, u128) {
-    run_case_once(root, t, exe, case, true)
+    run_case_once(root, t, exe, case, WINE_RETRIES)
 }
 
-/// run_case; `retry`: a wine infrastructure failure may be retried once.
-fn run_case_once(root: &Path, t: &Target, exe: &Path, case: &Case, retry: bool) -> (Vec<String>, u128) {
+/// How many times a case that failed with wine's own infrastructure error is run again.
+const WINE_RETRIES: u32 = 2;
+
+/// run_case; `retries`: how many more times a wine infrastructure failure may be retried.
+fn run_case_once(root: &Path, t: &Target, exe: &Path, case: &Case, retries: u32) -> (Vec<String>, u128) {
     let secure_copy;
     let exe = if case.secure_exec {
         match setgid_copy(root, exe) {
@@ -404,12 +407,14 @@ fn run_case_once(root: &Path, t: &Target, exe: &Path, case: &Case, retry: bool) 
     match run::run_captured(c, case.timeout) {
         Ok(out) => {
             let problems = check::check(case, &out);
-            if !problems.is_empty() && t.runner.first() == Some(&"wine") && retry {
+            if !problems.is_empty() && t.runner.first() == Some(&"wine") && retries > 0 {
                 if let Some(line) = wine_infrastructure_failure(&out.stderr) {
-                    // Not the program's doing: wine's own client/server plumbing failed. Said
-                    // loudly, run once more; a second failure counts.
+                    // Not the program's doing: wine's own client/server plumbing failed (the
+                    // client lost its wineserver). Said loudly; the server is started again
+                    // (the target's prepare step) and the case run again; the last failure counts.
                     println!("RETRY {} ({}): wine infrastructure failure: {line}", case.id(), t.triple);
-                    return run_case_once(root, t, exe, case, false);
+                    (t.prepare)(root);
+                    return run_case_once(root, t, exe, case, retries - 1);
                 }
             }
             (problems, out.elapsed.as_millis())
@@ -479,5 +484,17 @@ pub fn load_cases(root: &Path) -> Result<(Vec<Case>, Vec<String>), String> {
         Ok((cases, uncovered))
     } else {
         Err(format!("bad e2e cases:\n  {}", problems.join("\n  ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wine_infrastructure_failure;
+
+    #[test]
+    fn wine_infrastructure_failures_are_recognised() {
+        assert_eq!(wine_infrastructure_failure(b"wine client error:3d0: ").as_deref(), Some("wine client error:3d0: "));
+        assert!(wine_infrastructure_failure(b"hello\nwineserver: could not connect\n").is_some());
+        assert!(wine_infrastructure_failure(b"panic: boom\n").is_none());
     }
 }
