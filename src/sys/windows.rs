@@ -519,6 +519,14 @@ unsafe extern "C" fn sigpanic(f: usize) -> ! {
     if f.overflow {
         crate::overflow::stack_overflow(f.gp, f.sp);
     }
+    // Not this g's overflow, but maybe another's (as signal_unix does): an unguarded stack that
+    // overflowed past its canary writes into the stack below, whose goroutine can fault first
+    // (returning through a trampled frame to address 0, say).
+    if matches!(f.code, EXCEPTION_ACCESS_VIOLATION | EXCEPTION_GUARD_PAGE) {
+        if let Some(over) = crate::overflow::find_overflowed_g() {
+            crate::overflow::stack_overflow(over, 0);
+        }
+    }
     {
         let mut w = crate::print::start_signal_report();
         let _ = match f.code {
