@@ -257,23 +257,9 @@ fn check_bin(dir: &Path, name: &str) -> Result<(bool, String, Duration), String>
 /// Runs the control program and the cases (those whose name contains `filter`); prints one line
 /// per case and returns the summary row plus one failure line per failed case.
 pub fn run(root: &Path, filter: Option<&str>) -> (Row, Vec<String>) {
-    let t0 = Instant::now();
-    let mut row = Row {
-        what: "compile-fail (tests/compile-fail)".into(),
-        passed: 0,
-        failed: 0,
-        skipped: 0,
-        time: Duration::ZERO,
-        note: String::new(),
-    };
-    let mut failures = Vec::new();
-    if let Err(e) = run_inner(root, filter, &mut row, &mut failures) {
-        println!("FAIL compile-fail: harness error: {e}");
-        row.failed += 1;
-        failures.push(format!("compile-fail: harness error: {e}"));
-    }
-    row.time = t0.elapsed();
-    (row, failures)
+    crate::test::harness_row("compile-fail (tests/compile-fail)", "compile-fail", |row, failures| {
+        run_inner(root, filter, row, failures)
+    })
 }
 
 fn run_inner(root: &Path, filter: Option<&str>, row: &mut Row, failures: &mut Vec<String>) -> Result<(), String> {

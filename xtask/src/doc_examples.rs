@@ -35,7 +35,7 @@ use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::compile_fail::{error_excerpt, sync_bins, write_if_changed, write_scratch_manifest};
 use super::test::Row;
@@ -425,23 +425,9 @@ fn build(dir: &Path) -> Result<BuildResult, String> {
 /// Collects, builds and runs the examples whose `file:line` contains `filter`; prints one line
 /// per example and returns the summary row plus one failure line per failed example.
 pub fn run(root: &Path, filter: Option<&str>) -> (Row, Vec<String>) {
-    let t0 = Instant::now();
-    let mut row = Row {
-        what: "doc examples (src/ docs, README)".into(),
-        passed: 0,
-        failed: 0,
-        skipped: 0,
-        time: Duration::ZERO,
-        note: String::new(),
-    };
-    let mut failures = Vec::new();
-    if let Err(e) = run_inner(root, filter, &mut row, &mut failures) {
-        println!("FAIL doc examples: harness error: {e}");
-        row.failed += 1;
-        failures.push(format!("doc examples: harness error: {e}"));
-    }
-    row.time = t0.elapsed();
-    (row, failures)
+    crate::test::harness_row("doc examples (src/ docs, README)", "doc examples", |row, failures| {
+        run_inner(root, filter, row, failures)
+    })
 }
 
 fn run_inner(root: &Path, filter: Option<&str>, row: &mut Row, failures: &mut Vec<String>) -> Result<(), String> {

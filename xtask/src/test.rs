@@ -487,6 +487,26 @@ pub fn load_cases(root: &Path) -> Result<(Vec<Case>, Vec<String>), String> {
     }
 }
 
+/// Runs one self-contained harness (compile-fail, doc examples) as a summary row: `inner` counts
+/// into the row and lists failures; a harness error counts as one failure.
+pub fn harness_row(
+    what: &str,
+    label: &str,
+    inner: impl FnOnce(&mut Row, &mut Vec<String>) -> Result<(), String>,
+) -> (Row, Vec<String>) {
+    let t0 = std::time::Instant::now();
+    let mut row =
+        Row { what: what.into(), passed: 0, failed: 0, skipped: 0, time: Duration::ZERO, note: String::new() };
+    let mut failures = Vec::new();
+    if let Err(e) = inner(&mut row, &mut failures) {
+        println!("FAIL {label}: harness error: {e}");
+        row.failed += 1;
+        failures.push(format!("{label}: harness error: {e}"));
+    }
+    row.time = t0.elapsed();
+    (row, failures)
+}
+
 #[cfg(test)]
 mod tests {
     use super::wine_infrastructure_failure;
