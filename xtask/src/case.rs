@@ -46,6 +46,13 @@ impl Case {
     pub fn id(&self) -> String {
         format!("{}/{}", self.prog, self.name)
     }
+
+    /// Whether a run that printed nothing at all cannot pass: some stream must hold something.
+    pub fn expects_output(&self) -> bool {
+        [&self.stdout, &self.stderr].iter().any(|s| {
+            s.exact.as_ref().is_some_and(|e| !e.is_empty()) || !s.contains.is_empty() || !s.lines_in_order.is_empty()
+        })
+    }
 }
 
 /// Expectations for one output stream. With none set the stream is not checked.

@@ -217,6 +217,11 @@ fn no_prepare(_: &Path) {}
 /// instead, they would inherit that case's stdout/stderr pipes and hold them open, so the
 /// harness would wait for EOF that never comes. Also creates the prefix (8 s, noisy) the first
 /// time, outside any case's timing.
+///
+/// A server already running is stopped first, so the one the cases use is always the one
+/// started here: a leftover server (an earlier step's, or one wineboot started with wine's
+/// default persistence of a few seconds) can exit while a case starts, and a wine client that
+/// loses its server mid-start exits 1 (sometimes 0) having printed nothing.
 fn wine_prepare(root: &Path) {
     let env = wine_env(root);
     let _ = fs::create_dir_all(target_dir(root));
@@ -233,15 +238,13 @@ fn wine_prepare(root: &Path) {
             eprintln!("xtask: `{}` failed ({st:?}); wine cases may hang on open pipes", cmd.join(" "));
         }
     };
-    // A fresh prefix first: `wineserver -p60` refuses to start for a prefix that does not exist,
-    // and the server wineboot starts for it has no persistence (-p0), so it would exit between
-    // cases and the next case's wine would start the server and services holding its pipes.
+    // A fresh prefix first: `wineserver -p60` refuses to start for a prefix that does not exist.
     if !prefix.join("system.reg").is_file() {
         run(&["wine", "wineboot"]);
-        run(&["wineserver", "-k"]);
-        run(&["wineserver", "-w"]);
     }
-    for cmd in [&["wineserver", "-p60"][..], &["wine", "wineboot"][..]] {
+    // `wineserver -k` fails when no server runs: that is fine, nothing to stop.
+    let _ = Command::new("wineserver").arg("-k").envs(env.iter().cloned()).stderr(Stdio::null()).status();
+    for cmd in [&["wineserver", "-w"][..], &["wineserver", "-p60"][..], &["wine", "wineboot"][..]] {
         run(cmd);
     }
 }

@@ -408,7 +408,7 @@ fn run_case_once(root: &Path, t: &Target, exe: &Path, case: &Case, retries: u32)
         Ok(out) => {
             let problems = check::check(case, &out);
             if !problems.is_empty() && t.runner.first() == Some(&"wine") && retries > 0 {
-                if let Some(line) = wine_infrastructure_failure(&out.stderr) {
+                if let Some(line) = wine_infrastructure_failure(case, &out) {
                     // Not the program's doing: wine's own client/server plumbing failed (the
                     // client lost its wineserver). Said loudly; the server is started again
                     // (the target's prepare step) and the case run again; the last failure counts.
@@ -423,14 +423,23 @@ fn run_case_once(root: &Path, t: &Target, exe: &Path, case: &Case, retries: u32)
     }
 }
 
-/// A line of wine's own stderr that says wine itself failed (not the program): `wine client
-/// error:NNN: ...` (its connection to wineserver broke), `wine: ...` startup failures,
-/// `wineserver: ...`.
-fn wine_infrastructure_failure(stderr: &[u8]) -> Option<String> {
-    String::from_utf8_lossy(stderr)
+/// What says wine itself failed (not the program), if anything: a line of wine's own stderr
+/// (`wine client error:NNN: ...`, its connection to wineserver broke; `wine: ...` startup
+/// failures; `wineserver: ...`), or a silent death: exit 0 or 1 with nothing on stdout or stderr
+/// when the case expects output. gort never ends that way (its failures exit 2 with a report,
+/// and every program under test prints before it can fail), while a wine client that loses its
+/// server while starting does exactly that (seen by stopping the server during a case's start).
+fn wine_infrastructure_failure(case: &Case, out: &run::Outcome) -> Option<String> {
+    let line = String::from_utf8_lossy(&out.stderr)
         .lines()
         .find(|l| l.starts_with("wine client error:") || l.starts_with("wine: ") || l.starts_with("wineserver: "))
-        .map(str::to_string)
+        .map(str::to_string);
+    let silent = out.stdout.is_empty()
+        && out.stderr.is_empty()
+        && !out.timed_out
+        && matches!(out.status.and_then(|s| s.code()), Some(0 | 1))
+        && case.expects_output();
+    line.or_else(|| silent.then(|| format!("the program {} with no output at all", out.describe_status())))
 }
 
 /// Copies `exe` to target/secure-exec/ as a setgid-nogroup executable: run by root (gid 0) its
@@ -510,11 +519,38 @@ pub fn harness_row(
 #[cfg(test)]
 mod tests {
     use super::wine_infrastructure_failure;
+    use crate::case::parse_file;
+    use crate::run::Outcome;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::ExitStatus;
+    use std::time::Duration;
+
+    fn outcome(code: i32, stdout: &[u8], stderr: &[u8]) -> Outcome {
+        Outcome {
+            status: Some(ExitStatus::from_raw(code << 8)),
+            stdout: stdout.to_vec(),
+            stderr: stderr.to_vec(),
+            timed_out: false,
+            elapsed: Duration::ZERO,
+            pipes_left_open: false,
+        }
+    }
 
     #[test]
     fn wine_infrastructure_failures_are_recognised() {
-        assert_eq!(wine_infrastructure_failure(b"wine client error:3d0: ").as_deref(), Some("wine client error:3d0: "));
-        assert!(wine_infrastructure_failure(b"hello\nwineserver: could not connect\n").is_some());
-        assert!(wine_infrastructure_failure(b"panic: boom\n").is_none());
+        let cases = parse_file("p", "p.case", "case prints\nexit: 2\nstdout:\nstart\n.\n\ncase silent\nexit: 3\n")
+            .unwrap();
+        let (prints, silent) = (&cases[0], &cases[1]);
+        let found = |c, code, o: &[u8], e: &[u8]| wine_infrastructure_failure(c, &outcome(code, o, e));
+        assert_eq!(found(prints, 2, b"", b"wine client error:3d0: ").as_deref(), Some("wine client error:3d0: "));
+        assert!(found(prints, 2, b"", b"hello\nwineserver: could not connect\n").is_some());
+        assert!(found(prints, 2, b"start\n", b"panic: boom\n").is_none());
+        // A client that lost its server exits 1 (or 0) having printed nothing.
+        assert!(found(prints, 1, b"", b"").is_some());
+        assert!(found(prints, 0, b"", b"").is_some());
+        // Not when something was printed, the program's own exit code, or nothing was expected.
+        assert!(found(prints, 1, b"start\n", b"").is_none());
+        assert!(found(prints, 2, b"", b"").is_none());
+        assert!(found(silent, 1, b"", b"").is_none());
     }
 }
