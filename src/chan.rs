@@ -11,7 +11,6 @@
 //! ready cases are chosen uniformly), and otherwise enqueues one sudog per case; the first waker to
 //! win the goroutine's `selectdone` CAS completes it, the others skip its sudogs.
 
-use core::cell::UnsafeCell;
 use core::fmt;
 use core::mem::MaybeUninit;
 use core::ptr;
@@ -23,7 +22,7 @@ use alloc::vec::Vec;
 
 use crate::arch;
 use crate::gmp::{WaitReason, G};
-use crate::lock_futex::Mutex;
+use crate::lock_futex::{Mutex, MutexGuard};
 use crate::proc::{self, gopark, goready};
 use crate::sudog::{acquire_sudog, check_parked_stack, release_sudog, Sudog};
 
@@ -130,140 +129,141 @@ struct Inner<T> {
 
 /// Go's hchan.
 pub struct Hchan<T> {
-    lock: Mutex,
-    inner: UnsafeCell<Inner<T>>,
+    /// The channel lock and the state it guards.
+    lock: Mutex<Inner<T>>,
     senders: core::sync::atomic::AtomicUsize,
     cap: usize,
 }
 
-// SAFETY: moving a channel moves the buffered Ts it owns: T: Send. The raw sudog pointers in
-// its queues point at parked goroutines, which any M may run.
-unsafe impl<T: Send> Send for Hchan<T> {}
+// SAFETY: moving the channel state moves the buffered Ts it owns: T: Send. The raw sudog
+// pointers in its queues point at parked goroutines, which any M may run.
+unsafe impl<T: Send> Send for Inner<T> {}
 // SAFETY: shared channels only move Ts from one goroutine to another (through the buffer or a
 // parked peer's slot, always under `lock`) and never hand out `&T`: T: Send suffices (as std's
-// mpsc and crossbeam's channels).
+// mpsc and crossbeam's channels). (Send follows from Mutex<Inner<T>>: Send.)
 unsafe impl<T: Send> Sync for Hchan<T> {}
 
 /// Outcome of trying an operation with the lock held.
 enum Try {
-    /// Done; for a receive, the bool is "got a value" (false: closed and drained).
-    Done(bool),
+    /// Done; `ok`: sent, or for a receive "got a value" (false: closed (and drained)). `wake`: a
+    /// parked peer to ready once the lock is released, or null.
+    Done { ok: bool, wake: *mut G },
     /// Would block.
     Block,
 }
 
-impl<T> Hchan<T> {
-    #[allow(clippy::mut_from_ref)]
-    /// # Safety
-    /// The lock must be held.
-    unsafe fn inner(&self) -> &mut Inner<T> {
-        // SAFETY: forwarded.
-        unsafe { &mut *self.inner.get() }
+impl Try {
+    /// The lock is released: ready the peer, if any, and give the outcome.
+    fn finish(ok: bool, wake: *mut G) -> bool {
+        if !wake.is_null() {
+            goready(wake);
+        }
+        ok
     }
+}
 
-    /// Tries to send `*elem` (moving it out on success). Lock held; unlocks before readying.
-    /// Returns Done(false) if the channel is closed (value not taken).
+impl<T> Inner<T> {
+    /// Tries to send `*elem` (moving it out on success): to a parked receiver, or into the
+    /// buffer. Done { ok: false } if the channel is closed (value not taken).
     ///
     /// # Safety
-    /// Lock held; elem points at a valid T that the caller gives up if Done(true).
-    unsafe fn try_send_locked(&self, elem: *mut T) -> Try {
-        // SAFETY: lock held.
-        let c = unsafe { self.inner() };
-        if c.closed {
-            return Try::Done(false);
+    /// elem points at a valid T that the caller gives up on Done { ok: true }.
+    unsafe fn try_send(&mut self, elem: *mut T) -> Try {
+        if self.closed {
+            return Try::Done { ok: false, wake: ptr::null_mut() };
         }
-        // SAFETY: lock held; a dequeued receiver's elem points at its MaybeUninit<T> slot.
+        // SAFETY: a dequeued receiver's sudog is valid until we ready it, and its elem points
+        // at its MaybeUninit<T> slot.
         unsafe {
-            let sg = c.recvq.dequeue();
+            let sg = self.recvq.dequeue();
             if !sg.is_null() {
                 check_parked_stack((*sg).g);
                 ptr::copy_nonoverlapping(elem, (*sg).elem as *mut T, 1);
                 (*sg).success = true;
                 let gp = (*sg).g;
                 protocol::publish_wakeup(&(*gp).param, sg as usize);
-                self.lock.unlock_raw();
-                goready(gp);
-                return Try::Done(true);
+                return Try::Done { ok: true, wake: gp };
             }
-            if c.qcount < c.buf.len() {
-                let i = c.sendx;
-                c.buf[i].write(ptr::read(elem));
-                c.sendx = if i + 1 == c.buf.len() { 0 } else { i + 1 };
-                c.qcount += 1;
-                self.lock.unlock_raw();
-                return Try::Done(true);
+            if self.qcount < self.buf.len() {
+                let i = self.sendx;
+                self.buf[i].write(ptr::read(elem));
+                self.sendx = if i + 1 == self.buf.len() { 0 } else { i + 1 };
+                self.qcount += 1;
+                return Try::Done { ok: true, wake: ptr::null_mut() };
             }
         }
         Try::Block
     }
 
-    /// Tries to receive into `*elem`. Lock held; unlocks on Done.
+    /// Tries to receive into `*elem`: from a parked sender, the buffer, or a closed channel.
     ///
     /// # Safety
-    /// Lock held; elem points at writable space for a T.
-    unsafe fn try_recv_locked(&self, elem: *mut T) -> Try {
-        // SAFETY: lock held.
-        let c = unsafe { self.inner() };
-        // SAFETY: lock held; a dequeued sender's elem points at its value.
+    /// elem points at writable space for a T.
+    unsafe fn try_recv(&mut self, elem: *mut T) -> Try {
+        // SAFETY: a dequeued sender's sudog is valid until we ready it, and its elem points at
+        // its value.
         unsafe {
-            let sg = c.sendq.dequeue();
+            let sg = self.sendq.dequeue();
             if !sg.is_null() {
                 check_parked_stack((*sg).g);
-                if c.buf.is_empty() {
+                if self.buf.is_empty() {
                     ptr::copy_nonoverlapping((*sg).elem as *const T, elem, 1);
                 } else {
                     // Full buffer: take the head, and put the sender's value at the tail (which
                     // is the same slot).
-                    let i = c.recvx;
-                    ptr::write(elem, c.buf[i].assume_init_read());
-                    c.buf[i].write(ptr::read((*sg).elem as *const T));
-                    c.recvx = if i + 1 == c.buf.len() { 0 } else { i + 1 };
-                    c.sendx = c.recvx;
+                    let i = self.recvx;
+                    ptr::write(elem, self.buf[i].assume_init_read());
+                    self.buf[i].write(ptr::read((*sg).elem as *const T));
+                    self.recvx = if i + 1 == self.buf.len() { 0 } else { i + 1 };
+                    self.sendx = self.recvx;
                 }
                 (*sg).success = true;
                 let gp = (*sg).g;
                 protocol::publish_wakeup(&(*gp).param, sg as usize);
-                self.lock.unlock_raw();
-                goready(gp);
-                return Try::Done(true);
+                return Try::Done { ok: true, wake: gp };
             }
-            if c.qcount > 0 {
-                let i = c.recvx;
-                ptr::write(elem, c.buf[i].assume_init_read());
-                c.recvx = if i + 1 == c.buf.len() { 0 } else { i + 1 };
-                c.qcount -= 1;
-                self.lock.unlock_raw();
-                return Try::Done(true);
+            if self.qcount > 0 {
+                let i = self.recvx;
+                ptr::write(elem, self.buf[i].assume_init_read());
+                self.recvx = if i + 1 == self.buf.len() { 0 } else { i + 1 };
+                self.qcount -= 1;
+                return Try::Done { ok: true, wake: ptr::null_mut() };
             }
-            if c.closed {
-                self.lock.unlock_raw();
-                return Try::Done(false);
-            }
+        }
+        if self.closed {
+            return Try::Done { ok: false, wake: ptr::null_mut() };
         }
         Try::Block
     }
 
+    /// The send or receive wait queue.
+    fn waitq(&mut self, send: bool) -> &mut WaitQ {
+        if send {
+            &mut self.sendq
+        } else {
+            &mut self.recvq
+        }
+    }
+}
+
+impl<T> Hchan<T> {
     /// Queues a sudog for the current goroutine on the send or receive queue and parks it; the
     /// channel lock is released once it is off its M. Returns whether the operation completed
     /// (false: woken by close).
     ///
     /// # Safety
-    /// The lock must be held; `elem` must stay valid until this returns.
-    unsafe fn park(&self, send: bool, elem: *mut u8) -> bool {
+    /// `elem` must stay valid until this returns.
+    unsafe fn park(&self, mut c: MutexGuard<'_, Inner<T>>, send: bool, elem: *mut u8) -> bool {
         let gp = arch::getg();
         let sg = acquire_sudog(gp, elem);
-        // SAFETY: lock held; sg is ours until a waker dequeues it and readies us.
+        // SAFETY: sg is ours until a waker dequeues it and readies us; gp is the running g.
         unsafe {
-            let c = self.inner();
-            if send {
-                c.sendq.enqueue(sg);
-            } else {
-                c.recvq.enqueue(sg);
-            }
+            c.waitq(send).enqueue(sg);
             (*gp).param.store(0, Ordering::Relaxed);
         }
         let reason = if send { WaitReason::ChanSend } else { WaitReason::ChanReceive };
-        gopark(Some(unlock_chan), &self.lock as *const Mutex as usize, reason);
+        let lock = c.hold_across_park();
+        gopark(Some(unlock_chan::<T>), lock as *const Mutex<Inner<T>> as usize, reason);
         // SAFETY: the waker dequeued sg and wrote success before readying us (publish_wakeup,
         // whose Release our wake-up's Acquire pairs with); nobody else reaches it now.
         unsafe {
@@ -277,22 +277,20 @@ impl<T> Hchan<T> {
     fn send(&self, v: T) -> Result<(), SendError<T>> {
         proc::preempt_check();
         let mut v = MaybeUninit::new(v);
-        self.lock.lock_raw();
-        // SAFETY: lock held; v is ours.
-        match unsafe { self.try_send_locked(v.as_mut_ptr()) } {
-            Try::Done(true) => return Ok(()),
-            Try::Done(false) => {
-                self.lock.unlock_raw();
-                // SAFETY: not taken.
-                return Err(SendError(unsafe { v.assume_init() }));
+        let mut c = self.lock.lock();
+        // SAFETY: v is ours to give.
+        let sent = match unsafe { c.try_send(v.as_mut_ptr()) } {
+            Try::Done { ok, wake } => {
+                drop(c);
+                Try::finish(ok, wake)
             }
-            Try::Block => {}
-        }
-        // SAFETY: lock held; v stays in place until a receiver copies it out or we are woken.
-        if unsafe { self.park(true, v.as_mut_ptr() as *mut u8) } {
+            // SAFETY: v stays in place until a receiver copies it out or we are woken.
+            Try::Block => unsafe { self.park(c, true, v.as_mut_ptr() as *mut u8) },
+        };
+        if sent {
             Ok(())
         } else {
-            // SAFETY: closed while we waited: the value was not taken.
+            // SAFETY: closed (before or while we waited): the value was not taken.
             Err(SendError(unsafe { v.assume_init() }))
         }
     }
@@ -301,37 +299,33 @@ impl<T> Hchan<T> {
     fn recv(&self) -> Option<T> {
         proc::preempt_check();
         let mut slot = MaybeUninit::<T>::uninit();
-        self.lock.lock_raw();
-        // SAFETY: lock held; slot is writable.
-        match unsafe { self.try_recv_locked(slot.as_mut_ptr()) } {
-            // SAFETY: Done(true) wrote the slot.
-            Try::Done(true) => return Some(unsafe { slot.assume_init() }),
-            Try::Done(false) => return None,
-            Try::Block => {}
-        }
-        // SAFETY: lock held; slot stays in place until a sender fills it or we are woken.
-        if unsafe { self.park(false, slot.as_mut_ptr() as *mut u8) } {
-            // SAFETY: the sender wrote the slot before readying us.
-            Some(unsafe { slot.assume_init() })
-        } else {
-            None
-        }
+        let mut c = self.lock.lock();
+        // SAFETY: slot is writable.
+        let got = match unsafe { c.try_recv(slot.as_mut_ptr()) } {
+            Try::Done { ok, wake } => {
+                drop(c);
+                Try::finish(ok, wake)
+            }
+            // SAFETY: slot stays in place until a sender fills it or we are woken.
+            Try::Block => unsafe { self.park(c, false, slot.as_mut_ptr() as *mut u8) },
+        };
+        // SAFETY: a completed receive wrote the slot (before readying us, if we parked).
+        got.then(|| unsafe { slot.assume_init() })
     }
 
     /// Non-blocking receive: Ok(Some) value, Ok(None) closed and drained, Err(()) would block.
     fn try_recv(&self) -> Result<Option<T>, ()> {
         proc::preempt_check();
         let mut slot = MaybeUninit::<T>::uninit();
-        self.lock.lock_raw();
-        // SAFETY: lock held.
-        match unsafe { self.try_recv_locked(slot.as_mut_ptr()) } {
-            // SAFETY: written.
-            Try::Done(true) => Ok(Some(unsafe { slot.assume_init() })),
-            Try::Done(false) => Ok(None),
-            Try::Block => {
-                self.lock.unlock_raw();
-                Err(())
+        let mut c = self.lock.lock();
+        // SAFETY: slot is writable.
+        match unsafe { c.try_recv(slot.as_mut_ptr()) } {
+            Try::Done { ok, wake } => {
+                drop(c);
+                // SAFETY: a completed receive wrote the slot.
+                Ok(Try::finish(ok, wake).then(|| unsafe { slot.assume_init() }))
             }
+            Try::Block => Err(()),
         }
     }
 
@@ -339,20 +333,17 @@ impl<T> Hchan<T> {
     /// already closed.
     fn close(&self) -> bool {
         proc::preempt_check();
-        self.lock.lock_raw();
-        // SAFETY: lock held.
-        let c = unsafe { self.inner() };
+        let mut c = self.lock.lock();
         if c.closed {
-            self.lock.unlock_raw();
             return false;
         }
         c.closed = true;
         let mut wake: Vec<*mut G> = Vec::new();
-        // SAFETY: lock held; dequeued sudogs are valid until their gs are readied.
-        unsafe {
-            for q in [&mut c.recvq, &mut c.sendq] {
-                loop {
-                    let sg = q.dequeue();
+        for send in [false, true] {
+            loop {
+                // SAFETY: dequeued sudogs are valid until their gs are readied.
+                unsafe {
+                    let sg = c.waitq(send).dequeue();
                     if sg.is_null() {
                         break;
                     }
@@ -362,7 +353,7 @@ impl<T> Hchan<T> {
                 }
             }
         }
-        self.lock.unlock_raw();
+        drop(c);
         for gp in wake {
             goready(gp);
         }
@@ -371,17 +362,13 @@ impl<T> Hchan<T> {
 
     fn len(&self) -> usize {
         proc::preempt_check();
-        self.lock.lock_raw();
-        // SAFETY: lock held.
-        let n = unsafe { self.inner().qcount };
-        self.lock.unlock_raw();
-        n
+        self.lock.lock().qcount
     }
 }
 
 impl<T> Drop for Hchan<T> {
     fn drop(&mut self) {
-        let c = self.inner.get_mut();
+        let c = self.lock.get_mut();
         while c.qcount > 0 {
             // SAFETY: slots [recvx, recvx+qcount) are initialised.
             unsafe { c.buf[c.recvx].assume_init_drop() };
@@ -392,9 +379,10 @@ impl<T> Drop for Hchan<T> {
 }
 
 /// gopark hook: releases the channel lock once the goroutine is parked.
-unsafe fn unlock_chan(_gp: *mut G, lock: usize) -> bool {
-    // SAFETY: lock is the address of the channel's Mutex, locked by this M.
-    unsafe { (*(lock as *const Mutex)).unlock_raw() };
+unsafe fn unlock_chan<T>(_gp: *mut G, lock: usize) -> bool {
+    // SAFETY: lock is the address of the channel's Mutex, which park left held across the park
+    // (hold_across_park); the parked goroutine no longer touches the state.
+    unsafe { (*(lock as *const Mutex<Inner<T>>)).force_unlock() };
     true
 }
 
@@ -441,8 +429,7 @@ pub fn chan<T: Send>(cap: usize) -> (Sender<T>, Receiver<T>) {
     let mut buf = Vec::with_capacity(cap);
     buf.resize_with(cap, MaybeUninit::uninit);
     let c = Arc::new(Hchan {
-        lock: Mutex::new(()),
-        inner: UnsafeCell::new(Inner {
+        lock: Mutex::new(Inner {
             buf: buf.into_boxed_slice(),
             qcount: 0,
             sendx: 0,
@@ -549,26 +536,31 @@ impl<T: Send> Iterator for Receiver<T> {
 // select
 // ---------------------------------------------------------------------------------------------
 
-/// The type-erased channel operations select needs (lock held where stated).
+/// The type-erased channel operations select needs. Select locks a varying set of channels in
+/// address order and unlocks them all at once, last in a gopark hook (Go's sellock/selunlock),
+/// so it takes the locks raw; each operation below works through a guard adopting the held lock.
 #[doc(hidden)]
 pub trait SelectChan {
     /// Address used to order lock acquisition.
     fn addr(&self) -> usize;
-    /// Locks the channel.
+    /// Locks the channel (raw: select keeps it across calls).
     fn lock(&self);
     /// Unlocks the channel.
-    fn unlock(&self);
+    ///
+    /// # Safety
+    /// This thread locked it with [`SelectChan::lock`] and holds it still.
+    unsafe fn unlock(&self);
     /// Tries the operation with the lock held; on Done the lock has been released.
     ///
     /// # Safety
-    /// Lock held; `elem` as for try_send_locked/try_recv_locked.
+    /// Lock held (through [`SelectChan::lock`]); `elem` as for Inner::try_send/try_recv.
     unsafe fn try_op(&self, send: bool, elem: *mut u8) -> Option<bool>;
-    /// Queues sg (lock held).
+    /// Queues sg; the lock stays held.
     ///
     /// # Safety
     /// Lock held; sg valid until dequeued or removed.
     unsafe fn enqueue(&self, send: bool, sg: *mut Sudog);
-    /// Removes sg if still queued (lock held).
+    /// Removes sg if still queued; the lock stays held.
     ///
     /// # Safety
     /// Lock held.
@@ -582,49 +574,38 @@ impl<T> SelectChan for Hchan<T> {
     fn lock(&self) {
         self.lock.lock_raw()
     }
-    fn unlock(&self) {
+    unsafe fn unlock(&self) {
         self.lock.unlock_raw()
     }
     unsafe fn try_op(&self, send: bool, elem: *mut u8) -> Option<bool> {
-        // SAFETY: forwarded.
-        let r = unsafe {
-            if send {
-                self.try_send_locked(elem as *mut T)
-            } else {
-                self.try_recv_locked(elem as *mut T)
-            }
-        };
+        // SAFETY: this thread holds the lock (the caller's promise) and no guard for it is live.
+        let mut c = unsafe { self.lock.adopt() };
+        // SAFETY: elem as the caller promised.
+        let r = unsafe { if send { c.try_send(elem as *mut T) } else { c.try_recv(elem as *mut T) } };
         match r {
-            Try::Done(ok) => {
-                if send && !ok {
-                    self.lock.unlock_raw(); // closed: try_send_locked leaves the lock to us
-                }
-                Some(ok)
+            Try::Done { ok, wake } => {
+                drop(c);
+                Some(Try::finish(ok, wake))
             }
-            Try::Block => None,
+            Try::Block => {
+                c.keep_locked();
+                None
+            }
         }
     }
     unsafe fn enqueue(&self, send: bool, sg: *mut Sudog) {
-        // SAFETY: lock held.
-        unsafe {
-            let c = self.inner();
-            if send {
-                c.sendq.enqueue(sg)
-            } else {
-                c.recvq.enqueue(sg)
-            }
-        }
+        // SAFETY: this thread holds the lock and no guard for it is live (the caller's promise).
+        let mut c = unsafe { self.lock.adopt() };
+        // SAFETY: sg is valid until dequeued or removed (the caller's promise).
+        unsafe { c.waitq(send).enqueue(sg) };
+        c.keep_locked();
     }
     unsafe fn remove(&self, send: bool, sg: *mut Sudog) {
-        // SAFETY: lock held.
-        unsafe {
-            let c = self.inner();
-            if send {
-                c.sendq.remove(sg)
-            } else {
-                c.recvq.remove(sg)
-            }
-        }
+        // SAFETY: as enqueue.
+        let mut c = unsafe { self.lock.adopt() };
+        // SAFETY: sg is one of this select's sudogs, queued here or already dequeued.
+        unsafe { c.waitq(send).remove(sg) };
+        c.keep_locked();
     }
 }
 
@@ -702,7 +683,8 @@ fn selectgo_erased(cases: &[Case<'_>], elems: &[*mut u8], block: bool) -> Option
     let unlock_all_except = |skip: usize| {
         for &i in lockorder.iter().rev() {
             if chan(i).addr() != skip {
-                chan(i).unlock();
+                // SAFETY: lock_all locked each channel of lockorder once; `skip` was released.
+                unsafe { chan(i).unlock() };
             }
         }
     };
@@ -768,7 +750,8 @@ unsafe fn unlock_select(_gp: *mut G, arg: usize) -> bool {
     // SAFETY: arg points at the SelectLocks on the parked goroutine's stack.
     let l = unsafe { &*(arg as *const SelectLocks<'_, '_>) };
     for &i in l.order.iter().rev() {
-        l.cases[i].ops.chan().unlock();
+        // SAFETY: selectgo locked each channel of the order once before parking.
+        unsafe { l.cases[i].ops.chan().unlock() };
     }
     true
 }

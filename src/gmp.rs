@@ -325,10 +325,9 @@ pub struct P {
     pub gfree: GList,
     /// Length of gfree.
     pub gfreecnt: i32,
-    /// Timers (sleeping goroutines) owned by this P, a min-heap by wake time.
-    pub timers: crate::time::TimerHeap,
-    /// Guards `timers` (other Ms may add or move timers).
-    pub timers_lock: Mutex,
+    /// Timers (sleeping goroutines) owned by this P, a min-heap by wake time, behind Go's
+    /// timersLock (other Ms may add or move timers).
+    pub timers: Mutex<crate::time::TimerHeap>,
     /// Earliest `when` in timers, or 0: readable without the lock.
     pub timer0_when: AtomicI64,
     /// Per-P object cache (Go's mcache): the allocator's lock-free fast path.
@@ -419,10 +418,9 @@ impl GQueue {
 pub struct Sched {
     /// Global goroutine id generator (batches of 16 go to P caches).
     pub goidgen: AtomicU64,
-    /// sched.lock: guards `locked`.
-    pub lock: Mutex,
-    /// State guarded by `lock`.
-    pub locked: UnsafeCell<SchedLocked>,
+    /// sched.lock and what it guards. Functions Go documents as "sched.lock must be held" take
+    /// `&mut SchedLocked`: holding the guard is the only way to call them.
+    pub lock: Mutex<SchedLocked>,
     /// Number of idle Ps (readable without the lock).
     pub npidle: AtomicI32,
     /// Number of spinning Ms.
@@ -468,8 +466,9 @@ pub struct SchedLocked {
     pub nmidlelocked: i32,
 }
 
-// SAFETY: every field is atomic, a lock, or behind `lock` (SchedLocked).
-unsafe impl Sync for Sched {}
+// SAFETY: the Ms and Ps on the idle lists and the gs on the run queue are never freed, and
+// these links move between threads only under sched.lock, which owns them.
+unsafe impl Send for SchedLocked {}
 
 /// A static whose contents the runtime mutates under its own rules (locks, ownership by one M).
 #[repr(transparent)]

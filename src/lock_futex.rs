@@ -3,10 +3,10 @@
 //! `Mutex<T>` is sched.lock and friends: spin briefly (the holder is usually running on another
 //! CPU), then sleep in the kernel. It is not a spin lock. It owns what it guards: `lock()` returns
 //! a guard that derefs to the `T` and unlocks when dropped. Two raw forms remain, each for a
-//! reason stated where it is used: `lock_raw`/`unlock_raw` for a lock whose critical section
-//! spans functions (sched.lock around the M/P hand-offs), and `MutexGuard::hold_across_park`, which
-//! leaves the lock held when a goroutine parks, for the gopark hook that runs on g0 after the
-//! switch to release it (`force_unlock`). `Note` is a one-shot event an M sleeps on (stopm,
+//! reason stated where it is used: `MutexGuard::hold_across_park`, which leaves the lock held
+//! when a goroutine parks, for the gopark hook that runs on g0 after the switch to release it
+//! (`force_unlock`); and `lock_raw`/`adopt`/`keep_locked`/`unlock_raw` for select, which locks a
+//! varying set of channels in address order (Go's sellock/selunlock). `Note` is a one-shot event an M sleeps on (stopm,
 //! sysmon, stop-the-world).
 
 use core::cell::UnsafeCell;
@@ -56,6 +56,16 @@ impl<T: ?Sized> Mutex<T> {
     /// thread may hold).
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
         self.try_lock_raw().then_some(MutexGuard { m: self })
+    }
+
+    /// A guard for a lock this thread already holds through `lock_raw` (select locks a
+    /// varying set of channels in address order, Go's sellock, then works on each through a
+    /// guard); dropping it unlocks, [`MutexGuard::keep_locked`] leaves the lock held.
+    ///
+    /// # Safety
+    /// This thread holds the lock (taken with `lock_raw`), and no other guard for it is live.
+    pub unsafe fn adopt(&self) -> MutexGuard<'_, T> {
+        MutexGuard { m: self }
     }
 
     /// Releases a lock left held by [`MutexGuard::hold_across_park`] (from the gopark hook).
@@ -133,6 +143,13 @@ impl<T: ?Sized> Mutex<T> {
     }
 }
 
+impl<T> Mutex<T> {
+    /// The T, without locking: `&mut self` proves no one else can hold the lock.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.data.get_mut()
+    }
+}
+
 impl<T: Default> Default for Mutex<T> {
     fn default() -> Self {
         Self::new(T::default())
@@ -150,6 +167,12 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
     /// on g0 once the goroutine is off its M, releases it with `Mutex::force_unlock` (Go's
     /// parkunlock_c). Returns the Mutex, whose address the hook gets.
     pub fn hold_across_park(self) -> &'a Mutex<T> {
+        self.keep_locked()
+    }
+
+    /// Ends the guard but leaves the lock held, for whoever unlocks it with `unlock_raw` or
+    /// `force_unlock` (select's unlock of its whole set, Go's selunlock).
+    pub fn keep_locked(self) -> &'a Mutex<T> {
         let m = self.m;
         core::mem::forget(self);
         m

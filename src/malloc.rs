@@ -9,7 +9,6 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::ptr;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::gmp::Global;
 use crate::lock_futex::Mutex;
 use crate::mheap::{FreeObj, Mheap, Mspan, OsMem, SpanList, ARENA_SIZE, PAGE_SIZE, SPAN_LARGE, SPAN_SMALL};
 use crate::sys as os;
@@ -255,16 +254,23 @@ fn out_of_memory() -> ! {
 /// One class's spans (Go's mcentral): `partial` have free objects, `full` have none. Spans move
 /// between them as objects come and go, and go back to the heap when their last object does.
 struct Mcentral {
-    lock: Mutex,
-    lists: Global<(SpanList, SpanList)>,
+    /// The class lock and its span lists.
+    lock: Mutex<CentralLists>,
 }
 
-// SAFETY: `lists` and the spans on them are only touched under `lock`.
-unsafe impl Sync for Mcentral {}
+/// A class's spans, by whether they have free objects.
+struct CentralLists {
+    partial: SpanList,
+    full: SpanList,
+}
+
+// SAFETY: the spans on the lists are heap memory any thread may use under the class lock,
+// which owns the lists.
+unsafe impl Send for CentralLists {}
 
 #[allow(clippy::declare_interior_mutable_const)]
 const CENTRAL_INIT: Mcentral =
-    Mcentral { lock: Mutex::new(()), lists: Global::new((SpanList::new(), SpanList::new())) };
+    Mcentral { lock: Mutex::new(CentralLists { partial: SpanList::new(), full: SpanList::new() }) };
 static CENTRAL: [Mcentral; NUM_CLASSES] = [CENTRAL_INIT; NUM_CLASSES];
 
 /// Whether small span `s` has no object left to hand out.
@@ -281,15 +287,14 @@ impl Mcentral {
     /// span or a new one (Go's mcentral.cacheSpan, by objects instead of whole spans). Null if
     /// the heap is out of memory.
     fn take<O: OsMem>(&self, heap: &Mheap<O>, c: usize, want: u32) -> (*mut FreeObj, u32) {
-        self.lock.lock_raw();
+        let mut lists = self.lock.lock();
+        let CentralLists { partial, full } = &mut *lists;
         // SAFETY: under the class lock: the lists and their spans are ours.
         unsafe {
-            let (partial, full) = &mut *self.lists.get();
             let mut s = partial.first();
             if s.is_null() {
                 s = heap.alloc_span(class_npages(c), SPAN_SMALL, now());
                 if s.is_null() {
-                    self.lock.unlock_raw();
                     return (ptr::null_mut(), 0);
                 }
                 (*s).class = c as u8;
@@ -324,7 +329,6 @@ impl Mcentral {
                 partial.remove(s);
                 full.insert(s);
             }
-            self.lock.unlock_raw();
             (list, got)
         }
     }
@@ -336,11 +340,11 @@ impl Mcentral {
     /// # Safety
     /// Every object on the list came from `take` on this class and is not used again.
     unsafe fn put_list<O: OsMem>(&self, heap: &Mheap<O>, mut list: *mut FreeObj) {
-        self.lock.lock_raw();
+        let mut lists = self.lock.lock();
+        let CentralLists { partial, full } = &mut *lists;
         // SAFETY: under the class lock; each object's span is an in-use small span of this
         // class (the span map has all its pages).
         unsafe {
-            let (partial, full) = &mut *self.lists.get();
             while !list.is_null() {
                 let o = list;
                 list = (*o).next;
@@ -365,7 +369,6 @@ impl Mcentral {
                 }
             }
         }
-        self.lock.unlock_raw();
     }
 }
 
@@ -770,11 +773,8 @@ mod tests {
             }
             let st = heap.stats();
             assert_eq!(st.inuse, 0, "class {c}: {st:?}");
-            // SAFETY: under no lock, single-threaded test: the lists are empty.
-            unsafe {
-                let (partial, full) = &*central.lists.get();
-                assert!(partial.is_empty() && full.is_empty());
-            }
+            let lists = central.lock.lock();
+            assert!(lists.partial.is_empty() && lists.full.is_empty());
         }
     }
 

@@ -16,7 +16,6 @@
 //! before the span's memory is handed out, and the memory reaches whoever frees it through the
 //! program's own synchronisation, so a relaxed load already sees the entry (write-read coherence).
 
-use core::cell::UnsafeCell;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
@@ -224,15 +223,18 @@ struct HeapInner {
 
 /// The page heap (Go's mheap), over the OS memory `O`.
 pub struct Mheap<O: OsMem> {
-    lock: Mutex,
-    inner: UnsafeCell<HeapInner>,
+    /// The heap lock and the lists and counters it guards. Helpers that need it held take the
+    /// `&mut HeapInner` its guard gives; the span map entries they write (arena metadata, outside
+    /// the lock's T) are also written only under it.
+    lock: Mutex<HeapInner>,
     /// The arena index (Go's mheap.arenas): L1 → L2 table → arena metadata.
     arenas: [AtomicPtr<ArenaL2>; L1_LEN],
     os: core::marker::PhantomData<O>,
 }
 
-// SAFETY: `inner` is only touched under `lock`; the arena index is atomics.
-unsafe impl<O: OsMem> Sync for Mheap<O> {}
+// SAFETY: the span pointers and chunk addresses in HeapInner are the heap's own memory, which
+// any thread may use under the heap lock.
+unsafe impl Send for HeapInner {}
 
 #[allow(clippy::declare_interior_mutable_const)]
 const NULL_L2: AtomicPtr<ArenaL2> = AtomicPtr::new(ptr::null_mut());
@@ -243,8 +245,7 @@ impl<O: OsMem> Mheap<O> {
     /// An empty heap; it maps its first arena on first use (or `init`).
     pub const fn new() -> Self {
         Mheap {
-            lock: Mutex::new(()),
-            inner: UnsafeCell::new(HeapInner {
+            lock: Mutex::new(HeapInner {
                 free: [EMPTY_LIST; FREE_LISTS],
                 nonempty: 0,
                 span_pool: ptr::null_mut(),
@@ -259,20 +260,13 @@ impl<O: OsMem> Mheap<O> {
 
     /// Maps the first arena (Go's mallocinit reserving the heap). False if the OS refused.
     pub fn init(&self) -> bool {
-        self.lock.lock_raw();
-        // SAFETY: under the heap lock.
-        let ok = unsafe { self.grow(1, 0) };
-        self.lock.unlock_raw();
-        ok
+        // SAFETY: grow's remaining condition is the lock, held through `h`.
+        unsafe { self.grow(&mut self.lock.lock(), 1, 0) }
     }
 
     /// The heap's statistics.
     pub fn stats(&self) -> HeapStats {
-        self.lock.lock_raw();
-        // SAFETY: under the heap lock.
-        let s = unsafe { (*self.inner.get()).stats };
-        self.lock.unlock_raw();
-        s
+        self.lock.lock().stats
     }
 
     /// The arena metadata of address `p`, or null if no arena holds it.
@@ -374,11 +368,8 @@ impl<O: OsMem> Mheap<O> {
 
     /// A span struct (Go's fixalloc for mspans): recycled, else carved from a 64 KB chunk.
     ///
-    /// # Safety
-    /// Caller holds the heap lock.
-    unsafe fn new_span(&self, start: usize, npages: usize) -> *mut Mspan {
-        // SAFETY: under the heap lock.
-        let h = unsafe { &mut *self.inner.get() };
+    /// Under the heap lock (`h`).
+    fn new_span(h: &mut HeapInner, start: usize, npages: usize) -> *mut Mspan {
         let s = if !h.span_pool.is_null() {
             let s = h.span_pool;
             // SAFETY: pool members are span structs nobody uses.
@@ -424,15 +415,11 @@ impl<O: OsMem> Mheap<O> {
     /// Gives a span struct back to the pool.
     ///
     /// # Safety
-    /// Caller holds the heap lock; `s` is on no list and no span map entry that is read points
-    /// to it any more.
-    unsafe fn dispose_span(&self, s: *mut Mspan) {
-        // SAFETY: under the heap lock.
-        unsafe {
-            let h = &mut *self.inner.get();
-            (*s).next = h.span_pool;
-            h.span_pool = s;
-        }
+    /// `s` is on no list and no span map entry that is read points to it any more.
+    unsafe fn dispose_span(h: &mut HeapInner, s: *mut Mspan) {
+        // SAFETY: s is a span struct nobody uses any more (the caller's promise).
+        unsafe { (*s).next = h.span_pool };
+        h.span_pool = s;
     }
 
     /// The free list for spans of `npages`.
@@ -447,11 +434,10 @@ impl<O: OsMem> Mheap<O> {
     /// Puts a free span on its list.
     ///
     /// # Safety
-    /// Caller holds the heap lock; `s` is free and on no list.
-    unsafe fn insert_free(&self, s: *mut Mspan) {
-        // SAFETY: under the heap lock.
+    /// `s` is free and on no list.
+    unsafe fn insert_free(h: &mut HeapInner, s: *mut Mspan) {
+        // SAFETY: s is a valid free span on no list (the caller's promise).
         unsafe {
-            let h = &mut *self.inner.get();
             let i = Self::list_index((*s).npages);
             h.free[i].insert(s);
             h.nonempty |= 1 << i;
@@ -461,11 +447,10 @@ impl<O: OsMem> Mheap<O> {
     /// Takes a free span off its list.
     ///
     /// # Safety
-    /// Caller holds the heap lock; `s` is on its free list.
-    unsafe fn remove_free(&self, s: *mut Mspan) {
-        // SAFETY: under the heap lock.
+    /// `s` is on its free list.
+    unsafe fn remove_free(h: &mut HeapInner, s: *mut Mspan) {
+        // SAFETY: s is on its free list (the caller's promise).
         unsafe {
-            let h = &mut *self.inner.get();
             let i = Self::list_index((*s).npages);
             h.free[i].remove(s);
             if h.free[i].is_empty() {
@@ -477,11 +462,8 @@ impl<O: OsMem> Mheap<O> {
     /// A free span of at least `npages`, still on its list, or null: the smallest list that
     /// has one, else the best fit (lowest address among equals) of the big spans.
     ///
-    /// # Safety
-    /// Caller holds the heap lock.
-    unsafe fn find_free(&self, npages: usize) -> *mut Mspan {
-        // SAFETY: under the heap lock.
-        let h = unsafe { &mut *self.inner.get() };
+    /// Under the heap lock (`h`).
+    fn find_free(h: &HeapInner, npages: usize) -> *mut Mspan {
         if npages < FREE_LISTS {
             let mask = h.nonempty & !((1u128 << npages) - 1) & !1;
             if mask != 0 {
@@ -511,8 +493,8 @@ impl<O: OsMem> Mheap<O> {
     /// left alone so a small program's RSS stays small).
     ///
     /// # Safety
-    /// Caller holds the heap lock.
-    unsafe fn grow(&self, npages: usize, now: i64) -> bool {
+    /// `h` is the heap lock's guard (the span map entries written here are also the lock's).
+    unsafe fn grow(&self, h: &mut HeapInner, npages: usize, now: i64) -> bool {
         let bytes = npages.checked_mul(PAGE_SIZE).and_then(|b| b.checked_add(ARENA_SIZE - 1));
         let Some(bytes) = bytes else { return false };
         let size = bytes & !(ARENA_SIZE - 1);
@@ -523,9 +505,7 @@ impl<O: OsMem> Mheap<O> {
         if ((p + size - 1) >> ARENA_SHIFT) >> ARENA_INDEX_BITS != 0 {
             crate::throw("mheap: arena above the address space the arena index covers");
         }
-        // SAFETY: under the heap lock (no reference into `inner` is kept across the calls below,
-        // which take their own).
-        if unsafe { (*self.inner.get()).stats.sys } > 0 {
+        if h.stats.sys > 0 {
             // SAFETY: our fresh mapping.
             unsafe { O::huge(p as *mut u8, size) };
         }
@@ -552,20 +532,18 @@ impl<O: OsMem> Mheap<O> {
         let n = size >> PAGE_SHIFT;
         // Fresh pages are not resident: they count as released until used.
         self.mark_released(p, n, true);
-        // SAFETY: under the heap lock.
-        let s = unsafe { self.new_span(p, n) };
+        let s = Self::new_span(h, p, n);
         if s.is_null() {
             return false;
         }
-        // SAFETY: under the heap lock; s is a new free span covering the new arenas, on no list.
+        h.stats.sys += size;
+        h.stats.idle += size;
+        h.stats.released += size;
+        // SAFETY: s is a new free span covering the new arenas, on no list.
         unsafe {
-            let st = &mut (*self.inner.get()).stats;
-            st.sys += size;
-            st.idle += size;
-            st.released += size;
             (*s).released_all = true;
             (*s).free_since = now;
-            self.coalesce_and_insert(s);
+            self.coalesce_and_insert(h, s);
         }
         true
     }
@@ -575,12 +553,12 @@ impl<O: OsMem> Mheap<O> {
     /// struct could be had (s is then unchanged).
     ///
     /// # Safety
-    /// Caller holds the heap lock; `s` is free, on no list, and has at least `keep` pages.
-    unsafe fn split_free(&self, s: *mut Mspan, keep: usize) -> bool {
+    /// `h` is the heap lock's guard; `s` is free, on no list, and has at least `keep` pages.
+    unsafe fn split_free(&self, h: &mut HeapInner, s: *mut Mspan, keep: usize) -> bool {
         // SAFETY: forwarded to the caller.
         unsafe {
             if (*s).npages > keep {
-                let rest = self.new_span((*s).start + (keep << PAGE_SHIFT), (*s).npages - keep);
+                let rest = Self::new_span(h, (*s).start + (keep << PAGE_SHIFT), (*s).npages - keep);
                 if rest.is_null() {
                     return false;
                 }
@@ -588,7 +566,7 @@ impl<O: OsMem> Mheap<O> {
                 (*rest).released_all = (*s).released_all;
                 (*s).npages = keep;
                 self.set_span_ends(rest);
-                self.insert_free(rest);
+                Self::insert_free(h, rest);
             }
         }
         true
@@ -596,21 +574,20 @@ impl<O: OsMem> Mheap<O> {
 
     /// Allocates a span of `npages` in state `state` (Go's mheap.alloc). Null if out of memory.
     pub fn alloc_span(&self, npages: usize, state: u8, now: i64) -> *mut Mspan {
-        self.lock.lock_raw();
-        // SAFETY: under the heap lock throughout.
-        let s = unsafe {
-            let mut s = self.find_free(npages);
-            if s.is_null() && self.grow(npages, now) {
-                s = self.find_free(npages);
+        let mut h = self.lock.lock();
+        let h = &mut *h;
+        // SAFETY: under the heap lock (`h`) throughout; s is a free span found on its list.
+        unsafe {
+            let mut s = Self::find_free(h, npages);
+            if s.is_null() && self.grow(h, npages, now) {
+                s = Self::find_free(h, npages);
             }
             if !s.is_null() {
-                self.remove_free(s);
-                if !self.split_free(s, npages) {
-                    self.insert_free(s);
-                    self.lock.unlock_raw();
+                Self::remove_free(h, s);
+                if !self.split_free(h, s, npages) {
+                    Self::insert_free(h, s);
                     return ptr::null_mut();
                 }
-                let h = &mut *self.inner.get();
                 let bytes = npages << PAGE_SHIFT;
                 let fresh = self.mark_released((*s).start, npages, false);
                 h.stats.released -= fresh << PAGE_SHIFT;
@@ -622,40 +599,38 @@ impl<O: OsMem> Mheap<O> {
                 self.set_span_all(s);
             }
             s
-        };
-        self.lock.unlock_raw();
-        s
+        }
     }
 
     /// Merges free span `s` with free neighbours and puts the result on a free list.
     ///
     /// # Safety
-    /// Caller holds the heap lock; `s` is SPAN_FREE, on no list, counted in idle.
-    unsafe fn coalesce_and_insert(&self, s: *mut Mspan) {
+    /// `h` is the heap lock's guard; `s` is SPAN_FREE, on no list, counted in idle.
+    unsafe fn coalesce_and_insert(&self, h: &mut HeapInner, s: *mut Mspan) {
         // SAFETY: under the heap lock; neighbours found through the span map boundaries are
         // valid spans (the first/last-page invariant).
         unsafe {
             if (*s).start >= PAGE_SIZE {
                 let before = self.span_of((*s).start - PAGE_SIZE);
                 if !before.is_null() && (*before).state == SPAN_FREE && (*before).end() == (*s).start {
-                    self.remove_free(before);
+                    Self::remove_free(h, before);
                     (*s).start = (*before).start;
                     (*s).npages += (*before).npages;
                     (*s).free_since = (*s).free_since.max((*before).free_since);
                     (*s).released_all &= (*before).released_all;
-                    self.dispose_span(before);
+                    Self::dispose_span(h, before);
                 }
             }
             let after = self.span_of((*s).end());
             if !after.is_null() && (*after).state == SPAN_FREE && (*after).start == (*s).end() {
-                self.remove_free(after);
+                Self::remove_free(h, after);
                 (*s).npages += (*after).npages;
                 (*s).free_since = (*s).free_since.max((*after).free_since);
                 (*s).released_all &= (*after).released_all;
-                self.dispose_span(after);
+                Self::dispose_span(h, after);
             }
             self.set_span_ends(s);
-            self.insert_free(s);
+            Self::insert_free(h, s);
         }
     }
 
@@ -664,19 +639,17 @@ impl<O: OsMem> Mheap<O> {
     /// # Safety
     /// `s` came from alloc_span, is on no list, and neither it nor its memory is used again.
     pub unsafe fn free_span(&self, s: *mut Mspan, now: i64) {
-        self.lock.lock_raw();
+        let mut h = self.lock.lock();
         // SAFETY: under the heap lock; s is ours to free.
         unsafe {
-            let h = &mut *self.inner.get();
             let bytes = (*s).npages << PAGE_SHIFT;
             h.stats.inuse -= bytes;
             h.stats.idle += bytes;
             (*s).state = SPAN_FREE;
             (*s).free_since = now;
             (*s).released_all = false;
-            self.coalesce_and_insert(s);
+            self.coalesce_and_insert(&mut h, s);
         }
-        self.lock.unlock_raw();
     }
 
     /// Shrinks in-use span `s` to `npages`, freeing its tail.
@@ -684,23 +657,22 @@ impl<O: OsMem> Mheap<O> {
     /// # Safety
     /// `s` is an in-use SPAN_LARGE span whose memory past `npages` is not used.
     pub unsafe fn shrink_span(&self, s: *mut Mspan, npages: usize, now: i64) {
-        self.lock.lock_raw();
-        // SAFETY: under the heap lock.
+        let mut h = self.lock.lock();
+        let h = &mut *h;
+        // SAFETY: under the heap lock; s is an in-use span of ours, its tail unused.
         unsafe {
             if npages > 0 && npages < (*s).npages {
-                let tail = self.new_span((*s).start + (npages << PAGE_SHIFT), (*s).npages - npages);
+                let tail = Self::new_span(h, (*s).start + (npages << PAGE_SHIFT), (*s).npages - npages);
                 if !tail.is_null() {
                     (*s).npages = npages;
-                    let h = &mut *self.inner.get();
                     let bytes = (*tail).npages << PAGE_SHIFT;
                     h.stats.inuse -= bytes;
                     h.stats.idle += bytes;
                     (*tail).free_since = now;
-                    self.coalesce_and_insert(tail);
+                    self.coalesce_and_insert(h, tail);
                 }
             }
         }
-        self.lock.unlock_raw();
     }
 
     /// Grows in-use span `s` to `npages` in place if the pages right after it are free
@@ -709,9 +681,10 @@ impl<O: OsMem> Mheap<O> {
     /// # Safety
     /// `s` is an in-use SPAN_LARGE span owned by the caller.
     pub unsafe fn grow_span_in_place(&self, s: *mut Mspan, npages: usize) -> bool {
-        self.lock.lock_raw();
-        // SAFETY: under the heap lock.
-        let ok = unsafe {
+        let mut h = self.lock.lock();
+        let h = &mut *h;
+        // SAFETY: under the heap lock; s is ours, `after` a free span found through the span map.
+        unsafe {
             let need = npages.saturating_sub((*s).npages);
             let after = self.span_of((*s).end());
             if need == 0 {
@@ -723,24 +696,20 @@ impl<O: OsMem> Mheap<O> {
             {
                 false
             } else {
-                self.remove_free(after);
-                if !self.split_free(after, need) {
-                    self.insert_free(after);
-                    self.lock.unlock_raw();
+                Self::remove_free(h, after);
+                if !self.split_free(h, after, need) {
+                    Self::insert_free(h, after);
                     return false;
                 }
-                let h = &mut *self.inner.get();
                 h.stats.released -= self.mark_released((*after).start, need, false) << PAGE_SHIFT;
                 h.stats.idle -= need << PAGE_SHIFT;
                 h.stats.inuse += need << PAGE_SHIFT;
-                self.dispose_span(after);
+                Self::dispose_span(h, after);
                 (*s).npages = npages;
                 self.set_span_all(s);
                 true
             }
-        };
-        self.lock.unlock_raw();
-        ok
+        }
     }
 
     /// The scavenger (Go's mgcscavenge, by age instead of by heap goal): gives back to the OS
@@ -751,32 +720,29 @@ impl<O: OsMem> Mheap<O> {
         let mut total = 0;
         // Bound the passes: every pass either finishes a span or finds none.
         for _ in 0..1 << 20 {
-            self.lock.lock_raw();
-            // SAFETY: under the heap lock.
-            let s = unsafe { self.scavenge_candidate(now, min_age) };
+            let mut h = self.lock.lock();
+            let s = Self::scavenge_candidate(&h, now, min_age);
             if s.is_null() {
-                self.lock.unlock_raw();
                 break;
             }
-            // SAFETY: s is free and on a list; we hold the lock.
+            // SAFETY: s is free and on its list; we hold the lock.
             unsafe {
-                self.remove_free(s);
+                Self::remove_free(&mut h, s);
                 (*s).state = SPAN_SCAVENGING;
             }
-            self.lock.unlock_raw();
+            drop(h);
             // SAFETY: s is ours alone while SPAN_SCAVENGING (no list holds it, no merge takes
             // it, nobody allocates from it).
             let released = unsafe { self.release_pages((*s).start, (*s).npages) };
-            self.lock.lock_raw();
-            // SAFETY: under the heap lock; s goes back to the free lists.
+            let mut h = self.lock.lock();
+            h.stats.released += released;
+            // SAFETY: under the heap lock; s (ours while SPAN_SCAVENGING) goes back to the free
+            // lists.
             unsafe {
-                let h = &mut *self.inner.get();
-                h.stats.released += released;
                 (*s).state = SPAN_FREE;
                 (*s).released_all = true;
-                self.coalesce_and_insert(s);
+                self.coalesce_and_insert(&mut h, s);
             }
-            self.lock.unlock_raw();
             total += released;
         }
         total
@@ -784,12 +750,10 @@ impl<O: OsMem> Mheap<O> {
 
     /// A free span old enough and not fully released, or null.
     ///
-    /// # Safety
-    /// Caller holds the heap lock.
-    unsafe fn scavenge_candidate(&self, now: i64, min_age: i64) -> *mut Mspan {
-        // SAFETY: under the heap lock; list members are valid.
+    /// Under the heap lock (`h`).
+    fn scavenge_candidate(h: &HeapInner, now: i64, min_age: i64) -> *mut Mspan {
+        // SAFETY: list members are valid spans.
         unsafe {
-            let h = &*self.inner.get();
             let mut mask = h.nonempty;
             while mask != 0 {
                 let i = mask.trailing_zeros() as usize;

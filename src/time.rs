@@ -182,14 +182,11 @@ impl TimerHeap {
 /// # Safety
 /// pp must be a valid P; gp a parked g.
 pub(crate) unsafe fn addtimer(pp: *mut P, when: i64, gp: *mut G) {
-    // SAFETY: P fields used here are guarded by timers_lock or atomic.
-    unsafe {
-        let p = &mut *pp;
-        p.timers_lock.lock_raw();
-        p.timers.push(when, gp);
-        p.timer0_when.store(p.timers.next_when(), Ordering::Release);
-        p.timers_lock.unlock_raw();
-    }
+    // SAFETY: pp is valid (the caller's promise); the heap is behind its lock, the rest atomic.
+    let p = unsafe { &*pp };
+    let mut timers = p.timers.lock();
+    timers.push(when, gp);
+    p.timer0_when.store(timers.next_when(), Ordering::Release);
 }
 
 #[cfg(test)]

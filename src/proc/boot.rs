@@ -73,11 +73,7 @@ pub extern "C" fn runtime_schedinit() {
     let mp = m0();
     // lockInit: gort's locks are statically initialised futex words; nothing to rank.
     boottrace("schedinit", format_args!("begin"));
-    // SAFETY: single-threaded boot; no lock needed yet but take it for the invariant.
-    SCHED.lock.lock_raw();
-    // SAFETY: sched.lock held.
-    unsafe { sl().maxmcount = MAX_M_COUNT };
-    SCHED.lock.unlock_raw();
+    SCHED.lock.lock().maxmcount = MAX_M_COUNT;
     boottrace("schedinit.maxmcount", format_args!("{}", MAX_M_COUNT));
 
     stack::stackinit();
@@ -144,9 +140,7 @@ pub extern "C" fn runtime_schedinit() {
             procs
         ),
     );
-    SCHED.lock.lock_raw();
-    let runnable = procresize(procs);
-    SCHED.lock.unlock_raw();
+    let runnable = procresize(&mut SCHED.lock.lock(), procs);
     if !runnable.is_null() {
         crate::throw("unknown runnable goroutine during bootstrap");
     }

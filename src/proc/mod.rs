@@ -72,8 +72,7 @@ pub static runtime_g0: Global<G> = Global::new(
 /// Go's `sched`.
 pub static SCHED: Sched = Sched {
     goidgen: AtomicU64::new(0),
-    lock: Mutex::new(()),
-    locked: core::cell::UnsafeCell::new(SchedLocked {
+    lock: Mutex::new(SchedLocked {
         midle: ptr::null_mut(),
         nmidle: 0,
         mnext: 0,
@@ -166,16 +165,6 @@ pub fn m0() -> *mut M {
 /// `&g0` of m0.
 pub fn g0() -> *mut G {
     runtime_g0.get()
-}
-
-/// sched's lock-guarded part.
-///
-/// # Safety
-/// The caller must hold SCHED.lock, and must not keep the reference past unlocking.
-#[allow(clippy::mut_from_ref)]
-unsafe fn sl() -> &'static mut SchedLocked {
-    // SAFETY: forwarded to the caller.
-    unsafe { &mut *SCHED.locked.get() }
 }
 
 /// Current GOMAXPROCS.

@@ -5,22 +5,19 @@ use super::*;
 
 /// Go's mcommoninit: M id (checked against maxmcount), random seed, signal stack, allm.
 pub(super) fn mcommoninit(mp: *mut M, id: i64) {
-    SCHED.lock.lock_raw();
-    // SAFETY: sched.lock held; mp is a fresh or boot M not yet visible to others.
+    let mut s = SCHED.lock.lock();
+    // SAFETY: mp is a fresh or boot M not yet visible to others; allm is pushed under sched.lock.
     unsafe {
-        (*mp).id = if id >= 0 { id } else { mreserveid() };
+        (*mp).id = if id >= 0 { id } else { mreserveid(&mut s) };
         (*mp).fastrand = crate::alg::seed_for(((*mp).id as u64) ^ 0x9e37_79b9_7f4a_7c15);
         mpreinit(mp);
         (*mp).alllink = ALLM.load(Ordering::Relaxed);
         ALLM.store(mp, Ordering::Release);
     }
-    SCHED.lock.unlock_raw();
 }
 
-/// Go's mReserveID: the next M id; fatal beyond maxmcount. Caller holds sched.lock.
-pub(super) fn mreserveid() -> i64 {
-    // SAFETY: sched.lock held by the caller.
-    let s = unsafe { sl() };
+/// Go's mReserveID: the next M id; fatal beyond maxmcount (under sched.lock).
+pub(super) fn mreserveid(s: &mut SchedLocked) -> i64 {
     let id = s.mnext;
     s.mnext += 1;
     SCHED.mcount.fetch_add(1, Ordering::Relaxed);
@@ -31,13 +28,10 @@ pub(super) fn mreserveid() -> i64 {
 /// Go's debug.SetMaxThreads: sets maxmcount (values < 1 mean 1) and returns the previous limit;
 /// if more threads exist already, the program dies of thread exhaustion as Go's does.
 pub fn set_max_threads(n: i32) -> i32 {
-    SCHED.lock.lock_raw();
-    // SAFETY: sched.lock held.
-    let s = unsafe { sl() };
+    let mut s = SCHED.lock.lock();
     let old = s.maxmcount;
     s.maxmcount = n.max(1);
-    checkmcount(s);
-    SCHED.lock.unlock_raw();
+    checkmcount(&s);
     old
 }
 

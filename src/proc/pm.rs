@@ -6,8 +6,8 @@ use super::*;
 
 /// Go's procresize: grows/shrinks the set of Ps to `nprocs`, keeps (or gives) the caller a P,
 /// puts Ps without work on the idle list and returns a list of Ps with work (linked by `link`).
-/// Caller holds sched.lock and the world is stopped (or not yet started).
-pub(super) fn procresize(nprocs: i32) -> *mut P {
+/// Under sched.lock, with the world stopped (or not yet started).
+pub(super) fn procresize(s: &mut SchedLocked, nprocs: i32) -> *mut P {
     let old = gomaxprocs();
     if nprocs <= 0 || nprocs as usize > MAX_GOMAXPROCS {
         crate::throw("procresize: invalid arg");
@@ -28,8 +28,7 @@ pub(super) fn procresize(nprocs: i32) -> *mut P {
                 runq: RunQueue::new(),
                 gfree: GList::new(),
                 gfreecnt: 0,
-                timers: time::TimerHeap::new(),
-                timers_lock: Mutex::new(()),
+                timers: Mutex::new(time::TimerHeap::new()),
                 timer0_when: AtomicI64::new(0),
                 mcache: crate::malloc::Mcache::new(),
             }));
@@ -64,7 +63,7 @@ pub(super) fn procresize(nprocs: i32) -> *mut P {
         let mine = (*mp).p.load(Ordering::Relaxed);
         for i in nprocs as usize..old.max(0) as usize {
             let pp = allp(i);
-            (*pp).runq.owner().drain(|g| globrunqput(g as *mut G));
+            (*pp).runq.owner().drain(|g| globrunqput(s, g as *mut G));
             loop {
                 let gp = (*pp).gfree.pop();
                 if gp.is_null() {
@@ -76,19 +75,18 @@ pub(super) fn procresize(nprocs: i32) -> *mut P {
                 g.nhot += 1;
                 g.publish_count();
             }
-            (*pp).timers_lock.lock_raw();
-            (*mine).timers_lock.lock_raw();
-            (*pp).timers.move_all(&mut (*mine).timers);
-            (*mine).timer0_when.store((*mine).timers.next_when(), Ordering::Release);
-            (*pp).timer0_when.store(0, Ordering::Release);
-            (*mine).timers_lock.unlock_raw();
-            (*pp).timers_lock.unlock_raw();
+            {
+                let (mut from, mut to) = ((*pp).timers.lock(), (*mine).timers.lock());
+                from.move_all(&mut to);
+                (*mine).timer0_when.store(to.next_when(), Ordering::Release);
+                (*pp).timer0_when.store(0, Ordering::Release);
+            }
             // Go's freemcache: the cached objects go back to their classes.
             (*pp).mcache.release_all();
             (*pp).status.store(PStatus::Dead, Ordering::Relaxed);
         }
         // Rebuild the idle list from scratch.
-        sl().pidle = ptr::null_mut();
+        s.pidle = ptr::null_mut();
         SCHED.npidle.store(0, Ordering::Relaxed);
         GOMAXPROCS.store(nprocs, Ordering::Release);
         let mut runnable: *mut P = ptr::null_mut();
@@ -99,9 +97,9 @@ pub(super) fn procresize(nprocs: i32) -> *mut P {
             }
             (*pp).status.store(PStatus::Idle, Ordering::Relaxed);
             if (*pp).runq.is_empty() {
-                pidleput(pp);
+                pidleput(s, pp);
             } else {
-                (*pp).m.store(mget(), Ordering::Relaxed);
+                (*pp).m.store(mget(s), Ordering::Relaxed);
                 (*pp).link = runnable;
                 runnable = pp;
             }
@@ -147,25 +145,23 @@ pub(super) fn releasep() -> *mut P {
     }
 }
 
-/// Go's pidleput: pp onto the idle list. Caller holds sched.lock; pp has no local work.
-pub(super) fn pidleput(pp: *mut P) {
-    // SAFETY: sched.lock held; pp is idle.
+/// Go's pidleput: pp onto the idle list (under sched.lock); pp has no local work.
+pub(super) fn pidleput(s: &mut SchedLocked, pp: *mut P) {
+    // SAFETY: pp is idle: its link is the idle list's, which sched.lock guards.
     unsafe {
         if !(*pp).runq.is_empty() {
             crate::throw("pidleput: P has non-empty run queue");
         }
-        let s = sl();
         (*pp).link = s.pidle;
         s.pidle = pp;
     }
     SCHED.npidle.fetch_add(1, Ordering::Release);
 }
 
-/// Go's pidleget: an idle P, or null. Caller holds sched.lock.
-pub(super) fn pidleget() -> *mut P {
-    // SAFETY: sched.lock held.
+/// Go's pidleget: an idle P, or null (under sched.lock).
+pub(super) fn pidleget(s: &mut SchedLocked) -> *mut P {
+    // SAFETY: the Ps on the idle list are valid (never freed) and their links are the list's.
     unsafe {
-        let s = sl();
         let pp = s.pidle;
         if !pp.is_null() {
             s.pidle = (*pp).link;
@@ -176,31 +172,28 @@ pub(super) fn pidleget() -> *mut P {
 }
 
 /// Go's pidlegetSpinning: pidleget, and if none, tells running Ms someone wanted to spin.
-pub(super) fn pidleget_spinning() -> *mut P {
-    let pp = pidleget();
+pub(super) fn pidleget_spinning(s: &mut SchedLocked) -> *mut P {
+    let pp = pidleget(s);
     if pp.is_null() {
         SCHED.needspinning.store(1, Ordering::Relaxed);
     }
     pp
 }
 
-/// Go's mput: mp onto the idle M list, then checkdead. Caller holds sched.lock.
-pub(super) fn mput(mp: *mut M) {
-    // SAFETY: sched.lock held; mp is the calling M about to sleep.
-    unsafe {
-        let s = sl();
-        (*mp).schedlink = s.midle;
-        s.midle = mp;
-        s.nmidle += 1;
-    }
-    checkdead();
+/// Go's mput: mp onto the idle M list, then checkdead (under sched.lock).
+pub(super) fn mput(s: &mut SchedLocked, mp: *mut M) {
+    // SAFETY: mp is the calling M about to sleep; its schedlink is the idle list's.
+    unsafe { (*mp).schedlink = s.midle };
+    s.midle = mp;
+    s.nmidle += 1;
+    checkdead(s);
 }
 
-/// Go's mget: an idle M, or null. Caller holds sched.lock.
-pub(super) fn mget() -> *mut M {
-    // SAFETY: sched.lock held.
+/// Go's mget: an idle M, or null (under sched.lock).
+pub(super) fn mget(s: &mut SchedLocked) -> *mut M {
+    // SAFETY: the Ms on the idle list are valid (never freed), asleep, and their links are the
+    // list's.
     unsafe {
-        let s = sl();
         let mp = s.midle;
         if !mp.is_null() {
             s.midle = (*mp).schedlink;
@@ -228,9 +221,7 @@ pub(super) fn stopm() {
         if (*mp).spinning {
             crate::throw("stopm spinning");
         }
-        SCHED.lock.lock_raw();
-        mput(mp);
-        SCHED.lock.unlock_raw();
+        mput(&mut SCHED.lock.lock(), mp);
         (*mp).blocked = true;
         (*mp).park.sleep();
         (*mp).park.clear();
@@ -249,26 +240,25 @@ pub(super) fn mspinning() {
 /// Go's startm: runs pp (or any idle P if null) on an idle or new M. If `spinning`, the caller
 /// already counted the M in nmspinning.
 pub(super) fn startm(mut pp: *mut P, spinning: bool) {
-    SCHED.lock.lock_raw();
+    let mut s = SCHED.lock.lock();
     if pp.is_null() {
         if spinning {
             crate::throw("startm: P required for spinning=true");
         }
-        pp = pidleget();
+        pp = pidleget(&mut s);
         if pp.is_null() {
-            SCHED.lock.unlock_raw();
             return;
         }
     }
-    let nmp = mget();
+    let nmp = mget(&mut s);
     if nmp.is_null() {
-        let id = mreserveid();
-        SCHED.lock.unlock_raw();
+        let id = mreserveid(&mut s);
+        drop(s);
         let f: Option<fn()> = if spinning { Some(mspinning) } else { None };
         newm(f, pp, id);
         return;
     }
-    SCHED.lock.unlock_raw();
+    drop(s);
     // SAFETY: nmp is an idle M asleep on its park note; nobody else touches it now.
     unsafe {
         if (*nmp).spinning {
@@ -293,10 +283,10 @@ pub(super) fn handoffp(pp: *mut P) {
             return;
         }
         if SCHED.gcwaiting.load(Ordering::Acquire) {
-            SCHED.lock.lock_raw();
+            let s = SCHED.lock.lock();
             (*pp).status.store(PStatus::GcStop, Ordering::Relaxed);
             let left = SCHED.stopwait.fetch_sub(1, Ordering::AcqRel) - 1;
-            SCHED.lock.unlock_raw();
+            drop(s);
             if left == 0 {
                 SCHED.stopnote.wakeup();
             }
@@ -310,9 +300,9 @@ pub(super) fn handoffp(pp: *mut P) {
             startm(pp, true);
             return;
         }
-        SCHED.lock.lock_raw();
+        let mut s = SCHED.lock.lock();
         if SCHED.runqsize.load(Ordering::Relaxed) != 0 {
-            SCHED.lock.unlock_raw();
+            drop(s);
             startm(pp, false);
             return;
         }
@@ -322,12 +312,12 @@ pub(super) fn handoffp(pp: *mut P) {
             && when != 0
             && TIMER_SLEEPER_FREE.load(Ordering::Acquire)
         {
-            SCHED.lock.unlock_raw();
+            drop(s);
             startm(pp, false);
             return;
         }
-        pidleput(pp);
-        SCHED.lock.unlock_raw();
+        pidleput(&mut s, pp);
+        drop(s);
         if when != 0 {
             wake_netpoller(when);
         }
@@ -347,16 +337,16 @@ pub fn wakep() {
     if !no_spinner || SCHED.nmspinning.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed).is_err() {
         return;
     }
-    SCHED.lock.lock_raw();
-    let pp = pidleget_spinning();
+    let mut s = SCHED.lock.lock();
+    let pp = pidleget_spinning(&mut s);
     if pp.is_null() {
+        // Still under sched.lock, as Go does.
         if SCHED.nmspinning.fetch_sub(1, Ordering::AcqRel) - 1 < 0 {
             crate::throw("wakep: negative nmspinning");
         }
-        SCHED.lock.unlock_raw();
         return;
     }
-    SCHED.lock.unlock_raw();
+    drop(s);
     startm(pp, true);
 }
 

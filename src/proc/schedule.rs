@@ -27,25 +27,24 @@ pub(super) fn runqputslow(pp: *mut P, gp: *mut G) {
             return;
         }
         batch[n] = gp as usize;
-        SCHED.lock.lock_raw();
+        let mut s = SCHED.lock.lock();
         for &g in &batch[..=n] {
-            globrunqput(g as *mut G);
+            globrunqput(&mut s, g as *mut G);
         }
-        SCHED.lock.unlock_raw();
         return;
     }
 }
 
-/// Go's globrunqput: appends to the global queue. Caller holds sched.lock.
-pub(super) fn globrunqput(gp: *mut G) {
-    // SAFETY: sched.lock held; gp is runnable and on no list.
-    unsafe { sl().runq.push_back(gp) };
+/// Go's globrunqput: appends gp (runnable, on no list) to the global queue (under sched.lock).
+pub(super) fn globrunqput(s: &mut SchedLocked, gp: *mut G) {
+    // SAFETY: gp is a valid g on no other list (the caller's promise, as Go's).
+    unsafe { s.runq.push_back(gp) };
     SCHED.runqsize.fetch_add(1, Ordering::Relaxed);
 }
 
 /// Go's globrunqget: takes a fair share of the global queue into pp; returns one g to run.
-/// Caller holds sched.lock.
-pub(super) fn globrunqget(pp: *mut P, max: i32) -> *mut G {
+/// Under sched.lock.
+pub(super) fn globrunqget(s: &mut SchedLocked, pp: *mut P, max: i32) -> *mut G {
     let size = SCHED.runqsize.load(Ordering::Relaxed);
     if size == 0 {
         return ptr::null_mut();
@@ -61,8 +60,6 @@ pub(super) fn globrunqget(pp: *mut P, max: i32) -> *mut G {
         n = 128;
     }
     SCHED.runqsize.fetch_sub(n, Ordering::Relaxed);
-    // SAFETY: sched.lock held.
-    let s = unsafe { sl() };
     let gp = s.runq.pop();
     for _ in 1..n {
         let g1 = s.runq.pop();
@@ -191,7 +188,7 @@ pub(super) fn check_timers(pp: *mut P, now: i64) -> (i64, i64, bool) {
 /// check_timers when the P has timers: runs the due ones.
 #[inline(never)]
 pub(super) fn check_timers_slow(pp: *mut P, mut now: i64, next: i64) -> (i64, i64, bool) {
-    // SAFETY: pp is a valid P; its heap is touched only under timers_lock.
+    // SAFETY: pp is a valid P (never freed); its heap is behind its lock.
     unsafe {
         if now == 0 {
             now = nanotime();
@@ -200,13 +197,13 @@ pub(super) fn check_timers_slow(pp: *mut P, mut now: i64, next: i64) -> (i64, i6
             return (now, next, false);
         }
         let mut ready_list = GList::new();
-        (*pp).timers_lock.lock_raw();
-        while let Some(gp) = (*pp).timers.pop_due(now) {
-            ready_list.push(gp);
+        {
+            let mut timers = (*pp).timers.lock();
+            while let Some(gp) = timers.pop_due(now) {
+                ready_list.push(gp);
+            }
+            (*pp).timer0_when.store(timers.next_when(), Ordering::Release);
         }
-        let next = (*pp).timers.next_when();
-        (*pp).timer0_when.store(next, Ordering::Release);
-        (*pp).timers_lock.unlock_raw();
         let ran = !ready_list.empty();
         loop {
             let gp = ready_list.pop();
@@ -278,9 +275,7 @@ fn runnable_from_queues(pp: *mut P) -> Option<(*mut G, bool)> {
     // SAFETY: pp is this M's P; schedtick is its owner's.
     let fair_turn = unsafe { (*pp).schedtick.is_multiple_of(61) };
     if fair_turn && SCHED.runqsize.load(Ordering::Relaxed) > 0 {
-        SCHED.lock.lock_raw();
-        let gp = globrunqget(pp, 1);
-        SCHED.lock.unlock_raw();
+        let gp = globrunqget(&mut SCHED.lock.lock(), pp, 1);
         if !gp.is_null() {
             return Some((gp, false));
         }
@@ -289,9 +284,7 @@ fn runnable_from_queues(pp: *mut P) -> Option<(*mut G, bool)> {
         return Some(r);
     }
     if SCHED.runqsize.load(Ordering::Relaxed) != 0 {
-        SCHED.lock.lock_raw();
-        let gp = globrunqget(pp, 0);
-        SCHED.lock.unlock_raw();
+        let gp = globrunqget(&mut SCHED.lock.lock(), pp, 0);
         if !gp.is_null() {
             return Some((gp, false));
         }
@@ -328,27 +321,23 @@ fn give_up_p(mp: *mut M, pp: *mut P) -> Look {
     // the P, so the cache is its to empty.
     // SAFETY: pp is this M's P.
     unsafe { (*pp).mcache.release_all() };
-    SCHED.lock.lock_raw();
+    let mut s = SCHED.lock.lock();
     if SCHED.gcwaiting.load(Ordering::Acquire) {
-        SCHED.lock.unlock_raw();
         return Look::Again;
     }
     if SCHED.runqsize.load(Ordering::Relaxed) != 0 {
-        let gp = globrunqget(pp, 0);
-        SCHED.lock.unlock_raw();
-        return Look::Found((gp, false));
+        return Look::Found((globrunqget(&mut s, pp, 0), false));
     }
     // SAFETY: mp is this thread's M.
     if unsafe { !(*mp).spinning } && SCHED.needspinning.load(Ordering::Relaxed) == 1 {
-        SCHED.lock.unlock_raw();
+        drop(s);
         become_spinning(mp);
         return Look::Again;
     }
     if releasep() != pp {
         crate::throw("findrunnable: wrong p");
     }
-    pidleput(pp);
-    SCHED.lock.unlock_raw();
+    pidleput(&mut s, pp);
     Look::Nothing(0)
 }
 
@@ -385,9 +374,7 @@ fn sleep_until_timer(mp: *mut M, poll_until: i64, was_spinning: bool) -> bool {
     POLL_WAKE.store(0, Ordering::Release);
     POLL_UNTIL.store(0, Ordering::Release);
     TIMER_SLEEPER_FREE.store(true, Ordering::Release);
-    SCHED.lock.lock_raw();
-    let p2 = pidleget();
-    SCHED.lock.unlock_raw();
+    let p2 = pidleget(&mut SCHED.lock.lock());
     if p2.is_null() {
         return false;
     }
@@ -447,9 +434,7 @@ pub(super) fn check_runqs_no_p() -> Option<*mut P> {
         let p2 = allp(i);
         // SAFETY: p2 is a valid P.
         if !p2.is_null() && unsafe { !(*p2).runq.is_empty() } {
-            SCHED.lock.lock_raw();
-            let pp = pidleget();
-            SCHED.lock.unlock_raw();
+            let pp = pidleget(&mut SCHED.lock.lock());
             return if pp.is_null() { None } else { Some(pp) };
         }
     }
@@ -556,9 +541,7 @@ pub(super) unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
     check_stack(gp);
     casgstatus(gp, GStatus::Running, GStatus::Runnable);
     dropg();
-    SCHED.lock.lock_raw();
-    globrunqput(gp);
-    SCHED.lock.unlock_raw();
+    globrunqput(&mut SCHED.lock.lock(), gp);
     schedule()
 }
 

@@ -5,10 +5,8 @@ use super::*;
 
 /// Go's checkdead: if no M is running (all idle, none in a syscall or waiting for a timer),
 /// no goroutine can ever run again: `fatal error: all goroutines are asleep - deadlock!`.
-/// Caller holds sched.lock.
-pub(super) fn checkdead() {
-    // SAFETY: sched.lock held.
-    let s = unsafe { sl() };
+/// Under sched.lock.
+pub(super) fn checkdead(s: &SchedLocked) {
     let mcount = SCHED.mcount.load(Ordering::Relaxed);
     let run = mcount - s.nmidle - s.nmidlelocked - s.nmsys;
     if run > 0 {
@@ -63,14 +61,14 @@ pub(super) fn gcstopm() {
         }
     }
     let pp = releasep();
-    SCHED.lock.lock_raw();
+    let s = SCHED.lock.lock();
     // SAFETY: pp was ours.
     unsafe { (*pp).status.store(PStatus::GcStop, Ordering::Relaxed) };
     let left = SCHED.stopwait.fetch_sub(1, Ordering::AcqRel) - 1;
     if left == 0 {
         SCHED.stopnote.wakeup();
     }
-    SCHED.lock.unlock_raw();
+    drop(s);
     stopm();
 }
 
@@ -81,11 +79,12 @@ pub(super) static WORLDSEMA: crate::sync::Mutex<()> = crate::sync::Mutex::new(()
 /// Go's stopTheWorld: every P stops (_Pgcstop) except the caller's.
 pub(super) fn stop_the_world() {
     let mp = getm();
-    SCHED.lock.lock_raw();
+    let mut s = SCHED.lock.lock();
     SCHED.stopwait.store(gomaxprocs(), Ordering::Release);
     SCHED.gcwaiting.store(true, Ordering::Release);
     preemptall();
-    // SAFETY: we hold sched.lock; our P is ours.
+    // SAFETY: our P is ours; the others' status words are CASed, or they are idle (ours to stop
+    // under sched.lock).
     unsafe {
         let pp = (*mp).p.load(Ordering::Relaxed);
         (*pp).status.store(PStatus::GcStop, Ordering::Relaxed);
@@ -104,7 +103,7 @@ pub(super) fn stop_the_world() {
         }
         // Idle Ps.
         loop {
-            let p2 = pidleget();
+            let p2 = pidleget(&mut s);
             if p2.is_null() {
                 break;
             }
@@ -113,7 +112,7 @@ pub(super) fn stop_the_world() {
         }
     }
     let wait = SCHED.stopwait.load(Ordering::Acquire) > 0;
-    SCHED.lock.unlock_raw();
+    drop(s);
     if wait {
         loop {
             // Wait 100µs, then try to re-preempt in case of any races.
@@ -131,13 +130,13 @@ pub(super) fn stop_the_world() {
 
 /// Go's startTheWorld: procresize to `procs`, then start Ms for the Ps that have work.
 pub(super) fn start_the_world(procs: i32) {
-    SCHED.lock.lock_raw();
-    let mut p1 = procresize(procs);
+    let mut s = SCHED.lock.lock();
+    let mut p1 = procresize(&mut s, procs);
     SCHED.gcwaiting.store(false, Ordering::Release);
     if SCHED.sysmonwait.swap(false, Ordering::AcqRel) {
         SCHED.sysmonnote.wakeup();
     }
-    SCHED.lock.unlock_raw();
+    drop(s);
     while !p1.is_null() {
         // SAFETY: p1 is a runnable P from procresize, owned by nobody yet.
         unsafe {

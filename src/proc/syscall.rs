@@ -20,15 +20,14 @@ pub fn entersyscall() {
         // Release: everything the P's owner did is visible to whoever CASes it out of _Psyscall.
         (*pp).status.store(PStatus::Syscall, Ordering::Release);
         if SCHED.sysmonwait.load(Ordering::Acquire) {
-            SCHED.lock.lock_raw();
+            let _s = SCHED.lock.lock();
             if SCHED.sysmonwait.swap(false, Ordering::AcqRel) {
                 SCHED.sysmonnote.wakeup();
             }
-            SCHED.lock.unlock_raw();
         }
         if SCHED.gcwaiting.load(Ordering::Acquire) {
             // Go's entersyscall_gcwait: a stop-the-world is waiting for this P.
-            SCHED.lock.lock_raw();
+            let _s = SCHED.lock.lock();
             if (*pp)
                 .status
                 .compare_exchange(PStatus::Syscall, PStatus::GcStop, Ordering::AcqRel, Ordering::Relaxed)
@@ -39,7 +38,6 @@ pub fn entersyscall() {
                     SCHED.stopnote.wakeup();
                 }
             }
-            SCHED.lock.unlock_raw();
         }
         (*mp).locks -= 1;
     }
@@ -86,12 +84,12 @@ pub(super) fn exitsyscallfast(oldp: *mut P) -> bool {
             return true;
         }
         if (*mp).p.load(Ordering::Relaxed).is_null() && SCHED.npidle.load(Ordering::Relaxed) > 0 {
-            SCHED.lock.lock_raw();
-            let pp = pidleget();
+            let mut s = SCHED.lock.lock();
+            let pp = pidleget(&mut s);
             if !pp.is_null() && SCHED.sysmonwait.swap(false, Ordering::AcqRel) {
                 SCHED.sysmonnote.wakeup();
             }
-            SCHED.lock.unlock_raw();
+            drop(s);
             if !pp.is_null() {
                 acquirep(pp);
                 return true;
@@ -106,14 +104,14 @@ pub(super) fn exitsyscallfast(oldp: *mut P) -> bool {
 pub(super) unsafe extern "C" fn exitsyscall0(gp: *mut G) -> ! {
     casgstatus(gp, GStatus::Syscall, GStatus::Runnable);
     dropg();
-    SCHED.lock.lock_raw();
-    let pp = if SCHED.gcwaiting.load(Ordering::Acquire) { ptr::null_mut() } else { pidleget() };
+    let mut s = SCHED.lock.lock();
+    let pp = if SCHED.gcwaiting.load(Ordering::Acquire) { ptr::null_mut() } else { pidleget(&mut s) };
     if pp.is_null() {
-        globrunqput(gp);
+        globrunqput(&mut s, gp);
     } else if SCHED.sysmonwait.swap(false, Ordering::AcqRel) {
         SCHED.sysmonnote.wakeup();
     }
-    SCHED.lock.unlock_raw();
+    drop(s);
     if !pp.is_null() {
         acquirep(pp);
         execute(gp, false);

@@ -8,11 +8,11 @@ use super::*;
 /// Go's sysmon: runs on its own M without a P. Retakes Ps blocked in syscalls, flags long-running
 /// goroutines for preemption, starts an M for overdue timers, prints schedtrace.
 pub(super) fn sysmon() {
-    SCHED.lock.lock_raw();
-    // SAFETY: sched.lock held.
-    unsafe { sl().nmsys += 1 };
-    checkdead();
-    SCHED.lock.unlock_raw();
+    {
+        let mut s = SCHED.lock.lock();
+        s.nmsys += 1;
+        checkdead(&s);
+    }
     let dbg = args::debug();
     let mut lasttrace: i64 = 0;
     let mut lastscavenge: i64 = 0;
@@ -33,10 +33,10 @@ pub(super) fn sysmon() {
         if dbg.schedtrace <= 0
             && (SCHED.gcwaiting.load(Ordering::Acquire) || SCHED.npidle.load(Ordering::Relaxed) == gomaxprocs())
         {
-            SCHED.lock.lock_raw();
+            let s = SCHED.lock.lock();
             if SCHED.gcwaiting.load(Ordering::Acquire) || SCHED.npidle.load(Ordering::Relaxed) == gomaxprocs() {
                 SCHED.sysmonwait.store(true, Ordering::Release);
-                SCHED.lock.unlock_raw();
+                drop(s);
                 let next = check_timers_no_p(0);
                 let mut sleep = if next != 0 { (next - now).clamp(1_000_000, 60_000_000_000) } else { 60_000_000_000 };
                 if crate::malloc::scavenge_pending() {
@@ -44,14 +44,11 @@ pub(super) fn sysmon() {
                     sleep = sleep.min(crate::malloc::SCAVENGE_AGE_NS + 100_000_000);
                 }
                 SCHED.sysmonnote.tsleep(sleep);
-                SCHED.lock.lock_raw();
+                let _s = SCHED.lock.lock();
                 SCHED.sysmonwait.store(false, Ordering::Release);
                 SCHED.sysmonnote.clear();
-                SCHED.lock.unlock_raw();
                 idle = 0;
                 delay = 20;
-            } else {
-                SCHED.lock.unlock_raw();
             }
         }
         // Overdue timers with nobody to run them: start an M.
@@ -149,13 +146,11 @@ pub(super) fn retake(now: i64) -> u32 {
 
 /// Go's incidlelocked: adjusts the count of locked idle Ms; going back up re-runs checkdead.
 pub(super) fn incidlelocked(v: i32) {
-    SCHED.lock.lock_raw();
-    // SAFETY: sched.lock held.
-    unsafe { sl().nmidlelocked += v };
+    let mut s = SCHED.lock.lock();
+    s.nmidlelocked += v;
     if v > 0 {
-        checkdead();
+        checkdead(&s);
     }
-    SCHED.lock.unlock_raw();
 }
 
 /// Go's preemptone: asks the g running on pp to yield at its next safe point.
@@ -192,9 +187,7 @@ pub fn schedtrace(detail: bool) {
     let now = nanotime();
     let mut w = FdWriter::new(2);
     let procs = gomaxprocs();
-    SCHED.lock.lock_raw();
-    // SAFETY: sched.lock held.
-    let s = unsafe { sl() };
+    let s = SCHED.lock.lock();
     let _ = write!(
         w,
         "SCHED {}ms: gomaxprocs={} idleprocs={} threads={} spinningthreads={} needspinning={} idlethreads={} runqueue={}",
@@ -234,7 +227,7 @@ pub fn schedtrace(detail: bool) {
                     if mp.is_null() { -1 } else { (*mp).id },
                     h,
                     (*pp).gfreecnt,
-                    (*pp).timers.len()
+                    (*pp).timers.lock().len()
                 );
             } else {
                 let _ = write!(w, "{}{}", if i == 0 { " [" } else { " " }, h);
@@ -244,7 +237,6 @@ pub fn schedtrace(detail: bool) {
             }
         }
         if !detail {
-            SCHED.lock.unlock_raw();
             return;
         }
         let mut mp = ALLM.load(Ordering::Acquire);
@@ -264,7 +256,7 @@ pub fn schedtrace(detail: bool) {
             );
             mp = (*mp).alllink;
         }
-        SCHED.lock.unlock_raw();
+        drop(s);
         let allgs = ALLGS.lock();
         for &gp in allgs.0.iter() {
             let st = readgstatus(gp);
