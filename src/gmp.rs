@@ -226,8 +226,6 @@ pub struct G {
     pub waitlock: usize,
     /// Whether the stack has a guard page below it (overflow faults) or relies on the canary.
     pub stack_guarded: bool,
-    /// Time (nanotime) this g entered _Grunnable or was scheduled, for scheddetail.
-    pub runnable_since: i64,
     /// Stack size to allocate at the goroutine's first run (0: it has its stack). newproc1
     /// leaves a new goroutine without a stack unless its g came with one of the right size.
     /// Atomic: the stack fields are written while the g is runnable, and the fault handler on

@@ -359,7 +359,6 @@ pub(super) fn newproc1(entry: usize, ctx: usize, pp: *mut P, stack_size: usize) 
         }
         g.goid = p.goidcache;
         p.goidcache += 1;
-        g.runnable_since = 0;
     }
     SCHED.ngalive.fetch_add(1, Ordering::Relaxed);
     casgstatus(newg, GStatus::Dead, GStatus::Runnable);

@@ -117,7 +117,6 @@ pub(super) fn execute(gp: *mut G, inherit_time: bool) -> ! {
         (*gp).m = mp;
         casgstatus(gp, GStatus::Runnable, GStatus::Running);
         (*gp).preempt.store(false, Ordering::Relaxed);
-        (*gp).runnable_since = nanotime();
         if !inherit_time {
             let pp = (*mp).p.load(Ordering::Relaxed);
             (*pp).schedtick = (*pp).schedtick.wrapping_add(1);
