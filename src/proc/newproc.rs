@@ -8,7 +8,7 @@ pub(super) fn mcommoninit(mp: *mut M, id: i64) {
     let mut s = SCHED.lock.lock();
     // SAFETY: mp is a fresh or boot M not yet visible to others; allm is pushed under sched.lock.
     unsafe {
-        (*mp).id = if id >= 0 { id } else { mreserveid(&mut s) };
+        (*mp).id = if id >= 0 { id } else { m_reserve_id(&mut s) };
         (*mp).fastrand = crate::alg::seed_for(((*mp).id as u64) ^ 0x9e37_79b9_7f4a_7c15);
         mpreinit(mp);
         (*mp).alllink = ALLM.load(Ordering::Relaxed);
@@ -17,7 +17,7 @@ pub(super) fn mcommoninit(mp: *mut M, id: i64) {
 }
 
 /// Go's mReserveID: the next M id; fatal beyond maxmcount (under sched.lock).
-pub(super) fn mreserveid(s: &mut SchedLocked) -> i64 {
+pub(super) fn m_reserve_id(s: &mut SchedLocked) -> i64 {
     let id = s.mnext;
     s.mnext += 1;
     SCHED.mcount.fetch_add(1, Ordering::Relaxed);

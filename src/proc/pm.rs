@@ -252,7 +252,7 @@ pub(super) fn startm(mut pp: *mut P, spinning: bool) {
     }
     let nmp = mget(&mut s);
     if nmp.is_null() {
-        let id = mreserveid(&mut s);
+        let id = m_reserve_id(&mut s);
         drop(s);
         let f: Option<fn()> = if spinning { Some(mspinning) } else { None };
         newm(f, pp, id);
@@ -319,7 +319,7 @@ pub(super) fn handoffp(pp: *mut P) {
         pidleput(&mut s, pp);
         drop(s);
         if when != 0 {
-            wake_netpoller(when);
+            wake_net_poller(when);
         }
     }
 }
@@ -376,7 +376,7 @@ pub(super) fn resetspinning() {
 
 /// A goroutine armed a timer at `when`: make sure some M will wake for it.
 pub fn timer_added(when: i64) {
-    wake_netpoller(when);
+    wake_net_poller(when);
 }
 
 /// Whether the running code is a user goroutine that may enter a syscall (has a P, holds no
@@ -400,7 +400,7 @@ pub fn can_enter_syscall() -> bool {
 
 /// Go's wakeNetPoller (gort has no netpoller, only the timer sleeper): make sure some M wakes by
 /// `when`.
-pub(super) fn wake_netpoller(when: i64) {
+pub(super) fn wake_net_poller(when: i64) {
     if TIMER_SLEEPER_FREE.load(Ordering::Acquire) {
         // Nobody waits for timers: have an M look (it will sleep until the earliest one).
         wakep();
