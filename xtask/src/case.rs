@@ -72,8 +72,7 @@ pub struct Stream {
 /// Parses a whole .case file for program `prog`. Errors carry `path:line: `.
 pub fn parse_file(prog: &str, path: &str, text: &str) -> Result<Vec<Case>, String> {
     let mut cases: Vec<Case> = Vec::new();
-    let mut seen_exit = false;
-    let mut seen_timeout = false;
+    let mut seen = Seen::default();
     let lines: Vec<&str> = text.split('\n').collect();
     let mut i = 0;
     while i < lines.len() {
@@ -100,189 +99,217 @@ pub fn parse_file(prog: &str, path: &str, text: &str) -> Result<Vec<Case>, Strin
             if cases.iter().any(|c| c.name == rest) {
                 return Err(err(format!("duplicate case name {rest:?}")));
             }
-            cases.push(Case {
-                prog: prog.to_string(),
-                name: rest.to_string(),
-                line: lineno,
-                args: Vec::new(),
-                env_clear: false,
-                env: Vec::new(),
-                env_unset: Vec::new(),
-                exit: 0,
-                exit_signal: None,
-                timeout: DEFAULT_TIMEOUT,
-                skip_on: Vec::new(),
-                secure_exec: false,
-                stress_keep_env: None,
-                only_on: Vec::new(),
-                stdout: Stream::default(),
-                stderr: Stream::default(),
-            });
-            seen_exit = false;
-            seen_timeout = false;
+            cases.push(new_case(prog, rest, lineno));
+            seen = Seen::default();
             continue;
         }
         let Some(case) = cases.last_mut() else {
             return Err(err(format!("`{key}` before the first `case NAME` line")));
         };
-        match key {
-            "args" => case.args.extend(words(rest).map_err(err)?),
-            "args-repeat" => {
-                let w = words(rest).map_err(err)?;
-                let [n, word] = w.as_slice() else {
-                    return Err(err("args-repeat wants `N WORD`".into()));
-                };
-                let n: usize = std::str::from_utf8(n)
-                    .ok()
-                    .and_then(|s| s.parse().ok())
-                    .ok_or_else(|| err("args-repeat: N must be a number".into()))?;
-                case.args.extend(std::iter::repeat_n(word.clone(), n));
+        if key == "stdout" || key == "stderr" {
+            if !rest.is_empty() {
+                return Err(err(format!(
+                    "`{key}:` starts a block: the text goes on the following lines, ended by a line `.`"
+                )));
             }
-            "env" => {
-                let w = words(rest).map_err(err)?;
-                let [kv] = w.as_slice() else {
-                    return Err(err("env wants exactly one word KEY=VALUE (quote values with spaces)".into()));
-                };
-                let eq = kv.iter().position(|&b| b == b'=').ok_or_else(|| err("env wants KEY=VALUE".into()))?;
-                if eq == 0 {
-                    return Err(err("env: empty key".into()));
-                }
-                case.env.push((kv[..eq].to_vec(), kv[eq + 1..].to_vec()));
+            let block =
+                read_block(&lines, &mut i).ok_or_else(|| err(format!("`{key}:` block not ended by a line `.`")))?;
+            let s = stream(case, key);
+            if s.exact.is_some() {
+                return Err(err(format!("`{key}:` given twice")));
             }
-            "env-unset" => {
-                for k in words(rest).map_err(err)? {
-                    case.env_unset.push(k);
-                }
-            }
-            "env-clear" => case.env_clear = true,
-            "secure-exec" => case.secure_exec = true,
-            "stress" => match rest.split_once(' ') {
-                Some(("keep-env", why)) if !why.trim().is_empty() => case.stress_keep_env = Some(why.trim().into()),
-                _ => return Err(err("stress: wants `keep-env REASON`".into())),
-            },
-            "env-fill" => {
-                // `env-fill: KEY SIZE PATTERN [COUNT]`: KEY (or KEY0..KEY<COUNT-1>) set to PATTERN
-                // repeated to SIZE bytes; for environments too big to write out.
-                let w = words(rest).map_err(err)?;
-                let num = |b: &Vec<u8>| -> Result<usize, String> {
-                    std::str::from_utf8(b)
-                        .ok()
-                        .and_then(|s| s.parse().ok())
-                        .ok_or_else(|| err(format!("env-fill: not a number: {:?}", String::from_utf8_lossy(b))))
-                };
-                let (key, size, pat, count) = match w.as_slice() {
-                    [k, n, p] => (k, num(n)?, p, None),
-                    [k, n, p, c] => (k, num(n)?, p, Some(num(c)?)),
-                    _ => return Err(err("env-fill wants `KEY SIZE PATTERN [COUNT]`".into())),
-                };
-                if key.is_empty() || key.contains(&b'=') || pat.is_empty() {
-                    return Err(err("env-fill: empty key, '=' in key, or empty pattern".into()));
-                }
-                let value: Vec<u8> = pat.iter().copied().cycle().take(size).collect();
-                match count {
-                    None => case.env.push((key.clone(), value)),
-                    Some(n) => {
-                        for i in 0..n {
-                            let mut k = key.clone();
-                            k.extend_from_slice(i.to_string().as_bytes());
-                            case.env.push((k, value.clone()));
-                        }
-                    }
-                }
-            }
-            "skip-on" => {
-                let (triple, why) = rest.split_once(' ').map(|(a, b)| (a, b.trim())).unwrap_or((rest, ""));
-                if triple.is_empty() || why.is_empty() {
-                    return Err(err("skip-on: needs a target triple and a reason".into()));
-                }
-                case.skip_on.push((triple.to_string(), why.to_string()));
-            }
-            "only-on" => {
-                let before = case.only_on.len();
-                case.only_on.extend(rest.split_whitespace().map(str::to_string));
-                if case.only_on.len() == before {
-                    return Err(err("only-on: needs at least one target triple".into()));
-                }
-            }
-            "exit" => {
-                if seen_exit {
-                    return Err(err("exit given twice".into()));
-                }
-                seen_exit = true;
-                if let Some(sig) = rest.strip_prefix("signal ") {
-                    let sig = sig.trim().parse().map_err(|_| err(format!("exit: signal: not a number: {rest:?}")))?;
-                    case.exit_signal = Some(sig);
-                } else {
-                    case.exit = rest.parse().map_err(|_| err(format!("exit: not a number: {rest:?}")))?;
-                }
-            }
-            "timeout" => {
-                if seen_timeout {
-                    return Err(err("timeout given twice".into()));
-                }
-                seen_timeout = true;
-                let s: u64 = rest.parse().map_err(|_| err(format!("timeout: not a number of seconds: {rest:?}")))?;
-                case.timeout = Duration::from_secs(s);
-            }
-            "stdout" | "stderr" => {
-                if !rest.is_empty() {
-                    return Err(err(format!(
-                        "`{key}:` starts a block: the text goes on the following lines, ended by a line `.`"
-                    )));
-                }
-                let mut block = Vec::new();
-                loop {
-                    let Some(l) = lines.get(i) else {
-                        return Err(err(format!("`{key}:` block not ended by a line `.`")));
-                    };
-                    let l = l.strip_suffix('\r').unwrap_or(l);
-                    i += 1;
-                    if l == "." {
-                        break;
-                    }
-                    // Dot-stuffing: a line that begins with "." is written with one more ".".
-                    let l = if l.starts_with("..") { &l[1..] } else { l };
-                    block.extend_from_slice(l.as_bytes());
-                    block.push(b'\n');
-                }
-                let s = stream(case, key);
-                if s.exact.is_some() {
-                    return Err(err(format!("`{key}:` given twice")));
-                }
-                s.exact = Some(block);
-            }
-            "stdout-contains" | "stderr-contains" => {
-                if rest.is_empty() {
-                    return Err(err(format!("{key}: empty text")));
-                }
-                stream(case, key).contains.push(rest.as_bytes().to_vec());
-            }
-            "stdout-not-contains" | "stderr-not-contains" => {
-                if rest.is_empty() {
-                    return Err(err(format!("{key}: empty text")));
-                }
-                stream(case, key).not_contains.push(rest.as_bytes().to_vec());
-            }
-            "stdout-lines-in-order" | "stderr-lines-in-order" => {
-                let mut groups = Vec::new();
-                for item in rest.split('|') {
-                    let subs: Vec<Vec<u8>> =
-                        item.split("&&").map(|s| s.trim().as_bytes().to_vec()).filter(|s| !s.is_empty()).collect();
-                    if subs.is_empty() {
-                        return Err(err(format!("{key}: empty item")));
-                    }
-                    groups.push(subs);
-                }
-                // Several keys for one stream form one sequence.
-                stream(case, key).lines_in_order.extend(groups);
-            }
-            _ => return Err(err(format!("unknown key {key:?}"))),
+            s.exact = Some(block);
+            continue;
         }
+        apply_key(case, &mut seen, key, rest).map_err(err)?;
     }
     if cases.is_empty() {
         return Err(format!("{path}: no `case NAME` line"));
     }
     Ok(cases)
+}
+
+/// Keys that may be given once per case, and whether they were.
+#[derive(Default)]
+struct Seen {
+    exit: bool,
+    timeout: bool,
+}
+
+/// A case with every field at its default.
+fn new_case(prog: &str, name: &str, line: usize) -> Case {
+    Case {
+        prog: prog.to_string(),
+        name: name.to_string(),
+        line,
+        args: Vec::new(),
+        env_clear: false,
+        env: Vec::new(),
+        env_unset: Vec::new(),
+        exit: 0,
+        exit_signal: None,
+        timeout: DEFAULT_TIMEOUT,
+        skip_on: Vec::new(),
+        secure_exec: false,
+        stress_keep_env: None,
+        only_on: Vec::new(),
+        stdout: Stream::default(),
+        stderr: Stream::default(),
+    }
+}
+
+/// The lines of a `stdout:`/`stderr:` block from `lines[*i]` up to the line `.` (consumed), each
+/// ended by a newline; None if no `.` line ends it.
+fn read_block(lines: &[&str], i: &mut usize) -> Option<Vec<u8>> {
+    let mut block = Vec::new();
+    loop {
+        let l = lines.get(*i)?;
+        let l = l.strip_suffix('\r').unwrap_or(l);
+        *i += 1;
+        if l == "." {
+            return Some(block);
+        }
+        // Dot-stuffing: a line that begins with "." is written with one more ".".
+        let l = if l.starts_with("..") { &l[1..] } else { l };
+        block.extend_from_slice(l.as_bytes());
+        block.push(b'\n');
+    }
+}
+
+/// Applies one single-line `key: rest` to `case`. The error has no location (the caller adds it).
+fn apply_key(case: &mut Case, seen: &mut Seen, key: &str, rest: &str) -> Result<(), String> {
+    match key {
+        "args" => case.args.extend(words(rest)?),
+        "args-repeat" => {
+            let w = words(rest)?;
+            let [n, word] = w.as_slice() else {
+                return Err("args-repeat wants `N WORD`".into());
+            };
+            let n: usize = std::str::from_utf8(n)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| "args-repeat: N must be a number".to_string())?;
+            case.args.extend(std::iter::repeat_n(word.clone(), n));
+        }
+        "env" => {
+            let w = words(rest)?;
+            let [kv] = w.as_slice() else {
+                return Err("env wants exactly one word KEY=VALUE (quote values with spaces)".into());
+            };
+            let eq = kv.iter().position(|&b| b == b'=').ok_or_else(|| "env wants KEY=VALUE".to_string())?;
+            if eq == 0 {
+                return Err("env: empty key".into());
+            }
+            case.env.push((kv[..eq].to_vec(), kv[eq + 1..].to_vec()));
+        }
+        "env-unset" => {
+            for k in words(rest)? {
+                case.env_unset.push(k);
+            }
+        }
+        "env-clear" => case.env_clear = true,
+        "secure-exec" => case.secure_exec = true,
+        "stress" => match rest.split_once(' ') {
+            Some(("keep-env", why)) if !why.trim().is_empty() => case.stress_keep_env = Some(why.trim().into()),
+            _ => return Err("stress: wants `keep-env REASON`".into()),
+        },
+        "env-fill" => env_fill(case, rest)?,
+        "skip-on" => {
+            let (triple, why) = rest.split_once(' ').map(|(a, b)| (a, b.trim())).unwrap_or((rest, ""));
+            if triple.is_empty() || why.is_empty() {
+                return Err("skip-on: needs a target triple and a reason".into());
+            }
+            case.skip_on.push((triple.to_string(), why.to_string()));
+        }
+        "only-on" => {
+            let before = case.only_on.len();
+            case.only_on.extend(rest.split_whitespace().map(str::to_string));
+            if case.only_on.len() == before {
+                return Err("only-on: needs at least one target triple".into());
+            }
+        }
+        "exit" => {
+            if seen.exit {
+                return Err("exit given twice".into());
+            }
+            seen.exit = true;
+            if let Some(sig) = rest.strip_prefix("signal ") {
+                let sig = sig.trim().parse().map_err(|_| format!("exit: signal: not a number: {rest:?}"))?;
+                case.exit_signal = Some(sig);
+            } else {
+                case.exit = rest.parse().map_err(|_| format!("exit: not a number: {rest:?}"))?;
+            }
+        }
+        "timeout" => {
+            if seen.timeout {
+                return Err("timeout given twice".into());
+            }
+            seen.timeout = true;
+            let s: u64 = rest.parse().map_err(|_| format!("timeout: not a number of seconds: {rest:?}"))?;
+            case.timeout = Duration::from_secs(s);
+        }
+        "stdout-contains" | "stderr-contains" => {
+            if rest.is_empty() {
+                return Err(format!("{key}: empty text"));
+            }
+            stream(case, key).contains.push(rest.as_bytes().to_vec());
+        }
+        "stdout-not-contains" | "stderr-not-contains" => {
+            if rest.is_empty() {
+                return Err(format!("{key}: empty text"));
+            }
+            stream(case, key).not_contains.push(rest.as_bytes().to_vec());
+        }
+        "stdout-lines-in-order" | "stderr-lines-in-order" => {
+            let mut groups = Vec::new();
+            for item in rest.split('|') {
+                let subs: Vec<Vec<u8>> =
+                    item.split("&&").map(|s| s.trim().as_bytes().to_vec()).filter(|s| !s.is_empty()).collect();
+                if subs.is_empty() {
+                    return Err(format!("{key}: empty item"));
+                }
+                groups.push(subs);
+            }
+            // Several keys for one stream form one sequence.
+            stream(case, key).lines_in_order.extend(groups);
+        }
+        _ => return Err(format!("unknown key {key:?}")),
+    }
+    Ok(())
+}
+
+/// `env-fill: KEY SIZE PATTERN [COUNT]`: KEY (or KEY0..KEY<COUNT-1>) set to PATTERN repeated to
+/// SIZE bytes; for environments too big to write out.
+fn env_fill(case: &mut Case, rest: &str) -> Result<(), String> {
+    // `env-fill: KEY SIZE PATTERN [COUNT]`: KEY (or KEY0..KEY<COUNT-1>) set to PATTERN
+    // repeated to SIZE bytes; for environments too big to write out.
+    let w = words(rest)?;
+    let num = |b: &Vec<u8>| -> Result<usize, String> {
+        std::str::from_utf8(b)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("env-fill: not a number: {:?}", String::from_utf8_lossy(b)))
+    };
+    let (key, size, pat, count) = match w.as_slice() {
+        [k, n, p] => (k, num(n)?, p, None),
+        [k, n, p, c] => (k, num(n)?, p, Some(num(c)?)),
+        _ => return Err("env-fill wants `KEY SIZE PATTERN [COUNT]`".into()),
+    };
+    if key.is_empty() || key.contains(&b'=') || pat.is_empty() {
+        return Err("env-fill: empty key, '=' in key, or empty pattern".into());
+    }
+    let value: Vec<u8> = pat.iter().copied().cycle().take(size).collect();
+    match count {
+        None => case.env.push((key.clone(), value)),
+        Some(n) => {
+            for i in 0..n {
+                let mut k = key.clone();
+                k.extend_from_slice(i.to_string().as_bytes());
+                case.env.push((k, value.clone()));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn stream<'a>(case: &'a mut Case, key: &str) -> &'a mut Stream {

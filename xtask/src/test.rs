@@ -538,8 +538,8 @@ mod tests {
 
     #[test]
     fn wine_infrastructure_failures_are_recognised() {
-        let cases = parse_file("p", "p.case", "case prints\nexit: 2\nstdout:\nstart\n.\n\ncase silent\nexit: 3\n")
-            .unwrap();
+        let cases =
+            parse_file("p", "p.case", "case prints\nexit: 2\nstdout:\nstart\n.\n\ncase silent\nexit: 3\n").unwrap();
         let (prints, silent) = (&cases[0], &cases[1]);
         let found = |c, code, o: &[u8], e: &[u8]| wine_infrastructure_failure(c, &outcome(code, o, e));
         assert_eq!(found(prints, 2, b"", b"wine client error:3d0: ").as_deref(), Some("wine client error:3d0: "));
