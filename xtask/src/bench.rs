@@ -200,71 +200,8 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
         }
     }
 
-    // Table.
-    let mut rows: Vec<RowStats> = Vec::new();
-    for &w in &selected {
-        let stats = |imp: &str| -> Stats {
-            let mut v: Vec<f64> = Vec::new();
-            let mut unit = String::new();
-            let mut errors = Vec::new();
-            for s in samples.iter().filter(|s| s.workload == w && s.imp == imp) {
-                match &s.result {
-                    Ok((x, u)) => {
-                        v.push(*x);
-                        unit = u.clone();
-                    }
-                    Err(e) => errors.push(e.clone()),
-                }
-            }
-            v.sort_by(|a, b| a.total_cmp(b));
-            Stats { values: v, unit, errors }
-        };
-        rows.push(RowStats { workload: w, gort: stats("gort"), go: stats(WORKLOADS[w].vs) });
-    }
-    println!();
-    println!("== bench: {} run(s) each, gort vs Go{}", runs, if quick { " (--quick)" } else { "" });
-    println!(
-        "{:<12} {:<7} {:>10} {:>10} {:>10} {:>10} {:>8}",
-        "workload", "unit", "gort med", "gort min", "gort max", "other med", "gort/other"
-    );
-    for r in &rows {
-        let unit = if r.gort.unit.is_empty() { &r.go.unit } else { &r.gort.unit };
-        let cell = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.1}"));
-        let ratio = match (r.gort.median(), r.go.median()) {
-            (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
-            _ => "-".into(),
-        };
-        println!(
-            "{:<12} {:<7} {:>10} {:>10} {:>10} {:>10} {:>8}",
-            WORKLOADS[r.workload].label(),
-            unit,
-            cell(r.gort.median()),
-            cell(r.gort.values.first().copied()),
-            cell(r.gort.values.last().copied()),
-            cell(r.go.median()),
-            ratio
-        );
-    }
-    let mut problems = 0;
-    for r in &rows {
-        for (imp, st) in [("gort", &r.gort), ("Go", &r.go)] {
-            if let Some(e) = st.errors.first() {
-                if imp == "Go" && go.is_err() {
-                    continue;
-                }
-                problems += 1;
-                println!(
-                    "  {} {imp}: {} of {} runs failed: {e}",
-                    WORKLOADS[r.workload].label(),
-                    st.errors.len(),
-                    st.errors.len() + st.values.len()
-                );
-            }
-        }
-    }
-    if let Err(why) = &go {
-        println!("  Go column empty: {why}");
-    }
+    let rows: Vec<RowStats> = selected.iter().map(|&w| row_stats(&samples, w)).collect();
+    let problems = print_table(&rows, runs, quick, go.as_ref().err());
 
     // Stripped hello sizes.
     let gort_size = gort_exe("hello")
@@ -286,6 +223,77 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
     fs::write(&svg_path, report_svg(&machine, runs, &rows)).map_err(|e| format!("{}: {e}", svg_path.display()))?;
     println!("wrote {} and {}", rel(&root, &json_path), rel(&root, &svg_path));
     Ok(if problems > 0 { 1 } else { 0 })
+}
+
+/// A workload's samples, sorted, for each side.
+fn row_stats(samples: &[Sample], w: usize) -> RowStats {
+    let stats = |imp: &str| -> Stats {
+        let mut v: Vec<f64> = Vec::new();
+        let mut unit = String::new();
+        let mut errors = Vec::new();
+        for s in samples.iter().filter(|s| s.workload == w && s.imp == imp) {
+            match &s.result {
+                Ok((x, u)) => {
+                    v.push(*x);
+                    unit = u.clone();
+                }
+                Err(e) => errors.push(e.clone()),
+            }
+        }
+        v.sort_by(|a, b| a.total_cmp(b));
+        Stats { values: v, unit, errors }
+    };
+    RowStats { workload: w, gort: stats("gort"), go: stats(WORKLOADS[w].vs) }
+}
+
+/// Prints the table and the failed runs; returns how many rows had failures (a missing Go,
+/// `no_go`, is said once and not counted).
+fn print_table(rows: &[RowStats], runs: usize, quick: bool, no_go: Option<&String>) -> usize {
+    println!();
+    println!("== bench: {} run(s) each, gort vs Go{}", runs, if quick { " (--quick)" } else { "" });
+    println!(
+        "{:<12} {:<7} {:>10} {:>10} {:>10} {:>10} {:>8}",
+        "workload", "unit", "gort med", "gort min", "gort max", "other med", "gort/other"
+    );
+    for r in rows {
+        let unit = if r.gort.unit.is_empty() { &r.go.unit } else { &r.gort.unit };
+        let cell = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.1}"));
+        let ratio = match (r.gort.median(), r.go.median()) {
+            (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+            _ => "-".into(),
+        };
+        println!(
+            "{:<12} {:<7} {:>10} {:>10} {:>10} {:>10} {:>8}",
+            WORKLOADS[r.workload].label(),
+            unit,
+            cell(r.gort.median()),
+            cell(r.gort.values.first().copied()),
+            cell(r.gort.values.last().copied()),
+            cell(r.go.median()),
+            ratio
+        );
+    }
+    let mut problems = 0;
+    for r in rows {
+        for (imp, st) in [("gort", &r.gort), ("Go", &r.go)] {
+            if let Some(e) = st.errors.first() {
+                if imp == "Go" && no_go.is_some() {
+                    continue;
+                }
+                problems += 1;
+                println!(
+                    "  {} {imp}: {} of {} runs failed: {e}",
+                    WORKLOADS[r.workload].label(),
+                    st.errors.len(),
+                    st.errors.len() + st.values.len()
+                );
+            }
+        }
+    }
+    if let Some(why) = no_go {
+        println!("  Go column empty: {why}");
+    }
+    problems
 }
 
 fn rel(root: &Path, p: &Path) -> String {
