@@ -247,7 +247,8 @@ pub fn throw(msg: &str) -> ! {
     fatal_fmt(format_args!("{}", msg))
 }
 
-/// Go's fatal with a formatted message: `fatal error: ...`, the current goroutine, exit 2.
+/// Go's fatal with a formatted message: `fatal error: ...`, the current goroutine and (linux
+/// amd64/arm64) the call chain of the stack it runs on, exit 2.
 #[cold]
 pub fn fatal_fmt(args: fmt::Arguments<'_>) -> ! {
     fatal_report(None, args)
@@ -268,6 +269,16 @@ pub fn fatal_report(pre: Option<fmt::Arguments<'_>>, args: fmt::Arguments<'_>) -
         let _ = writeln!(w, "fatal error: {}", args);
         if let Some((goid, status)) = crate::proc::current_goroutine() {
             let _ = write!(w, "\ngoroutine {} [{}]:\n", goid, status);
+            #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+            {
+                let mut regs = crate::traceback::Regs::new();
+                // SAFETY: regs is a writable Regs.
+                unsafe { crate::traceback::capture(&mut regs) };
+                let r = crate::traceback::Report { regs, location: None, w: &mut w };
+                // SAFETY: start_dying admitted this thread as the only reporter; regs describe
+                // this function, which runs until the process exits.
+                unsafe { crate::traceback::traceback(r) };
+            }
         }
     }
     os::exit(2)
@@ -280,7 +291,8 @@ pub fn start_signal_report() -> FdWriter {
     FdWriter::new(2)
 }
 
-/// The panic handler: Go's `panic: <msg>` + `goroutine N [running]:` + location, exit 2.
+/// The panic handler: Go's `panic: <msg>` + `goroutine N [running]:` + the goroutine's call
+/// chain (traceback.rs, linux amd64/arm64; elsewhere the panic location alone), exit 2.
 #[cfg(not(test))]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
@@ -290,6 +302,17 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
         let _ = write!(w, "panic: {}", info.message());
         let goid = crate::proc::current_goroutine().map_or(0, |(id, _)| id);
         let _ = write!(w, "\n\ngoroutine {} [running]:\n", goid);
+        #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+        {
+            let mut regs = crate::traceback::Regs::new();
+            // SAFETY: regs is a writable Regs.
+            unsafe { crate::traceback::capture(&mut regs) };
+            let r = crate::traceback::Report { regs, location: info.location(), w: &mut w };
+            // SAFETY: start_dying admitted this thread as the only reporter; regs describe this
+            // function, which runs until the process exits.
+            unsafe { crate::traceback::traceback(r) };
+        }
+        #[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
         if let Some(loc) = info.location() {
             let _ = writeln!(w, "\t{}:{}:{}", loc.file(), loc.line(), loc.column());
         }

@@ -15,12 +15,15 @@ pub const EINTR: isize = 4;
 // --- auxv (Go's sysauxv) ---
 
 const AT_NULL: usize = 0;
+const AT_PHDR: usize = 3;
+const AT_PHNUM: usize = 5;
 const AT_PAGESZ: usize = 6;
 const AT_HWCAP: usize = 16;
 const AT_SECURE: usize = 23;
 const AT_RANDOM: usize = 25;
 const AT_HWCAP2: usize = 26;
 const AT_SYSINFO_EHDR: usize = 33;
+const AT_EXECFN: usize = 31;
 
 /// What the kernel told us in the auxiliary vector.
 #[derive(Clone, Copy, Default, Debug)]
@@ -37,6 +40,14 @@ pub struct Auxv {
     pub secure: bool,
     /// AT_SYSINFO_EHDR: address of the vDSO ELF header.
     pub vdso: usize,
+    /// AT_PHDR and AT_PHNUM: the program's own program headers in memory (traceback's unwind
+    /// tables and load bias, symtab.rs).
+    pub phdr: usize,
+    /// AT_PHNUM.
+    pub phnum: usize,
+    /// AT_EXECFN: the NUL-terminated path the program was executed by (symtab.rs reads its
+    /// `.symtab`), or 0.
+    pub execfn: usize,
     /// Number of auxv entries seen.
     pub count: usize,
 }
@@ -62,6 +73,9 @@ pub unsafe fn sysauxv(auxv: *const usize) -> Auxv {
             AT_HWCAP2 => a.hwcap2 = val,
             AT_SECURE => a.secure = val != 0,
             AT_SYSINFO_EHDR => a.vdso = val,
+            AT_PHDR => a.phdr = val,
+            AT_PHNUM => a.phnum = val,
+            AT_EXECFN => a.execfn = val,
             _ => {}
         }
         i += 2;
@@ -557,8 +571,18 @@ pub unsafe fn siginfo_code(info: *const u8) -> i32 {
 // --- Go's args → sysargs, minit, initsig for Linux ---
 
 /// The auxv values sysargs found, kept for alginit and secure mode.
-static AUXV: crate::gmp::Global<Auxv> =
-    crate::gmp::Global::new(Auxv { pagesz: 0, random: 0, hwcap: 0, hwcap2: 0, secure: false, vdso: 0, count: 0 });
+static AUXV: crate::gmp::Global<Auxv> = crate::gmp::Global::new(Auxv {
+    pagesz: 0,
+    random: 0,
+    hwcap: 0,
+    hwcap2: 0,
+    secure: false,
+    vdso: 0,
+    phdr: 0,
+    phnum: 0,
+    execfn: 0,
+    count: 0,
+});
 
 /// Go's sysargs for Linux: walks argv/envp into the auxiliary vector, records the page size and
 /// finds the vDSO's clock. Returns what it found (boottrace prints it).
@@ -601,6 +625,14 @@ pub fn hwcaps() -> (usize, usize) {
     // SAFETY: written once during args, before cpuinit.
     let a = unsafe { &*AUXV.get() };
     (a.hwcap, a.hwcap2)
+}
+
+/// The program's own image as auxv describes it: (AT_PHDR, AT_PHNUM, AT_EXECFN), zeros if absent
+/// (traceback.rs, symtab.rs).
+pub fn exe_auxv() -> (usize, usize, usize) {
+    // SAFETY: written once during args.
+    let a = unsafe { &*AUXV.get() };
+    (a.phdr, a.phnum, a.execfn)
 }
 
 /// Whether the process runs in secure mode (AT_SECURE: setuid and the like).

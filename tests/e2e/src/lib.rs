@@ -21,6 +21,8 @@ pub mod nr {
     pub const GETTID: usize = g::__NR_gettid as usize;
     pub const FUTEX: usize = g::__NR_futex as usize;
     pub const EXECVE: usize = g::__NR_execve as usize;
+    pub const UNLINKAT: usize = g::__NR_unlinkat as usize;
+    pub const GETPID: usize = g::__NR_getpid as usize;
 }
 
 #[cfg(target_os = "linux")]

@@ -1,0 +1,444 @@
+//! The running program's own image: where its unwind tables are in memory, and which function
+//! holds a pc (Go's symtab.go: `findfunc`, `funcname`). Linux amd64 and arm64 only so far.
+//!
+//! **Unwind tables.** The kernel tells us where the program headers are (auxv AT_PHDR, AT_PHNUM).
+//! The load bias is AT_PHDR minus the PT_PHDR header's p_vaddr (0 for gort's static non-PIE
+//! programs, the load address for a static-pie one; without a PT_PHDR, the PT_LOAD that maps file
+//! offset 0 must hold an ELF header whose e_phoff leads to AT_PHDR). PT_GNU_EH_FRAME is
+//! `.eh_frame_hdr`, whose binary-search table finds the FDE for a pc (traceback.rs); `.eh_frame`
+//! runs from the address `.eh_frame_hdr` gives to the end of the PT_LOAD that holds it.
+//!
+//! **Function names.** `.symtab` is not loaded into memory, so the first traceback maps the
+//! executable read-only (`mmap` of AT_EXECFN, else `/proc/self/exe`, raw system calls, no heap),
+//! after checking that its program headers are byte for byte the ones in memory (so a file
+//! replaced since exec is not believed). A pc minus the load bias is a link-time address; the
+//! STT_FUNC symbol whose `[st_value, st_value + st_size)` holds it names the frame, demangled by
+//! `rustc-demangle` without the hash (`{:#}`). A stripped program (no `.symtab`), or one whose
+//! file cannot be read, gets no names: traceback prints `?()` and `exe+0xADDR` instead, where
+//! ADDR is the link-time address `addr2line -f -e exe 0xADDR` resolves.
+
+use core::fmt::{self, Write};
+
+/// Elf64_Phdr.p_type values used here.
+const PT_LOAD: u32 = 1;
+const PT_PHDR: u32 = 6;
+const PT_GNU_EH_FRAME: u32 = 0x6474_e550;
+/// Size of an Elf64_Phdr, Elf64_Shdr, Elf64_Sym.
+const PHDR_SIZE: usize = 56;
+const SHDR_SIZE: usize = 64;
+const SYM_SIZE: usize = 24;
+const SHT_SYMTAB: u32 = 2;
+const STT_FUNC: u8 = 2;
+
+/// The program's image in memory: its load bias and unwind sections (runtime addresses).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Image {
+    /// Runtime address minus link-time address.
+    pub bias: usize,
+    /// `.eh_frame_hdr`: address and length.
+    pub eh_frame_hdr: usize,
+    /// Length of `.eh_frame_hdr`.
+    pub eh_frame_hdr_len: usize,
+    /// End of the PT_LOAD segment holding `.eh_frame_hdr` (`.eh_frame` lies before it).
+    pub segment_end: usize,
+    /// AT_PHDR and AT_PHNUM.
+    pub phdr: usize,
+    /// Number of program headers.
+    pub phnum: usize,
+}
+
+/// One Elf64_Phdr's fields that matter here.
+#[derive(Clone, Copy)]
+struct Phdr {
+    p_type: u32,
+    p_offset: usize,
+    p_vaddr: usize,
+    p_memsz: usize,
+}
+
+fn u16_at(b: &[u8], off: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(b.get(off..off + 2)?.try_into().ok()?))
+}
+fn u32_at(b: &[u8], off: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(off..off + 4)?.try_into().ok()?))
+}
+fn u64_at(b: &[u8], off: usize) -> Option<usize> {
+    Some(u64::from_le_bytes(b.get(off..off + 8)?.try_into().ok()?) as usize)
+}
+
+fn parse_phdr(b: &[u8]) -> Option<Phdr> {
+    Some(Phdr { p_type: u32_at(b, 0)?, p_offset: u64_at(b, 8)?, p_vaddr: u64_at(b, 16)?, p_memsz: u64_at(b, 40)? })
+}
+
+/// Finds the unwind tables and load bias from the program header table `phdrs` (the bytes at
+/// AT_PHDR), which is mapped at runtime address `phdr`. `ehdr_phoff(addr)` reads e_phoff of an ELF
+/// header at a runtime address (used only when there is no PT_PHDR).
+pub fn image_from_phdrs(phdrs: &[u8], phdr: usize, ehdr_phoff: impl Fn(usize) -> Option<usize>) -> Option<Image> {
+    let phnum = phdrs.len() / PHDR_SIZE;
+    let ph = |i: usize| parse_phdr(&phdrs[i * PHDR_SIZE..(i + 1) * PHDR_SIZE]);
+    let mut bias = None;
+    for i in 0..phnum {
+        let p = ph(i)?;
+        if p.p_type == PT_PHDR {
+            bias = Some(phdr.wrapping_sub(p.p_vaddr));
+        }
+    }
+    if bias.is_none() {
+        // No PT_PHDR: the segment mapping file offset 0 starts with the ELF header.
+        for i in 0..phnum {
+            let p = ph(i)?;
+            if p.p_type == PT_LOAD && p.p_offset == 0 {
+                let b = phdr.wrapping_sub(p.p_vaddr).wrapping_sub(64);
+                if ehdr_phoff(p.p_vaddr.wrapping_add(b)) == Some(64) {
+                    bias = Some(b);
+                }
+            }
+        }
+    }
+    let bias = bias?;
+    let mut hdr = None;
+    for i in 0..phnum {
+        let p = ph(i)?;
+        if p.p_type == PT_GNU_EH_FRAME {
+            hdr = Some((p.p_vaddr, p.p_memsz));
+        }
+    }
+    let (hdr_vaddr, hdr_len) = hdr?;
+    for i in 0..phnum {
+        let p = ph(i)?;
+        if p.p_type == PT_LOAD && p.p_vaddr <= hdr_vaddr && hdr_vaddr + hdr_len <= p.p_vaddr + p.p_memsz {
+            return Some(Image {
+                bias,
+                eh_frame_hdr: hdr_vaddr.wrapping_add(bias),
+                eh_frame_hdr_len: hdr_len,
+                segment_end: (p.p_vaddr + p.p_memsz).wrapping_add(bias),
+                phdr,
+                phnum,
+            });
+        }
+    }
+    None
+}
+
+/// The running program's image, from auxv's AT_PHDR/AT_PHNUM; None if auxv gave none or the
+/// headers have no PT_GNU_EH_FRAME (a program linked without unwind tables).
+#[cfg(target_os = "linux")]
+pub fn image() -> Option<Image> {
+    let (phdr, phnum, _) = crate::sys::exe_auxv();
+    if phdr == 0 || phnum == 0 || phnum > 256 {
+        return None;
+    }
+    // SAFETY: the kernel maps the program headers at AT_PHDR for the life of the process.
+    let phdrs = unsafe { core::slice::from_raw_parts(phdr as *const u8, phnum * PHDR_SIZE) };
+    image_from_phdrs(phdrs, phdr, |ehdr| {
+        // SAFETY: only reached for the runtime address of the PT_LOAD that maps file offset 0,
+        // which the kernel mapped (readable) with the program; its first 0x28 bytes are the
+        // start of the ELF header.
+        let b = unsafe { core::slice::from_raw_parts(ehdr as *const u8, 0x28) };
+        (b[..4] == *b"\x7fELF").then(|| u64_at(b, 0x20)).flatten()
+    })
+}
+
+/// A symbol table in an ELF file image: the `.symtab` entries and their string table.
+#[derive(Clone, Copy)]
+pub struct Symtab<'a> {
+    syms: &'a [u8],
+    strtab: &'a [u8],
+}
+
+/// The `.symtab` of the 64-bit little-endian ELF file `file`, or None (stripped, or not such a
+/// file).
+pub fn symtab_of(file: &[u8]) -> Option<Symtab<'_>> {
+    if file.get(..6)? != b"\x7fELF\x02\x01" {
+        return None;
+    }
+    let shoff = u64_at(file, 0x28)?;
+    let shentsize = u16_at(file, 0x3a)? as usize;
+    let shnum = u16_at(file, 0x3c)? as usize;
+    if shentsize != SHDR_SIZE {
+        return None;
+    }
+    let shdr = |i: usize| file.get(shoff.checked_add(i.checked_mul(SHDR_SIZE)?)?..).and_then(|s| s.get(..SHDR_SIZE));
+    for i in 0..shnum {
+        let sh = shdr(i)?;
+        if u32_at(sh, 4)? != SHT_SYMTAB {
+            continue;
+        }
+        let (off, size, link) = (u64_at(sh, 24)?, u64_at(sh, 32)?, u32_at(sh, 40)? as usize);
+        let syms = file.get(off..off.checked_add(size)?)?;
+        let st = shdr(link)?;
+        let (soff, ssize) = (u64_at(st, 24)?, u64_at(st, 32)?);
+        let strtab = file.get(soff..soff.checked_add(ssize)?)?;
+        return Some(Symtab { syms, strtab });
+    }
+    None
+}
+
+impl<'a> Symtab<'a> {
+    /// The function symbol holding link-time address `addr`: (raw name, start address).
+    pub fn lookup(&self, addr: usize) -> Option<(&'a [u8], usize)> {
+        let mut best: Option<(usize, usize)> = None; // (name offset, value)
+        for sym in self.syms.chunks_exact(SYM_SIZE) {
+            let (info, value, size) = (sym[4], u64_at(sym, 8)?, u64_at(sym, 16)?);
+            if info & 0xf != STT_FUNC || value > addr || addr - value >= size {
+                continue;
+            }
+            // Prefer the innermost (latest-starting) of overlapping symbols.
+            if best.is_none_or(|(_, v)| value > v) {
+                best = Some((u32_at(sym, 0)? as usize, value));
+            }
+        }
+        let (name, value) = best?;
+        let rest = self.strtab.get(name..)?;
+        let end = rest.iter().position(|&c| c == 0)?;
+        Some((&rest[..end], value))
+    }
+}
+
+/// Writes a symbol name as Go would show a function: Rust-demangled without the hash (raw bytes
+/// as they are if the name is not a Rust one; invalid UTF-8 as `?`).
+pub fn write_name(w: &mut impl Write, raw: &[u8]) -> fmt::Result {
+    match core::str::from_utf8(raw) {
+        Ok(s) => write!(w, "{:#}", rustc_demangle::demangle(s)),
+        Err(_) => {
+            for &c in raw {
+                w.write_char(if c.is_ascii_graphic() { c as char } else { '?' })?;
+            }
+            Ok(())
+        }
+    }
+}
+
+// --- the executable file, mapped on demand (runtime only) ---
+
+#[cfg(target_os = "linux")]
+mod file {
+    use crate::arch::{nr, syscall6};
+    use crate::gmp::Global;
+
+    #[cfg(target_arch = "x86_64")]
+    const NR_LSEEK: usize = 8;
+    #[cfg(target_arch = "aarch64")]
+    const NR_LSEEK: usize = 62;
+    const SEEK_END: usize = 2;
+    const O_RDONLY_CLOEXEC: usize = 0o2000000;
+    const PROT_READ: usize = 1;
+    const MAP_PRIVATE: usize = 2;
+    const AT_FDCWD: isize = -100;
+
+    /// The executable's mapping: (address, length); address 0 once a try failed. Only the dying
+    /// thread (print.rs's start_dying admits one) touches it.
+    static EXE: Global<Option<(usize, usize)>> = Global::new(None);
+
+    static PROC_SELF_EXE: &[u8] = b"/proc/self/exe\0";
+
+    /// Maps the file at the NUL-terminated `path` read-only: (address, length).
+    fn map(path: *const u8) -> Option<(usize, usize)> {
+        // SAFETY: path is NUL-terminated; the calls take plain integers and touch no memory of
+        // ours but the path.
+        unsafe {
+            let fd = syscall6(nr::OPENAT, AT_FDCWD as usize, path as usize, O_RDONLY_CLOEXEC, 0, 0, 0);
+            if fd < 0 {
+                return None;
+            }
+            let len = syscall6(NR_LSEEK, fd as usize, 0, SEEK_END, 0, 0, 0);
+            let p =
+                if len > 0 { syscall6(nr::MMAP, 0, len as usize, PROT_READ, MAP_PRIVATE, fd as usize, 0) } else { -1 };
+            syscall6(nr::CLOSE, fd as usize, 0, 0, 0, 0, 0);
+            // mmap returns -errno in [-4095, -1] on failure.
+            if (-4095..0).contains(&p) || len <= 0 {
+                return None;
+            }
+            Some((p as usize, len as usize))
+        }
+    }
+
+    /// Whether the file `f` has the same program headers as the running image.
+    fn same_image(f: &[u8], img: &super::Image) -> bool {
+        let Some(phoff) = super::u64_at(f, 0x20) else { return false };
+        let n = img.phnum * super::PHDR_SIZE;
+        // SAFETY: the kernel maps the program headers at AT_PHDR for the life of the process.
+        let mem = unsafe { core::slice::from_raw_parts(img.phdr as *const u8, n) };
+        f.get(phoff..).and_then(|s| s.get(..n)) == Some(mem)
+    }
+
+    /// The executable file's bytes (AT_EXECFN, else /proc/self/exe), mapped on the first call;
+    /// None if neither can be read or holds this program.
+    ///
+    /// # Safety
+    /// Only the thread writing the fatal report may call it (EXE is unsynchronised).
+    pub unsafe fn exe(img: &super::Image) -> Option<&'static [u8]> {
+        // SAFETY: the caller is the only thread using EXE.
+        let slot = unsafe { &mut *EXE.get() };
+        if slot.is_none() {
+            *slot = Some((0, 0));
+            let (_, _, execfn) = crate::sys::exe_auxv();
+            for path in [execfn as *const u8, PROC_SELF_EXE.as_ptr()] {
+                if path.is_null() {
+                    continue;
+                }
+                if let Some((p, len)) = map(path) {
+                    // SAFETY: map returned a readable mapping of len bytes, kept for good.
+                    let f = unsafe { core::slice::from_raw_parts(p as *const u8, len) };
+                    if same_image(f, img) {
+                        *slot = Some((p, len));
+                        break;
+                    }
+                    // SAFETY: our own mapping, referenced nowhere else.
+                    unsafe { syscall6(nr::MUNMAP, p, len, 0, 0, 0, 0) };
+                }
+            }
+        }
+        match *slot {
+            // SAFETY: as above: a live read-only mapping.
+            Some((p, len)) if p != 0 => Some(unsafe { core::slice::from_raw_parts(p as *const u8, len) }),
+            _ => None,
+        }
+    }
+
+    /// The path traceback prints before `+0xADDR`: AT_EXECFN (the path the program was run by,
+    /// which addr2line can open later), else `/proc/self/exe`.
+    pub fn exe_path() -> &'static [u8] {
+        let (_, _, execfn) = crate::sys::exe_auxv();
+        if execfn == 0 {
+            return &PROC_SELF_EXE[..PROC_SELF_EXE.len() - 1];
+        }
+        // SAFETY: AT_EXECFN is a NUL-terminated string on the initial stack, kept for good.
+        unsafe { core::ffi::CStr::from_ptr(execfn as *const core::ffi::c_char) }.to_bytes()
+    }
+}
+#[cfg(target_os = "linux")]
+pub use file::{exe, exe_path};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The test binary itself: a std program with a `.symtab`.
+    fn self_exe() -> Vec<u8> {
+        std::fs::read("/proc/self/exe").unwrap()
+    }
+
+    #[inline(never)]
+    fn a_marker_function_for_symtab(x: u32) -> u32 {
+        core::hint::black_box(x) * 3 + 1
+    }
+
+    /// Link-time address of a function of this test binary (runtime address minus the bias of
+    /// the PIE, found through the real program headers and image_from_phdrs).
+    fn link_addr(f: usize) -> usize {
+        // SAFETY: getauxval is libc's, always safe.
+        let (phdr, phnum) = unsafe { (getauxval(3) as usize, getauxval(5) as usize) };
+        // SAFETY: the kernel maps the program headers at AT_PHDR.
+        let phdrs = unsafe { core::slice::from_raw_parts(phdr as *const u8, phnum * PHDR_SIZE) };
+        let img = image_from_phdrs(phdrs, phdr, |_| None).expect("image");
+        f - img.bias
+    }
+    extern "C" {
+        fn getauxval(t: core::ffi::c_ulong) -> core::ffi::c_ulong;
+    }
+
+    fn name_of(tab: &Symtab<'_>, addr: usize) -> Option<(String, usize)> {
+        let (raw, start) = tab.lookup(addr)?;
+        let mut s = String::new();
+        write_name(&mut s, raw).unwrap();
+        Some((s, start))
+    }
+
+    #[test]
+    fn finds_a_function_by_address_inside_it() {
+        let file = self_exe();
+        let tab = symtab_of(&file).expect(".symtab");
+        let f = link_addr(a_marker_function_for_symtab as fn(u32) -> u32 as usize);
+        assert_eq!(a_marker_function_for_symtab(1), 4);
+        let (name, start) = name_of(&tab, f + 1).expect("found");
+        assert_eq!(start, f);
+        assert!(name.ends_with("symtab::tests::a_marker_function_for_symtab"), "{name}");
+        assert!(!name.contains("::h"), "hash printed: {name}");
+    }
+
+    #[test]
+    fn no_function_at_unmapped_addresses() {
+        let file = self_exe();
+        let tab = symtab_of(&file).expect(".symtab");
+        assert!(tab.lookup(0).is_none());
+        assert!(tab.lookup(usize::MAX - 16).is_none());
+    }
+
+    #[test]
+    fn image_has_eh_frame_hdr_and_bias() {
+        // SAFETY: libc's getauxval.
+        let (phdr, phnum) = unsafe { (getauxval(3) as usize, getauxval(5) as usize) };
+        // SAFETY: the kernel maps the program headers at AT_PHDR.
+        let phdrs = unsafe { core::slice::from_raw_parts(phdr as *const u8, phnum * PHDR_SIZE) };
+        let img = image_from_phdrs(phdrs, phdr, |_| None).expect("image");
+        // SAFETY: in-memory .eh_frame_hdr: version byte 1.
+        assert_eq!(unsafe { *(img.eh_frame_hdr as *const u8) }, 1);
+        assert!(img.segment_end > img.eh_frame_hdr);
+    }
+
+    /// A stripped copy of an executable has no `.symtab`: lookups give nothing (traceback then
+    /// prints `?()` and `exe+0xADDR`), and addr2line resolves that ADDR in the unstripped file.
+    #[test]
+    fn stripped_copy_has_no_symtab() {
+        let dir = std::env::temp_dir().join(format!("gort-symtab-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let stripped = dir.join("stripped");
+        let st = std::process::Command::new("objcopy").arg("--strip-all").arg("/proc/self/exe").arg(&stripped).status();
+        let Ok(st) = st else {
+            eprintln!("SKIPPED: objcopy not installed");
+            return;
+        };
+        assert!(st.success());
+        let file = std::fs::read(&stripped).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(symtab_of(&file).is_none());
+        // The address printed for a nameless frame resolves in the original with addr2line.
+        let f = link_addr(a_marker_function_for_symtab as fn(u32) -> u32 as usize);
+        if let Ok(out) = std::process::Command::new("addr2line")
+            .args(["-f", "-i", "-C", "-e"])
+            .arg(std::env::current_exe().unwrap())
+            .arg(format!("{:#x}", f + 1))
+            .output()
+        {
+            let s = String::from_utf8_lossy(&out.stdout);
+            assert!(s.contains("a_marker_function_for_symtab"), "{s}");
+        }
+    }
+
+    #[test]
+    fn names_print_without_hash_and_non_rust_names_raw() {
+        let mut s = String::new();
+        write_name(&mut s, b"_ZN4core9panicking9panic_fmt17h0123456789abcdefE").unwrap();
+        assert_eq!(s, "core::panicking::panic_fmt");
+        s.clear();
+        write_name(&mut s, b"memcpy").unwrap();
+        assert_eq!(s, "memcpy");
+        s.clear();
+        write_name(&mut s, b"a\xffb").unwrap();
+        assert_eq!(s, "a?b");
+    }
+
+    #[test]
+    fn no_phdr_segment_uses_the_elf_header() {
+        // One PT_LOAD at offset 0 (vaddr 0x400000) and a PT_GNU_EH_FRAME inside it; the image
+        // sits at 0x7000_0000_0000 (bias 0x6fff_ffc0_0000), program headers right after the
+        // 64-byte ELF header.
+        let mut ph = vec![0u8; 2 * PHDR_SIZE];
+        let put = |ph: &mut [u8], i: usize, t: u32, off: u64, va: u64, sz: u64| {
+            let b = &mut ph[i * PHDR_SIZE..];
+            b[0..4].copy_from_slice(&t.to_le_bytes());
+            b[8..16].copy_from_slice(&off.to_le_bytes());
+            b[16..24].copy_from_slice(&va.to_le_bytes());
+            b[40..48].copy_from_slice(&sz.to_le_bytes());
+        };
+        put(&mut ph, 0, PT_LOAD, 0, 0x40_0000, 0x1000);
+        put(&mut ph, 1, PT_GNU_EH_FRAME, 0x200, 0x40_0200, 0x40);
+        let base = 0x7000_0000_0000usize;
+        let img = image_from_phdrs(&ph, base + 64, |a| (a == base).then_some(64)).unwrap();
+        assert_eq!(img.bias, base - 0x40_0000);
+        assert_eq!(img.eh_frame_hdr, base + 0x200);
+        assert_eq!(img.segment_end, base + 0x1000);
+        assert!(image_from_phdrs(&ph, base + 64, |_| Some(128)).is_none());
+    }
+}

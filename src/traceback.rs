@@ -1,0 +1,497 @@
+//! The panicking goroutine's call chain (Go's traceback.go: `traceback1`, `printframe`), on linux
+//! amd64 and arm64. Other targets print only the panic location, as before.
+//!
+//! **Unwinding.** `capture` (a naked function) records the callee-saved registers, the stack
+//! pointer and its return address in the function that calls it; from there each frame is undone
+//! with the DWARF call-frame information in `.eh_frame`, read with `gimli`: `.eh_frame_hdr`'s
+//! binary-search table (found through the program headers, symtab.rs) gives the FDE of a pc, its
+//! row gives the CFA and where the caller's registers and return address were saved. Memory is
+//! read only inside the stack the walk started on (`g.stack`), the CFA must grow at every step, and
+//! the walk stops at `goexit` (where every goroutine's entry function returns to), at a pc without
+//! unwind information (rt0's assembly, a context switch), at anything outside those rules, or
+//! after [`MAX_FRAMES`] shown frames (then `...additional frames elided...`, as Go). Nothing here
+//! allocates: gimli's rule rows live in a fixed static (`StoreOnStack`-style storage), only the
+//! thread writing the fatal report walks, and it walks on its M's g0 stack (goroutine stacks can
+//! be 2 KB).
+//!
+//! **Output** (names from `.symtab`, symtab.rs), one entry per frame, Go's shape:
+//!
+//! ```text
+//! goroutine 1 [running]:
+//! traceback::level_c(...)
+//! 	tests/e2e/src/bin/traceback.rs:20:5 +0x2b
+//! traceback::level_b(...)
+//! 	/path/to/traceback+0x21b3c7 +0x17
+//! ```
+//!
+//! The first shown frame carries the panic's own location (PanicInfo: `file:line:col`); the others
+//! have no line tables to read, so their line is `EXE+0xADDR`: EXE is the path the program was
+//! run by (AT_EXECFN), ADDR the call's link-time address (the return address − 1 on amd64, − 4,
+//! the `bl` itself, on arm64; minus the load bias), which `addr2line -f -e EXE 0xADDR` turns into
+//! file and line. `+0xOFF` is, as in Go, the return address's offset in the function. As Go hides
+//! `runtime.*` frames, gort's own frames (`gort::*`, `gort_user_main`) are not shown, nor are the
+//! panic machinery's frames above the first user frame (`core::*`, `rust_begin_unwind`). A
+//! program without `.symtab` (stripped) or whose file cannot be read prints the location line
+//! under the header as before, then every frame as `?()` + `\tEXE+0xADDR`.
+//!
+//! `GOTRACEBACK=system` shows every frame, gort's and the panic machinery's too, each with its
+//! ` pc=0x...` (as Go's), and the location line stands under the header as for a stripped program. (The other
+//! GOTRACEBACK levels are not implemented yet.)
+
+use core::fmt::Write;
+
+use gimli::{
+    BaseAddresses, CfaRule, EhFrame, EhFrameHdr, EndianSlice, LittleEndian, Pointer, ReaderOffset, Register,
+    RegisterRule, UnwindContext, UnwindContextStorage, UnwindSection, UnwindTableRow,
+};
+
+use crate::symtab::{self, Image};
+
+/// Frames shown at most (Go's tracebackInnerFrames + tracebackOuterFrames = 100).
+pub const MAX_FRAMES: usize = 100;
+/// Frames walked at most, shown or hidden (a bound on a corrupt chain).
+const MAX_WALK: usize = 1000;
+
+#[cfg(target_arch = "x86_64")]
+mod regs {
+    /// DWARF register count tracked: rax..r15 (0-15) and the return address column (16).
+    pub const N: usize = 17;
+    /// The stack pointer (rsp).
+    pub const SP: usize = 7;
+    /// The return address column.
+    pub const RA: usize = 16;
+    /// Registers `capture` records: rbx, rbp, rsp, r12-r15, RA.
+    pub const CAPTURED: u64 = 1 << 3 | 1 << 6 | 1 << 7 | 1 << 12 | 1 << 13 | 1 << 14 | 1 << 15 | 1 << 16;
+    /// A return address minus this is inside the call instruction (calls vary in length).
+    pub const CALL_BACK: usize = 1;
+}
+#[cfg(target_arch = "aarch64")]
+mod regs {
+    /// DWARF register count tracked: x0-x30 and sp (31).
+    pub const N: usize = 32;
+    /// The stack pointer.
+    pub const SP: usize = 31;
+    /// The return address column (lr, x30).
+    pub const RA: usize = 30;
+    /// Registers `capture` records: x19-x30 and sp.
+    pub const CAPTURED: u64 = 0xfff8_0000 | 1 << 31;
+    /// A return address minus this is the `bl`/`blr` instruction itself.
+    pub const CALL_BACK: usize = 4;
+}
+use regs::{CALL_BACK, CAPTURED, N, RA, SP};
+
+/// A frame's register state: the values, and which of them are known.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Regs {
+    r: [usize; N],
+    known: u64,
+}
+
+impl Regs {
+    /// No register known.
+    pub const fn new() -> Self {
+        Regs { r: [0; N], known: 0 }
+    }
+    fn get(&self, i: u16) -> Option<usize> {
+        let i = i as usize;
+        (i < N && self.known & (1 << i) != 0).then(|| self.r[i])
+    }
+}
+
+/// Records the caller's callee-saved registers, its stack pointer after the call returns and
+/// the return address (the RA column) into `regs`, and marks them known.
+///
+/// # Safety
+/// `regs` must point at a writable `Regs`.
+#[cfg(target_arch = "x86_64")]
+#[unsafe(naked)]
+pub unsafe extern "C" fn capture(regs: *mut Regs) {
+    core::arch::naked_asm!(
+        "mov [rdi + 3*8], rbx",
+        "mov [rdi + 6*8], rbp",
+        "lea rax, [rsp + 8]",                     // the caller's rsp once this returns
+        "mov [rdi + 7*8], rax",
+        "mov [rdi + 12*8], r12",
+        "mov [rdi + 13*8], r13",
+        "mov [rdi + 14*8], r14",
+        "mov [rdi + 15*8], r15",
+        "mov rax, [rsp]",                         // return address
+        "mov [rdi + 16*8], rax",
+        "mov rax, {known}",
+        "mov [rdi + 17*8], rax",
+        "ret",
+        known = const CAPTURED,
+    )
+}
+
+/// Records the caller's callee-saved registers, its stack pointer and the return address (lr)
+/// into `regs`, and marks them known.
+///
+/// # Safety
+/// `regs` must point at a writable `Regs`.
+#[cfg(target_arch = "aarch64")]
+#[unsafe(naked)]
+pub unsafe extern "C" fn capture(regs: *mut Regs) {
+    core::arch::naked_asm!(
+        "stp x19, x20, [x0, #19*8]",
+        "stp x21, x22, [x0, #21*8]",
+        "stp x23, x24, [x0, #23*8]",
+        "stp x25, x26, [x0, #25*8]",
+        "stp x27, x28, [x0, #27*8]",
+        "stp x29, x30, [x0, #29*8]",              // x30 = lr = the return address
+        "mov x9, sp",
+        "str x9, [x0, #31*8]",
+        "ldr x9, ={known}",
+        "str x9, [x0, #32*8]",
+        "ret",
+        known = const CAPTURED,
+    )
+}
+
+/// gimli's rule storage, fixed size, no heap: 48 register rules per row (Rust code's CFI names
+/// ≤ 17 registers on x86-64, ≤ 21 on arm64 with d8-d15), 4 remembered rows.
+struct FixedStorage;
+
+impl<T: ReaderOffset> UnwindContextStorage<T> for FixedStorage {
+    type Rules = [(Register, RegisterRule<T>); 48];
+    type Stack = [UnwindTableRow<T, Self>; 4];
+}
+
+type Ctx = UnwindContext<usize, FixedStorage>;
+
+/// The unwinder's rule rows (about 10 KB: kept off the stack). Only the thread writing the
+/// fatal report uses it (print.rs's start_dying admits one).
+static CTX: crate::gmp::Global<core::mem::MaybeUninit<Ctx>> = crate::gmp::Global::new(core::mem::MaybeUninit::uninit());
+
+/// One step of a walk: the frame at `pc` (a return address), and the registers of its caller.
+/// `bounds` is the stack `[lo, hi)` memory may be read from. None ends the walk.
+fn step(
+    img: &Image,
+    ctx: &mut Ctx,
+    regs: &Regs,
+    bounds: (usize, usize),
+    read: &impl Fn(usize) -> usize,
+) -> Option<Regs> {
+    let pc = regs.get(RA as u16)?;
+    let sp = regs.get(SP as u16)?;
+    // SAFETY: .eh_frame_hdr and the segment holding .eh_frame are mapped read-only for the life
+    // of the program (PT_GNU_EH_FRAME and its PT_LOAD).
+    let (hdr, seg) = unsafe {
+        (
+            core::slice::from_raw_parts(img.eh_frame_hdr as *const u8, img.eh_frame_hdr_len),
+            (img.eh_frame_hdr, img.segment_end),
+        )
+    };
+    let mut bases = BaseAddresses::default().set_eh_frame_hdr(img.eh_frame_hdr as u64);
+    let parsed = EhFrameHdr::new(hdr, LittleEndian).parse(&bases, 8).ok()?;
+    let Pointer::Direct(eh_frame) = parsed.eh_frame_ptr() else { return None };
+    let eh_frame = eh_frame as usize;
+    // .eh_frame follows .eh_frame_hdr in the same read-only segment (lld and bfd ld both put it
+    // there); anything else is not trusted.
+    if eh_frame < seg.0 || eh_frame >= seg.1 {
+        return None;
+    }
+    // SAFETY: [eh_frame, segment end) lies in the mapped segment, checked above.
+    let eh = unsafe { core::slice::from_raw_parts(eh_frame as *const u8, seg.1 - eh_frame) };
+    bases = bases.set_eh_frame(eh_frame as u64);
+    let eh = EhFrame::from(EndianSlice::new(eh, LittleEndian));
+    let table = parsed.table()?;
+    let row = table
+        .unwind_info_for_address(&eh, &bases, ctx, pc.wrapping_sub(CALL_BACK) as u64, EhFrame::cie_from_offset)
+        .ok()?;
+    let cfa = match *row.cfa() {
+        CfaRule::RegisterAndOffset { register, offset } => regs.get(register.0)?.wrapping_add(offset as usize),
+        CfaRule::Expression(_) => return None,
+    };
+    // The caller's frame is above ours and inside the stack.
+    if cfa <= sp || cfa > bounds.1 {
+        return None;
+    }
+    let mut next = Regs { r: regs.r, known: regs.known };
+    for i in 0..N {
+        if i == SP {
+            continue;
+        }
+        let v = match row.register(Register(i as u16)) {
+            None | Some(RegisterRule::SameValue) => regs.get(i as u16),
+            Some(RegisterRule::Offset(off)) => {
+                let a = cfa.wrapping_add(off as usize);
+                (a >= bounds.0 && a.checked_add(8)? <= bounds.1 && a % 8 == 0).then(|| read(a))
+            }
+            Some(RegisterRule::ValOffset(off)) => Some(cfa.wrapping_add(off as usize)),
+            Some(RegisterRule::Register(r)) => regs.get(r.0),
+            Some(_) => None,
+        };
+        match v {
+            Some(v) => {
+                next.r[i] = v;
+                next.known |= 1 << i;
+            }
+            None => next.known &= !(1 << i),
+        }
+    }
+    next.r[SP] = cfa;
+    next.known |= 1 << SP;
+    Some(next)
+}
+
+/// Walks the call chain from `regs` (the state `capture` recorded) and calls `f(pc)` for every
+/// frame (pc is its return address), at most MAX_WALK times, until `f` returns false, `stop(pc)`
+/// holds, or the unwind information runs out. `read(a)` reads the word at `a`, which the walk
+/// keeps inside `bounds`.
+fn walk(
+    img: &Image,
+    ctx: &mut Ctx,
+    regs: &Regs,
+    bounds: (usize, usize),
+    read: impl Fn(usize) -> usize,
+    stop: impl Fn(usize) -> bool,
+    mut f: impl FnMut(usize) -> bool,
+) {
+    let mut regs = *regs;
+    for _ in 0..MAX_WALK {
+        let Some(pc) = regs.get(RA as u16) else { return };
+        if pc == 0 || stop(pc) || !f(pc) {
+            return;
+        }
+        match step(img, ctx, &regs, bounds, &read) {
+            Some(next) => regs = next,
+            None => return,
+        }
+    }
+}
+
+/// Whether a frame of this (demangled) function is gort's own (Go: a `runtime.` frame), hidden.
+/// (`<gort::T as Trait>::f` is gort's too.)
+fn runtime_frame(name: &str) -> bool {
+    let path = name.strip_prefix('<').unwrap_or(name);
+    path.starts_with("gort::") || name == "gort_user_main"
+}
+
+/// Whether a frame above the first shown one is the panic machinery's (hidden too).
+fn panic_machinery(name: &str) -> bool {
+    let path = name.strip_prefix('<').unwrap_or(name);
+    runtime_frame(name) || path.starts_with("core::") || name.ends_with("rust_begin_unwind")
+}
+
+/// A fixed buffer a demangled name is written into (truncated past 256 bytes).
+struct NameBuf {
+    buf: [u8; 256],
+    len: usize,
+}
+
+impl Write for NameBuf {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        for &c in s.as_bytes() {
+            if self.len < self.buf.len() {
+                self.buf[self.len] = c;
+                self.len += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl NameBuf {
+    fn as_str(&self) -> &str {
+        match core::str::from_utf8(&self.buf[..self.len]) {
+            Ok(s) => s,
+            // Truncated inside a character: the valid prefix.
+            Err(e) => core::str::from_utf8(&self.buf[..e.valid_up_to()]).unwrap_or(""),
+        }
+    }
+}
+
+/// What `print` needs from the fatal report: the panic location and where to write.
+pub struct Report<'a> {
+    /// The registers `capture` recorded in the function reporting (the panic handler).
+    pub regs: Regs,
+    /// The panic's `file:line:col` (None for a throw).
+    pub location: Option<&'a core::panic::Location<'a>>,
+    /// Where the report goes.
+    pub w: &'a mut crate::print::FdWriter,
+}
+
+/// Writes a path as bytes (lossy for non-UTF-8 bytes).
+fn write_bytes(w: &mut impl Write, b: &[u8]) {
+    for chunk in b.utf8_chunks() {
+        let _ = w.write_str(chunk.valid());
+        if !chunk.invalid().is_empty() {
+            let _ = w.write_char('?');
+        }
+    }
+}
+
+/// Prints the frames of the call chain `r.regs` starts (see the module doc), reading only the
+/// stack `bounds`.
+///
+/// # Safety
+/// Only the thread writing the fatal report may call it; `bounds` must be the readable stack the
+/// registers were captured on, and the frames on it must be live.
+unsafe fn print_frames(r: &mut Report<'_>, bounds: (usize, usize)) {
+    let loc = |w: &mut crate::print::FdWriter, l: &core::panic::Location<'_>| {
+        let _ = write!(w, "\t{}:{}:{}", l.file(), l.line(), l.column());
+    };
+    let Some(img) = symtab::image() else {
+        if let Some(l) = r.location {
+            loc(r.w, l);
+            let _ = writeln!(r.w);
+        }
+        return;
+    };
+    // SAFETY: the caller is the only thread reporting.
+    let names = unsafe { symtab::exe(&img) };
+    let exe_path = symtab::exe_path();
+    let tab = names.and_then(symtab::symtab_of);
+    let system = crate::args::gogetenv_raw("GOTRACEBACK") == Some(b"system");
+    if tab.is_none() || system {
+        if let Some(l) = r.location {
+            loc(r.w, l);
+            let _ = writeln!(r.w);
+        }
+    }
+    // SAFETY: only this thread uses CTX; it is initialised here before any use.
+    let ctx = unsafe { (*CTX.get()).write(Ctx::new_in()) };
+    let goexit = crate::arch::goexit as *const () as usize;
+    let (mut shown, mut first, mut elided) = (0usize, true, false);
+    let w = &mut *r.w;
+    let location = r.location;
+    walk(
+        &img,
+        ctx,
+        &r.regs,
+        bounds,
+        // SAFETY: walk reads only aligned words inside `bounds`, a live stack.
+        |a| unsafe { *(a as *const usize) },
+        // goexit's first instruction is a nop, so a return address into it is goexit+1 (amd64)
+        // or goexit+4 (arm64).
+        |pc| pc > goexit && pc <= goexit + 8,
+        |pc| {
+            let addr = pc.wrapping_sub(CALL_BACK).wrapping_sub(img.bias);
+            let Some(tab) = &tab else {
+                if shown == MAX_FRAMES {
+                    elided = true;
+                    return false;
+                }
+                shown += 1;
+                let _ = write!(w, "?()\n\t");
+                write_bytes(w, exe_path);
+                let _ = writeln!(w, "+{:#x}", addr);
+                return true;
+            };
+            let mut name = NameBuf { buf: [0; 256], len: 0 };
+            let start = match tab.lookup(addr) {
+                Some((raw, start)) => {
+                    let _ = symtab::write_name(&mut name, raw);
+                    Some(start)
+                }
+                None => None,
+            };
+            let n = name.as_str();
+            if !system && ((first && panic_machinery(n)) || runtime_frame(n)) {
+                return true;
+            }
+            if shown == MAX_FRAMES {
+                elided = true;
+                return false;
+            }
+            shown += 1;
+            let _ = writeln!(w, "{}(...)", if n.is_empty() { "?" } else { n });
+            match (first && !system, location) {
+                (true, Some(l)) => loc(w, l),
+                _ => {
+                    let _ = w.write_char('\t');
+                    write_bytes(w, exe_path);
+                    let _ = write!(w, "+{:#x}", addr);
+                }
+            }
+            first = false;
+            if let Some(s) = start {
+                let _ = write!(w, " +{:#x}", addr.wrapping_add(CALL_BACK).wrapping_sub(s));
+            }
+            if system {
+                let _ = write!(w, " pc={:#x}", pc);
+            }
+            let _ = writeln!(w);
+            true
+        },
+    );
+    if elided {
+        let _ = writeln!(w, "...additional frames elided...");
+    }
+}
+
+/// The trampoline `systemstack` calls: arg is a `*mut (Report, (lo, hi))`.
+unsafe extern "C" fn print_frames_g0(arg: usize) {
+    // SAFETY: traceback passes a pointer to its live tuple and waits for this call.
+    let (r, bounds) = unsafe { &mut *(arg as *mut (Report<'_>, (usize, usize))) };
+    // SAFETY: as traceback's contract.
+    unsafe { print_frames(r, *bounds) };
+}
+
+/// Prints the call chain of the goroutine that is failing, from the registers `capture`
+/// recorded in the reporting function, after its `goroutine N [running]:` header. Switches to
+/// the M's g0 stack first when running on a goroutine's (which may be 2 KB).
+///
+/// # Safety
+/// Only the thread writing the fatal report may call it (after print.rs's start_dying), with
+/// `r.regs` captured in a function that is still running on this thread's current stack.
+pub unsafe fn traceback(r: Report<'_>) {
+    let gp = crate::arch::getg();
+    if gp.is_null() {
+        return;
+    }
+    // SAFETY: a non-null g is this thread's running g; its stack bounds and M are set.
+    let (bounds, on_user_g) = unsafe {
+        let mp = (*gp).m;
+        let user = !mp.is_null() && gp != (*mp).g0 && gp != (*mp).gsignal;
+        (((*gp).stack.lo, (*gp).stack.hi), user)
+    };
+    if bounds.0 == 0 || bounds.1 <= bounds.0 {
+        return;
+    }
+    let mut arg = (r, bounds);
+    if on_user_g {
+        // SAFETY: print_frames_g0 neither parks nor switches goroutines; arg outlives the call.
+        unsafe { crate::arch::systemstack(print_frames_g0, &mut arg as *mut _ as usize) };
+    } else {
+        // SAFETY: as this function's contract.
+        unsafe { print_frames(&mut arg.0, arg.1) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_frames() {
+        assert!(runtime_frame("gort::proc::main"));
+        assert!(runtime_frame("gort_user_main"));
+        assert!(!runtime_frame("gort_e2e::main"));
+        assert!(runtime_frame("<gort::malloc::GoAlloc as core::alloc::global::GlobalAlloc>::alloc"));
+        assert!(!runtime_frame("<alloc::boxed::Box<F,A> as core::ops::function::FnOnce<Args>>::call_once"));
+        assert!(panic_machinery("<core::fmt::Arguments as core::fmt::Display>::fmt"));
+        assert!(!runtime_frame("traceback::level_a"));
+        assert!(panic_machinery("core::panicking::panic_fmt"));
+        assert!(panic_machinery("rust_begin_unwind"));
+        assert!(panic_machinery("__rustc::rust_begin_unwind"));
+        assert!(!panic_machinery("traceback::level_c"));
+    }
+
+    #[test]
+    fn long_names_truncate_on_a_char_boundary() {
+        let mut b = NameBuf { buf: [0; 256], len: 0 };
+        for _ in 0..200 {
+            let _ = b.write_str("é");
+        }
+        assert_eq!(b.as_str().len(), 256);
+        let mut b = NameBuf { buf: [0; 256], len: 0 };
+        let _ = b.write_str("a");
+        for _ in 0..200 {
+            let _ = b.write_str("é");
+        }
+        assert_eq!(b.as_str().len(), 255);
+    }
+}
