@@ -19,10 +19,12 @@
 //! ```text
 //! goroutine 1 [running]:
 //! traceback::level_c(...)
-//! 	tests/e2e/src/bin/traceback.rs:20:5 +0x2b
+//!     tests/e2e/src/bin/traceback.rs:21:9 +0x4e
 //! traceback::level_b(...)
-//! 	/path/to/traceback+0x21b3c7 +0x17
+//!     target/x86_64-unknown-linux-gnu/debug/traceback+0x20ffae +0x1f
 //! ```
+//!
+//! (each location line starts with a tab, as in Go).
 //!
 //! The first shown frame carries the panic's own location (PanicInfo: `file:line:col`); the others
 //! have no line tables to read, so their line is `EXE+0xADDR`: EXE is the path the program was

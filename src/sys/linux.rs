@@ -628,7 +628,8 @@ pub fn hwcaps() -> (usize, usize) {
 }
 
 /// The program's own image as auxv describes it: (AT_PHDR, AT_PHNUM, AT_EXECFN), zeros if absent
-/// (traceback.rs, symtab.rs).
+/// (traceback.rs, symtab.rs: linux amd64 and arm64 only so far).
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 pub fn exe_auxv() -> (usize, usize, usize) {
     // SAFETY: written once during args.
     let a = unsafe { &*AUXV.get() };

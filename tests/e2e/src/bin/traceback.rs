@@ -121,7 +121,7 @@ fn stripped() {
     let mut exe: alloc::vec::Vec<u8> = alloc::vec::Vec::new();
     // SAFETY: NUL-terminated path; reads into the spare capacity it reserved; our own fd.
     unsafe {
-        let fd = syscall6(nr::OPENAT, AT_FDCWD as usize, b"/proc/self/exe\0".as_ptr() as usize, 0, 0, 0, 0);
+        let fd = syscall6(nr::OPENAT, AT_FDCWD as usize, c"/proc/self/exe".as_ptr() as usize, 0, 0, 0, 0);
         assert!(fd >= 0, "open /proc/self/exe: {}", fd);
         loop {
             exe.reserve(1 << 20);
