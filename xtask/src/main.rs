@@ -127,7 +127,7 @@ fn main() -> ExitCode {
 
 const USAGE: &str = "usage:
   cargo xtask run PROG [--target T] [--release] [-- ARGS...]
-  cargo xtask test [--target T]... [--filter SUBSTR] [--release] [--no-loom]
+  cargo xtask test [--target T]... [--filter SUBSTR]... [--release] [--no-loom]
   cargo xtask loom
   cargo xtask build-all [--target T]...
   cargo xtask bench [--quick] [--only NAME] [--runs N]

@@ -1,4 +1,4 @@
-//! `cargo xtask test [--target T]... [--filter SUBSTR] [--release] [--no-loom]`: everything CI
+//! `cargo xtask test [--target T]... [--filter SUBSTR]... [--release] [--no-loom]`: everything CI
 //! checks on every change, in this order:
 //!
 //! 1. host unit tests: `cargo test -p gort --lib` and xtask's own tests (only when the host
@@ -112,14 +112,14 @@ struct Results {
 
 pub fn cmd_test(args: &[String]) -> Result<i32, Fail> {
     let mut triples: Vec<String> = Vec::new();
-    let mut filter: Option<String> = None;
+    let mut filters: Vec<String> = Vec::new();
     let mut release = false;
     let mut loom = LOOM_IN_TEST;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--target" => triples.push(it.next().ok_or("--target needs a value")?.clone()),
-            "--filter" => filter = Some(it.next().ok_or("--filter needs a value")?.clone()),
+            "--filter" => filters.push(it.next().ok_or("--filter needs a value")?.clone()),
             "--release" => release = true,
             "--no-loom" => loom = false,
             s => return Err(format!("test: unknown argument {s:?}\n{USAGE}").into()),
@@ -135,10 +135,11 @@ pub fn cmd_test(args: &[String]) -> Result<i32, Fail> {
 
     // Read every case first: a bad case file stops the run before anything is built.
     let (all_cases, uncovered) = load_cases(&root)?;
+    // Several --filter: a case runs if its id contains any of them (as in `stress`).
     let cases: Vec<&Case> =
-        all_cases.iter().filter(|c| filter.as_ref().is_none_or(|f| c.id().contains(f.as_str()))).collect();
+        all_cases.iter().filter(|c| filters.is_empty() || filters.iter().any(|f| c.id().contains(f.as_str()))).collect();
     if cases.is_empty() {
-        return Err(format!("--filter {:?} matches no case", filter.unwrap_or_default()).into());
+        return Err(format!("--filter {filters:?} matches no case").into());
     }
 
     setup(&root, &targets)?;
@@ -146,7 +147,7 @@ pub fn cmd_test(args: &[String]) -> Result<i32, Fail> {
     let mut res = Results::default();
     if !targets.iter().any(|t| t.triple == HOST) {
         println!("== unit tests: not run ({HOST} is not among the selected targets)");
-    } else if filter.is_some() {
+    } else if !filters.is_empty() {
         println!("== unit tests and loom: not run (--filter selects e2e cases only)");
     } else {
         host_steps(&root, loom, &mut res);
