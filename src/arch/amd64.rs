@@ -167,7 +167,8 @@ pub unsafe extern "C" fn goexit() {
 /// # Safety
 /// `hi` must be the 16-aligned top of a writable stack with at least 8 + `SHADOW_SPACE` bytes.
 pub unsafe fn gostartcall(buf: &mut Gobuf, hi: usize, entry: usize, ctx: usize) {
-    let sp = hi - 8 - SHADOW_SPACE; // at entry of a function, (sp + 8) % 16 == 0
+    // At entry of a function, (sp + 8) % 16 == 0.
+    let sp = hi - 8 - SHADOW_SPACE;
     // SAFETY: sp is within the stack's top reserve.
     unsafe { (sp as *mut usize).write(goexit as *const () as usize + 1) };
     buf.sp = sp;
@@ -216,24 +217,22 @@ pub struct CpuFeatures {
 impl core::fmt::Display for CpuFeatures {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "vendor={}", core::str::from_utf8(&self.vendor).unwrap_or("?"))?;
-        for (name, on) in [
-            ("sse2", self.sse2),
-            ("sse3", self.sse3),
-            ("ssse3", self.ssse3),
-            ("sse41", self.sse41),
-            ("sse42", self.sse42),
-            ("popcnt", self.popcnt),
-            ("aes", self.aes),
-            ("avx", self.avx),
-            ("avx2", self.avx2),
-            ("bmi", self.bmi),
-            ("erms", self.erms),
-        ] {
-            if on {
-                write!(f, " +{}", name)?;
-            }
-        }
-        Ok(())
+        super::fmt_flags(
+            f,
+            &[
+                ("sse2", self.sse2),
+                ("sse3", self.sse3),
+                ("ssse3", self.ssse3),
+                ("sse41", self.sse41),
+                ("sse42", self.sse42),
+                ("popcnt", self.popcnt),
+                ("aes", self.aes),
+                ("avx", self.avx),
+                ("avx2", self.avx2),
+                ("bmi", self.bmi),
+                ("erms", self.erms),
+            ],
+        )
     }
 }
 

@@ -194,23 +194,21 @@ pub struct CpuFeatures {
 impl core::fmt::Display for CpuFeatures {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "hwcap={:#x} hwcap2={:#x}", self.hwcap, self.hwcap2)?;
-        for (name, on) in [
-            ("vfp", self.vfp),
-            ("vfpv3", self.vfpv3),
-            ("vfpv4", self.vfpv4),
-            ("neon", self.neon),
-            ("idiva", self.idiva),
-            ("aes", self.aes),
-            ("pmull", self.pmull),
-            ("sha1", self.sha1),
-            ("sha2", self.sha2),
-            ("crc32", self.crc32),
-        ] {
-            if on {
-                write!(f, " +{}", name)?;
-            }
-        }
-        Ok(())
+        super::fmt_flags(
+            f,
+            &[
+                ("vfp", self.vfp),
+                ("vfpv3", self.vfpv3),
+                ("vfpv4", self.vfpv4),
+                ("neon", self.neon),
+                ("idiva", self.idiva),
+                ("aes", self.aes),
+                ("pmull", self.pmull),
+                ("sha1", self.sha1),
+                ("sha2", self.sha2),
+                ("crc32", self.crc32),
+            ],
+        )
     }
 }
 

@@ -208,21 +208,19 @@ pub struct CpuFeatures {
 impl core::fmt::Display for CpuFeatures {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "hwcap={:#x}", self.hwcap)?;
-        for (name, on) in [
-            ("fp", self.fp),
-            ("asimd", self.asimd),
-            ("aes", self.aes),
-            ("pmull", self.pmull),
-            ("sha1", self.sha1),
-            ("sha2", self.sha2),
-            ("crc32", self.crc32),
-            ("atomics", self.atomics),
-        ] {
-            if on {
-                write!(f, " +{}", name)?;
-            }
-        }
-        Ok(())
+        super::fmt_flags(
+            f,
+            &[
+                ("fp", self.fp),
+                ("asimd", self.asimd),
+                ("aes", self.aes),
+                ("pmull", self.pmull),
+                ("sha1", self.sha1),
+                ("sha2", self.sha2),
+                ("crc32", self.crc32),
+                ("atomics", self.atomics),
+            ],
+        )
     }
 }
 

@@ -1,4 +1,4 @@
-//! Per-architecture code (Go's asm_<arch>.s, sys_<arch>.go, internal/cpu): the context switches
+//! Per-architecture code (Go's `asm_<arch>.s`, `sys_<arch>.go`, internal/cpu): the context switches
 //! (gogo, mcall, systemstack, goexit), frame setup (gostartcall, getsp) and cpuinit, one file per
 //! arch picked with `cfg_attr(path)`. Nothing here knows the OS: the TLS mechanism (getg, the g
 //! slot the switch code reads and writes), system calls, clone, signal contexts and the windows
@@ -28,4 +28,14 @@ pub fn procyield(cycles: u32) {
     for _ in 0..cycles {
         core::hint::spin_loop();
     }
+}
+
+/// Writes ` +name` for each feature that is on: the tail of every arch's `CpuFeatures` Display.
+fn fmt_flags(f: &mut core::fmt::Formatter<'_>, flags: &[(&str, bool)]) -> core::fmt::Result {
+    for &(name, on) in flags {
+        if on {
+            write!(f, " +{}", name)?;
+        }
+    }
+    Ok(())
 }

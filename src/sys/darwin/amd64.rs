@@ -13,14 +13,6 @@ use crate::gmp::G;
 /// Name of the TLS mechanism, for boottrace.
 pub const TLS_MECHANISM: &str = "no settls: pthread TSD slot 6 reserved for Go, getg = mov gs:[0x30]";
 
-#[cfg(test)]
-/// Host unit tests have no runtime: there is no g.
-#[inline(always)]
-pub fn getg() -> *mut G {
-    core::ptr::null_mut()
-}
-
-#[cfg(not(test))]
 /// Returns the current g from TLS (Go's getg). Deliberately not `pure`: a goroutine may resume on
 /// another thread after any park, so every call must really read the thread pointer.
 #[inline(always)]
@@ -54,9 +46,9 @@ macro_rules! save_g {
         concat!("mov qword ptr gs:[0x30], ", $r)
     };
 }
-pub(crate) use {load_g, save_g};
 pub(crate) use crate::sys::unix::amd64::{cabi_arg0, shadow_space, tail_call, SHADOW_SPACE};
 pub(crate) use crate::sys::unix::switch_hooks::{os_naked_asm, stack_switched};
+pub(crate) use {load_g, save_g};
 
 /// The pthread's self pointer, TSD slot 0 (`gs:[0]`), for boottrace: the %gs base itself cannot be
 /// read from user space on darwin.

@@ -46,17 +46,9 @@ macro_rules! os_naked_asm {
         $crate::sys::unix::switch_hooks::os_naked_asm!($($t)* tlsg = sym $crate::sys::runtime_tlsg)
     };
 }
-pub(crate) use {adr_sym, g_slot, os_naked_asm};
 pub(crate) use crate::sys::unix::switch_hooks::stack_switched;
+pub(crate) use {adr_sym, g_slot, os_naked_asm};
 
-#[cfg(test)]
-/// Host unit tests have no runtime: there is no g.
-#[inline(always)]
-pub fn getg() -> *mut G {
-    core::ptr::null_mut()
-}
-
-#[cfg(not(test))]
 /// Returns the current g from TLS (Go's getg).
 #[inline(always)]
 pub fn getg() -> *mut G {

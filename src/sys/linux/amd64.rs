@@ -14,15 +14,6 @@ use crate::offsets::*;
 /// Name of the TLS mechanism, for boottrace.
 pub const TLS_MECHANISM: &str = "arch_prctl(ARCH_SET_FS) -> fs base, getg = mov fs:[0]";
 
-#[cfg(test)]
-/// Host unit tests have no runtime: the thread pointer belongs to the test harness's libc, so
-/// there is no g (code that asks, such as the futex lock's held-lock count, then does nothing).
-#[inline(always)]
-pub fn getg() -> *mut G {
-    core::ptr::null_mut()
-}
-
-#[cfg(not(test))]
 /// Returns the current g from TLS (Go's getg). Deliberately not `pure`: a goroutine may resume on
 /// another thread after any park, so every call must really read the thread pointer.
 #[inline(always)]
@@ -46,10 +37,9 @@ macro_rules! save_g {
         concat!("mov qword ptr fs:[0], ", $r)
     };
 }
-pub(crate) use {load_g, save_g};
 pub(crate) use crate::sys::unix::amd64::{cabi_arg0, shadow_space, tail_call, SHADOW_SPACE};
 pub(crate) use crate::sys::unix::switch_hooks::{os_naked_asm, stack_switched};
-
+pub(crate) use {load_g, save_g};
 
 /// Raw Linux system call with up to six arguments; returns the kernel's value (-errno on error).
 ///

@@ -41,8 +41,8 @@ macro_rules! code_addr {
         ""
     };
 }
-pub(crate) use {code_addr, g_slot};
 pub(crate) use crate::sys::unix::switch_hooks::{os_naked_asm, stack_switched};
+pub(crate) use {code_addr, g_slot};
 
 /// Raw Linux system call with up to six arguments; returns the kernel's value (-errno on error).
 ///
@@ -157,7 +157,6 @@ pub unsafe fn sigctxt_pc_sp(uc: *const u8) -> (usize, usize) {
 
 /// Name of clock_gettime in the arm vDSO.
 pub const VDSO_CLOCK_GETTIME: &[u8] = b"__vdso_clock_gettime";
-
 
 /// Per-arch setup at the end of osinit (Go's osArchInit): linux/arm has no stack probes, so
 /// refuse frames that could jump a stack's guard (arm_frames.rs).

@@ -15,14 +15,6 @@ use crate::offsets::*;
 /// Name of the TLS mechanism, for boottrace.
 pub const TLS_MECHANISM: &str = "msr tpidr_el0 -> &m.tls, getg = mrs tpidr_el0; ldr [x]";
 
-#[cfg(test)]
-/// Host unit tests have no runtime: there is no g.
-#[inline(always)]
-pub fn getg() -> *mut G {
-    core::ptr::null_mut()
-}
-
-#[cfg(not(test))]
 /// Returns the current g from TLS (Go's getg).
 #[inline(always)]
 pub fn getg() -> *mut G {
@@ -48,8 +40,8 @@ macro_rules! adr_sym {
         concat!("adrp ", $r, ", ", $s, "\n", "add ", $r, ", ", $r, ", :lo12:", $s)
     };
 }
-pub(crate) use {adr_sym, g_slot};
 pub(crate) use crate::sys::unix::switch_hooks::{os_naked_asm, stack_switched};
+pub(crate) use {adr_sym, g_slot};
 
 /// Raw Linux system call with up to six arguments; returns the kernel's value (-errno on error).
 ///
@@ -169,7 +161,6 @@ pub const VDSO_CLOCK_GETTIME: &[u8] = b"__kernel_clock_gettime";
 pub extern "C" fn getauxval(_type: core::ffi::c_ulong) -> core::ffi::c_ulong {
     0
 }
-
 
 /// Per-arch setup at the end of osinit (Go's osArchInit): nothing on arm64.
 pub fn os_arch_init() {}

@@ -585,6 +585,7 @@ pub const STACK_CHUNK_FLOOR_GUARD: bool = false;
 
 /// Bytes below each stack reserved as its guard (stack.rs), PROT_NONE: one page, or the arch's
 /// `MIN_STACK_GUARD` if that is more (linux/arm, see arm_frames.rs).
+#[allow(clippy::unnecessary_min_or_max)] // MIN_STACK_GUARD is 0 on amd64 and arm64
 pub fn stack_guard_size() -> usize {
     phys_page_size().max(MIN_STACK_GUARD)
 }

@@ -81,7 +81,7 @@ pub fn initsig() {
     crate::signal_unix::initsig();
 }
 
-/// The no-op context-switch hooks (see arch/<arch>.rs): a unix thread's stack bounds are nobody's
+/// The no-op context-switch hooks (see `arch/<arch>.rs`): a unix thread's stack bounds are nobody's
 /// business, and the switch code needs no operands beyond its own.
 pub(crate) mod switch_hooks {
     /// Nothing to tell the OS after a switch onto another stack.

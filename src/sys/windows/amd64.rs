@@ -14,9 +14,11 @@
 //! and stack probes judge faults and exception frames by these fields.
 
 use core::arch::{asm, naked_asm};
+
+use super::os_naked_asm;
 use core::sync::atomic::Ordering;
 
-use super::{STACK_GUARD, TEB_DEALLOCATIONSTACK, TEB_STACKBASE, TEB_STACKLIMIT, TLS_G};
+use super::TLS_G;
 use crate::gmp::G;
 use crate::offsets::*;
 
@@ -92,21 +94,7 @@ macro_rules! tail_call {
         concat!("sub rsp, 40\n", "call ", $r, "\n", "add rsp, 40\n", "ret")
     };
 }
-/// `naked_asm!` plus the operands the macros above name. The invocation must end with a comma.
-macro_rules! os_naked_asm {
-    ($($t:tt)*) => {
-        core::arch::naked_asm!($($t)*
-            tls_g = sym $crate::sys::TLS_G,
-            g_stack_hi = const $crate::offsets::G_STACK_HI,
-            g_stack_lo = const $crate::offsets::G_STACK_LO,
-            teb_base = const $crate::sys::TEB_STACKBASE,
-            teb_limit = const $crate::sys::TEB_STACKLIMIT,
-            teb_dealloc = const $crate::sys::TEB_DEALLOCATIONSTACK,
-            guard = const $crate::sys::STACK_GUARD,
-        )
-    };
-}
-pub(crate) use {cabi_arg0, load_g, os_naked_asm, save_g, shadow_space, stack_switched, tail_call};
+pub(crate) use {cabi_arg0, load_g, save_g, shadow_space, stack_switched, tail_call};
 
 /// Win64: bytes of shadow space gostartcall leaves above a fresh goroutine's return address.
 pub const SHADOW_SPACE: usize = 32;
@@ -119,36 +107,23 @@ pub const SHADOW_SPACE: usize = 32;
 /// Only CreateThread calls it, with a fully initialised M whose g0 has a stack.
 #[unsafe(naked)]
 pub unsafe extern "system" fn tstart(mp: *mut crate::gmp::M) -> u32 {
-    naked_asm!(
+    os_naked_asm!(
         "mov rax, qword ptr [rcx + {m_g0}]",      // rax = g0
-        "mov r10, qword ptr [rip + {tls_g}]",
-        "mov qword ptr gs:[r10], rax",            // setg(g0)
+        save_g!("rax"),                           // setg(g0)
         "mov rdx, qword ptr gs:[{teb_base}]",     // the OS's stack, for exit_thread
         "mov qword ptr [rcx + {m_tls} + 8], rdx",
         "mov rdx, qword ptr gs:[{teb_limit}]",
         "mov qword ptr [rcx + {m_tls} + 16], rdx",
         "mov rdx, qword ptr gs:[{teb_dealloc}]",
         "mov qword ptr [rcx + {m_tls} + 24], rdx",
-        "mov r11, qword ptr [rax + {g_stack_hi}]", // TEB = g0's stack
-        "mov qword ptr gs:[{teb_base}], r11",
-        "mov rsp, r11",                           // SP = g0.stack.hi (page-aligned)
-        "mov r11, qword ptr [rax + {g_stack_lo}]",
-        "mov qword ptr gs:[{teb_limit}], r11",
-        "sub r11, {guard}",
-        "mov qword ptr gs:[{teb_dealloc}], r11",
+        stack_switched!("rax"),                   // TEB = g0's stack
+        "mov rsp, qword ptr [rax + {g_stack_hi}]", // SP = g0.stack.hi (page-aligned)
         "xor ebp, ebp",
         "sub rsp, 32",
         "call {mstart}",
         "ud2",
         m_g0 = const M_G0,
         m_tls = const M_TLS,
-        g_stack_hi = const G_STACK_HI,
-        g_stack_lo = const G_STACK_LO,
-        teb_base = const TEB_STACKBASE,
-        teb_limit = const TEB_STACKLIMIT,
-        teb_dealloc = const TEB_DEALLOCATIONSTACK,
-        guard = const STACK_GUARD,
-        tls_g = sym TLS_G,
         mstart = sym crate::proc::mstart,
     )
 }

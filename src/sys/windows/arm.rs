@@ -7,9 +7,11 @@
 //! functions themselves are arch/arm.rs; they expand the macros below.
 
 use core::arch::{asm, naked_asm};
+
+use super::os_naked_asm;
 use core::sync::atomic::Ordering;
 
-use super::{STACK_GUARD, TEB_DEALLOCATIONSTACK, TEB_STACKBASE, TEB_STACKLIMIT, TLS_G};
+use super::TLS_G;
 use crate::gmp::G;
 use crate::offsets::*;
 
@@ -73,21 +75,7 @@ macro_rules! code_addr {
         concat!("orr ", $r, ", ", $r, ", #1")
     };
 }
-/// `naked_asm!` plus the operands the macros above name. The invocation must end with a comma.
-macro_rules! os_naked_asm {
-    ($($t:tt)*) => {
-        core::arch::naked_asm!($($t)*
-            tls_g = sym $crate::sys::TLS_G,
-            g_stack_hi = const $crate::offsets::G_STACK_HI,
-            g_stack_lo = const $crate::offsets::G_STACK_LO,
-            teb_base = const $crate::sys::TEB_STACKBASE,
-            teb_limit = const $crate::sys::TEB_STACKLIMIT,
-            teb_dealloc = const $crate::sys::TEB_DEALLOCATIONSTACK,
-            guard = const $crate::sys::STACK_GUARD,
-        )
-    };
-}
-pub(crate) use {code_addr, g_slot, os_naked_asm, stack_switched};
+pub(crate) use {code_addr, g_slot, stack_switched};
 
 /// Entry of every thread newosproc creates (CreateThread start routine, r0 = mp): saves the OS
 /// stack bounds in `mp.tls[1..4]`, installs g0, moves onto g0's stack (and tells the TEB), calls
@@ -97,41 +85,27 @@ pub(crate) use {code_addr, g_slot, os_naked_asm, stack_switched};
 /// Only CreateThread calls it, with a fully initialised M whose g0 has a stack.
 #[unsafe(naked)]
 pub unsafe extern "system" fn tstart(mp: *mut crate::gmp::M) -> u32 {
-    naked_asm!(
+    os_naked_asm!(
         "ldr r1, [r0, #{m_g0}]",               // r1 = g0
-        "movw r2, #:lower16:{tls_g}",
-        "movt r2, #:upper16:{tls_g}",
-        "ldr r2, [r2]",
+        g_slot!("r2", "r3"),
+        "str r1, [r2]",                        // setg(g0)
         "mrc p15, 0, r3, c13, c0, 2",          // r3 = TEB
-        "str r1, [r3, r2]",                    // setg(g0)
         "ldr r2, [r3, #{teb_base}]",           // the OS's stack, for exit_thread
         "str r2, [r0, #{m_tls1}]",
         "ldr r2, [r3, #{teb_limit}]",
         "str r2, [r0, #{m_tls2}]",
         "ldr r2, [r3, #{teb_dealloc}]",
         "str r2, [r0, #{m_tls3}]",
+        stack_switched!("r1", "r3", "r2"),     // TEB = g0's stack
         "ldr r2, [r1, #{g_stack_hi}]",
-        "str r2, [r3, #{teb_base}]",
-        "mov sp, r2",
-        "ldr r2, [r1, #{g_stack_lo}]",
-        "str r2, [r3, #{teb_limit}]",
-        "sub r2, r2, #{guard}",
-        "str r2, [r3, #{teb_dealloc}]",
-        "movs r2, #0",
-        "mov r11, r2",
+        "mov sp, r2",                          // SP = g0.stack.hi
+        "mov r11, #0",
         "bl {mstart}",
         "udf #0",
         m_g0 = const M_G0,
         m_tls1 = const M_TLS + 4,
         m_tls2 = const M_TLS + 8,
         m_tls3 = const M_TLS + 12,
-        g_stack_hi = const G_STACK_HI,
-        g_stack_lo = const G_STACK_LO,
-        teb_base = const TEB_STACKBASE,
-        teb_limit = const TEB_STACKLIMIT,
-        teb_dealloc = const TEB_DEALLOCATIONSTACK,
-        guard = const STACK_GUARD,
-        tls_g = sym TLS_G,
         mstart = sym crate::proc::mstart,
     )
 }
@@ -222,85 +196,72 @@ extern "C" fn sdivmod64(divisor: i64, dividend: i64, out: &mut DivMod64) {
     out.r = if dividend < 0 { (r as i64).wrapping_neg() as u64 } else { r };
 }
 
-/// `__rt_udiv64`: r0:r1 = divisor, r2:r3 = dividend; quotient in r0:r1, remainder in r2:r3.
-///
-/// # Safety
-/// Called by compiled code with the MSVC helper convention.
-#[cfg(not(test))]
-#[no_mangle]
-#[unsafe(naked)]
-pub unsafe extern "C" fn __rt_udiv64() {
-    naked_asm!(
-        "push {{r4, lr}}",
-        "sub sp, sp, #24",                     // [sp] = out (5th word argument), [sp+8..24) = out
-        "add r4, sp, #8",
-        "str r4, [sp]",
-        "bl {f}",                              // f(divisor r0:r1, dividend r2:r3, out)
-        "ldr r0, [sp, #8]",
-        "ldr r1, [sp, #12]",
-        "ldr r2, [sp, #16]",
-        "ldr r3, [sp, #20]",
-        "add sp, sp, #24",
-        "pop {{r4, pc}}",
-        f = sym udivmod64,
-    )
+/// Defines an MSVC 64-bit division helper `$name` (r0:r1 = divisor, r2:r3 = dividend; quotient
+/// in r0:r1, remainder in r2:r3) on top of `$f(divisor, dividend, &mut DivMod64)`.
+macro_rules! rt_div64 {
+    ($(#[$doc:meta])* $name:ident, $f:ident) => {
+        $(#[$doc])*
+        ///
+        /// # Safety
+        /// Called by compiled code with the MSVC helper convention.
+        #[cfg(not(test))]
+        #[no_mangle]
+        #[unsafe(naked)]
+        pub unsafe extern "C" fn $name() {
+            naked_asm!(
+                "push {{r4, lr}}",
+                "sub sp, sp, #24",             // [sp] = out (5th word argument), [sp+8..24) = out
+                "add r4, sp, #8",
+                "str r4, [sp]",
+                "bl {f}",                      // f(divisor r0:r1, dividend r2:r3, out)
+                "ldr r0, [sp, #8]",
+                "ldr r1, [sp, #12]",
+                "ldr r2, [sp, #16]",
+                "ldr r3, [sp, #20]",
+                "add sp, sp, #24",
+                "pop {{r4, pc}}",
+                f = sym $f,
+            )
+        }
+    };
 }
+rt_div64!(
+    /// `__rt_udiv64`: r0:r1 = divisor, r2:r3 = dividend; quotient in r0:r1, remainder in r2:r3.
+    __rt_udiv64, udivmod64
+);
+rt_div64!(
+    /// `__rt_sdiv64`: signed, same registers as `__rt_udiv64`.
+    __rt_sdiv64, sdivmod64
+);
 
-/// `__rt_sdiv64`: signed, same registers as `__rt_udiv64`.
-///
-/// # Safety
-/// Called by compiled code with the MSVC helper convention.
-#[cfg(not(test))]
-#[no_mangle]
-#[unsafe(naked)]
-pub unsafe extern "C" fn __rt_sdiv64() {
-    naked_asm!(
-        "push {{r4, lr}}",
-        "sub sp, sp, #24",                     // [sp] = out (5th word argument), [sp+8..24) = out
-        "add r4, sp, #8",
-        "str r4, [sp]",
-        "bl {f}",                              // f(divisor r0:r1, dividend r2:r3, out)
-        "ldr r0, [sp, #8]",
-        "ldr r1, [sp, #12]",
-        "ldr r2, [sp, #16]",
-        "ldr r3, [sp, #20]",
-        "add sp, sp, #24",
-        "pop {{r4, pc}}",
-        f = sym sdivmod64,
-    )
+/// Defines the MSVC integer-to-float helper `$name` on top of compiler_builtins' `$cb`.
+macro_rules! int_to_float {
+    ($(#[$doc:meta])* $name:ident, $cb:ident, $from:ty, $to:ty) => {
+        $(#[$doc])*
+        #[cfg(not(test))]
+        #[no_mangle]
+        pub extern "C" fn $name(a: $from) -> $to {
+            // SAFETY: compiler_builtins' conversion, defined for every input.
+            unsafe { $cb(a) }
+        }
+    };
 }
-
-/// `__u64tos`: u64 to f32.
-#[cfg(not(test))]
-#[no_mangle]
-pub extern "C" fn __u64tos(a: u64) -> f32 {
-    // SAFETY: compiler_builtins' conversion.
-    unsafe { __floatundisf(a) }
-}
-
-/// `__u64tod`: u64 to f64.
-#[cfg(not(test))]
-#[no_mangle]
-pub extern "C" fn __u64tod(a: u64) -> f64 {
-    // SAFETY: compiler_builtins' conversion.
-    unsafe { __floatundidf(a) }
-}
-
-/// `__i64tos`: i64 to f32.
-#[cfg(not(test))]
-#[no_mangle]
-pub extern "C" fn __i64tos(a: i64) -> f32 {
-    // SAFETY: compiler_builtins' conversion.
-    unsafe { __floatdisf(a) }
-}
-
-/// `__i64tod`: i64 to f64.
-#[cfg(not(test))]
-#[no_mangle]
-pub extern "C" fn __i64tod(a: i64) -> f64 {
-    // SAFETY: compiler_builtins' conversion.
-    unsafe { __floatdidf(a) }
-}
+int_to_float!(
+    /// `__u64tos`: u64 to f32.
+    __u64tos, __floatundisf, u64, f32
+);
+int_to_float!(
+    /// `__u64tod`: u64 to f64.
+    __u64tod, __floatundidf, u64, f64
+);
+int_to_float!(
+    /// `__i64tos`: i64 to f32.
+    __i64tos, __floatdisf, i64, f32
+);
+int_to_float!(
+    /// `__i64tod`: i64 to f64.
+    __i64tod, __floatdidf, i64, f64
+);
 
 /// `__gnu_h2f_ieee`: IEEE half (in the low 16 bits) to f32.
 #[cfg(not(test))]

@@ -11,9 +11,11 @@
 //! and DeallocationStack = lo - STACK_GUARD into the TEB.
 
 use core::arch::{asm, naked_asm};
+
+use super::os_naked_asm;
 use core::sync::atomic::Ordering;
 
-use super::{STACK_GUARD, TEB_DEALLOCATIONSTACK, TEB_STACKBASE, TEB_STACKLIMIT, TLS_G};
+use super::TLS_G;
 use crate::gmp::G;
 use crate::offsets::*;
 
@@ -66,21 +68,7 @@ macro_rules! adr_sym {
         concat!("adrp ", $r, ", ", $s, "\n", "add ", $r, ", ", $r, ", :lo12:", $s)
     };
 }
-/// `naked_asm!` plus the operands the macros above name. The invocation must end with a comma.
-macro_rules! os_naked_asm {
-    ($($t:tt)*) => {
-        core::arch::naked_asm!($($t)*
-            tls_g = sym $crate::sys::TLS_G,
-            g_stack_hi = const $crate::offsets::G_STACK_HI,
-            g_stack_lo = const $crate::offsets::G_STACK_LO,
-            teb_base = const $crate::sys::TEB_STACKBASE,
-            teb_limit = const $crate::sys::TEB_STACKLIMIT,
-            teb_dealloc = const $crate::sys::TEB_DEALLOCATIONSTACK,
-            guard = const $crate::sys::STACK_GUARD,
-        )
-    };
-}
-pub(crate) use {adr_sym, g_slot, os_naked_asm, stack_switched};
+pub(crate) use {adr_sym, g_slot, stack_switched};
 
 /// Entry of every thread newosproc creates (CreateThread start routine, x0 = mp): saves the OS
 /// stack bounds in `mp.tls[1..4]`, installs g0, moves onto g0's stack (and tells the TEB), calls
@@ -90,24 +78,19 @@ pub(crate) use {adr_sym, g_slot, os_naked_asm, stack_switched};
 /// Only CreateThread calls it, with a fully initialised M whose g0 has a stack.
 #[unsafe(naked)]
 pub unsafe extern "system" fn tstart(mp: *mut crate::gmp::M) -> u32 {
-    naked_asm!(
+    os_naked_asm!(
         "ldr x1, [x0, #{m_g0}]",              // x1 = g0
-        "adrp x9, {tls_g}",
-        "ldr x9, [x9, :lo12:{tls_g}]",
-        "str x1, [x18, x9]",                  // setg(g0)
+        g_slot!("x9", "x10"),
+        "str x1, [x9]",                       // setg(g0)
         "ldr x10, [x18, #{teb_base}]",        // the OS's stack, for exit_thread
         "str x10, [x0, #{m_tls1}]",
         "ldr x10, [x18, #{teb_limit}]",
         "str x10, [x0, #{m_tls2}]",
         "ldr x10, [x18, #{teb_dealloc}]",
         "str x10, [x0, #{m_tls3}]",
+        stack_switched!("x1", "x10"),         // TEB = g0's stack
         "ldr x10, [x1, #{g_stack_hi}]",
-        "str x10, [x18, #{teb_base}]",
-        "mov sp, x10",
-        "ldr x10, [x1, #{g_stack_lo}]",
-        "str x10, [x18, #{teb_limit}]",
-        "sub x10, x10, #{guard}",
-        "str x10, [x18, #{teb_dealloc}]",
+        "mov sp, x10",                        // SP = g0.stack.hi
         "mov x29, xzr",
         "bl {mstart}",
         "brk #0",
@@ -115,13 +98,6 @@ pub unsafe extern "system" fn tstart(mp: *mut crate::gmp::M) -> u32 {
         m_tls1 = const M_TLS + 8,
         m_tls2 = const M_TLS + 16,
         m_tls3 = const M_TLS + 24,
-        g_stack_hi = const G_STACK_HI,
-        g_stack_lo = const G_STACK_LO,
-        teb_base = const TEB_STACKBASE,
-        teb_limit = const TEB_STACKLIMIT,
-        teb_dealloc = const TEB_DEALLOCATIONSTACK,
-        guard = const STACK_GUARD,
-        tls_g = sym TLS_G,
         mstart = sym crate::proc::mstart,
     )
 }

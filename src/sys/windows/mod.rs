@@ -62,6 +62,24 @@ pub fn tls_base() -> usize {
     arch::teb() + TLS_G.load(Ordering::Relaxed)
 }
 
+/// `naked_asm!` plus the operands the switch hooks of `windows/<arch>.rs` name (the TLS slot,
+/// the TEB's stack fields, a g's stack bounds, the guard): the same on every arch. The invocation
+/// must end with a comma.
+macro_rules! os_naked_asm {
+    ($($t:tt)*) => {
+        core::arch::naked_asm!($($t)*
+            tls_g = sym $crate::sys::TLS_G,
+            g_stack_hi = const $crate::offsets::G_STACK_HI,
+            g_stack_lo = const $crate::offsets::G_STACK_LO,
+            teb_base = const $crate::sys::TEB_STACKBASE,
+            teb_limit = const $crate::sys::TEB_STACKLIMIT,
+            teb_dealloc = const $crate::sys::TEB_DEALLOCATIONSTACK,
+            guard = const $crate::sys::STACK_GUARD,
+        )
+    };
+}
+pub(crate) use os_naked_asm;
+
 type Handle = usize;
 type Bool = i32;
 
