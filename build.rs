@@ -1,6 +1,7 @@
-//! Assembles asm/rt0_<os>_<arch>.S for the target with clang (the `cc` crate), generates the struct
-//! offsets that assembly uses from asm/offsets.def, and publishes the link flags a gort program needs
-//! as DEP_GORT_LINK_ARGS for dependents' build scripts.
+//! Assembles asm/rt0_<os>_<arch>.S for the target with clang (the `cc` crate; the C preprocessor
+//! pulls in asm/asm_<arch>.h and, on windows, asm/rt0_windows.h from the same folder), generates
+//! the struct offsets that assembly uses from asm/offsets.def, and publishes the link flags a gort
+//! program needs as DEP_GORT_LINK_ARGS for dependents' build scripts.
 
 use std::env;
 use std::fmt::Write as _;
@@ -73,7 +74,7 @@ fn main() {
         // rust-lld in lld-link mode (CARGO_TARGET_<TRIPLE>_LINKER=rust-lld, .cargo/config.toml):
         // no CRT, the rt0 entry, a console program; the main thread commits 128 KB of its 1 MB
         // stack up front so g0 (its top 64 KB) is committed before the TEB is told about it.
-        // Imports come from raw-dylib declarations in src/sys/windows.rs.
+        // Imports come from raw-dylib declarations in src/sys/windows/mod.rs.
         "windows" => vec![
             "/NODEFAULTLIB".into(),
             format!("/ENTRY:{entry}"),

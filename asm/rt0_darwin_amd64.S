@@ -17,6 +17,11 @@
 
 #include "asm_offsets.h"
 
+#define SYM(name) _##name
+#define ARG0 %rdi
+#define ARG1 %rsi
+#include "asm_amd64.h"
+
 #define TLS_G_SLOT	6		// pthread TSD slot reserved for Go
 #define TLS_G		0x30		// = TLS_G_SLOT * 8, relative to %gs
 
@@ -30,17 +35,7 @@ __rt0_amd64_darwin:
 
 	.p2align 4
 rt0_go:
-	// Keep argc and argv in callee-saved registers across the calls below.
-	movq	%rdi, %r12			// argc
-	movq	%rsi, %r13			// argv
-	andq	$~15, %rsp			// align SP to 16             (Go: ANDQ $~15, SP)
-	xorl	%ebp, %ebp			// outermost frame for debuggers
-
-	// g0's stack is the top 64 KB of the OS stack, minus 104 bytes, as Go does.
-	leaq	_runtime_g0(%rip), %rdi		// DI = &g0
-	leaq	(-64*1024+104)(%rsp), %rbx	// BX = SP - 64 KB + 104
-	movq	%rbx, g_stack_lo(%rdi)		// g0.stack.lo = BX
-	movq	%rsp, g_stack_hi(%rdi)		// g0.stack.hi = SP
+	RT0_GO_ENTRY				// asm_amd64.h: argc/argv kept, %rdi = &g0
 
 	// No settls (Go: "skip TLS setup on Darwin"). Check that %gs:0x30 is TSD slot 6.
 	movq	$0x123, %gs:TLS_G		// slot 6 = 0x123 through %gs
@@ -56,20 +51,7 @@ rt0_go:
 	movq	%rcx, m_g0(%rax)		// m0.g0 = &g0                (Go: MOVQ CX, m_g0(AX))
 	movq	%rax, g_m(%rcx)			// g0.m = &m0                 (Go: MOVQ AX, g_m(CX))
 
-	call	_runtime_check			// check
-
-	movq	%r12, %rdi			// argc
-	movq	%r13, %rsi			// argv
-	call	_runtime_args			// args(argc, argv)
-	call	_runtime_osinit			// osinit
-	call	_runtime_schedinit		// schedinit
-
-	// Create a new goroutine to start the program: newproc(runtime_main).
-	movq	_runtime_mainPC(%rip), %rdi
-	call	_runtime_newproc
-
-	// Start this M: mstart never returns.
-	call	_runtime_mstart
+	RT0_GO_START				// asm_amd64.h: check, args, osinit, schedinit, newproc, mstart
 
 	// abort: mstart returned
 	leaq	Lmstart_msg(%rip), %rsi

@@ -16,6 +16,9 @@
 
 #include "asm_offsets.h"
 
+#define SYM(name) _##name
+#include "asm_arm64.h"
+
 #define PTHREAD_KEYS_MAX	512	// Go's _PTHREAD_KEYS_MAX: the TSD array's length
 
 	.text
@@ -27,21 +30,7 @@ __rt0_arm64_darwin:
 	b	rt0_go				// argc, argv already in x0, x1
 
 rt0_go:
-	mov	x19, x0				// argc (callee-saved)
-	mov	x20, x1				// argv
-	mov	x9, sp
-	and	x9, x9, #~15
-	mov	sp, x9				// align SP to 16
-	mov	x29, xzr			// outermost frame
-
-	// g0's stack is the top 64 KB of the OS stack, minus 104 bytes as Go does.
-	adrp	x0, _runtime_g0@PAGE
-	add	x0, x0, _runtime_g0@PAGEOFF	// x0 = &g0
-	mov	x9, sp
-	mov	x2, #(64*1024-104)
-	sub	x1, x9, x2			// x1 = SP - 64 KB + 104
-	str	x1, [x0, #g_stack_lo]
-	str	x9, [x0, #g_stack_hi]
+	RT0_GO_ENTRY				// asm_arm64.h: argc/argv kept, x0 = &g0
 
 	// tlsinit: a pthread key, found in the TSD array by a magic value.
 	sub	sp, sp, #16
@@ -93,17 +82,7 @@ rt0_go:
 	str	x0, [x21, #m_g0]		// m0.g0 = &g0
 	str	x21, [x0, #g_m]			// g0.m = &m0
 
-	bl	_runtime_check
-	mov	x0, x19
-	mov	x1, x20
-	bl	_runtime_args
-	bl	_runtime_osinit
-	bl	_runtime_schedinit
-
-	adrp	x0, _runtime_mainPC@PAGE
-	ldr	x0, [x0, _runtime_mainPC@PAGEOFF]
-	bl	_runtime_newproc
-	bl	_runtime_mstart
+	RT0_GO_START				// asm_arm64.h: check, args, osinit, schedinit, newproc, mstart
 
 	adrp	x1, Lmstart_msg@PAGE
 	add	x1, x1, Lmstart_msg@PAGEOFF

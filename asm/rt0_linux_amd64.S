@@ -9,6 +9,11 @@
 
 #include "asm_offsets.h"
 
+#define SYM(name) name
+#define ARG0 %rdi
+#define ARG1 %rsi
+#include "asm_amd64.h"
+
 #define SYS_write       1
 #define SYS_arch_prctl  158
 #define SYS_exit_group  231
@@ -27,18 +32,7 @@ _rt0_amd64_linux:
 
 	.type	rt0_go, @function
 rt0_go:
-	// Keep argc and argv in callee-saved registers across the calls below.
-	movq	%rdi, %r12			// argc
-	movq	%rsi, %r13			// argv
-	andq	$~15, %rsp			// align SP to 16             (Go: ANDQ $~15, SP)
-	xorl	%ebp, %ebp			// outermost frame for debuggers
-
-	// Create istack out of the given (operating system) stack: g0's stack is the top 64 KB of
-	// the OS stack, minus the 104 bytes Go leaves for rt0's own frame.
-	leaq	runtime_g0(%rip), %rdi		// DI = &g0                   (Go: MOVQ $runtime·g0(SB), DI)
-	leaq	(-64*1024+104)(%rsp), %rbx	// BX = SP - 64 KB + 104      (Go: LEAQ (-64*1024+104)(SP), BX)
-	movq	%rbx, g_stack_lo(%rdi)		// g0.stack.lo = BX
-	movq	%rsp, g_stack_hi(%rdi)		// g0.stack.hi = SP
+	RT0_GO_ENTRY				// asm_amd64.h: argc/argv kept, %rdi = &g0
 
 	// settls: point the FS base at m0.tls              (Go: LEAQ runtime·m0+m_tls(SB), DI; CALL runtime·settls(SB))
 	movl	$ARCH_SET_FS, %edi
@@ -61,20 +55,7 @@ rt0_go:
 	movq	%rcx, m_g0(%rax)		// m0.g0 = &g0                (Go: MOVQ CX, m_g0(AX))
 	movq	%rax, g_m(%rcx)			// g0.m = &m0                 (Go: MOVQ AX, g_m(CX))
 
-	call	runtime_check			// check                      (Go: CALL runtime·check(SB))
-
-	movq	%r12, %rdi			// argc
-	movq	%r13, %rsi			// argv
-	call	runtime_args			// args(argc, argv)           (Go: CALL runtime·args(SB))
-	call	runtime_osinit			// osinit                     (Go: CALL runtime·osinit(SB))
-	call	runtime_schedinit		// schedinit                  (Go: CALL runtime·schedinit(SB))
-
-	// Create a new goroutine to start the program: newproc(runtime_main).
-	movq	runtime_mainPC(%rip), %rdi	//                            (Go: MOVQ $runtime·mainPC(SB), AX)
-	call	runtime_newproc			//                            (Go: CALL runtime·newproc(SB))
-
-	// Start this M: mstart never returns.
-	call	runtime_mstart			//                            (Go: CALL runtime·mstart(SB))
+	RT0_GO_START				// asm_amd64.h: check, args, osinit, schedinit, newproc, mstart
 
 	// abort: mstart returned                                    (Go: CALL runtime·abort(SB))
 	leaq	mstart_msg(%rip), %rsi

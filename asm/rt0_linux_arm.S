@@ -8,6 +8,8 @@
 
 #include "asm_offsets.h"
 
+#include "asm_arm.h"
+
 #define SYS_write       4
 #define SYS_exit_group  248
 #define ARM_set_tls     0xf0005
@@ -27,21 +29,7 @@ _rt0_arm_linux:
 
 	.type	rt0_go, %function
 rt0_go:
-	mov	r4, r0				// argc (callee-saved)
-	mov	r5, r1				// argv
-	mov	r2, sp
-	bic	r2, r2, #15
-	mov	sp, r2				// align SP to 16
-	mov	r11, #0				// outermost frame
-	mov	lr, #0
-
-	// g0's stack is the top 64 KB of the OS stack, minus 104 bytes as Go does.
-	ldr	r0, =runtime_g0			// r0 = &g0
-	mov	r2, sp
-	ldr	r3, =(64*1024-104)
-	sub	r1, r2, r3			// r1 = SP - 64 KB + 104
-	str	r1, [r0, #g_stack_lo]
-	str	r2, [r0, #g_stack_hi]
+	RT0_GO_ENTRY				// asm_arm.h: argc/argv kept, r0 = &g0
 
 	// settls: set_tls(&m0.tls)
 	ldr	r6, =runtime_m0			// r6 = &m0
@@ -65,17 +53,7 @@ rt0_go:
 	str	r0, [r6, #m_g0]			// m0.g0 = &g0
 	str	r6, [r0, #g_m]			// g0.m = &m0
 
-	bl	runtime_check
-	mov	r0, r4
-	mov	r1, r5
-	bl	runtime_args
-	bl	runtime_osinit
-	bl	runtime_schedinit
-
-	ldr	r0, =runtime_mainPC
-	ldr	r0, [r0]
-	bl	runtime_newproc
-	bl	runtime_mstart
+	RT0_GO_START				// asm_arm.h: check, args, osinit, schedinit, newproc, mstart
 
 	ldr	r1, =mstart_msg
 	ldr	r2, =(mstart_msg_end - mstart_msg)

@@ -8,6 +8,9 @@
 
 #include "asm_offsets.h"
 
+#define SYM(name) name
+#include "asm_arm64.h"
+
 #define SYS_write       64
 #define SYS_exit_group  94
 
@@ -24,22 +27,7 @@ _rt0_arm64_linux:
 
 	.type	rt0_go, %function
 rt0_go:
-	mov	x19, x0				// argc (callee-saved)
-	mov	x20, x1				// argv
-	mov	x9, sp
-	and	x9, x9, #~15
-	mov	sp, x9				// align SP to 16
-	mov	x29, xzr			// outermost frame
-	mov	x30, xzr
-
-	// g0's stack is the top 64 KB of the OS stack, minus 104 bytes as Go does.
-	adrp	x0, runtime_g0
-	add	x0, x0, :lo12:runtime_g0	// x0 = &g0
-	mov	x9, sp
-	mov	x2, #(64*1024-104)
-	sub	x1, x9, x2			// x1 = SP - 64 KB + 104
-	str	x1, [x0, #g_stack_lo]
-	str	x9, [x0, #g_stack_hi]
+	RT0_GO_ENTRY				// asm_arm64.h: argc/argv kept, x0 = &g0
 
 	// settls: tpidr_el0 = &m0.tls
 	adrp	x21, runtime_m0
@@ -60,17 +48,7 @@ rt0_go:
 	str	x0, [x21, #m_g0]		// m0.g0 = &g0
 	str	x21, [x0, #g_m]			// g0.m = &m0
 
-	bl	runtime_check
-	mov	x0, x19
-	mov	x1, x20
-	bl	runtime_args
-	bl	runtime_osinit
-	bl	runtime_schedinit
-
-	adrp	x0, runtime_mainPC
-	ldr	x0, [x0, :lo12:runtime_mainPC]
-	bl	runtime_newproc
-	bl	runtime_mstart
+	RT0_GO_START				// asm_arm64.h: check, args, osinit, schedinit, newproc, mstart
 
 	adrp	x1, mstart_msg
 	add	x1, x1, :lo12:mstart_msg

@@ -11,9 +11,12 @@
 
 #include "asm_offsets.h"
 
-#define TEB_STACKBASE	0x08
-#define TEB_STACKLIMIT	0x10
-#define TEB_TLSSLOTS	0x1480
+#define SYM(name) name
+#define ARG0 %rcx
+#define ARG1 %rdx
+#include "asm_amd64.h"
+
+#include "rt0_windows.h"
 
 	.text
 
@@ -25,17 +28,8 @@ _rt0_amd64_windows:
 	jmp	rt0_go				//                            (Go: JMP runtime·rt0_go(SB))
 
 rt0_go:
-	movq	%rdi, %r12			// argc (r12-r15 are callee-saved in Win64 too)
-	movq	%rsi, %r13			// argv
-	andq	$~15, %rsp			// align SP to 16             (Go: ANDQ $~15, SP)
-	xorl	%ebp, %ebp
-
-	// g0's stack: the top 64 KB of the OS stack (the PE header commits 128 KB up front, see
-	// build.rs /STACK, so every page of it is committed before the TEB is told about it).
-	leaq	runtime_g0(%rip), %rdi
-	leaq	(-64*1024+104)(%rsp), %rbx
-	movq	%rbx, g_stack_lo(%rdi)
-	movq	%rsp, g_stack_hi(%rdi)
+	RT0_GO_ENTRY				// asm_amd64.h: argc/argv kept, %rdi = &g0 (the top 64 KB of the
+					// OS stack are committed up front, see build.rs /STACK)
 
 	subq	$32, %rsp			// Win64 shadow space for every call below
 
@@ -69,25 +63,14 @@ rt0_go:
 	movq	%rdx, (m_tls+8)(%rax)
 	movq	%gs:TEB_STACKLIMIT, %rdx
 	movq	%rdx, (m_tls+16)(%rax)
-	movq	%gs:0x1478, %rdx
+	movq	%gs:TEB_DEALLOCATIONSTACK, %rdx
 	movq	%rdx, (m_tls+24)(%rax)
 	movq	g_stack_hi(%rcx), %rdx
 	movq	%rdx, %gs:TEB_STACKBASE
 	movq	g_stack_lo(%rcx), %rdx
 	movq	%rdx, %gs:TEB_STACKLIMIT
 
-	call	runtime_check			// check                      (Go: CALL runtime·check(SB))
-
-	movq	%r12, %rcx			// argc
-	movq	%r13, %rdx			// argv
-	call	runtime_args			// args(argc, argv)           (Go: CALL runtime·args(SB))
-	call	runtime_osinit			// osinit
-	call	runtime_schedinit		// schedinit
-
-	movq	runtime_mainPC(%rip), %rcx	// newproc(runtime_main)
-	call	runtime_newproc
-
-	call	runtime_mstart			// mstart never returns
+	RT0_GO_START				// asm_amd64.h: check, args, osinit, schedinit, newproc, mstart
 
 	leaq	mstart_msg(%rip), %r12
 	movl	$(mstart_msg_end - mstart_msg), %r13d
@@ -136,10 +119,4 @@ __chkstk:
 	popq	%rcx
 	ret
 
-	.section .rdata,"dr"
-tls_msg:
-	.ascii	"fatal error: rt0_go: TLS setup failed (TlsAlloc slot >= 64 or the 0x123 check)\n"
-tls_msg_end:
-mstart_msg:
-	.ascii	"fatal error: rt0_go: mstart returned\n"
-mstart_msg_end:
+	RT0_MESSAGES				// rt0_windows.h

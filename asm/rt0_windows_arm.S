@@ -9,14 +9,12 @@
 
 #include "asm_offsets.h"
 
-#define TEB_STACKBASE		0x04
-#define TEB_STACKLIMIT		0x08
-#define TEB_DEALLOCATIONSTACK	0xe0c
-#define TEB_TLSSLOTS		0xe10
+#include "asm_arm.h"
+
+#include "rt0_windows.h"
 
 // Calls a kernel32 import through its __imp_ pointer.
 #define CALLIMP(name) movw r12, :lower16:__imp_##name; movt r12, :upper16:__imp_##name; ldr r12, [r12]; blx r12
-#define ADDR(reg, sym) movw reg, :lower16:sym; movt reg, :upper16:sym
 
 	.syntax	unified
 	.thumb
@@ -33,22 +31,8 @@ _rt0_arm_windows:
 	.p2align 2
 	.thumb_func
 rt0_go:
-	mov	r4, r0				// argc (callee-saved)
-	mov	r5, r1				// argv
-	mov	r0, sp
-	bic	r0, r0, #7
-	mov	sp, r0				// align SP to 8
-	movs	r0, #0
-	mov	r11, r0
-	mov	lr, r0
-
-	// g0's stack: the top 64 KB of the OS stack (committed up front, see build.rs /STACK).
-	ADDR(r0, runtime_g0)
-	mov	r2, sp
-	movw	r3, #(64*1024-104)
-	sub	r1, r2, r3
-	str	r1, [r0, #g_stack_lo]
-	str	r2, [r0, #g_stack_hi]
+	RT0_GO_ENTRY				// asm_arm.h: argc/argv kept, r0 = &g0 (the top 64 KB of the
+					// OS stack are committed up front, see build.rs /STACK)
 
 	// settls: one TLS slot from TlsAlloc, among the 64 in the TEB.
 	CALLIMP(TlsAlloc)
@@ -57,7 +41,7 @@ rt0_go:
 	mov	r6, r0				// r6 = slot
 	movw	r7, #TEB_TLSSLOTS
 	add	r7, r7, r6, lsl #2		// r7 = offset of the slot in the TEB
-	ADDR(r1, runtime_tls_g)
+	LOAD_ADDR r1, runtime_tls_g
 	str	r7, [r1]
 
 	// Store through the TEB and check with TlsGetValue that it landed in our slot.
@@ -72,9 +56,9 @@ rt0_go:
 
 	// setg(g0); m0.g0 = &g0; g0.m = &m0.
 	mrc	p15, 0, r8, c13, c0, 2		// r8 = TEB
-	ADDR(r0, runtime_g0)
+	LOAD_ADDR r0, runtime_g0
 	str	r0, [r8, r7]
-	ADDR(r9, runtime_m0)
+	LOAD_ADDR r9, runtime_m0
 	str	r0, [r9, #m_g0]
 	str	r9, [r0, #g_m]
 
@@ -91,24 +75,14 @@ rt0_go:
 	ldr	r1, [r0, #g_stack_lo]
 	str	r1, [r8, #TEB_STACKLIMIT]
 
-	bl	runtime_check
-	mov	r0, r4
-	mov	r1, r5
-	bl	runtime_args
-	bl	runtime_osinit
-	bl	runtime_schedinit
+	RT0_GO_START				// asm_arm.h: check, args, osinit, schedinit, newproc, mstart
 
-	ADDR(r0, runtime_mainPC)
-	ldr	r0, [r0]
-	bl	runtime_newproc
-	bl	runtime_mstart
-
-	ADDR(r4, mstart_msg)
+	LOAD_ADDR r4, mstart_msg
 	movs	r5, #(mstart_msg_end - mstart_msg)
 	b	die
 
 tls_fail:
-	ADDR(r4, tls_msg)
+	LOAD_ADDR r4, tls_msg
 	movs	r5, #(tls_msg_end - tls_msg)
 die:
 	// WriteFile(GetStdHandle(STD_ERROR_HANDLE), msg, len, &written, NULL); ExitProcess(2).
@@ -152,10 +126,4 @@ __chkstk:
 	pop	{r5, r6}
 	bx	lr
 
-	.section .rdata,"dr"
-tls_msg:
-	.ascii	"fatal error: rt0_go: TLS setup failed (TlsAlloc slot >= 64 or the 0x123 check)\n"
-tls_msg_end:
-mstart_msg:
-	.ascii	"fatal error: rt0_go: mstart returned\n"
-mstart_msg_end:
+	RT0_MESSAGES				// rt0_windows.h

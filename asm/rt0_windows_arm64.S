@@ -9,10 +9,10 @@
 
 #include "asm_offsets.h"
 
-#define TEB_STACKBASE		0x08
-#define TEB_STACKLIMIT		0x10
-#define TEB_DEALLOCATIONSTACK	0x1478
-#define TEB_TLSSLOTS		0x1480
+#define SYM(name) name
+#include "asm_arm64.h"
+
+#include "rt0_windows.h"
 
 // Calls a kernel32 import through its __imp_ pointer.
 #define CALLIMP(name) adrp x16, __imp_##name; ldr x16, [x16, :lo12:__imp_##name]; blr x16
@@ -28,22 +28,8 @@ _rt0_arm64_windows:
 
 	.p2align 2
 rt0_go:
-	mov	x19, x0				// argc (callee-saved)
-	mov	x20, x1				// argv
-	mov	x9, sp
-	and	x9, x9, #~15
-	mov	sp, x9				// align SP to 16
-	mov	x29, xzr
-	mov	x30, xzr
-
-	// g0's stack: the top 64 KB of the OS stack (committed up front, see build.rs /STACK).
-	adrp	x0, runtime_g0
-	add	x0, x0, :lo12:runtime_g0
-	mov	x9, sp
-	mov	x2, #(64*1024-104)
-	sub	x1, x9, x2
-	str	x1, [x0, #g_stack_lo]
-	str	x9, [x0, #g_stack_hi]
+	RT0_GO_ENTRY				// asm_arm64.h: argc/argv kept, x0 = &g0 (the top 64 KB of the
+					// OS stack are committed up front, see build.rs /STACK)
 
 	// settls (Go's runtime·wintls): one TLS slot from TlsAlloc, among the 64 in the TEB.
 	CALLIMP(TlsAlloc)
@@ -86,17 +72,7 @@ rt0_go:
 	ldr	x10, [x0, #g_stack_lo]
 	str	x10, [x18, #TEB_STACKLIMIT]
 
-	bl	runtime_check
-	mov	x0, x19
-	mov	x1, x20
-	bl	runtime_args
-	bl	runtime_osinit
-	bl	runtime_schedinit
-
-	adrp	x0, runtime_mainPC
-	ldr	x0, [x0, :lo12:runtime_mainPC]
-	bl	runtime_newproc
-	bl	runtime_mstart
+	RT0_GO_START				// asm_arm64.h: check, args, osinit, schedinit, newproc, mstart
 
 	adrp	x19, mstart_msg
 	add	x19, x19, :lo12:mstart_msg
@@ -143,10 +119,4 @@ __chkstk:
 	ldr	xzr, [x17]			// touch the last (partial) page
 	ret
 
-	.section .rdata,"dr"
-tls_msg:
-	.ascii	"fatal error: rt0_go: TLS setup failed (TlsAlloc slot >= 64 or the 0x123 check)\n"
-tls_msg_end:
-mstart_msg:
-	.ascii	"fatal error: rt0_go: mstart returned\n"
-mstart_msg_end:
+	RT0_MESSAGES				// rt0_windows.h

@@ -256,7 +256,7 @@ pub mod syscall {
     #[cfg(target_os = "linux")]
     pub unsafe fn syscall6(nr: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, a6: usize) -> isize {
         // SAFETY: forwarded to the caller.
-        blocking(|| unsafe { crate::arch::syscall6(nr, a1, a2, a3, a4, a5, a6) })
+        blocking(|| unsafe { crate::sys::syscall6(nr, a1, a2, a3, a4, a5, a6) })
     }
 
     /// Raw Linux system call `nr` with six arguments, made directly (Go's syscall.RawSyscall6):
@@ -268,7 +268,7 @@ pub mod syscall {
     #[cfg(target_os = "linux")]
     pub unsafe fn raw_syscall6(nr: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, a6: usize) -> isize {
         // SAFETY: forwarded to the caller.
-        unsafe { crate::arch::syscall6(nr, a1, a2, a3, a4, a5, a6) }
+        unsafe { crate::sys::syscall6(nr, a1, a2, a3, a4, a5, a6) }
     }
 }
 

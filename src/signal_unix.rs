@@ -36,7 +36,7 @@ fn signame(sig: i32) -> (&'static str, &'static str) {
 /// Installed with SA_SIGINFO; called by the kernel with valid info and context.
 pub unsafe extern "C" fn sighandler(sig: i32, info: *mut u8, uc: *mut u8) {
     // SAFETY: the kernel passes a valid siginfo and ucontext.
-    let (addr, code, (pc, sp)) = unsafe { (os::siginfo_addr(info), os::siginfo_code(info), arch::sigctxt_pc_sp(uc)) };
+    let (addr, code, (pc, sp)) = unsafe { (os::siginfo_addr(info), os::siginfo_code(info), os::sigctxt_pc_sp(uc)) };
     let gp = arch::getg();
     // A fault at or below a goroutine's stack bottom (guard page) is a stack overflow.
     if !gp.is_null() && (sig == SIGSEGV || sig == SIGBUS) {

@@ -1,49 +1,35 @@
-//! arm (32-bit ARMv7, hard float, ARM state): the thread pointer, context switches (gogo, mcall,
-//! systemstack), the goroutine and thread trampolines, raw system calls and CPU features. The same
-//! API as amd64.rs.
+//! arm (32-bit ARMv7, hard float): context switches (gogo, mcall, systemstack), the goroutine
+//! trampoline (goexit), CPU features and the EHABI stubs (Go's asm_arm.s and
+//! internal/cpu/cpu_arm.go). linux/arm runs in ARM state, windows/arm is Thumb-2 only: the code
+//! below is written in the unified syntax both accept. What differs per OS is written by the
+//! OS×arch file under `src/sys/<os>/arm.rs` as macros these functions expand (Go's `load_g` /
+//! `save_g` in tls_arm.s and the `GOOS_windows` blocks):
 //!
-//! TLS: the user read-only thread ID register TPIDRURO (cp15 c13/c0/3) points at `m.tls`; rt0
-//! sets it with the ARM-private `set_tls` system call (0xf0005) for m0, clone's CLONE_SETTLS does
-//! it for other Ms. `m.tls[0]` holds the current g, so `getg` is
-//! `mrc p15, 0, r, c13, c0, 3; ldr r, [r]`.
+//! - `g_slot!(r, t)`: leaves the address of the current g's TLS slot in register `r` (`t` is
+//!   scratch): linux TPIDRURO (= &m.tls), windows a TlsAlloc slot of the TEB.
+//! - `stack_switched!(g, t, u)`: after a switch onto g's stack, tells the OS about it (windows
+//!   keeps the TEB's stack bounds in step; nothing on linux); `t` and `u` are scratch.
+//! - `code_addr!(r)`: makes the code address in `r` one `bx` can jump to (Thumb: bit 0 set).
+//! - `os_naked_asm!`: `naked_asm!` plus the operands those macros name.
+//!
+//! getg itself belongs to the TLS mechanism and lives with it (`crate::sys::getg`, re-exported
+//! by arch/mod.rs); gostartcall and getsp are shared with arm64 (arch/lr.rs).
 //!
 //! Switch protocol: a goroutine gives up the CPU only through `mcall`, which saves the AAPCS
 //! callee-saved registers (r4-r11, lr, d8-d15; r12 as padding for 8-byte alignment) on the
 //! goroutine's own stack and saves sp/pc in `g.sched`; `gogo` restores sp and jumps to pc, whose
 //! code pops them again. `gogo` also loads lr = goexit+4 before jumping: a fresh goroutine's
-//! entry function (started at `sched.pc` with `sched.ctx` in r0) thus returns into goexit, and a
-//! resumed goroutine overwrites lr from its saved frame. FPSCR is not saved: gort never changes it.
-//! windows/arm is Thumb-2 only: its TLS and switch code is in arm_windows.rs; the items marked
-//! `cfg(target_os = "linux")` are linux-only.
+//! entry function (started at `sched.pc` with `sched.ctx` in r0) thus returns into goexit (which
+//! starts with a 4-byte nop so that goexit+4 is an instruction of it in both states; a Thumb
+//! symbol's address carries bit 0 already), and a resumed goroutine overwrites lr from its saved
+//! frame. FPSCR is not saved: gort never changes it.
 
-use core::arch::asm;
-#[cfg(target_os = "linux")]
 use core::arch::naked_asm;
 
-#[cfg(target_os = "linux")]
 use crate::gmp::{Gobuf, G};
-#[cfg(target_os = "linux")]
 use crate::offsets::*;
+use crate::sys::{code_addr, g_slot, os_naked_asm, stack_switched};
 
-#[cfg(target_os = "linux")]
-#[cfg(target_os = "linux")]
-/// Name of the TLS mechanism, for boottrace.
-pub const TLS_MECHANISM: &str = "set_tls(0xf0005) -> TPIDRURO, getg = mrc p15,0,r,c13,c0,3; ldr [r]";
-
-#[cfg(target_os = "linux")]
-/// Returns the current g from TLS (Go's getg).
-#[inline(always)]
-pub fn getg() -> *mut G {
-    let gp: *mut G;
-    // SAFETY: TPIDRURO points at this thread's m.tls once rt0/clone set it.
-    unsafe {
-        asm!("mrc p15, 0, {t}, c13, c0, 3", "ldr {g}, [{t}]", t = out(reg) _, g = out(reg) gp,
-            options(nostack, readonly, preserves_flags))
-    };
-    gp
-}
-
-#[cfg(target_os = "linux")]
 /// Restores the context in `buf` (sp, pc, g) and jumps there; never returns (Go's gogo).
 ///
 /// # Safety
@@ -51,11 +37,13 @@ pub fn getg() -> *mut G {
 /// on this M.
 #[unsafe(naked)]
 pub unsafe extern "C" fn gogo(buf: *const Gobuf) -> ! {
-    naked_asm!(
+    os_naked_asm!(
         "ldr r1, [r0, #{gobuf_g}]",
-        "mrc p15, 0, r2, c13, c0, 3",
+        g_slot!("r2", "r3"),
         "str r1, [r2]",                        // setg(buf.g)
-        "ldr sp, [r0, #{gobuf_sp}]",           // restore SP
+        stack_switched!("r1", "r2", "r3"),
+        "ldr r2, [r0, #{gobuf_sp}]",
+        "mov sp, r2",                          // restore SP
         "ldr r1, [r0, #{gobuf_pc}]",
         "movw lr, #:lower16:{goexit}",         // lr = goexit+4 for a fresh g (a resumed g
         "movt lr, #:upper16:{goexit}",         // reloads lr from its mcall frame)
@@ -71,7 +59,6 @@ pub unsafe extern "C" fn gogo(buf: *const Gobuf) -> ! {
     )
 }
 
-#[cfg(target_os = "linux")]
 /// Saves the current goroutine's context in g.sched, switches to g0's stack and calls
 /// `f(gp)`, which must not return; `gogo(&gp.sched)` later resumes after the mcall (Go's mcall).
 ///
@@ -79,14 +66,15 @@ pub unsafe extern "C" fn gogo(buf: *const Gobuf) -> ! {
 /// Must be called on a user goroutine (not g0) with a valid M; `f` must end in gogo or schedule.
 #[unsafe(naked)]
 pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
-    naked_asm!(
+    os_naked_asm!(
         "push {{r4-r12, lr}}",                 // callee-saved registers stay on g's stack
         "vpush {{d8-d15}}",                    // (r12 only pads the frame to 8 bytes: 104)
-        "mrc p15, 0, r3, c13, c0, 3",
+        g_slot!("r3", "r12"),
         "ldr r1, [r3]",                        // r1 = g
         "mov r2, sp",
         "str r2, [r1, #{g_sched_sp}]",         // g.sched.sp = SP
         "adr r2, 2f",
+        code_addr!("r2"),
         "str r2, [r1, #{g_sched_pc}]",         // g.sched.pc = resume label
         "str r1, [r1, #{g_sched_g}]",          // g.sched.g = g
         "ldr r2, [r1, #{g_m}]",
@@ -94,12 +82,15 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
         "cmp r2, r1",
         "beq 3f",                              // mcall on g0 is a runtime bug
         "str r2, [r3]",                        // setg(g0)
-        "ldr sp, [r2, #{g_sched_sp}]",         // SP = g0.sched.sp (16-aligned)
+        stack_switched!("r2", "r3", "r4"),     // (r4 is saved above)
+        "ldr r4, [r2, #{g_sched_sp}]",
+        "mov sp, r4",                          // SP = g0.sched.sp (16-aligned)
         "mov r2, r0",
         "mov r0, r1",                          // f(g)
         "mov r11, #0",
         "blx r2",
         "udf #0",                              // f must not return
+        ".p2align 2",
         "2:",
         "vpop {{d8-d15}}",                     // resumed by gogo(&g.sched)
         "pop {{r4-r12, lr}}",
@@ -116,43 +107,43 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
     )
 }
 
-#[cfg(target_os = "linux")]
 /// Runs `f(arg)` on the M's g0 stack and returns (Go's systemstack). Called on g0 it just calls.
 ///
 /// # Safety
 /// `f` must not park, mcall or switch goroutines.
 #[unsafe(naked)]
 pub unsafe extern "C" fn systemstack(f: unsafe extern "C" fn(usize), arg: usize) {
-    naked_asm!(
-        "mrc p15, 0, r3, c13, c0, 3",
-        "ldr r2, [r3]",                        // r2 = g
-        "ldr r12, [r2, #{g_m}]",
+    os_naked_asm!(
+        "push {{r4, r5, r6, r7, r8, lr}}",
+        g_slot!("r6", "r7"),                   // r6 = &g slot (this thread's, kept across f)
+        "ldr r5, [r6]",                        // r5 = g
+        "ldr r12, [r5, #{g_m}]",
         "ldr r12, [r12, #{m_g0}]",             // r12 = g0
-        "cmp r2, r12",
+        "cmp r5, r12",
         "beq 2f",
-        "push {{r4, r5, r6, lr}}",
-        "mov r4, sp",                          // old SP in callee-saved r4
-        "mov r5, r2",                          // old g in callee-saved r5
-        "mov r6, r3",                          // &m.tls in callee-saved r6
-        "str r12, [r3]",                       // setg(g0)
-        "ldr sp, [r12, #{g_sched_sp}]",
+        "mov r4, sp",                          // old SP
+        "str r12, [r6]",                       // setg(g0)
+        stack_switched!("r12", "r7", "r8"),
+        "ldr r8, [r12, #{g_sched_sp}]",
+        "mov sp, r8",
         "mov r2, r0",
         "mov r0, r1",
         "blx r2",
         "str r5, [r6]",                        // setg(old g)
+        stack_switched!("r5", "r7", "r8"),
         "mov sp, r4",
-        "pop {{r4, r5, r6, pc}}",
+        "pop {{r4, r5, r6, r7, r8, pc}}",
         "2:",
-        "mov r2, r0",                          // already on g0: tail-call f(arg)
+        "mov r2, r0",                          // already on g0: call f(arg)
         "mov r0, r1",
-        "bx r2",
+        "blx r2",
+        "pop {{r4, r5, r6, r7, r8, pc}}",
         g_m = const G_M,
         m_g0 = const M_G0,
         g_sched_sp = const G_SCHED_SP,
     )
 }
 
-#[cfg(target_os = "linux")]
 /// Where a goroutine's entry function returns to: finishes the goroutine (Go's goexit).
 ///
 /// # Safety
@@ -161,158 +152,14 @@ pub unsafe extern "C" fn systemstack(f: unsafe extern "C" fn(usize), arg: usize)
 #[unsafe(naked)]
 pub unsafe extern "C" fn goexit() {
     naked_asm!(
-        "nop",                                 // so a return address of goexit+4 is inside it
-        "bic sp, sp, #7",
+        "nop.w",                               // 4 bytes in both states: goexit+4 is inside
+        "mov r0, sp",
+        "bic r0, r0, #7",
+        "mov sp, r0",
         "bl {goexit1}",
         "udf #0",
         goexit1 = sym crate::proc::goexit1,
     )
-}
-
-#[cfg(target_os = "linux")]
-/// Prepares `buf` so that `gogo(buf)` calls `entry(ctx)` on the stack `[.., hi)` and `entry`
-/// returns into `goexit` (gogo loads lr = goexit+4) (Go's gostartcallfn).
-///
-/// # Safety
-/// `hi` must be the 8-aligned top of a writable stack with at least 16 bytes.
-pub unsafe fn gostartcall(buf: &mut Gobuf, hi: usize, entry: usize, ctx: usize) {
-    buf.sp = hi & !15;
-    buf.pc = entry;
-    buf.ctx = ctx;
-}
-
-/// The current stack pointer, rounded down to 16 with some slack (for g0.sched.sp).
-#[inline(always)]
-pub fn getsp() -> usize {
-    let sp: usize;
-    // SAFETY: reads a register.
-    unsafe { asm!("mov {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags)) };
-    (sp - 128) & !15
-}
-
-/// Spins `cycles` yield hints (Go's procyield).
-#[inline(always)]
-pub fn procyield(cycles: u32) {
-    for _ in 0..cycles {
-        core::hint::spin_loop();
-    }
-}
-
-#[cfg(target_os = "linux")]
-/// Raw Linux system call with up to six arguments; returns the kernel's value (-errno on error).
-///
-/// # Safety
-/// The arguments must be valid for the system call `n`.
-#[inline(always)]
-pub unsafe fn syscall6(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, a6: usize) -> isize {
-    let ret: isize;
-    // SAFETY: the ARM EABI Linux syscall ABI: number in r7, arguments in r0-r5, result in r0.
-    unsafe {
-        asm!("svc #0", in("r7") n, inlateout("r0") a1 as isize => ret, in("r1") a2, in("r2") a3,
-            in("r3") a4, in("r4") a5, in("r5") a6, options(nostack));
-    }
-    ret
-}
-
-#[cfg(target_os = "linux")]
-/// Linux system call numbers used by the runtime (ARM EABI table). MMAP is mmap2 (offset in
-/// pages; the runtime always passes 0).
-#[allow(missing_docs)]
-pub mod nr {
-    pub const READ: usize = 3;
-    pub const WRITE: usize = 4;
-    pub const OPENAT: usize = 322;
-    pub const CLOSE: usize = 6;
-    pub const MMAP: usize = 192;
-    pub const MPROTECT: usize = 125;
-    pub const MUNMAP: usize = 91;
-    pub const MADVISE: usize = 220;
-    pub const RT_SIGACTION: usize = 174;
-    pub const RT_SIGPROCMASK: usize = 175;
-    pub const RT_SIGRETURN: usize = 173;
-    pub const SCHED_YIELD: usize = 158;
-    pub const NANOSLEEP: usize = 162;
-    pub const GETPID: usize = 20;
-    pub const CLONE: usize = 120;
-    pub const EXIT: usize = 1;
-    pub const SIGALTSTACK: usize = 186;
-    pub const GETTID: usize = 224;
-    pub const TGKILL: usize = 268;
-    pub const PPOLL: usize = 336;
-    pub const FUTEX: usize = 240;
-    pub const SCHED_GETAFFINITY: usize = 242;
-    pub const CLOCK_GETTIME: usize = 263;
-    pub const EXIT_GROUP: usize = 248;
-}
-
-#[cfg(target_os = "linux")]
-/// Reads TPIDRURO (for boottrace: proves TLS points at m0.tls).
-pub fn tls_base() -> usize {
-    let base: usize;
-    // SAFETY: reads a register.
-    unsafe { asm!("mrc p15, 0, {}, c13, c0, 3", out(reg) base, options(nomem, nostack, preserves_flags)) };
-    base
-}
-
-#[cfg(target_os = "linux")]
-/// Starts a thread with `clone` on stack `stk` (8-aligned top) whose TPIDRURO is `&mp.tls`; the
-/// child installs `gp` (its g0) as g and calls `f`, exiting the thread if `f` returns.
-/// Returns the child's tid or -errno.
-///
-/// # Safety
-/// `mp` and `gp` must be a fully initialised M and its g0; `stk` must be g0's stack top.
-#[unsafe(naked)]
-pub unsafe extern "C" fn clone(flags: usize, stk: usize, mp: usize, gp: usize, f: extern "C" fn() -> !) -> isize {
-    naked_asm!(
-        "push {{r4-r8, lr}}",
-        "mov r5, r2",                   // mp
-        "mov r6, r3",                   // g0
-        "ldr r8, [sp, #24]",            // f (fifth argument, on the stack above our 6 pushes)
-        "add r3, r5, #{m_tls}",         // tls = &mp.tls (CLONE_SETTLS)
-        "mov r2, #0",                   // parent_tid
-        "mov r4, #0",                   // child_tid
-        "mov r7, #{sys_clone}",
-        "svc #0",
-        "cmp r0, #0",
-        "beq 2f",
-        "pop {{r4-r8, pc}}",            // parent (or error): return r0
-        "2:",                           // child: on the new stack, TPIDRURO = &mp.tls
-        "mrc p15, 0, r0, c13, c0, 3",
-        "str r6, [r0]",                 // setg(g0)
-        "mov r11, #0",
-        "mov lr, #0",
-        "blx r8",                       // mstart: never returns
-        "mov r0, #111",
-        "mov r7, #{sys_exit}",
-        "svc #0",
-        "udf #0",
-        m_tls = const M_TLS,
-        sys_clone = const nr::CLONE,
-        sys_exit = const nr::EXIT,
-    )
-}
-
-#[cfg(target_os = "linux")]
-/// The signal-return trampoline installed as sa_restorer (SA_SIGINFO handlers: rt_sigreturn).
-///
-/// # Safety
-/// Only the kernel returns here, at the end of a signal handler.
-#[unsafe(naked)]
-pub unsafe extern "C" fn sigreturn() {
-    naked_asm!("mov r7, #{n}", "svc #0", "udf #0", n = const nr::RT_SIGRETURN)
-}
-
-#[cfg(target_os = "linux")]
-/// Program counter and faulting stack pointer from a signal's ucontext (arm sigcontext layout).
-///
-/// # Safety
-/// `uc` must be the ucontext the kernel passed to an SA_SIGINFO handler.
-pub unsafe fn sigctxt_pc_sp(uc: *const u8) -> (usize, usize) {
-    // ucontext: uc_flags(4) uc_link(4) uc_stack(12) then sigcontext: trap_no error_code oldmask
-    // r0-r10 fp ip sp lr pc cpsr fault_address, so sp at 20+4*15 = 80... counted from 20:
-    // sp is word 15 (offset 84), pc word 18 (offset 92).
-    // SAFETY: layout of struct ucontext on arm Linux.
-    unsafe { (*((uc as usize + 92) as *const usize), *((uc as usize + 84) as *const usize)) }
 }
 
 /// CPU features found by `cpuinit` (Go's internal/cpu.ARM), from AT_HWCAP and AT_HWCAP2.
@@ -347,23 +194,21 @@ pub struct CpuFeatures {
 impl core::fmt::Display for CpuFeatures {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "hwcap={:#x} hwcap2={:#x}", self.hwcap, self.hwcap2)?;
-        for (name, on) in [
-            ("vfp", self.vfp),
-            ("vfpv3", self.vfpv3),
-            ("vfpv4", self.vfpv4),
-            ("neon", self.neon),
-            ("idiva", self.idiva),
-            ("aes", self.aes),
-            ("pmull", self.pmull),
-            ("sha1", self.sha1),
-            ("sha2", self.sha2),
-            ("crc32", self.crc32),
-        ] {
-            if on {
-                write!(f, " +{}", name)?;
-            }
-        }
-        Ok(())
+        super::fmt_flags(
+            f,
+            &[
+                ("vfp", self.vfp),
+                ("vfpv3", self.vfpv3),
+                ("vfpv4", self.vfpv4),
+                ("neon", self.neon),
+                ("idiva", self.idiva),
+                ("aes", self.aes),
+                ("pmull", self.pmull),
+                ("sha1", self.sha1),
+                ("sha2", self.sha2),
+                ("crc32", self.crc32),
+            ],
+        )
     }
 }
 
@@ -388,10 +233,6 @@ pub fn cpuinit() -> CpuFeatures {
 
 /// Architecture name as Go spells it.
 pub const GOARCH: &str = "arm";
-
-#[cfg(target_os = "linux")]
-/// Name of clock_gettime in the arm vDSO.
-pub const VDSO_CLOCK_GETTIME: &[u8] = b"__vdso_clock_gettime";
 
 /// ARM EHABI personality routines referenced by the precompiled core even with panic = "abort"
 /// (HACKING.md wall 2). gort never unwinds, so they are never called.

@@ -1,33 +1,41 @@
-//! Per-architecture code, one file per arch chosen by `cfg`. Arch-neutral code uses only the names
-//! re-exported here (Go's names: getg, gogo, mcall, systemstack, ...).
+//! Per-architecture code (Go's `asm_<arch>.s`, `sys_<arch>.go`, internal/cpu): the context switches
+//! (gogo, mcall, systemstack, goexit), frame setup (gostartcall, getsp) and cpuinit, one file per
+//! arch picked with `cfg_attr(path)`. Nothing here knows the OS: the TLS mechanism (getg, the g
+//! slot the switch code reads and writes), system calls, clone, signal contexts and the windows
+//! TEB live under `src/sys/<os>/<arch>.rs`, which hands the switch code the few instructions that
+//! differ per OS as macros (see each arch file's module doc). Arch-neutral code uses only the
+//! names re-exported here, Go's names.
 
-#[cfg(target_arch = "x86_64")]
-mod amd64;
-#[cfg(target_arch = "x86_64")]
-pub use amd64::*;
-#[cfg(all(target_arch = "x86_64", windows))]
-mod amd64_windows;
-#[cfg(all(target_arch = "x86_64", windows))]
-pub use amd64_windows::*;
-#[cfg(target_arch = "aarch64")]
-mod arm64;
-#[cfg(target_arch = "aarch64")]
-pub use arm64::*;
-#[cfg(all(target_arch = "aarch64", windows))]
-mod arm64_windows;
-#[cfg(all(target_arch = "aarch64", windows))]
-pub use arm64_windows::*;
-#[cfg(target_arch = "arm")]
-mod arm;
-#[cfg(target_arch = "arm")]
-pub use arm::*;
-#[cfg(all(target_arch = "arm", windows))]
-mod arm_windows;
-#[cfg(all(target_arch = "arm", windows))]
-pub use arm_windows::*;
-#[cfg(any(test, all(target_arch = "arm", target_os = "linux")))]
-mod arm_frames;
-#[cfg(any(test, all(target_arch = "arm", windows)))]
-mod half;
-#[cfg(all(target_arch = "arm", target_os = "linux", not(test)))]
-pub use arm_frames::{check_frames, MAX_FRAME};
+#[cfg_attr(target_arch = "x86_64", path = "amd64.rs")]
+#[cfg_attr(target_arch = "aarch64", path = "arm64.rs")]
+#[cfg_attr(target_arch = "arm", path = "arm.rs")]
+mod imp;
+pub use imp::*;
+
+// arm and arm64 set up frames alike (Go's sys_arm.go = sys_arm64.go); amd64 pushes goexit.
+#[cfg(any(target_arch = "arm", target_arch = "aarch64"))]
+mod lr;
+#[cfg(any(target_arch = "arm", target_arch = "aarch64"))]
+pub use lr::*;
+
+/// The current g (Go's getg), read through the OS's TLS mechanism (`sys/<os>/<arch>.rs`): named
+/// here because it is the one TLS access the scheduler makes, next to gogo and mcall.
+pub use crate::sys::getg;
+
+/// Spins `cycles` pause/yield hints (Go's procyield).
+#[inline(always)]
+pub fn procyield(cycles: u32) {
+    for _ in 0..cycles {
+        core::hint::spin_loop();
+    }
+}
+
+/// Writes ` +name` for each feature that is on: the tail of every arch's `CpuFeatures` Display.
+fn fmt_flags(f: &mut core::fmt::Formatter<'_>, flags: &[(&str, bool)]) -> core::fmt::Result {
+    for &(name, on) in flags {
+        if on {
+            write!(f, " +{}", name)?;
+        }
+    }
+    Ok(())
+}

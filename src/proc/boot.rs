@@ -10,7 +10,7 @@ pub extern "C" fn runtime_check() {
     let (m0, g0) = (m0(), g0());
     // SAFETY: rt0_go has initialised g0's stack bounds and the m0/g0 links; single-threaded.
     unsafe {
-        let base = arch::tls_base();
+        let base = crate::sys::tls_base();
         let tls = ptr::addr_of!((*m0).tls) as usize;
         let s = &(*g0).stack;
         // linux: the thread pointer is &m0.tls; windows: tls_base is our TEB slot, holding g0.
@@ -22,7 +22,7 @@ pub extern "C" fn runtime_check() {
             "rt0_go",
             format_args!(
                 "tls={} tls_base={:#x} &m0.tls={:#x} {}={} getg_is_g0={} g0.stack=[{:#x}, {:#x}) size={} m0.g0=&g0:{} g0.m=&m0:{}",
-                arch::TLS_MECHANISM,
+                crate::sys::TLS_MECHANISM,
                 base,
                 tls,
                 tls_check,

@@ -1,10 +1,10 @@
-//! The OS layer (Go's `os_<GOOS>.go`), one file per OS chosen by `cfg`. (The public `gort::os` is the
-//! program-facing API in lib.rs.)
+//! The OS layer (Go's `os_<GOOS>.go`), one directory per OS chosen by `cfg_attr(path)`. (The
+//! public `gort::os` is the program-facing API in lib.rs.)
 //!
 //! # The contract every OS provides
 //!
-//! Each OS file (`linux.rs`, `darwin.rs`, `windows.rs`) defines the same names with the same
-//! meaning; the rest of the runtime uses only these. What each must guarantee:
+//! Each OS (`linux/`, `darwin/`, `windows/`, with its per-arch file) defines the same names with
+//! the same meaning; the rest of the runtime uses only these. What each must guarantee:
 //!
 //! **Boot.** `sysargs` walks the initial argv/envp (and auxv where there is one) into `args`
 //! before any allocation; `osinit` sets `ncpu`, the page sizes (`phys_page_size`,
@@ -45,23 +45,50 @@
 //!
 //! **Time.** `nanotime` is monotonic and cheap (vDSO on linux, `clock_gettime_nsec_np` on
 //! darwin, QueryPerformanceCounter on windows).
+//!
+//! **TLS and the switch hooks** (per OS × arch). `getg` reads the current g in a few
+//! instructions (inline, never cached: a goroutine may resume on another thread); `TLS_MECHANISM`
+//! and `tls_base` describe it for boottrace; darwin, whose threads come from pthread_create, also
+//! has `setg`. The context switches of `arch/<arch>.rs` expand the OS's `os_naked_asm!`, the g-slot
+//! macros (`load_g!`/`save_g!` on amd64, `g_slot!` on arm and arm64), `stack_switched!` (the
+//! windows TEB; nothing on unix) and on amd64 the C-ABI macros (`shadow_space!`, `cabi_arg0!`,
+//! `tail_call!`, `SHADOW_SPACE`); each arch file's module doc says what they must do.
+//! `sigctxt_pc_sp` (unix) and `context_pc_sp` (windows) read a fault's pc and sp.
+//!
+//! **CPU and the rest.** `hwcaps` gives arm and arm64's cpuinit AT_HWCAP/AT_HWCAP2-style bits
+//! (linux: the auxv; darwin/arm64: sysctl; windows: none yet). linux also has `syscall6` and
+//! the numbers in `nr` (the raw calls behind `gort::syscall`), `os_arch_init` (Go's osArchInit)
+//! and `MIN_STACK_GUARD`.
+//!
+//! # Layout
+//!
+//! `sys/<os>/mod.rs` is the OS (Go's `os_<os>.go`, `mem_<os>.go`, ...); it picks `sys/<os>/<arch>.rs`
+//! with `cfg_attr(path)` for what depends on both (Go's `sys_<os>_<arch>.s`,
+//! `signal_<os>_<arch>.go`, the OS's part of go_tls.h): getg and the TLS mechanism (`TLS_MECHANISM`,
+//! `tls_base`, the g-slot macros the switch code of `arch/<arch>.rs` expands), raw system calls and
+//! their numbers, clone, the signal context, the windows TEB. `sys/unix/` is what linux and
+//! darwin share; `winargs.rs` and `half.rs` are windows code unit-tested on every host.
 
-#[cfg(target_os = "linux")]
-mod linux;
-#[cfg(target_os = "linux")]
-pub use linux::*;
-#[cfg(target_os = "linux")]
-mod vdso_linux;
-#[cfg(target_os = "linux")]
-pub use vdso_linux::{nanotime, vdso_clock_found, vdsoinit};
-#[cfg(target_os = "macos")]
-mod darwin;
-#[cfg(target_os = "macos")]
-pub use darwin::*;
-#[cfg(windows)]
-mod windows;
-#[cfg(windows)]
-pub use windows::*;
+#[cfg_attr(target_os = "linux", path = "linux/mod.rs")]
+#[cfg_attr(target_os = "macos", path = "darwin/mod.rs")]
+#[cfg_attr(windows, path = "windows/mod.rs")]
+mod os;
+pub use os::*;
+#[cfg(unix)]
+pub(crate) mod unix;
+#[cfg(unix)]
+pub use unix::*;
+#[cfg(any(test, all(windows, target_arch = "arm")))]
+mod half;
+
+/// Host unit tests have no runtime: the thread pointer belongs to the test harness's libc, so
+/// there is no g (code that asks, such as the futex lock's held-lock count, then does nothing).
+/// Shadows the OS's getg in test builds.
+#[cfg(test)]
+#[inline(always)]
+pub fn getg() -> *mut crate::gmp::G {
+    core::ptr::null_mut()
+}
 #[cfg(any(windows, test))]
 pub mod winargs;
 

@@ -1,10 +1,21 @@
-//! Linux: the OS layer (Go's os_linux.go and sys_linux_*.s): auxv, ncpu, page sizes, futexes,
-//! memory mappings, threads (clone), signals, time. System call numbers come from the arch file;
-//! nothing here names a register.
+//! Linux: the OS layer (Go's os_linux.go, mem_linux.go, signal_unix.go's linux parts): auxv,
+//! ncpu, page sizes, futexes, memory mappings, threads (clone), signals, time. The per-arch half
+//! (system call numbers, `syscall6`, `clone`, the TLS mechanism, the signal context) is
+//! `linux/<arch>.rs`, picked below; nothing here names a register.
 
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
-use crate::arch::{self, nr, syscall6};
+use super::SigSet;
+
+#[cfg_attr(target_arch = "x86_64", path = "amd64.rs")]
+#[cfg_attr(target_arch = "aarch64", path = "arm64.rs")]
+#[cfg_attr(target_arch = "arm", path = "arm.rs")]
+mod arch;
+pub use arch::*;
+#[cfg(any(test, target_arch = "arm"))]
+mod arm_frames;
+mod vdso;
+pub use vdso::{nanotime, vdso_clock_found, vdsoinit};
 
 /// OS name as Go spells it.
 pub const GOOS: &str = "linux";
@@ -109,11 +120,9 @@ pub fn set_phys_page_size(n: usize) {
 
 /// Go's osinit for Linux: ncpu from sched_getaffinity, the huge page size from sysfs.
 pub fn osinit() {
-    // linux/arm has no stack probes: refuse frames that could jump a stack's guard.
-    #[cfg(target_arch = "arm")]
-    arch::check_frames();
     NCPU.store(getproccount(), Ordering::Relaxed);
     PHYS_HUGE_PAGE_SIZE.store(get_huge_page_size(), Ordering::Relaxed);
+    os_arch_init();
 }
 
 /// Counts the CPUs in our affinity mask (Go's getproccount).
@@ -224,7 +233,7 @@ pub fn raise_sigpipe() {
     let dfl = SigAction {
         handler: 0,
         flags: SaFlags::RESTORER.bits(),
-        restorer: arch::sigreturn as *const () as usize,
+        restorer: sigreturn as *const () as usize,
         mask: [0; 2],
     };
     let unblock = SigSet(1u64 << (SIGPIPE - 1));
@@ -453,42 +462,23 @@ pub unsafe fn newosproc(mp: *mut crate::gmp::M, stk_hi: usize) -> isize {
     let mut old = SigSet::empty();
     sigprocmask(SIG_SETMASK, Some(&all), Some(&mut old));
     // SAFETY: forwarded; mp.g0 is valid.
-    let r = unsafe { arch::clone(CLONE_FLAGS.bits(), stk_hi, mp as usize, (*mp).g0 as usize, crate::proc::mstart) };
+    let r = unsafe { clone(CLONE_FLAGS.bits(), stk_hi, mp as usize, (*mp).g0 as usize, crate::proc::mstart) };
     sigprocmask(SIG_SETMASK, Some(&old), None);
     r
 }
 
 // --- signals (Go's signal_unix.go, the parts gort uses) ---
 
-/// SIGSEGV.
-pub const SIGSEGV: i32 = 11;
 /// SIGBUS.
 pub const SIGBUS: i32 = 7;
-/// SIGFPE.
-pub const SIGFPE: i32 = 8;
-/// SIGILL.
-pub const SIGILL: i32 = 4;
 /// SIGURG: Go's preemption signal (kept unblocked).
 #[allow(dead_code)] // coming use: asynchronous preemption (Go's sigPreempt)
 pub const SIGURG: i32 = 23;
-const SIG_SETMASK: usize = 2;
+/// Signals in a sigset_t (Go's _NSIG).
+pub const NSIG: u32 = 64;
+/// sigprocmask's `how`: replace the mask.
+pub const SIG_SETMASK: usize = 2;
 const SIG_UNBLOCK: usize = 1;
-
-/// Kernel sigset_t (64 signals).
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub struct SigSet(pub u64);
-
-impl SigSet {
-    /// No signals.
-    pub const fn empty() -> Self {
-        SigSet(0)
-    }
-    /// Every signal.
-    pub const fn all() -> Self {
-        SigSet(!0)
-    }
-}
 
 /// rt_sigprocmask wrapper.
 pub fn sigprocmask(how: usize, new: Option<&SigSet>, old: Option<&mut SigSet>) {
@@ -496,18 +486,6 @@ pub fn sigprocmask(how: usize, new: Option<&SigSet>, old: Option<&mut SigSet>) {
     let o = old.map_or(0, |s| s as *mut SigSet as usize);
     // SAFETY: pointers are null or valid sigsets of 8 bytes.
     unsafe { syscall6(nr::RT_SIGPROCMASK, how, n, o, 8, 0, 0) };
-}
-
-/// Returns the current thread's signal mask.
-pub fn getsigmask() -> SigSet {
-    let mut s = SigSet::empty();
-    sigprocmask(SIG_SETMASK, None, Some(&mut s));
-    s
-}
-
-/// Sets the current thread's signal mask.
-pub fn setsigmask(s: &SigSet) {
-    sigprocmask(SIG_SETMASK, Some(s), None);
 }
 
 #[repr(C)]
@@ -525,7 +503,7 @@ pub fn setsig(sig: i32, handler: unsafe extern "C" fn(i32, *mut u8, *mut u8)) {
     let sa = SigAction {
         handler: handler as usize,
         flags: (SaFlags::SIGINFO | SaFlags::ONSTACK | SaFlags::RESTORER | SaFlags::RESTART).bits(),
-        restorer: arch::sigreturn as *const () as usize,
+        restorer: sigreturn as *const () as usize,
         mask: [!0; 2],
     };
     // SAFETY: sa is a valid kernel sigaction; 8 is sizeof(sigset_t).
@@ -559,15 +537,6 @@ pub unsafe fn siginfo_addr(info: *const u8) -> usize {
     }
 }
 
-/// si_code from a siginfo.
-///
-/// # Safety
-/// As for siginfo_addr.
-pub unsafe fn siginfo_code(info: *const u8) -> i32 {
-    // SAFETY: si_code is the third int.
-    unsafe { *((info as usize + 8) as *const i32) }
-}
-
 // --- Go's args → sysargs, minit, initsig for Linux ---
 
 /// The auxv values sysargs found, kept for alginit and secure mode.
@@ -596,7 +565,7 @@ pub unsafe fn sysargs(argc: usize, argv: *const *const u8) -> Auxv {
     let a = unsafe { sysauxv(auxv) };
     set_phys_page_size(a.pagesz);
     // SAFETY: a.vdso is AT_SYSINFO_EHDR (or 0).
-    unsafe { super::vdsoinit(a.vdso) };
+    unsafe { vdsoinit(a.vdso) };
     // SAFETY: single-threaded boot.
     unsafe { *AUXV.get() = a };
     a
@@ -608,7 +577,7 @@ impl core::fmt::Display for Auxv {
             f,
             "auxv: entries={} AT_PAGESZ={} AT_RANDOM={:#x} AT_HWCAP={:#x} AT_HWCAP2={:#x} AT_SECURE={} AT_SYSINFO_EHDR={:#x} vdso_clock_gettime={}",
             self.count, self.pagesz, self.random, self.hwcap, self.hwcap2, self.secure as u8, self.vdso,
-            if super::vdso_clock_found() { "found" } else { "absent (syscall fallback)" }
+            if vdso_clock_found() { "found" } else { "absent (syscall fallback)" }
         )
     }
 }
@@ -619,8 +588,9 @@ pub fn startup_random() -> usize {
     unsafe { (*AUXV.get()).random }
 }
 
-/// AT_HWCAP and AT_HWCAP2 from the auxv sysargs walked (cpuinit's input on arm and arm64).
-#[cfg(not(target_arch = "x86_64"))]
+/// AT_HWCAP and AT_HWCAP2 from the auxv sysargs walked (cpuinit's input on arm and arm64;
+/// amd64 asks CPUID instead).
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 pub fn hwcaps() -> (usize, usize) {
     // SAFETY: written once during args, before cpuinit.
     let a = unsafe { &*AUXV.get() };
@@ -642,48 +612,15 @@ pub fn secure_mode() -> bool {
     unsafe { (*AUXV.get()).secure }
 }
 
-/// The signal mask the process started with (Go's initSigmask).
-static INIT_SIGMASK: crate::gmp::Global<SigSet> = crate::gmp::Global::new(SigSet::empty());
-
-/// Saves the initial signal mask (schedinit); returns it for boottrace.
-pub fn save_initsigmask() -> u64 {
-    let m = getsigmask();
-    // SAFETY: single-threaded boot.
-    unsafe { *INIT_SIGMASK.get() = m };
-    m.0
-}
-
-/// Go's minit for Linux: thread id, the signal stack (gsignal's), the signal mask.
-pub fn minit(mp: *mut crate::gmp::M) {
-    // SAFETY: mp is the calling thread's M; gsignal was allocated by mpreinit.
-    unsafe {
-        (*mp).procid = gettid();
-        let gs = (*mp).gsignal;
-        signalstack((*gs).stack.lo, (*gs).stack.hi - (*gs).stack.lo);
-        let mut mask = *INIT_SIGMASK.get();
-        crate::signal_unix::unblock_fatal(&mut mask);
-        setsigmask(&mask);
-    }
-}
-
-/// Go's initsig: m0 installs the handlers for the synchronous signals.
-pub fn initsig() {
-    crate::signal_unix::initsig();
-}
-
 /// No extra guard page under each chunk of stacks: a fault anywhere is reported from the
 /// signal stack.
 pub const STACK_CHUNK_FLOOR_GUARD: bool = false;
 
-/// Bytes below each stack reserved as its guard (stack.rs), PROT_NONE: one page (linux/arm:
-/// `arch::MAX_FRAME`, see arch/arm_frames.rs).
+/// Bytes below each stack reserved as its guard (stack.rs), PROT_NONE: one page, or the arch's
+/// `MIN_STACK_GUARD` if that is more (linux/arm, see arm_frames.rs).
+#[allow(clippy::unnecessary_min_or_max)] // MIN_STACK_GUARD is 0 on amd64 and arm64
 pub fn stack_guard_size() -> usize {
-    // linux/arm has no stack probes: the guard spans the largest frame a program may have
-    // (arch/arm_frames.rs), so no frame can step over it. Address space only: never touched.
-    #[cfg(target_arch = "arm")]
-    return phys_page_size().max(arch::MAX_FRAME);
-    #[cfg(not(target_arch = "arm"))]
-    phys_page_size()
+    phys_page_size().max(MIN_STACK_GUARD)
 }
 
 /// How many guard pages stacks may use: a quarter of vm.max_map_count (each guard page in the

@@ -3,7 +3,7 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use super::linux as os;
+use super as os;
 
 const CLOCK_MONOTONIC: usize = 1;
 
@@ -41,7 +41,7 @@ pub unsafe fn vdsoinit(base: usize) -> usize {
         return 0;
     }
     // SAFETY: the kernel maps a well-formed ELF image at base.
-    let f = unsafe { vdso_lookup(base, crate::arch::VDSO_CLOCK_GETTIME) };
+    let f = unsafe { vdso_lookup(base, os::VDSO_CLOCK_GETTIME) };
     VDSO_CLOCK_GETTIME.store(f, Ordering::Relaxed);
     f
 }

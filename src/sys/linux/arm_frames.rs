@@ -2,7 +2,7 @@
 //! frame is bigger than the guard below a goroutine's stack can move SP past the guard in one
 //! step and write into whatever lies below: another goroutine's stack. (x86-64 and arm64 probe
 //! every page of a large frame; windows calls `__chkstk`.) gort makes that loud instead: the
-//! guard below every guarded stack on linux/arm is [`MAX_FRAME`] bytes (sys/linux.rs
+//! guard below every guarded stack on linux/arm is [`MAX_FRAME`] bytes (sys/linux/mod.rs
 //! `stack_guard_size`), and at startup `check_frames` reads the program's own code and refuses
 //! to run it if any function allocates more than that, naming the function's address. Put large
 //! locals in a `Box` instead.

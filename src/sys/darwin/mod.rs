@@ -1,4 +1,5 @@
-//! darwin (macOS): the OS layer (Go's os_darwin.go and sys_darwin.go). darwin has no stable system
+//! darwin (macOS): the OS layer (Go's os_darwin.go and sys_darwin.go); the per-arch half (the TLS
+//! mechanism, the signal context) is `darwin/<arch>.rs`, picked below. darwin has no stable system
 //! call ABI, so every service goes through libSystem, as Go has done since 1.12: the symbols are
 //! declared in the extern block below and linked against `linker/libSystem.tbd`, which lists
 //! exactly these symbols (plus what asm/rt0_darwin_*.S calls). Nothing here names a register.
@@ -13,6 +14,13 @@
 
 use core::ffi::{c_char, c_int, c_void};
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+
+use super::SigSet;
+
+#[cfg_attr(target_arch = "x86_64", path = "amd64.rs")]
+#[cfg_attr(target_arch = "aarch64", path = "arm64.rs")]
+mod arch;
+pub use arch::*;
 
 /// OS name as Go spells it.
 pub const GOOS: &str = "darwin";
@@ -125,7 +133,7 @@ pub fn phys_huge_page_size() -> usize {
 }
 
 /// Reads an integer sysctl by name (NUL-terminated); None if it does not exist.
-fn sysctl_int(name: &[u8]) -> Option<i64> {
+pub(super) fn sysctl_int(name: &[u8]) -> Option<i64> {
     debug_assert_eq!(name.last(), Some(&0));
     let mut v: i64 = 0;
     let mut len = core::mem::size_of::<i64>();
@@ -144,12 +152,6 @@ fn sysctl_int(name: &[u8]) -> Option<i64> {
     }
     // An int sysctl fills 4 bytes (little-endian: the low half of v).
     Some(if len == 4 { v as i32 as i64 } else { v })
-}
-
-/// Whether a boolean hw.optional sysctl is present and non-zero (Go's sysctlEnabled).
-#[cfg(target_arch = "aarch64")]
-pub fn sysctl_enabled(name: &[u8]) -> bool {
-    sysctl_int(name).is_some_and(|v| v != 0)
 }
 
 /// Go's sysargs for darwin: argv/envp (as on Linux), counts the apple strings, fills the startup
@@ -435,7 +437,7 @@ extern "C" fn mstart_stub(mp: *mut c_void) -> *mut c_void {
     let mp = mp as *mut crate::gmp::M;
     // SAFETY: newosproc passed a fully initialised M; its g0 belongs to this new thread. Nothing
     // before setg reads the g slot.
-    unsafe { crate::arch::setg((*mp).g0) };
+    unsafe { setg((*mp).g0) };
     crate::proc::mstart()
 }
 
@@ -487,38 +489,18 @@ pub fn gettid() -> u64 {
 
 // --- signals (Go's signal_unix.go + os_darwin.go, the parts gort uses) ---
 
-/// SIGSEGV.
-pub const SIGSEGV: i32 = 11;
 /// SIGBUS (darwin reports most bad accesses to mapped-but-protected memory as SIGBUS).
 pub const SIGBUS: i32 = 10;
-/// SIGFPE.
-pub const SIGFPE: i32 = 8;
-/// SIGILL.
-pub const SIGILL: i32 = 4;
 /// SIGURG: Go's preemption signal (kept unblocked).
 #[allow(dead_code)] // coming use: asynchronous preemption (Go's sigPreempt)
 pub const SIGURG: i32 = 16;
-const SIG_SETMASK: c_int = 3;
-
-/// A signal set. darwin's sigset_t is 32 bits; the word is kept 64 bits wide so signal_unix.rs
-/// treats both OSes alike (bit sig-1 is signal sig).
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub struct SigSet(pub u64);
-
-impl SigSet {
-    /// No signals.
-    pub const fn empty() -> Self {
-        SigSet(0)
-    }
-    /// Every signal.
-    pub const fn all() -> Self {
-        SigSet(0xffff_ffff)
-    }
-}
+/// Signals in a sigset_t (Go's _NSIG).
+pub const NSIG: u32 = 32;
+/// sigprocmask's `how`: replace the mask.
+pub const SIG_SETMASK: c_int = 3;
 
 /// pthread_sigmask wrapper (the calling thread's mask).
-fn sigprocmask(how: c_int, new: Option<&SigSet>, old: Option<&mut SigSet>) {
+pub fn sigprocmask(how: c_int, new: Option<&SigSet>, old: Option<&mut SigSet>) {
     let n = new.map(|s| s.0 as u32);
     let mut o: u32 = 0;
     let np = n.as_ref().map_or(core::ptr::null(), |v| v as *const u32);
@@ -528,18 +510,6 @@ fn sigprocmask(how: c_int, new: Option<&SigSet>, old: Option<&mut SigSet>) {
     if let Some(old) = old {
         old.0 = o as u64;
     }
-}
-
-/// Returns the current thread's signal mask.
-pub fn getsigmask() -> SigSet {
-    let mut s = SigSet::empty();
-    sigprocmask(SIG_SETMASK, None, Some(&mut s));
-    s
-}
-
-/// Sets the current thread's signal mask.
-pub fn setsigmask(s: &SigSet) {
-    sigprocmask(SIG_SETMASK, Some(s), None);
 }
 
 /// libSystem's struct sigaction (libSystem supplies the return trampoline itself).
@@ -584,42 +554,4 @@ pub unsafe fn siginfo_addr(info: *const u8) -> usize {
     // SAFETY: darwin siginfo_t: si_signo, si_errno, si_code, si_pid, si_uid, si_status (6 ints),
     // then si_addr at 24.
     unsafe { *((info as usize + 24) as *const usize) }
-}
-
-/// si_code from a siginfo.
-///
-/// # Safety
-/// As for siginfo_addr.
-pub unsafe fn siginfo_code(info: *const u8) -> i32 {
-    // SAFETY: si_code is the third int.
-    unsafe { *((info as usize + 8) as *const i32) }
-}
-
-/// The signal mask the process started with (Go's initSigmask).
-static INIT_SIGMASK: crate::gmp::Global<SigSet> = crate::gmp::Global::new(SigSet::empty());
-
-/// Saves the initial signal mask (schedinit); returns it for boottrace.
-pub fn save_initsigmask() -> u64 {
-    let m = getsigmask();
-    // SAFETY: single-threaded boot.
-    unsafe { *INIT_SIGMASK.get() = m };
-    m.0
-}
-
-/// Go's minit for darwin: thread id, the signal stack (gsignal's), the signal mask.
-pub fn minit(mp: *mut crate::gmp::M) {
-    // SAFETY: mp is the calling thread's M; gsignal was allocated by mpreinit.
-    unsafe {
-        (*mp).procid = gettid();
-        let gs = (*mp).gsignal;
-        signalstack((*gs).stack.lo, (*gs).stack.hi - (*gs).stack.lo);
-        let mut mask = *INIT_SIGMASK.get();
-        crate::signal_unix::unblock_fatal(&mut mask);
-        setsigmask(&mask);
-    }
-}
-
-/// Go's initsig: m0 installs the handlers for the synchronous signals.
-pub fn initsig() {
-    crate::signal_unix::initsig();
 }

@@ -2,12 +2,20 @@
 //! from the process's UTF-16 strings, ncpu and page sizes, notes on WaitOnAddress, memory from
 //! VirtualAlloc, Ms from CreateThread, faults through a vectored exception handler, exit through
 //! ExitProcess. Imports are `raw-dylib`: kernel32 and the synch API set only, no import library
-//! on disk, nothing else linked. Nothing here names a register (that is arch/amd64_windows.rs).
+//! on disk, nothing else linked. The per-arch half (the TLS slot's getg, the switch hooks that
+//! keep the TEB's stack bounds in step, the thread start routine, the exception CONTEXT layout) is
+//! `windows/<arch>.rs`, picked below; what the TEB code shares (the TLS slot, the TEB's field
+//! offsets, `teb_set_stack`, `tls_base`) is written once here. Nothing here names a register.
 
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use super::winargs;
-use crate::arch;
+
+#[cfg_attr(target_arch = "x86_64", path = "amd64.rs")]
+#[cfg_attr(target_arch = "aarch64", path = "arm64.rs")]
+#[cfg_attr(target_arch = "arm", path = "arm.rs")]
+mod arch;
+pub use arch::*;
 
 /// OS name as Go spells it.
 pub const GOOS: &str = "windows";
@@ -17,6 +25,60 @@ pub const GOOS: &str = "windows";
 /// overflows (a fault on the last bytes of a stack has nowhere else to push the frame). The TEB's
 /// DeallocationStack is `lo - STACK_GUARD` (set on every switch).
 pub const STACK_GUARD: usize = 16 << 10;
+
+// --- the TEB (NT_TIB and beyond) and gort's TLS slot in it ---
+
+/// Bytes in a word: the TEB's layout is the same on every arch but for the word size.
+const W: usize = core::mem::size_of::<usize>();
+/// TEB offset of NT_TIB.StackBase (the top of the running stack).
+pub const TEB_STACKBASE: usize = W;
+/// TEB offset of NT_TIB.StackLimit (the lowest committed address of the running stack).
+pub const TEB_STACKLIMIT: usize = 2 * W;
+/// TEB offset of the 64 inline TLS slots (TlsSlots).
+const TEB_TLSSLOTS: usize = if W == 8 { 0x1480 } else { 0xe10 };
+/// TEB offset of DeallocationStack (the bottom of the stack's reservation), just below TlsSlots.
+pub const TEB_DEALLOCATIONSTACK: usize = TEB_TLSSLOTS - W;
+
+/// TEB offset of our TLS slot (`TlsSlots + W*slot`), written by rt0_go (Go's runtime·tls_g).
+#[export_name = "runtime_tls_g"]
+pub static TLS_G: AtomicUsize = AtomicUsize::new(0);
+
+/// Writes the TEB's stack fields (StackBase, StackLimit, DeallocationStack).
+///
+/// # Safety
+/// The values must describe the stack this thread runs on (or the OS's own, when it exits).
+pub unsafe fn teb_set_stack(base: usize, limit: usize, dealloc: usize) {
+    let teb = arch::teb() as *mut u8;
+    // SAFETY: teb is this thread's TEB; these are its documented offsets for this word size.
+    unsafe {
+        teb.add(TEB_STACKBASE).cast::<usize>().write_volatile(base);
+        teb.add(TEB_STACKLIMIT).cast::<usize>().write_volatile(limit);
+        teb.add(TEB_DEALLOCATIONSTACK).cast::<usize>().write_volatile(dealloc);
+    }
+}
+
+/// The address of this thread's TLS slot (for boottrace: where getg reads).
+pub fn tls_base() -> usize {
+    arch::teb() + TLS_G.load(Ordering::Relaxed)
+}
+
+/// `naked_asm!` plus the operands the switch hooks of `windows/<arch>.rs` name (the TLS slot,
+/// the TEB's stack fields, a g's stack bounds, the guard): the same on every arch. The invocation
+/// must end with a comma.
+macro_rules! os_naked_asm {
+    ($($t:tt)*) => {
+        core::arch::naked_asm!($($t)*
+            tls_g = sym $crate::sys::TLS_G,
+            g_stack_hi = const $crate::offsets::G_STACK_HI,
+            g_stack_lo = const $crate::offsets::G_STACK_LO,
+            teb_base = const $crate::sys::TEB_STACKBASE,
+            teb_limit = const $crate::sys::TEB_STACKLIMIT,
+            teb_dealloc = const $crate::sys::TEB_DEALLOCATIONSTACK,
+            guard = const $crate::sys::STACK_GUARD,
+        )
+    };
+}
+pub(crate) use os_naked_asm;
 
 type Handle = usize;
 type Bool = i32;
@@ -205,9 +267,9 @@ pub fn exit(code: i32) -> ! {
 pub fn exit_thread() -> ! {
     // SAFETY: getg().m is this thread's M and tstart saved the OS stack bounds in its tls.
     unsafe {
-        let mp = (*arch::getg()).m;
+        let mp = (*getg()).m;
         let t = &(*mp).tls;
-        arch::teb_set_stack(t[1], t[2], t[3]);
+        teb_set_stack(t[1], t[2], t[3]);
         ExitThread(0)
     }
 }
@@ -392,7 +454,7 @@ pub unsafe fn newosproc(mp: *mut crate::gmp::M, _stk_hi: usize) -> isize {
     const STACK_SIZE_PARAM_IS_A_RESERVATION: u32 = 0x10000;
     // SAFETY: tstart takes the M pointer; the M outlives the thread.
     unsafe {
-        let start = arch::tstart as *const () as usize;
+        let start = tstart as *const () as usize;
         let h = CreateThread(0, 64 << 10, start, mp as usize, STACK_SIZE_PARAM_IS_A_RESERVATION, core::ptr::null_mut());
         if h == 0 {
             return -(GetLastError() as isize).max(1);
@@ -475,12 +537,12 @@ unsafe extern "system" fn sigtramp(ep: *mut ExceptionPointers) -> i32 {
         | EXCEPTION_BREAKPOINT => {}
         _ => return EXCEPTION_CONTINUE_SEARCH,
     }
-    let gp = arch::getg();
+    let gp = getg();
     if gp.is_null() {
         return EXCEPTION_CONTINUE_SEARCH; // not a thread of ours
     }
     // SAFETY: ctx is the faulting CONTEXT.
-    let (pc, sp) = unsafe { arch::context_pc_sp(ctx) };
+    let (pc, sp) = unsafe { context_pc_sp(ctx) };
     let (info0, addr) = match rec.code {
         EXCEPTION_ACCESS_VIOLATION | EXCEPTION_IN_PAGE_ERROR | EXCEPTION_GUARD_PAGE if rec.nparams >= 2 => {
             (rec.info[0], rec.info[1])
@@ -503,8 +565,8 @@ unsafe extern "system" fn sigtramp(ep: *mut ExceptionPointers) -> i32 {
                 write_all(2, b"fatal error: unexpected exception while reporting a fault\n", super::WriteWait::Bounded);
             exit(2);
         }
-        arch::teb_set_stack(hi, slo, slo - STACK_GUARD);
-        arch::call_on_stack(sigpanic, &f as *const Fault as usize, hi)
+        teb_set_stack(hi, slo, slo - STACK_GUARD);
+        call_on_stack(sigpanic, &f as *const Fault as usize, hi)
     }
 }
 
@@ -723,7 +785,7 @@ pub fn minit(mp: *mut crate::gmp::M) {
 
 /// CPU feature bits in AT_HWCAP/AT_HWCAP2 form: windows has no auxv, so none (Go asks
 /// IsProcessorFeaturePresent there; gort does not yet).
-#[cfg(not(target_arch = "x86_64"))]
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 pub fn hwcaps() -> (usize, usize) {
     (0, 0)
 }

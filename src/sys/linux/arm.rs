@@ -1,0 +1,169 @@
+//! linux/arm: the TLS mechanism (TPIDRURO), raw system calls and their numbers, clone, the signal
+//! return trampoline, the signal context layout and the frame-size check (Go's sys_linux_arm.s,
+//! signal_linux_arm.go, os_linux_arm.go and the linux parts of tls_arm.s). The context switches
+//! are arch/arm.rs; they expand the TLS macros below.
+//!
+//! TLS: the user read-only thread ID register TPIDRURO (cp15 c13/c0/3) points at `m.tls`; rt0
+//! sets it with the ARM-private `set_tls` system call (0xf0005) for m0, clone's CLONE_SETTLS does
+//! it for other Ms. `m.tls[0]` holds the current g, so `getg` is
+//! `mrc p15, 0, r, c13, c0, 3; ldr r, [r]`.
+
+use core::arch::{asm, naked_asm};
+
+use crate::gmp::G;
+use crate::offsets::*;
+
+/// Name of the TLS mechanism, for boottrace.
+pub const TLS_MECHANISM: &str = "set_tls(0xf0005) -> TPIDRURO, getg = mrc p15,0,r,c13,c0,3; ldr [r]";
+
+/// Returns the current g from TLS (Go's getg).
+#[inline(always)]
+pub fn getg() -> *mut G {
+    let gp: *mut G;
+    // SAFETY: TPIDRURO points at this thread's m.tls once rt0/clone set it.
+    unsafe {
+        asm!("mrc p15, 0, {t}, c13, c0, 3", "ldr {g}, [{t}]", t = out(reg) _, g = out(reg) gp,
+            options(nostack, readonly, preserves_flags))
+    };
+    gp
+}
+
+/// Assembly that leaves the address of the current g's TLS slot in register `$r` (`$t` is
+/// scratch): TPIDRURO = &m.tls, whose word 0 is the slot.
+macro_rules! g_slot {
+    ($r:literal, $t:literal) => {
+        concat!("mrc p15, 0, ", $r, ", c13, c0, 3")
+    };
+}
+/// ARM state: a code address is used as it is.
+macro_rules! code_addr {
+    ($r:literal) => {
+        ""
+    };
+}
+pub(crate) use crate::sys::unix::switch_hooks::{os_naked_asm, stack_switched};
+pub(crate) use {code_addr, g_slot};
+
+/// Raw Linux system call with up to six arguments; returns the kernel's value (-errno on error).
+///
+/// # Safety
+/// The arguments must be valid for the system call `n`.
+#[inline(always)]
+pub unsafe fn syscall6(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, a6: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the ARM EABI Linux syscall ABI: number in r7, arguments in r0-r5, result in r0.
+    unsafe {
+        asm!("svc #0", in("r7") n, inlateout("r0") a1 as isize => ret, in("r1") a2, in("r2") a3,
+            in("r3") a4, in("r4") a5, in("r5") a6, options(nostack));
+    }
+    ret
+}
+
+/// Linux system call numbers used by the runtime (ARM EABI table). MMAP is mmap2 (offset in
+/// pages; the runtime always passes 0).
+#[allow(missing_docs)]
+pub mod nr {
+    pub const READ: usize = 3;
+    pub const WRITE: usize = 4;
+    pub const OPENAT: usize = 322;
+    pub const CLOSE: usize = 6;
+    pub const MMAP: usize = 192;
+    pub const MPROTECT: usize = 125;
+    pub const MUNMAP: usize = 91;
+    pub const MADVISE: usize = 220;
+    pub const RT_SIGACTION: usize = 174;
+    pub const RT_SIGPROCMASK: usize = 175;
+    pub const RT_SIGRETURN: usize = 173;
+    pub const SCHED_YIELD: usize = 158;
+    pub const NANOSLEEP: usize = 162;
+    pub const GETPID: usize = 20;
+    pub const CLONE: usize = 120;
+    pub const EXIT: usize = 1;
+    pub const SIGALTSTACK: usize = 186;
+    pub const GETTID: usize = 224;
+    pub const TGKILL: usize = 268;
+    pub const PPOLL: usize = 336;
+    pub const FUTEX: usize = 240;
+    pub const SCHED_GETAFFINITY: usize = 242;
+    pub const CLOCK_GETTIME: usize = 263;
+    pub const EXIT_GROUP: usize = 248;
+}
+
+/// Reads TPIDRURO (for boottrace: proves TLS points at m0.tls).
+pub fn tls_base() -> usize {
+    let base: usize;
+    // SAFETY: reads a register.
+    unsafe { asm!("mrc p15, 0, {}, c13, c0, 3", out(reg) base, options(nomem, nostack, preserves_flags)) };
+    base
+}
+
+/// Starts a thread with `clone` on stack `stk` (8-aligned top) whose TPIDRURO is `&mp.tls`; the
+/// child installs `gp` (its g0) as g and calls `f`, exiting the thread if `f` returns.
+/// Returns the child's tid or -errno.
+///
+/// # Safety
+/// `mp` and `gp` must be a fully initialised M and its g0; `stk` must be g0's stack top.
+#[unsafe(naked)]
+pub unsafe extern "C" fn clone(flags: usize, stk: usize, mp: usize, gp: usize, f: extern "C" fn() -> !) -> isize {
+    naked_asm!(
+        "push {{r4-r8, lr}}",
+        "mov r5, r2",                   // mp
+        "mov r6, r3",                   // g0
+        "ldr r8, [sp, #24]",            // f (fifth argument, on the stack above our 6 pushes)
+        "add r3, r5, #{m_tls}",         // tls = &mp.tls (CLONE_SETTLS)
+        "mov r2, #0",                   // parent_tid
+        "mov r4, #0",                   // child_tid
+        "mov r7, #{sys_clone}",
+        "svc #0",
+        "cmp r0, #0",
+        "beq 2f",
+        "pop {{r4-r8, pc}}",            // parent (or error): return r0
+        "2:",                           // child: on the new stack, TPIDRURO = &mp.tls
+        "mrc p15, 0, r0, c13, c0, 3",
+        "str r6, [r0]",                 // setg(g0)
+        "mov r11, #0",
+        "mov lr, #0",
+        "blx r8",                       // mstart: never returns
+        "mov r0, #111",
+        "mov r7, #{sys_exit}",
+        "svc #0",
+        "udf #0",
+        m_tls = const M_TLS,
+        sys_clone = const nr::CLONE,
+        sys_exit = const nr::EXIT,
+    )
+}
+
+/// The signal-return trampoline installed as sa_restorer (SA_SIGINFO handlers: rt_sigreturn).
+///
+/// # Safety
+/// Only the kernel returns here, at the end of a signal handler.
+#[unsafe(naked)]
+pub unsafe extern "C" fn sigreturn() {
+    naked_asm!("mov r7, #{n}", "svc #0", "udf #0", n = const nr::RT_SIGRETURN)
+}
+
+/// Program counter and faulting stack pointer from a signal's ucontext (arm sigcontext layout).
+///
+/// # Safety
+/// `uc` must be the ucontext the kernel passed to an SA_SIGINFO handler.
+pub unsafe fn sigctxt_pc_sp(uc: *const u8) -> (usize, usize) {
+    // ucontext: uc_flags(4) uc_link(4) uc_stack(12) then sigcontext: trap_no error_code oldmask
+    // r0-r10 fp ip sp lr pc cpsr fault_address, so sp at 20+4*15 = 80... counted from 20:
+    // sp is word 15 (offset 84), pc word 18 (offset 92).
+    // SAFETY: layout of struct ucontext on arm Linux.
+    unsafe { (*((uc as usize + 92) as *const usize), *((uc as usize + 84) as *const usize)) }
+}
+
+/// Name of clock_gettime in the arm vDSO.
+pub const VDSO_CLOCK_GETTIME: &[u8] = b"__vdso_clock_gettime";
+
+/// Per-arch setup at the end of osinit (Go's osArchInit): linux/arm has no stack probes, so
+/// refuse frames that could jump a stack's guard (arm_frames.rs).
+pub fn os_arch_init() {
+    super::arm_frames::check_frames();
+}
+
+/// The least guard below a goroutine stack (stack_guard_size): the largest frame a program may
+/// have (arm_frames.rs), so no frame can step over the guard. Address space only: never touched.
+pub const MIN_STACK_GUARD: usize = super::arm_frames::MAX_FRAME;

@@ -1,0 +1,170 @@
+//! linux/arm64: the TLS mechanism (TPIDR_EL0), raw system calls and their numbers, clone, the
+//! signal return trampoline and the signal context layout (Go's sys_linux_arm64.s,
+//! signal_linux_arm64.go, os_linux_arm64.go and the linux parts of tls_arm64.h). The context
+//! switches are arch/arm64.rs; they expand the TLS macros below.
+//!
+//! TLS: TPIDR_EL0 points at `m.tls` (set by rt0 with `msr tpidr_el0` for m0, by clone's
+//! CLONE_SETTLS for other Ms), and `m.tls[0]` holds the current g, so `getg` is
+//! `mrs x, tpidr_el0; ldr x, [x]`.
+
+use core::arch::{asm, naked_asm};
+
+use crate::gmp::G;
+use crate::offsets::*;
+
+/// Name of the TLS mechanism, for boottrace.
+pub const TLS_MECHANISM: &str = "msr tpidr_el0 -> &m.tls, getg = mrs tpidr_el0; ldr [x]";
+
+/// Returns the current g from TLS (Go's getg).
+#[inline(always)]
+pub fn getg() -> *mut G {
+    let gp: *mut G;
+    // SAFETY: tpidr_el0 points at this thread's m.tls once rt0/clone set it.
+    unsafe {
+        asm!("mrs {t}, tpidr_el0", "ldr {g}, [{t}]", t = out(reg) _, g = out(reg) gp,
+            options(nostack, readonly, preserves_flags))
+    };
+    gp
+}
+
+/// Assembly that leaves the address of the current g's TLS slot in register `$r` (`$t` is
+/// scratch): TPIDR_EL0 = &m.tls, whose word 0 is the slot.
+macro_rules! g_slot {
+    ($r:literal, $t:literal) => {
+        concat!("mrs ", $r, ", tpidr_el0")
+    };
+}
+/// Loads the address of symbol operand `$s` into register `$r` (ELF relocation syntax).
+macro_rules! adr_sym {
+    ($r:literal, $s:literal) => {
+        concat!("adrp ", $r, ", ", $s, "\n", "add ", $r, ", ", $r, ", :lo12:", $s)
+    };
+}
+pub(crate) use crate::sys::unix::switch_hooks::{os_naked_asm, stack_switched};
+pub(crate) use {adr_sym, g_slot};
+
+/// Raw Linux system call with up to six arguments; returns the kernel's value (-errno on error).
+///
+/// # Safety
+/// The arguments must be valid for the system call `n`.
+#[inline(always)]
+pub unsafe fn syscall6(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, a6: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the arm64 Linux syscall ABI: number in x8, arguments in x0-x5, result in x0.
+    unsafe {
+        asm!("svc #0", in("x8") n, inlateout("x0") a1 as isize => ret, in("x1") a2, in("x2") a3,
+            in("x3") a4, in("x4") a5, in("x5") a6, options(nostack));
+    }
+    ret
+}
+
+/// Linux system call numbers used by the runtime (arm64: the asm-generic table).
+#[allow(missing_docs)]
+pub mod nr {
+    pub const READ: usize = 63;
+    pub const WRITE: usize = 64;
+    pub const OPENAT: usize = 56;
+    pub const CLOSE: usize = 57;
+    pub const MMAP: usize = 222;
+    pub const MPROTECT: usize = 226;
+    pub const MUNMAP: usize = 215;
+    pub const MADVISE: usize = 233;
+    pub const RT_SIGACTION: usize = 134;
+    pub const RT_SIGPROCMASK: usize = 135;
+    pub const RT_SIGRETURN: usize = 139;
+    pub const SCHED_YIELD: usize = 124;
+    pub const NANOSLEEP: usize = 101;
+    pub const GETPID: usize = 172;
+    pub const CLONE: usize = 220;
+    pub const EXIT: usize = 93;
+    pub const SIGALTSTACK: usize = 132;
+    pub const GETTID: usize = 178;
+    pub const TGKILL: usize = 131;
+    pub const PPOLL: usize = 73;
+    pub const FUTEX: usize = 98;
+    pub const SCHED_GETAFFINITY: usize = 123;
+    pub const CLOCK_GETTIME: usize = 113;
+    pub const EXIT_GROUP: usize = 94;
+}
+
+/// Reads TPIDR_EL0 (for boottrace: proves TLS points at m0.tls).
+pub fn tls_base() -> usize {
+    let base: usize;
+    // SAFETY: reads a register.
+    unsafe { asm!("mrs {}, tpidr_el0", out(reg) base, options(nomem, nostack, preserves_flags)) };
+    base
+}
+
+/// Starts a thread with `clone` on stack `stk` (16-aligned top) whose TPIDR_EL0 is `&mp.tls`;
+/// the child installs `gp` (its g0) as g and calls `f`, exiting the thread if `f` returns.
+/// Returns the child's tid or -errno.
+///
+/// # Safety
+/// `mp` and `gp` must be a fully initialised M and its g0; `stk` must be g0's stack top.
+#[unsafe(naked)]
+pub unsafe extern "C" fn clone(flags: usize, stk: usize, mp: usize, gp: usize, f: extern "C" fn() -> !) -> isize {
+    naked_asm!(
+        "mov x10, x2",                  // mp
+        "mov x11, x3",                  // g0
+        "mov x12, x4",                  // f
+        "add x3, x10, #{m_tls}",        // tls = &mp.tls (CLONE_SETTLS)
+        "mov x2, xzr",                  // parent_tid
+        "mov x4, xzr",                  // child_tid
+        "mov x8, #{sys_clone}",
+        "svc #0",
+        "cbz x0, 2f",
+        "ret",                          // parent (or error): return x0
+        "2:",                           // child: on the new stack, tpidr_el0 = &mp.tls
+        "mrs x9, tpidr_el0",
+        "str x11, [x9]",                // setg(g0)
+        "mov x29, xzr",
+        "mov x30, xzr",
+        "blr x12",                      // mstart: never returns
+        "mov x0, #111",
+        "mov x8, #{sys_exit}",
+        "svc #0",
+        "brk #0",
+        m_tls = const M_TLS,
+        sys_clone = const nr::CLONE,
+        sys_exit = const nr::EXIT,
+    )
+}
+
+/// The signal-return trampoline installed as sa_restorer.
+///
+/// # Safety
+/// Only the kernel returns here, at the end of a signal handler.
+#[unsafe(naked)]
+pub unsafe extern "C" fn sigreturn() {
+    naked_asm!("mov x8, #{n}", "svc #0", "brk #0", n = const nr::RT_SIGRETURN)
+}
+
+/// Program counter and faulting stack pointer from a signal's ucontext (arm64 sigcontext layout).
+///
+/// # Safety
+/// `uc` must be the ucontext the kernel passed to an SA_SIGINFO handler.
+pub unsafe fn sigctxt_pc_sp(uc: *const u8) -> (usize, usize) {
+    // ucontext: uc_flags(8) uc_link(8) uc_stack(24) uc_sigmask(8) pad(120) -> uc_mcontext at 176
+    // (16-aligned): fault_address(8) regs[31] sp pc pstate; so sp at 432, pc at 440.
+    // SAFETY: layout of struct ucontext on arm64 Linux.
+    unsafe { (*((uc as usize + 440) as *const usize), *((uc as usize + 432) as *const usize)) }
+}
+
+/// Name of clock_gettime in the arm64 vDSO.
+pub const VDSO_CLOCK_GETTIME: &[u8] = b"__kernel_clock_gettime";
+
+/// compiler_builtins' outline-atomics constructor (`init_have_lse_atomics`) references libc's
+/// getauxval. gort links no libc and runs no constructors, so this is never really called; it
+/// answers 0 (no LSE: the LL/SC fallbacks are used).
+#[cfg(not(test))]
+#[no_mangle]
+pub extern "C" fn getauxval(_type: core::ffi::c_ulong) -> core::ffi::c_ulong {
+    0
+}
+
+/// Per-arch setup at the end of osinit (Go's osArchInit): nothing on arm64.
+pub fn os_arch_init() {}
+
+/// The least guard below a goroutine stack (stack_guard_size): arm64 probes large frames, so one
+/// page is enough.
+pub const MIN_STACK_GUARD: usize = 0;
