@@ -213,45 +213,14 @@ pub fn write_name(w: &mut impl Write, raw: &[u8]) -> fmt::Result {
 
 #[cfg(target_os = "linux")]
 mod file {
-    use crate::arch::{nr, syscall6};
     use crate::gmp::Global;
-
-    #[cfg(target_arch = "x86_64")]
-    const NR_LSEEK: usize = 8;
-    #[cfg(target_arch = "aarch64")]
-    const NR_LSEEK: usize = 62;
-    const SEEK_END: usize = 2;
-    const O_RDONLY_CLOEXEC: usize = 0o2000000;
-    const PROT_READ: usize = 1;
-    const MAP_PRIVATE: usize = 2;
-    const AT_FDCWD: isize = -100;
+    use crate::sys::map_file_readonly as map;
 
     /// The executable's mapping: (address, length); address 0 once a try failed. Only the dying
     /// thread (print.rs's start_dying admits one) touches it.
     static EXE: Global<Option<(usize, usize)>> = Global::new(None);
 
     static PROC_SELF_EXE: &[u8] = b"/proc/self/exe\0";
-
-    /// Maps the file at the NUL-terminated `path` read-only: (address, length).
-    fn map(path: *const u8) -> Option<(usize, usize)> {
-        // SAFETY: path is NUL-terminated; the calls take plain integers and touch no memory of
-        // ours but the path.
-        unsafe {
-            let fd = syscall6(nr::OPENAT, AT_FDCWD as usize, path as usize, O_RDONLY_CLOEXEC, 0, 0, 0);
-            if fd < 0 {
-                return None;
-            }
-            let len = syscall6(NR_LSEEK, fd as usize, 0, SEEK_END, 0, 0, 0);
-            let p =
-                if len > 0 { syscall6(nr::MMAP, 0, len as usize, PROT_READ, MAP_PRIVATE, fd as usize, 0) } else { -1 };
-            syscall6(nr::CLOSE, fd as usize, 0, 0, 0, 0, 0);
-            // mmap returns -errno in [-4095, -1] on failure.
-            if (-4095..0).contains(&p) || len <= 0 {
-                return None;
-            }
-            Some((p as usize, len as usize))
-        }
-    }
 
     /// Whether the file `f` has the same program headers as the running image.
     fn same_image(f: &[u8], img: &super::Image) -> bool {
@@ -285,7 +254,7 @@ mod file {
                         break;
                     }
                     // SAFETY: our own mapping, referenced nowhere else.
-                    unsafe { syscall6(nr::MUNMAP, p, len, 0, 0, 0, 0) };
+                    unsafe { crate::sys::sys_free(p as *mut u8, len) };
                 }
             }
         }

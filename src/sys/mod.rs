@@ -43,6 +43,10 @@
 //! (`EPIPE` for a closed pipe on every OS). `raise_sigpipe` ends the process as a write to a
 //! closed stdout/stderr does in Go.
 //!
+//! **The program image** (linux; tracebacks). `exe_auxv` gives the program headers' address
+//! and count and the executable's path from the auxv (AT_PHDR, AT_PHNUM, AT_EXECFN);
+//! `map_file_readonly(path)` maps a whole file read-only (`sys_free` unmaps it).
+//!
 //! **Time.** `nanotime` is monotonic and cheap (vDSO on linux, `clock_gettime_nsec_np` on
 //! darwin, QueryPerformanceCounter on windows).
 //!

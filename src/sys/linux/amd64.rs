@@ -64,6 +64,7 @@ pub mod nr {
     pub const WRITE: usize = 1;
     pub const OPENAT: usize = 257;
     pub const CLOSE: usize = 3;
+    pub const LSEEK: usize = 8;
     pub const MMAP: usize = 9;
     pub const MPROTECT: usize = 10;
     pub const MUNMAP: usize = 11;

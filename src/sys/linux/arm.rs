@@ -67,6 +67,7 @@ pub mod nr {
     pub const WRITE: usize = 4;
     pub const OPENAT: usize = 322;
     pub const CLOSE: usize = 6;
+    pub const LSEEK: usize = 19;
     pub const MMAP: usize = 192;
     pub const MPROTECT: usize = 125;
     pub const MUNMAP: usize = 91;

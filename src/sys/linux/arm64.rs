@@ -65,6 +65,7 @@ pub mod nr {
     pub const WRITE: usize = 64;
     pub const OPENAT: usize = 56;
     pub const CLOSE: usize = 57;
+    pub const LSEEK: usize = 62;
     pub const MMAP: usize = 222;
     pub const MPROTECT: usize = 226;
     pub const MUNMAP: usize = 215;

@@ -379,6 +379,36 @@ const MADV_DONTNEED: usize = 4;
 const MADV_HUGEPAGE: usize = 14;
 const MADV_NOHUGEPAGE: usize = 15;
 
+/// Maps the whole file at the NUL-terminated `path` read-only and private: (address, length), or
+/// None if it cannot be opened or mapped (or is empty). `sys_free` unmaps it. (Tracebacks read the
+/// executable's `.symtab`, which is not loaded: amd64 and arm64 so far, as exe_auxv.)
+#[cfg_attr(target_arch = "arm", allow(dead_code))]
+pub fn map_file_readonly(path: *const u8) -> Option<(usize, usize)> {
+    const AT_FDCWD: isize = -100;
+    const O_RDONLY_CLOEXEC: usize = 0o2000000;
+    const SEEK_END: usize = 2;
+    // SAFETY: path is NUL-terminated (the caller's string); the calls take plain integers and
+    // touch no memory of ours but the path.
+    unsafe {
+        let fd = syscall6(nr::OPENAT, AT_FDCWD as usize, path as usize, O_RDONLY_CLOEXEC, 0, 0, 0);
+        if fd < 0 {
+            return None;
+        }
+        let len = syscall6(nr::LSEEK, fd as usize, 0, SEEK_END, 0, 0, 0);
+        let p = if len > 0 {
+            syscall6(nr::MMAP, 0, len as usize, Prot::READ.bits(), MapFlags::PRIVATE.bits(), fd as usize, 0)
+        } else {
+            -1
+        };
+        syscall6(nr::CLOSE, fd as usize, 0, 0, 0, 0, 0);
+        // mmap returns -errno in [-4095, -1] on failure.
+        if (-4095..0).contains(&p) || len <= 0 {
+            return None;
+        }
+        Some((p as usize, len as usize))
+    }
+}
+
 /// Maps `n` bytes of zeroed read-write memory (Go's sysAlloc); null on failure.
 pub fn sys_alloc(n: usize) -> *mut u8 {
     // SAFETY: anonymous private mapping; the kernel chooses the address.
@@ -598,8 +628,8 @@ pub fn hwcaps() -> (usize, usize) {
 }
 
 /// The program's own image as auxv describes it: (AT_PHDR, AT_PHNUM, AT_EXECFN), zeros if absent
-/// (traceback.rs, symtab.rs: linux amd64 and arm64 only so far).
-#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+/// (traceback, symtab.rs: linux amd64 and arm64 only so far).
+#[cfg_attr(target_arch = "arm", allow(dead_code))]
 pub fn exe_auxv() -> (usize, usize, usize) {
     // SAFETY: written once during args.
     let a = unsafe { &*AUXV.get() };

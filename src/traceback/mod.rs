@@ -54,33 +54,12 @@ pub const MAX_FRAMES: usize = 100;
 /// Frames walked at most, shown or hidden (a bound on a corrupt chain).
 const MAX_WALK: usize = 1000;
 
-#[cfg(target_arch = "x86_64")]
-mod regs {
-    /// DWARF register count tracked: rax..r15 (0-15) and the return address column (16).
-    pub const N: usize = 17;
-    /// The stack pointer (rsp).
-    pub const SP: usize = 7;
-    /// The return address column.
-    pub const RA: usize = 16;
-    /// Registers `capture` records: rbx, rbp, rsp, r12-r15, RA.
-    pub const CAPTURED: u64 = 1 << 3 | 1 << 6 | 1 << 7 | 1 << 12 | 1 << 13 | 1 << 14 | 1 << 15 | 1 << 16;
-    /// A return address minus this is inside the call instruction (calls vary in length).
-    pub const CALL_BACK: usize = 1;
-}
-#[cfg(target_arch = "aarch64")]
-mod regs {
-    /// DWARF register count tracked: x0-x30 and sp (31).
-    pub const N: usize = 32;
-    /// The stack pointer.
-    pub const SP: usize = 31;
-    /// The return address column (lr, x30).
-    pub const RA: usize = 30;
-    /// Registers `capture` records: x19-x30 and sp.
-    pub const CAPTURED: u64 = 0xfff8_0000 | 1 << 31;
-    /// A return address minus this is the `bl`/`blr` instruction itself.
-    pub const CALL_BACK: usize = 4;
-}
-use regs::{CALL_BACK, CAPTURED, N, RA, SP};
+// The arch part: DWARF register numbers and `capture`, one file per arch.
+#[cfg_attr(target_arch = "x86_64", path = "amd64.rs")]
+#[cfg_attr(target_arch = "aarch64", path = "arm64.rs")]
+mod arch;
+pub use arch::capture;
+use arch::{CALL_BACK, N, RA, SP};
 
 /// A frame's register state: the values, and which of them are known.
 #[repr(C)]
@@ -101,55 +80,8 @@ impl Regs {
     }
 }
 
-/// Records the caller's callee-saved registers, its stack pointer after the call returns and
-/// the return address (the RA column) into `regs`, and marks them known.
-///
-/// # Safety
-/// `regs` must point at a writable `Regs`.
-#[cfg(target_arch = "x86_64")]
-#[unsafe(naked)]
-pub unsafe extern "C" fn capture(regs: *mut Regs) {
-    core::arch::naked_asm!(
-        "mov [rdi + 3*8], rbx",
-        "mov [rdi + 6*8], rbp",
-        "lea rax, [rsp + 8]",                     // the caller's rsp once this returns
-        "mov [rdi + 7*8], rax",
-        "mov [rdi + 12*8], r12",
-        "mov [rdi + 13*8], r13",
-        "mov [rdi + 14*8], r14",
-        "mov [rdi + 15*8], r15",
-        "mov rax, [rsp]",                         // return address
-        "mov [rdi + 16*8], rax",
-        "mov rax, {known}",
-        "mov [rdi + 17*8], rax",
-        "ret",
-        known = const CAPTURED,
-    )
-}
-
-/// Records the caller's callee-saved registers, its stack pointer and the return address (lr)
-/// into `regs`, and marks them known.
-///
-/// # Safety
-/// `regs` must point at a writable `Regs`.
-#[cfg(target_arch = "aarch64")]
-#[unsafe(naked)]
-pub unsafe extern "C" fn capture(regs: *mut Regs) {
-    core::arch::naked_asm!(
-        "stp x19, x20, [x0, #19*8]",
-        "stp x21, x22, [x0, #21*8]",
-        "stp x23, x24, [x0, #23*8]",
-        "stp x25, x26, [x0, #25*8]",
-        "stp x27, x28, [x0, #27*8]",
-        "stp x29, x30, [x0, #29*8]",              // x30 = lr = the return address
-        "mov x9, sp",
-        "str x9, [x0, #31*8]",
-        "ldr x9, ={known}",
-        "str x9, [x0, #32*8]",
-        "ret",
-        known = const CAPTURED,
-    )
-}
+// `capture` writes `r[i]` at `i * 8` and `known` right after the N registers.
+const _: () = assert!(core::mem::offset_of!(Regs, r) == 0 && core::mem::offset_of!(Regs, known) == N * 8);
 
 /// gimli's rule storage, fixed size, no heap: 48 register rules per row (Rust code's CFI names
 /// ≤ 17 registers on x86-64, ≤ 21 on arm64 with d8-d15), 4 remembered rows.
