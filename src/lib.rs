@@ -126,7 +126,7 @@ macro_rules! main {
         #[doc(hidden)]
         pub fn gort_user_main() {
             // black_box keeps `main` a frame of its own (not inlined here), so a traceback shows
-            // it by name; gort_user_main itself is hidden as runtime glue (traceback.rs).
+            // it by name; gort_user_main itself is hidden as runtime glue (traceback/).
             let f: fn() = ::core::hint::black_box($main as fn());
             f()
         }

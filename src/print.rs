@@ -292,7 +292,7 @@ pub fn start_signal_report() -> FdWriter {
 }
 
 /// The panic handler: Go's `panic: <msg>` + `goroutine N [running]:` + the goroutine's call
-/// chain (traceback.rs, linux amd64/arm64; elsewhere the panic location alone), exit 2.
+/// chain (traceback/, linux amd64/arm64; elsewhere the panic location alone), exit 2.
 #[cfg(not(test))]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {

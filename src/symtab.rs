@@ -5,7 +5,7 @@
 //! The load bias is AT_PHDR minus the PT_PHDR header's p_vaddr (0 for gort's static non-PIE
 //! programs, the load address for a static-pie one; without a PT_PHDR, the PT_LOAD that maps file
 //! offset 0 must hold an ELF header whose e_phoff leads to AT_PHDR). PT_GNU_EH_FRAME is
-//! `.eh_frame_hdr`, whose binary-search table finds the FDE for a pc (traceback.rs); `.eh_frame`
+//! `.eh_frame_hdr`, whose binary-search table finds the FDE for a pc (traceback/); `.eh_frame`
 //! runs from the address `.eh_frame_hdr` gives to the end of the PT_LOAD that holds it.
 //!
 //! **Function names.** `.symtab` is not loaded into memory, so the first traceback maps the
