@@ -315,6 +315,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "reads the test binary and the auxv (getauxval, files, objcopy): not under Miri")]
     fn finds_a_function_by_address_inside_it() {
         let file = self_exe();
         let tab = symtab_of(&file).expect(".symtab");
@@ -327,6 +328,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "reads the test binary and the auxv (getauxval, files, objcopy): not under Miri")]
     fn no_function_at_unmapped_addresses() {
         let file = self_exe();
         let tab = symtab_of(&file).expect(".symtab");
@@ -335,6 +337,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "reads the test binary and the auxv (getauxval, files, objcopy): not under Miri")]
     fn image_has_eh_frame_hdr_and_bias() {
         // SAFETY: libc's getauxval.
         let (phdr, phnum) = unsafe { (getauxval(3) as usize, getauxval(5) as usize) };
@@ -349,6 +352,7 @@ mod tests {
     /// A stripped copy of an executable has no `.symtab`: lookups give nothing (traceback then
     /// prints `?()` and `exe+0xADDR`), and addr2line resolves that ADDR in the unstripped file.
     #[test]
+    #[cfg_attr(miri, ignore = "reads the test binary and the auxv (getauxval, files, objcopy): not under Miri")]
     fn stripped_copy_has_no_symtab() {
         let dir = std::env::temp_dir().join(format!("gort-symtab-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
