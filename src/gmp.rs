@@ -169,8 +169,10 @@ pub enum WaitReason {
     SelectNoCases,
     /// Sleeping.
     Sleep,
-    /// Waiting on a sync primitive (Mutex, WaitGroup, Once).
-    SyncWait,
+    /// Waiting in sync::Mutex::lock (Go's waitReasonSyncMutexLock).
+    SyncMutexLock,
+    /// Waiting in sync::WaitGroup::wait (Go's waitReasonSyncWaitGroupWait).
+    SyncWaitGroupWait,
 }
 
 impl WaitReason {
@@ -183,7 +185,8 @@ impl WaitReason {
             WaitReason::Select => "select",
             WaitReason::SelectNoCases => "select (no cases)",
             WaitReason::Sleep => "sleep",
-            WaitReason::SyncWait => "sync.Mutex.Lock",
+            WaitReason::SyncMutexLock => "sync.Mutex.Lock",
+            WaitReason::SyncWaitGroupWait => "sync.WaitGroup.Wait",
         }
     }
 }
@@ -231,6 +234,13 @@ pub struct G {
     /// Atomic: the stack fields are written while the g is runnable, and the fault handler on
     /// another M may scan them (find_g); 0 is stored with Release after them, read with Acquire.
     pub lazy_stack: AtomicUsize,
+    /// goid of the goroutine that created this one (Go's parentGoid); 0 for goroutine 1.
+    pub parent_goid: u64,
+    /// pc of the `gort::go` call that created this goroutine (Go's gopc): an address inside the
+    /// creating function (linux amd64/arm64; 0 elsewhere or for goroutine 1).
+    pub gopc: usize,
+    /// Source location of that `gort::go` call (#[track_caller]), printed by `created by`.
+    pub gopc_loc: Option<&'static core::panic::Location<'static>>,
 }
 
 /// An OS thread ("machine").

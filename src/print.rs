@@ -284,6 +284,56 @@ pub fn fatal_report(pre: Option<fmt::Arguments<'_>>, args: fmt::Arguments<'_>) -
     os::exit(2)
 }
 
+/// Go's throw for a deadlock: `fatal error: msg`, then every goroutine (dump_goroutines), exit 2.
+#[cold]
+pub fn throw_dump(msg: &str) -> ! {
+    start_dying();
+    {
+        let mut w = FdWriter::new(2);
+        let _ = writeln!(w, "fatal error: {}", msg);
+        dump_goroutines(&mut w, None);
+    }
+    os::exit(2)
+}
+
+/// The registers a signal interrupted the current goroutine at (SIGQUIT's dump).
+#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+pub type CurRegs = crate::traceback::Regs;
+/// The registers a signal interrupted the current goroutine at (unused without tracebacks).
+#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
+pub type CurRegs = ();
+
+/// Every goroutine, as Go's tracebackothers after `fatal error:` or `SIGQUIT:`: for each, a
+/// blank line, `goroutine N [status or wait reason]:`, and (linux amd64/arm64) its frames and
+/// `created by` lines; the current goroutine first (its frames from `cur`, the registers a
+/// signal interrupted it at). Elsewhere only the headers. Never allocates.
+///
+/// Only the thread that passed start_dying calls it, on g0 or the signal stack.
+pub fn dump_goroutines(w: &mut FdWriter, cur: Option<CurRegs>) {
+    let me = crate::proc::current_g();
+    let one = |w: &mut FdWriter, gp: *mut crate::gmp::G, _regs: Option<CurRegs>| {
+        // SAFETY: gp is a g of allgs (never freed).
+        let goid = unsafe { (*gp).goid };
+        let _ = write!(w, "\ngoroutine {} [{}]:\n", goid, crate::proc::gstatus_str(gp));
+        #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+        // SAFETY: the caller passed start_dying and runs on g0 or gsignal; gp is of allgs.
+        unsafe {
+            crate::traceback::goroutine_frames(w, gp, _regs)
+        };
+    };
+    if !me.is_null() {
+        one(w, me, cur);
+    }
+    let ok = crate::proc::for_each_g_dying(|gp| {
+        if gp != me {
+            one(w, gp, None);
+        }
+    });
+    if !ok {
+        let _ = writeln!(w, "\n(the goroutine list is locked: other goroutines not shown)");
+    }
+}
+
 /// The start of a signal's report (signal_unix, the windows exception handler): the dying
 /// protocol, then a writer for the report; the caller exits.
 pub fn start_signal_report() -> FdWriter {

@@ -11,6 +11,34 @@ pub fn initsig() {
     for sig in [SIGSEGV, SIGBUS, SIGFPE, SIGILL] {
         os::setsig(sig, sighandler);
     }
+    #[cfg(target_os = "linux")]
+    os::setsig(os::SIGQUIT, sigquit);
+}
+
+/// SIGQUIT: Go's dump of every goroutine (its sighandler with _SigKill|_SigThrow for SIGQUIT),
+/// exit 2. Never returns.
+///
+/// # Safety
+/// Installed with SA_SIGINFO; called by the kernel with valid info and context.
+#[cfg(target_os = "linux")]
+unsafe extern "C" fn sigquit(_sig: i32, info: *mut u8, uc: *mut u8) {
+    // SAFETY: the kernel passes a valid siginfo and ucontext.
+    let (code, (pc, _sp)) = unsafe { (os::siginfo_code(info), os::sigctxt_pc_sp(uc)) };
+    let gp = arch::getg();
+    // SAFETY: a non-null g is this thread's (gsignal), whose m is this thread's M.
+    let mid = if gp.is_null() || unsafe { (*gp).m.is_null() } { -1 } else { unsafe { (*(*gp).m).id } };
+    let mut w = crate::print::start_signal_report();
+    let _ = writeln!(w, "SIGQUIT: quit");
+    // Go prints sigcode as a uint64 (SI_TKILL, -6, is 18446744073709551610).
+    let _ = writeln!(w, "PC={:#x} m={} sigcode={}", pc, mid, code as i64 as u64);
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    // SAFETY: uc is the kernel's ucontext for this handler.
+    let cur = Some(unsafe { crate::traceback::signal_regs(uc) });
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    let cur = None;
+    crate::print::dump_goroutines(&mut w, cur);
+    drop(w);
+    os::exit(2)
 }
 
 /// Removes the synchronous signals from a mask: they must never be blocked.

@@ -81,14 +81,14 @@ impl WaitQueue {
 /// Parks the current goroutine on the queue whose lock `waiters` holds; returns after a waker
 /// popped it, the lock released (by the park hook, once this goroutine is off its M). Returns
 /// whether ownership was handed off (Mutex starvation mode).
-fn park_on(mut waiters: RtGuard<'_, Waiters>, front: bool) -> bool {
+fn park_on(mut waiters: RtGuard<'_, Waiters>, front: bool, reason: WaitReason) -> bool {
     // On the heap, not our stack (sudog.rs): the waker reads it while we are parked.
     let w = acquire_sudog(arch::getg(), ptr::null_mut());
     // SAFETY: w is ours until popped and readied.
     unsafe { waiters.push(w, front) };
     // The lock stays held across the switch: a waker must not pop us before we are parked.
     let lock = waiters.hold_across_park();
-    gopark(Some(unlock_queue), lock as *const RtLock<Waiters> as usize, WaitReason::SyncWait);
+    gopark(Some(unlock_queue), lock as *const RtLock<Waiters> as usize, reason);
     // SAFETY: the waker popped w (under the queue lock) and set `success` before readying us;
     // nobody reaches it now.
     unsafe {
@@ -185,7 +185,7 @@ impl WaitGroup {
         if self.count.load(Ordering::Acquire) == 0 {
             return;
         }
-        park_on(waiters, false);
+        park_on(waiters, false, WaitReason::SyncWaitGroupWait);
     }
 }
 
@@ -321,7 +321,7 @@ impl<T: ?Sized> Mutex<T> {
             if wait_start == 0 {
                 wait_start = nanotime();
             }
-            if park_on(waiters, front) {
+            if park_on(waiters, front, WaitReason::SyncMutexLock) {
                 // Handed off: LOCKED stayed set for us. As in Go, leave starvation mode when we
                 // did not really starve or nobody else waits.
                 if nanotime() - wait_start < STARVATION_NS || self.nwait.load(Ordering::SeqCst) == 0 {

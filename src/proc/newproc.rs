@@ -300,17 +300,32 @@ pub(super) fn gfget(pp: *mut P) -> *mut G {
 
 /// Go's newproc: a new goroutine running `entry(ctx)`, queued in runnext of the current P.
 pub fn newproc(entry: usize, ctx: usize) -> *mut G {
-    newproc_stack(entry, ctx, stack::stack_size())
+    newproc_stack(entry, ctx, stack::stack_size(), 0, None)
 }
 
 /// newproc with a stack of `stack_size` bytes (rounded by stack::round_size) instead of the
-/// default (gort::go_with_stack).
-pub fn newproc_stack(entry: usize, ctx: usize, stack_size: usize) -> *mut G {
+/// default (gort::go_with_stack). `gopc` and `loc` are the creating `gort::go` call's pc and
+/// source location (Go's gopc), printed by a goroutine dump's `created by` line.
+pub fn newproc_stack(
+    entry: usize,
+    ctx: usize,
+    stack_size: usize,
+    gopc: usize,
+    loc: Option<&'static core::panic::Location<'static>>,
+) -> *mut G {
     let pp = getp();
     if pp.is_null() {
         crate::throw("newproc: no P");
     }
     let newg = newproc1(entry, ctx, pp, stack::round_size(stack_size));
+    let parent = arch::getg();
+    // SAFETY: newg is runnable but on no run queue yet: still ours. A non-null getg is the
+    // running g (a user goroutine here: newproc needs a P and runs on its caller's stack).
+    unsafe {
+        (*newg).parent_goid = if parent.is_null() { 0 } else { (*parent).goid };
+        (*newg).gopc = gopc;
+        (*newg).gopc_loc = loc;
+    }
     runqput(pp, newg, true);
     if MAIN_STARTED.load(Ordering::Acquire) {
         wakep();

@@ -47,7 +47,8 @@ pub(super) fn checkdead(s: &SchedLocked) {
     if grunning == 0 {
         crate::throw("no goroutines (main called runtime.Goexit) - deadlock!");
     }
-    crate::throw("all goroutines are asleep - deadlock!")
+    // Go's throw prints every goroutine here (its traceback level is "all" for a deadlock).
+    crate::print::throw_dump("all goroutines are asleep - deadlock!")
 }
 
 /// Go's gcstopm: during stop-the-world, give up the P and sleep.
@@ -215,13 +216,58 @@ pub fn current_goroutine() -> Option<(u64, &'static str)> {
         if cur.is_null() {
             return None;
         }
-        let st = match readgstatus(cur) {
-            GStatus::Running => "running",
-            GStatus::Runnable => "runnable",
-            GStatus::Syscall => "syscall",
-            GStatus::Waiting => (*cur).waitreason.as_str(),
-            _ => "dead",
-        };
-        Some(((*cur).goid, st))
+        Some(((*cur).goid, gstatus_str(cur)))
     }
+}
+
+/// The running goroutine of this thread (m.curg when on g0 or gsignal), or null.
+pub(crate) fn current_g() -> *mut G {
+    let gp = arch::getg();
+    if gp.is_null() {
+        return gp;
+    }
+    // SAFETY: a non-null g is this thread's; its m is this thread's M.
+    unsafe {
+        let mp = (*gp).m;
+        if mp.is_null() {
+            return ptr::null_mut();
+        }
+        if gp == (*mp).g0 || gp == (*mp).gsignal {
+            (*mp).curg
+        } else {
+            gp
+        }
+    }
+}
+
+/// Go's text for a goroutine's status in a `goroutine N [...]:` header: its wait reason when
+/// waiting.
+pub(crate) fn gstatus_str(gp: *mut G) -> &'static str {
+    match readgstatus(gp) {
+        GStatus::Running => "running",
+        GStatus::Runnable => "runnable",
+        GStatus::Syscall => "syscall",
+        // SAFETY: gp is a live g (never freed); waitreason is set before it parks.
+        GStatus::Waiting => unsafe { (*gp).waitreason.as_str() },
+        GStatus::Idle => "idle",
+        GStatus::Dead => "dead",
+    }
+}
+
+/// Calls `f` on every goroutine of allgs that is not dead, in creation order, for a dying
+/// thread's dump (Go's forEachG). The list lock is only tried, for up to a second (the thread
+/// dumping may be the one holding it, interrupted by a signal): false if it never came.
+pub(crate) fn for_each_g_dying(mut f: impl FnMut(*mut G)) -> bool {
+    for _ in 0..1000 {
+        if let Some(allgs) = ALLGS.try_lock() {
+            for &gp in allgs.0.iter() {
+                if !matches!(readgstatus(gp), GStatus::Dead | GStatus::Idle) {
+                    f(gp);
+                }
+            }
+            return true;
+        }
+        os::usleep(1000);
+    }
+    false
 }

@@ -37,3 +37,38 @@ pub unsafe extern "C" fn capture(regs: *mut Regs) {
         known = const CAPTURED,
     )
 }
+
+/// The registers of a goroutine parked by `mcall` (arch/amd64.rs), from its saved context:
+/// mcall pushed rbp, rbx, r12, r13, r14, r15 (r15 lowest, at `g.sched.sp`), above them lies the
+/// return address into mcall's caller, and the caller's sp is just above that. None if the words
+/// are not inside `bounds`.
+pub fn parked_regs(sp: usize, bounds: (usize, usize), read: impl Fn(usize) -> usize) -> Option<Regs> {
+    if sp < bounds.0 || sp.checked_add(7 * 8)? > bounds.1 || sp % 8 != 0 {
+        return None;
+    }
+    let mut r = Regs::new();
+    for (i, reg) in [15, 14, 13, 12, 3, 6, RA].into_iter().enumerate() {
+        r.r[reg] = read(sp + i * 8);
+    }
+    r.r[SP] = sp + 7 * 8;
+    r.known = CAPTURED;
+    Some(r)
+}
+
+/// The registers of the code a signal interrupted, from its ucontext (mcontext gregs: r8-r15,
+/// rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip); the RA column holds the interrupted pc.
+///
+/// # Safety
+/// `uc` must be the ucontext the kernel passed to an SA_SIGINFO handler.
+pub unsafe fn signal_regs(uc: *const u8) -> Regs {
+    let gregs = (uc as usize + 40) as *const usize;
+    let mut r = Regs::new();
+    // DWARF number of each greg, in gregs order.
+    const MAP: [usize; 17] = [8, 9, 10, 11, 12, 13, 14, 15, 5, 4, 6, 3, 1, 0, 2, SP, RA];
+    for (i, &reg) in MAP.iter().enumerate() {
+        // SAFETY: gregs[0..17] lie in the kernel's ucontext (struct ucontext_t, x86-64 Linux).
+        r.r[reg] = unsafe { *gregs.add(i) };
+    }
+    r.known = (1 << N) - 1;
+    r
+}

@@ -35,3 +35,42 @@ pub unsafe extern "C" fn capture(regs: *mut Regs) {
         known = const CAPTURED,
     )
 }
+
+/// The registers of a goroutine parked by `mcall` (arch/arm64.rs), from its saved context: mcall
+/// stored x19-x28, x29, x30 (lr, the return address into its caller) from `g.sched.sp` up, and
+/// d8-d15 above them, in a 160-byte frame; the caller's sp is just above it. None if that frame
+/// is not inside `bounds`.
+pub fn parked_regs(sp: usize, bounds: (usize, usize), read: impl Fn(usize) -> usize) -> Option<Regs> {
+    if sp < bounds.0 || sp.checked_add(160)? > bounds.1 || sp % 16 != 0 {
+        return None;
+    }
+    let mut r = Regs::new();
+    for (i, reg) in (19..=30).enumerate() {
+        r.r[reg] = read(sp + i * 8);
+    }
+    r.r[SP] = sp + 160;
+    r.known = CAPTURED;
+    Some(r)
+}
+
+/// The registers of the code a signal interrupted, from its ucontext (uc_mcontext at 176:
+/// fault_address, regs[31], sp, pc); the RA column (x30) holds the interrupted pc, so a leaf
+/// that had not saved lr ends the walk there.
+///
+/// # Safety
+/// `uc` must be the ucontext the kernel passed to an SA_SIGINFO handler.
+pub unsafe fn signal_regs(uc: *const u8) -> Regs {
+    let base = uc as usize + 184;
+    let mut r = Regs::new();
+    for i in 0..30 {
+        // SAFETY: regs[0..30] lie in the kernel's ucontext (struct ucontext, arm64 Linux).
+        r.r[i] = unsafe { *((base + i * 8) as *const usize) };
+    }
+    // SAFETY: sp at 432, pc at 440 of the same ucontext.
+    unsafe {
+        r.r[SP] = *((uc as usize + 432) as *const usize);
+        r.r[RA] = *((uc as usize + 440) as *const usize);
+    }
+    r.known = (1u64 << N) - 1;
+    r
+}

@@ -58,8 +58,8 @@ const MAX_WALK: usize = 1000;
 #[cfg_attr(target_arch = "x86_64", path = "amd64.rs")]
 #[cfg_attr(target_arch = "aarch64", path = "arm64.rs")]
 mod arch;
-pub use arch::capture;
-use arch::{CALL_BACK, N, RA, SP};
+pub use arch::{capture, signal_regs};
+use arch::{parked_regs, CALL_BACK, N, RA, SP};
 
 /// A frame's register state: the values, and which of them are known.
 #[repr(C)]
@@ -393,6 +393,90 @@ pub unsafe fn traceback(r: Report<'_>) {
         // SAFETY: as this function's contract.
         unsafe { print_frames(&mut arg.0, arg.1) };
     }
+}
+
+/// The frames of one goroutine in a dump of all of them (Go's tracebackothers), after its
+/// header: from `cur` (the registers a signal interrupted it at, when it is the signal thread's
+/// goroutine), else from its saved context when it is parked (waiting or runnable, switched out
+/// by mcall), else `goroutine running on other thread; stack unavailable` as Go; then its
+/// `created by` lines.
+///
+/// # Safety
+/// Only the thread writing the fatal report may call it, on g0 or gsignal (not on a goroutine's
+/// stack). `gp` must be a g of allgs. A parked goroutine must stay parked meanwhile (deadlock:
+/// nothing runs; SIGQUIT: see the module doc): its stack is read as it was saved.
+pub unsafe fn goroutine_frames(w: &mut crate::print::FdWriter, gp: *mut crate::gmp::G, cur: Option<Regs>) {
+    use crate::gmp::GStatus;
+    use core::sync::atomic::Ordering;
+    // SAFETY: gp is a g of allgs (never freed); the fields read are stable while it is parked.
+    let (status, bounds, lazy, sched_sp, sched_pc) = unsafe {
+        let g = &*gp;
+        (
+            g.atomicstatus.load(Ordering::Acquire),
+            (g.stack.lo, g.stack.hi),
+            g.lazy_stack.load(Ordering::Acquire),
+            g.sched.sp,
+            g.sched.pc,
+        )
+    };
+    let mcall = crate::arch::mcall as *const () as usize;
+    let regs = match (cur, status) {
+        (Some(r), _) => Some(r),
+        (None, GStatus::Waiting | GStatus::Runnable) => {
+            // A goroutine that never ran has no stack yet (lazy_stack) or sits at its entry; one
+            // switched out resumes inside mcall (its resume label).
+            if lazy != 0 || bounds.0 == 0 || !(sched_pc > mcall && sched_pc < mcall + 256) {
+                None
+            } else {
+                // SAFETY: parked_regs reads only aligned words inside the parked g's stack.
+                parked_regs(sched_sp, bounds, |a| unsafe { *(a as *const usize) })
+            }
+        }
+        (None, GStatus::Running | GStatus::Syscall) => {
+            let _ = writeln!(w, "goroutine running on other thread; stack unavailable");
+            None
+        }
+        _ => None,
+    };
+    if let Some(regs) = regs {
+        if bounds.0 != 0 && bounds.1 > bounds.0 {
+            let mut r = Report { regs, location: None, w: &mut *w };
+            // SAFETY: as this function's contract: the only reporter, on a stack other than
+            // gp's, which is live and read only inside its bounds.
+            unsafe { print_frames(&mut r, bounds) };
+        }
+    }
+    // SAFETY: as this function's contract.
+    unsafe { created_by(w, gp) };
+}
+
+/// Go's `created by F in goroutine K` + `\tfile:line +0xOFF`: F is the function holding the
+/// `gort::go` call (named from its pc), the location that call's (#[track_caller]).
+///
+/// # Safety
+/// As goroutine_frames.
+unsafe fn created_by(w: &mut crate::print::FdWriter, gp: *mut crate::gmp::G) {
+    // SAFETY: gp is a g of allgs; these fields are written once before it first runs.
+    let (parent, gopc, loc) = unsafe { ((*gp).parent_goid, (*gp).gopc, (*gp).gopc_loc) };
+    let Some(loc) = loc else { return };
+    let mut name = NameBuf { buf: [0; 256], len: 0 };
+    let mut off = None;
+    if let Some(img) = symtab::image() {
+        // SAFETY: the caller is the only thread reporting.
+        if let Some(tab) = unsafe { symtab::exe(&img) }.and_then(symtab::symtab_of) {
+            if let Some((raw, start)) = tab.lookup(gopc.wrapping_sub(img.bias)) {
+                let _ = symtab::write_name(&mut name, raw);
+                off = Some(gopc.wrapping_sub(img.bias).wrapping_sub(start));
+            }
+        }
+    }
+    let n = name.as_str();
+    let _ = writeln!(w, "created by {} in goroutine {}", if n.is_empty() { "?" } else { n }, parent);
+    let _ = write!(w, "\t{}:{}", loc.file(), loc.line());
+    if let Some(off) = off {
+        let _ = write!(w, " +{:#x}", off);
+    }
+    let _ = writeln!(w);
 }
 
 #[cfg(test)]

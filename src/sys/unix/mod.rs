@@ -7,6 +7,9 @@
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod amd64;
 
+/// SIGQUIT.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))] // darwin keeps its default action
+pub const SIGQUIT: i32 = 3;
 /// SIGSEGV.
 pub const SIGSEGV: i32 = 11;
 /// SIGFPE.
