@@ -54,18 +54,19 @@ pub fn parked_regs(sp: usize, bounds: (usize, usize), read: impl Fn(usize) -> us
 }
 
 /// The registers of the code a signal interrupted, from its ucontext (uc_mcontext at 176:
-/// fault_address, regs[31], sp, pc); the RA column (x30) holds the interrupted pc, so a leaf
-/// that had not saved lr ends the walk there.
+/// fault_address, regs[31], sp, pc); the RA column (x30) holds the interrupted pc, and
+/// `leaf_lr` the interrupted lr, the return address of a leaf that has not saved it.
 ///
 /// # Safety
 /// `uc` must be the ucontext the kernel passed to an SA_SIGINFO handler.
 pub unsafe fn signal_regs(uc: *const u8) -> Regs {
     let base = uc as usize + 184;
     let mut r = Regs::new();
-    for i in 0..30 {
-        // SAFETY: regs[0..30] lie in the kernel's ucontext (struct ucontext, arm64 Linux).
+    for i in 0..31 {
+        // SAFETY: regs[0..31] lie in the kernel's ucontext (struct ucontext, arm64 Linux).
         r.r[i] = unsafe { *((base + i * 8) as *const usize) };
     }
+    r.leaf_lr = r.r[30];
     // SAFETY: sp at 432, pc at 440 of the same ucontext.
     unsafe {
         r.r[SP] = *((uc as usize + 432) as *const usize);

@@ -67,12 +67,15 @@ use arch::{parked_regs, CALL_BACK, N, RA, SP};
 pub struct Regs {
     r: [usize; N],
     known: u64,
+    /// The interrupted code's lr (arm64) when the RA column holds a signal's pc instead: the
+    /// return address of a leaf that has not saved lr (its CFI says lr is unchanged). 0 if not.
+    leaf_lr: usize,
 }
 
 impl Regs {
     /// No register known.
     pub const fn new() -> Self {
-        Regs { r: [0; N], known: 0 }
+        Regs { r: [0; N], known: 0, leaf_lr: 0 }
     }
     fn get(&self, i: u16) -> Option<usize> {
         let i = i as usize;
@@ -138,16 +141,19 @@ fn step(
         CfaRule::RegisterAndOffset { register, offset } => regs.get(register.0)?.wrapping_add(offset as usize),
         CfaRule::Expression(_) => return None,
     };
-    // The caller's frame is above ours and inside the stack.
-    if cfa <= sp || cfa > bounds.1 {
+    // The caller's frame is above ours and inside the stack (a leaf interrupted by a signal may
+    // have no frame at all: its CFA is its sp).
+    if (cfa < sp || (cfa == sp && regs.leaf_lr == 0)) || cfa > bounds.1 {
         return None;
     }
-    let mut next = Regs { r: regs.r, known: regs.known };
+    let mut next = Regs { r: regs.r, known: regs.known, leaf_lr: 0 };
     for i in 0..N {
         if i == SP {
             continue;
         }
         let v = match row.register(Register(i as u16)) {
+            // A leaf's lr still holds its return address (the RA column held the signal's pc).
+            None | Some(RegisterRule::SameValue) if i == RA && regs.leaf_lr != 0 => Some(regs.leaf_lr),
             None | Some(RegisterRule::SameValue) => regs.get(i as u16),
             Some(RegisterRule::Offset(off)) => {
                 let a = cfa.wrapping_add(off as usize);
