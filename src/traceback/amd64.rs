@@ -43,7 +43,7 @@ pub unsafe extern "C" fn capture(regs: *mut Regs) {
 /// return address into mcall's caller, and the caller's sp is just above that. None if the words
 /// are not inside `bounds`.
 pub fn parked_regs(sp: usize, bounds: (usize, usize), read: impl Fn(usize) -> usize) -> Option<Regs> {
-    if sp < bounds.0 || sp.checked_add(7 * 8)? > bounds.1 || sp % 8 != 0 {
+    if sp < bounds.0 || sp.checked_add(7 * 8)? > bounds.1 || !sp.is_multiple_of(8) {
         return None;
     }
     let mut r = Regs::new();

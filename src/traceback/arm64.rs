@@ -41,7 +41,7 @@ pub unsafe extern "C" fn capture(regs: *mut Regs) {
 /// d8-d15 above them, in a 160-byte frame; the caller's sp is just above it. None if that frame
 /// is not inside `bounds`.
 pub fn parked_regs(sp: usize, bounds: (usize, usize), read: impl Fn(usize) -> usize) -> Option<Regs> {
-    if sp < bounds.0 || sp.checked_add(160)? > bounds.1 || sp % 16 != 0 {
+    if sp < bounds.0 || sp.checked_add(160)? > bounds.1 || !sp.is_multiple_of(16) {
         return None;
     }
     let mut r = Regs::new();
