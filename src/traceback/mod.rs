@@ -1,5 +1,16 @@
-//! The panicking goroutine's call chain (Go's traceback.go: `traceback1`, `printframe`), on linux
-//! amd64 and arm64. Other targets print only the panic location, as before.
+//! The panicking goroutine's call chain (Go's traceback.go: `traceback1`, `printframe`), and every
+//! goroutine's for a deadlock or SIGQUIT dump (`goroutine_frames`, Go's tracebackothers), on
+//! linux amd64 and arm64. Other targets print only the panic location, and dump goroutine
+//! headers alone, as before.
+//!
+//! **Other goroutines.** A parked goroutine (waiting, or runnable after a yield) switched out
+//! through `mcall`, which pushed its callee-saved registers and left its caller's return address
+//! above them at `g.sched.sp`: `parked_regs` reads that frame and the walk proceeds as for the
+//! panicking one, bounded by that goroutine's stack. The goroutine a signal interrupted starts
+//! from the ucontext's registers (`signal_regs`). One running on another thread is not walked
+//! (`goroutine running on other thread; stack unavailable`, as Go). Each dumped goroutine ends
+//! with `created by F in goroutine K` + `\tfile:line +0xOFF` (newproc's parent_goid, gopc and
+//! the `gort::go` call's location).
 //!
 //! **Unwinding.** `capture` (a naked function) records the callee-saved registers, the stack
 //! pointer and its return address in the function that calls it; from there each frame is undone
@@ -502,6 +513,51 @@ mod tests {
         assert!(panic_machinery("rust_begin_unwind"));
         assert!(panic_machinery("__rustc::rust_begin_unwind"));
         assert!(!panic_machinery("traceback::level_c"));
+    }
+
+    #[test]
+    fn parked_regs_read_mcalls_frame() {
+        // mcall's frame as the arch pushes it: callee-saved registers, then the return address.
+        #[cfg(target_arch = "x86_64")]
+        let (frame, words, regs): ([usize; 8], usize, &[(u16, usize)]) =
+            ([115, 114, 113, 112, 103, 106, 0xdead, 0], 7, &[(15, 115), (12, 112), (3, 103), (6, 106)]);
+        #[cfg(target_arch = "aarch64")]
+        let (frame, words, regs): ([usize; 20], usize, &[(u16, usize)]) = {
+            let mut f = [0; 20];
+            for (i, w) in f.iter_mut().enumerate().take(11) {
+                *w = 119 + i;
+            }
+            f[11] = 0xdead;
+            (f, 20, &[(19, 119), (29, 129)])
+        };
+        // 16-aligned, as a stack pointer (arm64 requires it).
+        #[repr(align(16))]
+        struct Aligned<T>(T);
+        let frame = Aligned(frame);
+        let lo = frame.0.as_ptr() as usize;
+        let hi = lo + frame.0.len() * 8;
+        // SAFETY: parked_regs reads only words inside [lo, hi), the array.
+        let read = |a: usize| unsafe { *(a as *const usize) };
+        let r = parked_regs(lo, (lo, hi), read).unwrap();
+        assert_eq!(r.get(RA as u16), Some(0xdead));
+        assert_eq!(r.get(SP as u16), Some(lo + words * 8));
+        for &(reg, v) in regs {
+            assert_eq!(r.get(reg), Some(v));
+        }
+        // A frame that does not fit in the stack is refused.
+        assert!(parked_regs(lo + 16, (lo, hi), read).is_none());
+    }
+
+    #[test]
+    fn go_wait_reasons() {
+        use crate::gmp::WaitReason as W;
+        assert_eq!(W::ChanReceive.as_str(), "chan receive");
+        assert_eq!(W::ChanSend.as_str(), "chan send");
+        assert_eq!(W::Select.as_str(), "select");
+        assert_eq!(W::SelectNoCases.as_str(), "select (no cases)");
+        assert_eq!(W::Sleep.as_str(), "sleep");
+        assert_eq!(W::SyncMutexLock.as_str(), "sync.Mutex.Lock");
+        assert_eq!(W::SyncWaitGroupWait.as_str(), "sync.WaitGroup.Wait");
     }
 
     #[test]
