@@ -1,5 +1,6 @@
-//! Goroutine dumps (issue #16): every goroutine parked in a different way, each in its own
-//! named frame, then either a deadlock (no argument: Go's `fatal error: all goroutines are
+//! Goroutine dumps (issue #16): every goroutine parked in a different way (chan send, select,
+//! sync.Mutex.Lock, sync.WaitGroup.Wait, main in chan receive; with `sigquit` also sleep), each
+//! in its own named frame, then either a deadlock (no argument: Go's `fatal error: all goroutines are
 //! asleep - deadlock!` and every goroutine's chain) or, with `sigquit`, main sends itself SIGQUIT
 //! (tgkill to its own thread) while the others are parked: Go's `SIGQUIT: quit` dump, exit 2.
 #![no_std]
@@ -25,6 +26,19 @@ fn select_forever(a: gort::Receiver<u32>, b: gort::Receiver<u32>) {
 fn lock_forever() {
     let g = MU.lock();
     gort::println!("unexpected lock {}", *g);
+}
+
+#[inline(never)]
+fn wait_forever(wg: &gort::sync::WaitGroup) {
+    wg.wait();
+    // Not a tail call: the frame stays on the stack for the dump to show.
+    gort::println!("unexpected wait");
+}
+
+#[inline(never)]
+fn sleep_long() {
+    gort::sleep(core::time::Duration::from_secs(3600));
+    gort::println!("unexpected wake");
 }
 
 #[inline(never)]
@@ -63,6 +77,13 @@ fn main() {
     gort::go(move || send_forever(tx));
     gort::go(move || select_forever(a, b));
     gort::go(lock_forever);
+    static WG: gort::sync::WaitGroup = gort::sync::WaitGroup::new();
+    WG.add(1);
+    gort::go(|| wait_forever(&WG));
+    if sigquit {
+        // Not a deadlock (a timer is pending): only in the SIGQUIT dump.
+        gort::go(sleep_long);
+    }
     // Let them all park first.
     gort::sleep(core::time::Duration::from_millis(50));
     gort::println!("parked");
