@@ -175,26 +175,7 @@ where
 {
     // Inlined into the caller (inline(always)), so this pc lies in the function with the `go`
     // call: Go's gopc, named by a goroutine dump's `created by` line.
-    go_at(stack_size, f, callerpc_here(), core::panic::Location::caller())
-}
-
-/// The current pc: called from an `#[inline(always)]` function, a pc in its caller (linux amd64
-/// and arm64; 0 elsewhere, where nothing reads it).
-#[inline(always)]
-fn callerpc_here() -> usize {
-    #[allow(unused_mut)]
-    let mut pc = 0usize;
-    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-    // SAFETY: reads rip into a register; no memory, stack or flags touched.
-    unsafe {
-        core::arch::asm!("lea {}, [rip]", out(reg) pc, options(nomem, nostack, preserves_flags))
-    };
-    #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
-    // SAFETY: reads the pc into a register; no memory, stack or flags touched.
-    unsafe {
-        core::arch::asm!("adr {}, .", out(reg) pc, options(nomem, nostack, preserves_flags))
-    };
-    pc
+    go_at(stack_size, f, arch::pc_here(), core::panic::Location::caller())
 }
 
 /// go_with_stack's body, with the creating call's pc and location (newproc's gopc).

@@ -265,4 +265,14 @@ pub fn cpuinit() -> CpuFeatures {
 }
 
 /// Architecture name as Go spells it.
+/// A pc inside the calling function (inlined into it): `go`'s record of where a goroutine was
+/// created (Go's gopc).
+#[inline(always)]
+pub fn pc_here() -> usize {
+    let pc: usize;
+    // SAFETY: reads rip into a register; no memory, stack or flags touched.
+    unsafe { core::arch::asm!("lea {}, [rip]", out(reg) pc, options(nomem, nostack, preserves_flags)) };
+    pc
+}
+
 pub const GOARCH: &str = "amd64";

@@ -241,4 +241,14 @@ pub fn cpuinit() -> CpuFeatures {
 }
 
 /// Architecture name as Go spells it.
+/// A pc inside the calling function (inlined into it): `go`'s record of where a goroutine was
+/// created (Go's gopc).
+#[inline(always)]
+pub fn pc_here() -> usize {
+    let pc: usize;
+    // SAFETY: reads the pc into a register; no memory, stack or flags touched.
+    unsafe { core::arch::asm!("adr {}, .", out(reg) pc, options(nomem, nostack, preserves_flags)) };
+    pc
+}
+
 pub const GOARCH: &str = "arm64";
