@@ -581,7 +581,13 @@ impl<T> SelectChan for Hchan<T> {
         // SAFETY: this thread holds the lock (the caller's promise) and no guard for it is live.
         let mut c = unsafe { self.lock.adopt() };
         // SAFETY: elem as the caller promised.
-        let r = unsafe { if send { c.try_send(elem as *mut T) } else { c.try_recv(elem as *mut T) } };
+        let r = unsafe {
+            if send {
+                c.try_send(elem as *mut T)
+            } else {
+                c.try_recv(elem as *mut T)
+            }
+        };
         match r {
             Try::Done { ok, wake } => {
                 drop(c);

@@ -136,8 +136,10 @@ pub fn cmd_test(args: &[String]) -> Result<i32, Fail> {
     // Read every case first: a bad case file stops the run before anything is built.
     let (all_cases, uncovered) = load_cases(&root)?;
     // Several --filter: a case runs if its id contains any of them (as in `stress`).
-    let cases: Vec<&Case> =
-        all_cases.iter().filter(|c| filters.is_empty() || filters.iter().any(|f| c.id().contains(f.as_str()))).collect();
+    let cases: Vec<&Case> = all_cases
+        .iter()
+        .filter(|c| filters.is_empty() || filters.iter().any(|f| c.id().contains(f.as_str())))
+        .collect();
     if cases.is_empty() {
         return Err(format!("--filter {filters:?} matches no case").into());
     }
