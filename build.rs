@@ -18,6 +18,12 @@ fn main() {
 
     generate_offsets(&out, word);
 
+    // `gort_traceback`: the target has an unwinder (src/traceback/), so failures print frames.
+    println!("cargo::rustc-check-cfg=cfg(gort_traceback)");
+    if os == "linux" && (arch == "x86_64" || arch == "aarch64") {
+        println!("cargo::rustc-cfg=gort_traceback");
+    }
+
     let goarch = match arch.as_str() {
         "x86_64" => "amd64",
         "aarch64" => "arm64",

@@ -252,7 +252,8 @@ pub fn parse_godebug(s: &[u8], into: &mut DebugVars) {
     }
 }
 
-/// Go's parsedebugvars: reads GODEBUG unless the process runs in secure mode (AT_SECURE).
+/// Go's parsedebugvars: reads GODEBUG unless the process runs in secure mode (AT_SECURE), and
+/// GOTRACEBACK (setTraceback), which secure mode forces to `none` as Go's secureEnv does.
 pub fn parsedebugvars(secure: bool) {
     let mut d = DebugVars::default();
     if !secure {
@@ -262,6 +263,61 @@ pub fn parsedebugvars(secure: bool) {
     }
     // SAFETY: single-threaded in schedinit.
     unsafe { *DEBUG.get() = d };
+    settraceback(if secure { Some(b"none") } else { gogetenv("GOTRACEBACK") });
+}
+
+/// What a fatal report shows (Go's gotraceback result): `level` 0 shows no goroutine, 1 the
+/// user's frames, 2 gort's own frames too (with their pcs); `all` every goroutine, not only the
+/// failing one; `crash` aborts (SIGABRT, for a core dump) after the report instead of exiting 2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Traceback {
+    /// 0 none, 1 user frames, 2 and more: system frames too.
+    pub level: u8,
+    /// Every goroutine.
+    pub all: bool,
+    /// Abort after the report.
+    pub crash: bool,
+}
+
+/// GOTRACEBACK, encoded as Go's traceback_cache: level << 2 | all << 1 | crash. Before
+/// parsedebugvars it holds the default, `single`.
+static TRACEBACK: AtomicU32 = AtomicU32::new(1 << 2);
+
+/// Parses a GOTRACEBACK value as Go's setTraceback: none, single (and empty), all, system,
+/// crash, wer (windows: crash), or a number N meaning level N with all goroutines; anything
+/// else means all goroutines at level 0.
+pub fn parse_traceback(v: Option<&[u8]>) -> Traceback {
+    let t = |level, all, crash| Traceback { level, all, crash };
+    match v.unwrap_or(b"") {
+        b"none" => t(0, false, false),
+        b"single" | b"" => t(1, false, false),
+        b"all" => t(1, true, false),
+        b"system" => t(2, true, false),
+        b"crash" => t(2, true, true),
+        b"wer" if cfg!(windows) => t(2, true, true),
+        other => t(atoi32(other).map_or(0, |n| n.clamp(0, 63) as u8), true, false),
+    }
+}
+
+/// Go's setTraceback: records GOTRACEBACK for gotraceback.
+pub fn settraceback(v: Option<&[u8]>) {
+    let t = parse_traceback(v);
+    TRACEBACK.store((t.level as u32) << 2 | (t.all as u32) << 1 | t.crash as u32, Ordering::Relaxed);
+}
+
+/// How much a failure prints (Go's gotraceback): GOTRACEBACK's setting; a fatal error (`user`
+/// false: a throw, a deadlock) always shows every goroutine, and a runtime invariant's throw
+/// (`runtime`) gort's own frames too, as Go's throwTypeUser / throwTypeRuntime.
+pub fn gotraceback(fatal: bool, runtime: bool) -> Traceback {
+    let t = TRACEBACK.load(Ordering::Relaxed);
+    let mut r = Traceback { level: (t >> 2) as u8, all: t & 2 != 0, crash: t & 1 != 0 };
+    if fatal {
+        r.all = true;
+    }
+    if runtime {
+        r.level = 2;
+    }
+    r
 }
 
 /// Go's atoi: optional leading '-', then decimal digits only; None on empty input, any other byte,
@@ -345,6 +401,21 @@ mod tests {
         let mut d = DebugVars::default();
         parse_godebug(&big, &mut d);
         assert_eq!(d, DebugVars::default());
+    }
+
+    #[test]
+    fn gotraceback_values_as_go() {
+        let t = |level, all, crash| Traceback { level, all, crash };
+        assert_eq!(parse_traceback(None), t(1, false, false));
+        assert_eq!(parse_traceback(Some(b"")), t(1, false, false));
+        assert_eq!(parse_traceback(Some(b"none")), t(0, false, false));
+        assert_eq!(parse_traceback(Some(b"single")), t(1, false, false));
+        assert_eq!(parse_traceback(Some(b"all")), t(1, true, false));
+        assert_eq!(parse_traceback(Some(b"system")), t(2, true, false));
+        assert_eq!(parse_traceback(Some(b"crash")), t(2, true, true));
+        assert_eq!(parse_traceback(Some(b"2")), t(2, true, false));
+        assert_eq!(parse_traceback(Some(b"bogus")), t(0, true, false));
+        assert_eq!(parse_traceback(Some(b"wer")).crash, cfg!(windows));
     }
 
     #[test]

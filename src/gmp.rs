@@ -210,6 +210,9 @@ pub struct G {
     pub alllink: *mut G,
     /// Why it is parked.
     pub waitreason: WaitReason,
+    /// About when it started waiting (Go's waitsince; nanotime): 0 when running, stamped by
+    /// sysmon's periodic scan (as Go's GC stamps it) for the `N minutes` of a dump's header.
+    pub waitsince: core::sync::atomic::AtomicI64,
     /// Set by sysmon after 10 ms on CPU: yield at the next runtime entry.
     pub preempt: AtomicBool,
     /// Entry function of a fresh goroutine: called with `sched.ctx`.

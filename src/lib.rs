@@ -89,7 +89,7 @@ mod symtab;
 pub mod sync;
 mod sys;
 pub mod time;
-#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[cfg(gort_traceback)]
 mod traceback;
 
 pub use chan::{chan, Receiver, SendError, Sender};
@@ -286,6 +286,22 @@ pub mod syscall {
     }
 }
 
+/// Go's runtime package functions about the program's own goroutines.
+pub mod runtime {
+    /// Go's `runtime.Stack`: the calling goroutine's `goroutine N [running]:` header and call
+    /// chain, as a panic prints it, and with `all` every other goroutine's too (each with its
+    /// wait reason, frames and `created by` line), the world stopped while they are read.
+    /// Frames are listed on linux amd64 and arm64; elsewhere only the headers.
+    ///
+    /// ```no_run
+    /// gort::go(|| gort::sleep(core::time::Duration::from_secs(1)));
+    /// gort::println!("{}", gort::runtime::stack(true));
+    /// ```
+    pub fn stack(all: bool) -> alloc::string::String {
+        crate::print::stack(all)
+    }
+}
+
 pub use malloc::MemStats;
 
 /// The allocator's statistics (the heap part of Go's runtime.ReadMemStats).
@@ -385,6 +401,18 @@ pub mod testing {
     /// The running goroutine's stack bounds `(lo, hi)`.
     pub fn stack_bounds() -> (usize, usize) {
         crate::stack::current_bounds()
+    }
+
+    /// Panics with the heap lock held and never released, as a failure inside the allocator
+    /// would leave it: the report (and its tracebacks) must still print.
+    pub fn panic_in_allocator() -> ! {
+        crate::malloc::panic_holding_heap_lock()
+    }
+
+    /// Makes every goroutine waiting right now look as if it had waited `d` already (a dump then
+    /// shows `, N minutes` in its header without the test waiting that long).
+    pub fn age_waiting_goroutines(d: core::time::Duration) {
+        crate::proc::stamp_waiting(crate::time::nanotime(), d.as_nanos() as i64)
     }
 
     /// Number of goroutines parked right now (channel, sleep, lock...): lets a test wait until

@@ -247,6 +247,14 @@ pub fn scavenge_all() -> usize {
     HEAP.scavenge(i64::MAX, 0)
 }
 
+/// Panics holding the heap lock, as a failure inside the allocator would (the testing hook
+/// `panic_in_allocator`): the report must still print.
+#[cfg(feature = "testing")]
+pub fn panic_holding_heap_lock() -> ! {
+    HEAP.lock_forever();
+    panic!("a failure inside the allocator")
+}
+
 fn out_of_memory() -> ! {
     crate::throw("out of memory")
 }
@@ -596,6 +604,10 @@ pub struct GoAlloc;
 unsafe impl GlobalAlloc for GoAlloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        #[cfg(all(gort_traceback, feature = "traceback-lines"))]
+        if let Some(p) = crate::traceback::lines::arena_alloc(layout) {
+            return p;
+        }
         match kind(layout.size().max(1), layout.align()) {
             Kind::Small(c) => mcache_alloc(c),
             Kind::Large => alloc_large(layout.size()),
@@ -606,6 +618,11 @@ unsafe impl GlobalAlloc for GoAlloc {
     /// Zeroed memory: large spans whose pages were all released (or never touched) and direct
     /// mappings are zero already (Go's needzero), so only the rest is cleared.
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // The arena is a fresh mapping, untouched before: zero.
+        #[cfg(all(gort_traceback, feature = "traceback-lines"))]
+        if let Some(p) = crate::traceback::lines::arena_alloc(layout) {
+            return p;
+        }
         match kind(layout.size().max(1), layout.align()) {
             Kind::Small(c) => {
                 let p = mcache_alloc(c);
@@ -633,6 +650,10 @@ unsafe impl GlobalAlloc for GoAlloc {
 
     #[inline]
     unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
+        #[cfg(all(gort_traceback, feature = "traceback-lines"))]
+        if crate::traceback::lines::arena_owns(p) {
+            return;
+        }
         match kind(layout.size().max(1), layout.align()) {
             // SAFETY: p came from class c for the same layout.
             Kind::Small(c) => unsafe { mcache_free(p, c) },
@@ -644,6 +665,20 @@ unsafe impl GlobalAlloc for GoAlloc {
     }
 
     unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // Arena memory, or any memory while diverting: a fresh block and a copy.
+        #[cfg(all(gort_traceback, feature = "traceback-lines"))]
+        if crate::traceback::lines::arena_owns(p) || crate::traceback::lines::arena_alloc(Layout::new::<u8>()).is_some()
+        {
+            // SAFETY: new_size is non-zero and the alignment is the old valid one.
+            let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+            // SAFETY: as GlobalAlloc::alloc.
+            let q = unsafe { self.alloc(new_layout) };
+            if !q.is_null() {
+                // SAFETY: both blocks hold at least min(old, new) bytes and do not overlap.
+                unsafe { ptr::copy_nonoverlapping(p, q, layout.size().min(new_size)) };
+            }
+            return q;
+        }
         let old = kind(layout.size().max(1), layout.align());
         let new = kind(new_size.max(1), layout.align());
         match (old, new) {

@@ -258,6 +258,13 @@ impl<O: OsMem> Mheap<O> {
         }
     }
 
+    /// Takes the heap lock and never gives it back: what a failure inside the allocator
+    /// leaves behind (`gort::testing::panic_in_allocator`).
+    #[cfg(feature = "testing")]
+    pub fn lock_forever(&self) {
+        core::mem::forget(self.lock.lock());
+    }
+
     /// Maps the first arena (Go's mallocinit reserving the heap). False if the OS refused.
     pub fn init(&self) -> bool {
         // SAFETY: grow's remaining condition is the lock, held through `h`.

@@ -5,6 +5,7 @@
 //! goroutine whose stack overflowed and prints Go's report. See stack.rs for the layout.
 
 use crate::gmp::G;
+use crate::print::Frames;
 use crate::proc::find_g;
 use crate::stack;
 
@@ -117,21 +118,34 @@ pub(crate) fn find_overflowed_g() -> Option<*mut G> {
 
 /// Prints Go's stack overflow report for gp and exits 2.
 pub(crate) fn stack_overflow(gp: *mut G, sp: usize) -> ! {
-    stack_overflow_after(gp, sp, format_args!(""))
+    report(gp, sp, format_args!(""), Frames::Here(None))
 }
 
-/// stack_overflow with `pre` printed first, in the same report (see print::fatal_report).
+/// stack_overflow for a fault a signal (or windows exception) reported: the frames start where
+/// it interrupted the goroutine.
+pub(crate) fn stack_overflow_signal(gp: *mut G, sp: usize, regs: crate::print::CurRegs) -> ! {
+    report(gp, sp, format_args!(""), Frames::Signal(regs))
+}
+
+/// stack_overflow with `pre` printed first, in the same report (see print::die).
 pub(crate) fn stack_overflow_after(gp: *mut G, sp: usize, pre: core::fmt::Arguments<'_>) -> ! {
+    report(gp, sp, pre, Frames::Here(None))
+}
+
+/// Go's report: `runtime: goroutine N stack exceeds L-byte limit`, `runtime: sp=...`, `fatal
+/// error: stack overflow` (a runtime throw: gort's frames shown too), then the goroutines.
+fn report(gp: *mut G, sp: usize, pre: core::fmt::Arguments<'_>, frames: Frames<'_>) -> ! {
     // SAFETY: gp is a valid g (the overflowing one).
     let (goid, s, limit) = unsafe {
         let s = (*gp).stack;
         ((*gp).goid, s, if (*gp).startfn != 0 { stack::limit(&s) } else { s.hi - s.lo })
     };
-    crate::print::fatal_report(
-        Some(format_args!(
-            "{}runtime: goroutine {} stack exceeds {}-byte limit\nruntime: sp={:#x} stack=[{:#x}, {:#x}]\n",
+    crate::print::die(
+        crate::print::Failure::Throw,
+        format_args!(
+            "{}runtime: goroutine {} stack exceeds {}-byte limit\nruntime: sp={:#x} stack=[{:#x}, {:#x}]\nfatal error: stack overflow\n",
             pre, goid, limit, sp, s.lo, s.hi
-        )),
-        format_args!("stack overflow"),
+        ),
+        frames,
     )
 }

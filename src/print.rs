@@ -26,7 +26,7 @@
 
 use alloc::vec::Vec;
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicI64, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicUsize, Ordering};
 
 use crate::gmp::Global;
 use crate::sys as os;
@@ -241,133 +241,271 @@ fn start_dying() {
     }
 }
 
-/// Go's throw: a runtime invariant is broken. Prints `fatal error: msg` and exits 2.
+/// What failed, which decides how much the report shows (Go's throwType and gotraceback).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// An unrecovered panic (or a fault reported as one): GOTRACEBACK decides.
+    Panic,
+    /// A fatal error in the program's use of the runtime (a deadlock, an unlock of an unlocked
+    /// mutex; Go's `fatal`): every goroutine, at GOTRACEBACK's level.
+    Fatal,
+    /// A broken runtime invariant (Go's `throw`): every goroutine, gort's own frames too.
+    Throw,
+}
+
+/// Where the failing goroutine's frames start.
+#[derive(Clone, Copy)]
+#[allow(clippy::large_enum_variant)] // made once per failure, on the way to exit: no heap there
+pub enum Frames<'a> {
+    /// In the reporting function, which captures its registers: a panic (with its location)
+    /// or a throw.
+    Here(Option<&'a core::panic::Location<'a>>),
+    /// Where a signal interrupted this thread (a fault, SIGQUIT, a stack overflow).
+    Signal(CurRegs),
+}
+
+/// Go's throw: a runtime invariant is broken. Prints `fatal error: msg`, the goroutines with
+/// gort's frames (as Go's throwTypeRuntime) and exits 2.
 #[cold]
 pub fn throw(msg: &str) -> ! {
     fatal_fmt(format_args!("{}", msg))
 }
 
-/// Go's fatal with a formatted message: `fatal error: ...`, the current goroutine and (linux
-/// amd64/arm64) the call chain of the stack it runs on, exit 2.
+/// throw with a formatted message.
 #[cold]
 pub fn fatal_fmt(args: fmt::Arguments<'_>) -> ! {
-    fatal_report(None, args)
+    die(Failure::Throw, format_args!("fatal error: {}\n", args), Frames::Here(None))
 }
 
-/// fatal_fmt with a report printed before the `fatal error:` line (stack_overflow's `runtime:`
-/// lines), under the same dying protocol: when two threads fail at once (an overflow trampling
-/// a neighbour that faults), the second waits for the first to finish its report and exit, so
-/// the two reports never interleave.
+/// Go's fatal: the program misused the runtime (a deadlock, an unlock of an unlocked mutex).
+/// Prints `fatal error: msg` and every goroutine at GOTRACEBACK's level, exits 2.
 #[cold]
-pub fn fatal_report(pre: Option<fmt::Arguments<'_>>, args: fmt::Arguments<'_>) -> ! {
+pub fn fatal(msg: &str) -> ! {
+    die(Failure::Fatal, format_args!("fatal error: {}\n", msg), Frames::Here(None))
+}
+
+/// Writes a fatal report and ends the process (Go's fatalthrow/fatalpanic + dopanic_m): `head`
+/// (the `panic:` or `fatal error:` lines), then as GOTRACEBACK says (args::gotraceback): the
+/// failing goroutine's frames from `frames`, every other goroutine; then exit 2, or SIGABRT for
+/// GOTRACEBACK=crash. Under the dying protocol (start_dying): when two threads fail at once
+/// (an overflow trampling a neighbour that faults), the second waits for the first to finish
+/// its report and exit, so the two reports never interleave.
+#[cold]
+pub fn die(kind: Failure, head: fmt::Arguments<'_>, frames: Frames<'_>) -> ! {
     start_dying();
+    let t = crate::args::gotraceback(kind != Failure::Panic, kind == Failure::Throw);
+    // A `stack` call on another thread shares the unwinder's state: let it finish (bounded: it
+    // may be this thread's, failing inside it).
+    for _ in 0..1000 {
+        if !STACK_BUSY.load(Ordering::Acquire) {
+            break;
+        }
+        os::usleep(1000);
+    }
+    // From here on allocations (the line tables') come from an arena, not the heap.
+    #[cfg(all(gort_traceback, feature = "traceback-lines"))]
+    if t.level > 0 {
+        crate::traceback::lines::divert();
+    }
     {
         let mut w = FdWriter::new(2);
-        if let Some(pre) = pre {
-            let _ = w.write_fmt(pre);
+        let _ = w.write_fmt(head);
+        if t.level > 0 {
+            goroutines(&mut w, t, frames, true);
         }
-        let _ = writeln!(w, "fatal error: {}", args);
-        if let Some((goid, status)) = crate::proc::current_goroutine() {
-            let _ = write!(w, "\ngoroutine {} [{}]:\n", goid, status);
-            #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
-            {
-                let mut regs = crate::traceback::Regs::new();
-                // SAFETY: regs is a writable Regs.
-                unsafe { crate::traceback::capture(&mut regs) };
-                let r = crate::traceback::Report { regs, location: None, w: &mut w };
-                // SAFETY: start_dying admitted this thread as the only reporter; regs describe
-                // this function, which runs until the process exits.
-                unsafe { crate::traceback::traceback(r) };
+    }
+    if t.crash {
+        os::crash()
+    }
+    os::exit(2)
+}
+
+/// The goroutines of a report (Go's dopanic_m + tracebackothers): the failing one first (its
+/// `goroutine N [status]:` header, frames from `frames`, `created by`), then every other
+/// goroutine if `t.all`, each after a blank line. A failure on g0 prints `runtime stack:` and
+/// g0's frames instead of the first goroutine's. Frames exist only where the target has an
+/// unwinder (cfg gort_traceback); elsewhere the headers, and a panic's location. Allocates
+/// nothing. `dying`: the caller passed start_dying (else it holds the traceback lock and has
+/// stopped the world).
+fn goroutines(w: &mut dyn Write, t: crate::args::Traceback, frames: Frames<'_>, dying: bool) {
+    let me = crate::proc::current_g();
+    #[cfg(gort_traceback)]
+    let regs = match frames {
+        Frames::Here(_) => {
+            let mut regs = crate::traceback::Regs::new();
+            // SAFETY: regs is a writable Regs; this function stays live while they are used.
+            unsafe { crate::traceback::capture(&mut regs) };
+            regs
+        }
+        Frames::Signal(regs) => regs,
+    };
+    #[cfg(not(gort_traceback))]
+    let regs = CurRegs;
+    let (location, here) = match frames {
+        Frames::Here(l) => (l, true),
+        Frames::Signal(_) => (None, false),
+    };
+    let mut body = || {
+        // The stack the frames are on: the goroutine's, or g0's (or gsignal's) for a failure in
+        // the scheduler.
+        #[cfg(gort_traceback)]
+        let on = crate::proc::stack_holding(regs.sp());
+        #[cfg(gort_traceback)]
+        // SAFETY: this thread is the only one reporting (the caller's contract), on g0 or
+        // gsignal (on_system_stack); the registers describe live frames of the stack found.
+        let walk = |w: &mut dyn Write, bounds| unsafe {
+            let mut r = crate::traceback::Report { regs, location, level: t.level, w };
+            crate::traceback::print_frames(&mut r, bounds);
+        };
+        // (Go shows a scheduler's stack only at level 2, as a runtime throw has.)
+        #[cfg(gort_traceback)]
+        if let Some((gp, bounds)) = on {
+            if gp != me && t.level >= 2 {
+                let _ = writeln!(w, "\nruntime stack:");
+                walk(&mut *w, bounds);
             }
         }
-    }
-    os::exit(2)
+        if !me.is_null() {
+            // A panic or throw comes from running code (even inside syscall::blocking, whose
+            // status says syscall): Go's header says running.
+            goroutine_header(w, me, here);
+            #[cfg(gort_traceback)]
+            {
+                if let Some((gp, bounds)) = on {
+                    if gp == me {
+                        walk(&mut *w, bounds);
+                    }
+                }
+                // SAFETY: as above; me is a g of allgs.
+                unsafe { crate::traceback::created_by(w, me) };
+            }
+            #[cfg(not(gort_traceback))]
+            if let Some(l) = location {
+                let _ = writeln!(w, "\t{}:{}:{}", l.file(), l.line(), l.column());
+            }
+        }
+        let _ = regs;
+        if t.all {
+            others(w, me, t.level, dying);
+        }
+    };
+    on_system_stack(&mut body);
 }
 
-/// Go's throw for a deadlock: `fatal error: msg`, then every goroutine (dump_goroutines), exit 2.
-#[cold]
-pub fn throw_dump(msg: &str) -> ! {
-    start_dying();
-    {
-        let mut w = FdWriter::new(2);
-        let _ = writeln!(w, "fatal error: {}", msg);
-        dump_goroutines(&mut w, None);
+/// A blank line, then `goroutine N [status]:` (Go's goroutineheader): the status is its wait
+/// reason when waiting, with `, M minutes` once it has waited a minute or more (waitsince), or
+/// `running` when `running` says so (the failing goroutine).
+fn goroutine_header(w: &mut dyn Write, gp: *mut crate::gmp::G, running: bool) {
+    // SAFETY: gp is a g of allgs (never freed); waitsince is atomic.
+    let (goid, since) = unsafe { ((*gp).goid, (*gp).waitsince.load(Ordering::Relaxed)) };
+    let status = if running { "running" } else { crate::proc::gstatus_str(gp) };
+    let _ = write!(w, "\ngoroutine {} [{}", goid, status);
+    let waiting = !running && crate::proc::readgstatus(gp) == crate::gmp::GStatus::Waiting;
+    let minutes = (crate::time::nanotime() - since) / 60_000_000_000;
+    if waiting && since != 0 && minutes >= 1 {
+        let _ = write!(w, ", {} minutes", minutes);
     }
-    os::exit(2)
+    let _ = w.write_str("]:\n");
 }
 
-/// The registers a signal interrupted the current goroutine at (SIGQUIT's dump).
-#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
-pub type CurRegs = crate::traceback::Regs;
-/// The registers a signal interrupted the current goroutine at (unused without tracebacks).
-#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
-pub type CurRegs = ();
-
-/// Every goroutine, as Go's tracebackothers after `fatal error:` or `SIGQUIT:`: for each, a
-/// blank line, `goroutine N [status or wait reason]:`, and (linux amd64/arm64) its frames and
-/// `created by` lines; the current goroutine first (its frames from `cur`, the registers a
-/// signal interrupted it at). Elsewhere only the headers. Never allocates.
-///
-/// Only the thread that passed start_dying calls it, on g0 or the signal stack.
-pub fn dump_goroutines(w: &mut FdWriter, cur: Option<CurRegs>) {
-    let me = crate::proc::current_g();
-    let one = |w: &mut FdWriter, gp: *mut crate::gmp::G, _regs: Option<CurRegs>| {
-        // SAFETY: gp is a g of allgs (never freed).
-        let goid = unsafe { (*gp).goid };
-        let _ = write!(w, "\ngoroutine {} [{}]:\n", goid, crate::proc::gstatus_str(gp));
-        #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
-        // SAFETY: the caller passed start_dying and runs on g0 or gsignal; gp is of allgs.
+/// Every goroutine but `me`, each after a blank line (Go's tracebackothers).
+fn others(w: &mut dyn Write, me: *mut crate::gmp::G, _level: u8, dying: bool) {
+    let mut one = |gp: *mut crate::gmp::G| {
+        if gp == me {
+            return;
+        }
+        goroutine_header(w, gp, false);
+        #[cfg(gort_traceback)]
+        // SAFETY: the caller is the only thread reporting, on g0 or gsignal; gp is of allgs.
         unsafe {
-            crate::traceback::goroutine_frames(w, gp, _regs)
+            crate::traceback::goroutine_frames(w, gp, None, _level)
         };
     };
-    if !me.is_null() {
-        one(w, me, cur);
-    }
-    let ok = crate::proc::for_each_g_dying(|gp| {
-        if gp != me {
-            one(w, gp, None);
+    if dying {
+        if !crate::proc::for_each_g_dying(&mut one) {
+            let _ = writeln!(w, "\n(the goroutine list is locked: other goroutines not shown)");
         }
-    });
-    if !ok {
-        let _ = writeln!(w, "\n(the goroutine list is locked: other goroutines not shown)");
+    } else {
+        crate::proc::for_each_g(&mut one);
     }
 }
 
-/// The start of a signal's report (signal_unix, the windows exception handler): the dying
-/// protocol, then a writer for the report; the caller exits.
-pub fn start_signal_report() -> FdWriter {
-    start_dying();
-    FdWriter::new(2)
+/// Runs `f` on the M's g0 stack when on a goroutine's (which may be 2 KB), else (g0, gsignal,
+/// a thread without g) where it is.
+fn on_system_stack(f: &mut dyn FnMut()) {
+    unsafe extern "C" fn tramp(arg: usize) {
+        // SAFETY: on_system_stack passes a pointer to its live `&mut dyn FnMut()`.
+        let f = unsafe { &mut *(arg as *mut &mut dyn FnMut()) };
+        f();
+    }
+    let gp = crate::arch::getg();
+    // SAFETY: a non-null g is this thread's running g, whose m is this thread's M.
+    let user = !gp.is_null()
+        && unsafe {
+            let mp = (*gp).m;
+            !mp.is_null() && gp != (*mp).g0 && gp != (*mp).gsignal
+        };
+    if user {
+        let mut f = f;
+        // SAFETY: the report neither parks nor switches goroutines; f outlives the call.
+        unsafe { crate::arch::systemstack(tramp, &mut f as *mut &mut dyn FnMut() as usize) };
+    } else {
+        f();
+    }
+}
+
+/// The registers a signal interrupted the current goroutine at (faults, SIGQUIT).
+#[cfg(gort_traceback)]
+pub type CurRegs = crate::traceback::Regs;
+/// The registers a signal interrupted the current goroutine at (none kept: this target has no
+/// unwinder).
+#[cfg(not(gort_traceback))]
+#[derive(Clone, Copy)]
+pub struct CurRegs;
+
+/// Set while `stack` walks (it and a fatal report share the unwinder's static state).
+static STACK_BUSY: AtomicBool = AtomicBool::new(false);
+
+/// Go's runtime.Stack: the report `goroutines` prints for a panic, as text: this goroutine's
+/// `goroutine N [running]:` and frames (gort's own hidden unless GOTRACEBACK=system), then with
+/// `all` every other goroutine, the world stopped meanwhile so that none moves.
+pub fn stack(all: bool) -> alloc::string::String {
+    struct S(alloc::string::String);
+    impl Write for S {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            self.0.push_str(s);
+            Ok(())
+        }
+    }
+    let mut t = crate::args::gotraceback(false, false);
+    t.level = t.level.max(1);
+    t.all = all;
+    let mut out = S(alloc::string::String::new());
+    // Taken before the world stops: a holder preempted meanwhile could not run again.
+    while STACK_BUSY.swap(true, Ordering::Acquire) {
+        crate::proc::gosched();
+    }
+    let mut run = || goroutines(&mut out, t, Frames::Here(None), false);
+    if all {
+        crate::proc::with_world_stopped(run);
+    } else {
+        run();
+    }
+    STACK_BUSY.store(false, Ordering::Release);
+    // Go's text starts with the header, not the blank line a report puts before it.
+    let s = out.0;
+    match s.strip_prefix('\n') {
+        Some(rest) => rest.into(),
+        None => s,
+    }
 }
 
 /// The panic handler: Go's `panic: <msg>` + `goroutine N [running]:` + the goroutine's call
-/// chain (traceback/, linux amd64/arm64; elsewhere the panic location alone), exit 2.
+/// chain (see `die`), exit 2.
 #[cfg(not(test))]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    start_dying();
-    {
-        let mut w = FdWriter::new(2);
-        let _ = write!(w, "panic: {}", info.message());
-        let goid = crate::proc::current_goroutine().map_or(0, |(id, _)| id);
-        let _ = write!(w, "\n\ngoroutine {} [running]:\n", goid);
-        #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
-        {
-            let mut regs = crate::traceback::Regs::new();
-            // SAFETY: regs is a writable Regs.
-            unsafe { crate::traceback::capture(&mut regs) };
-            let r = crate::traceback::Report { regs, location: info.location(), w: &mut w };
-            // SAFETY: start_dying admitted this thread as the only reporter; regs describe this
-            // function, which runs until the process exits.
-            unsafe { crate::traceback::traceback(r) };
-        }
-        #[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
-        if let Some(loc) = info.location() {
-            let _ = writeln!(w, "\t{}:{}:{}", loc.file(), loc.line(), loc.column());
-        }
-    }
-    os::exit(2)
+    die(Failure::Panic, format_args!("panic: {}\n", info.message()), Frames::Here(info.location()))
 }
 
 // --- GODEBUG=boottrace=1 ---

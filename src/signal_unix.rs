@@ -4,7 +4,6 @@
 
 use crate::arch;
 use crate::sys::{self as os, SigSet, SIGBUS, SIGFPE, SIGILL, SIGSEGV};
-use core::fmt::Write as _;
 
 /// Go's initsig (for the signals gort handles).
 pub fn initsig() {
@@ -16,7 +15,7 @@ pub fn initsig() {
 }
 
 /// SIGQUIT: Go's dump of every goroutine (its sighandler with _SigKill|_SigThrow for SIGQUIT),
-/// exit 2. Never returns.
+/// at GOTRACEBACK's level, exit 2 (SIGABRT for GOTRACEBACK=crash). Never returns.
 ///
 /// # Safety
 /// Installed with SA_SIGINFO; called by the kernel with valid info and context.
@@ -27,18 +26,33 @@ unsafe extern "C" fn sigquit(_sig: i32, info: *mut u8, uc: *mut u8) {
     let gp = arch::getg();
     // SAFETY: a non-null g is this thread's (gsignal), whose m is this thread's M.
     let mid = if gp.is_null() || unsafe { (*gp).m.is_null() } { -1 } else { unsafe { (*(*gp).m).id } };
-    let mut w = crate::print::start_signal_report();
-    let _ = writeln!(w, "SIGQUIT: quit");
-    // Go prints sigcode as a uint64 (SI_TKILL, -6, is 18446744073709551610).
-    let _ = writeln!(w, "PC={:#x} m={} sigcode={}", pc, mid, code as i64 as u64);
-    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     // SAFETY: uc is the kernel's ucontext for this handler.
-    let cur = Some(unsafe { crate::traceback::signal_regs(uc) });
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    let cur = None;
-    crate::print::dump_goroutines(&mut w, cur);
-    drop(w);
-    os::exit(2)
+    let regs = unsafe { regs_of(uc) };
+    // Go prints sigcode as a uint64 (SI_TKILL, -6, is 18446744073709551610).
+    crate::print::die(
+        crate::print::Failure::Fatal,
+        format_args!("SIGQUIT: quit\nPC={:#x} m={} sigcode={}\n", pc, mid, code as i64 as u64),
+        crate::print::Frames::Signal(regs),
+    )
+}
+
+/// The interrupted registers, for the report's frames.
+///
+/// # Safety
+/// `uc` is the kernel's ucontext for the running handler.
+#[cfg(gort_traceback)]
+unsafe fn regs_of(uc: *mut u8) -> crate::print::CurRegs {
+    // SAFETY: as this function's contract.
+    unsafe { crate::traceback::signal_regs(uc) }
+}
+
+/// The interrupted registers (none: this target has no unwinder).
+///
+/// # Safety
+/// None: `uc` is not read.
+#[cfg(not(gort_traceback))]
+unsafe fn regs_of(_uc: *mut u8) -> crate::print::CurRegs {
+    crate::print::CurRegs
 }
 
 /// Removes the synchronous signals from a mask: they must never be blocked.
@@ -73,33 +87,37 @@ pub unsafe extern "C" fn sighandler(sig: i32, info: *mut u8, uc: *mut u8) {
             let lo = (*gp).stack.lo;
             let page = os::phys_page_size();
             if lo != 0 && (sp < lo || (addr < lo && addr + 16 * page >= lo)) {
-                crate::overflow::stack_overflow(gp, sp);
+                // SAFETY: uc is the kernel's ucontext for this handler.
+                crate::overflow::stack_overflow_signal(gp, sp, regs_of(uc));
             }
         }
         // Not this g's overflow, but maybe another's: an unguarded stack that overflowed past its
         // canary writes into the stack below, whose goroutine can fault first.
         if let Some(over) = crate::overflow::find_overflowed_g() {
-            crate::overflow::stack_overflow(over, 0);
+            // SAFETY: uc is the kernel's ucontext for this handler.
+            crate::overflow::stack_overflow_signal(over, 0, unsafe { regs_of(uc) });
         }
     }
     let (name, desc) = signame(sig);
-    {
-        let mut w = crate::print::start_signal_report();
-        match sig {
-            SIGSEGV | SIGBUS => {
-                let _ = writeln!(w, "panic: runtime error: invalid memory address or nil pointer dereference");
-            }
-            SIGFPE => {
-                let _ = writeln!(w, "panic: runtime error: integer divide by zero");
-            }
-            _ => {
-                let _ = writeln!(w, "fatal error: unexpected signal during runtime execution");
-            }
+    // SAFETY: uc is the kernel's ucontext for this handler.
+    let regs = unsafe { regs_of(uc) };
+    let frames = crate::print::Frames::Signal(regs);
+    let signal = format_args!("[signal {}: {} code={:#x} addr={:#x} pc={:#x}]", name, desc, code, addr, pc);
+    use crate::print::{die, Failure};
+    match sig {
+        // Go turns these into panics (sigpanic): GOTRACEBACK decides what is shown.
+        SIGSEGV | SIGBUS => die(
+            Failure::Panic,
+            format_args!("panic: runtime error: invalid memory address or nil pointer dereference\n{}\n", signal),
+            frames,
+        ),
+        SIGFPE => {
+            die(Failure::Panic, format_args!("panic: runtime error: integer divide by zero\n{}\n", signal), frames)
         }
-        let _ = writeln!(w, "[signal {}: {} code={:#x} addr={:#x} pc={:#x}]", name, desc, code, addr, pc);
-        if let Some((goid, _)) = crate::proc::current_goroutine() {
-            let _ = write!(w, "\ngoroutine {} [running]:\n", goid);
-        }
+        _ => die(
+            Failure::Throw,
+            format_args!("fatal error: unexpected signal during runtime execution\n{}\n", signal),
+            frames,
+        ),
     }
-    os::exit(2)
 }

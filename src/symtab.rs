@@ -174,6 +174,40 @@ pub fn symtab_of(file: &[u8]) -> Option<Symtab<'_>> {
     None
 }
 
+/// The contents of the section named `name` of the 64-bit little-endian ELF file `file`, or
+/// None (no such section, a compressed one, or not such a file).
+#[cfg_attr(not(feature = "traceback-lines"), allow(dead_code))]
+pub fn section<'a>(file: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    const SHF_COMPRESSED: usize = 0x800;
+    const SHT_NOBITS: u32 = 8;
+    if file.get(..6)? != b"\x7fELF\x02\x01" {
+        return None;
+    }
+    let shoff = u64_at(file, 0x28)?;
+    let shnum = u16_at(file, 0x3c)? as usize;
+    let shstrndx = u16_at(file, 0x3e)? as usize;
+    if u16_at(file, 0x3a)? as usize != SHDR_SIZE {
+        return None;
+    }
+    let shdr = |i: usize| file.get(shoff.checked_add(i.checked_mul(SHDR_SIZE)?)?..).and_then(|s| s.get(..SHDR_SIZE));
+    let names = shdr(shstrndx)?;
+    let (noff, nsize) = (u64_at(names, 24)?, u64_at(names, 32)?);
+    let names = file.get(noff..noff.checked_add(nsize)?)?;
+    for i in 0..shnum {
+        let sh = shdr(i)?;
+        let n = names.get(u32_at(sh, 0)? as usize..)?;
+        if n.get(..name.len()) != Some(name) || n.get(name.len()) != Some(&0) {
+            continue;
+        }
+        if u64_at(sh, 8)? & SHF_COMPRESSED != 0 || u32_at(sh, 4)? == SHT_NOBITS {
+            return None;
+        }
+        let (off, size) = (u64_at(sh, 24)?, u64_at(sh, 32)?);
+        return file.get(off..off.checked_add(size)?);
+    }
+    None
+}
+
 impl<'a> Symtab<'a> {
     /// The function symbol holding link-time address `addr`: (raw name, start address).
     pub fn lookup(&self, addr: usize) -> Option<(&'a [u8], usize)> {
@@ -325,6 +359,19 @@ mod tests {
         assert_eq!(start, f);
         assert!(name.ends_with("symtab::tests::a_marker_function_for_symtab"), "{name}");
         assert!(!name.contains("::h"), "hash printed: {name}");
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "reads the test binary and the auxv (getauxval, files, objcopy): not under Miri")]
+    fn sections_by_name() {
+        let f = self_exe();
+        let text = section(&f, b".text").expect(".text");
+        assert!(!text.is_empty());
+        assert!(section(&f, b".tex").is_none(), "a name prefix is not the name");
+        assert!(section(&f, b".no_such_section").is_none());
+        // The test binary is built with debug info: its line table is there.
+        assert!(section(&f, b".debug_line").is_some_and(|s| !s.is_empty()));
+        assert!(section(b"not an elf file at all, long enough", b".text").is_none());
     }
 
     #[test]

@@ -342,7 +342,7 @@ impl<T: ?Sized> Mutex<T> {
             // Release: our critical section happens-before the next owner's.
             let old = self.state.fetch_and(!LOCKED, Ordering::SeqCst);
             if old & LOCKED == 0 {
-                crate::throw("sync: unlock of unlocked mutex");
+                crate::print::fatal("sync: unlock of unlocked mutex");
             }
             if self.nwait.load(Ordering::SeqCst) == 0 {
                 return;

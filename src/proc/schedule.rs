@@ -116,6 +116,7 @@ pub(super) fn execute(gp: *mut G, inherit_time: bool) -> ! {
         (*mp).curg = gp;
         (*gp).m = mp;
         casgstatus(gp, GStatus::Runnable, GStatus::Running);
+        (*gp).waitsince.store(0, Ordering::Relaxed);
         (*gp).preempt.store(false, Ordering::Relaxed);
         if !inherit_time {
             let pp = (*mp).p.load(Ordering::Relaxed);

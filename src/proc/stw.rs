@@ -45,10 +45,10 @@ pub(super) fn checkdead(s: &SchedLocked) {
     }
     drop(allgs);
     if grunning == 0 {
-        crate::throw("no goroutines (main called runtime.Goexit) - deadlock!");
+        crate::print::fatal("no goroutines (main called runtime.Goexit) - deadlock!");
     }
     // Go's throw prints every goroutine here (its traceback level is "all" for a deadlock).
-    crate::print::throw_dump("all goroutines are asleep - deadlock!")
+    crate::print::fatal("all goroutines are asleep - deadlock!")
 }
 
 /// Go's gcstopm: during stop-the-world, give up the P and sleep.
@@ -185,6 +185,16 @@ pub fn free_os_memory() -> usize {
     crate::malloc::scavenge_all()
 }
 
+/// Runs `f` with every other P stopped (runtime.Stack(all)'s stop-the-world): no goroutine runs
+/// meanwhile, so parked ones stay parked. Serialised with set_gomaxprocs (Go's worldsema).
+pub fn with_world_stopped<R>(f: impl FnOnce() -> R) -> R {
+    let _world = WORLDSEMA.lock();
+    stop_the_world();
+    let r = f();
+    start_the_world(gomaxprocs());
+    r
+}
+
 /// Number of live goroutines (Go's NumGoroutine).
 pub fn num_goroutine() -> i64 {
     SCHED.ngalive.load(Ordering::Relaxed)
@@ -194,30 +204,6 @@ pub fn num_goroutine() -> i64 {
 #[cfg(feature = "testing")]
 pub fn num_waiting() -> usize {
     ALLGS.lock().0.iter().filter(|&&gp| readgstatus(gp) == GStatus::Waiting).count()
-}
-
-/// (goid, status text) of the running goroutine, for fatal messages; None on g0 or before TLS.
-pub fn current_goroutine() -> Option<(u64, &'static str)> {
-    let m0 = m0();
-    // SAFETY: m0 is static; after rt0 its g0 is set and TLS works.
-    unsafe {
-        if (*m0).g0.is_null() {
-            return None;
-        }
-        let gp = arch::getg();
-        if gp.is_null() {
-            return None;
-        }
-        let mp = (*gp).m;
-        if mp.is_null() {
-            return None;
-        }
-        let cur = if gp == (*mp).g0 || gp == (*mp).gsignal { (*mp).curg } else { gp };
-        if cur.is_null() {
-            return None;
-        }
-        Some(((*cur).goid, gstatus_str(cur)))
-    }
 }
 
 /// The running goroutine of this thread (m.curg when on g0 or gsignal), or null.
@@ -252,6 +238,45 @@ pub(crate) fn gstatus_str(gp: *mut G) -> &'static str {
         GStatus::Idle => "idle",
         GStatus::Dead => "dead",
     }
+}
+
+/// Calls `f` on every goroutine of allgs that is not dead, in creation order (Go's forEachG).
+pub(crate) fn for_each_g(mut f: impl FnMut(*mut G)) {
+    let allgs = ALLGS.lock();
+    for &gp in allgs.0.iter() {
+        if !matches!(readgstatus(gp), GStatus::Dead | GStatus::Idle) {
+            f(gp);
+        }
+    }
+}
+
+/// The goroutine of this thread whose stack holds `sp`, and that stack's bounds: the running
+/// goroutine (m.curg; also when `sp` is up to 64 KB below its stack, in its guard, as a stack
+/// overflow leaves it), else g0, else gsignal. None if `sp` is on none of them.
+#[cfg(gort_traceback)]
+pub(crate) fn stack_holding(sp: usize) -> Option<(*mut G, (usize, usize))> {
+    let gp = arch::getg();
+    if gp.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null g is this thread's; its m (if any) is this thread's M, whose g0,
+    // gsignal and curg are live gs.
+    unsafe {
+        let mp = (*gp).m;
+        let cands =
+            if mp.is_null() { [gp, ptr::null_mut(), ptr::null_mut()] } else { [(*mp).curg, (*mp).g0, (*mp).gsignal] };
+        for (i, &c) in cands.iter().enumerate() {
+            if c.is_null() {
+                continue;
+            }
+            let (lo, hi) = ((*c).stack.lo, (*c).stack.hi);
+            let slack = if i == 0 { 64 << 10 } else { 0 };
+            if lo != 0 && sp < hi && sp >= lo.saturating_sub(slack) {
+                return Some((c, (lo, hi)));
+            }
+        }
+    }
+    None
 }
 
 /// Calls `f` on every goroutine of allgs that is not dead, in creation order, for a dying

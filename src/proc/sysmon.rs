@@ -5,6 +5,29 @@ use super::*;
 // sysmon, retake, schedtrace
 // ---------------------------------------------------------------------------------------------
 
+/// How often sysmon stamps the waitsince of waiting goroutines.
+const STAMP_PERIOD_NS: i64 = 20_000_000_000;
+
+/// Stamps every waiting goroutine whose waitsince is unset with `now` (sysmon, `age_ns` 0); with
+/// `age_ns` > 0 (the testing hook) every waiting one with `now - age_ns`, to show `N minutes`
+/// without waiting that long.
+pub(crate) fn stamp_waiting(now: i64, age_ns: i64) {
+    let allgs = ALLGS.lock();
+    for &gp in allgs.0.iter() {
+        if readgstatus(gp) == GStatus::Waiting {
+            // SAFETY: gp is a g of allgs (never freed); waitsince is atomic. A goroutine that
+            // woke meanwhile gets a stamp execute clears, or one a little late: approximate,
+            // as Go's.
+            let since = unsafe { &(*gp).waitsince };
+            if age_ns > 0 {
+                since.store(now - age_ns, Ordering::Relaxed);
+            } else {
+                let _ = since.compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
 /// Go's sysmon: runs on its own M without a P. Retakes Ps blocked in syscalls, flags long-running
 /// goroutines for preemption, starts an M for overdue timers, prints schedtrace.
 pub(super) fn sysmon() {
@@ -17,6 +40,7 @@ pub(super) fn sysmon() {
     let mut lasttrace: i64 = 0;
     let mut lastscavenge: i64 = 0;
     let mut lastheapscavenge: i64 = 0;
+    let mut laststamp: i64 = nanotime();
     let mut idle = 0u32;
     let mut delay: u32 = 0;
     loop {
@@ -38,7 +62,8 @@ pub(super) fn sysmon() {
                 SCHED.sysmonwait.store(true, Ordering::Release);
                 drop(s);
                 let next = check_timers_no_p(0);
-                let mut sleep = if next != 0 { (next - now).clamp(1_000_000, 60_000_000_000) } else { 60_000_000_000 };
+                let mut sleep =
+                    if next != 0 { (next - now).clamp(1_000_000, STAMP_PERIOD_NS) } else { STAMP_PERIOD_NS };
                 if crate::malloc::scavenge_pending() {
                     // Free heap memory still resident: wake up in time to give it back.
                     sleep = sleep.min(crate::malloc::SCAVENGE_AGE_NS + 100_000_000);
@@ -50,6 +75,12 @@ pub(super) fn sysmon() {
                 idle = 0;
                 delay = 20;
             }
+        }
+        // Go's GC stamps waiting goroutines' waitsince when it scans them; gort has no GC: sysmon
+        // does it, every 20 s (dumps show whole minutes).
+        if now - laststamp >= STAMP_PERIOD_NS {
+            laststamp = now;
+            stamp_waiting(now, 0);
         }
         // Overdue timers with nobody to run them: start an M.
         let next = check_timers_no_p(0);

@@ -41,7 +41,8 @@
 //! **Output.** `write_all(fd, bytes, wait)` writes everything to fd 1 or 2: EINTR retries,
 //! a full non-blocking fd (EAGAIN) waits as `wait` says, any other failure returns its errno
 //! (`EPIPE` for a closed pipe on every OS). `raise_sigpipe` ends the process as a write to a
-//! closed stdout/stderr does in Go.
+//! closed stdout/stderr does in Go; `crash` ends it for GOTRACEBACK=crash (SIGABRT on unix, for
+//! a core dump; exit status 2 on windows, as Go's crash there).
 //!
 //! **The program image** (linux; tracebacks). `exe_auxv` gives the program headers' address
 //! and count and the executable's path from the auxv (AT_PHDR, AT_PHNUM, AT_EXECFN);

@@ -70,5 +70,6 @@ pub unsafe fn signal_regs(uc: *const u8) -> Regs {
         r.r[reg] = unsafe { *gregs.add(i) };
     }
     r.known = (1 << N) - 1;
+    r.exact_pc = true;
     r
 }

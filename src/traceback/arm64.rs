@@ -73,5 +73,6 @@ pub unsafe fn signal_regs(uc: *const u8) -> Regs {
         r.r[RA] = *((uc as usize + 440) as *const usize);
     }
     r.known = (1u64 << N) - 1;
+    r.exact_pc = true;
     r
 }

@@ -1,7 +1,7 @@
-//! The panicking goroutine's call chain (Go's traceback.go: `traceback1`, `printframe`), and every
-//! goroutine's for a deadlock or SIGQUIT dump (`goroutine_frames`, Go's tracebackothers), on
-//! linux amd64 and arm64. Other targets print only the panic location, and dump goroutine
-//! headers alone, as before.
+//! The failing goroutine's call chain (Go's traceback.go: `traceback1`, `printframe`), and every
+//! other goroutine's for a fatal error, SIGQUIT, GOTRACEBACK=all or `runtime::stack(true)`
+//! (`goroutine_frames`, Go's tracebackothers), on linux amd64 and arm64. Other targets print
+//! only the panic location, and goroutine headers alone.
 //!
 //! **Other goroutines.** A parked goroutine (waiting, or runnable after a yield) switched out
 //! through `mcall`, which pushed its callee-saved registers and left its caller's return address
@@ -47,9 +47,14 @@
 //! program without `.symtab` (stripped) or whose file cannot be read prints the location line
 //! under the header as before, then every frame as `?()` + `\tEXE+0xADDR`.
 //!
-//! `GOTRACEBACK=system` shows every frame, gort's and the panic machinery's too, each with its
-//! ` pc=0x...` (as Go's), and the location line stands under the header as for a stripped program. (The other
-//! GOTRACEBACK levels are not implemented yet.)
+//! With the `traceback-lines` cargo feature, `lines.rs` turns each `EXE+0xADDR` into
+//! `file:line` from the program's DWARF line tables.
+//!
+//! **Levels** (GOTRACEBACK, args.rs, Go's gotraceback): level 2 and more (`system`, `crash`, a
+//! runtime throw) shows every frame, gort's and the panic machinery's too, each with its
+//! ` pc=0x...` (as Go's), and the location line stands under the header as for a stripped
+//! program. Which goroutines are printed, and when, is print.rs's business (`die`, `goroutines`,
+//! `stack`); this module walks one stack at a time for it.
 
 use core::fmt::Write;
 
@@ -69,6 +74,8 @@ const MAX_WALK: usize = 1000;
 #[cfg_attr(target_arch = "x86_64", path = "amd64.rs")]
 #[cfg_attr(target_arch = "aarch64", path = "arm64.rs")]
 mod arch;
+#[cfg(feature = "traceback-lines")]
+pub mod lines;
 pub use arch::{capture, signal_regs};
 use arch::{parked_regs, CALL_BACK, N, RA, SP};
 
@@ -81,12 +88,29 @@ pub struct Regs {
     /// The interrupted code's lr (arm64) when the RA column holds a signal's pc instead: the
     /// return address of a leaf that has not saved lr (its CFI says lr is unchanged). 0 if not.
     leaf_lr: usize,
+    /// The RA column holds the pc a signal interrupted (the faulting instruction itself), not a
+    /// return address: look it up and print it as it is, not as the call before it.
+    exact_pc: bool,
 }
 
 impl Regs {
     /// No register known.
     pub const fn new() -> Self {
-        Regs { r: [0; N], known: 0, leaf_lr: 0 }
+        Regs { r: [0; N], known: 0, leaf_lr: 0, exact_pc: false }
+    }
+
+    /// The address inside the instruction this frame is at: the pc itself for an interrupted
+    /// one, else inside the call before the return address.
+    fn at(&self, pc: usize) -> usize {
+        if self.exact_pc {
+            pc
+        } else {
+            pc.wrapping_sub(CALL_BACK)
+        }
+    }
+    /// The stack pointer (0 if unknown).
+    pub fn sp(&self) -> usize {
+        self.get(SP as u16).unwrap_or(0)
     }
     fn get(&self, i: u16) -> Option<usize> {
         let i = i as usize;
@@ -145,9 +169,7 @@ fn step(
     bases = bases.set_eh_frame(eh_frame as u64);
     let eh = EhFrame::from(EndianSlice::new(eh, LittleEndian));
     let table = parsed.table()?;
-    let row = table
-        .unwind_info_for_address(&eh, &bases, ctx, pc.wrapping_sub(CALL_BACK) as u64, EhFrame::cie_from_offset)
-        .ok()?;
+    let row = table.unwind_info_for_address(&eh, &bases, ctx, regs.at(pc) as u64, EhFrame::cie_from_offset).ok()?;
     let cfa = match *row.cfa() {
         CfaRule::RegisterAndOffset { register, offset } => regs.get(register.0)?.wrapping_add(offset as usize),
         CfaRule::Expression(_) => return None,
@@ -157,7 +179,7 @@ fn step(
     if (cfa < sp || (cfa == sp && regs.leaf_lr == 0)) || cfa > bounds.1 {
         return None;
     }
-    let mut next = Regs { r: regs.r, known: regs.known, leaf_lr: 0 };
+    let mut next = Regs { r: regs.r, known: regs.known, leaf_lr: 0, exact_pc: false };
     for i in 0..N {
         if i == SP {
             continue;
@@ -187,9 +209,10 @@ fn step(
     Some(next)
 }
 
-/// Walks the call chain from `regs` (the state `capture` recorded) and calls `f(pc)` for every
-/// frame (pc is its return address), at most MAX_WALK times, until `f` returns false, `stop(pc)`
-/// holds, or the unwind information runs out. `read(a)` reads the word at `a`, which the walk
+/// Walks the call chain from `regs` (the state `capture` recorded) and calls `f(pc, at)` for
+/// every frame (pc is its return address, or an interrupted pc; `at` the address inside the
+/// instruction the frame is at: `Regs::at`), at most MAX_WALK times, until `f` returns false,
+/// `stop(pc)` holds, or the unwind information runs out. `read(a)` reads the word at `a`, which the walk
 /// keeps inside `bounds`.
 fn walk(
     img: &Image,
@@ -198,12 +221,12 @@ fn walk(
     bounds: (usize, usize),
     read: impl Fn(usize) -> usize,
     stop: impl Fn(usize) -> bool,
-    mut f: impl FnMut(usize) -> bool,
+    mut f: impl FnMut(usize, usize) -> bool,
 ) {
     let mut regs = *regs;
     for _ in 0..MAX_WALK {
         let Some(pc) = regs.get(RA as u16) else { return };
-        if pc == 0 || stop(pc) || !f(pc) {
+        if pc == 0 || stop(pc) || !f(pc, regs.at(pc)) {
             return;
         }
         match step(img, ctx, &regs, bounds, &read) {
@@ -217,7 +240,7 @@ fn walk(
 /// (`<gort::T as Trait>::f` is gort's too.)
 fn runtime_frame(name: &str) -> bool {
     let path = name.strip_prefix('<').unwrap_or(name);
-    path.starts_with("gort::") || name == "gort_user_main"
+    path.starts_with("gort::") || name == "gort_user_main" || name.starts_with("runtime_")
 }
 
 /// Whether a frame above the first shown one is the panic machinery's (hidden too).
@@ -254,18 +277,22 @@ impl NameBuf {
     }
 }
 
-/// What `print` needs from the fatal report: the panic location and where to write.
+/// What `print_frames` needs: where the walk starts, the panic location, how much to show and
+/// where to write.
 pub struct Report<'a> {
-    /// The registers `capture` recorded in the function reporting (the panic handler).
+    /// The registers the walk starts from (`capture` in the reporting function, a signal's
+    /// context, or a parked goroutine's saved frame).
     pub regs: Regs,
     /// The panic's `file:line:col` (None for a throw).
     pub location: Option<&'a core::panic::Location<'a>>,
+    /// GOTRACEBACK's level: 2 or more shows gort's frames and the panic machinery's too.
+    pub level: u8,
     /// Where the report goes.
-    pub w: &'a mut crate::print::FdWriter,
+    pub w: &'a mut dyn Write,
 }
 
 /// Writes a path as bytes (lossy for non-UTF-8 bytes).
-fn write_bytes(w: &mut impl Write, b: &[u8]) {
+fn write_bytes(w: &mut dyn Write, b: &[u8]) {
     for chunk in b.utf8_chunks() {
         let _ = w.write_str(chunk.valid());
         if !chunk.invalid().is_empty() {
@@ -278,10 +305,11 @@ fn write_bytes(w: &mut impl Write, b: &[u8]) {
 /// stack `bounds`.
 ///
 /// # Safety
-/// Only the thread writing the fatal report may call it; `bounds` must be the readable stack the
-/// registers were captured on, and the frames on it must be live.
-unsafe fn print_frames(r: &mut Report<'_>, bounds: (usize, usize)) {
-    let loc = |w: &mut crate::print::FdWriter, l: &core::panic::Location<'_>| {
+/// Only the thread holding the traceback (print.rs: the fatal reporter, or a `runtime::stack`
+/// caller under its lock) may call it, on g0 or the signal stack; `bounds` must be the readable
+/// stack the registers were captured on, and the frames on it must be live.
+pub unsafe fn print_frames(r: &mut Report<'_>, bounds: (usize, usize)) {
+    let loc = |w: &mut dyn Write, l: &core::panic::Location<'_>| {
         let _ = write!(w, "\t{}:{}:{}", l.file(), l.line(), l.column());
     };
     let Some(img) = symtab::image() else {
@@ -295,7 +323,7 @@ unsafe fn print_frames(r: &mut Report<'_>, bounds: (usize, usize)) {
     let names = unsafe { symtab::exe(&img) };
     let exe_path = symtab::exe_path();
     let tab = names.and_then(symtab::symtab_of);
-    let system = crate::args::gogetenv_raw("GOTRACEBACK") == Some(b"system");
+    let system = r.level >= 2;
     if tab.is_none() || system {
         if let Some(l) = r.location {
             loc(r.w, l);
@@ -318,8 +346,8 @@ unsafe fn print_frames(r: &mut Report<'_>, bounds: (usize, usize)) {
         // goexit's first instruction is a nop, so a return address into it is goexit+1 (amd64)
         // or goexit+4 (arm64).
         |pc| pc > goexit && pc <= goexit + 8,
-        |pc| {
-            let addr = pc.wrapping_sub(CALL_BACK).wrapping_sub(img.bias);
+        |pc, at| {
+            let addr = at.wrapping_sub(img.bias);
             let Some(tab) = &tab else {
                 if shown == MAX_FRAMES {
                     elided = true;
@@ -351,6 +379,9 @@ unsafe fn print_frames(r: &mut Report<'_>, bounds: (usize, usize)) {
             let _ = writeln!(w, "{}(...)", if n.is_empty() { "?" } else { n });
             match (first && !system, location) {
                 (true, Some(l)) => loc(w, l),
+                // SAFETY: this thread holds the traceback (this function's contract).
+                #[cfg(feature = "traceback-lines")]
+                _ if names.is_some_and(|f| unsafe { lines::write_location(&mut *w, f, addr) }) => {}
                 _ => {
                     let _ = w.write_char('\t');
                     write_bytes(w, exe_path);
@@ -359,7 +390,7 @@ unsafe fn print_frames(r: &mut Report<'_>, bounds: (usize, usize)) {
             }
             first = false;
             if let Some(s) = start {
-                let _ = write!(w, " +{:#x}", addr.wrapping_add(CALL_BACK).wrapping_sub(s));
+                let _ = write!(w, " +{:#x}", pc.wrapping_sub(img.bias).wrapping_sub(s));
             }
             if system {
                 let _ = write!(w, " pc={:#x}", pc);
@@ -373,45 +404,6 @@ unsafe fn print_frames(r: &mut Report<'_>, bounds: (usize, usize)) {
     }
 }
 
-/// The trampoline `systemstack` calls: arg is a `*mut (Report, (lo, hi))`.
-unsafe extern "C" fn print_frames_g0(arg: usize) {
-    // SAFETY: traceback passes a pointer to its live tuple and waits for this call.
-    let (r, bounds) = unsafe { &mut *(arg as *mut (Report<'_>, (usize, usize))) };
-    // SAFETY: as traceback's contract.
-    unsafe { print_frames(r, *bounds) };
-}
-
-/// Prints the call chain of the goroutine that is failing, from the registers `capture`
-/// recorded in the reporting function, after its `goroutine N [running]:` header. Switches to
-/// the M's g0 stack first when running on a goroutine's (which may be 2 KB).
-///
-/// # Safety
-/// Only the thread writing the fatal report may call it (after print.rs's start_dying), with
-/// `r.regs` captured in a function that is still running on this thread's current stack.
-pub unsafe fn traceback(r: Report<'_>) {
-    let gp = crate::arch::getg();
-    if gp.is_null() {
-        return;
-    }
-    // SAFETY: a non-null g is this thread's running g; its stack bounds and M are set.
-    let (bounds, on_user_g) = unsafe {
-        let mp = (*gp).m;
-        let user = !mp.is_null() && gp != (*mp).g0 && gp != (*mp).gsignal;
-        (((*gp).stack.lo, (*gp).stack.hi), user)
-    };
-    if bounds.0 == 0 || bounds.1 <= bounds.0 {
-        return;
-    }
-    let mut arg = (r, bounds);
-    if on_user_g {
-        // SAFETY: print_frames_g0 neither parks nor switches goroutines; arg outlives the call.
-        unsafe { crate::arch::systemstack(print_frames_g0, &mut arg as *mut _ as usize) };
-    } else {
-        // SAFETY: as this function's contract.
-        unsafe { print_frames(&mut arg.0, arg.1) };
-    }
-}
-
 /// The frames of one goroutine in a dump of all of them (Go's tracebackothers), after its
 /// header: from `cur` (the registers a signal interrupted it at, when it is the signal thread's
 /// goroutine), else from its saved context when it is parked (waiting or runnable, switched out
@@ -419,10 +411,10 @@ pub unsafe fn traceback(r: Report<'_>) {
 /// `created by` lines.
 ///
 /// # Safety
-/// Only the thread writing the fatal report may call it, on g0 or gsignal (not on a goroutine's
-/// stack). `gp` must be a g of allgs. A parked goroutine must stay parked meanwhile (deadlock:
+/// Only the thread holding the traceback (see print_frames) may call it, on g0 or gsignal (not
+/// on a goroutine's stack). `gp` must be a g of allgs. A parked goroutine must stay parked meanwhile (deadlock:
 /// nothing runs; SIGQUIT: see the module doc): its stack is read as it was saved.
-pub unsafe fn goroutine_frames(w: &mut crate::print::FdWriter, gp: *mut crate::gmp::G, cur: Option<Regs>) {
+pub unsafe fn goroutine_frames(w: &mut dyn Write, gp: *mut crate::gmp::G, cur: Option<Regs>, level: u8) {
     use crate::gmp::GStatus;
     use core::sync::atomic::Ordering;
     // SAFETY: gp is a g of allgs (never freed); the fields read are stable while it is parked.
@@ -457,7 +449,7 @@ pub unsafe fn goroutine_frames(w: &mut crate::print::FdWriter, gp: *mut crate::g
     };
     if let Some(regs) = regs {
         if bounds.0 != 0 && bounds.1 > bounds.0 {
-            let mut r = Report { regs, location: None, w: &mut *w };
+            let mut r = Report { regs, location: None, level, w: &mut *w };
             // SAFETY: as this function's contract: the only reporter, on a stack other than
             // gp's, which is live and read only inside its bounds.
             unsafe { print_frames(&mut r, bounds) };
@@ -472,7 +464,7 @@ pub unsafe fn goroutine_frames(w: &mut crate::print::FdWriter, gp: *mut crate::g
 ///
 /// # Safety
 /// As goroutine_frames.
-unsafe fn created_by(w: &mut crate::print::FdWriter, gp: *mut crate::gmp::G) {
+pub unsafe fn created_by(w: &mut dyn Write, gp: *mut crate::gmp::G) {
     // SAFETY: gp is a g of allgs; these fields are written once before it first runs.
     let (parent, gopc, loc) = unsafe { ((*gp).parent_goid, (*gp).gopc, (*gp).gopc_loc) };
     let Some(loc) = loc else { return };
@@ -504,6 +496,7 @@ mod tests {
     fn hidden_frames() {
         assert!(runtime_frame("gort::proc::main"));
         assert!(runtime_frame("gort_user_main"));
+        assert!(runtime_frame("runtime_mstart"));
         assert!(!runtime_frame("gort_e2e::main"));
         assert!(runtime_frame("<gort::malloc::GoAlloc as core::alloc::global::GlobalAlloc>::alloc"));
         assert!(!runtime_frame("<alloc::boxed::Box<F,A> as core::ops::function::FnOnce<Args>>::call_once"));

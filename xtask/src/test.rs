@@ -199,11 +199,21 @@ fn host_steps(root: &Path, loom: bool, res: &mut Results) {
     }
 }
 
+/// The targets whose e2e build includes tests/lines (the `traceback-lines` feature).
+const LINES_TARGETS: [&str; 2] = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"];
+
 /// Step 4 for one target: build the e2e programs, check their ELF properties, run the cases.
 fn e2e_target(root: &Path, t: &Target, cases: &[&Case], release: bool, res: &mut Results) -> Result<(), Fail> {
     let t0 = Instant::now();
     println!("== e2e {}: building", t.triple);
-    let built = cargo_build(root, &["-p", "gort-e2e", "--bins", "--keep-going"], t.triple, release)?;
+    let mut built = cargo_build(root, &["-p", "gort-e2e", "--bins", "--keep-going"], t.triple, release)?;
+    // The traceback program again with gort's `traceback-lines` feature (tests/lines), where
+    // tracebacks exist (linux amd64 and arm64): a feature is per build, so it is a second one.
+    if LINES_TARGETS.contains(&t.triple) {
+        let lines = cargo_build(root, &["-p", "gort-lines", "--bins"], t.triple, release)?;
+        built.success &= lines.success;
+        built.exes.extend(lines.exes);
+    }
     if let Inspect::Elf { class, machine, entry } = t.inspect {
         elf_properties(t, &built, (class, machine, entry), res);
     }
@@ -466,7 +476,9 @@ fn setgid_copy(root: &Path, exe: &Path) -> Result<PathBuf, String> {
 /// have no case file (built, but not run: reported as a warning, since a program may land before
 /// its cases do).
 pub fn load_cases(root: &Path) -> Result<(Vec<Case>, Vec<String>), String> {
-    let programs = e2e_programs(root)?;
+    let mut programs = e2e_programs(root)?;
+    // tests/lines builds traceback.rs again as `traceback_lines` (the traceback-lines feature).
+    programs.push("traceback_lines".to_string());
     let dir = root.join("tests/e2e/cases");
     let mut files: Vec<PathBuf> = fs::read_dir(&dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?

@@ -240,19 +240,31 @@ pub fn write_all(fd: usize, mut b: &[u8], wait: super::WriteWait) -> Result<(), 
 }
 
 /// Ends the process by SIGPIPE after a write to stdout or stderr found the pipe closed, as Go
-/// does: the default action restored and unblocked first. Exits 2 if the signal did not kill.
+/// does. Exits 2 if the signal did not kill.
 pub fn raise_sigpipe() {
-    const SIGPIPE: c_int = 13;
+    die_from_signal(13);
+    exit(2)
+}
+
+/// Ends the process for GOTRACEBACK=crash (Go's crash): by SIGABRT, which dumps core where
+/// core dumps are enabled. Exits 2 if the signal did not kill.
+pub fn crash() -> ! {
+    die_from_signal(6);
+    exit(2)
+}
+
+/// Go's dieFromSignal: raises `sig` with its default action restored and the signal unblocked
+/// first; returns if that did not end the process.
+fn die_from_signal(sig: c_int) {
     const SIG_UNBLOCK: c_int = 2;
     let dfl = SigAction { handler: 0, mask: 0, flags: 0 };
-    let unblock: u32 = 1 << (SIGPIPE - 1);
+    let unblock: u32 = 1 << (sig - 1);
     // SAFETY: a valid struct sigaction (SIG_DFL) and sigset; raise takes a signal number.
     unsafe {
-        ls::sigaction(SIGPIPE, &dfl, core::ptr::null_mut());
+        ls::sigaction(sig, &dfl, core::ptr::null_mut());
         ls::pthread_sigmask(SIG_UNBLOCK, &unblock, core::ptr::null_mut());
-        ls::raise(SIGPIPE);
+        ls::raise(sig);
     }
-    exit(2)
 }
 
 /// Ends the process with `code` (libSystem's exit: gort registers no atexit handlers).

@@ -226,24 +226,36 @@ pub fn write_all(fd: usize, mut b: &[u8], wait: super::WriteWait) -> Result<(), 
 }
 
 /// Ends the process by SIGPIPE after a write to stdout or stderr found the pipe closed, as Go
-/// does (`prog | head` ends quietly): the default action is restored and unblocked first, in
-/// case the process inherited SIGPIPE ignored or blocked. Exits 2 if the signal did not kill.
+/// does (`prog | head` ends quietly). Exits 2 if the signal did not kill.
 pub fn raise_sigpipe() {
-    const SIGPIPE: i32 = 13;
+    die_from_signal(13);
+    exit(2)
+}
+
+/// Ends the process for GOTRACEBACK=crash (Go's crash): by SIGABRT, which dumps core where
+/// core dumps are enabled. Exits 2 if the signal did not kill.
+pub fn crash() -> ! {
+    die_from_signal(6);
+    exit(2)
+}
+
+/// Go's dieFromSignal: raises `sig` on this thread with its default action restored and the
+/// signal unblocked first, in case the process inherited it ignored or blocked; returns if
+/// that did not end the process.
+fn die_from_signal(sig: i32) {
     let dfl = SigAction {
         handler: 0,
         flags: SaFlags::RESTORER.bits(),
         restorer: sigreturn as *const () as usize,
         mask: [0; 2],
     };
-    let unblock = SigSet(1u64 << (SIGPIPE - 1));
+    let unblock = SigSet(1u64 << (sig - 1));
     // SAFETY: dfl is a valid kernel sigaction (SIG_DFL); the mask is a valid sigset.
     unsafe {
-        syscall6(nr::RT_SIGACTION, SIGPIPE as usize, &dfl as *const SigAction as usize, 0, 8, 0, 0);
+        syscall6(nr::RT_SIGACTION, sig as usize, &dfl as *const SigAction as usize, 0, 8, 0, 0);
         syscall6(nr::RT_SIGPROCMASK, SIG_UNBLOCK, &unblock as *const SigSet as usize, 0, 8, 0, 0);
     }
-    tgkill(gettid(), SIGPIPE);
-    exit(2)
+    tgkill(gettid(), sig);
 }
 
 /// Ends the process with `code` (exit_group).

@@ -255,6 +255,12 @@ pub fn raise_sigpipe() {
     exit(2)
 }
 
+/// Ends the process for GOTRACEBACK=crash: exit status 2, as Go's crash on windows before
+/// Windows Error Reporting support (there is no signal to die from).
+pub fn crash() -> ! {
+    exit(2)
+}
+
 /// Ends the process with `code` (ExitProcess).
 pub fn exit(code: i32) -> ! {
     // SAFETY: ExitProcess does not return.
@@ -575,11 +581,11 @@ unsafe extern "system" fn sigtramp(ep: *mut ExceptionPointers) -> i32 {
 /// # Safety
 /// `f` is the address of the handler's `Fault`, which stays alive (the handler never returns).
 unsafe extern "C" fn sigpanic(f: usize) -> ! {
-    use core::fmt::Write as _;
+    use crate::print::Failure;
     // SAFETY: see above.
     let f = unsafe { &*(f as *const Fault) };
     if f.overflow {
-        crate::overflow::stack_overflow(f.gp, f.sp);
+        crate::overflow::stack_overflow_signal(f.gp, f.sp, crate::print::CurRegs);
     }
     // Not this g's overflow, but maybe another's (as signal_unix does): an unguarded stack that
     // overflowed past its canary writes into the stack below, whose goroutine can fault first
@@ -589,23 +595,22 @@ unsafe extern "C" fn sigpanic(f: usize) -> ! {
             crate::overflow::stack_overflow(over, 0);
         }
     }
-    {
-        let mut w = crate::print::start_signal_report();
-        let _ = match f.code {
-            EXCEPTION_ACCESS_VIOLATION | EXCEPTION_IN_PAGE_ERROR | EXCEPTION_GUARD_PAGE => {
-                writeln!(w, "panic: runtime error: invalid memory address or nil pointer dereference")
-            }
-            EXCEPTION_INT_DIVIDE_BY_ZERO => writeln!(w, "panic: runtime error: integer divide by zero"),
-            EXCEPTION_INT_OVERFLOW => writeln!(w, "panic: runtime error: integer overflow"),
-            EXCEPTION_FLT_DIVIDE_BY_ZERO => writeln!(w, "panic: runtime error: floating point error"),
-            _ => writeln!(w, "fatal error: unexpected signal during runtime execution"),
-        };
-        let _ = writeln!(w, "[signal {:#x} code={:#x} addr={:#x} pc={:#x}]", f.code, f.info0, f.addr, f.pc);
-        if let Some((goid, _)) = crate::proc::current_goroutine() {
-            let _ = write!(w, "\ngoroutine {} [running]:\n", goid);
+    let head = match f.code {
+        EXCEPTION_ACCESS_VIOLATION | EXCEPTION_IN_PAGE_ERROR | EXCEPTION_GUARD_PAGE => {
+            "panic: runtime error: invalid memory address or nil pointer dereference"
         }
-    }
-    exit(2)
+        EXCEPTION_INT_DIVIDE_BY_ZERO => "panic: runtime error: integer divide by zero",
+        EXCEPTION_INT_OVERFLOW => "panic: runtime error: integer overflow",
+        EXCEPTION_FLT_DIVIDE_BY_ZERO => "panic: runtime error: floating point error",
+        _ => "fatal error: unexpected signal during runtime execution",
+    };
+    let kind = if head.starts_with("panic") { Failure::Panic } else { Failure::Throw };
+    crate::print::die(
+        kind,
+        format_args!("{}\n[signal {:#x} code={:#x} addr={:#x} pc={:#x}]\n", head, f.code, f.info0, f.addr, f.pc),
+        // The frames of the faulting goroutine: windows has no unwinder yet (headers only).
+        crate::print::Frames::Signal(crate::print::CurRegs),
+    )
 }
 
 // --- args, minit ---

@@ -3,6 +3,8 @@
 //! in its own named frame, then either a deadlock (no argument: Go's `fatal error: all goroutines are
 //! asleep - deadlock!` and every goroutine's chain) or, with `sigquit`, main sends itself SIGQUIT
 //! (tgkill to its own thread) while the others are parked: Go's `SIGQUIT: quit` dump, exit 2.
+//! With `aged`, the deadlock comes after the parked goroutines were made to look 3 minutes old
+//! (gort::testing::age_waiting_goroutines): their headers say `, 3 minutes`.
 #![no_std]
 #![no_main]
 gort::main!(main);
@@ -68,6 +70,7 @@ fn sigquit_self() {
 
 fn main() {
     let sigquit = gort::os::args().get(1) == Some(&&b"sigquit"[..]);
+    let aged = gort::os::args().get(1) == Some(&&b"aged"[..]);
     // Held for good: lock_forever's goroutine waits on it.
     core::mem::forget(MU.lock());
     let (tx, keep_rx) = gort::chan::<u32>(0);
@@ -87,6 +90,9 @@ fn main() {
     // Let them all park first.
     gort::sleep(core::time::Duration::from_millis(50));
     gort::println!("parked");
+    if aged {
+        gort::testing::age_waiting_goroutines(core::time::Duration::from_secs(200));
+    }
     if sigquit {
         sigquit_self();
     }

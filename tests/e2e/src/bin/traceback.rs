@@ -5,6 +5,12 @@
 //! - `goroutine`: goroutine 2 panics in `g_level_b` (through its closure and `g_level_a`) while
 //!   main waits; its chain ends at its entry;
 //! - `deep`: a 150-call recursion panics: 100 frames, then `...additional frames elided...`;
+//! - `stack`: prints `gort::runtime::stack(false)`, `----`, then `stack(true)` while goroutine 2
+//!   waits in `parked_in_recv`, and exits 0;
+//! - `in-allocator`: panics in `in_allocator_level_b` holding the heap lock (what a failure
+//!   inside the allocator leaves): the report must print all the same;
+//! - `fault`: reads through a null pointer in `fault_level_b` (called from `fault_level_a`): the
+//!   signal's report shows the chain from the faulting instruction;
 //! - `stripped` (linux): copies itself to /tmp with its `.symtab` section header turned into
 //!   SHT_NULL (what `strip` leaves to a reader of section headers: no symbol table), and
 //!   re-executes the copy as `stripped-child`, which unlinks its file and panics: no names, only
@@ -64,6 +70,10 @@ fn main() {
         b"goroutine" => {
             let (tx, rx) = gort::chan::<u32>(0);
             gort::go(move || {
+                // Panic once goroutine 1 waits in its receive (GOTRACEBACK=all shows it there).
+                while gort::testing::parked_goroutines() < 1 {
+                    gort::gosched();
+                }
                 let v = g_level_a(core::hint::black_box(0));
                 tx.send(v).unwrap();
             });
@@ -71,6 +81,27 @@ fn main() {
         }
         b"deep" => {
             gort::println!("{}", recurse(150));
+        }
+        b"stack" => {
+            let (tx, rx) = gort::chan::<u32>(0);
+            let (done_tx, done_rx) = gort::chan::<u32>(0);
+            gort::go(move || {
+                let v = parked_in_recv(rx);
+                done_tx.send(v).unwrap();
+            });
+            // Let goroutine 2 reach its receive.
+            while gort::testing::parked_goroutines() < 1 {
+                gort::gosched();
+            }
+            stack_printer();
+            tx.send(1).unwrap();
+            gort::println!("done {:?}", done_rx.recv());
+        }
+        b"in-allocator" => {
+            gort::println!("{}", in_allocator_level_a());
+        }
+        b"fault" => {
+            gort::println!("{}", fault_level_a());
         }
         b"stripped" => stripped(),
         b"stripped-child" => {
@@ -179,4 +210,37 @@ fn stripped() {
     };
     gort::eprintln!("traceback: execve failed: errno {}", -ret);
     gort::os::exit(1);
+}
+
+#[inline(never)]
+fn parked_in_recv(rx: gort::Receiver<u32>) -> u32 {
+    rx.recv().unwrap_or(0) + 1
+}
+
+#[inline(never)]
+fn stack_printer() {
+    gort::println!("{}", gort::runtime::stack(false));
+    gort::println!("----");
+    gort::println!("{}", gort::runtime::stack(true));
+}
+
+#[inline(never)]
+fn fault_level_b(p: *const u32) -> u32 {
+    // SAFETY: none: p is null and this read faults on purpose.
+    unsafe { core::ptr::read_volatile(core::hint::black_box(p)) + 1 }
+}
+
+#[inline(never)]
+fn fault_level_a() -> u32 {
+    fault_level_b(core::hint::black_box(core::ptr::null())) + 1
+}
+
+#[inline(never)]
+fn in_allocator_level_b() -> u32 {
+    gort::testing::panic_in_allocator()
+}
+
+#[inline(never)]
+fn in_allocator_level_a() -> u32 {
+    in_allocator_level_b() + core::hint::black_box(1)
 }
