@@ -305,9 +305,9 @@ pub fn settraceback(v: Option<&[u8]>) {
     TRACEBACK.store((t.level as u32) << 2 | (t.all as u32) << 1 | t.crash as u32, Ordering::Relaxed);
 }
 
-/// How much a failure prints (Go's gotraceback): GOTRACEBACK's setting; a fatal error (`user`
-/// false: a throw, a deadlock) always shows every goroutine, and a runtime invariant's throw
-/// (`runtime`) gort's own frames too, as Go's throwTypeUser / throwTypeRuntime.
+/// How much a failure prints (Go's gotraceback): GOTRACEBACK's setting, except that a fatal
+/// error (`fatal`: a deadlock, a throw) always shows every goroutine, and a broken runtime
+/// invariant (`runtime`) gort's own frames too, as Go's throwTypeUser / throwTypeRuntime.
 pub fn gotraceback(fatal: bool, runtime: bool) -> Traceback {
     let t = TRACEBACK.load(Ordering::Relaxed);
     let mut r = Traceback { level: (t >> 2) as u8, all: t & 2 != 0, crash: t & 1 != 0 };
