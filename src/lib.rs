@@ -56,6 +56,7 @@
 //! message and exit code ("Messages and exit codes"); they follow Go's.
 #![cfg_attr(not(test), no_std)]
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 // Host unit tests build the crate without the runtime (no rt0, the system allocator), so the
 // scheduler paths they do not exercise are unused there; the target builds report dead code.
 #![cfg_attr(test, allow(dead_code))]
@@ -92,7 +93,7 @@ pub mod time;
 #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
 mod traceback;
 
-pub use chan::{chan, Receiver, SendError, Sender};
+pub use chan::{chan, Iter, Receiver, SendError, Sender, TryIter, TryRecvError, TrySendError};
 
 use print::throw;
 
@@ -101,7 +102,7 @@ use print::throw;
 /// runtime invariant whatever it is called with.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::chan::{selectgo, Case, RecvCase, SendCase};
+    pub use crate::chan::{selectgo, Case, RecvCase, SelectRecv, SelectSend, SendCase};
     pub use crate::print::print;
 }
 
@@ -349,6 +350,7 @@ pub mod os {
     }
 
     /// Standard output or standard error, from [`stdout`] or [`stderr`].
+    #[derive(Debug)]
     pub struct Stdout {
         fd: usize,
     }
