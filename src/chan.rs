@@ -1069,6 +1069,10 @@ unsafe fn unlock_select(_gp: *mut G, arg: usize) -> bool {
 
 /// What a `recv(...)` arm of [`select!`](crate::select!) accepts: a [`Receiver`], a reference
 /// to one, or an `Option` of either (None switches the arm off, as a nil channel in Go).
+#[diagnostic::on_unimplemented(
+    message = "`recv({Self})` in select!: the channel must be a Receiver, a reference to one, or an Option of either",
+    label = "not a Receiver"
+)]
 pub trait SelectRecv {
     /// The channel's element type.
     type Item;
@@ -1106,6 +1110,10 @@ impl<X: SelectRecv> SelectRecv for Option<X> {
 
 /// What a `send(...)` arm of [`select!`](crate::select!) accepts: a [`Sender`], a reference to
 /// one, or an `Option` of either (None switches the arm off, as a nil channel in Go).
+#[diagnostic::on_unimplemented(
+    message = "`send({Self}, ..)` in select!: the channel must be a Sender, a reference to one, or an Option of either",
+    label = "not a Sender"
+)]
 pub trait SelectSend {
     /// The channel's element type.
     type Item;
@@ -1325,9 +1333,10 @@ impl<T> Drop for SendCase<'_, T> {
 /// `RX` is a [`Receiver`], a reference to one, or an `Option` of either; `TX` likewise with
 /// [`Sender`]. An arm whose option is `None`, or on [`Receiver::never`], is never chosen: Go's
 /// nil channel, the way to switch an arm off. With no arm left and no `default`, `select!`
-/// blocks for good (a deadlock if nothing else runs), as `select {}` does in Go. Any number of
-/// arms works (each costs one step of macro recursion: 100 arms fit in the default
-/// `recursion_limit` of 128), and the expansion raises no rustc or clippy warning.
+/// blocks for good (a deadlock if nothing else runs), as `select {}` does in Go. Each arm costs
+/// one step of macro recursion: up to 124 arms (and a `default`) fit in the default
+/// `recursion_limit` of 128, more with `#![recursion_limit = "256"]`. The expansion raises no
+/// rustc or clippy warning in the caller's code.
 ///
 /// ```
 /// let (tx, rx) = gort::chan::<u32>(1);

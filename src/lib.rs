@@ -27,7 +27,9 @@
 //! # What is here
 //!
 //! - Goroutines: [`go`], [`go_with_stack`], [`gosched`], [`sleep`], [`num_goroutine`].
-//! - Channels: [`chan()`] makes a ([`Sender`], [`Receiver`]) pair; [`select!`] waits on several.
+//! - Channels: [`chan()`] makes a ([`Sender`], [`Receiver`]) pair (`send`, `try_send`, `recv`,
+//!   `try_recv`, `iter`, `try_iter`, `close`, `len`, `capacity`; [`Receiver::never`] is Go's nil
+//!   channel); [`select!`] waits on several, as Go's `select`.
 //! - [`sync`]: `Mutex`, `WaitGroup`, `Once` whose waiters park instead of spinning.
 //! - [`time`]: a monotonic [`time::Instant`].
 //! - The scheduler's knobs: [`gomaxprocs`], [`num_cpu`], [`set_max_threads`].
