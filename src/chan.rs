@@ -1402,8 +1402,9 @@ macro_rules! select {
 ///   source order; temporaries in a match scrutinee live to the end of the match, which is
 ///   what lets `recv(make_rx())` borrow its receiver;
 /// - inside, one case per arm, selectgo, and each case's outcome moved out into a variable
-///   declared before the match, so the cases (which borrow the channels) are gone when
-/// - an `if let` chain runs the body of the arm that won, or the default.
+///   declared before the match;
+/// - after the match (the cases, which borrow the channels, are gone by then), an `if let`
+///   chain runs the body of the arm that won, or the default.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_parse {
