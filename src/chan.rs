@@ -958,8 +958,8 @@ pub fn selectgo(cases: &mut [Case<'_>], block: bool) -> Option<usize> {
 fn selectgo_erased(cases: &[Case<'_>], elems: &[*mut u8], block: bool) -> Option<(usize, bool)> {
     let n = cases.len();
     // Cases without a channel are left out of the poll and lock orders (as Go's nil channels).
-    let enabled: Vec<usize> = (0..n).filter(|&i| cases[i].ops.chan().is_some()).collect();
-    if enabled.is_empty() {
+    let mut pollorder: Vec<usize> = (0..n).filter(|&i| cases[i].ops.chan().is_some()).collect();
+    if pollorder.is_empty() {
         if !block {
             return None;
         }
@@ -972,7 +972,6 @@ fn selectgo_erased(cases: &[Case<'_>], elems: &[*mut u8], block: bool) -> Option
         });
     }
     // Poll order: a uniform random permutation (Fisher-Yates with fastrandn, as Go).
-    let mut pollorder = enabled.clone();
     for i in 1..pollorder.len() {
         let j = crate::alg::fastrandn(i as u32 + 1) as usize;
         pollorder.swap(i, j);
@@ -982,7 +981,7 @@ fn selectgo_erased(cases: &[Case<'_>], elems: &[*mut u8], block: bool) -> Option
         Some(c) => c,
         None => crate::throw("selectgo: a case without a channel in the lock order"),
     };
-    let mut lockorder = enabled.clone();
+    let mut lockorder = pollorder.clone();
     lockorder.sort_unstable_by_key(|&i| chan(i).addr());
     lockorder.dedup_by_key(|i| chan(*i).addr());
     let lock_all = || lockorder.iter().for_each(|&i| chan(i).lock());
@@ -1018,10 +1017,11 @@ fn selectgo_erased(cases: &[Case<'_>], elems: &[*mut u8], block: bool) -> Option
     unsafe {
         (*gp).param.store(0, Ordering::Relaxed);
         (*gp).selectdone.store(0, Ordering::Relaxed);
-        for &i in &enabled {
-            let sg = &mut sgs[i];
-            sg.is_select = true;
-            chan(i).enqueue(cases[i].ops.is_send(), sg);
+        for (i, sg) in sgs.iter_mut().enumerate() {
+            if let Some(c) = cases[i].ops.chan() {
+                sg.is_select = true;
+                c.enqueue(cases[i].ops.is_send(), sg);
+            }
         }
     }
     let locks = SelectLocks { cases, order: &lockorder };
@@ -1032,13 +1032,13 @@ fn selectgo_erased(cases: &[Case<'_>], elems: &[*mut u8], block: bool) -> Option
     // SAFETY: gp.param is the winning sudog (set by the waker before goready).
     let won = unsafe { protocol::take_wakeup(&(*gp).param) } as *const Sudog;
     let mut result = None;
-    for &i in &enabled {
-        let sg = &mut sgs[i];
+    for (i, sg) in sgs.iter_mut().enumerate() {
+        let Some(c) = cases[i].ops.chan() else { continue }; // never enqueued
         if ptr::eq(sg as *const Sudog, won) {
             result = Some((i, sg.success));
         } else {
             // SAFETY: channel locked; sg may or may not still be queued.
-            unsafe { chan(i).remove(cases[i].ops.is_send(), sg) };
+            unsafe { c.remove(cases[i].ops.is_send(), sg) };
         }
     }
     unlock_all_except(0);
