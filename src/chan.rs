@@ -313,8 +313,8 @@ impl<T> Hchan<T> {
         got.then(|| unsafe { slot.assume_init() })
     }
 
-    /// Non-blocking receive: Ok(Some) value, Ok(None) closed and drained, Err(()) would block.
-    fn try_recv(&self) -> Result<Option<T>, ()> {
+    /// Non-blocking receive (Go's selectnbrecv): a value, or why there is none.
+    fn try_recv(&self) -> Result<T, TryRecvError> {
         proc::preempt_check();
         let mut slot = MaybeUninit::<T>::uninit();
         let mut c = self.lock.lock();
@@ -322,10 +322,36 @@ impl<T> Hchan<T> {
         match unsafe { c.try_recv(slot.as_mut_ptr()) } {
             Try::Done { ok, wake } => {
                 drop(c);
-                // SAFETY: a completed receive wrote the slot.
-                Ok(Try::finish(ok, wake).then(|| unsafe { slot.assume_init() }))
+                if Try::finish(ok, wake) {
+                    // SAFETY: a completed receive wrote the slot.
+                    Ok(unsafe { slot.assume_init() })
+                } else {
+                    Err(TryRecvError::Disconnected)
+                }
             }
-            Try::Block => Err(()),
+            Try::Block => Err(TryRecvError::Empty),
+        }
+    }
+
+    /// Non-blocking send (Go's selectnbsend): Full(v) if no receiver waits and the buffer is
+    /// full, Disconnected(v) if the channel is closed.
+    fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
+        proc::preempt_check();
+        let mut v = MaybeUninit::new(v);
+        let mut c = self.lock.lock();
+        // SAFETY: v is ours to give.
+        match unsafe { c.try_send(v.as_mut_ptr()) } {
+            Try::Done { ok, wake } => {
+                drop(c);
+                if Try::finish(ok, wake) {
+                    Ok(())
+                } else {
+                    // SAFETY: closed: the value was not taken.
+                    Err(TrySendError::Disconnected(unsafe { v.assume_init() }))
+                }
+            }
+            // SAFETY: would block: the value was not taken.
+            Try::Block => Err(TrySendError::Full(unsafe { v.assume_init() })),
         }
     }
 
@@ -387,8 +413,15 @@ unsafe fn unlock_chan<T>(_gp: *mut G, lock: usize) -> bool {
 }
 
 /// The error of a send on a closed channel; gives the value back.
-#[derive(PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct SendError<T>(pub T);
+
+impl<T> SendError<T> {
+    /// The value that was not sent.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
 
 impl<T> fmt::Debug for SendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -402,15 +435,103 @@ impl<T> fmt::Display for SendError<T> {
     }
 }
 
+impl<T> core::error::Error for SendError<T> {}
+
+/// The error of [`Sender::try_send`]; gives the value back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TrySendError<T> {
+    /// No receiver was waiting and the buffer was full (an unbuffered channel without a waiting
+    /// receiver is always full).
+    Full(T),
+    /// The channel is closed.
+    Disconnected(T),
+}
+
+impl<T> TrySendError<T> {
+    /// The value that was not sent.
+    pub fn into_inner(self) -> T {
+        match self {
+            TrySendError::Full(v) | TrySendError::Disconnected(v) => v,
+        }
+    }
+    /// Whether the send failed because the channel was full.
+    pub fn is_full(&self) -> bool {
+        matches!(self, TrySendError::Full(_))
+    }
+    /// Whether the send failed because the channel is closed.
+    pub fn is_disconnected(&self) -> bool {
+        matches!(self, TrySendError::Disconnected(_))
+    }
+}
+
+impl<T> From<SendError<T>> for TrySendError<T> {
+    fn from(e: SendError<T>) -> Self {
+        TrySendError::Disconnected(e.0)
+    }
+}
+
+impl<T> fmt::Debug for TrySendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrySendError::Full(_) => f.write_str("Full(..)"),
+            TrySendError::Disconnected(_) => f.write_str("Disconnected(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for TrySendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrySendError::Full(_) => f.write_str("send on full channel"),
+            TrySendError::Disconnected(_) => f.write_str("send on closed channel"),
+        }
+    }
+}
+
+impl<T> core::error::Error for TrySendError<T> {}
+
+/// The error of [`Receiver::try_recv`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TryRecvError {
+    /// Nothing to receive now (no value buffered, no sender waiting); the channel is open.
+    Empty,
+    /// The channel is closed and drained: nothing will ever arrive.
+    Disconnected,
+}
+
+impl TryRecvError {
+    /// Whether nothing was ready on an open channel.
+    pub fn is_empty(&self) -> bool {
+        *self == TryRecvError::Empty
+    }
+    /// Whether the channel is closed and drained.
+    pub fn is_disconnected(&self) -> bool {
+        *self == TryRecvError::Disconnected
+    }
+}
+
+impl fmt::Display for TryRecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryRecvError::Empty => f.write_str("receive from empty channel"),
+            TryRecvError::Disconnected => f.write_str("receive from empty and closed channel"),
+        }
+    }
+}
+
+impl core::error::Error for TryRecvError {}
+
 /// The sending end of a channel (Clone: many senders). The channel closes when the last
 /// Sender is dropped, or on `close()`.
 pub struct Sender<T> {
     c: Arc<Hchan<T>>,
 }
 
-/// The receiving end of a channel (Clone: many receivers).
+/// The receiving end of a channel (Clone: many receivers), or [`Receiver::never`], Go's nil
+/// channel.
 pub struct Receiver<T> {
-    c: Arc<Hchan<T>>,
+    /// None: a receiver that never becomes ready (Go's nil channel).
+    c: Option<Arc<Hchan<T>>>,
 }
 
 /// Makes a channel with `cap` buffer slots: 0 is unbuffered (every send meets a receive).
@@ -441,7 +562,15 @@ pub fn chan<T: Send>(cap: usize) -> (Sender<T>, Receiver<T>) {
         senders: core::sync::atomic::AtomicUsize::new(1),
         cap,
     });
-    (Sender { c: c.clone() }, Receiver { c })
+    (Sender { c: c.clone() }, Receiver { c: Some(c) })
+}
+
+/// Parks the calling goroutine for good (an operation on Go's nil channel, or a select with
+/// nothing to wait for). The deadlock detector sees it like any parked goroutine.
+fn block_forever(reason: WaitReason) -> ! {
+    proc::preempt_check();
+    gopark(None, 0, reason);
+    crate::throw("unreachable: a goroutine blocked forever resumed");
 }
 
 impl<T: Send> Sender<T> {
@@ -449,6 +578,23 @@ impl<T: Send> Sender<T> {
     /// channel is closed.
     pub fn send(&self, v: T) -> Result<(), SendError<T>> {
         self.c.send(v)
+    }
+
+    /// Sends v if that can be done without blocking: to a waiting receiver, or into free buffer
+    /// space. Otherwise gives v back: [`TrySendError::Full`] (an unbuffered channel with no
+    /// receiver waiting is full) or [`TrySendError::Disconnected`] (closed).
+    ///
+    /// ```
+    /// use gort::TrySendError;
+    /// let (tx, rx) = gort::chan::<u32>(1);
+    /// assert_eq!(tx.try_send(1), Ok(()));
+    /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    /// drop(rx);
+    /// tx.close();
+    /// assert_eq!(tx.try_send(3), Err(TrySendError::Disconnected(3)));
+    /// ```
+    pub fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
+        self.c.try_send(v)
     }
 
     /// Closes the channel: receivers drain what is buffered, then get None; blocked and later
@@ -474,7 +620,8 @@ impl<T: Send> Sender<T> {
         self.len() == 0
     }
 
-    /// Buffer capacity.
+    /// Buffer capacity: the `cap` the channel was made with, 0 for an unbuffered one. (A plain
+    /// `usize`, not crossbeam's `Option<usize>`: every gort channel is bounded, as Go's.)
     pub fn capacity(&self) -> usize {
         self.c.cap
     }
@@ -495,27 +642,102 @@ impl<T> Drop for Sender<T> {
     }
 }
 
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender").field("capacity", &self.c.cap).finish_non_exhaustive()
+    }
+}
+
 impl<T: Send> Receiver<T> {
-    /// Receives a value, blocking until one is sent; None once the channel is closed and drained.
-    pub fn recv(&self) -> Option<T> {
-        self.c.recv()
+    /// A receiver that never becomes ready: Go's nil channel. `recv` on it blocks forever (the
+    /// goroutine shows as `chan receive (nil chan)` in a deadlock report), `try_recv` is always
+    /// `Empty`, and a [`select!`](crate::select!) arm on it is never chosen. Cheap: no channel
+    /// is allocated.
+    ///
+    /// ```
+    /// let never = gort::Receiver::<u32>::never();
+    /// assert_eq!(never.try_recv(), Err(gort::TryRecvError::Empty));
+    /// let got = gort::select! {
+    ///     recv(never) -> v => v,
+    ///     default => None,
+    /// };
+    /// assert_eq!(got, None);
+    /// ```
+    pub fn never() -> Self {
+        Receiver { c: None }
     }
 
-    /// Receives without blocking: Ok(Some(v)), Ok(None) if closed and drained, Err(()) if
-    /// nothing is ready.
-    #[allow(clippy::result_unit_err)]
-    pub fn try_recv(&self) -> Result<Option<T>, ()> {
-        self.c.try_recv()
+    /// Receives a value, blocking until one is sent; None once the channel is closed and drained.
+    pub fn recv(&self) -> Option<T> {
+        match &self.c {
+            Some(c) => c.recv(),
+            None => block_forever(WaitReason::ChanReceiveNilChan),
+        }
+    }
+
+    /// Receives without blocking: the value, or [`TryRecvError::Empty`] if nothing is ready,
+    /// or [`TryRecvError::Disconnected`] once the channel is closed and drained.
+    ///
+    /// ```
+    /// use gort::TryRecvError;
+    /// let (tx, rx) = gort::chan::<u32>(1);
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// tx.send(5).unwrap();
+    /// drop(tx);
+    /// assert_eq!(rx.try_recv(), Ok(5));
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    /// ```
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        match &self.c {
+            Some(c) => c.try_recv(),
+            None => {
+                proc::preempt_check();
+                Err(TryRecvError::Empty)
+            }
+        }
     }
 
     /// Number of buffered values.
     pub fn len(&self) -> usize {
-        self.c.len()
+        self.c.as_ref().map_or(0, |c| c.len())
     }
 
     /// Whether no value is buffered.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Buffer capacity, as [`Sender::capacity`] (0 for [`Receiver::never`]).
+    pub fn capacity(&self) -> usize {
+        self.c.as_ref().map_or(0, |c| c.cap)
+    }
+
+    /// A blocking iterator over received values: each `next` is a [`recv`](Self::recv), and
+    /// the iteration ends when the channel is closed and drained (`for v in &rx` is the same).
+    ///
+    /// ```
+    /// let (tx, rx) = gort::chan::<u32>(3);
+    /// for i in 1..=3 {
+    ///     tx.send(i).unwrap();
+    /// }
+    /// drop(tx);
+    /// assert_eq!(rx.iter().sum::<u32>(), 6);
+    /// ```
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { rx: self }
+    }
+
+    /// A non-blocking iterator: yields what can be received right now ([`try_recv`](Self::try_recv))
+    /// and ends at the first `Empty` or `Disconnected`.
+    ///
+    /// ```
+    /// let (tx, rx) = gort::chan::<u32>(4);
+    /// tx.send(1).unwrap();
+    /// tx.send(2).unwrap();
+    /// assert_eq!(rx.try_iter().count(), 2); // does not wait for more
+    /// ```
+    pub fn try_iter(&self) -> TryIter<'_, T> {
+        TryIter { rx: self }
     }
 }
 
@@ -525,10 +747,65 @@ impl<T> Clone for Receiver<T> {
     }
 }
 
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.c {
+            Some(c) => f.debug_struct("Receiver").field("capacity", &c.cap).finish_non_exhaustive(),
+            None => f.write_str("Receiver(never)"),
+        }
+    }
+}
+
+/// A `Receiver` is itself a blocking iterator (`rx.sum()`, `for v in rx`), as
+/// [`Receiver::iter`] but by value.
 impl<T: Send> Iterator for Receiver<T> {
     type Item = T;
     fn next(&mut self) -> Option<T> {
         self.recv()
+    }
+}
+
+impl<'a, T: Send> IntoIterator for &'a Receiver<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}
+
+/// The blocking iterator of [`Receiver::iter`].
+pub struct Iter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T: Send> Iterator for Iter<'_, T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv()
+    }
+}
+
+impl<T> fmt::Debug for Iter<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Iter").field("rx", self.rx).finish()
+    }
+}
+
+/// The non-blocking iterator of [`Receiver::try_iter`].
+pub struct TryIter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T: Send> Iterator for TryIter<'_, T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.try_recv().ok()
+    }
+}
+
+impl<T> fmt::Debug for TryIter<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TryIter").field("rx", self.rx).finish()
     }
 }
 
@@ -617,8 +894,8 @@ impl<T> SelectChan for Hchan<T> {
 
 /// What selectgo needs from one case; implemented by [`RecvCase`] and [`SendCase`] only.
 pub(crate) trait CaseOps {
-    /// The channel.
-    fn chan(&self) -> &dyn SelectChan;
+    /// The channel, or None for an arm that is switched off (Go's nil channel): never chosen.
+    fn chan(&self) -> Option<&dyn SelectChan>;
     /// Send (true) or receive.
     fn is_send(&self) -> bool;
     /// The value to send, or the slot to receive into (a `*mut T` of the channel's T). Points
@@ -639,8 +916,14 @@ pub struct Case<'a> {
     ops: &'a mut dyn CaseOps,
 }
 
+impl fmt::Debug for Case<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Case").field("send", &self.ops.is_send()).field("enabled", &self.ops.chan().is_some()).finish()
+    }
+}
+
 /// Where a case stands.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum CaseState {
     /// Not run (yet).
     Pending,
@@ -653,7 +936,8 @@ enum CaseState {
 /// Go's selectgo: runs one ready case (chosen uniformly at random among the ready ones), or the
 /// default if `block` is false and none is ready, or parks until one can proceed.
 /// Returns the index of the case that ran (its outcome is in the case: `take`), or None for the
-/// default.
+/// default. Cases without a channel (Go's nil channels) are never chosen; with nothing else to
+/// wait for, a blocking select parks for good (the deadlock detector sees it).
 pub fn selectgo(cases: &mut [Case<'_>], block: bool) -> Option<usize> {
     proc::preempt_check();
     let n = cases.len();
@@ -662,8 +946,7 @@ pub fn selectgo(cases: &mut [Case<'_>], block: bool) -> Option<usize> {
             return None;
         }
         // select {} blocks forever (Go's block()).
-        gopark(None, 0, WaitReason::SelectNoCases);
-        crate::throw("unreachable: select with no cases resumed");
+        block_forever(WaitReason::SelectNoCases);
     }
     let elems: Vec<*mut u8> = cases.iter_mut().map(|c| c.ops.elem()).collect();
     let (i, ok) = selectgo_erased(cases, &elems, block)?;
@@ -674,15 +957,31 @@ pub fn selectgo(cases: &mut [Case<'_>], block: bool) -> Option<usize> {
 
 fn selectgo_erased(cases: &[Case<'_>], elems: &[*mut u8], block: bool) -> Option<(usize, bool)> {
     let n = cases.len();
+    // Cases without a channel are left out of the poll and lock orders (as Go's nil channels).
+    let mut pollorder: Vec<usize> = (0..n).filter(|&i| cases[i].ops.chan().is_some()).collect();
+    if pollorder.is_empty() {
+        if !block {
+            return None;
+        }
+        // Go compiles a one-case select to the plain channel operation, which parks on a nil
+        // channel with its own wait reason; a bigger one parks in selectgo as "select".
+        block_forever(match n {
+            1 if cases[0].ops.is_send() => WaitReason::ChanSendNilChan,
+            1 => WaitReason::ChanReceiveNilChan,
+            _ => WaitReason::Select,
+        });
+    }
     // Poll order: a uniform random permutation (Fisher-Yates with fastrandn, as Go).
-    let mut pollorder: Vec<usize> = (0..n).collect();
-    for i in 1..n {
+    for i in 1..pollorder.len() {
         let j = crate::alg::fastrandn(i as u32 + 1) as usize;
         pollorder.swap(i, j);
     }
     // Lock order: by channel address, each channel once.
-    let chan = |i: usize| cases[i].ops.chan();
-    let mut lockorder: Vec<usize> = (0..n).collect();
+    let chan = |i: usize| match cases[i].ops.chan() {
+        Some(c) => c,
+        None => crate::throw("selectgo: a case without a channel in the lock order"),
+    };
+    let mut lockorder = pollorder.clone();
     lockorder.sort_unstable_by_key(|&i| chan(i).addr());
     lockorder.dedup_by_key(|i| chan(*i).addr());
     let lock_all = || lockorder.iter().for_each(|&i| chan(i).lock());
@@ -719,8 +1018,10 @@ fn selectgo_erased(cases: &[Case<'_>], elems: &[*mut u8], block: bool) -> Option
         (*gp).param.store(0, Ordering::Relaxed);
         (*gp).selectdone.store(0, Ordering::Relaxed);
         for (i, sg) in sgs.iter_mut().enumerate() {
-            sg.is_select = true;
-            chan(i).enqueue(cases[i].ops.is_send(), sg);
+            if let Some(c) = cases[i].ops.chan() {
+                sg.is_select = true;
+                c.enqueue(cases[i].ops.is_send(), sg);
+            }
         }
     }
     let locks = SelectLocks { cases, order: &lockorder };
@@ -732,11 +1033,12 @@ fn selectgo_erased(cases: &[Case<'_>], elems: &[*mut u8], block: bool) -> Option
     let won = unsafe { protocol::take_wakeup(&(*gp).param) } as *const Sudog;
     let mut result = None;
     for (i, sg) in sgs.iter_mut().enumerate() {
+        let Some(c) = cases[i].ops.chan() else { continue }; // never enqueued
         if ptr::eq(sg as *const Sudog, won) {
             result = Some((i, sg.success));
         } else {
             // SAFETY: channel locked; sg may or may not still be queued.
-            unsafe { chan(i).remove(cases[i].ops.is_send(), sg) };
+            unsafe { c.remove(cases[i].ops.is_send(), sg) };
         }
     }
     unlock_all_except(0);
@@ -756,23 +1058,109 @@ unsafe fn unlock_select(_gp: *mut G, arg: usize) -> bool {
     // SAFETY: arg points at the SelectLocks on the parked goroutine's stack.
     let l = unsafe { &*(arg as *const SelectLocks<'_, '_>) };
     for &i in l.order.iter().rev() {
-        // SAFETY: selectgo locked each channel of the order once before parking.
-        unsafe { l.cases[i].ops.chan().unlock() };
+        // SAFETY: selectgo locked each channel of the order once before parking (the order
+        // holds only cases with a channel).
+        if let Some(c) = l.cases[i].ops.chan() {
+            unsafe { c.unlock() };
+        }
     }
     true
 }
 
-/// A receive case of `select!`: the channel and the slot a value lands in.
+/// What a `recv(...)` arm of [`select!`](crate::select!) accepts: a [`Receiver`], a reference
+/// to one, or an `Option` of either (None switches the arm off, as a nil channel in Go).
+#[diagnostic::on_unimplemented(
+    message = "`recv({Self})` in select!: the channel must be a Receiver, a reference to one, or an Option of either",
+    label = "not a Receiver"
+)]
+pub trait SelectRecv {
+    /// The channel's element type.
+    type Item;
+    /// The receiver to wait on, or None for an arm that is never chosen.
+    fn select_receiver(&self) -> Option<&Receiver<Self::Item>>;
+}
+
+impl<T> SelectRecv for Receiver<T> {
+    type Item = T;
+    fn select_receiver(&self) -> Option<&Receiver<T>> {
+        Some(self)
+    }
+}
+
+impl<X: SelectRecv + ?Sized> SelectRecv for &X {
+    type Item = X::Item;
+    fn select_receiver(&self) -> Option<&Receiver<X::Item>> {
+        (**self).select_receiver()
+    }
+}
+
+impl<X: SelectRecv + ?Sized> SelectRecv for &mut X {
+    type Item = X::Item;
+    fn select_receiver(&self) -> Option<&Receiver<X::Item>> {
+        (**self).select_receiver()
+    }
+}
+
+impl<X: SelectRecv> SelectRecv for Option<X> {
+    type Item = X::Item;
+    fn select_receiver(&self) -> Option<&Receiver<X::Item>> {
+        self.as_ref()?.select_receiver()
+    }
+}
+
+/// What a `send(...)` arm of [`select!`](crate::select!) accepts: a [`Sender`], a reference to
+/// one, or an `Option` of either (None switches the arm off, as a nil channel in Go).
+#[diagnostic::on_unimplemented(
+    message = "`send({Self}, ..)` in select!: the channel must be a Sender, a reference to one, or an Option of either",
+    label = "not a Sender"
+)]
+pub trait SelectSend {
+    /// The channel's element type.
+    type Item;
+    /// The sender to wait on, or None for an arm that is never chosen.
+    fn select_sender(&self) -> Option<&Sender<Self::Item>>;
+}
+
+impl<T> SelectSend for Sender<T> {
+    type Item = T;
+    fn select_sender(&self) -> Option<&Sender<T>> {
+        Some(self)
+    }
+}
+
+impl<X: SelectSend + ?Sized> SelectSend for &X {
+    type Item = X::Item;
+    fn select_sender(&self) -> Option<&Sender<X::Item>> {
+        (**self).select_sender()
+    }
+}
+
+impl<X: SelectSend + ?Sized> SelectSend for &mut X {
+    type Item = X::Item;
+    fn select_sender(&self) -> Option<&Sender<X::Item>> {
+        (**self).select_sender()
+    }
+}
+
+impl<X: SelectSend> SelectSend for Option<X> {
+    type Item = X::Item;
+    fn select_sender(&self) -> Option<&Sender<X::Item>> {
+        self.as_ref()?.select_sender()
+    }
+}
+
+/// A receive case of `select!`: the channel (None: never chosen) and the slot a value lands in.
 pub struct RecvCase<'a, T> {
-    c: &'a Hchan<T>,
+    c: Option<&'a Hchan<T>>,
     slot: MaybeUninit<T>,
     state: CaseState,
 }
 
 impl<'a, T: Send> RecvCase<'a, T> {
-    /// A case receiving from rx.
-    pub fn new(rx: &'a Receiver<T>) -> Self {
-        RecvCase { c: &rx.c, slot: MaybeUninit::uninit(), state: CaseState::Pending }
+    /// A case receiving from rx (a Receiver, a reference to one, or an Option of either).
+    pub fn new<A: SelectRecv<Item = T> + ?Sized>(rx: &'a A) -> Self {
+        let c = rx.select_receiver().and_then(|r| r.c.as_deref());
+        RecvCase { c, slot: MaybeUninit::uninit(), state: CaseState::Pending }
     }
     /// The view selectgo works on; borrows this case until select returns.
     pub fn case(&mut self) -> Case<'_> {
@@ -792,11 +1180,22 @@ impl<'a, T: Send> RecvCase<'a, T> {
             _ => panic!("select: outcome of a case that did not run"),
         }
     }
+    /// Some(outcome) if this case won (as [`take`](Self::take)), None if it did not run.
+    ///
+    /// # Panics
+    /// If the outcome was taken already.
+    #[track_caller]
+    pub fn outcome(&mut self) -> Option<Option<T>> {
+        match self.state {
+            CaseState::Pending => None,
+            _ => Some(self.take()),
+        }
+    }
 }
 
 impl<T: Send> CaseOps for RecvCase<'_, T> {
-    fn chan(&self) -> &dyn SelectChan {
-        self.c
+    fn chan(&self) -> Option<&dyn SelectChan> {
+        self.c.map(|c| c as &dyn SelectChan)
     }
     fn is_send(&self) -> bool {
         false
@@ -809,6 +1208,12 @@ impl<T: Send> CaseOps for RecvCase<'_, T> {
     }
 }
 
+impl<T> fmt::Debug for RecvCase<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecvCase").field("enabled", &self.c.is_some()).field("state", &self.state).finish()
+    }
+}
+
 impl<T> Drop for RecvCase<'_, T> {
     fn drop(&mut self) {
         if self.state == CaseState::Done(true) {
@@ -818,17 +1223,19 @@ impl<T> Drop for RecvCase<'_, T> {
     }
 }
 
-/// A send case of `select!`: the channel and the value, owned until it is sent.
+/// A send case of `select!`: the channel (None: never chosen) and the value, owned until it is
+/// sent.
 pub struct SendCase<'a, T> {
-    c: &'a Hchan<T>,
+    c: Option<&'a Hchan<T>>,
     val: MaybeUninit<T>,
     state: CaseState,
 }
 
 impl<'a, T: Send> SendCase<'a, T> {
-    /// A case sending v on tx.
-    pub fn new(tx: &'a Sender<T>, v: T) -> Self {
-        SendCase { c: &tx.c, val: MaybeUninit::new(v), state: CaseState::Pending }
+    /// A case sending v on tx (a Sender, a reference to one, or an Option of either).
+    pub fn new<A: SelectSend<Item = T> + ?Sized>(tx: &'a A, v: T) -> Self {
+        let c = tx.select_sender().map(|s| &*s.c);
+        SendCase { c, val: MaybeUninit::new(v), state: CaseState::Pending }
     }
     /// The view selectgo works on; borrows this case until select returns.
     pub fn case(&mut self) -> Case<'_> {
@@ -854,11 +1261,22 @@ impl<'a, T: Send> SendCase<'a, T> {
             _ => panic!("select: outcome of a case that did not run"),
         }
     }
+    /// Some(outcome) if this case won (as [`take`](Self::take)), None if it did not run.
+    ///
+    /// # Panics
+    /// If the outcome was taken already.
+    #[track_caller]
+    pub fn outcome(&mut self) -> Option<Result<(), SendError<T>>> {
+        match self.state {
+            CaseState::Pending => None,
+            _ => Some(self.take()),
+        }
+    }
 }
 
 impl<T: Send> CaseOps for SendCase<'_, T> {
-    fn chan(&self) -> &dyn SelectChan {
-        self.c
+    fn chan(&self) -> Option<&dyn SelectChan> {
+        self.c.map(|c| c as &dyn SelectChan)
     }
     fn is_send(&self) -> bool {
         true
@@ -868,6 +1286,12 @@ impl<T: Send> CaseOps for SendCase<'_, T> {
     }
     unsafe fn complete(&mut self, ok: bool) {
         self.state = CaseState::Done(ok);
+    }
+}
+
+impl<T> fmt::Debug for SendCase<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendCase").field("enabled", &self.c.is_some()).field("state", &self.state).finish()
     }
 }
 
@@ -881,73 +1305,158 @@ impl<T> Drop for SendCase<'_, T> {
     }
 }
 
-/// Waits on several channel operations at once, like Go's `select`.
+/// Waits on several channel operations at once: Go's `select` statement, as an expression.
 ///
-/// Arms are `recv(rx) -> v => body` (`v: Option<T>`, None once rx's channel is closed and
-/// drained), `send(tx, value) -> r => body` (`r: Result<(), SendError<T>>`) and at most one
-/// `default => body`. Among ready arms one is chosen uniformly at random. Without `default` it
-/// blocks until one is ready. Channel and value expressions are evaluated once, in source
-/// order, before choosing; a send arm that is not chosen drops its value.
+/// ```text
+/// gort::select! {
+///     recv(RX) -> PAT => BODY,
+///     send(TX, VALUE) -> PAT => BODY,
+///     default => BODY,
+/// }
+/// ```
+///
+/// - `recv(rx) -> v`: `v: Option<T>`, as [`Receiver::recv`] (None once the channel is closed
+///   and drained).
+/// - `send(tx, value) -> r`: `r: Result<(), SendError<T>>`, as [`Sender::send`]; a send arm
+///   that is not chosen drops its value.
+/// - `default`: at most one; taken when no other arm is ready. Without it, `select!` blocks
+///   until an arm is ready.
+///
+/// Among ready arms one is chosen uniformly at random. The channel and value expressions are
+/// evaluated once each, in source order, before anything is chosen; temporaries they make
+/// (`recv(make_rx())`) live until the chosen body has been entered, and the select's cases are
+/// gone before any body runs, so a body may move, drop or reassign the channels. Bodies are
+/// expressions (`=> expr,` or `=> { block }`, the comma after a block is optional) and the
+/// whole `select!` takes the value of the body that ran, so all bodies have one type.
+/// `break`, `continue`, `return` and `?` in a body act on the code around the `select!`.
+///
+/// `RX` is a [`Receiver`], a reference to one, or an `Option` of either; `TX` likewise with
+/// [`Sender`]. An arm whose option is `None`, or on [`Receiver::never`], is never chosen: Go's
+/// nil channel, the way to switch an arm off. With no arm left and no `default`, `select!`
+/// blocks for good (a deadlock if nothing else runs), as `select {}` does in Go. Each arm costs
+/// one step of macro recursion: up to 124 arms (and a `default`) fit in the default
+/// `recursion_limit` of 128, more with `#![recursion_limit = "256"]`. The expansion raises no
+/// rustc or clippy warning in the caller's code.
 ///
 /// ```
 /// let (tx, rx) = gort::chan::<u32>(1);
-/// let (done_tx, done_rx) = gort::chan::<()>(0);
-/// gort::select! {
-///     recv(rx) -> v => panic!("nothing was sent yet: {:?}", v),
-///     default => gort::println!("nothing ready"),
-/// }
-/// gort::go(move || {
-///     tx.send(7).unwrap();
-///     drop(done_rx);
-/// });
-/// let mut got = 0;
-/// while got == 0 {
+/// // Nothing ready: default. The select is an expression.
+/// let got = gort::select! {
+///     recv(rx) -> v => v,
+///     default => None,
+/// };
+/// assert_eq!(got, None);
+/// // A temporary in an arm, and a send arm whose result is the select's value.
+/// let sent = gort::select! {
+///     send(tx, 7) -> r => r.is_ok(),
+///     // Never ready: the temporary Sender lives as long as the select.
+///     recv(gort::chan::<u32>(0).1) -> _ => false,
+/// };
+/// assert!(sent);
+/// // A switched-off arm: `None` is never chosen.
+/// let off: Option<&gort::Receiver<u32>> = None;
+/// let v = gort::select! {
+///     recv(off) -> _ => unreachable!(),
+///     recv(rx) -> v => v.unwrap(),
+/// };
+/// assert_eq!(v, 7);
+/// ```
+///
+/// A loop that drains two channels and switches each arm off once its channel closes:
+///
+/// ```
+/// let (a_tx, a_rx) = gort::chan::<u32>(0);
+/// let (b_tx, b_rx) = gort::chan::<u32>(0);
+/// gort::go(move || (1..=3).for_each(|i| a_tx.send(i).unwrap()));
+/// gort::go(move || (10..=30).step_by(10).for_each(|i| b_tx.send(i).unwrap()));
+/// let (mut a, mut b) = (Some(&a_rx), Some(&b_rx));
+/// let mut sum = 0;
+/// while a.is_some() || b.is_some() {
 ///     gort::select! {
-///         recv(rx) -> v => got = v.unwrap(),
-///         send(done_tx, ()) -> r => assert!(r.is_err()), // done_rx dropped: closed
+///         recv(a) -> v => match v {
+///             Some(v) => sum += v,
+///             None => a = None, // closed: switch the arm off
+///         },
+///         recv(b) -> v => match v {
+///             Some(v) => sum += v,
+///             None => b = None,
+///         },
 ///     }
 /// }
-/// assert_eq!(got, 7);
+/// assert_eq!(sum, 66);
 /// ```
 #[macro_export]
 macro_rules! select {
     ($($tt:tt)*) => {
-        $crate::__select_parse!(@cases [] @default [] $($tt)*)
+        $crate::__select_parse!(@arms [] @default [] $($tt)*)
     };
 }
 
+/// select!'s parser: a tt-muncher that takes one arm per step (so the recursion depth is the
+/// number of arms) and turns it into `[(scrutinee) (pattern) (case) (outcome) (constructor)
+/// (user pattern) (body)]`. The identifiers it writes (`__gort_ch`, `__gort_val`, `__gort_case`,
+/// `__gort_out`) come from a different expansion at each step, so hygiene makes them distinct
+/// variables per arm. The last rule expands the whole select at once, without recursion:
+///
+/// - `match (scrutinees,) { (patterns,) => ... }`: every channel and value expression in
+///   source order; temporaries in a match scrutinee live to the end of the match, which is
+///   what lets `recv(make_rx())` borrow its receiver;
+/// - inside, one case per arm, selectgo, and each case's outcome moved out into a variable
+///   declared before the match;
+/// - after the match (the cases, which borrow the channels, are gone by then), an `if let`
+///   chain runs the body of the arm that won, or the default.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_parse {
-    (@cases [$($c:tt)*] @default [$($d:tt)*] recv($rx:expr) -> $v:pat => $body:block $($rest:tt)*) => {
-        $crate::__select_parse!(@cases [$($c)* (recv ($rx) ($v) ($body))] @default [$($d)*] $($rest)*)
+    // recv arm: a block body (comma optional), or an expression body (comma unless last).
+    (@arms [$($a:tt)*] @default [$($d:tt)*] recv($rx:expr) -> $v:pat => $body:block, $($rest:tt)*) => {
+        $crate::__select_parse!(@arms [$($a)* [(&$rx) (__gort_ch) (__gort_case) (__gort_out)
+            ($crate::__private::RecvCase::new(__gort_ch)) ($v) ($body)]] @default [$($d)*] $($rest)*)
     };
-    (@cases [$($c:tt)*] @default [$($d:tt)*] send($tx:expr, $val:expr) -> $r:pat => $body:block $($rest:tt)*) => {
-        $crate::__select_parse!(@cases [$($c)* (send ($tx) ($val) ($r) ($body))] @default [$($d)*] $($rest)*)
+    (@arms [$($a:tt)*] @default [$($d:tt)*] recv($rx:expr) -> $v:pat => $body:block $($rest:tt)*) => {
+        $crate::__select_parse!(@arms [$($a)* [(&$rx) (__gort_ch) (__gort_case) (__gort_out)
+            ($crate::__private::RecvCase::new(__gort_ch)) ($v) ($body)]] @default [$($d)*] $($rest)*)
     };
-    (@cases [$($c:tt)*] @default [] default => $body:block $($rest:tt)*) => {
-        $crate::__select_parse!(@cases [$($c)*] @default [($body)] $($rest)*)
+    (@arms [$($a:tt)*] @default [$($d:tt)*] recv($rx:expr) -> $v:pat => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__select_parse!(@arms [$($a)* [(&$rx) (__gort_ch) (__gort_case) (__gort_out)
+            ($crate::__private::RecvCase::new(__gort_ch)) ($v) ($body)]] @default [$($d)*] $($($rest)*)?)
     };
-    (@cases [$($c:tt)*] @default [$($d:tt)*] , $($rest:tt)*) => {
-        $crate::__select_parse!(@cases [$($c)*] @default [$($d)*] $($rest)*)
+    // send arm: the value is part of the scrutinee, so it is evaluated in source order.
+    (@arms [$($a:tt)*] @default [$($d:tt)*] send($tx:expr, $val:expr) -> $r:pat => $body:block, $($rest:tt)*) => {
+        $crate::__select_parse!(@arms [$($a)* [((&$tx, $val)) ((__gort_ch, __gort_val)) (__gort_case) (__gort_out)
+            ($crate::__private::SendCase::new(__gort_ch, __gort_val)) ($r) ($body)]] @default [$($d)*] $($rest)*)
     };
-    (@cases [$($c:tt)*] @default [$($d:tt)*] recv($rx:expr) -> $v:pat => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__select_parse!(@cases [$($c)* (recv ($rx) ($v) ($body))] @default [$($d)*] $($($rest)*)?)
+    (@arms [$($a:tt)*] @default [$($d:tt)*] send($tx:expr, $val:expr) -> $r:pat => $body:block $($rest:tt)*) => {
+        $crate::__select_parse!(@arms [$($a)* [((&$tx, $val)) ((__gort_ch, __gort_val)) (__gort_case) (__gort_out)
+            ($crate::__private::SendCase::new(__gort_ch, __gort_val)) ($r) ($body)]] @default [$($d)*] $($rest)*)
     };
-    (@cases [$($c:tt)*] @default [$($d:tt)*] send($tx:expr, $val:expr) -> $r:pat => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__select_parse!(@cases [$($c)* (send ($tx) ($val) ($r) ($body))] @default [$($d)*] $($($rest)*)?)
+    (@arms [$($a:tt)*] @default [$($d:tt)*] send($tx:expr, $val:expr) -> $r:pat => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__select_parse!(@arms [$($a)* [((&$tx, $val)) ((__gort_ch, __gort_val)) (__gort_case) (__gort_out)
+            ($crate::__private::SendCase::new(__gort_ch, __gort_val)) ($r) ($body)]] @default [$($d)*] $($($rest)*)?)
     };
-    (@cases [$($c:tt)*] @default [] default => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__select_parse!(@cases [$($c)*] @default [($body)] $($($rest)*)?)
+    // default (at most one: a second one matches no rule).
+    (@arms [$($a:tt)*] @default [] default => $body:block, $($rest:tt)*) => {
+        $crate::__select_parse!(@arms [$($a)*] @default [($body)] $($rest)*)
     };
-    (@cases [$($c:tt)*] @default [$($d:tt)*]) => {{
-        #[allow(unused_mut)]
-        let mut __gort_cases = $crate::__select_build!($($c)*);
-        let __gort_idx = $crate::__private::selectgo(
-            &mut $crate::__select_erase!(__gort_cases; []; $($c)*),
-            !$crate::__select_has_default!($($d)*),
-        );
-        $crate::__select_dispatch!(__gort_idx, 0usize, __gort_cases; [$($d)*]; $($c)*)
+    (@arms [$($a:tt)*] @default [] default => $body:block $($rest:tt)*) => {
+        $crate::__select_parse!(@arms [$($a)*] @default [($body)] $($rest)*)
+    };
+    (@arms [$($a:tt)*] @default [] default => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__select_parse!(@arms [$($a)*] @default [($body)] $($($rest)*)?)
+    };
+    // Every arm parsed: the whole select.
+    (@arms [$([($scrut:expr) ($pat:pat) ($case:ident) ($out:ident) ($ctor:expr) ($v:pat) ($body:expr)])*]
+     @default [$($d:tt)*]) => {{
+        $( let $out; )*
+        match ($($scrut,)*) {
+            ($($pat,)*) => {
+                $( let mut $case = $ctor; )*
+                $crate::__private::selectgo(&mut [$($case.case()),*], !$crate::__select_has_default!($($d)*));
+                $( $out = $case.outcome(); )*
+            }
+        }
+        $( if let ::core::option::Option::Some(__gort_o) = $out { let $v = __gort_o; $body } else )*
+        { $crate::__select_default!($($d)*) }
     }};
 }
 
@@ -964,50 +1473,13 @@ macro_rules! __select_has_default {
 
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __select_build {
-    () => { () };
-    ((recv ($rx:expr) ($v:pat) ($body:expr)) $($rest:tt)*) => {
-        ($crate::__private::RecvCase::new(&$rx), $crate::__select_build!($($rest)*))
+macro_rules! __select_default {
+    () => {
+        ::core::unreachable!("select: no case ran")
     };
-    ((send ($tx:expr) ($val:expr) ($r:pat) ($body:expr)) $($rest:tt)*) => {
-        ($crate::__private::SendCase::new(&$tx, $val), $crate::__select_build!($($rest)*))
+    (($body:expr)) => {
+        $body
     };
-}
-
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __select_erase {
-    ($acc:expr; [$($built:expr,)*];) => { [$($built,)*] };
-    ($acc:expr; [$($built:expr,)*]; $case:tt $($rest:tt)*) => {
-        $crate::__select_erase!($acc.1; [$($built,)* $acc.0.case(),]; $($rest)*)
-    };
-}
-
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __select_dispatch {
-    ($idx:ident, $n:expr, $acc:expr; [$(($default:expr))?];) => {{
-        match $idx {
-            None => { $($default)? }
-            Some(_) => unreachable!("select: bad case index"),
-        }
-    }};
-    ($idx:ident, $n:expr, $acc:expr; [$($d:tt)*]; (recv ($rx:expr) ($v:pat) ($body:expr)) $($rest:tt)*) => {{
-        if $idx == Some($n) {
-            let $v = $acc.0.take();
-            $body
-        } else {
-            $crate::__select_dispatch!($idx, $n + 1, $acc.1; [$($d)*]; $($rest)*)
-        }
-    }};
-    ($idx:ident, $n:expr, $acc:expr; [$($d:tt)*]; (send ($tx:expr) ($val:expr) ($r:pat) ($body:expr)) $($rest:tt)*) => {{
-        if $idx == Some($n) {
-            let $r = $acc.0.take();
-            $body
-        } else {
-            $crate::__select_dispatch!($idx, $n + 1, $acc.1; [$($d)*]; $($rest)*)
-        }
-    }};
 }
 
 /// The lock-free steps of the channel protocol, generic over the atomic types so that loom can

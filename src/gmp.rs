@@ -163,6 +163,10 @@ pub enum WaitReason {
     ChanReceive,
     /// Blocked in a channel send.
     ChanSend,
+    /// Blocked for good receiving from a never-ready receiver (Go's nil channel).
+    ChanReceiveNilChan,
+    /// Blocked for good in a select whose only case is a send on no channel (Go's nil channel).
+    ChanSendNilChan,
     /// Blocked in select.
     Select,
     /// Blocked in select with no cases.
@@ -182,6 +186,8 @@ impl WaitReason {
             WaitReason::Zero => "",
             WaitReason::ChanReceive => "chan receive",
             WaitReason::ChanSend => "chan send",
+            WaitReason::ChanReceiveNilChan => "chan receive (nil chan)",
+            WaitReason::ChanSendNilChan => "chan send (nil chan)",
             WaitReason::Select => "select",
             WaitReason::SelectNoCases => "select (no cases)",
             WaitReason::Sleep => "sleep",

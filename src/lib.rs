@@ -27,7 +27,9 @@
 //! # What is here
 //!
 //! - Goroutines: [`go`], [`go_with_stack`], [`gosched`], [`sleep`], [`num_goroutine`].
-//! - Channels: [`chan()`] makes a ([`Sender`], [`Receiver`]) pair; [`select!`] waits on several.
+//! - Channels: [`chan()`] makes a ([`Sender`], [`Receiver`]) pair (`send`, `try_send`, `recv`,
+//!   `try_recv`, `iter`, `try_iter`, `close`, `len`, `capacity`; [`Receiver::never`] is Go's nil
+//!   channel); [`select!`] waits on several, as Go's `select`.
 //! - [`sync`]: `Mutex`, `WaitGroup`, `Once` whose waiters park instead of spinning.
 //! - [`time`]: a monotonic [`time::Instant`].
 //! - The scheduler's knobs: [`gomaxprocs`], [`num_cpu`], [`set_max_threads`].
@@ -56,6 +58,7 @@
 //! message and exit code ("Messages and exit codes"); they follow Go's.
 #![cfg_attr(not(test), no_std)]
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 // Host unit tests build the crate without the runtime (no rt0, the system allocator), so the
 // scheduler paths they do not exercise are unused there; the target builds report dead code.
 #![cfg_attr(test, allow(dead_code))]
@@ -92,7 +95,7 @@ pub mod time;
 #[cfg(gort_traceback)]
 mod traceback;
 
-pub use chan::{chan, Receiver, SendError, Sender};
+pub use chan::{chan, Iter, Receiver, SendError, Sender, TryIter, TryRecvError, TrySendError};
 
 use print::throw;
 
@@ -101,7 +104,7 @@ use print::throw;
 /// runtime invariant whatever it is called with.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::chan::{selectgo, Case, RecvCase, SendCase};
+    pub use crate::chan::{selectgo, Case, RecvCase, SelectRecv, SelectSend, SendCase};
     pub use crate::print::print;
 }
 
@@ -365,6 +368,7 @@ pub mod os {
     }
 
     /// Standard output or standard error, from [`stdout`] or [`stderr`].
+    #[derive(Debug)]
     pub struct Stdout {
         fd: usize,
     }

@@ -3,6 +3,7 @@
 //! park hook once the goroutine is off its M.
 
 use core::cell::UnsafeCell;
+use core::fmt;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::ptr;
@@ -118,6 +119,12 @@ unsafe fn unlock_queue(_gp: *mut G, lock: usize) -> bool {
 pub struct WaitGroup {
     count: AtomicI64,
     q: WaitQueue,
+}
+
+impl fmt::Debug for WaitGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitGroup").field("count", &self.count.load(Ordering::Relaxed)).finish_non_exhaustive()
+    }
 }
 
 impl Default for WaitGroup {
@@ -377,6 +384,25 @@ impl<T: ?Sized> Mutex<T> {
     }
 }
 
+/// Shows the value when the lock can be taken without waiting (as std's Mutex), `<locked>`
+/// otherwise; inside `syscall::blocking`, where taking a lock is not allowed, always `<locked>`.
+impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Mutex");
+        match (!proc::in_syscall()).then(|| self.try_lock()).flatten() {
+            Some(g) => d.field("data", &&*g),
+            None => d.field("data", &format_args!("<locked>")),
+        };
+        d.finish_non_exhaustive()
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
 impl<T: ?Sized> Deref for MutexGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
@@ -409,6 +435,12 @@ impl<T: ?Sized> Drop for MutexGuard<'_, T> {
 pub struct Once {
     done: AtomicBool,
     m: Mutex<()>,
+}
+
+impl fmt::Debug for Once {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Once").field("completed", &self.done.load(Ordering::Acquire)).finish_non_exhaustive()
+    }
 }
 
 impl Default for Once {

@@ -546,6 +546,8 @@ mod tests {
         use crate::gmp::WaitReason as W;
         assert_eq!(W::ChanReceive.as_str(), "chan receive");
         assert_eq!(W::ChanSend.as_str(), "chan send");
+        assert_eq!(W::ChanReceiveNilChan.as_str(), "chan receive (nil chan)");
+        assert_eq!(W::ChanSendNilChan.as_str(), "chan send (nil chan)");
         assert_eq!(W::Select.as_str(), "select");
         assert_eq!(W::SelectNoCases.as_str(), "select (no cases)");
         assert_eq!(W::Sleep.as_str(), "sleep");

@@ -26,7 +26,7 @@ fn main() {
             let (tx, rx) = gort::chan::<u32>(1);
             gort::go(move || tx.send(1).unwrap());
             let v = loop {
-                if let Ok(Some(v)) = rx.try_recv() {
+                if let Ok(v) = rx.try_recv() {
                     break v;
                 }
             };
