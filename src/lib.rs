@@ -74,6 +74,7 @@ mod chan;
 #[cfg(test)]
 mod fuzz;
 mod gmp;
+pub mod io;
 mod lock_futex;
 mod malloc;
 mod mheap;

@@ -48,6 +48,9 @@
 //! and count and the executable's path from the auxv (AT_PHDR, AT_PHNUM, AT_EXECFN);
 //! `map_file_readonly(path)` maps a whole file read-only (`sys_free` unmaps it).
 //!
+//! **Errors.** `error_kind(code)` maps an OS error code (errno; windows: Win32 and Winsock
+//! codes) to a `gort::io::ErrorKind`.
+//!
 //! **Time.** `nanotime` is monotonic and cheap (vDSO on linux, `clock_gettime_nsec_np` on
 //! darwin, QueryPerformanceCounter on windows).
 //!

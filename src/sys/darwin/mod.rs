@@ -567,3 +567,35 @@ pub unsafe fn siginfo_addr(info: *const u8) -> usize {
     // then si_addr at 24.
     unsafe { *((info as usize + 24) as *const usize) }
 }
+
+/// The kind of an OS error code (errno), for `gort::io::Error`.
+pub fn error_kind(code: i32) -> crate::io::ErrorKind {
+    use crate::io::ErrorKind as K;
+    match code {
+        1 => K::PermissionDenied,
+        2 => K::NotFound,
+        4 => K::Interrupted,
+        35 => K::WouldBlock,
+        12 => K::OutOfMemory,
+        13 => K::PermissionDenied,
+        17 => K::AlreadyExists,
+        20 => K::NotADirectory,
+        21 => K::IsADirectory,
+        22 => K::InvalidInput,
+        32 => K::BrokenPipe,
+        78 => K::Unsupported,
+        66 => K::DirectoryNotEmpty,
+        102 => K::Unsupported,
+        45 => K::Unsupported,
+        48 => K::AddrInUse,
+        49 => K::AddrNotAvailable,
+        51 => K::NetworkUnreachable,
+        53 => K::ConnectionAborted,
+        54 => K::ConnectionReset,
+        57 => K::NotConnected,
+        60 => K::TimedOut,
+        61 => K::ConnectionRefused,
+        65 => K::HostUnreachable,
+        _ => K::Other,
+    }
+}

@@ -678,3 +678,34 @@ pub fn guard_page_budget() -> isize {
     };
     (max_map / 4).max(0)
 }
+
+/// The kind of an OS error code (errno), for `gort::io::Error`.
+pub fn error_kind(code: i32) -> crate::io::ErrorKind {
+    use crate::io::ErrorKind as K;
+    match code {
+        1 => K::PermissionDenied,
+        2 => K::NotFound,
+        4 => K::Interrupted,
+        11 => K::WouldBlock,
+        12 => K::OutOfMemory,
+        13 => K::PermissionDenied,
+        17 => K::AlreadyExists,
+        20 => K::NotADirectory,
+        21 => K::IsADirectory,
+        22 => K::InvalidInput,
+        32 => K::BrokenPipe,
+        38 => K::Unsupported,
+        39 => K::DirectoryNotEmpty,
+        95 => K::Unsupported,
+        98 => K::AddrInUse,
+        99 => K::AddrNotAvailable,
+        101 => K::NetworkUnreachable,
+        103 => K::ConnectionAborted,
+        104 => K::ConnectionReset,
+        107 => K::NotConnected,
+        110 => K::TimedOut,
+        111 => K::ConnectionRefused,
+        113 => K::HostUnreachable,
+        _ => K::Other,
+    }
+}

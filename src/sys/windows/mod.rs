@@ -794,3 +794,38 @@ pub fn minit(mp: *mut crate::gmp::M) {
 pub fn hwcaps() -> (usize, usize) {
     (0, 0)
 }
+
+/// The kind of an OS error code (Win32 or Winsock error), for `gort::io::Error`.
+pub fn error_kind(code: i32) -> crate::io::ErrorKind {
+    use crate::io::ErrorKind as K;
+    match code {
+        2 => K::NotFound,
+        3 => K::NotFound,
+        5 => K::PermissionDenied,
+        8 => K::OutOfMemory,
+        14 => K::OutOfMemory,
+        80 => K::AlreadyExists,
+        183 => K::AlreadyExists,
+        87 => K::InvalidInput,
+        109 => K::BrokenPipe,
+        232 => K::BrokenPipe,
+        145 => K::DirectoryNotEmpty,
+        267 => K::NotADirectory,
+        50 => K::Unsupported,
+        1460 => K::TimedOut,
+        10004 => K::Interrupted,
+        10013 => K::PermissionDenied,
+        10022 => K::InvalidInput,
+        10035 => K::WouldBlock,
+        10048 => K::AddrInUse,
+        10049 => K::AddrNotAvailable,
+        10051 => K::NetworkUnreachable,
+        10053 => K::ConnectionAborted,
+        10054 => K::ConnectionReset,
+        10057 => K::NotConnected,
+        10060 => K::TimedOut,
+        10061 => K::ConnectionRefused,
+        10065 => K::HostUnreachable,
+        _ => K::Other,
+    }
+}
