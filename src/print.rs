@@ -269,7 +269,7 @@ pub fn fatal_report(pre: Option<fmt::Arguments<'_>>, args: fmt::Arguments<'_>) -
         let _ = writeln!(w, "fatal error: {}", args);
         if let Some((goid, status)) = crate::proc::current_goroutine() {
             let _ = write!(w, "\ngoroutine {} [{}]:\n", goid, status);
-            #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+            #[cfg(not(all(windows, target_arch = "arm")))]
             {
                 let mut regs = crate::traceback::Regs::new();
                 // SAFETY: regs is a writable Regs.
@@ -297,10 +297,10 @@ pub fn throw_dump(msg: &str) -> ! {
 }
 
 /// The registers a signal interrupted the current goroutine at (SIGQUIT's dump).
-#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[cfg(not(all(windows, target_arch = "arm")))]
 pub type CurRegs = crate::traceback::Regs;
 /// The registers a signal interrupted the current goroutine at (unused without tracebacks).
-#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
+#[cfg(all(windows, target_arch = "arm"))]
 pub type CurRegs = ();
 
 /// Every goroutine, as Go's tracebackothers after `fatal error:` or `SIGQUIT:`: for each, a
@@ -315,7 +315,7 @@ pub fn dump_goroutines(w: &mut FdWriter, cur: Option<CurRegs>) {
         // SAFETY: gp is a g of allgs (never freed).
         let goid = unsafe { (*gp).goid };
         let _ = write!(w, "\ngoroutine {} [{}]:\n", goid, crate::proc::gstatus_str(gp));
-        #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+        #[cfg(not(all(windows, target_arch = "arm")))]
         // SAFETY: the caller passed start_dying and runs on g0 or gsignal; gp is of allgs.
         unsafe {
             crate::traceback::goroutine_frames(w, gp, _regs)
@@ -352,7 +352,7 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
         let _ = write!(w, "panic: {}", info.message());
         let goid = crate::proc::current_goroutine().map_or(0, |(id, _)| id);
         let _ = write!(w, "\n\ngoroutine {} [running]:\n", goid);
-        #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+        #[cfg(not(all(windows, target_arch = "arm")))]
         {
             let mut regs = crate::traceback::Regs::new();
             // SAFETY: regs is a writable Regs.
@@ -362,7 +362,7 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
             // function, which runs until the process exits.
             unsafe { crate::traceback::traceback(r) };
         }
-        #[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
+        #[cfg(all(windows, target_arch = "arm"))]
         if let Some(loc) = info.location() {
             let _ = writeln!(w, "\t{}:{}:{}", loc.file(), loc.line(), loc.column());
         }

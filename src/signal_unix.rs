@@ -31,11 +31,8 @@ unsafe extern "C" fn sigquit(_sig: i32, info: *mut u8, uc: *mut u8) {
     let _ = writeln!(w, "SIGQUIT: quit");
     // Go prints sigcode as a uint64 (SI_TKILL, -6, is 18446744073709551610).
     let _ = writeln!(w, "PC={:#x} m={} sigcode={}", pc, mid, code as i64 as u64);
-    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     // SAFETY: uc is the kernel's ucontext for this handler.
     let cur = Some(unsafe { crate::traceback::signal_regs(uc) });
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    let cur = None;
     crate::print::dump_goroutines(&mut w, cur);
     drop(w);
     os::exit(2)

@@ -53,26 +53,85 @@
 
 use core::fmt::Write;
 
-use gimli::{
-    BaseAddresses, CfaRule, EhFrame, EhFrameHdr, EndianSlice, LittleEndian, Pointer, ReaderOffset, Register,
-    RegisterRule, UnwindContext, UnwindContextStorage, UnwindSection, UnwindTableRow,
-};
-
-use crate::symtab::{self, Image};
-
 /// Frames shown at most (Go's tracebackInnerFrames + tracebackOuterFrames = 100).
 pub const MAX_FRAMES: usize = 100;
 /// Frames walked at most, shown or hidden (a bound on a corrupt chain).
 const MAX_WALK: usize = 1000;
 
-// The arch part: DWARF register numbers and `capture`, one file per arch.
+// The arch part: register numbers, `capture`, the parked and signal frames, one file per arch.
 #[cfg_attr(target_arch = "x86_64", path = "amd64.rs")]
 #[cfg_attr(target_arch = "aarch64", path = "arm64.rs")]
+#[cfg_attr(target_arch = "arm", path = "arm.rs")]
 mod arch;
-pub use arch::{capture, signal_regs};
-use arch::{parked_regs, CALL_BACK, N, RA, SP};
+pub use arch::capture;
+#[cfg(target_os = "linux")]
+pub use arch::signal_regs;
+use arch::{parked_regs, CALL_BACK, N, RA};
 
-/// A frame's register state: the values, and which of them are known.
+// The unwinder: one step from a frame to its caller, one file per unwind-table format.
+#[cfg_attr(all(target_os = "linux", not(target_arch = "arm")), path = "dwarf.rs")]
+#[cfg_attr(all(target_os = "linux", target_arch = "arm"), path = "exidx.rs")]
+#[cfg_attr(windows, path = "pdata.rs")]
+#[cfg_attr(target_os = "macos", path = "frame_pointer.rs")]
+mod unwind;
+use unwind::Walker;
+
+/// The program's image and function names: `.symtab` on linux (symtab.rs); elsewhere the
+/// unwinder's image (its load address, for `EXE+0xADDR`) and no names.
+#[cfg(target_os = "linux")]
+mod names {
+    pub use crate::symtab::{exe_path, image, Image};
+
+    /// The program's `.symtab`.
+    pub struct Symtab(crate::symtab::Symtab<'static>);
+
+    /// The program's function names; None if stripped or the file cannot be read.
+    ///
+    /// # Safety
+    /// Only the thread writing the fatal report may call it.
+    pub unsafe fn symtab(img: &Image) -> Option<Symtab> {
+        // SAFETY: as this function's contract.
+        let f = unsafe { crate::symtab::exe(img) }?;
+        crate::symtab::symtab_of(crate::symtab::Class::NATIVE, f).map(Symtab)
+    }
+
+    impl Symtab {
+        /// Writes the name of the function holding link-time address `addr` into `w` and
+        /// returns its start address; None if no function holds it.
+        pub fn lookup(&self, addr: usize, w: &mut impl core::fmt::Write) -> Option<usize> {
+            let (raw, start) = self.0.lookup(addr)?;
+            let _ = crate::symtab::write_name(w, raw);
+            Some(start)
+        }
+    }
+}
+#[cfg(not(target_os = "linux"))]
+mod names {
+    pub use super::unwind::{exe_path, image, Image};
+
+    /// No symbol table is read on this OS (windows: the names live in the PDB; darwin: not
+    /// yet), so no value of this type exists and every frame prints as `?()` + `EXE+0xADDR`.
+    pub enum Symtab {}
+
+    /// Always None: see Symtab.
+    ///
+    /// # Safety
+    /// Nothing to uphold; unsafe for the signature linux's needs.
+    pub unsafe fn symtab(_img: &Image) -> Option<Symtab> {
+        None
+    }
+
+    impl Symtab {
+        /// Never called: no Symtab exists.
+        pub fn lookup(&self, _addr: usize, _w: &mut impl core::fmt::Write) -> Option<usize> {
+            match *self {}
+        }
+    }
+}
+use names::Image;
+
+/// A frame's register state: the values, and which of them are known (register numbers are
+/// the arch file's: DWARF's on amd64 and arm64, r0-r15 on arm).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct Regs {
@@ -94,98 +153,10 @@ impl Regs {
     }
 }
 
-// `capture` writes `r[i]` at `i * 8` and `known` right after the N registers.
-const _: () = assert!(core::mem::offset_of!(Regs, r) == 0 && core::mem::offset_of!(Regs, known) == N * 8);
-
-/// gimli's rule storage, fixed size, no heap: 48 register rules per row (Rust code's CFI names
-/// ≤ 17 registers on x86-64, ≤ 21 on arm64 with d8-d15), 4 remembered rows.
-struct FixedStorage;
-
-impl<T: ReaderOffset> UnwindContextStorage<T> for FixedStorage {
-    type Rules = [(Register, RegisterRule<T>); 48];
-    type Stack = [UnwindTableRow<T, Self>; 4];
-}
-
-type Ctx = UnwindContext<usize, FixedStorage>;
-
-/// The unwinder's rule rows (about 10 KB: kept off the stack). Only the thread writing the
-/// fatal report uses it (print.rs's start_dying admits one).
-static CTX: crate::gmp::Global<core::mem::MaybeUninit<Ctx>> = crate::gmp::Global::new(core::mem::MaybeUninit::uninit());
-
-/// One step of a walk: the frame at `pc` (a return address), and the registers of its caller.
-/// `bounds` is the stack `[lo, hi)` memory may be read from. None ends the walk.
-fn step(
-    img: &Image,
-    ctx: &mut Ctx,
-    regs: &Regs,
-    bounds: (usize, usize),
-    read: &impl Fn(usize) -> usize,
-) -> Option<Regs> {
-    let pc = regs.get(RA as u16)?;
-    let sp = regs.get(SP as u16)?;
-    // SAFETY: .eh_frame_hdr and the segment holding .eh_frame are mapped read-only for the life
-    // of the program (PT_GNU_EH_FRAME and its PT_LOAD).
-    let (hdr, seg) = unsafe {
-        (
-            core::slice::from_raw_parts(img.eh_frame_hdr as *const u8, img.eh_frame_hdr_len),
-            (img.eh_frame_hdr, img.segment_end),
-        )
-    };
-    let mut bases = BaseAddresses::default().set_eh_frame_hdr(img.eh_frame_hdr as u64);
-    let parsed = EhFrameHdr::new(hdr, LittleEndian).parse(&bases, 8).ok()?;
-    let Pointer::Direct(eh_frame) = parsed.eh_frame_ptr() else { return None };
-    let eh_frame = eh_frame as usize;
-    // .eh_frame follows .eh_frame_hdr in the same read-only segment (lld and bfd ld both put it
-    // there); anything else is not trusted.
-    if eh_frame < seg.0 || eh_frame >= seg.1 {
-        return None;
-    }
-    // SAFETY: [eh_frame, segment end) lies in the mapped segment, checked above.
-    let eh = unsafe { core::slice::from_raw_parts(eh_frame as *const u8, seg.1 - eh_frame) };
-    bases = bases.set_eh_frame(eh_frame as u64);
-    let eh = EhFrame::from(EndianSlice::new(eh, LittleEndian));
-    let table = parsed.table()?;
-    let row = table
-        .unwind_info_for_address(&eh, &bases, ctx, pc.wrapping_sub(CALL_BACK) as u64, EhFrame::cie_from_offset)
-        .ok()?;
-    let cfa = match *row.cfa() {
-        CfaRule::RegisterAndOffset { register, offset } => regs.get(register.0)?.wrapping_add(offset as usize),
-        CfaRule::Expression(_) => return None,
-    };
-    // The caller's frame is above ours and inside the stack (a leaf interrupted by a signal may
-    // have no frame at all: its CFA is its sp).
-    if (cfa < sp || (cfa == sp && regs.leaf_lr == 0)) || cfa > bounds.1 {
-        return None;
-    }
-    let mut next = Regs { r: regs.r, known: regs.known, leaf_lr: 0 };
-    for i in 0..N {
-        if i == SP {
-            continue;
-        }
-        let v = match row.register(Register(i as u16)) {
-            // A leaf's lr still holds its return address (the RA column held the signal's pc).
-            None | Some(RegisterRule::SameValue) if i == RA && regs.leaf_lr != 0 => Some(regs.leaf_lr),
-            None | Some(RegisterRule::SameValue) => regs.get(i as u16),
-            Some(RegisterRule::Offset(off)) => {
-                let a = cfa.wrapping_add(off as usize);
-                (a >= bounds.0 && a.checked_add(8)? <= bounds.1 && a % 8 == 0).then(|| read(a))
-            }
-            Some(RegisterRule::ValOffset(off)) => Some(cfa.wrapping_add(off as usize)),
-            Some(RegisterRule::Register(r)) => regs.get(r.0),
-            Some(_) => None,
-        };
-        match v {
-            Some(v) => {
-                next.r[i] = v;
-                next.known |= 1 << i;
-            }
-            None => next.known &= !(1 << i),
-        }
-    }
-    next.r[SP] = cfa;
-    next.known |= 1 << SP;
-    Some(next)
-}
+// `capture` writes `r[i]` at `i * word` and `known` right after the N registers.
+const _: () = assert!(
+    core::mem::offset_of!(Regs, r) == 0 && core::mem::offset_of!(Regs, known) == N * core::mem::size_of::<usize>()
+);
 
 /// Walks the call chain from `regs` (the state `capture` recorded) and calls `f(pc)` for every
 /// frame (pc is its return address), at most MAX_WALK times, until `f` returns false, `stop(pc)`
@@ -193,7 +164,7 @@ fn step(
 /// keeps inside `bounds`.
 fn walk(
     img: &Image,
-    ctx: &mut Ctx,
+    walker: &mut Walker,
     regs: &Regs,
     bounds: (usize, usize),
     read: impl Fn(usize) -> usize,
@@ -206,7 +177,7 @@ fn walk(
         if pc == 0 || stop(pc) || !f(pc) {
             return;
         }
-        match step(img, ctx, &regs, bounds, &read) {
+        match walker.step(img, &regs, bounds, &read) {
             Some(next) => regs = next,
             None => return,
         }
@@ -284,7 +255,7 @@ unsafe fn print_frames(r: &mut Report<'_>, bounds: (usize, usize)) {
     let loc = |w: &mut crate::print::FdWriter, l: &core::panic::Location<'_>| {
         let _ = write!(w, "\t{}:{}:{}", l.file(), l.line(), l.column());
     };
-    let Some(img) = symtab::image() else {
+    let Some(img) = names::image() else {
         if let Some(l) = r.location {
             loc(r.w, l);
             let _ = writeln!(r.w);
@@ -292,9 +263,8 @@ unsafe fn print_frames(r: &mut Report<'_>, bounds: (usize, usize)) {
         return;
     };
     // SAFETY: the caller is the only thread reporting.
-    let names = unsafe { symtab::exe(&img) };
-    let exe_path = symtab::exe_path();
-    let tab = names.and_then(symtab::symtab_of);
+    let tab = unsafe { names::symtab(&img) };
+    let exe_path = names::exe_path();
     let system = crate::args::gogetenv_raw("GOTRACEBACK") == Some(b"system");
     if tab.is_none() || system {
         if let Some(l) = r.location {
@@ -302,21 +272,21 @@ unsafe fn print_frames(r: &mut Report<'_>, bounds: (usize, usize)) {
             let _ = writeln!(r.w);
         }
     }
-    // SAFETY: only this thread uses CTX; it is initialised here before any use.
-    let ctx = unsafe { (*CTX.get()).write(Ctx::new_in()) };
+    // SAFETY: the caller is the only thread reporting.
+    let mut walker = unsafe { Walker::get() };
     let goexit = crate::arch::goexit as *const () as usize;
     let (mut shown, mut first, mut elided) = (0usize, true, false);
     let w = &mut *r.w;
     let location = r.location;
     walk(
         &img,
-        ctx,
+        &mut walker,
         &r.regs,
         bounds,
         // SAFETY: walk reads only aligned words inside `bounds`, a live stack.
         |a| unsafe { *(a as *const usize) },
         // goexit's first instruction is a nop, so a return address into it is goexit+1 (amd64)
-        // or goexit+4 (arm64).
+        // or goexit+4 (arm64, arm).
         |pc| pc > goexit && pc <= goexit + 8,
         |pc| {
             let addr = pc.wrapping_sub(CALL_BACK).wrapping_sub(img.bias);
@@ -332,13 +302,7 @@ unsafe fn print_frames(r: &mut Report<'_>, bounds: (usize, usize)) {
                 return true;
             };
             let mut name = NameBuf { buf: [0; 256], len: 0 };
-            let start = match tab.lookup(addr) {
-                Some((raw, start)) => {
-                    let _ = symtab::write_name(&mut name, raw);
-                    Some(start)
-                }
-                None => None,
-            };
+            let start = tab.lookup(addr, &mut name);
             let n = name.as_str();
             if !system && ((first && panic_machinery(n)) || runtime_frame(n)) {
                 return true;
@@ -478,11 +442,10 @@ unsafe fn created_by(w: &mut crate::print::FdWriter, gp: *mut crate::gmp::G) {
     let Some(loc) = loc else { return };
     let mut name = NameBuf { buf: [0; 256], len: 0 };
     let mut off = None;
-    if let Some(img) = symtab::image() {
+    if let Some(img) = names::image() {
         // SAFETY: the caller is the only thread reporting.
-        if let Some(tab) = unsafe { symtab::exe(&img) }.and_then(symtab::symtab_of) {
-            if let Some((raw, start)) = tab.lookup(gopc.wrapping_sub(img.bias)) {
-                let _ = symtab::write_name(&mut name, raw);
+        if let Some(tab) = unsafe { names::symtab(&img) } {
+            if let Some(start) = tab.lookup(gopc.wrapping_sub(img.bias), &mut name) {
                 off = Some(gopc.wrapping_sub(img.bias).wrapping_sub(start));
             }
         }
@@ -498,6 +461,7 @@ unsafe fn created_by(w: &mut crate::print::FdWriter, gp: *mut crate::gmp::G) {
 
 #[cfg(test)]
 mod tests {
+    use super::arch::SP;
     use super::*;
 
     #[test]
