@@ -137,8 +137,10 @@ use names::Image;
 pub struct Regs {
     r: [usize; N],
     known: u64,
-    /// The interrupted code's lr (arm64) when the RA column holds a signal's pc instead: the
-    /// return address of a leaf that has not saved lr (its CFI says lr is unchanged). 0 if not.
+    /// The interrupted code's lr (arm64, arm) when the RA column holds a signal's pc instead:
+    /// the return address of a leaf that has not saved lr (its CFI says lr is unchanged). 0 if
+    /// not (always, outside linux: no walk starts from a signal there).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     leaf_lr: usize,
 }
 
