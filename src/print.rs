@@ -248,7 +248,7 @@ pub fn throw(msg: &str) -> ! {
 }
 
 /// Go's fatal with a formatted message: `fatal error: ...`, the current goroutine and (linux
-/// amd64/arm64) the call chain of the stack it runs on, exit 2.
+/// the call chain of the stack it runs on (every target but windows/arm), exit 2.
 #[cold]
 pub fn fatal_fmt(args: fmt::Arguments<'_>) -> ! {
     fatal_report(None, args)
@@ -304,7 +304,7 @@ pub type CurRegs = crate::traceback::Regs;
 pub type CurRegs = ();
 
 /// Every goroutine, as Go's tracebackothers after `fatal error:` or `SIGQUIT:`: for each, a
-/// blank line, `goroutine N [status or wait reason]:`, and (linux amd64/arm64) its frames and
+/// blank line, `goroutine N [status or wait reason]:`, and (not on windows/arm) its frames and
 /// `created by` lines; the current goroutine first (its frames from `cur`, the registers a
 /// signal interrupted it at). Elsewhere only the headers. Never allocates.
 ///
@@ -342,7 +342,7 @@ pub fn start_signal_report() -> FdWriter {
 }
 
 /// The panic handler: Go's `panic: <msg>` + `goroutine N [running]:` + the goroutine's call
-/// chain (traceback/, linux amd64/arm64; elsewhere the panic location alone), exit 2.
+/// chain (traceback/; on windows/arm the panic location alone), exit 2.
 #[cfg(not(test))]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {

@@ -1,19 +1,23 @@
 //! The running program's own image: where its unwind tables are in memory, and which function
-//! holds a pc (Go's symtab.go: `findfunc`, `funcname`). Linux amd64 and arm64 only so far.
+//! holds a pc (Go's symtab.go: `findfunc`, `funcname`). Linux (ELF64 on amd64 and arm64, ELF32 on
+//! arm).
 //!
 //! **Unwind tables.** The kernel tells us where the program headers are (auxv AT_PHDR, AT_PHNUM).
 //! The load bias is AT_PHDR minus the PT_PHDR header's p_vaddr (0 for gort's static non-PIE
 //! programs, the load address for a static-pie one; without a PT_PHDR, the PT_LOAD that maps file
 //! offset 0 must hold an ELF header whose e_phoff leads to AT_PHDR). PT_GNU_EH_FRAME is
 //! `.eh_frame_hdr`, whose binary-search table finds the FDE for a pc (traceback/); `.eh_frame`
-//! runs from the address `.eh_frame_hdr` gives to the end of the PT_LOAD that holds it.
+//! runs from the address `.eh_frame_hdr` gives to the end of the PT_LOAD that holds it. On arm,
+//! PT_ARM_EXIDX is `.ARM.exidx` instead (traceback/exidx.rs), whose `.ARM.extab` entries must lie
+//! in a PT_LOAD (`in_loaded_segment`).
 //!
 //! **Function names.** `.symtab` is not loaded into memory, so the first traceback maps the
 //! executable read-only (`mmap` of AT_EXECFN, else `/proc/self/exe`, raw system calls, no heap),
 //! after checking that its program headers are byte for byte the ones in memory (so a file
 //! replaced since exec is not believed). A pc minus the load bias is a link-time address; the
 //! STT_FUNC symbol whose `[st_value, st_value + st_size)` holds it names the frame, demangled by
-//! `rustc-demangle` without the hash (`{:#}`). A stripped program (no `.symtab`), or one whose
+//! `rustc-demangle` without the hash (`{:#}`); an arm Thumb function's odd st_value has bit 0
+//! cleared. A stripped program (no `.symtab`), or one whose
 //! file cannot be read, gets no names: traceback prints `?()` and `exe+0xADDR` instead, where
 //! ADDR is the link-time address `addr2line -f -e exe 0xADDR` resolves.
 
@@ -23,7 +27,7 @@ use core::fmt::{self, Write};
 const PT_LOAD: u32 = 1;
 const PT_PHDR: u32 = 6;
 const PT_GNU_EH_FRAME: u32 = 0x6474_e550;
-/// `.ARM.exidx` (arm's EHABI unwind index, traceback/arm.rs).
+/// `.ARM.exidx` (arm's EHABI unwind index, traceback/exidx.rs).
 const PT_ARM_EXIDX: u32 = 0x7000_0001;
 const SHT_SYMTAB: u32 = 2;
 const STT_FUNC: u8 = 2;
@@ -203,8 +207,9 @@ pub fn image() -> Option<Image> {
 }
 
 /// Whether `[addr, addr + len)` lies inside one PT_LOAD segment of the running image (memory
-/// the program was loaded into, readable for its life).
-#[cfg(target_os = "linux")]
+/// the program was loaded into, readable for its life). arm's `.ARM.extab` entries are checked
+/// with it.
+#[cfg(target_arch = "arm")]
 pub fn in_loaded_segment(img: &Image, addr: usize, len: usize) -> bool {
     let c = Class::NATIVE;
     // SAFETY: the kernel maps the program headers at AT_PHDR for the life of the process.

@@ -1,7 +1,18 @@
 //! The panicking goroutine's call chain (Go's traceback.go: `traceback1`, `printframe`), and every
 //! goroutine's for a deadlock or SIGQUIT dump (`goroutine_frames`, Go's tracebackothers), on
-//! linux amd64 and arm64. Other targets print only the panic location, and dump goroutine
-//! headers alone, as before.
+//! every target but windows/arm (Thumb-2; not built: it prints the panic location and the dump's
+//! headers alone). Which unwind tables each target reads, and which of them were run here:
+//!
+//! | target | unwinder (file) | names | run here |
+//! |---|---|---|---|
+//! | linux amd64, arm64 | DWARF CFI in `.eh_frame`, gimli (dwarf.rs) | `.symtab` | yes (arm64: qemu) |
+//! | linux arm (armv7) | ARM EHABI `.ARM.exidx`/`.ARM.extab` (exidx.rs) | `.symtab` | yes (qemu) |
+//! | windows amd64, arm64 | `.pdata` through RtlLookupFunctionEntry + RtlVirtualUnwind (pdata.rs) | none: `?()` + `EXE+0xRVA` | amd64 under wine; arm64 built only |
+//! | darwin amd64, arm64 | the frame-pointer chain (frame_pointer.rs) | none: `?()` + `EXE+0xADDR` | never (built only, unverified) |
+//!
+//! The register numbers, `capture` and the parked/interrupted frames are per arch (amd64.rs,
+//! arm64.rs, arm.rs, shared by the OSes); one unwinder file per table format does one step from
+//! a frame to its caller (`Walker::step`); this file walks and prints.
 //!
 //! **Other goroutines.** A parked goroutine (waiting, or runnable after a yield) switched out
 //! through `mcall`, which pushed its callee-saved registers and left its caller's return address
@@ -13,15 +24,14 @@
 //! the `gort::go` call's location).
 //!
 //! **Unwinding.** `capture` (a naked function) records the callee-saved registers, the stack
-//! pointer and its return address in the function that calls it; from there each frame is undone
-//! with the DWARF call-frame information in `.eh_frame`, read with `gimli`: `.eh_frame_hdr`'s
-//! binary-search table (found through the program headers, symtab.rs) gives the FDE of a pc, its
-//! row gives the CFA and where the caller's registers and return address were saved. Memory is
-//! read only inside the stack the walk started on (`g.stack`), the CFA must grow at every step, and
-//! the walk stops at `goexit` (where every goroutine's entry function returns to), at a pc without
-//! unwind information (rt0's assembly, a context switch), at anything outside those rules, or
-//! after [`MAX_FRAMES`] shown frames (then `...additional frames elided...`, as Go). Nothing here
-//! allocates: gimli's rule rows live in a fixed static (`StoreOnStack`-style storage), only the
+//! pointer and its return address in the function that calls it; from there the unwinder undoes
+//! one frame at a time (its file's doc says how). Memory is read only inside the stack the walk
+//! started on (`g.stack`; on windows RtlVirtualUnwind does its own reads, see pdata.rs), the
+//! caller's sp must be above the callee's at every step, and the walk stops at `goexit` (where
+//! every goroutine's entry function returns to), at a pc without unwind information (rt0's
+//! assembly, a context switch), at anything outside those rules, or after [`MAX_FRAMES`] shown
+//! frames (then `...additional frames elided...`, as Go). Nothing here allocates: what an
+//! unwinder needs lives in fixed statics (gimli's rule rows, windows' CONTEXT record), only the
 //! thread writing the fatal report walks, and it walks on its M's g0 stack (goroutine stacks can
 //! be 2 KB).
 //!
@@ -40,12 +50,14 @@
 //! The first shown frame carries the panic's own location (PanicInfo: `file:line:col`); the others
 //! have no line tables to read, so their line is `EXE+0xADDR`: EXE is the path the program was
 //! run by (AT_EXECFN), ADDR the call's link-time address (the return address − 1 on amd64, − 4,
-//! the `bl` itself, on arm64; minus the load bias), which `addr2line -f -e EXE 0xADDR` turns into
-//! file and line. `+0xOFF` is, as in Go, the return address's offset in the function. As Go hides
+//! the `bl` itself, on arm64 and arm; minus the load bias), which `addr2line -f -e EXE 0xADDR`
+//! turns into file and line (windows: ADDR is an RVA, `llvm-symbolizer --obj=EXE
+//! --relative-address 0xADDR` reads the PDB; darwin: `atos -o EXE 0xADDR`). `+0xOFF` is, as in Go, the return address's offset in the function. As Go hides
 //! `runtime.*` frames, gort's own frames (`gort::*`, `gort_user_main`) are not shown, nor are the
 //! panic machinery's frames above the first user frame (`core::*`, `rust_begin_unwind`). A
-//! program without `.symtab` (stripped) or whose file cannot be read prints the location line
-//! under the header as before, then every frame as `?()` + `\tEXE+0xADDR`.
+//! program without `.symtab` (stripped) or whose file cannot be read, and every windows and
+//! darwin program (no symbol reader there), prints the location line under the header as
+//! before, then every frame as `?()` + `\tEXE+0xADDR`.
 //!
 //! `GOTRACEBACK=system` shows every frame, gort's and the panic machinery's too, each with its
 //! ` pc=0x...` (as Go's), and the location line stands under the header as for a stripped program. (The other

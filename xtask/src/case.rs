@@ -422,8 +422,8 @@ mod tests {
     fn env_fill_and_secure_exec() {
         let c = parse_file("p", "p.case", "case a\nsecure-exec\nenv-fill: K 5 ab\nenv-fill: M 2 z 2\n").unwrap();
         assert!(c[0].secure_exec);
-        let c = parse_file("p", "p.case", "case a\nsymbolize\n").unwrap();
-        assert!(c[0].symbolize);
+        let s = parse_file("p", "p.case", "case a\nsymbolize\n").unwrap();
+        assert!(s[0].symbolize && !c[0].symbolize);
         assert_eq!(
             c[0].env,
             vec![
