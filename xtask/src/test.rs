@@ -49,7 +49,8 @@
 //! symbolize                 names nameless traceback frames before the checks: each `?()` line
 //!                           followed by `\tPATH+0xADDR` becomes `NAME(...) [symbolized]`, NAME
 //!                           from `llvm-symbolizer --obj=EXE` (ADDR an RVA for a PE: the PDB
-//!                           names it; windows prints no names itself)
+//!                           names it; windows prints no names itself). A frame it cannot name
+//!                           fails the case (a --release PDB has no debug info: dev profile only)
 //! skip-on: TRIPLE REASON    do not run on TRIPLE; reported SKIPPED with REASON (never passed)
 //! only-on: TRIPLE...        an OS-specific expectation: exists only for these targets (on the
 //!                           others it is not run and not counted; pair it with a skip-on in
@@ -464,12 +465,13 @@ fn symbolize(exe: &Path, stderr: &[u8]) -> Result<Vec<u8>, String> {
     if !out.status.success() {
         return Err(format!("llvm-symbolizer: {}", String::from_utf8_lossy(&out.stderr)));
     }
-    // One block per address: function, location, blank line.
-    let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .split("\n\n")
-        .filter(|b| !b.trim().is_empty())
+    // Three lines per address: function (empty when unknown), location, blank.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let out_lines: Vec<&str> = stdout.lines().collect();
+    let names: Vec<String> = out_lines
+        .chunks(3)
         .map(|b| {
-            let f = b.lines().next().unwrap_or("??");
+            let f = b[0];
             // Rust's legacy mangling leaves the hash in the demangled name: drop it, as the
             // runtime does on linux.
             match f.rsplit_once("::h") {
@@ -480,6 +482,14 @@ fn symbolize(exe: &Path, stderr: &[u8]) -> Result<Vec<u8>, String> {
         .collect();
     if names.len() != wanted.len() {
         return Err(format!("llvm-symbolizer gave {} names for {} addresses", names.len(), wanted.len()));
+    }
+    if let Some(((_, addr), _)) = wanted.iter().zip(&names).find(|(_, n)| n.is_empty() || n.starts_with("??")) {
+        return Err(format!(
+            "llvm-symbolizer names nothing at {addr} in {}: no debug info for it (a --release build's PDB \
+             has none: `symbolize` cases need the dev profile)\n{}",
+            exe.display(),
+            String::from_utf8_lossy(stderr)
+        ));
     }
     let mut lines: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
     for ((i, _), name) in wanted.iter().zip(names) {
