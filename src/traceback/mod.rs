@@ -87,6 +87,9 @@ use arch::{parked_regs, CALL_BACK, N, RA};
 #[cfg_attr(target_os = "macos", path = "frame_pointer.rs")]
 mod unwind;
 use unwind::Walker;
+// The ARM EHABI opcode interpreter exidx.rs uses (pure: unit-tested on every host).
+#[cfg(any(all(target_os = "linux", target_arch = "arm"), test))]
+mod ehabi;
 
 /// The program's image and function names: `.symtab` on linux (symtab.rs); elsewhere the
 /// unwinder's image (its load address, for `EXE+0xADDR`) and no names.
