@@ -1,7 +1,7 @@
 //! The panicking goroutine's call chain (Go's traceback.go: `traceback1`, `printframe`), and every
 //! goroutine's for a deadlock or SIGQUIT dump (`goroutine_frames`, Go's tracebackothers), on
-//! every target but windows/arm (Thumb-2; not built: it prints the panic location and the dump's
-//! headers alone). Which unwind tables each target reads, and which of them were run here:
+//! every target but windows/arm (Thumb-2; this module is not compiled there: it prints the
+//! panic location and the dump's headers alone). Which unwind tables each target reads, and which of them were run here:
 //!
 //! | target | unwinder (file) | names | run here |
 //! |---|---|---|---|
@@ -52,7 +52,8 @@
 //! run by (AT_EXECFN), ADDR the call's link-time address (the return address − 1 on amd64, − 4,
 //! the `bl` itself, on arm64 and arm; minus the load bias), which `addr2line -f -e EXE 0xADDR`
 //! turns into file and line (windows: ADDR is an RVA, `llvm-symbolizer --obj=EXE
-//! --relative-address 0xADDR` reads the PDB; darwin: `atos -o EXE 0xADDR`). `+0xOFF` is, as in Go, the return address's offset in the function. As Go hides
+//! --relative-address 0xADDR` reads the PDB; darwin: `atos -o EXE 0xADDR`). `+0xOFF` is, as in
+//! Go, the return address's offset in the function. As Go hides
 //! `runtime.*` frames, gort's own frames (`gort::*`, `gort_user_main`) are not shown, nor are the
 //! panic machinery's frames above the first user frame (`core::*`, `rust_begin_unwind`). A
 //! program without `.symtab` (stripped) or whose file cannot be read, and every windows and
