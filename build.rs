@@ -18,9 +18,10 @@ fn main() {
 
     generate_offsets(&out, word);
 
-    // `gort_traceback`: the target has an unwinder (src/traceback/), so failures print frames.
+    // `gort_traceback`: the target has an unwinder (src/traceback/), so failures print frames:
+    // every target but windows/arm.
     println!("cargo::rustc-check-cfg=cfg(gort_traceback)");
-    if os == "linux" && (arch == "x86_64" || arch == "aarch64") {
+    if !(os == "windows" && arch == "arm") {
         println!("cargo::rustc-cfg=gort_traceback");
     }
 

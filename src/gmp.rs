@@ -246,7 +246,7 @@ pub struct G {
     /// goid of the goroutine that created this one (Go's parentGoid); 0 for goroutine 1.
     pub parent_goid: u64,
     /// pc of the `gort::go` call that created this goroutine (Go's gopc): an address inside the
-    /// creating function (linux amd64/arm64; 0 elsewhere or for goroutine 1).
+    /// creating function (0 for goroutine 1).
     pub gopc: usize,
     /// Source location of that `gort::go` call (#[track_caller]), printed by `created by`.
     pub gopc_loc: Option<&'static core::panic::Location<'static>>,

@@ -88,7 +88,7 @@ mod signal_unix;
 mod spinning;
 mod stack;
 mod sudog;
-#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[cfg(target_os = "linux")]
 mod symtab;
 pub mod sync;
 mod sys;

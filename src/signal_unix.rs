@@ -40,10 +40,20 @@ unsafe extern "C" fn sigquit(_sig: i32, info: *mut u8, uc: *mut u8) {
 ///
 /// # Safety
 /// `uc` is the kernel's ucontext for the running handler.
-#[cfg(gort_traceback)]
+#[cfg(all(gort_traceback, target_os = "linux"))]
 unsafe fn regs_of(uc: *mut u8) -> crate::print::CurRegs {
     // SAFETY: as this function's contract.
     unsafe { crate::traceback::signal_regs(uc) }
+}
+
+/// The interrupted registers: none yet on darwin (its ucontext layout is not read: a fault's
+/// report has no frames there).
+///
+/// # Safety
+/// None: `uc` is not read.
+#[cfg(all(gort_traceback, not(target_os = "linux")))]
+unsafe fn regs_of(_uc: *mut u8) -> crate::print::CurRegs {
+    crate::print::CurRegs::new()
 }
 
 /// The interrupted registers (none: this target has no unwinder).

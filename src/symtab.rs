@@ -1,53 +1,104 @@
 //! The running program's own image: where its unwind tables are in memory, and which function
-//! holds a pc (Go's symtab.go: `findfunc`, `funcname`). Linux amd64 and arm64 only so far.
+//! holds a pc (Go's symtab.go: `findfunc`, `funcname`). Linux (ELF64 on amd64 and arm64, ELF32 on
+//! arm).
 //!
 //! **Unwind tables.** The kernel tells us where the program headers are (auxv AT_PHDR, AT_PHNUM).
 //! The load bias is AT_PHDR minus the PT_PHDR header's p_vaddr (0 for gort's static non-PIE
 //! programs, the load address for a static-pie one; without a PT_PHDR, the PT_LOAD that maps file
 //! offset 0 must hold an ELF header whose e_phoff leads to AT_PHDR). PT_GNU_EH_FRAME is
 //! `.eh_frame_hdr`, whose binary-search table finds the FDE for a pc (traceback/); `.eh_frame`
-//! runs from the address `.eh_frame_hdr` gives to the end of the PT_LOAD that holds it.
+//! runs from the address `.eh_frame_hdr` gives to the end of the PT_LOAD that holds it. On arm,
+//! PT_ARM_EXIDX is `.ARM.exidx` instead (traceback/exidx.rs), whose `.ARM.extab` entries must lie
+//! in a PT_LOAD (`in_loaded_segment`).
 //!
 //! **Function names.** `.symtab` is not loaded into memory, so the first traceback maps the
 //! executable read-only (`mmap` of AT_EXECFN, else `/proc/self/exe`, raw system calls, no heap),
 //! after checking that its program headers are byte for byte the ones in memory (so a file
 //! replaced since exec is not believed). A pc minus the load bias is a link-time address; the
 //! STT_FUNC symbol whose `[st_value, st_value + st_size)` holds it names the frame, demangled by
-//! `rustc-demangle` without the hash (`{:#}`). A stripped program (no `.symtab`), or one whose
+//! `rustc-demangle` without the hash (`{:#}`); an arm Thumb function's odd st_value has bit 0
+//! cleared. A stripped program (no `.symtab`), or one whose
 //! file cannot be read, gets no names: traceback prints `?()` and `exe+0xADDR` instead, where
 //! ADDR is the link-time address `addr2line -f -e exe 0xADDR` resolves.
 
 use core::fmt::{self, Write};
 
-/// Elf64_Phdr.p_type values used here.
+/// Elf_Phdr.p_type values used here.
 const PT_LOAD: u32 = 1;
 const PT_PHDR: u32 = 6;
 const PT_GNU_EH_FRAME: u32 = 0x6474_e550;
-/// Size of an Elf64_Phdr, Elf64_Shdr, Elf64_Sym.
-const PHDR_SIZE: usize = 56;
-const SHDR_SIZE: usize = 64;
-const SYM_SIZE: usize = 24;
+/// `.ARM.exidx` (arm's EHABI unwind index, traceback/exidx.rs).
+const PT_ARM_EXIDX: u32 = 0x7000_0001;
 const SHT_SYMTAB: u32 = 2;
 const STT_FUNC: u8 = 2;
+
+/// An ELF class: where the fields read here sit in its headers, symbols and program headers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Class {
+    /// Bytes of an address-sized field (8 for ELFCLASS64, 4 for ELFCLASS32).
+    word: usize,
+    /// Size of an Elf_Phdr, Elf_Shdr, Elf_Sym.
+    phdr: usize,
+    shdr: usize,
+    sym: usize,
+    /// e_ident[EI_CLASS].
+    ident: u8,
+}
+
+impl Class {
+    /// ELFCLASS64 (amd64, arm64).
+    #[cfg_attr(target_pointer_width = "32", allow(dead_code))] // the unit tests use both classes
+    pub const ELF64: Class = Class { word: 8, phdr: 56, shdr: 64, sym: 24, ident: 2 };
+    /// ELFCLASS32 (arm).
+    #[cfg_attr(target_pointer_width = "64", allow(dead_code))] // the unit tests use both classes
+    pub const ELF32: Class = Class { word: 4, phdr: 32, shdr: 40, sym: 16, ident: 1 };
+    /// The running program's class.
+    #[cfg(target_pointer_width = "64")]
+    pub const NATIVE: Class = Class::ELF64;
+    /// The running program's class.
+    #[cfg(target_pointer_width = "32")]
+    pub const NATIVE: Class = Class::ELF32;
+
+    /// An address-sized field at `off`.
+    fn word_at(self, b: &[u8], off: usize) -> Option<usize> {
+        if self.word == 8 {
+            u64_at(b, off)
+        } else {
+            u32_at(b, off).map(|v| v as usize)
+        }
+    }
+    /// The offsets of e_phoff, e_shoff, e_shentsize, e_shnum in the ELF header.
+    fn ehdr(self) -> (usize, usize, usize, usize) {
+        if self.word == 8 {
+            (0x20, 0x28, 0x3a, 0x3c)
+        } else {
+            (0x1c, 0x20, 0x2e, 0x30)
+        }
+    }
+}
 
 /// The program's image in memory: its load bias and unwind sections (runtime addresses).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Image {
     /// Runtime address minus link-time address.
     pub bias: usize,
-    /// `.eh_frame_hdr`: address and length.
+    /// `.eh_frame_hdr`'s address (0: none, as on arm).
     pub eh_frame_hdr: usize,
     /// Length of `.eh_frame_hdr`.
     pub eh_frame_hdr_len: usize,
     /// End of the PT_LOAD segment holding `.eh_frame_hdr` (`.eh_frame` lies before it).
     pub segment_end: usize,
+    /// `.ARM.exidx` (PT_ARM_EXIDX): address and length (0: none, as off arm).
+    pub exidx: usize,
+    /// Length of `.ARM.exidx` in bytes.
+    pub exidx_len: usize,
     /// AT_PHDR and AT_PHNUM.
     pub phdr: usize,
     /// Number of program headers.
     pub phnum: usize,
 }
 
-/// One Elf64_Phdr's fields that matter here.
+/// One Elf_Phdr's fields that matter here.
 #[derive(Clone, Copy)]
 struct Phdr {
     p_type: u32,
@@ -66,16 +117,32 @@ fn u64_at(b: &[u8], off: usize) -> Option<usize> {
     Some(u64::from_le_bytes(b.get(off..off + 8)?.try_into().ok()?) as usize)
 }
 
-fn parse_phdr(b: &[u8]) -> Option<Phdr> {
-    Some(Phdr { p_type: u32_at(b, 0)?, p_offset: u64_at(b, 8)?, p_vaddr: u64_at(b, 16)?, p_memsz: u64_at(b, 40)? })
+fn parse_phdr(c: Class, b: &[u8]) -> Option<Phdr> {
+    let w = c.word;
+    // Elf64: type flags offset vaddr paddr filesz memsz; Elf32: type offset vaddr paddr filesz
+    // memsz flags.
+    let (off, vaddr, memsz) = if w == 8 { (8, 16, 40) } else { (4, 8, 20) };
+    Some(Phdr {
+        p_type: u32_at(b, 0)?,
+        p_offset: c.word_at(b, off)?,
+        p_vaddr: c.word_at(b, vaddr)?,
+        p_memsz: c.word_at(b, memsz)?,
+    })
 }
 
 /// Finds the unwind tables and load bias from the program header table `phdrs` (the bytes at
-/// AT_PHDR), which is mapped at runtime address `phdr`. `ehdr_phoff(addr)` reads e_phoff of an ELF
-/// header at a runtime address (used only when there is no PT_PHDR).
-pub fn image_from_phdrs(phdrs: &[u8], phdr: usize, ehdr_phoff: impl Fn(usize) -> Option<usize>) -> Option<Image> {
-    let phnum = phdrs.len() / PHDR_SIZE;
-    let ph = |i: usize| parse_phdr(&phdrs[i * PHDR_SIZE..(i + 1) * PHDR_SIZE]);
+/// AT_PHDR, of class `c`), which is mapped at runtime address `phdr`. `ehdr_phoff(addr)` reads
+/// e_phoff of an ELF header at a runtime address (used only when there is no PT_PHDR). None
+/// without a PT_GNU_EH_FRAME or a PT_ARM_EXIDX.
+pub fn image_from_phdrs(
+    c: Class,
+    phdrs: &[u8],
+    phdr: usize,
+    ehdr_phoff: impl Fn(usize) -> Option<usize>,
+) -> Option<Image> {
+    let phnum = phdrs.len() / c.phdr;
+    let ph = |i: usize| parse_phdr(c, &phdrs[i * c.phdr..(i + 1) * c.phdr]);
+    let ehdr_size = if c.word == 8 { 64 } else { 52 };
     let mut bias = None;
     for i in 0..phnum {
         let p = ph(i)?;
@@ -88,88 +155,107 @@ pub fn image_from_phdrs(phdrs: &[u8], phdr: usize, ehdr_phoff: impl Fn(usize) ->
         for i in 0..phnum {
             let p = ph(i)?;
             if p.p_type == PT_LOAD && p.p_offset == 0 {
-                let b = phdr.wrapping_sub(p.p_vaddr).wrapping_sub(64);
-                if ehdr_phoff(p.p_vaddr.wrapping_add(b)) == Some(64) {
+                let b = phdr.wrapping_sub(p.p_vaddr).wrapping_sub(ehdr_size);
+                if ehdr_phoff(p.p_vaddr.wrapping_add(b)) == Some(ehdr_size) {
                     bias = Some(b);
                 }
             }
         }
     }
     let bias = bias?;
-    let mut hdr = None;
+    let mut img =
+        Image { bias, eh_frame_hdr: 0, eh_frame_hdr_len: 0, segment_end: 0, exidx: 0, exidx_len: 0, phdr, phnum };
     for i in 0..phnum {
         let p = ph(i)?;
-        if p.p_type == PT_GNU_EH_FRAME {
-            hdr = Some((p.p_vaddr, p.p_memsz));
+        if p.p_type == PT_ARM_EXIDX {
+            (img.exidx, img.exidx_len) = (p.p_vaddr.wrapping_add(bias), p.p_memsz);
+        }
+        if p.p_type != PT_GNU_EH_FRAME {
+            continue;
+        }
+        let (hdr_vaddr, hdr_len) = (p.p_vaddr, p.p_memsz);
+        for j in 0..phnum {
+            let l = ph(j)?;
+            if l.p_type == PT_LOAD && l.p_vaddr <= hdr_vaddr && hdr_vaddr + hdr_len <= l.p_vaddr + l.p_memsz {
+                img.eh_frame_hdr = hdr_vaddr.wrapping_add(bias);
+                img.eh_frame_hdr_len = hdr_len;
+                img.segment_end = (l.p_vaddr + l.p_memsz).wrapping_add(bias);
+            }
         }
     }
-    let (hdr_vaddr, hdr_len) = hdr?;
-    for i in 0..phnum {
-        let p = ph(i)?;
-        if p.p_type == PT_LOAD && p.p_vaddr <= hdr_vaddr && hdr_vaddr + hdr_len <= p.p_vaddr + p.p_memsz {
-            return Some(Image {
-                bias,
-                eh_frame_hdr: hdr_vaddr.wrapping_add(bias),
-                eh_frame_hdr_len: hdr_len,
-                segment_end: (p.p_vaddr + p.p_memsz).wrapping_add(bias),
-                phdr,
-                phnum,
-            });
-        }
-    }
-    None
+    (img.eh_frame_hdr != 0 || img.exidx != 0).then_some(img)
 }
 
 /// The running program's image, from auxv's AT_PHDR/AT_PHNUM; None if auxv gave none or the
-/// headers have no PT_GNU_EH_FRAME (a program linked without unwind tables).
+/// headers have neither PT_GNU_EH_FRAME nor PT_ARM_EXIDX (a program without unwind tables).
 #[cfg(target_os = "linux")]
 pub fn image() -> Option<Image> {
     let (phdr, phnum, _) = crate::sys::exe_auxv();
     if phdr == 0 || phnum == 0 || phnum > 256 {
         return None;
     }
+    let c = Class::NATIVE;
     // SAFETY: the kernel maps the program headers at AT_PHDR for the life of the process.
-    let phdrs = unsafe { core::slice::from_raw_parts(phdr as *const u8, phnum * PHDR_SIZE) };
-    image_from_phdrs(phdrs, phdr, |ehdr| {
+    let phdrs = unsafe { core::slice::from_raw_parts(phdr as *const u8, phnum * c.phdr) };
+    image_from_phdrs(c, phdrs, phdr, |ehdr| {
         // SAFETY: only reached for the runtime address of the PT_LOAD that maps file offset 0,
         // which the kernel mapped (readable) with the program; its first 0x28 bytes are the
-        // start of the ELF header.
+        // start of the ELF header (0x24 bytes of Elf32_Ehdr's 52 reach e_phoff too).
         let b = unsafe { core::slice::from_raw_parts(ehdr as *const u8, 0x28) };
-        (b[..4] == *b"\x7fELF").then(|| u64_at(b, 0x20)).flatten()
+        (b[..4] == *b"\x7fELF").then(|| c.word_at(b, c.ehdr().0)).flatten()
+    })
+}
+
+/// Whether `[addr, addr + len)` lies inside one PT_LOAD segment of the running image (memory
+/// the program was loaded into, readable for its life). arm's `.ARM.extab` entries are checked
+/// with it.
+#[cfg(target_arch = "arm")]
+pub fn in_loaded_segment(img: &Image, addr: usize, len: usize) -> bool {
+    let c = Class::NATIVE;
+    // SAFETY: the kernel maps the program headers at AT_PHDR for the life of the process.
+    let phdrs = unsafe { core::slice::from_raw_parts(img.phdr as *const u8, img.phnum * c.phdr) };
+    let Some(end) = addr.checked_add(len) else { return false };
+    phdrs.chunks_exact(c.phdr).filter_map(|b| parse_phdr(c, b)).any(|p| {
+        let start = p.p_vaddr.wrapping_add(img.bias);
+        p.p_type == PT_LOAD && start <= addr && end <= start.wrapping_add(p.p_memsz)
     })
 }
 
 /// A symbol table in an ELF file image: the `.symtab` entries and their string table.
 #[derive(Clone, Copy)]
 pub struct Symtab<'a> {
+    class: Class,
     syms: &'a [u8],
     strtab: &'a [u8],
 }
 
-/// The `.symtab` of the 64-bit little-endian ELF file `file`, or None (stripped, or not such a
-/// file).
-pub fn symtab_of(file: &[u8]) -> Option<Symtab<'_>> {
-    if file.get(..6)? != b"\x7fELF\x02\x01" {
+/// The `.symtab` of the little-endian ELF file `file` of class `c`, or None (stripped, or not
+/// such a file).
+pub fn symtab_of(c: Class, file: &[u8]) -> Option<Symtab<'_>> {
+    if file.get(..6)? != [0x7f, b'E', b'L', b'F', c.ident, 1] {
         return None;
     }
-    let shoff = u64_at(file, 0x28)?;
-    let shentsize = u16_at(file, 0x3a)? as usize;
-    let shnum = u16_at(file, 0x3c)? as usize;
-    if shentsize != SHDR_SIZE {
+    let (_, e_shoff, e_shentsize, e_shnum) = c.ehdr();
+    let shoff = c.word_at(file, e_shoff)?;
+    let shentsize = u16_at(file, e_shentsize)? as usize;
+    let shnum = u16_at(file, e_shnum)? as usize;
+    if shentsize != c.shdr {
         return None;
     }
-    let shdr = |i: usize| file.get(shoff.checked_add(i.checked_mul(SHDR_SIZE)?)?..).and_then(|s| s.get(..SHDR_SIZE));
+    let shdr = |i: usize| file.get(shoff.checked_add(i.checked_mul(c.shdr)?)?..).and_then(|s| s.get(..c.shdr));
+    // sh_offset, sh_size, sh_link (sh_type is at 4 in both classes).
+    let (o_off, o_size, o_link) = if c.word == 8 { (24, 32, 40) } else { (16, 20, 24) };
     for i in 0..shnum {
         let sh = shdr(i)?;
         if u32_at(sh, 4)? != SHT_SYMTAB {
             continue;
         }
-        let (off, size, link) = (u64_at(sh, 24)?, u64_at(sh, 32)?, u32_at(sh, 40)? as usize);
+        let (off, size, link) = (c.word_at(sh, o_off)?, c.word_at(sh, o_size)?, u32_at(sh, o_link)? as usize);
         let syms = file.get(off..off.checked_add(size)?)?;
         let st = shdr(link)?;
-        let (soff, ssize) = (u64_at(st, 24)?, u64_at(st, 32)?);
+        let (soff, ssize) = (c.word_at(st, o_off)?, c.word_at(st, o_size)?);
         let strtab = file.get(soff..soff.checked_add(ssize)?)?;
-        return Some(Symtab { syms, strtab });
+        return Some(Symtab { class: c, syms, strtab });
     }
     None
 }
@@ -178,6 +264,7 @@ pub fn symtab_of(file: &[u8]) -> Option<Symtab<'_>> {
 /// None (no such section, a compressed one, or not such a file).
 #[cfg_attr(not(feature = "traceback-lines"), allow(dead_code))]
 pub fn section<'a>(file: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    const SHDR_SIZE: usize = 64;
     const SHF_COMPRESSED: usize = 0x800;
     const SHT_NOBITS: u32 = 8;
     if file.get(..6)? != b"\x7fELF\x02\x01" {
@@ -209,11 +296,16 @@ pub fn section<'a>(file: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
 }
 
 impl<'a> Symtab<'a> {
-    /// The function symbol holding link-time address `addr`: (raw name, start address).
+    /// The function symbol holding link-time address `addr`: (raw name, start address). A
+    /// Thumb function's symbol value has bit 0 set (arm): it is cleared here.
     pub fn lookup(&self, addr: usize) -> Option<(&'a [u8], usize)> {
+        let c = self.class;
+        // st_info, st_value, st_size (st_name is at 0 in both classes).
+        let (o_info, o_value, o_size) = if c.word == 8 { (4, 8, 16) } else { (12, 4, 8) };
         let mut best: Option<(usize, usize)> = None; // (name offset, value)
-        for sym in self.syms.chunks_exact(SYM_SIZE) {
-            let (info, value, size) = (sym[4], u64_at(sym, 8)?, u64_at(sym, 16)?);
+        for sym in self.syms.chunks_exact(c.sym) {
+            let (info, value, size) = (sym[o_info], c.word_at(sym, o_value)?, c.word_at(sym, o_size)?);
+            let value = if c.word == 4 { value & !1 } else { value };
             if info & 0xf != STT_FUNC || value > addr || addr - value >= size {
                 continue;
             }
@@ -258,8 +350,9 @@ mod file {
 
     /// Whether the file `f` has the same program headers as the running image.
     fn same_image(f: &[u8], img: &super::Image) -> bool {
-        let Some(phoff) = super::u64_at(f, 0x20) else { return false };
-        let n = img.phnum * super::PHDR_SIZE;
+        let c = super::Class::NATIVE;
+        let Some(phoff) = c.word_at(f, c.ehdr().0) else { return false };
+        let n = img.phnum * c.phdr;
         // SAFETY: the kernel maps the program headers at AT_PHDR for the life of the process.
         let mem = unsafe { core::slice::from_raw_parts(img.phdr as *const u8, n) };
         f.get(phoff..).and_then(|s| s.get(..n)) == Some(mem)
@@ -333,8 +426,8 @@ mod tests {
         // SAFETY: getauxval is libc's, always safe.
         let (phdr, phnum) = unsafe { (getauxval(3) as usize, getauxval(5) as usize) };
         // SAFETY: the kernel maps the program headers at AT_PHDR.
-        let phdrs = unsafe { core::slice::from_raw_parts(phdr as *const u8, phnum * PHDR_SIZE) };
-        let img = image_from_phdrs(phdrs, phdr, |_| None).expect("image");
+        let phdrs = unsafe { core::slice::from_raw_parts(phdr as *const u8, phnum * Class::NATIVE.phdr) };
+        let img = image_from_phdrs(Class::NATIVE, phdrs, phdr, |_| None).expect("image");
         f - img.bias
     }
     extern "C" {
@@ -352,7 +445,7 @@ mod tests {
     #[cfg_attr(miri, ignore = "reads the test binary and the auxv (getauxval, files, objcopy): not under Miri")]
     fn finds_a_function_by_address_inside_it() {
         let file = self_exe();
-        let tab = symtab_of(&file).expect(".symtab");
+        let tab = symtab_of(Class::NATIVE, &file).expect(".symtab");
         let f = link_addr(a_marker_function_for_symtab as fn(u32) -> u32 as usize);
         assert_eq!(a_marker_function_for_symtab(1), 4);
         let (name, start) = name_of(&tab, f + 1).expect("found");
@@ -378,7 +471,7 @@ mod tests {
     #[cfg_attr(miri, ignore = "reads the test binary and the auxv (getauxval, files, objcopy): not under Miri")]
     fn no_function_at_unmapped_addresses() {
         let file = self_exe();
-        let tab = symtab_of(&file).expect(".symtab");
+        let tab = symtab_of(Class::NATIVE, &file).expect(".symtab");
         assert!(tab.lookup(0).is_none());
         assert!(tab.lookup(usize::MAX - 16).is_none());
     }
@@ -389,8 +482,8 @@ mod tests {
         // SAFETY: libc's getauxval.
         let (phdr, phnum) = unsafe { (getauxval(3) as usize, getauxval(5) as usize) };
         // SAFETY: the kernel maps the program headers at AT_PHDR.
-        let phdrs = unsafe { core::slice::from_raw_parts(phdr as *const u8, phnum * PHDR_SIZE) };
-        let img = image_from_phdrs(phdrs, phdr, |_| None).expect("image");
+        let phdrs = unsafe { core::slice::from_raw_parts(phdr as *const u8, phnum * Class::NATIVE.phdr) };
+        let img = image_from_phdrs(Class::NATIVE, phdrs, phdr, |_| None).expect("image");
         // SAFETY: in-memory .eh_frame_hdr: version byte 1.
         assert_eq!(unsafe { *(img.eh_frame_hdr as *const u8) }, 1);
         assert!(img.segment_end > img.eh_frame_hdr);
@@ -412,7 +505,7 @@ mod tests {
         assert!(st.success());
         let file = std::fs::read(&stripped).unwrap();
         let _ = std::fs::remove_dir_all(&dir);
-        assert!(symtab_of(&file).is_none());
+        assert!(symtab_of(Class::NATIVE, &file).is_none());
         // The address printed for a nameless frame resolves in the original with addr2line.
         let f = link_addr(a_marker_function_for_symtab as fn(u32) -> u32 as usize);
         if let Ok(out) = std::process::Command::new("addr2line")
@@ -444,6 +537,7 @@ mod tests {
         // One PT_LOAD at offset 0 (vaddr 0x400000) and a PT_GNU_EH_FRAME inside it; the image
         // sits at 0x7000_0000_0000 (bias 0x6fff_ffc0_0000), program headers right after the
         // 64-byte ELF header.
+        const PHDR_SIZE: usize = 56;
         let mut ph = vec![0u8; 2 * PHDR_SIZE];
         let put = |ph: &mut [u8], i: usize, t: u32, off: u64, va: u64, sz: u64| {
             let b = &mut ph[i * PHDR_SIZE..];
@@ -455,10 +549,70 @@ mod tests {
         put(&mut ph, 0, PT_LOAD, 0, 0x40_0000, 0x1000);
         put(&mut ph, 1, PT_GNU_EH_FRAME, 0x200, 0x40_0200, 0x40);
         let base = 0x7000_0000_0000usize;
-        let img = image_from_phdrs(&ph, base + 64, |a| (a == base).then_some(64)).unwrap();
+        let img = image_from_phdrs(Class::ELF64, &ph, base + 64, |a| (a == base).then_some(64)).unwrap();
         assert_eq!(img.bias, base - 0x40_0000);
         assert_eq!(img.eh_frame_hdr, base + 0x200);
         assert_eq!(img.segment_end, base + 0x1000);
-        assert!(image_from_phdrs(&ph, base + 64, |_| Some(128)).is_none());
+        assert!(image_from_phdrs(Class::ELF64, &ph, base + 64, |_| Some(128)).is_none());
+    }
+
+    /// ELF32 (arm): program headers with a PT_ARM_EXIDX and no PT_GNU_EH_FRAME, and a `.symtab`
+    /// whose Thumb function has bit 0 set in its value.
+    #[test]
+    fn elf32_exidx_and_thumb_symbols() {
+        let mut ph = vec![0u8; 3 * 32];
+        let put = |ph: &mut [u8], i: usize, t: u32, off: u32, va: u32, sz: u32| {
+            let b = &mut ph[i * 32..];
+            b[0..4].copy_from_slice(&t.to_le_bytes());
+            b[4..8].copy_from_slice(&off.to_le_bytes());
+            b[8..12].copy_from_slice(&va.to_le_bytes());
+            b[20..24].copy_from_slice(&sz.to_le_bytes());
+        };
+        put(&mut ph, 0, PT_PHDR, 52, 0x1_0034, 96);
+        put(&mut ph, 1, PT_LOAD, 0, 0x1_0000, 0x1000);
+        put(&mut ph, 2, PT_ARM_EXIDX, 0x134, 0x1_0134, 0x908);
+        let img = image_from_phdrs(Class::ELF32, &ph, 0x1_0034, |_| None).unwrap();
+        assert_eq!((img.bias, img.exidx, img.exidx_len, img.eh_frame_hdr), (0, 0x1_0134, 0x908, 0));
+        // Without either table: no image.
+        put(&mut ph, 2, PT_LOAD, 0, 0x2_0000, 0x10);
+        assert!(image_from_phdrs(Class::ELF32, &ph, 0x1_0034, |_| None).is_none());
+
+        // ELF header (52) | 3 section headers (null, .symtab, .strtab) | syms | strings.
+        let strings = b"\0thumb_fn\0arm_fn\0";
+        let mut f = vec![0u8; 52];
+        f[..6].copy_from_slice(&[0x7f, b'E', b'L', b'F', 1, 1]);
+        f[0x20..0x24].copy_from_slice(&52u32.to_le_bytes()); // e_shoff
+        f[0x2e..0x30].copy_from_slice(&40u16.to_le_bytes()); // e_shentsize
+        f[0x30..0x32].copy_from_slice(&3u16.to_le_bytes()); // e_shnum
+        let syms_off = 52 + 3 * 40;
+        let strs_off = syms_off + 3 * 16;
+        let mut sh = vec![0u8; 3 * 40];
+        let sec = |sh: &mut [u8], i: usize, t: u32, off: u32, size: u32, link: u32| {
+            let b = &mut sh[i * 40..];
+            b[4..8].copy_from_slice(&t.to_le_bytes());
+            b[16..20].copy_from_slice(&off.to_le_bytes());
+            b[20..24].copy_from_slice(&size.to_le_bytes());
+            b[24..28].copy_from_slice(&link.to_le_bytes());
+        };
+        sec(&mut sh, 1, SHT_SYMTAB, syms_off as u32, 48, 2);
+        sec(&mut sh, 2, 3, strs_off as u32, strings.len() as u32, 0);
+        f.extend_from_slice(&sh);
+        let sym = |name: u32, value: u32, size: u32| {
+            let mut b = [0u8; 16];
+            b[0..4].copy_from_slice(&name.to_le_bytes());
+            b[4..8].copy_from_slice(&value.to_le_bytes());
+            b[8..12].copy_from_slice(&size.to_le_bytes());
+            b[12] = STT_FUNC;
+            b
+        };
+        f.extend_from_slice(&[0u8; 16]);
+        f.extend_from_slice(&sym(1, 0x2_0001, 0x20)); // Thumb: value | 1
+        f.extend_from_slice(&sym(10, 0x2_0100, 0x10));
+        f.extend_from_slice(strings);
+        let tab = symtab_of(Class::ELF32, &f).unwrap();
+        assert_eq!(tab.lookup(0x2_0000), Some((&b"thumb_fn"[..], 0x2_0000)));
+        assert_eq!(tab.lookup(0x2_010f), Some((&b"arm_fn"[..], 0x2_0100)));
+        assert!(tab.lookup(0x2_0110).is_none());
+        assert!(symtab_of(Class::ELF64, &f).is_none());
     }
 }

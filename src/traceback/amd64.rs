@@ -1,4 +1,6 @@
-//! traceback's x86-64 part: the DWARF register numbers the walk tracks, and `capture`.
+//! traceback's x86-64 part (linux, windows, darwin): the DWARF register numbers the walk tracks
+//! (the windows and frame-pointer unwinders use the same numbering), `capture`, and the frames
+//! of a parked or (linux) interrupted goroutine.
 
 use super::Regs;
 
@@ -14,12 +16,14 @@ pub const CAPTURED: u64 = 1 << 3 | 1 << 6 | 1 << 7 | 1 << 12 | 1 << 13 | 1 << 14
 pub const CALL_BACK: usize = 1;
 
 /// Records the caller's callee-saved registers, its stack pointer after the call returns and
-/// the return address (the RA column) into `regs`, and marks them known.
+/// the return address (the RA column) into `regs`, and marks them known. `sysv64` on every OS
+/// (the argument in rdi), as the switch functions (windows' rsi and rdi, callee-saved there, are
+/// saved by the Rust caller around a sysv64 call; the walk finds them in its frame).
 ///
 /// # Safety
 /// `regs` must point at a writable `Regs`.
 #[unsafe(naked)]
-pub unsafe extern "C" fn capture(regs: *mut Regs) {
+pub unsafe extern "sysv64" fn capture(regs: *mut Regs) {
     core::arch::naked_asm!(
         "mov [rdi + 3*8], rbx",
         "mov [rdi + 6*8], rbp",
@@ -60,6 +64,7 @@ pub fn parked_regs(sp: usize, bounds: (usize, usize), read: impl Fn(usize) -> us
 ///
 /// # Safety
 /// `uc` must be the ucontext the kernel passed to an SA_SIGINFO handler.
+#[cfg(target_os = "linux")]
 pub unsafe fn signal_regs(uc: *const u8) -> Regs {
     let gregs = (uc as usize + 40) as *const usize;
     let mut r = Regs::new();

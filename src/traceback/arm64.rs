@@ -1,4 +1,6 @@
-//! traceback's arm64 part: the DWARF register numbers the walk tracks, and `capture`.
+//! traceback's arm64 part (linux, windows, darwin): the DWARF register numbers the walk tracks
+//! (the windows and frame-pointer unwinders use the same numbering), `capture`, and the frames
+//! of a parked or (linux) interrupted goroutine.
 
 use super::Regs;
 
@@ -59,6 +61,7 @@ pub fn parked_regs(sp: usize, bounds: (usize, usize), read: impl Fn(usize) -> us
 ///
 /// # Safety
 /// `uc` must be the ucontext the kernel passed to an SA_SIGINFO handler.
+#[cfg(target_os = "linux")]
 pub unsafe fn signal_regs(uc: *const u8) -> Regs {
     let base = uc as usize + 184;
     let mut r = Regs::new();

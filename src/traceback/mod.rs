@@ -1,7 +1,18 @@
 //! The failing goroutine's call chain (Go's traceback.go: `traceback1`, `printframe`), and every
 //! other goroutine's for a fatal error, SIGQUIT, GOTRACEBACK=all or `runtime::stack(true)`
-//! (`goroutine_frames`, Go's tracebackothers), on linux amd64 and arm64. Other targets print
-//! only the panic location, and goroutine headers alone.
+//! (`goroutine_frames`, Go's tracebackothers), on every target but windows/arm (Thumb-2; this module is not compiled there: it prints the
+//! panic location and the dump's headers alone). Which unwind tables each target reads, and which of them were run here:
+//!
+//! | target | unwinder (file) | names | run here |
+//! |---|---|---|---|
+//! | linux amd64, arm64 | DWARF CFI in `.eh_frame`, gimli (dwarf.rs) | `.symtab` | yes (arm64: qemu) |
+//! | linux arm (armv7) | ARM EHABI `.ARM.exidx`/`.ARM.extab` (exidx.rs) | `.symtab` | yes (qemu) |
+//! | windows amd64, arm64 | `.pdata` through RtlLookupFunctionEntry + RtlVirtualUnwind (pdata.rs) | none: `?()` + `EXE+0xRVA` | amd64 under wine; arm64 built only |
+//! | darwin amd64, arm64 | the frame-pointer chain (frame_pointer.rs) | none: `?()` + `EXE+0xADDR` | never (built only, unverified) |
+//!
+//! The register numbers, `capture` and the parked/interrupted frames are per arch (amd64.rs,
+//! arm64.rs, arm.rs, shared by the OSes); one unwinder file per table format does one step from
+//! a frame to its caller (`Walker::step`); this file walks and prints.
 //!
 //! **Other goroutines.** A parked goroutine (waiting, or runnable after a yield) switched out
 //! through `mcall`, which pushed its callee-saved registers and left its caller's return address
@@ -13,15 +24,14 @@
 //! the `gort::go` call's location).
 //!
 //! **Unwinding.** `capture` (a naked function) records the callee-saved registers, the stack
-//! pointer and its return address in the function that calls it; from there each frame is undone
-//! with the DWARF call-frame information in `.eh_frame`, read with `gimli`: `.eh_frame_hdr`'s
-//! binary-search table (found through the program headers, symtab.rs) gives the FDE of a pc, its
-//! row gives the CFA and where the caller's registers and return address were saved. Memory is
-//! read only inside the stack the walk started on (`g.stack`), the CFA must grow at every step, and
-//! the walk stops at `goexit` (where every goroutine's entry function returns to), at a pc without
-//! unwind information (rt0's assembly, a context switch), at anything outside those rules, or
-//! after [`MAX_FRAMES`] shown frames (then `...additional frames elided...`, as Go). Nothing here
-//! allocates: gimli's rule rows live in a fixed static (`StoreOnStack`-style storage), only the
+//! pointer and its return address in the function that calls it; from there the unwinder undoes
+//! one frame at a time (its file's doc says how). Memory is read only inside the stack the walk
+//! started on (`g.stack`; on windows RtlVirtualUnwind does its own reads, see pdata.rs), the
+//! caller's sp must be above the callee's at every step, and the walk stops at `goexit` (where
+//! every goroutine's entry function returns to), at a pc without unwind information (rt0's
+//! assembly, a context switch), at anything outside those rules, or after [`MAX_FRAMES`] shown
+//! frames (then `...additional frames elided...`, as Go). Nothing here allocates: what an
+//! unwinder needs lives in fixed statics (gimli's rule rows, windows' CONTEXT record), only the
 //! thread writing the fatal report walks, and it walks on its M's g0 stack (goroutine stacks can
 //! be 2 KB).
 //!
@@ -40,53 +50,124 @@
 //! The first shown frame carries the panic's own location (PanicInfo: `file:line:col`); the others
 //! have no line tables to read, so their line is `EXE+0xADDR`: EXE is the path the program was
 //! run by (AT_EXECFN), ADDR the call's link-time address (the return address − 1 on amd64, − 4,
-//! the `bl` itself, on arm64; minus the load bias), which `addr2line -f -e EXE 0xADDR` turns into
-//! file and line. `+0xOFF` is, as in Go, the return address's offset in the function. As Go hides
+//! the `bl` itself, on arm64 and arm; minus the load bias), which `addr2line -f -e EXE 0xADDR`
+//! turns into file and line (windows: ADDR is an RVA, `llvm-symbolizer --obj=EXE
+//! --relative-address 0xADDR` reads the PDB; darwin: `atos -o EXE 0xADDR`). `+0xOFF` is, as in
+//! Go, the return address's offset in the function. As Go hides
 //! `runtime.*` frames, gort's own frames (`gort::*`, `gort_user_main`) are not shown, nor are the
 //! panic machinery's frames above the first user frame (`core::*`, `rust_begin_unwind`). A
-//! program without `.symtab` (stripped) or whose file cannot be read prints the location line
-//! under the header as before, then every frame as `?()` + `\tEXE+0xADDR`.
+//! program without `.symtab` (stripped) or whose file cannot be read, and every windows and
+//! darwin program (no symbol reader there), prints the location line under the header as
+//! before, then every frame as `?()` + `\tEXE+0xADDR`.
 //!
-//! With the `traceback-lines` cargo feature, `lines.rs` turns each `EXE+0xADDR` into
+//! With the `traceback-lines` cargo feature (linux), `lines.rs` turns each `EXE+0xADDR` into
 //! `file:line` from the program's DWARF line tables.
 //!
 //! **Levels** (GOTRACEBACK, args.rs, Go's gotraceback): level 2 and more (`system`, `crash`, a
 //! runtime throw) shows every frame, gort's and the panic machinery's too, each with its
 //! ` pc=0x...` (as Go's), and the location line stands under the header as for a stripped
 //! program. Which goroutines are printed, and when, is print.rs's business (`die`, `goroutines`,
-//! `stack`); this module walks one stack at a time for it.
+//! `stack`); this module walks one stack at a time for it. A walk that starts from a signal
+//! looks its first frame up at the interrupted pc itself (`Regs::exact_pc`), the others inside
+//! the call before their return address.
 
 use core::fmt::Write;
-
-use gimli::{
-    BaseAddresses, CfaRule, EhFrame, EhFrameHdr, EndianSlice, LittleEndian, Pointer, ReaderOffset, Register,
-    RegisterRule, UnwindContext, UnwindContextStorage, UnwindSection, UnwindTableRow,
-};
-
-use crate::symtab::{self, Image};
 
 /// Frames shown at most (Go's tracebackInnerFrames + tracebackOuterFrames = 100).
 pub const MAX_FRAMES: usize = 100;
 /// Frames walked at most, shown or hidden (a bound on a corrupt chain).
 const MAX_WALK: usize = 1000;
 
-// The arch part: DWARF register numbers and `capture`, one file per arch.
+// The arch part: register numbers, `capture`, the parked and signal frames, one file per arch.
 #[cfg_attr(target_arch = "x86_64", path = "amd64.rs")]
 #[cfg_attr(target_arch = "aarch64", path = "arm64.rs")]
+#[cfg_attr(target_arch = "arm", path = "arm.rs")]
 mod arch;
-#[cfg(feature = "traceback-lines")]
+#[cfg(all(feature = "traceback-lines", target_os = "linux"))]
 pub mod lines;
-pub use arch::{capture, signal_regs};
+pub use arch::capture;
+#[cfg(target_os = "linux")]
+pub use arch::signal_regs;
 use arch::{parked_regs, CALL_BACK, N, RA, SP};
 
-/// A frame's register state: the values, and which of them are known.
+// The unwinder: one step from a frame to its caller, one file per unwind-table format.
+#[cfg_attr(all(target_os = "linux", not(target_arch = "arm")), path = "dwarf.rs")]
+#[cfg_attr(all(target_os = "linux", target_arch = "arm"), path = "exidx.rs")]
+#[cfg_attr(windows, path = "pdata.rs")]
+#[cfg_attr(target_os = "macos", path = "frame_pointer.rs")]
+mod unwind;
+#[cfg(windows)]
+pub use unwind::context_regs;
+use unwind::Walker;
+// The ARM EHABI opcode interpreter exidx.rs uses (pure: unit-tested on every host).
+#[cfg(any(all(target_os = "linux", target_arch = "arm"), test))]
+mod ehabi;
+
+/// The program's image and function names: `.symtab` on linux (symtab.rs); elsewhere the
+/// unwinder's image (its load address, for `EXE+0xADDR`) and no names.
+#[cfg(target_os = "linux")]
+mod names {
+    pub use crate::symtab::{exe_path, image, Image};
+
+    /// The program's `.symtab`.
+    pub struct Symtab(crate::symtab::Symtab<'static>);
+
+    /// The program's function names; None if stripped or the file cannot be read.
+    ///
+    /// # Safety
+    /// Only the thread writing the fatal report may call it.
+    pub unsafe fn symtab(img: &Image) -> Option<Symtab> {
+        // SAFETY: as this function's contract.
+        let f = unsafe { crate::symtab::exe(img) }?;
+        crate::symtab::symtab_of(crate::symtab::Class::NATIVE, f).map(Symtab)
+    }
+
+    impl Symtab {
+        /// Writes the name of the function holding link-time address `addr` into `w` and
+        /// returns its start address; None if no function holds it.
+        pub fn lookup(&self, addr: usize, w: &mut impl core::fmt::Write) -> Option<usize> {
+            let (raw, start) = self.0.lookup(addr)?;
+            let _ = crate::symtab::write_name(w, raw);
+            Some(start)
+        }
+    }
+}
+#[cfg(not(target_os = "linux"))]
+mod names {
+    pub use super::unwind::{exe_path, image, Image};
+
+    /// No symbol table is read on this OS (windows: the names live in the PDB; darwin: not
+    /// yet), so no value of this type exists and every frame prints as `?()` + `EXE+0xADDR`.
+    pub enum Symtab {}
+
+    /// Always None: see Symtab.
+    ///
+    /// # Safety
+    /// Nothing to uphold; unsafe for the signature linux's needs.
+    pub unsafe fn symtab(_img: &Image) -> Option<Symtab> {
+        None
+    }
+
+    impl Symtab {
+        /// Never called: no Symtab exists.
+        pub fn lookup(&self, _addr: usize, _w: &mut impl core::fmt::Write) -> Option<usize> {
+            match *self {}
+        }
+    }
+}
+use names::Image;
+
+/// A frame's register state: the values, and which of them are known (register numbers are
+/// the arch file's: DWARF's on amd64 and arm64, r0-r15 on arm).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct Regs {
     r: [usize; N],
     known: u64,
-    /// The interrupted code's lr (arm64) when the RA column holds a signal's pc instead: the
-    /// return address of a leaf that has not saved lr (its CFI says lr is unchanged). 0 if not.
+    /// The interrupted code's lr (arm64, arm) when the RA column holds a signal's pc instead:
+    /// the return address of a leaf that has not saved lr (its CFI says lr is unchanged). 0 if
+    /// not (always, outside linux: no walk starts from a signal there).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     leaf_lr: usize,
     /// The RA column holds the pc a signal interrupted (the faulting instruction itself), not a
     /// return address: look it up and print it as it is, not as the call before it.
@@ -99,6 +180,12 @@ impl Regs {
         Regs { r: [0; N], known: 0, leaf_lr: 0, exact_pc: false }
     }
 
+    /// The state a step produces from `self` (registers copied, not yet known as a signal's).
+    #[cfg_attr(target_os = "macos", allow(dead_code))] // the frame-pointer walk builds its own
+    fn next(&self) -> Regs {
+        Regs { r: self.r, known: self.known, leaf_lr: 0, exact_pc: false }
+    }
+
     /// The address inside the instruction this frame is at: the pc itself for an interrupted
     /// one, else inside the call before the return address.
     fn at(&self, pc: usize) -> usize {
@@ -108,6 +195,7 @@ impl Regs {
             pc.wrapping_sub(CALL_BACK)
         }
     }
+
     /// The stack pointer (0 if unknown).
     pub fn sp(&self) -> usize {
         self.get(SP as u16).unwrap_or(0)
@@ -118,96 +206,10 @@ impl Regs {
     }
 }
 
-// `capture` writes `r[i]` at `i * 8` and `known` right after the N registers.
-const _: () = assert!(core::mem::offset_of!(Regs, r) == 0 && core::mem::offset_of!(Regs, known) == N * 8);
-
-/// gimli's rule storage, fixed size, no heap: 48 register rules per row (Rust code's CFI names
-/// ≤ 17 registers on x86-64, ≤ 21 on arm64 with d8-d15), 4 remembered rows.
-struct FixedStorage;
-
-impl<T: ReaderOffset> UnwindContextStorage<T> for FixedStorage {
-    type Rules = [(Register, RegisterRule<T>); 48];
-    type Stack = [UnwindTableRow<T, Self>; 4];
-}
-
-type Ctx = UnwindContext<usize, FixedStorage>;
-
-/// The unwinder's rule rows (about 10 KB: kept off the stack). Only the thread writing the
-/// fatal report uses it (print.rs's start_dying admits one).
-static CTX: crate::gmp::Global<core::mem::MaybeUninit<Ctx>> = crate::gmp::Global::new(core::mem::MaybeUninit::uninit());
-
-/// One step of a walk: the frame at `pc` (a return address), and the registers of its caller.
-/// `bounds` is the stack `[lo, hi)` memory may be read from. None ends the walk.
-fn step(
-    img: &Image,
-    ctx: &mut Ctx,
-    regs: &Regs,
-    bounds: (usize, usize),
-    read: &impl Fn(usize) -> usize,
-) -> Option<Regs> {
-    let pc = regs.get(RA as u16)?;
-    let sp = regs.get(SP as u16)?;
-    // SAFETY: .eh_frame_hdr and the segment holding .eh_frame are mapped read-only for the life
-    // of the program (PT_GNU_EH_FRAME and its PT_LOAD).
-    let (hdr, seg) = unsafe {
-        (
-            core::slice::from_raw_parts(img.eh_frame_hdr as *const u8, img.eh_frame_hdr_len),
-            (img.eh_frame_hdr, img.segment_end),
-        )
-    };
-    let mut bases = BaseAddresses::default().set_eh_frame_hdr(img.eh_frame_hdr as u64);
-    let parsed = EhFrameHdr::new(hdr, LittleEndian).parse(&bases, 8).ok()?;
-    let Pointer::Direct(eh_frame) = parsed.eh_frame_ptr() else { return None };
-    let eh_frame = eh_frame as usize;
-    // .eh_frame follows .eh_frame_hdr in the same read-only segment (lld and bfd ld both put it
-    // there); anything else is not trusted.
-    if eh_frame < seg.0 || eh_frame >= seg.1 {
-        return None;
-    }
-    // SAFETY: [eh_frame, segment end) lies in the mapped segment, checked above.
-    let eh = unsafe { core::slice::from_raw_parts(eh_frame as *const u8, seg.1 - eh_frame) };
-    bases = bases.set_eh_frame(eh_frame as u64);
-    let eh = EhFrame::from(EndianSlice::new(eh, LittleEndian));
-    let table = parsed.table()?;
-    let row = table.unwind_info_for_address(&eh, &bases, ctx, regs.at(pc) as u64, EhFrame::cie_from_offset).ok()?;
-    let cfa = match *row.cfa() {
-        CfaRule::RegisterAndOffset { register, offset } => regs.get(register.0)?.wrapping_add(offset as usize),
-        CfaRule::Expression(_) => return None,
-    };
-    // The caller's frame is above ours and inside the stack (a leaf interrupted by a signal may
-    // have no frame at all: its CFA is its sp).
-    if (cfa < sp || (cfa == sp && regs.leaf_lr == 0)) || cfa > bounds.1 {
-        return None;
-    }
-    let mut next = Regs { r: regs.r, known: regs.known, leaf_lr: 0, exact_pc: false };
-    for i in 0..N {
-        if i == SP {
-            continue;
-        }
-        let v = match row.register(Register(i as u16)) {
-            // A leaf's lr still holds its return address (the RA column held the signal's pc).
-            None | Some(RegisterRule::SameValue) if i == RA && regs.leaf_lr != 0 => Some(regs.leaf_lr),
-            None | Some(RegisterRule::SameValue) => regs.get(i as u16),
-            Some(RegisterRule::Offset(off)) => {
-                let a = cfa.wrapping_add(off as usize);
-                (a >= bounds.0 && a.checked_add(8)? <= bounds.1 && a % 8 == 0).then(|| read(a))
-            }
-            Some(RegisterRule::ValOffset(off)) => Some(cfa.wrapping_add(off as usize)),
-            Some(RegisterRule::Register(r)) => regs.get(r.0),
-            Some(_) => None,
-        };
-        match v {
-            Some(v) => {
-                next.r[i] = v;
-                next.known |= 1 << i;
-            }
-            None => next.known &= !(1 << i),
-        }
-    }
-    next.r[SP] = cfa;
-    next.known |= 1 << SP;
-    Some(next)
-}
+// `capture` writes `r[i]` at `i * word` and `known` right after the N registers.
+const _: () = assert!(
+    core::mem::offset_of!(Regs, r) == 0 && core::mem::offset_of!(Regs, known) == N * core::mem::size_of::<usize>()
+);
 
 /// Walks the call chain from `regs` (the state `capture` recorded) and calls `f(pc, at)` for
 /// every frame (pc is its return address, or an interrupted pc; `at` the address inside the
@@ -216,7 +218,7 @@ fn step(
 /// keeps inside `bounds`.
 fn walk(
     img: &Image,
-    ctx: &mut Ctx,
+    walker: &mut Walker,
     regs: &Regs,
     bounds: (usize, usize),
     read: impl Fn(usize) -> usize,
@@ -229,7 +231,7 @@ fn walk(
         if pc == 0 || stop(pc) || !f(pc, regs.at(pc)) {
             return;
         }
-        match step(img, ctx, &regs, bounds, &read) {
+        match walker.step(img, &regs, bounds, &read) {
             Some(next) => regs = next,
             None => return,
         }
@@ -312,7 +314,7 @@ pub unsafe fn print_frames(r: &mut Report<'_>, bounds: (usize, usize)) {
     let loc = |w: &mut dyn Write, l: &core::panic::Location<'_>| {
         let _ = write!(w, "\t{}:{}:{}", l.file(), l.line(), l.column());
     };
-    let Some(img) = symtab::image() else {
+    let Some(img) = names::image() else {
         if let Some(l) = r.location {
             loc(r.w, l);
             let _ = writeln!(r.w);
@@ -320,31 +322,34 @@ pub unsafe fn print_frames(r: &mut Report<'_>, bounds: (usize, usize)) {
         return;
     };
     // SAFETY: the caller is the only thread reporting.
-    let names = unsafe { symtab::exe(&img) };
-    let exe_path = symtab::exe_path();
-    let tab = names.and_then(symtab::symtab_of);
+    let tab = unsafe { names::symtab(&img) };
+    let exe_path = names::exe_path();
     let system = r.level >= 2;
+    // The executable's bytes, for its line tables.
+    #[cfg(all(feature = "traceback-lines", target_os = "linux"))]
+    // SAFETY: the caller is the only thread reporting.
+    let file = unsafe { crate::symtab::exe(&img) };
     if tab.is_none() || system {
         if let Some(l) = r.location {
             loc(r.w, l);
             let _ = writeln!(r.w);
         }
     }
-    // SAFETY: only this thread uses CTX; it is initialised here before any use.
-    let ctx = unsafe { (*CTX.get()).write(Ctx::new_in()) };
+    // SAFETY: the caller is the only thread reporting.
+    let mut walker = unsafe { Walker::get() };
     let goexit = crate::arch::goexit as *const () as usize;
     let (mut shown, mut first, mut elided) = (0usize, true, false);
     let w = &mut *r.w;
     let location = r.location;
     walk(
         &img,
-        ctx,
+        &mut walker,
         &r.regs,
         bounds,
         // SAFETY: walk reads only aligned words inside `bounds`, a live stack.
         |a| unsafe { *(a as *const usize) },
         // goexit's first instruction is a nop, so a return address into it is goexit+1 (amd64)
-        // or goexit+4 (arm64).
+        // or goexit+4 (arm64, arm).
         |pc| pc > goexit && pc <= goexit + 8,
         |pc, at| {
             let addr = at.wrapping_sub(img.bias);
@@ -360,13 +365,7 @@ pub unsafe fn print_frames(r: &mut Report<'_>, bounds: (usize, usize)) {
                 return true;
             };
             let mut name = NameBuf { buf: [0; 256], len: 0 };
-            let start = match tab.lookup(addr) {
-                Some((raw, start)) => {
-                    let _ = symtab::write_name(&mut name, raw);
-                    Some(start)
-                }
-                None => None,
-            };
+            let start = tab.lookup(addr, &mut name);
             let n = name.as_str();
             if !system && ((first && panic_machinery(n)) || runtime_frame(n)) {
                 return true;
@@ -380,8 +379,8 @@ pub unsafe fn print_frames(r: &mut Report<'_>, bounds: (usize, usize)) {
             match (first && !system, location) {
                 (true, Some(l)) => loc(w, l),
                 // SAFETY: this thread holds the traceback (this function's contract).
-                #[cfg(feature = "traceback-lines")]
-                _ if names.is_some_and(|f| unsafe { lines::write_location(&mut *w, f, addr) }) => {}
+                #[cfg(all(feature = "traceback-lines", target_os = "linux"))]
+                _ if file.is_some_and(|f| unsafe { lines::write_location(&mut *w, f, addr) }) => {}
                 _ => {
                     let _ = w.write_char('\t');
                     write_bytes(w, exe_path);
@@ -470,11 +469,10 @@ pub unsafe fn created_by(w: &mut dyn Write, gp: *mut crate::gmp::G) {
     let Some(loc) = loc else { return };
     let mut name = NameBuf { buf: [0; 256], len: 0 };
     let mut off = None;
-    if let Some(img) = symtab::image() {
+    if let Some(img) = names::image() {
         // SAFETY: the caller is the only thread reporting.
-        if let Some(tab) = unsafe { symtab::exe(&img) }.and_then(symtab::symtab_of) {
-            if let Some((raw, start)) = tab.lookup(gopc.wrapping_sub(img.bias)) {
-                let _ = symtab::write_name(&mut name, raw);
+        if let Some(tab) = unsafe { names::symtab(&img) } {
+            if let Some(start) = tab.lookup(gopc.wrapping_sub(img.bias), &mut name) {
                 off = Some(gopc.wrapping_sub(img.bias).wrapping_sub(start));
             }
         }

@@ -35,6 +35,9 @@ pub struct Case {
     pub secure_exec: bool,
     /// `stress: keep-env REASON`: `cargo xtask stress` must not add GOMAXPROCS to this case.
     pub stress_keep_env: Option<String>,
+    /// `symbolize`: nameless traceback frames in stderr (`?()` + `\tEXE+0xADDR`) are named with
+    /// llvm-symbolizer before the checks (windows: the names are in the PDB).
+    pub symbolize: bool,
     /// `only-on: TRIPLE...`: the case is an OS-specific expectation (e.g. windows' own wording of
     /// a report, next to the linux one): it runs on these targets only and does not exist for
     /// the others (not run, not counted). Empty: every target.
@@ -85,9 +88,10 @@ pub fn parse_file(prog: &str, path: &str, text: &str) -> Result<Vec<Case>, Strin
             continue;
         }
         let (key, rest) = match line.find(':') {
-            // `case NAME`, `env-clear` and `secure-exec` have no colon.
+            // `case NAME`, `env-clear`, `secure-exec` and `symbolize` have no colon.
             _ if line == "env-clear" => ("env-clear", ""),
             _ if line == "secure-exec" => ("secure-exec", ""),
+            _ if line == "symbolize" => ("symbolize", ""),
             _ if line.starts_with("case ") || line == "case" => ("case", line[4..].trim()),
             Some(c) => (line[..c].trim(), line[c + 1..].trim()),
             None => return Err(err(format!("expected `key: value`, `case NAME` or `env-clear`, got {line:?}"))),
@@ -152,6 +156,7 @@ fn new_case(prog: &str, name: &str, line: usize) -> Case {
         skip_on: Vec::new(),
         secure_exec: false,
         stress_keep_env: None,
+        symbolize: false,
         only_on: Vec::new(),
         stdout: Stream::default(),
         stderr: Stream::default(),
@@ -209,6 +214,7 @@ fn apply_key(case: &mut Case, seen: &mut Seen, key: &str, rest: &str) -> Result<
         }
         "env-clear" => case.env_clear = true,
         "secure-exec" => case.secure_exec = true,
+        "symbolize" => case.symbolize = true,
         "stress" => match rest.split_once(' ') {
             Some(("keep-env", why)) if !why.trim().is_empty() => case.stress_keep_env = Some(why.trim().into()),
             _ => return Err("stress: wants `keep-env REASON`".into()),
@@ -416,6 +422,8 @@ mod tests {
     fn env_fill_and_secure_exec() {
         let c = parse_file("p", "p.case", "case a\nsecure-exec\nenv-fill: K 5 ab\nenv-fill: M 2 z 2\n").unwrap();
         assert!(c[0].secure_exec);
+        let s = parse_file("p", "p.case", "case a\nsymbolize\n").unwrap();
+        assert!(s[0].symbolize && !c[0].symbolize);
         assert_eq!(
             c[0].env,
             vec![

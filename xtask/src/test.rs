@@ -46,6 +46,11 @@
 //! env-fill: KEY SIZE PAT [N] KEY (or KEY0..KEY<N-1>) = PAT repeated to SIZE bytes (big environments)
 //! secure-exec               run a setgid-nogroup copy (root, native only) so the kernel sets AT_SECURE
 //! stress: keep-env REASON   `cargo xtask stress` must not add GOMAXPROCS to this case
+//! symbolize                 names nameless traceback frames before the checks: each `?()` line
+//!                           followed by `\tPATH+0xADDR` becomes `NAME(...) [symbolized]`, NAME
+//!                           from `llvm-symbolizer --obj=EXE` (ADDR an RVA for a PE: the PDB
+//!                           names it; windows prints no names itself). A frame it cannot name
+//!                           fails the case (a --release PDB has no debug info: dev profile only)
 //! skip-on: TRIPLE REASON    do not run on TRIPLE; reported SKIPPED with REASON (never passed)
 //! only-on: TRIPLE...        an OS-specific expectation: exists only for these targets (on the
 //!                           others it is not run and not counted; pair it with a skip-on in
@@ -418,7 +423,13 @@ fn run_case_once(root: &Path, t: &Target, exe: &Path, case: &Case, retries: u32)
         c.env_remove(OsString::from_vec(k.clone()));
     }
     match run::run_captured(c, case.timeout) {
-        Ok(out) => {
+        Ok(mut out) => {
+            if case.symbolize {
+                match symbolize(exe, &out.stderr) {
+                    Ok(s) => out.stderr = s,
+                    Err(e) => return (vec![format!("symbolize: {e}")], 0),
+                }
+            }
             let problems = check::check(case, &out);
             if !problems.is_empty() && t.runner.first() == Some(&"wine") && retries > 0 {
                 if let Some(line) = wine_infrastructure_failure(case, &out) {
@@ -434,6 +445,67 @@ fn run_case_once(root: &Path, t: &Target, exe: &Path, case: &Case, retries: u32)
         }
         Err(e) => (vec![format!("could not start {}: {e}", exe.display())], 0),
     }
+}
+
+/// The `symbolize` key (see the module doc): `?()` + `\tPATH+0xADDR` pairs in `stderr` become
+/// `NAME(...) [symbolized]` + the same location line, NAME from llvm-symbolizer on `exe`
+/// (`--relative-address` for a PE, whose ADDR is an RVA). Errors if llvm-symbolizer cannot run.
+fn symbolize(exe: &Path, stderr: &[u8]) -> Result<Vec<u8>, String> {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text.split('\n').collect();
+    let addr_of = |l: &str| -> Option<String> {
+        let l = l.strip_prefix('\t')?;
+        let hex = &l[l.rfind("+0x")? + 3..];
+        (!hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| format!("0x{hex}"))
+    };
+    let wanted: Vec<(usize, String)> = (0..lines.len().saturating_sub(1))
+        .filter(|&i| lines[i] == "?()")
+        .filter_map(|i| addr_of(lines[i + 1]).map(|a| (i, a)))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(stderr.to_vec());
+    }
+    let mut c = std::process::Command::new("llvm-symbolizer");
+    c.arg(format!("--obj={}", exe.display())).args(["--functions=linkage", "--demangle", "--no-inlines"]);
+    if exe.extension().is_some_and(|e| e == "exe") {
+        c.arg("--relative-address");
+    }
+    c.args(wanted.iter().map(|(_, a)| a));
+    let out = c.output().map_err(|e| format!("llvm-symbolizer: {e} (install llvm)"))?;
+    if !out.status.success() {
+        return Err(format!("llvm-symbolizer: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    // Three lines per address: function (empty when unknown), location, blank.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let out_lines: Vec<&str> = stdout.lines().collect();
+    let names: Vec<String> = out_lines
+        .chunks(3)
+        .map(|b| {
+            let f = b[0];
+            // Rust's legacy mangling leaves the hash in the demangled name: drop it, as the
+            // runtime does on linux.
+            match f.rsplit_once("::h") {
+                Some((head, h)) if h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()) => head.to_string(),
+                _ => f.to_string(),
+            }
+        })
+        .collect();
+    if names.len() != wanted.len() {
+        return Err(format!("llvm-symbolizer gave {} names for {} addresses", names.len(), wanted.len()));
+    }
+    if let Some(((_, addr), _)) = wanted.iter().zip(&names).find(|(_, n)| n.is_empty() || n.starts_with("??")) {
+        return Err(format!(
+            "llvm-symbolizer names nothing at {addr} in {}: no debug info for it (a --release build's PDB \
+             has none: `symbolize` cases need the dev profile)\n{}",
+            exe.display(),
+            String::from_utf8_lossy(stderr)
+        ));
+    }
+    let mut lines: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    for ((i, _), name) in wanted.iter().zip(names) {
+        lines[*i] = format!("{name}(...) [symbolized]");
+    }
+    Ok(lines.join("\n").into_bytes())
 }
 
 /// What says wine itself failed (not the program), if anything: a line of wine's own stderr

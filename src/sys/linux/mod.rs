@@ -393,8 +393,7 @@ const MADV_NOHUGEPAGE: usize = 15;
 
 /// Maps the whole file at the NUL-terminated `path` read-only and private: (address, length), or
 /// None if it cannot be opened or mapped (or is empty). `sys_free` unmaps it. (Tracebacks read the
-/// executable's `.symtab`, which is not loaded: amd64 and arm64 so far, as exe_auxv.)
-#[cfg_attr(target_arch = "arm", allow(dead_code))]
+/// executable's `.symtab`, which is not loaded.)
 pub fn map_file_readonly(path: *const u8) -> Option<(usize, usize)> {
     const AT_FDCWD: isize = -100;
     const O_RDONLY_CLOEXEC: usize = 0o2000000;
@@ -640,8 +639,7 @@ pub fn hwcaps() -> (usize, usize) {
 }
 
 /// The program's own image as auxv describes it: (AT_PHDR, AT_PHNUM, AT_EXECFN), zeros if absent
-/// (traceback, symtab.rs: linux amd64 and arm64 only so far).
-#[cfg_attr(target_arch = "arm", allow(dead_code))]
+/// (traceback, symtab.rs).
 pub fn exe_auxv() -> (usize, usize, usize) {
     // SAFETY: written once during args.
     let a = unsafe { &*AUXV.get() };

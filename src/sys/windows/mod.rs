@@ -512,6 +512,28 @@ struct Fault {
     pc: usize,
     sp: usize,
     overflow: bool,
+    /// The faulting registers, for the report's frames.
+    regs: crate::print::CurRegs,
+}
+
+/// The registers of the faulting code, from the handler's CONTEXT (none on windows/arm, which
+/// has no unwinder).
+///
+/// # Safety
+/// `ctx` is the CONTEXT the exception dispatcher passed to the handler.
+#[cfg(gort_traceback)]
+unsafe fn fault_regs(ctx: *const u8) -> crate::print::CurRegs {
+    // SAFETY: as this function's contract.
+    unsafe { crate::traceback::context_regs(ctx) }
+}
+
+/// See the other fault_regs: windows/arm keeps no registers.
+///
+/// # Safety
+/// None: `ctx` is not read.
+#[cfg(not(gort_traceback))]
+unsafe fn fault_regs(_ctx: *const u8) -> crate::print::CurRegs {
+    crate::print::CurRegs
 }
 
 /// Go's initsig for Windows: the first vectored exception handler reports gort's faults.
@@ -562,7 +584,7 @@ unsafe extern "system" fn sigtramp(ep: *mut ExceptionPointers) -> i32 {
             || (lo != 0
                 && matches!(rec.code, EXCEPTION_ACCESS_VIOLATION | EXCEPTION_GUARD_PAGE)
                 && (sp < lo || (addr < lo && addr + STACK_GUARD >= lo)));
-        let f = Fault { gp, code: rec.code, info0, addr, pc, sp, overflow };
+        let f = Fault { gp, code: rec.code, info0, addr, pc, sp, overflow, regs: fault_regs(ctx) };
         let gs = (*(*gp).m).gsignal;
         let (hi, slo) = ((*gs).stack.hi, (*gs).stack.lo);
         if (slo..hi).contains(&sp) {
@@ -585,7 +607,7 @@ unsafe extern "C" fn sigpanic(f: usize) -> ! {
     // SAFETY: see above.
     let f = unsafe { &*(f as *const Fault) };
     if f.overflow {
-        crate::overflow::stack_overflow_signal(f.gp, f.sp, crate::print::CurRegs);
+        crate::overflow::stack_overflow_signal(f.gp, f.sp, f.regs);
     }
     // Not this g's overflow, but maybe another's (as signal_unix does): an unguarded stack that
     // overflowed past its canary writes into the stack below, whose goroutine can fault first
@@ -608,8 +630,7 @@ unsafe extern "C" fn sigpanic(f: usize) -> ! {
     crate::print::die(
         kind,
         format_args!("{}\n[signal {:#x} code={:#x} addr={:#x} pc={:#x}]\n", head, f.code, f.info0, f.addr, f.pc),
-        // The frames of the faulting goroutine: windows has no unwinder yet (headers only).
-        crate::print::Frames::Signal(crate::print::CurRegs),
+        crate::print::Frames::Signal(f.regs),
     )
 }
 

@@ -166,9 +166,14 @@ fn stripped() {
         }
         syscall6(nr::CLOSE, fd as usize, 0, 0, 0, 0, 0);
     }
-    // Elf64_Ehdr: e_shoff at 0x28, e_shentsize at 0x3a, e_shnum at 0x3c; Elf64_Shdr.sh_type at +4.
+    // Elf64_Ehdr: e_shoff at 0x28, e_shentsize at 0x3a, e_shnum at 0x3c; Elf32_Ehdr (arm): at
+    // 0x20, 0x2e, 0x30. Elf_Shdr.sh_type at +4 in both.
     let rd = |exe: &[u8], o: usize, w: usize| exe[o..o + w].iter().rev().fold(0usize, |a, &b| a << 8 | b as usize);
-    let (shoff, shentsize, shnum) = (rd(&exe, 0x28, 8), rd(&exe, 0x3a, 2), rd(&exe, 0x3c, 2));
+    let (shoff, shentsize, shnum) = if exe[4] == 2 {
+        (rd(&exe, 0x28, 8), rd(&exe, 0x3a, 2), rd(&exe, 0x3c, 2))
+    } else {
+        (rd(&exe, 0x20, 4), rd(&exe, 0x2e, 2), rd(&exe, 0x30, 2))
+    };
     let mut found = false;
     for i in 0..shnum {
         let t = shoff + i * shentsize + 4;
