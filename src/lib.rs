@@ -208,7 +208,7 @@ where
     F: FnOnce() + Send + 'static,
 {
     let ctx = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(f)) as usize;
-    proc::newproc_stack(gostart::<F> as *const () as usize, ctx, stack::stack_size(), 0, None);
+    proc::newproc_timer(gostart::<F> as *const () as usize, ctx);
 }
 
 /// Yields the processor, letting other goroutines run (Go's runtime.Gosched).

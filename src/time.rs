@@ -292,8 +292,8 @@ fn sleep_until_ns(when: i64) {
 // Timers and tickers (Go's time/sleep.go, time/tick.go)
 // ---------------------------------------------------------------------------------------------
 
-/// A single event (Go's `time.Timer` from `NewTimer`): after its duration the current
-/// [`Instant`] is sent on its channel, [`Timer::c`]. It lives on a P's timer heap, not in a
+/// A single event (Go's `time.Timer` from `NewTimer`): after its duration the [`Instant`] it was
+/// due is sent on its channel, [`Timer::c`]. It lives on a P's timer heap, not in a
 /// goroutine. As in Go 1.23: [`Timer::stop`] and [`Timer::reset`] return whether the timer was
 /// still pending, and once they return no stale value can be received; the channel never closes.
 /// Dropping the timer stops it.
@@ -355,7 +355,7 @@ impl core::fmt::Debug for Timer {
 }
 
 /// Ticks at a fixed period (Go's `time.Ticker`): the n-th tick is due at start + n·period, so it
-/// does not drift; a receiver too slow for the ticks misses some (the channel holds one). Dropping
+/// does not drift, and each tick carries the [`Instant`] it was due; a receiver too slow for the ticks misses some (the channel holds one). Dropping
 /// the ticker stops it.
 ///
 /// ```
@@ -430,7 +430,7 @@ fn period_of(d: Duration) -> i64 {
     d.as_nanos().min(i64::MAX as u128 / 2) as i64
 }
 
-/// A receiver that gets the current [`Instant`] once, `d` from now (Go's `time.After`; crossbeam's
+/// A receiver that gets an [`Instant`] (the one it was due) once, `d` from now (Go's `time.After`; crossbeam's
 /// `after`). No goroutine waits for it; dropping the receiver removes its timer. It never closes:
 /// after the value is taken, receiving blocks.
 ///
@@ -451,7 +451,7 @@ pub fn after(d: Duration) -> crate::Receiver<Instant> {
     c
 }
 
-/// A receiver that gets the current [`Instant`] every `d` (Go's `time.Tick`), dropping ticks for a
+/// A receiver that gets an [`Instant`] (the tick's due time) every `d` (Go's `time.Tick`), dropping ticks for a
 /// slow receiver. A zero `d` gives a receiver that never receives (Go returns a nil channel).
 /// Dropping the receiver stops the ticks.
 pub fn tick(d: Duration) -> crate::Receiver<Instant> {

@@ -40,7 +40,7 @@ pub(crate) enum TimerFn {
     /// A channel operation with a timeout (chan/timeout.rs): if the timer wins the goroutine's
     /// select-done claim against the channel's peers, ready it with no sudog in `param`.
     Wake(*mut G),
-    /// Send the firing time on a timer channel, without blocking (Go's sendTime).
+    /// Send the time it was due on a timer channel, without blocking (Go's sendTime).
     Chan(Weak<Hchan<crate::time::Instant>>),
     /// Start the function in a goroutine of its own (Go's goFunc, for AfterFunc).
     Go(Arc<dyn Fn() + Send + Sync>),
@@ -361,7 +361,9 @@ fn run_one(t: &Arc<Timer>, pp: *mut P, when: i64, seq: u64, now: i64) {
         TimerFn::Chan(w) => {
             keep = w.upgrade();
             if let Some(c) = &keep {
-                c.send_from_timer(crate::time::Instant::from_nanos(now));
+                // The time it was due, as Go's sendTime (Now() minus the delay): a ticker's
+                // values lie on its grid.
+                c.send_from_timer(crate::time::Instant::from_nanos(when));
             }
         }
         TimerFn::Go(f) => {
