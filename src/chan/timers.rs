@@ -17,11 +17,10 @@ use crate::timer::{Timer, TimerFn};
 /// Makes a timer channel and its timer (not armed).
 pub(crate) fn timer_chan() -> (Receiver<Instant>, Arc<Timer>) {
     let c = Arc::new_cyclic(|weak| {
-        let mut buf = Vec::with_capacity(1);
-        buf.push(MaybeUninit::uninit());
+        let buf: Box<[MaybeUninit<Instant>]> = Box::new([MaybeUninit::uninit()]);
         Hchan {
             lock: Mutex::new(Inner {
-                buf: buf.into_boxed_slice(),
+                buf,
                 qcount: 0,
                 sendx: 0,
                 recvx: 0,
