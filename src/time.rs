@@ -438,11 +438,12 @@ fn period_of(d: Duration) -> i64 {
 /// use core::time::Duration;
 /// let (_tx, rx) = gort::chan::<u32>(0);
 /// let timeout = gort::time::after(Duration::from_millis(5));
-/// let timed_out = gort::select! {
-///     recv(rx) -> _ => false,
-///     recv(timeout) -> _ => true,
-/// };
-/// # let _ = timed_out;
+/// let mut timed_out = false;
+/// gort::select! {
+///     recv(rx) -> _ => {}
+///     recv(timeout) -> _ => timed_out = true,
+/// }
+/// assert!(timed_out);
 /// ```
 pub fn after(d: Duration) -> crate::Receiver<Instant> {
     crate::proc::preempt_check();
