@@ -26,6 +26,11 @@ use crate::lock_futex::{Mutex, MutexGuard};
 use crate::proc::{self, gopark, goready};
 use crate::sudog::{acquire_sudog, check_parked_stack, release_sudog, Sudog};
 
+mod timeout;
+mod timers;
+pub use timeout::{RecvTimeoutError, SendTimeoutError};
+pub(crate) use timers::timer_chan;
+
 /// A FIFO of sudogs (Go's waitq), doubly linked so select can remove its entries.
 struct WaitQ {
     first: *mut Sudog,
@@ -133,6 +138,8 @@ pub struct Hchan<T> {
     lock: Mutex<Inner<T>>,
     senders: core::sync::atomic::AtomicUsize,
     cap: usize,
+    /// The timer feeding this channel (Go's c.timer), stopped when the channel goes away.
+    timer: Option<Arc<crate::timer::Timer>>,
 }
 
 // SAFETY: moving the channel state moves the buffered Ts it owns: T: Send. The raw sudog
@@ -394,6 +401,9 @@ impl<T> Hchan<T> {
 
 impl<T> Drop for Hchan<T> {
     fn drop(&mut self) {
+        if let Some(t) = self.timer.take() {
+            t.stop(); // nobody can receive its values any more (chan/timers.rs)
+        }
         let c = self.lock.get_mut();
         while c.qcount > 0 {
             // SAFETY: slots [recvx, recvx+qcount) are initialised.
@@ -561,6 +571,7 @@ pub fn chan<T: Send>(cap: usize) -> (Sender<T>, Receiver<T>) {
         }),
         senders: core::sync::atomic::AtomicUsize::new(1),
         cap,
+        timer: None,
     });
     (Sender { c: c.clone() }, Receiver { c: Some(c) })
 }

@@ -230,8 +230,9 @@ pub struct G {
     pub sudog: *mut crate::sudog::Sudog,
     /// Set when a select has been decided by some waker (CAS 0 -> 1).
     pub selectdone: AtomicU32,
-    /// Wake time for a sleeping g (its timer).
-    pub timer: crate::time::Timer,
+    /// The g's sleep timer (Go's gp.timer): an `Arc::into_raw` made at its first sleep and kept
+    /// for good (gs are never freed), or null.
+    pub timer: *const crate::timer::Timer,
     /// `gopark` unlock hook: called on g0 after the switch; false aborts the park.
     pub waitunlockf: Option<unsafe fn(*mut G, usize) -> bool>,
     /// Argument of waitunlockf.
@@ -342,9 +343,9 @@ pub struct P {
     pub gfree: GList,
     /// Length of gfree.
     pub gfreecnt: i32,
-    /// Timers (sleeping goroutines) owned by this P, a min-heap by wake time, behind Go's
-    /// timersLock (other Ms may add or move timers).
-    pub timers: Mutex<crate::time::TimerHeap>,
+    /// Timers armed on this P (timer.rs), a min-heap by wake time, behind Go's timersLock
+    /// (other Ms add, stop, run and move timers).
+    pub timers: Mutex<crate::timer::TimerHeap>,
     /// Earliest `when` in timers, or 0: readable without the lock.
     pub timer0_when: AtomicI64,
     /// Per-P object cache (Go's mcache): the allocator's lock-free fast path.

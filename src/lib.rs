@@ -31,7 +31,11 @@
 //!   `try_recv`, `iter`, `try_iter`, `close`, `len`, `capacity`; [`Receiver::never`] is Go's nil
 //!   channel); [`select!`] waits on several, as Go's `select`.
 //! - [`sync`]: `Mutex`, `WaitGroup`, `Once` whose waiters park instead of spinning.
-//! - [`time`]: a monotonic [`time::Instant`].
+//! - [`time`]: the monotonic [`time::Instant`], the wall clock [`time::SystemTime`], sleeps,
+//!   timers and tickers ([`time::after`], [`time::Timer`], [`time::Ticker`], ...), all on the
+//!   runtime's per-P timer heaps; channel operations with a timeout
+//!   ([`Receiver::recv_timeout`], [`Sender::send_timeout`]).
+//! - [`context`]: cancellation and deadlines across goroutines (Go's context package).
 //! - The scheduler's knobs: [`gomaxprocs`], [`num_cpu`], [`set_max_threads`].
 //! - Memory: `alloc` (`Box`, `Vec`, `Arc`, ...) works through gort's allocator;
 //!   [`read_mem_stats`] and [`free_os_memory`] look at and trim its heap.
@@ -71,6 +75,7 @@ mod alg;
 mod arch;
 mod args;
 mod chan;
+pub mod context;
 #[cfg(test)]
 mod fuzz;
 mod gmp;
@@ -93,10 +98,13 @@ mod symtab;
 pub mod sync;
 mod sys;
 pub mod time;
+mod timer;
 #[cfg(gort_traceback)]
 mod traceback;
 
-pub use chan::{chan, Iter, Receiver, SendError, Sender, TryIter, TryRecvError, TrySendError};
+pub use chan::{
+    chan, Iter, Receiver, RecvTimeoutError, SendError, SendTimeoutError, Sender, TryIter, TryRecvError, TrySendError,
+};
 
 use print::throw;
 
@@ -187,15 +195,26 @@ fn go_at<F>(stack_size: usize, f: F, gopc: usize, loc: &'static core::panic::Loc
 where
     F: FnOnce() + Send + 'static,
 {
-    /// Entry of a spawned goroutine: takes its closure back from the heap and runs it.
-    extern "C" fn gostart<F: FnOnce()>(ctx: usize) {
-        // SAFETY: ctx is the Box<F> leaked below, consumed exactly once here.
-        let f = unsafe { alloc::boxed::Box::from_raw(ctx as *mut F) };
-        f();
-    }
     proc::preempt_check();
     let ctx = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(f)) as usize;
     proc::newproc_stack(gostart::<F> as *const () as usize, ctx, stack_size, gopc, Some(loc));
+}
+
+/// Entry of a spawned goroutine: takes its closure back from the heap and runs it.
+extern "C" fn gostart<F: FnOnce()>(ctx: usize) {
+    // SAFETY: ctx is the Box<F> leaked by go_at or spawn_from_runtime, consumed exactly once here.
+    let f = unsafe { alloc::boxed::Box::from_raw(ctx as *mut F) };
+    f();
+}
+
+/// Starts `f` as a goroutine from the scheduler's own context (a timer firing on g0, Go's goFunc
+/// timers): newproc without the checks a user goroutine's call passes. Needs a P.
+pub(crate) fn spawn_from_runtime<F>(f: F)
+where
+    F: FnOnce() + Send + 'static,
+{
+    let ctx = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(f)) as usize;
+    proc::newproc_timer(gostart::<F> as *const () as usize, ctx);
 }
 
 /// Yields the processor, letting other goroutines run (Go's runtime.Gosched).
@@ -217,25 +236,9 @@ pub fn set_max_threads(n: i32) -> i32 {
 }
 
 /// Puts the goroutine to sleep for at least `d` (Go's time.Sleep). Other goroutines run meanwhile.
+/// The same as [`time::sleep`].
 pub fn sleep(d: core::time::Duration) {
-    proc::preempt_check();
-    let ns = d.as_nanos().min(i64::MAX as u128 / 2) as i64;
-    if ns <= 0 {
-        return;
-    }
-    let when = time::nanotime().saturating_add(ns);
-    /// gopark hook: arms the timer once the goroutine is parked (so it cannot fire early).
-    unsafe fn reset_for_sleep(gp: *mut gmp::G, _: usize) -> bool {
-        // SAFETY: on g0 of an M holding a P; gp is parked and its timer.when was set below.
-        let when = unsafe { (*gp).timer.when };
-        // SAFETY: as above.
-        unsafe { time::addtimer(proc::getp(), when, gp) };
-        proc::timer_added(when);
-        true
-    }
-    // SAFETY: the running goroutine's own timer field.
-    unsafe { (*arch::getg()).timer.when = when };
-    proc::gopark(Some(reset_for_sleep), 0, gmp::WaitReason::Sleep);
+    time::sleep(d)
 }
 
 /// Blocking system calls: while one runs, the goroutine's P is handed to another M, so other
@@ -429,6 +432,12 @@ pub mod testing {
     /// Bytes of free goroutine stacks given back to the OS so far.
     pub fn stacks_scavenged() -> usize {
         crate::stack::scavenged()
+    }
+
+    /// Number of armed timers in every P's heap (sleeps, timers, tickers, timeouts): a stopped
+    /// or dropped timer must leave none behind.
+    pub fn timers_pending() -> usize {
+        crate::timer::count_all()
     }
 
     /// Go's throw: reports `fatal error: msg` the way a broken runtime invariant is reported,

@@ -34,7 +34,7 @@ use crate::print::{boottrace, FdWriter};
 use crate::runq::{Full, RunQueue};
 use crate::stack;
 use crate::sys as os;
-use crate::time::{self, nanotime};
+use crate::time::nanotime;
 
 mod boot;
 mod newproc;

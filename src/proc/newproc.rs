@@ -313,6 +313,26 @@ pub fn newproc_stack(
     gopc: usize,
     loc: Option<&'static core::panic::Location<'static>>,
 ) -> *mut G {
+    newproc_queued(entry, ctx, stack_size, gopc, loc, true)
+}
+
+/// newproc for the function of a timer that fired (Go's goFunc), from the scheduler's context:
+/// queued at the tail of the P's run queue, not in runnext, so that the goroutines of timers
+/// run by one checkTimers start in deadline order (in runnext each would push the previous one
+/// back, reversing them).
+pub fn newproc_timer(entry: usize, ctx: usize) -> *mut G {
+    newproc_queued(entry, ctx, stack::stack_size(), 0, None, false)
+}
+
+/// newproc_stack's body; `next`: runnext, else the tail of the local queue.
+fn newproc_queued(
+    entry: usize,
+    ctx: usize,
+    stack_size: usize,
+    gopc: usize,
+    loc: Option<&'static core::panic::Location<'static>>,
+    next: bool,
+) -> *mut G {
     let pp = getp();
     if pp.is_null() {
         crate::throw("newproc: no P");
@@ -326,7 +346,7 @@ pub fn newproc_stack(
         (*newg).gopc = gopc;
         (*newg).gopc_loc = loc;
     }
-    runqput(pp, newg, true);
+    runqput(pp, newg, next);
     if MAIN_STARTED.load(Ordering::Acquire) {
         wakep();
     }

@@ -28,7 +28,7 @@ pub(super) fn procresize(s: &mut SchedLocked, nprocs: i32) -> *mut P {
                 runq: RunQueue::new(),
                 gfree: GList::new(),
                 gfreecnt: 0,
-                timers: Mutex::new(time::TimerHeap::new()),
+                timers: Mutex::new(crate::timer::TimerHeap::new()),
                 timer0_when: AtomicI64::new(0),
                 mcache: crate::malloc::Mcache::new(),
             }));
@@ -77,7 +77,7 @@ pub(super) fn procresize(s: &mut SchedLocked, nprocs: i32) -> *mut P {
             }
             {
                 let (mut from, mut to) = ((*pp).timers.lock(), (*mine).timers.lock());
-                from.move_all(&mut to);
+                from.move_all(&mut to, mine);
                 (*mine).timer0_when.store(to.next_when(), Ordering::Release);
                 (*pp).timer0_when.store(0, Ordering::Release);
             }
@@ -377,6 +377,21 @@ pub(super) fn resetspinning() {
 /// A goroutine armed a timer at `when`: make sure some M will wake for it.
 pub fn timer_added(when: i64) {
     wake_net_poller(when);
+}
+
+/// Number of timers in every P's heap, dead Ps included (gort::testing: a stopped timer must
+/// leave none behind).
+#[cfg(feature = "testing")]
+pub fn count_timers() -> usize {
+    let mut n = 0;
+    for slot in ALLP.iter() {
+        let pp = slot.load(Ordering::Acquire);
+        if !pp.is_null() {
+            // SAFETY: Ps are never freed; the heap is behind its lock.
+            n += unsafe { (*pp).timers.lock().len() };
+        }
+    }
+    n
 }
 
 /// Whether the running code is a user goroutine that may enter a syscall (has a P, holds no

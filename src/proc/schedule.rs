@@ -185,36 +185,19 @@ pub(super) fn check_timers(pp: *mut P, now: i64) -> (i64, i64, bool) {
     check_timers_slow(pp, now, next)
 }
 
-/// check_timers when the P has timers: runs the due ones.
+/// check_timers when the P has timers: runs the due ones (timer.rs).
 #[inline(never)]
 pub(super) fn check_timers_slow(pp: *mut P, mut now: i64, next: i64) -> (i64, i64, bool) {
-    // SAFETY: pp is a valid P (never freed); its heap is behind its lock.
-    unsafe {
-        if now == 0 {
-            now = nanotime();
-        }
-        if now < next {
-            return (now, next, false);
-        }
-        let mut ready_list = GList::new();
-        {
-            let mut timers = (*pp).timers.lock();
-            while let Some(gp) = timers.pop_due(now) {
-                ready_list.push(gp);
-            }
-            (*pp).timer0_when.store(timers.next_when(), Ordering::Release);
-        }
-        let ran = !ready_list.empty();
-        loop {
-            let gp = ready_list.pop();
-            if gp.is_null() {
-                break;
-            }
-            (*gp).timer.when = 0;
-            ready(gp, true);
-        }
-        (now, next, ran)
+    if now == 0 {
+        now = nanotime();
     }
+    if now < next {
+        return (now, next, false);
+    }
+    let ran = crate::timer::run_timers(pp, now);
+    // SAFETY: pp is a valid P (never freed); timer0_when is atomic.
+    let next = unsafe { (*pp).timer0_when.load(Ordering::Acquire) };
+    (now, next, ran)
 }
 
 /// Go's findRunnable: local queue, global queue, timers, stealing; else give up the P and sleep.

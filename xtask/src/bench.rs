@@ -67,6 +67,10 @@ static WORKLOADS: &[Workload] = &[
     Workload { name: "rss-small", procs: Some(2), prog: "rss", arg: Some("small"), result: "rss-small", vs: "go" },
     w("alloc", Some(1)),
     w("alloc", Some(2)),
+    w("timerstop", Some(1)),
+    w("timerstop", Some(2)),
+    w("selectafter", Some(1)),
+    w("ticker", Some(2)),
     // The same gort program against glibc malloc.
     Workload { name: "malloc", procs: Some(1), prog: "alloc", arg: None, result: "alloc", vs: "glibc" },
     Workload { name: "malloc", procs: Some(2), prog: "alloc", arg: None, result: "alloc", vs: "glibc" },

@@ -285,6 +285,15 @@ pub fn usleep(usec: u32) {
     unsafe { ls::usleep(usec) };
 }
 
+/// CLOCK_REALTIME: the wall clock.
+const CLOCK_REALTIME: c_int = 0;
+
+/// Wall-clock time in nanoseconds since the Unix epoch (Go's walltime).
+pub fn walltime() -> i64 {
+    // SAFETY: clock_gettime_nsec_np takes a clock id and nothing else.
+    unsafe { ls::clock_gettime_nsec_np(CLOCK_REALTIME) as i64 }
+}
+
 /// CLOCK_UPTIME_RAW: mach_absolute_time in nanoseconds, what Go's nanotime uses on darwin.
 const CLOCK_UPTIME_RAW: c_int = 8;
 

@@ -15,7 +15,7 @@ pub use arch::*;
 #[cfg(any(test, target_arch = "arm"))]
 mod arm_frames;
 mod vdso;
-pub use vdso::{nanotime, vdso_clock_found, vdsoinit};
+pub use vdso::{nanotime, vdso_clock_found, vdsoinit, walltime};
 
 /// OS name as Go spells it.
 pub const GOOS: &str = "linux";
@@ -313,7 +313,7 @@ pub struct Timespec {
     pub nsec: isize,
 }
 
-/// CLOCK_MONOTONIC through the clock_gettime system call (the vDSO path is in time.rs).
+/// clock_gettime(clock) in nanoseconds through the system call (the vDSO path is in vdso.rs).
 pub fn clock_gettime_syscall(clock: usize) -> i64 {
     let mut ts = Timespec::default();
     // SAFETY: ts is writable.

@@ -5,6 +5,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super as os;
 
+const CLOCK_REALTIME: usize = 0;
 const CLOCK_MONOTONIC: usize = 1;
 
 /// Address of the vDSO's clock_gettime, 0 if none (set by vdsoinit during args).
@@ -13,17 +14,28 @@ static VDSO_CLOCK_GETTIME: AtomicUsize = AtomicUsize::new(0);
 /// Monotonic time in nanoseconds (Go's nanotime).
 #[inline]
 pub fn nanotime() -> i64 {
+    clock_gettime(CLOCK_MONOTONIC)
+}
+
+/// Wall-clock time in nanoseconds since the Unix epoch (Go's walltime: CLOCK_REALTIME).
+pub fn walltime() -> i64 {
+    clock_gettime(CLOCK_REALTIME)
+}
+
+/// clock_gettime(clock) in nanoseconds, through the vDSO when it has the function.
+#[inline]
+fn clock_gettime(clock: usize) -> i64 {
     let f = VDSO_CLOCK_GETTIME.load(Ordering::Relaxed);
     if f != 0 {
         let mut ts = os::Timespec::default();
         // SAFETY: f is the vDSO's clock_gettime, which has the C signature
         // int(clockid_t, struct timespec *); ts is writable.
         let f: extern "C" fn(isize, *mut os::Timespec) -> i32 = unsafe { core::mem::transmute(f) };
-        if f(CLOCK_MONOTONIC as isize, &mut ts) == 0 {
+        if f(clock as isize, &mut ts) == 0 {
             return ts.sec as i64 * 1_000_000_000 + ts.nsec as i64;
         }
     }
-    os::clock_gettime_syscall(CLOCK_MONOTONIC)
+    os::clock_gettime_syscall(clock)
 }
 
 /// Whether vdsoinit found clock_gettime.

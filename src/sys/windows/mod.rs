@@ -125,6 +125,7 @@ extern "system" {
     fn QueryPerformanceCounter(v: *mut i64) -> Bool;
     fn QueryPerformanceFrequency(v: *mut i64) -> Bool;
     fn GetTickCount64() -> u64;
+    fn GetSystemTimePreciseAsFileTime(ft: *mut u64);
     fn VirtualAlloc(addr: usize, size: usize, kind: u32, protect: u32) -> *mut u8;
     fn VirtualFree(addr: *mut u8, size: usize, kind: u32) -> Bool;
     fn VirtualQuery(addr: usize, info: *mut MemoryBasicInformation, len: usize) -> usize;
@@ -211,6 +212,17 @@ pub fn nanotime() -> i64 {
     // SAFETY: out-parameter.
     unsafe { QueryPerformanceCounter(&mut c) };
     ((c as i128 * 1_000_000_000) / f as i128) as i64
+}
+
+/// Wall-clock time in nanoseconds since the Unix epoch (GetSystemTimePreciseAsFileTime: 100 ns
+/// units since 1601-01-01).
+pub fn walltime() -> i64 {
+    /// 1601-01-01 to 1970-01-01 in 100 ns units.
+    const EPOCH_DIFF: i64 = 116_444_736_000_000_000;
+    let mut ft = 0u64;
+    // SAFETY: out-parameter (a FILETIME is two u32s, low first: one little-endian u64).
+    unsafe { GetSystemTimePreciseAsFileTime(&mut ft) };
+    (ft as i64 - EPOCH_DIFF).saturating_mul(100)
 }
 
 // --- output and exit ---
