@@ -12,7 +12,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use super::case::Case;
 use super::targets::{setup, target, Target, TARGETS};
 use super::test::{case_skip, load_cases, run_case};
-use super::{cargo_build, root, Fail, USAGE};
+use super::{root, Fail, USAGE};
 
 /// Default number of runs of the whole suite.
 const DEFAULT_RUNS: usize = 20;
@@ -83,7 +83,7 @@ pub fn cmd_stress(args: &[String]) -> Result<i32, Fail> {
     let (mut passed, mut failed, mut skipped) = (0usize, 0usize, 0usize);
     let mut failures: Vec<String> = Vec::new();
     for t in &targets {
-        let built = cargo_build(&root, &["-p", "gort-e2e", "--bins", "--keep-going"], t.triple, false)?;
+        let built = crate::test::build_e2e(&root, t.triple, false)?;
         if let Err(why) = (t.runnable)(t) {
             println!("SKIPPED target {} entirely: {why}", t.triple);
             skipped += cases.len() * runs;

@@ -207,18 +207,24 @@ fn host_steps(root: &Path, loom: bool, res: &mut Results) {
 /// The targets whose e2e build includes tests/lines (the `traceback-lines` feature).
 const LINES_TARGETS: [&str; 2] = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"];
 
+/// Builds the e2e programs for `triple`, and where tracebacks have line tables (linux amd64 and
+/// arm64) the traceback program again with gort's `traceback-lines` feature (tests/lines): a
+/// feature is per build, so it is a second one.
+pub fn build_e2e(root: &Path, triple: &str, release: bool) -> Result<Built, String> {
+    let mut built = cargo_build(root, &["-p", "gort-e2e", "--bins", "--keep-going"], triple, release)?;
+    if LINES_TARGETS.contains(&triple) {
+        let lines = cargo_build(root, &["-p", "gort-lines", "--bins"], triple, release)?;
+        built.success &= lines.success;
+        built.exes.extend(lines.exes);
+    }
+    Ok(built)
+}
+
 /// Step 4 for one target: build the e2e programs, check their ELF properties, run the cases.
 fn e2e_target(root: &Path, t: &Target, cases: &[&Case], release: bool, res: &mut Results) -> Result<(), Fail> {
     let t0 = Instant::now();
     println!("== e2e {}: building", t.triple);
-    let mut built = cargo_build(root, &["-p", "gort-e2e", "--bins", "--keep-going"], t.triple, release)?;
-    // The traceback program again with gort's `traceback-lines` feature (tests/lines), where
-    // tracebacks exist (linux amd64 and arm64): a feature is per build, so it is a second one.
-    if LINES_TARGETS.contains(&t.triple) {
-        let lines = cargo_build(root, &["-p", "gort-lines", "--bins"], t.triple, release)?;
-        built.success &= lines.success;
-        built.exes.extend(lines.exes);
-    }
+    let built = build_e2e(root, t.triple, release)?;
     if let Inspect::Elf { class, machine, entry } = t.inspect {
         elf_properties(t, &built, (class, machine, entry), res);
     }
