@@ -109,3 +109,56 @@ pub enum WriteWait {
     /// must not hang on a pipe nobody reads).
     Bounded,
 }
+
+#[cfg_attr(not(test), allow(dead_code))]
+pub mod path;
+
+/// How to open a file: `gort::fs::OpenOptions` after its checks (at least one of read, write,
+/// append; truncate and create only with write or append).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OpenHow {
+    /// Open for reading.
+    pub read: bool,
+    /// Open for writing.
+    pub write: bool,
+    /// Every write goes to the end (implies writing).
+    pub append: bool,
+    /// Cut the file to length 0.
+    pub truncate: bool,
+    /// Create the file if it does not exist.
+    pub create: bool,
+    /// Create the file; fail with AlreadyExists if it exists.
+    pub create_new: bool,
+    /// Permission bits of a new file (unix; on windows only the 0o200 bit counts: without it
+    /// the file is created read-only, as Go does).
+    pub mode: u32,
+}
+
+/// What kind of file a path or handle names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link (only from directory listings and never-followed lookups).
+    Symlink,
+    /// Anything else (device, pipe, socket...).
+    Other,
+}
+
+/// The part of a file's status `gort::fs::Metadata` shows.
+#[derive(Clone, Copy, Debug)]
+pub struct FileStat {
+    /// Size in bytes.
+    pub size: u64,
+    /// The kind.
+    pub kind: FileKind,
+    /// Permission bits (unix `st_mode & 0o7777`; windows: Go's emulation from the read-only
+    /// attribute).
+    pub mode: u32,
+    /// Last modification, seconds since the Unix epoch (negative before it).
+    pub mtime_sec: i64,
+    /// The nanoseconds within that second.
+    pub mtime_nsec: u32,
+}
