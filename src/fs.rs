@@ -211,7 +211,10 @@ impl Drop for File {
 }
 
 /// Writes all of `buf` through `write`.
-pub(crate) fn write_all_with(mut buf: &[u8], mut write: impl FnMut(&[u8]) -> Result<usize, Error>) -> Result<(), Error> {
+pub(crate) fn write_all_with(
+    mut buf: &[u8],
+    mut write: impl FnMut(&[u8]) -> Result<usize, Error>,
+) -> Result<(), Error> {
     while !buf.is_empty() {
         match write(buf) {
             Ok(0) => return Err(Error::from_kind(ErrorKind::WriteZero)),

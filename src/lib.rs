@@ -71,9 +71,9 @@ mod alg;
 mod arch;
 mod args;
 mod chan;
+pub mod fs;
 #[cfg(test)]
 mod fuzz;
-pub mod fs;
 mod gmp;
 pub mod io;
 mod lock_futex;
@@ -477,8 +477,9 @@ pub mod os {
             };
             let taken: alloc::vec::Vec<u8> = pending.drain(..end).collect();
             drop(pending);
-            let s = core::str::from_utf8(&taken)
-                .map_err(|_| crate::io::Error::new(crate::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"))?;
+            let s = core::str::from_utf8(&taken).map_err(|_| {
+                crate::io::Error::new(crate::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8")
+            })?;
             line.push_str(s);
             Ok(end)
         }
@@ -493,8 +494,9 @@ pub mod os {
         pub fn read_to_string(&self, out: &mut alloc::string::String) -> Result<usize, crate::io::Error> {
             let mut v = alloc::vec::Vec::new();
             let n = self.read_to_end(&mut v)?;
-            let s = core::str::from_utf8(&v)
-                .map_err(|_| crate::io::Error::new(crate::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"))?;
+            let s = core::str::from_utf8(&v).map_err(|_| {
+                crate::io::Error::new(crate::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8")
+            })?;
             out.push_str(s);
             Ok(n)
         }

@@ -110,9 +110,12 @@ pub fn parse_file(prog: &str, path: &str, text: &str) -> Result<Vec<Case>, Strin
         };
         if key == "stdin" {
             if !rest.is_empty() {
-                return Err(err("`stdin:` starts a block: the text goes on the following lines, ended by a line `.`".into()));
+                return Err(err(
+                    "`stdin:` starts a block: the text goes on the following lines, ended by a line `.`".into()
+                ));
             }
-            let block = read_block(&lines, &mut i).ok_or_else(|| err("`stdin:` block not ended by a line `.`".into()))?;
+            let block =
+                read_block(&lines, &mut i).ok_or_else(|| err("`stdin:` block not ended by a line `.`".into()))?;
             if case.stdin.is_some() {
                 return Err(err("`stdin:` given twice".into()));
             }

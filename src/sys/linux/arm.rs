@@ -108,7 +108,15 @@ pub fn lseek64(fd: usize, off: i64, whence: usize) -> i64 {
     let mut result: i64 = 0;
     // SAFETY: result is a valid i64 for the kernel to write; the rest are integers.
     let r = unsafe {
-        syscall6(nr::LLSEEK, fd, (off >> 32) as u32 as usize, off as u32 as usize, &mut result as *mut i64 as usize, whence, 0)
+        syscall6(
+            nr::LLSEEK,
+            fd,
+            (off >> 32) as u32 as usize,
+            off as u32 as usize,
+            &mut result as *mut i64 as usize,
+            whence,
+            0,
+        )
     };
     if r < 0 {
         r as i64

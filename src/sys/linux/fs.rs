@@ -6,9 +6,10 @@
 
 use alloc::vec::Vec;
 
-use super::{lseek64, ftruncate64, nr, syscall6, O_DIRECTORY, O_LARGEFILE};
+use super::{ftruncate64, lseek64, nr, syscall6, O_DIRECTORY, O_LARGEFILE};
 use crate::io::{Error, SeekFrom};
 use crate::sys::path::with_cstr;
+use crate::sys::unix::kind_of_mode;
 use crate::sys::{FileKind, FileStat, OpenHow};
 
 const AT_FDCWD: usize = -100isize as usize;
@@ -151,16 +152,6 @@ impl Statx {
             mtime_sec: self.u64_at(112) as i64,
             mtime_nsec: self.u32_at(120),
         }
-    }
-}
-
-/// The kind from `st_mode`'s S_IFMT bits.
-pub(crate) fn kind_of_mode(mode: u32) -> FileKind {
-    match mode & 0o170000 {
-        0o100000 => FileKind::File,
-        0o040000 => FileKind::Dir,
-        0o120000 => FileKind::Symlink,
-        _ => FileKind::Other,
     }
 }
 

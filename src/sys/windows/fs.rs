@@ -60,8 +60,15 @@ struct Win32FindDataW {
 
 #[link(name = "kernel32", kind = "raw-dylib")]
 extern "system" {
-    fn CreateFileW(name: *const u16, access: u32, share: u32, sa: usize, disposition: u32, flags: u32, template: Handle)
-        -> Handle;
+    fn CreateFileW(
+        name: *const u16,
+        access: u32,
+        share: u32,
+        sa: usize,
+        disposition: u32,
+        flags: u32,
+        template: Handle,
+    ) -> Handle;
     fn ReadFile(h: Handle, buf: *mut u8, n: u32, read: *mut u32, overlapped: usize) -> Bool;
     fn SetFilePointerEx(h: Handle, distance: i64, new_pos: *mut i64, method: u32) -> Bool;
     fn GetFileInformationByHandle(h: Handle, info: *mut ByHandleFileInformation) -> Bool;
@@ -163,7 +170,10 @@ pub fn open(path: &[u8], how: &OpenHow) -> Result<usize, Error> {
     }
     open_raw(path, access, disposition, attrs).map_err(|e| {
         // A directory opened for writing: Go's EISDIR, rather than windows' access denied.
-        if writes && e.raw_os_error() == Some(ERROR_ACCESS_DENIED) && stat(path).is_ok_and(|st| st.kind == FileKind::Dir) {
+        if writes
+            && e.raw_os_error() == Some(ERROR_ACCESS_DENIED)
+            && stat(path).is_ok_and(|st| st.kind == FileKind::Dir)
+        {
             Error::new(ErrorKind::IsADirectory, "is a directory")
         } else {
             e
