@@ -35,7 +35,9 @@
 //! - The scheduler's knobs: [`gomaxprocs`], [`num_cpu`], [`set_max_threads`].
 //! - Memory: `alloc` (`Box`, `Vec`, `Arc`, ...) works through gort's allocator;
 //!   [`read_mem_stats`] and [`free_os_memory`] look at and trim its heap.
-//! - [`os`]: arguments, environment, exit. [`syscall`]: blocking calls that hand the P to
+//! - [`fs`]: files and directories (Go's os file functions, std::fs-shaped); [`io`]: the one
+//!   I/O error type. Files and the standard streams implement `embedded-io`'s traits.
+//! - [`os`]: arguments, environment, standard input and output, exit. [`syscall`]: blocking calls that hand the P to
 //!   another thread while they block, and raw Linux system calls.
 //! - [`print!`], [`println!`], [`eprint!`], [`eprintln!`]: formatted output without allocation.
 //!
@@ -333,7 +335,8 @@ pub fn num_goroutine() -> i64 {
     proc::num_goroutine()
 }
 
-/// Process arguments and environment (Go's os package, the parts gort provides).
+/// Process arguments, environment, standard streams and exit (Go's os package, the parts gort
+/// provides; its file functions are [`crate::fs`]).
 pub mod os {
     /// The command-line arguments, `argv[0]` first, as raw bytes.
     pub fn args() -> &'static [&'static [u8]] {

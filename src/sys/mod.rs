@@ -48,6 +48,24 @@
 //! and count and the executable's path from the auxv (AT_PHDR, AT_PHNUM, AT_EXECFN);
 //! `map_file_readonly(path)` maps a whole file read-only (`sys_free` unmaps it).
 //!
+//! **Files** (`<os>/fs.rs`, behind `gort::fs` and `gort::os::stdin`; Go's syscall/os file
+//! calls). Each is a plain blocking OS call; fs.rs runs it inside `syscall::blocking`
+//! (entersyscall), as Go's os package does for regular files. Handles are `usize` (an fd on unix,
+//! a HANDLE on windows). Paths are the caller's bytes without a NUL; the OS file converts them
+//! with `path.rs` (`with_cstr` on unix, `with_wide` on windows: no allocation below 256 bytes,
+//! `InvalidInput` for a NUL inside or, on windows, bytes that are not UTF-8/WTF-8). Every failure
+//! is a `gort::io::Error` carrying the OS's code; EINTR is retried; nothing panics on any input.
+//! `open(path, &OpenHow)` (close-on-exec; `OpenHow` already checked by fs.rs) → handle;
+//! `read(h, buf)` → count, 0 at the end (also a windows pipe whose writer closed);
+//! `write(h, buf)` → count; both cap one call at 1 GB (Go's maxRW); `seek(h, SeekFrom)` → the
+//! new offset (64-bit on every arch: `_llseek` on linux/arm); `sync(h)`; `set_len(h, len)`
+//! (the offset does not move); `close(h)`; `fstat(h)` / `stat(path)` (follows links) →
+//! `FileStat` (size, `FileKind`, permission bits, mtime since the Unix epoch); `unlink`,
+//! `rmdir`, `mkdir(path, mode)`, `rename(from, to)` (replaces a file at `to`); `Dir::open(path)`
+//! (NotADirectory for a file) and `Dir::next()` → the entries but `.` and `..`, each a name (bytes;
+//! WTF-8 on windows) and a kind (a link as a link; asked with a no-follow stat where the
+//! listing does not say), the handle closed on drop; `stdin()` → standard input's handle.
+//!
 //! **Errors.** `error_kind(code)` maps an OS error code (errno; windows: Win32 and Winsock
 //! codes) to a `gort::io::ErrorKind`.
 //!
@@ -74,8 +92,9 @@
 //! with `cfg_attr(path)` for what depends on both (Go's `sys_<os>_<arch>.s`,
 //! `signal_<os>_<arch>.go`, the OS's part of go_tls.h): getg and the TLS mechanism (`TLS_MECHANISM`,
 //! `tls_base`, the g-slot macros the switch code of `arch/<arch>.rs` expands), raw system calls and
-//! their numbers, clone, the signal context, the windows TEB. `sys/unix/` is what linux and
-//! darwin share; `winargs.rs` and `half.rs` are windows code unit-tested on every host.
+//! their numbers, clone, the signal context, the windows TEB. `sys/<os>/fs.rs` is the OS's
+//! half of `gort::fs`. `sys/unix/` is what linux and darwin share; `winargs.rs` and `half.rs` are
+//! windows code unit-tested on every host, as is `path.rs` (paths for both kinds of OS).
 
 #[cfg_attr(target_os = "linux", path = "linux/mod.rs")]
 #[cfg_attr(target_os = "macos", path = "darwin/mod.rs")]
