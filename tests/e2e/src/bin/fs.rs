@@ -331,7 +331,7 @@ fn generic() {
     f.read_exact(&mut four).unwrap();
     assert_eq!(&four, b"line");
     // write_fmt through the trait.
-    write!(gort::os::stdout(), "formatted {}\n", 42).unwrap();
+    writeln!(gort::os::stdout(), "formatted {}", 42).unwrap();
     Write::write_all(&mut gort::os::stderr(), b"to stderr\n").unwrap();
     drop((from, to, dst_file, f));
     remove_tree(&dir); // windows removes an open file only when its last handle closes
