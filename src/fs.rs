@@ -172,8 +172,8 @@ impl File {
         read_to_end_with(out, |b| self.read(b))
     }
 
-    /// Reads from the offset to the end into `out`, which it must be UTF-8 (`InvalidData` if
-    /// not, and `out` is left as it was).
+    /// Reads from the offset to the end and appends it to `out`; it must be UTF-8 (`InvalidData`
+    /// if not, and `out` is left as it was).
     pub fn read_to_string(&self, out: &mut String) -> Result<usize, Error> {
         let mut v = Vec::new();
         let n = self.read_to_end(&mut v)?;

@@ -149,8 +149,10 @@ pub fn open(path: &[u8], how: &OpenHow) -> Result<usize, Error> {
     if how.write {
         access |= GENERIC_WRITE;
     }
-    if how.append && !how.write {
-        // Writes go to the end: the handle may append but not write elsewhere (Go's O_APPEND).
+    if how.append {
+        // Writes go to the end: the handle may append but not write elsewhere (Go's O_APPEND,
+        // which drops GENERIC_WRITE even when writing was asked for too).
+        access &= !GENERIC_WRITE;
         access |= FILE_APPEND_DATA | FILE_WRITE_ATTRIBUTES | SYNCHRONIZE;
     }
     let disposition = match (how.create_new, how.create, how.truncate) {

@@ -119,7 +119,12 @@ fn basic() {
     let f = OpenOptions::new().append(true).open(p("f.txt")).unwrap();
     f.write_all(b"more\n").unwrap();
     drop(f);
-    assert_eq!(fs::read(p("f.txt")).unwrap(), b"HELLO world\nmore\n");
+    // write + append: still at the end, whatever the offset says.
+    let f = OpenOptions::new().read(true).write(true).append(true).open(p("f.txt")).unwrap();
+    f.seek(SeekFrom::Start(0)).unwrap();
+    f.write_all(b"end\n").unwrap();
+    drop(f);
+    assert_eq!(fs::read(p("f.txt")).unwrap(), b"HELLO world\nmore\nend\n");
     println!("append: ok");
 
     // set_len shrinks and grows with zeros; truncate on open.
