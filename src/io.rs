@@ -14,6 +14,10 @@
 
 use core::fmt;
 
+/// Where a seek goes: from the start, the end or the current position (the `embedded-io`
+/// crate's type, which its `Seek` trait takes).
+pub use embedded_io::SeekFrom;
+
 /// What went wrong, in general (std::io::ErrorKind's names; `Closed` is Go's net.ErrClosed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -39,7 +39,9 @@
 //! - The scheduler's knobs: [`gomaxprocs`], [`num_cpu`], [`set_max_threads`].
 //! - Memory: `alloc` (`Box`, `Vec`, `Arc`, ...) works through gort's allocator;
 //!   [`read_mem_stats`] and [`free_os_memory`] look at and trim its heap.
-//! - [`os`]: arguments, environment, exit. [`syscall`]: blocking calls that hand the P to
+//! - [`fs`]: files and directories (Go's os file functions, std::fs-shaped); [`io`]: the one
+//!   I/O error type. Files and the standard streams implement `embedded-io`'s traits.
+//! - [`os`]: arguments, environment, standard input and output, exit. [`syscall`]: blocking calls that hand the P to
 //!   another thread while they block, and raw Linux system calls.
 //! - [`print!`], [`println!`], [`eprint!`], [`eprintln!`]: formatted output without allocation.
 //!
@@ -76,6 +78,7 @@ mod arch;
 mod args;
 mod chan;
 pub mod context;
+pub mod fs;
 #[cfg(test)]
 mod fuzz;
 mod gmp;
@@ -335,7 +338,8 @@ pub fn num_goroutine() -> i64 {
     proc::num_goroutine()
 }
 
-/// Process arguments and environment (Go's os package, the parts gort provides).
+/// Process arguments, environment, standard streams and exit (Go's os package, the parts gort
+/// provides; its file functions are [`crate::fs`]).
 pub mod os {
     /// The command-line arguments, `argv[0]` first, as raw bytes.
     pub fn args() -> &'static [&'static [u8]] {
@@ -371,7 +375,8 @@ pub mod os {
         Stdout { fd: 2 }
     }
 
-    /// Standard output or standard error, from [`stdout`] or [`stderr`].
+    /// Standard output or standard error, from [`stdout`] or [`stderr`]: a `core::fmt::Write`
+    /// and an `embedded_io::Write`.
     #[derive(Debug)]
     pub struct Stdout {
         fd: usize,
@@ -383,6 +388,133 @@ pub mod os {
         }
         fn write_fmt(&mut self, args: core::fmt::Arguments<'_>) -> core::fmt::Result {
             crate::print::print_to(self.fd, args).map_err(|_| core::fmt::Error)
+        }
+    }
+
+    impl Stdout {
+        /// Writes all of `buf` as one write under the print lock (so it never lands inside a
+        /// print); a closed pipe ends the process by SIGPIPE, as a print does.
+        pub fn write_all(&self, buf: &[u8]) -> Result<(), crate::io::Error> {
+            crate::print::write_bytes(self.fd, buf).map_err(|e| crate::io::Error::from_raw_os_error(e as i32))
+        }
+    }
+
+    impl embedded_io::ErrorType for Stdout {
+        type Error = crate::io::Error;
+    }
+
+    impl embedded_io::Write for Stdout {
+        /// Writes all of `buf` (see [`Stdout::write_all`]): the count is always `buf.len()`.
+        fn write(&mut self, buf: &[u8]) -> Result<usize, crate::io::Error> {
+            Stdout::write_all(self, buf).map(|()| buf.len())
+        }
+        /// Nothing is buffered: a no-op.
+        fn flush(&mut self) -> Result<(), crate::io::Error> {
+            Ok(())
+        }
+    }
+
+    /// Standard input (Go's os.Stdin). Reads block the goroutine's thread inside
+    /// [`crate::syscall::blocking`], so the P goes on running other goroutines: as Go does for an
+    /// inherited stdin that is not non-blocking (Go never sets O_NONBLOCK on inherited stdio; a
+    /// stdin that already is non-blocking will go to the netpoller once gort has one). Lines read
+    /// ahead by [`Stdin::read_line`] are kept in one buffer for the process, which later reads
+    /// take first, so mixing the methods loses nothing.
+    ///
+    /// ```no_run
+    /// let mut line = alloc::string::String::new();
+    /// while gort::os::stdin().read_line(&mut line).unwrap() > 0 {
+    ///     gort::print!("> {line}");
+    ///     line.clear();
+    /// }
+    /// ```
+    pub fn stdin() -> Stdin {
+        Stdin { _private: () }
+    }
+
+    /// Standard input, from [`stdin`]. Implements `embedded_io::Read`.
+    #[derive(Debug)]
+    pub struct Stdin {
+        _private: (),
+    }
+
+    /// Bytes read from stdin beyond what `read_line` returned (shared by every `Stdin`).
+    static STDIN_BUF: crate::sync::Mutex<alloc::vec::Vec<u8>> = crate::sync::Mutex::new(alloc::vec::Vec::new());
+
+    impl Stdin {
+        /// Reads up to `buf.len()` bytes: the count, 0 at the end of input.
+        pub fn read(&self, buf: &mut [u8]) -> Result<usize, crate::io::Error> {
+            let mut pending = STDIN_BUF.lock();
+            if !pending.is_empty() {
+                let n = buf.len().min(pending.len());
+                buf[..n].copy_from_slice(&pending[..n]);
+                pending.drain(..n);
+                return Ok(n);
+            }
+            drop(pending);
+            crate::syscall::blocking(|| crate::sys::fs::read(crate::sys::fs::stdin(), buf))
+        }
+
+        /// Reads up to and including the next `\n` (or to the end of input), appending it to
+        /// `line`: the number of bytes read, 0 at the end. `InvalidData` if the line is not UTF-8
+        /// (the line is consumed, `line` is left as it was).
+        pub fn read_line(&self, line: &mut alloc::string::String) -> Result<usize, crate::io::Error> {
+            let mut pending = STDIN_BUF.lock();
+            let mut searched = 0;
+            let end = loop {
+                if let Some(i) = pending[searched..].iter().position(|&b| b == b'\n') {
+                    break searched + i + 1;
+                }
+                searched = pending.len();
+                let len = pending.len();
+                pending.resize(len + 4096, 0);
+                let r = crate::syscall::blocking(|| crate::sys::fs::read(crate::sys::fs::stdin(), &mut pending[len..]));
+                match r {
+                    Ok(0) => {
+                        pending.truncate(len);
+                        break len;
+                    }
+                    Ok(n) => pending.truncate(len + n),
+                    Err(e) => {
+                        pending.truncate(len);
+                        return Err(e);
+                    }
+                }
+            };
+            let taken: alloc::vec::Vec<u8> = pending.drain(..end).collect();
+            drop(pending);
+            let s = core::str::from_utf8(&taken).map_err(|_| {
+                crate::io::Error::new(crate::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8")
+            })?;
+            line.push_str(s);
+            Ok(end)
+        }
+
+        /// Reads everything up to the end of input, appending it to `out`: the count.
+        pub fn read_to_end(&self, out: &mut alloc::vec::Vec<u8>) -> Result<usize, crate::io::Error> {
+            crate::fs::read_to_end_with(out, |b| self.read(b))
+        }
+
+        /// Reads everything up to the end of input into `out` (`InvalidData` if it is not UTF-8,
+        /// and `out` is left as it was).
+        pub fn read_to_string(&self, out: &mut alloc::string::String) -> Result<usize, crate::io::Error> {
+            let mut v = alloc::vec::Vec::new();
+            let n = self.read_to_end(&mut v)?;
+            let s = core::str::from_utf8(&v).map_err(|_| {
+                crate::io::Error::new(crate::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8")
+            })?;
+            out.push_str(s);
+            Ok(n)
+        }
+    }
+
+    impl embedded_io::ErrorType for Stdin {
+        type Error = crate::io::Error;
+    }
+
+    impl embedded_io::Read for Stdin {
+        fn read(&mut self, buf: &mut [u8]) -> Result<usize, crate::io::Error> {
+            Stdin::read(self, buf)
         }
     }
 

@@ -157,6 +157,21 @@ pub fn print_to(fd: usize, args: fmt::Arguments<'_>) -> Result<(), isize> {
     r
 }
 
+/// Writes `b` to fd 1 or 2 as one user write (under the print lock, so it does not land inside
+/// a print) or, where the lock cannot be taken, directly: `gort::os::stdout()`'s
+/// `embedded_io::Write`. Err(errno) if the write failed; EPIPE ends the process by SIGPIPE first.
+pub fn write_bytes(fd: usize, b: &[u8]) -> Result<(), isize> {
+    let r = if !crate::proc::can_enter_syscall() || dying() {
+        os::write_all(fd, b, os::WriteWait::Bounded)
+    } else {
+        write_user(fd, b)
+    };
+    if r == Err(os::EPIPE) && !dying() {
+        os::raise_sigpipe();
+    }
+    r
+}
+
 /// One user write of `b` to `fd`: under the print lock, inside entersyscall, waiting out EAGAIN.
 /// Err(errno) if the write failed.
 fn write_user(fd: usize, b: &[u8]) -> Result<(), isize> {

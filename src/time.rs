@@ -160,6 +160,11 @@ impl SystemTime {
     /// 1970-01-01 00:00:00 UTC (also [`UNIX_EPOCH`]).
     pub const UNIX_EPOCH: SystemTime = UNIX_EPOCH;
 
+    /// The time `secs` + `nanos` after the epoch (a file's timestamps), saturating at the range.
+    pub(crate) const fn from_unix(secs: i64, nanos: u32) -> SystemTime {
+        SystemTime { ns: secs.saturating_mul(1_000_000_000).saturating_add(nanos as i64) }
+    }
+
     /// The current wall-clock time.
     pub fn now() -> SystemTime {
         SystemTime { ns: os::walltime() }

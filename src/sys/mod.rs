@@ -48,6 +48,24 @@
 //! and count and the executable's path from the auxv (AT_PHDR, AT_PHNUM, AT_EXECFN);
 //! `map_file_readonly(path)` maps a whole file read-only (`sys_free` unmaps it).
 //!
+//! **Files** (`<os>/fs.rs`, behind `gort::fs` and `gort::os::stdin`; Go's syscall/os file
+//! calls). Each is a plain blocking OS call; fs.rs runs it inside `syscall::blocking`
+//! (entersyscall), as Go's os package does for regular files. Handles are `usize` (an fd on unix,
+//! a HANDLE on windows). Paths are the caller's bytes without a NUL; the OS file converts them
+//! with `path.rs` (`with_cstr` on unix, `with_wide` on windows: no allocation below 256 bytes,
+//! `InvalidInput` for a NUL inside or, on windows, bytes that are not UTF-8/WTF-8). Every failure
+//! is a `gort::io::Error` carrying the OS's code; EINTR is retried; nothing panics on any input.
+//! `open(path, &OpenHow)` (close-on-exec; `OpenHow` already checked by fs.rs) → handle;
+//! `read(h, buf)` → count, 0 at the end (also a windows pipe whose writer closed);
+//! `write(h, buf)` → count; both cap one call at 1 GB (Go's maxRW); `seek(h, SeekFrom)` → the
+//! new offset (64-bit on every arch: `_llseek` on linux/arm); `sync(h)`; `set_len(h, len)`
+//! (the offset does not move); `close(h)`; `fstat(h)` / `stat(path)` (follows links) →
+//! `FileStat` (size, `FileKind`, permission bits, mtime since the Unix epoch); `unlink`,
+//! `rmdir`, `mkdir(path, mode)`, `rename(from, to)` (replaces a file at `to`); `Dir::open(path)`
+//! (NotADirectory for a file) and `Dir::next()` → the entries but `.` and `..`, each a name (bytes;
+//! WTF-8 on windows) and a kind (a link as a link; asked with a no-follow stat where the
+//! listing does not say), the handle closed on drop; `stdin()` → standard input's handle.
+//!
 //! **Errors.** `error_kind(code)` maps an OS error code (errno; windows: Win32 and Winsock
 //! codes) to a `gort::io::ErrorKind`.
 //!
@@ -74,8 +92,9 @@
 //! with `cfg_attr(path)` for what depends on both (Go's `sys_<os>_<arch>.s`,
 //! `signal_<os>_<arch>.go`, the OS's part of go_tls.h): getg and the TLS mechanism (`TLS_MECHANISM`,
 //! `tls_base`, the g-slot macros the switch code of `arch/<arch>.rs` expands), raw system calls and
-//! their numbers, clone, the signal context, the windows TEB. `sys/unix/` is what linux and
-//! darwin share; `winargs.rs` and `half.rs` are windows code unit-tested on every host.
+//! their numbers, clone, the signal context, the windows TEB. `sys/<os>/fs.rs` is the OS's
+//! half of `gort::fs`. `sys/unix/` is what linux and darwin share; `winargs.rs` and `half.rs` are
+//! windows code unit-tested on every host, as is `path.rs` (paths for both kinds of OS).
 
 #[cfg_attr(target_os = "linux", path = "linux/mod.rs")]
 #[cfg_attr(target_os = "macos", path = "darwin/mod.rs")]
@@ -108,4 +127,57 @@ pub enum WriteWait {
     /// A second at most, then the rest is dropped (runtime and crash messages: a dying process
     /// must not hang on a pipe nobody reads).
     Bounded,
+}
+
+#[cfg_attr(not(test), allow(dead_code))]
+pub mod path;
+
+/// How to open a file: `gort::fs::OpenOptions` after its checks (at least one of read, write,
+/// append; truncate and create only with write or append).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OpenHow {
+    /// Open for reading.
+    pub read: bool,
+    /// Open for writing.
+    pub write: bool,
+    /// Every write goes to the end (implies writing).
+    pub append: bool,
+    /// Cut the file to length 0.
+    pub truncate: bool,
+    /// Create the file if it does not exist.
+    pub create: bool,
+    /// Create the file; fail with AlreadyExists if it exists.
+    pub create_new: bool,
+    /// Permission bits of a new file (unix; on windows only the 0o200 bit counts: without it
+    /// the file is created read-only, as Go does).
+    pub mode: u32,
+}
+
+/// What kind of file a path or handle names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link (only from directory listings and never-followed lookups).
+    Symlink,
+    /// Anything else (device, pipe, socket...).
+    Other,
+}
+
+/// The part of a file's status `gort::fs::Metadata` shows.
+#[derive(Clone, Copy, Debug)]
+pub struct FileStat {
+    /// Size in bytes.
+    pub size: u64,
+    /// The kind.
+    pub kind: FileKind,
+    /// Permission bits (unix `st_mode & 0o7777`; windows: Go's emulation from the read-only
+    /// attribute).
+    pub mode: u32,
+    /// Last modification, seconds since the Unix epoch (negative before it).
+    pub mtime_sec: i64,
+    /// The nanoseconds within that second.
+    pub mtime_nsec: u32,
 }

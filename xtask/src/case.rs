@@ -42,6 +42,8 @@ pub struct Case {
     /// a report, next to the linux one): it runs on these targets only and does not exist for
     /// the others (not run, not counted). Empty: every target.
     pub only_on: Vec<String>,
+    /// `stdin:` block: what the program reads on standard input (None: /dev/null).
+    pub stdin: Option<Vec<u8>>,
 }
 
 impl Case {
@@ -110,6 +112,20 @@ pub fn parse_file(prog: &str, path: &str, text: &str) -> Result<Vec<Case>, Strin
         let Some(case) = cases.last_mut() else {
             return Err(err(format!("`{key}` before the first `case NAME` line")));
         };
+        if key == "stdin" {
+            if !rest.is_empty() {
+                return Err(err(
+                    "`stdin:` starts a block: the text goes on the following lines, ended by a line `.`".into()
+                ));
+            }
+            let block =
+                read_block(&lines, &mut i).ok_or_else(|| err("`stdin:` block not ended by a line `.`".into()))?;
+            if case.stdin.is_some() {
+                return Err(err("`stdin:` given twice".into()));
+            }
+            case.stdin = Some(block);
+            continue;
+        }
         if key == "stdout" || key == "stderr" {
             if !rest.is_empty() {
                 return Err(err(format!(
@@ -158,6 +174,7 @@ fn new_case(prog: &str, name: &str, line: usize) -> Case {
         stress_keep_env: None,
         symbolize: false,
         only_on: Vec::new(),
+        stdin: None,
         stdout: Stream::default(),
         stderr: Stream::default(),
     }
@@ -416,6 +433,17 @@ mod tests {
         assert_eq!(c[1].stderr.exact.as_deref(), Some(&b""[..]));
         assert_eq!(c[1].stdout, Stream::default());
         assert!(!c[0].secure_exec);
+    }
+
+    #[test]
+    fn stdin_block() {
+        let c = parse_file("p", "p.case", "case a\nstdin:\nline 1\n..dot\n.\ncase b\nstdin:\n.\ncase c\n").unwrap();
+        assert_eq!(c[0].stdin.as_deref(), Some(&b"line 1\n.dot\n"[..]));
+        assert_eq!(c[1].stdin.as_deref(), Some(&b""[..]));
+        assert_eq!(c[2].stdin, None);
+        for bad in ["case a\nstdin: x\n.\n", "case a\nstdin:\nx\n", "case a\nstdin:\n.\nstdin:\n.\n"] {
+            assert!(parse_file("p", "p.case", bad).is_err(), "accepted {bad:?}");
+        }
     }
 
     #[test]

@@ -180,7 +180,7 @@ pub fn sync_bins(dir: &Path, bins: &[(String, String)]) -> Result<(), String> {
     Ok(())
 }
 
-/// Writes a scratch crate's Cargo.toml (package `name`, gort by absolute path, its own
+/// Writes a scratch crate's Cargo.toml (package `name`, gort by absolute path, embedded-io, its own
 /// `[workspace]`, panic = "abort"), `extra` appended, and seeds its Cargo.lock with the
 /// workspace's (same `cc` version as the repository builds with, no registry lookup).
 pub fn write_scratch_manifest(root: &Path, dir: &Path, name: &str, extra: &str) -> Result<(), String> {
@@ -194,6 +194,8 @@ publish = false
 {extra}
 [dependencies]
 gort = {{ path = {} }}
+# What a program that uses gort's I/O traits adds (README \"Files and standard I/O\").
+embedded-io = {{ version = \"0.7\", default-features = false }}
 
 [profile.dev]
 panic = \"abort\"

@@ -74,10 +74,25 @@ const SIGKILL: i32 = 9;
 
 /// Runs `cmd` (stdin from /dev/null, stdout and stderr captured) in its own process group, killing
 /// the whole group if it runs longer than `timeout`.
-pub fn run_captured(mut cmd: Command, timeout: Duration) -> std::io::Result<Outcome> {
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+pub fn run_captured(cmd: Command, timeout: Duration) -> std::io::Result<Outcome> {
+    run_captured_input(cmd, timeout, None)
+}
+
+/// `run_captured`, with `input` (if any) written to the program's stdin through a pipe by a
+/// thread of its own (then the pipe is closed, so the program reads EOF); a program that stops
+/// reading early just makes that thread's write fail.
+pub fn run_captured_input(mut cmd: Command, timeout: Duration, input: Option<&[u8]>) -> std::io::Result<Outcome> {
+    cmd.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     let start = Instant::now();
     let mut child: Child = cmd.spawn()?;
+    if let (Some(mut pipe), Some(input)) = (child.stdin.take(), input) {
+        let input = input.to_vec();
+        thread::spawn(move || {
+            use std::io::Write;
+            let _ = pipe.write_all(&input);
+        });
+    }
     let pgid = child.id() as i32;
     let (tx, rx) = mpsc::channel::<(u8, Vec<u8>)>();
     for (which, pipe) in [

@@ -57,6 +57,9 @@
 //!                           the general case, so the general case's absence stays loud)
 //! exit: N                   expected exit status (default 0); death by a signal never matches
 //! timeout: SECONDS          default 60; a timeout fails the case and shows what was captured
+//! stdin:                    what the program reads on stdin (a block like stdout:), through a
+//! ...                       pipe then closed; without it stdin is /dev/null
+//! .
 //! stdout:                   exact stdout: the following lines up to a line holding only ".";
 //! ...                       each line gets a "\n". A line that starts with "." is written with
 //! .                         one more "." (".." for "."). `stdout:` then `.` means empty.
@@ -428,7 +431,7 @@ fn run_case_once(root: &Path, t: &Target, exe: &Path, case: &Case, retries: u32)
     for k in &case.env_unset {
         c.env_remove(OsString::from_vec(k.clone()));
     }
-    match run::run_captured(c, case.timeout) {
+    match run::run_captured_input(c, case.timeout, case.stdin.as_deref()) {
         Ok(mut out) => {
             if case.symbolize {
                 match symbolize(exe, &out.stderr) {

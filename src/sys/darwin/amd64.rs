@@ -74,3 +74,22 @@ pub unsafe fn sigctxt_pc_sp(uc: *const u8) -> (usize, usize) {
         (*ss.add(16), *ss.add(7))
     }
 }
+
+/// The libSystem calls whose symbol differs per arch: x86_64 keeps the old 32-bit-inode `stat`, `fstat`, `fstatat`, `fdopendir` and `readdir_r` under the plain names; the 64-bit-inode ones (the layouts darwin/fs.rs reads) are the `$INODE64` variants, which Go calls too.
+pub mod stat_calls {
+    use core::ffi::{c_char, c_int, c_void};
+
+    #[link(name = "System", kind = "dylib")]
+    unsafe extern "C" {
+        #[link_name = "stat$INODE64"]
+        pub fn stat(path: *const c_char, st: *mut c_void) -> c_int;
+        #[link_name = "fstat$INODE64"]
+        pub fn fstat(fd: c_int, st: *mut c_void) -> c_int;
+        #[link_name = "fstatat$INODE64"]
+        pub fn fstatat(dirfd: c_int, path: *const c_char, st: *mut c_void, flags: c_int) -> c_int;
+        #[link_name = "fdopendir$INODE64"]
+        pub fn fdopendir(fd: c_int) -> *mut c_void;
+        #[link_name = "readdir_r$INODE64"]
+        pub fn readdir_r(dir: *mut c_void, entry: *mut c_void, result: *mut *mut c_void) -> c_int;
+    }
+}

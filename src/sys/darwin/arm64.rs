@@ -115,3 +115,22 @@ pub fn hwcaps() -> (usize, usize) {
 fn sysctl_enabled(name: &[u8]) -> bool {
     super::sysctl_int(name).is_some_and(|v| v != 0)
 }
+
+/// The libSystem calls whose symbol differs per arch: arm64 has only the 64-bit-inode layouts, under the plain names.
+pub mod stat_calls {
+    use core::ffi::{c_char, c_int, c_void};
+
+    #[link(name = "System", kind = "dylib")]
+    unsafe extern "C" {
+        #[link_name = "stat"]
+        pub fn stat(path: *const c_char, st: *mut c_void) -> c_int;
+        #[link_name = "fstat"]
+        pub fn fstat(fd: c_int, st: *mut c_void) -> c_int;
+        #[link_name = "fstatat"]
+        pub fn fstatat(dirfd: c_int, path: *const c_char, st: *mut c_void, flags: c_int) -> c_int;
+        #[link_name = "fdopendir"]
+        pub fn fdopendir(fd: c_int) -> *mut c_void;
+        #[link_name = "readdir_r"]
+        pub fn readdir_r(dir: *mut c_void, entry: *mut c_void, result: *mut *mut c_void) -> c_int;
+    }
+}

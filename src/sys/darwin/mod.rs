@@ -21,6 +21,7 @@ use super::SigSet;
 #[cfg_attr(target_arch = "aarch64", path = "arm64.rs")]
 mod arch;
 pub use arch::*;
+pub mod fs;
 
 /// OS name as Go spells it.
 pub const GOOS: &str = "darwin";

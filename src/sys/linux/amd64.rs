@@ -86,6 +86,30 @@ pub mod nr {
     pub const SCHED_GETAFFINITY: usize = 204;
     pub const CLOCK_GETTIME: usize = 228;
     pub const EXIT_GROUP: usize = 231;
+    pub const FSYNC: usize = 74;
+    pub const FTRUNCATE: usize = 77;
+    pub const UNLINKAT: usize = 263;
+    pub const RENAMEAT: usize = 264;
+    pub const MKDIRAT: usize = 258;
+    pub const GETDENTS64: usize = 217;
+    pub const STATX: usize = 332;
+}
+
+/// `O_DIRECTORY` of this arch's open flags (arm and arm64 differ from x86).
+pub const O_DIRECTORY: usize = 0o200000;
+/// `O_LARGEFILE`: 64-bit file offsets (implied on 64-bit arches).
+pub const O_LARGEFILE: usize = 0;
+
+/// lseek(2) with a 64-bit offset: the new offset, or -errno.
+pub fn lseek64(fd: usize, off: i64, whence: usize) -> i64 {
+    // SAFETY: plain integers; no memory is touched.
+    unsafe { syscall6(nr::LSEEK, fd, off as usize, whence, 0, 0, 0) as i64 }
+}
+
+/// ftruncate(2) with a 64-bit length: 0 or -errno.
+pub fn ftruncate64(fd: usize, len: i64) -> isize {
+    // SAFETY: plain integers; no memory is touched.
+    unsafe { syscall6(nr::FTRUNCATE, fd, len as usize, 0, 0, 0, 0) }
 }
 
 /// Reads the FS base (for boottrace: proves TLS points at m0.tls).

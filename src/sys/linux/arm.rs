@@ -88,6 +88,48 @@ pub mod nr {
     pub const SCHED_GETAFFINITY: usize = 242;
     pub const CLOCK_GETTIME: usize = 263;
     pub const EXIT_GROUP: usize = 248;
+    pub const FSYNC: usize = 118;
+    pub const FTRUNCATE64: usize = 194;
+    pub const LLSEEK: usize = 140;
+    pub const UNLINKAT: usize = 328;
+    pub const RENAMEAT: usize = 329;
+    pub const MKDIRAT: usize = 323;
+    pub const GETDENTS64: usize = 217;
+    pub const STATX: usize = 397;
+}
+
+/// `O_DIRECTORY` of this arch's open flags (arm and arm64 differ from x86).
+pub const O_DIRECTORY: usize = 0o40000;
+/// `O_LARGEFILE`: 64-bit file offsets, which a 32-bit process must ask for.
+pub const O_LARGEFILE: usize = 0o400000;
+
+/// `_llseek(2)`: lseek with a 64-bit offset split in two words; the new offset, or -errno.
+pub fn lseek64(fd: usize, off: i64, whence: usize) -> i64 {
+    let mut result: i64 = 0;
+    // SAFETY: result is a valid i64 for the kernel to write; the rest are integers.
+    let r = unsafe {
+        syscall6(
+            nr::LLSEEK,
+            fd,
+            (off >> 32) as u32 as usize,
+            off as u32 as usize,
+            &mut result as *mut i64 as usize,
+            whence,
+            0,
+        )
+    };
+    if r < 0 {
+        r as i64
+    } else {
+        result
+    }
+}
+
+/// `ftruncate64(2)`: the EABI passes the 64-bit length in an even register pair (r2, r3), so
+/// r1 is padding. 0 or -errno.
+pub fn ftruncate64(fd: usize, len: i64) -> isize {
+    // SAFETY: plain integers; no memory is touched.
+    unsafe { syscall6(nr::FTRUNCATE64, fd, 0, len as u32 as usize, (len >> 32) as u32 as usize, 0, 0) }
 }
 
 /// Reads TPIDRURO (for boottrace: proves TLS points at m0.tls).

@@ -86,6 +86,30 @@ pub mod nr {
     pub const SCHED_GETAFFINITY: usize = 123;
     pub const CLOCK_GETTIME: usize = 113;
     pub const EXIT_GROUP: usize = 94;
+    pub const FSYNC: usize = 82;
+    pub const FTRUNCATE: usize = 46;
+    pub const UNLINKAT: usize = 35;
+    pub const RENAMEAT: usize = 38;
+    pub const MKDIRAT: usize = 34;
+    pub const GETDENTS64: usize = 61;
+    pub const STATX: usize = 291;
+}
+
+/// `O_DIRECTORY` of this arch's open flags (arm and arm64 differ from x86).
+pub const O_DIRECTORY: usize = 0o40000;
+/// `O_LARGEFILE`: 64-bit file offsets (implied on 64-bit arches).
+pub const O_LARGEFILE: usize = 0;
+
+/// lseek(2) with a 64-bit offset: the new offset, or -errno.
+pub fn lseek64(fd: usize, off: i64, whence: usize) -> i64 {
+    // SAFETY: plain integers; no memory is touched.
+    unsafe { syscall6(nr::LSEEK, fd, off as usize, whence, 0, 0, 0) as i64 }
+}
+
+/// ftruncate(2) with a 64-bit length: 0 or -errno.
+pub fn ftruncate64(fd: usize, len: i64) -> isize {
+    // SAFETY: plain integers; no memory is touched.
+    unsafe { syscall6(nr::FTRUNCATE, fd, len as usize, 0, 0, 0, 0) }
 }
 
 /// Reads TPIDR_EL0 (for boottrace: proves TLS points at m0.tls).

@@ -14,6 +14,7 @@ mod arch;
 pub use arch::*;
 #[cfg(any(test, target_arch = "arm"))]
 mod arm_frames;
+pub mod fs;
 mod vdso;
 pub use vdso::{nanotime, vdso_clock_found, vdsoinit, walltime};
 

@@ -101,3 +101,14 @@ pub(crate) mod switch_hooks {
     }
     pub(crate) use {os_naked_asm, stack_switched};
 }
+
+/// The kind of file from `st_mode`'s S_IFMT bits (the same on linux and darwin).
+pub(crate) fn kind_of_mode(mode: u32) -> crate::sys::FileKind {
+    use crate::sys::FileKind;
+    match mode & 0o170000 {
+        0o100000 => FileKind::File,
+        0o040000 => FileKind::Dir,
+        0o120000 => FileKind::Symlink,
+        _ => FileKind::Other,
+    }
+}

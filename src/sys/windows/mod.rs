@@ -16,6 +16,7 @@ use super::winargs;
 #[cfg_attr(target_arch = "arm", path = "arm.rs")]
 mod arch;
 pub use arch::*;
+pub mod fs;
 
 /// OS name as Go spells it.
 pub const GOOS: &str = "windows";
@@ -832,14 +833,19 @@ pub fn hwcaps() -> (usize, usize) {
 pub fn error_kind(code: i32) -> crate::io::ErrorKind {
     use crate::io::ErrorKind as K;
     match code {
+        1 => K::Unsupported,
         2 => K::NotFound,
         3 => K::NotFound,
+        120 => K::Unsupported,
         5 => K::PermissionDenied,
         8 => K::OutOfMemory,
         14 => K::OutOfMemory,
         80 => K::AlreadyExists,
         183 => K::AlreadyExists,
         87 => K::InvalidInput,
+        123 => K::InvalidInput,
+        131 => K::InvalidInput,
+        38 => K::UnexpectedEof,
         109 => K::BrokenPipe,
         232 => K::BrokenPipe,
         145 => K::DirectoryNotEmpty,
