@@ -22,6 +22,11 @@ pub(super) fn checkdead(s: &SchedLocked) {
     if check_timers_no_p(0) != 0 {
         return;
     }
+    // Goroutines parked on the network poller wait for the outside world, not for each other
+    // (Go: an M blocked in netpoll keeps run > 0): not a deadlock.
+    if crate::netpoll::any_waiters() {
+        return;
+    }
     let allgs = ALLGS.lock();
     let mut grunning = 0;
     for &gp in allgs.0.iter() {
