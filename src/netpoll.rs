@@ -29,6 +29,9 @@
 //! the pointer and the fdseq it was registered with, Go's taggedPointer) is recognised as stale
 //! and dropped; deadline timers carry `rseq`/`wseq`, bumped at every deadline change and at
 //! close, for the same reason.
+// The descriptor half is used only by gort::net, which is linux-only until the darwin and
+// windows pollers come; there only the scheduler hooks (inited, any_waiters, netpoll) are live.
+#![cfg_attr(not(target_os = "linux"), allow(dead_code))]
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;

@@ -1,6 +1,6 @@
 //! The linux poller (Go's runtime/netpoll_epoll.go): one epoll instance, every fd registered
 //! once, edge-triggered for reads and writes, and an eventfd to break a blocked `epoll_pwait`
-//! (netpollBreak). Same system calls on amd64, arm64 and arm (numbers in sys/linux/<arch>.rs).
+//! (netpollBreak). Same system calls on amd64, arm64 and arm (numbers in `sys/linux/<arch>.rs`).
 
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 

@@ -283,7 +283,8 @@ mod tests {
 
     #[test]
     fn exit_timeout() {
-        let case = crate::case::parse_file("p", "p", "case a\nexit: timeout\ntimeout: 1\nstdout:\nup\n.\n").unwrap().remove(0);
+        let case =
+            crate::case::parse_file("p", "p", "case a\nexit: timeout\ntimeout: 1\nstdout:\nup\n.\n").unwrap().remove(0);
         let out = |timed_out: bool, o: &[u8]| Outcome {
             status: if timed_out { None } else { Some(std::os::unix::process::ExitStatusExt::from_raw(2 << 8)) },
             stdout: o.to_vec(),
