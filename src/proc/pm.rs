@@ -417,6 +417,9 @@ pub fn can_enter_syscall() -> bool {
 /// Go's wakeNetPoller: make sure some M wakes by `when`: the one sleeping in the poller (or on
 /// the timer futex, before the poller starts) if it would sleep past `when`, else an M to look.
 pub(crate) fn wake_net_poller(when: i64) {
+    // The adder's half of the sleeper handshake (schedule.rs sleep_until_timer): the caller
+    // published its timer (timer0_when); the fence orders that before the loads below.
+    core::sync::atomic::fence(Ordering::SeqCst);
     if TIMER_SLEEPER_FREE.load(Ordering::Acquire) {
         // Nobody waits for timers: have an M look (it will sleep until the earliest one).
         wakep();
@@ -424,7 +427,6 @@ pub(crate) fn wake_net_poller(when: i64) {
         // the next M to go idle takes it.
         return;
     }
-    // SeqCst: pairs with the sleeper's SeqCst store of POLL_UNTIL before its timer recheck.
     let until = POLL_UNTIL.load(Ordering::SeqCst);
     if until == 0 || until > when {
         if POLL_WAKE.swap(1, Ordering::AcqRel) == 0 {

@@ -361,6 +361,8 @@ fn poll_network_now() -> Option<(*mut G, bool)> {
     }
     inject_glist(list);
     casgstatus(gp, GStatus::Waiting, GStatus::Runnable);
+    // SAFETY: gp is ours to run.
+    unsafe { (*gp).waitreason = WaitReason::Zero };
     Some((gp, false))
 }
 
@@ -405,19 +407,22 @@ fn sleep_until_timer(mp: *mut M, poll_until: i64, was_spinning: bool) -> bool {
     if poll_until == 0 && !net || !TIMER_SLEEPER_FREE.swap(false, Ordering::AcqRel) {
         return false;
     }
-    // Published before the wait: wake_net_poller compares a new timer against it.
+    // Published before the wait: wake_net_poller compares a new timer against it. The fence
+    // pairs with wake_net_poller's: either its adder sees this M's token and POLL_UNTIL, or
+    // the recheck below sees the adder's timer0_when (store → fence → load on both sides).
     POLL_UNTIL.store(if poll_until == 0 { i64::MAX } else { poll_until }, Ordering::SeqCst);
+    core::sync::atomic::fence(Ordering::SeqCst);
+    // Recheck the timers after publishing POLL_UNTIL: a timer added before that saw no sleeper
+    // to wake (TIMER_SLEEPER_FREE was true until our swap, so its adder called wakep, which may
+    // have found no idle M); a timer added after sees POLL_UNTIL and wakes us.
+    let w = check_timers_no_p(poll_until);
     let mut list = GList::new();
     if crate::netpoll::inited() {
-        // Recheck the timers after publishing POLL_UNTIL: a timer added before that saw no
-        // poller to break (TIMER_SLEEPER_FREE was true until our swap, so its adder called
-        // wakep, which may have found no idle M); a timer added after sees POLL_UNTIL.
-        let w = check_timers_no_p(poll_until);
         let delay = if w == 0 { -1 } else { (w - nanotime()).max(0) };
         list = crate::netpoll::netpoll(delay);
         LAST_POLL.store(nanotime(), Ordering::Relaxed);
     } else {
-        let delay = poll_until - nanotime();
+        let delay = w - nanotime();
         if delay > 0 && POLL_WAKE.load(Ordering::Acquire) == 0 {
             os::futexsleep(&POLL_WAKE, 0, delay);
         }
@@ -431,8 +436,9 @@ fn sleep_until_timer(mp: *mut M, poll_until: i64, was_spinning: bool) -> bool {
         inject_glist(list);
         return false;
     }
-    inject_glist(list);
     acquirep(p2);
+    // With our P taken, inject_glist starts Ms only for the gs beyond the one we run.
+    inject_glist(list);
     if was_spinning {
         become_spinning(mp);
     }

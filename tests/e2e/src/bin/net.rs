@@ -76,6 +76,7 @@ mod linux {
             "half-close" => half_close(),
             "big" => big(num(2, 64) as usize),
             "accept-forever" => accept_forever(),
+            "sleep-while-polling" => sleep_while_polling(),
             other => panic!("unknown check {other:?}"),
         }
     }
@@ -320,6 +321,24 @@ mod linux {
             got += n;
         }
         gort::println!("received {} MB", got >> 20);
+    }
+
+    /// One M blocks in the poller (a goroutine in accept, no timers); sleeps that start after
+    /// it must wake it (netpollBreak), each on time.
+    #[inline(never)]
+    fn sleep_while_polling() {
+        let (l, _) = listen();
+        gort::go(move || {
+            let _ = l.accept();
+        });
+        gort::sleep(Duration::from_millis(50)); // the acceptor parks, an M polls
+        for i in 0..5 {
+            let start = Instant::now();
+            gort::sleep(Duration::from_millis(30));
+            let took = start.elapsed();
+            assert!(took < Duration::from_secs(3), "sleep {i} took {took:?}");
+        }
+        gort::println!("slept 5 times");
     }
 
     #[inline(never)]
