@@ -1,4 +1,4 @@
-//! TCP over the network poller (Go's net package; linux only for now: darwin's kqueue and
+//! TCP and UDP over the network poller (Go's net package; linux only for now: darwin's kqueue and
 //! windows' IOCP pollers are still to come, and there this module does not exist).
 //!
 //! Every socket is non-blocking and close-on-exec. A call that would block (EAGAIN) parks the
@@ -38,6 +38,8 @@
 mod fd;
 mod sockaddr;
 mod tcp;
+mod udp;
 
 pub use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 pub use tcp::{Shutdown, TcpListener, TcpStream};
+pub use udp::UdpSocket;

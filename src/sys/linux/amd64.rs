@@ -90,6 +90,7 @@ pub mod nr {
     pub const SOCKET: usize = 41;
     pub const CONNECT: usize = 42;
     pub const SENDTO: usize = 44;
+    pub const RECVFROM: usize = 45;
     pub const SHUTDOWN: usize = 48;
     pub const BIND: usize = 49;
     pub const LISTEN: usize = 50;

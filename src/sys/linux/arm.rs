@@ -97,6 +97,7 @@ pub mod nr {
     pub const GETSOCKNAME: usize = 286;
     pub const GETPEERNAME: usize = 287;
     pub const SENDTO: usize = 290;
+    pub const RECVFROM: usize = 292;
     pub const SHUTDOWN: usize = 293;
     pub const SETSOCKOPT: usize = 294;
     pub const GETSOCKOPT: usize = 295;

@@ -98,6 +98,7 @@ pub mod nr {
     pub const GETSOCKNAME: usize = 204;
     pub const GETPEERNAME: usize = 205;
     pub const SENDTO: usize = 206;
+    pub const RECVFROM: usize = 207;
     pub const SETSOCKOPT: usize = 208;
     pub const GETSOCKOPT: usize = 209;
     pub const SHUTDOWN: usize = 210;

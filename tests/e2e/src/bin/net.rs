@@ -77,6 +77,7 @@ mod linux {
             "big" => big(num(2, 64) as usize),
             "accept-forever" => accept_forever(),
             "sleep-while-polling" => sleep_while_polling(),
+            "udp" => udp(),
             other => panic!("unknown check {other:?}"),
         }
     }
@@ -339,6 +340,40 @@ mod linux {
             assert!(took < Duration::from_secs(3), "sleep {i} took {took:?}");
         }
         gort::println!("slept 5 times");
+    }
+
+    /// UDP: send_to/recv_from both ways, then connected send/recv, a read deadline, close wakes.
+    #[inline(never)]
+    fn udp() {
+        use gort::net::UdpSocket;
+        let a = Arc::new(UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap());
+        let b = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let (aa, ba) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+        let a2 = a.clone();
+        gort::go(move || {
+            let mut buf = [0u8; 64];
+            let (n, from) = a2.recv_from(&mut buf).unwrap();
+            assert_eq!(from, ba);
+            a2.send_to(&buf[..n], from).unwrap();
+        });
+        b.send_to(b"datagram", aa).unwrap();
+        let mut buf = [0u8; 64];
+        let (n, from) = b.recv_from(&mut buf).unwrap();
+        assert_eq!(from, aa);
+        gort::println!("echo: {}", core::str::from_utf8(&buf[..n]).unwrap());
+        b.connect(aa).unwrap();
+        a.connect(ba).unwrap();
+        b.send(b"connected").unwrap();
+        let n = a.recv(&mut buf).unwrap();
+        gort::println!("recv: {}", core::str::from_utf8(&buf[..n]).unwrap());
+        b.set_read_deadline(Some(Instant::now() + Duration::from_millis(50))).unwrap();
+        gort::println!("deadline: {:?}", b.recv(&mut buf).unwrap_err().kind());
+        let a3 = a.clone();
+        gort::go(move || {
+            gort::sleep(Duration::from_millis(100));
+            a3.close().unwrap();
+        });
+        gort::println!("closed: {:?}", a.recv(&mut buf).unwrap_err().kind());
     }
 
     #[inline(never)]
