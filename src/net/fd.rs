@@ -75,6 +75,9 @@ impl NetFd {
 
     /// Go's fdMutex.incref: fails with Closed once the fd is closing.
     fn incref(&self) -> Result<(), Error> {
+        // Every call may park or ready a goroutine: not inside syscall::blocking (a panic, as
+        // for channels, instead of a goroutine parked without a P).
+        crate::proc::check_has_p();
         let mut v = self.refs.load(Ordering::Relaxed);
         loop {
             if v & CLOSED != 0 {
@@ -137,6 +140,7 @@ impl NetFd {
     /// Go's FD.Close: marks the fd closed, wakes every goroutine blocked on it (Closed), and
     /// releases it once no call uses it. A second close fails with Closed.
     pub(super) fn close(&self) -> Result<(), Error> {
+        crate::proc::check_has_p();
         let prev = self.refs.fetch_or(CLOSED, Ordering::AcqRel);
         if prev & CLOSED != 0 {
             return Err(Error::closed());
