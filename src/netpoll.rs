@@ -57,7 +57,8 @@ const PD_WAIT: usize = 2;
 
 /// Go's pollDesc.
 pub(crate) struct PollDesc {
-    /// The fd, valid while the descriptor is open.
+    /// The fd, valid while the descriptor is open. Relaxed: written by poll_open under `lock`
+    /// before the descriptor is handed out, read by its owner's close.
     fd: AtomicUsize,
     /// Bumped at every close: epoll events carry it (stale events are dropped).
     fdseq: AtomicUsize,
@@ -67,7 +68,8 @@ pub(crate) struct PollDesc {
     wg: AtomicUsize,
     /// Closing: every wait fails with ErrorKind::Closed.
     closing: AtomicBool,
-    /// Read deadline: 0 none, < 0 passed, > 0 its nanotime. Written under `lock`.
+    /// Read deadline: 0 none, < 0 passed, > 0 its nanotime. Written under `lock`, read without
+    /// it by check_err; SeqCst (the module doc's Dekker pattern).
     rd: AtomicI64,
     /// Write deadline, as `rd`.
     wd: AtomicI64,
@@ -109,7 +111,10 @@ pub(crate) enum Mode {
 static INITED: AtomicBool = AtomicBool::new(false);
 /// Serialises the lazy init (Go's netpollInitLock).
 static INIT_LOCK: Mutex<()> = Mutex::new(());
-/// Goroutines parked in netpollblock (Go's netpollWaiters).
+/// Goroutines parked in netpollblock (Go's netpollWaiters). A hint for the scheduler (whether to
+/// poll, whether an idle M should block in the poller): AcqRel changes, Acquire reads; a stale
+/// value costs one poll too many or one left to sysmon's 10 ms poll, never a lost goroutine (the
+/// M that parked the goroutine reads its own increment before it can go idle).
 static WAITERS: AtomicI32 = AtomicI32::new(0);
 /// The pollCache: closed descriptors, to be reused (never freed).
 static CACHE: Mutex<Vec<PdPtr>> = Mutex::new(Vec::new());

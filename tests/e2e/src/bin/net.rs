@@ -78,6 +78,8 @@ mod linux {
             "accept-forever" => accept_forever(),
             "sleep-while-polling" => sleep_while_polling(),
             "udp" => udp(),
+            "v6" => v6(),
+            "accept-deadline" => accept_deadline(),
             other => panic!("unknown check {other:?}"),
         }
     }
@@ -374,6 +376,45 @@ mod linux {
             a3.close().unwrap();
         });
         gort::println!("closed: {:?}", a.recv(&mut buf).unwrap_err().kind());
+    }
+
+    /// IPv6 loopback: bind, connect, echo, both addresses.
+    #[inline(never)]
+    fn v6() {
+        let l = TcpListener::bind("[::1]:0".parse().unwrap()).unwrap();
+        let addr = l.local_addr().unwrap();
+        gort::go(move || {
+            let (c, peer) = l.accept().unwrap();
+            assert_eq!(c.peer_addr().unwrap(), peer);
+            let mut b = [0u8; 2];
+            c.read_exact(&mut b).unwrap();
+            c.write_all(&b).unwrap();
+        });
+        let c = TcpStream::connect(addr).unwrap();
+        assert_eq!(c.peer_addr().unwrap(), addr);
+        c.write_all(b"v6").unwrap();
+        let mut b = [0u8; 2];
+        c.read_exact(&mut b).unwrap();
+        gort::println!("{} over {}", core::str::from_utf8(&b).unwrap(), c.local_addr().unwrap().ip());
+    }
+
+    /// A listener's deadline bounds accept; cleared, accept waits for the connection.
+    #[inline(never)]
+    fn accept_deadline() {
+        let (l, addr) = listen();
+        let start = Instant::now();
+        l.set_deadline(Some(Instant::now() + Duration::from_millis(100))).unwrap();
+        gort::println!("accept: {:?}", l.accept().unwrap_err().kind());
+        assert!(start.elapsed() >= Duration::from_millis(100));
+        l.set_deadline(None).unwrap();
+        gort::go(move || {
+            gort::sleep(Duration::from_millis(50));
+            let _c = TcpStream::connect_timeout(addr, Duration::from_secs(5)).unwrap();
+            gort::sleep(Duration::from_millis(100));
+        });
+        let (c, _) = l.accept().unwrap();
+        let mut b = [0u8; 1];
+        gort::println!("then accepted; peer closes: {}", c.read(&mut b).unwrap());
     }
 
     #[inline(never)]
