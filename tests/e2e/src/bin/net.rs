@@ -149,7 +149,8 @@ mod linux {
         let (l, addr) = listen();
         gort::go(move || {
             let (c, _) = l.accept().unwrap();
-            gort::sleep(Duration::from_millis(700));
+            // Well after the 200 ms deadline, even on a loaded machine under qemu.
+            gort::sleep(Duration::from_millis(1500));
             c.write_all(b"late").unwrap();
             let mut b = [0u8; 1];
             let _ = c.read(&mut b);
@@ -236,11 +237,15 @@ mod linux {
         let (l, addr) = listen();
         let l = Arc::new(l);
         let l2 = l.clone();
+        let (acc_tx, acc_rx) = gort::chan::<()>(0);
         gort::go(move || {
             let _keep = l2.accept().unwrap();
+            acc_tx.send(()).unwrap();
             gort::sleep(Duration::from_secs(30));
         });
         let c = Arc::new(TcpStream::connect(addr).unwrap());
+        // The connection is taken before the second accept starts (else that one would get it).
+        acc_rx.recv().unwrap();
         let (tx, rx) = gort::chan::<gort::io::Error>(0);
         for _ in 0..3 {
             let (c, tx) = (c.clone(), tx.clone());
