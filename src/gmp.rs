@@ -177,6 +177,8 @@ pub enum WaitReason {
     SyncMutexLock,
     /// Waiting in sync::WaitGroup::wait (Go's waitReasonSyncWaitGroupWait).
     SyncWaitGroupWait,
+    /// Parked on the network poller (Go's waitReasonIOWait).
+    IoWait,
 }
 
 impl WaitReason {
@@ -193,6 +195,7 @@ impl WaitReason {
             WaitReason::Sleep => "sleep",
             WaitReason::SyncMutexLock => "sync.Mutex.Lock",
             WaitReason::SyncWaitGroupWait => "sync.WaitGroup.Wait",
+            WaitReason::IoWait => "IO wait",
         }
     }
 }

@@ -86,6 +86,9 @@ pub mod io;
 mod lock_futex;
 mod malloc;
 mod mheap;
+#[cfg(target_os = "linux")]
+pub mod net;
+mod netpoll;
 mod offsets;
 mod overflow;
 mod print;

@@ -44,6 +44,11 @@ pub(crate) enum TimerFn {
     Chan(Weak<Hchan<crate::time::Instant>>),
     /// Start the function in a goroutine of its own (Go's goFunc, for AfterFunc).
     Go(Arc<dyn Fn() + Send + Sync>),
+    /// Call `f(arg, seq)` with no timer lock held (Go's `t.f(t.arg, t.seq, delay)` for the
+    /// netpoller's deadlines, netpollReadDeadline & co.): `f` takes its own lock, which is held
+    /// around `modify`/`stop` of this timer, so it cannot run under `mu`; it checks `seq` itself
+    /// against its own state to ignore a firing that a deadline change made stale.
+    Call(fn(usize, usize), usize, usize),
 }
 
 /// A timer's state, behind `Timer::mu`.
@@ -86,6 +91,12 @@ impl Timer {
     /// the timer was armed, or had sent a value nobody received (which is drained): Go 1.23's
     /// Reset result. The caller has a P (a goroutine, or g0 in a gopark hook).
     pub(crate) fn modify(self: &Arc<Self>, when: i64, period: i64) -> bool {
+        self.modify_seq(when, period, None)
+    }
+
+    /// `modify`, also replacing the `seq` a `TimerFn::Call` timer passes to its function (Go's
+    /// modify with a new `seq` argument), under the same lock so no firing mixes old and new.
+    pub(crate) fn modify_seq(self: &Arc<Self>, when: i64, period: i64, call_seq: Option<usize>) -> bool {
         // Declared before the guard, dropped after it: a channel kept alive here may be the last
         // reference, and its drop stops this timer (takes `mu`).
         let mut keep: Option<Arc<Hchan<crate::time::Instant>>> = None;
@@ -98,6 +109,9 @@ impl Timer {
             if keep.as_ref().is_some_and(|c| c.timer_drain()) {
                 pending = true;
             }
+        }
+        if let (TimerFn::Call(_, _, cseq), Some(n)) = (&mut st.f, call_seq) {
+            *cseq = n;
         }
         st.when = when;
         st.period = period;
@@ -373,12 +387,20 @@ fn run_one(t: &Arc<Timer>, pp: *mut P, when: i64, seq: u64, now: i64) {
             let f = f.clone();
             crate::spawn_from_runtime(move || f());
         }
+        TimerFn::Call(..) => {}
     }
+    let call = match st.f {
+        TimerFn::Call(f, arg, cseq) => Some((f, arg, cseq)),
+        _ => None,
+    };
     let next = st.when;
     drop(st);
     drop(keep);
     if rearmed {
         crate::proc::timer_added(next);
+    }
+    if let Some((f, arg, cseq)) = call {
+        f(arg, cseq);
     }
 }
 

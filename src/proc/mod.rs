@@ -156,6 +156,10 @@ static TIMER_SLEEPER_FREE: AtomicBool = AtomicBool::new(true);
 static POLL_UNTIL: AtomicI64 = AtomicI64::new(0);
 /// Futex word the timer sleeper waits on; wakeNetPoller sets it to 1.
 static POLL_WAKE: AtomicU32 = AtomicU32::new(0);
+/// nanotime of the last network poll by findRunnable (Go's sched.lastpoll as a time): sysmon
+/// polls when nobody has for 10 ms. Relaxed: a hint (a stale value moves sysmon's poll by a
+/// tick); what the poll returns is synchronised by the poller itself.
+static LAST_POLL: AtomicI64 = AtomicI64::new(0);
 
 /// `&m0`.
 pub fn m0() -> *mut M {

@@ -307,9 +307,10 @@ pub(super) fn handoffp(pp: *mut P) {
             return;
         }
         // The last running P with timers pending and no timer sleeper: someone must wait for them.
+        // The same if goroutines wait on the poller and nobody polls (Go: sched.lastpoll != 0).
         let when = (*pp).timer0_when.load(Ordering::Acquire);
         if SCHED.npidle.load(Ordering::Relaxed) == gomaxprocs() - 1
-            && when != 0
+            && (when != 0 || crate::netpoll::any_waiters())
             && TIMER_SLEEPER_FREE.load(Ordering::Acquire)
         {
             drop(s);
@@ -413,9 +414,12 @@ pub fn can_enter_syscall() -> bool {
     }
 }
 
-/// Go's wakeNetPoller (gort has no netpoller, only the timer sleeper): make sure some M wakes by
-/// `when`.
-pub(super) fn wake_net_poller(when: i64) {
+/// Go's wakeNetPoller: make sure some M wakes by `when`: the one sleeping in the poller (or on
+/// the timer futex, before the poller starts) if it would sleep past `when`, else an M to look.
+pub(crate) fn wake_net_poller(when: i64) {
+    // The adder's half of the sleeper handshake (schedule.rs sleep_until_timer): the caller
+    // published its timer (timer0_when); the fence orders that before the loads below.
+    core::sync::atomic::fence(Ordering::SeqCst);
     if TIMER_SLEEPER_FREE.load(Ordering::Acquire) {
         // Nobody waits for timers: have an M look (it will sleep until the earliest one).
         wakep();
@@ -423,8 +427,11 @@ pub(super) fn wake_net_poller(when: i64) {
         // the next M to go idle takes it.
         return;
     }
-    let until = POLL_UNTIL.load(Ordering::Acquire);
-    if (until == 0 || until > when) && POLL_WAKE.swap(1, Ordering::AcqRel) == 0 {
-        os::futexwakeup(&POLL_WAKE, 1);
+    let until = POLL_UNTIL.load(Ordering::SeqCst);
+    if until == 0 || until > when {
+        if POLL_WAKE.swap(1, Ordering::AcqRel) == 0 {
+            os::futexwakeup(&POLL_WAKE, 1);
+        }
+        crate::netpoll::netpoll_break();
     }
 }

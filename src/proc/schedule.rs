@@ -214,6 +214,11 @@ pub(super) fn find_runnable() -> (*mut G, bool) {
         if let Some(found) = runnable_from_queues(pp) {
             return found;
         }
+        // Go: poll the network without blocking before stealing, if goroutines wait on it and
+        // no M is blocked in netpoll (that one will return them).
+        if let Some(found) = poll_network_now() {
+            return found;
+        }
         match steal_if_allowed(mp, now) {
             Look::Found(found) => return found,
             Look::Again => continue,
@@ -342,26 +347,98 @@ fn stop_spinning_and_recheck(mp: *mut M) -> bool {
     false
 }
 
-/// Sleeps until the next timer (`poll_until`), if no other M does already (one timer sleeper at
-/// a time: gort's stand-in for the netpoller), then takes an idle P if there is one. True if it
-/// did (find_runnable starts over with it).
+/// Go's first netpoll in findRunnable: `netpoll(0)` when the poller runs, goroutines wait on
+/// it and no M is blocked in it; the first ready g is returned, the rest injected.
+fn poll_network_now() -> Option<(*mut G, bool)> {
+    if !crate::netpoll::inited() || !crate::netpoll::any_waiters() || !TIMER_SLEEPER_FREE.load(Ordering::Acquire) {
+        return None;
+    }
+    let mut list = crate::netpoll::netpoll(0);
+    LAST_POLL.store(nanotime(), Ordering::Relaxed);
+    let gp = list.pop();
+    if gp.is_null() {
+        return None;
+    }
+    inject_glist(list);
+    casgstatus(gp, GStatus::Waiting, GStatus::Runnable);
+    // SAFETY: gp is ours to run.
+    unsafe { (*gp).waitreason = WaitReason::Zero };
+    Some((gp, false))
+}
+
+/// Go's injectglist: makes every g of `list` (parked, `_Gwaiting`, just taken from the poller)
+/// runnable: onto the global queue, and an M started for each idle P that can take one.
+pub(super) fn inject_glist(mut list: GList) {
+    if list.empty() {
+        return;
+    }
+    let mut n = 0;
+    {
+        let mut s = SCHED.lock.lock();
+        loop {
+            let gp = list.pop();
+            if gp.is_null() {
+                break;
+            }
+            casgstatus(gp, GStatus::Waiting, GStatus::Runnable);
+            // SAFETY: gp is valid and, just popped, on no list.
+            unsafe { (*gp).waitreason = WaitReason::Zero };
+            globrunqput(&mut s, gp);
+            n += 1;
+        }
+    }
+    let mut idle = SCHED.npidle.load(Ordering::Relaxed).min(n);
+    // With a P, the caller runs one of them itself.
+    if !getp().is_null() {
+        idle = idle.min(n - 1);
+    }
+    for _ in 0..idle {
+        startm(ptr::null_mut(), false);
+    }
+}
+
+/// Sleeps until the next timer (`poll_until`), if no other M does already: blocked in
+/// `netpoll(until the next timer)` once the poller runs (Go's design: one M sleeps in the poller
+/// and timers wake it through netpollBreak), on a futex before (a program without network I/O
+/// never starts the poller). Only this M holds the token (Go's sched.lastpoll == 0). Then it
+/// takes an idle P if there is one. True if it did (find_runnable starts over with it).
 fn sleep_until_timer(mp: *mut M, poll_until: i64, was_spinning: bool) -> bool {
-    if poll_until == 0 || !TIMER_SLEEPER_FREE.swap(false, Ordering::AcqRel) {
+    let net = crate::netpoll::inited() && crate::netpoll::any_waiters();
+    if poll_until == 0 && !net || !TIMER_SLEEPER_FREE.swap(false, Ordering::AcqRel) {
         return false;
     }
-    POLL_UNTIL.store(poll_until, Ordering::Release);
-    let delay = poll_until - nanotime();
-    if delay > 0 && POLL_WAKE.load(Ordering::Acquire) == 0 {
-        os::futexsleep(&POLL_WAKE, 0, delay);
+    // Published before the wait: wake_net_poller compares a new timer against it. The fence
+    // pairs with wake_net_poller's: either its adder sees this M's token and POLL_UNTIL, or
+    // the recheck below sees the adder's timer0_when (store → fence → load on both sides).
+    POLL_UNTIL.store(if poll_until == 0 { i64::MAX } else { poll_until }, Ordering::SeqCst);
+    core::sync::atomic::fence(Ordering::SeqCst);
+    // Recheck the timers after publishing POLL_UNTIL: a timer added before that saw no sleeper
+    // to wake (TIMER_SLEEPER_FREE was true until our swap, so its adder called wakep, which may
+    // have found no idle M); a timer added after sees POLL_UNTIL and wakes us.
+    let w = check_timers_no_p(poll_until);
+    let mut list = GList::new();
+    if crate::netpoll::inited() {
+        let delay = if w == 0 { -1 } else { (w - nanotime()).max(0) };
+        list = crate::netpoll::netpoll(delay);
+        LAST_POLL.store(nanotime(), Ordering::Relaxed);
+    } else {
+        let delay = w - nanotime();
+        if delay > 0 && POLL_WAKE.load(Ordering::Acquire) == 0 {
+            os::futexsleep(&POLL_WAKE, 0, delay);
+        }
     }
     POLL_WAKE.store(0, Ordering::Release);
     POLL_UNTIL.store(0, Ordering::Release);
     TIMER_SLEEPER_FREE.store(true, Ordering::Release);
     let p2 = pidleget(&mut SCHED.lock.lock());
     if p2.is_null() {
+        // Every P is busy: their Ms (or ones started for idle Ps later) run the gs.
+        inject_glist(list);
         return false;
     }
     acquirep(p2);
+    // With our P taken, inject_glist starts Ms only for the gs beyond the one we run.
+    inject_glist(list);
     if was_spinning {
         become_spinning(mp);
     }

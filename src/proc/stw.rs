@@ -3,7 +3,9 @@
 
 use super::*;
 
-/// Go's checkdead: if no M is running (all idle, none in a syscall or waiting for a timer),
+/// Go's checkdead: if no M is running (all idle, none in a syscall, waiting for a timer or
+/// blocked in the network poller: goroutines parked on the poller keep one M there, counted as
+/// running, so a server blocked in accept is never called deadlocked),
 /// no goroutine can ever run again: `fatal error: all goroutines are asleep - deadlock!`.
 /// Under sched.lock.
 pub(super) fn checkdead(s: &SchedLocked) {

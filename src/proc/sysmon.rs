@@ -82,6 +82,22 @@ pub(super) fn sysmon() {
             laststamp = now;
             stamp_waiting(now, 0);
         }
+        // Go: poll the network if nobody has for 10 ms (every M busy), and inject what is ready.
+        if crate::netpoll::inited()
+            && crate::netpoll::any_waiters()
+            && TIMER_SLEEPER_FREE.load(Ordering::Acquire)
+            && LAST_POLL.load(Ordering::Relaxed) + 10_000_000 < now
+        {
+            LAST_POLL.store(now, Ordering::Relaxed);
+            let list = crate::netpoll::netpoll(0);
+            if !list.empty() {
+                // Counted as running while it injects (Go's incidlelocked(-1)): a false deadlock
+                // report must not see these gs runnable with no M.
+                incidlelocked(-1);
+                inject_glist(list);
+                incidlelocked(1);
+            }
+        }
         // Overdue timers with nobody to run them: start an M.
         let next = check_timers_no_p(0);
         if next != 0

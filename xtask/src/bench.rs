@@ -71,6 +71,8 @@ static WORKLOADS: &[Workload] = &[
     w("timerstop", Some(2)),
     w("selectafter", Some(1)),
     w("ticker", Some(2)),
+    w("tcpecho", Some(1)),
+    w("tcpecho", Some(2)),
     // The same gort program against glibc malloc.
     Workload { name: "malloc", procs: Some(1), prog: "alloc", arg: None, result: "alloc", vs: "glibc" },
     Workload { name: "malloc", procs: Some(2), prog: "alloc", arg: None, result: "alloc", vs: "glibc" },

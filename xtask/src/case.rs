@@ -25,6 +25,9 @@ pub struct Case {
     pub exit: i32,
     /// `exit: signal N`: the program must die by signal N (then `exit` is unused).
     pub exit_signal: Option<i32>,
+    /// `exit: timeout`: the program must still be running when `timeout` ends (the harness kills
+    /// it; e.g. a server blocked in accept that must not be called deadlocked).
+    pub exit_timeout: bool,
     pub timeout: Duration,
     pub stdout: Stream,
     pub stderr: Stream,
@@ -168,6 +171,7 @@ fn new_case(prog: &str, name: &str, line: usize) -> Case {
         env_unset: Vec::new(),
         exit: 0,
         exit_signal: None,
+        exit_timeout: false,
         timeout: DEFAULT_TIMEOUT,
         skip_on: Vec::new(),
         secure_exec: false,
@@ -256,7 +260,9 @@ fn apply_key(case: &mut Case, seen: &mut Seen, key: &str, rest: &str) -> Result<
                 return Err("exit given twice".into());
             }
             seen.exit = true;
-            if let Some(sig) = rest.strip_prefix("signal ") {
+            if rest == "timeout" {
+                case.exit_timeout = true;
+            } else if let Some(sig) = rest.strip_prefix("signal ") {
                 let sig = sig.trim().parse().map_err(|_| format!("exit: signal: not a number: {rest:?}"))?;
                 case.exit_signal = Some(sig);
             } else {
@@ -424,6 +430,9 @@ mod tests {
         assert!(c[0].env_clear);
         assert_eq!(c[0].exit, 7);
         assert_eq!(c[0].timeout, Duration::from_secs(5));
+        assert!(!c[0].exit_timeout);
+        let t = parse_file("p", "p", "case t\nexit: timeout\ntimeout: 2\n").unwrap();
+        assert!(t[0].exit_timeout && t[0].timeout == Duration::from_secs(2));
         assert_eq!(c[0].stdout.exact.as_deref(), Some(&b"hello\n.dot\n\n"[..]));
         assert_eq!(c[0].stderr.contains, vec![b"boom".to_vec()]);
         assert_eq!(c[0].stderr.lines_in_order, vec![vec![b"a".to_vec(), b"b".to_vec()], vec![b"c".to_vec()]]);

@@ -6,6 +6,19 @@ use crate::run::Outcome;
 /// Checks `out` against `case`; returns one message per broken expectation (empty: pass).
 pub fn check(case: &Case, out: &Outcome) -> Vec<String> {
     let mut problems = Vec::new();
+    if case.exit_timeout {
+        // `exit: timeout`: killed by the harness is the expected end; the output so far is checked.
+        if !out.timed_out {
+            problems.push(format!(
+                "expected to run until the {} s timeout, ended with {}",
+                case.timeout.as_secs(),
+                out.describe_status()
+            ));
+        }
+        check_stream("stdout", &case.stdout, &out.stdout, &mut problems);
+        check_stream("stderr", &case.stderr, &out.stderr, &mut problems);
+        return problems;
+    }
     if out.timed_out {
         problems.push(format!(
             "timed out after {} s; captured so far:\n{}\n{}",
@@ -266,5 +279,22 @@ mod tests {
         assert!(!check(&case, &out(b"one\ntwo\n")).is_empty()); // "x" missing on the line
         case.exit = 3;
         assert!(!check(&case, &out(b"one x\ntwo\n")).is_empty());
+    }
+
+    #[test]
+    fn exit_timeout() {
+        let case =
+            crate::case::parse_file("p", "p", "case a\nexit: timeout\ntimeout: 1\nstdout:\nup\n.\n").unwrap().remove(0);
+        let out = |timed_out: bool, o: &[u8]| Outcome {
+            status: if timed_out { None } else { Some(std::os::unix::process::ExitStatusExt::from_raw(2 << 8)) },
+            stdout: o.to_vec(),
+            stderr: vec![],
+            timed_out,
+            elapsed: Default::default(),
+            pipes_left_open: false,
+        };
+        assert!(check(&case, &out(true, b"up\n")).is_empty());
+        assert!(!check(&case, &out(false, b"up\n")).is_empty()); // ended (e.g. a deadlock report)
+        assert!(!check(&case, &out(true, b"down\n")).is_empty());
     }
 }

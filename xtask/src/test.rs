@@ -56,6 +56,7 @@
 //!                           others it is not run and not counted; pair it with a skip-on in
 //!                           the general case, so the general case's absence stays loud)
 //! exit: N                   expected exit status (default 0); death by a signal never matches
+//! exit: timeout             the program must still run when `timeout` ends (the harness kills it)
 //! timeout: SECONDS          default 60; a timeout fails the case and shows what was captured
 //! stdin:                    what the program reads on stdin (a block like stdout:), through a
 //! ...                       pipe then closed; without it stdin is /dev/null

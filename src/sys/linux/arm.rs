@@ -88,6 +88,23 @@ pub mod nr {
     pub const SCHED_GETAFFINITY: usize = 242;
     pub const CLOCK_GETTIME: usize = 263;
     pub const EXIT_GROUP: usize = 248;
+    // The netpoller and gort::net.
+    pub const EPOLL_CTL: usize = 251;
+    pub const SOCKET: usize = 281;
+    pub const BIND: usize = 282;
+    pub const CONNECT: usize = 283;
+    pub const LISTEN: usize = 284;
+    pub const GETSOCKNAME: usize = 286;
+    pub const GETPEERNAME: usize = 287;
+    pub const SENDTO: usize = 290;
+    pub const RECVFROM: usize = 292;
+    pub const SHUTDOWN: usize = 293;
+    pub const SETSOCKOPT: usize = 294;
+    pub const GETSOCKOPT: usize = 295;
+    pub const EPOLL_PWAIT: usize = 346;
+    pub const EVENTFD2: usize = 356;
+    pub const EPOLL_CREATE1: usize = 357;
+    pub const ACCEPT4: usize = 366;
     pub const FSYNC: usize = 118;
     pub const FTRUNCATE64: usize = 194;
     pub const LLSEEK: usize = 140;

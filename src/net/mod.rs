@@ -1,0 +1,45 @@
+//! TCP and UDP over the network poller (Go's net package; linux only for now: darwin's kqueue and
+//! windows' IOCP pollers are still to come, and there this module does not exist).
+//!
+//! Every socket is non-blocking and close-on-exec. A call that would block (EAGAIN) parks the
+//! goroutine on the poller, never the thread: ten thousand connections waiting cost ten thousand
+//! parked goroutines and one M blocked in `epoll_pwait`.
+//!
+//! Methods take `&self`, so one goroutine may read while another writes and a third closes (Go's
+//! model: share the socket in an `Arc`). [`TcpStream::close`] (or the drop of the last owner)
+//! wakes every goroutine blocked on the socket with [`ErrorKind::Closed`](crate::io::ErrorKind);
+//! the fd itself is released only when no call is using it any more (Go's fdMutex reference
+//! count), so it can never be reused under a call in flight. Reads are serialised with reads,
+//! writes with writes (Go's fd read and write locks).
+//!
+//! Deadlines follow Go: [`TcpStream::set_read_deadline`] takes an [`Instant`](crate::time::Instant)
+//! (`None` clears it). Once it passes, the pending read and every later one fail with
+//! [`ErrorKind::TimedOut`](crate::io::ErrorKind) until the deadline is reset; a deadline already
+//! in the past fails at once. Writes to a peer that closed return `BrokenPipe` or
+//! `ConnectionReset` (sent with MSG_NOSIGNAL: SIGPIPE never kills the process).
+//!
+//! ```
+//! use gort::net::{TcpListener, TcpStream};
+//! let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+//! let addr = l.local_addr().unwrap();
+//! gort::go(move || {
+//!     let (c, _) = l.accept().unwrap();
+//!     let mut buf = [0u8; 5];
+//!     let n = c.read(&mut buf).unwrap();
+//!     c.write_all(&buf[..n]).unwrap();
+//! });
+//! let c = TcpStream::connect(addr).unwrap();
+//! c.write_all(b"hello").unwrap();
+//! let mut buf = [0u8; 5];
+//! c.read_exact(&mut buf).unwrap();
+//! assert_eq!(&buf, b"hello");
+//! ```
+
+mod fd;
+mod sockaddr;
+mod tcp;
+mod udp;
+
+pub use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+pub use tcp::{Shutdown, TcpListener, TcpStream};
+pub use udp::UdpSocket;
