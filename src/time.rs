@@ -74,25 +74,48 @@ impl Instant {
     }
 }
 
-impl core::ops::Add<Duration> for Instant {
-    type Output = Instant;
-    /// # Panics
-    /// If the result overflows (as std's Instant).
-    #[track_caller]
-    fn add(self, d: Duration) -> Instant {
-        self.checked_add(d).expect("overflow when adding duration to instant")
-    }
+/// `+`, `-`, `+=` and `-=` with a Duration for a clock reading type with `checked_add` and
+/// `checked_sub`; they panic when the result is out of the clock's range, as std's do.
+macro_rules! duration_ops {
+    ($t:ty) => {
+        impl core::ops::Add<Duration> for $t {
+            type Output = $t;
+            /// # Panics
+            /// If the result is out of range (as std's).
+            #[track_caller]
+            fn add(self, d: Duration) -> $t {
+                self.checked_add(d).expect("overflow when adding duration to instant")
+            }
+        }
+
+        impl core::ops::Sub<Duration> for $t {
+            type Output = $t;
+            /// # Panics
+            /// If the result is out of range (as std's).
+            #[track_caller]
+            fn sub(self, d: Duration) -> $t {
+                self.checked_sub(d).expect("overflow when subtracting duration from instant")
+            }
+        }
+
+        impl core::ops::AddAssign<Duration> for $t {
+            #[track_caller]
+            fn add_assign(&mut self, d: Duration) {
+                *self = *self + d;
+            }
+        }
+
+        impl core::ops::SubAssign<Duration> for $t {
+            #[track_caller]
+            fn sub_assign(&mut self, d: Duration) {
+                *self = *self - d;
+            }
+        }
+    };
 }
 
-impl core::ops::Sub<Duration> for Instant {
-    type Output = Instant;
-    /// # Panics
-    /// If the result overflows (as std's Instant).
-    #[track_caller]
-    fn sub(self, d: Duration) -> Instant {
-        self.checked_sub(d).expect("overflow when subtracting duration from instant")
-    }
-}
+duration_ops!(Instant);
+duration_ops!(SystemTime);
 
 impl core::ops::Sub<Instant> for Instant {
     type Output = Duration;
@@ -116,20 +139,6 @@ impl Instant {
     /// Time from `earlier` to `self`, zero if `earlier` is later (as std's).
     pub fn duration_since(&self, earlier: Instant) -> Duration {
         self.saturating_duration_since(earlier)
-    }
-}
-
-impl core::ops::AddAssign<Duration> for Instant {
-    #[track_caller]
-    fn add_assign(&mut self, d: Duration) {
-        *self = *self + d;
-    }
-}
-
-impl core::ops::SubAssign<Duration> for Instant {
-    #[track_caller]
-    fn sub_assign(&mut self, d: Duration) {
-        *self = *self - d;
     }
 }
 
@@ -193,26 +202,6 @@ impl SystemTime {
     /// `self - d`, None if out of range.
     pub fn checked_sub(&self, d: Duration) -> Option<SystemTime> {
         Some(SystemTime { ns: self.ns.checked_sub(i64::try_from(d.as_nanos()).ok()?)? })
-    }
-}
-
-impl core::ops::Add<Duration> for SystemTime {
-    type Output = SystemTime;
-    /// # Panics
-    /// If the result is out of range (as std's).
-    #[track_caller]
-    fn add(self, d: Duration) -> SystemTime {
-        self.checked_add(d).expect("overflow when adding duration to instant")
-    }
-}
-
-impl core::ops::Sub<Duration> for SystemTime {
-    type Output = SystemTime;
-    /// # Panics
-    /// If the result is out of range (as std's).
-    #[track_caller]
-    fn sub(self, d: Duration) -> SystemTime {
-        self.checked_sub(d).expect("overflow when subtracting duration from instant")
     }
 }
 

@@ -37,12 +37,9 @@ mod ls {
     pub type Mode = c_uint;
 }
 
-const O_WRONLY: c_int = 0x1;
-const O_RDWR: c_int = 0x2;
-const O_APPEND: c_int = 0x8;
-const O_CREAT: c_int = 0x200;
-const O_TRUNC: c_int = 0x400;
-const O_EXCL: c_int = 0x800;
+/// darwin's open(2) flag values.
+const OPEN_FLAGS: crate::sys::unix::OpenFlags =
+    crate::sys::unix::OpenFlags { wronly: 0x1, rdwr: 0x2, append: 0x8, creat: 0x200, trunc: 0x400, excl: 0x800 };
 const O_DIRECTORY: c_int = 0x10_0000;
 const O_CLOEXEC: c_int = 0x100_0000;
 const AT_SYMLINK_NOFOLLOW: c_int = 0x20;
@@ -77,23 +74,7 @@ pub fn stdin() -> usize {
 
 /// open(2) with close-on-exec, as Go's os.OpenFile.
 pub fn open(path: &[u8], how: &OpenHow) -> Result<usize, Error> {
-    let mut flags = O_CLOEXEC;
-    flags |= match (how.read, how.write || how.append) {
-        (true, true) => O_RDWR,
-        (false, true) => O_WRONLY,
-        _ => 0,
-    };
-    if how.append {
-        flags |= O_APPEND;
-    }
-    if how.truncate {
-        flags |= O_TRUNC;
-    }
-    if how.create_new {
-        flags |= O_CREAT | O_EXCL;
-    } else if how.create {
-        flags |= O_CREAT;
-    }
+    let flags = O_CLOEXEC | OPEN_FLAGS.of(how) as c_int;
     let mode = how.mode as ls::Mode;
     // SAFETY (in the closure): p is NUL-terminated for the call; the mode is the variadic int.
     path_call(path, |p| unsafe { ls::open(p, flags, mode) } as isize)

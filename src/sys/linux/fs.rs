@@ -16,12 +16,9 @@ const AT_FDCWD: usize = -100isize as usize;
 const AT_REMOVEDIR: usize = 0x200;
 const AT_SYMLINK_NOFOLLOW: usize = 0x100;
 const AT_EMPTY_PATH: usize = 0x1000;
-const O_WRONLY: usize = 1;
-const O_RDWR: usize = 2;
-const O_CREAT: usize = 0o100;
-const O_EXCL: usize = 0o200;
-const O_TRUNC: usize = 0o1000;
-const O_APPEND: usize = 0o2000;
+/// linux's open(2) flag values (the same on amd64, arm64 and arm).
+const OPEN_FLAGS: crate::sys::unix::OpenFlags =
+    crate::sys::unix::OpenFlags { wronly: 1, rdwr: 2, append: 0o2000, creat: 0o100, trunc: 0o1000, excl: 0o200 };
 const O_CLOEXEC: usize = 0o2000000;
 const EINTR: isize = 4;
 /// Most bytes one read or write asks for (Go's maxRW: 1 GB).
@@ -50,23 +47,7 @@ pub fn stdin() -> usize {
 
 /// openat(AT_FDCWD, path) with close-on-exec, as Go's os.OpenFile.
 pub fn open(path: &[u8], how: &OpenHow) -> Result<usize, Error> {
-    let mut flags = O_CLOEXEC | O_LARGEFILE;
-    flags |= match (how.read, how.write || how.append) {
-        (true, true) => O_RDWR,
-        (false, true) => O_WRONLY,
-        _ => 0,
-    };
-    if how.append {
-        flags |= O_APPEND;
-    }
-    if how.truncate {
-        flags |= O_TRUNC;
-    }
-    if how.create_new {
-        flags |= O_CREAT | O_EXCL;
-    } else if how.create {
-        flags |= O_CREAT;
-    }
+    let flags = O_CLOEXEC | O_LARGEFILE | OPEN_FLAGS.of(how) as usize;
     // SAFETY (in the closure): p is NUL-terminated for the call; the rest are integers.
     path_call(path, |p| unsafe { syscall6(nr::OPENAT, AT_FDCWD, p, flags, how.mode as usize, 0, 0) })
 }

@@ -7,6 +7,46 @@
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod amd64;
 
+/// The values of open(2)'s flags on one OS (linux and darwin number them differently).
+pub struct OpenFlags {
+    /// O_WRONLY.
+    pub wronly: u32,
+    /// O_RDWR.
+    pub rdwr: u32,
+    /// O_APPEND.
+    pub append: u32,
+    /// O_CREAT.
+    pub creat: u32,
+    /// O_TRUNC.
+    pub trunc: u32,
+    /// O_EXCL.
+    pub excl: u32,
+}
+
+impl OpenFlags {
+    /// Go's os.OpenFile mapping of `how` to open(2) flags (without O_CLOEXEC and the OS's own):
+    /// the access mode from read/write/append, then O_APPEND, O_TRUNC, O_CREAT(|O_EXCL).
+    pub fn of(&self, how: &super::OpenHow) -> u32 {
+        let mut flags = match (how.read, how.write || how.append) {
+            (true, true) => self.rdwr,
+            (false, true) => self.wronly,
+            _ => 0,
+        };
+        if how.append {
+            flags |= self.append;
+        }
+        if how.truncate {
+            flags |= self.trunc;
+        }
+        if how.create_new {
+            flags |= self.creat | self.excl;
+        } else if how.create {
+            flags |= self.creat;
+        }
+        flags
+    }
+}
+
 /// SIGQUIT.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))] // darwin keeps its default action
 pub const SIGQUIT: i32 = 3;
