@@ -35,8 +35,8 @@
 //! assert_eq!(&buf, b"hello");
 //! ```
 
+#[cfg_attr(unix, path = "fd_unix.rs")]
 mod fd;
-mod sockaddr;
 mod tcp;
 mod udp;
 

@@ -1,16 +1,11 @@
-//! UDP (Go's net/udpsock.go, udpsock_posix.go).
+//! UDP (Go's net/udpsock.go and udpsock_posix.go): the OS-neutral half, as tcp.rs.
 
 use core::net::SocketAddr;
 
-use super::fd::{self, os_error, NetFd};
-use super::sockaddr::{RawAddr, AF_INET, AF_INET6};
+use super::fd::NetFd;
 use crate::io::Error;
-use crate::netpoll::{deadline_from, Mode};
-use crate::sys::{nr, syscall6};
+use crate::netpoll::Mode;
 use crate::time::Instant;
-
-const SOCK_DGRAM: usize = 2;
-const MSG_NOSIGNAL: usize = 0x4000;
 
 /// A UDP socket (Go's net.UDPConn). Methods take `&self`; deadlines and close behave as
 /// [`TcpStream`](super::TcpStream)'s.
@@ -21,113 +16,47 @@ pub struct UdpSocket {
 impl UdpSocket {
     /// A socket bound to `addr` (port 0 picks a free port).
     pub fn bind(addr: SocketAddr) -> Result<UdpSocket, Error> {
-        let s = fd::socket(if addr.is_ipv4() { AF_INET } else { AF_INET6 }, SOCK_DGRAM)?;
-        let ra = RawAddr::from(&addr);
-        // SAFETY: ra is a valid sockaddr of ra.len bytes.
-        let r = unsafe { syscall6(nr::BIND, s, ra.bytes.as_ptr() as usize, ra.len as usize, 0, 0, 0) };
-        if r < 0 {
-            fd::close_raw(s);
-            return Err(os_error(r));
-        }
-        Ok(UdpSocket { fd: NetFd::new(s)? })
+        Ok(UdpSocket { fd: NetFd::listen_datagram(&addr)? })
     }
 
     /// Sends one datagram to `addr`; returns the bytes sent.
     pub fn send_to(&self, buf: &[u8], addr: SocketAddr) -> Result<usize, Error> {
-        let ra = RawAddr::from(&addr);
-        self.fd.write_with(|fd| {
-            // SAFETY: buf and ra are valid for the kernel's reads.
-            unsafe {
-                syscall6(
-                    nr::SENDTO,
-                    fd,
-                    buf.as_ptr() as usize,
-                    buf.len(),
-                    MSG_NOSIGNAL,
-                    ra.bytes.as_ptr() as usize,
-                    ra.len as usize,
-                )
-            }
-        })
+        self.fd.send_to(buf, &addr)
     }
 
     /// Receives one datagram (parks until one arrives); a datagram longer than `buf` is cut.
     pub fn recv_from(&self, buf: &mut [u8]) -> Result<(usize, SocketAddr), Error> {
-        let mut ra = RawAddr::empty();
-        let n = self.fd.read_with(|fd| {
-            ra = RawAddr::empty();
-            // SAFETY: buf and ra are valid for the kernel's writes.
-            unsafe {
-                syscall6(
-                    nr::RECVFROM,
-                    fd,
-                    buf.as_mut_ptr() as usize,
-                    buf.len(),
-                    0,
-                    ra.bytes.as_mut_ptr() as usize,
-                    &mut ra.len as *mut u32 as usize,
-                )
-            }
-        })?;
-        Ok((n, ra.to_addr().ok_or_else(fd::bad_family)?))
+        self.fd.recv_from(buf)
     }
 
     /// Sets the default peer: `send` goes there and only its datagrams are received.
     pub fn connect(&self, addr: SocketAddr) -> Result<(), Error> {
-        let u = self.fd.use_fd()?;
-        let ra = RawAddr::from(&addr);
-        // SAFETY: ra is a valid sockaddr (UDP connect does not block).
-        let r = unsafe { syscall6(nr::CONNECT, self.fd.raw(&u), ra.bytes.as_ptr() as usize, ra.len as usize, 0, 0, 0) };
-        if r < 0 {
-            return Err(os_error(r));
-        }
-        Ok(())
+        self.fd.connect_datagram(&addr)
     }
 
     /// Sends one datagram to the connected peer.
     pub fn send(&self, buf: &[u8]) -> Result<usize, Error> {
-        self.fd.write_with(|fd| {
-            // SAFETY: buf is valid for the kernel's reads.
-            unsafe { syscall6(nr::SENDTO, fd, buf.as_ptr() as usize, buf.len(), MSG_NOSIGNAL, 0, 0) }
-        })
+        self.fd.write(buf)
     }
 
     /// Receives one datagram from the connected peer.
     pub fn recv(&self, buf: &mut [u8]) -> Result<usize, Error> {
-        // SAFETY: buf is valid for the kernel's writes.
-        self.fd.read_with(|fd| unsafe { syscall6(nr::RECVFROM, fd, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0) })
+        self.fd.read(buf)
     }
 
     /// The local address.
     pub fn local_addr(&self) -> Result<SocketAddr, Error> {
-        let u = self.fd.use_fd()?;
-        let mut ra = RawAddr::empty();
-        // SAFETY: ra is valid for the kernel's writes.
-        let r = unsafe {
-            syscall6(
-                nr::GETSOCKNAME,
-                self.fd.raw(&u),
-                ra.bytes.as_mut_ptr() as usize,
-                &mut ra.len as *mut u32 as usize,
-                0,
-                0,
-                0,
-            )
-        };
-        if r < 0 {
-            return Err(os_error(r));
-        }
-        ra.to_addr().ok_or_else(fd::bad_family)
+        self.fd.local_addr()
     }
 
     /// Go's SetReadDeadline (see [`TcpStream::set_read_deadline`](super::TcpStream::set_read_deadline)).
     pub fn set_read_deadline(&self, d: Option<Instant>) -> Result<(), Error> {
-        self.fd.set_deadline(deadline_from(d), Some(Mode::Read))
+        self.fd.set_deadline(d, Some(Mode::Read))
     }
 
     /// Go's SetWriteDeadline.
     pub fn set_write_deadline(&self, d: Option<Instant>) -> Result<(), Error> {
-        self.fd.set_deadline(deadline_from(d), Some(Mode::Write))
+        self.fd.set_deadline(d, Some(Mode::Write))
     }
 
     /// Closes the socket: blocked goroutines fail with Closed. Dropping does the same.

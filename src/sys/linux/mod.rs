@@ -15,6 +15,7 @@ pub use arch::*;
 #[cfg(any(test, target_arch = "arm"))]
 mod arm_frames;
 pub mod fs;
+pub mod socket;
 mod vdso;
 pub use vdso::{nanotime, vdso_clock_found, vdsoinit, walltime};
 

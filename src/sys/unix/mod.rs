@@ -6,6 +6,9 @@
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod amd64;
+// Sockets exist where gort::net does (darwin's socket layer is still to come).
+#[cfg(target_os = "linux")]
+pub mod sockaddr;
 
 /// The values of open(2)'s flags on one OS (linux and darwin number them differently).
 pub struct OpenFlags {

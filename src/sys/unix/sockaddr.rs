@@ -1,51 +1,78 @@
 //! `core::net::SocketAddr` ⇄ the kernel's sockaddr_in / sockaddr_in6 (Go's net/sockaddr_posix.go
-//! and syscall's anyToSockaddr).
+//! and syscall's anyToSockaddr), for every unix: the family numbers come from the OS's
+//! `socket` module, and BSD sockaddrs (`SOCKADDR_LEN_BYTE`) start with a length byte and an
+//! 8-bit family where linux has a 16-bit family.
 
 use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
-/// AF_INET.
-pub(super) const AF_INET: usize = 2;
-/// AF_INET6.
-pub(super) const AF_INET6: usize = 10;
+use crate::sys::socket::{AF_INET, AF_INET6, SOCKADDR_LEN_BYTE};
 
-/// Room for either sockaddr (sockaddr_in6 is 28 bytes), aligned as the kernel's.
+/// Room for any sockaddr gort uses (sockaddr_in6 is 28 bytes, sockaddr_un 106 on darwin and 110
+/// on linux), aligned as the kernel's.
 #[repr(C, align(4))]
-pub(super) struct RawAddr {
-    pub(super) bytes: [u8; 28],
-    pub(super) len: u32,
+pub struct RawAddr {
+    pub bytes: [u8; 112],
+    /// In: the sockaddr's length; out (accept, recvfrom, getsockname): what the kernel wrote.
+    pub len: u32,
 }
 
 impl RawAddr {
-    /// Zeroed, with room for either family (for accept, getsockname, recvfrom).
-    pub(super) fn empty() -> RawAddr {
-        RawAddr { bytes: [0; 28], len: 28 }
+    /// What `len` says before a call that writes an address.
+    pub const CAPACITY: u32 = 112;
+
+    /// Zeroed, with room for any family (for accept, getsockname, recvfrom).
+    pub fn empty() -> RawAddr {
+        RawAddr { bytes: [0; 112], len: Self::CAPACITY }
+    }
+
+    /// The bytes and length pointers for a call that writes an address.
+    pub fn out_ptrs(&mut self) -> (usize, usize) {
+        (self.bytes.as_mut_ptr() as usize, &mut self.len as *mut u32 as usize)
+    }
+
+    /// Writes the family (and the length byte on BSD) at the start.
+    fn set_family(&mut self, family: usize, len: u32) {
+        if SOCKADDR_LEN_BYTE {
+            self.bytes[0] = len as u8;
+            self.bytes[1] = family as u8;
+        } else {
+            self.bytes[..2].copy_from_slice(&(family as u16).to_ne_bytes());
+        }
+        self.len = len;
+    }
+
+    /// The family the kernel wrote.
+    pub fn family(&self) -> usize {
+        if SOCKADDR_LEN_BYTE {
+            self.bytes[1] as usize
+        } else {
+            u16::from_ne_bytes([self.bytes[0], self.bytes[1]]) as usize
+        }
     }
 
     /// The sockaddr for `a`.
-    pub(super) fn from(a: &SocketAddr) -> RawAddr {
+    pub fn from(a: &SocketAddr) -> RawAddr {
         let mut r = RawAddr::empty();
         match a {
             SocketAddr::V4(v4) => {
-                r.bytes[..2].copy_from_slice(&(AF_INET as u16).to_ne_bytes());
+                r.set_family(AF_INET, 16);
                 r.bytes[2..4].copy_from_slice(&v4.port().to_be_bytes());
                 r.bytes[4..8].copy_from_slice(&v4.ip().octets());
-                r.len = 16;
             }
             SocketAddr::V6(v6) => {
-                r.bytes[..2].copy_from_slice(&(AF_INET6 as u16).to_ne_bytes());
+                r.set_family(AF_INET6, 28);
                 r.bytes[2..4].copy_from_slice(&v6.port().to_be_bytes());
                 r.bytes[4..8].copy_from_slice(&v6.flowinfo().to_be_bytes());
                 r.bytes[8..24].copy_from_slice(&v6.ip().octets());
                 r.bytes[24..28].copy_from_slice(&v6.scope_id().to_ne_bytes());
-                r.len = 28;
             }
         }
         r
     }
 
     /// The address the kernel wrote, if its family is one gort knows.
-    pub(super) fn to_addr(&self) -> Option<SocketAddr> {
-        let fam = u16::from_ne_bytes([self.bytes[0], self.bytes[1]]) as usize;
+    pub fn to_addr(&self) -> Option<SocketAddr> {
+        let fam = self.family();
         let port = u16::from_be_bytes([self.bytes[2], self.bytes[3]]);
         match fam {
             AF_INET if self.len >= 16 => {

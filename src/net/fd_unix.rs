@@ -1,0 +1,366 @@
+//! A socket on the poller, unix (Go's internal/poll FD + fd_mutex.go + fd_unix.go, and net's
+//! fd_unix.go + sock_posix.go): the fd, its poll descriptor, a reference count that keeps the fd
+//! alive while calls use it, the read and write locks, and the socket operations tcp.rs and
+//! udp.rs are written in (the same names on every OS: windows has its own file). The system
+//! calls are the OS's `sys::socket` module.
+
+use core::net::SocketAddr;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use super::Shutdown;
+use crate::io::{Error, ErrorKind};
+use crate::netpoll::{deadline_from, Mode, PollDesc, PollError};
+use crate::sync::{Mutex, MutexGuard};
+use crate::sys::socket::{self as sys, EAGAIN, ECONNABORTED, EINPROGRESS, EINTR};
+use crate::sys::unix::sockaddr::RawAddr;
+use crate::time::Instant;
+
+/// What kind of socket (Go's sotype).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    /// SOCK_STREAM (TCP).
+    Stream,
+    /// SOCK_DGRAM (UDP).
+    Datagram,
+}
+
+/// The closed bit of `refs`; the count of calls in flight is above it, in steps of 2.
+const CLOSED: usize = 1;
+
+/// Go's poll.FD: a non-blocking socket registered with the poller.
+pub(super) struct NetFd {
+    fd: usize,
+    pd: &'static PollDesc,
+    /// Go's fdMutex, reduced to what gort needs: bit 0 = closed, the rest = calls in flight × 2.
+    /// Whoever brings it to "closed, no calls" (close, or the last call after it) releases the
+    /// fd. AcqRel on every change: the releaser sees every call's effects finished.
+    refs: AtomicUsize,
+    /// Go's rwlock read half: one reader at a time parks on the descriptor's rg.
+    rmu: Mutex<()>,
+    /// Go's rwlock write half.
+    wmu: Mutex<()>,
+}
+
+/// A call in flight: the fd stays open until it drops. Holds the read or write lock if taken.
+pub(super) struct Use<'a> {
+    fd: &'a NetFd,
+    _lock: Option<MutexGuard<'a, ()>>,
+}
+
+impl Drop for Use<'_> {
+    fn drop(&mut self) {
+        self.fd.decref();
+    }
+}
+
+/// A poll error as the error Go's net package returns.
+fn poll_error(e: PollError) -> Error {
+    match e {
+        PollError::Closing => Error::closed(),
+        PollError::Timeout => Error::timed_out(),
+    }
+}
+
+/// The error for a negative system call result.
+fn os_error(r: isize) -> Error {
+    Error::from_raw_os_error(-r as i32)
+}
+
+/// A system call's result as a Result.
+fn check(r: isize) -> Result<usize, Error> {
+    if r < 0 {
+        Err(os_error(r))
+    } else {
+        Ok(r as usize)
+    }
+}
+
+/// The address the kernel wrote, or an error for a family gort does not know.
+fn addr_of(ra: &RawAddr) -> Result<SocketAddr, Error> {
+    ra.to_addr().ok_or_else(|| Error::new(ErrorKind::InvalidData, "unknown address family"))
+}
+
+impl NetFd {
+    /// Takes ownership of `fd` (non-blocking, close-on-exec) and registers it with the poller;
+    /// closes it on failure (Go's FD.Init).
+    fn new(fd: usize) -> Result<NetFd, Error> {
+        match crate::netpoll::poll_open(fd) {
+            Ok(pd) => Ok(NetFd { fd, pd, refs: AtomicUsize::new(0), rmu: Mutex::new(()), wmu: Mutex::new(()) }),
+            Err(e) => {
+                sys::close(fd);
+                Err(Error::from_raw_os_error(e))
+            }
+        }
+    }
+
+    /// Go's socket (sock_posix.go): a non-blocking socket for `addr`'s family with Go's default
+    /// options, `setup` run on it (bind, listen), then registered with the poller. The fd is
+    /// closed if any step fails.
+    fn socket(addr: &SocketAddr, kind: Kind, setup: impl FnOnce(usize) -> Result<(), Error>) -> Result<NetFd, Error> {
+        let family = if addr.is_ipv4() { sys::AF_INET } else { sys::AF_INET6 };
+        let ty = match kind {
+            Kind::Stream => sys::SOCK_STREAM,
+            Kind::Datagram => sys::SOCK_DGRAM,
+        };
+        let s = check(sys::socket(family, ty))?;
+        let init = || -> Result<(), Error> {
+            // Go's setDefaultSockopts: an IPv6 wildcard socket also serves IPv4 (dual stack);
+            // any other IPv6 socket is IPv6 only. Datagram sockets may broadcast.
+            if family == sys::AF_INET6 {
+                let v6only = !addr.ip().is_unspecified();
+                check(sys::setsockopt_int(s, sys::IPPROTO_IPV6, sys::IPV6_V6ONLY, v6only as i32))?;
+            }
+            if kind == Kind::Datagram {
+                check(sys::setsockopt_int(s, sys::SOL_SOCKET, sys::SO_BROADCAST, 1))?;
+            }
+            setup(s)
+        };
+        if let Err(e) = init() {
+            sys::close(s);
+            return Err(e);
+        }
+        NetFd::new(s)
+    }
+
+    /// Go's listenStream: a stream socket bound to `addr` (port 0 picks one), listening, with
+    /// SO_REUSEADDR as Go sets it.
+    pub(super) fn listen_stream(addr: &SocketAddr) -> Result<NetFd, Error> {
+        NetFd::socket(addr, Kind::Stream, |s| {
+            check(sys::setsockopt_int(s, sys::SOL_SOCKET, sys::SO_REUSEADDR, 1))?;
+            check(sys::bind(s, &RawAddr::from(addr)))?;
+            // The kernel caps the backlog at net.core.somaxconn (Go reads it; the cap is the same).
+            check(sys::listen(s, 4096))?;
+            Ok(())
+        })
+    }
+
+    /// Go's listenDatagram: a datagram socket bound to `addr`.
+    pub(super) fn listen_datagram(addr: &SocketAddr) -> Result<NetFd, Error> {
+        NetFd::socket(addr, Kind::Datagram, |s| check(sys::bind(s, &RawAddr::from(addr))).map(drop))
+    }
+
+    /// Go's dial for a stream socket: connect, parked until the handshake ends or `deadline`
+    /// passes (Go's netFD.connect: wait until writable, then ask SO_ERROR).
+    pub(super) fn dial_stream(addr: &SocketAddr, deadline: Option<Instant>) -> Result<NetFd, Error> {
+        let fd = NetFd::socket(addr, Kind::Stream, |_| Ok(()))?;
+        {
+            let u = fd.write_lock()?;
+            let raw = fd.raw(&u);
+            let r = sys::connect(raw, &RawAddr::from(addr));
+            if r < 0 && r != -EINPROGRESS && r != -EINTR {
+                return Err(os_error(r));
+            }
+            if r < 0 {
+                if deadline.is_some() {
+                    fd.pd.set_deadline(deadline_from(deadline), Some(Mode::Write));
+                }
+                loop {
+                    fd.wait(Mode::Write)?;
+                    match sys::getsockopt_int(raw, sys::SOL_SOCKET, sys::SO_ERROR).map_err(os_error)? as isize {
+                        0 => break,
+                        // Spurious wake-up: still in progress.
+                        EINPROGRESS | EAGAIN | EINTR => continue,
+                        e => return Err(Error::from_raw_os_error(e as i32)),
+                    }
+                }
+                if deadline.is_some() {
+                    fd.pd.set_deadline(0, Some(Mode::Write));
+                }
+            }
+        }
+        Ok(fd)
+    }
+
+    /// Go's FD.Accept: parks until a connection arrives; the new socket is registered too.
+    pub(super) fn accept(&self) -> Result<(NetFd, SocketAddr), Error> {
+        let mut ra = RawAddr::empty();
+        let ns = self.read_with(|fd| match sys::accept(fd, &mut ra) {
+            // A connection reset before we took it: wait for the next (Go retries too).
+            r if r == -ECONNABORTED => -EINTR,
+            r => r,
+        })?;
+        let peer = addr_of(&ra);
+        let nfd = NetFd::new(ns)?;
+        Ok((nfd, peer?))
+    }
+
+    /// Go's FD.Read: what is there, parked until something is; 0 is end of file.
+    pub(super) fn read(&self, buf: &mut [u8]) -> Result<usize, Error> {
+        self.read_with(|fd| sys::recv(fd, buf))
+    }
+
+    /// Go's FD.Write for one system call's worth: parked until the socket takes a byte.
+    pub(super) fn write(&self, buf: &[u8]) -> Result<usize, Error> {
+        self.write_with(|fd| sys::send(fd, buf))
+    }
+
+    /// Go's FD.ReadFrom: one datagram and its sender.
+    pub(super) fn recv_from(&self, buf: &mut [u8]) -> Result<(usize, SocketAddr), Error> {
+        let mut ra = RawAddr::empty();
+        let n = self.read_with(|fd| sys::recvfrom(fd, buf, &mut ra))?;
+        Ok((n, addr_of(&ra)?))
+    }
+
+    /// Go's FD.WriteTo: one datagram to `addr`.
+    pub(super) fn send_to(&self, buf: &[u8], addr: &SocketAddr) -> Result<usize, Error> {
+        let ra = RawAddr::from(addr);
+        self.write_with(|fd| sys::sendto(fd, buf, &ra))
+    }
+
+    /// connect(2) on a datagram socket: sets the default peer (does not block).
+    pub(super) fn connect_datagram(&self, addr: &SocketAddr) -> Result<(), Error> {
+        let u = self.use_fd()?;
+        check(sys::connect(self.raw(&u), &RawAddr::from(addr))).map(drop)
+    }
+
+    /// Go's FD.Shutdown.
+    pub(super) fn shutdown(&self, how: Shutdown) -> Result<(), Error> {
+        let u = self.use_fd()?;
+        let h = match how {
+            Shutdown::Read => 0,
+            Shutdown::Write => 1,
+            Shutdown::Both => 2,
+        };
+        check(sys::shutdown(self.raw(&u), h)).map(drop)
+    }
+
+    /// The local address (getsockname).
+    pub(super) fn local_addr(&self) -> Result<SocketAddr, Error> {
+        let u = self.use_fd()?;
+        let mut ra = RawAddr::empty();
+        check(sys::getsockname(self.raw(&u), &mut ra))?;
+        addr_of(&ra)
+    }
+
+    /// The remote address (getpeername).
+    pub(super) fn peer_addr(&self) -> Result<SocketAddr, Error> {
+        let u = self.use_fd()?;
+        let mut ra = RawAddr::empty();
+        check(sys::getpeername(self.raw(&u), &mut ra))?;
+        addr_of(&ra)
+    }
+
+    /// TCP_NODELAY.
+    pub(super) fn set_nodelay(&self, on: bool) -> Result<(), Error> {
+        let u = self.use_fd()?;
+        check(sys::setsockopt_int(self.raw(&u), sys::IPPROTO_TCP, sys::TCP_NODELAY, on as i32)).map(drop)
+    }
+
+    /// Go's fdMutex.incref: fails with Closed once the fd is closing.
+    fn incref(&self) -> Result<(), Error> {
+        // Every call may park or ready a goroutine: not inside syscall::blocking (a panic, as
+        // for channels, instead of a goroutine parked without a P).
+        crate::proc::check_has_p();
+        let mut v = self.refs.load(Ordering::Relaxed);
+        loop {
+            if v & CLOSED != 0 {
+                return Err(Error::closed());
+            }
+            match self.refs.compare_exchange_weak(v, v + 2, Ordering::AcqRel, Ordering::Relaxed) {
+                Ok(_) => return Ok(()),
+                Err(cur) => v = cur,
+            }
+        }
+    }
+
+    /// Go's fdMutex.decref: the last call after a close releases the fd.
+    fn decref(&self) {
+        if self.refs.fetch_sub(2, Ordering::AcqRel) - 2 == CLOSED {
+            self.destroy();
+        }
+    }
+
+    /// A call that neither reads nor writes (getsockname, setsockopt, shutdown, deadlines).
+    fn use_fd(&self) -> Result<Use<'_>, Error> {
+        self.incref()?;
+        Ok(Use { fd: self, _lock: None })
+    }
+
+    /// A read (Go's readLock): reference + the read lock.
+    fn read_lock(&self) -> Result<Use<'_>, Error> {
+        self.incref()?;
+        let u = Use { fd: self, _lock: Some(self.rmu.lock()) };
+        // Closed while we waited for the lock: fail as Go's rwlock does.
+        self.pd.prepare(Mode::Read).map_err(poll_error)?;
+        Ok(u)
+    }
+
+    /// A write (Go's writeLock).
+    fn write_lock(&self) -> Result<Use<'_>, Error> {
+        self.incref()?;
+        let u = Use { fd: self, _lock: Some(self.wmu.lock()) };
+        self.pd.prepare(Mode::Write).map_err(poll_error)?;
+        Ok(u)
+    }
+
+    /// The raw fd (valid while a `Use` is held).
+    fn raw(&self, _u: &Use<'_>) -> usize {
+        self.fd
+    }
+
+    /// Go's pollDesc.wait: parks until ready for `mode`, the deadline or close.
+    fn wait(&self, mode: Mode) -> Result<(), Error> {
+        self.pd.wait(mode).map_err(poll_error)
+    }
+
+    /// Go's SetDeadline family: `mode` None sets both.
+    pub(super) fn set_deadline(&self, d: Option<Instant>, mode: Option<Mode>) -> Result<(), Error> {
+        let _u = self.use_fd()?;
+        self.pd.set_deadline(deadline_from(d), mode);
+        Ok(())
+    }
+
+    /// Go's FD.Close: marks the fd closed, wakes every goroutine blocked on it (Closed), and
+    /// releases it once no call uses it. A second close fails with Closed.
+    pub(super) fn close(&self) -> Result<(), Error> {
+        crate::proc::check_has_p();
+        let prev = self.refs.fetch_or(CLOSED, Ordering::AcqRel);
+        if prev & CLOSED != 0 {
+            return Err(Error::closed());
+        }
+        self.pd.evict();
+        if prev == 0 {
+            self.destroy();
+        }
+        Ok(())
+    }
+
+    /// Go's FD.destroy: deregisters and closes the fd (exactly once: the caller brought `refs`
+    /// to "closed, no calls").
+    fn destroy(&self) {
+        self.pd.close();
+        sys::close(self.fd);
+    }
+
+    /// Reads with the poller: one system call `f(fd)` returning bytes or -errno, parked on EAGAIN.
+    fn read_with(&self, f: impl FnMut(usize) -> isize) -> Result<usize, Error> {
+        let u = self.read_lock()?;
+        self.io_with(&u, Mode::Read, f)
+    }
+
+    /// Writes with the poller, as read_with.
+    fn write_with(&self, f: impl FnMut(usize) -> isize) -> Result<usize, Error> {
+        let u = self.write_lock()?;
+        self.io_with(&u, Mode::Write, f)
+    }
+
+    /// The loop of read_with/write_with (Go's `for { n, err := syscall; if EAGAIN { waitRead } }`).
+    fn io_with(&self, u: &Use<'_>, mode: Mode, mut f: impl FnMut(usize) -> isize) -> Result<usize, Error> {
+        let fd = self.raw(u);
+        loop {
+            match f(fd) {
+                n if n >= 0 => return Ok(n as usize),
+                r if r == -EINTR => continue,
+                r if r == -EAGAIN => self.wait(mode)?,
+                r => return Err(os_error(r)),
+            }
+        }
+    }
+}
+
+impl Drop for NetFd {
+    fn drop(&mut self) {
+        // The owner goes away: close if nobody did (no call can be in flight: they borrow self).
+        let _ = self.close();
+    }
+}
