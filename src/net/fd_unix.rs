@@ -5,12 +5,11 @@
 //! calls are the OS's `sys::socket` module.
 
 use core::net::SocketAddr;
-use core::sync::atomic::{AtomicUsize, Ordering};
 
+use super::fd_mutex::{self, poll_error, FdMutex, Release};
 use super::Shutdown;
 use crate::io::{Error, ErrorKind};
-use crate::netpoll::{deadline_from, Mode, PollDesc, PollError};
-use crate::sync::{Mutex, MutexGuard};
+use crate::netpoll::{deadline_from, Mode, PollDesc};
 use crate::sys::socket::{self as sys, EAGAIN, ECONNABORTED, EINPROGRESS, EINTR};
 use crate::sys::unix::sockaddr::RawAddr;
 use crate::time::Instant;
@@ -24,40 +23,27 @@ pub(super) enum Kind {
     Datagram,
 }
 
-/// The closed bit of `refs`; the count of calls in flight is above it, in steps of 2.
-const CLOSED: usize = 1;
-
 /// Go's poll.FD: a non-blocking socket registered with the poller.
 pub(super) struct NetFd {
     fd: usize,
     pd: &'static PollDesc,
-    /// Go's fdMutex, reduced to what gort needs: bit 0 = closed, the rest = calls in flight × 2.
-    /// Whoever brings it to "closed, no calls" (close, or the last call after it) releases the
-    /// fd. AcqRel on every change: the releaser sees every call's effects finished.
-    refs: AtomicUsize,
-    /// Go's rwlock read half: one reader at a time parks on the descriptor's rg.
-    rmu: Mutex<()>,
-    /// Go's rwlock write half.
-    wmu: Mutex<()>,
+    mu: FdMutex,
 }
 
-/// A call in flight: the fd stays open until it drops. Holds the read or write lock if taken.
-pub(super) struct Use<'a> {
-    fd: &'a NetFd,
-    _lock: Option<MutexGuard<'a, ()>>,
-}
+/// A call in flight on a NetFd.
+type Use<'a> = fd_mutex::Use<'a, NetFd>;
 
-impl Drop for Use<'_> {
-    fn drop(&mut self) {
-        self.fd.decref();
+impl Release for NetFd {
+    fn fd_mutex(&self) -> &FdMutex {
+        &self.mu
     }
-}
-
-/// A poll error as the error Go's net package returns.
-fn poll_error(e: PollError) -> Error {
-    match e {
-        PollError::Closing => Error::closed(),
-        PollError::Timeout => Error::timed_out(),
+    fn poll_desc(&self) -> &PollDesc {
+        self.pd
+    }
+    /// Go's FD.destroy.
+    fn destroy(&self) {
+        self.pd.close();
+        sys::close(self.fd);
     }
 }
 
@@ -85,7 +71,7 @@ impl NetFd {
     /// closes it on failure (Go's FD.Init).
     fn new(fd: usize) -> Result<NetFd, Error> {
         match crate::netpoll::poll_open(fd) {
-            Ok(pd) => Ok(NetFd { fd, pd, refs: AtomicUsize::new(0), rmu: Mutex::new(()), wmu: Mutex::new(()) }),
+            Ok(pd) => Ok(NetFd { fd, pd, mu: FdMutex::new() }),
             Err(e) => {
                 sys::close(fd);
                 Err(Error::from_raw_os_error(e))
@@ -144,7 +130,7 @@ impl NetFd {
     pub(super) fn dial_stream(addr: &SocketAddr, deadline: Option<Instant>) -> Result<NetFd, Error> {
         let fd = NetFd::socket(addr, Kind::Stream, |_| Ok(()))?;
         {
-            let u = fd.write_lock()?;
+            let u = fd_mutex::lock(&fd, Mode::Write)?;
             let raw = fd.raw(&u);
             let r = sys::connect(raw, &RawAddr::from(addr));
             if r < 0 && r != -EINPROGRESS && r != -EINTR {
@@ -246,51 +232,9 @@ impl NetFd {
         check(sys::setsockopt_int(self.raw(&u), sys::IPPROTO_TCP, sys::TCP_NODELAY, on as i32)).map(drop)
     }
 
-    /// Go's fdMutex.incref: fails with Closed once the fd is closing.
-    fn incref(&self) -> Result<(), Error> {
-        // Every call may park or ready a goroutine: not inside syscall::blocking (a panic, as
-        // for channels, instead of a goroutine parked without a P).
-        crate::proc::check_has_p();
-        let mut v = self.refs.load(Ordering::Relaxed);
-        loop {
-            if v & CLOSED != 0 {
-                return Err(Error::closed());
-            }
-            match self.refs.compare_exchange_weak(v, v + 2, Ordering::AcqRel, Ordering::Relaxed) {
-                Ok(_) => return Ok(()),
-                Err(cur) => v = cur,
-            }
-        }
-    }
-
-    /// Go's fdMutex.decref: the last call after a close releases the fd.
-    fn decref(&self) {
-        if self.refs.fetch_sub(2, Ordering::AcqRel) - 2 == CLOSED {
-            self.destroy();
-        }
-    }
-
-    /// A call that neither reads nor writes (getsockname, setsockopt, shutdown, deadlines).
+    /// A call that neither reads nor writes.
     fn use_fd(&self) -> Result<Use<'_>, Error> {
-        self.incref()?;
-        Ok(Use { fd: self, _lock: None })
-    }
-
-    /// A read (Go's readLock): reference + the read lock.
-    fn read_lock(&self) -> Result<Use<'_>, Error> {
-        self.incref()?;
-        let u = Use { fd: self, _lock: Some(self.rmu.lock()) };
-        // Closed while we waited for the lock: fail as Go's rwlock does.
-        self.pd.prepare(Mode::Read).map_err(poll_error)?;
-        Ok(u)
-    }
-
-    /// A write (Go's writeLock).
-    fn write_lock(&self) -> Result<Use<'_>, Error> {
-        self.incref()?;
-        let u = Use { fd: self, _lock: Some(self.wmu.lock()) };
-        self.pd.prepare(Mode::Write).map_err(poll_error)?;
-        Ok(u)
+        fd_mutex::use_fd(self)
     }
 
     /// The raw fd (valid while a `Use` is held).
@@ -310,37 +254,20 @@ impl NetFd {
         Ok(())
     }
 
-    /// Go's FD.Close: marks the fd closed, wakes every goroutine blocked on it (Closed), and
-    /// releases it once no call uses it. A second close fails with Closed.
+    /// Go's FD.Close (fd_mutex::close).
     pub(super) fn close(&self) -> Result<(), Error> {
-        crate::proc::check_has_p();
-        let prev = self.refs.fetch_or(CLOSED, Ordering::AcqRel);
-        if prev & CLOSED != 0 {
-            return Err(Error::closed());
-        }
-        self.pd.evict();
-        if prev == 0 {
-            self.destroy();
-        }
-        Ok(())
-    }
-
-    /// Go's FD.destroy: deregisters and closes the fd (exactly once: the caller brought `refs`
-    /// to "closed, no calls").
-    fn destroy(&self) {
-        self.pd.close();
-        sys::close(self.fd);
+        fd_mutex::close(self)
     }
 
     /// Reads with the poller: one system call `f(fd)` returning bytes or -errno, parked on EAGAIN.
     fn read_with(&self, f: impl FnMut(usize) -> isize) -> Result<usize, Error> {
-        let u = self.read_lock()?;
+        let u = fd_mutex::lock(self, Mode::Read)?;
         self.io_with(&u, Mode::Read, f)
     }
 
     /// Writes with the poller, as read_with.
     fn write_with(&self, f: impl FnMut(usize) -> isize) -> Result<usize, Error> {
-        let u = self.write_lock()?;
+        let u = fd_mutex::lock(self, Mode::Write)?;
         self.io_with(&u, Mode::Write, f)
     }
 

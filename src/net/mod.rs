@@ -37,6 +37,7 @@
 
 #[cfg_attr(unix, path = "fd_unix.rs")]
 mod fd;
+mod fd_mutex;
 mod tcp;
 mod udp;
 
