@@ -98,6 +98,7 @@ mod runq;
 mod signal_unix;
 mod spinning;
 mod stack;
+mod stdin;
 mod sudog;
 #[cfg(target_os = "linux")]
 mod symtab;
@@ -419,8 +420,9 @@ pub mod os {
 
     /// Standard input (Go's os.Stdin). Reads block the goroutine's thread inside
     /// [`crate::syscall::blocking`], so the P goes on running other goroutines: as Go does for an
-    /// inherited stdin that is not non-blocking (Go never sets O_NONBLOCK on inherited stdio; a
-    /// stdin that already is non-blocking will go to the netpoller once gort has one). Lines read
+    /// inherited stdin that is not non-blocking (Go never sets O_NONBLOCK on inherited stdio). A
+    /// stdin that already is non-blocking (a pipe or terminal) goes to the network poller, as in
+    /// Go: a read that finds nothing parks the goroutine, never the thread (linux). Lines read
     /// ahead by [`Stdin::read_line`] are kept in one buffer for the process, which later reads
     /// take first, so mixing the methods loses nothing.
     ///
@@ -455,7 +457,7 @@ pub mod os {
                 return Ok(n);
             }
             drop(pending);
-            crate::syscall::blocking(|| crate::sys::fs::read(crate::sys::fs::stdin(), buf))
+            crate::stdin::read(buf)
         }
 
         /// Reads up to and including the next `\n` (or to the end of input), appending it to
@@ -471,7 +473,7 @@ pub mod os {
                 searched = pending.len();
                 let len = pending.len();
                 pending.resize(len + 4096, 0);
-                let r = crate::syscall::blocking(|| crate::sys::fs::read(crate::sys::fs::stdin(), &mut pending[len..]));
+                let r = crate::stdin::read(&mut pending[len..]);
                 match r {
                     Ok(0) => {
                         pending.truncate(len);

@@ -98,6 +98,16 @@ pub(crate) enum PollError {
     Timeout,
 }
 
+/// The error Go's net and os packages return for a failed wait (Go's errClosing / ErrDeadlineExceeded).
+impl From<PollError> for crate::io::Error {
+    fn from(e: PollError) -> crate::io::Error {
+        match e {
+            PollError::Closing => crate::io::Error::closed(),
+            PollError::Timeout => crate::io::Error::timed_out(),
+        }
+    }
+}
+
 /// Read or write.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Mode {

@@ -5,7 +5,7 @@
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::io::Error;
-use crate::netpoll::{Mode, PollDesc, PollError};
+use crate::netpoll::{Mode, PollDesc};
 use crate::sync::{Mutex, MutexGuard};
 
 /// The closed bit of `refs`; the count of calls in flight is above it, in steps of 2.
@@ -44,14 +44,6 @@ impl<F: Release> Drop for Use<'_, F> {
         if self.fd.fd_mutex().refs.fetch_sub(2, Ordering::AcqRel) - 2 == CLOSED {
             self.fd.destroy();
         }
-    }
-}
-
-/// A poll error as the error Go's net package returns.
-pub(super) fn poll_error(e: PollError) -> Error {
-    match e {
-        PollError::Closing => Error::closed(),
-        PollError::Timeout => Error::timed_out(),
     }
 }
 
@@ -95,7 +87,7 @@ pub(super) fn lock<F: Release>(fd: &F, mode: Mode) -> Result<Use<'_, F>, Error> 
     };
     let u = Use { fd, _lock: Some(guard) };
     // Closed while we waited for the lock: fail as Go's rwlock does.
-    fd.poll_desc().prepare(mode).map_err(poll_error)?;
+    fd.poll_desc().prepare(mode)?;
     Ok(u)
 }
 

@@ -6,7 +6,7 @@
 
 use core::net::SocketAddr;
 
-use super::fd_mutex::{self, poll_error, FdMutex, Release};
+use super::fd_mutex::{self, FdMutex, Release};
 use super::Shutdown;
 use crate::io::{Error, ErrorKind};
 use crate::netpoll::{deadline_from, Mode, PollDesc};
@@ -244,7 +244,7 @@ impl NetFd {
 
     /// Go's pollDesc.wait: parks until ready for `mode`, the deadline or close.
     fn wait(&self, mode: Mode) -> Result<(), Error> {
-        self.pd.wait(mode).map_err(poll_error)
+        Ok(self.pd.wait(mode)?)
     }
 
     /// Go's SetDeadline family: `mode` None sets both.

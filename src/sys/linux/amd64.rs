@@ -110,6 +110,7 @@ pub mod nr {
     pub const MKDIRAT: usize = 258;
     pub const GETDENTS64: usize = 217;
     pub const STATX: usize = 332;
+    pub const FCNTL: usize = 72;
 }
 
 /// `O_DIRECTORY` of this arch's open flags (arm and arm64 differ from x86).

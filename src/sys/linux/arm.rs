@@ -113,6 +113,7 @@ pub mod nr {
     pub const MKDIRAT: usize = 323;
     pub const GETDENTS64: usize = 217;
     pub const STATX: usize = 397;
+    pub const FCNTL: usize = 55;
 }
 
 /// `O_DIRECTORY` of this arch's open flags (arm and arm64 differ from x86).

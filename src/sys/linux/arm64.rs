@@ -110,6 +110,7 @@ pub mod nr {
     pub const MKDIRAT: usize = 34;
     pub const GETDENTS64: usize = 61;
     pub const STATX: usize = 291;
+    pub const FCNTL: usize = 25;
 }
 
 /// `O_DIRECTORY` of this arch's open flags (arm and arm64 differ from x86).

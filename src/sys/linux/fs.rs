@@ -45,6 +45,15 @@ pub fn stdin() -> usize {
     0
 }
 
+/// Whether `fd` has O_NONBLOCK set (fcntl F_GETFL); false if the fd is not open.
+pub fn is_nonblocking(fd: usize) -> bool {
+    const F_GETFL: usize = 3;
+    const O_NONBLOCK: isize = 0o4000;
+    // SAFETY: integer arguments.
+    let r = unsafe { syscall6(nr::FCNTL, fd, F_GETFL, 0, 0, 0, 0) };
+    r >= 0 && r & O_NONBLOCK != 0
+}
+
 /// openat(AT_FDCWD, path) with close-on-exec, as Go's os.OpenFile.
 pub fn open(path: &[u8], how: &OpenHow) -> Result<usize, Error> {
     let flags = O_CLOEXEC | O_LARGEFILE | OPEN_FLAGS.of(how) as usize;

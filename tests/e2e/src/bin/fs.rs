@@ -11,6 +11,9 @@
 //! - `generic`: one function generic over `embedded_io::{Read, Write}` used over a File, a
 //!   `&File` and stdout.
 //! - `stdin-lines`: `read_line` until the end, then `read_to_end` through `embedded_io::Read`.
+//! - `stdin-nonblock` (linux): stdin replaced by the read end of a pipe with O_NONBLOCK set (as
+//!   if inherited so), written by another goroutine 100 ms later: the reads park on the poller
+//!   (Go's kindNonBlock) instead of failing with WouldBlock, and the process keeps one M idle.
 #![no_std]
 #![no_main]
 gort::main!(main);
@@ -36,6 +39,7 @@ fn main() {
         b"concurrent" => concurrent(num(2, 50), num(3, 100_000), num(4, 1) == 1),
         b"generic" => generic(),
         b"stdin-lines" => stdin_lines(),
+        b"stdin-nonblock" => stdin_nonblock(),
         _ => panic!("unknown mode"),
     }
 }
@@ -374,4 +378,45 @@ fn stdin_lines() {
     let mut tail = Vec::new();
     assert_eq!(stdin.read_to_end(&mut tail).unwrap(), 0);
     println!("eof");
+}
+
+#[cfg(target_os = "linux")]
+fn stdin_nonblock() {
+    use gort::syscall::raw_syscall6;
+    use linux_raw_sys::general as g;
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe2 writes two fds into `fds`; dup3 makes fd 0 the pipe's read end; fcntl sets
+    // O_NONBLOCK on it; close releases the duplicate. No memory is shared with the kernel after.
+    unsafe {
+        assert_eq!(raw_syscall6(g::__NR_pipe2 as usize, fds.as_mut_ptr() as usize, 0, 0, 0, 0, 0), 0);
+        assert_eq!(raw_syscall6(g::__NR_dup3 as usize, fds[0] as usize, 0, 0, 0, 0, 0), 0);
+        raw_syscall6(g::__NR_close as usize, fds[0] as usize, 0, 0, 0, 0, 0);
+        let r = raw_syscall6(g::__NR_fcntl as usize, 0, g::F_SETFL as usize, g::O_NONBLOCK as usize, 0, 0, 0);
+        assert_eq!(r, 0);
+    }
+    let w = fds[1] as usize;
+    let (done_tx, done_rx) = gort::chan::<()>(0);
+    gort::go(move || {
+        gort::time::sleep(core::time::Duration::from_millis(100));
+        // SAFETY: w is the pipe's write end, owned by this goroutine; the buffer is valid.
+        unsafe {
+            let msg = b"late line\nand more\n";
+            raw_syscall6(g::__NR_write as usize, w, msg.as_ptr() as usize, msg.len(), 0, 0, 0);
+            raw_syscall6(g::__NR_close as usize, w, 0, 0, 0, 0, 0);
+        }
+        done_tx.send(()).unwrap();
+    });
+    let stdin = gort::os::stdin();
+    let mut line = String::new();
+    let n = stdin.read_line(&mut line).expect("read_line on a non-blocking stdin");
+    println!("got {n} bytes {:?}", line);
+    let mut rest = String::new();
+    stdin.read_to_string(&mut rest).unwrap();
+    println!("rest {:?}", rest);
+    done_rx.recv().unwrap();
+}
+
+#[cfg(not(target_os = "linux"))]
+fn stdin_nonblock() {
+    println!("linux only");
 }
