@@ -5,19 +5,9 @@
 //! refuses regular files, which then read as blocking ones), and a read that finds nothing parks
 //! the goroutine instead of failing with WouldBlock. The choice is made once, at the first read.
 
-use core::sync::atomic::{AtomicUsize, Ordering};
-
 use crate::io::Error;
 use crate::netpoll::{Mode, PollDesc};
 
-/// Not yet decided.
-const UNKNOWN: usize = 0;
-/// Blocking reads inside entersyscall.
-const BLOCKING: usize = 1;
-
-/// UNKNOWN, BLOCKING, or the `&'static PollDesc` stdin is registered with. Release/Acquire: a
-/// reader that sees the pointer sees the registered descriptor.
-static STATE: AtomicUsize = AtomicUsize::new(UNKNOWN);
 /// Serialises the first decision, and the poller reads (one goroutine at a time parks on the
 /// descriptor's rg, as Go's fd read lock).
 static READ_LOCK: crate::sync::Mutex<()> = crate::sync::Mutex::new(());
@@ -25,6 +15,14 @@ static READ_LOCK: crate::sync::Mutex<()> = crate::sync::Mutex::new(());
 /// The poll descriptor if stdin reads go through the poller. Called with READ_LOCK held.
 #[cfg(target_os = "linux")]
 fn poll_desc() -> Option<&'static PollDesc> {
+    use core::sync::atomic::{AtomicUsize, Ordering};
+    /// Not yet decided.
+    const UNKNOWN: usize = 0;
+    /// Blocking reads inside entersyscall.
+    const BLOCKING: usize = 1;
+    /// UNKNOWN, BLOCKING, or the `&'static PollDesc` stdin is registered with. Release/Acquire:
+    /// a reader that sees the pointer sees the registered descriptor.
+    static STATE: AtomicUsize = AtomicUsize::new(UNKNOWN);
     let mut s = STATE.load(Ordering::Acquire);
     if s == UNKNOWN {
         let fd = crate::sys::fs::stdin();
@@ -42,7 +40,6 @@ fn poll_desc() -> Option<&'static PollDesc> {
 /// No poller on this OS yet: stdin always blocks the thread (inside entersyscall).
 #[cfg(not(target_os = "linux"))]
 fn poll_desc() -> Option<&'static PollDesc> {
-    let _ = (&STATE, UNKNOWN);
     None
 }
 
