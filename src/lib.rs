@@ -98,7 +98,7 @@ mod runq;
 mod signal_unix;
 mod spinning;
 mod stack;
-mod stdin;
+mod stdio;
 mod sudog;
 #[cfg(target_os = "linux")]
 mod symtab;
@@ -457,7 +457,7 @@ pub mod os {
                 return Ok(n);
             }
             drop(pending);
-            crate::stdin::read(buf)
+            crate::stdio::read_stdin(buf)
         }
 
         /// Reads up to and including the next `\n` (or to the end of input), appending it to
@@ -473,7 +473,7 @@ pub mod os {
                 searched = pending.len();
                 let len = pending.len();
                 pending.resize(len + 4096, 0);
-                let r = crate::stdin::read(&mut pending[len..]);
+                let r = crate::stdio::read_stdin(&mut pending[len..]);
                 match r {
                     Ok(0) => {
                         pending.truncate(len);

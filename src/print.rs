@@ -172,10 +172,14 @@ pub fn write_bytes(fd: usize, b: &[u8]) -> Result<(), isize> {
     r
 }
 
-/// One user write of `b` to `fd`: under the print lock, inside entersyscall, waiting out EAGAIN.
-/// Err(errno) if the write failed.
+/// One user write of `b` to `fd`: under the print lock, waiting out EAGAIN on the poller when
+/// the fd is a non-blocking one (crate::stdio), else inside entersyscall. Err(errno) if the
+/// write failed.
 fn write_user(fd: usize, b: &[u8]) -> Result<(), isize> {
     let _lock = PRINT_LOCK.lock();
+    if let Some(pd) = crate::stdio::poll_desc(fd) {
+        return crate::stdio::write_polled(fd, pd, b);
+    }
     crate::proc::entersyscall();
     let r = os::write_all(fd, b, os::WriteWait::Forever);
     crate::proc::exitsyscall();
