@@ -91,6 +91,7 @@ pub mod net;
 mod netpoll;
 mod offsets;
 mod overflow;
+mod pipe;
 mod print;
 mod proc;
 mod runq;
@@ -345,6 +346,8 @@ pub fn num_goroutine() -> i64 {
 /// Process arguments, environment, standard streams and exit (Go's os package, the parts gort
 /// provides; its file functions are [`crate::fs`]).
 pub mod os {
+    pub use crate::pipe::{pipe, PipeReader, PipeWriter};
+
     /// The command-line arguments, `argv[0]` first, as raw bytes.
     pub fn args() -> &'static [&'static [u8]] {
         crate::args::argslice()

@@ -12,7 +12,21 @@ pub fn initsig() {
     }
     #[cfg(target_os = "linux")]
     os::setsig(os::SIGQUIT, sigquit);
+    os::setsig(SIGPIPE, sigpipe);
 }
+
+/// SIGPIPE: the same number on linux and darwin.
+const SIGPIPE: i32 = 13;
+
+/// SIGPIPE is caught and dropped (Go's sigtable: _SigNotify only), so a write to a pipe or
+/// socket whose reader is gone fails with EPIPE (`BrokenPipe`) instead of ending the process.
+/// stdout and stderr keep Go's rule: print.rs turns their EPIPE into a real SIGPIPE
+/// (`sys::raise_sigpipe`, with the default action restored). A handler, not SIG_IGN: an ignored
+/// disposition would be inherited by processes started from this one.
+///
+/// # Safety
+/// Installed with SA_SIGINFO; touches nothing.
+unsafe extern "C" fn sigpipe(_sig: i32, _info: *mut u8, _uc: *mut u8) {}
 
 /// SIGQUIT: Go's dump of every goroutine (its sighandler with _SigKill|_SigThrow for SIGQUIT),
 /// at GOTRACEBACK's level, exit 2 (SIGABRT for GOTRACEBACK=crash). Never returns.

@@ -32,9 +32,19 @@ mod ls {
         pub fn mkdir(path: *const c_char, mode: u16) -> c_int;
         pub fn rename(from: *const c_char, to: *const c_char) -> c_int;
         pub fn closedir(dir: *mut c_void) -> c_int;
+        pub fn pipe(fds: *mut c_int) -> c_int;
     }
     /// The mode argument of open, as C's default promotion passes it.
     pub type Mode = c_uint;
+}
+
+/// pipe(2): (read end, write end), blocking (darwin has no poller for pipes yet: they are read
+/// and written through entersyscall). Not close-on-exec: gort starts no processes.
+pub fn pipe() -> Result<(usize, usize), Error> {
+    let mut fds = [0 as c_int; 2];
+    // SAFETY: fds is valid for libSystem's write of two ints.
+    retry(|| unsafe { ls::pipe(fds.as_mut_ptr()) } as isize)?;
+    Ok((fds[0] as usize, fds[1] as usize))
 }
 
 /// darwin's open(2) flag values.

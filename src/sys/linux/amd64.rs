@@ -111,6 +111,7 @@ pub mod nr {
     pub const GETDENTS64: usize = 217;
     pub const STATX: usize = 332;
     pub const FCNTL: usize = 72;
+    pub const PIPE2: usize = 293;
 }
 
 /// `O_DIRECTORY` of this arch's open flags (arm and arm64 differ from x86).

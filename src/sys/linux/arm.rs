@@ -114,6 +114,7 @@ pub mod nr {
     pub const GETDENTS64: usize = 217;
     pub const STATX: usize = 397;
     pub const FCNTL: usize = 55;
+    pub const PIPE2: usize = 359;
 }
 
 /// `O_DIRECTORY` of this arch's open flags (arm and arm64 differ from x86).

@@ -111,6 +111,7 @@ pub mod nr {
     pub const GETDENTS64: usize = 61;
     pub const STATX: usize = 291;
     pub const FCNTL: usize = 25;
+    pub const PIPE2: usize = 59;
 }
 
 /// `O_DIRECTORY` of this arch's open flags (arm and arm64 differ from x86).

@@ -54,6 +54,16 @@ pub fn is_nonblocking(fd: usize) -> bool {
     r >= 0 && r & O_NONBLOCK != 0
 }
 
+/// pipe2(2), close-on-exec and non-blocking (Go's os.Pipe: kindPipe goes to the poller):
+/// (read end, write end).
+pub fn pipe() -> Result<(usize, usize), Error> {
+    const O_NONBLOCK: usize = 0o4000;
+    let mut fds = [0i32; 2];
+    // SAFETY: fds is valid for the kernel's write of two ints.
+    retry(|| unsafe { syscall6(nr::PIPE2, fds.as_mut_ptr() as usize, O_CLOEXEC | O_NONBLOCK, 0, 0, 0, 0) })?;
+    Ok((fds[0] as usize, fds[1] as usize))
+}
+
 /// openat(AT_FDCWD, path) with close-on-exec, as Go's os.OpenFile.
 pub fn open(path: &[u8], how: &OpenHow) -> Result<usize, Error> {
     let flags = O_CLOEXEC | O_LARGEFILE | OPEN_FLAGS.of(how) as usize;

@@ -70,6 +70,7 @@ extern "system" {
         template: Handle,
     ) -> Handle;
     fn ReadFile(h: Handle, buf: *mut u8, n: u32, read: *mut u32, overlapped: usize) -> Bool;
+    fn CreatePipe(read: *mut Handle, write: *mut Handle, sa: usize, size: u32) -> Bool;
     fn SetFilePointerEx(h: Handle, distance: i64, new_pos: *mut i64, method: u32) -> Bool;
     fn GetFileInformationByHandle(h: Handle, info: *mut ByHandleFileInformation) -> Bool;
     fn SetFileInformationByHandle(h: Handle, class: u32, info: *const u8, size: u32) -> Bool;
@@ -192,6 +193,18 @@ fn open_raw(path: &[u8], access: u32, disposition: u32, attrs: u32) -> Result<us
     } else {
         Ok(h)
     }
+}
+
+/// CreatePipe: (read end, write end), anonymous and synchronous, not inheritable (Go's os.Pipe
+/// on windows: reads and writes block the thread, inside entersyscall).
+pub fn pipe() -> Result<(usize, usize), Error> {
+    let (mut r, mut w): (Handle, Handle) = (0, 0);
+    // SAFETY: r and w are valid out-parameters; no security attributes (not inheritable).
+    if unsafe { CreatePipe(&mut r, &mut w, 0, 0) } == 0 {
+        // SAFETY: no arguments.
+        return Err(last_error());
+    }
+    Ok((r, w))
 }
 
 /// ReadFile: bytes read, 0 at the end (also for a pipe whose writer closed, as Go).

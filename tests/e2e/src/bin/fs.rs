@@ -11,6 +11,10 @@
 //! - `generic`: one function generic over `embedded_io::{Read, Write}` used over a File, a
 //!   `&File` and stdout.
 //! - `stdin-lines`: `read_line` until the end, then `read_to_end` through `embedded_io::Read`.
+//! - `pipe`: `gort::os::pipe` between goroutines: 4 MB through it in uneven chunks (the writer
+//!   waits on a full pipe, the reader on an empty one), every byte checked, end of file once the
+//!   writer drops, `BrokenPipe` (and the process alive) writing after the reader dropped, and
+//!   both ends through `embedded_io`.
 //! - `stdin-nonblock` (linux): stdin replaced by the read end of a pipe with O_NONBLOCK set (as
 //!   if inherited so), written by another goroutine 100 ms later: the reads park on the poller
 //!   (Go's kindNonBlock) instead of failing with WouldBlock, and the process keeps one M idle.
@@ -40,6 +44,7 @@ fn main() {
         b"generic" => generic(),
         b"stdin-lines" => stdin_lines(),
         b"stdin-nonblock" => stdin_nonblock(),
+        b"pipe" => pipe(),
         _ => panic!("unknown mode"),
     }
 }
@@ -419,4 +424,49 @@ fn stdin_nonblock() {
 #[cfg(not(target_os = "linux"))]
 fn stdin_nonblock() {
     println!("linux only");
+}
+
+fn pipe() {
+    const TOTAL: usize = 4 << 20;
+    let byte = |i: usize| (i * 7 + i / 4099) as u8;
+    let (mut r, mut w) = gort::os::pipe().expect("pipe");
+    gort::go(move || {
+        let mut sent = 0;
+        let mut chunk = 1;
+        let mut buf = Vec::new();
+        while sent < TOTAL {
+            let n = chunk.min(TOTAL - sent);
+            buf.clear();
+            buf.extend((sent..sent + n).map(byte));
+            // Half through the inherent method, half through the embedded-io trait.
+            if chunk % 2 == 0 {
+                w.write_all(&buf).unwrap();
+            } else {
+                embedded_io::Write::write_all(&mut w, &buf).unwrap();
+            }
+            sent += n;
+            chunk = chunk * 3 % 70001 + 1;
+        }
+        // Dropping w: the reader sees end of file.
+    });
+    let mut got = 0;
+    let mut buf = [0u8; 3001];
+    loop {
+        let n = embedded_io::Read::read(&mut r, &mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        for (k, &b) in buf[..n].iter().enumerate() {
+            assert_eq!(b, byte(got + k), "byte {}", got + k);
+        }
+        got += n;
+    }
+    println!("piped {} bytes, then eof", got);
+    let (r, mut w) = gort::os::pipe().unwrap();
+    drop(r);
+    match w.write_all(b"nobody reads this") {
+        Err(e) => println!("write to a closed pipe: {:?}", e.kind()),
+        Ok(()) => println!("write to a closed pipe succeeded"),
+    }
+    println!("alive");
 }
