@@ -18,21 +18,21 @@
 //! use gort::net::{UnixListener, UnixStream};
 //! # use gort::time::{SystemTime, UNIX_EPOCH};
 //! # let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
-//! # let path = &*alloc::format!("/tmp/gort-doc-{nanos}.sock");
-//! let l = UnixListener::bind(path).unwrap();
+//! # let path = alloc::format!("/tmp/gort-doc-{nanos}.sock");
+//! let l = UnixListener::bind(&path).unwrap();
+//! let p = path.clone();
 //! gort::go(move || {
-//!     let (c, _) = l.accept().unwrap();
-//!     let mut buf = [0u8; 5];
-//!     let n = c.read(&mut buf).unwrap();
-//!     c.write_all(&buf[..n]).unwrap();
-//!     // l drops here: the socket file is removed.
+//!     let c = UnixStream::connect(&p).unwrap();
+//!     assert_eq!(c.peer_addr().unwrap().as_bytes(), p.as_bytes());
+//!     c.write_all(b"hello").unwrap();
 //! });
-//! let c = UnixStream::connect(path).unwrap();
-//! assert_eq!(c.peer_addr().unwrap().as_bytes(), path.as_bytes());
-//! c.write_all(b"hello").unwrap();
+//! let (c, peer) = l.accept().unwrap();
+//! assert!(peer.is_unnamed());
 //! let mut buf = [0u8; 5];
 //! c.read_exact(&mut buf).unwrap();
 //! assert_eq!(&buf, b"hello");
+//! drop(l); // the socket file is removed
+//! assert!(gort::fs::metadata(&path).is_err());
 //! ```
 
 use core::fmt;
