@@ -68,9 +68,11 @@ mod unix {
     /// checked; the addresses each end reports.
     fn echo() {
         let path = sock_path("echo");
-        let l = UnixListener::bind(&path).unwrap();
+        let l = Arc::new(UnixListener::bind(&path).unwrap());
         assert_eq!(l.local_addr().unwrap().as_bytes(), path.as_bytes());
+        let server = l.clone();
         gort::go(move || loop {
+            let l = &server;
             let Ok((c, peer)) = l.accept() else { return };
             assert!(peer.is_unnamed(), "accepted peer {peer}");
             gort::go(move || {
@@ -106,6 +108,8 @@ mod unix {
             });
         }
         wg.wait();
+        // Closing stops the accept loop and removes the socket file.
+        l.close().unwrap();
         gort::println!("echoed {CLIENTS} clients, {} bytes checked", total.load(core::sync::atomic::Ordering::Relaxed));
     }
 
@@ -133,16 +137,20 @@ mod unix {
     fn eof() {
         let path = sock_path("eof");
         let l = UnixListener::bind(&path).unwrap();
+        let (done_tx, done_rx) = gort::chan::<()>(1);
         gort::go(move || {
             let (c, _) = l.accept().unwrap();
             c.write_all(b"abc").unwrap();
-            // c and l drop here.
+            drop(c);
+            drop(l); // removes the socket file
+            done_tx.send(()).unwrap();
         });
         let c = UnixStream::connect(&path).unwrap();
         let mut buf = [0u8; 3];
         c.read_exact(&mut buf).unwrap();
         gort::println!("got {}", core::str::from_utf8(&buf).unwrap());
         gort::println!("then {}", c.read(&mut [0u8; 8]).unwrap());
+        done_rx.recv().unwrap();
     }
 
     /// A file (a listening socket, or a regular file) at the path: bind fails with AddrInUse and
