@@ -42,9 +42,11 @@ mod fd;
 mod fd_mutex;
 mod tcp;
 mod udp;
+#[cfg(unix)]
 mod unix;
 
 pub use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 pub use tcp::{Shutdown, TcpListener, TcpStream};
 pub use udp::UdpSocket;
+#[cfg(unix)]
 pub use unix::{UnixAddr, UnixListener, UnixStream};
