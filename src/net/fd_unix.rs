@@ -1,8 +1,8 @@
 //! A socket on the poller, unix (Go's internal/poll FD + fd_mutex.go + fd_unix.go, and net's
 //! fd_unix.go + sock_posix.go): the fd, its poll descriptor, a reference count that keeps the fd
 //! alive while calls use it, the read and write locks, and the socket operations tcp.rs,
-//! udp.rs and unix.rs are written in (the same names on every OS: windows has its own file). The system
-//! calls are the OS's `sys::socket` module.
+//! udp.rs and unix.rs are written in (the same names on every OS: windows has its own file).
+//! The system calls are the OS's `sys::socket` module.
 
 use core::net::SocketAddr;
 
