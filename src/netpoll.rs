@@ -1,8 +1,9 @@
 //! The network poller (Go's runtime/netpoll.go): a poll descriptor per non-blocking fd, where a
 //! goroutine parks until the fd is ready (`netpollblock`) and the OS poller readies it
 //! (`netpoll` → `netpollready` → `netpollunblock`), with read and write deadlines on the per-P
-//! timer heaps. The OS half is `netpoll/epoll.rs` on linux (Go's netpoll_epoll.go); other OSes
-//! get `netpoll/stub.rs` (Go's netpoll_stub.go) until their pollers come, and no `gort::net`.
+//! timer heaps. The OS half is `netpoll/epoll.rs` on linux (Go's netpoll_epoll.go) and
+//! `netpoll/kqueue.rs` on darwin (Go's netpoll_kqueue.go; built, never run); other OSes get
+//! `netpoll/stub.rs` (Go's netpoll_stub.go) until their pollers come, and no `gort::net`.
 //!
 //! The poller starts lazily, at the first fd registered (`poll_open` → `netpoll_generic_init`):
 //! a program without network I/O never creates the epoll fd, and every scheduler hook below is
@@ -29,9 +30,9 @@
 //! the pointer and the fdseq it was registered with, Go's taggedPointer) is recognised as stale
 //! and dropped; deadline timers carry `rseq`/`wseq`, bumped at every deadline change and at
 //! close, for the same reason.
-// The descriptor half is used only by gort::net, which is linux-only until the darwin and
-// windows pollers come; there only the scheduler hooks (inited, any_waiters, netpoll) are live.
-#![cfg_attr(not(target_os = "linux"), allow(dead_code))]
+// The descriptor half is used only by gort::net, which is unix-only until the windows poller
+// comes; there only the scheduler hooks (inited, any_waiters, netpoll) are live.
+#![cfg_attr(not(unix), allow(dead_code))]
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -45,7 +46,8 @@ use crate::time::nanotime;
 use crate::timer::{Timer, TimerFn};
 
 #[cfg_attr(target_os = "linux", path = "netpoll/epoll.rs")]
-#[cfg_attr(not(target_os = "linux"), path = "netpoll/stub.rs")]
+#[cfg_attr(target_os = "macos", path = "netpoll/kqueue.rs")]
+#[cfg_attr(not(unix), path = "netpoll/stub.rs")]
 mod os;
 
 /// Nothing pending.

@@ -1,8 +1,8 @@
 //! A socket on the poller, unix (Go's internal/poll FD + fd_mutex.go + fd_unix.go, and net's
 //! fd_unix.go + sock_posix.go): the fd, its poll descriptor, a reference count that keeps the fd
-//! alive while calls use it, the read and write locks, and the socket operations tcp.rs and
-//! udp.rs are written in (the same names on every OS: windows has its own file). The system
-//! calls are the OS's `sys::socket` module.
+//! alive while calls use it, the read and write locks, and the socket operations tcp.rs,
+//! udp.rs and unix.rs are written in (the same names on every OS: windows has its own file).
+//! The system calls are the OS's `sys::socket` module.
 
 use core::net::SocketAddr;
 
@@ -17,7 +17,7 @@ use crate::time::Instant;
 /// What kind of socket (Go's sotype).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
-    /// SOCK_STREAM (TCP).
+    /// SOCK_STREAM (TCP, unix streams).
     Stream,
     /// SOCK_DGRAM (UDP).
     Datagram,
@@ -79,17 +79,12 @@ impl NetFd {
         }
     }
 
-    /// Go's socket (sock_posix.go): a non-blocking socket for `addr`'s family with Go's default
-    /// options, `setup` run on it (bind, listen), then registered with the poller. The fd is
-    /// closed if any step fails.
+    /// Go's socket (sock_posix.go) for an internet address: a non-blocking socket of `addr`'s
+    /// family with Go's default options, `setup` run on it (bind, listen), then registered with
+    /// the poller. The fd is closed if any step fails.
     fn socket(addr: &SocketAddr, kind: Kind, setup: impl FnOnce(usize) -> Result<(), Error>) -> Result<NetFd, Error> {
         let family = if addr.is_ipv4() { sys::AF_INET } else { sys::AF_INET6 };
-        let ty = match kind {
-            Kind::Stream => sys::SOCK_STREAM,
-            Kind::Datagram => sys::SOCK_DGRAM,
-        };
-        let s = check(sys::socket(family, ty))?;
-        let init = || -> Result<(), Error> {
+        NetFd::socket_family(family, kind, |s| {
             // Go's setDefaultSockopts: an IPv6 wildcard socket also serves IPv4 (dual stack);
             // any other IPv6 socket is IPv6 only. Datagram sockets may broadcast.
             if family == sys::AF_INET6 {
@@ -100,8 +95,22 @@ impl NetFd {
                 check(sys::setsockopt_int(s, sys::SOL_SOCKET, sys::SO_BROADCAST, 1))?;
             }
             setup(s)
+        })
+    }
+
+    /// A non-blocking socket of `family` (AF_INET, AF_INET6, AF_UNIX), `setup` run on it, then
+    /// registered with the poller; the fd is closed if any step fails.
+    fn socket_family(
+        family: usize,
+        kind: Kind,
+        setup: impl FnOnce(usize) -> Result<(), Error>,
+    ) -> Result<NetFd, Error> {
+        let ty = match kind {
+            Kind::Stream => sys::SOCK_STREAM,
+            Kind::Datagram => sys::SOCK_DGRAM,
         };
-        if let Err(e) = init() {
+        let s = check(sys::socket(family, ty))?;
+        if let Err(e) = setup(s) {
             sys::close(s);
             return Err(e);
         }
@@ -129,45 +138,71 @@ impl NetFd {
     /// passes (Go's netFD.connect: wait until writable, then ask SO_ERROR).
     pub(super) fn dial_stream(addr: &SocketAddr, deadline: Option<Instant>) -> Result<NetFd, Error> {
         let fd = NetFd::socket(addr, Kind::Stream, |_| Ok(()))?;
-        {
-            let u = fd_mutex::lock(&fd, Mode::Write)?;
-            let raw = fd.raw(&u);
-            let r = sys::connect(raw, &RawAddr::from(addr));
-            if r < 0 && r != -EINPROGRESS && r != -EINTR {
-                return Err(os_error(r));
+        fd.connect(&RawAddr::from(addr), deadline)?;
+        Ok(fd)
+    }
+
+    /// A unix-domain stream socket bound to `ra` (a path: `RawAddr::from_unix_path`),
+    /// listening (Go's listenUnix). A file at the path makes bind fail with AddrInUse.
+    pub(super) fn listen_unix(ra: &RawAddr) -> Result<NetFd, Error> {
+        NetFd::socket_family(sys::AF_UNIX, Kind::Stream, |s| {
+            check(sys::bind(s, ra))?;
+            check(sys::listen(s, 4096))?;
+            Ok(())
+        })
+    }
+
+    /// A unix-domain stream socket connected to `ra` (Go's dialUnix).
+    pub(super) fn dial_unix(ra: &RawAddr, deadline: Option<Instant>) -> Result<NetFd, Error> {
+        let fd = NetFd::socket_family(sys::AF_UNIX, Kind::Stream, |_| Ok(()))?;
+        fd.connect(ra, deadline)?;
+        Ok(fd)
+    }
+
+    /// Go's netFD.connect: connect(2), then parked until writable and SO_ERROR says how the
+    /// handshake ended, or `deadline` passes.
+    fn connect(&self, ra: &RawAddr, deadline: Option<Instant>) -> Result<(), Error> {
+        let u = fd_mutex::lock(self, Mode::Write)?;
+        let raw = self.raw(&u);
+        let r = sys::connect(raw, ra);
+        if r < 0 && r != -EINPROGRESS && r != -EINTR {
+            return Err(os_error(r));
+        }
+        if r < 0 {
+            if deadline.is_some() {
+                self.pd.set_deadline(deadline_from(deadline), Some(Mode::Write));
             }
-            if r < 0 {
-                if deadline.is_some() {
-                    fd.pd.set_deadline(deadline_from(deadline), Some(Mode::Write));
+            loop {
+                self.wait(Mode::Write)?;
+                match sys::getsockopt_int(raw, sys::SOL_SOCKET, sys::SO_ERROR).map_err(os_error)? as isize {
+                    0 => break,
+                    // Spurious wake-up: still in progress.
+                    EINPROGRESS | EAGAIN | EINTR => continue,
+                    e => return Err(Error::from_raw_os_error(e as i32)),
                 }
-                loop {
-                    fd.wait(Mode::Write)?;
-                    match sys::getsockopt_int(raw, sys::SOL_SOCKET, sys::SO_ERROR).map_err(os_error)? as isize {
-                        0 => break,
-                        // Spurious wake-up: still in progress.
-                        EINPROGRESS | EAGAIN | EINTR => continue,
-                        e => return Err(Error::from_raw_os_error(e as i32)),
-                    }
-                }
-                if deadline.is_some() {
-                    fd.pd.set_deadline(0, Some(Mode::Write));
-                }
+            }
+            if deadline.is_some() {
+                self.pd.set_deadline(0, Some(Mode::Write));
             }
         }
-        Ok(fd)
+        Ok(())
     }
 
     /// Go's FD.Accept: parks until a connection arrives; the new socket is registered too.
     pub(super) fn accept(&self) -> Result<(NetFd, SocketAddr), Error> {
+        let (nfd, ra) = self.accept_raw()?;
+        Ok((nfd, addr_of(&ra)?))
+    }
+
+    /// accept with the peer's address as the kernel wrote it (any family).
+    pub(super) fn accept_raw(&self) -> Result<(NetFd, RawAddr), Error> {
         let mut ra = RawAddr::empty();
         let ns = self.read_with(|fd| match sys::accept(fd, &mut ra) {
             // A connection reset before we took it: wait for the next (Go retries too).
             r if r == -ECONNABORTED => -EINTR,
             r => r,
         })?;
-        let peer = addr_of(&ra);
-        let nfd = NetFd::new(ns)?;
-        Ok((nfd, peer?))
+        Ok((NetFd::new(ns)?, ra))
     }
 
     /// Go's FD.Read: what is there, parked until something is; 0 is end of file.
@@ -212,18 +247,28 @@ impl NetFd {
 
     /// The local address (getsockname).
     pub(super) fn local_addr(&self) -> Result<SocketAddr, Error> {
-        let u = self.use_fd()?;
-        let mut ra = RawAddr::empty();
-        check(sys::getsockname(self.raw(&u), &mut ra))?;
-        addr_of(&ra)
+        addr_of(&self.local_raw()?)
     }
 
     /// The remote address (getpeername).
     pub(super) fn peer_addr(&self) -> Result<SocketAddr, Error> {
+        addr_of(&self.peer_raw()?)
+    }
+
+    /// getsockname's address as the kernel wrote it (any family).
+    pub(super) fn local_raw(&self) -> Result<RawAddr, Error> {
+        let u = self.use_fd()?;
+        let mut ra = RawAddr::empty();
+        check(sys::getsockname(self.raw(&u), &mut ra))?;
+        Ok(ra)
+    }
+
+    /// getpeername's address as the kernel wrote it (any family).
+    pub(super) fn peer_raw(&self) -> Result<RawAddr, Error> {
         let u = self.use_fd()?;
         let mut ra = RawAddr::empty();
         check(sys::getpeername(self.raw(&u), &mut ra))?;
-        addr_of(&ra)
+        Ok(ra)
     }
 
     /// TCP_NODELAY.

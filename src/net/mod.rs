@@ -1,9 +1,10 @@
-//! TCP and UDP over the network poller (Go's net package; linux only for now: darwin's kqueue and
-//! windows' IOCP pollers are still to come, and there this module does not exist).
+//! TCP, UDP and unix-domain sockets over the network poller (Go's net package), on linux (epoll)
+//! and darwin (kqueue: built, never run); windows' IOCP poller is still to come, and there this
+//! module does not exist.
 //!
 //! Every socket is non-blocking and close-on-exec. A call that would block (EAGAIN) parks the
 //! goroutine on the poller, never the thread: ten thousand connections waiting cost ten thousand
-//! parked goroutines and one M blocked in `epoll_pwait`.
+//! parked goroutines and one M blocked in `epoll_pwait` (darwin: `kevent`).
 //!
 //! Methods take `&self`, so one goroutine may read while another writes and a third closes (Go's
 //! model: share the socket in an `Arc`). [`TcpStream::close`] (or the drop of the last owner)
@@ -16,7 +17,8 @@
 //! (`None` clears it). Once it passes, the pending read and every later one fail with
 //! [`ErrorKind::TimedOut`](crate::io::ErrorKind) until the deadline is reset; a deadline already
 //! in the past fails at once. Writes to a peer that closed return `BrokenPipe` or
-//! `ConnectionReset` (sent with MSG_NOSIGNAL: SIGPIPE never kills the process).
+//! `ConnectionReset` (sent with MSG_NOSIGNAL on linux, SO_NOSIGPIPE on darwin: SIGPIPE never
+//! kills the process). Unix-domain sockets: [`UnixListener`], [`UnixStream`] (unix.rs).
 //!
 //! ```
 //! use gort::net::{TcpListener, TcpStream};
@@ -40,7 +42,11 @@ mod fd;
 mod fd_mutex;
 mod tcp;
 mod udp;
+#[cfg(unix)]
+mod unix;
 
 pub use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 pub use tcp::{Shutdown, TcpListener, TcpStream};
 pub use udp::UdpSocket;
+#[cfg(unix)]
+pub use unix::{UnixAddr, UnixListener, UnixStream};

@@ -22,6 +22,7 @@ use super::SigSet;
 mod arch;
 pub use arch::*;
 pub mod fs;
+pub mod socket;
 
 /// OS name as Go spells it.
 pub const GOOS: &str = "darwin";
@@ -79,6 +80,15 @@ mod libsystem {
         pub fn issetugid() -> c_int;
         pub fn __ulock_wait(op: u32, addr: *mut c_void, value: u64, timeout_us: u32) -> c_int;
         pub fn __ulock_wake(op: u32, addr: *mut c_void, wake_value: u64) -> c_int;
+        pub fn kqueue() -> c_int;
+        pub fn kevent(
+            kq: c_int,
+            changes: *const super::Kevent,
+            nchanges: c_int,
+            events: *mut super::Kevent,
+            nevents: c_int,
+            timeout: *const super::Timespec,
+        ) -> c_int;
     }
 }
 use libsystem as ls;
@@ -335,6 +345,70 @@ pub fn futexwakeup(addr: &AtomicU32, cnt: u32) {
             4 => continue,        // EINTR
             _ => crate::throw("futexwakeup failed"),
         }
+    }
+}
+
+// --- kqueue (Go's sys_darwin.go kqueue, kevent; the poller is netpoll/kqueue.rs) ---
+
+/// struct kevent (`<sys/event.h>`, the 64-bit layout of both arches: 32 bytes).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct Kevent {
+    /// The fd (or an EVFILT_USER identifier).
+    pub ident: usize,
+    /// EVFILT_*.
+    pub filter: i16,
+    /// EV_*.
+    pub flags: u16,
+    /// Filter flags (NOTE_*).
+    pub fflags: u32,
+    /// Filter data (bytes readable, or the errno of an EV_ERROR).
+    pub data: isize,
+    /// Opaque user data, returned with the event.
+    pub udata: usize,
+}
+const _: () = assert!(core::mem::size_of::<Kevent>() == 32);
+
+/// struct timespec (time_t and long are both 64-bit on darwin).
+#[repr(C)]
+pub struct Timespec {
+    /// Seconds.
+    pub tv_sec: i64,
+    /// Nanoseconds (below 1e9).
+    pub tv_nsec: i64,
+}
+
+/// kqueue(2) with close-on-exec (Go's kqueue + closeonexec): the fd or -errno.
+pub fn kqueue() -> isize {
+    // SAFETY: no arguments.
+    let kq = unsafe { ls::kqueue() };
+    if kq < 0 {
+        return -errno();
+    }
+    socket::closeonexec(kq as usize);
+    kq as isize
+}
+
+/// kevent(2): applies `changes`, then waits for up to `events.len()` events for at most
+/// `timeout` (None: forever). The number of events written, or -errno.
+pub fn kevent(kq: usize, changes: &[Kevent], events: &mut [Kevent], timeout: Option<&Timespec>) -> isize {
+    let ts = timeout.map_or(core::ptr::null(), |t| t as *const Timespec);
+    // SAFETY: the kernel reads `changes` and writes at most `events.len()` entries of `events`,
+    // both valid for their lengths; ts is null or a valid timespec.
+    let n = unsafe {
+        ls::kevent(
+            kq as c_int,
+            changes.as_ptr(),
+            changes.len() as c_int,
+            events.as_mut_ptr(),
+            events.len() as c_int,
+            ts,
+        )
+    };
+    if n < 0 {
+        -errno()
+    } else {
+        n as isize
     }
 }
 

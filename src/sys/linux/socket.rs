@@ -8,7 +8,8 @@
 //! (the new fd also non-blocking and close-on-exec), `bind`, `listen`, `connect`, `recv`,
 //! `recvfrom`, `send` and `sendto` (no SIGPIPE), `shutdown`, `getsockname`, `getpeername`,
 //! `setsockopt_int`, `getsockopt_int`, `close`; the errno values the net package tests; the
-//! option numbers; and `SOCKADDR_LEN_BYTE` (BSD sockaddrs start with a length byte).
+//! family and option numbers (AF_UNIX included); `SOCKADDR_LEN_BYTE` (BSD sockaddrs start with
+//! a length byte); and `SUN_PATH_MAX` (the longest unix-socket path sun_path holds with its NUL).
 
 use super::{nr, syscall6};
 use crate::sys::unix::sockaddr::RawAddr;
@@ -18,6 +19,7 @@ pub const EAGAIN: isize = 11;
 pub const EINPROGRESS: isize = 115;
 pub const ECONNABORTED: isize = 103;
 
+pub const AF_UNIX: usize = 1;
 pub const AF_INET: usize = 2;
 pub const AF_INET6: usize = 10;
 pub const SOCK_STREAM: usize = 1;
@@ -32,6 +34,8 @@ pub const IPPROTO_IPV6: usize = 41;
 pub const IPV6_V6ONLY: usize = 26;
 /// linux's sockaddr starts with a 16-bit family, no length byte.
 pub const SOCKADDR_LEN_BYTE: bool = false;
+/// The longest unix-socket path: sockaddr_un's 108-byte sun_path less its NUL.
+pub const SUN_PATH_MAX: usize = 107;
 
 const SOCK_NONBLOCK: usize = 0o4000;
 const SOCK_CLOEXEC: usize = 0o2000000;

@@ -6,8 +6,7 @@
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod amd64;
-// Sockets exist where gort::net does (darwin's socket layer is still to come).
-#[cfg(target_os = "linux")]
+// Sockets (gort::net) on every unix.
 pub mod sockaddr;
 
 /// The values of open(2)'s flags on one OS (linux and darwin number them differently).

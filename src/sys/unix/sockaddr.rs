@@ -1,11 +1,13 @@
-//! `core::net::SocketAddr` ⇄ the kernel's sockaddr_in / sockaddr_in6 (Go's net/sockaddr_posix.go
-//! and syscall's anyToSockaddr), for every unix: the family numbers come from the OS's
-//! `socket` module, and BSD sockaddrs (`SOCKADDR_LEN_BYTE`) start with a length byte and an
-//! 8-bit family where linux has a 16-bit family.
+//! `core::net::SocketAddr` ⇄ the kernel's sockaddr_in / sockaddr_in6, and a unix-socket path ⇄
+//! sockaddr_un (Go's net/sockaddr_posix.go and syscall's anyToSockaddr, SockaddrUnix), for every
+//! unix: the family numbers and sun_path's size come from the OS's `socket` module, and BSD
+//! sockaddrs (`SOCKADDR_LEN_BYTE`) start with a length byte and an 8-bit family where linux has
+//! a 16-bit family.
 
 use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
-use crate::sys::socket::{AF_INET, AF_INET6, SOCKADDR_LEN_BYTE};
+use crate::io::{Error, ErrorKind};
+use crate::sys::socket::{AF_INET, AF_INET6, AF_UNIX, SOCKADDR_LEN_BYTE, SUN_PATH_MAX};
 
 /// Room for any sockaddr gort uses (sockaddr_in6 is 28 bytes, sockaddr_un 106 on darwin and 110
 /// on linux), aligned as the kernel's.
@@ -70,6 +72,37 @@ impl RawAddr {
         r
     }
 
+    /// The sockaddr_un for a unix-socket `path` (Go's SockaddrUnix.sockaddr): the path and its
+    /// NUL in sun_path. InvalidInput for an empty path, a NUL inside it, or a path longer than
+    /// the OS's sun_path holds with its NUL (`SUN_PATH_MAX`: 107 bytes on linux, 103 on darwin).
+    pub fn from_unix_path(path: &[u8]) -> Result<RawAddr, Error> {
+        if path.is_empty() {
+            return Err(Error::new(ErrorKind::InvalidInput, "empty unix socket path"));
+        }
+        if path.len() > SUN_PATH_MAX {
+            return Err(Error::new(ErrorKind::InvalidInput, "unix socket path too long"));
+        }
+        if path.contains(&0) {
+            return Err(Error::new(ErrorKind::InvalidInput, "unix socket path contains a NUL byte"));
+        }
+        let mut r = RawAddr::empty();
+        // The family (and length byte), the path, its NUL (already zero).
+        r.set_family(AF_UNIX, (2 + path.len() + 1) as u32);
+        r.bytes[2..2 + path.len()].copy_from_slice(path);
+        Ok(r)
+    }
+
+    /// The path of a unix-socket address the kernel wrote (empty for an unnamed socket: a
+    /// connecting end, or the peer an accept reports), or None for another family.
+    pub fn unix_path(&self) -> Option<&[u8]> {
+        if self.family() != AF_UNIX {
+            return None;
+        }
+        let end = (self.len as usize).clamp(2, self.bytes.len());
+        let p = &self.bytes[2..end];
+        Some(&p[..p.iter().position(|&b| b == 0).unwrap_or(p.len())])
+    }
+
     /// The address the kernel wrote, if its family is one gort knows.
     pub fn to_addr(&self) -> Option<SocketAddr> {
         let fam = self.family();
@@ -105,5 +138,28 @@ mod tests {
         // Port in network order.
         let r = RawAddr::from(&"1.2.3.4:258".parse().unwrap());
         assert_eq!(&r.bytes[2..8], &[1, 2, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn unix_paths() {
+        let r = RawAddr::from_unix_path(b"/tmp/x.sock").unwrap();
+        assert_eq!(r.len, 2 + 11 + 1);
+        assert_eq!(r.family(), AF_UNIX);
+        assert_eq!(r.unix_path(), Some(&b"/tmp/x.sock"[..]));
+        assert_eq!(r.to_addr(), None);
+        // The longest path fits with its NUL; one more byte does not.
+        let long = [b'a'; SUN_PATH_MAX + 1];
+        let r = RawAddr::from_unix_path(&long[..SUN_PATH_MAX]).unwrap();
+        assert_eq!(r.unix_path().unwrap().len(), SUN_PATH_MAX);
+        assert_eq!(r.bytes[2 + SUN_PATH_MAX], 0);
+        for bad in [&long[..], &b""[..], &b"a\0b"[..]] {
+            assert_eq!(RawAddr::from_unix_path(bad).err().map(|e| e.kind()), Some(ErrorKind::InvalidInput));
+        }
+        // An unnamed socket: the family alone.
+        let mut r = RawAddr::empty();
+        r.set_family(AF_UNIX, 2);
+        assert_eq!(r.unix_path(), Some(&b""[..]));
+        // An internet address is not a path.
+        assert_eq!(RawAddr::from(&"1.2.3.4:5".parse().unwrap()).unix_path(), None);
     }
 }
