@@ -2,8 +2,8 @@
 //! reader and writer. On linux both ends are non-blocking and registered with the network poller
 //! (Go's kindPipe): a read that finds the pipe empty or a write that finds it full parks the
 //! goroutine, never the thread. darwin and windows pipes block their thread inside entersyscall
-//! (windows anonymous pipes cannot be polled; darwin's poller is still to come for them), so
-//! the P goes on running other goroutines.
+//! (windows anonymous pipes cannot be polled; darwin's kqueue poller is built but has never run,
+//! so pipes stay off it until it has), and the P goes on running other goroutines.
 //!
 //! A write to a pipe whose reader is gone fails with `BrokenPipe`, as in Go: the runtime
 //! catches SIGPIPE (signal_unix.rs), so it ends the process only for stdout and stderr.
