@@ -86,7 +86,7 @@ pub mod io;
 mod lock_futex;
 mod malloc;
 mod mheap;
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", windows))]
 pub mod net;
 mod netpoll;
 mod offsets;

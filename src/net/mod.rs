@@ -1,5 +1,5 @@
-//! TCP and UDP over the network poller (Go's net package; linux only for now: darwin's kqueue and
-//! windows' IOCP pollers are still to come, and there this module does not exist).
+//! TCP and UDP over the network poller (Go's net package; linux on epoll, windows on IOCP:
+//! darwin's kqueue poller is still to come, and there this module does not exist).
 //!
 //! Every socket is non-blocking and close-on-exec. A call that would block (EAGAIN) parks the
 //! goroutine on the poller, never the thread: ten thousand connections waiting cost ten thousand
@@ -36,6 +36,7 @@
 //! ```
 
 #[cfg_attr(unix, path = "fd_unix.rs")]
+#[cfg_attr(windows, path = "fd_windows.rs")]
 mod fd;
 mod fd_mutex;
 mod tcp;
