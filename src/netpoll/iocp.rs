@@ -181,8 +181,7 @@ pub(super) fn netpoll(delay_ns: i64) -> (GList, i32) {
     } else {
         1_000_000_000
     };
-    let mut entries =
-        [OverlappedEntry { key: 0, overlapped: core::ptr::null_mut(), internal: 0, qty: 0 }; 64];
+    let mut entries = [OverlappedEntry { key: 0, overlapped: core::ptr::null_mut(), internal: 0, qty: 0 }; 64];
     // Go takes at most 64/GOMAXPROCS (at least 8) per call, so several polling Ms share them.
     let max = (entries.len() as u32 / crate::proc::gomaxprocs().max(1) as u32).max(8);
     let mut n = 0u32;

@@ -131,8 +131,15 @@ extern "system" {
         o: *mut Overlapped,
         routine: usize,
     ) -> i32;
-    fn WSARecv(s: usize, bufs: *const WsaBuf, n: u32, got: *mut u32, flags: *mut u32, o: *mut Overlapped, r: usize)
-        -> i32;
+    fn WSARecv(
+        s: usize,
+        bufs: *const WsaBuf,
+        n: u32,
+        got: *mut u32,
+        flags: *mut u32,
+        o: *mut Overlapped,
+        r: usize,
+    ) -> i32;
     fn WSASend(s: usize, bufs: *const WsaBuf, n: u32, sent: *mut u32, flags: u32, o: *mut Overlapped, r: usize) -> i32;
     fn WSARecvFrom(
         s: usize,
@@ -265,9 +272,7 @@ fn sockaddr_to_addr(b: &[u8]) -> Option<SocketAddr> {
     }
     let port = u16::from_be_bytes([b[2], b[3]]);
     match u16::from_le_bytes([b[0], b[1]]) as i32 {
-        AF_INET if b.len() >= 8 => {
-            Some(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(b[4], b[5], b[6], b[7]), port)))
-        }
+        AF_INET if b.len() >= 8 => Some(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(b[4], b[5], b[6], b[7]), port))),
         AF_INET6 if b.len() >= 28 => {
             let mut ip = [0u8; 16];
             ip.copy_from_slice(&b[8..24]);
@@ -497,20 +502,12 @@ pub unsafe fn recvfrom(
     o: *mut Overlapped,
 ) -> Result<(), i32> {
     // SAFETY: per the contract.
-    started(unsafe {
-        (*from).len = 128;
-        WSARecvFrom(
-            s,
-            buf,
-            1,
-            core::ptr::null_mut(),
-            flags,
-            (*from).bytes.as_mut_ptr(),
-            &raw mut (*from).len,
-            o,
-            0,
-        )
-    } == 0)
+    started(
+        unsafe {
+            (*from).len = 128;
+            WSARecvFrom(s, buf, 1, core::ptr::null_mut(), flags, (*from).bytes.as_mut_ptr(), &raw mut (*from).len, o, 0)
+        } == 0,
+    )
 }
 
 /// Starts WSASendTo: one datagram to `to`.

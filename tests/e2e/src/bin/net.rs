@@ -166,7 +166,12 @@ mod checks {
                     c.read_exact(&mut back).unwrap();
                     assert_eq!(back, msg, "client {i} round {round}");
                     bytes.fetch_add(msg.len(), Ordering::Relaxed);
+                    // linux: every client samples (reading /proc is cheap); windows: a sampler
+                    // goroutine does (a Toolhelp snapshot under wine takes milliseconds).
+                    #[cfg(target_os = "linux")]
                     mt.fetch_max(threads() as usize, Ordering::Relaxed);
+                    #[cfg(windows)]
+                    let _ = &mt;
                 }
                 c.shutdown(Shutdown::Write).unwrap();
                 let mut b = [0u8; 1];
@@ -174,7 +179,24 @@ mod checks {
                 wg.done();
             });
         }
+        #[cfg(windows)]
+        let sampling = {
+            let (mt, stop) = (max_threads.clone(), Arc::new(core::sync::atomic::AtomicBool::new(false)));
+            let stop2 = stop.clone();
+            gort::go(move || {
+                while !stop2.load(Ordering::Relaxed) {
+                    mt.fetch_max(threads() as usize, Ordering::Relaxed);
+                    gort::sleep(Duration::from_millis(20));
+                }
+            });
+            stop
+        };
         wg.wait();
+        #[cfg(windows)]
+        {
+            max_threads.fetch_max(threads() as usize, Ordering::Relaxed);
+            sampling.store(true, Ordering::Relaxed);
+        }
         l.close().unwrap();
         let t = max_threads.load(Ordering::Relaxed) as i32;
         let procs = gort::gomaxprocs(0);
