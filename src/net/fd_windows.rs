@@ -124,8 +124,8 @@ impl NetFd {
             }
         };
         let ops = Box::new(Ops {
-            rop: Operation::new(fd, pd, Mode::Read),
-            wop: Operation::new(fd, pd, Mode::Write),
+            rop: Operation::new(pd, Mode::Read),
+            wop: Operation::new(pd, Mode::Write),
             rbuf: UnsafeCell::new(WsaBuf::EMPTY),
             rflags: UnsafeCell::new(0),
             rsa: UnsafeCell::new(RawAddr::empty()),
@@ -252,12 +252,11 @@ impl NetFd {
         let ops = &*self.ops;
         // SAFETY: the read side's cells are ours under the read lock; `buf` is borrowed until
         // exec_io returns, which is after the completion (module doc).
-        let r = self.exec_io(&u, Mode::Read, |o| unsafe {
+        self.exec_io(&u, Mode::Read, |o| unsafe {
             ops.rbuf.get().write(WsaBuf::new(buf.as_mut_ptr(), buf.len()));
             ops.rflags.get().write(0);
             sys::recv(s, ops.rbuf.get(), ops.rflags.get(), o)
-        });
-        self.datagram_cut(r)
+        })
     }
 
     /// Go's FD.Write for one call's worth (WSASend completes when the stack took all of it).
@@ -278,12 +277,11 @@ impl NetFd {
         let s = self.raw(&u);
         let ops = &*self.ops;
         // SAFETY: as in read; the sender address cell too.
-        let r = self.exec_io(&u, Mode::Read, |o| unsafe {
+        let n = self.exec_io(&u, Mode::Read, |o| unsafe {
             ops.rbuf.get().write(WsaBuf::new(buf.as_mut_ptr(), buf.len()));
             ops.rflags.get().write(0);
             sys::recvfrom(s, ops.rbuf.get(), ops.rflags.get(), ops.rsa.get(), o)
-        });
-        let n = self.datagram_cut(r)?;
+        })?;
         // SAFETY: the operation completed; the cell is ours under the read lock.
         let from = addr_of(unsafe { &*ops.rsa.get() })?;
         Ok((n, from))
@@ -300,20 +298,6 @@ impl NetFd {
             ops.wbuf.get().write(WsaBuf::new(buf.as_ptr(), buf.len()));
             sys::sendto(s, ops.wbuf.get(), &ra, o)
         })
-    }
-
-    /// A datagram longer than the buffer arrives cut, as on unix (windows reports it as
-    /// WSAEMSGSIZE with the bytes that fit).
-    fn datagram_cut(&self, r: Result<usize, Error>) -> Result<usize, Error> {
-        match r {
-            Err(e)
-                if self.kind == Kind::Datagram
-                    && matches!(e.raw_os_error(), Some(sys::WSAEMSGSIZE | sys::ERROR_MORE_DATA)) =>
-            {
-                Ok(self.ops.rop.result().1 as usize)
-            }
-            r => r,
-        }
     }
 
     /// connect on a datagram socket: sets the default peer (does not block).
@@ -399,8 +383,9 @@ impl NetFd {
         submit(o).map_err(os_error)?;
         let werr = match self.pd.wait(mode) {
             Ok(()) => {
-                let (errno, qty) = op.result();
-                return if errno != 0 { Err(os_error(errno as i32)) } else { Ok(qty as usize) };
+                // SAFETY: its completion was dequeued (that readied us).
+                let (errno, qty) = unsafe { sys::overlapped_result(self.fd, o) };
+                return self.outcome(errno, qty);
             }
             Err(e) => e,
         };
@@ -410,10 +395,21 @@ impl NetFd {
             crate::print::fatal_fmt(format_args!("runtime: CancelIoEx failed (errno={e})"));
         }
         self.pd.wait_canceled(mode);
-        match op.result() {
-            (0, qty) => Ok(qty as usize), // completed before the cancel: the bytes moved
+        // SAFETY: as above.
+        match unsafe { sys::overlapped_result(self.fd, o) } {
             (e, _) if e as i32 == sys::ERROR_OPERATION_ABORTED => Err(poll_error(werr)),
-            (e, _) => Err(os_error(e as i32)),
+            // Completed before the cancel: the bytes moved (Go reports them too).
+            (e, qty) => self.outcome(e, qty),
+        }
+    }
+
+    /// A completed operation's (error, bytes) as the call's result. A datagram longer than the
+    /// buffer arrives cut, as on unix (windows reports WSAEMSGSIZE with the bytes that fit).
+    fn outcome(&self, errno: u32, qty: u32) -> Result<usize, Error> {
+        match errno as i32 {
+            0 => Ok(qty as usize),
+            sys::WSAEMSGSIZE | sys::ERROR_MORE_DATA if self.kind == Kind::Datagram => Ok(qty as usize),
+            e => Err(os_error(e)),
         }
     }
 }

@@ -3,13 +3,13 @@
 //!
 //! epoll says "this fd is ready, retry the call"; a completion port says "this operation is
 //! done". So each read or write is an [`Operation`] (an OVERLAPPED with, after it, the pollDesc
-//! and mode it belongs to and its outcome): `net/fd_windows.rs` starts it (WSARecv & co. with
-//! the operation's OVERLAPPED) and parks in `PollDesc::wait`; the completion packet carries the
-//! OVERLAPPED's address, which is the operation's (it is the first field), so `netpoll` finds
-//! the pollDesc and the mode, records the error and byte count in the operation (asked of
-//! `WSAGetOverlappedResult`, as Go does, for Winsock's error codes) and readies the waiter
-//! through the OS-neutral `netpollready` (`PollDesc::ready`). `netpollBreak` posts a packet with
-//! no OVERLAPPED.
+//! and mode it belongs to): `net/fd_windows.rs` starts it (WSARecv & co. with the operation's
+//! OVERLAPPED) and parks in `PollDesc::wait`; the completion packet carries the OVERLAPPED's
+//! address, which is the operation's (it is the first field), so `netpoll` finds the pollDesc
+//! and the mode and readies the waiter through the OS-neutral `netpollready` (`PollDesc::ready`).
+//! The waiter then asks `WSAGetOverlappedResult` for the outcome (Go's netpoll asks it itself;
+//! here the poller imports nothing from ws2_32, so a program without sockets never loads
+//! Winsock). `netpollBreak` posts a packet with no OVERLAPPED.
 //!
 //! No stale packets: a completion is dequeued for every operation started, and the net package
 //! never returns from an operation (so never closes the socket, recycles the pollDesc or frees
@@ -66,40 +66,32 @@ const WAIT_TIMEOUT: u32 = 258;
 #[repr(C)]
 pub(crate) struct Operation {
     /// Written by the kernel while the operation is pending: only ever touched through the raw
-    /// pointer [`Operation::overlapped`], never through a reference.
+    /// pointer `start` returns, never through a reference.
     o: UnsafeCell<Overlapped>,
-    /// The socket (for WSAGetOverlappedResult) and the descriptor and side the packet readies.
-    socket: usize,
+    /// The descriptor and side the packet readies.
     pd: &'static PollDesc,
     mode: Mode,
-    /// The outcome, written by `netpoll` before it readies the waiter and read by the waiter
-    /// after it was readied: Relaxed, ordered by the SeqCst wait word (rg/wg) between them.
-    errno: AtomicU32,
-    qty: AtomicU32,
 }
 
 // SAFETY: the OVERLAPPED is shared only with the kernel, through raw pointers, by the one
 // goroutine that holds the operation's side (the net package's read or write lock); the rest is
-// atomics and a &'static PollDesc (Sync).
+// a &'static PollDesc (Sync) and a Copy mode.
 unsafe impl Sync for Operation {}
 // SAFETY: as above; nothing in it is tied to a thread.
 unsafe impl Send for Operation {}
 
 impl Operation {
-    /// An operation for `mode` on `socket`, registered as `pd`.
-    pub(crate) fn new(socket: usize, pd: &'static PollDesc, mode: Mode) -> Operation {
+    /// An operation for `mode` on a socket registered as `pd`.
+    pub(crate) fn new(pd: &'static PollDesc, mode: Mode) -> Operation {
         Operation {
             o: UnsafeCell::new(Overlapped { internal: 0, internal_high: 0, offset: 0, offset_high: 0, event: 0 }),
-            socket,
             pd,
             mode,
-            errno: AtomicU32::new(0),
-            qty: AtomicU32::new(0),
         }
     }
 
-    /// Clears the OVERLAPPED and the outcome before a new operation starts, and returns the
-    /// OVERLAPPED's address for the starting call.
+    /// Clears the OVERLAPPED before a new operation starts and returns its address, for the
+    /// starting call and later for WSAGetOverlappedResult and CancelIoEx.
     ///
     /// # Safety
     /// No operation may be pending on it (the caller holds its side's lock and waited for the
@@ -108,14 +100,7 @@ impl Operation {
         let p = self.o.get();
         // SAFETY: nothing else (the kernel included) uses the OVERLAPPED now, per the contract.
         unsafe { p.write(Overlapped { internal: 0, internal_high: 0, offset: 0, offset_high: 0, event: 0 }) };
-        self.errno.store(0, Ordering::Relaxed);
-        self.qty.store(0, Ordering::Relaxed);
         p
-    }
-
-    /// The outcome of the completed operation: (Winsock error or 0, bytes).
-    pub(crate) fn result(&self) -> (u32, u32) {
-        (self.errno.load(Ordering::Relaxed), self.qty.load(Ordering::Relaxed))
     }
 }
 
@@ -207,13 +192,12 @@ pub(super) fn netpoll(delay_ns: i64) -> (GList, i32) {
             continue;
         }
         // SAFETY: every OVERLAPPED we hand to the kernel is the first field of a live Operation
-        // (repr(C)), which stays alive until its waiter has seen this packet's result.
+        // (repr(C)), which stays alive until its waiter was readied by this packet.
         let op = unsafe { &*(e.overlapped as *const Operation) };
-        // SAFETY: the packet for this operation on op.socket was just dequeued.
-        let (errno, qty) = unsafe { crate::sys::socket::overlapped_result(op.socket, e.overlapped) };
-        op.errno.store(errno, Ordering::Relaxed);
-        op.qty.store(qty, Ordering::Relaxed);
-        // Copied out before the waiter can run: once readied it may free the operation.
+        // Copied out before the waiter can run: once readied it may free the operation. The
+        // kernel's writes (the outcome in the OVERLAPPED, the buffers) were done before the
+        // packet was queued; the SeqCst wait word that `ready` sets orders them before the
+        // waiter's reads.
         let (pd, mode) = (op.pd, op.mode);
         delta += pd.ready(&mut list, mode == Mode::Read, mode == Mode::Write);
     }
