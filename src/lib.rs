@@ -86,7 +86,7 @@ pub mod io;
 mod lock_futex;
 mod malloc;
 mod mheap;
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 pub mod net;
 mod netpoll;
 mod offsets;
@@ -584,6 +584,13 @@ pub mod testing {
     /// and exits 2.
     pub fn throw(msg: &str) -> ! {
         crate::throw(msg)
+    }
+
+    /// The windows system resolver (GetAddrInfoW through entersyscall), until `gort::net`'s
+    /// name lookup uses it there: the addresses of `host`.
+    #[cfg(windows)]
+    pub fn system_resolve(host: &str) -> Result<alloc::vec::Vec<core::net::IpAddr>, crate::io::Error> {
+        crate::sys::socket::getaddrinfo(host)
     }
 }
 

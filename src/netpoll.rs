@@ -1,9 +1,10 @@
 //! The network poller (Go's runtime/netpoll.go): a poll descriptor per non-blocking fd, where a
 //! goroutine parks until the fd is ready (`netpollblock`) and the OS poller readies it
 //! (`netpoll` → `netpollready` → `netpollunblock`), with read and write deadlines on the per-P
-//! timer heaps. The OS half is `netpoll/epoll.rs` on linux (Go's netpoll_epoll.go) and
-//! `netpoll/kqueue.rs` on darwin (Go's netpoll_kqueue.go; built, never run); other OSes get
-//! `netpoll/stub.rs` (Go's netpoll_stub.go) until their pollers come, and no `gort::net`.
+//! timer heaps. The OS half is `netpoll/epoll.rs` on linux (Go's netpoll_epoll.go),
+//! `netpoll/iocp.rs` on windows (Go's netpoll_windows.go: completions, not readiness) and
+//! `netpoll/kqueue.rs` on darwin (Go's netpoll_kqueue.go; built, never run); any other OS would
+//! get `netpoll/stub.rs` (Go's netpoll_stub.go) and no `gort::net`.
 //!
 //! The poller starts lazily, at the first fd registered (`poll_open` → `netpoll_generic_init`):
 //! a program without network I/O never creates the epoll fd, and every scheduler hook below is
@@ -30,9 +31,9 @@
 //! the pointer and the fdseq it was registered with, Go's taggedPointer) is recognised as stale
 //! and dropped; deadline timers carry `rseq`/`wseq`, bumped at every deadline change and at
 //! close, for the same reason.
-// The descriptor half is used only by gort::net, which is unix-only until the windows poller
-// comes; there only the scheduler hooks (inited, any_waiters, netpoll) are live.
-#![cfg_attr(not(unix), allow(dead_code))]
+// The descriptor half is used only by gort::net; on an OS without a poller only the scheduler
+// hooks (inited, any_waiters, netpoll) would be live.
+#![cfg_attr(not(any(target_os = "linux", target_os = "macos", windows)), allow(dead_code))]
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -47,8 +48,11 @@ use crate::timer::{Timer, TimerFn};
 
 #[cfg_attr(target_os = "linux", path = "netpoll/epoll.rs")]
 #[cfg_attr(target_os = "macos", path = "netpoll/kqueue.rs")]
-#[cfg_attr(not(unix), path = "netpoll/stub.rs")]
+#[cfg_attr(windows, path = "netpoll/iocp.rs")]
+#[cfg_attr(not(any(target_os = "linux", target_os = "macos", windows)), path = "netpoll/stub.rs")]
 mod os;
+#[cfg(windows)]
+pub(crate) use os::{Operation, Overlapped};
 
 /// Nothing pending.
 const PD_NIL: usize = 0;
@@ -287,10 +291,18 @@ impl PollDesc {
     /// or the descriptor closes.
     pub(crate) fn wait(&self, mode: Mode) -> Result<(), PollError> {
         self.check_err(mode)?;
-        while !self.block(mode) {
+        while !self.block(mode, false) {
             self.check_err(mode)?;
         }
         Ok(())
+    }
+
+    /// Go's poll_runtime_pollWaitCanceled (windows): after a wait failed (deadline, close) and
+    /// the pending operation was cancelled, parks until its completion arrives, whatever the
+    /// error state says: the kernel may use the operation's buffers until then.
+    #[cfg(windows)]
+    pub(crate) fn wait_canceled(&self, mode: Mode) {
+        while !self.block(mode, true) {}
     }
 
     fn gpp(&self, mode: Mode) -> &AtomicUsize {
@@ -301,8 +313,9 @@ impl PollDesc {
     }
 
     /// Go's netpollblock: true if I/O is ready, false on a deadline or close (the caller
-    /// rechecks which).
-    fn block(&self, mode: Mode) -> bool {
+    /// rechecks which). `waitio` parks even when a deadline passed or the descriptor closes
+    /// (only readiness ends it; a deadline or close that comes meanwhile still wakes it, false).
+    fn block(&self, mode: Mode, waitio: bool) -> bool {
         let gpp = self.gpp(mode);
         loop {
             // Consume a notification that already arrived.
@@ -318,7 +331,7 @@ impl PollDesc {
             }
         }
         // Recheck the error state after publishing PD_WAIT (module doc: the Dekker pattern).
-        if self.check_err(mode).is_ok() {
+        if waitio || self.check_err(mode).is_ok() {
             crate::proc::gopark(Some(netpollblockcommit), gpp as *const AtomicUsize as usize, WaitReason::IoWait);
         }
         // Do not lose a PD_READY that arrived meanwhile.

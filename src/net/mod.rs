@@ -1,6 +1,5 @@
-//! TCP, UDP and unix-domain sockets over the network poller (Go's net package), on linux (epoll)
-//! and darwin (kqueue: built, never run); windows' IOCP poller is still to come, and there this
-//! module does not exist.
+//! TCP, UDP and unix-domain sockets over the network poller (Go's net package): linux on epoll,
+//! windows on IOCP (no unix-domain sockets there), darwin on kqueue (built, never run).
 //!
 //! Every socket is non-blocking and close-on-exec. A call that would block (EAGAIN) parks the
 //! goroutine on the poller, never the thread: ten thousand connections waiting cost ten thousand
@@ -38,6 +37,7 @@
 //! ```
 
 #[cfg_attr(unix, path = "fd_unix.rs")]
+#[cfg_attr(windows, path = "fd_windows.rs")]
 mod fd;
 mod fd_mutex;
 mod tcp;

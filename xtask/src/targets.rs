@@ -167,9 +167,9 @@ pub static TARGETS: &[Target] = &[
     },
 ];
 
-/// The DLLs a windows gort program may import (lower case): kernel32, and the API set that
-/// exports WaitOnAddress/WakeByAddress*.
-pub const WINDOWS_DLLS: &[&str] = &["kernel32.dll", "api-ms-win-core-synch-l1-2-0.dll"];
+/// The DLLs a windows gort program may import (lower case): kernel32, the API set that
+/// exports WaitOnAddress/WakeByAddress*, and Winsock (ws2_32: gort::net).
+pub const WINDOWS_DLLS: &[&str] = &["kernel32.dll", "api-ms-win-core-synch-l1-2-0.dll", "ws2_32.dll"];
 
 /// The only dylib a darwin gort program loads.
 const DARWIN_DYLIB: &str = "/usr/lib/libSystem.B.dylib";

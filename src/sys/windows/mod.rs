@@ -17,6 +17,7 @@ use super::winargs;
 mod arch;
 pub use arch::*;
 pub mod fs;
+pub mod socket;
 
 /// OS name as Go spells it.
 pub const GOOS: &str = "windows";
@@ -852,6 +853,14 @@ pub fn error_kind(code: i32) -> crate::io::ErrorKind {
         267 => K::NotADirectory,
         50 => K::Unsupported,
         1460 => K::TimedOut,
+        64 => K::ConnectionReset,
+        1225 => K::ConnectionRefused,
+        1236 => K::ConnectionAborted,
+        1231 => K::NetworkUnreachable,
+        1232 => K::HostUnreachable,
+        10040 => K::InvalidData,
+        10058 => K::BrokenPipe,
+        11001 => K::NotFound,
         10004 => K::Interrupted,
         10013 => K::PermissionDenied,
         10022 => K::InvalidInput,

@@ -4,20 +4,20 @@
 #![no_main]
 gort::main!(main);
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", windows)))]
 fn main() {
-    gort::println!("net: Linux only: gort::net has no poller on this OS yet");
+    gort::println!("net: linux and windows only: gort::net has no poller on this OS yet");
     gort::os::exit(3);
 }
 
-#[cfg(target_os = "linux")]
-use linux::main;
+#[cfg(any(target_os = "linux", windows))]
+use checks::main;
 
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", windows))]
 extern crate alloc;
 
-#[cfg(target_os = "linux")]
-mod linux {
+#[cfg(any(target_os = "linux", windows))]
+mod checks {
 
     use alloc::sync::Arc;
     use alloc::vec;
@@ -44,7 +44,50 @@ mod linux {
         (l, a)
     }
 
+    /// Threads of this process (a Toolhelp snapshot: wine keeps one for every process).
+    #[cfg(windows)]
+    fn threads() -> u64 {
+        #[repr(C)]
+        struct ThreadEntry32 {
+            size: u32,
+            usage: u32,
+            tid: u32,
+            owner: u32,
+            base_pri: i32,
+            delta_pri: i32,
+            flags: u32,
+        }
+        #[link(name = "kernel32", kind = "raw-dylib")]
+        extern "system" {
+            fn CreateToolhelp32Snapshot(flags: u32, pid: u32) -> usize;
+            fn Thread32First(h: usize, e: *mut ThreadEntry32) -> i32;
+            fn Thread32Next(h: usize, e: *mut ThreadEntry32) -> i32;
+            fn CloseHandle(h: usize) -> i32;
+            fn GetCurrentProcessId() -> u32;
+        }
+        const TH32CS_SNAPTHREAD: u32 = 4;
+        // SAFETY: a snapshot handle walked with a correctly sized entry, then closed.
+        gort::syscall::blocking(|| unsafe {
+            let me = GetCurrentProcessId();
+            let h = CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
+            assert!(h != usize::MAX, "CreateToolhelp32Snapshot failed");
+            let mut e = ThreadEntry32 { size: 28, usage: 0, tid: 0, owner: 0, base_pri: 0, delta_pri: 0, flags: 0 };
+            let mut n = 0;
+            let mut ok = Thread32First(h, &mut e);
+            while ok != 0 {
+                if e.owner == me {
+                    n += 1;
+                }
+                e.size = 28;
+                ok = Thread32Next(h, &mut e);
+            }
+            CloseHandle(h);
+            n
+        })
+    }
+
     /// Threads of this process (/proc/self/status).
+    #[cfg(target_os = "linux")]
     fn threads() -> u64 {
         use linux_raw_sys::general::{__NR_close, __NR_openat, __NR_read};
         const AT_FDCWD: isize = -100;
@@ -80,6 +123,8 @@ mod linux {
             "udp" => udp(),
             "v6" => v6(),
             "accept-deadline" => accept_deadline(),
+            #[cfg(windows)]
+            "resolve" => resolve(),
             other => panic!("unknown check {other:?}"),
         }
     }
@@ -121,7 +166,12 @@ mod linux {
                     c.read_exact(&mut back).unwrap();
                     assert_eq!(back, msg, "client {i} round {round}");
                     bytes.fetch_add(msg.len(), Ordering::Relaxed);
+                    // linux: every client samples (reading /proc is cheap); windows: a sampler
+                    // goroutine does (a Toolhelp snapshot under wine takes milliseconds).
+                    #[cfg(target_os = "linux")]
                     mt.fetch_max(threads() as usize, Ordering::Relaxed);
+                    #[cfg(windows)]
+                    let _ = &mt;
                 }
                 c.shutdown(Shutdown::Write).unwrap();
                 let mut b = [0u8; 1];
@@ -129,7 +179,24 @@ mod linux {
                 wg.done();
             });
         }
+        #[cfg(windows)]
+        let sampling = {
+            let (mt, stop) = (max_threads.clone(), Arc::new(core::sync::atomic::AtomicBool::new(false)));
+            let stop2 = stop.clone();
+            gort::go(move || {
+                while !stop2.load(Ordering::Relaxed) {
+                    mt.fetch_max(threads() as usize, Ordering::Relaxed);
+                    gort::sleep(Duration::from_millis(20));
+                }
+            });
+            stop
+        };
         wg.wait();
+        #[cfg(windows)]
+        {
+            max_threads.fetch_max(threads() as usize, Ordering::Relaxed);
+            sampling.store(true, Ordering::Relaxed);
+        }
         l.close().unwrap();
         let t = max_threads.load(Ordering::Relaxed) as i32;
         let procs = gort::gomaxprocs(0);
@@ -428,5 +495,18 @@ mod linux {
         gort::println!("accepting");
         let _ = l.accept();
         gort::println!("accept returned");
+    }
+
+    /// The windows system resolver (GetAddrInfoW) on "localhost" and a numeric name.
+    #[cfg(windows)]
+    #[inline(never)]
+    fn resolve() {
+        let a = gort::testing::system_resolve("localhost").unwrap();
+        assert!(!a.is_empty() && a.iter().all(|ip| ip.is_loopback()), "localhost: {a:?}");
+        gort::println!("localhost: loopback");
+        let b = gort::testing::system_resolve("192.0.2.7").unwrap();
+        gort::println!("numeric: {:?}", b);
+        let e = gort::testing::system_resolve("no-such-host.invalid").unwrap_err();
+        gort::println!("invalid: error {}", e.raw_os_error().is_some());
     }
 }
