@@ -36,7 +36,7 @@ use alloc::boxed::Box;
 use core::cell::UnsafeCell;
 use core::net::SocketAddr;
 
-use super::fd_mutex::{self, poll_error, FdMutex, Release};
+use super::fd_mutex::{self, FdMutex, Release};
 use super::Shutdown;
 use crate::io::{Error, ErrorKind};
 use crate::netpoll::{deadline_from, Mode, Operation, Overlapped, PollDesc};
@@ -375,7 +375,7 @@ impl NetFd {
             Mode::Write => &self.ops.wop,
         };
         // Go's pd.prepare: closed or past the deadline fails before anything starts.
-        self.pd.prepare(mode).map_err(poll_error)?;
+        self.pd.prepare(mode)?;
         // SAFETY: we hold this side's lock and the last operation on it completed (exec_io
         // never returns before that).
         let o = unsafe { op.start() };
@@ -397,7 +397,7 @@ impl NetFd {
         self.pd.wait_canceled(mode);
         // SAFETY: as above.
         match unsafe { sys::overlapped_result(self.fd, o) } {
-            (e, _) if e as i32 == sys::ERROR_OPERATION_ABORTED => Err(poll_error(werr)),
+            (e, _) if e as i32 == sys::ERROR_OPERATION_ABORTED => Err(Error::from(werr)),
             // Completed before the cancel: the bytes moved (Go reports them too).
             (e, qty) => self.outcome(e, qty),
         }
