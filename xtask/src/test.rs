@@ -432,7 +432,18 @@ fn run_case_once(root: &Path, t: &Target, exe: &Path, case: &Case, retries: u32)
     for k in &case.env_unset {
         c.env_remove(OsString::from_vec(k.clone()));
     }
-    match run::run_captured_input(c, case.timeout, case.stdin.as_deref()) {
+    let companion = match &case.companion {
+        None => None,
+        Some(words) => match companion_exe(root) {
+            Ok(exe) => Some(run::Companion {
+                exe,
+                args: words.iter().map(|w| OsString::from_vec(w.clone())).collect(),
+                stop_program: case.exit_companion,
+            }),
+            Err(e) => return (vec![format!("companion: {e}")], 0),
+        },
+    };
+    match run::run_with_companion(c, case.timeout, case.stdin.as_deref(), companion) {
         Ok(mut out) => {
             if case.symbolize {
                 match symbolize(exe, &out.stderr) {
@@ -455,6 +466,20 @@ fn run_case_once(root: &Path, t: &Target, exe: &Path, case: &Case, retries: u32)
         }
         Err(e) => (vec![format!("could not start {}: {e}", exe.display())], 0),
     }
+}
+
+/// The companion client (tests/companion, std, built for the host once per xtask run): whatever
+/// the target, it runs natively beside the program under test.
+pub fn companion_exe(root: &Path) -> Result<PathBuf, String> {
+    static EXE: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    EXE.get_or_init(|| {
+        let built = cargo_build(root, &["-p", "gort-companion", "--bin", "companion"], HOST, true)?;
+        match built.exes.get("companion") {
+            Some(e) if built.success => Ok(e.clone()),
+            _ => Err("building tests/companion for the host failed (errors above)".into()),
+        }
+    })
+    .clone()
 }
 
 /// The `symbolize` key (see the module doc): `?()` + `\tPATH+0xADDR` pairs in `stderr` become
@@ -630,6 +655,8 @@ mod tests {
             timed_out: false,
             elapsed: Duration::ZERO,
             pipes_left_open: false,
+            companion: None,
+            stopped_after_companion: false,
         }
     }
 
