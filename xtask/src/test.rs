@@ -579,6 +579,10 @@ fn setgid_copy(root: &Path, exe: &Path) -> Result<PathBuf, String> {
     Ok(dst)
 }
 
+/// The examples tests/e2e builds again as e2e programs (`[[bin]] path = "../../examples/..."`),
+/// so their smoke cases run on every target like any other case.
+pub const EXAMPLE_PROGRAMS: [&str; 2] = ["example_echo", "example_http_hello"];
+
 /// Every case of tests/e2e/cases, checked against the programs that exist, and the programs that
 /// have no case file (built, but not run: reported as a warning, since a program may land before
 /// its cases do).
@@ -586,6 +590,8 @@ pub fn load_cases(root: &Path) -> Result<(Vec<Case>, Vec<String>), String> {
     let mut programs = e2e_programs(root)?;
     // tests/lines builds traceback.rs again as `traceback_lines` (the traceback-lines feature).
     programs.push("traceback_lines".to_string());
+    // tests/e2e builds examples/echo.rs and examples/http_hello.rs as `example_<name>`.
+    programs.extend(EXAMPLE_PROGRAMS.iter().map(|p| p.to_string()));
     let dir = root.join("tests/e2e/cases");
     let mut files: Vec<PathBuf> = fs::read_dir(&dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
