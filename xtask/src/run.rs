@@ -29,8 +29,8 @@ pub struct Outcome {
 }
 
 /// A client process started beside the program once the program has said where it listens: the
-/// last blank-separated word of the program's first stdout line is the address, passed as the
-/// companion's first argument before `args`. Its output is captured like the program's; it gets
+/// last blank-separated word of the program's first stdout line is the address, which replaces
+/// `{addr}` in `args` (or, when no argument holds `{addr}`, comes first, before `args`). Its output is captured like the program's; it gets
 /// what is left of the program's timeout (at least a few seconds).
 pub struct Companion {
     pub exe: PathBuf,
@@ -255,7 +255,14 @@ fn start_companion(c: Companion, first_line: &[u8], left: Duration, done: mpsc::
     };
     thread::spawn(move || {
         let mut cmd = Command::new(&c.exe);
-        cmd.arg(&addr).args(&c.args);
+        let placeholder = c.args.iter().any(|a| a.to_string_lossy().contains("{addr}"));
+        if !placeholder {
+            cmd.arg(&addr);
+        }
+        cmd.args(c.args.iter().map(|a| match a.to_str() {
+            Some(s) if s.contains("{addr}") => OsString::from(s.replace("{addr}", &addr)),
+            _ => a.clone(),
+        }));
         let r = run_captured(cmd, left.max(COMPANION_MIN))
             .map(Box::new)
             .map_err(|e| format!("could not start {}: {e}", c.exe.display()));
