@@ -154,6 +154,16 @@ static WORKLOADS: &[Workload] = &[
         vs: "go",
         kind: Kind::Companion(&["idle", "10000"]),
     },
+    // The same with gort's handlers on 2 KB stacks and their buffers on the heap (as Go's are).
+    Workload {
+        name: "idleconn-small",
+        procs: Some(2),
+        prog: "idleconn",
+        arg: Some("small"),
+        result: "idleconn-small",
+        vs: "go",
+        kind: Kind::Companion(&["idle", "10000"]),
+    },
     http(1, Metric::Rps),
     http(1, Metric::P99),
     http(2, Metric::Rps),
@@ -412,7 +422,7 @@ fn print_table(rows: &[RowStats], runs: usize, quick: bool, no_go: Option<&Strin
     println!();
     println!("== bench: {} run(s) each, gort vs Go{}", runs, if quick { " (--quick)" } else { "" });
     println!(
-        "{:<14} {:<7} {:>10} {:>10} {:>10} {:>10} {:>8}  better",
+        "{:<16} {:<7} {:>10} {:>10} {:>10} {:>10} {:>8}  better",
         "workload", "unit", "gort med", "gort min", "gort max", "other med", "gort/other"
     );
     for r in rows {
@@ -423,7 +433,7 @@ fn print_table(rows: &[RowStats], runs: usize, quick: bool, no_go: Option<&Strin
             _ => "-".into(),
         };
         println!(
-            "{:<14} {:<7} {:>10} {:>10} {:>10} {:>10} {:>8}  {}",
+            "{:<16} {:<7} {:>10} {:>10} {:>10} {:>10} {:>8}  {}",
             WORKLOADS[r.workload].label(),
             unit,
             cell(r.gort.median()),
