@@ -57,6 +57,10 @@
 //!                           the general case, so the general case's absence stays loud)
 //! exit: N                   expected exit status (default 0); death by a signal never matches
 //! exit: timeout             the program must still run when `timeout` ends (the harness kills it)
+//! exit: companion           the program must still run when its companion exits (then killed)
+//! companion: WORDS          once the program's first stdout line ends with ADDR, run the host
+//!                           client tests/companion as `companion ADDR WORDS...`; it must exit 0
+//!                           (protocol: tests/e2e/README.md "Companion processes")
 //! timeout: SECONDS          default 60; a timeout fails the case and shows what was captured
 //! stdin:                    what the program reads on stdin (a block like stdout:), through a
 //! ...                       pipe then closed; without it stdin is /dev/null
