@@ -269,3 +269,35 @@ fn start_companion(c: Companion, first_line: &[u8], left: Duration, done: mpsc::
         let _ = done.send(r);
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_is_the_first_lines_last_word() {
+        assert_eq!(address_of(b"listening on 127.0.0.1:4000").as_deref(), Some("127.0.0.1:4000"));
+        assert_eq!(address_of(b"[::1]:80").as_deref(), Some("[::1]:80"));
+        assert_eq!(address_of(b"hello, world"), None);
+        assert_eq!(address_of(b""), None);
+    }
+
+    #[test]
+    fn companion_starts_after_the_first_line_and_stops_the_program() {
+        // `sh` stands in for a server: it says where it "listens", then waits; `echo` stands in
+        // for the companion and gets the address in place of {addr}.
+        let mut prog = Command::new("sh");
+        prog.args(["-c", "echo 'listening on 127.0.0.1:9'; sleep 30"]);
+        let comp = Companion { exe: "echo".into(), args: vec!["got".into(), "{addr}".into()], stop_program: true };
+        let out = run_with_companion(prog, Duration::from_secs(20), None, Some(comp)).unwrap();
+        assert!(out.stopped_after_companion && !out.timed_out, "{out:?}");
+        let c = out.companion.unwrap().unwrap();
+        assert_eq!(c.stdout, b"got 127.0.0.1:9\n");
+        // No first line: the companion never starts, and says why.
+        let mut prog = Command::new("true");
+        prog.arg("x");
+        let comp = Companion { exe: "echo".into(), args: vec![], stop_program: false };
+        let out = run_with_companion(prog, Duration::from_secs(20), None, Some(comp)).unwrap();
+        assert!(out.companion.unwrap().unwrap_err().contains("never started"));
+    }
+}
