@@ -1,10 +1,17 @@
-//! `cargo xtask bench [--quick] [--only NAME] [--runs N]`: gort against Go on the same workloads.
+//! `cargo xtask bench [--quick] [--only NAME] [--runs N] [--http-seconds S]`: gort against Go on
+//! the same workloads.
 //!
 //! The programs: benches/src/bin/bench_NAME.rs (package gort-benches, built `--release` for the
 //! host) and their Go twins benches/go/NAME/main.go (one module, built with the `go` on PATH,
 //! CGO_ENABLED=0 so both sides are static executables). Each program does a fixed amount of work,
 //! times it itself on CLOCK_MONOTONIC and prints `RESULT NAME VALUE UNIT`; `hello` is the
-//! exception: the harness runs it HELLO_EXECS times and reports the wall time per run.
+//! exception: the harness runs it HELLO_EXECS times and reports the wall time per run. Server
+//! workloads print `listening on ADDR` first: `idleconn` then gets the companion client process
+//! (tests/companion, 10 000 idle connections: they cannot share the server's fd limit), and the
+//! `http` rows run examples/http_hello.rs and its Go twin (net/http) under `wrk` (2 threads, 100
+//! connections, 10 s or `--http-seconds S`, 3 with --quick; installed with apt-get when missing and
+//! root), one wrk run giving both the requests/s row and the p99 row. Rows whose unit ends in
+//! `/s` are throughputs (higher is better); the table's last column says which way each row goes.
 //!
 //! Each workload runs gort and Go alternately (gort, Go, gort, Go, ...) N times (default 5,
 //! --quick 1), with GOMAXPROCS set in the environment of both (hello: unset, the default). The
@@ -25,6 +32,34 @@ use std::time::{Duration, Instant};
 use super::targets::{setup, target};
 use super::{cargo_build, is_root, root, run, target_dir, which, Fail, HOST};
 
+/// How a workload's program is run and measured.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// The program does its work and prints `RESULT` (hello: timed executions).
+    Plain,
+    /// A server whose first line says where it listens; the companion (tests/companion) is
+    /// started against it with these arguments, and the server prints `RESULT`.
+    Companion(&'static [&'static str]),
+    /// An HTTP server (gort: examples/http_hello.rs, Go: benches/go/httphello) driven by `wrk`
+    /// (`WRK_THREADS` threads, `WRK_CONNECTIONS` connections, `--http-seconds`); one wrk run gives
+    /// both rows of its GOMAXPROCS, requests per second and the 99th percentile latency.
+    Wrk(Metric),
+}
+
+/// What a `Kind::Wrk` row reports from wrk's output.
+#[derive(Clone, Copy, PartialEq)]
+enum Metric {
+    Rps,
+    P99,
+}
+
+/// wrk's load: 2 threads, 100 connections (issue 18).
+const WRK_THREADS: u32 = 2;
+const WRK_CONNECTIONS: u32 = 100;
+/// Seconds per wrk run (`--http-seconds`; --quick: WRK_SECONDS_QUICK).
+const WRK_SECONDS: u32 = 10;
+const WRK_SECONDS_QUICK: u32 = 3;
+
 /// One row of the table: a program and the GOMAXPROCS it runs with (None: unset).
 struct Workload {
     name: &'static str,
@@ -37,20 +72,45 @@ struct Workload {
     result: &'static str,
     /// What gort is compared with: "go" or "glibc" (the same loop on glibc malloc, std threads).
     vs: &'static str,
+    kind: Kind,
 }
 
 /// A gort-vs-Go workload whose program, result and name are the same.
 const fn w(name: &'static str, procs: Option<u32>) -> Workload {
-    Workload { name, procs, prog: name, arg: None, result: name, vs: "go" }
+    Workload { name, procs, prog: name, arg: None, result: name, vs: "go", kind: Kind::Plain }
+}
+
+/// An HTTP hello row (gort's examples/http_hello against Go's benches/go/httphello).
+const fn http(procs: u32, metric: Metric) -> Workload {
+    let result = match metric {
+        Metric::Rps => "http-rps",
+        Metric::P99 => "http-p99",
+    };
+    Workload {
+        name: "http",
+        procs: Some(procs),
+        prog: "httphello",
+        arg: None,
+        result,
+        vs: "go",
+        kind: Kind::Wrk(metric),
+    }
 }
 
 impl Workload {
     fn label(&self) -> String {
+        // The http rows share a name (one wrk run measures both): their result tells them apart.
+        let name = if matches!(self.kind, Kind::Wrk(_)) { self.result } else { self.name };
         match self.procs {
-            Some(p) => format!("{}/{}", self.name, p),
-            None => self.name.to_string(),
+            Some(p) => format!("{}/{}", name, p),
+            None => name.to_string(),
         }
     }
+}
+
+/// Whether a bigger value is the better one (throughput), by the unit.
+fn higher_is_better(unit: &str) -> bool {
+    unit.ends_with("/s")
 }
 
 static WORKLOADS: &[Workload] = &[
@@ -64,7 +124,15 @@ static WORKLOADS: &[Workload] = &[
     w("hello", None),
     w("rss", Some(2)),
     // gort with 2 KB stacks (go_with_stack) against Go's default (2 KB, growing).
-    Workload { name: "rss-small", procs: Some(2), prog: "rss", arg: Some("small"), result: "rss-small", vs: "go" },
+    Workload {
+        name: "rss-small",
+        procs: Some(2),
+        prog: "rss",
+        arg: Some("small"),
+        result: "rss-small",
+        vs: "go",
+        kind: Kind::Plain,
+    },
     w("alloc", Some(1)),
     w("alloc", Some(2)),
     w("timerstop", Some(1)),
@@ -73,9 +141,52 @@ static WORKLOADS: &[Workload] = &[
     w("ticker", Some(2)),
     w("tcpecho", Some(1)),
     w("tcpecho", Some(2)),
+    w("tcpecho1k", Some(1)),
+    w("tcpecho1k", Some(2)),
+    // 10 000 idle connections from the companion process (the fd limit keeps both ends from
+    // fitting in one process).
+    Workload {
+        name: "idleconn",
+        procs: Some(2),
+        prog: "idleconn",
+        arg: None,
+        result: "idleconn",
+        vs: "go",
+        kind: Kind::Companion(&["idle", "10000"]),
+    },
+    // The same with gort's handlers on 2 KB stacks and their buffers on the heap (as Go's are).
+    Workload {
+        name: "idleconn-small",
+        procs: Some(2),
+        prog: "idleconn",
+        arg: Some("small"),
+        result: "idleconn-small",
+        vs: "go",
+        kind: Kind::Companion(&["idle", "10000"]),
+    },
+    http(1, Metric::Rps),
+    http(1, Metric::P99),
+    http(2, Metric::Rps),
+    http(2, Metric::P99),
     // The same gort program against glibc malloc.
-    Workload { name: "malloc", procs: Some(1), prog: "alloc", arg: None, result: "alloc", vs: "glibc" },
-    Workload { name: "malloc", procs: Some(2), prog: "alloc", arg: None, result: "alloc", vs: "glibc" },
+    Workload {
+        name: "malloc",
+        procs: Some(1),
+        prog: "alloc",
+        arg: None,
+        result: "alloc",
+        vs: "glibc",
+        kind: Kind::Plain,
+    },
+    Workload {
+        name: "malloc",
+        procs: Some(2),
+        prog: "alloc",
+        arg: None,
+        result: "alloc",
+        vs: "glibc",
+        kind: Kind::Plain,
+    },
 ];
 
 /// How many times one `hello` sample executes the program (--quick: HELLO_EXECS_QUICK).
@@ -96,11 +207,21 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
     let mut quick = false;
     let mut only: Option<String> = None;
     let mut runs: Option<usize> = None;
+    let mut http_seconds: Option<u32> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--quick" => quick = true,
             "--only" => only = Some(it.next().ok_or("--only needs a value")?.clone()),
+            "--http-seconds" => {
+                let v = it.next().ok_or("--http-seconds needs a value")?;
+                http_seconds = Some(
+                    v.parse::<u32>()
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .ok_or_else(|| format!("--http-seconds: not a positive number: {v:?}"))?,
+                );
+            }
             "--runs" => {
                 let v = it.next().ok_or("--runs needs a value")?;
                 runs = Some(
@@ -115,9 +236,10 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
     }
     let runs = runs.unwrap_or(if quick { 1 } else { 5 });
     let hello_execs = if quick { HELLO_EXECS_QUICK } else { HELLO_EXECS };
-    let selected: Vec<usize> = (0..WORKLOADS.len())
-        .filter(|&i| only.as_ref().is_none_or(|o| WORKLOADS[i].name == o || WORKLOADS[i].label() == *o))
-        .collect();
+    let http_seconds = http_seconds.unwrap_or(if quick { WRK_SECONDS_QUICK } else { WRK_SECONDS });
+    let picked = |i: usize| only.as_ref().is_none_or(|o| WORKLOADS[i].name == o || WORKLOADS[i].label() == *o);
+    // An http row brings its twin (requests/s and p99 come from the same wrk run).
+    let selected: Vec<usize> = (0..WORKLOADS.len()).filter(|&i| picked(i) || wrk_twin(i).is_some_and(picked)).collect();
     if selected.is_empty() {
         let names: Vec<String> = WORKLOADS.iter().map(Workload::label).collect();
         return Err(
@@ -143,6 +265,22 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
         names.push("hello"); // for the size comparison
     }
     let gort_exe = |name: &str| built.exes.get(&format!("bench_{name}")).cloned();
+    // The http rows' gort server is examples/http_hello.rs itself; the companion and wrk drive
+    // the server rows.
+    let wants = |f: fn(&Kind) -> bool| selected.iter().any(|&i| f(&WORKLOADS[i].kind));
+    let http_hello = if wants(|k| matches!(k, Kind::Wrk(_))) {
+        println!("== bench: building examples/http_hello (cargo build -p gort --example http_hello --release)");
+        let b = cargo_build(&root, &["-p", "gort", "--example", "http_hello"], HOST, true)?;
+        b.exes.get("http_hello").filter(|_| b.success).cloned()
+    } else {
+        None
+    };
+    let wrk = if wants(|k| matches!(k, Kind::Wrk(_))) { tool_setup("wrk", "wrk") } else { Err("not needed".into()) };
+    let companion = if wants(|k| matches!(k, Kind::Companion(_))) {
+        crate::test::companion_exe(&root)
+    } else {
+        Err("not needed".into())
+    };
 
     // Go programs.
     let go_dir = out_dir.join("go");
@@ -182,17 +320,43 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
     let mut samples: Vec<Sample> = Vec::new();
     for &w in &selected {
         let wl = &WORKLOADS[w];
+        if wl.kind == Kind::Wrk(Metric::P99) {
+            continue; // measured by its requests/s row's wrk runs
+        }
         for r in 0..runs {
             for imp in ["gort", wl.vs] {
-                let exe = match imp {
-                    "gort" => gort_exe(wl.prog).ok_or_else(|| format!("no gort binary bench_{}", wl.prog)),
-                    "glibc" => glibc_exe(wl.prog),
+                let exe = match (imp, wl.kind) {
+                    ("gort", Kind::Wrk(_)) => {
+                        http_hello.clone().ok_or_else(|| "examples/http_hello did not build".into())
+                    }
+                    ("gort", _) => gort_exe(wl.prog).ok_or_else(|| format!("no gort binary bench_{}", wl.prog)),
+                    ("glibc", _) => glibc_exe(wl.prog),
                     _ => go_exe(wl.prog),
                 };
-                let result = match exe {
-                    Err(e) => Err(e),
-                    Ok(exe) if wl.name == "hello" => time_execs(&root, &exe, hello_execs),
-                    Ok(exe) => run_one(&root, &exe, wl),
+                let result = match (exe, wl.kind) {
+                    (Err(e), _) => Err(e),
+                    (Ok(exe), _) if wl.name == "hello" => time_execs(&root, &exe, hello_execs),
+                    (Ok(exe), Kind::Plain) => run_one(&root, &exe, wl),
+                    (Ok(exe), Kind::Companion(args)) => {
+                        companion.clone().and_then(|c| run_companion(&root, &exe, wl, &c, args))
+                    }
+                    (Ok(exe), Kind::Wrk(_)) => {
+                        let both = wrk.clone().and_then(|wrk| run_wrk(&root, &exe, wl, &wrk, http_seconds));
+                        if let Some(p99) = wrk_twin(w) {
+                            let result = both.clone().map(|(_, p)| (p, "ms".to_string()));
+                            if let Ok((v, unit)) = &result {
+                                println!(
+                                    "  {:<12} {:<5} run {}/{}: {v:.2} {unit}",
+                                    WORKLOADS[p99].label(),
+                                    imp,
+                                    r + 1,
+                                    runs
+                                );
+                            }
+                            samples.push(Sample { workload: p99, imp, run: r, result });
+                        }
+                        both.map(|(rps, _)| (rps, "req/s".to_string()))
+                    }
                 };
                 match &result {
                     Ok((v, unit)) => println!("  {:<12} {:<5} run {}/{}: {v:.1} {unit}", wl.label(), imp, r + 1, runs),
@@ -258,7 +422,7 @@ fn print_table(rows: &[RowStats], runs: usize, quick: bool, no_go: Option<&Strin
     println!();
     println!("== bench: {} run(s) each, gort vs Go{}", runs, if quick { " (--quick)" } else { "" });
     println!(
-        "{:<12} {:<7} {:>10} {:>10} {:>10} {:>10} {:>8}",
+        "{:<16} {:<7} {:>10} {:>10} {:>10} {:>10} {:>8}  better",
         "workload", "unit", "gort med", "gort min", "gort max", "other med", "gort/other"
     );
     for r in rows {
@@ -269,14 +433,15 @@ fn print_table(rows: &[RowStats], runs: usize, quick: bool, no_go: Option<&Strin
             _ => "-".into(),
         };
         println!(
-            "{:<12} {:<7} {:>10} {:>10} {:>10} {:>10} {:>8}",
+            "{:<16} {:<7} {:>10} {:>10} {:>10} {:>10} {:>8}  {}",
             WORKLOADS[r.workload].label(),
             unit,
             cell(r.gort.median()),
             cell(r.gort.values.first().copied()),
             cell(r.gort.values.last().copied()),
             cell(r.go.median()),
-            ratio
+            ratio,
+            if higher_is_better(unit) { "higher" } else { "lower" }
         );
     }
     let mut problems = 0;
@@ -363,6 +528,116 @@ fn run_one(root: &Path, exe: &Path, wl: &Workload) -> Result<(f64, String), Stri
     parse_result(&String::from_utf8_lossy(&out.stdout), wl.result)
 }
 
+/// The other row of an http pair (requests/s ↔ p99 of the same GOMAXPROCS).
+fn wrk_twin(i: usize) -> Option<usize> {
+    let Kind::Wrk(m) = WORKLOADS[i].kind else { return None };
+    WORKLOADS.iter().position(|x| matches!(x.kind, Kind::Wrk(o) if o != m) && x.procs == WORKLOADS[i].procs)
+}
+
+/// Runs a server and the companion against it (`Kind::Companion`); the server's RESULT line is
+/// the value, and the companion must succeed too.
+fn run_companion(
+    root: &Path,
+    exe: &Path,
+    wl: &Workload,
+    companion: &Path,
+    args: &[&str],
+) -> Result<(f64, String), String> {
+    let mut c = bench_command(root, exe, wl.procs);
+    c.args(wl.arg);
+    let comp = run::Companion {
+        exe: companion.to_path_buf(),
+        args: args.iter().map(Into::into).collect(),
+        stop_program: false,
+    };
+    let out = run::run_with_companion(c, RUN_TIMEOUT, None, Some(comp))
+        .map_err(|e| format!("could not start {}: {e}", exe.display()))?;
+    match &out.companion {
+        Some(Ok(o)) if o.status.is_some_and(|s| s.success()) => {}
+        Some(Ok(o)) => {
+            return Err(format!(
+                "the companion failed ({}): {}",
+                o.describe_status(),
+                String::from_utf8_lossy(&o.stderr).lines().take(3).collect::<Vec<_>>().join(" | ")
+            ))
+        }
+        Some(Err(e)) => return Err(format!("the companion {e}")),
+        None => return Err("no companion outcome".into()),
+    }
+    if !out.status.is_some_and(|s| s.success()) {
+        return Err(format!("{}; stderr: {}", out.describe_status(), String::from_utf8_lossy(&out.stderr)));
+    }
+    parse_result(&String::from_utf8_lossy(&out.stdout), wl.result)
+}
+
+/// Runs an HTTP server and wrk against it (`Kind::Wrk`), then ends the server; returns
+/// (requests per second, p99 latency in ms). Any socket error or non-2xx answer fails the run.
+fn run_wrk(root: &Path, exe: &Path, wl: &Workload, wrk: &Path, seconds: u32) -> Result<(f64, f64), String> {
+    let c = bench_command(root, exe, wl.procs);
+    let args = [
+        format!("-t{WRK_THREADS}"),
+        format!("-c{WRK_CONNECTIONS}"),
+        format!("-d{seconds}s"),
+        "--latency".to_string(),
+        "http://{addr}/".to_string(),
+    ];
+    let comp =
+        run::Companion { exe: wrk.to_path_buf(), args: args.iter().map(Into::into).collect(), stop_program: true };
+    let timeout = Duration::from_secs(seconds as u64 + 60);
+    let out = run::run_with_companion(c, timeout, None, Some(comp))
+        .map_err(|e| format!("could not start {}: {e}", exe.display()))?;
+    if !out.stopped_after_companion {
+        return Err(format!(
+            "the server ended before wrk did ({}); stderr: {}",
+            out.describe_status(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let o = match out.companion {
+        Some(Ok(o)) if o.status.is_some_and(|s| s.success()) => o,
+        Some(Ok(o)) => {
+            return Err(format!("wrk failed ({}): {}", o.describe_status(), String::from_utf8_lossy(&o.stderr)))
+        }
+        Some(Err(e)) => return Err(format!("wrk {e}")),
+        None => return Err("no wrk outcome".into()),
+    };
+    parse_wrk(&String::from_utf8_lossy(&o.stdout))
+}
+
+/// Requests/s and the 99% latency (ms) from `wrk --latency` output; errors on socket errors or
+/// non-2xx/3xx answers.
+fn parse_wrk(out: &str) -> Result<(f64, f64), String> {
+    let show = || out.lines().map(str::trim).collect::<Vec<_>>().join(" | ");
+    if let Some(l) = out.lines().find(|l| l.contains("Socket errors") || l.contains("Non-2xx")) {
+        return Err(format!("wrk: {} ({})", l.trim(), show()));
+    }
+    let rps = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .ok_or_else(|| format!("no Requests/sec in wrk's output: {}", show()))?;
+    let p99 = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("99%"))
+        .and_then(|v| wrk_duration_ms(v.trim()))
+        .ok_or_else(|| format!("no 99% latency in wrk's output (--latency): {}", show()))?;
+    Ok((rps, p99))
+}
+
+/// wrk's durations (`812.00us`, `1.23ms`, `2.01s`, `1.5m`) in ms.
+fn wrk_duration_ms(v: &str) -> Option<f64> {
+    let split = v.find(|c: char| c.is_ascii_alphabetic())?;
+    let (n, unit) = v.split_at(split);
+    let n: f64 = n.parse().ok()?;
+    Some(match unit {
+        "us" => n / 1000.0,
+        "ms" => n,
+        "s" => n * 1000.0,
+        "m" => n * 60_000.0,
+        _ => return None,
+    })
+}
+
 /// Finds `RESULT NAME VALUE UNIT` in a program's output.
 fn parse_result(stdout: &str, name: &str) -> Result<(f64, String), String> {
     for l in stdout.lines() {
@@ -439,6 +714,25 @@ fn go_setup(root: &Path, dir: &Path, names: &[&str]) -> Result<(), String> {
         return Err(format!("go build failed for every program: {}", failed.join(", ")));
     }
     Ok(())
+}
+
+/// Makes sure `tool` is on PATH, installing the Debian package `pkg` with apt-get when root (as
+/// `go` is); Err says why there is none.
+fn tool_setup(tool: &str, pkg: &str) -> Result<PathBuf, String> {
+    if let Some(p) = which(tool) {
+        return Ok(p);
+    }
+    if !is_root() {
+        return Err(format!("`{tool}` is not installed and we are not root (apt-get install {pkg})"));
+    }
+    eprintln!("xtask: bench: installing {pkg} (apt-get)");
+    let st = Command::new("sh")
+        .arg("-c")
+        .arg(format!("apt-get update -qq && apt-get install -y -qq --no-install-recommends {pkg}"))
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .map_err(|e| format!("apt-get: {e}"))?;
+    which(tool).ok_or_else(|| format!("apt-get install {pkg} failed ({})", run::describe(st)))
 }
 
 fn go_version() -> Result<String, String> {
@@ -644,7 +938,7 @@ fn report_svg(m: &Machine, runs: usize, rows: &[RowStats]) -> String {
     let _ = writeln!(o, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
     let _ = writeln!(
         o,
-        "<text x=\"{left}\" y=\"20\" font-size=\"14\" font-weight=\"bold\">gort vs Go: median of {runs} run(s), lower is better (log scale)</text>"
+        "<text x=\"{left}\" y=\"20\" font-size=\"14\" font-weight=\"bold\">gort vs Go: median of {runs} run(s), lower is better except the rows marked higher (log scale)</text>"
     );
     let _ = writeln!(
         o,
@@ -727,7 +1021,7 @@ fn report_svg(m: &Machine, runs: usize, rows: &[RowStats]) -> String {
             base + 16.0,
             xml(&WORKLOADS[r.workload].label()),
             base + 30.0,
-            xml(unit),
+            xml(&if higher_is_better(unit) { format!("{unit} (higher)") } else { unit.to_string() }),
             base + 44.0,
             ratio
         );
@@ -762,6 +1056,28 @@ mod tests {
         assert_eq!(parse_result(out, "pingpong").unwrap(), (226.9, "ns/op".to_string()));
         assert!(parse_result(out, "yield").is_err());
         assert!(parse_result("RESULT yield x ns/op\n", "yield").is_err());
+    }
+
+    #[test]
+    fn parses_wrk_output() {
+        let out = "Running 3s test @ http://127.0.0.1:4000/\n  2 threads and 100 connections\n  Latency Distribution\n     50%  610.00us\n     99%    2.51ms\n  153351 requests in 3.00s, 16.38MB read\nRequests/sec:  51084.13\nTransfer/sec:      5.46MB\n";
+        assert_eq!(parse_wrk(out).unwrap(), (51084.13, 2.51));
+        assert_eq!(wrk_duration_ms("812.00us"), Some(0.812));
+        assert_eq!(wrk_duration_ms("1.50s"), Some(1500.0));
+        assert!(parse_wrk(&out.replace("Requests/sec", "x")).is_err());
+        assert!(parse_wrk(&format!("{out}  Socket errors: connect 0, read 3, write 0, timeout 0\n")).is_err());
+        assert!(parse_wrk(&format!("{out}  Non-2xx or 3xx responses: 5\n")).is_err());
+    }
+
+    #[test]
+    fn http_rows_come_in_pairs() {
+        for (i, w) in WORKLOADS.iter().enumerate() {
+            if let Kind::Wrk(_) = w.kind {
+                let t = wrk_twin(i).expect("twin");
+                assert_eq!(wrk_twin(t), Some(i));
+                assert_eq!(WORKLOADS[t].procs, w.procs);
+            }
+        }
     }
 
     #[test]

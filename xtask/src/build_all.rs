@@ -3,7 +3,7 @@
 //!
 //! For each target marked `build_all` in TARGETS (targets.rs), or each --target given (linux
 //! amd64/arm64/arm, windows amd64/arm64/arm, darwin amd64/arm64): builds the gort library, links
-//! examples/hello and every e2e program, inspects each binary and runs the two hello programs if
+//! the examples (hello, echo, http_hello) and every e2e program, inspects each binary and runs the two hello programs if
 //! the target can run here (linux natively or under qemu, windows/amd64 under wine); darwin and
 //! windows on ARM are "no (cannot run here)", never counted as passed. Inspection (inspect.rs):
 //! ELF (class, machine, entry = the rt0 symbol, no PT_INTERP, no DT_NEEDED, non-executable
@@ -128,13 +128,17 @@ fn build_target(root: &Path, t: &Target) -> Result<TargetRow, Fail> {
     Ok(row)
 }
 
-/// linked: examples/hello and every e2e program; returns the executables that linked, by name
+/// The programs in examples/ (gort's [[example]]s), each linked for every target.
+const EXAMPLES: [&str; 3] = ["hello", "echo", "http_hello"];
+
+/// linked: the examples and every e2e program; returns the executables that linked, by name
 /// (`examples/hello`, `e2e/PROG`).
 fn link(root: &Path, t: &Target, row: &mut TargetRow) -> Result<Vec<(String, PathBuf)>, Fail> {
     let mut exes: Vec<(String, PathBuf)> = Vec::new();
-    let example = cargo_build(root, &["-p", "gort", "--example", "hello"], t.triple, false)?;
+    let example = cargo_build(root, &["-p", "gort", "--examples", "--keep-going"], t.triple, false)?;
     let e2e = cargo_build(root, &["-p", "gort-e2e", "--bins", "--keep-going"], t.triple, false)?;
-    let mut wanted = vec![("examples/hello".to_string(), example.exes.get("hello").cloned())];
+    let mut wanted: Vec<(String, Option<PathBuf>)> =
+        EXAMPLES.iter().map(|e| (format!("examples/{e}"), example.exes.get(*e).cloned())).collect();
     for p in e2e_programs(root)? {
         wanted.push((format!("e2e/{p}"), e2e.exes.get(&p).cloned()));
     }

@@ -47,6 +47,13 @@ pub struct Case {
     pub only_on: Vec<String>,
     /// `stdin:` block: what the program reads on standard input (None: /dev/null).
     pub stdin: Option<Vec<u8>>,
+    /// `companion: WORDS`: the host-native client (tests/companion) the harness starts as
+    /// `companion ADDR WORDS...` once the program's first stdout line ends with ADDR; the case
+    /// fails unless it exits 0.
+    pub companion: Option<Vec<Vec<u8>>>,
+    /// `exit: companion`: the program (a server that never stops) must still be running when its
+    /// companion exits; the harness then ends it.
+    pub exit_companion: bool,
 }
 
 impl Case {
@@ -149,6 +156,9 @@ pub fn parse_file(prog: &str, path: &str, text: &str) -> Result<Vec<Case>, Strin
     if cases.is_empty() {
         return Err(format!("{path}: no `case NAME` line"));
     }
+    if let Some(c) = cases.iter().find(|c| c.exit_companion && c.companion.is_none()) {
+        return Err(format!("{path}:{}: `exit: companion` without a `companion:` line", c.line));
+    }
     Ok(cases)
 }
 
@@ -179,6 +189,8 @@ fn new_case(prog: &str, name: &str, line: usize) -> Case {
         symbolize: false,
         only_on: Vec::new(),
         stdin: None,
+        companion: None,
+        exit_companion: false,
         stdout: Stream::default(),
         stderr: Stream::default(),
     }
@@ -228,6 +240,16 @@ fn apply_key(case: &mut Case, seen: &mut Seen, key: &str, rest: &str) -> Result<
             }
             case.env.push((kv[..eq].to_vec(), kv[eq + 1..].to_vec()));
         }
+        "companion" => {
+            if case.companion.is_some() {
+                return Err("companion given twice".into());
+            }
+            let w = words(rest)?;
+            if w.is_empty() {
+                return Err("companion: needs a mode and its arguments (see tests/companion)".into());
+            }
+            case.companion = Some(w);
+        }
         "env-unset" => {
             for k in words(rest)? {
                 case.env_unset.push(k);
@@ -262,6 +284,8 @@ fn apply_key(case: &mut Case, seen: &mut Seen, key: &str, rest: &str) -> Result<
             seen.exit = true;
             if rest == "timeout" {
                 case.exit_timeout = true;
+            } else if rest == "companion" {
+                case.exit_companion = true;
             } else if let Some(sig) = rest.strip_prefix("signal ") {
                 let sig = sig.trim().parse().map_err(|_| format!("exit: signal: not a number: {rest:?}"))?;
                 case.exit_signal = Some(sig);
@@ -442,6 +466,17 @@ mod tests {
         assert_eq!(c[1].stderr.exact.as_deref(), Some(&b""[..]));
         assert_eq!(c[1].stdout, Stream::default());
         assert!(!c[0].secure_exec);
+    }
+
+    #[test]
+    fn companion_keys() {
+        let c = parse_file("p", "p.case", "case a\ncompanion: echo 10 \"2 k\"\nexit: companion\ncase b\n").unwrap();
+        assert_eq!(c[0].companion, Some(vec![b"echo".to_vec(), b"10".to_vec(), b"2 k".to_vec()]));
+        assert!(c[0].exit_companion && !c[0].exit_timeout);
+        assert_eq!(c[1].companion, None);
+        for bad in ["case a\nexit: companion\n", "case a\ncompanion:\n", "case a\ncompanion: x\ncompanion: y\n"] {
+            assert!(parse_file("p", "p.case", bad).is_err(), "accepted {bad:?}");
+        }
     }
 
     #[test]

@@ -5,7 +5,41 @@ use crate::run::Outcome;
 
 /// Checks `out` against `case`; returns one message per broken expectation (empty: pass).
 pub fn check(case: &Case, out: &Outcome) -> Vec<String> {
+    let mut problems = check_program(case, out);
+    if let Some(words) = &case.companion {
+        let args = words.iter().map(|w| esc(w)).collect::<Vec<_>>().join(" ");
+        match &out.companion {
+            None => problems.push(format!("companion ({args}): the harness has no outcome for it")),
+            Some(Err(why)) => problems.push(format!("companion ({args}): {why}")),
+            Some(Ok(o)) if o.status.is_some_and(|s| s.success()) => {}
+            Some(Ok(o)) => problems.push(format!(
+                "companion ({args}) failed: {}\n{}\n{}",
+                if o.timed_out { "timed out".to_string() } else { o.describe_status() },
+                show_captured("companion stdout", &o.stdout),
+                show_captured("companion stderr", &o.stderr)
+            )),
+        }
+    }
+    problems
+}
+
+/// The program's own expectations (exit, streams).
+fn check_program(case: &Case, out: &Outcome) -> Vec<String> {
     let mut problems = Vec::new();
+    if case.exit_companion {
+        // `exit: companion`: a server the harness ends once its companion is done.
+        if !out.stopped_after_companion {
+            problems.push(format!(
+                "expected to run until its companion exited, ended with {}\n{}\n{}",
+                out.describe_status(),
+                show_captured("stdout", &out.stdout),
+                show_captured("stderr", &out.stderr)
+            ));
+        }
+        check_stream("stdout", &case.stdout, &out.stdout, &mut problems);
+        check_stream("stderr", &case.stderr, &out.stderr, &mut problems);
+        return problems;
+    }
     if case.exit_timeout {
         // `exit: timeout`: killed by the harness is the expected end; the output so far is checked.
         if !out.timed_out {
@@ -273,6 +307,8 @@ mod tests {
             timed_out: false,
             elapsed: Default::default(),
             pipes_left_open: false,
+            companion: None,
+            stopped_after_companion: false,
         };
         assert!(check(&case, &out(b"zero\none x\nthree\ntwo\n")).is_empty());
         assert_eq!(check(&case, &out(b"two\none x\n")).len(), 2); // out of order (+ captured output)
@@ -292,9 +328,43 @@ mod tests {
             timed_out,
             elapsed: Default::default(),
             pipes_left_open: false,
+            companion: None,
+            stopped_after_companion: false,
         };
         assert!(check(&case, &out(true, b"up\n")).is_empty());
         assert!(!check(&case, &out(false, b"up\n")).is_empty()); // ended (e.g. a deadlock report)
         assert!(!check(&case, &out(true, b"down\n")).is_empty());
+    }
+
+    #[test]
+    fn companion_outcomes() {
+        use std::os::unix::process::ExitStatusExt;
+        let cases = crate::case::parse_file(
+            "p",
+            "p",
+            "case a\ncompanion: echo 1 2 3\nstdout-contains: ok\ncase b\ncompanion: http 1\nexit: companion\n",
+        )
+        .unwrap();
+        let run = |code: i32| Outcome {
+            status: Some(ExitStatusExt::from_raw(code << 8)),
+            stdout: b"ok\n".to_vec(),
+            stderr: vec![],
+            timed_out: false,
+            elapsed: Default::default(),
+            pipes_left_open: false,
+            companion: None,
+            stopped_after_companion: false,
+        };
+        let with = |c: Option<Result<Box<Outcome>, String>>| Outcome { companion: c, ..run(0) };
+        assert!(check(&cases[0], &with(Some(Ok(Box::new(run(0)))))).is_empty());
+        assert_eq!(check(&cases[0], &with(Some(Ok(Box::new(run(1)))))).len(), 1);
+        assert_eq!(check(&cases[0], &with(Some(Err("never started".into())))).len(), 1);
+        assert_eq!(check(&cases[0], &with(None)).len(), 1);
+        // exit: companion: the program must have been ended by the harness.
+        let mut stopped = with(Some(Ok(Box::new(run(0)))));
+        assert!(!check(&cases[1], &stopped).is_empty());
+        stopped.status = None;
+        stopped.stopped_after_companion = true;
+        assert!(check(&cases[1], &stopped).is_empty());
     }
 }

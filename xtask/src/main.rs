@@ -130,7 +130,7 @@ const USAGE: &str = "usage:
   cargo xtask test [--target T]... [--filter SUBSTR]... [--release] [--no-loom]
   cargo xtask loom
   cargo xtask build-all [--target T]...
-  cargo xtask bench [--quick] [--only NAME] [--runs N]
+  cargo xtask bench [--quick] [--only NAME] [--runs N] [--http-seconds S]
   cargo xtask stress [--runs N] [--seed S] [--target T]... [--filter SUBSTR]... [--load]
   cargo xtask fuzz [--execs N] [--seed S]
   cargo xtask miri

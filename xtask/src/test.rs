@@ -57,6 +57,10 @@
 //!                           the general case, so the general case's absence stays loud)
 //! exit: N                   expected exit status (default 0); death by a signal never matches
 //! exit: timeout             the program must still run when `timeout` ends (the harness kills it)
+//! exit: companion           the program must still run when its companion exits (then killed)
+//! companion: WORDS          once the program's first stdout line ends with ADDR, run the host
+//!                           client tests/companion as `companion ADDR WORDS...`; it must exit 0
+//!                           (protocol: tests/e2e/README.md "Companion processes")
 //! timeout: SECONDS          default 60; a timeout fails the case and shows what was captured
 //! stdin:                    what the program reads on stdin (a block like stdout:), through a
 //! ...                       pipe then closed; without it stdin is /dev/null
@@ -432,7 +436,18 @@ fn run_case_once(root: &Path, t: &Target, exe: &Path, case: &Case, retries: u32)
     for k in &case.env_unset {
         c.env_remove(OsString::from_vec(k.clone()));
     }
-    match run::run_captured_input(c, case.timeout, case.stdin.as_deref()) {
+    let companion = match &case.companion {
+        None => None,
+        Some(words) => match companion_exe(root) {
+            Ok(exe) => Some(run::Companion {
+                exe,
+                args: words.iter().map(|w| OsString::from_vec(w.clone())).collect(),
+                stop_program: case.exit_companion,
+            }),
+            Err(e) => return (vec![format!("companion: {e}")], 0),
+        },
+    };
+    match run::run_with_companion(c, case.timeout, case.stdin.as_deref(), companion) {
         Ok(mut out) => {
             if case.symbolize {
                 match symbolize(exe, &out.stderr) {
@@ -455,6 +470,20 @@ fn run_case_once(root: &Path, t: &Target, exe: &Path, case: &Case, retries: u32)
         }
         Err(e) => (vec![format!("could not start {}: {e}", exe.display())], 0),
     }
+}
+
+/// The companion client (tests/companion, std, built for the host once per xtask run): whatever
+/// the target, it runs natively beside the program under test.
+pub fn companion_exe(root: &Path) -> Result<PathBuf, String> {
+    static EXE: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    EXE.get_or_init(|| {
+        let built = cargo_build(root, &["-p", "gort-companion", "--bin", "companion"], HOST, true)?;
+        match built.exes.get("companion") {
+            Some(e) if built.success => Ok(e.clone()),
+            _ => Err("building tests/companion for the host failed (errors above)".into()),
+        }
+    })
+    .clone()
 }
 
 /// The `symbolize` key (see the module doc): `?()` + `\tPATH+0xADDR` pairs in `stderr` become
@@ -554,6 +583,10 @@ fn setgid_copy(root: &Path, exe: &Path) -> Result<PathBuf, String> {
     Ok(dst)
 }
 
+/// The examples tests/e2e builds again as e2e programs (`[[bin]] path = "../../examples/..."`),
+/// so their smoke cases run on every target like any other case.
+pub const EXAMPLE_PROGRAMS: [&str; 2] = ["example_echo", "example_http_hello"];
+
 /// Every case of tests/e2e/cases, checked against the programs that exist, and the programs that
 /// have no case file (built, but not run: reported as a warning, since a program may land before
 /// its cases do).
@@ -561,6 +594,8 @@ pub fn load_cases(root: &Path) -> Result<(Vec<Case>, Vec<String>), String> {
     let mut programs = e2e_programs(root)?;
     // tests/lines builds traceback.rs again as `traceback_lines` (the traceback-lines feature).
     programs.push("traceback_lines".to_string());
+    // tests/e2e builds examples/echo.rs and examples/http_hello.rs as `example_<name>`.
+    programs.extend(EXAMPLE_PROGRAMS.iter().map(|p| p.to_string()));
     let dir = root.join("tests/e2e/cases");
     let mut files: Vec<PathBuf> = fs::read_dir(&dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
@@ -630,6 +665,8 @@ mod tests {
             timed_out: false,
             elapsed: Duration::ZERO,
             pipes_left_open: false,
+            companion: None,
+            stopped_after_companion: false,
         }
     }
 
