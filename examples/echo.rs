@@ -1,6 +1,7 @@
 //! A TCP echo server: every connection gets a goroutine that writes back what it reads. A
 //! goroutine waiting for its client is parked on the network poller, not holding a thread, so ten
-//! thousand idle clients cost ten thousand small stacks and one thread in `epoll_pwait`.
+//! thousand idle clients cost ten thousand small stacks and one thread in the poller (`epoll_pwait`, `kevent`,
+//! `GetQueuedCompletionStatusEx`).
 //!
 //! `cargo xtask run echo -- 127.0.0.1:7007` (the default address; port 0 picks a free one), then
 //! `nc 127.0.0.1 7007`. The first line it prints says where it listens.
@@ -9,13 +10,6 @@
 
 gort::main!(main);
 
-#[cfg(not(target_os = "linux"))]
-fn main() {
-    gort::eprintln!("echo: gort::net is linux-only for now");
-    gort::os::exit(3);
-}
-
-#[cfg(target_os = "linux")]
 fn main() {
     use core::time::Duration;
     use gort::net::{SocketAddr, TcpListener};

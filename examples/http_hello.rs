@@ -11,13 +11,6 @@
 
 gort::main!(main);
 
-#[cfg(not(target_os = "linux"))]
-fn main() {
-    gort::eprintln!("http_hello: gort::net is linux-only for now");
-    gort::os::exit(3);
-}
-
-#[cfg(target_os = "linux")]
 fn main() {
     use core::time::Duration;
     use gort::net::{SocketAddr, TcpListener};
@@ -52,7 +45,6 @@ fn main() {
     }
 }
 
-#[cfg(target_os = "linux")]
 mod http {
     extern crate alloc;
     use alloc::vec::Vec;
