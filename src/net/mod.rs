@@ -20,7 +20,7 @@
 //!
 //! ```
 //! use gort::net::{TcpListener, TcpStream};
-//! let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+//! let l = TcpListener::bind("127.0.0.1:0").unwrap();
 //! let addr = l.local_addr().unwrap();
 //! gort::go(move || {
 //!     let (c, _) = l.accept().unwrap();
@@ -35,11 +35,20 @@
 //! assert_eq!(&buf, b"hello");
 //! ```
 
+mod dial;
+mod dnsclient;
+mod dnsconfig;
+mod dnsmessage;
 mod fd;
+mod hosts;
+mod ipsock;
+mod lookup;
 mod sockaddr;
 mod tcp;
 mod udp;
 
 pub use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+pub use ipsock::ToSocketAddrs;
+pub use lookup::{lookup_host, Resolver};
 pub use tcp::{Shutdown, TcpListener, TcpStream};
 pub use udp::UdpSocket;

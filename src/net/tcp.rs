@@ -2,8 +2,10 @@
 
 use core::net::SocketAddr;
 
+use super::dial::{dial_serial, each_addr};
 use super::fd::{self, os_error, NetFd, EAGAIN, ECONNABORTED, EINPROGRESS, EINTR};
 use super::sockaddr::{RawAddr, AF_INET, AF_INET6};
+use super::ToSocketAddrs;
 use crate::io::{Error, ErrorKind};
 use crate::netpoll::{deadline_from, Mode};
 use crate::sys::{nr, syscall6};
@@ -45,9 +47,13 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
-    /// Listens on `addr` (port 0 picks a free port; see [`TcpListener::local_addr`]).
-    /// SO_REUSEADDR is set, as Go does.
-    pub fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
+    /// Listens on `addr` (port 0 picks a free port; see [`TcpListener::local_addr`]): the first
+    /// of its addresses that works ([`ToSocketAddrs`]). SO_REUSEADDR is set, as Go does.
+    pub fn bind<A: ToSocketAddrs>(addr: A) -> Result<TcpListener, Error> {
+        each_addr(addr, Self::bind_one)
+    }
+
+    fn bind_one(addr: SocketAddr) -> Result<TcpListener, Error> {
         let s = fd::socket(family(&addr), SOCK_STREAM)?;
         let setup = || -> Result<(), Error> {
             fd::setsockopt_int(s, SOL_SOCKET, SO_REUSEADDR, 1)?;
@@ -137,14 +143,17 @@ pub struct TcpStream {
 }
 
 impl TcpStream {
-    /// Connects to `addr` (parks until the handshake ends).
-    pub fn connect(addr: SocketAddr) -> Result<TcpStream, Error> {
-        Self::connect_deadline(addr, None)
+    /// Connects to `addr` (parks until the handshake ends): each of its addresses in turn
+    /// ([`ToSocketAddrs`]; a name is resolved first), the first connection or the first error
+    /// (Go's dialSerial).
+    pub fn connect<A: ToSocketAddrs>(addr: A) -> Result<TcpStream, Error> {
+        dial_serial(addr, None, Self::connect_deadline)
     }
 
-    /// Connects, failing with TimedOut after `timeout`.
-    pub fn connect_timeout(addr: SocketAddr, timeout: Duration) -> Result<TcpStream, Error> {
-        Self::connect_deadline(addr, Some(Instant::now() + timeout))
+    /// Connects, failing with TimedOut after `timeout` (counted from the call; several
+    /// addresses share it as Go's partialDeadline does; a name's lookup has its own timeouts).
+    pub fn connect_timeout<A: ToSocketAddrs>(addr: A, timeout: Duration) -> Result<TcpStream, Error> {
+        dial_serial(addr, Some(Instant::now() + timeout), Self::connect_deadline)
     }
 
     fn connect_deadline(addr: SocketAddr, deadline: Option<Instant>) -> Result<TcpStream, Error> {

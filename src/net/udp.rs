@@ -2,9 +2,11 @@
 
 use core::net::SocketAddr;
 
+use super::dial::each_addr;
 use super::fd::{self, os_error, NetFd};
 use super::sockaddr::{RawAddr, AF_INET, AF_INET6};
-use crate::io::Error;
+use super::ToSocketAddrs;
+use crate::io::{Error, ErrorKind};
 use crate::netpoll::{deadline_from, Mode};
 use crate::sys::{nr, syscall6};
 use crate::time::Instant;
@@ -19,8 +21,13 @@ pub struct UdpSocket {
 }
 
 impl UdpSocket {
-    /// A socket bound to `addr` (port 0 picks a free port).
-    pub fn bind(addr: SocketAddr) -> Result<UdpSocket, Error> {
+    /// A socket bound to `addr` (port 0 picks a free port): the first of its addresses that
+    /// works ([`ToSocketAddrs`]).
+    pub fn bind<A: ToSocketAddrs>(addr: A) -> Result<UdpSocket, Error> {
+        each_addr(addr, Self::bind_one)
+    }
+
+    fn bind_one(addr: SocketAddr) -> Result<UdpSocket, Error> {
         let s = fd::socket(if addr.is_ipv4() { AF_INET } else { AF_INET6 }, SOCK_DGRAM)?;
         let ra = RawAddr::from(&addr);
         // SAFETY: ra is a valid sockaddr of ra.len bytes.
@@ -32,8 +39,13 @@ impl UdpSocket {
         Ok(UdpSocket { fd: NetFd::new(s)? })
     }
 
-    /// Sends one datagram to `addr`; returns the bytes sent.
-    pub fn send_to(&self, buf: &[u8], addr: SocketAddr) -> Result<usize, Error> {
+    /// Sends one datagram to `addr` (its first address, [`ToSocketAddrs`]); returns the bytes
+    /// sent.
+    pub fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], addr: A) -> Result<usize, Error> {
+        let addr = addr
+            .to_socket_addrs()?
+            .next()
+            .ok_or(Error::new(ErrorKind::InvalidInput, "no addresses to send data to"))?;
         let ra = RawAddr::from(&addr);
         self.fd.write_with(|fd| {
             // SAFETY: buf and ra are valid for the kernel's reads.
@@ -72,8 +84,13 @@ impl UdpSocket {
         Ok((n, ra.to_addr().ok_or_else(fd::bad_family)?))
     }
 
-    /// Sets the default peer: `send` goes there and only its datagrams are received.
-    pub fn connect(&self, addr: SocketAddr) -> Result<(), Error> {
+    /// Sets the default peer: `send` goes there and only its datagrams are received. The first
+    /// of its addresses that works ([`ToSocketAddrs`]).
+    pub fn connect<A: ToSocketAddrs>(&self, addr: A) -> Result<(), Error> {
+        each_addr(addr, |a| self.connect_one(a))
+    }
+
+    fn connect_one(&self, addr: SocketAddr) -> Result<(), Error> {
         let u = self.fd.use_fd()?;
         let ra = RawAddr::from(&addr);
         // SAFETY: ra is a valid sockaddr (UDP connect does not block).

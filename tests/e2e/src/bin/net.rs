@@ -39,7 +39,7 @@ mod linux {
     }
 
     fn listen() -> (TcpListener, SocketAddr) {
-        let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let a = l.local_addr().unwrap();
         (l, a)
     }
@@ -353,8 +353,8 @@ mod linux {
     #[inline(never)]
     fn udp() {
         use gort::net::UdpSocket;
-        let a = Arc::new(UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap());
-        let b = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let a = Arc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+        let b = UdpSocket::bind("127.0.0.1:0").unwrap();
         let (aa, ba) = (a.local_addr().unwrap(), b.local_addr().unwrap());
         let a2 = a.clone();
         gort::go(move || {
@@ -386,7 +386,7 @@ mod linux {
     /// IPv6 loopback: bind, connect, echo, both addresses.
     #[inline(never)]
     fn v6() {
-        let l = TcpListener::bind("[::1]:0".parse().unwrap()).unwrap();
+        let l = TcpListener::bind("[::1]:0").unwrap();
         let addr = l.local_addr().unwrap();
         gort::go(move || {
             let (c, peer) = l.accept().unwrap();
