@@ -14,40 +14,40 @@ use core::fmt;
 use core::net::{Ipv4Addr, Ipv6Addr};
 
 /// Resource record type A (an IPv4 address).
-pub(super) const TYPE_A: u16 = 1;
+pub(crate) const TYPE_A: u16 = 1;
 /// Resource record type CNAME (the canonical name of an alias).
-pub(super) const TYPE_CNAME: u16 = 5;
+pub(crate) const TYPE_CNAME: u16 = 5;
 /// Resource record type AAAA (an IPv6 address).
-pub(super) const TYPE_AAAA: u16 = 28;
+pub(crate) const TYPE_AAAA: u16 = 28;
 /// The EDNS(0) pseudo-record (RFC 6891).
-pub(super) const TYPE_OPT: u16 = 41;
+pub(crate) const TYPE_OPT: u16 = 41;
 /// Class IN.
-pub(super) const CLASS_INET: u16 = 1;
+pub(crate) const CLASS_INET: u16 = 1;
 
 /// RCODE: no error.
-pub(super) const RCODE_SUCCESS: u8 = 0;
+pub(crate) const RCODE_SUCCESS: u8 = 0;
 /// RCODE: server failure (Go: a temporary error).
-pub(super) const RCODE_SERVER_FAILURE: u8 = 2;
+pub(crate) const RCODE_SERVER_FAILURE: u8 = 2;
 /// RCODE: the name does not exist (NXDOMAIN).
-pub(super) const RCODE_NAME_ERROR: u8 = 3;
+pub(crate) const RCODE_NAME_ERROR: u8 = 3;
 
 /// The largest UDP answer gort asks for (Go's maxDNSPacketSize, from dnsflagday.net/2020).
-pub(super) const MAX_DNS_PACKET_SIZE: usize = 1232;
+pub(crate) const MAX_DNS_PACKET_SIZE: usize = 1232;
 
 /// A message could not be parsed (Go's errCannotUnmarshalDNSMessage).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Malformed;
+pub(crate) struct Malformed;
 
 /// A domain name in wire form: length-prefixed labels ending with the empty root label,
 /// uncompressed, at most 255 bytes (RFC 1035 3.1).
 #[derive(Clone, PartialEq, Eq)]
-pub(super) struct Name(Vec<u8>);
+pub(crate) struct Name(Vec<u8>);
 
 impl Name {
     /// The wire form of a name in presentation form ("example.com" or "example.com."): labels of
     /// 1 to 63 bytes, 255 bytes in all. `None` if it is not one (Go's NewName + pack checks).
     /// No escapes: the resolver only sends names that passed `is_domain_name`.
-    pub(super) fn new(text: &str) -> Option<Name> {
+    pub(crate) fn new(text: &str) -> Option<Name> {
         let t = text.strip_suffix('.').unwrap_or(text);
         let mut w = Vec::with_capacity(t.len() + 2);
         if !t.is_empty() {
@@ -65,12 +65,12 @@ impl Name {
 
     /// The wire bytes.
     #[cfg(test)]
-    pub(super) fn wire(&self) -> &[u8] {
+    pub(crate) fn wire(&self) -> &[u8] {
         &self.0
     }
 
     /// Equal, ignoring ASCII case (Go's equalASCIIName; DNS names compare case-insensitively).
-    pub(super) fn eq_ignore_case(&self, other: &Name) -> bool {
+    pub(crate) fn eq_ignore_case(&self, other: &Name) -> bool {
         self.0.eq_ignore_ascii_case(&other.0)
     }
 }
@@ -109,27 +109,27 @@ impl fmt::Debug for Name {
 
 /// A message header (RFC 1035 4.1.1), the flags Go's resolver looks at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub(super) struct Header {
-    pub(super) id: u16,
-    pub(super) response: bool,
-    pub(super) authoritative: bool,
-    pub(super) truncated: bool,
-    pub(super) recursion_desired: bool,
-    pub(super) recursion_available: bool,
-    pub(super) rcode: u8,
+pub(crate) struct Header {
+    pub(crate) id: u16,
+    pub(crate) response: bool,
+    pub(crate) authoritative: bool,
+    pub(crate) truncated: bool,
+    pub(crate) recursion_desired: bool,
+    pub(crate) recursion_available: bool,
+    pub(crate) rcode: u8,
 }
 
 /// A question: name, type, class.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct Question {
-    pub(super) name: Name,
-    pub(super) qtype: u16,
-    pub(super) class: u16,
+pub(crate) struct Question {
+    pub(crate) name: Name,
+    pub(crate) qtype: u16,
+    pub(crate) class: u16,
 }
 
 /// The data of a record, decoded for the types the resolver uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum RData {
+pub(crate) enum RData {
     A(Ipv4Addr),
     Aaaa(Ipv6Addr),
     Cname(Name),
@@ -139,26 +139,26 @@ pub(super) enum RData {
 
 /// A resource record of the answer section.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct Resource {
-    pub(super) name: Name,
-    pub(super) rtype: u16,
-    pub(super) class: u16,
-    pub(super) ttl: u32,
-    pub(super) data: RData,
+pub(crate) struct Resource {
+    pub(crate) name: Name,
+    pub(crate) rtype: u16,
+    pub(crate) class: u16,
+    pub(crate) ttl: u32,
+    pub(crate) data: RData,
 }
 
 /// A parsed message: header, questions, answers (authority and additional records are not
 /// decoded: the resolver does not use them).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct Message {
-    pub(super) header: Header,
-    pub(super) questions: Vec<Question>,
-    pub(super) answers: Vec<Resource>,
+pub(crate) struct Message {
+    pub(crate) header: Header,
+    pub(crate) questions: Vec<Question>,
+    pub(crate) answers: Vec<Resource>,
 }
 
 /// A query for `name` (wire form) and `qtype`, class IN, recursion desired, with an EDNS(0)
 /// OPT record advertising MAX_DNS_PACKET_SIZE (Go's newRequest). UDP form (no length prefix).
-pub(super) fn build_query(id: u16, name: &Name, qtype: u16) -> Vec<u8> {
+pub(crate) fn build_query(id: u16, name: &Name, qtype: u16) -> Vec<u8> {
     let mut b = Vec::with_capacity(12 + name.0.len() + 4 + 11);
     b.extend_from_slice(&id.to_be_bytes());
     b.extend_from_slice(&0x0100u16.to_be_bytes()); // RD
@@ -247,7 +247,7 @@ impl<'a> Reader<'a> {
 
 impl Message {
     /// Parses `msg` (UDP form: no length prefix).
-    pub(super) fn parse(msg: &[u8]) -> Result<Message, Malformed> {
+    pub(crate) fn parse(msg: &[u8]) -> Result<Message, Malformed> {
         let mut r = Reader { msg, off: 0 };
         let id = r.u16()?;
         let bits = r.u16()?;
@@ -310,7 +310,7 @@ impl Message {
 /// Encodes a message without compression (the e2e responder's and the fuzz oracle's builder;
 /// the resolver itself only builds queries). `RData::Other` records get empty data.
 #[cfg(test)]
-pub(super) fn encode(m: &Message) -> Vec<u8> {
+pub(crate) fn encode(m: &Message) -> Vec<u8> {
     let h = &m.header;
     let mut b = Vec::new();
     b.extend_from_slice(&h.id.to_be_bytes());

@@ -38,7 +38,8 @@
 mod dial;
 mod dnsclient;
 mod dnsconfig;
-mod dnsmessage;
+// pub(crate): the fuzz harness (src/fuzz.rs) parses hostile messages with it.
+pub(crate) mod dnsmessage;
 mod fd;
 mod hosts;
 mod ipsock;
