@@ -159,9 +159,12 @@ mod linux {
                 while let Ok((n, from)) = u.recv_from(&mut buf) {
                     let Some((resp, name)) = respond(&buf[..n], false) else { continue };
                     if name == "forged.test." {
-                        // Two answers that are not ours first: a wrong ID, a wrong question.
+                        // Two answers that are not ours first: a wrong ID (saying 6.6.6.6),
+                        // a wrong question.
                         let mut bad = resp.clone();
                         bad[0] ^= 0xff;
+                        let n = bad.len();
+                        bad[n - 4..].copy_from_slice(&[6, 6, 6, 6]);
                         u.send_to(&bad, from).unwrap();
                         let q = [&buf[..12], &wire("a.test.")[..], &[0, 1, 0, 1]].concat();
                         let (wrong_q, _) = respond(&q, false).unwrap();
