@@ -18,6 +18,13 @@
 //! in the past fails at once. Writes to a peer that closed return `BrokenPipe` or
 //! `ConnectionReset` (sent with MSG_NOSIGNAL: SIGPIPE never kills the process).
 //!
+//! Addresses are anything that implements [`ToSocketAddrs`] (std's trait, in gort): a
+//! `SocketAddr`, `(IpAddr, u16)`, `"host:port"`, `"[::1]:80"`, `("example.com", 443)`... A name
+//! is resolved by [`lookup_host`] (Go's pure resolver: numeric, `/etc/hosts`, `localhost`, then
+//! DNS over UDP, TCP on truncation, to the servers of `/etc/resolv.conf`; a [`Resolver`] can
+//! replace any part of that configuration), and [`TcpStream::connect`] tries each address in
+//! turn (Go's dialSerial). DNS queries park on the poller like any other read.
+//!
 //! ```
 //! use gort::net::{TcpListener, TcpStream};
 //! let l = TcpListener::bind("127.0.0.1:0").unwrap();
