@@ -64,3 +64,25 @@ pub(super) fn each_addr<A: ToSocketAddrs, T>(
 ) -> Result<T, Error> {
     dial_serial(addr, None, |a, _| f(a))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Go's TestDialerPartialDeadline table (dial_test.go), less its no-deadline row (that is
+    /// `None` before partial_deadline is called).
+    #[test]
+    #[cfg_attr(miri, ignore = "Instant::now reads the clock through the vDSO (inline assembly)")]
+    fn partial_deadlines() {
+        let now = Instant::now();
+        let (s, ms) = (Duration::from_secs, Duration::from_millis);
+        assert_eq!(partial_deadline(now, now + s(12), 1), Some(now + s(12)));
+        assert_eq!(partial_deadline(now, now + s(12), 2), Some(now + s(6)));
+        assert_eq!(partial_deadline(now, now + s(12), 3), Some(now + s(4)));
+        assert_eq!(partial_deadline(now, now + s(12), 999), Some(now + s(2)), "the 2 s sane minimum");
+        assert_eq!(partial_deadline(now, now + ms(1900), 999), Some(now + ms(1900)), "all that is left");
+        assert_eq!(partial_deadline(now - ms(1), now, 1), Some(now));
+        assert_eq!(partial_deadline(now, now, 1), None);
+        assert_eq!(partial_deadline(now + ms(1), now, 1), None);
+    }
+}
