@@ -3,6 +3,8 @@
 //! `ToSocketAddrs` trait so that code written against std reads the same.
 //!
 //! ```
+//! extern crate alloc;
+//! use alloc::vec::Vec;
 //! use gort::net::{SocketAddr, ToSocketAddrs};
 //! let a: Vec<SocketAddr> = "[::1]:80".to_socket_addrs().unwrap().collect();
 //! assert_eq!(a, ["[::1]:80".parse::<SocketAddr>().unwrap()]);
