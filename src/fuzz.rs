@@ -1,6 +1,7 @@
 //! Host fuzz harness for the code that reads untrusted input: the argv/envp/auxv walk
 //! (args, goargs, goenvs, gogetenv, sysauxv), the GODEBUG, GOMAXPROCS and GORT_STACK_SIZE
-//! parsers, and the DNS message parser (net/dnsmessage.rs: what a network peer sends). Each target checks the runtime's code against a reference written independently
+//! parsers, the DNS message parser (net/dnsmessage.rs: what a network peer sends), and the
+//! resolv.conf and hosts file parsers (net/dnsconfig.rs, net/hosts.rs). Each target checks the runtime's code against a reference written independently
 //! with std (a differential oracle), not only "does not crash".
 //!
 //! It is a mutation fuzzer: inputs start from the seeds checked in under fuzz/corpus/<target>/,
@@ -488,6 +489,53 @@ fn fuzz_dnsmessage() {
             assert_eq!(m.header.id, u16::from_be_bytes([msg[0], msg[1]]));
             // Other records are encoded with empty data, which parses back as Other.
             assert_eq!(Message::parse(&encode(&m)).as_ref(), Ok(&m));
+        }
+    });
+}
+
+/// resolv.conf and hosts files as anyone who can write them may: the input is read as both.
+/// resolv.conf: never a panic, and the result always within Go's bounds (1 to 3 servers,
+/// ndots <= 15, attempts >= 1, timeout >= 1 s, rooted search suffixes, a name list of rooted
+/// names). Hosts: every (address, name) pair a line holds, as a reference reading written with
+/// std finds them, is looked up, in any ASCII case.
+#[test]
+#[cfg(target_os = "linux")]
+#[cfg_attr(
+    not(miri),
+    ignore = "fuzzing: run by `cargo xtask fuzz` (and by `cargo xtask miri` on a few hundred inputs)"
+)]
+fn fuzz_resolver_files() {
+    use crate::net::dnsconfig::DnsConfig;
+    use crate::net::hosts::Hosts;
+    use std::net::IpAddr;
+    run("resolver_files", 4096, |text| {
+        let c = DnsConfig::parse(Some(text), b"host.example.org");
+        assert!((1..=3).contains(&c.servers.len()), "{c:?}");
+        assert!(c.ndots <= 15 && c.attempts >= 1 && c.timeout.as_secs() >= 1, "{c:?}");
+        assert!(c.search.iter().all(|s| s.ends_with('.')), "{c:?}");
+        for name in ["a", "a.b", "a.b.", "x.onion"] {
+            assert!(c.name_list(name).iter().all(|n| n.ends_with('.') && n.len() <= 254));
+        }
+
+        let h = Hosts::parse(text);
+        for line in text.split(|&b| b == b'\n') {
+            let line = line.split(|&b| b == b'#').next().unwrap_or_default();
+            let words: Vec<&[u8]> = line.split(|b| b" \t\r".contains(b)).filter(|w| !w.is_empty()).collect();
+            if words.len() < 2 {
+                continue;
+            }
+            let Some(ip) = std::str::from_utf8(words[0]).ok().and_then(|s| s.parse::<IpAddr>().ok()) else { continue };
+            let ip = match ip {
+                IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+                v4 => v4,
+            };
+            for name in &words[1..] {
+                let Ok(name) = std::str::from_utf8(name) else { continue };
+                let found = h.lookup(name);
+                assert!(found.contains(&ip), "{name:?} -> {found:?}, want {ip}");
+                assert_eq!(h.lookup(&name.to_ascii_uppercase()), found);
+                assert_eq!(h.lookup(&name.to_ascii_lowercase()), found);
+            }
         }
     });
 }

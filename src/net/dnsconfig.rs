@@ -21,27 +21,27 @@ use super::hosts::fields;
 
 /// Go's dnsConfig.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct DnsConfig {
+pub(crate) struct DnsConfig {
     /// Servers to ask, in order.
-    pub(super) servers: Vec<SocketAddr>,
+    pub(crate) servers: Vec<SocketAddr>,
     /// Rooted suffixes to append to a name with fewer than `ndots` dots ("example.com.").
-    pub(super) search: Vec<String>,
+    pub(crate) search: Vec<String>,
     /// A name with at least this many dots is tried as it is first.
-    pub(super) ndots: u32,
+    pub(crate) ndots: u32,
     /// Wait for one answer from one server.
-    pub(super) timeout: Duration,
+    pub(crate) timeout: Duration,
     /// Rounds over the server list.
-    pub(super) attempts: u32,
+    pub(crate) attempts: u32,
     /// Start each lookup at the next server (round robin).
-    pub(super) rotate: bool,
+    pub(crate) rotate: bool,
     /// A and AAAA one after the other instead of at the same time.
-    pub(super) single_request: bool,
+    pub(crate) single_request: bool,
     /// TCP only.
-    pub(super) use_tcp: bool,
+    pub(crate) use_tcp: bool,
 }
 
 /// Go's defaultNS: 127.0.0.1:53 and [::1]:53.
-pub(super) fn default_ns() -> Vec<SocketAddr> {
+pub(crate) fn default_ns() -> Vec<SocketAddr> {
     alloc::vec![SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 53), SocketAddr::new(Ipv6Addr::LOCALHOST.into(), 53),]
 }
 
@@ -86,7 +86,7 @@ fn server_addr(s: &[u8]) -> Option<SocketAddr> {
 }
 
 /// The search list from the host name (Go's dnsDefaultSearch): its domain, if it has one.
-pub(super) fn default_search(hostname: &[u8]) -> Vec<String> {
+pub(crate) fn default_search(hostname: &[u8]) -> Vec<String> {
     let hn = hostname.strip_suffix(b"\n").unwrap_or(hostname);
     match hn.iter().position(|&c| c == b'.') {
         Some(i) if i < hn.len() - 1 => ensure_rooted(&hn[i + 1..]).into_iter().collect(),
@@ -97,7 +97,7 @@ pub(super) fn default_search(hostname: &[u8]) -> Vec<String> {
 impl DnsConfig {
     /// Go's dnsReadConfig on the file's contents (`None`: no file). `hostname` gives the
     /// default search list.
-    pub(super) fn parse(text: Option<&[u8]>, hostname: &[u8]) -> DnsConfig {
+    pub(crate) fn parse(text: Option<&[u8]>, hostname: &[u8]) -> DnsConfig {
         let mut conf = DnsConfig {
             servers: Vec::new(),
             search: Vec::new(),
@@ -161,7 +161,7 @@ impl DnsConfig {
     /// the name itself first if it has at least `ndots` dots, then with each search suffix
     /// (those that keep it under 254 bytes), then the name itself if not tried first. Empty for
     /// names DNS must not see (`.onion`, RFC 7686) and names too long.
-    pub(super) fn name_list(&self, name: &str) -> Vec<String> {
+    pub(crate) fn name_list(&self, name: &str) -> Vec<String> {
         let bare = name.strip_suffix('.').unwrap_or(name);
         if name.is_empty() || (bare.len() >= 6 && bare[bare.len() - 6..].eq_ignore_ascii_case(".onion")) {
             return Vec::new();

@@ -14,12 +14,12 @@ use core::net::IpAddr;
 
 /// A parsed hosts file: (lower-case rooted key, address) in file order.
 #[derive(Debug, Default)]
-pub(super) struct Hosts {
+pub(crate) struct Hosts {
     by_name: Vec<(String, IpAddr)>,
 }
 
 /// Go's getFields: split on spaces, tabs, `\r` and `\n`, dropping empty fields.
-pub(super) fn fields(line: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn fields(line: &[u8]) -> impl Iterator<Item = &[u8]> {
     line.split(|&c| matches!(c, b' ' | b'\t' | b'\r' | b'\n')).filter(|f| !f.is_empty())
 }
 
@@ -33,7 +33,7 @@ fn abs_domain_name(name: &str) -> String {
 }
 
 /// An address as the hosts file spells it (Go's parseLiteralIP): IPv4 or IPv6, no zone.
-pub(super) fn parse_literal_ip(s: &[u8]) -> Option<IpAddr> {
+pub(crate) fn parse_literal_ip(s: &[u8]) -> Option<IpAddr> {
     let ip: IpAddr = core::str::from_utf8(s).ok()?.parse().ok()?;
     Some(match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
@@ -43,7 +43,7 @@ pub(super) fn parse_literal_ip(s: &[u8]) -> Option<IpAddr> {
 
 impl Hosts {
     /// Parses the contents of a hosts file (Go's readHosts).
-    pub(super) fn parse(text: &[u8]) -> Hosts {
+    pub(crate) fn parse(text: &[u8]) -> Hosts {
         let mut h = Hosts::default();
         for line in text.split(|&c| c == b'\n') {
             let line = match line.iter().position(|&c| c == b'#') {
@@ -63,7 +63,7 @@ impl Hosts {
     }
 
     /// The addresses of `host` in file order (Go's lookupStaticHost), empty if none.
-    pub(super) fn lookup(&self, host: &str) -> Vec<IpAddr> {
+    pub(crate) fn lookup(&self, host: &str) -> Vec<IpAddr> {
         let key = abs_domain_name(&host.to_ascii_lowercase());
         self.by_name.iter().filter(|(k, _)| *k == key).map(|&(_, ip)| ip).collect()
     }

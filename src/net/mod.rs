@@ -44,11 +44,12 @@
 
 mod dial;
 mod dnsclient;
-mod dnsconfig;
+// pub(crate): the fuzz harness (src/fuzz.rs) reads hostile files with these.
+pub(crate) mod dnsconfig;
 // pub(crate): the fuzz harness (src/fuzz.rs) parses hostile messages with it.
 pub(crate) mod dnsmessage;
 mod fd;
-mod hosts;
+pub(crate) mod hosts;
 mod ipsock;
 mod lookup;
 mod sockaddr;
