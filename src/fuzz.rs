@@ -1,6 +1,7 @@
-//! Host fuzz harness for the parts of boot that read untrusted input: the argv/envp/auxv walk
-//! (args, goargs, goenvs, gogetenv, sysauxv) and the GODEBUG, GOMAXPROCS and GORT_STACK_SIZE
-//! parsers. Each target checks the runtime's code against a reference written independently
+//! Host fuzz harness for the code that reads untrusted input: the argv/envp/auxv walk
+//! (args, goargs, goenvs, gogetenv, sysauxv), the GODEBUG, GOMAXPROCS and GORT_STACK_SIZE
+//! parsers, the DNS message parser (net/dnsmessage.rs: what a network peer sends), and the
+//! resolv.conf and hosts file parsers (net/dnsconfig.rs, net/hosts.rs). Each target checks the runtime's code against a reference written independently
 //! with std (a differential oracle), not only "does not crash".
 //!
 //! It is a mutation fuzzer: inputs start from the seeds checked in under fuzz/corpus/<target>/,
@@ -59,6 +60,13 @@ const DICT: &[&[u8]] = &[
     b" ",
     b"GODEBUG=",
     b"GOMAXPROCS=",
+    // DNS messages: a pointer to the question's name, type/class IN A, CNAME, AAAA, a label.
+    b"\xc0\x0c",
+    b"\x00\x01\x00\x01",
+    b"\x00\x05\x00\x01",
+    b"\x00\x1c\x00\x01",
+    b"\x03www",
+    b"\x00",
 ];
 
 /// Applies 1 to 4 random mutations to `buf`, drawing splices from `corpus`.
@@ -359,5 +367,175 @@ fn fuzz_args_walk() {
         // million executions do not grow the heap.
         // SAFETY: a and e are not used after this.
         unsafe { args::free_args_for_test() };
+    });
+}
+
+/// The DNS reference parser's view of a message: header bits, questions, answers with names as
+/// label lists and data decoded for A (4 bytes), AAAA (16) and CNAME (a name filling the data).
+type RefName = Vec<Vec<u8>>;
+type RefMessage = ([u8; 4], Vec<(RefName, u16, u16)>, Vec<(RefName, u16, u16, u32, Option<Vec<u8>>)>);
+
+/// A name at `pos` of `msg`, RFC 1035 4.1.4, written recursively: a pointer must point before
+/// the run of labels it ends (`run`), the name is at most 255 bytes in wire form. Returns the
+/// labels and where the name's own bytes end.
+fn ref_name(msg: &[u8], pos: usize, run: usize, labels: &mut RefName) -> Option<usize> {
+    let c = *msg.get(pos)?;
+    if c >= 0xc0 {
+        let target = ((c as usize & 0x3f) << 8) | *msg.get(pos + 1)? as usize;
+        if target >= run {
+            return None;
+        }
+        ref_name(msg, target, target, labels)?;
+        return Some(pos + 2);
+    }
+    if c >= 0x40 {
+        return None;
+    }
+    if c == 0 {
+        return (labels.iter().map(|l| l.len() + 1).sum::<usize>() < 255).then_some(pos + 1);
+    }
+    labels.push(msg.get(pos + 1..pos + 1 + c as usize)?.to_vec());
+    if labels.iter().map(|l| l.len() + 1).sum::<usize>() >= 255 {
+        return None;
+    }
+    ref_name(msg, pos + 1 + c as usize, run, labels)
+}
+
+fn ref_dns(msg: &[u8]) -> Option<RefMessage> {
+    let be16 = |at: usize| Some(u16::from_be_bytes([*msg.get(at)?, *msg.get(at + 1)?]));
+    let (qd, an) = (be16(4)?, be16(6)?);
+    let _ = be16(10)?;
+    let flags = [msg[2] >> 7 & 1, msg[2] >> 2 & 1, msg[2] >> 1 & 1, msg[3] & 0xf];
+    let mut pos = 12;
+    let mut qs = Vec::new();
+    for _ in 0..qd {
+        let mut n = Vec::new();
+        pos = ref_name(msg, pos, pos, &mut n)?;
+        qs.push((n, be16(pos)?, be16(pos + 2)?));
+        pos += 4;
+    }
+    let mut ans = Vec::new();
+    for _ in 0..an {
+        let mut n = Vec::new();
+        pos = ref_name(msg, pos, pos, &mut n)?;
+        let (t, class) = (be16(pos)?, be16(pos + 2)?);
+        let ttl = u32::from_be_bytes(msg.get(pos + 4..pos + 8)?.try_into().ok()?);
+        let len = be16(pos + 8)? as usize;
+        let start = pos + 10;
+        let data = msg.get(start..start + len)?;
+        let decoded = match t {
+            1 if len == 4 => Some(data.to_vec()),
+            28 if len == 16 => Some(data.to_vec()),
+            1 | 28 => return None,
+            5 => {
+                let mut c = Vec::new();
+                if ref_name(&msg[..start + len], start, start, &mut c)? != start + len {
+                    return None;
+                }
+                Some(c.concat())
+            }
+            _ => None,
+        };
+        ans.push((n, t, class, ttl, decoded));
+        pos = start + len;
+    }
+    Some((flags, qs, ans))
+}
+
+/// DNS answers as a server (or a forger) may send them: gort's parser must agree with the
+/// reference on every input (accept the same messages, decode the same values), never panic,
+/// and what it decodes must survive an encode/parse round trip.
+#[test]
+#[cfg(target_os = "linux")]
+#[cfg_attr(
+    not(miri),
+    ignore = "fuzzing: run by `cargo xtask fuzz` (and by `cargo xtask miri` on a few hundred inputs)"
+)]
+fn fuzz_dnsmessage() {
+    use crate::net::dnsmessage::{encode, Message, RData};
+    let labels = |w: &[u8]| -> RefName {
+        let mut v = Vec::new();
+        let mut i = 0;
+        while w[i] != 0 {
+            v.push(w[i + 1..i + 1 + w[i] as usize].to_vec());
+            i += 1 + w[i] as usize;
+        }
+        v
+    };
+    run("dnsmessage", 2048, |msg| {
+        let got = Message::parse(msg).ok();
+        let want = ref_dns(msg);
+        let got_view = got.as_ref().map(|m| {
+            let h = &m.header;
+            let flags = [h.response as u8, h.authoritative as u8, h.truncated as u8, h.rcode];
+            let qs = m.questions.iter().map(|q| (labels(q.name.wire()), q.qtype, q.class)).collect();
+            let ans = m
+                .answers
+                .iter()
+                .map(|r| {
+                    let d = match &r.data {
+                        RData::A(ip) => Some(ip.octets().to_vec()),
+                        RData::Aaaa(ip) => Some(ip.octets().to_vec()),
+                        RData::Cname(n) => Some(labels(n.wire()).concat()),
+                        RData::Other => None,
+                    };
+                    (labels(r.name.wire()), r.rtype, r.class, r.ttl, d)
+                })
+                .collect();
+            (flags, qs, ans)
+        });
+        assert_eq!(got_view, want);
+        if let Some(m) = got {
+            assert_eq!(m.header.id, u16::from_be_bytes([msg[0], msg[1]]));
+            // Other records are encoded with empty data, which parses back as Other.
+            assert_eq!(Message::parse(&encode(&m)).as_ref(), Ok(&m));
+        }
+    });
+}
+
+/// resolv.conf and hosts files as anyone who can write them may: the input is read as both.
+/// resolv.conf: never a panic, and the result always within Go's bounds (1 to 3 servers,
+/// ndots <= 15, attempts >= 1, timeout >= 1 s, rooted search suffixes, a name list of rooted
+/// names). Hosts: every (address, name) pair a line holds, as a reference reading written with
+/// std finds them, is looked up, in any ASCII case.
+#[test]
+#[cfg(target_os = "linux")]
+#[cfg_attr(
+    not(miri),
+    ignore = "fuzzing: run by `cargo xtask fuzz` (and by `cargo xtask miri` on a few hundred inputs)"
+)]
+fn fuzz_resolver_files() {
+    use crate::net::dnsconfig::DnsConfig;
+    use crate::net::hosts::Hosts;
+    use std::net::IpAddr;
+    run("resolver_files", 4096, |text| {
+        let c = DnsConfig::parse(Some(text), b"host.example.org");
+        assert!((1..=3).contains(&c.servers.len()), "{c:?}");
+        assert!(c.ndots <= 15 && c.attempts >= 1 && c.timeout.as_secs() >= 1, "{c:?}");
+        assert!(c.search.iter().all(|s| s.ends_with('.')), "{c:?}");
+        for name in ["a", "a.b", "a.b.", "x.onion"] {
+            assert!(c.name_list(name).iter().all(|n| n.ends_with('.') && n.len() <= 254));
+        }
+
+        let h = Hosts::parse(text);
+        for line in text.split(|&b| b == b'\n') {
+            let line = line.split(|&b| b == b'#').next().unwrap_or_default();
+            let words: Vec<&[u8]> = line.split(|b| b" \t\r".contains(b)).filter(|w| !w.is_empty()).collect();
+            if words.len() < 2 {
+                continue;
+            }
+            let Some(ip) = std::str::from_utf8(words[0]).ok().and_then(|s| s.parse::<IpAddr>().ok()) else { continue };
+            let ip = match ip {
+                IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+                v4 => v4,
+            };
+            for name in &words[1..] {
+                let Ok(name) = std::str::from_utf8(name) else { continue };
+                let found = h.lookup(name);
+                assert!(found.contains(&ip), "{name:?} -> {found:?}, want {ip}");
+                assert_eq!(h.lookup(&name.to_ascii_uppercase()), found);
+                assert_eq!(h.lookup(&name.to_ascii_lowercase()), found);
+            }
+        }
     });
 }

@@ -585,13 +585,6 @@ pub mod testing {
     pub fn throw(msg: &str) -> ! {
         crate::throw(msg)
     }
-
-    /// The windows system resolver (GetAddrInfoW through entersyscall), until `gort::net`'s
-    /// name lookup uses it there: the addresses of `host`.
-    #[cfg(windows)]
-    pub fn system_resolve(host: &str) -> Result<alloc::vec::Vec<core::net::IpAddr>, crate::io::Error> {
-        crate::sys::socket::getaddrinfo(host)
-    }
 }
 
 /// MSVC targets reference `_fltused` from any object that uses floating point (the CRT defines it).

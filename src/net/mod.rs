@@ -19,9 +19,16 @@
 //! `ConnectionReset` (sent with MSG_NOSIGNAL on linux, SO_NOSIGPIPE on darwin: SIGPIPE never
 //! kills the process). Unix-domain sockets: [`UnixListener`], [`UnixStream`] (unix.rs).
 //!
+//! Addresses are anything that implements [`ToSocketAddrs`] (std's trait, in gort): a
+//! `SocketAddr`, `(IpAddr, u16)`, `"host:port"`, `"[::1]:80"`, `("example.com", 443)`... A name
+//! is resolved by [`lookup_host`] (Go's pure resolver: numeric, `/etc/hosts`, `localhost`, then
+//! DNS over UDP, TCP on truncation, to the servers of `/etc/resolv.conf`; a [`Resolver`] can
+//! replace any part of that configuration), and [`TcpStream::connect`] tries each address in
+//! turn (Go's dialSerial). DNS queries park on the poller like any other read.
+//!
 //! ```
 //! use gort::net::{TcpListener, TcpStream};
-//! let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+//! let l = TcpListener::bind("127.0.0.1:0").unwrap();
 //! let addr = l.local_addr().unwrap();
 //! gort::go(move || {
 //!     let (c, _) = l.accept().unwrap();
@@ -36,16 +43,27 @@
 //! assert_eq!(&buf, b"hello");
 //! ```
 
+mod dial;
+mod dnsclient;
+// pub(crate): the fuzz harness (src/fuzz.rs) reads hostile files with these.
+pub(crate) mod dnsconfig;
+// pub(crate): the fuzz harness (src/fuzz.rs) parses hostile messages with it.
+pub(crate) mod dnsmessage;
 #[cfg_attr(unix, path = "fd_unix.rs")]
 #[cfg_attr(windows, path = "fd_windows.rs")]
 mod fd;
 mod fd_mutex;
+pub(crate) mod hosts;
+mod ipsock;
+mod lookup;
 mod tcp;
 mod udp;
 #[cfg(unix)]
 mod unix;
 
 pub use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+pub use ipsock::ToSocketAddrs;
+pub use lookup::{lookup_host, Resolver};
 pub use tcp::{Shutdown, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 #[cfg(unix)]

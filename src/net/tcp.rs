@@ -4,7 +4,9 @@
 use core::net::SocketAddr;
 use core::time::Duration;
 
+use super::dial::{dial_serial, each_addr};
 use super::fd::NetFd;
+use super::ToSocketAddrs;
 use crate::io::{Error, ErrorKind};
 use crate::netpoll::Mode;
 use crate::time::Instant;
@@ -15,10 +17,10 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
-    /// Listens on `addr` (port 0 picks a free port; see [`TcpListener::local_addr`]).
-    /// SO_REUSEADDR is set, as Go does.
-    pub fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
-        Ok(TcpListener { fd: NetFd::listen_stream(&addr)? })
+    /// Listens on `addr` (port 0 picks a free port; see [`TcpListener::local_addr`]): the first
+    /// of its addresses that works ([`ToSocketAddrs`]). SO_REUSEADDR is set, as Go does.
+    pub fn bind<A: ToSocketAddrs>(addr: A) -> Result<TcpListener, Error> {
+        each_addr(addr, |a| Ok(TcpListener { fd: NetFd::listen_stream(&a)? }))
     }
 
     /// Waits for a connection (parks the goroutine); fails with Closed after [`close`](Self::close)
@@ -63,14 +65,17 @@ pub struct TcpStream {
 }
 
 impl TcpStream {
-    /// Connects to `addr` (parks until the handshake ends).
-    pub fn connect(addr: SocketAddr) -> Result<TcpStream, Error> {
-        Self::connect_deadline(addr, None)
+    /// Connects to `addr` (parks until the handshake ends): each of its addresses in turn
+    /// ([`ToSocketAddrs`]; a name is resolved first), the first connection or the first error
+    /// (Go's dialSerial).
+    pub fn connect<A: ToSocketAddrs>(addr: A) -> Result<TcpStream, Error> {
+        dial_serial(addr, None, Self::connect_deadline)
     }
 
-    /// Connects, failing with TimedOut after `timeout`.
-    pub fn connect_timeout(addr: SocketAddr, timeout: Duration) -> Result<TcpStream, Error> {
-        Self::connect_deadline(addr, Some(Instant::now() + timeout))
+    /// Connects, failing with TimedOut after `timeout` (counted from the call; several
+    /// addresses share it as Go's partialDeadline does; a name's lookup has its own timeouts).
+    pub fn connect_timeout<A: ToSocketAddrs>(addr: A, timeout: Duration) -> Result<TcpStream, Error> {
+        dial_serial(addr, Some(Instant::now() + timeout), Self::connect_deadline)
     }
 
     fn connect_deadline(addr: SocketAddr, deadline: Option<Instant>) -> Result<TcpStream, Error> {

@@ -2,8 +2,10 @@
 
 use core::net::SocketAddr;
 
+use super::dial::each_addr;
 use super::fd::NetFd;
-use crate::io::Error;
+use super::ToSocketAddrs;
+use crate::io::{Error, ErrorKind};
 use crate::netpoll::Mode;
 use crate::time::Instant;
 
@@ -14,13 +16,19 @@ pub struct UdpSocket {
 }
 
 impl UdpSocket {
-    /// A socket bound to `addr` (port 0 picks a free port).
-    pub fn bind(addr: SocketAddr) -> Result<UdpSocket, Error> {
-        Ok(UdpSocket { fd: NetFd::listen_datagram(&addr)? })
+    /// A socket bound to `addr` (port 0 picks a free port): the first of its addresses that
+    /// works ([`ToSocketAddrs`]).
+    pub fn bind<A: ToSocketAddrs>(addr: A) -> Result<UdpSocket, Error> {
+        each_addr(addr, |a| Ok(UdpSocket { fd: NetFd::listen_datagram(&a)? }))
     }
 
-    /// Sends one datagram to `addr`; returns the bytes sent.
-    pub fn send_to(&self, buf: &[u8], addr: SocketAddr) -> Result<usize, Error> {
+    /// Sends one datagram to `addr` (its first address, [`ToSocketAddrs`]); returns the bytes
+    /// sent.
+    pub fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], addr: A) -> Result<usize, Error> {
+        let addr = addr
+            .to_socket_addrs()?
+            .next()
+            .ok_or(Error::new(ErrorKind::InvalidInput, "no addresses to send data to"))?;
         self.fd.send_to(buf, &addr)
     }
 
@@ -29,9 +37,10 @@ impl UdpSocket {
         self.fd.recv_from(buf)
     }
 
-    /// Sets the default peer: `send` goes there and only its datagrams are received.
-    pub fn connect(&self, addr: SocketAddr) -> Result<(), Error> {
-        self.fd.connect_datagram(&addr)
+    /// Sets the default peer: `send` goes there and only its datagrams are received. The first
+    /// of its addresses that works ([`ToSocketAddrs`]).
+    pub fn connect<A: ToSocketAddrs>(&self, addr: A) -> Result<(), Error> {
+        each_addr(addr, |a| self.fd.connect_datagram(&a))
     }
 
     /// Sends one datagram to the connected peer.

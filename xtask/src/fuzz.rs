@@ -1,5 +1,6 @@
 //! `cargo xtask fuzz [--execs N] [--seed S]`: the host fuzz harness in src/fuzz.rs (argv/envp/auxv
-//! walk, GODEBUG, GOMAXPROCS, GORT_STACK_SIZE and atoi parsers, each against a std oracle), N
+//! walk, GODEBUG, GOMAXPROCS, GORT_STACK_SIZE and atoi parsers, each against a std oracle; the
+//! DNS message parser against a reference parser; resolv.conf and hosts files), N
 //! mutated inputs per target (default 10 000 000) from the seeds in fuzz/corpus/<target>/.
 //! `cargo xtask test` runs the same targets briefly (SMOKE_EXECS) so a broken oracle or parser
 //! is caught on every run.

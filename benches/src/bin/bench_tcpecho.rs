@@ -9,7 +9,7 @@ use gort::net::{TcpListener, TcpStream};
 const N: u64 = 50_000;
 
 fn main() {
-    let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     gort::go(move || {
         let (c, _) = l.accept().unwrap();

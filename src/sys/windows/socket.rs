@@ -553,8 +553,7 @@ pub unsafe fn cancel(s: usize, o: *mut Overlapped) -> Result<(), i32> {
 
 /// The system resolver (GetAddrInfoW): the addresses of `host`, in the order the system gives
 /// them, each once. A blocking call, run through entersyscall (`syscall::blocking`) as Go's
-/// cgo-style lookups on windows take a thread. Not wired into `gort::net` yet.
-#[cfg_attr(not(feature = "testing"), allow(dead_code))] // gort::net's lookup on windows will call it
+/// cgo-style lookups on windows take a thread. `gort::net::lookup_host`'s default resolver.
 pub(crate) fn getaddrinfo(host: &str) -> Result<Vec<IpAddr>, Error> {
     startup();
     let hints = AddrInfoW {
