@@ -36,7 +36,7 @@ fn echo(c: &gort::net::TcpStream, buf: &mut [u8]) {
 
 fn main() {
     let small = gort::os::args().get(1).copied() == Some(&b"small"[..]);
-    let l = gort::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let l = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
     gort::println!("listening on {}", l.local_addr().unwrap());
     let before = statm::rss_bytes();
     let started = Arc::new(AtomicUsize::new(0));

@@ -17,7 +17,7 @@ const ROUNDS: usize = 100;
 const SIZE: usize = 1024;
 
 fn main() {
-    let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     gort::go(move || loop {
         let Ok((c, _)) = l.accept() else { return };

@@ -59,7 +59,7 @@ mod linux {
     /// count (sampled every 10 ms and once per connection) stayed under GOMAXPROCS + 8.
     #[inline(never)]
     fn serve(n: usize) {
-        let l = gort::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let l = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
         gort::println!("listening on {}", l.local_addr().unwrap());
         let wg = Arc::new(WaitGroup::new());
         let open = Arc::new(AtomicUsize::new(0));
