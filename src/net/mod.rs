@@ -61,6 +61,80 @@ mod udp;
 #[cfg(unix)]
 mod unix;
 
+/// The deadline setters and `close` of a connected stream (TcpStream, UnixStream), written once:
+/// expands inside the type's `impl` block, over its `fd: NetFd`.
+macro_rules! stream_deadlines_and_close {
+    () => {
+        /// Go's SetReadDeadline: once `d` passes, the pending read and all later ones fail with
+        /// TimedOut until the deadline is reset; `None` clears it.
+        pub fn set_read_deadline(&self, d: Option<crate::time::Instant>) -> Result<(), crate::io::Error> {
+            self.fd.set_deadline(d, Some(crate::netpoll::Mode::Read))
+        }
+
+        /// Go's SetWriteDeadline (as set_read_deadline, for writes).
+        pub fn set_write_deadline(&self, d: Option<crate::time::Instant>) -> Result<(), crate::io::Error> {
+            self.fd.set_deadline(d, Some(crate::netpoll::Mode::Write))
+        }
+
+        /// Go's SetDeadline: both.
+        pub fn set_deadline(&self, d: Option<crate::time::Instant>) -> Result<(), crate::io::Error> {
+            self.fd.set_deadline(d, None)
+        }
+
+        /// Closes the connection: every goroutine blocked on it fails with Closed, later calls too;
+        /// the fd is released when the last call in flight returns. Dropping does the same.
+        pub fn close(&self) -> Result<(), crate::io::Error> {
+            self.fd.close()
+        }
+    };
+}
+use stream_deadlines_and_close;
+
+/// `embedded_io::{ErrorType, Read, Write}` for a stream type and for a shared reference to it
+/// (methods take `&self`), through its inherent `read` and `write`.
+macro_rules! stream_io_traits {
+    ($t:ident) => {
+        impl embedded_io::ErrorType for $t {
+            type Error = crate::io::Error;
+        }
+
+        impl embedded_io::Read for $t {
+            fn read(&mut self, buf: &mut [u8]) -> Result<usize, crate::io::Error> {
+                $t::read(self, buf)
+            }
+        }
+
+        impl embedded_io::Write for $t {
+            fn write(&mut self, buf: &[u8]) -> Result<usize, crate::io::Error> {
+                $t::write(self, buf)
+            }
+            fn flush(&mut self) -> Result<(), crate::io::Error> {
+                Ok(())
+            }
+        }
+
+        impl embedded_io::ErrorType for &$t {
+            type Error = crate::io::Error;
+        }
+
+        impl embedded_io::Read for &$t {
+            fn read(&mut self, buf: &mut [u8]) -> Result<usize, crate::io::Error> {
+                $t::read(self, buf)
+            }
+        }
+
+        impl embedded_io::Write for &$t {
+            fn write(&mut self, buf: &[u8]) -> Result<usize, crate::io::Error> {
+                $t::write(self, buf)
+            }
+            fn flush(&mut self) -> Result<(), crate::io::Error> {
+                Ok(())
+            }
+        }
+    };
+}
+use stream_io_traits;
+
 pub use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 pub use ipsock::ToSocketAddrs;
 pub use lookup::{lookup_host, Resolver};

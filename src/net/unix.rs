@@ -251,66 +251,10 @@ impl UnixStream {
         UnixAddr::from_raw(&self.fd.local_raw()?)
     }
 
-    /// Go's SetReadDeadline: once `d` passes, the pending read and all later ones fail with
-    /// TimedOut until the deadline is reset; `None` clears it.
-    pub fn set_read_deadline(&self, d: Option<Instant>) -> Result<(), Error> {
-        self.fd.set_deadline(d, Some(Mode::Read))
-    }
-
-    /// Go's SetWriteDeadline (as set_read_deadline, for writes).
-    pub fn set_write_deadline(&self, d: Option<Instant>) -> Result<(), Error> {
-        self.fd.set_deadline(d, Some(Mode::Write))
-    }
-
-    /// Go's SetDeadline: both.
-    pub fn set_deadline(&self, d: Option<Instant>) -> Result<(), Error> {
-        self.fd.set_deadline(d, None)
-    }
-
-    /// Closes the connection: every goroutine blocked on it fails with Closed, later calls too;
-    /// the fd is released when the last call in flight returns. Dropping does the same.
-    pub fn close(&self) -> Result<(), Error> {
-        self.fd.close()
-    }
+    super::stream_deadlines_and_close!();
 }
 
-impl embedded_io::ErrorType for UnixStream {
-    type Error = Error;
-}
-
-impl embedded_io::Read for UnixStream {
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
-        UnixStream::read(self, buf)
-    }
-}
-
-impl embedded_io::Write for UnixStream {
-    fn write(&mut self, buf: &[u8]) -> Result<usize, Error> {
-        UnixStream::write(self, buf)
-    }
-    fn flush(&mut self) -> Result<(), Error> {
-        Ok(())
-    }
-}
-
-impl embedded_io::ErrorType for &UnixStream {
-    type Error = Error;
-}
-
-impl embedded_io::Read for &UnixStream {
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
-        UnixStream::read(self, buf)
-    }
-}
-
-impl embedded_io::Write for &UnixStream {
-    fn write(&mut self, buf: &[u8]) -> Result<usize, Error> {
-        UnixStream::write(self, buf)
-    }
-    fn flush(&mut self) -> Result<(), Error> {
-        Ok(())
-    }
-}
+super::stream_io_traits!(UnixStream);
 
 impl fmt::Debug for UnixListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
