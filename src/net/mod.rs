@@ -61,10 +61,54 @@ mod udp;
 #[cfg(unix)]
 mod unix;
 
-/// The deadline setters and `close` of a connected stream (TcpStream, UnixStream), written once:
-/// expands inside the type's `impl` block, over its `fd: NetFd`.
-macro_rules! stream_deadlines_and_close {
+/// The reads, writes, shutdown, deadline setters and `close` of a connected stream (TcpStream,
+/// UnixStream), written once: expands inside the type's `impl` block, over its `fd: NetFd`.
+macro_rules! stream_methods {
     () => {
+        /// Reads what is there (parks until something is); Ok(0) is end of file.
+        pub fn read(&self, buf: &mut [u8]) -> Result<usize, crate::io::Error> {
+            if buf.is_empty() {
+                return Ok(0);
+            }
+            self.fd.read(buf)
+        }
+
+        /// Fills `buf`, or fails (UnexpectedEof if the peer closed first).
+        pub fn read_exact(&self, mut buf: &mut [u8]) -> Result<(), crate::io::Error> {
+            while !buf.is_empty() {
+                match self.read(buf)? {
+                    0 => return Err(crate::io::Error::from_kind(crate::io::ErrorKind::UnexpectedEof)),
+                    n => buf = &mut buf[n..],
+                }
+            }
+            Ok(())
+        }
+
+        /// Writes some of `buf` (parks until the socket takes at least one byte). A peer that
+        /// closed makes it fail with BrokenPipe or ConnectionReset (no SIGPIPE).
+        pub fn write(&self, buf: &[u8]) -> Result<usize, crate::io::Error> {
+            if buf.is_empty() {
+                return Ok(0);
+            }
+            self.fd.write(buf)
+        }
+
+        /// Writes all of `buf` (Go's Write).
+        pub fn write_all(&self, mut buf: &[u8]) -> Result<(), crate::io::Error> {
+            while !buf.is_empty() {
+                match self.write(buf)? {
+                    0 => return Err(crate::io::Error::from_kind(crate::io::ErrorKind::WriteZero)),
+                    n => buf = &buf[n..],
+                }
+            }
+            Ok(())
+        }
+
+        /// Closes one or both directions (Go's CloseRead / CloseWrite).
+        pub fn shutdown(&self, how: super::Shutdown) -> Result<(), crate::io::Error> {
+            self.fd.shutdown(how)
+        }
+
         /// Go's SetReadDeadline: once `d` passes, the pending read and all later ones fail with
         /// TimedOut until the deadline is reset; `None` clears it.
         pub fn set_read_deadline(&self, d: Option<crate::time::Instant>) -> Result<(), crate::io::Error> {
@@ -88,7 +132,7 @@ macro_rules! stream_deadlines_and_close {
         }
     };
 }
-use stream_deadlines_and_close;
+use stream_methods;
 
 /// `embedded_io::{ErrorType, Read, Write}` for a stream type and for a shared reference to it
 /// (methods take `&self`), through its inherent `read` and `write`.

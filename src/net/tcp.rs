@@ -7,7 +7,7 @@ use core::time::Duration;
 use super::dial::{dial_serial, each_addr};
 use super::fd::NetFd;
 use super::ToSocketAddrs;
-use crate::io::{Error, ErrorKind};
+use crate::io::Error;
 use crate::netpoll::Mode;
 use crate::time::Instant;
 
@@ -84,49 +84,6 @@ impl TcpStream {
         Ok(TcpStream { fd })
     }
 
-    /// Reads what is there (parks until something is); Ok(0) is end of file.
-    pub fn read(&self, buf: &mut [u8]) -> Result<usize, Error> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        self.fd.read(buf)
-    }
-
-    /// Fills `buf`, or fails (UnexpectedEof if the peer closed first).
-    pub fn read_exact(&self, mut buf: &mut [u8]) -> Result<(), Error> {
-        while !buf.is_empty() {
-            match self.read(buf)? {
-                0 => return Err(Error::from_kind(ErrorKind::UnexpectedEof)),
-                n => buf = &mut buf[n..],
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes some of `buf` (parks until the socket takes at least one byte).
-    pub fn write(&self, buf: &[u8]) -> Result<usize, Error> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        self.fd.write(buf)
-    }
-
-    /// Writes all of `buf` (Go's Write).
-    pub fn write_all(&self, mut buf: &[u8]) -> Result<(), Error> {
-        while !buf.is_empty() {
-            match self.write(buf)? {
-                0 => return Err(Error::from_kind(ErrorKind::WriteZero)),
-                n => buf = &buf[n..],
-            }
-        }
-        Ok(())
-    }
-
-    /// Closes one or both directions (Go's CloseRead / CloseWrite).
-    pub fn shutdown(&self, how: Shutdown) -> Result<(), Error> {
-        self.fd.shutdown(how)
-    }
-
     /// The remote address.
     pub fn peer_addr(&self) -> Result<SocketAddr, Error> {
         self.fd.peer_addr()
@@ -142,7 +99,7 @@ impl TcpStream {
         self.fd.set_nodelay(on)
     }
 
-    super::stream_deadlines_and_close!();
+    super::stream_methods!();
 }
 
 super::stream_io_traits!(TcpStream);

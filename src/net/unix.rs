@@ -40,7 +40,6 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
 
 use super::fd::NetFd;
-use super::Shutdown;
 use crate::io::{Error, ErrorKind};
 use crate::netpoll::Mode;
 use crate::sys::unix::sockaddr::RawAddr;
@@ -197,50 +196,6 @@ impl UnixStream {
         Ok(UnixStream { fd: NetFd::dial_unix(&ra, deadline)? })
     }
 
-    /// Reads what is there (parks until something is); Ok(0) is end of file.
-    pub fn read(&self, buf: &mut [u8]) -> Result<usize, Error> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        self.fd.read(buf)
-    }
-
-    /// Fills `buf`, or fails (UnexpectedEof if the peer closed first).
-    pub fn read_exact(&self, mut buf: &mut [u8]) -> Result<(), Error> {
-        while !buf.is_empty() {
-            match self.read(buf)? {
-                0 => return Err(Error::from_kind(ErrorKind::UnexpectedEof)),
-                n => buf = &mut buf[n..],
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes some of `buf` (parks until the socket takes at least one byte). A peer that
-    /// closed makes it fail with BrokenPipe (no SIGPIPE).
-    pub fn write(&self, buf: &[u8]) -> Result<usize, Error> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        self.fd.write(buf)
-    }
-
-    /// Writes all of `buf` (Go's Write).
-    pub fn write_all(&self, mut buf: &[u8]) -> Result<(), Error> {
-        while !buf.is_empty() {
-            match self.write(buf)? {
-                0 => return Err(Error::from_kind(ErrorKind::WriteZero)),
-                n => buf = &buf[n..],
-            }
-        }
-        Ok(())
-    }
-
-    /// Closes one or both directions (Go's CloseRead / CloseWrite).
-    pub fn shutdown(&self, how: Shutdown) -> Result<(), Error> {
-        self.fd.shutdown(how)
-    }
-
     /// The listener's path (for the connecting end).
     pub fn peer_addr(&self) -> Result<UnixAddr, Error> {
         UnixAddr::from_raw(&self.fd.peer_raw()?)
@@ -251,7 +206,7 @@ impl UnixStream {
         UnixAddr::from_raw(&self.fd.local_raw()?)
     }
 
-    super::stream_deadlines_and_close!();
+    super::stream_methods!();
 }
 
 super::stream_io_traits!(UnixStream);

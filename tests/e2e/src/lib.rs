@@ -80,6 +80,16 @@ mod imp {
         unsafe { gort::syscall::syscall6(nr::NANOSLEEP, ts.as_ptr() as usize, 0, 0, 0, 0, 0) };
     }
 
+    /// Threads of this process ("Threads:" of /proc/self/status: the kernel's count, whatever
+    /// the runtime believes; under qemu-user it includes the emulator's own thread).
+    pub fn threads() -> u64 {
+        let mut buf = [0u8; 4096];
+        let n = readfile(b"/proc/self/status\0", &mut buf);
+        assert!(n >= 0, "read /proc/self/status: {n}");
+        let s = core::str::from_utf8(&buf[..n as usize]).unwrap_or("");
+        s.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|v| v.trim().parse().ok()).expect("Threads: line")
+    }
+
     /// Resident set size in KB (VmRSS of /proc/self/status), 0 if unknown.
     pub fn rss_kb() -> u64 {
         let mut buf = [0u8; 4096];

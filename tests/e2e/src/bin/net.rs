@@ -89,23 +89,7 @@ mod checks {
     /// Threads of this process (/proc/self/status).
     #[cfg(target_os = "linux")]
     fn threads() -> u64 {
-        use linux_raw_sys::general::{__NR_close, __NR_openat, __NR_read};
-        const AT_FDCWD: isize = -100;
-        let path = b"/proc/self/status\0";
-        // SAFETY: NUL-terminated path, read-only open.
-        let fd = unsafe {
-            gort::syscall::syscall6(__NR_openat as usize, AT_FDCWD as usize, path.as_ptr() as usize, 0, 0, 0, 0)
-        };
-        assert!(fd >= 0, "open /proc/self/status: {fd}");
-        let mut buf = [0u8; 4096];
-        // SAFETY: buf is writable.
-        let n = unsafe {
-            gort::syscall::syscall6(__NR_read as usize, fd as usize, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0)
-        };
-        // SAFETY: our fd.
-        unsafe { gort::syscall::syscall6(__NR_close as usize, fd as usize, 0, 0, 0, 0, 0) };
-        let s = core::str::from_utf8(&buf[..n.max(0) as usize]).unwrap_or("");
-        s.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|v| v.trim().parse().ok()).expect("Threads: line")
+        gort_e2e::threads()
     }
 
     pub fn main() {

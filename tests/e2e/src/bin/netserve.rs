@@ -32,27 +32,6 @@ mod linux {
         serve(n.unwrap_or(10_000));
     }
 
-    /// Threads of this process (/proc/self/status).
-    fn threads() -> u64 {
-        use linux_raw_sys::general::{__NR_close, __NR_openat, __NR_read};
-        const AT_FDCWD: isize = -100;
-        let path = b"/proc/self/status\0";
-        // SAFETY: NUL-terminated path, read-only open.
-        let fd = unsafe {
-            gort::syscall::syscall6(__NR_openat as usize, AT_FDCWD as usize, path.as_ptr() as usize, 0, 0, 0, 0)
-        };
-        assert!(fd >= 0, "open /proc/self/status: {fd}");
-        let mut buf = [0u8; 4096];
-        // SAFETY: buf is writable.
-        let n = unsafe {
-            gort::syscall::syscall6(__NR_read as usize, fd as usize, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0)
-        };
-        // SAFETY: our fd.
-        unsafe { gort::syscall::syscall6(__NR_close as usize, fd as usize, 0, 0, 0, 0, 0) };
-        let s = core::str::from_utf8(&buf[..n.max(0) as usize]).unwrap_or("");
-        s.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|v| v.trim().parse().ok()).expect("Threads: line")
-    }
-
     /// An echo server for `n` clients in another process (the case's `companion: echo ...`): its
     /// first line says where it listens; every connection gets a goroutine that echoes until EOF.
     /// Reports how many connections were open at once, the bytes echoed, and whether the thread
@@ -64,7 +43,7 @@ mod linux {
         let wg = Arc::new(WaitGroup::new());
         let open = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
-        let max_threads = Arc::new(AtomicUsize::new(threads() as usize));
+        let max_threads = Arc::new(AtomicUsize::new(gort_e2e::threads() as usize));
         let bytes = Arc::new(AtomicUsize::new(0));
         let (stop_tx, stop_rx) = gort::chan::<()>(0);
         let sampler_done = Arc::new(WaitGroup::new());
@@ -74,7 +53,7 @@ mod linux {
             gort::go(move || {
                 let tick = gort::time::Ticker::new(Duration::from_millis(10));
                 loop {
-                    mt.fetch_max(threads() as usize, Ordering::Relaxed);
+                    mt.fetch_max(gort_e2e::threads() as usize, Ordering::Relaxed);
                     gort::select! {
                         recv(tick.c()) -> _ => {},
                         recv(stop_rx) -> _ => break,
@@ -99,7 +78,7 @@ mod linux {
                             c.write_all(&buf[..k]).unwrap();
                             bytes.fetch_add(k, Ordering::Relaxed);
                             if first {
-                                mt.fetch_max(threads() as usize, Ordering::Relaxed);
+                                mt.fetch_max(gort_e2e::threads() as usize, Ordering::Relaxed);
                                 first = false;
                             }
                         }
