@@ -281,6 +281,8 @@ pub struct M {
     pub spinning: bool,
     /// Parked on `park` (stopm).
     pub blocked: bool,
+    /// Gave its P up in find_runnable and is on its way to sleep (counted in sched.nmtransit).
+    pub transit: bool,
     /// Count of runtime locks held: no preemption while > 0.
     pub locks: i32,
     /// Set while printing a fatal error, so a second failure exits at once.
@@ -485,6 +487,13 @@ pub struct SchedLocked {
     /// Number of idle Ms that are locked (gort has no LockOSThread yet; sysmon holds it at -1
     /// while it hands off a retaken P, as Go's incidlelocked).
     pub nmidlelocked: i32,
+    /// Ms that gave their P up in find_runnable and have neither slept nor taken a P since
+    /// (`M.transit`): startm hands them its requests instead of creating Ms (pm.rs).
+    pub nmtransit: i32,
+    /// startm requests waiting for an M in transit (never more than nmtransit).
+    pub nmwanted: i32,
+    /// How many of those requests are for a spinning M (counted in nmspinning already).
+    pub nmwanted_spinning: i32,
 }
 
 // SAFETY: the Ms and Ps on the idle lists and the gs on the run queue are never freed, and

@@ -221,7 +221,21 @@ pub(super) fn stopm() {
         if (*mp).spinning {
             crate::throw("stopm spinning");
         }
-        mput(&mut SCHED.lock.lock(), mp);
+        let mut s = SCHED.lock.lock();
+        // An M in transit ends it here, under the lock startm hands requests over with: one
+        // handed to it is served now instead of sleeping.
+        if let Some(spinning) = end_transit(&mut s, mp) {
+            let pp = take_wanted_p(&mut s, spinning);
+            drop(s);
+            if !pp.is_null() {
+                acquirep(pp);
+                (*mp).spinning = spinning;
+                return;
+            }
+            s = SCHED.lock.lock();
+        }
+        mput(&mut s, mp);
+        drop(s);
         (*mp).blocked = true;
         (*mp).park.sleep();
         (*mp).park.clear();
@@ -251,6 +265,19 @@ pub(super) fn startm(mut pp: *mut P, spinning: bool) {
         }
     }
     let nmp = mget(&mut s);
+    // No idle M, but one gave its P up and is on its way to sleep: it takes this request when
+    // it gets there (end_transit), instead of a new thread that would stay for good. Under
+    // emulation (qemu-user) that window is long, and Ms piled up in it: a server at
+    // GOMAXPROCS=2 reached 10 Ms. A P with local work is not put back idle (pidleput's rule).
+    // SAFETY: pp is ours (taken idle or handed over) and valid.
+    if nmp.is_null() && s.nmtransit > s.nmwanted && unsafe { (*pp).runq.is_empty() } {
+        s.nmwanted += 1;
+        if spinning {
+            s.nmwanted_spinning += 1;
+        }
+        pidleput(&mut s, pp);
+        return;
+    }
     if nmp.is_null() {
         let id = m_reserve_id(&mut s);
         drop(s);
@@ -270,6 +297,59 @@ pub(super) fn startm(mut pp: *mut P, spinning: bool) {
         (*nmp).spinning = spinning;
         (*nmp).nextp = pp;
         (*nmp).park.wakeup();
+    }
+}
+
+/// The M gave its P up in find_runnable (under sched.lock): in transit until it sleeps or
+/// takes a P again, and until then startm's requests may be handed to it.
+pub(super) fn begin_transit(s: &mut SchedLocked, mp: *mut M) {
+    // SAFETY: mp is the calling M; `transit` is only touched by its own thread.
+    unsafe { (*mp).transit = true };
+    s.nmtransit += 1;
+}
+
+/// Ends the calling M's transit, if it is in one (under sched.lock). If startm handed over more
+/// requests than Ms remain in transit, this M takes one: Some(whether it is for a spinning M).
+/// Invariant kept: nmwanted <= nmtransit, so every request handed over finds an M.
+pub(super) fn end_transit(s: &mut SchedLocked, mp: *mut M) -> Option<bool> {
+    // SAFETY: mp is the calling M.
+    unsafe {
+        if !(*mp).transit {
+            return None;
+        }
+        (*mp).transit = false;
+    }
+    s.nmtransit -= 1;
+    if s.nmwanted <= s.nmtransit {
+        return None;
+    }
+    s.nmwanted -= 1;
+    let spinning = s.nmwanted_spinning > 0;
+    if spinning {
+        s.nmwanted_spinning -= 1;
+    }
+    Some(spinning)
+}
+
+/// An idle P for a request taken from startm (end_transit), or null if none is left (someone
+/// took it meanwhile, e.g. a stop-the-world): then a spinning request's count is given back.
+pub(super) fn take_wanted_p(s: &mut SchedLocked, spinning: bool) -> *mut P {
+    let pp = if spinning { pidleget_spinning(s) } else { pidleget(s) };
+    if pp.is_null() && spinning && SCHED.nmspinning.fetch_sub(1, Ordering::AcqRel) - 1 < 0 {
+        crate::throw("take_wanted_p: negative nmspinning");
+    }
+    pp
+}
+
+/// Ends the calling M's transit when it took a P itself: a request it was handed goes to
+/// another M through startm.
+pub(super) fn end_transit_with_p(mp: *mut M) {
+    let mut s = SCHED.lock.lock();
+    let Some(spinning) = end_transit(&mut s, mp) else { return };
+    let pp = take_wanted_p(&mut s, spinning);
+    drop(s);
+    if !pp.is_null() {
+        startm(pp, spinning);
     }
 }
 

@@ -326,6 +326,7 @@ fn give_up_p(mp: *mut M, pp: *mut P) -> Look {
         crate::throw("findrunnable: wrong p");
     }
     pidleput(&mut s, pp);
+    begin_transit(&mut s, mp);
     Look::Nothing(0)
 }
 
@@ -341,6 +342,7 @@ fn stop_spinning_and_recheck(mp: *mut M) -> bool {
     crate::spinning::spinner_dropped::<crate::spinning::CoreFence>();
     if let Some(p2) = check_runqs_no_p() {
         acquirep(p2);
+        end_transit_with_p(mp);
         become_spinning(mp);
         return true;
     }
@@ -403,6 +405,21 @@ pub(super) fn inject_glist(mut list: GList) {
 /// never starts the poller). Only this M holds the token (Go's sched.lastpoll == 0). Then it
 /// takes an idle P if there is one. True if it did (find_runnable starts over with it).
 fn sleep_until_timer(mp: *mut M, poll_until: i64, was_spinning: bool) -> bool {
+    // The transit ends before this M blocks: a request startm handed it is served first.
+    // SAFETY: mp is this thread's M.
+    if unsafe { (*mp).transit } {
+        let mut s = SCHED.lock.lock();
+        if let Some(spinning) = end_transit(&mut s, mp) {
+            let pp = take_wanted_p(&mut s, spinning);
+            drop(s);
+            if !pp.is_null() {
+                acquirep(pp);
+                // SAFETY: mp is this thread's M.
+                unsafe { (*mp).spinning = spinning };
+                return true;
+            }
+        }
+    }
     let net = crate::netpoll::inited() && crate::netpoll::any_waiters();
     if poll_until == 0 && !net || !TIMER_SLEEPER_FREE.swap(false, Ordering::AcqRel) {
         return false;
