@@ -59,12 +59,16 @@ pub fn seed_for(x: u64) -> u64 {
 
 /// Go's fastrand: a per-M wyrand step (no locking; each M owns its state).
 pub fn fastrand() -> u32 {
-    let mp = crate::proc::getm();
+    // Pinned: a goroutine preempted between the load and the store would write another
+    // thread's M.
+    let mp = crate::proc::acquirem();
     // SAFETY: fastrand state is only touched by its own M.
-    unsafe {
+    let r = unsafe {
         (*mp).fastrand = (*mp).fastrand.wrapping_add(0xa076_1d64_78bd_642f);
         mix((*mp).fastrand, (*mp).fastrand ^ 0xe703_7ed1_a0b4_28db) as u32
-    }
+    };
+    crate::proc::releasem(mp);
+    r
 }
 
 /// A uniformly random number in [0, n) (Go's fastrandn).

@@ -415,10 +415,10 @@ impl<T> Drop for Hchan<T> {
 }
 
 /// gopark hook: releases the channel lock once the goroutine is parked.
-unsafe fn unlock_chan<T>(_gp: *mut G, lock: usize) -> bool {
+unsafe fn unlock_chan<T>(gp: *mut G, lock: usize) -> bool {
     // SAFETY: lock is the address of the channel's Mutex, which park left held across the park
     // (hold_across_park); the parked goroutine no longer touches the state.
-    unsafe { (*(lock as *const Mutex<Inner<T>>)).force_unlock() };
+    unsafe { (*(lock as *const Mutex<Inner<T>>)).force_unlock(gp) };
     true
 }
 
@@ -838,6 +838,12 @@ pub trait SelectChan {
     /// # Safety
     /// This thread locked it with [`SelectChan::lock`] and holds it still.
     unsafe fn unlock(&self);
+    /// Unlocks the channel from the gopark hook, on g0, for the parked goroutine `gp` that
+    /// locked it (the lock was counted on gp: `Mutex::force_unlock`).
+    ///
+    /// # Safety
+    /// `gp` locked it with [`SelectChan::lock`], still holds it, and is parked.
+    unsafe fn unlock_parked(&self, gp: *mut G);
     /// Tries the operation with the lock held; on Done the lock has been released.
     ///
     /// # Safety
@@ -864,6 +870,10 @@ impl<T> SelectChan for Hchan<T> {
     }
     unsafe fn unlock(&self) {
         self.lock.unlock_raw()
+    }
+    unsafe fn unlock_parked(&self, gp: *mut G) {
+        // SAFETY: the caller's promise: gp holds the lock and parked.
+        unsafe { self.lock.force_unlock(gp) }
     }
     unsafe fn try_op(&self, send: bool, elem: *mut u8) -> Option<bool> {
         // SAFETY: this thread holds the lock (the caller's promise) and no guard for it is live.
@@ -1065,14 +1075,14 @@ struct SelectLocks<'a, 'b> {
 }
 
 /// gopark hook for select: unlocks every channel once the goroutine is parked.
-unsafe fn unlock_select(_gp: *mut G, arg: usize) -> bool {
+unsafe fn unlock_select(gp: *mut G, arg: usize) -> bool {
     // SAFETY: arg points at the SelectLocks on the parked goroutine's stack.
     let l = unsafe { &*(arg as *const SelectLocks<'_, '_>) };
     for &i in l.order.iter().rev() {
         // SAFETY: selectgo locked each channel of the order once before parking (the order
         // holds only cases with a channel).
         if let Some(c) = l.cases[i].ops.chan() {
-            unsafe { c.unlock() };
+            unsafe { c.unlock_parked(gp) };
         }
     }
     true

@@ -224,6 +224,11 @@ pub struct G {
     pub waitsince: core::sync::atomic::AtomicI64,
     /// Set by sysmon after 10 ms on CPU: yield at the next runtime entry.
     pub preempt: AtomicBool,
+    /// Runtime locks held and sections pinned to the M/P (`acquirem`) by this goroutine: no
+    /// preemption, synchronous or asynchronous, while > 0 (Go's m.locks, kept in the G so that
+    /// counting is safe against migration: `getg().locks += 1` touches the same counter
+    /// wherever the g was interrupted between reading getg and writing the count).
+    pub locks: i32,
     /// Entry function of a fresh goroutine: called with `sched.ctx`.
     pub startfn: usize,
     /// Value handed over by the waker (chan: the sudog that completed; select: which case).
@@ -283,8 +288,6 @@ pub struct M {
     pub blocked: bool,
     /// Gave its P up in find_runnable and is on its way to sleep (counted in sched.nmtransit).
     pub transit: bool,
-    /// Count of runtime locks held: no preemption while > 0.
-    pub locks: i32,
     /// Set while printing a fatal error, so a second failure exits at once.
     pub dying: i32,
     /// Per-M random state (wyrand).

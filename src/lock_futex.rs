@@ -71,10 +71,13 @@ impl<T: ?Sized> Mutex<T> {
     /// Releases a lock left held by [`MutexGuard::hold_across_park`] (from the gopark hook).
     ///
     /// # Safety
-    /// The lock is held, by a guard that was turned into a hold across a park, and nothing
-    /// uses the T through it any more.
-    pub unsafe fn force_unlock(&self) {
-        self.unlock_raw();
+    /// The lock is held by `gp`, which parked holding it (a guard turned into a hold across
+    /// the park, or select's `lock_raw`), and nothing uses the T through it any more.
+    pub unsafe fn force_unlock(&self, gp: *mut crate::gmp::G) {
+        self.release();
+        // The lock was counted on the goroutine that took it, not on this g0.
+        // SAFETY: gp is parked (off its M), so nothing else touches its count.
+        unsafe { (*gp).locks -= 1 };
     }
 
     /// Takes the lock only if it is free at once. Preemption is off while it is held, as with
@@ -131,6 +134,12 @@ impl<T: ?Sized> Mutex<T> {
 
     /// Releases a lock taken with `lock_raw` (Go's unlock2), waking one sleeper if any.
     pub fn unlock_raw(&self) {
+        self.release();
+        acquirem_count(-1);
+    }
+
+    /// The unlock itself (Go's unlock2 without the m.locks count).
+    fn release(&self) {
         // Release: publishes the critical section to the next acquirer.
         let v = self.key.swap(MUTEX_UNLOCKED, Ordering::Release);
         if v == MUTEX_UNLOCKED {
@@ -139,7 +148,6 @@ impl<T: ?Sized> Mutex<T> {
         if v == MUTEX_SLEEPING {
             os::futexwakeup(&self.key, 1);
         }
-        acquirem_count(-1);
     }
 }
 
@@ -200,20 +208,17 @@ impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     }
 }
 
-/// Adjusts the current M's held-lock count (no preemption while non-zero).
+/// Adjusts the running g's held-lock count (no preemption while non-zero).
 fn acquirem_count(delta: i32) {
     let gp = arch::getg();
     if gp.is_null() {
         return;
     }
-    // SAFETY: a non-null g from TLS is valid and its m is this thread's M; `locks` is only
-    // touched by the owning thread.
-    unsafe {
-        let mp = (*gp).m;
-        if !mp.is_null() {
-            (*mp).locks += delta;
-        }
-    }
+    // SAFETY: a non-null g from TLS is the running g; `locks` is only touched by code running
+    // on it (or on g0 for it while it is off its M, force_unlock). The read-modify-write is
+    // safe against preemption: interrupted before the store the count is still the old one
+    // (>= 0), and the g resumes with the same registers and the same G wherever it runs.
+    unsafe { (*gp).locks += delta };
 }
 
 /// A one-shot sleep/wake event (Go's note): `notesleep` blocks until `notewakeup`.

@@ -441,8 +441,9 @@ impl Default for Mcache {
 }
 
 /// The current P's cache, if this code runs with a P (not on an M without one, not in a signal
-/// handler, not before procresize).
-fn current_mcache() -> Option<&'static mut Mcache> {
+/// handler, not before procresize). The caller holds `acquirem` (Pin) while it uses it: a
+/// goroutine preempted in the middle could resume on another P, still holding this one's cache.
+fn current_mcache(_pin: &Pin) -> Option<&'static mut Mcache> {
     #[cfg(test)]
     {
         None
@@ -469,9 +470,39 @@ fn current_mcache() -> Option<&'static mut Mcache> {
     }
 }
 
+/// Go's acquirem/releasem around the allocator's per-P fast paths, as a guard (a no-op in the
+/// host unit tests, which run without a scheduler).
+struct Pin(#[cfg(not(test))] *mut crate::gmp::M);
+
+impl Pin {
+    #[inline]
+    fn new() -> Pin {
+        #[cfg(not(test))]
+        {
+            if crate::arch::getg().is_null() {
+                return Pin(ptr::null_mut());
+            }
+            Pin(crate::proc::acquirem())
+        }
+        #[cfg(test)]
+        Pin()
+    }
+}
+
+impl Drop for Pin {
+    #[inline]
+    fn drop(&mut self) {
+        #[cfg(not(test))]
+        if !self.0.is_null() {
+            crate::proc::releasem(self.0);
+        }
+    }
+}
+
 /// Small allocation: the P's cache first, refilled from the central list in batches.
 fn mcache_alloc(c: usize) -> *mut u8 {
-    let Some(mc) = current_mcache() else { return alloc_small(c) };
+    let pin = Pin::new();
+    let Some(mc) = current_mcache(&pin) else { return alloc_small(c) };
     let (head, n) = &mut mc.lists[c];
     if head.is_null() {
         // Refill: up to CACHE_BATCH objects from the central list in one lock round trip.
@@ -494,8 +525,9 @@ fn mcache_alloc(c: usize) -> *mut u8 {
 /// # Safety
 /// `p` must be a live object of class `c` that is not used again.
 unsafe fn mcache_free(p: *mut u8, c: usize) {
+    let pin = Pin::new();
     // SAFETY: forwarded.
-    let Some(mc) = current_mcache() else { return unsafe { free_small(p, c) } };
+    let Some(mc) = current_mcache(&pin) else { return unsafe { free_small(p, c) } };
     let (head, n) = &mut mc.lists[c];
     let o = p as *mut FreeObj;
     // SAFETY: o is now a free object owned by this cache.

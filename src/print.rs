@@ -97,10 +97,12 @@ impl Write for VecWriter<'_> {
 
 /// Takes the current M's print buffer (empty, with its capacity), or a new empty one.
 fn take_printbuf() -> Vec<u8> {
-    let mp = crate::proc::getm();
+    // Pinned: preempted between the read and the clear, the goroutine would clear another
+    // thread's M and both would own the buffer.
+    let mp = crate::proc::acquirem();
     // SAFETY: mp is this thread's M; printbuf holds the raw parts of a Vec<u8> of length 0
     // (put_printbuf) or zeros. Only this thread touches its M's printbuf.
-    unsafe {
+    let buf = unsafe {
         let (ptr, cap) = (*mp).printbuf;
         (*mp).printbuf = (core::ptr::null_mut(), 0);
         if ptr.is_null() {
@@ -108,7 +110,9 @@ fn take_printbuf() -> Vec<u8> {
         } else {
             Vec::from_raw_parts(ptr, 0, cap)
         }
-    }
+    };
+    crate::proc::releasem(mp);
+    buf
 }
 
 /// Gives a print buffer to the current M (which may not be the one it came from), unless the M
@@ -117,7 +121,7 @@ fn put_printbuf(mut buf: Vec<u8>) {
     if buf.capacity() == 0 || buf.capacity() > PRINTBUF_KEEP {
         return;
     }
-    let mp = crate::proc::getm();
+    let mp = crate::proc::acquirem();
     // SAFETY: as in take_printbuf.
     unsafe {
         if (*mp).printbuf.0.is_null() {
@@ -126,6 +130,7 @@ fn put_printbuf(mut buf: Vec<u8>) {
             (*mp).printbuf = (buf.as_mut_ptr(), buf.capacity());
         }
     }
+    crate::proc::releasem(mp);
 }
 
 /// What the print macros expand to: formats `args` to standard error or standard output.

@@ -100,9 +100,9 @@ fn park_on(mut waiters: RtGuard<'_, Waiters>, front: bool, reason: WaitReason) -
 }
 
 /// gopark hook: releases the queue's lock once the goroutine is parked.
-unsafe fn unlock_queue(_gp: *mut G, lock: usize) -> bool {
+unsafe fn unlock_queue(gp: *mut G, lock: usize) -> bool {
     // SAFETY: lock is the queue's runtime lock, held across the park by park_on.
-    unsafe { (*(lock as *const RtLock<Waiters>)).force_unlock() };
+    unsafe { (*(lock as *const RtLock<Waiters>)).force_unlock(gp) };
     true
 }
 

@@ -163,13 +163,13 @@ struct ParkArgs<T> {
 
 /// gopark hook: arms the timeout (the goroutine is parked, so the timer may ready it), then
 /// releases the channel lock (so a peer may).
-unsafe fn arm_and_unlock<T>(_gp: *mut G, arg: usize) -> bool {
+unsafe fn arm_and_unlock<T>(gp: *mut G, arg: usize) -> bool {
     // SAFETY: arg points at op_until's ParkArgs, alive while the goroutine is parked; the lock
     // was left held across the park.
     unsafe {
         let a = &*(arg as *const ParkArgs<T>);
         (*a.timer).modify(a.when, 0);
-        (*a.lock).force_unlock();
+        (*a.lock).force_unlock(gp);
     }
     true
 }

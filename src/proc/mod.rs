@@ -187,13 +187,61 @@ fn allp(i: usize) -> *mut P {
 /// The current M (Go's getg().m).
 #[inline]
 pub fn getm() -> *mut M {
+    check_pinned("getm");
     // SAFETY: every g the runtime installs has a valid m while it runs.
     unsafe { (*arch::getg()).m }
 }
 
-/// The P of the current M, or null.
+/// The P of the current M, or null. On a user goroutine the answer is stable only while it
+/// cannot be preempted: inside `acquirem`/`releasem` or with a runtime lock held (debug builds
+/// check it: `check_pinned`).
 #[inline]
 pub fn getp() -> *mut P {
-    // SAFETY: as getm.
-    unsafe { (*getm()).p.load(Ordering::Relaxed) }
+    check_pinned("getp");
+    // SAFETY: a non-null g from TLS has a valid m while it runs.
+    unsafe { (*(*arch::getg()).m).p.load(Ordering::Relaxed) }
+}
+
+/// Go's acquirem: pins the running goroutine to its M (and P) until `releasem`: no
+/// preemption, synchronous or asynchronous, in between. Returns the M, read after the pin
+/// (read before, it could be the M of a thread the goroutine was preempted away from).
+#[inline]
+pub fn acquirem() -> *mut M {
+    let gp = arch::getg();
+    // SAFETY: the running g; its count is only touched by code running on it. A preemption
+    // between the load and the store of the increment resumes with the same g and count.
+    unsafe {
+        (*gp).locks += 1;
+        (*gp).m
+    }
+}
+
+/// Go's releasem: ends an `acquirem`.
+#[inline]
+pub fn releasem(_mp: *mut M) {
+    let gp = arch::getg();
+    // SAFETY: as acquirem.
+    unsafe { (*gp).locks -= 1 };
+}
+
+/// Debug builds: throws if runtime code reads per-M or per-P state on a user goroutine that
+/// could be preempted (and moved to another M) before it is done with it: the rule is to hold
+/// `acquirem` (or a runtime lock) around such a section. Release builds: nothing.
+#[inline]
+pub fn check_pinned(what: &str) {
+    #[cfg(debug_assertions)]
+    {
+        let gp = arch::getg();
+        // SAFETY: a non-null g from TLS is valid; its m is this thread's M.
+        unsafe {
+            if !gp.is_null() && !(*gp).m.is_null() && gp == (*(*gp).m).curg && (*gp).locks == 0 {
+                crate::print::fatal_fmt(format_args!(
+                    "{}: per-M state read by a preemptible goroutine (no acquirem)",
+                    what
+                ));
+            }
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = what;
 }

@@ -333,6 +333,8 @@ fn newproc_queued(
     loc: Option<&'static core::panic::Location<'static>>,
     next: bool,
 ) -> *mut G {
+    // Pinned to this M and P until the g is queued on the P (Go's newproc: acquirem).
+    let mp = acquirem();
     let pp = getp();
     if pp.is_null() {
         crate::throw("newproc: no P");
@@ -350,6 +352,7 @@ fn newproc_queued(
     if MAIN_STARTED.load(Ordering::Acquire) {
         wakep();
     }
+    releasem(mp);
     newg
 }
 

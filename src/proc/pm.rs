@@ -212,7 +212,7 @@ pub(super) fn stopm() {
     let mp = getm();
     // SAFETY: mp is ours.
     unsafe {
-        if (*mp).locks != 0 {
+        if (*arch::getg()).locks != 0 {
             crate::throw("stopm holding locks");
         }
         if !(*mp).p.load(Ordering::Relaxed).is_null() {
@@ -488,7 +488,7 @@ pub fn can_enter_syscall() -> bool {
         !mp.is_null()
             && gp != (*mp).g0
             && gp != (*mp).gsignal
-            && (*mp).locks == 0
+            && (*gp).locks == 0
             && !(*mp).p.load(Ordering::Relaxed).is_null()
             && readgstatus(gp) == GStatus::Running
     }

@@ -90,7 +90,7 @@ pub fn schedule() -> ! {
     let mp = getm();
     // SAFETY: mp is ours.
     unsafe {
-        if (*mp).locks != 0 {
+        if (*arch::getg()).locks != 0 {
             crate::throw("schedule: holding locks");
         }
     }
@@ -591,12 +591,15 @@ pub fn ready(gp: *mut G, next: bool) {
     casgstatus(gp, GStatus::Waiting, GStatus::Runnable);
     // SAFETY: gp is a valid g.
     unsafe { (*gp).waitreason = WaitReason::Zero };
+    // Pinned: runqput is the P owner's operation (Go's ready: acquirem).
+    let mp = acquirem();
     let pp = getp();
     if pp.is_null() {
         crate::throw("ready: no P");
     }
     runqput(pp, gp, next);
     wakep();
+    releasem(mp);
 }
 
 /// Go's goready.
@@ -657,7 +660,7 @@ pub fn preempt_check() {
     }
     // SAFETY: gp is the running g.
     unsafe {
-        if (*gp).preempt.load(Ordering::Relaxed) && gp != (*(*gp).m).g0 && (*(*gp).m).locks == 0 {
+        if (*gp).preempt.load(Ordering::Relaxed) && gp != (*(*gp).m).g0 && (*gp).locks == 0 {
             gosched();
         }
     }

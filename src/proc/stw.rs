@@ -79,9 +79,10 @@ pub(super) fn gcstopm() {
 /// (a thread lock would keep its P running and the first stop-the-world would wait forever).
 pub(super) static WORLDSEMA: crate::sync::Mutex<()> = crate::sync::Mutex::new(());
 
-/// Go's stopTheWorld: every P stops (_Pgcstop) except the caller's.
+/// Go's stopTheWorld: every P stops (_Pgcstop) except the caller's. The caller stays pinned
+/// to its M (acquirem) until start_the_world: it must not be preempted off the one P left.
 pub(super) fn stop_the_world() {
-    let mp = getm();
+    let mp = acquirem();
     let mut s = SCHED.lock.lock();
     SCHED.stopwait.store(gomaxprocs(), Ordering::Release);
     SCHED.gcwaiting.store(true, Ordering::Release);
@@ -158,6 +159,7 @@ pub(super) fn start_the_world(procs: i32) {
         }
     }
     wakep();
+    releasem(getm());
 }
 
 /// Go's runtime.GOMAXPROCS: returns the previous value; n > 0 changes it (stop-the-world).

@@ -9,8 +9,8 @@ pub fn entersyscall() {
     let gp = arch::getg();
     // SAFETY: gp is the running user g; mp/pp are ours.
     unsafe {
+        (*gp).locks += 1; // no preemption while we rearrange: gp.m is ours until the -= 1
         let mp = (*gp).m;
-        (*mp).locks += 1; // no preemption while we rearrange
         casgstatus(gp, GStatus::Running, GStatus::Syscall);
         let pp = (*mp).p.load(Ordering::Relaxed);
         (*mp).syscalltick = (*pp).syscalltick.load(Ordering::Relaxed);
@@ -39,7 +39,7 @@ pub fn entersyscall() {
                 }
             }
         }
-        (*mp).locks -= 1;
+        (*gp).locks -= 1;
     }
 }
 
@@ -49,18 +49,18 @@ pub fn exitsyscall() {
     let gp = arch::getg();
     // SAFETY: gp is the running g in _Gsyscall.
     unsafe {
+        (*gp).locks += 1;
         let mp = (*gp).m;
-        (*mp).locks += 1;
         let oldp = (*mp).oldp;
         (*mp).oldp = ptr::null_mut();
         if exitsyscallfast(oldp) {
             let pp = (*mp).p.load(Ordering::Relaxed);
             (*pp).syscalltick.fetch_add(1, Ordering::Relaxed);
             casgstatus(gp, GStatus::Syscall, GStatus::Running);
-            (*mp).locks -= 1;
+            (*gp).locks -= 1;
             return;
         }
-        (*mp).locks -= 1;
+        (*gp).locks -= 1;
         arch::mcall(exitsyscall0);
         // Resumed by execute on some M with a P.
     }

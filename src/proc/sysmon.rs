@@ -296,7 +296,7 @@ pub fn schedtrace(detail: bool) {
                 (*mp).id,
                 if pp.is_null() { -1 } else { (*pp).id },
                 if gp.is_null() { -1 } else { (*gp).goid as i64 },
-                (*mp).locks,
+                if gp.is_null() { 0 } else { (*gp).locks },
                 (*mp).dying,
                 (*mp).spinning,
                 (*mp).blocked
