@@ -224,9 +224,15 @@ pub struct DebugVars {
     pub scheddetail: i32,
     /// boottrace=1 (gort's own): print each startup step.
     pub boottrace: i32,
+    /// asyncpreemptoff=1: no signal-based preemption (Go's).
+    pub asyncpreemptoff: i32,
+    /// forcepreemptns=N (gort's own): a goroutine may run N ns before sysmon asks it to yield
+    /// (Go's constant forcePreemptNS, 10 ms); for tests that want many preemptions.
+    pub forcepreemptns: i32,
 }
 
-static DEBUG: Global<DebugVars> = Global::new(DebugVars { schedtrace: 0, scheddetail: 0, boottrace: 0 });
+static DEBUG: Global<DebugVars> =
+    Global::new(DebugVars { schedtrace: 0, scheddetail: 0, boottrace: 0, asyncpreemptoff: 0, forcepreemptns: 0 });
 
 /// The parsed GODEBUG values.
 pub fn debug() -> DebugVars {
@@ -244,6 +250,8 @@ pub fn parse_godebug(s: &[u8], into: &mut DebugVars) {
             b"schedtrace" => &mut into.schedtrace,
             b"scheddetail" => &mut into.scheddetail,
             b"boottrace" => &mut into.boottrace,
+            b"asyncpreemptoff" => &mut into.asyncpreemptoff,
+            b"forcepreemptns" => &mut into.forcepreemptns,
             _ => continue,
         };
         if let Some(n) = atoi32(value) {
@@ -389,8 +397,11 @@ mod tests {
     #[test]
     fn godebug_parsing() {
         let mut d = DebugVars::default();
-        parse_godebug(b"schedtrace=1000,scheddetail=1,foo=bar,boottrace=1", &mut d);
-        assert_eq!(d, DebugVars { schedtrace: 1000, scheddetail: 1, boottrace: 1 });
+        parse_godebug(b"schedtrace=1000,scheddetail=1,foo=bar,boottrace=1,asyncpreemptoff=1,forcepreemptns=5", &mut d);
+        assert_eq!(
+            d,
+            DebugVars { schedtrace: 1000, scheddetail: 1, boottrace: 1, asyncpreemptoff: 1, forcepreemptns: 5 }
+        );
         let mut d = DebugVars::default();
         parse_godebug(b"schedtrace=x,=,,=,boottrace", &mut d);
         assert_eq!(d, DebugVars::default());

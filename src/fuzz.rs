@@ -37,6 +37,8 @@ const DICT: &[&[u8]] = &[
     b"schedtrace=",
     b"scheddetail=",
     b"boottrace=",
+    b"asyncpreemptoff=",
+    b"forcepreemptns=",
     b"=",
     b",",
     b"-",
@@ -208,6 +210,8 @@ fn ref_godebug(s: &[u8]) -> DebugVars {
             "schedtrace" => d.schedtrace = n,
             "scheddetail" => d.scheddetail = n,
             "boottrace" => d.boottrace = n,
+            "asyncpreemptoff" => d.asyncpreemptoff = n,
+            "forcepreemptns" => d.forcepreemptns = n,
             _ => {}
         }
     }

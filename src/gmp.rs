@@ -229,6 +229,9 @@ pub struct G {
     /// counting is safe against migration: `getg().locks += 1` touches the same counter
     /// wherever the g was interrupted between reading getg and writing the count).
     pub locks: i32,
+    /// The save area of asynchronous preemption (preempt.rs): this goroutine's last signal
+    /// frame, copied off the signal stack; kept for the G's life once it has one.
+    pub preempt_save: *mut u8,
     /// Entry function of a fresh goroutine: called with `sched.ctx`.
     pub startfn: usize,
     /// Value handed over by the waker (chan: the sudog that completed; select: which case).
@@ -288,6 +291,11 @@ pub struct M {
     pub blocked: bool,
     /// Gave its P up in find_runnable and is on its way to sleep (counted in sched.nmtransit).
     pub transit: bool,
+    /// A preemption signal was sent and its handler has not run yet (Go's signalPending).
+    pub signal_pending: AtomicBool,
+    /// A save area for the next goroutine this M preempts asynchronously (preempt.rs): a
+    /// signal handler cannot allocate, so sysmon provides it before it signals.
+    pub preempt_spare: AtomicPtr<u8>,
     /// Set while printing a fatal error, so a second failure exits at once.
     pub dying: i32,
     /// Per-M random state (wyrand).

@@ -92,6 +92,8 @@ mod netpoll;
 mod offsets;
 mod overflow;
 mod pipe;
+#[cfg(target_os = "linux")]
+mod preempt;
 mod print;
 mod proc;
 mod runq;
@@ -578,6 +580,20 @@ pub mod testing {
     /// or dropped timer must leave none behind.
     pub fn timers_pending() -> usize {
         crate::timer::count_all()
+    }
+
+    /// Goroutines preempted by signal so far, and signals that found no async-safe point (or no
+    /// room for the frame) and were declined: `(done, declined)`. Zeros where preemption is
+    /// synchronous only.
+    pub fn async_preemptions() -> (u64, u64) {
+        #[cfg(target_os = "linux")]
+        {
+            use core::sync::atomic::Ordering::Relaxed;
+            let p = &crate::preempt::ASYNC_PREEMPTS;
+            (p.load(Relaxed), crate::preempt::DECLINED.load(Relaxed) + crate::preempt::DECLINED_FRAME.load(Relaxed))
+        }
+        #[cfg(not(target_os = "linux"))]
+        (0, 0)
     }
 
     /// Go's throw: reports `fatal error: msg` the way a broken runtime invariant is reported,

@@ -12,6 +12,8 @@ pub fn initsig() {
     }
     #[cfg(target_os = "linux")]
     os::setsig(os::SIGQUIT, sigquit);
+    #[cfg(target_os = "linux")]
+    os::setsig(os::SIGURG, crate::preempt::sigpreempt);
     os::setsig(SIGPIPE, sigpipe);
 }
 

@@ -67,15 +67,15 @@ pub unsafe extern "sysv64" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
         "push r14",
         "push r15",
         load_g!("rax"),                           // rax = g
-        "mov qword ptr [rax + {g_sched_sp}], rsp", // g.sched.sp = SP
-        "lea rcx, [rip + 2f]",
-        "mov qword ptr [rax + {g_sched_pc}], rcx", // g.sched.pc = resume label
-        "mov qword ptr [rax + {g_sched_g}], rax",  // g.sched.g = g
         "mov rcx, qword ptr [rax + {g_m}]",
         "mov rdx, qword ptr [rcx + {m_g0}]",       // rdx = g.m.g0
         "cmp rdx, rax",
         "je 3f",                                  // mcall on g0 is a runtime bug
-        save_g!("rdx"),                           // setg(g0)
+        save_g!("rdx"),                           // setg(g0) first: a preemption signal from here on sees g0 and declines (preempt.rs)
+        "mov qword ptr [rax + {g_sched_sp}], rsp", // g.sched.sp = SP
+        "lea rcx, [rip + 2f]",
+        "mov qword ptr [rax + {g_sched_pc}], rcx", // g.sched.pc = resume label
+        "mov qword ptr [rax + {g_sched_g}], rax",  // g.sched.g = g
         stack_switched!("rdx"),
         "mov rsp, qword ptr [rdx + {g_sched_sp}]", // SP = g0.sched.sp (16-aligned)
         shadow_space!(),

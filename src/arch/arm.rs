@@ -71,17 +71,17 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
         "vpush {{d8-d15}}",                    // (r12 only pads the frame to 8 bytes: 104)
         g_slot!("r3", "r12"),
         "ldr r1, [r3]",                        // r1 = g
-        "mov r2, sp",
-        "str r2, [r1, #{g_sched_sp}]",         // g.sched.sp = SP
-        "adr r2, 2f",
-        code_addr!("r2"),
-        "str r2, [r1, #{g_sched_pc}]",         // g.sched.pc = resume label
-        "str r1, [r1, #{g_sched_g}]",          // g.sched.g = g
         "ldr r2, [r1, #{g_m}]",
         "ldr r2, [r2, #{m_g0}]",               // r2 = g.m.g0
         "cmp r2, r1",
         "beq 3f",                              // mcall on g0 is a runtime bug
-        "str r2, [r3]",                        // setg(g0)
+        "str r2, [r3]",                        // setg(g0) first: a preemption signal from here on sees g0 and declines (preempt.rs)
+        "mov r12, sp",
+        "str r12, [r1, #{g_sched_sp}]",        // g.sched.sp = SP
+        "adr r12, 2f",
+        code_addr!("r12"),
+        "str r12, [r1, #{g_sched_pc}]",        // g.sched.pc = resume label
+        "str r1, [r1, #{g_sched_g}]",          // g.sched.g = g
         stack_switched!("r2", "r3", "r4"),     // (r4 is saved above)
         "ldr r4, [r2, #{g_sched_sp}]",
         "mov sp, r4",                          // SP = g0.sched.sp (16-aligned)

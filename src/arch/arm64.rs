@@ -80,16 +80,16 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
         "stp d14, d15, [sp, #144]",
         g_slot!("x9", "x10"),
         "ldr x1, [x9]",                       // x1 = g
+        "ldr x10, [x1, #{g_m}]",
+        "ldr x11, [x10, #{m_g0}]",            // x11 = g.m.g0
+        "cmp x11, x1",
+        "b.eq 3f",                            // mcall on g0 is a runtime bug
+        "str x11, [x9]",                      // setg(g0) first: a preemption signal from here on sees g0 and declines (preempt.rs)
         "mov x10, sp",
         "str x10, [x1, #{g_sched_sp}]",       // g.sched.sp = SP
         "adr x10, 2f",
         "str x10, [x1, #{g_sched_pc}]",       // g.sched.pc = resume label
         "str x1, [x1, #{g_sched_g}]",         // g.sched.g = g
-        "ldr x10, [x1, #{g_m}]",
-        "ldr x11, [x10, #{m_g0}]",            // x11 = g.m.g0
-        "cmp x11, x1",
-        "b.eq 3f",                            // mcall on g0 is a runtime bug
-        "str x11, [x9]",                      // setg(g0)
         stack_switched!("x11", "x10"),
         "ldr x10, [x11, #{g_sched_sp}]",
         "mov sp, x10",                        // SP = g0.sched.sp (16-aligned)

@@ -107,7 +107,7 @@ const G0_STACK_SIZE: usize = 64 << 10;
 /// Signal stack size (gsignal).
 const SIGNAL_STACK_SIZE: usize = 32 << 10;
 /// sysmon flags a g running longer than this (Go's forcePreemptNS).
-const FORCE_PREEMPT_NS: i64 = 10_000_000;
+pub(crate) const FORCE_PREEMPT_NS: i64 = 10_000_000;
 
 #[allow(clippy::declare_interior_mutable_const)]
 const NO_P: AtomicPtr<P> = AtomicPtr::new(ptr::null_mut());

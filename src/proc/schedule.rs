@@ -617,7 +617,7 @@ pub fn gosched() {
 }
 
 /// Go's gosched_m → goschedImpl (on g0).
-pub(super) unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
+pub(crate) unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
     check_stack(gp);
     casgstatus(gp, GStatus::Running, GStatus::Runnable);
     dropg();

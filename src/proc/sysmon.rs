@@ -49,8 +49,10 @@ pub(super) fn sysmon() {
         } else if idle > 50 {
             delay *= 2; // ...then double after 1ms of idling
         }
-        if delay > 10_000 {
-            delay = 10_000; // up to 10ms
+        // Up to 10ms; no longer than a goroutine may run when GODEBUG=forcepreemptns shortens that.
+        let max_delay = (force_preempt_ns() / 1000).clamp(20, 10_000) as u32;
+        if delay > max_delay {
+            delay = max_delay;
         }
         os::usleep(delay);
         let now = nanotime();
@@ -151,7 +153,7 @@ pub(super) fn retake(now: i64) -> u32 {
                 if pd.schedtick != t {
                     pd.schedtick = t;
                     pd.schedwhen = now;
-                } else if pd.schedwhen + FORCE_PREEMPT_NS <= now {
+                } else if pd.schedwhen + force_preempt_ns() <= now {
                     preemptone(pp);
                     sysretake = true; // in a syscall, preemptone does nothing: retake instead
                 }
@@ -214,8 +216,21 @@ pub(super) fn preemptone(pp: *mut P) -> bool {
             return false;
         }
         (*gp).preempt.store(true, Ordering::Relaxed);
+        // And by signal, where it is on (Go: preemptMSupported && asyncpreemptoff == 0).
+        #[cfg(target_os = "linux")]
+        if crate::preempt::enabled() {
+            crate::preempt::preemptm(mp);
+        }
         true
     }
+}
+
+/// Go's forcePreemptNS (10 ms; GODEBUG=forcepreemptns changes it).
+fn force_preempt_ns() -> i64 {
+    #[cfg(target_os = "linux")]
+    return crate::preempt::FORCE_PREEMPT_NS.load(Ordering::Relaxed);
+    #[cfg(not(target_os = "linux"))]
+    FORCE_PREEMPT_NS
 }
 
 /// Flags every running g for preemption (Go's preemptall).

@@ -200,6 +200,68 @@ pub unsafe fn sigctxt_pc_sp(uc: *const u8) -> (usize, usize) {
     unsafe { (*gregs.add(16), *gregs.add(15)) }
 }
 
+/// Where a signal frame starts relative to the ucontext the handler gets: rt_sigframe is
+/// {pretcode, ucontext, siginfo} on x86-64, with the xsave area above it.
+pub const SIGFRAME_UC_OFFSET: usize = 8;
+/// The stack pointer rt_sigreturn wants, relative to the frame's start (it reads the frame at
+/// sp - 8, past the popped pretcode).
+pub const SIGRETURN_SP_OFFSET: usize = 8;
+
+/// Moves the absolute pointers of a signal frame copied from `[lo, hi)` by `delta` bytes: the
+/// mcontext's fpregs (the xsave area).
+///
+/// # Safety
+/// `uc` is the ucontext inside the copy.
+pub unsafe fn sigframe_relocate(uc: *mut u8, lo: usize, hi: usize, delta: usize) {
+    // mcontext: gregs[23] at uc+40, then the fpregs pointer.
+    let fp = (uc as usize + 40 + 23 * 8) as *mut usize;
+    // SAFETY: layout of struct ucontext_t on x86-64 Linux.
+    unsafe {
+        if (lo..hi).contains(&*fp) {
+            *fp = (*fp).wrapping_add(delta);
+        }
+    }
+}
+
+/// Makes the interrupted context call `f(arg)` on the stack whose top is `sp`, as if called
+/// (return address 0) when the handler returns.
+///
+/// # Safety
+/// `uc` is the running handler's ucontext; `[sp - 16, sp)` is writable stack.
+pub unsafe fn sigctxt_set_call(uc: *mut u8, f: usize, sp: usize, arg: usize) {
+    let gregs = (uc as usize + 40) as *mut usize;
+    let sp = (sp & !15) - 8;
+    // SAFETY: as the contract; REG_RDI=8, REG_RSP=15, REG_RIP=16, REG_EFL=17.
+    unsafe {
+        *(sp as *mut usize) = 0;
+        *gregs.add(8) = arg;
+        *gregs.add(15) = sp;
+        *gregs.add(16) = f;
+        *gregs.add(17) &= !0x400; // DF clear, as the ABI wants at a call
+    }
+}
+
+/// Entered by gogo for a goroutine preempted asynchronously: sp is its saved signal frame and
+/// the C argument is that frame's ucontext. Fixes the frame for this thread (`fixup`), then
+/// rt_sigreturn restores every register as the signal found them.
+///
+/// # Safety
+/// Only through gogo with the gobuf preempt.rs prepared.
+#[unsafe(naked)]
+pub unsafe extern "C" fn sigreturn_resume() {
+    naked_asm!(
+        "mov rbx, rsp",
+        "and rsp, -16",
+        "call {fixup}",
+        "mov rsp, rbx",
+        "mov eax, {n}",
+        "syscall",
+        "ud2",
+        fixup = sym crate::preempt::resume_fixup,
+        n = const nr::RT_SIGRETURN,
+    )
+}
+
 /// Name of clock_gettime in the x86-64 vDSO.
 pub const VDSO_CLOCK_GETTIME: &[u8] = b"__vdso_clock_gettime";
 

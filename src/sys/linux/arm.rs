@@ -217,6 +217,60 @@ pub unsafe fn sigctxt_pc_sp(uc: *const u8) -> (usize, usize) {
     unsafe { (*((uc as usize + 92) as *const usize), *((uc as usize + 84) as *const usize)) }
 }
 
+/// Where a signal frame starts relative to the ucontext the handler gets: rt_sigframe is
+/// {siginfo (128), sigframe {ucontext, retcode}} on arm.
+pub const SIGFRAME_UC_OFFSET: usize = 128;
+/// The stack pointer rt_sigreturn wants, relative to the frame's start (it reads the frame at
+/// sp).
+pub const SIGRETURN_SP_OFFSET: usize = 0;
+
+/// Moves the absolute pointers of a signal frame copied elsewhere: none on arm (the VFP state
+/// is inline in uc_regspace).
+///
+/// # Safety
+/// None: nothing is read.
+pub unsafe fn sigframe_relocate(_uc: *mut u8, _lo: usize, _hi: usize, _delta: usize) {}
+
+/// Makes the interrupted context call `f(arg)` on the stack whose top is `sp` (lr 0) when the
+/// handler returns.
+///
+/// # Safety
+/// `uc` is the running handler's ucontext.
+pub unsafe fn sigctxt_set_call(uc: *mut u8, f: usize, sp: usize, arg: usize) {
+    // sigcontext at uc+20: trap_no error_code oldmask r0..r10 fp ip sp lr pc cpsr.
+    let w = |i: usize| (uc as usize + 20 + 4 * i) as *mut usize;
+    // SAFETY: layout of struct ucontext on arm Linux (as sigctxt_pc_sp).
+    unsafe {
+        *w(3) = arg;
+        *w(14) = 0; // fp
+        *w(16) = sp & !7;
+        *w(17) = 0; // lr
+        *w(18) = f & !1;
+        // Thumb bit from the target's address; no IT block in progress.
+        *w(19) = (*w(19) & !0x0600_FC20) | if f & 1 != 0 { 0x20 } else { 0 };
+    }
+}
+
+/// Entered by gogo for a goroutine preempted asynchronously: sp is its saved signal frame and
+/// r0 that frame's ucontext. Fixes the frame for this thread (`fixup`), then rt_sigreturn
+/// restores every register as the signal found them.
+///
+/// # Safety
+/// Only through gogo with the gobuf preempt.rs prepared.
+#[unsafe(naked)]
+pub unsafe extern "C" fn sigreturn_resume() {
+    naked_asm!(
+        "mov r4, sp",
+        "bl {fixup}",
+        "mov sp, r4",
+        "mov r7, #{n}",
+        "svc #0",
+        "udf #0",
+        fixup = sym crate::preempt::resume_fixup,
+        n = const nr::RT_SIGRETURN,
+    )
+}
+
 /// Name of clock_gettime in the arm vDSO.
 pub const VDSO_CLOCK_GETTIME: &[u8] = b"__vdso_clock_gettime";
 

@@ -194,6 +194,81 @@ pub unsafe fn sigctxt_pc_sp(uc: *const u8) -> (usize, usize) {
     unsafe { (*((uc as usize + 440) as *const usize), *((uc as usize + 432) as *const usize)) }
 }
 
+/// Where a signal frame starts relative to the ucontext the handler gets: rt_sigframe is
+/// {siginfo (128), ucontext} on arm64.
+pub const SIGFRAME_UC_OFFSET: usize = 128;
+/// The stack pointer rt_sigreturn wants, relative to the frame's start (it reads the frame at
+/// sp).
+pub const SIGRETURN_SP_OFFSET: usize = 0;
+
+/// Moves the absolute pointers of a signal frame copied from `[lo, hi)` by `delta` bytes: the
+/// datap of an extra_context record (large SVE state), if the frame has one.
+///
+/// # Safety
+/// `uc` is the ucontext inside the copy.
+pub unsafe fn sigframe_relocate(uc: *mut u8, lo: usize, hi: usize, delta: usize) {
+    const EXTRA_MAGIC: u32 = 0x4558_5401;
+    // sigcontext.__reserved: uc_mcontext at uc+176, __reserved at +288 of it, 4096 bytes of
+    // {magic u32, size u32} records ended by magic 0.
+    let base = uc as usize + 176 + 288;
+    let mut off = 0;
+    while off + 8 <= 4096 {
+        // SAFETY: inside __reserved, as the kernel laid it out.
+        let (magic, size) = unsafe { (*((base + off) as *const u32), *((base + off + 4) as *const u32)) };
+        if magic == 0 || size == 0 {
+            break;
+        }
+        if magic == EXTRA_MAGIC {
+            let datap = (base + off + 8) as *mut usize;
+            // SAFETY: extra_context {head, datap u64, size u32, ...}.
+            unsafe {
+                if (lo..hi).contains(&*datap) {
+                    *datap = (*datap).wrapping_add(delta);
+                }
+            }
+        }
+        off += size as usize;
+    }
+}
+
+/// Makes the interrupted context call `f(arg)` on the stack whose top is `sp` (lr 0) when the
+/// handler returns.
+///
+/// # Safety
+/// `uc` is the running handler's ucontext.
+pub unsafe fn sigctxt_set_call(uc: *mut u8, f: usize, sp: usize, arg: usize) {
+    let regs = (uc as usize + 184) as *mut usize;
+    // SAFETY: layout as in sigctxt_pc_sp: regs[31] at 184, sp 432, pc 440, pstate 448.
+    unsafe {
+        *regs = arg;
+        *regs.add(29) = 0;
+        *regs.add(30) = 0;
+        *((uc as usize + 432) as *mut usize) = sp & !15;
+        *((uc as usize + 440) as *mut usize) = f;
+        *((uc as usize + 448) as *mut usize) &= !(3 << 10); // PSTATE.BTYPE clear
+    }
+}
+
+/// Entered by gogo for a goroutine preempted asynchronously: sp is its saved signal frame and
+/// x0 that frame's ucontext. Fixes the frame for this thread (`fixup`), then rt_sigreturn
+/// restores every register as the signal found them.
+///
+/// # Safety
+/// Only through gogo with the gobuf preempt.rs prepared.
+#[unsafe(naked)]
+pub unsafe extern "C" fn sigreturn_resume() {
+    naked_asm!(
+        "mov x19, sp",
+        "bl {fixup}",
+        "mov sp, x19",
+        "mov x8, #{n}",
+        "svc #0",
+        "brk #0",
+        fixup = sym crate::preempt::resume_fixup,
+        n = const nr::RT_SIGRETURN,
+    )
+}
+
 /// Name of clock_gettime in the arm64 vDSO.
 pub const VDSO_CLOCK_GETTIME: &[u8] = b"__kernel_clock_gettime";
 

@@ -567,6 +567,30 @@ pub fn signalstack(lo: usize, n: usize) {
     unsafe { syscall6(nr::SIGALTSTACK, &st as *const StackT as usize, 0, 0, 0, 0, 0) };
 }
 
+/// Points a signal frame's saved alternate signal stack (ucontext.uc_stack, right after
+/// uc_flags and uc_link on every linux arch) at `[lo, lo+n)`: rt_sigreturn installs it, so a
+/// frame saved on one thread and returned through on another must name the second thread's
+/// stack (asynchronous preemption, preempt.rs).
+///
+/// # Safety
+/// `uc` is a ucontext (a copy of one the kernel wrote) that is not in use.
+pub unsafe fn sigframe_set_altstack(uc: *mut u8, lo: usize, n: usize) {
+    // SAFETY: uc_stack is a stack_t at offset 2 words on x86-64, arm64 and arm.
+    unsafe {
+        *((uc as usize + 2 * core::mem::size_of::<usize>()) as *mut StackT) = StackT { sp: lo, flags: 0, size: n }
+    };
+}
+
+/// Makes `gp` the current g of this thread (Go's setg): slot 0 of the M's TLS block, which the
+/// thread pointer (fs base, tpidr_el0, TPIDRURO) addresses on every linux arch.
+///
+/// # Safety
+/// `gp` belongs to this thread's M, and the caller is about to run on its stack.
+pub unsafe fn setg(gp: *mut crate::gmp::G) {
+    // SAFETY: getg's M is this thread's; tls[0] is what getg reads.
+    unsafe { (*(*getg()).m).tls[0] = gp as usize };
+}
+
 /// Fault address (si_addr) from a siginfo.
 ///
 /// # Safety

@@ -1,0 +1,242 @@
+//! Asynchronous preemption (Go's preempt.go, and the preemption half of signal_unix.go:
+//! preemptM, doSigPreempt, wantAsyncPreempt, isAsyncSafePoint).
+//!
+//! sysmon's `retake` → `preemptone` flags a goroutine that has run for 10 ms
+//! (`g.preempt`) and, here, sends its M a SIGURG (`preemptm`). The handler decides whether the
+//! interrupted instruction is an async-safe point (`async_safe_point`, the rules in HACKING.md
+//! "Preemption"). If it is not, nothing happens and sysmon asks again at its next tick, as in
+//! Go.
+//!
+//! If it is, the goroutine's whole register state is already saved — by the kernel, in the
+//! signal frame on this M's signal stack: general registers, flags, and the complete
+//! floating-point/vector state (xsave with AVX-512 on x86-64, fpsimd/SVE records on arm64, VFP
+//! on arm). The handler copies that frame into a save area owned by the goroutine
+//! (`g.preempt_save`; not on the goroutine's stack, which may be a packed 2 KB slot) and points
+//! `g.sched` at `sigreturn_resume` with the copy as its stack. Then it edits its own ucontext so
+//! that, when it returns, the thread continues in `gosched_m(gp)` on g0 (Go's gopreempt_m →
+//! goschedImpl: the g goes to the global queue) instead of in the goroutine.
+//!
+//! When the goroutine is next scheduled, on this M or another, `gogo` enters
+//! `sigreturn_resume`, which fixes the copy for the thread it now runs on (`resume_fixup`: the
+//! saved alternate signal stack) and calls rt_sigreturn on it: the kernel restores every
+//! register exactly as the signal found them and the goroutine continues at the interrupted
+//! instruction. Nothing is pushed on the goroutine's stack, so the x86-64 red zone (the 128
+//! bytes below sp that Rust code uses without moving sp) is never touched, and a goroutine on
+//! a 2 KB stack is preempted like any other.
+//!
+//! Save areas: an M carries a spare (`m.preempt_spare`), which sysmon provides before it
+//! signals (a signal handler cannot allocate). The handler moves it into the goroutine; a
+//! goroutine keeps its area for the rest of its life, and through reuse of its G (gfree), so
+//! the areas in use are bounded by the number of G structs ever preempted. Areas come from
+//! `sys_alloc` in batches, under `POOL`.
+
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+
+use crate::gmp::{GStatus, G, M};
+use crate::lock_futex::Mutex;
+use crate::sys as os;
+
+/// Size of one save area: the largest signal frame seen (x86-64 with AVX-512: about 3.5 KB;
+/// arm64: about 4.6 KB, more with large SVE vectors) plus room below it for `resume_fixup`'s
+/// call. A frame that does not fit declines the preemption (counted in `DECLINED_FRAME`).
+const SAVE_AREA: usize = 12 << 10;
+/// Bytes kept free below the frame copy for `resume_fixup`'s stack.
+const FIXUP_STACK: usize = 1 << 10;
+/// Save areas mapped at once.
+const BATCH: usize = 16;
+
+/// Whether asynchronous preemption is on (GODEBUG=asyncpreemptoff=1 turns it off).
+static ENABLED: AtomicBool = AtomicBool::new(false);
+/// How long a goroutine may run before sysmon asks it to yield (Go's forcePreemptNS, 10 ms;
+/// gort's GODEBUG=forcepreemptns=N changes it, for tests).
+pub static FORCE_PREEMPT_NS: AtomicI64 = AtomicI64::new(crate::proc::FORCE_PREEMPT_NS);
+
+/// Preemptions done by the signal (schedtrace's `asyncpreempt=`).
+pub static ASYNC_PREEMPTS: AtomicU64 = AtomicU64::new(0);
+/// Signals that found no async-safe point (retried at the next sysmon tick).
+pub static DECLINED: AtomicU64 = AtomicU64::new(0);
+/// Signals whose frame did not fit a save area, or that found no save area.
+pub static DECLINED_FRAME: AtomicU64 = AtomicU64::new(0);
+
+/// Free save areas, linked through their first word.
+struct Pool(*mut u8);
+// SAFETY: the areas are plain memory owned by the list, moved between threads under POOL.
+unsafe impl Send for Pool {}
+static POOL: Mutex<Pool> = Mutex::new(Pool(ptr::null_mut()));
+
+/// Reads GODEBUG's settings (schedinit): on by default where the signal machinery exists.
+pub fn init(off: bool, force_ns: i64) {
+    ENABLED.store(cfg!(target_os = "linux") && !off, Ordering::Relaxed);
+    if force_ns > 0 {
+        FORCE_PREEMPT_NS.store(force_ns, Ordering::Relaxed);
+    }
+}
+
+/// Whether sysmon signals goroutines that ran too long.
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// A save area from the pool (mapping a batch if it is empty), or null if the OS has no memory.
+fn area_get() -> *mut u8 {
+    let mut p = POOL.lock();
+    if p.0.is_null() {
+        let base = os::sys_alloc(SAVE_AREA * BATCH);
+        if base.is_null() {
+            return ptr::null_mut();
+        }
+        for i in (0..BATCH).rev() {
+            let a = base.wrapping_add(i * SAVE_AREA);
+            // SAFETY: a is a fresh, writable, SAVE_AREA-sized piece of the mapping.
+            unsafe { *(a as *mut *mut u8) = p.0 };
+            p.0 = a;
+        }
+    }
+    let a = p.0;
+    // SAFETY: a is the free list's head; its first word links the rest.
+    p.0 = unsafe { *(a as *mut *mut u8) };
+    a
+}
+
+/// Gives a save area back to the pool.
+fn area_put(a: *mut u8) {
+    let mut p = POOL.lock();
+    // SAFETY: a is an unused area; its first word becomes the link.
+    unsafe { *(a as *mut *mut u8) = p.0 };
+    p.0 = a;
+}
+
+/// Go's preemptM: sends the preemption signal to `mp`, unless one is on its way already, after
+/// making sure it has a save area to use. Called by sysmon (preemptone) and stop-the-world.
+pub fn preemptm(mp: *mut M) {
+    // SAFETY: Ms are never freed; the fields used are atomics.
+    unsafe {
+        if (*mp).preempt_spare.load(Ordering::Acquire).is_null() {
+            let a = area_get();
+            if a.is_null() {
+                return;
+            }
+            if (*mp).preempt_spare.compare_exchange(ptr::null_mut(), a, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+                area_put(a);
+            }
+        }
+        if (*mp).signal_pending.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        os::tgkill((*mp).procid, os::SIGURG);
+    }
+}
+
+/// Go's wantAsyncPreempt: sysmon asked this goroutine to yield and it is running.
+fn want_async_preempt(gp: *mut G) -> bool {
+    // SAFETY: gp is the interrupted, valid g.
+    unsafe { (*gp).preempt.load(Ordering::Relaxed) && crate::proc::readgstatus(gp) == GStatus::Running }
+}
+
+/// Go's isAsyncSafePoint, for gort: the interrupted goroutine may be switched out at `sp`.
+/// Every rule is one of HACKING.md "Preemption".
+///
+/// # Safety
+/// `gp` is the interrupted g of this thread and `mp` its M.
+unsafe fn async_safe_point(gp: *mut G, mp: *mut M, sp: usize) -> bool {
+    // SAFETY: as the contract; these fields are only written by this thread.
+    unsafe {
+        // A user goroutine, not g0 (which runs the scheduler, and also covers mcall and gogo
+        // halfway: they make g0 current before touching g.sched) nor the signal stack.
+        gp == (*mp).curg
+            && gp != (*mp).g0
+            && gp != (*mp).gsignal
+            // No runtime lock held, no acquirem section (per-M/per-P state in use).
+            && (*gp).locks == 0
+            // Running Go code with a P: not in a syscall, not exiting one, not dying.
+            && !(*mp).p.load(Ordering::Relaxed).is_null()
+            && (*mp).dying == 0
+            // On its own stack: not on g0's in systemstack, not in gogo before the switch, not
+            // in sigreturn_resume (whose stack is the save area).
+            && sp > (*gp).stack.lo
+            && sp <= (*gp).stack.hi
+    }
+}
+
+/// The SIGURG handler (Go's sighandler → doSigPreempt).
+///
+/// # Safety
+/// Installed with SA_SIGINFO|SA_ONSTACK; called by the kernel with a valid ucontext, on the
+/// thread's signal stack.
+pub unsafe extern "C" fn sigpreempt(_sig: i32, _info: *mut u8, uc: *mut u8) {
+    let gp = crate::arch::getg();
+    if gp.is_null() {
+        return;
+    }
+    // SAFETY: a non-null g from TLS is valid; its m is this thread's M.
+    let mp = unsafe { (*gp).m };
+    if mp.is_null() {
+        return;
+    }
+    // SAFETY: mp is this thread's M.
+    unsafe { (*mp).signal_pending.store(false, Ordering::Release) };
+    if !enabled() || !want_async_preempt(gp) {
+        return;
+    }
+    // SAFETY: uc is the kernel's ucontext for this handler.
+    let (_pc, sp) = unsafe { os::sigctxt_pc_sp(uc) };
+    // SAFETY: gp is the interrupted g of this thread, mp its M.
+    if !unsafe { async_safe_point(gp, mp, sp) } {
+        DECLINED.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    // SAFETY: the checks above: gp is a user goroutine running on this M with no runtime
+    // state in use, interrupted on its own stack; uc and the frame around it are the kernel's.
+    unsafe {
+        // The frame: from its start below the ucontext up to the top of the signal stack
+        // (the kernel put it there: we were not on the signal stack, sp is gp's).
+        let gs = (*mp).gsignal;
+        let lo = uc as usize - os::SIGFRAME_UC_OFFSET;
+        let hi = (*gs).stack.hi;
+        let len = hi - lo;
+        let mut area = (*gp).preempt_save;
+        let own = !area.is_null();
+        if !own {
+            area = (*mp).preempt_spare.swap(ptr::null_mut(), Ordering::AcqRel);
+        }
+        // Same offset within 64 bytes as the original: the xsave area must stay 64-aligned.
+        let dst = area as usize + FIXUP_STACK + (lo & 63);
+        if area.is_null() || dst + len > area as usize + SAVE_AREA {
+            if !own && !area.is_null() {
+                (*mp).preempt_spare.store(area, Ordering::Release);
+            }
+            DECLINED_FRAME.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        (*gp).preempt_save = area;
+        ptr::copy_nonoverlapping(lo as *const u8, dst as *mut u8, len);
+        let uc2 = (dst + os::SIGFRAME_UC_OFFSET) as *mut u8;
+        os::sigframe_relocate(uc2, lo, hi, dst.wrapping_sub(lo));
+        (*gp).sched.pc = os::sigreturn_resume as *const () as usize;
+        (*gp).sched.sp = dst + os::SIGRETURN_SP_OFFSET;
+        (*gp).sched.ctx = uc2 as usize;
+        (*gp).sched.g = gp;
+        ASYNC_PREEMPTS.fetch_add(1, Ordering::Relaxed);
+        // Leave the handler into gosched_m(gp) on g0, as mcall would have.
+        let g0 = (*mp).g0;
+        os::setg(g0);
+        os::sigctxt_set_call(uc, crate::proc::gosched_m as *const () as usize, (*g0).sched.sp, gp as usize);
+    }
+}
+
+/// Called by `sigreturn_resume` on the save area's stack, just before rt_sigreturn: the frame
+/// names the signal stack of the M that saved it; rt_sigreturn installs what it names, so it
+/// must be this M's.
+///
+/// # Safety
+/// `uc` is the ucontext of the running goroutine's saved frame.
+pub unsafe extern "C" fn resume_fixup(uc: *mut u8) {
+    // SAFETY: the goroutine runs on this M (gogo made it current); its gsignal is valid. A
+    // preemption signal here declines (sp is not on the goroutine's stack), so the M cannot
+    // change under us.
+    unsafe {
+        let gs = (*(*crate::arch::getg()).m).gsignal;
+        os::sigframe_set_altstack(uc, (*gs).stack.lo, (*gs).stack.hi - (*gs).stack.lo);
+    }
+}

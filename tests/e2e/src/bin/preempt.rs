@@ -1,0 +1,258 @@
+//! e2e: asynchronous preemption (README "Preemption"). Goroutines that never enter the runtime
+//! are preempted by signal; what they compute is unchanged by it. Modes:
+//!
+//! - `spin-print`: one goroutine spins in `loop { x = x.wrapping_mul(3) }`; a second one
+//!   prints. On one P the print happens only if the spinner is preempted.
+//! - `float N`: four goroutines run the same floating-point loop (scalar f64 and a 32-wide f64
+//!   accumulator the compiler keeps in vector registers) while preempted every 100 µs or so;
+//!   each prints its result, which must be bit-exact, and main checks that the runtime
+//!   preempted them at least N times.
+//! - `alloc N`: four goroutines allocate and free blocks in a loop, each block filled with a
+//!   pattern of its owner and checked before it is freed (the heap check); preempted at least N
+//!   times, never inside the allocator. At the end every block is freed and the heap's in-use
+//!   bytes are back near where they started.
+//! - `stw`: with two goroutines spinning on two Ps, `gomaxprocs(1)` and `free_os_memory()`
+//!   (both stop the world) return: the spinners are preempted by signal.
+//! - `stress SECS`: eight spinners, a channel ring and allocating goroutines for SECS seconds;
+//!   every goroutine must make progress.
+#![no_std]
+#![no_main]
+gort::main!(main);
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use core::hint::black_box;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::time::Duration;
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+fn arg_num(i: usize, default: u64) -> u64 {
+    gort::os::args().get(i).and_then(|a| core::str::from_utf8(a).ok()).and_then(|s| s.parse().ok()).unwrap_or(default)
+}
+
+fn main() {
+    let mode = gort::os::args().get(1).copied().unwrap_or(b"");
+    match mode {
+        b"spin-print" => spin_print(),
+        b"float" => float(arg_num(2, 1000)),
+        b"alloc" => alloc_mode(arg_num(2, 1000)),
+        b"stress" => stress(arg_num(2, 10)),
+        b"stw" => stw(),
+        _ => {
+            gort::eprintln!("usage: preempt spin-print|float N|alloc N|stw|stress SECS");
+            gort::os::exit(2);
+        }
+    }
+}
+
+fn spin() -> ! {
+    let mut x: u64 = 1;
+    loop {
+        x = black_box(x.wrapping_mul(3));
+    }
+}
+
+fn spin_print() {
+    gort::go(|| spin());
+    // The spinner runs while main sleeps; main wakes only if the spinner is preempted (its
+    // timer is on the one P, which the spinner never gives up by itself).
+    gort::sleep(Duration::from_millis(50));
+    gort::println!("main ran again");
+    let (tx, rx) = gort::chan::<()>(0);
+    gort::go(move || {
+        gort::println!("the second goroutine ran");
+        tx.send(()).unwrap();
+    });
+    rx.recv().unwrap();
+    gort::println!("main ran a third time");
+    gort::eprintln!("async preemptions: {:?}", gort::testing::async_preemptions());
+}
+
+/// A floating-point workload whose result depends on every step, in scalar registers and in a
+/// wide accumulator that lives in vector registers across iterations.
+fn float_work(rounds: u32) -> (u64, u64) {
+    let mut s = 0.5f64;
+    let mut acc = [0.0f64; 32];
+    for (i, a) in acc.iter_mut().enumerate() {
+        *a = i as f64 * 0.25 + 1.0;
+    }
+    for r in 0..rounds {
+        let k = black_box(1.0 + (r % 7) as f64 * 1e-9);
+        for a in acc.iter_mut() {
+            *a = *a * k + 1e-7;
+        }
+        s = s * 1.000_000_1 + (r as f64) / 3.0;
+        s /= 1.000_000_3;
+    }
+    let sum: f64 = acc.iter().sum();
+    (s.to_bits(), sum.to_bits())
+}
+
+fn float(min: u64) {
+    const ROUNDS: u32 = 200_000;
+    static DONE: AtomicBool = AtomicBool::new(false);
+    let (before, _) = gort::testing::async_preemptions();
+    let (tx, rx) = gort::chan::<(u64, u64, u64, u64)>(4);
+    for _ in 0..4 {
+        let tx = tx.clone();
+        gort::go(move || {
+            // The same computation again and again: every repetition must give the same bits.
+            let first = float_work(ROUNDS);
+            let (mut reps, mut wrong) = (1u64, 0u64);
+            while !DONE.load(Ordering::Relaxed) {
+                if float_work(ROUNDS) != first {
+                    wrong += 1;
+                }
+                reps += 1;
+            }
+            tx.send((first.0, first.1, reps, wrong)).unwrap();
+        });
+    }
+    let start = gort::time::Instant::now();
+    while gort::testing::async_preemptions().0 - before < min && start.elapsed() < Duration::from_secs(30) {
+        gort::sleep(Duration::from_millis(10));
+    }
+    DONE.store(true, Ordering::Relaxed);
+    let mut results = Vec::new();
+    for _ in 0..4 {
+        results.push(rx.recv().unwrap());
+    }
+    let (a0, b0, _, _) = results[0];
+    let agree = results.iter().all(|&(a, b, _, _)| a == a0 && b == b0);
+    let wrong: u64 = results.iter().map(|r| r.3).sum();
+    let reps: u64 = results.iter().map(|r| r.2).sum();
+    gort::println!("results agree: {}", agree);
+    gort::println!("repetitions that differ: {}", wrong);
+    gort::println!("scalar {:#018x} vector {:#018x}", a0, b0);
+    let n = gort::testing::async_preemptions().0 - before;
+    gort::println!("preempted at least {}: {}", min, n >= min);
+    gort::eprintln!("{} preemptions over {} repetitions", n, reps);
+}
+
+/// One allocating goroutine: blocks of varying size, each filled with (owner, serial) and
+/// checked before it is freed; returns how many blocks it checked.
+fn alloc_worker(id: u64, until: &AtomicBool) -> u64 {
+    let mut live: Vec<Vec<u64>> = Vec::new();
+    let mut serial = 0u64;
+    let mut checked = 0u64;
+    while !until.load(Ordering::Relaxed) {
+        serial += 1;
+        let len = 1 + (serial * 7 + id) as usize % 300;
+        let tag = id << 48 | serial;
+        let mut v = Vec::with_capacity(len);
+        v.resize(len, tag);
+        live.push(v);
+        if live.len() > 64 {
+            let v = live.swap_remove((serial as usize * 13) % live.len());
+            let t = v[0];
+            if v.iter().any(|&w| w != t) || t >> 48 != id {
+                gort::eprintln!("heap check: block of goroutine {} corrupted", id);
+                gort::os::exit(1);
+            }
+            checked += 1;
+        }
+    }
+    checked
+}
+
+fn alloc_mode(min: u64) {
+    let _ = gort::free_os_memory();
+    let base = gort::read_mem_stats().heap_inuse;
+    let (before, _) = gort::testing::async_preemptions();
+    static DONE: AtomicBool = AtomicBool::new(false);
+    let (tx, rx) = gort::chan::<u64>(4);
+    for id in 1..=4 {
+        let tx = tx.clone();
+        gort::go(move || tx.send(alloc_worker(id, &DONE)).unwrap());
+    }
+    // Run until enough preemptions happened (or 20 s: then the count check fails).
+    let start = gort::time::Instant::now();
+    while gort::testing::async_preemptions().0 - before < min && start.elapsed() < Duration::from_secs(20) {
+        gort::sleep(Duration::from_millis(10));
+    }
+    DONE.store(true, Ordering::Relaxed);
+    let mut checked = 0;
+    for _ in 0..4 {
+        checked += rx.recv().unwrap();
+    }
+    let n = gort::testing::async_preemptions().0 - before;
+    gort::println!("blocks checked: {}", checked > 0);
+    gort::println!("preempted at least {}: {}", min, n >= min);
+    let _ = gort::free_os_memory();
+    let after = gort::read_mem_stats().heap_inuse;
+    let ok = after <= base + (256 << 10);
+    gort::println!("heap back to its start: {}", ok);
+    if !ok {
+        gort::eprintln!("heap in use: {} before, {} after", base, after);
+    }
+}
+
+fn stress(secs: u64) {
+    static SPINS: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
+    static RING: AtomicU64 = AtomicU64::new(0);
+    static ALLOCS: AtomicU64 = AtomicU64::new(0);
+    for (i, c) in SPINS.iter().enumerate() {
+        gort::go(move || {
+            let mut x = i as u64 + 1;
+            while !STOP.load(Ordering::Relaxed) {
+                for _ in 0..10_000 {
+                    x = black_box(x.wrapping_mul(3).wrapping_add(1));
+                }
+                c.fetch_add(1, Ordering::Relaxed);
+            }
+            black_box(x);
+        });
+    }
+    // A ring of four goroutines passing a token.
+    let mut chans = Vec::new();
+    for _ in 0..4 {
+        chans.push(gort::chan::<u64>(0));
+    }
+    let (txs, rxs): (Vec<_>, Vec<_>) = chans.into_iter().unzip();
+    let mut rxs: Vec<_> = rxs.into_iter().map(Some).collect();
+    for i in 0..4 {
+        let rx = rxs[i].take().unwrap();
+        let tx = txs[(i + 1) % 4].clone();
+        gort::go(move || {
+            while let Some(v) = rx.recv() {
+                RING.fetch_add(1, Ordering::Relaxed);
+                if STOP.load(Ordering::Relaxed) || tx.send(v + 1).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    txs[0].send(0).unwrap();
+    drop(txs);
+    static ALLOC_DONE: AtomicBool = AtomicBool::new(false);
+    for id in 1..=2 {
+        gort::go(move || {
+            ALLOCS.fetch_add(alloc_worker(id, &ALLOC_DONE), Ordering::Relaxed);
+        });
+    }
+    gort::sleep(Duration::from_secs(secs));
+    STOP.store(true, Ordering::Relaxed);
+    ALLOC_DONE.store(true, Ordering::Relaxed);
+    gort::sleep(Duration::from_millis(200));
+    let spinners_ran = SPINS.iter().all(|c| c.load(Ordering::Relaxed) > 0);
+    gort::println!("every spinner ran: {}", spinners_ran);
+    gort::println!("the ring moved: {}", RING.load(Ordering::Relaxed) > 100);
+    gort::println!("allocators ran: {}", ALLOCS.load(Ordering::Relaxed) > 0);
+}
+
+fn stw() {
+    gort::gomaxprocs(2);
+    for _ in 0..2 {
+        gort::go(|| spin());
+    }
+    // Both spinners are running (main sleeps meanwhile on the timer of some P).
+    gort::sleep(Duration::from_millis(50));
+    let old = gort::gomaxprocs(1);
+    gort::println!("gomaxprocs(1) returned {}", old);
+    let _ = gort::free_os_memory();
+    gort::println!("free_os_memory returned");
+    gort::gomaxprocs(2);
+    gort::println!("gomaxprocs(2) returned");
+}
