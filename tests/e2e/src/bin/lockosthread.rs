@@ -174,7 +174,10 @@ fn pingpong(n: usize) {
         let check = |what: &str, round: usize| {
             let now = os_thread_id();
             if now != tid {
-                fail(format_args!("locked goroutine moved from thread {} to {} after {} (round {})", tid, now, what, round));
+                fail(format_args!(
+                    "locked goroutine moved from thread {} to {} after {} (round {})",
+                    tid, now, what, round
+                ));
             }
         };
         let mut buf = [0u8; 1];
@@ -329,7 +332,7 @@ fn exit(n: usize) {
 
 fn nested() {
     gort::lock_os_thread(); // as in exit: the goroutines below never run on m0
-    // Counts as in Go: lock twice, unlock once: still locked, so exiting ends the thread.
+                            // Counts as in Go: lock twice, unlock once: still locked, so exiting ends the thread.
     let (tid, go) = spawn_then_exit(|| {
         gort::lock_os_thread();
         gort::lock_os_thread();
