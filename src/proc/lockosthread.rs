@@ -240,14 +240,10 @@ pub(super) fn mexit() -> ! {
     }
     if mp == m0() {
         // This is the main thread. Just wedge it (Go: exiting it would leave a zombie on linux).
-        loop {
-            // SAFETY: mp is this thread's M; its park note is never woken: no M can hand a P to
-            // an M that is on no idle list and has no locked g.
-            unsafe {
-                (*mp).park.sleep();
-                (*mp).park.clear();
-            }
-        }
+        // SAFETY: mp is this thread's M; its park note is never woken: no M can hand a P to an
+        // M that is on no idle list and has no locked g.
+        unsafe { (*mp).park.sleep() };
+        crate::throw("locked m0 woke up");
     }
     os::exit_thread()
 }
