@@ -13,6 +13,8 @@
 //! `lockosthread m0`            a goroutine exits locked to the initial thread: it is wedged.
 //! `lockosthread deadlock`      main locked and blocked forever: Go's deadlock report.
 //! `lockosthread waiting`       locked goroutines waiting for a timer, a channel and a syscall.
+//! `lockosthread syscall`       (GOMAXPROCS=1) a locked goroutine's blocking calls lose the P to
+//!                              a busy goroutine: it comes back through exitsyscall0.
 #![no_std]
 #![no_main]
 gort::main!(main);
@@ -103,6 +105,7 @@ fn main() {
         "m0" => m0(),
         "deadlock" => deadlock(),
         "waiting" => waiting(),
+        "syscall" => syscall(),
         other => fail(format_args!("unknown mode {:?}", other)),
     }
 }
@@ -542,4 +545,33 @@ fn waiting() {
     let gone = wait_thread_gone(first);
     gort::println!("locked waits finished: {}, first one's thread ended: {}", OK.load(Ordering::Relaxed), gone);
     let _ = second;
+}
+
+/// With one P kept busy by a yielding goroutine, each 20 ms blocking call of the locked goroutine
+/// has its P retaken by sysmon and given to the busy one; on return no P is free, so the locked
+/// goroutine goes to the global queue (exitsyscall0) and its thread waits for it there.
+fn syscall() {
+    static DONE: AtomicBool = AtomicBool::new(false);
+    static SPINS: AtomicUsize = AtomicUsize::new(0);
+    let (tx, rx) = gort::chan::<usize>(0);
+    gort::go(move || {
+        gort::lock_os_thread();
+        let me = os_thread_id();
+        let mut moved = 0;
+        for _ in 0..20 {
+            gort_e2e::sleep_blocking_ms(20);
+            moved += (os_thread_id() != me) as usize;
+        }
+        DONE.store(true, Ordering::Relaxed);
+        tx.send(moved).unwrap();
+    });
+    gort::go(|| {
+        while !DONE.load(Ordering::Relaxed) {
+            SPINS.fetch_add(1, Ordering::Relaxed);
+            gort::gosched();
+        }
+    });
+    let moved = rx.recv().unwrap();
+    gort::println!("20 blocking calls, times the locked goroutine came back on another thread: {}", moved);
+    gort::println!("the busy goroutine ran meanwhile: {}", SPINS.load(Ordering::Relaxed) > 0);
 }
