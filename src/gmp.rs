@@ -262,6 +262,10 @@ pub struct G {
     pub gopc: usize,
     /// Source location of that `gort::go` call (#[track_caller]), printed by `created by`.
     pub gopc_loc: Option<&'static core::panic::Location<'static>>,
+    /// The M this g is locked to (Go's g.lockedm; proc/lockosthread.rs), or null. Written only
+    /// by the g itself while it runs; read by the M that takes it off a run queue (the queue's
+    /// release/acquire orders the two).
+    pub lockedm: *mut M,
 }
 
 /// An OS thread ("machine").
@@ -317,6 +321,13 @@ pub struct M {
     /// The buffer user prints format into (print.rs), kept between prints as raw parts of a
     /// `Vec<u8>` (all-zero is "none", so an M stays valid when zeroed).
     pub printbuf: (*mut u8, usize),
+    /// The g locked to this M (Go's m.lockedg; proc/lockosthread.rs), or null. This M's own.
+    pub lockedg: *mut G,
+    /// Nesting count of `gort::lock_os_thread` (Go's m.lockedExt).
+    pub locked_ext: u32,
+    /// Nesting count of the runtime's own locks (Go's m.lockedInt): runtime_main's for
+    /// goroutine 1 until its first switch.
+    pub locked_int: u32,
 }
 
 /// sysmon's view of a P at its last look.
@@ -495,8 +506,9 @@ pub struct SchedLocked {
     pub pidle: *mut P,
     /// Global runnable queue.
     pub runq: GQueue,
-    /// Number of idle Ms that are locked (gort has no LockOSThread yet; sysmon holds it at -1
-    /// while it hands off a retaken P, as Go's incidlelocked).
+    /// Number of idle Ms that are locked: waiting in stoplockedm for their g (Go's
+    /// sched.nmidlelocked); sysmon also holds it at -1 while it hands off a retaken P, as Go's
+    /// incidlelocked.
     pub nmidlelocked: i32,
     /// Ms that gave their P up in find_runnable and have neither slept nor taken a P since
     /// (`M.transit`): startm hands them its requests instead of creating Ms (pm.rs).

@@ -26,7 +26,8 @@
 //!
 //! # What is here
 //!
-//! - Goroutines: [`go`], [`go_with_stack`], [`gosched`], [`sleep`], [`num_goroutine`].
+//! - Goroutines: [`go`], [`go_with_stack`], [`gosched`], [`sleep`], [`num_goroutine`];
+//!   [`lock_os_thread`] / [`unlock_os_thread`] wire one to its OS thread.
 //! - Channels: [`chan()`] makes a ([`Sender`], [`Receiver`]) pair (`send`, `try_send`, `recv`,
 //!   `try_recv`, `iter`, `try_iter`, `close`, `len`, `capacity`; [`Receiver::never`] is Go's nil
 //!   channel); [`select!`] waits on several, as Go's `select`.
@@ -230,6 +231,36 @@ where
 /// Yields the processor, letting other goroutines run (Go's runtime.Gosched).
 pub fn gosched() {
     proc::gosched();
+}
+
+/// Wires the calling goroutine to its current OS thread (Go's runtime.LockOSThread): from now on
+/// it runs only on this thread, and no other goroutine runs on it, until it has called
+/// [`unlock_os_thread`] as many times as this. For code that depends on per-thread state (thread
+/// ids, signal masks, namespaces, thread-affine system or GUI APIs).
+///
+/// If the goroutine exits while still locked, its thread exits too (Go's behaviour: the thread
+/// may be in a state no other goroutine should inherit); the initial thread is parked for good
+/// instead. Called as the first thing `main` does (before it parks, yields or blocks), it locks
+/// `main` to the process's initial thread. Each park, yield or blocking call of a locked
+/// goroutine costs a hand-off between two threads.
+///
+/// ```
+/// gort::lock_os_thread();
+/// gort::lock_os_thread(); // nested: two unlocks needed
+/// let (tx, rx) = gort::chan::<u32>(0);
+/// gort::go(move || tx.send(7).unwrap());
+/// assert_eq!(rx.recv(), Some(7)); // parks; resumes on the same thread
+/// gort::unlock_os_thread();
+/// gort::unlock_os_thread(); // free to move again
+/// ```
+pub fn lock_os_thread() {
+    proc::lock_os_thread();
+}
+
+/// Undoes one [`lock_os_thread`] (Go's runtime.UnlockOSThread); when the count reaches zero the
+/// goroutine may move between threads again. Without a matching lock it does nothing.
+pub fn unlock_os_thread() {
+    proc::unlock_os_thread();
 }
 
 /// Queries (n = 0) or sets (n > 0) the number of Ps; returns the previous value
@@ -594,6 +625,23 @@ pub mod testing {
         }
         #[cfg(not(target_os = "linux"))]
         (0, 0)
+    }
+
+    /// The OS thread id of the calling thread (linux: gettid; windows: GetCurrentThreadId;
+    /// darwin: pthread_threadid_np).
+    pub fn os_thread_id() -> u64 {
+        crate::sys::gettid()
+    }
+
+    /// The OS thread id of the process's initial thread (m0's, recorded by minit at startup).
+    pub fn main_thread_id() -> u64 {
+        crate::proc::m0_procid()
+    }
+
+    /// Number of Ms (OS threads the scheduler counts: not the ones that exited with their
+    /// locked goroutine), Go's mcount().
+    pub fn mcount() -> i32 {
+        crate::proc::mcount()
     }
 
     /// Go's throw: reports `fatal error: msg` the way a broken runtime invariant is reported,

@@ -224,6 +224,9 @@ pub(super) fn mstartm0() {
 /// Goroutine 1 (Go's runtime.main): starts sysmon, runs the user's main, exits 0.
 pub(super) extern "C" fn runtime_main(_ctx: usize) {
     let gp = arch::getg();
+    // Goroutine 1 stays on m0, the initial thread, until its first switch or the user's
+    // lock_os_thread takes over (Go locks it during init; lockosthread.rs).
+    main_init_lock();
     MAIN_STARTED.store(true, Ordering::Release);
     // SAFETY: gp is the running g.
     boottrace("schedule", format_args!("picked goid={} from P0 runnext; gogo onto its stack", unsafe { (*gp).goid }));

@@ -37,6 +37,7 @@ use crate::sys as os;
 use crate::time::nanotime;
 
 mod boot;
+mod lockosthread;
 mod newproc;
 mod pm;
 mod schedule;
@@ -45,6 +46,7 @@ mod syscall;
 mod sysmon;
 
 pub use boot::*;
+pub use lockosthread::*;
 pub use newproc::*;
 pub use pm::*;
 pub use schedule::*;

@@ -35,10 +35,11 @@ pub fn set_max_threads(n: i32) -> i32 {
     old
 }
 
-/// Go's checkmcount: too many threads is fatal ("thread exhaustion").
+/// Go's checkmcount: too many threads is fatal ("thread exhaustion"). Counts the Ms alive (Go's
+/// mcount() = mnext - nmfreed: threads that exited with their locked goroutine do not count).
 pub(super) fn checkmcount(s: &SchedLocked) {
-    let count = s.mnext;
-    if s.maxmcount > 0 && count > s.maxmcount as i64 {
+    let count = SCHED.mcount.load(Ordering::Relaxed);
+    if s.maxmcount > 0 && count > s.maxmcount {
         crate::print::print(true, format_args!("runtime: program exceeds {}-thread limit\n", s.maxmcount));
         crate::throw("thread exhaustion");
     }

@@ -94,12 +94,27 @@ pub fn schedule() -> ! {
             crate::throw("schedule: holding locks");
         }
     }
-    let (gp, inherit) = find_runnable();
-    // SAFETY: mp is ours.
-    if unsafe { (*mp).spinning } {
-        resetspinning();
+    // SAFETY: mp is ours; lockedg is its own field.
+    let lockedg = unsafe { (*mp).lockedg };
+    if !lockedg.is_null() {
+        // This M runs only its locked g (lockosthread.rs).
+        stoplockedm();
+        execute(lockedg, false);
     }
-    execute(gp, inherit)
+    loop {
+        let (gp, inherit) = find_runnable();
+        // SAFETY: mp is ours.
+        if unsafe { (*mp).spinning } {
+            resetspinning();
+        }
+        // SAFETY: gp is ours (taken off a queue); lockedm was set by gp itself while it ran.
+        if unsafe { !(*gp).lockedm.is_null() } {
+            // Hands our P to gp's M, then waits for a P of our own.
+            startlockedm(gp);
+            continue;
+        }
+        execute(gp, inherit)
+    }
 }
 
 /// Go's execute: runs gp on the current M (its P's schedtick counts it unless it inherits).
@@ -544,6 +559,9 @@ pub(super) fn dropg() {
             (*gp).m = ptr::null_mut();
         }
         (*mp).curg = ptr::null_mut();
+        if !(*mp).lockedg.is_null() {
+            main_init_unlock_at_switch(mp, gp);
+        }
     }
 }
 
@@ -678,12 +696,28 @@ pub(super) unsafe extern "C" fn goexit0(gp: *mut G) -> ! {
     check_stack(gp);
     casgstatus(gp, GStatus::Running, GStatus::Dead);
     SCHED.ngalive.fetch_sub(1, Ordering::Relaxed);
+    let mp = getm();
+    // SAFETY: gp is dead; its fields are ours, as are mp's.
+    let locked = unsafe {
+        let locked = !(*gp).lockedm.is_null();
+        (*gp).lockedm = ptr::null_mut();
+        (*mp).lockedg = ptr::null_mut();
+        locked
+    };
     dropg();
-    // SAFETY: gp is dead; its fields are ours.
+    // SAFETY: gp is dead; its fields are ours, as are mp's.
     unsafe {
         (*gp).startfn = 0;
+        if (*mp).locked_int != 0 {
+            crate::throw("internal lockOSThread error");
+        }
     }
     gfput(getp(), gp);
+    if locked {
+        // The goroutine may have locked this thread because it put it in an unusual state: the
+        // thread goes with it (Go's goexit0 → mexit).
+        mexit();
+    }
     schedule()
 }
 

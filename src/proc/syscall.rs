@@ -106,14 +106,24 @@ pub(super) unsafe extern "C" fn exitsyscall0(gp: *mut G) -> ! {
     dropg();
     let mut s = SCHED.lock.lock();
     let pp = if SCHED.gcwaiting.load(Ordering::Acquire) { ptr::null_mut() } else { pidleget(&mut s) };
+    let mut locked = false;
     if pp.is_null() {
         globrunqput(&mut s, gp);
+        // Read before sched.lock is released: from then on another M may run gp (Go's note).
+        // SAFETY: gp is ours until the lock is released.
+        locked = unsafe { !(*gp).lockedm.is_null() };
     } else if SCHED.sysmonwait.swap(false, Ordering::AcqRel) {
         SCHED.sysmonnote.wakeup();
     }
     drop(s);
     if !pp.is_null() {
         acquirep(pp);
+        execute(gp, false);
+    }
+    if locked {
+        // gp is locked to this M (it ran here before entersyscall): wait until some M takes
+        // it off the global queue and hands us a P for it.
+        stoplockedm();
         execute(gp, false);
     }
     stopm();

@@ -256,7 +256,7 @@ pub fn schedtrace(detail: bool) {
         (now - RUNTIME_INIT_TIME.load(Ordering::Relaxed)) / 1_000_000,
         procs,
         SCHED.npidle.load(Ordering::Relaxed),
-        s.mnext,
+        SCHED.mcount.load(Ordering::Relaxed),
         SCHED.nmspinning.load(Ordering::Relaxed),
         SCHED.needspinning.load(Ordering::Relaxed),
         s.nmidle,
@@ -307,14 +307,15 @@ pub fn schedtrace(detail: bool) {
             let gp = (*mp).curg;
             let _ = writeln!(
                 w,
-                "  M{}: p={} curg={} mallocing=0 throwing=0 preemptoff= locks={} dying={} spinning={} blocked={} lockedg=-1",
+                "  M{}: p={} curg={} mallocing=0 throwing=0 preemptoff= locks={} dying={} spinning={} blocked={} lockedg={}",
                 (*mp).id,
                 if pp.is_null() { -1 } else { (*pp).id },
                 if gp.is_null() { -1 } else { (*gp).goid as i64 },
                 if gp.is_null() { 0 } else { (*gp).locks },
                 (*mp).dying,
                 (*mp).spinning,
-                (*mp).blocked
+                (*mp).blocked,
+                if (*mp).lockedg.is_null() { -1 } else { (*(*mp).lockedg).goid as i64 }
             );
             mp = (*mp).alllink;
         }
@@ -328,11 +329,12 @@ pub fn schedtrace(detail: bool) {
             let mp = (*gp).m;
             let _ = writeln!(
                 w,
-                "  G{}: status={}({}) m={} lockedm=-1",
+                "  G{}: status={}({}) m={} lockedm={}",
                 (*gp).goid,
                 st as u32,
                 (*gp).waitreason.as_str(),
-                if mp.is_null() { -1 } else { (*mp).id }
+                if mp.is_null() { -1 } else { (*mp).id },
+                if (*gp).lockedm.is_null() { -1 } else { (*(*gp).lockedm).id }
             );
         }
     }

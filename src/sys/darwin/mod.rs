@@ -62,6 +62,7 @@ mod libsystem {
             arg: *mut c_void,
         ) -> c_int;
         pub fn pthread_threadid_np(t: usize, id: *mut u64) -> c_int;
+        pub fn pthread_exit(value: *mut c_void) -> !;
         pub fn pthread_sigmask(how: c_int, new: *const u32, old: *mut u32) -> c_int;
         pub fn sigaction(sig: c_int, new: *const SigAction, old: *mut SigAction) -> c_int;
         pub fn sigaltstack(new: *const StackT, old: *mut StackT) -> c_int;
@@ -282,6 +283,15 @@ fn die_from_signal(sig: c_int) {
 pub fn exit(code: i32) -> ! {
     // SAFETY: exit does not return.
     unsafe { ls::exit(code) }
+}
+
+/// Ends the calling thread only (pthread_exit; the thread was created detached, on a stack newm
+/// owns, which libSystem leaves alone). Go's mexit returns from mstart instead, which ends a
+/// pthread the same way.
+pub fn exit_thread() -> ! {
+    // SAFETY: the thread was made by pthread_create (newosproc); nothing on its stack is needed
+    // after this, and no C++ destructors or pthread keys of gort's hold state.
+    unsafe { ls::pthread_exit(core::ptr::null_mut()) }
 }
 
 /// Gives up the CPU to another thread.

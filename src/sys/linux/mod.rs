@@ -268,9 +268,10 @@ pub fn exit(code: i32) -> ! {
     }
 }
 
-/// Ends the calling thread only.
-#[allow(dead_code)] // coming use: LockOSThread, a goroutine that exits locked ends its thread (Go's mexit)
+/// Ends the calling thread only (Go's mexit → exitThread), with every signal blocked first (Go's
+/// sigblock in mexit): its M has left allm, so no handler should start on it any more.
 pub fn exit_thread() -> ! {
+    sigprocmask(SIG_SETMASK, Some(&SigSet::all()), None);
     loop {
         // SAFETY: exit ends this thread; its stack is not freed by the kernel.
         unsafe { syscall6(nr::EXIT, 0, 0, 0, 0, 0, 0) };

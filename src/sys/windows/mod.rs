@@ -283,7 +283,6 @@ pub fn exit(code: i32) -> ! {
 
 /// Ends the calling thread only: gives the TEB back its OS stack first (saved by tstart in
 /// m.tls[1..4]) so ExitThread frees the right memory.
-#[allow(dead_code)] // coming use: LockOSThread, a goroutine that exits locked ends its thread (Go's mexit)
 pub fn exit_thread() -> ! {
     // SAFETY: getg().m is this thread's M and tstart saved the OS stack bounds in its tls.
     unsafe {
