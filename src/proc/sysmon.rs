@@ -225,6 +225,14 @@ pub(super) fn preemptone(pp: *mut P) -> bool {
     }
 }
 
+/// Goroutines preempted by signal so far (schedtrace's asyncpreempt=; gort's addition).
+fn async_preempts() -> u64 {
+    #[cfg(target_os = "linux")]
+    return crate::preempt::ASYNC_PREEMPTS.load(Ordering::Relaxed);
+    #[cfg(not(target_os = "linux"))]
+    0
+}
+
 /// Go's forcePreemptNS (10 ms; GODEBUG=forcepreemptns changes it).
 fn force_preempt_ns() -> i64 {
     #[cfg(target_os = "linux")]
@@ -252,7 +260,7 @@ pub fn schedtrace(detail: bool) {
     let s = SCHED.lock.lock();
     let _ = write!(
         w,
-        "SCHED {}ms: gomaxprocs={} idleprocs={} threads={} spinningthreads={} needspinning={} idlethreads={} runqueue={}",
+        "SCHED {}ms: gomaxprocs={} idleprocs={} threads={} spinningthreads={} needspinning={} idlethreads={} runqueue={} asyncpreempt={}",
         (now - RUNTIME_INIT_TIME.load(Ordering::Relaxed)) / 1_000_000,
         procs,
         SCHED.npidle.load(Ordering::Relaxed),
@@ -260,7 +268,8 @@ pub fn schedtrace(detail: bool) {
         SCHED.nmspinning.load(Ordering::Relaxed),
         SCHED.needspinning.load(Ordering::Relaxed),
         s.nmidle,
-        SCHED.runqsize.load(Ordering::Relaxed)
+        SCHED.runqsize.load(Ordering::Relaxed),
+        async_preempts()
     );
     if detail {
         let _ = writeln!(

@@ -417,7 +417,7 @@ pub unsafe fn goroutine_frames(w: &mut dyn Write, gp: *mut crate::gmp::G, cur: O
     use crate::gmp::GStatus;
     use core::sync::atomic::Ordering;
     // SAFETY: gp is a g of allgs (never freed); the fields read are stable while it is parked.
-    let (status, bounds, lazy, sched_sp, sched_pc) = unsafe {
+    let (status, bounds, lazy, sched_sp, sched_pc, sched_ctx) = unsafe {
         let g = &*gp;
         (
             g.atomicstatus.load(Ordering::Acquire),
@@ -425,11 +425,21 @@ pub unsafe fn goroutine_frames(w: &mut dyn Write, gp: *mut crate::gmp::G, cur: O
             g.lazy_stack.load(Ordering::Acquire),
             g.sched.sp,
             g.sched.pc,
+            g.sched.ctx,
         )
     };
     let mcall = crate::arch::mcall as *const () as usize;
+    #[cfg(not(target_os = "linux"))]
+    let _ = sched_ctx;
     let regs = match (cur, status) {
         (Some(r), _) => Some(r),
+        // Preempted by signal (preempt.rs): its registers are in the saved signal frame.
+        #[cfg(target_os = "linux")]
+        (None, GStatus::Runnable) if sched_pc == crate::sys::sigreturn_resume as *const () as usize => {
+            // SAFETY: sched.ctx is the ucontext inside the goroutine's save area, which stays as
+            // it was saved while the goroutine is not running.
+            Some(unsafe { signal_regs(sched_ctx as *const u8) })
+        }
         (None, GStatus::Waiting | GStatus::Runnable) => {
             // A goroutine that never ran has no stack yet (lazy_stack) or sits at its entry; one
             // switched out resumes inside mcall (its resume label).

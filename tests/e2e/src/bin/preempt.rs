@@ -13,6 +13,8 @@
 //!   bytes are back near where they started.
 //! - `stw`: with two goroutines spinning on two Ps, `gomaxprocs(1)` and `free_os_memory()`
 //!   (both stop the world) return: the spinners are preempted by signal.
+//! - `dump`: a goroutine preempted by signal shows its frames in `runtime::stack(true)` (read
+//!   from its saved signal frame).
 //! - `stress SECS`: eight spinners, a channel ring and allocating goroutines for SECS seconds;
 //!   every goroutine must make progress.
 #![no_std]
@@ -40,8 +42,9 @@ fn main() {
         b"alloc" => alloc_mode(arg_num(2, 1000)),
         b"stress" => stress(arg_num(2, 10)),
         b"stw" => stw(),
+        b"dump" => dump(),
         _ => {
-            gort::eprintln!("usage: preempt spin-print|float N|alloc N|stw|stress SECS");
+            gort::eprintln!("usage: preempt spin-print|float N|alloc N|stw|dump|stress SECS");
             gort::os::exit(2);
         }
     }
@@ -255,4 +258,29 @@ fn stw() {
     gort::println!("free_os_memory returned");
     gort::gomaxprocs(2);
     gort::println!("gomaxprocs(2) returned");
+}
+
+#[inline(never)]
+fn spin_for_dump() -> ! {
+    let mut x: u64 = 1;
+    loop {
+        x = black_box(x.wrapping_mul(5));
+    }
+}
+
+fn dump() {
+    let (before, _) = gort::testing::async_preemptions();
+    for _ in 0..2 {
+        gort::go(|| spin_for_dump());
+    }
+    while gort::testing::async_preemptions().0 - before < 4 {
+        gort::sleep(Duration::from_millis(5));
+    }
+    let s = gort::runtime::stack(true);
+    // One spinner may be running on the other thread; the other waits, preempted, runnable.
+    let shown = s.split("\n\n").any(|g| g.contains("[runnable]") && g.contains("spin_for_dump"));
+    gort::println!("a preempted goroutine shows its frames: {}", shown);
+    if !shown {
+        gort::eprintln!("{}", s);
+    }
 }
