@@ -80,6 +80,11 @@ const fn w(name: &'static str, procs: Option<u32>) -> Workload {
     Workload { name, procs, prog: name, arg: None, result: name, vs: "go", kind: Kind::Plain }
 }
 
+/// A wake-up latency row (benches bench_wakeup / go wakeup, which print both percentiles).
+const fn wake(procs: u32, result: &'static str) -> Workload {
+    Workload { name: "wakeup", procs: Some(procs), prog: "wakeup", arg: None, result, vs: "go", kind: Kind::Plain }
+}
+
 /// An HTTP hello row (gort's examples/http_hello against Go's benches/go/httphello).
 const fn http(procs: u32, metric: Metric) -> Workload {
     let result = match metric {
@@ -99,8 +104,13 @@ const fn http(procs: u32, metric: Metric) -> Workload {
 
 impl Workload {
     fn label(&self) -> String {
-        // The http rows share a name (one wrk run measures both): their result tells them apart.
-        let name = if matches!(self.kind, Kind::Wrk(_)) { self.result } else { self.name };
+        // The http and wakeup rows share a name (one run measures two results): their result
+        // tells them apart.
+        let name = if matches!(self.kind, Kind::Wrk(_)) || self.result.starts_with(self.name) {
+            self.result
+        } else {
+            self.name
+        };
         match self.procs {
             Some(p) => format!("{}/{}", name, p),
             None => name.to_string(),
@@ -139,6 +149,11 @@ static WORKLOADS: &[Workload] = &[
     w("timerstop", Some(2)),
     w("selectafter", Some(1)),
     w("ticker", Some(2)),
+    // A goroutine sleeping 1 ms while GOMAXPROCS goroutines spin (issue 19): how late it wakes.
+    wake(1, "wakeup-p50"),
+    wake(1, "wakeup-p99"),
+    wake(2, "wakeup-p50"),
+    wake(2, "wakeup-p99"),
     w("tcpecho", Some(1)),
     w("tcpecho", Some(2)),
     w("tcpecho1k", Some(1)),
