@@ -232,8 +232,9 @@ fn dying() -> bool {
 /// and exit (up to ten seconds, then it exits 2 itself).
 fn start_dying() {
     let gp = crate::arch::getg();
-    // SAFETY: a non-null g is the running one, whose m is this thread's M.
-    let mp = if gp.is_null() { core::ptr::null_mut() } else { unsafe { (*gp).m } };
+    // Pinned for good (the report ends in exit): a failing goroutine is not preempted halfway
+    // through its report, and the M read here stays its own.
+    let mp = if gp.is_null() { core::ptr::null_mut() } else { crate::proc::acquirem() };
     let me = if mp.is_null() { 1 } else { mp as usize };
     match DYING.compare_exchange(0, me, Ordering::SeqCst, Ordering::SeqCst) {
         Ok(_) => {
