@@ -1,0 +1,51 @@
+//! A test target whose tests fail on purpose, in every way a gort test can: xtask runs it
+//! (`cargo xtask test`, row "test harness") and checks the harness's report: the panicking,
+//! erroring and overflowing tests are FAILED, the others still run and pass, the ignored one is
+//! ignored, the counts line is right and the exit status is 101. Not run by `cargo test`
+//! (`test = false` in Cargo.toml): it is meant to fail.
+#![no_std]
+#![no_main]
+
+gort::test_main! {
+    #[test]
+    fn passes_before() {
+        let (tx, rx) = gort::chan::<u8>(1);
+        tx.send(1).unwrap();
+        assert_eq!(rx.recv().unwrap(), 1);
+    }
+
+    #[test]
+    fn panics_in_a_goroutine() {
+        let (tx, rx) = gort::chan::<()>(0);
+        gort::go(move || {
+            let v: [u8; 0] = [];
+            let i = core::hint::black_box(3);
+            let _ = tx.send(());
+            let _ = v[i];
+        });
+        let _ = rx.recv();
+        gort::sleep(core::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn returns_an_error() -> Result<(), &'static str> {
+        Err("on purpose")
+    }
+
+    #[test]
+    fn deadlocks() {
+        let (_tx, rx) = gort::chan::<()>(0);
+        let _ = rx.recv();
+    }
+
+    #[test]
+    #[ignore]
+    fn ignored_one() {
+        panic!("never run");
+    }
+
+    #[test]
+    fn passes_after() {
+        gort::sleep(core::time::Duration::from_millis(1));
+    }
+}
