@@ -39,6 +39,17 @@ gort::test_main! {
     }
 
     #[test]
+    fn overflows_its_stack() {
+        // The case: a 100 KB local array on a 64 KB goroutine stack.
+        let (tx, rx) = gort::chan::<u8>(0);
+        gort::go_with_stack(64 << 10, move || {
+            let a = core::hint::black_box([7u8; 100 << 10]);
+            let _ = tx.send(a[core::hint::black_box(5)]);
+        });
+        let _ = rx.recv();
+    }
+
+    #[test]
     #[ignore]
     fn ignored_one() {
         panic!("never run");
