@@ -49,17 +49,23 @@
 //!
 //! A gort program is a `#![no_std] #![no_main]` binary built with `panic = "abort"` for an
 //! explicit `--target`, linked with the flags gort's build script publishes: forward them from
-//! your crate's `build.rs`:
+//! your crate's `build.rs` (and say so with `cfg(gort_link_args)`, which [`main!`] checks):
 //!
 //! ```text
 //! fn main() {
-//!     for a in std::env::var("DEP_GORT_LINK_ARGS").unwrap_or_default().split_whitespace() {
-//!         println!("cargo::rustc-link-arg-bins={a}");
+//!     let args = std::env::var("DEP_GORT_LINK_ARGS").expect("gort's build script sets DEP_GORT_LINK_ARGS");
+//!     for a in args.split_whitespace() {
+//!         println!("cargo::rustc-link-arg={a}");
 //!     }
+//!     println!("cargo::rustc-check-cfg=cfg(gort_link_args)");
+//!     println!("cargo::rustc-cfg=gort_link_args");
 //! }
 //! ```
 //!
-//! The README ("Using gort from your crate") has the whole recipe per target, the environment
+//! Tests: [`test_main!`] in a `harness = false` test target runs each `#[test]` as a goroutine
+//! in a child process of its own.
+//!
+//! The README ("Your first gort program") has the whole recipe per target, the environment
 //! variables the runtime reads (`GOMAXPROCS`, `GODEBUG`, `GORT_STACK_SIZE`) and every failure
 //! message and exit code ("Messages and exit codes"); they follow Go's.
 #![cfg_attr(not(test), no_std)]

@@ -225,7 +225,7 @@ fn harness_demo(root: &Path, t: &Target) -> Result<(), String> {
             "fatal error: all goroutines are asleep - deadlock!",
             "stack exceeds 65536-byte limit",
             "runtime: hint: ",
-            "GORT_STACK_SIZE=",
+            "GORT_STACK_SIZE",
             "gort::go_with_stack(",
         ],
     )?;
@@ -437,7 +437,24 @@ fn readme_commands(root: &Path) -> Result<(), String> {
             tail(&String::from_utf8_lossy(&out.stderr), 30)
         ));
     }
-    Ok(())
+    // What the README says the commands print (cargo run and cargo test, host then arm64).
+    let ok = "test result: ok. 2 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out";
+    expect_lines(
+        &String::from_utf8_lossy(&out.stdout),
+        &[
+            "\"gort\" matches: true",
+            "sqrt(len(gamma)) = 2.2361, 3 words",
+            "running 2 tests",
+            "test squares_over_a_channel ... ok",
+            "test json_roundtrip ... ok",
+            ok,
+            "\"gort\" matches: true",
+            "sqrt(len(gamma)) = 2.2361, 3 words",
+            ok,
+            "test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 1 filtered out",
+            "squares_over_a_channel: test",
+        ],
+    )
 }
 
 fn package_check(root: &Path) -> Result<(), String> {
