@@ -82,12 +82,12 @@ unsafe fn memcpy_forward_overlapping(dst: *mut u8, src: *const u8, n: usize) {
 #[allow(dead_code)]
 unsafe fn copy_forward(dst: *mut u8, src: *const u8, n: usize) {
     let mut i = 0;
-    while i < n && (dst as usize + i) % WORD != 0 {
+    while i < n && !(dst as usize + i).is_multiple_of(WORD) {
         // SAFETY: i < n.
         unsafe { *dst.add(i) = *src.add(i) };
         i += 1;
     }
-    if (src as usize + i) % WORD == 0 {
+    if (src as usize + i).is_multiple_of(WORD) {
         while i + WORD <= n {
             // SAFETY: i + WORD <= n keeps the word in bounds; both addresses are word-aligned.
             unsafe { *(dst.add(i) as *mut usize) = *(src.add(i) as *const usize) };
@@ -119,7 +119,7 @@ pub unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
         // b in every byte (not `[b; WORD]`: an unoptimized build fills that array with memset).
         let word = (b as usize) * (usize::MAX / 0xff);
         let mut i = 0;
-        while i < n && (dst as usize + i) % WORD != 0 {
+        while i < n && !(dst as usize + i).is_multiple_of(WORD) {
             // SAFETY: i < n.
             unsafe { *dst.add(i) = b };
             i += 1;
@@ -161,7 +161,7 @@ pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
 #[no_mangle]
 pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     let mut i = 0;
-    if (a as usize) % WORD == 0 && (b as usize) % WORD == 0 {
+    if (a as usize).is_multiple_of(WORD) && (b as usize).is_multiple_of(WORD) {
         while i + WORD <= n {
             // SAFETY: in bounds, and word-aligned (plain loads: see copy_forward).
             let (x, y) = unsafe { (*(a.add(i) as *const usize), *(b.add(i) as *const usize)) };
