@@ -103,9 +103,14 @@ fn main() {
         link_args.push("-fuse-ld=lld".into());
         link_args.push(format!("--target={clang_target}"));
     }
+    // gort's own examples and its harness = false test targets (tests/*.rs) are gort programs;
+    // cfg(gort_link_args) tells gort::main! the flags are there (see __link_check! in lib.rs).
     for a in &link_args {
         println!("cargo::rustc-link-arg-examples={a}");
+        println!("cargo::rustc-link-arg-tests={a}");
     }
+    println!("cargo::rustc-check-cfg=cfg(gort_link_args)");
+    println!("cargo::rustc-cfg=gort_link_args");
     println!("cargo::metadata=link_args={}", link_args.join(" "));
     println!("cargo::metadata=entry={entry}");
 }

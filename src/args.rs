@@ -35,6 +35,17 @@ const EMPTY: *mut [&'static [u8]] = core::ptr::slice_from_raw_parts_mut(core::pt
 /// Go's check: size, alignment and atomic sanity. Throws on any mismatch.
 pub fn check() {
     use core::mem::{align_of, size_of};
+    // A program must come with gort::main! (or gort::test_main!), which defines the hint symbol:
+    // referring to it here makes a program without one fail to link naming that symbol, whose
+    // name says what is missing (next to `undefined symbol: gort_user_main`).
+    #[cfg(not(test))]
+    {
+        extern "C" {
+            #[link_name = "gort: no gort::main!(main) in this program (or gort::test_main! in this harness = false test)"]
+            fn main_hint();
+        }
+        core::hint::black_box(main_hint as unsafe extern "C" fn());
+    }
     if size_of::<i8>() != 1 || size_of::<u8>() != 1 || size_of::<i16>() != 2 || size_of::<u16>() != 2 {
         crate::throw("bad int8/int16 size");
     }

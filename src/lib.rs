@@ -50,17 +50,23 @@
 //!
 //! A gort program is a `#![no_std] #![no_main]` binary built with `panic = "abort"` for an
 //! explicit `--target`, linked with the flags gort's build script publishes: forward them from
-//! your crate's `build.rs`:
+//! your crate's `build.rs` (and say so with `cfg(gort_link_args)`, which [`main!`] checks):
 //!
 //! ```text
 //! fn main() {
-//!     for a in std::env::var("DEP_GORT_LINK_ARGS").unwrap_or_default().split_whitespace() {
-//!         println!("cargo::rustc-link-arg-bins={a}");
+//!     let args = std::env::var("DEP_GORT_LINK_ARGS").expect("gort's build script sets DEP_GORT_LINK_ARGS");
+//!     for a in args.split_whitespace() {
+//!         println!("cargo::rustc-link-arg={a}");
 //!     }
+//!     println!("cargo::rustc-check-cfg=cfg(gort_link_args)");
+//!     println!("cargo::rustc-cfg=gort_link_args");
 //! }
 //! ```
 //!
-//! The README ("Using gort from your crate") has the whole recipe per target, the environment
+//! Tests: [`test_main!`] in a `harness = false` test target runs each `#[test]` as a goroutine
+//! in a child process of its own.
+//!
+//! The README ("Your first gort program") has the whole recipe per target, the environment
 //! variables the runtime reads (`GOMAXPROCS`, `GODEBUG`, `GORT_STACK_SIZE`) and every failure
 //! message and exit code ("Messages and exit codes"); they follow Go's.
 #![cfg_attr(not(test), no_std)]
@@ -108,6 +114,7 @@ mod sudog;
 mod symtab;
 pub mod sync;
 mod sys;
+mod testmain;
 pub mod time;
 mod timer;
 #[cfg(gort_traceback)]
@@ -126,6 +133,27 @@ use print::throw;
 pub mod __private {
     pub use crate::chan::{selectgo, Case, RecvCase, SelectRecv, SelectSend, SendCase};
     pub use crate::print::print;
+    pub use crate::testmain::{main as test_main, Test, TestResult};
+}
+
+/// Refuses to compile a program whose crate's build.rs does not forward gort's link flags (it sets
+/// `cfg(gort_link_args)` when it does): without them the link fails later with `undefined symbol:
+/// main` and `__libc_start_main`, which says nothing about the cause. Not part of the API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __link_check {
+    () => {
+        #[allow(unexpected_cfgs)]
+        const _: () = {
+            #[cfg(not(gort_link_args))]
+            ::core::compile_error!(
+                "gort: this crate's build.rs does not forward gort's link flags: add the build.rs of gort's README \"Your first gort program\" (it prints cargo::rustc-link-arg for DEP_GORT_LINK_ARGS and cargo::rustc-cfg=gort_link_args)"
+            );
+        };
+        #[doc(hidden)]
+        #[export_name = "gort: no gort::main!(main) in this program (or gort::test_main! in this harness = false test)"]
+        pub extern "C" fn __gort_main_hint() {}
+    };
 }
 
 /// Declares the program's entry goroutine: `gort::main!(main);` in a `#![no_main]` binary.
@@ -145,6 +173,7 @@ pub mod __private {
 #[macro_export]
 macro_rules! main {
     ($main:path) => {
+        $crate::__link_check!();
         #[no_mangle]
         #[doc(hidden)]
         pub fn gort_user_main() {
@@ -153,6 +182,82 @@ macro_rules! main {
             let f: fn() = ::core::hint::black_box($main as fn());
             f()
         }
+    };
+}
+
+/// Declares a test target's tests and runs them, one goroutine in a child process each, the way
+/// `go test` runs a package's tests: `cargo test` in a crate whose `[[test]]` target has
+/// `harness = false` (README "Your first gort program").
+///
+/// The macro takes the whole test file: every `fn` marked `#[test]` (with no parameters,
+/// returning `()` or a `Result<(), E: Debug>`) is a test, `#[ignore]` after `#[test]` marks it
+/// ignored, and every other item (`use`, helper functions, statics, modules) is passed through
+/// as it is. Tests inside nested modules are not found. Each item is one step of the macro's
+/// recursion: past about 120 items, raise `#![recursion_limit]`.
+///
+/// The harness prints libtest's lines (`running N tests`, `test NAME ... ok` / `FAILED`,
+/// `test result: ok. P passed; F failed; ...`), takes libtest's name filters, `--exact`,
+/// `--skip`, `--list`, `--ignored`, `--include-ignored`, and exits 101 when a test failed. Each
+/// test runs as a goroutine in a child process of its own (the same executable, started again:
+/// fork and execve on linux, through `qemu-<arch>` when run under qemu-user, CreateProcessW on
+/// windows), so a panic, a fatal error or a stack overflow fails that test and the others still
+/// run. Output is not captured.
+///
+/// ```text
+/// #![no_std]
+/// #![no_main]
+/// extern crate alloc;
+///
+/// gort::test_main! {
+///     use alloc::vec::Vec;
+///
+///     #[test]
+///     fn squares_over_a_channel() {
+///         let (tx, rx) = gort::chan::<u64>(0);
+///         for i in 0..10u64 {
+///             let tx = tx.clone();
+///             gort::go(move || tx.send(i * i).unwrap());
+///         }
+///         drop(tx);
+///         let mut v: Vec<u64> = rx.iter().collect();
+///         v.sort();
+///         assert_eq!(v[9], 81);
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! test_main {
+    ($($body:tt)*) => {
+        $crate::__test_main_items! { [] $($body)* }
+    };
+}
+
+/// test_main!'s muncher: takes one item at a time, collecting the `#[test]` functions' names
+/// (and whether each is ignored) in the bracket. Not part of the API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __test_main_items {
+    ([$(($name:ident $ign:literal))*]) => {
+        $crate::main!(__gort_test_main);
+        fn __gort_test_main() {
+            $crate::__private::test_main(&[$($crate::__private::Test {
+                name: ::core::stringify!($name),
+                f: || $crate::__private::TestResult::check($name()),
+                ignore: $ign,
+            }),*])
+        }
+    };
+    ([$($acc:tt)*] #[test] #[ignore $(= $why:literal)?] $(#[$m:meta])* $v:vis fn $name:ident () $(-> $r:ty)? $body:block $($rest:tt)*) => {
+        $(#[$m])* $v fn $name() $(-> $r)? $body
+        $crate::__test_main_items! { [$($acc)* ($name true)] $($rest)* }
+    };
+    ([$($acc:tt)*] #[test] $(#[$m:meta])* $v:vis fn $name:ident () $(-> $r:ty)? $body:block $($rest:tt)*) => {
+        $(#[$m])* $v fn $name() $(-> $r)? $body
+        $crate::__test_main_items! { [$($acc)* ($name false)] $($rest)* }
+    };
+    ([$($acc:tt)*] $item:item $($rest:tt)*) => {
+        $item
+        $crate::__test_main_items! { [$($acc)*] $($rest)* }
     };
 }
 

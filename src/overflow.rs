@@ -143,9 +143,61 @@ fn report(gp: *mut G, sp: usize, pre: core::fmt::Arguments<'_>, frames: Frames<'
     crate::print::die(
         crate::print::Failure::Throw,
         format_args!(
-            "{}runtime: goroutine {} stack exceeds {}-byte limit\nruntime: sp={:#x} stack=[{:#x}, {:#x}]\nfatal error: stack overflow\n",
-            pre, goid, limit, sp, s.lo, s.hi
+            "{}runtime: goroutine {} stack exceeds {}-byte limit\nruntime: sp={:#x} stack=[{:#x}, {:#x}]\n{}fatal error: stack overflow\n",
+            pre,
+            goid,
+            limit,
+            sp,
+            s.lo,
+            s.hi,
+            Hint(fits(sp, s.hi, limit))
         ),
         frames,
     )
+}
+
+/// The smallest stack size (a power of two, what go_with_stack rounds to) above the depth the
+/// goroutine had reached when it overflowed: `hi - sp`, when sp lies below the top of its stack
+/// and within the largest stack; None when sp says nothing (not on this stack). A lower bound:
+/// the goroutine may have gone deeper still.
+fn fits(sp: usize, hi: usize, limit: usize) -> Option<(usize, usize)> {
+    const MAX: usize = 256 << 20;
+    let used = hi.checked_sub(sp)?;
+    (used > limit && used < MAX).then(|| (used, (used + 1).next_power_of_two()))
+}
+
+/// The line that says what to do about an overflow: a bigger stack for every goroutine
+/// (GORT_STACK_SIZE) or for this one (go_with_stack), with the size that would have held the
+/// depth reached, if known.
+struct Hint(Option<(usize, usize)>);
+
+impl core::fmt::Display for Hint {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0 {
+            Some((used, n)) => writeln!(
+                f,
+                "runtime: hint: it reached {used} bytes, which a {n}-byte stack holds: run with GORT_STACK_SIZE={n} (every goroutine), or start it with gort::go_with_stack({n}, ...)"
+            ),
+            None => writeln!(
+                f,
+                "runtime: hint: run with a bigger GORT_STACK_SIZE (every goroutine), or start it with gort::go_with_stack(size, ...)"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod hint_tests {
+    use super::fits;
+
+    #[test]
+    fn the_size_that_fits() {
+        // 100 KB deep on a 64 KB stack: 128 KB would have held it.
+        assert_eq!(fits(0x10_0000 - 100 * 1024, 0x10_0000, 65536), Some((100 * 1024, 131072)));
+        // exactly one power of two deep: the next one.
+        assert_eq!(fits(0x10_0000 - 131072, 0x10_0000, 65536), Some((131072, 262144)));
+        // sp above the top, or not past the limit: unknown.
+        assert_eq!(fits(0x10_0010, 0x10_0000, 65536), None);
+        assert_eq!(fits(0x10_0000 - 100, 0x10_0000, 65536), None);
+    }
 }

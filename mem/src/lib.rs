@@ -70,20 +70,29 @@ unsafe fn memcpy_forward_overlapping(dst: *mut u8, src: *const u8, n: usize) {
     }
 }
 
-/// Word-at-a-time forward copy (unaligned word loads and stores).
+/// Word-at-a-time forward copy: bytes until `dst` is word-aligned, then aligned words when `src`
+/// is aligned too (else bytes), then the tail.
+///
+/// Only plain aligned loads and stores: `read_unaligned`/`write_unaligned` are themselves a
+/// memcpy of one word, which an unoptimized build (a user crate's default dev profile) lowers to
+/// a call of `memcpy` (on arm `__aeabi_memcpy`, which calls `memcpy`): infinite recursion.
 ///
 /// # Safety
 /// `dst` and `src` valid for `n` bytes; `src` not within a word above `dst` unless disjoint.
 #[allow(dead_code)]
 unsafe fn copy_forward(dst: *mut u8, src: *const u8, n: usize) {
     let mut i = 0;
-    while i + WORD <= n {
-        // SAFETY: i + WORD <= n keeps the unaligned word in bounds.
-        unsafe {
-            let w = (src.add(i) as *const usize).read_unaligned();
-            (dst.add(i) as *mut usize).write_unaligned(w);
+    while i < n && !(dst as usize + i).is_multiple_of(WORD) {
+        // SAFETY: i < n.
+        unsafe { *dst.add(i) = *src.add(i) };
+        i += 1;
+    }
+    if (src as usize + i).is_multiple_of(WORD) {
+        while i + WORD <= n {
+            // SAFETY: i + WORD <= n keeps the word in bounds; both addresses are word-aligned.
+            unsafe { *(dst.add(i) as *mut usize) = *(src.add(i) as *const usize) };
+            i += WORD;
         }
-        i += WORD;
     }
     while i < n {
         // SAFETY: i < n.
@@ -107,11 +116,17 @@ pub unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
     #[cfg(not(target_arch = "x86_64"))]
     {
         let b = c as u8;
-        let word = usize::from_ne_bytes([b; WORD]);
+        // b in every byte (not `[b; WORD]`: an unoptimized build fills that array with memset).
+        let word = (b as usize) * (usize::MAX / 0xff);
         let mut i = 0;
+        while i < n && !(dst as usize + i).is_multiple_of(WORD) {
+            // SAFETY: i < n.
+            unsafe { *dst.add(i) = b };
+            i += 1;
+        }
         while i + WORD <= n {
-            // SAFETY: in bounds as above.
-            unsafe { (dst.add(i) as *mut usize).write_unaligned(word) };
+            // SAFETY: in bounds, and word-aligned (plain stores: see copy_forward).
+            unsafe { *(dst.add(i) as *mut usize) = word };
             i += WORD;
         }
         while i < n {
@@ -146,14 +161,15 @@ pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
 #[no_mangle]
 pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     let mut i = 0;
-    while i + WORD <= n {
-        // SAFETY: in bounds.
-        let (x, y) =
-            unsafe { ((a.add(i) as *const usize).read_unaligned(), (b.add(i) as *const usize).read_unaligned()) };
-        if x != y {
-            return 1;
+    if (a as usize).is_multiple_of(WORD) && (b as usize).is_multiple_of(WORD) {
+        while i + WORD <= n {
+            // SAFETY: in bounds, and word-aligned (plain loads: see copy_forward).
+            let (x, y) = unsafe { (*(a.add(i) as *const usize), *(b.add(i) as *const usize)) };
+            if x != y {
+                return 1;
+            }
+            i += WORD;
         }
-        i += WORD;
     }
     // SAFETY: the tail is in bounds.
     unsafe { memcmp(a.add(i), b.add(i), n - i) }

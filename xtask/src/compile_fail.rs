@@ -273,7 +273,9 @@ fn run_inner(root: &Path, filter: Option<&str>, row: &mut Row, failures: &mut Ve
         cases.len(),
         dir.strip_prefix(root).unwrap_or(&dir).display()
     );
-    write_scratch_manifest(root, &dir, "gort-compile-fail", "")?;
+    write_scratch_manifest(root, &dir, "gort-compile-fail", "build = \"build.rs\"\n")?;
+    // gort::main! refuses a crate whose build.rs does not forward the link flags.
+    write_if_changed(&dir.join("build.rs"), super::doc_examples::BUILD_RS)?;
     let mut bins = vec![(CONTROL_NAME.to_string(), CONTROL.to_string())];
     for c in &cases {
         if c.name == CONTROL_NAME {

@@ -24,7 +24,7 @@
 //! ... `}`.
 //!
 //! The scratch crate `target/doc-examples/` (its own `[workspace]`, gort by absolute path, the
-//! build.rs of README "Using gort from your crate", panic = "abort") gets one bin per example,
+//! build.rs of README "Your first gort program", panic = "abort") gets one bin per example,
 //! named after its place, e.g. `src_chan_rs_L814` (the line of the opening fence). They are
 //! built with `cargo build --bins --keep-going --target x86_64-unknown-linux-gnu` and the
 //! runnable ones run (10 s timeout each, the workspace root as directory). Compiler errors are
@@ -44,12 +44,15 @@ use super::{cargo, check, json, run, target_dir, Fail, HOST, USAGE};
 /// How long a runnable example may run.
 const RUN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The scratch crate's build script: README "Using gort from your crate", verbatim.
-const BUILD_RS: &str = "// build.rs: link the binaries as gort programs (gort's `links = \"gort\"` exports the flags)
-fn main() {
-    for a in std::env::var(\"DEP_GORT_LINK_ARGS\").unwrap_or_default().split_whitespace() {
-        println!(\"cargo::rustc-link-arg-bins={a}\");
+/// The scratch crate's build script: README "Your first gort program"'s build.rs (the README's
+/// own copy is built and run by `cargo xtask usercrate`).
+pub const BUILD_RS: &str = "fn main() {
+    let args = std::env::var(\"DEP_GORT_LINK_ARGS\").expect(\"gort's build script sets DEP_GORT_LINK_ARGS\");
+    for a in args.split_whitespace() {
+        println!(\"cargo::rustc-link-arg={a}\");
     }
+    println!(\"cargo::rustc-check-cfg=cfg(gort_link_args)\");
+    println!(\"cargo::rustc-cfg=gort_link_args\");
 }
 ";
 
@@ -556,6 +559,17 @@ pub fn cmd_doc_examples(args: &[String]) -> Result<i32, Fail> {
         println!("  {f}");
     }
     Ok(if row.failed > 0 { 1 } else { 0 })
+}
+
+#[cfg(test)]
+mod build_rs_tests {
+    /// The scratch crate's build.rs is the README's, verbatim.
+    #[test]
+    fn build_rs_is_the_readmes() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+        let block = readme.split("```rs file=build.rs\n").nth(1).and_then(|b| b.split("```").next()).unwrap();
+        assert_eq!(block, super::BUILD_RS);
+    }
 }
 
 #[cfg(test)]

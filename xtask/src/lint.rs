@@ -8,6 +8,9 @@
 //!    `build-all` (linux arm64/arm, windows amd64/arm64/arm, darwin amd64/arm64): the code behind
 //!    each target's `cfg`s. The tier-3 windows/arm target is linted as build-all builds it
 //!    (`RUSTC_BOOTSTRAP=1 -Zbuild-std=core,alloc`, core and alloc built from rust-src);
+//!    On the host also gort's harness = false test targets (tests/runtime.rs,
+//!    tests/harness_demo.rs: `test = false`, so not in `--all-targets`), with panic=abort in the
+//!    target's rustflags and `target/harness`, as `cargo xtask usercrate` builds them;
 //! 3. `RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps -p gort --target x86_64-unknown-linux-gnu`
 //!    (broken intra-doc links, bad HTML, unclosed code blocks...).
 //!
@@ -46,6 +49,22 @@ fn steps(targets: &[&Target]) -> Result<Vec<Step>, String> {
         out.push(Step {
             what: format!("clippy workspace --all-targets {HOST}"),
             shown: format!("cargo clippy --keep-going --workspace --all-targets --target {HOST} -- -D warnings"),
+            cmd: c,
+        });
+    }
+    if host {
+        // gort's harness = false test targets (test = false, so not in --all-targets): built as
+        // `cargo xtask usercrate` builds them, panic=abort in rustflags and their own target dir.
+        let mut c = cargo(&root);
+        c.args(["clippy", "-p", "gort", "--test", "runtime", "--test", "harness_demo", "--target", HOST])
+            .env("CARGO_TARGET_DIR", super::target_dir(&root).join("harness"))
+            .env("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS", "-Cpanic=abort")
+            .args(["--", "-D", "warnings"]);
+        out.push(Step {
+            what: format!("clippy gort harness tests {HOST}"),
+            shown: format!(
+                "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS=-Cpanic=abort cargo clippy -p gort --test runtime --test harness_demo --target {HOST} -- -D warnings"
+            ),
             cmd: c,
         });
     }
@@ -202,7 +221,7 @@ mod tests {
     fn every_build_all_target_has_a_step() {
         let targets: Vec<&Target> = TARGETS.iter().filter(|t| t.build_all).collect();
         let s = steps(&targets).unwrap();
-        assert_eq!(s.len(), targets.len() + 1); // host: clippy + rustdoc; the others: clippy
+        assert_eq!(s.len(), targets.len() + 2); // host: clippy, harness tests' clippy, rustdoc; the others: clippy
         assert!(s[0].shown.contains("--workspace --all-targets --target x86_64-unknown-linux-gnu -- -D warnings"));
         assert!(s.last().unwrap().shown.starts_with("RUSTDOCFLAGS=-Dwarnings cargo doc"));
         assert!(s.iter().any(|s| s.shown.contains("-Zbuild-std=core,alloc")));

@@ -17,6 +17,8 @@
 //! lint           lint.rs          clippy -D warnings on every target, rustdoc -Dwarnings
 //! compile-fail   compile_fail.rs  programs that must not compile
 //! doc-examples   doc_examples.rs  the code blocks of doc comments and README.md, built and run
+//! usercrate      usercrate.rs     gort as a user's crate: gort's harness tests, templates/gort-app
+//!                                 from a clean copy, README "Your first gort program", cargo package
 //! ```
 //!
 //! The pieces they share: targets.rs (the TARGETS table, `setup`: rust-std, clang and the
@@ -44,6 +46,7 @@ mod run_cmd;
 mod stress;
 mod targets;
 mod test;
+mod usercrate;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -106,6 +109,7 @@ fn main() -> ExitCode {
         Some("lint") => lint::cmd_lint(&args[1..]),
         Some("compile-fail") => compile_fail::cmd_compile_fail(&args[1..]),
         Some("doc-examples") => doc_examples::cmd_doc_examples(&args[1..]),
+        Some("usercrate") => usercrate::cmd_usercrate(&args[1..]),
         Some("help" | "-h" | "--help") | None => {
             println!("{}", USAGE);
             Ok(if args.is_empty() { 2 } else { 0 })
@@ -137,6 +141,7 @@ const USAGE: &str = "usage:
   cargo xtask lint [--target T]...
   cargo xtask compile-fail [--filter SUBSTR]
   cargo xtask doc-examples [--filter SUBSTR]
+  cargo xtask usercrate [--target T]... [--no-readme] [--no-package]
 (details at the top of xtask/src/main.rs)";
 
 // ---------------------------------------------------------------------------------------------
