@@ -441,20 +441,23 @@ impl Default for Mcache {
 }
 
 /// The current P's cache, if this code runs with a P (not on an M without one, not in a signal
-/// handler, not before procresize). The caller holds `acquirem` (Pin) while it uses it: a
-/// goroutine preempted in the middle could resume on another P, still holding this one's cache.
-fn current_mcache(_pin: &Pin) -> Option<&'static mut Mcache> {
+/// handler, not before procresize). The caller holds the Pin while it uses it: a goroutine
+/// preempted in the middle could resume on another P, still holding this one's cache.
+#[inline]
+fn current_mcache(pin: &Pin) -> Option<&'static mut Mcache> {
     #[cfg(test)]
     {
+        let _ = pin;
         None
     }
     #[cfg(not(test))]
     {
-        let gp = crate::arch::getg();
+        let gp = pin.0;
         if gp.is_null() {
             return None;
         }
-        // SAFETY: gp is the running g; its M's P (if any) is owned by this thread.
+        // SAFETY: gp is the running g, pinned to its M; its M's P (if any) is owned by this
+        // thread.
         unsafe {
             let mp = (*gp).m;
             if mp.is_null() || gp == (*mp).gsignal {
@@ -470,19 +473,23 @@ fn current_mcache(_pin: &Pin) -> Option<&'static mut Mcache> {
     }
 }
 
-/// Go's acquirem/releasem around the allocator's per-P fast paths, as a guard (a no-op in the
-/// host unit tests, which run without a scheduler).
-struct Pin(#[cfg(not(test))] *mut crate::gmp::M);
+/// Go's acquirem/releasem around the allocator's per-P fast paths, as a guard that reads the g
+/// once (a no-op in the host unit tests, which run without a scheduler). Holds the running g,
+/// or null before the runtime set one up.
+struct Pin(#[cfg(not(test))] *mut crate::gmp::G);
 
 impl Pin {
     #[inline]
     fn new() -> Pin {
         #[cfg(not(test))]
         {
-            if crate::arch::getg().is_null() {
-                return Pin(ptr::null_mut());
+            let gp = crate::arch::getg();
+            if !gp.is_null() {
+                // SAFETY: the running g; its count is only touched by code running on it (see
+                // proc::acquirem).
+                unsafe { (*gp).locks += 1 };
             }
-            Pin(crate::proc::acquirem())
+            Pin(gp)
         }
         #[cfg(test)]
         Pin()
@@ -494,12 +501,14 @@ impl Drop for Pin {
     fn drop(&mut self) {
         #[cfg(not(test))]
         if !self.0.is_null() {
-            crate::proc::releasem(self.0);
+            // SAFETY: as in new: the same g, still running (nothing in between parks).
+            unsafe { (*self.0).locks -= 1 };
         }
     }
 }
 
 /// Small allocation: the P's cache first, refilled from the central list in batches.
+#[inline(always)]
 fn mcache_alloc(c: usize) -> *mut u8 {
     let pin = Pin::new();
     let Some(mc) = current_mcache(&pin) else { return alloc_small(c) };
