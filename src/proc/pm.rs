@@ -224,15 +224,11 @@ pub(super) fn stopm() {
         let mut s = SCHED.lock.lock();
         // An M in transit ends it here, under the lock startm hands requests over with: one
         // handed to it is served now instead of sleeping.
-        if let Some(spinning) = end_transit(&mut s, mp) {
-            let pp = take_wanted_p(&mut s, spinning);
+        if let Some((pp, spinning)) = take_handed_request(&mut s, mp) {
             drop(s);
-            if !pp.is_null() {
-                acquirep(pp);
-                (*mp).spinning = spinning;
-                return;
-            }
-            s = SCHED.lock.lock();
+            acquirep(pp);
+            (*mp).spinning = spinning;
+            return;
         }
         mput(&mut s, mp);
         drop(s);
@@ -339,6 +335,14 @@ pub(super) fn take_wanted_p(s: &mut SchedLocked, spinning: bool) -> *mut P {
         crate::throw("take_wanted_p: negative nmspinning");
     }
     pp
+}
+
+/// Ends the calling M's transit (under sched.lock) as it is about to sleep: if a request was
+/// handed to it, the idle P to serve it with and whether it is for a spinning M.
+pub(super) fn take_handed_request(s: &mut SchedLocked, mp: *mut M) -> Option<(*mut P, bool)> {
+    let spinning = end_transit(s, mp)?;
+    let pp = take_wanted_p(s, spinning);
+    (!pp.is_null()).then_some((pp, spinning))
 }
 
 /// Ends the calling M's transit when it took a P itself: a request it was handed goes to

@@ -423,16 +423,12 @@ fn sleep_until_timer(mp: *mut M, poll_until: i64, was_spinning: bool) -> bool {
     // The transit ends before this M blocks: a request startm handed it is served first.
     // SAFETY: mp is this thread's M.
     if unsafe { (*mp).transit } {
-        let mut s = SCHED.lock.lock();
-        if let Some(spinning) = end_transit(&mut s, mp) {
-            let pp = take_wanted_p(&mut s, spinning);
-            drop(s);
-            if !pp.is_null() {
-                acquirep(pp);
-                // SAFETY: mp is this thread's M.
-                unsafe { (*mp).spinning = spinning };
-                return true;
-            }
+        let handed = take_handed_request(&mut SCHED.lock.lock(), mp);
+        if let Some((pp, spinning)) = handed {
+            acquirep(pp);
+            // SAFETY: mp is this thread's M.
+            unsafe { (*mp).spinning = spinning };
+            return true;
         }
     }
     let net = crate::netpoll::inited() && crate::netpoll::any_waiters();

@@ -9,33 +9,10 @@ use alloc::ffi::CString;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-#[cfg(target_arch = "x86_64")]
-mod nr {
-    pub const CLONE: usize = 56;
-    pub const EXECVE: usize = 59;
-    pub const WAIT4: usize = 61;
-    pub const EXIT_GROUP: usize = 231;
-    pub const READLINKAT: usize = 267;
-    pub const QEMU: &str = "qemu-x86_64";
-}
-#[cfg(target_arch = "aarch64")]
-mod nr {
-    pub const CLONE: usize = 220;
-    pub const EXECVE: usize = 221;
-    pub const WAIT4: usize = 260;
-    pub const EXIT_GROUP: usize = 94;
-    pub const READLINKAT: usize = 78;
-    pub const QEMU: &str = "qemu-aarch64";
-}
-#[cfg(target_arch = "arm")]
-mod nr {
-    pub const CLONE: usize = 120;
-    pub const EXECVE: usize = 11;
-    pub const WAIT4: usize = 114;
-    pub const EXIT_GROUP: usize = 248;
-    pub const READLINKAT: usize = 332;
-    pub const QEMU: &str = "qemu-arm";
-}
+use crate::sys::nr;
+
+/// The qemu-user emulator of this arch.
+const QEMU: &str = crate::sys::QEMU_USER;
 
 const SIGCHLD: usize = 17;
 const AT_FDCWD: isize = -100;
@@ -81,9 +58,9 @@ pub(crate) fn run_child(name: &str) -> Result<Exit, String> {
     let qemus: Vec<CString> = path
         .split(|&b| b == b':')
         .filter(|d| !d.is_empty())
-        .filter_map(|d| CString::new([d, b"/", nr::QEMU.as_bytes()].concat()).ok())
+        .filter_map(|d| CString::new([d, b"/", QEMU.as_bytes()].concat()).ok())
         .collect();
-    let qemu_args: Vec<CString> = core::iter::once(cs(nr::QEMU.as_bytes())?).chain(args.iter().cloned()).collect();
+    let qemu_args: Vec<CString> = core::iter::once(cs(QEMU.as_bytes())?).chain(args.iter().cloned()).collect();
     let (argv, envp, qargv) = (ptrs(&args), ptrs(&env), ptrs(&qemu_args));
 
     // SAFETY: clone with SIGCHLD alone is fork(2): the child gets a copy of this address space.

@@ -86,6 +86,9 @@ pub mod nr {
     pub const SCHED_GETAFFINITY: usize = 204;
     pub const CLOCK_GETTIME: usize = 228;
     pub const EXIT_GROUP: usize = 231;
+    pub const EXECVE: usize = 59;
+    pub const WAIT4: usize = 61;
+    pub const READLINKAT: usize = 267;
     // The netpoller and gort::net.
     pub const SOCKET: usize = 41;
     pub const CONNECT: usize = 42;
@@ -261,6 +264,9 @@ pub unsafe extern "C" fn sigreturn_resume() {
         n = const nr::RT_SIGRETURN,
     )
 }
+
+/// The qemu-user emulator of this arch (the test harness runs a foreign binary through it).
+pub const QEMU_USER: &str = "qemu-x86_64";
 
 /// Name of clock_gettime in the x86-64 vDSO.
 pub const VDSO_CLOCK_GETTIME: &[u8] = b"__vdso_clock_gettime";

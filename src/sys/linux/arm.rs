@@ -88,6 +88,9 @@ pub mod nr {
     pub const SCHED_GETAFFINITY: usize = 242;
     pub const CLOCK_GETTIME: usize = 263;
     pub const EXIT_GROUP: usize = 248;
+    pub const EXECVE: usize = 11;
+    pub const WAIT4: usize = 114;
+    pub const READLINKAT: usize = 332;
     // The netpoller and gort::net.
     pub const EPOLL_CTL: usize = 251;
     pub const SOCKET: usize = 281;
@@ -270,6 +273,9 @@ pub unsafe extern "C" fn sigreturn_resume() {
         n = const nr::RT_SIGRETURN,
     )
 }
+
+/// The qemu-user emulator of this arch (the test harness runs a foreign binary through it).
+pub const QEMU_USER: &str = "qemu-arm";
 
 /// Name of clock_gettime in the arm vDSO.
 pub const VDSO_CLOCK_GETTIME: &[u8] = b"__vdso_clock_gettime";

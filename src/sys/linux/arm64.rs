@@ -86,6 +86,9 @@ pub mod nr {
     pub const SCHED_GETAFFINITY: usize = 123;
     pub const CLOCK_GETTIME: usize = 113;
     pub const EXIT_GROUP: usize = 94;
+    pub const EXECVE: usize = 221;
+    pub const WAIT4: usize = 260;
+    pub const READLINKAT: usize = 78;
     // The netpoller and gort::net.
     pub const EVENTFD2: usize = 19;
     pub const EPOLL_CREATE1: usize = 20;
@@ -268,6 +271,9 @@ pub unsafe extern "C" fn sigreturn_resume() {
         n = const nr::RT_SIGRETURN,
     )
 }
+
+/// The qemu-user emulator of this arch (the test harness runs a foreign binary through it).
+pub const QEMU_USER: &str = "qemu-aarch64";
 
 /// Name of clock_gettime in the arm64 vDSO.
 pub const VDSO_CLOCK_GETTIME: &[u8] = b"__kernel_clock_gettime";

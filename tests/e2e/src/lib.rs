@@ -186,6 +186,47 @@ mod imp {
         }
         c.working_set_size as u64 / 1024
     }
+
+    /// Threads of this process (a Toolhelp snapshot: wine keeps one for every process).
+    pub fn threads() -> u64 {
+        #[repr(C)]
+        struct ThreadEntry32 {
+            size: u32,
+            usage: u32,
+            tid: u32,
+            owner: u32,
+            base_pri: i32,
+            delta_pri: i32,
+            flags: u32,
+        }
+        #[link(name = "kernel32", kind = "raw-dylib")]
+        extern "system" {
+            fn CreateToolhelp32Snapshot(flags: u32, pid: u32) -> usize;
+            fn Thread32First(h: usize, e: *mut ThreadEntry32) -> i32;
+            fn Thread32Next(h: usize, e: *mut ThreadEntry32) -> i32;
+            fn CloseHandle(h: usize) -> i32;
+            fn GetCurrentProcessId() -> u32;
+        }
+        const TH32CS_SNAPTHREAD: u32 = 4;
+        // SAFETY: a snapshot handle walked with a correctly sized entry, then closed.
+        gort::syscall::blocking(|| unsafe {
+            let me = GetCurrentProcessId();
+            let h = CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
+            assert!(h != usize::MAX, "CreateToolhelp32Snapshot failed");
+            let mut e = ThreadEntry32 { size: 28, usage: 0, tid: 0, owner: 0, base_pri: 0, delta_pri: 0, flags: 0 };
+            let mut n = 0;
+            let mut ok = Thread32First(h, &mut e);
+            while ok != 0 {
+                if e.owner == me {
+                    n += 1;
+                }
+                e.size = 28;
+                ok = Thread32Next(h, &mut e);
+            }
+            CloseHandle(h);
+            n
+        })
+    }
 }
 
 #[cfg(target_os = "macos")]
