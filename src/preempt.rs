@@ -1,8 +1,15 @@
 //! Asynchronous preemption (Go's preempt.go, and the preemption half of signal_unix.go:
 //! preemptM, doSigPreempt, wantAsyncPreempt, isAsyncSafePoint).
 //!
+//! How a thread is interrupted and resumed is per OS, in `mechanism`: linux
+//! (sys/linux/preempt.rs) signals it, as this doc describes; windows/amd64
+//! (sys/windows/preempt_amd64.rs, its module doc) suspends it with SuspendThread and redirects
+//! it with SetThreadContext, under the same rules and with the same save areas; other targets
+//! (sys/preempt_none.rs: darwin, windows arm) have none and keep preemption off. What is here is
+//! shared: `preemptm`, the save-area pool, the counters, `async_safe_point`'s rules.
+//!
 //! sysmon's `retake` → `preemptone` flags a goroutine that has run for 10 ms
-//! (`g.preempt`) and, here, sends its M a SIGURG (`preemptm`). The handler decides whether the
+//! (`g.preempt`) and, on linux, sends its M a SIGURG (`preemptm`). The handler decides whether the
 //! interrupted instruction is an async-safe point (`async_safe_point`, the rules in HACKING.md
 //! "Preemption"). If it is not, nothing happens and sysmon asks again at its next tick, as in
 //! Go.
@@ -146,9 +153,10 @@ fn want_async_preempt(gp: *mut G) -> bool {
 /// Every rule is one of HACKING.md "Preemption".
 ///
 /// # Safety
-/// `gp` is the interrupted g of this thread and `mp` its M.
+/// `gp` is the interrupted g of `mp`'s thread, and that thread is stopped: in this signal
+/// handler (linux), or suspended by the caller (windows).
 unsafe fn async_safe_point(gp: *mut G, mp: *mut M, sp: usize) -> bool {
-    // SAFETY: as the contract; these fields are only written by this thread.
+    // SAFETY: as the contract; these fields are only written by mp's thread, which is stopped.
     unsafe {
         // A user goroutine, not g0 (which runs the scheduler, and also covers mcall and gogo
         // halfway: they make g0 current before touching g.sched) nor the signal stack.

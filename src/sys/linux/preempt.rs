@@ -1,6 +1,6 @@
 //! Asynchronous preemption on linux (the SIGURG half of Go's signal_unix.go: preemptM,
 //! doSigPreempt): the signal, its handler, and the resume through rt_sigreturn. The design is
-//! preempt.rs's module doc; the per-arch frame handling is linux/<arch>.rs.
+//! preempt.rs's module doc; the per-arch frame handling is `linux/<arch>.rs`.
 
 use core::ptr;
 use core::sync::atomic::Ordering;

@@ -165,7 +165,7 @@ unsafe fn redirect(mp: *mut M, h: usize, ctx: &mut [u8; CONTEXT_SIZE]) {
             DECLINED_FRAME.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        const _: () = assert!(FIXUP_STACK + CONTEXT_SIZE <= SAVE_AREA && FIXUP_STACK % 16 == 0);
+        const _: () = assert!(FIXUP_STACK + CONTEXT_SIZE <= SAVE_AREA && FIXUP_STACK.is_multiple_of(16));
         // Areas are page-aligned (sys_alloc, SAVE_AREA a multiple of pages): the copy is 16-aligned.
         let save = area.add(FIXUP_STACK);
         ptr::copy_nonoverlapping(c, save, CONTEXT_SIZE);
