@@ -336,6 +336,11 @@ pub struct M {
     /// writes its stack bounds (written by minit).
     #[cfg(windows)]
     pub teb: usize,
+    /// windows: 1 while a preemption has this M's thread suspended, or once the thread is on its
+    /// way into ExitProcess (Go's preemptExtLock): a thread suspended by another that the exit
+    /// then kills would never run again, and ExitProcess would wait for it forever.
+    #[cfg(windows)]
+    pub preempt_ext_lock: AtomicU32,
 }
 
 /// sysmon's view of a P at its last look.

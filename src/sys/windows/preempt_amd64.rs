@@ -3,7 +3,8 @@
 //! does from inside.
 //!
 //! `preempt_thread(mp)`: under `SUSPEND` (Go's suspendLock: two threads suspending each other
-//! would deadlock) SuspendThread on the M's thread handle (minit duplicated it), then
+//! would deadlock) and the M's `preempt_ext_lock` (an exiting thread takes it first: see
+//! `sys::exit`) SuspendThread on the M's thread handle (minit duplicated it), then
 //! GetThreadContext (CONTEXT_FULL: control, integer and floating-point registers — x87/MMX,
 //! xmm0-15, MXCSR), which also waits until the thread is really stopped. The goroutine it was
 //! running is the one in its TLS g slot (read through the M's TEB), and the preemption goes ahead
@@ -123,11 +124,18 @@ pub fn preempt_thread(mp: *mut M) {
         if h == 0 || (*mp).teb == 0 || (*mp).curg.is_null() {
             return;
         }
-        if SuspendThread(h) == u32::MAX {
-            return; // the thread is gone
+        // Not while the thread is on its way into ExitProcess (sys::exit holds the lock for
+        // good then); and while we hold it, sys::exit waits until the thread is resumed.
+        // Acquire/Release pair with sys::exit's.
+        if (*mp).preempt_ext_lock.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            DECLINED.fetch_add(1, Ordering::Relaxed);
+            return;
         }
-        redirect(mp, h, &mut scratch.0);
-        ResumeThread(h);
+        if SuspendThread(h) != u32::MAX {
+            redirect(mp, h, &mut scratch.0);
+            ResumeThread(h);
+        }
+        (*mp).preempt_ext_lock.store(0, Ordering::Release);
     }
 }
 
