@@ -328,6 +328,19 @@ pub struct M {
     /// Nesting count of the runtime's own locks (Go's m.lockedInt): runtime_main's for
     /// goroutine 1 until its first switch.
     pub locked_int: u32,
+    /// windows: a handle of this M's thread, for SuspendThread/GetThreadContext (Go's
+    /// mOS.thread; written by minit, closed by mexit under the preemption lock).
+    #[cfg(windows)]
+    pub thread: usize,
+    /// windows: this M's TEB, where preemption reads the thread's current g (its TLS slot) and
+    /// writes its stack bounds (written by minit).
+    #[cfg(windows)]
+    pub teb: usize,
+    /// windows: 1 while a preemption has this M's thread suspended, or once the thread is on its
+    /// way into ExitProcess (Go's preemptExtLock): a thread suspended by another that the exit
+    /// then kills would never run again, and ExitProcess would wait for it forever.
+    #[cfg(windows)]
+    pub preempt_ext_lock: AtomicU32,
 }
 
 /// sysmon's view of a P at its last look.

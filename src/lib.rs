@@ -99,7 +99,6 @@ mod netpoll;
 mod offsets;
 mod overflow;
 mod pipe;
-#[cfg(target_os = "linux")]
 mod preempt;
 mod print;
 mod proc;
@@ -722,14 +721,9 @@ pub mod testing {
     /// room for the frame) and were declined: `(done, declined)`. Zeros where preemption is
     /// synchronous only.
     pub fn async_preemptions() -> (u64, u64) {
-        #[cfg(target_os = "linux")]
-        {
-            use core::sync::atomic::Ordering::Relaxed;
-            let p = &crate::preempt::ASYNC_PREEMPTS;
-            (p.load(Relaxed), crate::preempt::DECLINED.load(Relaxed) + crate::preempt::DECLINED_FRAME.load(Relaxed))
-        }
-        #[cfg(not(target_os = "linux"))]
-        (0, 0)
+        use core::sync::atomic::Ordering::Relaxed;
+        let p = &crate::preempt::ASYNC_PREEMPTS;
+        (p.load(Relaxed), crate::preempt::DECLINED.load(Relaxed) + crate::preempt::DECLINED_FRAME.load(Relaxed))
     }
 
     /// The OS thread id of the calling thread (linux: gettid; windows: GetCurrentThreadId;

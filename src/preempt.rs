@@ -1,8 +1,15 @@
 //! Asynchronous preemption (Go's preempt.go, and the preemption half of signal_unix.go:
 //! preemptM, doSigPreempt, wantAsyncPreempt, isAsyncSafePoint).
 //!
+//! How a thread is interrupted and resumed is per OS, in `mechanism`: linux
+//! (sys/linux/preempt.rs) signals it, as this doc describes; windows/amd64
+//! (sys/windows/preempt_amd64.rs, its module doc) suspends it with SuspendThread and redirects
+//! it with SetThreadContext, under the same rules and with the same save areas; other targets
+//! (sys/preempt_none.rs: darwin, windows arm) have none and keep preemption off. What is here is
+//! shared: `preemptm`, the save-area pool, the counters, `async_safe_point`'s rules.
+//!
 //! sysmon's `retake` → `preemptone` flags a goroutine that has run for 10 ms
-//! (`g.preempt`) and, here, sends its M a SIGURG (`preemptm`). The handler decides whether the
+//! (`g.preempt`) and, on linux, sends its M a SIGURG (`preemptm`). The handler decides whether the
 //! interrupted instruction is an async-safe point (`async_safe_point`, the rules in HACKING.md
 //! "Preemption"). If it is not, nothing happens and sysmon asks again at its next tick, as in
 //! Go.
@@ -30,12 +37,23 @@
 //! the areas in use are bounded by the number of G structs ever preempted. Areas come from
 //! `sys_alloc` in batches, under `POOL`.
 
+// Where no mechanism exists (sys/preempt_none.rs), the rules and counters stay for the day one does.
+#![cfg_attr(not(any(target_os = "linux", all(windows, target_arch = "x86_64"))), allow(dead_code))]
+
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 use crate::gmp::{GStatus, G, M};
 use crate::lock_futex::Mutex;
 use crate::sys as os;
+
+// How a thread is interrupted and resumed: per OS (and arch where it differs).
+#[cfg_attr(target_os = "linux", path = "sys/linux/preempt.rs")]
+#[cfg_attr(all(windows, target_arch = "x86_64"), path = "sys/windows/preempt_amd64.rs")]
+#[cfg_attr(not(any(target_os = "linux", all(windows, target_arch = "x86_64"))), path = "sys/preempt_none.rs")]
+mod mechanism;
+#[allow(unused_imports)] // the entry points the OS layer names (linux: the handler, the fixup)
+pub use mechanism::*;
 
 /// Size of one save area: the largest signal frame seen (x86-64 with AVX-512: about 3.5 KB;
 /// arm64: about 4.6 KB, more with large SVE vectors) plus room below it for `resume_fixup`'s
@@ -67,7 +85,7 @@ static POOL: Mutex<Pool> = Mutex::new(Pool(ptr::null_mut()));
 
 /// Reads GODEBUG's settings (schedinit): on by default where the signal machinery exists.
 pub fn init(off: bool, force_ns: i64) {
-    ENABLED.store(cfg!(target_os = "linux") && !off, Ordering::Relaxed);
+    ENABLED.store(mechanism::SUPPORTED && !off, Ordering::Relaxed);
     if force_ns > 0 {
         FORCE_PREEMPT_NS.store(force_ns, Ordering::Relaxed);
     }
@@ -107,7 +125,7 @@ fn area_put(a: *mut u8) {
     p.0 = a;
 }
 
-/// Go's preemptM: sends the preemption signal to `mp`, unless one is on its way already, after
+/// Go's preemptM: interrupts `mp`'s thread (the OS's way: `mechanism::preempt_thread`) after
 /// making sure it has a save area to use. Called by sysmon (preemptone) and stop-the-world.
 pub fn preemptm(mp: *mut M) {
     // SAFETY: Ms are never freed; the fields used are atomics.
@@ -121,11 +139,8 @@ pub fn preemptm(mp: *mut M) {
                 area_put(a);
             }
         }
-        if (*mp).signal_pending.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        os::tgkill((*mp).procid, os::SIGURG);
     }
+    mechanism::preempt_thread(mp);
 }
 
 /// Go's wantAsyncPreempt: sysmon asked this goroutine to yield and it is running.
@@ -138,9 +153,10 @@ fn want_async_preempt(gp: *mut G) -> bool {
 /// Every rule is one of HACKING.md "Preemption".
 ///
 /// # Safety
-/// `gp` is the interrupted g of this thread and `mp` its M.
+/// `gp` is the interrupted g of `mp`'s thread, and that thread is stopped: in this signal
+/// handler (linux), or suspended by the caller (windows).
 unsafe fn async_safe_point(gp: *mut G, mp: *mut M, sp: usize) -> bool {
-    // SAFETY: as the contract; these fields are only written by this thread.
+    // SAFETY: as the contract; these fields are only written by mp's thread, which is stopped.
     unsafe {
         // A user goroutine, not g0 (which runs the scheduler, and also covers mcall and gogo
         // halfway: they make g0 current before touching g.sched) nor the signal stack.
@@ -156,87 +172,5 @@ unsafe fn async_safe_point(gp: *mut G, mp: *mut M, sp: usize) -> bool {
             // in sigreturn_resume (whose stack is the save area).
             && sp > (*gp).stack.lo
             && sp <= (*gp).stack.hi
-    }
-}
-
-/// The SIGURG handler (Go's sighandler → doSigPreempt).
-///
-/// # Safety
-/// Installed with SA_SIGINFO|SA_ONSTACK; called by the kernel with a valid ucontext, on the
-/// thread's signal stack.
-pub unsafe extern "C" fn sigpreempt(_sig: i32, _info: *mut u8, uc: *mut u8) {
-    let gp = crate::arch::getg();
-    if gp.is_null() {
-        return;
-    }
-    // SAFETY: a non-null g from TLS is valid; its m is this thread's M.
-    let mp = unsafe { (*gp).m };
-    if mp.is_null() {
-        return;
-    }
-    // SAFETY: mp is this thread's M.
-    unsafe { (*mp).signal_pending.store(false, Ordering::Release) };
-    if !enabled() || !want_async_preempt(gp) {
-        return;
-    }
-    // SAFETY: uc is the kernel's ucontext for this handler.
-    let (_pc, sp) = unsafe { os::sigctxt_pc_sp(uc) };
-    // SAFETY: gp is the interrupted g of this thread, mp its M.
-    if !unsafe { async_safe_point(gp, mp, sp) } {
-        DECLINED.fetch_add(1, Ordering::Relaxed);
-        return;
-    }
-    // SAFETY: the checks above: gp is a user goroutine running on this M with no runtime
-    // state in use, interrupted on its own stack; uc and the frame around it are the kernel's.
-    unsafe {
-        // The frame: from its start below the ucontext up to the top of the signal stack
-        // (the kernel put it there: we were not on the signal stack, sp is gp's).
-        let gs = (*mp).gsignal;
-        let lo = uc as usize - os::SIGFRAME_UC_OFFSET;
-        let hi = (*gs).stack.hi;
-        let len = hi - lo;
-        let mut area = (*gp).preempt_save;
-        let own = !area.is_null();
-        if !own {
-            area = (*mp).preempt_spare.swap(ptr::null_mut(), Ordering::AcqRel);
-        }
-        // Same offset within 64 bytes as the original: the xsave area must stay 64-aligned.
-        let dst = area as usize + FIXUP_STACK + (lo & 63);
-        if area.is_null() || dst + len > area as usize + SAVE_AREA {
-            if !own && !area.is_null() {
-                (*mp).preempt_spare.store(area, Ordering::Release);
-            }
-            DECLINED_FRAME.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        (*gp).preempt_save = area;
-        ptr::copy_nonoverlapping(lo as *const u8, dst as *mut u8, len);
-        let uc2 = (dst + os::SIGFRAME_UC_OFFSET) as *mut u8;
-        os::sigframe_relocate(uc2, lo, hi, dst.wrapping_sub(lo));
-        (*gp).sched.pc = os::sigreturn_resume as *const () as usize;
-        (*gp).sched.sp = dst + os::SIGRETURN_SP_OFFSET;
-        (*gp).sched.ctx = uc2 as usize;
-        (*gp).sched.g = gp;
-        ASYNC_PREEMPTS.fetch_add(1, Ordering::Relaxed);
-        // Leave the handler into gosched_m(gp) on g0, as mcall would have.
-        let g0 = (*mp).g0;
-        os::setg(g0);
-        os::sigctxt_set_call(uc, crate::proc::gosched_m as *const () as usize, (*g0).sched.sp, gp as usize);
-    }
-}
-
-/// Called by `sigreturn_resume` on the save area's stack, just before rt_sigreturn: the frame
-/// names the signal stack of the M that saved it; rt_sigreturn installs what it names, so it
-/// must be this M's.
-///
-/// # Safety
-/// `uc` is the ucontext of the running goroutine's saved frame.
-pub unsafe extern "C" fn resume_fixup(uc: *mut u8) {
-    // SAFETY: the goroutine runs on this M (gogo made it current); its gsignal is valid. A
-    // preemption signal here declines (sp is not on the goroutine's stack), so the M cannot
-    // change under us.
-    unsafe {
-        let gs = (*(*crate::arch::getg()).m).gsignal;
-        os::sigframe_set_altstack(uc, (*gs).stack.lo, (*gs).stack.hi - (*gs).stack.lo);
     }
 }

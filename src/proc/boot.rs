@@ -118,7 +118,6 @@ pub extern "C" fn runtime_schedinit() {
     args::parsedebugvars(secure);
     let dbg = args::debug();
     crate::print::boottrace_decide(dbg.boottrace > 0);
-    #[cfg(target_os = "linux")]
     crate::preempt::init(dbg.asyncpreemptoff != 0, dbg.forcepreemptns as i64);
     boottrace(
         "schedinit.parsedebugvars",

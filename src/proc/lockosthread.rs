@@ -252,6 +252,8 @@ pub(super) fn mexit() -> ! {
         unsafe { (*mp).park.sleep() };
         crate::throw("locked m0 woke up");
     }
+    // SAFETY: mp is this thread's M, exiting.
+    unsafe { crate::preempt::thread_exit(mp) };
     os::exit_thread()
 }
 

@@ -217,7 +217,6 @@ pub(super) fn preemptone(pp: *mut P) -> bool {
         }
         (*gp).preempt.store(true, Ordering::Relaxed);
         // And by signal, where it is on (Go: preemptMSupported && asyncpreemptoff == 0).
-        #[cfg(target_os = "linux")]
         if crate::preempt::enabled() {
             crate::preempt::preemptm(mp);
         }
@@ -227,18 +226,12 @@ pub(super) fn preemptone(pp: *mut P) -> bool {
 
 /// Goroutines preempted by signal so far (schedtrace's asyncpreempt=; gort's addition).
 fn async_preempts() -> u64 {
-    #[cfg(target_os = "linux")]
-    return crate::preempt::ASYNC_PREEMPTS.load(Ordering::Relaxed);
-    #[cfg(not(target_os = "linux"))]
-    0
+    crate::preempt::ASYNC_PREEMPTS.load(Ordering::Relaxed)
 }
 
 /// Go's forcePreemptNS (10 ms; GODEBUG=forcepreemptns changes it).
 fn force_preempt_ns() -> i64 {
-    #[cfg(target_os = "linux")]
-    return crate::preempt::FORCE_PREEMPT_NS.load(Ordering::Relaxed);
-    #[cfg(not(target_os = "linux"))]
-    FORCE_PREEMPT_NS
+    crate::preempt::FORCE_PREEMPT_NS.load(Ordering::Relaxed)
 }
 
 /// Flags every running g for preemption (Go's preemptall).

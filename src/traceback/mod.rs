@@ -429,7 +429,7 @@ pub unsafe fn goroutine_frames(w: &mut dyn Write, gp: *mut crate::gmp::G, cur: O
         )
     };
     let mcall = crate::arch::mcall as *const () as usize;
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(any(target_os = "linux", all(windows, target_arch = "x86_64"))))]
     let _ = sched_ctx;
     let regs = match (cur, status) {
         (Some(r), _) => Some(r),
@@ -439,6 +439,14 @@ pub unsafe fn goroutine_frames(w: &mut dyn Write, gp: *mut crate::gmp::G, cur: O
             // SAFETY: sched.ctx is the ucontext inside the goroutine's save area, which stays as
             // it was saved while the goroutine is not running.
             Some(unsafe { signal_regs(sched_ctx as *const u8) })
+        }
+        // Preempted by SuspendThread (sys/windows/preempt_amd64.rs): its registers are in the
+        // CONTEXT saved in its save area.
+        #[cfg(all(windows, target_arch = "x86_64"))]
+        (None, GStatus::Runnable) if sched_pc == crate::preempt::context_resume as *const () as usize => {
+            // SAFETY: sched.ctx is the CONTEXT inside the goroutine's save area, which stays as
+            // it was saved while the goroutine is not running.
+            Some(unsafe { context_regs(sched_ctx as *const u8) })
         }
         (None, GStatus::Waiting | GStatus::Runnable) => {
             // A goroutine that never ran has no stack yet (lazy_stack) or sits at its entry; one

@@ -1,0 +1,31 @@
+//! Asynchronous preemption where gort has no way yet to interrupt a thread: darwin (it would be
+//! pthread_kill(SIGURG) as on linux, but its sigreturn takes a token and resuming from a copied
+//! frame is unwritten and untested: no Mac) and the windows arm targets (SuspendThread as on
+//! windows/amd64, with the arm CONTEXT layouts and their own resume; not written). Here
+//! `preempt::init` leaves preemption off, so goroutines yield only at runtime entries, as before.
+
+use crate::gmp::M;
+
+/// No asynchronous preemption on this target.
+pub const SUPPORTED: bool = false;
+
+/// Never called: `preempt::enabled()` is false here, and sysmon asks it before preempting.
+pub fn preempt_thread(_mp: *mut M) {
+    crate::throw("asynchronous preemption on a target without it");
+}
+
+/// An exiting M releases what preemption kept for it: windows' thread handle (minit's).
+///
+/// # Safety
+/// `mp` is the calling thread's M, which is exiting.
+pub unsafe fn thread_exit(_mp: *mut M) {
+    #[cfg(windows)]
+    // SAFETY: as the contract: nothing on this target uses the handle.
+    unsafe {
+        let h = (*_mp).thread;
+        (*_mp).thread = 0;
+        if h != 0 {
+            crate::sys::close_handle(h);
+        }
+    }
+}

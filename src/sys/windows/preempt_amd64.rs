@@ -1,0 +1,285 @@
+//! Asynchronous preemption on windows/amd64 (Go's preemptM in os_windows.go): no signals, so
+//! the preempting thread (sysmon, or a stop-the-world) does from outside what linux's handler
+//! does from inside.
+//!
+//! `preempt_thread(mp)`: under `SUSPEND` (Go's suspendLock: two threads suspending each other
+//! would deadlock) and the M's `preempt_ext_lock` (an exiting thread takes it first: see
+//! `sys::exit`) SuspendThread on the M's thread handle (minit duplicated it), then
+//! GetThreadContext (CONTEXT_FULL: control, integer and floating-point registers — x87/MMX,
+//! xmm0-15, MXCSR), which also waits until the thread is really stopped. The goroutine it was
+//! running is the one in its TLS g slot (read through the M's TEB), and the preemption goes ahead
+//! only if preempt.rs's `async_safe_point` rules hold for the context's Rsp and, windows' own
+//! rule, the context's Rip lies in the program's image (`pc_in_image`): a thread stopped inside
+//! a system DLL may hold the loader or heap lock, which the scheduler's own Win32 calls would
+//! then wait for, and inside ntdll it may be in a system call.
+//!
+//! If it does, the CONTEXT is copied into the goroutine's save area (preempt.rs's pool), with
+//! the TEB's LastErrorValue in its unused P1Home slot (GetLastError is per thread, and the
+//! goroutine may resume on another one). `g.sched` becomes `{pc: context_resume, sp: below the
+//! copy, ctx: the copy}`. The thread itself is set, with SetThreadContext (control and integer
+//! registers only: its floating-point state stays as it is), to call `gosched_m(gp)` on g0's
+//! stack as mcall would (Win64: rcx = gp, 32 bytes of shadow space, rsp+8 16-aligned, a null
+//! return address), with its TLS g = g0 and the TEB's stack bounds on g0's stack. ResumeThread
+//! lets it go: the goroutine goes to the global run queue.
+//!
+//! Resume: gogo makes the goroutine current (TLS g, TEB stack bounds) and jumps to
+//! `context_resume` with the copy's address in rcx and the save area as stack. It restores the
+//! floating-point state (fxrstor), LastErrorValue and every integer register from the copy, and
+//! leaves with iretq, which loads rip, rsp and rflags together from a frame built on the save
+//! area: nothing is pushed on the goroutine's stack. (RtlRestoreContext would do the same but is
+//! an ntdll export; iretq keeps the imports to kernel32.)
+//!
+//! Not saved: the upper halves of the ymm/zmm registers (AVX; CONTEXT_XSTATE needs the extended
+//! CONTEXT API). gort's windows targets are built for baseline x86-64, whose code uses xmm only; a
+//! program built with AVX enabled (target-cpu / target-feature) must run with
+//! GODEBUG=asyncpreemptoff=1.
+
+use core::arch::naked_asm;
+use core::ptr;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use super::{async_safe_point, want_async_preempt, ASYNC_PREEMPTS, DECLINED, DECLINED_FRAME, FIXUP_STACK, SAVE_AREA};
+use crate::gmp::{G, M};
+use crate::lock_futex::Mutex;
+use crate::sys as os;
+
+/// Windows interrupts a thread with SuspendThread.
+pub const SUPPORTED: bool = true;
+
+#[link(name = "kernel32", kind = "raw-dylib")]
+extern "system" {
+    fn SuspendThread(h: usize) -> u32;
+    fn ResumeThread(h: usize) -> u32;
+    fn GetThreadContext(h: usize, ctx: *mut u8) -> i32;
+    fn SetThreadContext(h: usize, ctx: *const u8) -> i32;
+    fn GetModuleHandleA(name: *const u8) -> usize;
+}
+
+const CONTEXT_AMD64: u32 = 0x10_0000;
+const CONTEXT_CONTROL: u32 = CONTEXT_AMD64 | 0x1;
+const CONTEXT_INTEGER: u32 = CONTEXT_AMD64 | 0x2;
+const CONTEXT_FLOATING_POINT: u32 = CONTEXT_AMD64 | 0x8;
+/// sizeof(CONTEXT) on x64 (it must be 16-aligned).
+const CONTEXT_SIZE: usize = 0x4d0;
+/// CONTEXT field offsets (x64).
+const CTX_P1HOME: usize = 0x00;
+const CTX_FLAGS: usize = 0x30;
+const CTX_EFLAGS: usize = 0x44;
+const CTX_RAX: usize = 0x78;
+const CTX_RCX: usize = 0x80;
+const CTX_RDX: usize = 0x88;
+const CTX_RBX: usize = 0x90;
+const CTX_RSP: usize = 0x98;
+const CTX_RBP: usize = 0xa0;
+const CTX_RSI: usize = 0xa8;
+const CTX_RDI: usize = 0xb0;
+const CTX_R8: usize = 0xb8;
+const CTX_RIP: usize = 0xf8;
+/// CONTEXT.FltSave: the fxsave image (XMM_SAVE_AREA32, 512 bytes).
+const CTX_FLTSAVE: usize = 0x100;
+/// TEB offset of LastErrorValue (x64).
+const TEB_LAST_ERROR: usize = 0x68;
+/// RFLAGS' direction flag (clear at a call, as the ABI wants).
+const EFLAGS_DF: u32 = 0x400;
+
+/// The CONTEXT buffer for the thread being redirected, 16-aligned as GetThreadContext wants.
+#[repr(C, align(16))]
+struct Scratch([u8; CONTEXT_SIZE]);
+
+/// Go's suspendLock: one thread at a time suspends another (two suspending each other, or the
+/// same one, would deadlock or mix up contexts). Holds the scratch CONTEXT.
+static SUSPEND: Mutex<Scratch> = Mutex::new(Scratch([0; CONTEXT_SIZE]));
+
+/// The program's image `[base, base + SizeOfImage)`, read from its PE header on first use.
+static IMAGE: (AtomicUsize, AtomicUsize) = (AtomicUsize::new(0), AtomicUsize::new(0));
+
+/// Whether `pc` lies in the program's own image (not in a system DLL).
+fn pc_in_image(pc: usize) -> bool {
+    let mut base = IMAGE.0.load(Ordering::Relaxed);
+    if base == 0 {
+        // SAFETY: GetModuleHandleA(null) is the exe's base, where its PE headers are mapped:
+        // e_lfanew at 0x3c, the optional header 24 bytes into the NT headers, SizeOfImage at 56
+        // in it.
+        unsafe {
+            base = GetModuleHandleA(ptr::null());
+            let nt = base + *((base + 0x3c) as *const u32) as usize;
+            let size = *((nt + 24 + 56) as *const u32) as usize;
+            IMAGE.1.store(base + size, Ordering::Relaxed);
+        }
+        // Racing first uses store the same values.
+        IMAGE.0.store(base, Ordering::Relaxed);
+    }
+    pc >= base && pc < IMAGE.1.load(Ordering::Relaxed)
+}
+
+/// Go's preemptM for windows: suspends `mp`'s thread and, if it is at an async-safe point,
+/// redirects it into `gosched_m` on g0 (the module doc). Otherwise counts a decline; sysmon asks
+/// again at its next tick.
+pub fn preempt_thread(mp: *mut M) {
+    let mut scratch = SUSPEND.lock();
+    // SAFETY: Ms are never freed; mp.thread is minit's handle (thread_exit clears it under
+    // SUSPEND, held); a suspended thread cannot change its TEB, stack or context under us.
+    unsafe {
+        let h = (*mp).thread;
+        if h == 0 || (*mp).teb == 0 || (*mp).curg.is_null() {
+            return;
+        }
+        // Not while the thread is on its way into ExitProcess (sys::exit holds the lock for
+        // good then); and while we hold it, sys::exit waits until the thread is resumed.
+        // Acquire/Release pair with sys::exit's.
+        if (*mp).preempt_ext_lock.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            DECLINED.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        if SuspendThread(h) != u32::MAX {
+            redirect(mp, h, &mut scratch.0);
+            ResumeThread(h);
+        }
+        (*mp).preempt_ext_lock.store(0, Ordering::Release);
+    }
+}
+
+/// The body of `preempt_thread` while the thread is suspended.
+///
+/// # Safety
+/// `h` is `mp`'s thread, suspended by the caller, who holds SUSPEND (`ctx` is its scratch).
+unsafe fn redirect(mp: *mut M, h: usize, ctx: &mut [u8; CONTEXT_SIZE]) {
+    let c = ctx.as_mut_ptr();
+    // SAFETY: as the contract; c is a 16-aligned CONTEXT-sized buffer; the TEB and the g it
+    // names belong to a thread that is stopped (GetThreadContext returns once it is).
+    unsafe {
+        *(c.add(CTX_FLAGS) as *mut u32) = CONTEXT_CONTROL | CONTEXT_INTEGER | CONTEXT_FLOATING_POINT;
+        if GetThreadContext(h, c) == 0 {
+            DECLINED.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let teb = (*mp).teb;
+        let gp = *((teb + os::TLS_G.load(Ordering::Relaxed)) as *const *mut G);
+        if gp.is_null() || (*gp).m != mp || !want_async_preempt(gp) {
+            return;
+        }
+        let rip = *(c.add(CTX_RIP) as *const usize);
+        let rsp = *(c.add(CTX_RSP) as *const usize);
+        if !async_safe_point(gp, mp, rsp) || !pc_in_image(rip) {
+            DECLINED.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let mut area = (*gp).preempt_save;
+        let own = !area.is_null();
+        if !own {
+            area = (*mp).preempt_spare.swap(ptr::null_mut(), Ordering::AcqRel);
+        }
+        if area.is_null() {
+            DECLINED_FRAME.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        const _: () = assert!(FIXUP_STACK + CONTEXT_SIZE <= SAVE_AREA && FIXUP_STACK.is_multiple_of(16));
+        // Areas are page-aligned (sys_alloc, SAVE_AREA a multiple of pages): the copy is 16-aligned.
+        let save = area.add(FIXUP_STACK);
+        ptr::copy_nonoverlapping(c, save, CONTEXT_SIZE);
+        *(save.add(CTX_P1HOME) as *mut u32) = *((teb + TEB_LAST_ERROR) as *const u32);
+
+        // The thread: gosched_m(gp) on g0's stack, as mcall calls it.
+        let g0 = (*mp).g0;
+        let sp = ((*g0).sched.sp & !15) - 40; // return address + 32 bytes shadow space
+        *(sp as *mut usize) = 0;
+        *(c.add(CTX_FLAGS) as *mut u32) = CONTEXT_CONTROL | CONTEXT_INTEGER;
+        *(c.add(CTX_RIP) as *mut usize) = crate::proc::gosched_m as *const () as usize;
+        *(c.add(CTX_RSP) as *mut usize) = sp;
+        *(c.add(CTX_RCX) as *mut usize) = gp as usize;
+        *(c.add(CTX_EFLAGS) as *mut u32) &= !EFLAGS_DF;
+        if SetThreadContext(h, c) == 0 {
+            if !own {
+                (*mp).preempt_spare.store(area, Ordering::Release);
+            }
+            DECLINED_FRAME.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        (*gp).preempt_save = area;
+        // g0 current, and the TEB's stack bounds on g0's stack, as mcall's switch leaves them.
+        *((teb + os::TLS_G.load(Ordering::Relaxed)) as *mut *mut G) = g0;
+        let (hi, lo) = ((*g0).stack.hi, (*g0).stack.lo);
+        *((teb + os::TEB_STACKBASE) as *mut usize) = hi;
+        *((teb + os::TEB_STACKLIMIT) as *mut usize) = lo;
+        *((teb + os::TEB_DEALLOCATIONSTACK) as *mut usize) = lo - os::STACK_GUARD;
+        // Read by whichever thread runs gp next, after the target has put it on the global run
+        // queue (under sched.lock) once ResumeThread lets it go: these writes happen before.
+        (*gp).sched.pc = context_resume as *const () as usize;
+        (*gp).sched.sp = save as usize;
+        (*gp).sched.ctx = save as usize;
+        (*gp).sched.g = gp;
+        ASYNC_PREEMPTS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Forgets an exiting M's thread handle (Go's mdestroy closes mp.thread), under SUSPEND so that
+/// no preemption is using it.
+///
+/// # Safety
+/// `mp` is the calling thread's M, which is exiting.
+pub unsafe fn thread_exit(mp: *mut M) {
+    let _s = SUSPEND.lock();
+    // SAFETY: as the contract; nobody else uses the handle once it is cleared under SUSPEND.
+    unsafe {
+        let h = (*mp).thread;
+        (*mp).thread = 0;
+        if h != 0 {
+            os::close_handle(h);
+        }
+    }
+}
+
+/// Entered by gogo for a goroutine preempted asynchronously, with the save area as stack and
+/// the saved CONTEXT's address in rcx: restores the goroutine's registers exactly and continues
+/// at the interrupted instruction (the module doc).
+///
+/// # Safety
+/// Only through gogo with the gobuf `redirect` prepared.
+#[unsafe(naked)]
+pub unsafe extern "C" fn context_resume() {
+    naked_asm!(
+        "fxrstor64 [rcx + {fltsave}]",          // x87/MMX, xmm0-15, MXCSR
+        "mov eax, dword ptr [rcx + {p1home}]",  // GetLastError's value
+        "mov dword ptr gs:[{last_error}], eax",
+        "xor eax, eax",                         // iretq frame: ss, rsp, rflags, cs, rip
+        "mov ax, ss",
+        "push rax",
+        "push qword ptr [rcx + {rsp}]",
+        "mov eax, dword ptr [rcx + {eflags}]",
+        "push rax",
+        "xor eax, eax",
+        "mov ax, cs",
+        "push rax",
+        "push qword ptr [rcx + {rip}]",
+        "mov rax, qword ptr [rcx + {rax}]",
+        "mov rdx, qword ptr [rcx + {rdx}]",
+        "mov rbx, qword ptr [rcx + {rbx}]",
+        "mov rbp, qword ptr [rcx + {rbp}]",
+        "mov rsi, qword ptr [rcx + {rsi}]",
+        "mov rdi, qword ptr [rcx + {rdi}]",
+        "mov r8, qword ptr [rcx + {r8}]",
+        "mov r9, qword ptr [rcx + {r8} + 8]",
+        "mov r10, qword ptr [rcx + {r8} + 16]",
+        "mov r11, qword ptr [rcx + {r8} + 24]",
+        "mov r12, qword ptr [rcx + {r8} + 32]",
+        "mov r13, qword ptr [rcx + {r8} + 40]",
+        "mov r14, qword ptr [rcx + {r8} + 48]",
+        "mov r15, qword ptr [rcx + {r8} + 56]",
+        "mov rcx, qword ptr [rcx + {rcx}]",
+        "iretq",
+        fltsave = const CTX_FLTSAVE,
+        p1home = const CTX_P1HOME,
+        last_error = const TEB_LAST_ERROR,
+        rsp = const CTX_RSP,
+        eflags = const CTX_EFLAGS,
+        rip = const CTX_RIP,
+        rax = const CTX_RAX,
+        rcx = const CTX_RCX,
+        rdx = const CTX_RDX,
+        rbx = const CTX_RBX,
+        rbp = const CTX_RBP,
+        rsi = const CTX_RSI,
+        rdi = const CTX_RDI,
+        r8 = const CTX_R8,
+    )
+}
