@@ -356,6 +356,9 @@ pub struct SysmonTick {
     pub syscallwhen: i64,
 }
 
+/// Capacity of a P's local run queue (Go's runq [256]guintptr).
+pub const RUNQ_SIZE: usize = 256;
+
 /// A processor: the resource needed to run Go code, with a local run queue.
 #[repr(C)]
 pub struct P {
@@ -378,7 +381,7 @@ pub struct P {
     /// End of the local goid batch.
     pub goidcacheend: u64,
     /// Lock-free local run queue plus runnext.
-    pub runq: RunQueue<256>,
+    pub runq: RunQueue<RUNQ_SIZE>,
     /// Free gs with stacks (status _Gdead).
     pub gfree: GList,
     /// Length of gfree.

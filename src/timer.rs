@@ -326,9 +326,20 @@ impl TimerHeap {
 
 /// Go's checkTimers body (runtimer loop): runs pp's timers due at `now`, re-arming tickers in
 /// pp's heap. Returns whether any ran. The caller has a P (readied goroutines go on its queue).
+///
+/// Unlike Go, it stops early, with timers still due, once the current P's run queue is nearly
+/// full (it always runs one): the goroutines those timers ready or start would overflow it, and
+/// runqputslow moves the *oldest* half of the queue to the global queue, behind later ones. After
+/// a stall of the P's thread (a loaded machine: tens of ms), hundreds of timers are due at once,
+/// and their goroutines would then start out of deadline order. The rest stay due in the heap
+/// (timer0_when ≤ now) and run at this P's next schedule, or by an M that steals timers, in
+/// deadline order. Lateness is unchanged: they are late either way.
 pub(crate) fn run_timers(pp: *mut P, now: i64) -> bool {
     let mut ran = false;
     loop {
+        if ran && crate::proc::local_runq_nearly_full() {
+            return ran;
+        }
         let e = {
             // SAFETY: Ps are never freed; the heap is behind its lock.
             let mut h = unsafe { (*pp).timers.lock() };

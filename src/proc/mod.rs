@@ -204,6 +204,15 @@ pub fn getp() -> *mut P {
     unsafe { (*(*arch::getg()).m).p.load(Ordering::Relaxed) }
 }
 
+/// Whether the current P's local run queue has room for at most one more g beside runnext
+/// (false without a P). run_timers stops there, so that the goroutines of a burst of due
+/// timers never overflow the queue out of deadline order (timer.rs).
+pub fn local_runq_nearly_full() -> bool {
+    let pp = getp();
+    // SAFETY: Ps are never freed; len is an atomic read (exact for the owner, which we are).
+    !pp.is_null() && unsafe { (*pp).runq.len() } as usize >= crate::gmp::RUNQ_SIZE - 1
+}
+
 /// Go's acquirem: pins the running goroutine to its M (and P) until `releasem`: no
 /// preemption, synchronous or asynchronous, in between. Returns the M, read after the pin
 /// (read before, it could be the M of a thread the goroutine was preempted away from).
