@@ -328,7 +328,7 @@ impl TimerHeap {
 /// pp's heap. Returns whether any ran. The caller has a P (readied goroutines go on its queue).
 ///
 /// Unlike Go, it stops early, with timers still due, once the current P's run queue is nearly
-/// full (it always runs one): the goroutines those timers ready or start would overflow it, and
+/// full (`timers_must_wait`): the goroutines those timers ready or start would overflow it, and
 /// runqputslow moves the *oldest* half of the queue to the global queue, behind later ones. After
 /// a stall of the P's thread (a loaded machine: tens of ms), hundreds of timers are due at once,
 /// and their goroutines would then start out of deadline order. The rest stay due in the heap
@@ -337,7 +337,7 @@ impl TimerHeap {
 pub(crate) fn run_timers(pp: *mut P, now: i64) -> bool {
     let mut ran = false;
     loop {
-        if ran && crate::proc::local_runq_nearly_full() {
+        if crate::proc::timers_must_wait(ran) {
             return ran;
         }
         let e = {

@@ -204,13 +204,21 @@ pub fn getp() -> *mut P {
     unsafe { (*(*arch::getg()).m).p.load(Ordering::Relaxed) }
 }
 
-/// Whether the current P's local run queue has room for at most one more g beside runnext
-/// (false without a P). run_timers stops there, so that the goroutines of a burst of due
-/// timers never overflow the queue out of deadline order (timer.rs).
-pub fn local_runq_nearly_full() -> bool {
+/// Whether run_timers should leave the rest of the due timers for later (timer.rs): the
+/// current P's local run queue has room for at most one more g beside runnext, so the
+/// goroutines of a burst of due timers would overflow it out of deadline order (runqputslow
+/// sends its oldest half to the global queue). `ran`: whether this call ran one already. So that
+/// a queue kept full cannot starve timers, the first one runs anyway on the P's fair turn (Go's
+/// `schedtick % 61`, when schedule looks at the global queue too). False without a P.
+pub fn timers_must_wait(ran: bool) -> bool {
     let pp = getp();
-    // SAFETY: Ps are never freed; len is an atomic read (exact for the owner, which we are).
-    !pp.is_null() && unsafe { (*pp).runq.len() } as usize >= crate::gmp::RUNQ_SIZE - 1
+    if pp.is_null() {
+        return false;
+    }
+    // SAFETY: Ps are never freed; len is an atomic read (exact for the owner, which we are), and
+    // schedtick is the owner's.
+    let (len, tick) = unsafe { ((*pp).runq.len() as usize, (*pp).schedtick) };
+    len >= crate::gmp::RUNQ_SIZE - 1 && (ran || !tick.is_multiple_of(61))
 }
 
 /// Go's acquirem: pins the running goroutine to its M (and P) until `releasem`: no

@@ -45,6 +45,7 @@ fn main() {
     match arg(1) {
         "clock" => clock(),
         "order" => order(num(2, 100_000)),
+        "order-burst" => order_burst(num(2, 1000)),
         "stop-race" => stop_race(num(2, 2000)),
         "ticker" => ticker(),
         "resize" => resize(),
@@ -168,6 +169,44 @@ fn order(n: u64) {
         gort::eprintln!("out of order: {} of {}", out_of_order, got);
     }
     gort::eprintln!("latest run: {:?} after its deadline; {} more than 5 ms late", max_late, late5);
+    gort::println!("pending: {}", gort::testing::timers_pending());
+}
+
+/// n after_func timers due 20 µs apart become due together while the only P is held by a
+/// goroutine that never yields (GOMAXPROCS=1, asyncpreemptoff=1): a stall, made on purpose.
+/// Their goroutines must still start in deadline order, although they are more than a run
+/// queue's worth (256): the timers of one heap run in order, and no overflow of the run queue
+/// may reorder their goroutines.
+fn order_burst(n: u64) {
+    let (tx, rx) = gort::chan::<usize>(n as usize);
+    // Durations, not deadlines: timer i is due at (when it was made) + 20 ms + 20 µs × i, so the
+    // deadlines increase with i however slowly the timers are made.
+    let step = Duration::from_micros(20);
+    for i in 0..n as usize {
+        let tx = tx.clone();
+        after_func(ms(20) + step * i as u32, move || {
+            let _ = tx.send(i);
+        });
+    }
+    drop(tx);
+    // Hold the P until every timer is due (no runtime entry in the loop).
+    let end = Instant::now() + ms(20) + step * n as u32 + ms(20);
+    while Instant::now() < end {
+        core::hint::spin_loop();
+    }
+    let mut out_of_order = 0;
+    let mut last = None;
+    for _ in 0..n {
+        let i = rx.recv().expect("a timer never fired");
+        if last.is_some_and(|l| i < l) {
+            out_of_order += 1;
+            if out_of_order <= 5 {
+                gort::eprintln!("timer {} arrived after timer {}", i, last.unwrap());
+            }
+        }
+        last = Some(i);
+    }
+    gort::println!("fired {} out of order {}", n, out_of_order);
     gort::println!("pending: {}", gort::testing::timers_pending());
 }
 
