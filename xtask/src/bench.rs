@@ -1,5 +1,5 @@
 //! `cargo xtask bench [--quick] [--only NAME] [--runs N] [--http-seconds S]`: gort against Go on
-//! the same workloads.
+//! the same workloads. `cargo xtask bench --instructions` is instructions.rs.
 //!
 //! The programs: benches/src/bin/bench_NAME.rs (package gort-benches, built `--release` for the
 //! host) and their Go twins benches/go/NAME/main.go (one module, built with the `go` on PATH,
@@ -131,6 +131,14 @@ static WORKLOADS: &[Workload] = &[
     w("spawn", Some(2)),
     w("skynet", Some(1)),
     w("skynet", Some(2)),
+    // Go's test/chan/goroutines.go (10 000-goroutine relay), a 100 000-goroutine token ring,
+    // select over 4 channels (issue 22).
+    w("goroutines", Some(1)),
+    w("goroutines", Some(2)),
+    w("ring", Some(1)),
+    w("ring", Some(2)),
+    w("select4", Some(1)),
+    w("select4", Some(2)),
     w("hello", None),
     w("rss", Some(2)),
     // gort with 2 KB stacks (go_with_stack) against Go's default (2 KB, growing).
@@ -227,6 +235,7 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--quick" => quick = true,
+            "--instructions" if args.len() == 1 => return super::instructions::cmd_instructions(),
             "--only" => only = Some(it.next().ok_or("--only needs a value")?.clone()),
             "--http-seconds" => {
                 let v = it.next().ok_or("--http-seconds needs a value")?;
@@ -733,7 +742,7 @@ fn go_setup(root: &Path, dir: &Path, names: &[&str]) -> Result<(), String> {
 
 /// Makes sure `tool` is on PATH, installing the Debian package `pkg` with apt-get when root (as
 /// `go` is); Err says why there is none.
-fn tool_setup(tool: &str, pkg: &str) -> Result<PathBuf, String> {
+pub(crate) fn tool_setup(tool: &str, pkg: &str) -> Result<PathBuf, String> {
     if let Some(p) = which(tool) {
         return Ok(p);
     }
@@ -922,6 +931,13 @@ fn xml(s: &str) -> String {
 fn report_svg(m: &Machine, runs: usize, rows: &[RowStats]) -> String {
     const GORT: &str = "#d9534f";
     const GO: &str = "#00add8";
+    const GLIBC: &str = "#8c8c8c";
+    // Each row's comparison bar: Go's, or glibc malloc's for the malloc rows.
+    let other = |r: &RowStats| match WORKLOADS[r.workload].vs {
+        "glibc" => ("glibc", GLIBC),
+        _ => ("Go", GO),
+    };
+    let any_glibc = rows.iter().any(|r| other(r).0 == "glibc");
     let (left, right, top, bottom) = (70.0, 20.0, 60.0, 80.0);
     let plot_h = 320.0;
     let group_w = 110.0;
@@ -953,7 +969,8 @@ fn report_svg(m: &Machine, runs: usize, rows: &[RowStats]) -> String {
     let _ = writeln!(o, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
     let _ = writeln!(
         o,
-        "<text x=\"{left}\" y=\"20\" font-size=\"14\" font-weight=\"bold\">gort vs Go: median of {runs} run(s), lower is better except the rows marked higher (log scale)</text>"
+        "<text x=\"{left}\" y=\"20\" font-size=\"14\" font-weight=\"bold\">gort vs Go{}: median of {runs} run(s), lower is better except the rows marked higher (log scale)</text>",
+        if any_glibc { " (malloc rows: glibc)" } else { "" }
     );
     let _ = writeln!(
         o,
@@ -963,7 +980,7 @@ fn report_svg(m: &Machine, runs: usize, rows: &[RowStats]) -> String {
         xml(&m.go)
     );
     // Legend.
-    let lx = width - right - 130.0;
+    let lx = width - right - if any_glibc { 180.0 } else { 130.0 };
     let _ = writeln!(
         o,
         "<rect x=\"{lx}\" y=\"42\" width=\"10\" height=\"10\" fill=\"{GORT}\"/><text x=\"{}\" y=\"51\">gort</text>",
@@ -975,6 +992,14 @@ fn report_svg(m: &Machine, runs: usize, rows: &[RowStats]) -> String {
         lx + 60.0,
         lx + 74.0
     );
+    if any_glibc {
+        let _ = writeln!(
+            o,
+            "<rect x=\"{}\" y=\"42\" width=\"10\" height=\"10\" fill=\"{GLIBC}\"/><text x=\"{}\" y=\"51\">glibc</text>",
+            lx + 110.0,
+            lx + 124.0
+        );
+    }
     // Decade grid lines.
     for e in lo_e..=hi_e {
         let v = 10f64.powi(e);
@@ -997,7 +1022,8 @@ fn report_svg(m: &Machine, runs: usize, rows: &[RowStats]) -> String {
     let base = top + plot_h;
     for (i, r) in rows.iter().enumerate() {
         let gx = left + group_w * i as f64 + (group_w - 2.0 * bar_w - 6.0) / 2.0;
-        for (k, (st, color)) in [(&r.gort, GORT), (&r.go, GO)].into_iter().enumerate() {
+        let (other_name, other_color) = other(r);
+        for (k, (st, color)) in [(&r.gort, GORT), (&r.go, other_color)].into_iter().enumerate() {
             let x = gx + k as f64 * (bar_w + 6.0);
             match st.median() {
                 Some(v) if v > 0.0 => {
@@ -1007,7 +1033,7 @@ fn report_svg(m: &Machine, runs: usize, rows: &[RowStats]) -> String {
                         "<rect x=\"{x:.1}\" y=\"{yy:.1}\" width=\"{bar_w}\" height=\"{:.1}\" fill=\"{color}\"><title>{} {}: {}</title></rect><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"9\">{}</text>",
                         base - yy,
                         xml(&WORKLOADS[r.workload].label()),
-                        if k == 0 { "gort" } else { "Go" },
+                        if k == 0 { "gort" } else { other_name },
                         short(v),
                         x + bar_w / 2.0,
                         yy - 3.0,
@@ -1027,7 +1053,7 @@ fn report_svg(m: &Machine, runs: usize, rows: &[RowStats]) -> String {
         let cx = left + group_w * (i as f64 + 0.5);
         let unit = if r.gort.unit.is_empty() { &r.go.unit } else { &r.gort.unit };
         let ratio = match (r.gort.median(), r.go.median()) {
-            (Some(a), Some(b)) if b > 0.0 => format!("gort/Go {:.2}", a / b),
+            (Some(a), Some(b)) if b > 0.0 => format!("gort/{other_name} {:.2}", a / b),
             _ => String::new(),
         };
         let _ = writeln!(

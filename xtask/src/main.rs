@@ -37,6 +37,7 @@ mod compile_fail;
 mod doc_examples;
 mod fuzz;
 mod inspect;
+mod instructions;
 mod json;
 mod lint;
 mod loom;
@@ -135,6 +136,7 @@ const USAGE: &str = "usage:
   cargo xtask loom
   cargo xtask build-all [--target T]...
   cargo xtask bench [--quick] [--only NAME] [--runs N] [--http-seconds S]
+  cargo xtask bench --instructions
   cargo xtask stress [--runs N] [--seed S] [--target T]... [--filter SUBSTR]... [--load]
   cargo xtask fuzz [--execs N] [--seed S]
   cargo xtask miri

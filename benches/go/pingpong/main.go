@@ -4,10 +4,19 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 )
 
-const N = 500_000
+// N, or BENCH_N from the environment (cargo xtask bench --instructions runs two sizes).
+var N = benchN(500_000)
+
+func benchN(def int) int {
+	if v, err := strconv.Atoi(os.Getenv("BENCH_N")); err == nil {
+		return v
+	}
+	return def
+}
 
 func main() {
 	ping := make(chan uint64)
@@ -24,7 +33,7 @@ func main() {
 		v = <-pong
 	}
 	ns := time.Since(t0).Nanoseconds()
-	if v != N {
+	if v != uint64(N) {
 		fmt.Println("pingpong: wrong count")
 		os.Exit(1)
 	}

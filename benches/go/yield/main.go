@@ -3,12 +3,22 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 )
 
-const N = 1_000_000
+// N, or BENCH_N from the environment (cargo xtask bench --instructions runs two sizes).
+var N = benchN(1_000_000)
+
+func benchN(def int) int {
+	if v, err := strconv.Atoi(os.Getenv("BENCH_N")); err == nil {
+		return v
+	}
+	return def
+}
 
 func main() {
 	runtime.GOMAXPROCS(1)

@@ -3,9 +3,13 @@
 #![no_main]
 gort::main!(main);
 
-const N: u64 = 500_000;
+const N_DEFAULT: u64 = 500_000;
+
+#[path = "../bench_n.rs"]
+mod bench_n;
 
 fn main() {
+    let n = bench_n::n(N_DEFAULT);
     let (ping_tx, ping_rx) = gort::chan::<u64>(0);
     let (pong_tx, pong_rx) = gort::chan::<u64>(0);
     gort::go(move || {
@@ -15,13 +19,13 @@ fn main() {
     });
     let t0 = gort::time::Instant::now();
     let mut v = 0;
-    for _ in 0..N {
+    for _ in 0..n {
         ping_tx.send(v).unwrap();
         v = pong_rx.recv().unwrap();
     }
     let ns = t0.elapsed().as_nanos() as u64;
-    if v != N {
+    if v != n {
         panic!("pingpong: wrong count");
     }
-    gort::println!("RESULT pingpong {:.1} ns/op", ns as f64 / N as f64);
+    gort::println!("RESULT pingpong {:.1} ns/op", ns as f64 / n as f64);
 }

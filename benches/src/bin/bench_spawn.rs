@@ -6,13 +6,17 @@ gort::main!(main);
 extern crate alloc;
 use alloc::sync::Arc;
 
-const N: i64 = 1_000_000;
+const N_DEFAULT: u64 = 1_000_000;
+
+#[path = "../bench_n.rs"]
+mod bench_n;
 
 fn main() {
+    let n = bench_n::n(N_DEFAULT) as i64;
     let wg = Arc::new(gort::sync::WaitGroup::default());
     let t0 = gort::time::Instant::now();
-    wg.add(N);
-    for _ in 0..N {
+    wg.add(n);
+    for _ in 0..n {
         let wg = wg.clone();
         gort::go(move || wg.done());
     }

@@ -1,0 +1,114 @@
+//! `cargo xtask bench --instructions`: instructions per operation of the switch path, counted by
+//! valgrind's callgrind, so that a change to the hot paths can be judged without timing noise.
+//!
+//! Each program (benches bench_yield, bench_pingpong, bench_spawn) runs twice under callgrind
+//! with GOMAXPROCS=1, at two sizes (BENCH_N); the difference in instructions divided by the
+//! difference in operations is the cost of one operation, without startup and exit. Threads are
+//! counted apart (`--separate-threads=yes`) and only the busiest one (the M running the
+//! goroutines) is used: sysmon's thread wakes by the clock, and valgrind's slowdown changes how
+//! often. GODEBUG=asyncpreemptoff=1 (valgrind does not follow a goroutine resumed from a saved
+//! signal frame) and forcepreemptns=2 s (next to no cooperative preemption requests from sysmon
+//! either: both depend on time) make the counts the same from run to run.
+
+use std::fs;
+use std::process::Command;
+
+use super::bench::tool_setup;
+use super::targets::{setup, target};
+use super::{cargo_build, root, target_dir, Fail, HOST};
+
+/// One row: the program, what one operation is, how many operations a BENCH_N makes, and the
+/// two sizes.
+struct Row {
+    prog: &'static str,
+    op: &'static str,
+    ops_per_n: u64,
+    sizes: [u64; 2],
+}
+
+const ROWS: &[Row] = &[
+    Row { prog: "yield", op: "gosched (a switch)", ops_per_n: 2, sizes: [10_000, 60_000] },
+    Row { prog: "pingpong", op: "round trip (2 sends, 2 receives)", ops_per_n: 1, sizes: [10_000, 60_000] },
+    Row { prog: "spawn", op: "go + run + exit", ops_per_n: 1, sizes: [10_000, 60_000] },
+];
+
+pub fn cmd_instructions() -> Result<i32, Fail> {
+    let root = root();
+    setup(&root, &[target(HOST)?])?;
+    let valgrind = tool_setup("valgrind", "valgrind").map_err(Fail::Setup)?;
+    println!("== bench --instructions: building gort programs (cargo build -p gort-benches --release --target {HOST})");
+    let built = cargo_build(&root, &["-p", "gort-benches", "--bins"], HOST, true)?;
+    if !built.success {
+        return Err(Fail::Setup("building the gort bench programs failed (errors above)".into()));
+    }
+    let out_dir = target_dir(&root).join("bench").join("callgrind");
+    let mut failed = 0;
+    println!("{:<10} {:>14}  per", "row", "instructions");
+    for row in ROWS {
+        let exe = built
+            .exes
+            .get(&format!("bench_{}", row.prog))
+            .ok_or_else(|| Fail::Setup(format!("bench_{} was not built", row.prog)))?;
+        let mut counts = [0u64; 2];
+        let mut err = None;
+        for (k, &n) in row.sizes.iter().enumerate() {
+            let dir = out_dir.join(format!("{}-{n}", row.prog));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let out = Command::new(&valgrind)
+                .args(["--tool=callgrind", "--separate-threads=yes"])
+                .arg(format!("--callgrind-out-file={}", dir.join("cg.out").display()))
+                .arg(exe)
+                .env("GOMAXPROCS", "1")
+                .env("GODEBUG", "asyncpreemptoff=1,forcepreemptns=2000000000")
+                .env("BENCH_N", n.to_string())
+                .output()
+                .map_err(|e| format!("valgrind: {e}"))?;
+            if !out.status.success() {
+                err = Some(format!("exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr)));
+                break;
+            }
+            match busiest_thread(&dir) {
+                Ok(c) => counts[k] = c,
+                Err(e) => {
+                    err = Some(e);
+                    break;
+                }
+            }
+        }
+        match err {
+            None if counts[1] > counts[0] => {
+                let ops = (row.sizes[1] - row.sizes[0]) * row.ops_per_n;
+                let per = (counts[1] - counts[0]) as f64 / ops as f64;
+                println!("{:<10} {:>14.1}  {}", row.prog, per, row.op);
+            }
+            None => {
+                failed += 1;
+                println!("{:<10} FAILED: the larger run counted fewer instructions ({counts:?})", row.prog);
+            }
+            Some(e) => {
+                failed += 1;
+                println!("{:<10} FAILED: {e}", row.prog);
+            }
+        }
+    }
+    Ok(if failed == 0 { 0 } else { 1 })
+}
+
+/// The instruction count of the busiest thread among callgrind's per-thread outputs in `dir`
+/// (cg.out-01, cg.out-02, ...: each has a `summary:` or `totals:` line).
+fn busiest_thread(dir: &std::path::Path) -> Result<u64, String> {
+    let mut best = None;
+    for e in fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        let p = e.map_err(|e| e.to_string())?.path();
+        let text = fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let total = text
+            .lines()
+            .find_map(|l| l.strip_prefix("summary:").or_else(|| l.strip_prefix("totals:")))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok());
+        if let Some(t) = total {
+            best = Some(best.map_or(t, |b: u64| b.max(t)));
+        }
+    }
+    best.ok_or_else(|| format!("no callgrind totals in {}", dir.display()))
+}
