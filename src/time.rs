@@ -475,6 +475,7 @@ where
     F: Fn() + Send + Sync + 'static,
 {
     crate::proc::preempt_check();
+    crate::proc::ensure_sysmon();
     let t = rt::Timer::new(rt::TimerFn::Go(Arc::new(f)));
     t.modify(when_after(d), 0);
     AfterFunc { t }

@@ -220,7 +220,8 @@ pub(super) fn mstartm0() {
     os::initsig();
 }
 
-/// Goroutine 1 (Go's runtime.main): starts sysmon, runs the user's main, exits 0.
+/// Goroutine 1 (Go's runtime.main): runs the user's main, exits 0 (sysmon starts later:
+/// `ensure_sysmon`).
 pub(super) extern "C" fn runtime_main(_ctx: usize) {
     let gp = arch::getg();
     // Goroutine 1 stays on m0, the initial thread, until its first switch or the user's
@@ -229,8 +230,14 @@ pub(super) extern "C" fn runtime_main(_ctx: usize) {
     MAIN_STARTED.store(true, Ordering::Release);
     // SAFETY: gp is the running g.
     boottrace("schedule", format_args!("picked goid={} from P0 runnext; gogo onto its stack", unsafe { (*gp).goid }));
-    newm(Some(sysmon), ptr::null_mut(), -1);
-    boottrace("main", format_args!("runtime_main: sysmon started, mainStarted=true, calling the user's main"));
+    // sysmon starts when the program can first need it (ensure_sysmon), at once for schedtrace.
+    if args::debug().schedtrace > 0 {
+        ensure_sysmon();
+    }
+    boottrace(
+        "main",
+        format_args!("runtime_main: mainStarted=true, calling the user's main (sysmon starts with a second goroutine or the first park)"),
+    );
     #[cfg(not(test))]
     {
         extern "Rust" {

@@ -351,6 +351,7 @@ fn newproc_queued(
     }
     runqput(pp, newg, next);
     if MAIN_STARTED.load(Ordering::Acquire) {
+        ensure_sysmon();
         wakep();
     }
     releasem(mp);

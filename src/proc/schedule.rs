@@ -597,6 +597,7 @@ pub(super) unsafe extern "C" fn park_m(gp: *mut G) -> ! {
             }
         }
     }
+    ensure_sysmon();
     schedule()
 }
 

@@ -30,6 +30,34 @@ pub(crate) fn stamp_waiting(now: i64, age_ns: i64) {
 
 /// Go's sysmon: runs on its own M without a P. Retakes Ps blocked in syscalls, flags long-running
 /// goroutines for preemption, starts an M for overdue timers, prints schedtrace.
+/// Whether sysmon has been started (`ensure_sysmon`).
+static SYSMON_STARTED: AtomicBool = AtomicBool::new(false);
+
+/// Starts sysmon if it is not running yet. Go starts it in runtime.main, before the user's
+/// main; gort waits until the program can need it, so that a program that never does (hello,
+/// a tool that computes and exits) has no second thread: when a second goroutine is made
+/// (newproc: preemption, syscall hand-off and overdue timers only matter with two), when a
+/// goroutine first parks (park_m: deadlock reports, dump timestamps, giving freed heap memory
+/// back, the network poll), when an `after_func` timer is made (its goroutine must start while
+/// main sits in a system call), or at once with GODEBUG=schedtrace. Safe on g0 and on user
+/// goroutines, with or without runtime locks held that newm does not take (newm: sched.lock,
+/// the heap).
+#[inline]
+pub(crate) fn ensure_sysmon() {
+    // Relaxed: a stale false only leads to the swap below, which decides.
+    if !SYSMON_STARTED.load(Ordering::Relaxed) {
+        start_sysmon();
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn start_sysmon() {
+    if !SYSMON_STARTED.swap(true, Ordering::AcqRel) {
+        newm(Some(sysmon), ptr::null_mut(), -1);
+    }
+}
+
 pub(super) fn sysmon() {
     {
         let mut s = SCHED.lock.lock();
