@@ -352,6 +352,8 @@ pub struct M {
     /// This M's trace buffer (trace/): written only by this M inside its seqlock section,
     /// taken by `trace::stop` once tracing is off and `trace_seq` is even; null when none.
     pub trace_buf: *mut crate::trace::TraceBuf,
+    /// Wake-up arrows this M has drawn (their ids: trace::go_unblock).
+    pub trace_flow: u64,
 }
 
 /// sysmon's view of a P at its last look.

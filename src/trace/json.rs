@@ -39,32 +39,6 @@ impl core::fmt::Write for Out<'_> {
     }
 }
 
-/// A nanotime as microseconds since t0 with three decimals.
-struct Us(u64);
-
-impl core::fmt::Display for Us {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "{}.{:03}", self.0 / 1000, self.0 % 1000)
-    }
-}
-
-/// A string as a JSON string's content (wait reasons and file names: escapes `"` and `\`).
-struct Esc<'a>(&'a str);
-
-impl core::fmt::Display for Esc<'_> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        for c in self.0.chars() {
-            match c {
-                '"' => f.write_str("\\\"")?,
-                '\\' => f.write_str("\\\\")?,
-                c if (c as u32) < 0x20 => write!(f, "\\u{:04x}", c as u32)?,
-                c => f.write_char(c)?,
-            }
-        }
-        Ok(())
-    }
-}
-
 impl Writer {
     /// A writer for a trace that started at nanotime `t0`.
     pub fn new(t0: u64, procs: i32) -> Writer {
@@ -112,32 +86,56 @@ impl Writer {
         }
     }
 
+    /// One event. Written with byte pushes and a small integer formatter rather than
+    /// core::fmt: the writer runs beside the traced program, and this is most of its work.
     fn event(&mut self, out: &mut Vec<u8>, e: &Ev) {
-        let ts = Us((e.ts as u64).saturating_sub(self.t0));
+        let ts = (e.ts as u64).saturating_sub(self.t0);
         let mrow = M_TID_BASE + e.m as u64;
         // Goroutine events belong on their P's row; without a P (a wake-up from an M that has
         // none) on the M's.
         let prow = if e.p >= 0 { e.p as u64 } else { mrow };
         let g = e.g;
         match e.kind {
-            EV_GO_CREATE => self.put(out, prow, format_args!(
-                "\"ph\":\"i\",\"s\":\"t\",\"name\":\"GoCreate\",\"cat\":\"goroutine\",\"ts\":{ts},\"args\":{{\"g\":{g},\"parent\":{}}}", e.x)),
+            EV_GO_CREATE => {
+                self.head(out, prow, b"i", ts);
+                out.extend_from_slice(b",\"s\":\"t\",\"name\":\"GoCreate\",\"cat\":\"goroutine\",\"args\":{\"g\":");
+                num(out, g);
+                out.extend_from_slice(b",\"parent\":");
+                num(out, e.x);
+                out.extend_from_slice(b"}}");
+            }
             EV_GO_START => {
-                let name = Name(g, e.x);
-                self.put(out, prow, format_args!("\"ph\":\"B\",\"name\":\"{name}\",\"cat\":\"goroutine\",\"ts\":{ts},\"args\":{{\"g\":{g}}}"));
+                self.head(out, prow, b"B", ts);
+                out.extend_from_slice(b",\"cat\":\"goroutine\",\"name\":\"G");
+                num(out, g);
+                if e.x != 0 {
+                    // SAFETY: x of a GoStart is a `&'static Location` (gopc_loc) or 0.
+                    let l = unsafe { &*(e.x as *const core::panic::Location<'static>) };
+                    out.push(b' ');
+                    esc(out, l.file().rsplit(['/', '\\']).next().unwrap_or(""));
+                    out.push(b':');
+                    num(out, l.line() as u64);
+                }
+                out.extend_from_slice(b"\",\"args\":{\"g\":");
+                num(out, g);
+                out.extend_from_slice(b"}}");
                 if e.y != 0 {
-                    self.put(out, prow, format_args!(
-                        "\"ph\":\"f\",\"bp\":\"e\",\"name\":\"wakeup\",\"cat\":\"wakeup\",\"id\":{},\"ts\":{ts},\"args\":{{\"g\":{g}}}", e.y));
+                    self.head(out, prow, b"f", ts);
+                    out.extend_from_slice(b",\"bp\":\"e\",\"name\":\"wakeup\",\"cat\":\"wakeup\",\"id\":");
+                    num(out, e.y);
+                    out.extend_from_slice(b",\"args\":{\"g\":");
+                    num(out, g);
+                    out.extend_from_slice(b"}}");
                 }
             }
             EV_GO_STOP => {
-                let end = match e.arg {
-                    STOP_EXIT => "exit",
-                    STOP_SCHED => "sched",
-                    STOP_PREEMPT => "preempt",
-                    STOP_SYSCALL => "syscall",
-                    STOP_TRACE => "trace stop",
-                    _ => "block",
+                let end: &[u8] = match e.arg {
+                    STOP_EXIT => b"exit",
+                    STOP_SCHED => b"sched",
+                    STOP_PREEMPT => b"preempt",
+                    STOP_SYSCALL => b"syscall",
+                    STOP_TRACE => b"trace stop",
+                    _ => b"block",
                 };
                 let reason = if e.arg == STOP_BLOCK {
                     // SAFETY: x, y are a WaitReason::as_str text: 'static, UTF-8.
@@ -145,54 +143,117 @@ impl Writer {
                 } else {
                     ""
                 };
-                self.put(out, prow, format_args!(
-                    "\"ph\":\"E\",\"ts\":{ts},\"args\":{{\"g\":{g},\"end\":\"{end}\",\"reason\":\"{}\"}}", Esc(reason)));
+                self.head(out, prow, b"E", ts);
+                out.extend_from_slice(b",\"args\":{\"g\":");
+                num(out, g);
+                out.extend_from_slice(b",\"end\":\"");
+                out.extend_from_slice(end);
+                out.extend_from_slice(b"\",\"reason\":\"");
+                esc(out, reason);
+                out.extend_from_slice(b"\"}}");
             }
-            EV_GO_UNBLOCK => self.put(out, prow, format_args!(
-                "\"ph\":\"s\",\"name\":\"wakeup\",\"cat\":\"wakeup\",\"id\":{},\"ts\":{ts},\"args\":{{\"g\":{g}}}", e.y)),
-            EV_GO_SYSCALL => self.put(out, mrow, format_args!(
-                "\"ph\":\"B\",\"name\":\"syscall\",\"cat\":\"syscall\",\"ts\":{ts},\"args\":{{\"g\":{g}}}")),
-            EV_GO_SYSEXIT => self.put(out, mrow, format_args!("\"ph\":\"E\",\"ts\":{ts},\"args\":{{\"g\":{g}}}")),
+            EV_GO_UNBLOCK => {
+                self.head(out, prow, b"s", ts);
+                out.extend_from_slice(b",\"name\":\"wakeup\",\"cat\":\"wakeup\",\"id\":");
+                num(out, e.y);
+                out.extend_from_slice(b",\"args\":{\"g\":");
+                num(out, g);
+                out.extend_from_slice(b"}}");
+            }
+            EV_GO_SYSCALL => {
+                self.head(out, mrow, b"B", ts);
+                out.extend_from_slice(b",\"name\":\"syscall\",\"cat\":\"syscall\",\"args\":{\"g\":");
+                num(out, g);
+                out.extend_from_slice(b"}}");
+            }
+            EV_GO_SYSEXIT => {
+                self.head(out, mrow, b"E", ts);
+                out.extend_from_slice(b",\"args\":{\"g\":");
+                num(out, g);
+                out.extend_from_slice(b"}}");
+            }
             EV_PROC_START | EV_PROC_STOP => {
-                let name = if e.kind == EV_PROC_START { "ProcStart" } else { "ProcStop" };
-                self.put(out, prow, format_args!(
-                    "\"ph\":\"i\",\"s\":\"t\",\"name\":\"{name}\",\"cat\":\"proc\",\"ts\":{ts},\"args\":{{\"m\":{}}}", e.m));
+                self.head(out, prow, b"i", ts);
+                out.extend_from_slice(if e.kind == EV_PROC_START {
+                    b",\"s\":\"t\",\"name\":\"ProcStart\",\"cat\":\"proc\",\"args\":{\"m\":"
+                } else {
+                    b",\"s\":\"t\",\"name\":\"ProcStop\",\"cat\":\"proc\",\"args\":{\"m\":"
+                });
+                num(out, e.m as u64);
+                out.extend_from_slice(b"}}");
             }
             EV_M_START | EV_M_STOP => {
-                let name = if e.kind == EV_M_START { "MWake" } else { "MSleep" };
-                self.put(out, mrow, format_args!("\"ph\":\"i\",\"s\":\"t\",\"name\":\"{name}\",\"cat\":\"m\",\"ts\":{ts}"));
+                self.head(out, mrow, b"i", ts);
+                out.extend_from_slice(if e.kind == EV_M_START {
+                    b",\"s\":\"t\",\"name\":\"MWake\",\"cat\":\"m\"}"
+                } else {
+                    b",\"s\":\"t\",\"name\":\"MSleep\",\"cat\":\"m\"}"
+                });
             }
-            EV_GO_PREEMPT => self.put(out, prow, format_args!(
-                "\"ph\":\"i\",\"s\":\"t\",\"name\":\"GoPreempt\",\"cat\":\"preempt\",\"ts\":{ts},\"args\":{{\"g\":{g},\"async\":{}}}",
-                e.arg != 0)),
-            EV_STEAL => self.put(out, prow, format_args!(
-                "\"ph\":\"i\",\"s\":\"t\",\"name\":\"Steal\",\"cat\":\"sched\",\"ts\":{ts},\"args\":{{\"from\":{}}}", e.x)),
-            EV_NETPOLL => self.put(out, prow, format_args!(
-                "\"ph\":\"i\",\"s\":\"t\",\"name\":\"Netpoll\",\"cat\":\"netpoll\",\"ts\":{ts},\"args\":{{\"n\":{}}}", e.x)),
+            EV_GO_PREEMPT => {
+                self.head(out, prow, b"i", ts);
+                out.extend_from_slice(b",\"s\":\"t\",\"name\":\"GoPreempt\",\"cat\":\"preempt\",\"args\":{\"g\":");
+                num(out, g);
+                out.extend_from_slice(if e.arg != 0 { b",\"async\":true}}" } else { b",\"async\":false}}" });
+            }
+            EV_STEAL | EV_NETPOLL => {
+                self.head(out, prow, b"i", ts);
+                out.extend_from_slice(if e.kind == EV_STEAL {
+                    b",\"s\":\"t\",\"name\":\"Steal\",\"cat\":\"sched\",\"args\":{\"from\":"
+                } else {
+                    b",\"s\":\"t\",\"name\":\"Netpoll\",\"cat\":\"netpoll\",\"args\":{\"n\":"
+                });
+                num(out, e.x);
+                out.extend_from_slice(b"}}");
+            }
             _ => {}
         }
     }
 
-    /// One event object on row `tid`: `{"pid":1,"tid":N,<body>}`.
-    fn put(&mut self, out: &mut Vec<u8>, tid: u64, body: core::fmt::Arguments<'_>) {
+    /// The start of an event object on row `tid`: `{"pid":1,"tid":N,"ph":"X","ts":T` (the
+    /// caller adds the rest and the closing brace).
+    fn head(&mut self, out: &mut Vec<u8>, tid: u64, ph: &[u8], ts: u64) {
         self.row(out, tid);
         self.sep(out);
-        let _ = write!(Out(out), "{{\"pid\":1,\"tid\":{tid},{body}}}");
+        out.extend_from_slice(b"{\"pid\":1,\"tid\":");
+        num(out, tid);
+        out.extend_from_slice(b",\"ph\":\"");
+        out.extend_from_slice(ph);
+        out.extend_from_slice(b"\",\"ts\":");
+        // Microseconds with three decimals (nanoseconds).
+        num(out, ts / 1000);
+        let f = ts % 1000;
+        out.extend_from_slice(&[b'.', b'0' + (f / 100) as u8, b'0' + (f / 10 % 10) as u8, b'0' + (f % 10) as u8]);
     }
 }
 
-/// A goroutine span's name: `G<id>` and, when known, its `gort::go` call site.
-struct Name(u64, u64);
-
-impl core::fmt::Display for Name {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "G{}", self.0)?;
-        if self.1 != 0 {
-            // SAFETY: x of a GoStart is a `&'static Location` (gopc_loc) or 0.
-            let l = unsafe { &*(self.1 as *const core::panic::Location<'static>) };
-            let file = l.file().rsplit(['/', '\\']).next().unwrap_or("");
-            write!(f, " {}:{}", Esc(file), l.line())?;
+/// Appends `n` in decimal.
+fn num(out: &mut Vec<u8>, mut n: u64) {
+    let mut b = [0u8; 20];
+    let mut i = b.len();
+    loop {
+        i -= 1;
+        b[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
         }
-        Ok(())
+    }
+    out.extend_from_slice(&b[i..]);
+}
+
+/// Appends `s` as JSON string content.
+fn esc(out: &mut Vec<u8>, s: &str) {
+    for &c in s.as_bytes() {
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            c if c < 0x20 => {
+                out.extend_from_slice(b"\\u00");
+                out.push(b"0123456789abcdef"[(c >> 4) as usize]);
+                out.push(b"0123456789abcdef"[(c & 15) as usize]);
+            }
+            c => out.push(c),
+        }
     }
 }

@@ -107,8 +107,6 @@ static STOPPING: AtomicBool = AtomicBool::new(false);
 static DONE: AtomicBool = AtomicBool::new(false);
 /// nanotime at start: the trace's time zero.
 static T0: AtomicU64 = AtomicU64::new(0);
-/// Wake-up flow ids.
-static FLOW: AtomicU64 = AtomicU64::new(0);
 /// The file being written: set by start, taken by the writer.
 static FILE: Global<Option<crate::fs::File>> = Global::new(None);
 
@@ -231,14 +229,23 @@ pub fn go_block(gp: *mut G, reason: WaitReason) {
     emit(EV_GO_STOP, STOP_BLOCK, goid(gp), s.as_ptr() as u64, s.len() as u64, CURP);
 }
 
-/// Go's traceGoUnpark: `gp` was made runnable; its next start draws an arrow from here.
+/// Go's traceGoUnpark: `gp` was made runnable; its next start draws an arrow from here. The
+/// arrow's id is this M's (its id and a per-M count: no shared counter on the hot path).
 #[cold]
+#[inline(never)]
 pub fn go_unblock(gp: *mut G) {
-    let id = FLOW.fetch_add(1, Ordering::Relaxed) + 1;
-    // SAFETY: gp was just made runnable by us and is not running yet: trace_wakeup is read by
-    // whoever runs it next, after the run queue's (or the lock's) release/acquire.
-    unsafe { (*gp).trace_wakeup = id };
-    emit(EV_GO_UNBLOCK, 0, goid(gp), 0, id, CURP);
+    let mp = crate::proc::acquirem();
+    // SAFETY: mp is this thread's M (trace_flow is its own); gp was just made runnable by us
+    // and is not running yet: trace_wakeup is read by whoever runs it next, after the run
+    // queue's (or the lock's) release/acquire.
+    let id = unsafe {
+        (*mp).trace_flow += 1;
+        let id = ((*mp).id as u64 + 1) << 40 | (*mp).trace_flow & ((1 << 40) - 1);
+        (*gp).trace_wakeup = id;
+        id
+    };
+    emit_on(mp, EV_GO_UNBLOCK, 0, goid(gp), 0, id, crate::proc::getp());
+    crate::proc::releasem(mp);
 }
 
 /// Go's traceGoPreempt: `gp` is being switched out by a preemption.
