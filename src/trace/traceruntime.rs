@@ -105,6 +105,8 @@ static READER: AtomicPtr<G> = AtomicPtr::new(ptr::null_mut());
 static STOPPING: AtomicBool = AtomicBool::new(false);
 /// The writer has written the file's end and closed it.
 static DONE: AtomicBool = AtomicBool::new(false);
+/// The goroutine parked in `stop` waiting for DONE, or null.
+static STOPPER: AtomicPtr<G> = AtomicPtr::new(ptr::null_mut());
 /// nanotime at start: the trace's time zero.
 static T0: AtomicU64 = AtomicU64::new(0);
 /// The file being written: set by start, taken by the writer.
@@ -334,6 +336,22 @@ unsafe fn reader_park(gp: *mut G, _: usize) -> bool {
     true
 }
 
+/// stop's park hook: publishes the stopper, then looks at DONE again (SeqCst against the
+/// writer's SeqCst store of DONE and load of STOPPER). False: resume at once.
+unsafe fn stopper_park(gp: *mut G, _: usize) -> bool {
+    STOPPER.store(gp, Ordering::SeqCst);
+    if DONE.load(Ordering::SeqCst) {
+        return STOPPER.compare_exchange(gp, ptr::null_mut(), Ordering::AcqRel, Ordering::Relaxed).is_err();
+    }
+    true
+}
+
+/// The writer goroutine's entry (newproc's calling convention; a plain function rather than a
+/// closure through `gort::go`, so a program that never traces links less).
+extern "C" fn writer_entry(_ctx: usize) {
+    writer_main()
+}
+
 /// The writer goroutine (Go's trace reader + ReadTrace's consumer).
 fn writer_main() {
     // SAFETY: FILE was set by start before this goroutine was made; only this goroutine takes it.
@@ -366,7 +384,11 @@ fn writer_main() {
     w.end(&mut out);
     let _ = file.write_all(&out);
     drop(file);
-    DONE.store(true, Ordering::Release);
+    DONE.store(true, Ordering::SeqCst);
+    let gp = STOPPER.swap(ptr::null_mut(), Ordering::AcqRel);
+    if !gp.is_null() {
+        crate::proc::goready(gp);
+    }
 }
 
 /// Why `start` refused.
@@ -403,7 +425,7 @@ pub fn start(path: &[u8]) -> Result<(), StartError> {
     let mp = crate::proc::acquirem();
     go_start(gp, crate::proc::getp());
     crate::proc::releasem(mp);
-    crate::go(writer_main);
+    crate::proc::newproc(writer_entry as *const () as usize, 0);
     Ok(())
 }
 
@@ -434,7 +456,7 @@ pub fn stop() {
         crate::proc::goready(gp);
     }
     while !DONE.load(Ordering::Acquire) {
-        crate::time::sleep(core::time::Duration::from_millis(1));
+        crate::proc::gopark(Some(stopper_park), 0, WaitReason::TraceReaderBlocked);
     }
     ACTIVE.store(false, Ordering::Release);
 }
@@ -444,9 +466,13 @@ pub fn start_from_godebug() {
     if let Some(path) = crate::args::godebug_string("gorttrace") {
         if !path.is_empty() {
             if let Err(e) = start(path) {
+                let why = match e {
+                    StartError::Active => "a trace is active",
+                    StartError::File(_) => "cannot create the file",
+                };
                 crate::print::print(
                     true,
-                    format_args!("gort: GODEBUG=gorttrace={}: {:?}\n", str::from_utf8(path).unwrap_or("?"), e),
+                    format_args!("gort: GODEBUG=gorttrace={}: {why}\n", str::from_utf8(path).unwrap_or("?")),
                 );
             }
         }

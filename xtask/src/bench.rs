@@ -366,8 +366,11 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
                     (Err(e), _) => Err(e),
                     (Ok(exe), _) if wl.name == "hello" => time_execs(&root, &exe, hello_execs),
                     (Ok(exe), Kind::Plain) if wl.vs == "untraced" && imp == "gort" => {
+                        // Hundreds of MB of JSON for the ping-pong: deleted after the run.
                         let trace = out_dir.join(format!("trace-{}.json", wl.label().replace('/', "-p")));
-                        run_one(&root, &exe, wl, Some(&trace))
+                        let r = run_one(&root, &exe, wl, Some(&trace));
+                        let _ = fs::remove_file(&trace);
+                        r
                     }
                     (Ok(exe), Kind::Plain) => run_one(&root, &exe, wl, None),
                     (Ok(exe), Kind::Companion(args)) => {

@@ -148,7 +148,7 @@ fn workload() {
 #[derive(Debug, Clone)]
 enum Json {
     Null,
-    Bool(bool),
+    Bool(#[allow(dead_code)] bool),
     Num(f64),
     Str(String),
     Arr(Vec<Json>),
