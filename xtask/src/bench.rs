@@ -758,14 +758,14 @@ fn go_setup(root: &Path, dir: &Path, names: &[&str]) -> Result<(), String> {
 
 /// Makes sure `tool` is on PATH, installing the Debian package `pkg` with apt-get when root (as
 /// `go` is); Err says why there is none.
-fn tool_setup(tool: &str, pkg: &str) -> Result<PathBuf, String> {
+pub fn tool_setup(tool: &str, pkg: &str) -> Result<PathBuf, String> {
     if let Some(p) = which(tool) {
         return Ok(p);
     }
     if !is_root() {
         return Err(format!("`{tool}` is not installed and we are not root (apt-get install {pkg})"));
     }
-    eprintln!("xtask: bench: installing {pkg} (apt-get)");
+    eprintln!("xtask: installing {pkg} (apt-get)");
     let st = Command::new("sh")
         .arg("-c")
         .arg(format!("apt-get update -qq && apt-get install -y -qq --no-install-recommends {pkg}"))

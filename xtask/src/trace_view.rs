@@ -311,13 +311,15 @@ pub fn cmd_trace_view(args: &[String]) -> Result<i32, Fail> {
 
 /// Screenshots `html` with headless Chromium into `png`, WIDTH x `height` pixels.
 pub fn screenshot(html: &Path, png: &Path, height: u32) -> Result<(), String> {
-    let chromium = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|c| crate::which(c).is_some())
-        .ok_or("headless Chromium not found (Debian: apt-get install chromium)")?;
+    // Installed with apt-get when missing and root (as bench installs go and wrk).
+    let chromium = match ["chromium-browser", "google-chrome"].into_iter().find_map(crate::which) {
+        Some(p) => p,
+        None => crate::bench::tool_setup("chromium", "chromium")?,
+    };
+    let chromium = chromium.display().to_string();
     let html = std::fs::canonicalize(html).map_err(|e| format!("{}: {e}", html.display()))?;
     let profile = std::env::temp_dir().join(format!("gort-chromium-{}", std::process::id()));
-    let st = std::process::Command::new(chromium)
+    let st = std::process::Command::new(&chromium)
         .args(["--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars", "--force-device-scale-factor=1"])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("--screenshot={}", png.display()))
