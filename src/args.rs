@@ -283,7 +283,7 @@ pub fn godebug_string(key: &str) -> Option<&'static [u8]> {
 
 /// The value of the last `key=value` field of a GODEBUG string.
 pub fn godebug_field<'a>(s: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
-    s.split(|&c| c == b',').filter_map(|f| f.strip_prefix(key)?.strip_prefix(b"=")).last()
+    s.split(|&c| c == b',').rev().find_map(|f| f.strip_prefix(key)?.strip_prefix(b"="))
 }
 
 /// Whether parsedebugvars found the process in secure mode (GODEBUG ignored).

@@ -3,10 +3,10 @@
 //! `cargo xtask trace-view` renders. Go writes its own binary format (trace.go's traceEv*
 //! encoding); gort writes what those viewers read directly.
 //!
-//! One process (pid 1). One thread row per P (tid = P id, named "P<n>") holding its goroutines'
+//! One process (pid 1). One thread row per P (tid = P id, named `P<n>`) holding its goroutines'
 //! spans: a `B` event when a goroutine starts on the P and an `E` event when it stops, with
 //! `args.end` saying why (`block` with `args.reason` = Go's wait reason, `sched`, `preempt`,
-//! `syscall`, `exit`, `trace stop`). One row per M (tid = 1000 + M id, "M<n>") holding its
+//! `syscall`, `exit`, `trace stop`). One row per M (tid = 1000 + M id, `M<n>`) holding its
 //! system calls (`B`/`E` named `syscall`) and its sleeps and wake-ups. Wake-ups are flow
 //! events: `s` (name `wakeup`, `args.g` = the woken goroutine) where the goroutine was made
 //! runnable, `f` with the same id where it next starts. Instant events (`i`, thread scope) mark

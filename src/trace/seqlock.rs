@@ -151,7 +151,7 @@ mod loom_tests {
     }
 
     #[test]
-    #[should_panic]
+    #[should_panic(expected = "Causality violation")]
     fn without_the_writers_fence_the_stopper_races() {
         stop_while_writing::<NoFence>();
     }

@@ -307,7 +307,7 @@ pub fn m_exit(mp: *mut M) {
     // SAFETY: mp is the exiting M, outside any write section; stop walks Ms under sched.lock,
     // held by our caller.
     unsafe {
-        let b = core::mem::replace(&mut (*mp).trace_buf, ptr::null_mut());
+        let b = core::mem::take(&mut (*mp).trace_buf);
         if !b.is_null() {
             push_full(b);
         }
@@ -444,7 +444,7 @@ pub fn stop() {
             while !seqlock::stopper_may_take::<CoreFence>(&(*mp).trace_seq) {
                 core::hint::spin_loop();
             }
-            let b = core::mem::replace(&mut (*mp).trace_buf, ptr::null_mut());
+            let b = core::mem::take(&mut (*mp).trace_buf);
             if !b.is_null() {
                 push_full(b);
             }
