@@ -138,7 +138,13 @@ fn workload() {
         let (_keep, never) = gort::chan::<()>(0);
         let _ = never.recv();
     });
-    gort::sleep(Duration::from_millis(2));
+    // Every worker has sent; wait until each has also exited (its exit is recorded before it
+    // stops counting), so the trace holds every end: main, the trace writer and the blocked
+    // goroutine remain.
+    let t0 = gort::time::Instant::now();
+    while gort::num_goroutine() > 3 && t0.elapsed() < Duration::from_secs(10) {
+        gort::sleep(Duration::from_millis(1));
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
