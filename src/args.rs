@@ -271,10 +271,29 @@ pub fn parse_godebug(s: &[u8], into: &mut DebugVars) {
     }
 }
 
+/// The string value of GODEBUG field `key` (the last one wins, as for the integer keys), for
+/// keys whose value is not a number (gort's `gorttrace=path`). None in secure mode, as all of
+/// GODEBUG.
+pub fn godebug_string(key: &str) -> Option<&'static [u8]> {
+    if SECURE.load(Ordering::Relaxed) {
+        return None;
+    }
+    godebug_field(gogetenv("GODEBUG")?, key.as_bytes())
+}
+
+/// The value of the last `key=value` field of a GODEBUG string.
+pub fn godebug_field<'a>(s: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    s.split(|&c| c == b',').rev().find_map(|f| f.strip_prefix(key)?.strip_prefix(b"="))
+}
+
+/// Whether parsedebugvars found the process in secure mode (GODEBUG ignored).
+static SECURE: AtomicBool = AtomicBool::new(false);
+
 /// Go's parsedebugvars: reads GODEBUG unless the process runs in secure mode (AT_SECURE), and
 /// GOTRACEBACK (setTraceback), which secure mode forces to `none` as Go's secureEnv does.
 pub fn parsedebugvars(secure: bool) {
     let mut d = DebugVars::default();
+    SECURE.store(secure, Ordering::Relaxed);
     if !secure {
         if let Some(v) = gogetenv("GODEBUG") {
             parse_godebug(v, &mut d);
@@ -403,6 +422,15 @@ mod tests {
             assert_eq!(gomaxprocs_env(Some(bad)), None, "{:?}", bad);
         }
         assert_eq!(gomaxprocs_env(None), None);
+    }
+
+    #[test]
+    fn godebug_string_fields() {
+        let s = b"schedtrace=10,gorttrace=/tmp/a.json,x=1";
+        assert_eq!(godebug_field(s, b"gorttrace"), Some(&b"/tmp/a.json"[..]));
+        assert_eq!(godebug_field(b"gorttrace=a,gorttrace=b", b"gorttrace"), Some(&b"b"[..]));
+        assert_eq!(godebug_field(b"gorttracex=a,gorttrace", b"gorttrace"), None);
+        assert_eq!(godebug_field(b"gorttrace=", b"gorttrace"), Some(&b""[..]));
     }
 
     #[test]

@@ -179,6 +179,8 @@ pub enum WaitReason {
     SyncWaitGroupWait,
     /// Parked on the network poller (Go's waitReasonIOWait).
     IoWait,
+    /// The execution-trace writer waiting for full buffers (Go's waitReasonTraceReaderBlocked).
+    TraceReaderBlocked,
 }
 
 impl WaitReason {
@@ -196,6 +198,7 @@ impl WaitReason {
             WaitReason::SyncMutexLock => "sync.Mutex.Lock",
             WaitReason::SyncWaitGroupWait => "sync.WaitGroup.Wait",
             WaitReason::IoWait => "IO wait",
+            WaitReason::TraceReaderBlocked => "trace reader (blocked)",
         }
     }
 }
@@ -266,6 +269,9 @@ pub struct G {
     /// by the g itself while it runs; read by the M that takes it off a run queue (the queue's
     /// release/acquire orders the two).
     pub lockedm: *mut M,
+    /// Execution tracing (trace/): the flow id of the wake-up that made this g runnable, for
+    /// the arrow from the waker to its next start; 0 when none is pending.
+    pub trace_wakeup: u64,
 }
 
 /// An OS thread ("machine").
@@ -341,6 +347,13 @@ pub struct M {
     /// then kills would never run again, and ExitProcess would wait for it forever.
     #[cfg(windows)]
     pub preempt_ext_lock: AtomicU32,
+    /// Execution tracing (trace/seqlock.rs): odd while this M writes into `trace_buf`.
+    pub trace_seq: AtomicU32,
+    /// This M's trace buffer (trace/): written only by this M inside its seqlock section,
+    /// taken by `trace::stop` once tracing is off and `trace_seq` is even; null when none.
+    pub trace_buf: *mut crate::trace::TraceBuf,
+    /// Wake-up arrows this M has drawn (their ids: trace::go_unblock).
+    pub trace_flow: u64,
 }
 
 /// sysmon's view of a P at its last look.

@@ -116,6 +116,7 @@ mod sys;
 mod testmain;
 pub mod time;
 mod timer;
+pub mod trace;
 #[cfg(gort_traceback)]
 mod traceback;
 

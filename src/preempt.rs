@@ -91,6 +91,16 @@ pub fn init(off: bool, force_ns: i64) {
     }
 }
 
+/// Whether `gp`, being switched out in gosched_m, was preempted asynchronously (its context
+/// is the OS's resume path; execution traces tell the two kinds apart by it).
+///
+/// gp is a g being switched out, whose `sched` its M wrote.
+pub fn resumes_async(gp: *mut G) -> bool {
+    let pc = mechanism::resume_pc();
+    // SAFETY: gs are never freed; gp's sched was written by this M (mcall or the handler).
+    pc != 0 && unsafe { (*gp).sched.pc } == pc
+}
+
 /// Whether sysmon signals goroutines that ran too long.
 pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)

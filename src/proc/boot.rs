@@ -244,8 +244,10 @@ pub(super) extern "C" fn runtime_main(_ctx: usize) {
             /// Defined by `gort::main!` in the program.
             fn gort_user_main();
         }
+        crate::trace::start_from_godebug();
         // SAFETY: gort::main! defines gort_user_main as a plain `fn()`.
         unsafe { gort_user_main() };
+        crate::trace::stop();
     }
     os::exit(0);
 }

@@ -236,6 +236,8 @@ pub(super) fn mexit() -> ! {
                 (*cur).alllink = (*mp).alllink;
             }
         }
+        // Off allm, so trace::stop no longer finds it: its trace buffer goes now.
+        crate::trace::m_exit(mp);
     }
     handoffp(releasep());
     {

@@ -264,3 +264,14 @@ pub fn check_pinned(what: &str) {
     #[cfg(not(debug_assertions))]
     let _ = what;
 }
+
+/// Calls `f` on every M of allm, under sched.lock (trace::stop takes their buffers).
+pub fn for_each_m(mut f: impl FnMut(*mut M)) {
+    let _s = SCHED.lock.lock();
+    let mut mp = ALLM.load(Ordering::Acquire);
+    while !mp.is_null() {
+        f(mp);
+        // SAFETY: Ms are never freed; alllink changes only under sched.lock, held.
+        mp = unsafe { (*mp).alllink };
+    }
+}

@@ -348,6 +348,9 @@ fn newproc_queued(
         (*newg).parent_goid = if parent.is_null() { 0 } else { (*parent).goid };
         (*newg).gopc = gopc;
         (*newg).gopc_loc = loc;
+        if crate::trace::on() {
+            crate::trace::go_create(newg, (*newg).parent_goid);
+        }
     }
     runqput(pp, newg, next);
     if MAIN_STARTED.load(Ordering::Acquire) {

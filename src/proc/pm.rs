@@ -124,6 +124,9 @@ pub(super) fn acquirep(pp: *mut P) {
         (*pp).m.store(mp, Ordering::Relaxed);
         (*pp).status.store(PStatus::Running, Ordering::Release);
     }
+    if crate::trace::on() {
+        crate::trace::proc_start(pp);
+    }
 }
 
 /// Go's releasep: disassociates the current M from its P, which becomes idle.
@@ -137,6 +140,9 @@ pub(super) fn releasep() -> *mut P {
             || (*pp).status.load(Ordering::Relaxed) != PStatus::Running
         {
             crate::throw("releasep: invalid arg");
+        }
+        if crate::trace::on() {
+            crate::trace::proc_stop(pp);
         }
         (*mp).p.store(ptr::null_mut(), Ordering::Relaxed);
         (*pp).m.store(ptr::null_mut(), Ordering::Relaxed);
@@ -233,9 +239,15 @@ pub(super) fn stopm() {
         mput(&mut s, mp);
         drop(s);
         (*mp).blocked = true;
+        if crate::trace::on() {
+            crate::trace::m_sleep(false);
+        }
         (*mp).park.sleep();
         (*mp).park.clear();
         (*mp).blocked = false;
+        if crate::trace::on() {
+            crate::trace::m_sleep(true);
+        }
         acquirep((*mp).nextp);
         (*mp).nextp = ptr::null_mut();
     }

@@ -133,8 +133,11 @@ pub(super) fn execute(gp: *mut G, inherit_time: bool) -> ! {
         casgstatus(gp, GStatus::Runnable, GStatus::Running);
         (*gp).waitsince.store(0, Ordering::Relaxed);
         (*gp).preempt.store(false, Ordering::Relaxed);
+        let pp = (*mp).p.load(Ordering::Relaxed);
+        if crate::trace::on() {
+            crate::trace::go_start(gp, pp);
+        }
         if !inherit_time {
-            let pp = (*mp).p.load(Ordering::Relaxed);
             (*pp).schedtick = (*pp).schedtick.wrapping_add(1);
         }
         arch::gogo(&(*gp).sched)
@@ -225,6 +228,17 @@ pub(super) fn find_runnable() -> (*mut G, bool) {
             continue;
         }
         let pp = getp();
+        // Go: "try to schedule a trace reader" (one Relaxed load unless buffers wait for it).
+        let rg = crate::trace::reader_to_run();
+        if !rg.is_null() {
+            casgstatus(rg, GStatus::Waiting, GStatus::Runnable);
+            // SAFETY: rg is the parked trace writer, ours since we took it out of READER.
+            unsafe { (*rg).waitreason = WaitReason::Zero };
+            if crate::trace::on() {
+                crate::trace::go_unblock(rg);
+            }
+            return (rg, false);
+        }
         let (now, mut poll_until, _) = check_timers(pp, 0);
         if let Some(found) = runnable_from_queues(pp) {
             return found;
@@ -380,6 +394,10 @@ fn poll_network_now() -> Option<(*mut G, bool)> {
     casgstatus(gp, GStatus::Waiting, GStatus::Runnable);
     // SAFETY: gp is ours to run.
     unsafe { (*gp).waitreason = WaitReason::Zero };
+    if crate::trace::on() {
+        crate::trace::netpoll(1);
+        crate::trace::go_unblock(gp);
+    }
     Some((gp, false))
 }
 
@@ -400,9 +418,15 @@ pub(super) fn inject_glist(mut list: GList) {
             casgstatus(gp, GStatus::Waiting, GStatus::Runnable);
             // SAFETY: gp is valid and, just popped, on no list.
             unsafe { (*gp).waitreason = WaitReason::Zero };
+            if crate::trace::on() {
+                crate::trace::go_unblock(gp);
+            }
             globrunqput(&mut s, gp);
             n += 1;
         }
+    }
+    if crate::trace::on() {
+        crate::trace::netpoll(n as usize);
     }
     let mut idle = SCHED.npidle.load(Ordering::Relaxed).min(n);
     // With a P, the caller runs one of them itself.
@@ -508,6 +532,9 @@ pub(super) fn steal_work(mut now: i64) -> (*mut G, bool, i64, i64, bool) {
             if unsafe { (*p2).status.load(Ordering::Acquire) } != PStatus::Idle {
                 let gp = runqsteal(pp, p2, steal_timers_or_runnext);
                 if !gp.is_null() {
+                    if crate::trace::on() {
+                        crate::trace::steal(p2);
+                    }
                     return (gp, false, now, poll_until, false);
                 }
             }
@@ -586,6 +613,10 @@ pub(super) unsafe extern "C" fn park_m(gp: *mut G) -> ! {
     dropg();
     // SAFETY: gp is the g that just parked; its hook was set by gopark.
     unsafe {
+        // Recorded before the hook lets a waker see gp, so the block precedes its unblock.
+        if crate::trace::on() {
+            crate::trace::go_block(gp, (*gp).waitreason);
+        }
         // Take both fields before calling the hook: once it releases the lock, a waker may
         // ready gp and gp may run and park again elsewhere, setting them anew.
         let lock = core::mem::replace(&mut (*gp).waitlock, 0);
@@ -593,6 +624,9 @@ pub(super) unsafe extern "C" fn park_m(gp: *mut G) -> ! {
             let ok = f(gp, lock);
             if !ok {
                 casgstatus(gp, GStatus::Waiting, GStatus::Runnable);
+                if crate::trace::on() {
+                    crate::trace::go_unblock(gp);
+                }
                 execute(gp, true);
             }
         }
@@ -606,6 +640,9 @@ pub fn ready(gp: *mut G, next: bool) {
     casgstatus(gp, GStatus::Waiting, GStatus::Runnable);
     // SAFETY: gp is a valid g.
     unsafe { (*gp).waitreason = WaitReason::Zero };
+    if crate::trace::on() {
+        crate::trace::go_unblock(gp);
+    }
     // Pinned: runqput is the P owner's operation (Go's ready: acquirem).
     let mp = acquirem();
     let pp = getp();
@@ -634,6 +671,20 @@ pub fn gosched() {
 /// Go's gosched_m → goschedImpl (on g0).
 pub(crate) unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
     check_stack(gp);
+    if crate::trace::on() {
+        // Asynchronous preemption enters here from the signal (or SuspendThread) with gp's
+        // context pointing at the OS's resume path; a safe-point preemption via preempt_check
+        // with gp.preempt set; anything else is a plain Gosched.
+        // SAFETY: gp is the g being switched out: its fields are ours.
+        let (async_, coop) = unsafe {
+            let a = crate::preempt::resumes_async(gp);
+            (a, !a && (*gp).preempt.load(Ordering::Relaxed))
+        };
+        if async_ || coop {
+            crate::trace::go_preempt(gp, async_);
+        }
+        crate::trace::go_stop(gp, if async_ || coop { crate::trace::STOP_PREEMPT } else { crate::trace::STOP_SCHED });
+    }
     casgstatus(gp, GStatus::Running, GStatus::Runnable);
     dropg();
     globrunqput(&mut SCHED.lock.lock(), gp);
@@ -691,6 +742,9 @@ pub extern "C" fn goexit1() -> ! {
 /// Go's goexit0 (on g0): gp becomes _Gdead and goes on the P's free list with its stack.
 pub(super) unsafe extern "C" fn goexit0(gp: *mut G) -> ! {
     check_stack(gp);
+    if crate::trace::on() {
+        crate::trace::go_stop(gp, crate::trace::STOP_EXIT);
+    }
     casgstatus(gp, GStatus::Running, GStatus::Dead);
     SCHED.ngalive.fetch_sub(1, Ordering::Relaxed);
     let mp = getm();

@@ -10,6 +10,9 @@ pub fn entersyscall() {
     // SAFETY: gp is the running user g; mp/pp are ours.
     unsafe {
         (*gp).locks += 1; // no preemption while we rearrange: gp.m is ours until the -= 1
+        if crate::trace::on() {
+            crate::trace::go_syscall(gp);
+        }
         let mp = (*gp).m;
         casgstatus(gp, GStatus::Running, GStatus::Syscall);
         let pp = (*mp).p.load(Ordering::Relaxed);
@@ -53,8 +56,14 @@ pub fn exitsyscall() {
         let mp = (*gp).m;
         let oldp = (*mp).oldp;
         (*mp).oldp = ptr::null_mut();
+        if crate::trace::on() {
+            crate::trace::go_sysexit(gp);
+        }
         if exitsyscallfast(oldp) {
             let pp = (*mp).p.load(Ordering::Relaxed);
+            if crate::trace::on() {
+                crate::trace::go_start(gp, pp);
+            }
             (*pp).syscalltick.fetch_add(1, Ordering::Relaxed);
             casgstatus(gp, GStatus::Syscall, GStatus::Running);
             (*gp).locks -= 1;

@@ -9,6 +9,11 @@ use crate::gmp::M;
 /// No asynchronous preemption on this target.
 pub const SUPPORTED: bool = false;
 
+/// Where a goroutine switched out by an asynchronous preemption resumes: none here.
+pub fn resume_pc() -> usize {
+    0
+}
+
 /// Never called: `preempt::enabled()` is false here, and sysmon asks it before preempting.
 pub fn preempt_thread(_mp: *mut M) {
     crate::throw("asynchronous preemption on a target without it");

@@ -70,7 +70,9 @@ struct Workload {
     arg: Option<&'static str>,
     /// The name on its `RESULT` line.
     result: &'static str,
-    /// What gort is compared with: "go" or "glibc" (the same loop on glibc malloc, std threads).
+    /// What gort is compared with: "go" or "glibc" (the same loop on glibc malloc, std threads),
+    /// or "untraced": the gort side runs with an execution trace on (`GODEBUG=gorttrace`, into
+    /// target/bench/), the other side is the same program without (issue 20's overhead rows).
     vs: &'static str,
     kind: Kind,
 }
@@ -78,6 +80,11 @@ struct Workload {
 /// A gort-vs-Go workload whose program, result and name are the same.
 const fn w(name: &'static str, procs: Option<u32>) -> Workload {
     Workload { name, procs, prog: name, arg: None, result: name, vs: "go", kind: Kind::Plain }
+}
+
+/// An execution-trace overhead row: gort's `prog` traced against itself untraced.
+const fn traced(name: &'static str, prog: &'static str, procs: u32) -> Workload {
+    Workload { name, procs: Some(procs), prog, arg: None, result: prog, vs: "untraced", kind: Kind::Plain }
 }
 
 /// A wake-up latency row (benches bench_wakeup / go wakeup, which print both percentiles).
@@ -191,6 +198,11 @@ static WORKLOADS: &[Workload] = &[
     http(1, Metric::P99),
     http(2, Metric::Rps),
     http(2, Metric::P99),
+    // Tracing on (GODEBUG=gorttrace) against off: the ratio is the tracer's overhead (aim: 1.3).
+    traced("pingpong+trace", "pingpong", 1),
+    traced("pingpong+trace", "pingpong", 2),
+    traced("spawn+trace", "spawn", 1),
+    traced("spawn+trace", "spawn", 2),
     // The same gort program against glibc malloc.
     Workload {
         name: "malloc",
@@ -353,14 +365,23 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
                     ("gort", Kind::Wrk(_)) => {
                         http_hello.clone().ok_or_else(|| "examples/http_hello did not build".into())
                     }
-                    ("gort", _) => gort_exe(wl.prog).ok_or_else(|| format!("no gort binary bench_{}", wl.prog)),
+                    ("gort" | "untraced", _) => {
+                        gort_exe(wl.prog).ok_or_else(|| format!("no gort binary bench_{}", wl.prog))
+                    }
                     ("glibc", _) => glibc_exe(wl.prog),
                     _ => go_exe(wl.prog),
                 };
                 let result = match (exe, wl.kind) {
                     (Err(e), _) => Err(e),
                     (Ok(exe), _) if wl.name == "hello" => time_execs(&root, &exe, hello_execs),
-                    (Ok(exe), Kind::Plain) => run_one(&root, &exe, wl),
+                    (Ok(exe), Kind::Plain) if wl.vs == "untraced" && imp == "gort" => {
+                        // Hundreds of MB of JSON for the ping-pong: deleted after the run.
+                        let trace = out_dir.join(format!("trace-{}.json", wl.label().replace('/', "-p")));
+                        let r = run_one(&root, &exe, wl, Some(&trace));
+                        let _ = fs::remove_file(&trace);
+                        r
+                    }
+                    (Ok(exe), Kind::Plain) => run_one(&root, &exe, wl, None),
                     (Ok(exe), Kind::Companion(args)) => {
                         companion.clone().and_then(|c| run_companion(&root, &exe, wl, &c, args))
                     }
@@ -536,10 +557,14 @@ fn bench_command(root: &Path, exe: &Path, procs: Option<u32>) -> Command {
     c
 }
 
-/// Runs one program once and reads its `RESULT name value unit` line.
-fn run_one(root: &Path, exe: &Path, wl: &Workload) -> Result<(f64, String), String> {
+/// Runs one program once and reads its `RESULT name value unit` line; with `trace`, under
+/// `GODEBUG=gorttrace=<trace>`.
+fn run_one(root: &Path, exe: &Path, wl: &Workload, trace: Option<&Path>) -> Result<(f64, String), String> {
     let mut c = bench_command(root, exe, wl.procs);
     c.args(wl.arg);
+    if let Some(t) = trace {
+        c.env("GODEBUG", format!("gorttrace={}", t.display()));
+    }
     let out = run::run_captured(c, RUN_TIMEOUT).map_err(|e| format!("could not start {}: {e}", exe.display()))?;
     if !out.status.is_some_and(|s| s.success()) {
         let err = String::from_utf8_lossy(&out.stderr);
@@ -742,14 +767,14 @@ fn go_setup(root: &Path, dir: &Path, names: &[&str]) -> Result<(), String> {
 
 /// Makes sure `tool` is on PATH, installing the Debian package `pkg` with apt-get when root (as
 /// `go` is); Err says why there is none.
-pub(crate) fn tool_setup(tool: &str, pkg: &str) -> Result<PathBuf, String> {
+pub fn tool_setup(tool: &str, pkg: &str) -> Result<PathBuf, String> {
     if let Some(p) = which(tool) {
         return Ok(p);
     }
     if !is_root() {
         return Err(format!("`{tool}` is not installed and we are not root (apt-get install {pkg})"));
     }
-    eprintln!("xtask: bench: installing {pkg} (apt-get)");
+    eprintln!("xtask: installing {pkg} (apt-get)");
     let st = Command::new("sh")
         .arg("-c")
         .arg(format!("apt-get update -qq && apt-get install -y -qq --no-install-recommends {pkg}"))

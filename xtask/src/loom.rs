@@ -1,5 +1,5 @@
 //! `cargo xtask loom`: gort's loom model checks (the `loom_tests` modules of src/runq.rs,
-//! src/chan.rs and src/spinning.rs), run as
+//! src/chan.rs, src/spinning.rs and src/trace/seqlock.rs), run as
 //!
 //! ```text
 //! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p gort --lib --release

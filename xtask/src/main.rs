@@ -19,6 +19,7 @@
 //! doc-examples   doc_examples.rs  the code blocks of doc comments and README.md, built and run
 //! usercrate      usercrate.rs     gort as a user's crate: gort's harness tests, templates/gort-app
 //!                                 from a clean copy, README "Your first gort program", cargo package
+//! trace-view     trace_view.rs    an execution trace (gort::trace) as an HTML/SVG timeline
 //! ```
 //!
 //! The pieces they share: targets.rs (the TARGETS table, `setup`: rust-std, clang and the
@@ -47,6 +48,7 @@ mod run_cmd;
 mod stress;
 mod targets;
 mod test;
+mod trace_view;
 mod usercrate;
 
 use std::collections::BTreeMap;
@@ -111,6 +113,7 @@ fn main() -> ExitCode {
         Some("compile-fail") => compile_fail::cmd_compile_fail(&args[1..]),
         Some("doc-examples") => doc_examples::cmd_doc_examples(&args[1..]),
         Some("usercrate") => usercrate::cmd_usercrate(&args[1..]),
+        Some("trace-view") => trace_view::cmd_trace_view(&args[1..]),
         Some("help" | "-h" | "--help") | None => {
             println!("{}", USAGE);
             Ok(if args.is_empty() { 2 } else { 0 })
@@ -144,6 +147,7 @@ const USAGE: &str = "usage:
   cargo xtask compile-fail [--filter SUBSTR]
   cargo xtask doc-examples [--filter SUBSTR]
   cargo xtask usercrate [--target T]... [--no-readme] [--no-package]
+  cargo xtask trace-view TRACE.json [-o OUT.html] [--png OUT.png] [--window FROM_MS..TO_MS]
 (details at the top of xtask/src/main.rs)";
 
 // ---------------------------------------------------------------------------------------------

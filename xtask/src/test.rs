@@ -199,7 +199,7 @@ fn host_steps(root: &Path, loom: bool, res: &mut Results) {
         println!("== loom: {}", LOOM_DESCRIPTION);
         let t0 = Instant::now();
         let ok = loom_command(root).status().map(|s| s.success()).unwrap_or(false);
-        res.rows.push(entry_row("loom (runq, chan, spinning)", ok, t0.elapsed()));
+        res.rows.push(entry_row("loom (runq, chan, spinning, trace)", ok, t0.elapsed()));
         if !ok {
             res.failures.push("loom: failed (output above)".into());
         }

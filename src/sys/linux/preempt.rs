@@ -14,6 +14,11 @@ use crate::sys as os;
 /// Linux interrupts a thread with a signal.
 pub const SUPPORTED: bool = true;
 
+/// Where a goroutine switched out by an asynchronous preemption resumes (its `sched.pc`).
+pub fn resume_pc() -> usize {
+    os::sigreturn_resume as *const () as usize
+}
+
 /// Sends the preemption signal to `mp`, unless one is on its way already.
 pub fn preempt_thread(mp: *mut M) {
     // SAFETY: Ms are never freed; signal_pending is atomic, procid written once by minit.

@@ -46,6 +46,11 @@ use crate::sys as os;
 /// Windows interrupts a thread with SuspendThread.
 pub const SUPPORTED: bool = true;
 
+/// Where a goroutine switched out by an asynchronous preemption resumes (its `sched.pc`).
+pub fn resume_pc() -> usize {
+    context_resume as *const () as usize
+}
+
 #[link(name = "kernel32", kind = "raw-dylib")]
 extern "system" {
     fn SuspendThread(h: usize) -> u32;

@@ -1,0 +1,50 @@
+//! Execution tracing (Go's runtime/trace.go, traceruntime.go, traceevent.go, tracebuf.go):
+//! `GODEBUG=gorttrace=path` or `gort::trace::start(path)` / `stop()` record what the scheduler
+//! does (goroutines created, started, blocked with their reason, unblocked, ended; system calls;
+//! Ps and Ms starting and stopping; preemptions; steals; netpoll wake-ups) and write it as
+//! Chrome Trace Event JSON (`json.rs`), which Perfetto, chrome://tracing and
+//! `cargo xtask trace-view` read.
+//!
+//! - **Off**: every hook in the scheduler is `if trace::on() { … }`, one Relaxed load and a
+//!   predictable branch; the recording functions are out of line (`#[cold]`).
+//! - **On**: each M appends fixed-size events to its own buffer (`m.trace_buf`, Go 1.21's
+//!   per-M buffers: an event is written by the M that makes it, with or without a P, so no
+//!   lock is needed), inside the seqlock section of `seqlock.rs` (which states the ordering
+//!   argument). A full buffer goes on the `FULL` list (a lock taken once per 2048 events) and
+//!   the M takes a fresh one.
+//! - **The writer** (Go's trace reader) is a goroutine started by `start`. It parks while no
+//!   buffer is full; `find_runnable` wakes it ("try to schedule a trace reader": `reader_to_run`)
+//!   when `PENDING` says buffers wait, so events are never written from inside the scheduler.
+//!   It converts each buffer to JSON and writes it to the file.
+//! - **stop** records the caller's span end, turns the switch off, takes every M's partial
+//!   buffer once that M is out of its write section, tells the writer to finish and waits for
+//!   it. Goroutines running on other Ps when tracing starts or stops have their spans cut at
+//!   the trace's edges (Go emits their status instead).
+
+mod json;
+mod seqlock;
+mod traceruntime;
+
+pub(crate) use traceruntime::*;
+
+pub use traceruntime::StartError;
+
+/// Starts recording an execution trace into `path` (created or truncated), as
+/// `GODEBUG=gorttrace=path` does before `main`. Fails if a trace is being recorded already or
+/// the file cannot be created.
+///
+/// ```no_run
+/// gort::trace::start("trace.json").unwrap();
+/// // ... the work to look at ...
+/// gort::trace::stop();
+/// ```
+pub fn start(path: impl AsRef<[u8]>) -> Result<(), StartError> {
+    traceruntime::start(path.as_ref())
+}
+
+/// Stops recording and returns once the trace file is complete. Does nothing when no trace is
+/// being recorded. (`GODEBUG=gorttrace` traces stop when `main` returns; `gort::os::exit` and a
+/// panic leave the file incomplete, as Go's trace is.)
+pub fn stop() {
+    traceruntime::stop()
+}

@@ -1,0 +1,480 @@
+//! The runtime half of execution tracing (Go's traceruntime.go, tracebuf.go and trace.go's
+//! reader): events, per-M buffers, the scheduler's hooks, the writer goroutine, start and stop.
+//! The design is in `trace/mod.rs`'s doc.
+
+use super::json;
+use super::seqlock;
+
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::{ptr, str};
+
+use alloc::vec::Vec;
+
+use crate::gmp::{Global, WaitReason, G, M, P};
+use crate::lock_futex::Mutex;
+use crate::spinning::CoreFence;
+
+/// Events per buffer (40 bytes each: an 80 KB buffer).
+pub const BUF_EVENTS: usize = 2048;
+
+/// One recorded event (Go's traceEv*, fixed size; `json.rs` says what each field means per
+/// kind). All-zero is a valid value, so buffers come from `alloc_zeroed`.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub struct Ev {
+    /// nanotime when it happened.
+    pub ts: i64,
+    /// The goroutine it is about (goid), or 0.
+    pub g: u64,
+    /// Kind-specific.
+    pub x: u64,
+    /// Kind-specific.
+    pub y: u64,
+    /// One of the `EV_*` kinds.
+    pub kind: u8,
+    /// Kind-specific small argument.
+    pub arg: u8,
+    /// The P it happened on (its id), or -1.
+    pub p: i16,
+    /// The M that recorded it (its id).
+    pub m: i32,
+}
+
+/// A goroutine was created: g = the new goid, x = its creator's goid.
+pub const EV_GO_CREATE: u8 = 1;
+/// A goroutine starts running on P: x = its `gort::go` call site (`&'static Location` or 0),
+/// y = the wake-up flow id that made it runnable, or 0.
+pub const EV_GO_START: u8 = 2;
+/// The running goroutine stops: arg = `STOP_*`; for a block x, y = the wait reason's text.
+pub const EV_GO_STOP: u8 = 3;
+/// A goroutine was made runnable: g = the woken goid, y = the flow id its start will carry.
+pub const EV_GO_UNBLOCK: u8 = 4;
+/// The running goroutine enters a blocking system call (Go's traceEvGoSysCall).
+pub const EV_GO_SYSCALL: u8 = 5;
+/// ... and comes back (Go's traceEvGoSysExit).
+pub const EV_GO_SYSEXIT: u8 = 6;
+/// An M acquired P (Go's traceEvProcStart).
+pub const EV_PROC_START: u8 = 7;
+/// An M released P (Go's traceEvProcStop).
+pub const EV_PROC_STOP: u8 = 8;
+/// An M woke from stopm (it got work) or started.
+pub const EV_M_START: u8 = 9;
+/// An M goes to sleep in stopm.
+pub const EV_M_STOP: u8 = 10;
+/// The running goroutine was preempted: arg = 1 asynchronously (signal / SuspendThread), 0 at
+/// a safe point (Go's traceEvGoPreempt).
+pub const EV_GO_PREEMPT: u8 = 11;
+/// This P stole work: x = the victim P's id.
+pub const EV_STEAL: u8 = 12;
+/// The network poller returned x goroutines.
+pub const EV_NETPOLL: u8 = 13;
+
+/// Why a goroutine stopped (EV_GO_STOP's arg).
+pub const STOP_EXIT: u8 = 0;
+/// It yielded (Gosched).
+pub const STOP_SCHED: u8 = 1;
+/// It was preempted.
+pub const STOP_PREEMPT: u8 = 2;
+/// It entered a blocking system call (its P may run others meanwhile).
+pub const STOP_SYSCALL: u8 = 3;
+/// The trace stopped while it ran.
+pub const STOP_TRACE: u8 = 4;
+/// It parked (x, y: the wait reason).
+pub const STOP_BLOCK: u8 = 5;
+
+/// A buffer of events (Go's traceBuf).
+#[repr(C)]
+pub struct TraceBuf {
+    /// Events used.
+    pub n: usize,
+    /// The events.
+    pub ev: [Ev; BUF_EVENTS],
+}
+
+/// The switch: 1 while tracing (the seqlock's `on` word).
+static ON: AtomicU32 = AtomicU32::new(0);
+/// A trace is being recorded or written (start..stop, writer included).
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// Full buffers waiting for the writer (and, after stop, every partial one).
+static FULL: Mutex<BufList> = Mutex::new(BufList(Vec::new()));
+/// Buffers on FULL: the scheduler's cue to run the writer.
+static PENDING: AtomicUsize = AtomicUsize::new(0);
+/// The parked writer goroutine, or null (Go's trace.reader).
+static READER: AtomicPtr<G> = AtomicPtr::new(ptr::null_mut());
+/// stop has taken every buffer: the writer finishes after the next take.
+static STOPPING: AtomicBool = AtomicBool::new(false);
+/// The writer has written the file's end and closed it.
+static DONE: AtomicBool = AtomicBool::new(false);
+/// The goroutine parked in `stop` waiting for DONE, or null.
+static STOPPER: AtomicPtr<G> = AtomicPtr::new(ptr::null_mut());
+/// nanotime at start: the trace's time zero.
+static T0: AtomicU64 = AtomicU64::new(0);
+/// The file being written: set by start, taken by the writer.
+static FILE: Global<Option<crate::fs::File>> = Global::new(None);
+
+/// The list behind FULL.
+struct BufList(Vec<*mut TraceBuf>);
+// SAFETY: the buffers are plain memory owned by the list; they move between threads only under
+// FULL's lock (and are then owned by whoever took them).
+unsafe impl Send for BufList {}
+
+/// Whether tracing is on: the scheduler's hooks test this (one Relaxed load) before calling in.
+#[inline(always)]
+pub fn on() -> bool {
+    ON.load(Ordering::Relaxed) != 0
+}
+
+/// A zeroed buffer, or null if the OS has no memory (the event is then dropped).
+fn new_buf() -> *mut TraceBuf {
+    // SAFETY: TraceBuf has a non-zero size; all-zero is a valid TraceBuf.
+    unsafe { alloc::alloc::alloc_zeroed(core::alloc::Layout::new::<TraceBuf>()) as *mut TraceBuf }
+}
+
+/// Frees a buffer the writer is done with.
+///
+/// # Safety
+/// `b` came from `new_buf` and nobody else holds it.
+unsafe fn free_buf(b: *mut TraceBuf) {
+    // SAFETY: the caller's promise; the layout is new_buf's.
+    unsafe { alloc::alloc::dealloc(b as *mut u8, core::alloc::Layout::new::<TraceBuf>()) }
+}
+
+/// Hands a buffer to the writer.
+fn push_full(b: *mut TraceBuf) {
+    FULL.lock().0.push(b);
+    PENDING.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Records one event on the current M (Go's traceEventWriter.event). The goroutine is pinned
+/// to the M meanwhile (`acquirem`: no preemption inside the section).
+#[cold]
+#[inline(never)]
+fn emit(kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: Option<*mut P>) {
+    let mp = crate::proc::acquirem();
+    // None: the current P, read while pinned.
+    let pp = pp.unwrap_or_else(crate::proc::getp);
+    emit_on(mp, kind, arg, g, x, y, pp);
+    crate::proc::releasem(mp);
+}
+
+/// emit's body for M `mp` (the current one).
+fn emit_on(mp: *mut M, kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: *mut P) {
+    if mp.is_null() {
+        return;
+    }
+    // SAFETY: mp is this thread's M: trace_seq and trace_buf are its own, the buffer written
+    // only inside the seqlock section (seqlock.rs).
+    unsafe {
+        if !seqlock::writer_begin::<CoreFence>(&(*mp).trace_seq, &ON) {
+            return;
+        }
+        let mut b = (*mp).trace_buf;
+        if b.is_null() || (*b).n == BUF_EVENTS {
+            if !b.is_null() {
+                push_full(b);
+            }
+            b = new_buf();
+            (*mp).trace_buf = b;
+        }
+        if !b.is_null() {
+            let p = if pp.is_null() { -1 } else { (*pp).id as i16 };
+            let ts = crate::time::nanotime();
+            (*b).ev[(*b).n] = Ev { ts, g, x, y, kind, arg, p, m: (*mp).id as i32 };
+            (*b).n += 1;
+        }
+        seqlock::writer_end(&(*mp).trace_seq);
+    }
+}
+
+/// goid of gp (0 for null).
+fn goid(gp: *mut G) -> u64 {
+    // SAFETY: gs are never freed; goid is written before the g is published.
+    if gp.is_null() {
+        0
+    } else {
+        unsafe { (*gp).goid }
+    }
+}
+
+/// "On the current M's P" (read under emit's acquirem; none without one).
+const CURP: Option<*mut P> = None;
+/// "On no P" (an M's own event).
+const NOP: Option<*mut P> = Some(ptr::null_mut());
+
+/// Go's traceGoCreate: `newg` was just made by the running goroutine.
+#[cold]
+pub fn go_create(newg: *mut G, parent: u64) {
+    emit(EV_GO_CREATE, 0, goid(newg), parent, 0, CURP);
+}
+
+/// Go's traceGoStart: `gp` starts running on `pp` (execute, exitsyscall's fast path).
+#[cold]
+pub fn go_start(gp: *mut G, pp: *mut P) {
+    // SAFETY: gp is the g about to run, ours: its wake-up id and creation site are stable.
+    let (flow, loc) = unsafe {
+        let f = core::mem::replace(&mut (*gp).trace_wakeup, 0);
+        (f, (*gp).gopc_loc.map_or(0, |l| l as *const _ as u64))
+    };
+    emit(EV_GO_START, 0, goid(gp), loc, flow, Some(pp));
+}
+
+/// Go's traceGoPark / GoSched / GoEnd / GoSysCall's stop half: the running `gp` stops.
+#[cold]
+pub fn go_stop(gp: *mut G, why: u8) {
+    emit(EV_GO_STOP, why, goid(gp), 0, 0, CURP);
+}
+
+/// `gp` parks with `reason` (park_m, before its unlock hook lets a waker see it).
+#[cold]
+pub fn go_block(gp: *mut G, reason: WaitReason) {
+    let s = reason.as_str();
+    emit(EV_GO_STOP, STOP_BLOCK, goid(gp), s.as_ptr() as u64, s.len() as u64, CURP);
+}
+
+/// Go's traceGoUnpark: `gp` was made runnable; its next start draws an arrow from here. The
+/// arrow's id is this M's (its id and a per-M count: no shared counter on the hot path).
+#[cold]
+#[inline(never)]
+pub fn go_unblock(gp: *mut G) {
+    let mp = crate::proc::acquirem();
+    // SAFETY: mp is this thread's M (trace_flow is its own); gp was just made runnable by us
+    // and is not running yet: trace_wakeup is read by whoever runs it next, after the run
+    // queue's (or the lock's) release/acquire.
+    let id = unsafe {
+        (*mp).trace_flow += 1;
+        let id = ((*mp).id as u64 + 1) << 40 | (*mp).trace_flow & ((1 << 40) - 1);
+        (*gp).trace_wakeup = id;
+        id
+    };
+    emit_on(mp, EV_GO_UNBLOCK, 0, goid(gp), 0, id, crate::proc::getp());
+    crate::proc::releasem(mp);
+}
+
+/// Go's traceGoPreempt: `gp` is being switched out by a preemption.
+#[cold]
+pub fn go_preempt(gp: *mut G, asynchronous: bool) {
+    emit(EV_GO_PREEMPT, asynchronous as u8, goid(gp), 0, 0, CURP);
+}
+
+/// Go's traceGoSysCall: the running `gp` enters a blocking system call (still with its P).
+#[cold]
+pub fn go_syscall(gp: *mut G) {
+    emit(EV_GO_STOP, STOP_SYSCALL, goid(gp), 0, 0, CURP);
+    emit(EV_GO_SYSCALL, 0, goid(gp), 0, 0, NOP);
+}
+
+/// Go's traceGoSysExit: `gp` is back from the kernel (before it has a P again).
+#[cold]
+pub fn go_sysexit(gp: *mut G) {
+    emit(EV_GO_SYSEXIT, 0, goid(gp), 0, 0, NOP);
+}
+
+/// Go's traceProcStart: the current M acquired `pp`.
+#[cold]
+pub fn proc_start(pp: *mut P) {
+    emit(EV_PROC_START, 0, 0, 0, 0, Some(pp));
+}
+
+/// Go's traceProcStop: the current M releases `pp`.
+#[cold]
+pub fn proc_stop(pp: *mut P) {
+    emit(EV_PROC_STOP, 0, 0, 0, 0, Some(pp));
+}
+
+/// The current M goes to sleep (`stopm`), or woke up.
+#[cold]
+pub fn m_sleep(woke: bool) {
+    emit(if woke { EV_M_START } else { EV_M_STOP }, 0, 0, 0, 0, NOP);
+}
+
+/// The current M's P stole from `victim`.
+#[cold]
+pub fn steal(victim: *mut P) {
+    // SAFETY: Ps are never freed.
+    let v = unsafe { (*victim).id } as u64;
+    emit(EV_STEAL, 0, 0, v, 0, CURP);
+}
+
+/// The network poller handed back `n` goroutines.
+#[cold]
+pub fn netpoll(n: usize) {
+    emit(EV_NETPOLL, 0, 0, n as u64, 0, CURP);
+}
+
+/// mexit: the exiting M hands its partial buffer over (under sched.lock, which `stop` walks
+/// the Ms under, so the buffer is either taken by stop or pushed here, never lost).
+pub fn m_exit(mp: *mut M) {
+    // SAFETY: mp is the exiting M, outside any write section; stop walks Ms under sched.lock,
+    // held by our caller.
+    unsafe {
+        let b = core::mem::take(&mut (*mp).trace_buf);
+        if !b.is_null() {
+            push_full(b);
+        }
+    }
+}
+
+/// find_runnable's "try to schedule a trace reader" (Go's traceReader): the parked writer, if
+/// buffers wait for it. One Relaxed load when nothing is pending.
+#[inline]
+pub fn reader_to_run() -> *mut G {
+    if PENDING.load(Ordering::Relaxed) == 0 || READER.load(Ordering::Relaxed).is_null() {
+        return ptr::null_mut();
+    }
+    READER.swap(ptr::null_mut(), Ordering::AcqRel)
+}
+
+/// The writer's park hook (on g0, the writer already `_Gwaiting`): publishes it in READER,
+/// then looks again (SeqCst against push_full's and stop's SeqCst stores: either they see the
+/// reader or it sees their work). False: resume at once.
+unsafe fn reader_park(gp: *mut G, _: usize) -> bool {
+    READER.store(gp, Ordering::SeqCst);
+    if PENDING.load(Ordering::SeqCst) != 0 || STOPPING.load(Ordering::SeqCst) {
+        // Take ourselves back unless a waker already did (it will ready us).
+        return READER.compare_exchange(gp, ptr::null_mut(), Ordering::AcqRel, Ordering::Relaxed).is_err();
+    }
+    true
+}
+
+/// stop's park hook: publishes the stopper, then looks at DONE again (SeqCst against the
+/// writer's SeqCst store of DONE and load of STOPPER). False: resume at once.
+unsafe fn stopper_park(gp: *mut G, _: usize) -> bool {
+    STOPPER.store(gp, Ordering::SeqCst);
+    if DONE.load(Ordering::SeqCst) {
+        return STOPPER.compare_exchange(gp, ptr::null_mut(), Ordering::AcqRel, Ordering::Relaxed).is_err();
+    }
+    true
+}
+
+/// The writer goroutine's entry (newproc's calling convention; a plain function rather than a
+/// closure through `gort::go`, so a program that never traces links less).
+extern "C" fn writer_entry(_ctx: usize) {
+    writer_main()
+}
+
+/// The writer goroutine (Go's trace reader + ReadTrace's consumer).
+fn writer_main() {
+    // SAFETY: FILE was set by start before this goroutine was made; only this goroutine takes it.
+    let file = unsafe { (*FILE.get()).take() };
+    let Some(file) = file else { return };
+    let mut w = json::Writer::new(T0.load(Ordering::Relaxed), crate::proc::gomaxprocs());
+    let mut out = Vec::new();
+    w.begin(&mut out);
+    loop {
+        let stopping = STOPPING.load(Ordering::Acquire);
+        let bufs = core::mem::take(&mut FULL.lock().0);
+        PENDING.fetch_sub(bufs.len(), Ordering::SeqCst);
+        for b in bufs {
+            // SAFETY: taken off FULL: ours; n events were written before it was pushed.
+            unsafe {
+                let tb = &*b;
+                w.events(&mut out, &tb.ev[..tb.n]);
+                free_buf(b);
+            }
+            if out.len() > 1 << 16 {
+                let _ = file.write_all(&out);
+                out.clear();
+            }
+        }
+        if stopping {
+            break;
+        }
+        crate::proc::gopark(Some(reader_park), 0, WaitReason::TraceReaderBlocked);
+    }
+    w.end(&mut out);
+    let _ = file.write_all(&out);
+    drop(file);
+    DONE.store(true, Ordering::SeqCst);
+    let gp = STOPPER.swap(ptr::null_mut(), Ordering::AcqRel);
+    if !gp.is_null() {
+        crate::proc::goready(gp);
+    }
+}
+
+/// Why `start` refused.
+#[derive(Debug)]
+pub enum StartError {
+    /// A trace is already being recorded.
+    Active,
+    /// The file could not be created.
+    File(crate::io::Error),
+}
+
+/// `gort::trace::start`: creates `path` and starts recording.
+pub fn start(path: &[u8]) -> Result<(), StartError> {
+    crate::proc::preempt_check();
+    if ACTIVE.compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+        return Err(StartError::Active);
+    }
+    let file = match crate::fs::File::create(path) {
+        Ok(f) => f,
+        Err(e) => {
+            ACTIVE.store(false, Ordering::Release);
+            return Err(StartError::File(e));
+        }
+    };
+    // SAFETY: ACTIVE excludes other starts; the writer that takes FILE is not running yet (a
+    // previous one finished before its stop cleared ACTIVE).
+    unsafe { *FILE.get() = Some(file) };
+    STOPPING.store(false, Ordering::Relaxed);
+    DONE.store(false, Ordering::Relaxed);
+    T0.store(crate::time::nanotime() as u64, Ordering::Relaxed);
+    ON.store(1, Ordering::SeqCst);
+    // The caller is running: open its span.
+    let gp = crate::arch::getg();
+    let mp = crate::proc::acquirem();
+    go_start(gp, crate::proc::getp());
+    crate::proc::releasem(mp);
+    crate::proc::newproc(writer_entry as *const () as usize, 0);
+    Ok(())
+}
+
+/// `gort::trace::stop`: stops recording and waits until the file is complete.
+pub fn stop() {
+    if !ACTIVE.load(Ordering::Acquire) || !on() {
+        return;
+    }
+    crate::proc::preempt_check();
+    go_stop(crate::arch::getg(), STOP_TRACE);
+    ON.store(0, Ordering::SeqCst);
+    crate::proc::for_each_m(|mp| {
+        // SAFETY: Ms are never freed; once stopper_may_take says so, mp's buffer is ours (its
+        // M sees the switch off at its next writer_begin and never touches the buffer again).
+        unsafe {
+            while !seqlock::stopper_may_take::<CoreFence>(&(*mp).trace_seq) {
+                core::hint::spin_loop();
+            }
+            let b = core::mem::take(&mut (*mp).trace_buf);
+            if !b.is_null() {
+                push_full(b);
+            }
+        }
+    });
+    STOPPING.store(true, Ordering::SeqCst);
+    let gp = READER.swap(ptr::null_mut(), Ordering::AcqRel);
+    if !gp.is_null() {
+        crate::proc::goready(gp);
+    }
+    while !DONE.load(Ordering::Acquire) {
+        crate::proc::gopark(Some(stopper_park), 0, WaitReason::TraceReaderBlocked);
+    }
+    ACTIVE.store(false, Ordering::Release);
+}
+
+/// GODEBUG=gorttrace=path: starts tracing before the user's main (runtime_main).
+pub fn start_from_godebug() {
+    if let Some(path) = crate::args::godebug_string("gorttrace") {
+        if !path.is_empty() {
+            if let Err(e) = start(path) {
+                let why = match e {
+                    StartError::Active => "a trace is active",
+                    StartError::File(_) => "cannot create the file",
+                };
+                crate::print::print(
+                    true,
+                    format_args!("gort: GODEBUG=gorttrace={}: {why}\n", str::from_utf8(path).unwrap_or("?")),
+                );
+            }
+        }
+    }
+}
