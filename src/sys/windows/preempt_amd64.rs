@@ -29,10 +29,16 @@
 //! area: nothing is pushed on the goroutine's stack. (RtlRestoreContext would do the same but is
 //! an ntdll export; iretq keeps the imports to kernel32.)
 //!
-//! Not saved: the upper halves of the ymm/zmm registers (AVX; CONTEXT_XSTATE needs the extended
-//! CONTEXT API). gort's windows targets are built for baseline x86-64, whose code uses xmm only; a
-//! program built with AVX enabled (target-cpu / target-feature) must run with
-//! GODEBUG=asyncpreemptoff=1.
+//! The vector registers' upper halves (ymm/zmm, AVX and AVX-512 state, opmask registers): the
+//! CONTEXT's fxsave image holds only x87/MMX, xmm0-15 and MXCSR. Since SetThreadContext leaves
+//! the thread's floating-point state as it is, the redirected thread still holds the goroutine's
+//! complete vector state when it starts running again; so where the OS has XSAVE on
+//! (CPUID.1:ECX.OSXSAVE) the thread is sent first to `xsave_gosched`, which saves all of it
+//! (xsave64, every component XCR0 enables) into the save area after the CONTEXT copy and then
+//! continues into `gosched_m`. `context_resume` restores it with xrstor64 instead of fxrstor. The
+//! copy's address is in the CONTEXT's unused P2Home slot (0: no XSAVE, fxrstor from FltSave).
+//! This needs nothing of the extended CONTEXT API (InitializeContext2, CONTEXT_XSTATE), from
+//! Windows or from wine: the thread saves its own state with one instruction.
 
 use core::arch::naked_asm;
 use core::ptr;
@@ -63,6 +69,8 @@ const CONTEXT_FLOATING_POINT: u32 = CONTEXT_AMD64 | 0x8;
 const CONTEXT_SIZE: usize = 0x4d0;
 /// CONTEXT field offsets (x64).
 const CTX_P1HOME: usize = 0x00;
+/// P2Home, unused by Get/SetThreadContext: the address of the xsave image (0: none).
+const CTX_P2HOME: usize = 0x08;
 const CTX_FLAGS: usize = 0x30;
 const CTX_EFLAGS: usize = 0x44;
 const CTX_RAX: usize = 0x78;
@@ -77,6 +85,11 @@ const CTX_R8: usize = 0xb8;
 const CTX_RIP: usize = 0xf8;
 /// CONTEXT.FltSave: the fxsave image (XMM_SAVE_AREA32, 512 bytes).
 const CTX_FLTSAVE: usize = 0x100;
+/// Where the xsave image starts after the CONTEXT copy (xsave wants 64-byte alignment).
+const XSAVE_OFFSET: usize = CONTEXT_SIZE.next_multiple_of(64);
+/// The XSAVE header: 64 bytes after the 512-byte legacy region; XRSTOR faults unless its bytes
+/// after XSTATE_BV are zero (XSAVE writes only XSTATE_BV).
+const XSAVE_HEADER: usize = 512;
 /// TEB offset of LastErrorValue (x64).
 const TEB_LAST_ERROR: usize = 0x68;
 /// RFLAGS' direction flag (clear at a call, as the ABI wants).
@@ -110,6 +123,28 @@ fn pc_in_image(pc: usize) -> bool {
         IMAGE.0.store(base, Ordering::Relaxed);
     }
     pc >= base && pc < IMAGE.1.load(Ordering::Relaxed)
+}
+
+/// Bytes of the xsave image for the features the OS enabled (CPUID.(EAX=0DH,ECX=0):EBX), or 0
+/// when XSAVE is not enabled (no OSXSAVE) or the image does not fit the save area: then only the
+/// fxsave part (xmm0-15) is kept. Read once, then cached (`usize::MAX`: not read yet).
+fn xsave_size() -> usize {
+    static SIZE: AtomicUsize = AtomicUsize::new(usize::MAX);
+    let mut n = SIZE.load(Ordering::Relaxed);
+    if n == usize::MAX {
+        use core::arch::x86_64::{__cpuid, __cpuid_count};
+        n = 0;
+        // CPUID exists on every x86-64; leaf 0DH is valid when OSXSAVE is set.
+        if __cpuid(0).eax >= 0xd && __cpuid(1).ecx & (1 << 27) != 0 {
+            n = __cpuid_count(0xd, 0).ebx as usize;
+            if FIXUP_STACK + XSAVE_OFFSET + n > SAVE_AREA {
+                n = 0;
+            }
+        }
+        // Racing first uses store the same value.
+        SIZE.store(n, Ordering::Relaxed);
+    }
+    n
 }
 
 /// Go's preemptM for windows: suspends `mp`'s thread and, if it is at an async-safe point,
@@ -179,12 +214,23 @@ unsafe fn redirect(mp: *mut M, h: usize, ctx: &mut [u8; CONTEXT_SIZE]) {
         ptr::copy_nonoverlapping(c, save, CONTEXT_SIZE);
         *(save.add(CTX_P1HOME) as *mut u32) = *((teb + TEB_LAST_ERROR) as *const u32);
 
+        // The vector state beyond xmm: saved by the thread itself in xsave_gosched (the doc).
+        let mut entry = crate::proc::gosched_m as *const () as usize;
+        let mut xs = 0;
+        if xsave_size() != 0 {
+            xs = save.add(XSAVE_OFFSET) as usize;
+            ptr::write_bytes((xs + XSAVE_HEADER) as *mut u8, 0, 64);
+            entry = xsave_gosched as *const () as usize;
+            *(c.add(CTX_RDX) as *mut usize) = xs;
+        }
+        *(save.add(CTX_P2HOME) as *mut usize) = xs;
+
         // The thread: gosched_m(gp) on g0's stack, as mcall calls it.
         let g0 = (*mp).g0;
         let sp = ((*g0).sched.sp & !15) - 40; // return address + 32 bytes shadow space
         *(sp as *mut usize) = 0;
         *(c.add(CTX_FLAGS) as *mut u32) = CONTEXT_CONTROL | CONTEXT_INTEGER;
-        *(c.add(CTX_RIP) as *mut usize) = crate::proc::gosched_m as *const () as usize;
+        *(c.add(CTX_RIP) as *mut usize) = entry;
         *(c.add(CTX_RSP) as *mut usize) = sp;
         *(c.add(CTX_RCX) as *mut usize) = gp as usize;
         *(c.add(CTX_EFLAGS) as *mut u32) &= !EFLAGS_DF;
@@ -229,6 +275,25 @@ pub unsafe fn thread_exit(mp: *mut M) {
     }
 }
 
+/// Where a redirected thread starts when XSAVE is on: rcx = the goroutine, rdx = its xsave image
+/// (in its save area, 64-aligned, header zeroed), rsp as for `gosched_m`'s entry. Saves the whole
+/// vector state the thread still holds from the goroutine (SetThreadContext did not touch it),
+/// then continues into `gosched_m(gp)`.
+///
+/// # Safety
+/// Only as `redirect` enters it.
+#[unsafe(naked)]
+unsafe extern "C" fn xsave_gosched() {
+    naked_asm!(
+        "mov r8, rdx",
+        "mov eax, -1", // every component XCR0 enables
+        "mov edx, -1",
+        "xsave64 [r8]",
+        "jmp {gosched_m}",
+        gosched_m = sym crate::proc::gosched_m,
+    )
+}
+
 /// Entered by gogo for a goroutine preempted asynchronously, with the save area as stack and
 /// the saved CONTEXT's address in rcx: restores the goroutine's registers exactly and continues
 /// at the interrupted instruction (the module doc).
@@ -238,7 +303,16 @@ pub unsafe fn thread_exit(mp: *mut M) {
 #[unsafe(naked)]
 pub unsafe extern "C" fn context_resume() {
     naked_asm!(
+        "mov r8, qword ptr [rcx + {p2home}]",   // the xsave image, if xsave_gosched made one
+        "test r8, r8",
+        "jz 2f",
+        "mov eax, -1",
+        "mov edx, -1",
+        "xrstor64 [r8]",                        // everything: x87, xmm, ymm/zmm upper halves, k
+        "jmp 3f",
+        "2:",
         "fxrstor64 [rcx + {fltsave}]",          // x87/MMX, xmm0-15, MXCSR
+        "3:",
         "mov eax, dword ptr [rcx + {p1home}]",  // GetLastError's value
         "mov dword ptr gs:[{last_error}], eax",
         "xor eax, eax",                         // iretq frame: ss, rsp, rflags, cs, rip
@@ -269,6 +343,7 @@ pub unsafe extern "C" fn context_resume() {
         "iretq",
         fltsave = const CTX_FLTSAVE,
         p1home = const CTX_P1HOME,
+        p2home = const CTX_P2HOME,
         last_error = const TEB_LAST_ERROR,
         rsp = const CTX_RSP,
         eflags = const CTX_EFLAGS,

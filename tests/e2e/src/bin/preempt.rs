@@ -7,6 +7,9 @@
 //!   accumulator the compiler keeps in vector registers) while preempted every 100 µs or so;
 //!   each prints its result, which must be bit-exact, and main checks that the runtime
 //!   preempted them at least N times.
+//! - `ymm N` (x86-64): four goroutines each hold their own 512 bits in every one of ymm0-15
+//!   (lower and upper halves differ) through a spin loop in inline assembly, then check them
+//!   bit-exact; preempted at least N times. The upper halves are what fxsave alone loses.
 //! - `alloc N`: four goroutines allocate and free blocks in a loop, each block filled with a
 //!   pattern of its owner and checked before it is freed (the heap check); preempted at least N
 //!   times, never inside the allocator. At the end every block is freed and the heap's in-use
@@ -40,6 +43,8 @@ fn main() {
         b"spin-print" => spin_print(),
         b"float" => float(arg_num(2, 1000)),
         b"alloc" => alloc_mode(arg_num(2, 1000)),
+        #[cfg(target_arch = "x86_64")]
+        b"ymm" => ymm(arg_num(2, 1000)),
         b"stress" => stress(arg_num(2, 10)),
         b"stw" => stw(),
         b"dump" => dump(false),
@@ -133,6 +138,110 @@ fn float(min: u64) {
     let n = gort::testing::async_preemptions().0 - before;
     gort::println!("preempted at least {}: {}", min, n >= min);
     gort::eprintln!("{} preemptions over {} repetitions", n, reps);
+}
+
+/// One round of `ymm`: loads ymm0-15 with 16 × 32 bytes made from `seed`, spins `spins` times
+/// on a general register (where the preemptions land), stores ymm0-15 back and tells whether
+/// every bit came back.
+///
+/// # Safety
+/// The CPU has AVX (and the OS has it on).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn ymm_round(seed: u64, spins: u64) -> bool {
+    #[repr(align(32))]
+    struct Regs([u64; 64]);
+    let mut input = Regs([0; 64]);
+    for (i, w) in input.0.iter_mut().enumerate() {
+        // Every 64-bit lane distinct, the upper 128 bits of each register included.
+        *w = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(i as u32) ^ (i as u64) << 56;
+    }
+    let mut output = Regs([0; 64]);
+    // SAFETY: reads 512 bytes at `input`, writes 512 at `output` (both 32-aligned); every ymm
+    // register and rcx are declared clobbered; AVX is there (the contract).
+    unsafe {
+        core::arch::asm!(
+            "vmovdqa ymm0, [{i}]", "vmovdqa ymm1, [{i} + 32]", "vmovdqa ymm2, [{i} + 64]",
+            "vmovdqa ymm3, [{i} + 96]", "vmovdqa ymm4, [{i} + 128]", "vmovdqa ymm5, [{i} + 160]",
+            "vmovdqa ymm6, [{i} + 192]", "vmovdqa ymm7, [{i} + 224]", "vmovdqa ymm8, [{i} + 256]",
+            "vmovdqa ymm9, [{i} + 288]", "vmovdqa ymm10, [{i} + 320]", "vmovdqa ymm11, [{i} + 352]",
+            "vmovdqa ymm12, [{i} + 384]", "vmovdqa ymm13, [{i} + 416]", "vmovdqa ymm14, [{i} + 448]",
+            "vmovdqa ymm15, [{i} + 480]",
+            "2:",
+            "dec rcx",
+            "jnz 2b",
+            "vmovdqa [{o}], ymm0", "vmovdqa [{o} + 32], ymm1", "vmovdqa [{o} + 64], ymm2",
+            "vmovdqa [{o} + 96], ymm3", "vmovdqa [{o} + 128], ymm4", "vmovdqa [{o} + 160], ymm5",
+            "vmovdqa [{o} + 192], ymm6", "vmovdqa [{o} + 224], ymm7", "vmovdqa [{o} + 256], ymm8",
+            "vmovdqa [{o} + 288], ymm9", "vmovdqa [{o} + 320], ymm10", "vmovdqa [{o} + 352], ymm11",
+            "vmovdqa [{o} + 384], ymm12", "vmovdqa [{o} + 416], ymm13", "vmovdqa [{o} + 448], ymm14",
+            "vmovdqa [{o} + 480], ymm15",
+            "vzeroupper",
+            i = in(reg) input.0.as_ptr(),
+            o = in(reg) output.0.as_mut_ptr(),
+            inout("rcx") spins.max(1) => _,
+            out("ymm0") _, out("ymm1") _, out("ymm2") _, out("ymm3") _,
+            out("ymm4") _, out("ymm5") _, out("ymm6") _, out("ymm7") _,
+            out("ymm8") _, out("ymm9") _, out("ymm10") _, out("ymm11") _,
+            out("ymm12") _, out("ymm13") _, out("ymm14") _, out("ymm15") _,
+            options(nostack),
+        );
+    }
+    input.0 == output.0
+}
+
+/// Whether the CPU has AVX and the OS saves its state (CPUID.1:ECX AVX and OSXSAVE; XCR0 has
+/// the SSE and AVX components).
+#[cfg(target_arch = "x86_64")]
+fn have_avx() -> bool {
+    use core::arch::x86_64::{__cpuid, _xgetbv};
+    let ecx = __cpuid(1).ecx;
+    if ecx & (1 << 27) == 0 || ecx & (1 << 28) == 0 {
+        return false;
+    }
+    // SAFETY: OSXSAVE is set, so xgetbv is available.
+    let xcr0 = unsafe { _xgetbv(0) };
+    xcr0 & 6 == 6
+}
+
+#[cfg(target_arch = "x86_64")]
+fn ymm(min: u64) {
+    if !have_avx() {
+        gort::println!("this CPU has no AVX: nothing checked");
+        gort::os::exit(1);
+    }
+    static DONE: AtomicBool = AtomicBool::new(false);
+    let (before, _) = gort::testing::async_preemptions();
+    let (tx, rx) = gort::chan::<(u64, u64)>(4);
+    for id in 1..=4u64 {
+        let tx = tx.clone();
+        gort::go(move || {
+            let (mut rounds, mut wrong) = (0u64, 0u64);
+            while !DONE.load(Ordering::Relaxed) {
+                // SAFETY: have_avx() said yes.
+                if !unsafe { ymm_round(id << 32 | rounds, 300_000) } {
+                    wrong += 1;
+                }
+                rounds += 1;
+            }
+            tx.send((rounds, wrong)).unwrap();
+        });
+    }
+    let start = gort::time::Instant::now();
+    while gort::testing::async_preemptions().0 - before < min && start.elapsed() < Duration::from_secs(30) {
+        gort::sleep(Duration::from_millis(10));
+    }
+    DONE.store(true, Ordering::Relaxed);
+    let (mut rounds, mut wrong) = (0, 0);
+    for _ in 0..4 {
+        let (r, w) = rx.recv().unwrap();
+        rounds += r;
+        wrong += w;
+    }
+    let n = gort::testing::async_preemptions().0 - before;
+    gort::println!("rounds that lost ymm bits: {}", wrong);
+    gort::println!("preempted at least {}: {}", min, n >= min);
+    gort::eprintln!("{} preemptions over {} rounds", n, rounds);
 }
 
 /// One allocating goroutine: blocks of varying size, each filled with (owner, serial) and
