@@ -235,7 +235,8 @@ pub struct DebugVars {
     pub scheddetail: i32,
     /// boottrace=1 (gort's own): print each startup step.
     pub boottrace: i32,
-    /// asyncpreemptoff=1: no signal-based preemption (Go's).
+    /// asyncpreemptoff=1: no signal-based preemption (Go's); 0 asks for it (darwin, where it is
+    /// off by default); -1 until GODEBUG names it (the target's default, preempt::init).
     pub asyncpreemptoff: i32,
     /// forcepreemptns=N (gort's own): a goroutine may run N ns before sysmon asks it to yield
     /// (Go's constant forcePreemptNS, 10 ms); for tests that want many preemptions.
@@ -243,7 +244,7 @@ pub struct DebugVars {
 }
 
 static DEBUG: Global<DebugVars> =
-    Global::new(DebugVars { schedtrace: 0, scheddetail: 0, boottrace: 0, asyncpreemptoff: 0, forcepreemptns: 0 });
+    Global::new(DebugVars { schedtrace: 0, scheddetail: 0, boottrace: 0, asyncpreemptoff: -1, forcepreemptns: 0 });
 
 /// The parsed GODEBUG values.
 pub fn debug() -> DebugVars {

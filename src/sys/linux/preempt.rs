@@ -13,6 +13,8 @@ use crate::sys as os;
 
 /// Linux interrupts a thread with a signal.
 pub const SUPPORTED: bool = true;
+/// On unless GODEBUG=asyncpreemptoff=1: it runs here (loaded stress green).
+pub const ON_BY_DEFAULT: bool = true;
 
 /// Sends the preemption signal to `mp`, unless one is on its way already.
 pub fn preempt_thread(mp: *mut M) {

@@ -51,6 +51,8 @@ use crate::sys as os;
 
 /// Windows interrupts a thread with SuspendThread.
 pub const SUPPORTED: bool = true;
+/// On unless GODEBUG=asyncpreemptoff=1: it runs here (loaded stress green).
+pub const ON_BY_DEFAULT: bool = true;
 
 #[link(name = "kernel32", kind = "raw-dylib")]
 extern "system" {
