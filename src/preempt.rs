@@ -40,7 +40,14 @@
 //! `sys_alloc` in batches, under `POOL`.
 
 // Where no mechanism exists (sys/preempt_none.rs), the rules and counters stay for the day one does.
-#![cfg_attr(not(any(target_os = "linux", target_os = "macos", all(windows, target_arch = "x86_64"))), allow(dead_code))]
+#![cfg_attr(
+    not(any(
+        target_os = "linux",
+        target_os = "macos",
+        all(windows, any(target_arch = "x86_64", target_arch = "aarch64"))
+    )),
+    allow(dead_code)
+)]
 
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -52,9 +59,13 @@ use crate::sys as os;
 // How a thread is interrupted and resumed: per OS (and arch where it differs).
 #[cfg_attr(target_os = "linux", path = "sys/linux/preempt.rs")]
 #[cfg_attr(target_os = "macos", path = "sys/darwin/preempt.rs")]
-#[cfg_attr(all(windows, target_arch = "x86_64"), path = "sys/windows/preempt_amd64.rs")]
+#[cfg_attr(all(windows, any(target_arch = "x86_64", target_arch = "aarch64")), path = "sys/windows/preempt.rs")]
 #[cfg_attr(
-    not(any(target_os = "linux", target_os = "macos", all(windows, target_arch = "x86_64"))),
+    not(any(
+        target_os = "linux",
+        target_os = "macos",
+        all(windows, any(target_arch = "x86_64", target_arch = "aarch64"))
+    )),
     path = "sys/preempt_none.rs"
 )]
 mod mechanism;
@@ -70,7 +81,10 @@ mod darwin_layout;
 /// arm64: about 4.6 KB, more with large SVE vectors) plus room below it for `resume_fixup`'s
 /// call. A frame that does not fit declines the preemption (counted in `DECLINED_FRAME`).
 const SAVE_AREA: usize = 12 << 10;
-/// Bytes kept free below the frame copy for `resume_fixup`'s stack.
+/// Bytes kept free below the frame copy: linux's `resume_fixup` stack, windows/amd64's iretq
+/// frame, darwin's size word. (windows/arm64 keeps its copy at the area's top instead: the
+/// resume's exception is dispatched on the room below it.)
+#[cfg_attr(all(windows, target_arch = "aarch64"), allow(dead_code))]
 const FIXUP_STACK: usize = 1 << 10;
 /// Save areas mapped at once.
 const BATCH: usize = 16;

@@ -1,17 +1,6 @@
-//! Asynchronous preemption on windows/amd64 (Go's preemptM in os_windows.go): no signals, so
-//! the preempting thread (sysmon, or a stop-the-world) does from outside what linux's handler
-//! does from inside.
-//!
-//! `preempt_thread(mp)`: under `SUSPEND` (Go's suspendLock: two threads suspending each other
-//! would deadlock) and the M's `preempt_ext_lock` (an exiting thread takes it first: see
-//! `sys::exit`) SuspendThread on the M's thread handle (minit duplicated it), then
-//! GetThreadContext (CONTEXT_FULL: control, integer and floating-point registers — x87/MMX,
-//! xmm0-15, MXCSR), which also waits until the thread is really stopped. The goroutine it was
-//! running is the one in its TLS g slot (read through the M's TEB), and the preemption goes ahead
-//! only if preempt.rs's `async_safe_point` rules hold for the context's Rsp and, windows' own
-//! rule, the context's Rip lies in the program's image (`pc_in_image`): a thread stopped inside
-//! a system DLL may hold the loader or heap lock, which the scheduler's own Win32 calls would
-//! then wait for, and inside ntdll it may be in a system call.
+//! windows/amd64's half of asynchronous preemption (sys/windows/preempt.rs has the shared
+//! half: suspending, the rules, the image check): the CONTEXT layout, the redirect and the
+//! resume.
 //!
 //! If it does, the CONTEXT is copied into the goroutine's save area (preempt.rs's pool), with
 //! the TEB's LastErrorValue in its unused P1Home slot (GetLastError is per thread, and the
@@ -44,31 +33,22 @@ use core::arch::naked_asm;
 use core::ptr;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{async_safe_point, want_async_preempt, ASYNC_PREEMPTS, DECLINED, DECLINED_FRAME, FIXUP_STACK, SAVE_AREA};
+use super::{pc_in_image, GetThreadContext, SetThreadContext, TEB_LAST_ERROR};
 use crate::gmp::{G, M};
-use crate::lock_futex::Mutex;
+use crate::preempt::{
+    async_safe_point, want_async_preempt, ASYNC_PREEMPTS, DECLINED, DECLINED_FRAME, FIXUP_STACK, SAVE_AREA,
+};
 use crate::sys as os;
 
-/// Windows interrupts a thread with SuspendThread.
-pub const SUPPORTED: bool = true;
-/// On unless GODEBUG=asyncpreemptoff=1: it runs here (loaded stress green).
+/// On unless GODEBUG=asyncpreemptoff=1: it runs here (loaded stress green under wine).
 pub const ON_BY_DEFAULT: bool = true;
-
-#[link(name = "kernel32", kind = "raw-dylib")]
-extern "system" {
-    fn SuspendThread(h: usize) -> u32;
-    fn ResumeThread(h: usize) -> u32;
-    fn GetThreadContext(h: usize, ctx: *mut u8) -> i32;
-    fn SetThreadContext(h: usize, ctx: *const u8) -> i32;
-    fn GetModuleHandleA(name: *const u8) -> usize;
-}
 
 const CONTEXT_AMD64: u32 = 0x10_0000;
 const CONTEXT_CONTROL: u32 = CONTEXT_AMD64 | 0x1;
 const CONTEXT_INTEGER: u32 = CONTEXT_AMD64 | 0x2;
 const CONTEXT_FLOATING_POINT: u32 = CONTEXT_AMD64 | 0x8;
 /// sizeof(CONTEXT) on x64 (it must be 16-aligned).
-const CONTEXT_SIZE: usize = 0x4d0;
+pub const CONTEXT_SIZE: usize = 0x4d0;
 /// CONTEXT field offsets (x64).
 const CTX_P1HOME: usize = 0x00;
 /// P2Home, unused by Get/SetThreadContext: the address of the xsave image (0: none).
@@ -92,40 +72,8 @@ const XSAVE_OFFSET: usize = CONTEXT_SIZE.next_multiple_of(64);
 /// The XSAVE header: 64 bytes after the 512-byte legacy region; XRSTOR faults unless its bytes
 /// after XSTATE_BV are zero (XSAVE writes only XSTATE_BV).
 const XSAVE_HEADER: usize = 512;
-/// TEB offset of LastErrorValue (x64).
-const TEB_LAST_ERROR: usize = 0x68;
 /// RFLAGS' direction flag (clear at a call, as the ABI wants).
 const EFLAGS_DF: u32 = 0x400;
-
-/// The CONTEXT buffer for the thread being redirected, 16-aligned as GetThreadContext wants.
-#[repr(C, align(16))]
-struct Scratch([u8; CONTEXT_SIZE]);
-
-/// Go's suspendLock: one thread at a time suspends another (two suspending each other, or the
-/// same one, would deadlock or mix up contexts). Holds the scratch CONTEXT.
-static SUSPEND: Mutex<Scratch> = Mutex::new(Scratch([0; CONTEXT_SIZE]));
-
-/// The program's image `[base, base + SizeOfImage)`, read from its PE header on first use.
-static IMAGE: (AtomicUsize, AtomicUsize) = (AtomicUsize::new(0), AtomicUsize::new(0));
-
-/// Whether `pc` lies in the program's own image (not in a system DLL).
-fn pc_in_image(pc: usize) -> bool {
-    let mut base = IMAGE.0.load(Ordering::Relaxed);
-    if base == 0 {
-        // SAFETY: GetModuleHandleA(null) is the exe's base, where its PE headers are mapped:
-        // e_lfanew at 0x3c, the optional header 24 bytes into the NT headers, SizeOfImage at 56
-        // in it.
-        unsafe {
-            base = GetModuleHandleA(ptr::null());
-            let nt = base + *((base + 0x3c) as *const u32) as usize;
-            let size = *((nt + 24 + 56) as *const u32) as usize;
-            IMAGE.1.store(base + size, Ordering::Relaxed);
-        }
-        // Racing first uses store the same values.
-        IMAGE.0.store(base, Ordering::Relaxed);
-    }
-    pc >= base && pc < IMAGE.1.load(Ordering::Relaxed)
-}
 
 /// Bytes of the xsave image for the features the OS enabled (CPUID.(EAX=0DH,ECX=0):EBX), or 0
 /// when XSAVE is not enabled (no OSXSAVE) or the image does not fit the save area: then only the
@@ -149,38 +97,11 @@ fn xsave_size() -> usize {
     n
 }
 
-/// Go's preemptM for windows: suspends `mp`'s thread and, if it is at an async-safe point,
-/// redirects it into `gosched_m` on g0 (the module doc). Otherwise counts a decline; sysmon asks
-/// again at its next tick.
-pub fn preempt_thread(mp: *mut M) {
-    let mut scratch = SUSPEND.lock();
-    // SAFETY: Ms are never freed; mp.thread is minit's handle (thread_exit clears it under
-    // SUSPEND, held); a suspended thread cannot change its TEB, stack or context under us.
-    unsafe {
-        let h = (*mp).thread;
-        if h == 0 || (*mp).teb == 0 || (*mp).curg.is_null() {
-            return;
-        }
-        // Not while the thread is on its way into ExitProcess (sys::exit holds the lock for
-        // good then); and while we hold it, sys::exit waits until the thread is resumed.
-        // Acquire/Release pair with sys::exit's.
-        if (*mp).preempt_ext_lock.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
-            DECLINED.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        if SuspendThread(h) != u32::MAX {
-            redirect(mp, h, &mut scratch.0);
-            ResumeThread(h);
-        }
-        (*mp).preempt_ext_lock.store(0, Ordering::Release);
-    }
-}
-
 /// The body of `preempt_thread` while the thread is suspended.
 ///
 /// # Safety
 /// `h` is `mp`'s thread, suspended by the caller, who holds SUSPEND (`ctx` is its scratch).
-unsafe fn redirect(mp: *mut M, h: usize, ctx: &mut [u8; CONTEXT_SIZE]) {
+pub(super) unsafe fn redirect(mp: *mut M, h: usize, ctx: &mut [u8; CONTEXT_SIZE]) {
     let c = ctx.as_mut_ptr();
     // SAFETY: as the contract; c is a 16-aligned CONTEXT-sized buffer; the TEB and the g it
     // names belong to a thread that is stopped (GetThreadContext returns once it is).
@@ -257,23 +178,6 @@ unsafe fn redirect(mp: *mut M, h: usize, ctx: &mut [u8; CONTEXT_SIZE]) {
         (*gp).sched.ctx = save as usize;
         (*gp).sched.g = gp;
         ASYNC_PREEMPTS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-/// Forgets an exiting M's thread handle (Go's mdestroy closes mp.thread), under SUSPEND so that
-/// no preemption is using it.
-///
-/// # Safety
-/// `mp` is the calling thread's M, which is exiting.
-pub unsafe fn thread_exit(mp: *mut M) {
-    let _s = SUSPEND.lock();
-    // SAFETY: as the contract; nobody else uses the handle once it is cleared under SUSPEND.
-    unsafe {
-        let h = (*mp).thread;
-        (*mp).thread = 0;
-        if h != 0 {
-            os::close_handle(h);
-        }
     }
 }
 
