@@ -109,13 +109,13 @@ struct Pool(*mut u8);
 unsafe impl Send for Pool {}
 static POOL: Mutex<Pool> = Mutex::new(Pool(ptr::null_mut()));
 
-/// Reads GODEBUG's settings (schedinit). `asyncpreemptoff`: 1 (any non-zero) off, 0 on where
-/// the mechanism exists, -1 (not given) the target's default: on where the mechanism has run
+/// Reads GODEBUG's settings (schedinit). `asyncpreemptoff`: non-zero off (as Go), 0 on where
+/// the mechanism exists, `args::NOT_GIVEN` the target's default: on where the mechanism has run
 /// here (linux, windows/amd64), off where it is only built (darwin: `ON_BY_DEFAULT`).
 pub fn init(asyncpreemptoff: i32, force_ns: i64) {
     let on = match asyncpreemptoff {
         0 => mechanism::SUPPORTED,
-        -1 => mechanism::SUPPORTED && mechanism::ON_BY_DEFAULT,
+        crate::args::NOT_GIVEN => mechanism::SUPPORTED && mechanism::ON_BY_DEFAULT,
         _ => false,
     };
     ENABLED.store(on, Ordering::Relaxed);
