@@ -104,9 +104,8 @@ fn signame(sig: i32) -> (&'static str, &'static str) {
 /// Installed with SA_SIGINFO; called by the kernel with valid info and context.
 pub unsafe extern "C" fn sighandler(sig: i32, info: *mut u8, uc: *mut u8) {
     // darwin resumes a preempted goroutine through a SIGILL at a known instruction (its
-    // sys/darwin/preempt.rs): not a fault.
+    // sys/darwin/preempt.rs): not a fault. (On linux resume_trap says no.)
     // SAFETY: uc is the ucontext of this running SIGILL handler.
-    #[cfg(target_os = "macos")]
     if sig == SIGILL && unsafe { crate::preempt::resume_trap(uc) } {
         return;
     }

@@ -115,3 +115,11 @@ pub unsafe extern "C" fn resume_fixup(uc: *mut u8) {
 /// # Safety
 /// `mp` is the calling thread's M, which is exiting.
 pub unsafe fn thread_exit(_mp: *mut M) {}
+
+/// The resume trap of the targets that resume through one (darwin, windows/arm64): none here.
+///
+/// # Safety
+/// None: `_ctx` is not read.
+pub unsafe fn resume_trap(_ctx: *mut u8) -> bool {
+    false
+}

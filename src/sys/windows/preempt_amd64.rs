@@ -264,3 +264,11 @@ pub unsafe extern "C" fn context_resume() {
         r8 = const CTX_R8,
     )
 }
+
+/// The resume trap of the targets that resume through one (darwin, windows/arm64): none here.
+///
+/// # Safety
+/// None: `_ctx` is not read.
+pub unsafe fn resume_trap(_ctx: *mut u8) -> bool {
+    false
+}
