@@ -441,6 +441,24 @@ pub fn words(s: &str) -> Result<Vec<Vec<u8>>, String> {
     }
 }
 
+/// Whether this machine's CPU has the x86 feature `f` (None: a feature `needs-cpu` does not know).
+/// A host that is not x86-64 has none of them.
+pub fn host_cpu_has(f: &str) -> Option<bool> {
+    #[cfg(target_arch = "x86_64")]
+    let has = match f {
+        "avx" => std::is_x86_feature_detected!("avx"),
+        "avx2" => std::is_x86_feature_detected!("avx2"),
+        "avx512f" => std::is_x86_feature_detected!("avx512f"),
+        _ => return None,
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let has = match f {
+        "avx" | "avx2" | "avx512f" => false,
+        _ => return None,
+    };
+    Some(has)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,6 +474,14 @@ mod tests {
         assert!(words("\"open").is_err());
         assert!(words("\\q").is_err());
         assert!(words("\\x4").is_err());
+    }
+
+    #[test]
+    fn needs_cpu_takes_known_features_only() {
+        let c = parse_file("p", "p.case", "case v\nneeds-cpu: avx avx2\n").unwrap();
+        assert_eq!(c[0].needs_cpu, vec!["avx".to_string(), "avx2".to_string()]);
+        assert!(parse_file("p", "p.case", "case v\nneeds-cpu: sse9\n").is_err());
+        assert!(parse_file("p", "p.case", "case v\nneeds-cpu:\n").is_err());
     }
 
     #[test]
@@ -540,22 +566,4 @@ mod tests {
             assert!(parse_file("p", "p.case", bad).is_err(), "accepted {bad:?}");
         }
     }
-}
-
-/// Whether this machine's CPU has the x86 feature `f` (None: a feature `needs-cpu` does not know).
-/// A host that is not x86-64 has none of them.
-pub fn host_cpu_has(f: &str) -> Option<bool> {
-    #[cfg(target_arch = "x86_64")]
-    let has = match f {
-        "avx" => std::is_x86_feature_detected!("avx"),
-        "avx2" => std::is_x86_feature_detected!("avx2"),
-        "avx512f" => std::is_x86_feature_detected!("avx512f"),
-        _ => return None,
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let has = match f {
-        "avx" | "avx2" | "avx512f" => false,
-        _ => return None,
-    };
-    Some(has)
 }
