@@ -23,9 +23,9 @@
 //! the thread's floating-point state as it is, the redirected thread still holds the goroutine's
 //! complete vector state when it starts running again; so where the OS has XSAVE on
 //! (CPUID.1:ECX.OSXSAVE) the thread is sent first to `xsave_gosched`, which saves all of it
-//! (xsave64, every component XCR0 enables) into the save area after the CONTEXT copy and then
-//! continues into `gosched_m`. `context_resume` restores it with xrstor64 instead of fxrstor. The
-//! copy's address is in the CONTEXT's unused P2Home slot (0: no XSAVE, fxrstor from FltSave).
+//! (xsave64 of `XSAVE_MASK`: x87, SSE, AVX, AVX-512; not the AMX tiles) into the save area after
+//! the CONTEXT copy and then continues into `gosched_m`. `context_resume` restores it with
+//! xrstor64 instead of fxrstor. The copy's address is in the CONTEXT's unused P2Home slot (0: no XSAVE, fxrstor from FltSave).
 //! This needs nothing of the extended CONTEXT API (InitializeContext2, CONTEXT_XSTATE), from
 //! Windows or from wine: the thread saves its own state with one instruction.
 
@@ -75,9 +75,17 @@ const XSAVE_HEADER: usize = 512;
 /// RFLAGS' direction flag (clear at a call, as the ABI wants).
 const EFLAGS_DF: u32 = 0x400;
 
-/// Bytes of the xsave image for the features the OS enabled (CPUID.(EAX=0DH,ECX=0):EBX), or 0
-/// when XSAVE is not enabled (no OSXSAVE) or the image does not fit the save area: then only the
-/// fxsave part (xmm0-15) is kept. Read once, then cached (`usize::MAX`: not read yet).
+/// The XSAVE components saved: x87, SSE, AVX, and AVX-512's opmask, ZMM_Hi256 and Hi16_ZMM
+/// (bits 0-2, 5-7). Not the AMX tiles (8 KB of tile data: more than a save area holds; a
+/// goroutine using AMX must run with asyncpreemptoff=1) nor PKRU (a protection-key register, not
+/// computation state). xsave/xrstor take it as their mask, ANDed with XCR0 by the CPU.
+const XSAVE_MASK: u32 = 0b1110_0111;
+
+/// Bytes of the xsave image for `XSAVE_MASK`'s components that the OS enabled (XCR0), in the
+/// standard format: the end of the furthest one (CPUID.(EAX=0DH,ECX=i): EBX its offset, EAX
+/// its size), at least the legacy region and header. 0 when XSAVE is not enabled (no OSXSAVE)
+/// or the image does not fit the save area: then only the fxsave part (xmm0-15) is kept. Read
+/// once, then cached (`usize::MAX`: not read yet).
 fn xsave_size() -> usize {
     static SIZE: AtomicUsize = AtomicUsize::new(usize::MAX);
     let mut n = SIZE.load(Ordering::Relaxed);
@@ -86,7 +94,19 @@ fn xsave_size() -> usize {
         n = 0;
         // CPUID exists on every x86-64; leaf 0DH is valid when OSXSAVE is set.
         if __cpuid(0).eax >= 0xd && __cpuid(1).ecx & (1 << 27) != 0 {
-            n = __cpuid_count(0xd, 0).ebx as usize;
+            let (lo, _hi): (u32, u32);
+            // SAFETY: OSXSAVE is set, so xgetbv is enabled; XCR0 is register 0.
+            unsafe {
+                core::arch::asm!("xgetbv", in("ecx") 0, out("eax") lo, out("edx") _hi,
+                    options(nomem, nostack, preserves_flags))
+            };
+            n = XSAVE_HEADER + 64;
+            for i in [2, 5, 6, 7] {
+                if lo & XSAVE_MASK & (1 << i) != 0 {
+                    let c = __cpuid_count(0xd, i);
+                    n = n.max((c.ebx + c.eax) as usize);
+                }
+            }
             if FIXUP_STACK + XSAVE_OFFSET + n > SAVE_AREA {
                 n = 0;
             }
@@ -192,11 +212,12 @@ pub(super) unsafe fn redirect(mp: *mut M, h: usize, ctx: &mut [u8; CONTEXT_SIZE]
 unsafe extern "C" fn xsave_gosched() {
     naked_asm!(
         "mov r8, rdx",
-        "mov eax, -1", // every component XCR0 enables
-        "mov edx, -1",
+        "mov eax, {mask}", // XSAVE_MASK's components (the CPU ANDs it with XCR0)
+        "xor edx, edx",
         "xsave64 [r8]",
         "jmp {gosched_m}",
         gosched_m = sym crate::proc::gosched_m,
+        mask = const XSAVE_MASK,
     )
 }
 
@@ -212,8 +233,8 @@ pub unsafe extern "C" fn context_resume() {
         "mov r8, qword ptr [rcx + {p2home}]",   // the xsave image, if xsave_gosched made one
         "test r8, r8",
         "jz 2f",
-        "mov eax, -1",
-        "mov edx, -1",
+        "mov eax, {mask}",
+        "xor edx, edx",
         "xrstor64 [r8]",                        // everything: x87, xmm, ymm/zmm upper halves, k
         "jmp 3f",
         "2:",
@@ -250,6 +271,7 @@ pub unsafe extern "C" fn context_resume() {
         fltsave = const CTX_FLTSAVE,
         p1home = const CTX_P1HOME,
         p2home = const CTX_P2HOME,
+        mask = const XSAVE_MASK,
         last_error = const TEB_LAST_ERROR,
         rsp = const CTX_RSP,
         eflags = const CTX_EFLAGS,
