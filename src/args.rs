@@ -235,15 +235,24 @@ pub struct DebugVars {
     pub scheddetail: i32,
     /// boottrace=1 (gort's own): print each startup step.
     pub boottrace: i32,
-    /// asyncpreemptoff=1: no signal-based preemption (Go's).
+    /// asyncpreemptoff=1: no signal-based preemption (Go's); 0 asks for it (darwin, where it is
+    /// off by default); `NOT_GIVEN` until GODEBUG names it (the target's default, preempt::init).
     pub asyncpreemptoff: i32,
     /// forcepreemptns=N (gort's own): a goroutine may run N ns before sysmon asks it to yield
     /// (Go's constant forcePreemptNS, 10 ms); for tests that want many preemptions.
     pub forcepreemptns: i32,
 }
 
-static DEBUG: Global<DebugVars> =
-    Global::new(DebugVars { schedtrace: 0, scheddetail: 0, boottrace: 0, asyncpreemptoff: 0, forcepreemptns: 0 });
+static DEBUG: Global<DebugVars> = Global::new(DebugVars {
+    schedtrace: 0,
+    scheddetail: 0,
+    boottrace: 0,
+    asyncpreemptoff: NOT_GIVEN,
+    forcepreemptns: 0,
+});
+
+/// A GODEBUG setting GODEBUG did not name (only `asyncpreemptoff` needs to know).
+pub const NOT_GIVEN: i32 = i32::MIN;
 
 /// The parsed GODEBUG values.
 pub fn debug() -> DebugVars {

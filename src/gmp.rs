@@ -334,6 +334,10 @@ pub struct M {
     /// Nesting count of the runtime's own locks (Go's m.lockedInt): runtime_main's for
     /// goroutine 1 until its first switch.
     pub locked_int: u32,
+    /// darwin: this M's pthread_t, for pthread_kill (asynchronous preemption; Go keeps it in
+    /// m.procid there). Written by minit, cleared when the M's thread exits.
+    #[cfg(target_os = "macos")]
+    pub pthread: core::sync::atomic::AtomicUsize,
     /// windows: a handle of this M's thread, for SuspendThread/GetThreadContext (Go's
     /// mOS.thread; written by minit, closed by mexit under the preemption lock).
     #[cfg(windows)]

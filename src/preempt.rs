@@ -4,8 +4,10 @@
 //! How a thread is interrupted and resumed is per OS, in `mechanism`: linux
 //! (sys/linux/preempt.rs) signals it, as this doc describes; windows/amd64
 //! (sys/windows/preempt_amd64.rs, its module doc) suspends it with SuspendThread and redirects
-//! it with SetThreadContext, under the same rules and with the same save areas; other targets
-//! (sys/preempt_none.rs: darwin, windows arm) have none and keep preemption off. What is here is
+//! it with SetThreadContext, under the same rules and with the same save areas; darwin
+//! (sys/darwin/preempt.rs) signals it as linux does but resumes through a trap whose signal
+//! context the kernel restores (built, never run: off unless GODEBUG=asyncpreemptoff=0); the
+//! windows arm targets (sys/preempt_none.rs) have none and keep preemption off. What is here is
 //! shared: `preemptm`, the save-area pool, the counters, `async_safe_point`'s rules.
 //!
 //! sysmon's `retake` → `preemptone` flags a goroutine that has run for 10 ms
@@ -38,7 +40,14 @@
 //! `sys_alloc` in batches, under `POOL`.
 
 // Where no mechanism exists (sys/preempt_none.rs), the rules and counters stay for the day one does.
-#![cfg_attr(not(any(target_os = "linux", all(windows, target_arch = "x86_64"))), allow(dead_code))]
+#![cfg_attr(
+    not(any(
+        target_os = "linux",
+        target_os = "macos",
+        all(windows, any(target_arch = "x86_64", target_arch = "aarch64"))
+    )),
+    allow(dead_code)
+)]
 
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -49,22 +58,39 @@ use crate::sys as os;
 
 // How a thread is interrupted and resumed: per OS (and arch where it differs).
 #[cfg_attr(target_os = "linux", path = "sys/linux/preempt.rs")]
-#[cfg_attr(all(windows, target_arch = "x86_64"), path = "sys/windows/preempt_amd64.rs")]
-#[cfg_attr(not(any(target_os = "linux", all(windows, target_arch = "x86_64"))), path = "sys/preempt_none.rs")]
+#[cfg_attr(target_os = "macos", path = "sys/darwin/preempt.rs")]
+#[cfg_attr(all(windows, any(target_arch = "x86_64", target_arch = "aarch64")), path = "sys/windows/preempt.rs")]
+#[cfg_attr(
+    not(any(
+        target_os = "linux",
+        target_os = "macos",
+        all(windows, any(target_arch = "x86_64", target_arch = "aarch64"))
+    )),
+    path = "sys/preempt_none.rs"
+)]
 mod mechanism;
-#[allow(unused_imports)] // the entry points the OS layer names (linux: the handler, the fixup)
+#[allow(unused_imports)] // the entry points the OS layer names (unix: the handler, the fixup)
 pub use mechanism::*;
+
+// darwin's OS-neutral parts (Mach-O text range, context copy), unit-tested on the host.
+#[cfg(all(test, not(target_os = "macos")))]
+#[path = "sys/darwin/preempt_layout.rs"]
+mod darwin_layout;
 
 /// Size of one save area: the largest signal frame seen (x86-64 with AVX-512: about 3.5 KB;
 /// arm64: about 4.6 KB, more with large SVE vectors) plus room below it for `resume_fixup`'s
 /// call. A frame that does not fit declines the preemption (counted in `DECLINED_FRAME`).
 const SAVE_AREA: usize = 12 << 10;
-/// Bytes kept free below the frame copy for `resume_fixup`'s stack.
+/// Bytes kept free below the frame copy: linux's `resume_fixup` stack, windows/amd64's iretq
+/// frame, darwin's size word. (windows/arm64 keeps its copy at the area's top instead: the
+/// resume's exception is dispatched on the room below it.)
+#[cfg_attr(all(windows, target_arch = "aarch64"), allow(dead_code))]
 const FIXUP_STACK: usize = 1 << 10;
 /// Save areas mapped at once.
 const BATCH: usize = 16;
 
-/// Whether asynchronous preemption is on (GODEBUG=asyncpreemptoff=1 turns it off).
+/// Whether asynchronous preemption is on (GODEBUG=asyncpreemptoff=1 turns it off; on darwin
+/// only asyncpreemptoff=0 turns it on).
 static ENABLED: AtomicBool = AtomicBool::new(false);
 /// How long a goroutine may run before sysmon asks it to yield (Go's forcePreemptNS, 10 ms;
 /// gort's GODEBUG=forcepreemptns=N changes it, for tests).
@@ -83,9 +109,16 @@ struct Pool(*mut u8);
 unsafe impl Send for Pool {}
 static POOL: Mutex<Pool> = Mutex::new(Pool(ptr::null_mut()));
 
-/// Reads GODEBUG's settings (schedinit): on by default where the signal machinery exists.
-pub fn init(off: bool, force_ns: i64) {
-    ENABLED.store(mechanism::SUPPORTED && !off, Ordering::Relaxed);
+/// Reads GODEBUG's settings (schedinit). `asyncpreemptoff`: non-zero off (as Go), 0 on where
+/// the mechanism exists, `args::NOT_GIVEN` the target's default: on where the mechanism has run
+/// here (linux, windows/amd64), off where it is only built (darwin: `ON_BY_DEFAULT`).
+pub fn init(asyncpreemptoff: i32, force_ns: i64) {
+    let on = match asyncpreemptoff {
+        0 => mechanism::SUPPORTED,
+        crate::args::NOT_GIVEN => mechanism::SUPPORTED && mechanism::ON_BY_DEFAULT,
+        _ => false,
+    };
+    ENABLED.store(on, Ordering::Relaxed);
     if force_ns > 0 {
         FORCE_PREEMPT_NS.store(force_ns, Ordering::Relaxed);
     }

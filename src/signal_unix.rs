@@ -12,7 +12,6 @@ pub fn initsig() {
     }
     #[cfg(target_os = "linux")]
     os::setsig(os::SIGQUIT, sigquit);
-    #[cfg(target_os = "linux")]
     os::setsig(os::SIGURG, crate::preempt::sigpreempt);
     os::setsig(SIGPIPE, sigpipe);
 }
@@ -98,11 +97,18 @@ fn signame(sig: i32) -> (&'static str, &'static str) {
     }
 }
 
-/// Go's sighandler for synchronous signals. Never returns.
+/// Go's sighandler for synchronous signals. Never returns, but for darwin's preemption resume
+/// trap (`preempt::resume_trap`).
 ///
 /// # Safety
 /// Installed with SA_SIGINFO; called by the kernel with valid info and context.
 pub unsafe extern "C" fn sighandler(sig: i32, info: *mut u8, uc: *mut u8) {
+    // darwin resumes a preempted goroutine through a SIGILL at a known instruction (its
+    // sys/darwin/preempt.rs): not a fault. (On linux resume_trap says no.)
+    // SAFETY: uc is the ucontext of this running SIGILL handler.
+    if sig == SIGILL && unsafe { crate::preempt::resume_trap(uc) } {
+        return;
+    }
     // SAFETY: the kernel passes a valid siginfo and ucontext.
     let (addr, code, (pc, sp)) = unsafe { (os::siginfo_addr(info), os::siginfo_code(info), os::sigctxt_pc_sp(uc)) };
     let gp = arch::getg();

@@ -118,7 +118,7 @@ pub extern "C" fn runtime_schedinit() {
     args::parsedebugvars(secure);
     let dbg = args::debug();
     crate::print::boottrace_decide(dbg.boottrace > 0);
-    crate::preempt::init(dbg.asyncpreemptoff != 0, dbg.forcepreemptns as i64);
+    crate::preempt::init(dbg.asyncpreemptoff, dbg.forcepreemptns as i64);
     boottrace(
         "schedinit.parsedebugvars",
         format_args!(

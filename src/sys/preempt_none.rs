@@ -1,13 +1,15 @@
-//! Asynchronous preemption where gort has no way yet to interrupt a thread: darwin (it would be
-//! pthread_kill(SIGURG) as on linux, but its sigreturn takes a token and resuming from a copied
-//! frame is unwritten and untested: no Mac) and the windows arm targets (SuspendThread as on
-//! windows/amd64, with the arm CONTEXT layouts and their own resume; not written). Here
+//! Asynchronous preemption where gort has no way yet to interrupt a thread: the windows arm
+//! targets (aarch64-pc-windows-msvc, thumbv7a-pc-windows-msvc; it would be SuspendThread as on
+//! windows/amd64, with the arm CONTEXT layouts and their own resume routine; not written). Here
 //! `preempt::init` leaves preemption off, so goroutines yield only at runtime entries, as before.
+//! (darwin has its mechanism, sys/darwin/preempt.rs, off by default.)
 
 use crate::gmp::M;
 
 /// No asynchronous preemption on this target.
 pub const SUPPORTED: bool = false;
+/// Nothing to turn on.
+pub const ON_BY_DEFAULT: bool = false;
 
 /// Where a goroutine switched out by an asynchronous preemption resumes: none here.
 pub fn resume_pc() -> usize {
@@ -33,4 +35,12 @@ pub unsafe fn thread_exit(_mp: *mut M) {
             crate::sys::close_handle(h);
         }
     }
+}
+
+/// The resume trap of the targets that resume through one (darwin, windows/arm64): none here.
+///
+/// # Safety
+/// None: `_ctx` is not read.
+pub unsafe fn resume_trap(_ctx: *mut u8) -> bool {
+    false
 }

@@ -45,6 +45,9 @@ pub struct Case {
     /// a report, next to the linux one): it runs on these targets only and does not exist for
     /// the others (not run, not counted). Empty: every target.
     pub only_on: Vec<String>,
+    /// `needs-cpu: FEATURE...`: x86 CPU features the host must have (the case's program runs on
+    /// this machine's CPU, natively or under wine); without them the case is SKIPPED, loudly.
+    pub needs_cpu: Vec<String>,
     /// `stdin:` block: what the program reads on standard input (None: /dev/null).
     pub stdin: Option<Vec<u8>>,
     /// `companion: WORDS`: the host-native client (tests/companion) the harness starts as
@@ -188,6 +191,7 @@ fn new_case(prog: &str, name: &str, line: usize) -> Case {
         stress_keep_env: None,
         symbolize: false,
         only_on: Vec::new(),
+        needs_cpu: Vec::new(),
         stdin: None,
         companion: None,
         exit_companion: false,
@@ -275,6 +279,17 @@ fn apply_key(case: &mut Case, seen: &mut Seen, key: &str, rest: &str) -> Result<
             case.only_on.extend(rest.split_whitespace().map(str::to_string));
             if case.only_on.len() == before {
                 return Err("only-on: needs at least one target triple".into());
+            }
+        }
+        "needs-cpu" => {
+            for f in rest.split_whitespace() {
+                if host_cpu_has(f).is_none() {
+                    return Err(format!("needs-cpu: unknown feature {f:?} (known: avx, avx2, avx512f)"));
+                }
+                case.needs_cpu.push(f.to_string());
+            }
+            if case.needs_cpu.is_empty() {
+                return Err("needs-cpu: needs at least one feature".into());
             }
         }
         "exit" => {
@@ -426,6 +441,24 @@ pub fn words(s: &str) -> Result<Vec<Vec<u8>>, String> {
     }
 }
 
+/// Whether this machine's CPU has the x86 feature `f` (None: a feature `needs-cpu` does not know).
+/// A host that is not x86-64 has none of them.
+pub fn host_cpu_has(f: &str) -> Option<bool> {
+    #[cfg(target_arch = "x86_64")]
+    let has = match f {
+        "avx" => std::is_x86_feature_detected!("avx"),
+        "avx2" => std::is_x86_feature_detected!("avx2"),
+        "avx512f" => std::is_x86_feature_detected!("avx512f"),
+        _ => return None,
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let has = match f {
+        "avx" | "avx2" | "avx512f" => false,
+        _ => return None,
+    };
+    Some(has)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,6 +474,14 @@ mod tests {
         assert!(words("\"open").is_err());
         assert!(words("\\q").is_err());
         assert!(words("\\x4").is_err());
+    }
+
+    #[test]
+    fn needs_cpu_takes_known_features_only() {
+        let c = parse_file("p", "p.case", "case v\nneeds-cpu: avx avx2\n").unwrap();
+        assert_eq!(c[0].needs_cpu, vec!["avx".to_string(), "avx2".to_string()]);
+        assert!(parse_file("p", "p.case", "case v\nneeds-cpu: sse9\n").is_err());
+        assert!(parse_file("p", "p.case", "case v\nneeds-cpu:\n").is_err());
     }
 
     #[test]

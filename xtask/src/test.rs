@@ -55,6 +55,8 @@
 //! only-on: TRIPLE...        an OS-specific expectation: exists only for these targets (on the
 //!                           others it is not run and not counted; pair it with a skip-on in
 //!                           the general case, so the general case's absence stays loud)
+//! needs-cpu: FEATURE...     x86 features (avx, avx2, avx512f) the host CPU must have, else the
+//!                           case is SKIPPED with that reason (programs run on the host's CPU)
 //! exit: N                   expected exit status (default 0); death by a signal never matches
 //! exit: timeout             the program must still run when `timeout` ends (the harness kills it)
 //! exit: companion           the program must still run when its companion exits (then killed)
@@ -387,6 +389,9 @@ fn entry_row(what: &str, ok: bool, time: Duration) -> Row {
 pub fn case_skip(t: &Target, case: &Case) -> Option<String> {
     if let Some((_, why)) = case.skip_on.iter().find(|(tr, _)| tr == t.triple) {
         return Some(format!("skip-on {}: {why}", t.triple));
+    }
+    if let Some(f) = case.needs_cpu.iter().find(|f| case::host_cpu_has(f) != Some(true)) {
+        return Some(format!("this machine's CPU lacks {f} (needs-cpu)"));
     }
     if case.secure_exec && !t.runner.is_empty() {
         return Some(

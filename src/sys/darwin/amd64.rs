@@ -75,6 +75,36 @@ pub unsafe fn sigctxt_pc_sp(uc: *const u8) -> (usize, usize) {
     }
 }
 
+/// Makes the interrupted context call `f(arg)` on the stack whose top is `sp`, as if called
+/// (return address 0) when the handler returns (asynchronous preemption, darwin/preempt.rs).
+///
+/// # Safety
+/// `uc` is the running handler's ucontext; `[sp - 16, sp)` is writable stack.
+pub unsafe fn sigctxt_set_call(uc: *mut u8, f: usize, sp: usize, arg: usize) {
+    use super::preempt_layout::{amd64::*, MC_SS, UC_MCONTEXT};
+    let sp = (sp & !15) - 8;
+    // SAFETY: as the contract; the thread state's words as preempt_layout.rs lists them.
+    unsafe {
+        let ss = (*((uc as usize + UC_MCONTEXT) as *const usize) + MC_SS) as *mut usize;
+        *(sp as *mut usize) = 0;
+        *ss.add(RDI) = arg;
+        *ss.add(RSP) = sp;
+        *ss.add(RIP) = f;
+        *ss.add(RFLAGS) &= !0x400; // DF clear, as the ABI wants at a call
+    }
+}
+
+/// Entered by gogo for a goroutine preempted asynchronously (darwin/preempt.rs), on its save
+/// area's stack: the undefined instruction whose SIGILL `resume_trap` turns into the return to
+/// the goroutine, with every register restored by the kernel.
+///
+/// # Safety
+/// Only through gogo with the gobuf darwin/preempt.rs prepared.
+#[unsafe(naked)]
+pub unsafe extern "C" fn preempt_resume() {
+    core::arch::naked_asm!("ud2")
+}
+
 /// The libSystem calls whose symbol differs per arch: x86_64 keeps the old 32-bit-inode `stat`, `fstat`, `fstatat`, `fdopendir` and `readdir_r` under the plain names; the 64-bit-inode ones (the layouts darwin/fs.rs reads) are the `$INODE64` variants, which Go calls too.
 pub mod stat_calls {
     use core::ffi::{c_char, c_int, c_void};

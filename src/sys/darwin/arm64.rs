@@ -97,6 +97,35 @@ pub unsafe fn sigctxt_pc_sp(uc: *const u8) -> (usize, usize) {
     }
 }
 
+/// Makes the interrupted context call `f(arg)` on the stack whose top is `sp` (fp and lr 0)
+/// when the handler returns (asynchronous preemption, darwin/preempt.rs).
+///
+/// # Safety
+/// `uc` is the running handler's ucontext.
+pub unsafe fn sigctxt_set_call(uc: *mut u8, f: usize, sp: usize, arg: usize) {
+    use super::preempt_layout::{arm64::*, MC_SS, UC_MCONTEXT};
+    // SAFETY: as the contract; the thread state's words as preempt_layout.rs lists them.
+    unsafe {
+        let ss = (*((uc as usize + UC_MCONTEXT) as *const usize) + MC_SS) as *mut usize;
+        *ss.add(X0) = arg;
+        *ss.add(FP) = 0;
+        *ss.add(LR) = 0;
+        *ss.add(SP) = sp & !15;
+        *ss.add(PC) = f;
+    }
+}
+
+/// Entered by gogo for a goroutine preempted asynchronously (darwin/preempt.rs), on its save
+/// area's stack: the undefined instruction whose SIGILL `resume_trap` turns into the return to
+/// the goroutine, with every register restored by the kernel.
+///
+/// # Safety
+/// Only through gogo with the gobuf darwin/preempt.rs prepared.
+#[unsafe(naked)]
+pub unsafe extern "C" fn preempt_resume() {
+    core::arch::naked_asm!("udf #0")
+}
+
 /// The CPU features as AT_HWCAP bits (darwin has no auxv): Go's cpu_arm64_darwin.go reads the
 /// LSE atomics and CRC32 from sysctl and assumes the rest of the M1 baseline (fp, asimd, aes,
 /// pmull, sha1, sha2).

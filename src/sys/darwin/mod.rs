@@ -22,6 +22,7 @@ use super::SigSet;
 mod arch;
 pub use arch::*;
 pub mod fs;
+pub mod preempt_layout;
 pub mod socket;
 
 /// OS name as Go spells it.
@@ -63,6 +64,8 @@ mod libsystem {
         ) -> c_int;
         pub fn pthread_threadid_np(t: usize, id: *mut u64) -> c_int;
         pub fn pthread_exit(value: *mut c_void) -> !;
+        pub fn pthread_self() -> usize;
+        pub fn pthread_kill(t: usize, sig: c_int) -> c_int;
         pub fn pthread_sigmask(how: c_int, new: *const u32, old: *mut u32) -> c_int;
         pub fn sigaction(sig: c_int, new: *const SigAction, old: *mut SigAction) -> c_int;
         pub fn sigaltstack(new: *const StackT, old: *mut StackT) -> c_int;
@@ -585,6 +588,19 @@ pub unsafe fn newosproc(mp: *mut crate::gmp::M, stk_hi: usize) -> isize {
     -(r as isize)
 }
 
+/// The calling thread's pthread_t (for pthread_kill: asynchronous preemption).
+pub fn pthread_self() -> usize {
+    // SAFETY: no arguments; always succeeds.
+    unsafe { ls::pthread_self() }
+}
+
+/// Sends `sig` to thread `t` (Go's pthread_kill in signalM); 0 or an errno (ESRCH: no such
+/// thread any more).
+pub fn pthread_kill(t: usize, sig: i32) -> i32 {
+    // SAFETY: pthread_kill validates `t` against libpthread's thread list before using it.
+    unsafe { ls::pthread_kill(t, sig) }
+}
+
 /// The calling thread's system-wide unique id (pthread_threadid_np), for m.procid.
 pub fn gettid() -> u64 {
     let mut id = 0u64;
@@ -598,7 +614,6 @@ pub fn gettid() -> u64 {
 /// SIGBUS (darwin reports most bad accesses to mapped-but-protected memory as SIGBUS).
 pub const SIGBUS: i32 = 10;
 /// SIGURG: Go's preemption signal (kept unblocked).
-#[allow(dead_code)] // coming use: asynchronous preemption (Go's sigPreempt)
 pub const SIGURG: i32 = 16;
 /// Signals in a sigset_t (Go's _NSIG).
 pub const NSIG: u32 = 32;

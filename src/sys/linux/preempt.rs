@@ -13,6 +13,8 @@ use crate::sys as os;
 
 /// Linux interrupts a thread with a signal.
 pub const SUPPORTED: bool = true;
+/// On unless GODEBUG=asyncpreemptoff=1: it runs here (loaded stress green).
+pub const ON_BY_DEFAULT: bool = true;
 
 /// Where a goroutine switched out by an asynchronous preemption resumes (its `sched.pc`).
 pub fn resume_pc() -> usize {
@@ -118,3 +120,11 @@ pub unsafe extern "C" fn resume_fixup(uc: *mut u8) {
 /// # Safety
 /// `mp` is the calling thread's M, which is exiting.
 pub unsafe fn thread_exit(_mp: *mut M) {}
+
+/// The resume trap of the targets that resume through one (darwin, windows/arm64): none here.
+///
+/// # Safety
+/// None: `_ctx` is not read.
+pub unsafe fn resume_trap(_ctx: *mut u8) -> bool {
+    false
+}

@@ -113,6 +113,9 @@ pub fn minit(mp: *mut crate::gmp::M) {
     // SAFETY: mp is the calling thread's M; gsignal was allocated by mpreinit.
     unsafe {
         (*mp).procid = super::gettid();
+        // darwin signals a thread by its pthread_t (asynchronous preemption).
+        #[cfg(target_os = "macos")]
+        (*mp).pthread.store(super::pthread_self(), core::sync::atomic::Ordering::Release);
         let gs = (*mp).gsignal;
         super::signalstack((*gs).stack.lo, (*gs).stack.hi - (*gs).stack.lo);
         let mut mask = *INIT_SIGMASK.get();

@@ -540,6 +540,7 @@ const EXCEPTION_GUARD_PAGE: u32 = 0x8000_0001;
 const EXCEPTION_DATATYPE_MISALIGNMENT: u32 = 0x8000_0002;
 const EXCEPTION_BREAKPOINT: u32 = 0x8000_0003;
 const EXCEPTION_CONTINUE_SEARCH: i32 = 0;
+const EXCEPTION_CONTINUE_EXECUTION: i32 = -1;
 
 /// What the handler hands to the report running on gsignal's stack.
 struct Fault {
@@ -589,6 +590,12 @@ pub fn initsig() {
 unsafe extern "system" fn sigtramp(ep: *mut ExceptionPointers) -> i32 {
     // SAFETY: the dispatcher passes a valid record and context.
     let (rec, ctx) = unsafe { (&*(*ep).record, (*ep).context) };
+    // windows/arm64 resumes a preempted goroutine through an illegal instruction at a known
+    // address (sys/windows/preempt_arm64.rs): not a fault. (Elsewhere resume_trap says no.)
+    // SAFETY: ctx is this exception's CONTEXT, on this thread.
+    if rec.code == EXCEPTION_ILLEGAL_INSTRUCTION && unsafe { crate::preempt::resume_trap(ctx) } {
+        return EXCEPTION_CONTINUE_EXECUTION;
+    }
     match rec.code {
         EXCEPTION_ACCESS_VIOLATION
         | EXCEPTION_IN_PAGE_ERROR

@@ -1,17 +1,6 @@
-//! Asynchronous preemption on windows/amd64 (Go's preemptM in os_windows.go): no signals, so
-//! the preempting thread (sysmon, or a stop-the-world) does from outside what linux's handler
-//! does from inside.
-//!
-//! `preempt_thread(mp)`: under `SUSPEND` (Go's suspendLock: two threads suspending each other
-//! would deadlock) and the M's `preempt_ext_lock` (an exiting thread takes it first: see
-//! `sys::exit`) SuspendThread on the M's thread handle (minit duplicated it), then
-//! GetThreadContext (CONTEXT_FULL: control, integer and floating-point registers — x87/MMX,
-//! xmm0-15, MXCSR), which also waits until the thread is really stopped. The goroutine it was
-//! running is the one in its TLS g slot (read through the M's TEB), and the preemption goes ahead
-//! only if preempt.rs's `async_safe_point` rules hold for the context's Rsp and, windows' own
-//! rule, the context's Rip lies in the program's image (`pc_in_image`): a thread stopped inside
-//! a system DLL may hold the loader or heap lock, which the scheduler's own Win32 calls would
-//! then wait for, and inside ntdll it may be in a system call.
+//! windows/amd64's half of asynchronous preemption (sys/windows/preempt.rs has the shared
+//! half: suspending, the rules, the image check): the CONTEXT layout, the redirect and the
+//! resume.
 //!
 //! If it does, the CONTEXT is copied into the goroutine's save area (preempt.rs's pool), with
 //! the TEB's LastErrorValue in its unused P1Home slot (GetLastError is per thread, and the
@@ -29,35 +18,34 @@
 //! area: nothing is pushed on the goroutine's stack. (RtlRestoreContext would do the same but is
 //! an ntdll export; iretq keeps the imports to kernel32.)
 //!
-//! Not saved: the upper halves of the ymm/zmm registers (AVX; CONTEXT_XSTATE needs the extended
-//! CONTEXT API). gort's windows targets are built for baseline x86-64, whose code uses xmm only; a
-//! program built with AVX enabled (target-cpu / target-feature) must run with
-//! GODEBUG=asyncpreemptoff=1.
+//! The vector registers' upper halves (ymm/zmm, AVX and AVX-512 state, opmask registers): the
+//! CONTEXT's fxsave image holds only x87/MMX, xmm0-15 and MXCSR. Since SetThreadContext leaves
+//! the thread's floating-point state as it is, the redirected thread still holds the goroutine's
+//! complete vector state when it starts running again; so where the OS has XSAVE on
+//! (CPUID.1:ECX.OSXSAVE) the thread is sent first to `xsave_gosched`, which saves all of it
+//! (xsave64 of `XSAVE_MASK`: x87, SSE, AVX, AVX-512; not the AMX tiles) into the save area after
+//! the CONTEXT copy and then continues into `gosched_m`. `context_resume` restores it with
+//! xrstor64 instead of fxrstor. The copy's address is in the CONTEXT's unused P2Home slot (0: no XSAVE, fxrstor from FltSave).
+//! This needs nothing of the extended CONTEXT API (InitializeContext2, CONTEXT_XSTATE), from
+//! Windows or from wine: the thread saves its own state with one instruction.
 
 use core::arch::naked_asm;
 use core::ptr;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{async_safe_point, want_async_preempt, ASYNC_PREEMPTS, DECLINED, DECLINED_FRAME, FIXUP_STACK, SAVE_AREA};
+use super::{pc_in_image, GetThreadContext, SetThreadContext, TEB_LAST_ERROR};
 use crate::gmp::{G, M};
-use crate::lock_futex::Mutex;
+use crate::preempt::{
+    async_safe_point, want_async_preempt, ASYNC_PREEMPTS, DECLINED, DECLINED_FRAME, FIXUP_STACK, SAVE_AREA,
+};
 use crate::sys as os;
 
-/// Windows interrupts a thread with SuspendThread.
-pub const SUPPORTED: bool = true;
+/// On unless GODEBUG=asyncpreemptoff=1: it runs here (loaded stress green under wine).
+pub const ON_BY_DEFAULT: bool = true;
 
 /// Where a goroutine switched out by an asynchronous preemption resumes (its `sched.pc`).
 pub fn resume_pc() -> usize {
     context_resume as *const () as usize
-}
-
-#[link(name = "kernel32", kind = "raw-dylib")]
-extern "system" {
-    fn SuspendThread(h: usize) -> u32;
-    fn ResumeThread(h: usize) -> u32;
-    fn GetThreadContext(h: usize, ctx: *mut u8) -> i32;
-    fn SetThreadContext(h: usize, ctx: *const u8) -> i32;
-    fn GetModuleHandleA(name: *const u8) -> usize;
 }
 
 const CONTEXT_AMD64: u32 = 0x10_0000;
@@ -65,9 +53,11 @@ const CONTEXT_CONTROL: u32 = CONTEXT_AMD64 | 0x1;
 const CONTEXT_INTEGER: u32 = CONTEXT_AMD64 | 0x2;
 const CONTEXT_FLOATING_POINT: u32 = CONTEXT_AMD64 | 0x8;
 /// sizeof(CONTEXT) on x64 (it must be 16-aligned).
-const CONTEXT_SIZE: usize = 0x4d0;
+pub const CONTEXT_SIZE: usize = 0x4d0;
 /// CONTEXT field offsets (x64).
 const CTX_P1HOME: usize = 0x00;
+/// P2Home, unused by Get/SetThreadContext: the address of the xsave image (0: none).
+const CTX_P2HOME: usize = 0x08;
 const CTX_FLAGS: usize = 0x30;
 const CTX_EFLAGS: usize = 0x44;
 const CTX_RAX: usize = 0x78;
@@ -82,73 +72,61 @@ const CTX_R8: usize = 0xb8;
 const CTX_RIP: usize = 0xf8;
 /// CONTEXT.FltSave: the fxsave image (XMM_SAVE_AREA32, 512 bytes).
 const CTX_FLTSAVE: usize = 0x100;
-/// TEB offset of LastErrorValue (x64).
-const TEB_LAST_ERROR: usize = 0x68;
+/// Where the xsave image starts after the CONTEXT copy (xsave wants 64-byte alignment).
+const XSAVE_OFFSET: usize = CONTEXT_SIZE.next_multiple_of(64);
+/// The XSAVE header: 64 bytes after the 512-byte legacy region; XRSTOR faults unless its bytes
+/// after XSTATE_BV are zero (XSAVE writes only XSTATE_BV).
+const XSAVE_HEADER: usize = 512;
 /// RFLAGS' direction flag (clear at a call, as the ABI wants).
 const EFLAGS_DF: u32 = 0x400;
 
-/// The CONTEXT buffer for the thread being redirected, 16-aligned as GetThreadContext wants.
-#[repr(C, align(16))]
-struct Scratch([u8; CONTEXT_SIZE]);
+/// The XSAVE components saved: x87, SSE, AVX, and AVX-512's opmask, ZMM_Hi256 and Hi16_ZMM
+/// (bits 0-2, 5-7). Not the AMX tiles (8 KB of tile data: more than a save area holds; a
+/// goroutine using AMX must run with asyncpreemptoff=1) nor PKRU (a protection-key register, not
+/// computation state). xsave/xrstor take it as their mask, ANDed with XCR0 by the CPU.
+const XSAVE_MASK: u32 = 0b1110_0111;
 
-/// Go's suspendLock: one thread at a time suspends another (two suspending each other, or the
-/// same one, would deadlock or mix up contexts). Holds the scratch CONTEXT.
-static SUSPEND: Mutex<Scratch> = Mutex::new(Scratch([0; CONTEXT_SIZE]));
-
-/// The program's image `[base, base + SizeOfImage)`, read from its PE header on first use.
-static IMAGE: (AtomicUsize, AtomicUsize) = (AtomicUsize::new(0), AtomicUsize::new(0));
-
-/// Whether `pc` lies in the program's own image (not in a system DLL).
-fn pc_in_image(pc: usize) -> bool {
-    let mut base = IMAGE.0.load(Ordering::Relaxed);
-    if base == 0 {
-        // SAFETY: GetModuleHandleA(null) is the exe's base, where its PE headers are mapped:
-        // e_lfanew at 0x3c, the optional header 24 bytes into the NT headers, SizeOfImage at 56
-        // in it.
-        unsafe {
-            base = GetModuleHandleA(ptr::null());
-            let nt = base + *((base + 0x3c) as *const u32) as usize;
-            let size = *((nt + 24 + 56) as *const u32) as usize;
-            IMAGE.1.store(base + size, Ordering::Relaxed);
+/// Bytes of the xsave image for `XSAVE_MASK`'s components that the OS enabled (XCR0), in the
+/// standard format: the end of the furthest one (CPUID.(EAX=0DH,ECX=i): EBX its offset, EAX
+/// its size), at least the legacy region and header. 0 when XSAVE is not enabled (no OSXSAVE)
+/// or the image does not fit the save area: then only the fxsave part (xmm0-15) is kept. Read
+/// once, then cached (`usize::MAX`: not read yet).
+fn xsave_size() -> usize {
+    static SIZE: AtomicUsize = AtomicUsize::new(usize::MAX);
+    let mut n = SIZE.load(Ordering::Relaxed);
+    if n == usize::MAX {
+        use core::arch::x86_64::{__cpuid, __cpuid_count};
+        n = 0;
+        // CPUID exists on every x86-64; leaf 0DH is valid when OSXSAVE is set.
+        if __cpuid(0).eax >= 0xd && __cpuid(1).ecx & (1 << 27) != 0 {
+            let (lo, _hi): (u32, u32);
+            // SAFETY: OSXSAVE is set, so xgetbv is enabled; XCR0 is register 0.
+            unsafe {
+                core::arch::asm!("xgetbv", in("ecx") 0, out("eax") lo, out("edx") _hi,
+                    options(nomem, nostack, preserves_flags))
+            };
+            n = XSAVE_HEADER + 64;
+            for i in [2, 5, 6, 7] {
+                if lo & XSAVE_MASK & (1 << i) != 0 {
+                    let c = __cpuid_count(0xd, i);
+                    n = n.max((c.ebx + c.eax) as usize);
+                }
+            }
+            if FIXUP_STACK + XSAVE_OFFSET + n > SAVE_AREA {
+                n = 0;
+            }
         }
-        // Racing first uses store the same values.
-        IMAGE.0.store(base, Ordering::Relaxed);
+        // Racing first uses store the same value.
+        SIZE.store(n, Ordering::Relaxed);
     }
-    pc >= base && pc < IMAGE.1.load(Ordering::Relaxed)
-}
-
-/// Go's preemptM for windows: suspends `mp`'s thread and, if it is at an async-safe point,
-/// redirects it into `gosched_m` on g0 (the module doc). Otherwise counts a decline; sysmon asks
-/// again at its next tick.
-pub fn preempt_thread(mp: *mut M) {
-    let mut scratch = SUSPEND.lock();
-    // SAFETY: Ms are never freed; mp.thread is minit's handle (thread_exit clears it under
-    // SUSPEND, held); a suspended thread cannot change its TEB, stack or context under us.
-    unsafe {
-        let h = (*mp).thread;
-        if h == 0 || (*mp).teb == 0 || (*mp).curg.is_null() {
-            return;
-        }
-        // Not while the thread is on its way into ExitProcess (sys::exit holds the lock for
-        // good then); and while we hold it, sys::exit waits until the thread is resumed.
-        // Acquire/Release pair with sys::exit's.
-        if (*mp).preempt_ext_lock.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
-            DECLINED.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        if SuspendThread(h) != u32::MAX {
-            redirect(mp, h, &mut scratch.0);
-            ResumeThread(h);
-        }
-        (*mp).preempt_ext_lock.store(0, Ordering::Release);
-    }
+    n
 }
 
 /// The body of `preempt_thread` while the thread is suspended.
 ///
 /// # Safety
 /// `h` is `mp`'s thread, suspended by the caller, who holds SUSPEND (`ctx` is its scratch).
-unsafe fn redirect(mp: *mut M, h: usize, ctx: &mut [u8; CONTEXT_SIZE]) {
+pub(super) unsafe fn redirect(mp: *mut M, h: usize, ctx: &mut [u8; CONTEXT_SIZE]) {
     let c = ctx.as_mut_ptr();
     // SAFETY: as the contract; c is a 16-aligned CONTEXT-sized buffer; the TEB and the g it
     // names belong to a thread that is stopped (GetThreadContext returns once it is).
@@ -184,12 +162,23 @@ unsafe fn redirect(mp: *mut M, h: usize, ctx: &mut [u8; CONTEXT_SIZE]) {
         ptr::copy_nonoverlapping(c, save, CONTEXT_SIZE);
         *(save.add(CTX_P1HOME) as *mut u32) = *((teb + TEB_LAST_ERROR) as *const u32);
 
+        // The vector state beyond xmm: saved by the thread itself in xsave_gosched (the doc).
+        let mut entry = crate::proc::gosched_m as *const () as usize;
+        let mut xs = 0;
+        if xsave_size() != 0 {
+            xs = save.add(XSAVE_OFFSET) as usize;
+            ptr::write_bytes((xs + XSAVE_HEADER) as *mut u8, 0, 64);
+            entry = xsave_gosched as *const () as usize;
+            *(c.add(CTX_RDX) as *mut usize) = xs;
+        }
+        *(save.add(CTX_P2HOME) as *mut usize) = xs;
+
         // The thread: gosched_m(gp) on g0's stack, as mcall calls it.
         let g0 = (*mp).g0;
         let sp = ((*g0).sched.sp & !15) - 40; // return address + 32 bytes shadow space
         *(sp as *mut usize) = 0;
         *(c.add(CTX_FLAGS) as *mut u32) = CONTEXT_CONTROL | CONTEXT_INTEGER;
-        *(c.add(CTX_RIP) as *mut usize) = crate::proc::gosched_m as *const () as usize;
+        *(c.add(CTX_RIP) as *mut usize) = entry;
         *(c.add(CTX_RSP) as *mut usize) = sp;
         *(c.add(CTX_RCX) as *mut usize) = gp as usize;
         *(c.add(CTX_EFLAGS) as *mut u32) &= !EFLAGS_DF;
@@ -217,21 +206,24 @@ unsafe fn redirect(mp: *mut M, h: usize, ctx: &mut [u8; CONTEXT_SIZE]) {
     }
 }
 
-/// Forgets an exiting M's thread handle (Go's mdestroy closes mp.thread), under SUSPEND so that
-/// no preemption is using it.
+/// Where a redirected thread starts when XSAVE is on: rcx = the goroutine, rdx = its xsave image
+/// (in its save area, 64-aligned, header zeroed), rsp as for `gosched_m`'s entry. Saves the whole
+/// vector state the thread still holds from the goroutine (SetThreadContext did not touch it),
+/// then continues into `gosched_m(gp)`.
 ///
 /// # Safety
-/// `mp` is the calling thread's M, which is exiting.
-pub unsafe fn thread_exit(mp: *mut M) {
-    let _s = SUSPEND.lock();
-    // SAFETY: as the contract; nobody else uses the handle once it is cleared under SUSPEND.
-    unsafe {
-        let h = (*mp).thread;
-        (*mp).thread = 0;
-        if h != 0 {
-            os::close_handle(h);
-        }
-    }
+/// Only as `redirect` enters it.
+#[unsafe(naked)]
+unsafe extern "C" fn xsave_gosched() {
+    naked_asm!(
+        "mov r8, rdx",
+        "mov eax, {mask}", // XSAVE_MASK's components (the CPU ANDs it with XCR0)
+        "xor edx, edx",
+        "xsave64 [r8]",
+        "jmp {gosched_m}",
+        gosched_m = sym crate::proc::gosched_m,
+        mask = const XSAVE_MASK,
+    )
 }
 
 /// Entered by gogo for a goroutine preempted asynchronously, with the save area as stack and
@@ -243,7 +235,16 @@ pub unsafe fn thread_exit(mp: *mut M) {
 #[unsafe(naked)]
 pub unsafe extern "C" fn context_resume() {
     naked_asm!(
+        "mov r8, qword ptr [rcx + {p2home}]",   // the xsave image, if xsave_gosched made one
+        "test r8, r8",
+        "jz 2f",
+        "mov eax, {mask}",
+        "xor edx, edx",
+        "xrstor64 [r8]",                        // everything: x87, xmm, ymm/zmm upper halves, k
+        "jmp 3f",
+        "2:",
         "fxrstor64 [rcx + {fltsave}]",          // x87/MMX, xmm0-15, MXCSR
+        "3:",
         "mov eax, dword ptr [rcx + {p1home}]",  // GetLastError's value
         "mov dword ptr gs:[{last_error}], eax",
         "xor eax, eax",                         // iretq frame: ss, rsp, rflags, cs, rip
@@ -274,6 +275,8 @@ pub unsafe extern "C" fn context_resume() {
         "iretq",
         fltsave = const CTX_FLTSAVE,
         p1home = const CTX_P1HOME,
+        p2home = const CTX_P2HOME,
+        mask = const XSAVE_MASK,
         last_error = const TEB_LAST_ERROR,
         rsp = const CTX_RSP,
         eflags = const CTX_EFLAGS,
@@ -287,4 +290,12 @@ pub unsafe extern "C" fn context_resume() {
         rdi = const CTX_RDI,
         r8 = const CTX_R8,
     )
+}
+
+/// The resume trap of the targets that resume through one (darwin, windows/arm64): none here.
+///
+/// # Safety
+/// None: `_ctx` is not read.
+pub unsafe fn resume_trap(_ctx: *mut u8) -> bool {
+    false
 }

@@ -7,6 +7,11 @@
 //!   accumulator the compiler keeps in vector registers) while preempted every 100 µs or so;
 //!   each prints its result, which must be bit-exact, and main checks that the runtime
 //!   preempted them at least N times.
+//! - `ymm N` (x86-64): four goroutines each hold their own 512 bits in every one of ymm0-15
+//!   (lower and upper halves differ) through a spin loop in inline assembly, then check them
+//!   bit-exact; preempted at least N times. The upper halves are what fxsave alone loses.
+//! - `zmm N` (x86-64 with AVX-512): the same with zmm0-31 (2 KB each goroutine) and the opmask
+//!   registers k1-k7.
 //! - `alloc N`: four goroutines allocate and free blocks in a loop, each block filled with a
 //!   pattern of its owner and checked before it is freed (the heap check); preempted at least N
 //!   times, never inside the allocator. At the end every block is freed and the heap's in-use
@@ -40,6 +45,10 @@ fn main() {
         b"spin-print" => spin_print(),
         b"float" => float(arg_num(2, 1000)),
         b"alloc" => alloc_mode(arg_num(2, 1000)),
+        #[cfg(target_arch = "x86_64")]
+        b"ymm" => ymm(arg_num(2, 1000)),
+        #[cfg(target_arch = "x86_64")]
+        b"zmm" => zmm(arg_num(2, 1000)),
         b"stress" => stress(arg_num(2, 10)),
         b"stw" => stw(),
         b"dump" => dump(false),
@@ -133,6 +142,208 @@ fn float(min: u64) {
     let n = gort::testing::async_preemptions().0 - before;
     gort::println!("preempted at least {}: {}", min, n >= min);
     gort::eprintln!("{} preemptions over {} repetitions", n, reps);
+}
+
+/// One round of `ymm`: loads ymm0-15 with 16 × 32 bytes made from `seed`, spins `spins` times
+/// on a general register (where the preemptions land), stores ymm0-15 back and tells whether
+/// every bit came back.
+///
+/// # Safety
+/// The CPU has AVX (and the OS has it on).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn ymm_round(seed: u64, spins: u64) -> bool {
+    #[repr(align(32))]
+    struct Regs([u64; 64]);
+    let mut input = Regs([0; 64]);
+    for (i, w) in input.0.iter_mut().enumerate() {
+        // Every 64-bit lane distinct, the upper 128 bits of each register included.
+        *w = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(i as u32) ^ (i as u64) << 56;
+    }
+    let mut output = Regs([0; 64]);
+    // SAFETY: reads 512 bytes at `input`, writes 512 at `output` (both 32-aligned); every ymm
+    // register and rcx are declared clobbered; AVX is there (the contract).
+    unsafe {
+        core::arch::asm!(
+            "vmovdqa ymm0, [{i}]", "vmovdqa ymm1, [{i} + 32]", "vmovdqa ymm2, [{i} + 64]",
+            "vmovdqa ymm3, [{i} + 96]", "vmovdqa ymm4, [{i} + 128]", "vmovdqa ymm5, [{i} + 160]",
+            "vmovdqa ymm6, [{i} + 192]", "vmovdqa ymm7, [{i} + 224]", "vmovdqa ymm8, [{i} + 256]",
+            "vmovdqa ymm9, [{i} + 288]", "vmovdqa ymm10, [{i} + 320]", "vmovdqa ymm11, [{i} + 352]",
+            "vmovdqa ymm12, [{i} + 384]", "vmovdqa ymm13, [{i} + 416]", "vmovdqa ymm14, [{i} + 448]",
+            "vmovdqa ymm15, [{i} + 480]",
+            "2:",
+            "dec rcx",
+            "jnz 2b",
+            "vmovdqa [{o}], ymm0", "vmovdqa [{o} + 32], ymm1", "vmovdqa [{o} + 64], ymm2",
+            "vmovdqa [{o} + 96], ymm3", "vmovdqa [{o} + 128], ymm4", "vmovdqa [{o} + 160], ymm5",
+            "vmovdqa [{o} + 192], ymm6", "vmovdqa [{o} + 224], ymm7", "vmovdqa [{o} + 256], ymm8",
+            "vmovdqa [{o} + 288], ymm9", "vmovdqa [{o} + 320], ymm10", "vmovdqa [{o} + 352], ymm11",
+            "vmovdqa [{o} + 384], ymm12", "vmovdqa [{o} + 416], ymm13", "vmovdqa [{o} + 448], ymm14",
+            "vmovdqa [{o} + 480], ymm15",
+            "vzeroupper",
+            i = in(reg) input.0.as_ptr(),
+            o = in(reg) output.0.as_mut_ptr(),
+            inout("rcx") spins.max(1) => _,
+            out("ymm0") _, out("ymm1") _, out("ymm2") _, out("ymm3") _,
+            out("ymm4") _, out("ymm5") _, out("ymm6") _, out("ymm7") _,
+            out("ymm8") _, out("ymm9") _, out("ymm10") _, out("ymm11") _,
+            out("ymm12") _, out("ymm13") _, out("ymm14") _, out("ymm15") _,
+            options(nostack),
+        );
+    }
+    input.0 == output.0
+}
+
+/// Whether the CPU has AVX and the OS saves its state (CPUID.1:ECX AVX and OSXSAVE; XCR0 has
+/// the SSE and AVX components).
+#[cfg(target_arch = "x86_64")]
+fn have_avx() -> bool {
+    use core::arch::x86_64::{__cpuid, _xgetbv};
+    let ecx = __cpuid(1).ecx;
+    if ecx & (1 << 27) == 0 || ecx & (1 << 28) == 0 {
+        return false;
+    }
+    // SAFETY: OSXSAVE is set, so xgetbv is available.
+    let xcr0 = unsafe { _xgetbv(0) };
+    xcr0 & 6 == 6
+}
+
+/// One round of `zmm`: as `ymm_round` with zmm0-31 (32 × 64 bytes) and k1-k7 (16 bits each).
+///
+/// # Safety
+/// The CPU has AVX-512F (and the OS has it on).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn zmm_round(seed: u64, spins: u64) -> bool {
+    #[repr(align(64))]
+    struct Regs([u64; 256 + 8]);
+    let mut input = Regs([0; 264]);
+    for (i, w) in input.0.iter_mut().enumerate() {
+        *w = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(i as u32) ^ (i as u64) << 56;
+    }
+    let mut output = Regs([0; 264]);
+    // SAFETY: reads 2 KB + 64 at `input`, writes them at `output` (both 64-aligned); every zmm
+    // register, k1-k7, rax and rcx are declared clobbered; AVX-512F is there (the contract).
+    unsafe {
+        core::arch::asm!(
+            "vmovdqa64 zmm0, [{i}]", "vmovdqa64 zmm1, [{i} + 64]", "vmovdqa64 zmm2, [{i} + 128]",
+            "vmovdqa64 zmm3, [{i} + 192]", "vmovdqa64 zmm4, [{i} + 256]", "vmovdqa64 zmm5, [{i} + 320]",
+            "vmovdqa64 zmm6, [{i} + 384]", "vmovdqa64 zmm7, [{i} + 448]", "vmovdqa64 zmm8, [{i} + 512]",
+            "vmovdqa64 zmm9, [{i} + 576]", "vmovdqa64 zmm10, [{i} + 640]", "vmovdqa64 zmm11, [{i} + 704]",
+            "vmovdqa64 zmm12, [{i} + 768]", "vmovdqa64 zmm13, [{i} + 832]", "vmovdqa64 zmm14, [{i} + 896]",
+            "vmovdqa64 zmm15, [{i} + 960]", "vmovdqa64 zmm16, [{i} + 1024]", "vmovdqa64 zmm17, [{i} + 1088]",
+            "vmovdqa64 zmm18, [{i} + 1152]", "vmovdqa64 zmm19, [{i} + 1216]", "vmovdqa64 zmm20, [{i} + 1280]",
+            "vmovdqa64 zmm21, [{i} + 1344]", "vmovdqa64 zmm22, [{i} + 1408]", "vmovdqa64 zmm23, [{i} + 1472]",
+            "vmovdqa64 zmm24, [{i} + 1536]", "vmovdqa64 zmm25, [{i} + 1600]", "vmovdqa64 zmm26, [{i} + 1664]",
+            "vmovdqa64 zmm27, [{i} + 1728]", "vmovdqa64 zmm28, [{i} + 1792]", "vmovdqa64 zmm29, [{i} + 1856]",
+            "vmovdqa64 zmm30, [{i} + 1920]", "vmovdqa64 zmm31, [{i} + 1984]",
+            "kmovw k1, word ptr [{i} + 2048]", "kmovw k2, word ptr [{i} + 2056]", "kmovw k3, word ptr [{i} + 2064]",
+            "kmovw k4, word ptr [{i} + 2072]", "kmovw k5, word ptr [{i} + 2080]", "kmovw k6, word ptr [{i} + 2088]",
+            "kmovw k7, word ptr [{i} + 2096]",
+            "2:",
+            "dec rcx",
+            "jnz 2b",
+            "vmovdqa64 [{o}], zmm0", "vmovdqa64 [{o} + 64], zmm1", "vmovdqa64 [{o} + 128], zmm2",
+            "vmovdqa64 [{o} + 192], zmm3", "vmovdqa64 [{o} + 256], zmm4", "vmovdqa64 [{o} + 320], zmm5",
+            "vmovdqa64 [{o} + 384], zmm6", "vmovdqa64 [{o} + 448], zmm7", "vmovdqa64 [{o} + 512], zmm8",
+            "vmovdqa64 [{o} + 576], zmm9", "vmovdqa64 [{o} + 640], zmm10", "vmovdqa64 [{o} + 704], zmm11",
+            "vmovdqa64 [{o} + 768], zmm12", "vmovdqa64 [{o} + 832], zmm13", "vmovdqa64 [{o} + 896], zmm14",
+            "vmovdqa64 [{o} + 960], zmm15", "vmovdqa64 [{o} + 1024], zmm16", "vmovdqa64 [{o} + 1088], zmm17",
+            "vmovdqa64 [{o} + 1152], zmm18", "vmovdqa64 [{o} + 1216], zmm19", "vmovdqa64 [{o} + 1280], zmm20",
+            "vmovdqa64 [{o} + 1344], zmm21", "vmovdqa64 [{o} + 1408], zmm22", "vmovdqa64 [{o} + 1472], zmm23",
+            "vmovdqa64 [{o} + 1536], zmm24", "vmovdqa64 [{o} + 1600], zmm25", "vmovdqa64 [{o} + 1664], zmm26",
+            "vmovdqa64 [{o} + 1728], zmm27", "vmovdqa64 [{o} + 1792], zmm28", "vmovdqa64 [{o} + 1856], zmm29",
+            "vmovdqa64 [{o} + 1920], zmm30", "vmovdqa64 [{o} + 1984], zmm31",
+            "kmovw eax, k1", "mov qword ptr [{o} + 2048], rax", "kmovw eax, k2", "mov qword ptr [{o} + 2056], rax",
+            "kmovw eax, k3", "mov qword ptr [{o} + 2064], rax", "kmovw eax, k4", "mov qword ptr [{o} + 2072], rax",
+            "kmovw eax, k5", "mov qword ptr [{o} + 2080], rax", "kmovw eax, k6", "mov qword ptr [{o} + 2088], rax",
+            "kmovw eax, k7", "mov qword ptr [{o} + 2096], rax",
+            "vzeroupper",
+            i = in(reg) input.0.as_ptr(),
+            o = in(reg) output.0.as_mut_ptr(),
+            inout("rcx") spins.max(1) => _,
+            out("rax") _,
+            out("zmm0") _, out("zmm1") _, out("zmm2") _, out("zmm3") _, out("zmm4") _, out("zmm5") _,
+            out("zmm6") _, out("zmm7") _, out("zmm8") _, out("zmm9") _, out("zmm10") _, out("zmm11") _,
+            out("zmm12") _, out("zmm13") _, out("zmm14") _, out("zmm15") _, out("zmm16") _, out("zmm17") _,
+            out("zmm18") _, out("zmm19") _, out("zmm20") _, out("zmm21") _, out("zmm22") _, out("zmm23") _,
+            out("zmm24") _, out("zmm25") _, out("zmm26") _, out("zmm27") _, out("zmm28") _, out("zmm29") _,
+            out("zmm30") _, out("zmm31") _,
+            out("k1") _, out("k2") _, out("k3") _, out("k4") _, out("k5") _, out("k6") _, out("k7") _,
+            options(nostack),
+        );
+    }
+    // The opmask words hold 16 bits each.
+    let k_ok = (0..7).all(|j| output.0[256 + j] == input.0[256 + j] & 0xffff);
+    input.0[..256] == output.0[..256] && k_ok
+}
+
+/// Whether the CPU has AVX-512F and the OS saves its state (XCR0: opmask, ZMM_Hi256, Hi16_ZMM).
+#[cfg(target_arch = "x86_64")]
+fn have_avx512() -> bool {
+    use core::arch::x86_64::{__cpuid_count, _xgetbv};
+    if !have_avx() || __cpuid_count(7, 0).ebx & (1 << 16) == 0 {
+        return false;
+    }
+    // SAFETY: have_avx() saw OSXSAVE, so xgetbv is available.
+    let xcr0 = unsafe { _xgetbv(0) };
+    xcr0 & 0xe6 == 0xe6
+}
+
+/// `ymm` and `zmm`: four goroutines run `round` until the runtime preempted them `min` times.
+#[cfg(target_arch = "x86_64")]
+fn vector_regs(min: u64, what: &str, round: unsafe fn(u64, u64) -> bool) {
+    static DONE: AtomicBool = AtomicBool::new(false);
+    let (before, _) = gort::testing::async_preemptions();
+    let (tx, rx) = gort::chan::<(u64, u64)>(4);
+    for id in 1..=4u64 {
+        let tx = tx.clone();
+        gort::go(move || {
+            let (mut rounds, mut wrong) = (0u64, 0u64);
+            while !DONE.load(Ordering::Relaxed) {
+                // SAFETY: the caller checked the CPU.
+                if !unsafe { round(id << 32 | rounds, 300_000) } {
+                    wrong += 1;
+                }
+                rounds += 1;
+            }
+            tx.send((rounds, wrong)).unwrap();
+        });
+    }
+    // Up to 60 s: SuspendThread under wine on a loaded machine is slow (2000 took 25 s once).
+    let start = gort::time::Instant::now();
+    while gort::testing::async_preemptions().0 - before < min && start.elapsed() < Duration::from_secs(60) {
+        gort::sleep(Duration::from_millis(10));
+    }
+    DONE.store(true, Ordering::Relaxed);
+    let (mut rounds, mut wrong) = (0, 0);
+    for _ in 0..4 {
+        let (r, w) = rx.recv().unwrap();
+        rounds += r;
+        wrong += w;
+    }
+    let n = gort::testing::async_preemptions().0 - before;
+    gort::println!("rounds that lost {} bits: {}", what, wrong);
+    gort::println!("preempted at least {}: {}", min, n >= min);
+    gort::eprintln!("{} preemptions over {} rounds", n, rounds);
+}
+
+#[cfg(target_arch = "x86_64")]
+fn ymm(min: u64) {
+    if !have_avx() {
+        gort::println!("this CPU has no AVX: nothing checked");
+        gort::os::exit(1);
+    }
+    vector_regs(min, "ymm", ymm_round);
+}
+
+#[cfg(target_arch = "x86_64")]
+fn zmm(min: u64) {
+    if !have_avx512() {
+        gort::println!("this CPU has no AVX-512F: nothing checked");
+        gort::os::exit(1);
+    }
+    vector_regs(min, "zmm/k", zmm_round);
 }
 
 /// One allocating goroutine: blocks of varying size, each filled with (owner, serial) and
