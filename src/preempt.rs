@@ -7,8 +7,9 @@
 //! it with SetThreadContext, under the same rules and with the same save areas; darwin
 //! (sys/darwin/preempt.rs) signals it as linux does but resumes through a trap whose signal
 //! context the kernel restores (built, never run: off unless GODEBUG=asyncpreemptoff=0); the
-//! windows arm targets (sys/preempt_none.rs) have none and keep preemption off. What is here is
-//! shared: `preemptm`, the save-area pool, the counters, `async_safe_point`'s rules.
+//! windows arm targets (sys/windows/preempt_arm64.rs, preempt_arm.rs) suspend as windows/amd64
+//! and resume through a trap whose exception CONTEXT the OS restores (built, never run: off);
+//! sys/preempt_none.rs is for a target without any. What is here is shared: `preemptm`, the save-area pool, the counters, `async_safe_point`'s rules.
 //!
 //! sysmon's `retake` → `preemptone` flags a goroutine that has run for 10 ms
 //! (`g.preempt`) and, on linux, sends its M a SIGURG (`preemptm`). The handler decides whether the
@@ -40,14 +41,7 @@
 //! `sys_alloc` in batches, under `POOL`.
 
 // Where no mechanism exists (sys/preempt_none.rs), the rules and counters stay for the day one does.
-#![cfg_attr(
-    not(any(
-        target_os = "linux",
-        target_os = "macos",
-        all(windows, any(target_arch = "x86_64", target_arch = "aarch64"))
-    )),
-    allow(dead_code)
-)]
+#![cfg_attr(not(any(target_os = "linux", target_os = "macos", windows)), allow(dead_code))]
 
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -59,15 +53,8 @@ use crate::sys as os;
 // How a thread is interrupted and resumed: per OS (and arch where it differs).
 #[cfg_attr(target_os = "linux", path = "sys/linux/preempt.rs")]
 #[cfg_attr(target_os = "macos", path = "sys/darwin/preempt.rs")]
-#[cfg_attr(all(windows, any(target_arch = "x86_64", target_arch = "aarch64")), path = "sys/windows/preempt.rs")]
-#[cfg_attr(
-    not(any(
-        target_os = "linux",
-        target_os = "macos",
-        all(windows, any(target_arch = "x86_64", target_arch = "aarch64"))
-    )),
-    path = "sys/preempt_none.rs"
-)]
+#[cfg_attr(windows, path = "sys/windows/preempt.rs")]
+#[cfg_attr(not(any(target_os = "linux", target_os = "macos", windows)), path = "sys/preempt_none.rs")]
 mod mechanism;
 #[allow(unused_imports)] // the entry points the OS layer names (unix: the handler, the fixup)
 pub use mechanism::*;
@@ -82,9 +69,9 @@ mod darwin_layout;
 /// call. A frame that does not fit declines the preemption (counted in `DECLINED_FRAME`).
 const SAVE_AREA: usize = 12 << 10;
 /// Bytes kept free below the frame copy: linux's `resume_fixup` stack, windows/amd64's iretq
-/// frame, darwin's size word. (windows/arm64 keeps its copy at the area's top instead: the
-/// resume's exception is dispatched on the room below it.)
-#[cfg_attr(all(windows, target_arch = "aarch64"), allow(dead_code))]
+/// frame, darwin's size word. (windows/arm64 and arm keep their copy at the area's top instead:
+/// the resume's exception is dispatched on the room below it.)
+#[cfg_attr(all(windows, any(target_arch = "aarch64", target_arch = "arm")), allow(dead_code))]
 const FIXUP_STACK: usize = 1 << 10;
 /// Save areas mapped at once.
 const BATCH: usize = 16;

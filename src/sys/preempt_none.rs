@@ -1,8 +1,6 @@
-//! Asynchronous preemption where gort has no way yet to interrupt a thread: the windows arm
-//! targets (aarch64-pc-windows-msvc, thumbv7a-pc-windows-msvc; it would be SuspendThread as on
-//! windows/amd64, with the arm CONTEXT layouts and their own resume routine; not written). Here
-//! `preempt::init` leaves preemption off, so goroutines yield only at runtime entries, as before.
-//! (darwin has its mechanism, sys/darwin/preempt.rs, off by default.)
+//! Asynchronous preemption where gort has no way to interrupt a thread: a target without a
+//! mechanism (each of gort's eight has one: linux, darwin and the windows targets). Here
+//! `preempt::init` leaves preemption off, so goroutines yield only at runtime entries.
 
 use crate::gmp::M;
 

@@ -138,6 +138,10 @@ extern "C" {
     fn __floatundidf(a: u64) -> f64;
     fn __floatdisf(a: i64) -> f32;
     fn __floatdidf(a: i64) -> f64;
+    fn __fixunsdfdi(a: f64) -> u64;
+    fn __fixdfdi(a: f64) -> i64;
+    fn __fixunssfdi(a: f32) -> u64;
+    fn __fixsfdi(a: f32) -> i64;
 }
 
 /// `__rt_udiv`: r0 = divisor, r1 = dividend; returns quotient in r0, remainder in r1 (as a u64).
@@ -261,6 +265,25 @@ int_to_float!(
 int_to_float!(
     /// `__i64tod`: i64 to f64.
     __i64tod, __floatdidf, i64, f64
+);
+
+// The float-to-64-bit-integer helpers have the same shape: compiler_builtins' conversion
+// (defined for every input) under MSVC's name.
+int_to_float!(
+    /// `__dtou64`: f64 to u64.
+    __dtou64, __fixunsdfdi, f64, u64
+);
+int_to_float!(
+    /// `__dtoi64`: f64 to i64.
+    __dtoi64, __fixdfdi, f64, i64
+);
+int_to_float!(
+    /// `__stou64`: f32 to u64.
+    __stou64, __fixunssfdi, f32, u64
+);
+int_to_float!(
+    /// `__stoi64`: f32 to i64.
+    __stoi64, __fixsfdi, f32, i64
 );
 
 /// `__gnu_h2f_ieee`: IEEE half (in the low 16 bits) to f32.

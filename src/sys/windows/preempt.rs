@@ -28,14 +28,15 @@ use crate::sys as os;
 
 #[cfg_attr(target_arch = "x86_64", path = "preempt_amd64.rs")]
 #[cfg_attr(target_arch = "aarch64", path = "preempt_arm64.rs")]
+#[cfg_attr(target_arch = "arm", path = "preempt_arm.rs")]
 mod arch;
 pub use arch::*;
 
 /// Windows interrupts a thread with SuspendThread.
 pub const SUPPORTED: bool = true;
 
-/// TEB offset of LastErrorValue (64-bit TEB: x64 and arm64).
-const TEB_LAST_ERROR: usize = 0x68;
+/// TEB offset of LastErrorValue (64-bit TEB: x64 and arm64; 32-bit: arm).
+const TEB_LAST_ERROR: usize = if size_of::<usize>() == 8 { 0x68 } else { 0x34 };
 
 #[link(name = "kernel32", kind = "raw-dylib")]
 extern "system" {
