@@ -21,9 +21,9 @@
 use core::ptr;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::gmp::M;
+use crate::gmp::{G, M};
 use crate::lock_futex::Mutex;
-use crate::preempt::DECLINED;
+use crate::preempt::{async_safe_point, want_async_preempt, ASYNC_PREEMPTS, DECLINED, DECLINED_FRAME};
 use crate::sys as os;
 
 #[cfg_attr(target_arch = "x86_64", path = "preempt_amd64.rs")]
@@ -97,10 +97,77 @@ pub fn preempt_thread(mp: *mut M) {
             return;
         }
         if SuspendThread(h) != u32::MAX {
-            arch::redirect(mp, h, &mut scratch.0);
+            redirect(mp, h, &mut scratch.0);
             ResumeThread(h);
         }
         (*mp).preempt_ext_lock.store(0, Ordering::Release);
+    }
+}
+
+/// The body of `preempt_thread` while the thread is suspended: reads its CONTEXT, applies the
+/// rules (the g is the one sysmon asked, at an async-safe point, in the program's image), copies
+/// the CONTEXT and the TEB's LastErrorValue into the goroutine's save area, and sends the thread
+/// into `gosched_m(gp)` on g0 with SetThreadContext; the goroutine resumes through
+/// `arch::resume_pc`. What differs per arch is in `arch`: where pc and sp are (`pc_sp`), where
+/// the copy goes in the save area (`save_context`) and how the thread is aimed at gosched_m
+/// (`aim_at_gosched`).
+///
+/// # Safety
+/// `h` is `mp`'s thread, suspended by the caller, who holds SUSPEND (`ctx` is its scratch).
+unsafe fn redirect(mp: *mut M, h: usize, ctx: &mut [u8; arch::CONTEXT_SIZE]) {
+    let c = ctx.as_mut_ptr();
+    // SAFETY: as the contract; c is a 16-aligned CONTEXT-sized buffer; the TEB and the g it
+    // names belong to a thread that is stopped (GetThreadContext returns once it is).
+    unsafe {
+        *(c.add(arch::CTX_FLAGS) as *mut u32) = arch::FLAGS_GET;
+        if GetThreadContext(h, c) == 0 {
+            DECLINED.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let teb = (*mp).teb;
+        let gp = *((teb + os::TLS_G.load(Ordering::Relaxed)) as *const *mut G);
+        if gp.is_null() || (*gp).m != mp || !want_async_preempt(gp) {
+            return;
+        }
+        let (pc, sp) = arch::pc_sp(c);
+        if !async_safe_point(gp, mp, sp) || !pc_in_image(pc) {
+            DECLINED.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let mut area = (*gp).preempt_save;
+        let own = !area.is_null();
+        if !own {
+            area = (*mp).preempt_spare.swap(ptr::null_mut(), Ordering::AcqRel);
+        }
+        if area.is_null() {
+            DECLINED_FRAME.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let (save, resume_sp) = arch::save_context(c, area, *((teb + TEB_LAST_ERROR) as *const u32));
+        let g0 = (*mp).g0;
+        arch::aim_at_gosched(c, gp, g0, save);
+        *(c.add(arch::CTX_FLAGS) as *mut u32) = arch::FLAGS_SET;
+        if SetThreadContext(h, c) == 0 {
+            if !own {
+                (*mp).preempt_spare.store(area, Ordering::Release);
+            }
+            DECLINED_FRAME.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        (*gp).preempt_save = area;
+        // g0 current, and the TEB's stack bounds on g0's stack, as mcall's switch leaves them.
+        *((teb + os::TLS_G.load(Ordering::Relaxed)) as *mut *mut G) = g0;
+        let (hi, lo) = ((*g0).stack.hi, (*g0).stack.lo);
+        *((teb + os::TEB_STACKBASE) as *mut usize) = hi;
+        *((teb + os::TEB_STACKLIMIT) as *mut usize) = lo;
+        *((teb + os::TEB_DEALLOCATIONSTACK) as *mut usize) = lo - os::STACK_GUARD;
+        // Read by whichever thread runs gp next, after the target has put it on the global run
+        // queue (under sched.lock) once ResumeThread lets it go: these writes happen before.
+        (*gp).sched.pc = arch::resume_pc();
+        (*gp).sched.sp = resume_sp;
+        (*gp).sched.ctx = save as usize;
+        (*gp).sched.g = gp;
+        ASYNC_PREEMPTS.fetch_add(1, Ordering::Relaxed);
     }
 }
 

@@ -33,12 +33,9 @@ use core::arch::naked_asm;
 use core::ptr;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{pc_in_image, GetThreadContext, SetThreadContext, TEB_LAST_ERROR};
-use crate::gmp::{G, M};
-use crate::preempt::{
-    async_safe_point, want_async_preempt, ASYNC_PREEMPTS, DECLINED, DECLINED_FRAME, FIXUP_STACK, SAVE_AREA,
-};
-use crate::sys as os;
+use super::TEB_LAST_ERROR;
+use crate::gmp::G;
+use crate::preempt::{FIXUP_STACK, SAVE_AREA};
 
 /// On unless GODEBUG=asyncpreemptoff=1: it runs here (loaded stress green under wine).
 pub const ON_BY_DEFAULT: bool = true;
@@ -58,7 +55,7 @@ pub const CONTEXT_SIZE: usize = 0x4d0;
 const CTX_P1HOME: usize = 0x00;
 /// P2Home, unused by Get/SetThreadContext: the address of the xsave image (0: none).
 const CTX_P2HOME: usize = 0x08;
-const CTX_FLAGS: usize = 0x30;
+pub(super) const CTX_FLAGS: usize = 0x30;
 const CTX_EFLAGS: usize = 0x44;
 const CTX_RAX: usize = 0x78;
 const CTX_RCX: usize = 0x80;
@@ -122,47 +119,48 @@ fn xsave_size() -> usize {
     n
 }
 
-/// The body of `preempt_thread` while the thread is suspended.
+/// GetThreadContext's flags (everything restored at resume) and SetThreadContext's (control
+/// and integer: the floating-point state stays as it is, for xsave_gosched to save).
+pub(super) const FLAGS_GET: u32 = CONTEXT_CONTROL | CONTEXT_INTEGER | CONTEXT_FLOATING_POINT;
+pub(super) const FLAGS_SET: u32 = CONTEXT_CONTROL | CONTEXT_INTEGER;
+
+/// pc and sp of a CONTEXT.
 ///
 /// # Safety
-/// `h` is `mp`'s thread, suspended by the caller, who holds SUSPEND (`ctx` is its scratch).
-pub(super) unsafe fn redirect(mp: *mut M, h: usize, ctx: &mut [u8; CONTEXT_SIZE]) {
-    let c = ctx.as_mut_ptr();
-    // SAFETY: as the contract; c is a 16-aligned CONTEXT-sized buffer; the TEB and the g it
-    // names belong to a thread that is stopped (GetThreadContext returns once it is).
+/// `c` is a whole CONTEXT.
+pub(super) unsafe fn pc_sp(c: *const u8) -> (usize, usize) {
+    // SAFETY: as the contract.
+    unsafe { (*(c.add(CTX_RIP) as *const usize), *(c.add(CTX_RSP) as *const usize)) }
+}
+
+/// Copies the CONTEXT into the save area `area` above its iretq room, with `last_error` in the
+/// copy's unused P1Home slot; returns the copy, which is also the resume's sp.
+///
+/// # Safety
+/// `c` is a whole CONTEXT; `area` a save area (SAVE_AREA bytes, page-aligned) owned by us.
+pub(super) unsafe fn save_context(c: *const u8, area: *mut u8, last_error: u32) -> (*mut u8, usize) {
+    const _: () = assert!(FIXUP_STACK + CONTEXT_SIZE <= SAVE_AREA && FIXUP_STACK.is_multiple_of(16));
+    // SAFETY: as the contract; areas are page-aligned (sys_alloc, SAVE_AREA a multiple of
+    // pages): the copy is 16-aligned.
     unsafe {
-        *(c.add(CTX_FLAGS) as *mut u32) = CONTEXT_CONTROL | CONTEXT_INTEGER | CONTEXT_FLOATING_POINT;
-        if GetThreadContext(h, c) == 0 {
-            DECLINED.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        let teb = (*mp).teb;
-        let gp = *((teb + os::TLS_G.load(Ordering::Relaxed)) as *const *mut G);
-        if gp.is_null() || (*gp).m != mp || !want_async_preempt(gp) {
-            return;
-        }
-        let rip = *(c.add(CTX_RIP) as *const usize);
-        let rsp = *(c.add(CTX_RSP) as *const usize);
-        if !async_safe_point(gp, mp, rsp) || !pc_in_image(rip) {
-            DECLINED.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        let mut area = (*gp).preempt_save;
-        let own = !area.is_null();
-        if !own {
-            area = (*mp).preempt_spare.swap(ptr::null_mut(), Ordering::AcqRel);
-        }
-        if area.is_null() {
-            DECLINED_FRAME.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        const _: () = assert!(FIXUP_STACK + CONTEXT_SIZE <= SAVE_AREA && FIXUP_STACK.is_multiple_of(16));
-        // Areas are page-aligned (sys_alloc, SAVE_AREA a multiple of pages): the copy is 16-aligned.
         let save = area.add(FIXUP_STACK);
         ptr::copy_nonoverlapping(c, save, CONTEXT_SIZE);
-        *(save.add(CTX_P1HOME) as *mut u32) = *((teb + TEB_LAST_ERROR) as *const u32);
+        *(save.add(CTX_P1HOME) as *mut u32) = last_error;
+        (save, save as usize)
+    }
+}
 
-        // The vector state beyond xmm: saved by the thread itself in xsave_gosched (the doc).
+/// Sets the thread's registers to call `gosched_m(gp)` on g0's stack as mcall would (Win64:
+/// rcx = gp, 32 bytes of shadow space, a null return address), through `xsave_gosched` when
+/// the vector state beyond xmm is to be saved (the module doc): its image goes after the copy
+/// `save`, whose P2Home records where (0: none).
+///
+/// # Safety
+/// `c` is a whole CONTEXT; g0 is the M's g0 (its stack is not in use: the thread runs gp);
+/// `save` is save_context's copy.
+pub(super) unsafe fn aim_at_gosched(c: *mut u8, gp: *mut G, g0: *mut G, save: *mut u8) {
+    // SAFETY: as the contract.
+    unsafe {
         let mut entry = crate::proc::gosched_m as *const () as usize;
         let mut xs = 0;
         if xsave_size() != 0 {
@@ -172,37 +170,12 @@ pub(super) unsafe fn redirect(mp: *mut M, h: usize, ctx: &mut [u8; CONTEXT_SIZE]
             *(c.add(CTX_RDX) as *mut usize) = xs;
         }
         *(save.add(CTX_P2HOME) as *mut usize) = xs;
-
-        // The thread: gosched_m(gp) on g0's stack, as mcall calls it.
-        let g0 = (*mp).g0;
         let sp = ((*g0).sched.sp & !15) - 40; // return address + 32 bytes shadow space
         *(sp as *mut usize) = 0;
-        *(c.add(CTX_FLAGS) as *mut u32) = CONTEXT_CONTROL | CONTEXT_INTEGER;
         *(c.add(CTX_RIP) as *mut usize) = entry;
         *(c.add(CTX_RSP) as *mut usize) = sp;
         *(c.add(CTX_RCX) as *mut usize) = gp as usize;
         *(c.add(CTX_EFLAGS) as *mut u32) &= !EFLAGS_DF;
-        if SetThreadContext(h, c) == 0 {
-            if !own {
-                (*mp).preempt_spare.store(area, Ordering::Release);
-            }
-            DECLINED_FRAME.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        (*gp).preempt_save = area;
-        // g0 current, and the TEB's stack bounds on g0's stack, as mcall's switch leaves them.
-        *((teb + os::TLS_G.load(Ordering::Relaxed)) as *mut *mut G) = g0;
-        let (hi, lo) = ((*g0).stack.hi, (*g0).stack.lo);
-        *((teb + os::TEB_STACKBASE) as *mut usize) = hi;
-        *((teb + os::TEB_STACKLIMIT) as *mut usize) = lo;
-        *((teb + os::TEB_DEALLOCATIONSTACK) as *mut usize) = lo - os::STACK_GUARD;
-        // Read by whichever thread runs gp next, after the target has put it on the global run
-        // queue (under sched.lock) once ResumeThread lets it go: these writes happen before.
-        (*gp).sched.pc = context_resume as *const () as usize;
-        (*gp).sched.sp = save as usize;
-        (*gp).sched.ctx = save as usize;
-        (*gp).sched.g = gp;
-        ASYNC_PREEMPTS.fetch_add(1, Ordering::Relaxed);
     }
 }
 

@@ -27,11 +27,10 @@
 
 use core::arch::naked_asm;
 use core::ptr;
-use core::sync::atomic::Ordering;
 
-use super::{pc_in_image, GetThreadContext, SetThreadContext, TEB_LAST_ERROR};
-use crate::gmp::{G, M};
-use crate::preempt::{async_safe_point, want_async_preempt, ASYNC_PREEMPTS, DECLINED, DECLINED_FRAME, SAVE_AREA};
+use super::TEB_LAST_ERROR;
+use crate::gmp::G;
+use crate::preempt::SAVE_AREA;
 use crate::sys as os;
 
 /// Built, never run: on only with GODEBUG=asyncpreemptoff=0.
@@ -45,7 +44,7 @@ const CONTEXT_FLOATING_POINT: u32 = CONTEXT_ARM64 | 0x4;
 pub const CONTEXT_SIZE: usize = 0x390;
 /// ARM64 CONTEXT field offsets: ContextFlags, Cpsr, X0..X28, Fp, Lr, Sp, Pc, V0..V31, Fpcr,
 /// Fpsr, then the debug registers (not saved, not restored).
-const CTX_FLAGS: usize = 0x000;
+pub(super) const CTX_FLAGS: usize = 0x000;
 const CTX_CPSR: usize = 0x004;
 const CTX_X0: usize = 0x008;
 const CTX_X18: usize = CTX_X0 + 18 * 8;
@@ -64,75 +63,49 @@ const _: () = assert!(CTX_V0 == CTX_PC + 8 && CTX_FPCR == CTX_V0 + 32 * 16 && CT
 const COPY: usize = SAVE_AREA - CONTEXT_SIZE;
 const _: () = assert!(COPY.is_multiple_of(16) && COPY >= 8 << 10);
 
-/// The body of `preempt_thread` while the thread is suspended.
+/// GetThreadContext's flags (everything restored at resume) and SetThreadContext's (control
+/// and integer: the floating-point state stays as it is).
+pub(super) const FLAGS_GET: u32 = CONTEXT_CONTROL | CONTEXT_INTEGER | CONTEXT_FLOATING_POINT;
+pub(super) const FLAGS_SET: u32 = CONTEXT_CONTROL | CONTEXT_INTEGER;
+
+/// pc and sp of a CONTEXT.
 ///
 /// # Safety
-/// `h` is `mp`'s thread, suspended by the caller, who holds SUSPEND (`ctx` is its scratch).
-pub(super) unsafe fn redirect(mp: *mut M, h: usize, ctx: &mut [u8; CONTEXT_SIZE]) {
-    let c = ctx.as_mut_ptr();
-    // SAFETY: as the contract; c is a 16-aligned CONTEXT-sized buffer; the TEB and the g it
-    // names belong to a thread that is stopped (GetThreadContext returns once it is).
+/// `c` is a whole CONTEXT.
+pub(super) unsafe fn pc_sp(c: *const u8) -> (usize, usize) {
+    // SAFETY: as the contract.
+    unsafe { (*(c.add(CTX_PC) as *const usize), *(c.add(CTX_SP) as *const usize)) }
+}
+
+/// Copies the CONTEXT to the top of the save area `area`, with the area's base and
+/// `last_error` in the 16 bytes below it; returns the copy and the resume's sp.
+///
+/// # Safety
+/// `c` is a whole CONTEXT; `area` a save area (SAVE_AREA bytes, page-aligned) owned by us.
+pub(super) unsafe fn save_context(c: *const u8, area: *mut u8, last_error: u32) -> (*mut u8, usize) {
+    // SAFETY: as the contract; areas are page-aligned (sys_alloc): the copy and the slot below
+    // it are 16-aligned.
     unsafe {
-        *(c.add(CTX_FLAGS) as *mut u32) = CONTEXT_CONTROL | CONTEXT_INTEGER | CONTEXT_FLOATING_POINT;
-        if GetThreadContext(h, c) == 0 {
-            DECLINED.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        let teb = (*mp).teb;
-        let gp = *((teb + os::TLS_G.load(Ordering::Relaxed)) as *const *mut G);
-        if gp.is_null() || (*gp).m != mp || !want_async_preempt(gp) {
-            return;
-        }
-        let pc = *(c.add(CTX_PC) as *const usize);
-        let sp = *(c.add(CTX_SP) as *const usize);
-        if !async_safe_point(gp, mp, sp) || !pc_in_image(pc) {
-            DECLINED.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        let mut area = (*gp).preempt_save;
-        let own = !area.is_null();
-        if !own {
-            area = (*mp).preempt_spare.swap(ptr::null_mut(), Ordering::AcqRel);
-        }
-        if area.is_null() {
-            DECLINED_FRAME.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        // Areas are page-aligned (sys_alloc): the copy and the slot below it are 16-aligned.
         let save = area.add(COPY);
         ptr::copy_nonoverlapping(c, save, CONTEXT_SIZE);
         *(save.sub(16) as *mut usize) = area as usize;
-        *(save.sub(8) as *mut u32) = *((teb + TEB_LAST_ERROR) as *const u32);
+        *(save.sub(8) as *mut u32) = last_error;
+        (save, save as usize - 16)
+    }
+}
 
-        // The thread: gosched_m(gp) on g0's stack, as mcall calls it.
-        let g0 = (*mp).g0;
-        *(c.add(CTX_FLAGS) as *mut u32) = CONTEXT_CONTROL | CONTEXT_INTEGER;
+/// Sets the thread's registers to call `gosched_m(gp)` on g0's stack, as mcall calls it.
+///
+/// # Safety
+/// `c` is a whole CONTEXT; g0 is the M's g0.
+pub(super) unsafe fn aim_at_gosched(c: *mut u8, gp: *mut G, g0: *mut G, _save: *mut u8) {
+    // SAFETY: as the contract.
+    unsafe {
         *(c.add(CTX_X0) as *mut usize) = gp as usize;
         *(c.add(CTX_FP) as *mut usize) = 0;
         *(c.add(CTX_LR) as *mut usize) = 0;
         *(c.add(CTX_SP) as *mut usize) = (*g0).sched.sp & !15;
         *(c.add(CTX_PC) as *mut usize) = crate::proc::gosched_m as *const () as usize;
-        if SetThreadContext(h, c) == 0 {
-            if !own {
-                (*mp).preempt_spare.store(area, Ordering::Release);
-            }
-            DECLINED_FRAME.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        (*gp).preempt_save = area;
-        // g0 current, and the TEB's stack bounds on g0's stack, as mcall's switch leaves them.
-        *((teb + os::TLS_G.load(Ordering::Relaxed)) as *mut *mut G) = g0;
-        let (hi, lo) = ((*g0).stack.hi, (*g0).stack.lo);
-        *((teb + os::TEB_STACKBASE) as *mut usize) = hi;
-        *((teb + os::TEB_STACKLIMIT) as *mut usize) = lo;
-        *((teb + os::TEB_DEALLOCATIONSTACK) as *mut usize) = lo - os::STACK_GUARD;
-        // Read by whichever thread runs gp next, after the target has put it on the global run
-        // queue (under sched.lock) once ResumeThread lets it go: these writes happen before.
-        (*gp).sched.pc = preempt_resume as *const () as usize;
-        (*gp).sched.sp = save as usize - 16;
-        (*gp).sched.ctx = save as usize;
-        (*gp).sched.g = gp;
-        ASYNC_PREEMPTS.fetch_add(1, Ordering::Relaxed);
     }
 }
 
