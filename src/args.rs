@@ -240,10 +240,25 @@ pub struct DebugVars {
     /// forcepreemptns=N (gort's own): a goroutine may run N ns before sysmon asks it to yield
     /// (Go's constant forcePreemptNS, 10 ms); for tests that want many preemptions.
     pub forcepreemptns: i32,
+    /// cpuprofile=PATH (gort's own): a CPU profile from start to exit, written to PATH.
+    pub cpuprofile: Option<&'static [u8]>,
+    /// memprofile=PATH (gort's own): the heap profile, written to PATH at exit.
+    pub memprofile: Option<&'static [u8]>,
+    /// memprofilerate=N (gort's own; Go's runtime.MemProfileRate): mean bytes between heap
+    /// samples, 0 off; -1 (unset) keeps the default, 512 KiB.
+    pub memprofilerate: i32,
 }
 
-static DEBUG: Global<DebugVars> =
-    Global::new(DebugVars { schedtrace: 0, scheddetail: 0, boottrace: 0, asyncpreemptoff: 0, forcepreemptns: 0 });
+static DEBUG: Global<DebugVars> = Global::new(DebugVars {
+    schedtrace: 0,
+    scheddetail: 0,
+    boottrace: 0,
+    asyncpreemptoff: 0,
+    forcepreemptns: 0,
+    cpuprofile: None,
+    memprofile: None,
+    memprofilerate: -1,
+});
 
 /// The parsed GODEBUG values.
 pub fn debug() -> DebugVars {
@@ -252,12 +267,26 @@ pub fn debug() -> DebugVars {
 }
 
 /// Parses a GODEBUG value the way Go's parsedebugvars does: comma-separated `key=value`; unknown
-/// keys, fields without `=` and values that are not integers are ignored; later fields win.
-pub fn parse_godebug(s: &[u8], into: &mut DebugVars) {
+/// keys, fields without `=` and values that are not integers are ignored; later fields win. The
+/// path keys (cpuprofile, memprofile) take the rest of the field as it is (a path with a comma
+/// cannot be given); an empty one is ignored.
+pub fn parse_godebug(s: &'static [u8], into: &mut DebugVars) {
     for field in s.split(|&c| c == b',') {
         let Some(eq) = field.iter().position(|&c| c == b'=') else { continue };
         let (key, value) = (&field[..eq], &field[eq + 1..]);
+        let path = match key {
+            b"cpuprofile" => Some(&mut into.cpuprofile),
+            b"memprofile" => Some(&mut into.memprofile),
+            _ => None,
+        };
+        if let Some(path) = path {
+            if !value.is_empty() {
+                *path = Some(value);
+            }
+            continue;
+        }
         let slot = match key {
+            b"memprofilerate" => &mut into.memprofilerate,
             b"schedtrace" => &mut into.schedtrace,
             b"scheddetail" => &mut into.scheddetail,
             b"boottrace" => &mut into.boottrace,
@@ -274,7 +303,7 @@ pub fn parse_godebug(s: &[u8], into: &mut DebugVars) {
 /// Go's parsedebugvars: reads GODEBUG unless the process runs in secure mode (AT_SECURE), and
 /// GOTRACEBACK (setTraceback), which secure mode forces to `none` as Go's secureEnv does.
 pub fn parsedebugvars(secure: bool) {
-    let mut d = DebugVars::default();
+    let mut d = DebugVars { memprofilerate: -1, ..DebugVars::default() };
     if !secure {
         if let Some(v) = gogetenv("GODEBUG") {
             parse_godebug(v, &mut d);
@@ -411,17 +440,29 @@ mod tests {
         parse_godebug(b"schedtrace=1000,scheddetail=1,foo=bar,boottrace=1,asyncpreemptoff=1,forcepreemptns=5", &mut d);
         assert_eq!(
             d,
-            DebugVars { schedtrace: 1000, scheddetail: 1, boottrace: 1, asyncpreemptoff: 1, forcepreemptns: 5 }
+            DebugVars {
+                schedtrace: 1000,
+                scheddetail: 1,
+                boottrace: 1,
+                asyncpreemptoff: 1,
+                forcepreemptns: 5,
+                ..DebugVars::default()
+            }
         );
+        let mut d = DebugVars::default();
+        parse_godebug(b"cpuprofile=/tmp/c.prof,memprofile=,memprofilerate=1,memprofile=m.prof", &mut d);
+        assert_eq!(d.cpuprofile, Some(&b"/tmp/c.prof"[..]));
+        assert_eq!(d.memprofile, Some(&b"m.prof"[..]));
+        assert_eq!(d.memprofilerate, 1);
         let mut d = DebugVars::default();
         parse_godebug(b"schedtrace=x,=,,=,boottrace", &mut d);
         assert_eq!(d, DebugVars::default());
         let mut d = DebugVars::default();
         parse_godebug(b"boottrace=1,boottrace=0", &mut d);
         assert_eq!(d.boottrace, 0);
-        let big = vec![b'a'; 65536];
+        let big = vec![b'a'; 65536].leak();
         let mut d = DebugVars::default();
-        parse_godebug(&big, &mut d);
+        parse_godebug(big, &mut d);
         assert_eq!(d, DebugVars::default());
     }
 

@@ -118,6 +118,10 @@ pub extern "C" fn runtime_schedinit() {
     args::parsedebugvars(secure);
     let dbg = args::debug();
     crate::print::boottrace_decide(dbg.boottrace > 0);
+    #[cfg(all(gort_traceback, target_os = "linux"))]
+    if dbg.memprofilerate >= 0 {
+        crate::mprof::set_rate(dbg.memprofilerate as usize);
+    }
     crate::preempt::init(dbg.asyncpreemptoff != 0, dbg.forcepreemptns as i64);
     boottrace(
         "schedinit.parsedebugvars",
@@ -237,10 +241,32 @@ pub(super) extern "C" fn runtime_main(_ctx: usize) {
             /// Defined by `gort::main!` in the program.
             fn gort_user_main();
         }
+        #[cfg(all(gort_traceback, target_os = "linux"))]
+        if let Some(path) = args::debug().cpuprofile {
+            crate::cpuprof::godebug_start(path);
+        }
         // SAFETY: gort::main! defines gort_user_main as a plain `fn()`.
         unsafe { gort_user_main() };
     }
+    profiles_at_exit();
     os::exit(0);
+}
+
+/// GODEBUG=cpuprofile and memprofile at exit (main returned, or `gort::os::exit`): the CPU
+/// profile stops and is written, then the heap profile.
+pub(crate) fn profiles_at_exit() {
+    #[cfg(all(gort_traceback, target_os = "linux"))]
+    {
+        let d = args::debug();
+        if d.cpuprofile.is_some() {
+            if let Err(e) = crate::cpuprof::stop() {
+                crate::eprintln!("gort: GODEBUG=cpuprofile: {}", e);
+            }
+        }
+        if let Some(path) = d.memprofile {
+            crate::mprof::godebug_write(path);
+        }
+    }
 }
 
 /// The address of runtime_main, for rt0_go's `newproc(runtime_main)`.

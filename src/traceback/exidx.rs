@@ -32,12 +32,20 @@ use super::{Image, Regs};
 /// The walker: EHABI needs no state between steps.
 pub struct Walker;
 
+/// What a walker of the caller's own needs: nothing.
+pub type Storage = ();
+
 impl Walker {
     /// The walker.
     ///
     /// # Safety
     /// Only the thread writing the fatal report may call it (as the other unwinders).
     pub unsafe fn get() -> Walker {
+        Walker
+    }
+
+    /// A walker of the caller's own (the same: EHABI keeps no state).
+    pub fn with(_s: &mut Storage) -> Walker {
         Walker
     }
 
