@@ -33,7 +33,14 @@ use super::{Image, Regs};
 pub struct Walker;
 
 /// What a walker of the caller's own needs: nothing.
-pub type Storage = ();
+pub struct Storage;
+
+impl Storage {
+    /// The (empty) storage, named as dwarf.rs's `MaybeUninit::uninit`.
+    pub const fn uninit() -> Storage {
+        Storage
+    }
+}
 
 impl Walker {
     /// The walker.
