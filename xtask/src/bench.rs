@@ -70,7 +70,9 @@ struct Workload {
     arg: Option<&'static str>,
     /// The name on its `RESULT` line.
     result: &'static str,
-    /// What gort is compared with: "go" or "glibc" (the same loop on glibc malloc, std threads).
+    /// What gort is compared with: "go", "glibc" (the same loop on glibc malloc, std threads) or
+    /// "unprofiled" (the same gort program without the CPU profile the gort side runs with,
+    /// GODEBUG=cpuprofile=target/bench/NAME.prof: the profiler's overhead).
     vs: &'static str,
     kind: Kind,
 }
@@ -183,6 +185,17 @@ static WORKLOADS: &[Workload] = &[
     http(1, Metric::P99),
     http(2, Metric::Rps),
     http(2, Metric::P99),
+    // skynet with the CPU profiler on (100 Hz, GODEBUG=cpuprofile) against the same run without
+    // it (issue 20: at most 2 % slower).
+    Workload {
+        name: "skynet-cpuprof",
+        procs: Some(2),
+        prog: "skynet",
+        arg: None,
+        result: "skynet",
+        vs: "unprofiled",
+        kind: Kind::Plain,
+    },
     // The same gort program against glibc malloc.
     Workload {
         name: "malloc",
@@ -346,12 +359,13 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
                     }
                     ("gort", _) => gort_exe(wl.prog).ok_or_else(|| format!("no gort binary bench_{}", wl.prog)),
                     ("glibc", _) => glibc_exe(wl.prog),
+                    ("unprofiled", _) => gort_exe(wl.prog).ok_or_else(|| format!("no gort binary bench_{}", wl.prog)),
                     _ => go_exe(wl.prog),
                 };
                 let result = match (exe, wl.kind) {
                     (Err(e), _) => Err(e),
                     (Ok(exe), _) if wl.name == "hello" => time_execs(&root, &exe, hello_execs),
-                    (Ok(exe), Kind::Plain) => run_one(&root, &exe, wl),
+                    (Ok(exe), Kind::Plain) => run_one(&root, &exe, wl, imp == "gort" && wl.vs == "unprofiled"),
                     (Ok(exe), Kind::Companion(args)) => {
                         companion.clone().and_then(|c| run_companion(&root, &exe, wl, &c, args))
                     }
@@ -527,10 +541,14 @@ fn bench_command(root: &Path, exe: &Path, procs: Option<u32>) -> Command {
     c
 }
 
-/// Runs one program once and reads its `RESULT name value unit` line.
-fn run_one(root: &Path, exe: &Path, wl: &Workload) -> Result<(f64, String), String> {
+/// Runs one program once and reads its `RESULT name value unit` line; `profiled`: under
+/// GODEBUG=cpuprofile=target/bench/NAME.prof.
+fn run_one(root: &Path, exe: &Path, wl: &Workload, profiled: bool) -> Result<(f64, String), String> {
     let mut c = bench_command(root, exe, wl.procs);
     c.args(wl.arg);
+    if profiled {
+        c.env("GODEBUG", format!("cpuprofile=target/bench/{}.prof", wl.name));
+    }
     let out = run::run_captured(c, RUN_TIMEOUT).map_err(|e| format!("could not start {}: {e}", exe.display()))?;
     if !out.status.is_some_and(|s| s.success()) {
         let err = String::from_utf8_lossy(&out.stderr);
