@@ -85,7 +85,7 @@ mod arch;
 mod args;
 mod chan;
 pub mod context;
-#[cfg(all(gort_traceback, target_os = "linux"))]
+#[cfg(gort_pprof)]
 mod cpuprof;
 pub mod fs;
 #[cfg(test)]
@@ -95,7 +95,7 @@ pub mod io;
 mod lock_futex;
 mod malloc;
 mod mheap;
-#[cfg(all(gort_traceback, target_os = "linux"))]
+#[cfg(gort_pprof)]
 mod mprof;
 #[cfg(any(unix, windows))]
 pub mod net;
@@ -103,7 +103,7 @@ mod netpoll;
 mod offsets;
 mod overflow;
 mod pipe;
-#[cfg(all(gort_traceback, target_os = "linux"))]
+#[cfg(gort_pprof)]
 mod pprof_proto;
 mod preempt;
 mod print;
@@ -462,8 +462,9 @@ pub mod runtime {
 
 pub use malloc::MemStats;
 
-/// CPU and heap profiles in pprof's format (Go's runtime/pprof), for `go tool pprof`. Linux
-/// only (amd64, arm64, arm); elsewhere every function returns `Unsupported`. README
+/// CPU and heap profiles in pprof's format (Go's runtime/pprof), for `go tool pprof`, with
+/// gort's `pprof` cargo feature on linux (amd64, arm64, arm); without it, or elsewhere, the
+/// functions return `Unsupported` (and the heap is not sampled). README
 /// "Debugging" says how to take and read them; GODEBUG=cpuprofile=PATH and memprofile=PATH do
 /// the same for a whole run.
 ///
@@ -475,38 +476,38 @@ pub use malloc::MemStats;
 /// ```
 pub mod pprof {
     use crate::io::Error;
-    #[cfg(not(all(gort_traceback, target_os = "linux")))]
+    #[cfg(not(gort_pprof))]
     use crate::io::ErrorKind;
 
     /// Starts sampling the CPU at 100 Hz (SIGPROF); the profile goes to `path` at [`stop`]
     /// (Go's pprof.StartCPUProfile). The file is created now. AlreadyExists if a profile runs.
     pub fn start_cpu(path: impl AsRef<[u8]>) -> Result<(), Error> {
-        #[cfg(all(gort_traceback, target_os = "linux"))]
+        #[cfg(gort_pprof)]
         return crate::cpuprof::start(path.as_ref());
-        #[cfg(not(all(gort_traceback, target_os = "linux")))]
+        #[cfg(not(gort_pprof))]
         {
             let _ = path;
-            Err(Error::new(ErrorKind::Unsupported, "CPU profiles are linux-only"))
+            Err(Error::new(ErrorKind::Unsupported, "CPU profiles need gort's `pprof` feature (linux)"))
         }
     }
 
     /// Stops the CPU profile and writes it (Go's pprof.StopCPUProfile); Ok if none runs.
     pub fn stop() -> Result<(), Error> {
-        #[cfg(all(gort_traceback, target_os = "linux"))]
+        #[cfg(gort_pprof)]
         return crate::cpuprof::stop();
-        #[cfg(not(all(gort_traceback, target_os = "linux")))]
+        #[cfg(not(gort_pprof))]
         Ok(())
     }
 
     /// Writes the heap profile of the allocations sampled so far (Go's
     /// pprof.WriteHeapProfile): in-use and allocated objects and bytes per allocation site.
     pub fn write_heap(path: impl AsRef<[u8]>) -> Result<(), Error> {
-        #[cfg(all(gort_traceback, target_os = "linux"))]
+        #[cfg(gort_pprof)]
         return crate::mprof::write_heap(path.as_ref());
-        #[cfg(not(all(gort_traceback, target_os = "linux")))]
+        #[cfg(not(gort_pprof))]
         {
             let _ = path;
-            Err(Error::new(ErrorKind::Unsupported, "heap profiles are linux-only"))
+            Err(Error::new(ErrorKind::Unsupported, "heap profiles need gort's `pprof` feature (linux)"))
         }
     }
 
@@ -514,9 +515,9 @@ pub mod pprof {
     /// runtime.MemProfileRate; 512 KiB by default, 0 stops sampling, 1 samples every
     /// allocation). Set it before the allocations it should see.
     pub fn set_mem_profile_rate(rate: usize) {
-        #[cfg(all(gort_traceback, target_os = "linux"))]
+        #[cfg(gort_pprof)]
         crate::mprof::set_rate(rate);
-        #[cfg(not(all(gort_traceback, target_os = "linux")))]
+        #[cfg(not(gort_pprof))]
         let _ = rate;
     }
 }

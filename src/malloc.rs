@@ -413,7 +413,7 @@ const CACHE_MAX: u32 = 2 * CACHE_BATCH;
 pub struct Mcache {
     lists: [(*mut FreeObj, u32); NUM_CLASSES],
     /// The heap profile's sampling countdown (mprof.rs).
-    #[cfg(all(gort_traceback, target_os = "linux"))]
+    #[cfg(gort_pprof)]
     sample: crate::mprof::SampleState,
 }
 
@@ -422,7 +422,7 @@ impl Mcache {
     pub const fn new() -> Self {
         Mcache {
             lists: [(ptr::null_mut(), 0); NUM_CLASSES],
-            #[cfg(all(gort_traceback, target_os = "linux"))]
+            #[cfg(gort_pprof)]
             sample: crate::mprof::SampleState::new(),
         }
     }
@@ -515,7 +515,7 @@ impl Drop for Pin {
 }
 
 /// Calls `f` with the current P's heap-sampling state (mprof.rs), pinned; None without a P.
-#[cfg(all(gort_traceback, target_os = "linux"))]
+#[cfg(gort_pprof)]
 pub fn with_sample_state<R>(f: impl FnOnce(&mut crate::mprof::SampleState) -> R) -> Option<R> {
     let pin = Pin::new();
     current_mcache(&pin).map(|mc| f(&mut mc.sample))
@@ -527,7 +527,7 @@ pub fn with_sample_state<R>(f: impl FnOnce(&mut crate::mprof::SampleState) -> R)
 fn mcache_alloc(c: usize, size: usize) -> *mut u8 {
     let pin = Pin::new();
     let Some(mc) = current_mcache(&pin) else { return alloc_small(c) };
-    #[cfg(not(all(gort_traceback, target_os = "linux")))]
+    #[cfg(not(gort_pprof))]
     let _ = size;
     let (head, n) = &mut mc.lists[c];
     if head.is_null() {
@@ -543,7 +543,7 @@ fn mcache_alloc(c: usize, size: usize) -> *mut u8 {
     // SAFETY: o is the first object of our own list.
     *head = unsafe { (*o).next };
     *n -= 1;
-    #[cfg(all(gort_traceback, target_os = "linux"))]
+    #[cfg(gort_pprof)]
     {
         mc.sample.next_sample = mc.sample.next_sample.wrapping_sub(size as isize);
         if mc.sample.next_sample < 0 {
@@ -614,9 +614,9 @@ fn large_npages(size: usize) -> usize {
 /// A large or direct allocation `p` of `size` bytes, after the heap profile's countdown.
 #[inline]
 fn sampled(p: *mut u8, size: usize) -> *mut u8 {
-    #[cfg(all(gort_traceback, target_os = "linux"))]
+    #[cfg(gort_pprof)]
     crate::mprof::sample_large(p, size);
-    #[cfg(not(all(gort_traceback, target_os = "linux")))]
+    #[cfg(not(gort_pprof))]
     let _ = size;
     p
 }
@@ -729,7 +729,7 @@ unsafe impl GlobalAlloc for GoAlloc {
         if crate::traceback::lines::arena_owns(p) {
             return;
         }
-        #[cfg(all(gort_traceback, target_os = "linux"))]
+        #[cfg(gort_pprof)]
         if crate::mprof::maybe_sampled(p) {
             crate::mprof::free(p);
         }

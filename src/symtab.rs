@@ -396,6 +396,7 @@ mod file {
     /// of this call's own, unmapped after: for the profile writers (pprof.rs), which run on any
     /// thread at any time, so they cannot share the dying thread's EXE. None if neither file can
     /// be read or holds this program.
+    #[cfg(gort_pprof)]
     pub fn with_exe<R>(img: &super::Image, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
         let (_, _, execfn) = crate::sys::exe_auxv();
         let mut f = Some(f);
@@ -427,8 +428,10 @@ mod file {
         unsafe { core::ffi::CStr::from_ptr(execfn as *const core::ffi::c_char) }.to_bytes()
     }
 }
+#[cfg(gort_pprof)]
+pub use file::with_exe;
 #[cfg(target_os = "linux")]
-pub use file::{exe, exe_path, with_exe};
+pub use file::{exe, exe_path};
 
 #[cfg(test)]
 mod tests {

@@ -118,9 +118,13 @@ pub extern "C" fn runtime_schedinit() {
     args::parsedebugvars(secure);
     let dbg = args::debug();
     crate::print::boottrace_decide(dbg.boottrace > 0);
-    #[cfg(all(gort_traceback, target_os = "linux"))]
+    #[cfg(gort_pprof)]
     if dbg.memprofilerate >= 0 {
         crate::mprof::set_rate(dbg.memprofilerate as usize);
+    }
+    #[cfg(not(gort_pprof))]
+    if dbg.cpuprofile.is_some() || dbg.memprofile.is_some() {
+        crate::eprintln!("gort: GODEBUG=cpuprofile/memprofile: no profile: this program was built without gort's `pprof` feature (linux only)");
     }
     crate::preempt::init(dbg.asyncpreemptoff != 0, dbg.forcepreemptns as i64);
     boottrace(
@@ -241,7 +245,7 @@ pub(super) extern "C" fn runtime_main(_ctx: usize) {
             /// Defined by `gort::main!` in the program.
             fn gort_user_main();
         }
-        #[cfg(all(gort_traceback, target_os = "linux"))]
+        #[cfg(gort_pprof)]
         if let Some(path) = args::debug().cpuprofile {
             crate::cpuprof::godebug_start(path);
         }
@@ -255,7 +259,7 @@ pub(super) extern "C" fn runtime_main(_ctx: usize) {
 /// GODEBUG=cpuprofile and memprofile at exit (main returned, or `gort::os::exit`): the CPU
 /// profile stops and is written, then the heap profile.
 pub(crate) fn profiles_at_exit() {
-    #[cfg(all(gort_traceback, target_os = "linux"))]
+    #[cfg(gort_pprof)]
     {
         let d = args::debug();
         if d.cpuprofile.is_some() {

@@ -35,6 +35,7 @@ pub struct Walker<'a>(&'a mut Ctx);
 
 /// The memory a walk's rule rows live in, for a walker of the caller's own
 /// ([`Walker::with`]: the CPU profiler's signal handler keeps it on the signal stack).
+#[cfg(gort_pprof)]
 pub type Storage = core::mem::MaybeUninit<Ctx>;
 
 impl Walker<'static> {
@@ -51,6 +52,7 @@ impl Walker<'static> {
 impl<'a> Walker<'a> {
     /// A walker whose rule rows live in `s` (reset here): no shared state, so any thread, and
     /// a signal handler, may walk with it.
+    #[cfg(gort_pprof)]
     pub fn with(s: &'a mut Storage) -> Walker<'a> {
         Walker(s.write(Ctx::new_in()))
     }

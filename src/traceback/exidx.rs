@@ -33,8 +33,10 @@ use super::{Image, Regs};
 pub struct Walker;
 
 /// What a walker of the caller's own needs: nothing.
+#[cfg(gort_pprof)]
 pub struct Storage;
 
+#[cfg(gort_pprof)]
 impl Storage {
     /// The (empty) storage, named as dwarf.rs's `MaybeUninit::uninit`.
     pub const fn uninit() -> Storage {
@@ -52,6 +54,7 @@ impl Walker {
     }
 
     /// A walker of the caller's own (the same: EHABI keeps no state).
+    #[cfg(gort_pprof)]
     pub fn with(_s: &mut Storage) -> Walker {
         Walker
     }

@@ -99,7 +99,7 @@ mod unwind;
 #[cfg(windows)]
 pub use unwind::context_regs;
 /// The memory one walk of the caller's own needs (`profile_frames`).
-#[cfg(target_os = "linux")]
+#[cfg(gort_pprof)]
 pub use unwind::Storage as WalkStorage;
 use unwind::Walker;
 // The ARM EHABI opcode interpreter exidx.rs uses (pure: unit-tested on every host).
@@ -252,7 +252,7 @@ fn walk(
 /// `bounds` must be a readable stack holding the live frames `regs` describes, which stay as
 /// they are during the call (the caller's own stack, or the stack of the code its signal handler
 /// interrupted).
-#[cfg(target_os = "linux")]
+#[cfg(gort_pprof)]
 pub unsafe fn profile_frames(
     regs: &Regs,
     bounds: (usize, usize),
@@ -285,7 +285,7 @@ pub unsafe fn profile_frames(
 
 /// The function holding runtime address `at` (a `profile_frames` address): its demangled name
 /// written into `w`, and its runtime start address; None if `tab` has no function there.
-#[cfg(target_os = "linux")]
+#[cfg(gort_pprof)]
 pub fn profile_name(tab: &crate::symtab::Symtab<'_>, at: usize, w: &mut impl Write) -> Option<usize> {
     let img = names::image()?;
     let (raw, start) = tab.lookup(at.wrapping_sub(img.bias))?;

@@ -71,8 +71,8 @@ struct Workload {
     /// The name on its `RESULT` line.
     result: &'static str,
     /// What gort is compared with: "go", "glibc" (the same loop on glibc malloc, std threads) or
-    /// "unprofiled" (the same gort program without the CPU profile the gort side runs with,
-    /// GODEBUG=cpuprofile=target/bench/NAME.prof: the profiler's overhead).
+    /// "unprofiled" (both sides run the program built with gort's `pprof` feature; the gort side
+    /// with GODEBUG=cpuprofile=target/bench/NAME.prof: the sampling's overhead).
     vs: &'static str,
     kind: Kind,
 }
@@ -282,6 +282,19 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
 
     // gort programs.
     println!("== bench: building gort programs (cargo build -p gort-benches --release --target {HOST})");
+    // skynet-cpuprof's program: bench_skynet with gort's `pprof` feature, built first and copied
+    // aside (the plain build below writes the same path).
+    let profiled = if selected.iter().any(|&i| WORKLOADS[i].vs == "unprofiled") {
+        let b =
+            cargo_build(&root, &["-p", "gort-benches", "--bin", "bench_skynet", "--features", "pprof"], HOST, true)?;
+        let exe = b.exes.get("bench_skynet").filter(|_| b.success).ok_or("bench_skynet with pprof did not build")?;
+        let to = target_dir(&root).join("bench").join("bench_skynet_pprof");
+        fs::create_dir_all(to.parent().unwrap()).map_err(|e| format!("{}: {e}", to.display()))?;
+        fs::copy(exe, &to).map_err(|e| format!("copying {} to {}: {e}", exe.display(), to.display()))?;
+        Some(to)
+    } else {
+        None
+    };
     let built = cargo_build(&root, &["-p", "gort-benches", "--bins"], HOST, true)?;
     if !built.success {
         return Err(Fail::Setup("building the gort bench programs failed (errors above)".into()));
@@ -357,9 +370,11 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
                     ("gort", Kind::Wrk(_)) => {
                         http_hello.clone().ok_or_else(|| "examples/http_hello did not build".into())
                     }
+                    ("gort" | "unprofiled", _) if wl.vs == "unprofiled" => {
+                        profiled.clone().ok_or_else(|| "no bench_skynet_pprof".to_string())
+                    }
                     ("gort", _) => gort_exe(wl.prog).ok_or_else(|| format!("no gort binary bench_{}", wl.prog)),
                     ("glibc", _) => glibc_exe(wl.prog),
-                    ("unprofiled", _) => gort_exe(wl.prog).ok_or_else(|| format!("no gort binary bench_{}", wl.prog)),
                     _ => go_exe(wl.prog),
                 };
                 let result = match (exe, wl.kind) {
