@@ -547,7 +547,8 @@ fn mcache_alloc(c: usize, size: usize) -> *mut u8 {
     {
         mc.sample.next_sample = mc.sample.next_sample.wrapping_sub(size as isize);
         if mc.sample.next_sample < 0 {
-            crate::mprof::profilealloc(&mut mc.sample, o as *mut u8, size);
+            // `mc` is not used past here: profilealloc reaches the cache again itself.
+            crate::mprof::profilealloc(o as *mut u8, size);
         }
     }
     o as *mut u8

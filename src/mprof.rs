@@ -200,35 +200,44 @@ fn next_sample() -> isize {
 /// A large or direct allocation of `size` bytes at `p`: counts down the P's distance and
 /// samples when it runs out (small objects do this inline in malloc.rs).
 pub fn sample_large(p: *mut u8, size: usize) {
-    crate::malloc::with_sample_state(|s| {
+    let due = crate::malloc::with_sample_state(|s| {
         s.next_sample = s.next_sample.wrapping_sub(size as isize);
-        if s.next_sample < 0 {
-            profilealloc(s, p, size);
-        }
+        s.next_sample < 0
     });
+    if due == Some(true) {
+        profilealloc(p, size);
+    }
+}
+
+/// Sets the current P's distance to the next sample (nothing without a P).
+fn set_next(n: isize) {
+    crate::malloc::with_sample_state(|s| s.next_sample = n);
 }
 
 /// Records a sampled allocation of `size` bytes at `p` (Go's profilealloc + mProf_Malloc), and
-/// draws the next distance. `s` is the current P's state (the caller is pinned to it).
+/// draws the next distance. The caller is pinned to its P, whose countdown went negative; the
+/// P's state is reached through short borrows (`with_sample_state`), since recording allocates
+/// and those allocations use the same cache.
 #[inline(never)]
 #[cold]
-pub fn profilealloc(s: &mut SampleState, p: *mut u8, size: usize) {
-    if !s.primed {
+pub fn profilealloc(p: *mut u8, size: usize) {
+    let primed = crate::malloc::with_sample_state(|s| core::mem::replace(&mut s.primed, true));
+    if primed == Some(false) {
         // The first distance, counted from before this allocation.
-        s.primed = true;
-        s.next_sample = next_sample().saturating_sub(size as isize);
-        if s.next_sample >= 0 {
+        let n = next_sample().saturating_sub(size as isize);
+        set_next(n);
+        if n >= 0 {
             return;
         }
     }
     // The table's own allocations (this P's, while it records) are not sampled.
-    s.next_sample = isize::MAX;
+    set_next(isize::MAX);
     let mut stack = [0usize; MAX_STACK];
     let n = callers(&mut stack);
     let key = stack[..n].to_vec();
     let Some(mut prof) = lock_prof() else {
         // An allocation of the table's, by the g holding it: not sampled.
-        s.next_sample = next_sample();
+        set_next(next_sample());
         return;
     };
     let b = prof.buckets.entry(key.clone()).or_default();
@@ -238,7 +247,7 @@ pub fn profilealloc(s: &mut SampleState, p: *mut u8, size: usize) {
         PAGES[page_slot(p as usize)].fetch_add(1, Ordering::Relaxed);
     }
     drop(prof);
-    s.next_sample = next_sample();
+    set_next(next_sample());
 }
 
 /// Go's mProf_Free: `p` (whose page bit is set) is freed; if it was sampled, its bucket is
