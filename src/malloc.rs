@@ -616,7 +616,18 @@ fn large_npages(size: usize) -> usize {
 #[inline]
 fn sampled(p: *mut u8, size: usize) -> *mut u8 {
     #[cfg(gort_pprof)]
-    crate::mprof::sample_large(p, size);
+    {
+        // Pinned from the countdown through the recording, as mcache_alloc: recording switches
+        // to g0 (systemstack), which a goroutine must not be preempted in the middle of.
+        let pin = Pin::new();
+        if let Some(mc) = current_mcache(&pin) {
+            mc.sample.next_sample = mc.sample.next_sample.wrapping_sub(size as isize);
+            if mc.sample.next_sample < 0 {
+                // `mc` is not used past here: profilealloc reaches the cache again itself.
+                crate::mprof::profilealloc(p, size);
+            }
+        }
+    }
     #[cfg(not(gort_pprof))]
     let _ = size;
     p

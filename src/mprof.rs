@@ -5,7 +5,7 @@
 //! allocate before the next sampled object; the small-object fast path subtracts the request's
 //! size from it and branches to `profilealloc` when it goes negative, so an unsampled allocation
 //! pays one subtract-and-branch. Large and direct allocations (already slow) do the same through
-//! `sample_large`. The distance to the next sample is drawn from an exponential distribution of
+//! `malloc::sampled`. The distance to the next sample is drawn from an exponential distribution of
 //! mean `MemProfileRate` (512 KiB by default, Go's; `set_rate`, GODEBUG=memprofilerate=N; 0 turns
 //! sampling off, 1 samples every allocation), as Go's nextSample, so every byte has the same
 //! chance of being the one sampled.
@@ -197,18 +197,6 @@ fn next_sample() -> isize {
     }
 }
 
-/// A large or direct allocation of `size` bytes at `p`: counts down the P's distance and
-/// samples when it runs out (small objects do this inline in malloc.rs).
-pub fn sample_large(p: *mut u8, size: usize) {
-    let due = crate::malloc::with_sample_state(|s| {
-        s.next_sample = s.next_sample.wrapping_sub(size as isize);
-        s.next_sample < 0
-    });
-    if due == Some(true) {
-        profilealloc(p, size);
-    }
-}
-
 /// Sets the current P's distance to the next sample (nothing without a P).
 fn set_next(n: isize) {
     crate::malloc::with_sample_state(|s| s.next_sample = n);
@@ -286,8 +274,13 @@ fn callers(out: &mut [usize]) -> usize {
         }
     }
     let mut a = Args { regs, out, n: 0 };
+    // Pinned: systemstack reads this M's g0 before it switches; a goroutine preempted (and
+    // moved to another M) in the middle would run on the old M's g0 stack. (Its callers are
+    // pinned already; this keeps callers() correct on its own.)
+    let mp = crate::proc::acquirem();
     // SAFETY: walk neither parks nor switches goroutines; `a` outlives the call.
     unsafe { crate::arch::systemstack(walk, &mut a as *mut Args<'_> as usize) };
+    crate::proc::releasem(mp);
     a.n
 }
 
