@@ -24,6 +24,12 @@ fn main() {
     if !(os == "windows" && arch == "arm") {
         println!("cargo::rustc-cfg=gort_traceback");
     }
+    // `gort_pprof`: the profilers (src/cpuprof.rs, src/mprof.rs) are built: the `pprof` feature
+    // on linux (their stacks come from the traceback unwinder, their names from `.symtab`).
+    println!("cargo::rustc-check-cfg=cfg(gort_pprof)");
+    if env::var_os("CARGO_FEATURE_PPROF").is_some() && os == "linux" {
+        println!("cargo::rustc-cfg=gort_pprof");
+    }
 
     let goarch = match arch.as_str() {
         "x86_64" => "amd64",

@@ -227,7 +227,7 @@ pub fn gogetenv(key: &str) -> Option<&'static [u8]> {
 }
 
 /// The GODEBUG settings gort understands (Go's dbgvars).
-#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DebugVars {
     /// schedtrace=MS: print a SCHED line every MS milliseconds.
     pub schedtrace: i32,
@@ -241,18 +241,39 @@ pub struct DebugVars {
     /// forcepreemptns=N (gort's own): a goroutine may run N ns before sysmon asks it to yield
     /// (Go's constant forcePreemptNS, 10 ms); for tests that want many preemptions.
     pub forcepreemptns: i32,
+    /// cpuprofile=PATH (gort's own): a CPU profile from start to exit, written to PATH.
+    pub cpuprofile: Option<&'static [u8]>,
+    /// memprofile=PATH (gort's own): the heap profile, written to PATH at exit.
+    pub memprofile: Option<&'static [u8]>,
+    /// memprofilerate=N (gort's own; Go's runtime.MemProfileRate): mean bytes between heap
+    /// samples, 0 off; -1 (unset) keeps the default, 512 KiB.
+    pub memprofilerate: i32,
 }
 
-static DEBUG: Global<DebugVars> = Global::new(DebugVars {
+/// The values when GODEBUG names nothing: asyncpreemptoff not given (each target's default),
+/// memprofilerate unset (512 KiB).
+const DEFAULT_DEBUG: DebugVars = DebugVars {
     schedtrace: 0,
     scheddetail: 0,
     boottrace: 0,
     asyncpreemptoff: NOT_GIVEN,
     forcepreemptns: 0,
-});
+    cpuprofile: None,
+    memprofile: None,
+    memprofilerate: -1,
+};
 
 /// A GODEBUG setting GODEBUG did not name (only `asyncpreemptoff` needs to know).
 pub const NOT_GIVEN: i32 = i32::MIN;
+
+impl Default for DebugVars {
+    /// The values when GODEBUG names nothing (`DEFAULT_DEBUG`).
+    fn default() -> Self {
+        DEFAULT_DEBUG
+    }
+}
+
+static DEBUG: Global<DebugVars> = Global::new(DEFAULT_DEBUG);
 
 /// The parsed GODEBUG values.
 pub fn debug() -> DebugVars {
@@ -261,12 +282,26 @@ pub fn debug() -> DebugVars {
 }
 
 /// Parses a GODEBUG value the way Go's parsedebugvars does: comma-separated `key=value`; unknown
-/// keys, fields without `=` and values that are not integers are ignored; later fields win.
-pub fn parse_godebug(s: &[u8], into: &mut DebugVars) {
+/// keys, fields without `=` and values that are not integers are ignored; later fields win. The
+/// path keys (cpuprofile, memprofile) take the rest of the field as it is (a path with a comma
+/// cannot be given); an empty one is ignored.
+pub fn parse_godebug(s: &'static [u8], into: &mut DebugVars) {
     for field in s.split(|&c| c == b',') {
         let Some(eq) = field.iter().position(|&c| c == b'=') else { continue };
         let (key, value) = (&field[..eq], &field[eq + 1..]);
+        let path = match key {
+            b"cpuprofile" => Some(&mut into.cpuprofile),
+            b"memprofile" => Some(&mut into.memprofile),
+            _ => None,
+        };
+        if let Some(path) = path {
+            if !value.is_empty() {
+                *path = Some(value);
+            }
+            continue;
+        }
         let slot = match key {
+            b"memprofilerate" => &mut into.memprofilerate,
             b"schedtrace" => &mut into.schedtrace,
             b"scheddetail" => &mut into.scheddetail,
             b"boottrace" => &mut into.boottrace,
@@ -448,17 +483,29 @@ mod tests {
         parse_godebug(b"schedtrace=1000,scheddetail=1,foo=bar,boottrace=1,asyncpreemptoff=1,forcepreemptns=5", &mut d);
         assert_eq!(
             d,
-            DebugVars { schedtrace: 1000, scheddetail: 1, boottrace: 1, asyncpreemptoff: 1, forcepreemptns: 5 }
+            DebugVars {
+                schedtrace: 1000,
+                scheddetail: 1,
+                boottrace: 1,
+                asyncpreemptoff: 1,
+                forcepreemptns: 5,
+                ..DebugVars::default()
+            }
         );
+        let mut d = DebugVars::default();
+        parse_godebug(b"cpuprofile=/tmp/c.prof,memprofile=,memprofilerate=1,memprofile=m.prof", &mut d);
+        assert_eq!(d.cpuprofile, Some(&b"/tmp/c.prof"[..]));
+        assert_eq!(d.memprofile, Some(&b"m.prof"[..]));
+        assert_eq!(d.memprofilerate, 1);
         let mut d = DebugVars::default();
         parse_godebug(b"schedtrace=x,=,,=,boottrace", &mut d);
         assert_eq!(d, DebugVars::default());
         let mut d = DebugVars::default();
         parse_godebug(b"boottrace=1,boottrace=0", &mut d);
         assert_eq!(d.boottrace, 0);
-        let big = vec![b'a'; 65536];
+        let big = vec![b'a'; 65536].leak();
         let mut d = DebugVars::default();
-        parse_godebug(&big, &mut d);
+        parse_godebug(big, &mut d);
         assert_eq!(d, DebugVars::default());
     }
 

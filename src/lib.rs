@@ -85,6 +85,8 @@ mod arch;
 mod args;
 mod chan;
 pub mod context;
+#[cfg(gort_pprof)]
+mod cpuprof;
 pub mod fs;
 #[cfg(test)]
 mod fuzz;
@@ -93,12 +95,16 @@ pub mod io;
 mod lock_futex;
 mod malloc;
 mod mheap;
+#[cfg(gort_pprof)]
+mod mprof;
 #[cfg(any(unix, windows))]
 pub mod net;
 mod netpoll;
 mod offsets;
 mod overflow;
 mod pipe;
+#[cfg(gort_pprof)]
+mod pprof_proto;
 mod preempt;
 mod print;
 mod proc;
@@ -457,6 +463,66 @@ pub mod runtime {
 
 pub use malloc::MemStats;
 
+/// CPU and heap profiles in pprof's format (Go's runtime/pprof), for `go tool pprof`, with
+/// gort's `pprof` cargo feature on linux (amd64, arm64, arm); without it, or elsewhere, the
+/// functions return `Unsupported` (and the heap is not sampled). README
+/// "Debugging" says how to take and read them; GODEBUG=cpuprofile=PATH and memprofile=PATH do
+/// the same for a whole run.
+///
+/// ```no_run
+/// gort::pprof::start_cpu("cpu.prof").unwrap();
+/// // ... the work to profile ...
+/// gort::pprof::stop().unwrap();
+/// gort::pprof::write_heap("heap.prof").unwrap();
+/// ```
+pub mod pprof {
+    use crate::io::Error;
+    #[cfg(not(gort_pprof))]
+    use crate::io::ErrorKind;
+
+    /// Starts sampling the CPU at 100 Hz (SIGPROF); the profile goes to `path` at [`stop`]
+    /// (Go's pprof.StartCPUProfile). The file is created now. AlreadyExists if a profile runs.
+    pub fn start_cpu(path: impl AsRef<[u8]>) -> Result<(), Error> {
+        #[cfg(gort_pprof)]
+        return crate::cpuprof::start(path.as_ref());
+        #[cfg(not(gort_pprof))]
+        {
+            let _ = path;
+            Err(Error::new(ErrorKind::Unsupported, "CPU profiles need gort's `pprof` feature (linux)"))
+        }
+    }
+
+    /// Stops the CPU profile and writes it (Go's pprof.StopCPUProfile); Ok if none runs.
+    pub fn stop() -> Result<(), Error> {
+        #[cfg(gort_pprof)]
+        return crate::cpuprof::stop();
+        #[cfg(not(gort_pprof))]
+        Ok(())
+    }
+
+    /// Writes the heap profile of the allocations sampled so far (Go's
+    /// pprof.WriteHeapProfile): in-use and allocated objects and bytes per allocation site.
+    pub fn write_heap(path: impl AsRef<[u8]>) -> Result<(), Error> {
+        #[cfg(gort_pprof)]
+        return crate::mprof::write_heap(path.as_ref());
+        #[cfg(not(gort_pprof))]
+        {
+            let _ = path;
+            Err(Error::new(ErrorKind::Unsupported, "heap profiles need gort's `pprof` feature (linux)"))
+        }
+    }
+
+    /// Sets the mean number of bytes allocated between heap samples (Go's
+    /// runtime.MemProfileRate; 512 KiB by default, 0 stops sampling, 1 samples every
+    /// allocation). Set it before the allocations it should see.
+    pub fn set_mem_profile_rate(rate: usize) {
+        #[cfg(gort_pprof)]
+        crate::mprof::set_rate(rate);
+        #[cfg(not(gort_pprof))]
+        let _ = rate;
+    }
+}
+
 /// The allocator's statistics (the heap part of Go's runtime.ReadMemStats).
 pub fn read_mem_stats() -> MemStats {
     malloc::read_mem_stats()
@@ -666,6 +732,7 @@ pub mod os {
 
     /// Ends the process at once with `code` (Go's os.Exit): other goroutines do not run on.
     pub fn exit(code: i32) -> ! {
+        crate::proc::profiles_at_exit();
         crate::sys::exit(code)
     }
 }

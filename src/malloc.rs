@@ -412,12 +412,19 @@ const CACHE_MAX: u32 = 2 * CACHE_BATCH;
 /// cannot lose its P (or migrate) between reading the cache and updating it.
 pub struct Mcache {
     lists: [(*mut FreeObj, u32); NUM_CLASSES],
+    /// The heap profile's sampling countdown (mprof.rs).
+    #[cfg(gort_pprof)]
+    sample: crate::mprof::SampleState,
 }
 
 impl Mcache {
     /// An empty cache.
     pub const fn new() -> Self {
-        Mcache { lists: [(ptr::null_mut(), 0); NUM_CLASSES] }
+        Mcache {
+            lists: [(ptr::null_mut(), 0); NUM_CLASSES],
+            #[cfg(gort_pprof)]
+            sample: crate::mprof::SampleState::new(),
+        }
     }
 
     /// Gives every cached object back to its class (Go's mcache.releaseAll): when a P is
@@ -507,11 +514,21 @@ impl Drop for Pin {
     }
 }
 
-/// Small allocation: the P's cache first, refilled from the central list in batches.
+/// Calls `f` with the current P's heap-sampling state (mprof.rs), pinned; None without a P.
+#[cfg(gort_pprof)]
+pub fn with_sample_state<R>(f: impl FnOnce(&mut crate::mprof::SampleState) -> R) -> Option<R> {
+    let pin = Pin::new();
+    current_mcache(&pin).map(|mc| f(&mut mc.sample))
+}
+
+/// Small allocation of `size` bytes: the P's cache first, refilled from the central list in
+/// batches; the heap profile's countdown (one subtract and a branch) on the way out.
 #[inline(always)]
-fn mcache_alloc(c: usize) -> *mut u8 {
+fn mcache_alloc(c: usize, size: usize) -> *mut u8 {
     let pin = Pin::new();
     let Some(mc) = current_mcache(&pin) else { return alloc_small(c) };
+    #[cfg(not(gort_pprof))]
+    let _ = size;
     let (head, n) = &mut mc.lists[c];
     if head.is_null() {
         // Refill: up to CACHE_BATCH objects from the central list in one lock round trip.
@@ -526,6 +543,14 @@ fn mcache_alloc(c: usize) -> *mut u8 {
     // SAFETY: o is the first object of our own list.
     *head = unsafe { (*o).next };
     *n -= 1;
+    #[cfg(gort_pprof)]
+    {
+        mc.sample.next_sample = mc.sample.next_sample.wrapping_sub(size as isize);
+        if mc.sample.next_sample < 0 {
+            // `mc` is not used past here: profilealloc reaches the cache again itself.
+            crate::mprof::profilealloc(o as *mut u8, size);
+        }
+    }
     o as *mut u8
 }
 
@@ -585,6 +610,27 @@ fn kind(size: usize, align: usize) -> Kind {
 /// Pages for a large object of `size` bytes.
 fn large_npages(size: usize) -> usize {
     size.div_ceil(PAGE_SIZE)
+}
+
+/// A large or direct allocation `p` of `size` bytes, after the heap profile's countdown.
+#[inline]
+fn sampled(p: *mut u8, size: usize) -> *mut u8 {
+    #[cfg(gort_pprof)]
+    {
+        // Pinned from the countdown through the recording, as mcache_alloc: recording switches
+        // to g0 (systemstack), which a goroutine must not be preempted in the middle of.
+        let pin = Pin::new();
+        if let Some(mc) = current_mcache(&pin) {
+            mc.sample.next_sample = mc.sample.next_sample.wrapping_sub(size as isize);
+            if mc.sample.next_sample < 0 {
+                // `mc` is not used past here: profilealloc reaches the cache again itself.
+                crate::mprof::profilealloc(p, size);
+            }
+        }
+    }
+    #[cfg(not(gort_pprof))]
+    let _ = size;
+    p
 }
 
 /// A large object: a span of its own from the heap (Go's largeAlloc).
@@ -650,9 +696,9 @@ unsafe impl GlobalAlloc for GoAlloc {
             return p;
         }
         match kind(layout.size().max(1), layout.align()) {
-            Kind::Small(c) => mcache_alloc(c),
-            Kind::Large => alloc_large(layout.size()),
-            Kind::Direct => alloc_direct(layout),
+            Kind::Small(c) => mcache_alloc(c, layout.size()),
+            Kind::Large => sampled(alloc_large(layout.size()), layout.size()),
+            Kind::Direct => sampled(alloc_direct(layout), layout.size()),
         }
     }
 
@@ -666,7 +712,7 @@ unsafe impl GlobalAlloc for GoAlloc {
         }
         match kind(layout.size().max(1), layout.align()) {
             Kind::Small(c) => {
-                let p = mcache_alloc(c);
+                let p = mcache_alloc(c, layout.size());
                 // SAFETY: p is a fresh object of at least layout.size() bytes.
                 unsafe { ptr::write_bytes(p, 0, layout.size()) };
                 p
@@ -682,10 +728,10 @@ unsafe impl GlobalAlloc for GoAlloc {
                     if (*s).needzero {
                         ptr::write_bytes(p, 0, layout.size());
                     }
-                    p
+                    sampled(p, layout.size())
                 }
             }
-            Kind::Direct => alloc_direct(layout), // a fresh mapping reads as zero
+            Kind::Direct => sampled(alloc_direct(layout), layout.size()), // a fresh mapping reads as zero
         }
     }
 
@@ -694,6 +740,10 @@ unsafe impl GlobalAlloc for GoAlloc {
         #[cfg(all(gort_traceback, feature = "traceback-lines"))]
         if crate::traceback::lines::arena_owns(p) {
             return;
+        }
+        #[cfg(gort_pprof)]
+        if crate::mprof::maybe_sampled(p) {
+            crate::mprof::free(p);
         }
         match kind(layout.size().max(1), layout.align()) {
             // SAFETY: p came from class c for the same layout.

@@ -392,6 +392,31 @@ mod file {
         }
     }
 
+    /// Calls `f` with the executable file's bytes (AT_EXECFN, else /proc/self/exe) in a mapping
+    /// of this call's own, unmapped after: for the profile writers (pprof.rs), which run on any
+    /// thread at any time, so they cannot share the dying thread's EXE. None if neither file can
+    /// be read or holds this program.
+    #[cfg(gort_pprof)]
+    pub fn with_exe<R>(img: &super::Image, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        let (_, _, execfn) = crate::sys::exe_auxv();
+        let mut f = Some(f);
+        for path in [execfn as *const u8, PROC_SELF_EXE.as_ptr()] {
+            if path.is_null() {
+                continue;
+            }
+            let Some((p, len)) = map(path) else { continue };
+            // SAFETY: map returned a readable mapping of len bytes, ours until unmapped below.
+            let file = unsafe { core::slice::from_raw_parts(p as *const u8, len) };
+            let r = if same_image(file, img) { f.take().map(|f| f(file)) } else { None };
+            // SAFETY: our own mapping; `file` is not used past this point.
+            unsafe { crate::sys::sys_free(p as *mut u8, len) };
+            if r.is_some() {
+                return r;
+            }
+        }
+        None
+    }
+
     /// The path traceback prints before `+0xADDR`: AT_EXECFN (the path the program was run by,
     /// which addr2line can open later), else `/proc/self/exe`.
     pub fn exe_path() -> &'static [u8] {
@@ -403,6 +428,8 @@ mod file {
         unsafe { core::ffi::CStr::from_ptr(execfn as *const core::ffi::c_char) }.to_bytes()
     }
 }
+#[cfg(gort_pprof)]
+pub use file::with_exe;
 #[cfg(target_os = "linux")]
 pub use file::{exe, exe_path};
 

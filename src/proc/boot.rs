@@ -118,6 +118,14 @@ pub extern "C" fn runtime_schedinit() {
     args::parsedebugvars(secure);
     let dbg = args::debug();
     crate::print::boottrace_decide(dbg.boottrace > 0);
+    #[cfg(gort_pprof)]
+    if dbg.memprofilerate >= 0 {
+        crate::mprof::set_rate(dbg.memprofilerate as usize);
+    }
+    #[cfg(not(gort_pprof))]
+    if dbg.cpuprofile.is_some() || dbg.memprofile.is_some() {
+        crate::eprintln!("gort: GODEBUG=cpuprofile/memprofile: no profile: this program was built without gort's `pprof` feature (linux only)");
+    }
     crate::preempt::init(dbg.asyncpreemptoff, dbg.forcepreemptns as i64);
     boottrace(
         "schedinit.parsedebugvars",
@@ -245,11 +253,33 @@ pub(super) extern "C" fn runtime_main(_ctx: usize) {
             fn gort_user_main();
         }
         crate::trace::start_from_godebug();
+        #[cfg(gort_pprof)]
+        if let Some(path) = args::debug().cpuprofile {
+            crate::cpuprof::godebug_start(path);
+        }
         // SAFETY: gort::main! defines gort_user_main as a plain `fn()`.
         unsafe { gort_user_main() };
         crate::trace::stop();
     }
+    profiles_at_exit();
     os::exit(0);
+}
+
+/// GODEBUG=cpuprofile and memprofile at exit (main returned, or `gort::os::exit`): the CPU
+/// profile stops and is written, then the heap profile.
+pub(crate) fn profiles_at_exit() {
+    #[cfg(gort_pprof)]
+    {
+        let d = args::debug();
+        if d.cpuprofile.is_some() {
+            if let Err(e) = crate::cpuprof::stop() {
+                crate::eprintln!("gort: GODEBUG=cpuprofile: {}", e);
+            }
+        }
+        if let Some(path) = d.memprofile {
+            crate::mprof::godebug_write(path);
+        }
+    }
 }
 
 /// The address of runtime_main, for rt0_go's `newproc(runtime_main)`.

@@ -17,7 +17,7 @@ use super::{Image, Regs};
 
 /// gimli's rule storage, fixed size, no heap: 48 register rules per row (Rust code's CFI names
 /// ≤ 17 registers on x86-64, ≤ 21 on arm64 with d8-d15), 4 remembered rows.
-struct FixedStorage;
+pub struct FixedStorage;
 
 impl<T: ReaderOffset> UnwindContextStorage<T> for FixedStorage {
     type Rules = [(Register, RegisterRule<T>); 48];
@@ -31,16 +31,30 @@ type Ctx = UnwindContext<usize, FixedStorage>;
 static CTX: crate::gmp::Global<core::mem::MaybeUninit<Ctx>> = crate::gmp::Global::new(core::mem::MaybeUninit::uninit());
 
 /// One walk's state: gimli's rule rows.
-pub struct Walker(&'static mut Ctx);
+pub struct Walker<'a>(&'a mut Ctx);
 
-impl Walker {
+/// The memory a walk's rule rows live in, for a walker of the caller's own
+/// ([`Walker::with`]: the CPU profiler's signal handler keeps it on the signal stack).
+#[cfg(gort_pprof)]
+pub type Storage = core::mem::MaybeUninit<Ctx>;
+
+impl Walker<'static> {
     /// The walker (its rows reset).
     ///
     /// # Safety
     /// Only the thread writing the fatal report may call it, and use one Walker at a time.
-    pub unsafe fn get() -> Walker {
+    pub unsafe fn get() -> Walker<'static> {
         // SAFETY: only this thread uses CTX (the contract); it is initialised here.
         Walker(unsafe { (*CTX.get()).write(Ctx::new_in()) })
+    }
+}
+
+impl<'a> Walker<'a> {
+    /// A walker whose rule rows live in `s` (reset here): no shared state, so any thread, and
+    /// a signal handler, may walk with it.
+    #[cfg(gort_pprof)]
+    pub fn with(s: &'a mut Storage) -> Walker<'a> {
+        Walker(s.write(Ctx::new_in()))
     }
 
     /// One step of a walk: the frame at `regs`' pc (a return address), and the registers of

@@ -32,12 +32,30 @@ use super::{Image, Regs};
 /// The walker: EHABI needs no state between steps.
 pub struct Walker;
 
+/// What a walker of the caller's own needs: nothing.
+#[cfg(gort_pprof)]
+pub struct Storage;
+
+#[cfg(gort_pprof)]
+impl Storage {
+    /// The (empty) storage, named as dwarf.rs's `MaybeUninit::uninit`.
+    pub const fn uninit() -> Storage {
+        Storage
+    }
+}
+
 impl Walker {
     /// The walker.
     ///
     /// # Safety
     /// Only the thread writing the fatal report may call it (as the other unwinders).
     pub unsafe fn get() -> Walker {
+        Walker
+    }
+
+    /// A walker of the caller's own (the same: EHABI keeps no state).
+    #[cfg(gort_pprof)]
+    pub fn with(_s: &mut Storage) -> Walker {
         Walker
     }
 

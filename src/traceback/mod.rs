@@ -98,6 +98,9 @@ use arch::{parked_regs, CALL_BACK, N, RA, SP};
 mod unwind;
 #[cfg(windows)]
 pub use unwind::context_regs;
+/// The memory one walk of the caller's own needs (`profile_frames`).
+#[cfg(gort_pprof)]
+pub use unwind::Storage as WalkStorage;
 use unwind::Walker;
 // The ARM EHABI opcode interpreter exidx.rs uses (pure: unit-tested on every host).
 #[cfg(any(all(target_os = "linux", target_arch = "arm"), test))]
@@ -236,6 +239,58 @@ fn walk(
             None => return,
         }
     }
+}
+
+/// The call chain `regs` starts, for a profile (cpuprof.rs, mprof.rs): writes each frame's
+/// address inside its instruction (`Regs::at`: the interrupted pc itself, else inside the call
+/// before the return address), innermost first, into `out` and returns how many (at most
+/// `out.len()`; the walk ends at goexit, as a traceback's). Every frame is kept, gort's too (Go's
+/// profiles show `runtime.` frames). Neither allocates nor locks: a signal handler may call it,
+/// with `storage` on its own stack.
+///
+/// # Safety
+/// `bounds` must be a readable stack holding the live frames `regs` describes, which stay as
+/// they are during the call (the caller's own stack, or the stack of the code its signal handler
+/// interrupted).
+#[cfg(gort_pprof)]
+pub unsafe fn profile_frames(
+    regs: &Regs,
+    bounds: (usize, usize),
+    storage: &mut WalkStorage,
+    out: &mut [usize],
+) -> usize {
+    let Some(img) = names::image() else { return 0 };
+    let mut walker = Walker::with(storage);
+    let goexit = crate::arch::goexit as *const () as usize;
+    let mut n = 0;
+    walk(
+        &img,
+        &mut walker,
+        regs,
+        bounds,
+        // SAFETY: walk reads only aligned words inside `bounds`, a live stack (the contract).
+        |a| unsafe { *(a as *const usize) },
+        |pc| pc > goexit && pc <= goexit + 8,
+        |_pc, at| {
+            if n == out.len() {
+                return false;
+            }
+            out[n] = at;
+            n += 1;
+            true
+        },
+    );
+    n
+}
+
+/// The function holding runtime address `at` (a `profile_frames` address): its demangled name
+/// written into `w`, and its runtime start address; None if `tab` has no function there.
+#[cfg(gort_pprof)]
+pub fn profile_name(tab: &crate::symtab::Symtab<'_>, at: usize, w: &mut impl Write) -> Option<usize> {
+    let img = names::image()?;
+    let (raw, start) = tab.lookup(at.wrapping_sub(img.bias))?;
+    let _ = crate::symtab::write_name(w, raw);
+    Some(start.wrapping_add(img.bias))
 }
 
 /// Whether a frame of this (demangled) function is gort's own (Go: a `runtime.` frame), hidden.

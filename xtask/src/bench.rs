@@ -70,9 +70,11 @@ struct Workload {
     arg: Option<&'static str>,
     /// The name on its `RESULT` line.
     result: &'static str,
-    /// What gort is compared with: "go" or "glibc" (the same loop on glibc malloc, std threads),
-    /// or "untraced": the gort side runs with an execution trace on (`GODEBUG=gorttrace`, into
-    /// target/bench/), the other side is the same program without (issue 20's overhead rows).
+    /// What gort is compared with: "go", "glibc" (the same loop on glibc malloc, std threads),
+    /// "untraced" (the gort side runs with an execution trace on, `GODEBUG=gorttrace`, into
+    /// target/bench/; the other side is the same program without: issue 20's overhead rows) or
+    /// "unprofiled" (both sides run the program built with gort's `pprof` feature; the gort side
+    /// with GODEBUG=cpuprofile=target/bench/NAME.prof: the sampling's overhead).
     vs: &'static str,
     kind: Kind,
 }
@@ -203,6 +205,17 @@ static WORKLOADS: &[Workload] = &[
     traced("pingpong+trace", "pingpong", 2),
     traced("spawn+trace", "spawn", 1),
     traced("spawn+trace", "spawn", 2),
+    // skynet with the CPU profiler on (100 Hz, GODEBUG=cpuprofile) against the same run without
+    // it (issue 20: at most 2 % slower).
+    Workload {
+        name: "skynet-cpuprof",
+        procs: Some(2),
+        prog: "skynet",
+        arg: None,
+        result: "skynet",
+        vs: "unprofiled",
+        kind: Kind::Plain,
+    },
     // The same gort program against glibc malloc.
     Workload {
         name: "malloc",
@@ -290,6 +303,19 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
 
     // gort programs.
     println!("== bench: building gort programs (cargo build -p gort-benches --release --target {HOST})");
+    // skynet-cpuprof's program: bench_skynet with gort's `pprof` feature, built first and copied
+    // aside (the plain build below writes the same path).
+    let profiled = if selected.iter().any(|&i| WORKLOADS[i].vs == "unprofiled") {
+        let b =
+            cargo_build(&root, &["-p", "gort-benches", "--bin", "bench_skynet", "--features", "pprof"], HOST, true)?;
+        let exe = b.exes.get("bench_skynet").filter(|_| b.success).ok_or("bench_skynet with pprof did not build")?;
+        let to = target_dir(&root).join("bench").join("bench_skynet_pprof");
+        fs::create_dir_all(to.parent().unwrap()).map_err(|e| format!("{}: {e}", to.display()))?;
+        fs::copy(exe, &to).map_err(|e| format!("copying {} to {}: {e}", exe.display(), to.display()))?;
+        Some(to)
+    } else {
+        None
+    };
     let built = cargo_build(&root, &["-p", "gort-benches", "--bins"], HOST, true)?;
     if !built.success {
         return Err(Fail::Setup("building the gort bench programs failed (errors above)".into()));
@@ -365,6 +391,9 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
                     ("gort", Kind::Wrk(_)) => {
                         http_hello.clone().ok_or_else(|| "examples/http_hello did not build".into())
                     }
+                    ("gort" | "unprofiled", _) if wl.vs == "unprofiled" => {
+                        profiled.clone().ok_or_else(|| "no bench_skynet_pprof".to_string())
+                    }
                     ("gort" | "untraced", _) => {
                         gort_exe(wl.prog).ok_or_else(|| format!("no gort binary bench_{}", wl.prog))
                     }
@@ -377,11 +406,14 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
                     (Ok(exe), Kind::Plain) if wl.vs == "untraced" && imp == "gort" => {
                         // Hundreds of MB of JSON for the ping-pong: deleted after the run.
                         let trace = out_dir.join(format!("trace-{}.json", wl.label().replace('/', "-p")));
-                        let r = run_one(&root, &exe, wl, Some(&trace));
+                        let r = run_one(&root, &exe, wl, Some(format!("gorttrace={}", trace.display())));
                         let _ = fs::remove_file(&trace);
                         r
                     }
-                    (Ok(exe), Kind::Plain) => run_one(&root, &exe, wl, None),
+                    (Ok(exe), Kind::Plain) => {
+                        let profiled = imp == "gort" && wl.vs == "unprofiled";
+                        run_one(&root, &exe, wl, profiled.then(|| format!("cpuprofile=target/bench/{}.prof", wl.name)))
+                    }
                     (Ok(exe), Kind::Companion(args)) => {
                         companion.clone().and_then(|c| run_companion(&root, &exe, wl, &c, args))
                     }
@@ -557,13 +589,13 @@ fn bench_command(root: &Path, exe: &Path, procs: Option<u32>) -> Command {
     c
 }
 
-/// Runs one program once and reads its `RESULT name value unit` line; with `trace`, under
-/// `GODEBUG=gorttrace=<trace>`.
-fn run_one(root: &Path, exe: &Path, wl: &Workload, trace: Option<&Path>) -> Result<(f64, String), String> {
+/// Runs one program once and reads its `RESULT name value unit` line; with `godebug`, under
+/// `GODEBUG=<godebug>` (an execution trace or a CPU profile: the overhead rows).
+fn run_one(root: &Path, exe: &Path, wl: &Workload, godebug: Option<String>) -> Result<(f64, String), String> {
     let mut c = bench_command(root, exe, wl.procs);
     c.args(wl.arg);
-    if let Some(t) = trace {
-        c.env("GODEBUG", format!("gorttrace={}", t.display()));
+    if let Some(g) = godebug {
+        c.env("GODEBUG", g);
     }
     let out = run::run_captured(c, RUN_TIMEOUT).map_err(|e| format!("could not start {}: {e}", exe.display()))?;
     if !out.status.is_some_and(|s| s.success()) {

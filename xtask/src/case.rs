@@ -41,6 +41,10 @@ pub struct Case {
     /// `symbolize`: nameless traceback frames in stderr (`?()` + `\tEXE+0xADDR`) are named with
     /// llvm-symbolizer before the checks (windows: the names are in the PDB).
     pub symbolize: bool,
+    /// `pprof: FILE FLAGS...` (may repeat): after the run, `go tool pprof -top FLAGS FILE` (FILE
+    /// relative to the repository root, removed before the run) and its output appended to
+    /// stdout, after a line `pprof FILE FLAGS:`, before the checks.
+    pub pprof: Vec<(Vec<u8>, Vec<Vec<u8>>)>,
     /// `only-on: TRIPLE...`: the case is an OS-specific expectation (e.g. windows' own wording of
     /// a report, next to the linux one): it runs on these targets only and does not exist for
     /// the others (not run, not counted). Empty: every target.
@@ -190,6 +194,7 @@ fn new_case(prog: &str, name: &str, line: usize) -> Case {
         secure_exec: false,
         stress_keep_env: None,
         symbolize: false,
+        pprof: Vec::new(),
         only_on: Vec::new(),
         needs_cpu: Vec::new(),
         stdin: None,
@@ -262,6 +267,14 @@ fn apply_key(case: &mut Case, seen: &mut Seen, key: &str, rest: &str) -> Result<
         "env-clear" => case.env_clear = true,
         "secure-exec" => case.secure_exec = true,
         "symbolize" => case.symbolize = true,
+        "pprof" => {
+            let mut w = words(rest)?;
+            if w.is_empty() {
+                return Err("pprof: needs the profile's path (then pprof's flags)".into());
+            }
+            let file = w.remove(0);
+            case.pprof.push((file, w));
+        }
         "stress" => match rest.split_once(' ') {
             Some(("keep-env", why)) if !why.trim().is_empty() => case.stress_keep_env = Some(why.trim().into()),
             _ => return Err("stress: wants `keep-env REASON`".into()),
@@ -535,6 +548,13 @@ mod tests {
     fn env_fill_and_secure_exec() {
         let c = parse_file("p", "p.case", "case a\nsecure-exec\nenv-fill: K 5 ab\nenv-fill: M 2 z 2\n").unwrap();
         assert!(c[0].secure_exec);
+        let p =
+            parse_file("p", "p.case", "case a\npprof: t/c.prof -sample_index=alloc_space\npprof: t/h.prof\n").unwrap();
+        assert_eq!(
+            p[0].pprof,
+            [(b"t/c.prof".to_vec(), vec![b"-sample_index=alloc_space".to_vec()]), (b"t/h.prof".to_vec(), vec![])]
+        );
+        assert!(parse_file("p", "p.case", "case a\npprof:\n").is_err());
         let s = parse_file("p", "p.case", "case a\nsymbolize\n").unwrap();
         assert!(s[0].symbolize && !c[0].symbolize);
         assert_eq!(

@@ -1,7 +1,7 @@
 //! `cargo xtask test [--target T]... [--filter SUBSTR]... [--release] [--no-loom]`: everything CI
 //! checks on every change, in this order:
 //!
-//! 1. host unit tests: `cargo test -p gort --lib` and xtask's own tests (only when the host
+//! 1. host unit tests: `cargo test -p gort --lib --features pprof` and xtask's own tests (only when the host
 //!    target is selected, which it is when no --target is given, and no --filter is given), and
 //!    the fuzz smoke run (src/fuzz.rs, `fuzz::SMOKE_EXECS` executions per target, see
 //!    `cargo xtask fuzz`);
@@ -51,6 +51,10 @@
 //!                           from `llvm-symbolizer --obj=EXE` (ADDR an RVA for a PE: the PDB
 //!                           names it; windows prints no names itself). A frame it cannot name
 //!                           fails the case (a --release PDB has no debug info: dev profile only)
+//! pprof: FILE FLAGS...      after the run, `go tool pprof -top FLAGS FILE` (Debian golang-go;
+//!                           FILE relative to the repository root, deleted before the run): a
+//!                           line `pprof FILE FLAGS:` and pprof's output are appended to stdout
+//!                           before the checks; pprof failing (or missing) fails the case
 //! skip-on: TRIPLE REASON    do not run on TRIPLE; reported SKIPPED with REASON (never passed)
 //! only-on: TRIPLE...        an OS-specific expectation: exists only for these targets (on the
 //!                           others it is not run and not counted; pair it with a skip-on in
@@ -83,9 +87,9 @@
 //! shell does not leak in), or from nothing with env-clear; the runner's own variables (e.g.
 //! WINEPREFIX) are added in both cases. Programs run with the workspace root as their directory.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs;
-use std::os::unix::ffi::OsStringExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -178,7 +182,7 @@ pub fn cmd_test(args: &[String]) -> Result<i32, Fail> {
 /// Steps 1 to 3: unit tests, xtask's tests, fuzz smoke, loom, compile-fail, doc examples.
 fn host_steps(root: &Path, loom: bool, res: &mut Results) {
     let steps: [(&str, Vec<&str>); 2] = [
-        ("unit tests (gort --lib)", vec!["test", "-p", "gort", "--lib", "--target", HOST]),
+        ("unit tests (gort --lib)", vec!["test", "-p", "gort", "--lib", "--features", "pprof", "--target", HOST]),
         ("xtask self-tests", vec!["test", "-p", "xtask", "--target", HOST]),
     ];
     for (what, cargo_args) in steps {
@@ -452,8 +456,17 @@ fn run_case_once(root: &Path, t: &Target, exe: &Path, case: &Case, retries: u32)
             Err(e) => return (vec![format!("companion: {e}")], 0),
         },
     };
+    for (file, _) in &case.pprof {
+        let _ = std::fs::remove_file(root.join(OsStr::from_bytes(file)));
+    }
     match run::run_with_companion(c, case.timeout, case.stdin.as_deref(), companion) {
         Ok(mut out) => {
+            for (file, flags) in &case.pprof {
+                match pprof_top(root, file, flags) {
+                    Ok(text) => out.stdout.extend_from_slice(&text),
+                    Err(e) => return (vec![format!("pprof: {e}")], 0),
+                }
+            }
             if case.symbolize {
                 match symbolize(exe, &out.stderr) {
                     Ok(s) => out.stderr = s,
@@ -489,6 +502,29 @@ pub fn companion_exe(root: &Path) -> Result<PathBuf, String> {
         }
     })
     .clone()
+}
+
+/// The `pprof` key (see the module doc): `go tool pprof -top FLAGS FILE`'s output after a
+/// `pprof FILE FLAGS:` line. Errors if the file is missing or pprof fails.
+fn pprof_top(root: &Path, file: &[u8], flags: &[Vec<u8>]) -> Result<Vec<u8>, String> {
+    let path = root.join(OsStr::from_bytes(file));
+    let shown = String::from_utf8_lossy(file);
+    if !path.exists() {
+        return Err(format!("{shown}: the program wrote no profile there"));
+    }
+    let mut c = std::process::Command::new("go");
+    c.args(["tool", "pprof", "-top"]).args(flags.iter().map(|f| OsStr::from_bytes(f))).arg(&path);
+    let out = c.output().map_err(|e| format!("go tool pprof: {e} (Debian: apt-get install golang-go)"))?;
+    if !out.status.success() {
+        return Err(format!("go tool pprof -top {shown} failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let mut text = format!(
+        "pprof {shown}{}:\n",
+        flags.iter().map(|f| format!(" {}", String::from_utf8_lossy(f))).collect::<String>()
+    )
+    .into_bytes();
+    text.extend_from_slice(&out.stdout);
+    Ok(text)
 }
 
 /// The `symbolize` key (see the module doc): `?()` + `\tPATH+0xADDR` pairs in `stderr` become

@@ -81,6 +81,8 @@ pub mod nr {
     pub const ARCH_PRCTL: usize = 158;
     pub const GETTID: usize = 186;
     pub const TGKILL: usize = 234;
+    #[cfg(gort_pprof)]
+    pub const SETITIMER: usize = 38;
     pub const PPOLL: usize = 271;
     pub const FUTEX: usize = 202;
     pub const SCHED_GETAFFINITY: usize = 204;

@@ -83,6 +83,8 @@ pub mod nr {
     pub const SIGALTSTACK: usize = 186;
     pub const GETTID: usize = 224;
     pub const TGKILL: usize = 268;
+    #[cfg(gort_pprof)]
+    pub const SETITIMER: usize = 104;
     pub const PPOLL: usize = 336;
     pub const FUTEX: usize = 240;
     pub const SCHED_GETAFFINITY: usize = 242;

@@ -81,6 +81,8 @@ pub mod nr {
     pub const SIGALTSTACK: usize = 132;
     pub const GETTID: usize = 178;
     pub const TGKILL: usize = 131;
+    #[cfg(gort_pprof)]
+    pub const SETITIMER: usize = 103;
     pub const PPOLL: usize = 73;
     pub const FUTEX: usize = 98;
     pub const SCHED_GETAFFINITY: usize = 123;

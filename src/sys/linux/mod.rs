@@ -293,6 +293,24 @@ pub fn tgkill(tid: u64, sig: i32) {
     }
 }
 
+/// SIGPROF: the CPU profiler's signal (the same number on every linux arch).
+#[cfg(gort_pprof)]
+pub const SIGPROF: i32 = 27;
+
+/// Arms (or, with 0, disarms) the process's profiling timer (setitimer(ITIMER_PROF)): a SIGPROF
+/// every `usec` microseconds of CPU time the process uses, on whichever thread is running then
+/// (Go's setProcessCPUProfiler before 1.18). Returns false if the kernel refused.
+#[cfg(gort_pprof)]
+pub fn setitimer_prof(usec: usize) -> bool {
+    const ITIMER_PROF: usize = 2;
+    // struct itimerval: it_interval, it_value, each a timeval of two longs (word-sized).
+    let tv = [usec / 1_000_000, usec % 1_000_000];
+    let val = [tv[0], tv[1], tv[0], tv[1]];
+    // SAFETY: val is a valid itimerval; no old value is asked for.
+    let r = unsafe { syscall6(nr::SETITIMER, ITIMER_PROF, val.as_ptr() as usize, 0, 0, 0, 0) };
+    r == 0
+}
+
 /// Gives up the CPU to another thread (sched_yield).
 pub fn osyield() {
     // SAFETY: no arguments.
