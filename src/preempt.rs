@@ -76,6 +76,36 @@ const FIXUP_STACK: usize = 1 << 10;
 /// Save areas mapped at once.
 const BATCH: usize = 16;
 
+/// How far back `read_recently` looks: longer than the longest stretch in which gort's code keeps
+/// a thread-pointer-derived address in a register on a user goroutine's stack (systemstack's, 11
+/// instructions from its `mrs` to its `setg(g0)`).
+const TP_WINDOW: usize = 48;
+
+/// Whether one of the instructions in the `TP_WINDOW` bytes before `pc` (at `step`-byte
+/// alignment, whole words) satisfies `is_tp_read`: the arm OS layers' `thread_pointer_live`.
+/// True, conservatively, when the window would reach into the previous page, which this never
+/// reads (the code before pc's page need not be mapped): about 1 % of interruptions decline for
+/// that and are retried at the next sysmon tick.
+///
+/// # Safety
+/// `pc` is an interrupted instruction's address in mapped code.
+#[allow(dead_code)] // x86-64 targets have no window
+pub(crate) unsafe fn read_recently(pc: usize, step: usize, is_tp_read: impl Fn(u32) -> bool) -> bool {
+    if pc & 0xfff < TP_WINDOW {
+        return true;
+    }
+    let mut k = 4;
+    while k <= TP_WINDOW {
+        // SAFETY: [pc - k, pc - k + 4) lies in pc's page (checked above), which is mapped code;
+        // unaligned reads are fine for read_unaligned.
+        if is_tp_read(unsafe { ((pc - k) as *const u32).read_unaligned() }) {
+            return true;
+        }
+        k += step;
+    }
+    false
+}
+
 /// Whether asynchronous preemption is on (GODEBUG=asyncpreemptoff=1 turns it off; on darwin
 /// only asyncpreemptoff=0 turns it on).
 static ENABLED: AtomicBool = AtomicBool::new(false);
@@ -179,13 +209,14 @@ fn want_async_preempt(gp: *mut G) -> bool {
     unsafe { (*gp).preempt.load(Ordering::Relaxed) && crate::proc::readgstatus(gp) == GStatus::Running }
 }
 
-/// Go's isAsyncSafePoint, for gort: the interrupted goroutine may be switched out at `sp`.
-/// Every rule is one of HACKING.md "Preemption".
+/// Go's isAsyncSafePoint, for gort: the interrupted goroutine may be switched out at `pc`
+/// with stack pointer `sp`. Every rule is one of HACKING.md "Preemption".
 ///
 /// # Safety
 /// `gp` is the interrupted g of `mp`'s thread, and that thread is stopped: in this signal
-/// handler (linux), or suspended by the caller (windows).
-unsafe fn async_safe_point(gp: *mut G, mp: *mut M, sp: usize) -> bool {
+/// handler (linux, darwin), or suspended by the caller (windows); `pc` is the address of the
+/// instruction it was interrupted at, in mapped code.
+unsafe fn async_safe_point(gp: *mut G, mp: *mut M, pc: usize, sp: usize) -> bool {
     // SAFETY: as the contract; these fields are only written by mp's thread, which is stopped.
     unsafe {
         // A user goroutine, not g0 (which runs the scheduler, and also covers mcall and gogo
@@ -202,5 +233,9 @@ unsafe fn async_safe_point(gp: *mut G, mp: *mut M, sp: usize) -> bool {
             // in sigreturn_resume (whose stack is the save area).
             && sp > (*gp).stack.lo
             && sp <= (*gp).stack.hi
+            // Not where a register holds this thread's TLS address (arm: getg is two
+            // instructions, mcall and systemstack keep the slot's address a while): the goroutine
+            // may resume on another thread (the OS layer's thread_pointer_live).
+            && !os::thread_pointer_live(pc)
     }
 }

@@ -188,6 +188,7 @@ fn allp(i: usize) -> *mut P {
 
 /// The current M (Go's getg().m).
 #[inline]
+#[cfg_attr(debug_assertions, track_caller)]
 pub fn getm() -> *mut M {
     check_pinned("getm");
     // SAFETY: every g the runtime installs has a valid m while it runs.
@@ -198,6 +199,7 @@ pub fn getm() -> *mut M {
 /// cannot be preempted: inside `acquirem`/`releasem` or with a runtime lock held (debug builds
 /// check it: `check_pinned`).
 #[inline]
+#[cfg_attr(debug_assertions, track_caller)]
 pub fn getp() -> *mut P {
     check_pinned("getp");
     // SAFETY: a non-null g from TLS has a valid m while it runs.
@@ -247,6 +249,7 @@ pub fn releasem(_mp: *mut M) {
 /// could be preempted (and moved to another M) before it is done with it: the rule is to hold
 /// `acquirem` (or a runtime lock) around such a section. Release builds: nothing.
 #[inline]
+#[cfg_attr(debug_assertions, track_caller)]
 pub fn check_pinned(what: &str) {
     #[cfg(debug_assertions)]
     {
@@ -255,8 +258,9 @@ pub fn check_pinned(what: &str) {
         unsafe {
             if !gp.is_null() && !(*gp).m.is_null() && gp == (*(*gp).m).curg && (*gp).locks == 0 {
                 crate::print::fatal_fmt(format_args!(
-                    "{}: per-M state read by a preemptible goroutine (no acquirem)",
-                    what
+                    "{}: per-M state read by a preemptible goroutine (no acquirem), at {}",
+                    what,
+                    core::panic::Location::caller()
                 ));
             }
         }

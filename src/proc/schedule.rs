@@ -573,6 +573,7 @@ pub(super) fn check_timers_no_p(mut poll_until: i64) -> i64 {
 }
 
 /// Go's dropg: the current M no longer runs its curg.
+#[cfg_attr(debug_assertions, track_caller)]
 pub(super) fn dropg() {
     let mp = getm();
     // SAFETY: mp is ours; curg is the g we are switching away from.

@@ -61,6 +61,19 @@ pub fn getg() -> *mut G {
     gp
 }
 
+/// Whether a register may hold an address derived from this thread's thread pointer at `pc`
+/// (asynchronous preemption declines there: resumed on another thread, the goroutine would use
+/// the old thread's TLS slot; preempt.rs `async_safe_point`). getg is g_slot (`mrs x, tpidrro_el0` and four more) then a load, and mcall and systemstack
+/// keep the slot's address until they have made g0 current: any of the last instructions reading
+/// TPIDRRO_EL0 (`mrs Xt, tpidrro_el0`) makes the window.
+///
+/// # Safety
+/// `pc` is an interrupted instruction's address in mapped code.
+pub unsafe fn thread_pointer_live(pc: usize) -> bool {
+    // SAFETY: as the contract.
+    unsafe { crate::preempt::read_recently(pc, 4, |w| w & 0xffff_ffe0 == 0xd53b_d060) }
+}
+
 /// Installs gp as the current g (Go's setg).
 ///
 /// # Safety

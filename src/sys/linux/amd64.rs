@@ -25,6 +25,14 @@ pub fn getg() -> *mut G {
     gp
 }
 
+/// Whether a register may hold an address derived from this thread's thread pointer at `pc`
+/// (asynchronous preemption declines there: resumed on another thread, the goroutine would use
+/// the old thread's TLS; preempt.rs `async_safe_point`). Never on x86-64: getg and the
+/// assembly's g accesses are single instructions relative to the segment base.
+pub fn thread_pointer_live(_pc: usize) -> bool {
+    false
+}
+
 /// Assembly that loads the current g into register `$r`.
 macro_rules! load_g {
     ($r:literal) => {

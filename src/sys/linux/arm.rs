@@ -28,6 +28,21 @@ pub fn getg() -> *mut G {
     gp
 }
 
+/// Whether a register may hold an address derived from this thread's thread pointer at `pc`
+/// (asynchronous preemption declines there: resumed on another thread, the goroutine would use
+/// the old thread's TLS slot; preempt.rs `async_safe_point`). getg is `mrc p15, 0, r, c13, c0, 3; ldr g, [r]` (TPIDRURO), and mcall and systemstack keep
+/// the slot's address until they have made g0 current: any of the last instructions reading
+/// TPIDRURO makes the window, in the ARM encoding or the Thumb-2 one (halfword steps).
+///
+/// # Safety
+/// `pc` is an interrupted instruction's address in mapped code.
+pub unsafe fn thread_pointer_live(pc: usize) -> bool {
+    // SAFETY: as the contract.
+    unsafe {
+        crate::preempt::read_recently(pc, 2, |w| w & 0xffff_0fff == 0xee1d_0f70 || w & 0x0fff_ffff == 0x0f70_ee1d)
+    }
+}
+
 /// Assembly that leaves the address of the current g's TLS slot in register `$r` (`$t` is
 /// scratch): TPIDRURO = &m.tls, whose word 0 is the slot.
 macro_rules! g_slot {

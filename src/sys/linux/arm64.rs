@@ -27,6 +27,19 @@ pub fn getg() -> *mut G {
     gp
 }
 
+/// Whether a register may hold an address derived from this thread's thread pointer at `pc`
+/// (asynchronous preemption declines there: resumed on another thread, the goroutine would use
+/// the old thread's TLS slot; preempt.rs `async_safe_point`). getg is `mrs x, tpidr_el0; ldr g, [x]`, and mcall and systemstack keep the slot's address
+/// in a register until they have made g0 current: any of the last instructions reading
+/// TPIDR_EL0 (`mrs Xt, tpidr_el0`) makes the window.
+///
+/// # Safety
+/// `pc` is an interrupted instruction's address in mapped code.
+pub unsafe fn thread_pointer_live(pc: usize) -> bool {
+    // SAFETY: as the contract.
+    unsafe { crate::preempt::read_recently(pc, 4, |w| w & 0xffff_ffe0 == 0xd53b_d040) }
+}
+
 /// Assembly that leaves the address of the current g's TLS slot in register `$r` (`$t` is
 /// scratch): TPIDR_EL0 = &m.tls, whose word 0 is the slot.
 macro_rules! g_slot {

@@ -53,9 +53,9 @@ pub unsafe extern "C" fn sigpreempt(_sig: i32, _info: *mut u8, uc: *mut u8) {
         return;
     }
     // SAFETY: uc is the kernel's ucontext for this handler.
-    let (_pc, sp) = unsafe { os::sigctxt_pc_sp(uc) };
-    // SAFETY: gp is the interrupted g of this thread, mp its M.
-    if !unsafe { async_safe_point(gp, mp, sp) } {
+    let (pc, sp) = unsafe { os::sigctxt_pc_sp(uc) };
+    // SAFETY: gp is the interrupted g of this thread, mp its M; pc the interrupted instruction.
+    if !unsafe { async_safe_point(gp, mp, pc, sp) } {
         DECLINED.fetch_add(1, Ordering::Relaxed);
         return;
     }

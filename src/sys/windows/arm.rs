@@ -31,6 +31,19 @@ pub fn getg() -> *mut G {
     gp
 }
 
+/// Whether a register may hold an address derived from this thread's thread pointer at `pc`
+/// (asynchronous preemption declines there: resumed on another thread, the goroutine would use
+/// the old thread's TLS slot; preempt.rs `async_safe_point`). The TEB comes from `mrc p15, 0, r, c13, c0, 2` (TPIDRURW), to which getg, g_slot and
+/// `teb()` add offsets; any of the last instructions reading it (Thumb-2, halfword steps) makes the
+/// window.
+///
+/// # Safety
+/// `pc` is an interrupted instruction's address in mapped code.
+pub unsafe fn thread_pointer_live(pc: usize) -> bool {
+    // SAFETY: as the contract.
+    unsafe { crate::preempt::read_recently(pc, 2, |w| w & 0x0fff_ffff == 0x0f50_ee1d) }
+}
+
 /// This thread's TEB.
 pub(super) fn teb() -> usize {
     let teb: usize;

@@ -32,6 +32,21 @@ pub fn getg() -> *mut G {
     gp
 }
 
+/// Whether a register may hold an address derived from this thread's thread pointer at `pc`
+/// (asynchronous preemption declines there: resumed on another thread, the goroutine would use
+/// the old thread's TLS slot; preempt.rs `async_safe_point`). x18 is the TEB; g_slot adds the slot offset to it (`add Xd, x18, Xm`) and `teb()` copies it
+/// (`mov Xd, x18`); a load relative to x18 itself is one instruction and safe (the resume keeps
+/// the current thread's x18).
+///
+/// # Safety
+/// `pc` is an interrupted instruction's address in mapped code.
+pub unsafe fn thread_pointer_live(pc: usize) -> bool {
+    // SAFETY: as the contract.
+    unsafe {
+        crate::preempt::read_recently(pc, 4, |w| w & 0xffe0_ffe0 == 0x8b00_0240 || w & 0xffff_ffe0 == 0xaa12_03e0)
+    }
+}
+
 /// This thread's TEB.
 pub(super) fn teb() -> usize {
     let teb: usize;

@@ -130,7 +130,7 @@ unsafe fn redirect(mp: *mut M, h: usize, ctx: &mut [u8; arch::CONTEXT_SIZE]) {
             return;
         }
         let (pc, sp) = arch::pc_sp(c);
-        if !async_safe_point(gp, mp, sp) || !pc_in_image(pc) {
+        if !pc_in_image(pc) || !async_safe_point(gp, mp, pc, sp) {
             DECLINED.fetch_add(1, Ordering::Relaxed);
             return;
         }
