@@ -109,8 +109,8 @@ static DONE: AtomicBool = AtomicBool::new(false);
 static STOPPER: AtomicPtr<G> = AtomicPtr::new(ptr::null_mut());
 /// nanotime at start: the trace's time zero.
 static T0: AtomicU64 = AtomicU64::new(0);
-/// The file being written: set by start, taken by the writer.
-static FILE: Global<Option<crate::fs::File>> = Global::new(None);
+/// The JSON file, the spill file and the spill file's path: set by start, taken by the writer.
+static FILE: Global<Option<(crate::fs::File, crate::fs::File, Vec<u8>)>> = Global::new(None);
 
 /// The list behind FULL.
 struct BufList(Vec<*mut TraceBuf>);
@@ -352,28 +352,28 @@ extern "C" fn writer_entry(_ctx: usize) {
     writer_main()
 }
 
-/// The writer goroutine (Go's trace reader + ReadTrace's consumer).
+/// The writer goroutine (Go's trace reader; ReadTrace's consumer runs at the end). While the
+/// program runs it only appends each full buffer's events, as they are, to the spill file (one
+/// write per 2048 events, no formatting: Go too writes a binary trace and converts it later);
+/// once `stop` has taken every buffer it turns the spill file into the JSON file.
 fn writer_main() {
     // SAFETY: FILE was set by start before this goroutine was made; only this goroutine takes it.
-    let file = unsafe { (*FILE.get()).take() };
-    let Some(file) = file else { return };
-    let mut w = json::Writer::new(T0.load(Ordering::Relaxed), crate::proc::gomaxprocs());
-    let mut out = Vec::new();
-    w.begin(&mut out);
+    let files = unsafe { (*FILE.get()).take() };
+    let Some((file, spill, spill_path)) = files else { return };
+    // Buffers that could not be spilled (a write failed: disk full): kept in memory from then
+    // on, after the spilled prefix, so the events keep their order.
+    let mut held: Vec<*mut TraceBuf> = Vec::new();
     loop {
         let stopping = STOPPING.load(Ordering::Acquire);
         let bufs = core::mem::take(&mut FULL.lock().0);
         PENDING.fetch_sub(bufs.len(), Ordering::SeqCst);
         for b in bufs {
             // SAFETY: taken off FULL: ours; n events were written before it was pushed.
-            unsafe {
-                let tb = &*b;
-                w.events(&mut out, &tb.ev[..tb.n]);
-                free_buf(b);
-            }
-            if out.len() > 1 << 16 {
-                let _ = file.write_all(&out);
-                out.clear();
+            if held.is_empty() && spill.write_all(ev_bytes(unsafe { &(&*b).ev[..(*b).n] })).is_ok() {
+                // SAFETY: ours, and spilled.
+                unsafe { free_buf(b) };
+            } else {
+                held.push(b);
             }
         }
         if stopping {
@@ -381,14 +381,76 @@ fn writer_main() {
         }
         crate::proc::gopark(Some(reader_park), 0, WaitReason::TraceReaderBlocked);
     }
-    w.end(&mut out);
-    let _ = file.write_all(&out);
+    convert(&file, &spill, &held);
+    for b in held {
+        // SAFETY: ours (taken off FULL), converted.
+        unsafe { free_buf(b) };
+    }
     drop(file);
+    drop(spill);
+    let _ = crate::fs::remove_file(&spill_path);
     DONE.store(true, Ordering::SeqCst);
     let gp = STOPPER.swap(ptr::null_mut(), Ordering::AcqRel);
     if !gp.is_null() {
         crate::proc::goready(gp);
     }
+}
+
+/// The bytes of `evs` (Ev is plain integers with no padding: 8+8+8+8+1+1+2+4 = 40 bytes).
+fn ev_bytes(evs: &[Ev]) -> &[u8] {
+    const { assert!(core::mem::size_of::<Ev>() == 40) };
+    // SAFETY: Ev has no padding (the assert and the field list), so every byte is initialized;
+    // the slice covers exactly evs.
+    unsafe { core::slice::from_raw_parts(evs.as_ptr() as *const u8, core::mem::size_of_val(evs)) }
+}
+
+/// Writes the JSON file from the spill file's events, then `held`'s (stop's end of the trace:
+/// the same output the writer used to make during the run). Reads the spill file back a
+/// buffer's worth at a time, into a TraceBuf.
+fn convert(file: &crate::fs::File, spill: &crate::fs::File, held: &[*mut TraceBuf]) {
+    let mut w = json::Writer::new(T0.load(Ordering::Relaxed), crate::proc::gomaxprocs());
+    let mut out = Vec::new();
+    w.begin(&mut out);
+    let chunk = new_buf();
+    if !chunk.is_null() && spill.seek(crate::io::SeekFrom::Start(0)).is_ok() {
+        loop {
+            // SAFETY: chunk is ours; any bytes are a valid Ev (plain integers), so reading the
+            // file into the events' bytes is fine.
+            let bytes = unsafe {
+                core::slice::from_raw_parts_mut(
+                    (*chunk).ev.as_mut_ptr() as *mut u8,
+                    core::mem::size_of::<[Ev; BUF_EVENTS]>(),
+                )
+            };
+            let mut got = 0;
+            while got < bytes.len() {
+                match spill.read(&mut bytes[got..]) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got += n,
+                }
+            }
+            let n = got / core::mem::size_of::<Ev>();
+            // SAFETY: chunk is ours; its first n events were just read.
+            w.events(&mut out, unsafe { &(&*chunk).ev[..n] });
+            let _ = file.write_all(&out);
+            out.clear();
+            if got < bytes.len() {
+                break;
+            }
+        }
+    }
+    if !chunk.is_null() {
+        // SAFETY: from new_buf, ours.
+        unsafe { free_buf(chunk) };
+    }
+    for &b in held {
+        // SAFETY: the writer's (taken off FULL); n events were written before it was pushed.
+        unsafe { w.events(&mut out, &(&*b).ev[..(*b).n]) };
+        let _ = file.write_all(&out);
+        out.clear();
+    }
+    w.end(&mut out);
+    let _ = file.write_all(&out);
 }
 
 /// Why `start` refused.
@@ -413,9 +475,20 @@ pub fn start(path: &[u8]) -> Result<(), StartError> {
             return Err(StartError::File(e));
         }
     };
+    // The spill file: the raw events until stop converts them (`<path>.raw`, removed then).
+    let mut spill_path = Vec::from(path);
+    spill_path.extend_from_slice(b".raw");
+    let spill = match crate::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&spill_path)
+    {
+        Ok(f) => f,
+        Err(e) => {
+            ACTIVE.store(false, Ordering::Release);
+            return Err(StartError::File(e));
+        }
+    };
     // SAFETY: ACTIVE excludes other starts; the writer that takes FILE is not running yet (a
     // previous one finished before its stop cleared ACTIVE).
-    unsafe { *FILE.get() = Some(file) };
+    unsafe { *FILE.get() = Some((file, spill, spill_path)) };
     STOPPING.store(false, Ordering::Relaxed);
     DONE.store(false, Ordering::Relaxed);
     T0.store(crate::time::nanotime() as u64, Ordering::Relaxed);
