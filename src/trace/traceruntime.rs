@@ -22,7 +22,7 @@ pub const BUF_EVENTS: usize = 2048;
 #[derive(Clone, Copy)]
 #[repr(C)]
 pub struct Ev {
-    /// nanotime when it happened.
+    /// When it happened: `ticks()` while recording, nanotime once `convert` has read it back.
     pub ts: i64,
     /// The goroutine it is about (goid), or 0.
     pub g: u64,
@@ -87,6 +87,8 @@ pub const STOP_BLOCK: u8 = 5;
 pub struct TraceBuf {
     /// Events used.
     pub n: usize,
+    /// The previous buffer's last timestamp (0 for an M's first): the floor of this one's.
+    pub last: i64,
     /// The events.
     pub ev: [Ev; BUF_EVENTS],
 }
@@ -109,6 +111,10 @@ static DONE: AtomicBool = AtomicBool::new(false);
 static STOPPER: AtomicPtr<G> = AtomicPtr::new(ptr::null_mut());
 /// nanotime at start: the trace's time zero.
 static T0: AtomicU64 = AtomicU64::new(0);
+/// `ticks()` at start, and nanotime and `ticks()` at stop: `convert`'s calibration.
+static K0: AtomicU64 = AtomicU64::new(0);
+static T1: AtomicU64 = AtomicU64::new(0);
+static K1: AtomicU64 = AtomicU64::new(0);
 /// The JSON file, the spill file and the spill file's path: set by start, taken by the writer.
 static FILE: Global<Option<(crate::fs::File, crate::fs::File, Vec<u8>)>> = Global::new(None);
 
@@ -145,6 +151,39 @@ fn push_full(b: *mut TraceBuf) {
     PENDING.fetch_add(1, Ordering::SeqCst);
 }
 
+/// The event clock (Go's cputicks, as its tracer uses on amd64): the time-stamp counter, 12 ns
+/// against nanotime's 24 on the machine the README measures on. gort's x86-64 targets assume an
+/// invariant TSC, as the Linux vDSO's own nanotime does when its clocksource is `tsc`; per-M
+/// monotonicity is kept by `emit_on` regardless. `convert` maps ticks to nanotime linearly
+/// between start's and stop's readings. Elsewhere it is nanotime itself (the map is then the
+/// identity).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn ticks() -> i64 {
+    // SAFETY: rdtsc has no preconditions (every x86-64 has it; user mode may run it unless the
+    // OS sets CR4.TSD, which no supported OS does).
+    unsafe { core::arch::x86_64::_rdtsc() as i64 }
+}
+
+/// The event clock where there is no cheap counter: nanotime (see the x86-64 version).
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn ticks() -> i64 {
+    crate::time::nanotime()
+}
+
+/// Maps a `ticks()` reading to nanotime: linear through (K0, T0) and (K1, T1); the identity
+/// where ticks is nanotime. Monotonic (the slope is never negative), so events keep their
+/// per-M order.
+fn ticks_to_nanotime(k: i64, k0: u64, t0: u64, k1: u64, t1: u64) -> i64 {
+    let (dk, dt) = (k1.wrapping_sub(k0) as i64, t1.wrapping_sub(t0) as i64);
+    if dk <= 0 || dt < 0 {
+        // No usable calibration (a clock that did not move): treat ticks as nanoseconds.
+        return t0 as i64 + (k - k0 as i64);
+    }
+    t0 as i64 + ((k - k0 as i64) as i128 * dt as i128 / dk as i128) as i64
+}
+
 /// Records one event on the current M (Go's traceEventWriter.event). The goroutine is pinned
 /// to the M meanwhile (`acquirem`: no preemption inside the section).
 #[cold]
@@ -170,15 +209,22 @@ fn emit_on(mp: *mut M, kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: *mut P) {
         }
         let mut b = (*mp).trace_buf;
         if b.is_null() || (*b).n == BUF_EVENTS {
+            let last = if b.is_null() { 0 } else { (*b).ev[BUF_EVENTS - 1].ts };
             if !b.is_null() {
                 push_full(b);
             }
             b = new_buf();
+            if !b.is_null() {
+                (*b).last = last;
+            }
             (*mp).trace_buf = b;
         }
         if !b.is_null() {
             let p = if pp.is_null() { -1 } else { (*pp).id as i16 };
-            let ts = crate::time::nanotime();
+            // Never before this M's previous event (a TSC that is not synchronized across
+            // cores, after a migration): timestamps are monotonic per M.
+            let prev = if (*b).n > 0 { (*b).ev[(*b).n - 1].ts } else { (*b).last };
+            let ts = ticks().max(prev);
             (*b).ev[(*b).n] = Ev { ts, g, x, y, kind, arg, p, m: (*mp).id as i32 };
             (*b).n += 1;
         }
@@ -404,6 +450,15 @@ fn ev_bytes(evs: &[Ev]) -> &[u8] {
     unsafe { core::slice::from_raw_parts(evs.as_ptr() as *const u8, core::mem::size_of_val(evs)) }
 }
 
+/// Turns `evs`' timestamps from ticks into nanotime (stop's calibration).
+fn to_nanotime(evs: &mut [Ev]) {
+    let (k0, t0) = (K0.load(Ordering::Relaxed), T0.load(Ordering::Relaxed));
+    let (k1, t1) = (K1.load(Ordering::Relaxed), T1.load(Ordering::Relaxed));
+    for e in evs {
+        e.ts = ticks_to_nanotime(e.ts, k0, t0, k1, t1);
+    }
+}
+
 /// Writes the JSON file from the spill file's events, then `held`'s (stop's end of the trace:
 /// the same output the writer used to make during the run). Reads the spill file back a
 /// buffer's worth at a time, into a TraceBuf.
@@ -431,7 +486,9 @@ fn convert(file: &crate::fs::File, spill: &crate::fs::File, held: &[*mut TraceBu
             }
             let n = got / core::mem::size_of::<Ev>();
             // SAFETY: chunk is ours; its first n events were just read.
-            w.events(&mut out, unsafe { &(&*chunk).ev[..n] });
+            let evs = unsafe { &mut (&mut *chunk).ev[..n] };
+            to_nanotime(evs);
+            w.events(&mut out, evs);
             let _ = file.write_all(&out);
             out.clear();
             if got < bytes.len() {
@@ -445,7 +502,9 @@ fn convert(file: &crate::fs::File, spill: &crate::fs::File, held: &[*mut TraceBu
     }
     for &b in held {
         // SAFETY: the writer's (taken off FULL); n events were written before it was pushed.
-        unsafe { w.events(&mut out, &(&*b).ev[..(*b).n]) };
+        let evs = unsafe { &mut (&mut *b).ev[..(*b).n] };
+        to_nanotime(evs);
+        w.events(&mut out, evs);
         let _ = file.write_all(&out);
         out.clear();
     }
@@ -492,6 +551,7 @@ pub fn start(path: &[u8]) -> Result<(), StartError> {
     STOPPING.store(false, Ordering::Relaxed);
     DONE.store(false, Ordering::Relaxed);
     T0.store(crate::time::nanotime() as u64, Ordering::Relaxed);
+    K0.store(ticks() as u64, Ordering::Relaxed);
     ON.store(1, Ordering::SeqCst);
     // The caller is running: open its span.
     let gp = crate::arch::getg();
@@ -523,6 +583,10 @@ pub fn stop() {
             }
         }
     });
+    // The calibration's second point, after every event (the writer reads it after STOPPING's
+    // SeqCst store, through its Acquire load).
+    K1.store(ticks() as u64, Ordering::Relaxed);
+    T1.store(crate::time::nanotime() as u64, Ordering::Relaxed);
     STOPPING.store(true, Ordering::SeqCst);
     let gp = READER.swap(ptr::null_mut(), Ordering::AcqRel);
     if !gp.is_null() {
