@@ -10,7 +10,8 @@
 //! - **On**: each M appends fixed-size events to its own buffer (`m.trace_buf`, Go 1.21's
 //!   per-M buffers: an event is written by the M that makes it, with or without a P, so no
 //!   lock is needed), inside the seqlock section of `seqlock.rs` (which states the ordering
-//!   argument). A full buffer goes on the `FULL` list (a lock taken once per 2048 events) and
+//!   argument). Timestamps are `ticks()` (rdtsc on x86-64, as Go's cputicks; nanotime
+//!   elsewhere), monotonic per M, mapped to nanotime when the JSON is written. A full buffer goes on the `FULL` list (a lock taken once per 2048 events) and
 //!   the M takes a fresh one.
 //! - **The writer** (Go's trace reader) is a goroutine started by `start`. It parks while no
 //!   buffer is full; `find_runnable` wakes it ("try to schedule a trace reader": `reader_to_run`)
