@@ -22,7 +22,7 @@ pub const BUF_EVENTS: usize = 2048;
 #[derive(Clone, Copy)]
 #[repr(C)]
 pub struct Ev {
-    /// nanotime when it happened.
+    /// When it happened: `ticks()` while recording, nanotime once `convert` has read it back.
     pub ts: i64,
     /// The goroutine it is about (goid), or 0.
     pub g: u64,
@@ -87,6 +87,8 @@ pub const STOP_BLOCK: u8 = 5;
 pub struct TraceBuf {
     /// Events used.
     pub n: usize,
+    /// The previous buffer's last timestamp (0 for an M's first): the floor of this one's.
+    pub last: i64,
     /// The events.
     pub ev: [Ev; BUF_EVENTS],
 }
@@ -109,8 +111,12 @@ static DONE: AtomicBool = AtomicBool::new(false);
 static STOPPER: AtomicPtr<G> = AtomicPtr::new(ptr::null_mut());
 /// nanotime at start: the trace's time zero.
 static T0: AtomicU64 = AtomicU64::new(0);
-/// The file being written: set by start, taken by the writer.
-static FILE: Global<Option<crate::fs::File>> = Global::new(None);
+/// `ticks()` at start, and nanotime and `ticks()` at stop: `convert`'s calibration.
+static K0: AtomicU64 = AtomicU64::new(0);
+static T1: AtomicU64 = AtomicU64::new(0);
+static K1: AtomicU64 = AtomicU64::new(0);
+/// The JSON file, the spill file and the spill file's path: set by start, taken by the writer.
+static FILE: Global<Option<(crate::fs::File, crate::fs::File, Vec<u8>)>> = Global::new(None);
 
 /// The list behind FULL.
 struct BufList(Vec<*mut TraceBuf>);
@@ -145,6 +151,39 @@ fn push_full(b: *mut TraceBuf) {
     PENDING.fetch_add(1, Ordering::SeqCst);
 }
 
+/// The event clock (Go's cputicks, as its tracer uses on amd64): the time-stamp counter, 12 ns
+/// against nanotime's 24 on the machine the README measures on. gort's x86-64 targets assume an
+/// invariant TSC, as the Linux vDSO's own nanotime does when its clocksource is `tsc`; per-M
+/// monotonicity is kept by `emit_on` regardless. `convert` maps ticks to nanotime linearly
+/// between start's and stop's readings. Elsewhere it is nanotime itself (the map is then the
+/// identity).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn ticks() -> i64 {
+    // SAFETY: rdtsc has no preconditions (every x86-64 has it; user mode may run it unless the
+    // OS sets CR4.TSD, which no supported OS does).
+    unsafe { core::arch::x86_64::_rdtsc() as i64 }
+}
+
+/// The event clock where there is no cheap counter: nanotime (see the x86-64 version).
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn ticks() -> i64 {
+    crate::time::nanotime()
+}
+
+/// Maps a `ticks()` reading to nanotime: linear through (K0, T0) and (K1, T1); the identity
+/// where ticks is nanotime. Monotonic (the slope is never negative), so events keep their
+/// per-M order.
+fn ticks_to_nanotime(k: i64, k0: u64, t0: u64, k1: u64, t1: u64) -> i64 {
+    let (dk, dt) = (k1.wrapping_sub(k0) as i64, t1.wrapping_sub(t0) as i64);
+    if dk <= 0 || dt < 0 {
+        // No usable calibration (a clock that did not move): treat ticks as nanoseconds.
+        return t0 as i64 + (k - k0 as i64);
+    }
+    t0 as i64 + ((k - k0 as i64) as i128 * dt as i128 / dk as i128) as i64
+}
+
 /// Records one event on the current M (Go's traceEventWriter.event). The goroutine is pinned
 /// to the M meanwhile (`acquirem`: no preemption inside the section).
 #[cold]
@@ -170,15 +209,22 @@ fn emit_on(mp: *mut M, kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: *mut P) {
         }
         let mut b = (*mp).trace_buf;
         if b.is_null() || (*b).n == BUF_EVENTS {
+            let last = if b.is_null() { 0 } else { (*b).ev[BUF_EVENTS - 1].ts };
             if !b.is_null() {
                 push_full(b);
             }
             b = new_buf();
+            if !b.is_null() {
+                (*b).last = last;
+            }
             (*mp).trace_buf = b;
         }
         if !b.is_null() {
             let p = if pp.is_null() { -1 } else { (*pp).id as i16 };
-            let ts = crate::time::nanotime();
+            // Never before this M's previous event (a TSC that is not synchronized across
+            // cores, after a migration): timestamps are monotonic per M.
+            let prev = if (*b).n > 0 { (*b).ev[(*b).n - 1].ts } else { (*b).last };
+            let ts = ticks().max(prev);
             (*b).ev[(*b).n] = Ev { ts, g, x, y, kind, arg, p, m: (*mp).id as i32 };
             (*b).n += 1;
         }
@@ -352,28 +398,28 @@ extern "C" fn writer_entry(_ctx: usize) {
     writer_main()
 }
 
-/// The writer goroutine (Go's trace reader + ReadTrace's consumer).
+/// The writer goroutine (Go's trace reader; ReadTrace's consumer runs at the end). While the
+/// program runs it only appends each full buffer's events, as they are, to the spill file (one
+/// write per 2048 events, no formatting: Go too writes a binary trace and converts it later);
+/// once `stop` has taken every buffer it turns the spill file into the JSON file.
 fn writer_main() {
     // SAFETY: FILE was set by start before this goroutine was made; only this goroutine takes it.
-    let file = unsafe { (*FILE.get()).take() };
-    let Some(file) = file else { return };
-    let mut w = json::Writer::new(T0.load(Ordering::Relaxed), crate::proc::gomaxprocs());
-    let mut out = Vec::new();
-    w.begin(&mut out);
+    let files = unsafe { (*FILE.get()).take() };
+    let Some((file, spill, spill_path)) = files else { return };
+    // Buffers that could not be spilled (a write failed: disk full): kept in memory from then
+    // on, after the spilled prefix, so the events keep their order.
+    let mut held: Vec<*mut TraceBuf> = Vec::new();
     loop {
         let stopping = STOPPING.load(Ordering::Acquire);
         let bufs = core::mem::take(&mut FULL.lock().0);
         PENDING.fetch_sub(bufs.len(), Ordering::SeqCst);
         for b in bufs {
             // SAFETY: taken off FULL: ours; n events were written before it was pushed.
-            unsafe {
-                let tb = &*b;
-                w.events(&mut out, &tb.ev[..tb.n]);
-                free_buf(b);
-            }
-            if out.len() > 1 << 16 {
-                let _ = file.write_all(&out);
-                out.clear();
+            if held.is_empty() && spill.write_all(ev_bytes(unsafe { &(&*b).ev[..(*b).n] })).is_ok() {
+                // SAFETY: ours, and spilled.
+                unsafe { free_buf(b) };
+            } else {
+                held.push(b);
             }
         }
         if stopping {
@@ -381,14 +427,89 @@ fn writer_main() {
         }
         crate::proc::gopark(Some(reader_park), 0, WaitReason::TraceReaderBlocked);
     }
-    w.end(&mut out);
-    let _ = file.write_all(&out);
+    convert(&file, &spill, &held);
+    for b in held {
+        // SAFETY: ours (taken off FULL), converted.
+        unsafe { free_buf(b) };
+    }
     drop(file);
+    drop(spill);
+    let _ = crate::fs::remove_file(&spill_path);
     DONE.store(true, Ordering::SeqCst);
     let gp = STOPPER.swap(ptr::null_mut(), Ordering::AcqRel);
     if !gp.is_null() {
         crate::proc::goready(gp);
     }
+}
+
+/// The bytes of `evs` (Ev is plain integers with no padding: 8+8+8+8+1+1+2+4 = 40 bytes).
+fn ev_bytes(evs: &[Ev]) -> &[u8] {
+    const { assert!(core::mem::size_of::<Ev>() == 40) };
+    // SAFETY: Ev has no padding (the assert and the field list), so every byte is initialized;
+    // the slice covers exactly evs.
+    unsafe { core::slice::from_raw_parts(evs.as_ptr() as *const u8, core::mem::size_of_val(evs)) }
+}
+
+/// Turns `evs`' timestamps from ticks into nanotime (stop's calibration).
+fn to_nanotime(evs: &mut [Ev]) {
+    let (k0, t0) = (K0.load(Ordering::Relaxed), T0.load(Ordering::Relaxed));
+    let (k1, t1) = (K1.load(Ordering::Relaxed), T1.load(Ordering::Relaxed));
+    for e in evs {
+        e.ts = ticks_to_nanotime(e.ts, k0, t0, k1, t1);
+    }
+}
+
+/// Writes the JSON file from the spill file's events, then `held`'s (stop's end of the trace:
+/// the same output the writer used to make during the run). Reads the spill file back a
+/// buffer's worth at a time, into a TraceBuf.
+fn convert(file: &crate::fs::File, spill: &crate::fs::File, held: &[*mut TraceBuf]) {
+    let mut w = json::Writer::new(T0.load(Ordering::Relaxed), crate::proc::gomaxprocs());
+    let mut out = Vec::new();
+    w.begin(&mut out);
+    let chunk = new_buf();
+    if !chunk.is_null() && spill.seek(crate::io::SeekFrom::Start(0)).is_ok() {
+        loop {
+            // SAFETY: chunk is ours; any bytes are a valid Ev (plain integers), so reading the
+            // file into the events' bytes is fine.
+            let bytes = unsafe {
+                core::slice::from_raw_parts_mut(
+                    (*chunk).ev.as_mut_ptr() as *mut u8,
+                    core::mem::size_of::<[Ev; BUF_EVENTS]>(),
+                )
+            };
+            let mut got = 0;
+            while got < bytes.len() {
+                match spill.read(&mut bytes[got..]) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got += n,
+                }
+            }
+            let n = got / core::mem::size_of::<Ev>();
+            // SAFETY: chunk is ours; its first n events were just read.
+            let evs = unsafe { &mut (&mut *chunk).ev[..n] };
+            to_nanotime(evs);
+            w.events(&mut out, evs);
+            let _ = file.write_all(&out);
+            out.clear();
+            if got < bytes.len() {
+                break;
+            }
+        }
+    }
+    if !chunk.is_null() {
+        // SAFETY: from new_buf, ours.
+        unsafe { free_buf(chunk) };
+    }
+    for &b in held {
+        // SAFETY: the writer's (taken off FULL); n events were written before it was pushed.
+        let evs = unsafe { &mut (&mut *b).ev[..(*b).n] };
+        to_nanotime(evs);
+        w.events(&mut out, evs);
+        let _ = file.write_all(&out);
+        out.clear();
+    }
+    w.end(&mut out);
+    let _ = file.write_all(&out);
 }
 
 /// Why `start` refused.
@@ -413,12 +534,24 @@ pub fn start(path: &[u8]) -> Result<(), StartError> {
             return Err(StartError::File(e));
         }
     };
+    // The spill file: the raw events until stop converts them (`<path>.raw`, removed then).
+    let mut spill_path = Vec::from(path);
+    spill_path.extend_from_slice(b".raw");
+    let spill = match crate::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&spill_path)
+    {
+        Ok(f) => f,
+        Err(e) => {
+            ACTIVE.store(false, Ordering::Release);
+            return Err(StartError::File(e));
+        }
+    };
     // SAFETY: ACTIVE excludes other starts; the writer that takes FILE is not running yet (a
     // previous one finished before its stop cleared ACTIVE).
-    unsafe { *FILE.get() = Some(file) };
+    unsafe { *FILE.get() = Some((file, spill, spill_path)) };
     STOPPING.store(false, Ordering::Relaxed);
     DONE.store(false, Ordering::Relaxed);
     T0.store(crate::time::nanotime() as u64, Ordering::Relaxed);
+    K0.store(ticks() as u64, Ordering::Relaxed);
     ON.store(1, Ordering::SeqCst);
     // The caller is running: open its span.
     let gp = crate::arch::getg();
@@ -450,6 +583,10 @@ pub fn stop() {
             }
         }
     });
+    // The calibration's second point, after every event (the writer reads it after STOPPING's
+    // SeqCst store, through its Acquire load).
+    K1.store(ticks() as u64, Ordering::Relaxed);
+    T1.store(crate::time::nanotime() as u64, Ordering::Relaxed);
     STOPPING.store(true, Ordering::SeqCst);
     let gp = READER.swap(ptr::null_mut(), Ordering::AcqRel);
     if !gp.is_null() {
