@@ -23,8 +23,8 @@
 //! on arm). The handler copies that frame into a save area owned by the goroutine
 //! (`g.preempt_save`; not on the goroutine's stack, which may be a packed 2 KB slot) and points
 //! `g.sched` at `sigreturn_resume` with the copy as its stack. Then it edits its own ucontext so
-//! that, when it returns, the thread continues in `gosched_m(gp)` on g0 (Go's gopreempt_m →
-//! goschedImpl: the g goes to the global queue) instead of in the goroutine.
+//! that, when it returns, the thread continues in `gopreempt_m(gp)` on g0 (Go's asyncPreempt2 →
+//! gopreempt_m → goschedImpl: the g goes to the global queue) instead of in the goroutine.
 //!
 //! When the goroutine is next scheduled, on this M or another, `gogo` enters
 //! `sigreturn_resume`, which fixes the copy for the thread it now runs on (`resume_fixup`: the
@@ -141,7 +141,7 @@ pub fn init(asyncpreemptoff: i32, force_ns: i64) {
     }
 }
 
-/// Whether `gp`, being switched out in gosched_m, was preempted asynchronously (its context
+/// Whether `gp`, being switched out in gopreempt_m, was preempted asynchronously (its context
 /// is the OS's resume path; execution traces tell the two kinds apart by it).
 ///
 /// gp is a g being switched out, whose `sched` its M wrote.

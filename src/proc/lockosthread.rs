@@ -24,7 +24,8 @@
 //! Goroutine 1 starts on m0 (the initial thread) and runtime_main holds a runtime lock on it
 //! (Go's lockOSThread during init) until the goroutine's first switch (`dropg`) or its first
 //! `lock_os_thread`, which takes the lock over: so a `lock_os_thread` in `main` before anything
-//! that parks, yields or blocks locks `main` to the initial thread.
+//! that parks, yields or blocks locks `main` to the initial thread. A preemption is not such a
+//! switch (`gopreempt_m` drops the g without this step): main keeps the lock through it.
 
 use super::*;
 

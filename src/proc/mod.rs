@@ -16,7 +16,7 @@
 //! ```
 //!
 //! After that, the scheduling cycle: every goroutine gives up its M through `mcall` into one of
-//! park_m / gosched_m / goexit0 / exitsyscall0, each ending in `schedule()`.
+//! park_m / gosched_m / gopreempt_m / goexit0 / exitsyscall0, each ending in `schedule()`.
 
 use core::fmt::Write as _;
 use core::ptr;

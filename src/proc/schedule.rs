@@ -575,6 +575,17 @@ pub(super) fn check_timers_no_p(mut poll_until: i64) -> i64 {
 /// Go's dropg: the current M no longer runs its curg.
 #[cfg_attr(debug_assertions, track_caller)]
 pub(super) fn dropg() {
+    let (mp, gp) = dropg_preempted();
+    // SAFETY: mp is ours.
+    if unsafe { !(*mp).lockedg.is_null() } {
+        main_init_unlock_at_switch(mp, gp);
+    }
+}
+
+/// dropg for a preempted goroutine: goroutine 1 keeps its hold on the initial thread. Returns
+/// the M and the g it no longer runs.
+#[cfg_attr(debug_assertions, track_caller)]
+fn dropg_preempted() -> (*mut M, *mut G) {
     let mp = getm();
     // SAFETY: mp is ours; curg is the g we are switching away from.
     unsafe {
@@ -583,9 +594,7 @@ pub(super) fn dropg() {
             (*gp).m = ptr::null_mut();
         }
         (*mp).curg = ptr::null_mut();
-        if !(*mp).lockedg.is_null() {
-            main_init_unlock_at_switch(mp, gp);
-        }
+        (mp, gp)
     }
 }
 
@@ -669,25 +678,35 @@ pub fn gosched() {
     unsafe { arch::mcall(gosched_m) }
 }
 
-/// Go's gosched_m → goschedImpl (on g0).
+/// Go's gosched_m → goschedImpl (on g0): the goroutine yielded of its own accord.
 pub(crate) unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
+    gosched_impl(gp, false)
+}
+
+/// Go's gopreempt_m → goschedImpl (on g0): the goroutine was preempted, at a safe point
+/// (`preempt_check`) or asynchronously (the OS layer's preemption continues here, with gp's
+/// context saved for its resume path). Unlike a yield, a preemption keeps goroutine 1's hold on
+/// the initial thread (lockosthread.rs).
+pub(crate) unsafe extern "C" fn gopreempt_m(gp: *mut G) -> ! {
+    gosched_impl(gp, true)
+}
+
+/// Go's goschedImpl: gp goes to the global queue; this M schedules.
+fn gosched_impl(gp: *mut G, preempted: bool) -> ! {
     check_stack(gp);
     if crate::trace::on() {
-        // Asynchronous preemption enters here from the signal (or SuspendThread) with gp's
-        // context pointing at the OS's resume path; a safe-point preemption via preempt_check
-        // with gp.preempt set; anything else is a plain Gosched.
-        // SAFETY: gp is the g being switched out: its fields are ours.
-        let (async_, coop) = unsafe {
-            let a = crate::preempt::resumes_async(gp);
-            (a, !a && (*gp).preempt.load(Ordering::Relaxed))
-        };
-        if async_ || coop {
+        let async_ = preempted && crate::preempt::resumes_async(gp);
+        if preempted {
             crate::trace::go_preempt(gp, async_);
         }
-        crate::trace::go_stop(gp, if async_ || coop { crate::trace::STOP_PREEMPT } else { crate::trace::STOP_SCHED });
+        crate::trace::go_stop(gp, if preempted { crate::trace::STOP_PREEMPT } else { crate::trace::STOP_SCHED });
     }
     casgstatus(gp, GStatus::Running, GStatus::Runnable);
-    dropg();
+    if preempted {
+        dropg_preempted();
+    } else {
+        dropg();
+    }
     globrunqput(&mut SCHED.lock.lock(), gp);
     schedule()
 }
@@ -728,7 +747,7 @@ pub fn preempt_check() {
     // SAFETY: gp is the running g.
     unsafe {
         if (*gp).preempt.load(Ordering::Relaxed) && gp != (*(*gp).m).g0 && (*gp).locks == 0 {
-            gosched();
+            arch::mcall(gopreempt_m);
         }
     }
 }

@@ -125,11 +125,30 @@ mod names {
         crate::symtab::symtab_of(crate::symtab::Class::NATIVE, f).map(Symtab)
     }
 
+    /// One remembered lookup: (address + 1, so 0 is an empty slot; the result).
+    type Seen = (usize, Option<(&'static [u8], usize)>);
+
+    /// The addresses looked up lately, direct-mapped: a dump of 100 000 goroutines parked at
+    /// the same few call sites looks up the same few addresses over and over, and each new
+    /// lookup scans all of `.symtab`. Only the reporting thread touches it (the contract of
+    /// `symtab`, the only way to a Symtab).
+    static SEEN: crate::gmp::Global<[Seen; 256]> = crate::gmp::Global::new([(0, None); 256]);
+
     impl Symtab {
         /// Writes the name of the function holding link-time address `addr` into `w` and
         /// returns its start address; None if no function holds it.
         pub fn lookup(&self, addr: usize, w: &mut impl core::fmt::Write) -> Option<usize> {
-            let (raw, start) = self.0.lookup(addr)?;
+            let slot = (addr ^ (addr >> 8)) % 256;
+            // SAFETY: only the reporting thread gets here (this Symtab came from `symtab`,
+            // whose contract that is); no reference into SEEN outlives this block.
+            let found = unsafe {
+                let seen = &mut (*SEEN.get())[slot];
+                if seen.0 != addr.wrapping_add(1) {
+                    *seen = (addr.wrapping_add(1), self.0.lookup(addr));
+                }
+                seen.1
+            };
+            let (raw, start) = found?;
             let _ = crate::symtab::write_name(w, raw);
             Some(start)
         }

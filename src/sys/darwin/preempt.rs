@@ -17,7 +17,7 @@
 //! pc, sp, flags, and the whole floating-point/vector state — x87/SSE plus the AVX or AVX-512
 //! state the thread uses on amd64, v0-v31/fpsr/fpcr on arm64) is copied into the goroutine's save
 //! area, after a word holding its size. `g.sched` becomes `{pc: preempt_resume, sp: the save
-//! area, ctx: the copy}`, and the handler edits its own context to continue in `gosched_m(gp)`
+//! area, ctx: the copy}`, and the handler edits its own context to continue in `gopreempt_m(gp)`
 //! on g0's stack (`sigctxt_set_call`), as linux does. Nothing touches the goroutine's stack.
 //!
 //! Resume — the choice, and why. darwin's sigreturn(uctx, infostyle, token) accepts a context
@@ -163,10 +163,10 @@ pub unsafe extern "C" fn sigpreempt(_sig: i32, _info: *mut u8, uc: *mut u8) {
         (*gp).sched.ctx = copy as usize;
         (*gp).sched.g = gp;
         ASYNC_PREEMPTS.fetch_add(1, Ordering::Relaxed);
-        // Leave the handler into gosched_m(gp) on g0, as mcall would have.
+        // Leave the handler into gopreempt_m(gp) on g0, as mcall would have.
         let g0 = (*mp).g0;
         os::setg(g0);
-        os::sigctxt_set_call(uc, crate::proc::gosched_m as *const () as usize, (*g0).sched.sp, gp as usize);
+        os::sigctxt_set_call(uc, crate::proc::gopreempt_m as *const () as usize, (*g0).sched.sp, gp as usize);
     }
 }
 

@@ -91,10 +91,10 @@ pub unsafe extern "C" fn sigpreempt(_sig: i32, _info: *mut u8, uc: *mut u8) {
         (*gp).sched.ctx = uc2 as usize;
         (*gp).sched.g = gp;
         ASYNC_PREEMPTS.fetch_add(1, Ordering::Relaxed);
-        // Leave the handler into gosched_m(gp) on g0, as mcall would have.
+        // Leave the handler into gopreempt_m(gp) on g0, as mcall would have.
         let g0 = (*mp).g0;
         os::setg(g0);
-        os::sigctxt_set_call(uc, crate::proc::gosched_m as *const () as usize, (*g0).sched.sp, gp as usize);
+        os::sigctxt_set_call(uc, crate::proc::gopreempt_m as *const () as usize, (*g0).sched.sp, gp as usize);
     }
 }
 

@@ -15,7 +15,7 @@
 //! lies in the program's image (`pc_in_image`): a thread stopped inside a system DLL may hold
 //! the loader or heap lock, which the scheduler's own Win32 calls would then wait for, and
 //! inside ntdll it may be in a system call. Then the arch's `redirect` saves the context in the
-//! goroutine's save area and sends the thread into `gosched_m` on g0 (SetThreadContext), and
+//! goroutine's save area and sends the thread into `gopreempt_m` on g0 (SetThreadContext), and
 //! ResumeThread lets it go.
 
 use core::ptr;
@@ -78,7 +78,7 @@ fn pc_in_image(pc: usize) -> bool {
 }
 
 /// Go's preemptM for windows: suspends `mp`'s thread and, if it is at an async-safe point,
-/// redirects it into `gosched_m` on g0 (the module doc). Otherwise counts a decline; sysmon asks
+/// redirects it into `gopreempt_m` on g0 (the module doc). Otherwise counts a decline; sysmon asks
 /// again at its next tick.
 pub fn preempt_thread(mp: *mut M) {
     let mut scratch = SUSPEND.lock();
@@ -107,9 +107,9 @@ pub fn preempt_thread(mp: *mut M) {
 /// The body of `preempt_thread` while the thread is suspended: reads its CONTEXT, applies the
 /// rules (the g is the one sysmon asked, at an async-safe point, in the program's image), copies
 /// the CONTEXT and the TEB's LastErrorValue into the goroutine's save area, and sends the thread
-/// into `gosched_m(gp)` on g0 with SetThreadContext; the goroutine resumes through
+/// into `gopreempt_m(gp)` on g0 with SetThreadContext; the goroutine resumes through
 /// `arch::resume_pc`. What differs per arch is in `arch`: where pc and sp are (`pc_sp`), where
-/// the copy goes in the save area (`save_context`) and how the thread is aimed at gosched_m
+/// the copy goes in the save area (`save_context`) and how the thread is aimed at gopreempt_m
 /// (`aim_at_gosched`).
 ///
 /// # Safety

@@ -6,7 +6,7 @@
 //! the TEB's LastErrorValue in its unused P1Home slot (GetLastError is per thread, and the
 //! goroutine may resume on another one). `g.sched` becomes `{pc: context_resume, sp: below the
 //! copy, ctx: the copy}`. The thread itself is set, with SetThreadContext (control and integer
-//! registers only: its floating-point state stays as it is), to call `gosched_m(gp)` on g0's
+//! registers only: its floating-point state stays as it is), to call `gopreempt_m(gp)` on g0's
 //! stack as mcall would (Win64: rcx = gp, 32 bytes of shadow space, rsp+8 16-aligned, a null
 //! return address), with its TLS g = g0 and the TEB's stack bounds on g0's stack. ResumeThread
 //! lets it go: the goroutine goes to the global run queue.
@@ -24,7 +24,7 @@
 //! complete vector state when it starts running again; so where the OS has XSAVE on
 //! (CPUID.1:ECX.OSXSAVE) the thread is sent first to `xsave_gosched`, which saves all of it
 //! (xsave64 of `XSAVE_MASK`: x87, SSE, AVX, AVX-512; not the AMX tiles) into the save area after
-//! the CONTEXT copy and then continues into `gosched_m`. `context_resume` restores it with
+//! the CONTEXT copy and then continues into `gopreempt_m`. `context_resume` restores it with
 //! xrstor64 instead of fxrstor. The copy's address is in the CONTEXT's unused P2Home slot (0: no XSAVE, fxrstor from FltSave).
 //! This needs nothing of the extended CONTEXT API (InitializeContext2, CONTEXT_XSTATE), from
 //! Windows or from wine: the thread saves its own state with one instruction.
@@ -150,7 +150,7 @@ pub(super) unsafe fn save_context(c: *const u8, area: *mut u8, last_error: u32) 
     }
 }
 
-/// Sets the thread's registers to call `gosched_m(gp)` on g0's stack as mcall would (Win64:
+/// Sets the thread's registers to call `gopreempt_m(gp)` on g0's stack as mcall would (Win64:
 /// rcx = gp, 32 bytes of shadow space, a null return address), through `xsave_gosched` when
 /// the vector state beyond xmm is to be saved (the module doc): its image goes after the copy
 /// `save`, whose P2Home records where (0: none).
@@ -161,7 +161,7 @@ pub(super) unsafe fn save_context(c: *const u8, area: *mut u8, last_error: u32) 
 pub(super) unsafe fn aim_at_gosched(c: *mut u8, gp: *mut G, g0: *mut G, save: *mut u8) {
     // SAFETY: as the contract.
     unsafe {
-        let mut entry = crate::proc::gosched_m as *const () as usize;
+        let mut entry = crate::proc::gopreempt_m as *const () as usize;
         let mut xs = 0;
         if xsave_size() != 0 {
             xs = save.add(XSAVE_OFFSET) as usize;
@@ -180,9 +180,9 @@ pub(super) unsafe fn aim_at_gosched(c: *mut u8, gp: *mut G, g0: *mut G, save: *m
 }
 
 /// Where a redirected thread starts when XSAVE is on: rcx = the goroutine, rdx = its xsave image
-/// (in its save area, 64-aligned, header zeroed), rsp as for `gosched_m`'s entry. Saves the whole
-/// vector state the thread still holds from the goroutine (SetThreadContext did not touch it),
-/// then continues into `gosched_m(gp)`.
+/// (in its save area, 64-aligned, header zeroed), rsp as for `gopreempt_m`'s entry. Saves the
+/// whole vector state the thread still holds from the goroutine (SetThreadContext did not touch
+/// it), then continues into `gopreempt_m(gp)`.
 ///
 /// # Safety
 /// Only as `redirect` enters it.
@@ -193,8 +193,8 @@ unsafe extern "C" fn xsave_gosched() {
         "mov eax, {mask}", // XSAVE_MASK's components (the CPU ANDs it with XCR0)
         "xor edx, edx",
         "xsave64 [r8]",
-        "jmp {gosched_m}",
-        gosched_m = sym crate::proc::gosched_m,
+        "jmp {gopreempt_m}",
+        gopreempt_m = sym crate::proc::gopreempt_m,
         mask = const XSAVE_MASK,
     )
 }

@@ -6,8 +6,8 @@
 //! Save: GetThreadContext with CONTEXT_FULL (control: sp, lr, pc, cpsr; integer: r0-r12;
 //! floating point: fpscr, d0-d31) is copied to the top of the goroutine's save area, with the
 //! area's base and the TEB's LastErrorValue in the 16 bytes below the copy. The thread is set
-//! (SetThreadContext, control and integer only) to call `gosched_m(gp)` on g0's stack (r0 = gp,
-//! r11 = lr = 0, pc = gosched_m in Thumb state with the IT bits cleared), with its TLS g = g0
+//! (SetThreadContext, control and integer only) to call `gopreempt_m(gp)` on g0's stack (r0 = gp,
+//! r11 = lr = 0, pc = gopreempt_m in Thumb state with the IT bits cleared), with its TLS g = g0
 //! and the TEB's stack bounds on g0's stack, as on the other windows targets.
 //!
 //! Resume, for the reason preempt_arm64.rs gives (no register is free at an arbitrary
@@ -94,7 +94,7 @@ pub(super) unsafe fn save_context(c: *const u8, area: *mut u8, last_error: u32) 
     }
 }
 
-/// Sets the thread's registers to call `gosched_m(gp)` on g0's stack, as mcall calls it, in
+/// Sets the thread's registers to call `gopreempt_m(gp)` on g0's stack, as mcall calls it, in
 /// Thumb state outside any IT block.
 ///
 /// # Safety
@@ -107,7 +107,7 @@ pub(super) unsafe fn aim_at_gosched(c: *mut u8, gp: *mut G, g0: *mut G, _save: *
         *(c.add(CTX_R11) as *mut usize) = 0;
         *(c.add(CTX_LR) as *mut usize) = 0;
         *(c.add(CTX_SP) as *mut usize) = (*g0).sched.sp & !7;
-        *(c.add(CTX_PC) as *mut usize) = crate::proc::gosched_m as *const () as usize & !1;
+        *(c.add(CTX_PC) as *mut usize) = crate::proc::gopreempt_m as *const () as usize & !1;
         *(c.add(CTX_CPSR) as *mut u32) = (cpsr & !CPSR_IT) | CPSR_T;
     }
 }

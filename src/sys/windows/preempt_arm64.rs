@@ -6,7 +6,7 @@
 //! Save: GetThreadContext with CONTEXT_FULL (control: fp, lr, sp, pc, cpsr; integer: x0-x28;
 //! floating point: v0-v31, fpcr, fpsr) is copied to the top of the goroutine's save area, with
 //! the area's base and the TEB's LastErrorValue in the 16 bytes below the copy. The thread is
-//! set (SetThreadContext, control and integer only) to call `gosched_m(gp)` on g0's stack (x0 =
+//! set (SetThreadContext, control and integer only) to call `gopreempt_m(gp)` on g0's stack (x0 =
 //! gp, fp = lr = 0), with its TLS g = g0 and the TEB's stack bounds on g0's stack, as on amd64.
 //!
 //! Resume — the choice, and why. Restoring every register by hand, as amd64's `context_resume`
@@ -94,7 +94,7 @@ pub(super) unsafe fn save_context(c: *const u8, area: *mut u8, last_error: u32) 
     }
 }
 
-/// Sets the thread's registers to call `gosched_m(gp)` on g0's stack, as mcall calls it.
+/// Sets the thread's registers to call `gopreempt_m(gp)` on g0's stack, as mcall calls it.
 ///
 /// # Safety
 /// `c` is a whole CONTEXT; g0 is the M's g0.
@@ -105,7 +105,7 @@ pub(super) unsafe fn aim_at_gosched(c: *mut u8, gp: *mut G, g0: *mut G, _save: *
         *(c.add(CTX_FP) as *mut usize) = 0;
         *(c.add(CTX_LR) as *mut usize) = 0;
         *(c.add(CTX_SP) as *mut usize) = (*g0).sched.sp & !15;
-        *(c.add(CTX_PC) as *mut usize) = crate::proc::gosched_m as *const () as usize;
+        *(c.add(CTX_PC) as *mut usize) = crate::proc::gopreempt_m as *const () as usize;
     }
 }
 

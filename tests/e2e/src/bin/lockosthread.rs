@@ -8,7 +8,8 @@
 //!                              blocking system call and a TCP read woken by the poller.
 //! `lockosthread exit [N]`      N goroutines (default 20) lock and exit: each one's thread ends.
 //! `lockosthread nested`        lock/unlock counts (seen through what exiting does to the thread).
-//! `lockosthread main`          main locks itself to the initial thread.
+//! `lockosthread main [preempted]` main locks itself to the initial thread (first computing
+//!                              through asynchronous preemptions, with `preempted`).
 //! `lockosthread start`         goroutine 1 starts on the initial thread.
 //! `lockosthread m0`            a goroutine exits locked to the initial thread: it is wedged.
 //! `lockosthread deadlock`      main locked and blocked forever: Go's deadlock report.
@@ -426,6 +427,9 @@ fn main_locked() {
         gort::go(move || tx.send(os_thread_id()).unwrap());
     }
     drop(tx);
+    if arg(2) == "preempted" {
+        main_preempted();
+    }
     gort::lock_os_thread();
     let t = os_thread_id();
     gort::println!("main locked on the initial thread: {}", t == main_thread_id());
@@ -461,6 +465,38 @@ fn main_locked() {
     }
     gort::println!("1000 rounds, still on the initial thread: {}", os_thread_id() == main_thread_id());
     gort::println!("other goroutines that ran on it: {}", others_on_main);
+}
+
+/// Before its `lock_os_thread`, main computes until the program has seen 60 asynchronous
+/// preemptions while 3 goroutines spin beside it (GOMAXPROCS=2 in the case, so the preempted
+/// goroutines move between the threads): a preemption is not a switch, and main keeps
+/// runtime_main's lock on the initial thread through it.
+fn main_preempted() {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    for _ in 0..3 {
+        gort::go(move || {
+            let mut x = 1u64;
+            while !STOP.load(Ordering::Relaxed) {
+                x = core::hint::black_box(x.wrapping_mul(3));
+            }
+        });
+    }
+    let (before, _) = gort::testing::async_preemptions();
+    let start = gort::time::Instant::now();
+    let (mut x, mut moved) = (1u64, 0usize);
+    while gort::testing::async_preemptions().0 - before < 60 && start.elapsed() < Duration::from_secs(20) {
+        for _ in 0..1000 {
+            x = core::hint::black_box(x.wrapping_mul(3));
+        }
+        moved += (os_thread_id() != main_thread_id()) as usize;
+    }
+    STOP.store(true, Ordering::Relaxed);
+    let n = gort::testing::async_preemptions().0 - before;
+    if n < 60 {
+        fail(format_args!("only {} preemptions in 20 s", n));
+    }
+    // The spinners end on their own: waiting for them would park main, which gives the lock up.
+    gort::println!("main ran off the initial thread while preempted: {}", moved != 0);
 }
 
 fn deadlock() {
