@@ -235,6 +235,15 @@ pub(super) extern "C" fn runtime_main(_ctx: usize) {
     // Goroutine 1 stays on m0, the initial thread, until its first switch or the user's
     // lock_os_thread takes over (Go locks it during init; lockosthread.rs).
     main_init_lock();
+    // Goroutine 1 came from runnext, so its run did not count in P0's schedtick, still 0. By
+    // the time Go's runtime.main calls main.main it has parked for the runtime's own goroutines
+    // (bgsweep, bgscavenge), which moves the count on; gort has none. At 0, main's first yield
+    // would meet schedule's every-61st turn for the global queue and run main again before the
+    // goroutines it queued (gosched.case: Go's order). So it counts here.
+    let mp = acquirem();
+    // SAFETY: m0 owns P0 here; schedtick is the owner's.
+    unsafe { (*getp()).schedtick = 1 };
+    releasem(mp);
     MAIN_STARTED.store(true, Ordering::Release);
     // SAFETY: gp is the running g.
     boottrace("schedule", format_args!("picked goid={} from P0 runnext; gogo onto its stack", unsafe { (*gp).goid }));

@@ -679,8 +679,42 @@ pub fn gosched() {
 }
 
 /// Go's gosched_m → goschedImpl (on g0): the goroutine yielded of its own accord.
+///
+/// Go puts it on the global queue and runs `schedule`. When the global queue is empty and
+/// nothing else is due (no stop-the-world, timer, trace or locked thread to serve), that is the
+/// same as putting it at the tail of this P's local queue and running the local queue's head:
+/// either way it runs after every goroutine already queued on this P, before any queued later,
+/// and an idle P may steal it. This takes the local way, without sched.lock or the trip
+/// through find_runnable (README "Scheduling": what Gosched guarantees).
 pub(crate) unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
-    gosched_impl(gp, false)
+    let mp = getm();
+    let pp = getp();
+    // SAFETY: mp is ours; lockedg is its own field; pp is its P and timer0_when is atomic.
+    let quiet = unsafe {
+        (*mp).lockedg.is_null()
+            && (*pp).timer0_when.load(Ordering::Relaxed) == 0
+            && SCHED.runqsize.load(Ordering::Relaxed) == 0
+            && !SCHED.gcwaiting.load(Ordering::Acquire)
+            && !crate::trace::on()
+    };
+    if !quiet {
+        gosched_impl(gp, false)
+    }
+    check_stack(gp);
+    casgstatus(gp, GStatus::Running, GStatus::Runnable);
+    dropg();
+    // Taken before gp goes in, so gp runs next only if nothing else is queued here.
+    let (next, inherit) = runqget(pp).unwrap_or((gp, false));
+    if next != gp {
+        runqput(pp, gp, false);
+    }
+    // SAFETY: next was taken off our queue; lockedm was set by next itself while it ran.
+    if unsafe { !(*next).lockedm.is_null() } {
+        // As schedule does: hand our P to next's M, then look for work again.
+        startlockedm(next);
+        schedule()
+    }
+    execute(next, inherit)
 }
 
 /// Go's gopreempt_m → goschedImpl (on g0): the goroutine was preempted, at a safe point
