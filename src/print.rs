@@ -539,7 +539,7 @@ const TRACE_UNDECIDED: u8 = 0;
 const TRACE_ON: u8 = 1;
 const TRACE_OFF: u8 = 2;
 static TRACE_STATE: AtomicU8 = AtomicU8::new(TRACE_UNDECIDED);
-/// nanotime at rt0_go's hand-off to Rust (the first `check` instruction).
+/// nanotime at the first step timed (boottrace_us), 0 before.
 static T0: AtomicI64 = AtomicI64::new(0);
 /// Lines recorded before parsedebugvars knows whether to print them (single-threaded at boot).
 static EARLY: Global<([u8; 4096], usize)> = Global::new(([0; 4096], 0));
@@ -556,9 +556,20 @@ impl Write for EarlyWriter {
     }
 }
 
-/// Starts the boottrace clock (called first thing in check).
-pub fn boottrace_start() {
-    T0.store(crate::time::nanotime(), Ordering::Relaxed);
+/// Microseconds since boottrace's clock started. It starts at the first step the OS's clock is
+/// cheap for (`clock_ready`; linux: once sysargs has found the vDSO): before that a reading would
+/// cost a system call in every program, traced or not, so those first steps say +0us.
+fn boottrace_us() -> i64 {
+    if !os::clock_ready() {
+        return 0;
+    }
+    let now = crate::time::nanotime();
+    let t0 = T0.load(Ordering::Relaxed);
+    if t0 == 0 {
+        T0.store(now, Ordering::Relaxed);
+        return 0;
+    }
+    (now - t0) / 1000
 }
 
 /// Records one startup step: `boottrace: +<µs>µs <step>: <values>`. Before parsedebugvars the line
@@ -568,7 +579,7 @@ pub fn boottrace(step: &str, args: fmt::Arguments<'_>) {
     if state == TRACE_OFF {
         return;
     }
-    let us = (crate::time::nanotime() - T0.load(Ordering::Relaxed)) / 1000;
+    let us = boottrace_us();
     if state == TRACE_UNDECIDED {
         let _ = writeln!(EarlyWriter, "boottrace: +{}us {}: {}", us, step, args);
     } else {

@@ -6,7 +6,6 @@ use super::*;
 /// rt0_go → check (Go's runtime·check). The first Rust code to run; TLS already works.
 #[no_mangle]
 pub extern "C" fn runtime_check() {
-    crate::print::boottrace_start();
     let (m0, g0) = (m0(), g0());
     // SAFETY: rt0_go has initialised g0's stack bounds and the m0/g0 links; single-threaded.
     unsafe {

@@ -70,7 +70,9 @@
 //! codes) to a `gort::io::ErrorKind`.
 //!
 //! **Time.** `nanotime` is monotonic and cheap (vDSO on linux, `clock_gettime_nsec_np` on
-//! darwin, QueryPerformanceCounter on windows).
+//! darwin, QueryPerformanceCounter on windows); `clock_ready` says it is as cheap as it will
+//! get (false on linux until `sysargs` has looked for the vDSO: before, each call is a system
+//! call).
 //!
 //! **TLS and the switch hooks** (per OS × arch). `getg` reads the current g in a few
 //! instructions (inline, never cached: a goroutine may resume on another thread); `TLS_MECHANISM`

@@ -45,6 +45,7 @@ mod loom;
 mod miri;
 mod run;
 mod run_cmd;
+mod startup;
 mod stress;
 mod targets;
 mod test;

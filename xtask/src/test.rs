@@ -242,6 +242,11 @@ fn e2e_target(root: &Path, t: &Target, cases: &[&Case], release: bool, res: &mut
     if let Inspect::Elf { class, machine, entry } = t.inspect {
         elf_properties(t, &built, (class, machine, entry), res);
     }
+    if t.triple == HOST {
+        let (row, fails) = super::startup::run(root, &built);
+        res.rows.push(row);
+        res.failures.extend(fails);
+    }
     let runnable = (t.runnable)(t);
     if runnable.is_ok() {
         (t.prepare)(root);

@@ -321,6 +321,11 @@ pub fn walltime() -> i64 {
 /// CLOCK_UPTIME_RAW: mach_absolute_time in nanoseconds, what Go's nanotime uses on darwin.
 const CLOCK_UPTIME_RAW: c_int = 8;
 
+/// The OS contract's clock_ready: libSystem's clock needs no setup.
+pub fn clock_ready() -> bool {
+    true
+}
+
 /// Monotonic time in nanoseconds (Go's nanotime: mach_absolute_time scaled to ns).
 pub fn nanotime() -> i64 {
     // SAFETY: plain integer.

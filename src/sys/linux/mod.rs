@@ -17,7 +17,7 @@ mod arm_frames;
 pub mod fs;
 pub mod socket;
 mod vdso;
-pub use vdso::{nanotime, vdso_clock_found, vdsoinit, walltime};
+pub use vdso::{clock_ready, nanotime, vdso_clock_found, vdsoinit, walltime};
 
 /// OS name as Go spells it.
 pub const GOOS: &str = "linux";

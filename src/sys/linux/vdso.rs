@@ -1,7 +1,7 @@
 //! The vDSO (Go's vdso_linux.go): finds clock_gettime in the image the kernel maps at
 //! AT_SYSINFO_EHDR, so nanotime needs no system call.
 
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super as os;
 
@@ -43,12 +43,21 @@ pub fn vdso_clock_found() -> bool {
     VDSO_CLOCK_GETTIME.load(Ordering::Relaxed) != 0
 }
 
+/// Whether vdsoinit has run (found or not): nanotime is as cheap as it will get.
+static LOOKED: AtomicBool = AtomicBool::new(false);
+
+/// The OS contract's clock_ready: vdsoinit has looked for the vDSO's clock_gettime.
+pub fn clock_ready() -> bool {
+    LOOKED.load(Ordering::Relaxed)
+}
+
 /// Finds clock_gettime in the vDSO image at `base` (Go's vdsoauxv/vdsoInitFromSysinfoEhdr).
 /// Returns the symbol's address, or 0.
 ///
 /// # Safety
 /// `base` must be 0 or the AT_SYSINFO_EHDR value of this process.
 pub unsafe fn vdsoinit(base: usize) -> usize {
+    LOOKED.store(true, Ordering::Relaxed);
     if base == 0 {
         return 0;
     }

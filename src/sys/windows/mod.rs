@@ -213,6 +213,11 @@ fn qpc_init() {
     QPC_FREQ.store(f.max(1) as usize, Ordering::Relaxed);
 }
 
+/// The OS contract's clock_ready: QueryPerformanceCounter needs no setup.
+pub fn clock_ready() -> bool {
+    true
+}
+
 /// Monotonic time in nanoseconds (QueryPerformanceCounter).
 pub fn nanotime() -> i64 {
     let mut f = QPC_FREQ.load(Ordering::Relaxed) as i64;
