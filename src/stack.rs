@@ -32,7 +32,7 @@
 //! scheduler reads it before running a goroutine (`top_ok`): a broken top word means the stack
 //! above overflowed into this one, whose frames must then never run (overflow.rs `check_stack_run`).
 
-use core::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 
 use crate::gmp::Stack;
 use crate::lock_futex::Mutex;
@@ -70,6 +70,10 @@ static STACK_SIZE: AtomicUsize = AtomicUsize::new(DEFAULT_STACK_SIZE);
 static GUARD_BUDGET: AtomicIsize = AtomicIsize::new(0);
 /// Number of stacks that have a guard page.
 static GUARDED: AtomicUsize = AtomicUsize::new(0);
+/// Whether fresh chunks try `os::sys_guard_slots` (guards for all their slots at once, outside
+/// the budget); GORT_STACK_GUARD=mprotect turns it off (one sys_guard per slot, within the
+/// budget: how every kernel without guard regions works, kept testable on those that have them).
+static GUARD_SLOTS: AtomicBool = AtomicBool::new(true);
 /// Stacks whose deep pages were given back to the OS (for boottrace and tests).
 static SCAVENGED: AtomicUsize = AtomicUsize::new(0);
 
@@ -80,6 +84,9 @@ struct Pool {
     /// Unused part of the current chunk.
     cur: usize,
     end: usize,
+    /// Whether every slot of the current chunk got its guard when the chunk was mapped
+    /// (`os::sys_guard_slots`); if not, each slot is guarded as it is first handed out.
+    cur_guarded: bool,
 }
 
 /// Address space reserved at a time for stack chunks where the OS puts no floor guard under each
@@ -133,7 +140,7 @@ fn chunk_alloc(r: &mut Region, bytes: usize) -> *mut u8 {
 }
 
 #[allow(clippy::declare_interior_mutable_const)]
-const EMPTY_POOL: Pool = Pool { free: alloc::vec::Vec::new(), cur: 0, end: 0 };
+const EMPTY_POOL: Pool = Pool { free: alloc::vec::Vec::new(), cur: 0, end: 0, cur_guarded: false };
 
 /// Every size's pool and the stack region they carve chunks from (Go's stackpool and its lock).
 struct Pools {
@@ -182,6 +189,9 @@ pub fn stackinit() {
         STACK_SIZE.store(round_size(n), Ordering::Relaxed);
     }
     GUARD_BUDGET.store(os::guard_page_budget(), Ordering::Relaxed);
+    if crate::args::gogetenv_raw("GORT_STACK_GUARD") == Some(b"mprotect") {
+        GUARD_SLOTS.store(false, Ordering::Relaxed);
+    }
 }
 
 /// The configured default goroutine stack size.
@@ -328,10 +338,19 @@ pub fn stackalloc(size: usize) -> (Stack, bool) {
             }
             pool.cur = chunk as usize + l.first;
             pool.end = pool.cur + l.slot * l.n;
+            // The guards of all the chunk's slots at once where the OS can (linux 6.13+: guard
+            // regions, one call per chunk on 6.15+, no mapping split, so no budget): mprotect
+            // per slot cost one call and two mappings per fresh stack (issue #22).
+            pool.cur_guarded = l.guard != 0
+                && GUARD_SLOTS.load(Ordering::Relaxed)
+                // SAFETY: the slots of our fresh chunk, used by nothing yet; each slot's guard is
+                // its lowest l.guard bytes, whole pages.
+                && unsafe { os::sys_guard_slots(pool.cur as *mut u8, l.slot, l.guard, l.n) };
         }
         let base = pool.cur;
         pool.cur += l.slot;
-        let guarded = l.guard != 0
+        let guarded = pool.cur_guarded
+            || l.guard != 0
             && GUARD_BUDGET.fetch_sub(1, Ordering::Relaxed) > 0
             // SAFETY: the page at base belongs to this fresh stack slot and is unused.
             && unsafe { os::sys_guard(base as *mut u8, l.guard) };

@@ -3,7 +3,7 @@
 //! (system call numbers, `syscall6`, `clone`, the TLS mechanism, the signal context) is
 //! `linux/<arch>.rs`, picked below; nothing here names a register.
 
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
 
 use super::SigSet;
 
@@ -478,6 +478,96 @@ pub unsafe fn sys_free(p: *mut u8, n: usize) {
 pub unsafe fn sys_guard(p: *mut u8, n: usize) -> bool {
     // SAFETY: forwarded to the caller.
     unsafe { syscall6(nr::MPROTECT, p as usize, n, Prot::empty().bits(), 0, 0, 0) == 0 }
+}
+
+/// MADV_GUARD_INSTALL (linux 6.13): the range becomes guard regions (every access faults, as
+/// PROT_NONE) without changing the mapping: no split, no entry counted against vm.max_map_count.
+const MADV_GUARD_INSTALL: usize = 102;
+/// process_madvise's pidfd for the calling process (linux 6.15; PIDFD_SELF_THREAD: the same mm).
+const PIDFD_SELF: usize = -10000isize as usize;
+/// How sys_guard_slots installs guards, decided by its first call (GUARD_* below). Relaxed: it
+/// only caches what this kernel supports, every value it can hold is safe to act on (an
+/// UNKNOWN read just probes again), and stack.rs calls sys_guard_slots under its pool lock.
+static GUARD_MODE: AtomicU8 = AtomicU8::new(GUARD_UNKNOWN);
+const GUARD_UNKNOWN: u8 = 0;
+/// One process_madvise(PIDFD_SELF, MADV_GUARD_INSTALL) for up to GUARD_BATCH slots (6.15+).
+const GUARD_BATCH_CALL: u8 = 1;
+/// One madvise(MADV_GUARD_INSTALL) per slot (6.13 and 6.14).
+const GUARD_PER_SLOT: u8 = 2;
+/// No guard regions (older kernels: EINVAL; qemu-user, which answers 0 to advice it does not
+/// know and installs nothing): stack.rs falls back to sys_guard (mprotect) per slot.
+const GUARD_NONE: u8 = 3;
+/// Slots per process_madvise call (its iovec array lives on g0's stack: 1 KB on 64-bit).
+const GUARD_BATCH: usize = 64;
+
+/// Turns the first `len` bytes of each of `n` slots `stride` bytes apart from `first` into guard
+/// regions without spending mappings (MADV_GUARD_INSTALL): one process_madvise per 64 slots where
+/// the kernel allows it (6.15+), else one madvise per slot (6.13+). False if the kernel has no
+/// guard regions (or does not really install them: the first call checks that the kernel faults
+/// on the first slot's guard), and then from now on: the caller guards with sys_guard instead.
+/// A false return may leave some of the slots guarded (harmless: sys_guard on them still works).
+///
+/// # Safety
+/// Every range must be runtime-owned, page-aligned memory nobody uses (its contents are lost).
+pub unsafe fn sys_guard_slots(first: *mut u8, stride: usize, len: usize, n: usize) -> bool {
+    let mode = GUARD_MODE.load(Ordering::Relaxed);
+    if mode == GUARD_NONE {
+        return false;
+    }
+    let base = first as usize;
+    let mut done = 0;
+    if mode != GUARD_PER_SLOT {
+        let mut iov = [[0usize; 2]; GUARD_BATCH];
+        while done < n {
+            let k = (n - done).min(GUARD_BATCH);
+            for (i, v) in iov[..k].iter_mut().enumerate() {
+                *v = [base + (done + i) * stride, len];
+            }
+            // SAFETY: iov holds k (address, length) pairs (struct iovec) of ranges the caller
+            // gives us; the kernel only reads it.
+            let r = unsafe {
+                syscall6(nr::PROCESS_MADVISE, PIDFD_SELF, iov.as_ptr() as usize, k, MADV_GUARD_INSTALL, 0, 0)
+            };
+            if r != (k * len) as isize {
+                break; // ENOSYS, EBADF (no PIDFD_SELF), EINVAL (no guard advice here), or short
+            }
+            done += k;
+        }
+    }
+    // Whether process_madvise did it all (it decides the mode after the first call).
+    let batched = done == n;
+    while done < n {
+        // SAFETY: one of the caller's ranges.
+        let r = unsafe { syscall6(nr::MADVISE, base + done * stride, len, MADV_GUARD_INSTALL, 0, 0, 0) };
+        if r != 0 {
+            if mode == GUARD_UNKNOWN {
+                GUARD_MODE.store(GUARD_NONE, Ordering::Relaxed);
+            }
+            return false;
+        }
+        done += 1;
+    }
+    if mode == GUARD_UNKNOWN {
+        // qemu-user answers 0 to advice it does not know: check that the guard faults. A path the
+        // kernel copies from a guard region fails with EFAULT; from an ordinary (zero) page it is
+        // "" (ENOENT).
+        const AT_FDCWD: usize = -100isize as usize;
+        const EFAULT: isize = 14;
+        let mut b = [0u8; 1];
+        // SAFETY: readlinkat reads a path at `first` (the kernel checks it) and writes at most one
+        // byte into b.
+        let r = unsafe { syscall6(nr::READLINKAT, AT_FDCWD, base, b.as_mut_ptr() as usize, 1, 0, 0) };
+        let m = if r != -EFAULT {
+            GUARD_NONE
+        } else if batched {
+            GUARD_BATCH_CALL
+        } else {
+            GUARD_PER_SLOT
+        };
+        GUARD_MODE.store(m, Ordering::Relaxed);
+        return m != GUARD_NONE;
+    }
+    true
 }
 
 /// Tells the kernel the pages are unused; they read back as zero (Go's sysUnused).
