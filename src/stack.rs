@@ -332,7 +332,16 @@ pub fn stackalloc(size: usize) -> (Stack, bool) {
             // SP to deliver the exception on (windows has no alternate signal stack). Packed
             // chunks (no guard per stack) get one too while the guard budget lasts: an overflow
             // then stops at the bottom of its chunk instead of running on into other mappings.
-            if l.floor != 0 && (os::STACK_CHUNK_FLOOR_GUARD || GUARD_BUDGET.fetch_sub(1, Ordering::Relaxed) > 0) {
+            // A guard region (linux 6.13+, sys_guard_slots) costs no budget.
+            let floor_region = l.floor != 0
+                && !os::STACK_CHUNK_FLOOR_GUARD
+                && GUARD_SLOTS.load(Ordering::Relaxed)
+                // SAFETY: the first page of our fresh chunk, used by nothing else.
+                && unsafe { os::sys_guard_slots(chunk, l.floor, l.floor, 1) };
+            if l.floor != 0
+                && !floor_region
+                && (os::STACK_CHUNK_FLOOR_GUARD || GUARD_BUDGET.fetch_sub(1, Ordering::Relaxed) > 0)
+            {
                 // SAFETY: the first page of our fresh chunk, used by nothing else.
                 unsafe { os::sys_guard(chunk, l.floor) };
             }
