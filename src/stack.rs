@@ -2,24 +2,31 @@
 //! budget: stacks are carved from large chunks, a freed stack goes back to a
 //! free list (and gs keep theirs on gFree), so a million stacks cost a few thousand mappings.
 //!
-//! Overflow is loud either way: while `vm.max_map_count` allows, the page below each stack is a
-//! guard page (PROT_NONE) and the SIGSEGV handler reports `fatal error: stack overflow`; past the
-//! budget the page stays as an untouched gap and a canary word below it (the top word of the slot
-//! underneath, a page that slot's own stack already touches, so the canary costs no extra
-//! resident page) is checked at every switch away from the goroutine; an overflow that runs past
-//! it faults further down with SP below the stack, which the SIGSEGV handler also reports.
+//! Overflow is loud either way: the page below each stack is a guard page and the SIGSEGV
+//! handler reports `fatal error: stack overflow`. On linux 6.13+ the guards are guard regions
+//! (MADV_GUARD_INSTALL, `os::sys_guard_slots`): installed for all the slots of a fresh chunk at
+//! once (one process_madvise per chunk on 6.15+), they split no mapping and so cost no budget:
+//! every stack is guarded. Elsewhere (older kernels, qemu-user, darwin, windows, or
+//! GORT_STACK_GUARD=mprotect) each fresh slot gets its guard from `os::sys_guard` (mprotect: one
+//! call and two mappings more) while `vm.max_map_count` allows; either way a guard stays with its
+//! slot across reuse. Past the budget the page stays as an untouched gap and a canary word
+//! below it (the top word of the slot underneath, a page that slot's own stack already touches,
+//! so the canary costs no extra resident page) is checked at every switch away from the
+//! goroutine; an overflow that runs past it faults further down with SP below the stack, which
+//! the SIGSEGV handler also reports.
 //!
 //! Slot layout inside a chunk, for stacks of a page or more:
 //! `[floor][pad page][gap|guard][stack ... 16-byte top reserve]...`, the guard being
-//! `os::stack_guard_size()` bytes (linux: one PROT_NONE page; windows: 16 KB whose top page is a
-//! PAGE_GUARD page, room for the exception frame of an overflow), the floor a PAGE_GUARD page on
-//! windows only (`os::STACK_CHUNK_FLOOR_GUARD`).
+//! `os::stack_guard_size()` bytes (linux: one page, 16 KB on arm; windows: 16 KB whose top page
+//! is a PAGE_GUARD page, room for the exception frame of an overflow), the floor a PAGE_GUARD
+//! page on windows only (`os::STACK_CHUNK_FLOOR_GUARD`).
 //!
 //! Stacks smaller than a page (2 KB on unix; windows keeps 4 KB, see MIN_STACK_SIZE) cannot have
 //! a guard page or a gap of their own: they are packed back to back,
 //! `[floor page][pad: one slot][stack ... top reserve][stack ... top reserve]...`, and rely on the
-//! canary alone; the floor page is PROT_NONE while the guard budget lasts (one per chunk), so an
-//! unbounded overflow stops at the bottom of its chunk instead of running into other mappings.
+//! canary alone; the floor page is a guard (a guard region where the kernel has them, always;
+//! else PROT_NONE while the guard budget lasts, one per chunk), so an unbounded overflow stops at
+//! the bottom of its chunk instead of running into other mappings.
 //!
 //! Chunks are carved from 64 MB regions (16 MB on 32-bit) whose lowest page is PROT_NONE
 //! (`STACK_REGION`; windows instead maps each chunk with a floor guard of its own): an overflow
@@ -189,7 +196,8 @@ pub fn stackinit() {
         STACK_SIZE.store(round_size(n), Ordering::Relaxed);
     }
     GUARD_BUDGET.store(os::guard_page_budget(), Ordering::Relaxed);
-    if crate::args::gogetenv_raw("GORT_STACK_GUARD") == Some(b"mprotect") {
+    // Ignored in secure mode (setuid-like, as GODEBUG): it can only take guards away.
+    if crate::args::gogetenv_raw("GORT_STACK_GUARD") == Some(b"mprotect") && !os::secure_mode() {
         GUARD_SLOTS.store(false, Ordering::Relaxed);
     }
 }

@@ -503,71 +503,91 @@ const GUARD_BATCH: usize = 64;
 /// Turns the first `len` bytes of each of `n` slots `stride` bytes apart from `first` into guard
 /// regions without spending mappings (MADV_GUARD_INSTALL): one process_madvise per 64 slots where
 /// the kernel allows it (6.15+), else one madvise per slot (6.13+). False if the kernel has no
-/// guard regions (or does not really install them: the first call checks that the kernel faults
-/// on the first slot's guard), and then from now on: the caller guards with sys_guard instead.
-/// A false return may leave some of the slots guarded (harmless: sys_guard on them still works).
+/// guard regions, or does not really install them (the first call checks that the first slot's
+/// guard faults), and then from now on: the caller guards with sys_guard instead. A false return
+/// may leave some of the slots guarded (harmless: sys_guard on them works all the same).
 ///
 /// # Safety
 /// Every range must be runtime-owned, page-aligned memory nobody uses (its contents are lost).
 pub unsafe fn sys_guard_slots(first: *mut u8, stride: usize, len: usize, n: usize) -> bool {
-    let mode = GUARD_MODE.load(Ordering::Relaxed);
+    let base = first as usize;
+    let mut mode = GUARD_MODE.load(Ordering::Relaxed);
+    if mode == GUARD_UNKNOWN {
+        // SAFETY: the caller's first range (installing a guard twice is a no-op, so the batch
+        // below may cover it again).
+        mode = if unsafe { guard_region_works(base, len) } {
+            // SAFETY: as above.
+            if unsafe { guard_batch(&[[base, len]]) } {
+                GUARD_BATCH_CALL
+            } else {
+                GUARD_PER_SLOT
+            }
+        } else {
+            GUARD_NONE
+        };
+        GUARD_MODE.store(mode, Ordering::Relaxed);
+    }
     if mode == GUARD_NONE {
         return false;
     }
-    let base = first as usize;
     let mut done = 0;
-    if mode != GUARD_PER_SLOT {
+    if mode == GUARD_BATCH_CALL {
         let mut iov = [[0usize; 2]; GUARD_BATCH];
         while done < n {
             let k = (n - done).min(GUARD_BATCH);
             for (i, v) in iov[..k].iter_mut().enumerate() {
                 *v = [base + (done + i) * stride, len];
             }
-            // SAFETY: iov holds k (address, length) pairs (struct iovec) of ranges the caller
-            // gives us; the kernel only reads it.
-            let r = unsafe {
-                syscall6(nr::PROCESS_MADVISE, PIDFD_SELF, iov.as_ptr() as usize, k, MADV_GUARD_INSTALL, 0, 0)
-            };
-            if r != (k * len) as isize {
-                break; // ENOSYS, EBADF (no PIDFD_SELF), EINVAL (no guard advice here), or short
+            // SAFETY: the caller's ranges.
+            if !unsafe { guard_batch(&iov[..k]) } {
+                break; // the rest one by one (ENOMEM for page tables, say: madvise says too)
             }
             done += k;
         }
     }
-    // Whether process_madvise did it all (it decides the mode after the first call).
-    let batched = done == n;
     while done < n {
         // SAFETY: one of the caller's ranges.
-        let r = unsafe { syscall6(nr::MADVISE, base + done * stride, len, MADV_GUARD_INSTALL, 0, 0, 0) };
-        if r != 0 {
-            if mode == GUARD_UNKNOWN {
-                GUARD_MODE.store(GUARD_NONE, Ordering::Relaxed);
-            }
+        if unsafe { syscall6(nr::MADVISE, base + done * stride, len, MADV_GUARD_INSTALL, 0, 0, 0) } != 0 {
             return false;
         }
         done += 1;
     }
-    if mode == GUARD_UNKNOWN {
-        // qemu-user answers 0 to advice it does not know: check that the guard faults. A path the
-        // kernel copies from a guard region fails with EFAULT; from an ordinary (zero) page it is
-        // "" (ENOENT).
-        const AT_FDCWD: usize = -100isize as usize;
-        const EFAULT: isize = 14;
-        let mut b = [0u8; 1];
-        // SAFETY: readlinkat reads a path at `first` (the kernel checks it) and writes at most one
-        // byte into b.
-        let r = unsafe { syscall6(nr::READLINKAT, AT_FDCWD, base, b.as_mut_ptr() as usize, 1, 0, 0) };
-        let m = if r != -EFAULT {
-            GUARD_NONE
-        } else if batched {
-            GUARD_BATCH_CALL
-        } else {
-            GUARD_PER_SLOT
-        };
-        GUARD_MODE.store(m, Ordering::Relaxed);
-        return m != GUARD_NONE;
-    }
     true
+}
+
+/// Whether MADV_GUARD_INSTALL on `[p, p + len)` really makes it fault. Older kernels answer
+/// EINVAL; qemu-user answers 0 to advice it does not know and installs nothing, so the answer is
+/// checked: a path the kernel reads from a guard region fails with EFAULT, from an ordinary
+/// (untouched, zero) page it is "" (ENOENT).
+///
+/// # Safety
+/// As for sys_guard_slots, for the one range.
+unsafe fn guard_region_works(p: usize, len: usize) -> bool {
+    const AT_FDCWD: usize = -100isize as usize;
+    const EFAULT: isize = 14;
+    // SAFETY: forwarded to the caller.
+    if unsafe { syscall6(nr::MADVISE, p, len, MADV_GUARD_INSTALL, 0, 0, 0) } != 0 {
+        return false;
+    }
+    let mut b = [0u8; 1];
+    // SAFETY: readlinkat reads a path at p (the kernel checks the address) and writes at most one
+    // byte into b.
+    unsafe { syscall6(nr::READLINKAT, AT_FDCWD, p, b.as_mut_ptr() as usize, 1, 0, 0) == -EFAULT }
+}
+
+/// One process_madvise(PIDFD_SELF, MADV_GUARD_INSTALL) for every (address, length) range in `iov`
+/// (struct iovec); whether all of it was done (ENOSYS, EBADF without PIDFD_SELF and EINVAL
+/// without guard advice there are false).
+///
+/// # Safety
+/// As for sys_guard_slots, for each range.
+unsafe fn guard_batch(iov: &[[usize; 2]]) -> bool {
+    let total: usize = iov.iter().map(|v| v[1]).sum();
+    // SAFETY: iov is iov.len() iovecs the kernel only reads; the ranges are the caller's.
+    let r = unsafe {
+        syscall6(nr::PROCESS_MADVISE, PIDFD_SELF, iov.as_ptr() as usize, iov.len(), MADV_GUARD_INSTALL, 0, 0)
+    };
+    r == total as isize
 }
 
 /// Tells the kernel the pages are unused; they read back as zero (Go's sysUnused).
