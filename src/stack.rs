@@ -2,24 +2,31 @@
 //! budget: stacks are carved from large chunks, a freed stack goes back to a
 //! free list (and gs keep theirs on gFree), so a million stacks cost a few thousand mappings.
 //!
-//! Overflow is loud either way: while `vm.max_map_count` allows, the page below each stack is a
-//! guard page (PROT_NONE) and the SIGSEGV handler reports `fatal error: stack overflow`; past the
-//! budget the page stays as an untouched gap and a canary word below it (the top word of the slot
-//! underneath, a page that slot's own stack already touches, so the canary costs no extra
-//! resident page) is checked at every switch away from the goroutine; an overflow that runs past
-//! it faults further down with SP below the stack, which the SIGSEGV handler also reports.
+//! Overflow is loud either way: the page below each stack is a guard page and the SIGSEGV
+//! handler reports `fatal error: stack overflow`. On linux 6.13+ the guards are guard regions
+//! (MADV_GUARD_INSTALL, `os::sys_guard_slots`): installed for all the slots of a fresh chunk at
+//! once (one process_madvise per chunk on 6.15+), they split no mapping and so cost no budget:
+//! every stack is guarded. Elsewhere (older kernels, qemu-user, darwin, windows, or
+//! GORT_STACK_GUARD=mprotect) each fresh slot gets its guard from `os::sys_guard` (mprotect: one
+//! call and two mappings more) while `vm.max_map_count` allows; either way a guard stays with its
+//! slot across reuse. Past the budget the page stays as an untouched gap and a canary word
+//! below it (the top word of the slot underneath, a page that slot's own stack already touches,
+//! so the canary costs no extra resident page) is checked at every switch away from the
+//! goroutine; an overflow that runs past it faults further down with SP below the stack, which
+//! the SIGSEGV handler also reports.
 //!
 //! Slot layout inside a chunk, for stacks of a page or more:
 //! `[floor][pad page][gap|guard][stack ... 16-byte top reserve]...`, the guard being
-//! `os::stack_guard_size()` bytes (linux: one PROT_NONE page; windows: 16 KB whose top page is a
-//! PAGE_GUARD page, room for the exception frame of an overflow), the floor a PAGE_GUARD page on
-//! windows only (`os::STACK_CHUNK_FLOOR_GUARD`).
+//! `os::stack_guard_size()` bytes (linux: one page, 16 KB on arm; windows: 16 KB whose top page
+//! is a PAGE_GUARD page, room for the exception frame of an overflow), the floor a PAGE_GUARD
+//! page on windows only (`os::STACK_CHUNK_FLOOR_GUARD`).
 //!
 //! Stacks smaller than a page (2 KB on unix; windows keeps 4 KB, see MIN_STACK_SIZE) cannot have
 //! a guard page or a gap of their own: they are packed back to back,
 //! `[floor page][pad: one slot][stack ... top reserve][stack ... top reserve]...`, and rely on the
-//! canary alone; the floor page is PROT_NONE while the guard budget lasts (one per chunk), so an
-//! unbounded overflow stops at the bottom of its chunk instead of running into other mappings.
+//! canary alone; the floor page is a guard (a guard region where the kernel has them, always;
+//! else PROT_NONE while the guard budget lasts, one per chunk), so an unbounded overflow stops at
+//! the bottom of its chunk instead of running into other mappings.
 //!
 //! Chunks are carved from 64 MB regions (16 MB on 32-bit) whose lowest page is PROT_NONE
 //! (`STACK_REGION`; windows instead maps each chunk with a floor guard of its own): an overflow
@@ -32,7 +39,7 @@
 //! scheduler reads it before running a goroutine (`top_ok`): a broken top word means the stack
 //! above overflowed into this one, whose frames must then never run (overflow.rs `check_stack_run`).
 
-use core::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 
 use crate::gmp::Stack;
 use crate::lock_futex::Mutex;
@@ -70,6 +77,10 @@ static STACK_SIZE: AtomicUsize = AtomicUsize::new(DEFAULT_STACK_SIZE);
 static GUARD_BUDGET: AtomicIsize = AtomicIsize::new(0);
 /// Number of stacks that have a guard page.
 static GUARDED: AtomicUsize = AtomicUsize::new(0);
+/// Whether fresh chunks try `os::sys_guard_slots` (guards for all their slots at once, outside
+/// the budget); GORT_STACK_GUARD=mprotect turns it off (one sys_guard per slot, within the
+/// budget: how every kernel without guard regions works, kept testable on those that have them).
+static GUARD_SLOTS: AtomicBool = AtomicBool::new(true);
 /// Stacks whose deep pages were given back to the OS (for boottrace and tests).
 static SCAVENGED: AtomicUsize = AtomicUsize::new(0);
 
@@ -80,6 +91,9 @@ struct Pool {
     /// Unused part of the current chunk.
     cur: usize,
     end: usize,
+    /// Whether every slot of the current chunk got its guard when the chunk was mapped
+    /// (`os::sys_guard_slots`); if not, each slot is guarded as it is first handed out.
+    cur_guarded: bool,
 }
 
 /// Address space reserved at a time for stack chunks where the OS puts no floor guard under each
@@ -133,7 +147,7 @@ fn chunk_alloc(r: &mut Region, bytes: usize) -> *mut u8 {
 }
 
 #[allow(clippy::declare_interior_mutable_const)]
-const EMPTY_POOL: Pool = Pool { free: alloc::vec::Vec::new(), cur: 0, end: 0 };
+const EMPTY_POOL: Pool = Pool { free: alloc::vec::Vec::new(), cur: 0, end: 0, cur_guarded: false };
 
 /// Every size's pool and the stack region they carve chunks from (Go's stackpool and its lock).
 struct Pools {
@@ -182,6 +196,10 @@ pub fn stackinit() {
         STACK_SIZE.store(round_size(n), Ordering::Relaxed);
     }
     GUARD_BUDGET.store(os::guard_page_budget(), Ordering::Relaxed);
+    // Ignored in secure mode (setuid-like, as GODEBUG): it can only take guards away.
+    if crate::args::gogetenv_raw("GORT_STACK_GUARD") == Some(b"mprotect") && !os::secure_mode() {
+        GUARD_SLOTS.store(false, Ordering::Relaxed);
+    }
 }
 
 /// The configured default goroutine stack size.
@@ -322,16 +340,34 @@ pub fn stackalloc(size: usize) -> (Stack, bool) {
             // SP to deliver the exception on (windows has no alternate signal stack). Packed
             // chunks (no guard per stack) get one too while the guard budget lasts: an overflow
             // then stops at the bottom of its chunk instead of running on into other mappings.
-            if l.floor != 0 && (os::STACK_CHUNK_FLOOR_GUARD || GUARD_BUDGET.fetch_sub(1, Ordering::Relaxed) > 0) {
+            // A guard region (linux 6.13+, sys_guard_slots) costs no budget.
+            let floor_region = l.floor != 0
+                && !os::STACK_CHUNK_FLOOR_GUARD
+                && GUARD_SLOTS.load(Ordering::Relaxed)
+                // SAFETY: the first page of our fresh chunk, used by nothing else.
+                && unsafe { os::sys_guard_slots(chunk, l.floor, l.floor, 1) };
+            if l.floor != 0
+                && !floor_region
+                && (os::STACK_CHUNK_FLOOR_GUARD || GUARD_BUDGET.fetch_sub(1, Ordering::Relaxed) > 0)
+            {
                 // SAFETY: the first page of our fresh chunk, used by nothing else.
                 unsafe { os::sys_guard(chunk, l.floor) };
             }
             pool.cur = chunk as usize + l.first;
             pool.end = pool.cur + l.slot * l.n;
+            // The guards of all the chunk's slots at once where the OS can (linux 6.13+: guard
+            // regions, one call per chunk on 6.15+, no mapping split, so no budget): mprotect
+            // per slot cost one call and two mappings per fresh stack (issue #22).
+            pool.cur_guarded = l.guard != 0
+                && GUARD_SLOTS.load(Ordering::Relaxed)
+                // SAFETY: the slots of our fresh chunk, used by nothing yet; each slot's guard is
+                // its lowest l.guard bytes, whole pages.
+                && unsafe { os::sys_guard_slots(pool.cur as *mut u8, l.slot, l.guard, l.n) };
         }
         let base = pool.cur;
         pool.cur += l.slot;
-        let guarded = l.guard != 0
+        let guarded = pool.cur_guarded
+            || l.guard != 0
             && GUARD_BUDGET.fetch_sub(1, Ordering::Relaxed) > 0
             // SAFETY: the page at base belongs to this fresh stack slot and is unused.
             && unsafe { os::sys_guard(base as *mut u8, l.guard) };

@@ -496,6 +496,15 @@ pub unsafe fn sys_guard(p: *mut u8, n: usize) -> bool {
     unsafe { ls::mprotect(p as *mut c_void, n, Prot::empty().bits()) == 0 }
 }
 
+/// Guards for a batch of fresh stack slots without spending mappings (linux's
+/// MADV_GUARD_INSTALL): always false here, darwin has no guard regions apart from mprotect: each stack's guard is set by sys_guard.
+///
+/// # Safety
+/// As for sys_guard, for every slot (nothing is done here).
+pub unsafe fn sys_guard_slots(_first: *mut u8, _stride: usize, _len: usize, _n: usize) -> bool {
+    false
+}
+
 /// Tells the kernel the pages are unused; they read back as zero (Go's sysUnused). darwin's
 /// madvise(MADV_DONTNEED/MADV_FREE_REUSABLE) does not promise zeroes, so the range is replaced by
 /// a fresh anonymous mapping (MAP_FIXED). If that fails the range is cleared by hand: the heap

@@ -87,6 +87,7 @@ pub mod nr {
     pub const MPROTECT: usize = 125;
     pub const MUNMAP: usize = 91;
     pub const MADVISE: usize = 220;
+    pub const PROCESS_MADVISE: usize = 440;
     pub const RT_SIGACTION: usize = 174;
     pub const RT_SIGPROCMASK: usize = 175;
     pub const RT_SIGRETURN: usize = 173;

@@ -83,6 +83,7 @@ pub mod nr {
     pub const MPROTECT: usize = 226;
     pub const MUNMAP: usize = 215;
     pub const MADVISE: usize = 233;
+    pub const PROCESS_MADVISE: usize = 440;
     pub const RT_SIGACTION: usize = 134;
     pub const RT_SIGPROCMASK: usize = 135;
     pub const RT_SIGRETURN: usize = 139;

@@ -3,7 +3,7 @@
 //! (system call numbers, `syscall6`, `clone`, the TLS mechanism, the signal context) is
 //! `linux/<arch>.rs`, picked below; nothing here names a register.
 
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
 
 use super::SigSet;
 
@@ -478,6 +478,116 @@ pub unsafe fn sys_free(p: *mut u8, n: usize) {
 pub unsafe fn sys_guard(p: *mut u8, n: usize) -> bool {
     // SAFETY: forwarded to the caller.
     unsafe { syscall6(nr::MPROTECT, p as usize, n, Prot::empty().bits(), 0, 0, 0) == 0 }
+}
+
+/// MADV_GUARD_INSTALL (linux 6.13): the range becomes guard regions (every access faults, as
+/// PROT_NONE) without changing the mapping: no split, no entry counted against vm.max_map_count.
+const MADV_GUARD_INSTALL: usize = 102;
+/// process_madvise's pidfd for the calling process (linux 6.15; PIDFD_SELF_THREAD: the same mm).
+const PIDFD_SELF: usize = -10000isize as usize;
+/// How sys_guard_slots installs guards, decided by its first call (GUARD_* below). Relaxed: it
+/// only caches what this kernel supports, every value it can hold is safe to act on (an
+/// UNKNOWN read just probes again), and stack.rs calls sys_guard_slots under its pool lock.
+static GUARD_MODE: AtomicU8 = AtomicU8::new(GUARD_UNKNOWN);
+const GUARD_UNKNOWN: u8 = 0;
+/// One process_madvise(PIDFD_SELF, MADV_GUARD_INSTALL) for up to GUARD_BATCH slots (6.15+).
+const GUARD_BATCH_CALL: u8 = 1;
+/// One madvise(MADV_GUARD_INSTALL) per slot (6.13 and 6.14).
+const GUARD_PER_SLOT: u8 = 2;
+/// No guard regions (older kernels: EINVAL; qemu-user, which answers 0 to advice it does not
+/// know and installs nothing): stack.rs falls back to sys_guard (mprotect) per slot.
+const GUARD_NONE: u8 = 3;
+/// Slots per process_madvise call (its iovec array lives on g0's stack: 1 KB on 64-bit).
+const GUARD_BATCH: usize = 64;
+
+/// Turns the first `len` bytes of each of `n` slots `stride` bytes apart from `first` into guard
+/// regions without spending mappings (MADV_GUARD_INSTALL): one process_madvise per 64 slots where
+/// the kernel allows it (6.15+), else one madvise per slot (6.13+). False if the kernel has no
+/// guard regions, or does not really install them (the first call checks that the first slot's
+/// guard faults), and then from now on: the caller guards with sys_guard instead. A false return
+/// may leave some of the slots guarded (harmless: sys_guard on them works all the same).
+///
+/// # Safety
+/// Every range must be runtime-owned, page-aligned memory nobody uses (its contents are lost).
+pub unsafe fn sys_guard_slots(first: *mut u8, stride: usize, len: usize, n: usize) -> bool {
+    let base = first as usize;
+    let mut mode = GUARD_MODE.load(Ordering::Relaxed);
+    if mode == GUARD_UNKNOWN {
+        // SAFETY: the caller's first range (installing a guard twice is a no-op, so the batch
+        // below may cover it again).
+        mode = if unsafe { guard_region_works(base, len) } {
+            // SAFETY: as above.
+            if unsafe { guard_batch(&[[base, len]]) } {
+                GUARD_BATCH_CALL
+            } else {
+                GUARD_PER_SLOT
+            }
+        } else {
+            GUARD_NONE
+        };
+        GUARD_MODE.store(mode, Ordering::Relaxed);
+    }
+    if mode == GUARD_NONE {
+        return false;
+    }
+    let mut done = 0;
+    if mode == GUARD_BATCH_CALL {
+        let mut iov = [[0usize; 2]; GUARD_BATCH];
+        while done < n {
+            let k = (n - done).min(GUARD_BATCH);
+            for (i, v) in iov[..k].iter_mut().enumerate() {
+                *v = [base + (done + i) * stride, len];
+            }
+            // SAFETY: the caller's ranges.
+            if !unsafe { guard_batch(&iov[..k]) } {
+                break; // the rest one by one (ENOMEM for page tables, say: madvise says too)
+            }
+            done += k;
+        }
+    }
+    while done < n {
+        // SAFETY: one of the caller's ranges.
+        if unsafe { syscall6(nr::MADVISE, base + done * stride, len, MADV_GUARD_INSTALL, 0, 0, 0) } != 0 {
+            return false;
+        }
+        done += 1;
+    }
+    true
+}
+
+/// Whether MADV_GUARD_INSTALL on `[p, p + len)` really makes it fault. Older kernels answer
+/// EINVAL; qemu-user answers 0 to advice it does not know and installs nothing, so the answer is
+/// checked: a path the kernel reads from a guard region fails with EFAULT, from an ordinary
+/// (untouched, zero) page it is "" (ENOENT).
+///
+/// # Safety
+/// As for sys_guard_slots, for the one range.
+unsafe fn guard_region_works(p: usize, len: usize) -> bool {
+    const AT_FDCWD: usize = -100isize as usize;
+    const EFAULT: isize = 14;
+    // SAFETY: forwarded to the caller.
+    if unsafe { syscall6(nr::MADVISE, p, len, MADV_GUARD_INSTALL, 0, 0, 0) } != 0 {
+        return false;
+    }
+    let mut b = [0u8; 1];
+    // SAFETY: readlinkat reads a path at p (the kernel checks the address) and writes at most one
+    // byte into b.
+    unsafe { syscall6(nr::READLINKAT, AT_FDCWD, p, b.as_mut_ptr() as usize, 1, 0, 0) == -EFAULT }
+}
+
+/// One process_madvise(PIDFD_SELF, MADV_GUARD_INSTALL) for every (address, length) range in `iov`
+/// (struct iovec); whether all of it was done (ENOSYS, EBADF without PIDFD_SELF and EINVAL
+/// without guard advice there are false).
+///
+/// # Safety
+/// As for sys_guard_slots, for each range.
+unsafe fn guard_batch(iov: &[[usize; 2]]) -> bool {
+    let total: usize = iov.iter().map(|v| v[1]).sum();
+    // SAFETY: iov is iov.len() iovecs the kernel only reads; the ranges are the caller's.
+    let r = unsafe {
+        syscall6(nr::PROCESS_MADVISE, PIDFD_SELF, iov.as_ptr() as usize, iov.len(), MADV_GUARD_INSTALL, 0, 0)
+    };
+    r == total as isize
 }
 
 /// Tells the kernel the pages are unused; they read back as zero (Go's sysUnused).

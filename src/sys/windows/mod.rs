@@ -438,6 +438,16 @@ pub unsafe fn sys_guard(p: *mut u8, n: usize) -> bool {
     unsafe { VirtualProtect((p as usize + n - page) as *mut u8, page, PAGE_READWRITE | PAGE_GUARD, &mut old) != 0 }
 }
 
+/// Guards for a batch of fresh stack slots without spending mappings (linux's
+/// MADV_GUARD_INSTALL): always false here, windows has no guard regions that cost nothing: each stack's PAGE_GUARD page is set by
+/// sys_guard (its own VirtualProtect).
+///
+/// # Safety
+/// As for sys_guard, for every slot (nothing is done here).
+pub unsafe fn sys_guard_slots(_first: *mut u8, _stride: usize, _len: usize, _n: usize) -> bool {
+    false
+}
+
 /// Tells the system the pages are unused; they read back as zero (Go's sysUnused).
 ///
 /// # Safety

@@ -7,6 +7,9 @@
 //! `overflow waker`: the same overflow, then the overflowing goroutine itself wakes the trampled
 //! neighbour through a channel: the waker must report the overflow, not write into (or read its
 //! wait record from) trampled memory (see `waker`).
+//! `overflow guards N` (linux): N goroutines on fresh default stacks, all alive at once; the page
+//! below each stack must fault (the guard every stack of a page or more gets while the budget
+//! lasts, or always with guard regions): prints `guarded K of N fresh stacks` (see `guards`).
 #![no_std]
 #![no_main]
 gort::main!(main);
@@ -112,7 +115,56 @@ fn waker() {
     done_rx.recv();
 }
 
+/// `guards N`: N goroutines each send their stack bounds and park; for each stack, the page right
+/// below `lo` (the top page of its guard, the first one a stack probe or an overflowing frame
+/// hits) must be inaccessible, and the stack's own lowest page accessible. Checked from outside
+/// the runtime: a path the kernel (or qemu-user) reads from an inaccessible page fails with
+/// EFAULT, from an untouched stack page it is "" (ENOENT). Fresh slots only: nothing exits before.
+#[cfg(target_os = "linux")]
+fn guards(n: usize) {
+    use gort::syscall::raw_syscall6;
+    use linux_raw_sys::general as g;
+    const EFAULT: isize = 14;
+    const PAGE: usize = 4096;
+    let faults = |addr: usize| {
+        let mut b = [0u8; 1];
+        // SAFETY: readlinkat only reads a path at addr (the kernel checks the address) and writes
+        // at most one byte into b.
+        let r = unsafe {
+            raw_syscall6(g::__NR_readlinkat as usize, g::AT_FDCWD as usize, addr, b.as_mut_ptr() as usize, 1, 0, 0)
+        };
+        r == -EFAULT
+    };
+    let (tx, rx) = gort::chan::<(usize, usize)>(0);
+    let (_hold_tx, hold_rx) = gort::chan::<()>(0);
+    for _ in 0..n {
+        let (tx, r) = (tx.clone(), hold_rx.clone());
+        gort::go(move || {
+            tx.send(gort::testing::stack_bounds()).unwrap();
+            r.recv();
+        });
+    }
+    let (mut guarded, mut open) = (0, 0);
+    for i in 0..n {
+        let (lo, _) = rx.recv().unwrap();
+        if faults(lo - PAGE) {
+            guarded += 1;
+        } else if i < 3 || n - i < 3 {
+            gort::println!("no guard below stack {} (lo={:#x})", i, lo);
+        }
+        if !faults(lo) {
+            open += 1;
+        }
+    }
+    gort::println!("guarded {} of {} fresh stacks; {} readable at lo", guarded, n, open);
+}
+
 fn main() {
+    #[cfg(target_os = "linux")]
+    if gort::os::args().get(1).copied() == Some(&b"guards"[..]) {
+        let n = gort::os::args().get(2).and_then(|a| core::str::from_utf8(a).ok()).and_then(|s| s.parse().ok());
+        return guards(n.unwrap_or(300));
+    }
     if gort::os::args().get(1).copied() == Some(&b"neighbour"[..]) {
         return neighbour();
     }
