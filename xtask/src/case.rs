@@ -52,6 +52,9 @@ pub struct Case {
     /// `needs-cpu: FEATURE...`: x86 CPU features the host must have (the case's program runs on
     /// this machine's CPU, natively or under wine); without them the case is SKIPPED, loudly.
     pub needs_cpu: Vec<String>,
+    /// `needs-linux: MAJOR.MINOR`: the oldest linux kernel the case's expectation holds on (the
+    /// host's kernel: the case's program runs natively); on an older one it is SKIPPED, loudly.
+    pub needs_linux: Option<(u32, u32)>,
     /// `stdin:` block: what the program reads on standard input (None: /dev/null).
     pub stdin: Option<Vec<u8>>,
     /// `companion: WORDS`: the host-native client (tests/companion) the harness starts as
@@ -197,6 +200,7 @@ fn new_case(prog: &str, name: &str, line: usize) -> Case {
         pprof: Vec::new(),
         only_on: Vec::new(),
         needs_cpu: Vec::new(),
+        needs_linux: None,
         stdin: None,
         companion: None,
         exit_companion: false,
@@ -293,6 +297,10 @@ fn apply_key(case: &mut Case, seen: &mut Seen, key: &str, rest: &str) -> Result<
             if case.only_on.len() == before {
                 return Err("only-on: needs at least one target triple".into());
             }
+        }
+        "needs-linux" => {
+            let v = parse_kernel_version(rest.trim()).ok_or("needs-linux: needs MAJOR.MINOR (e.g. 6.13)")?;
+            case.needs_linux = Some(v);
         }
         "needs-cpu" => {
             for f in rest.split_whitespace() {
@@ -454,6 +462,20 @@ pub fn words(s: &str) -> Result<Vec<Vec<u8>>, String> {
     }
 }
 
+/// MAJOR.MINOR from the start of a kernel release (`6.18.44-fc-v1045` → (6, 18)).
+pub fn parse_kernel_version(release: &str) -> Option<(u32, u32)> {
+    let mut it = release.split(|c: char| !c.is_ascii_digit());
+    let major = it.next()?.parse().ok()?;
+    let minor = it.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// This machine's linux kernel version (None: not linux, or unreadable).
+pub fn host_linux_version() -> Option<(u32, u32)> {
+    let r = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+    parse_kernel_version(r.trim())
+}
+
 /// Whether this machine's CPU has the x86 feature `f` (None: a feature `needs-cpu` does not know).
 /// A host that is not x86-64 has none of them.
 pub fn host_cpu_has(f: &str) -> Option<bool> {
@@ -487,6 +509,16 @@ mod tests {
         assert!(words("\"open").is_err());
         assert!(words("\\q").is_err());
         assert!(words("\\x4").is_err());
+    }
+
+    #[test]
+    fn needs_linux_reads_a_version() {
+        let c = parse_file("p", "p.case", "case v\nneeds-linux: 6.13\n").unwrap();
+        assert_eq!(c[0].needs_linux, Some((6, 13)));
+        assert!(parse_file("p", "p.case", "case v\nneeds-linux: six\n").is_err());
+        assert_eq!(super::parse_kernel_version("6.18.44-fc-v1045"), Some((6, 18)));
+        assert_eq!(super::parse_kernel_version("5.4"), Some((5, 4)));
+        assert_eq!(super::parse_kernel_version("x"), None);
     }
 
     #[test]

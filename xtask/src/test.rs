@@ -61,6 +61,8 @@
 //!                           the general case, so the general case's absence stays loud)
 //! needs-cpu: FEATURE...     x86 features (avx, avx2, avx512f) the host CPU must have, else the
 //!                           case is SKIPPED with that reason (programs run on the host's CPU)
+//! needs-linux: MAJOR.MINOR  the oldest host kernel the case holds on, else SKIPPED with that
+//!                           reason (for native-only cases: qemu-user has its own answers)
 //! exit: N                   expected exit status (default 0); death by a signal never matches
 //! exit: timeout             the program must still run when `timeout` ends (the harness kills it)
 //! exit: companion           the program must still run when its companion exits (then killed)
@@ -401,6 +403,15 @@ pub fn case_skip(t: &Target, case: &Case) -> Option<String> {
     }
     if let Some(f) = case.needs_cpu.iter().find(|f| case::host_cpu_has(f) != Some(true)) {
         return Some(format!("this machine's CPU lacks {f} (needs-cpu)"));
+    }
+    if let Some((ma, mi)) = case.needs_linux {
+        match case::host_linux_version() {
+            Some(v) if v >= (ma, mi) => {}
+            v => {
+                let have = v.map_or("no linux kernel version".to_string(), |(a, b)| format!("linux {a}.{b}"));
+                return Some(format!("needs linux {ma}.{mi}, this machine runs {have} (needs-linux)"));
+            }
+        }
     }
     if case.secure_exec && !t.runner.is_empty() {
         return Some(

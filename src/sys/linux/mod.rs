@@ -490,6 +490,9 @@ const PIDFD_SELF: usize = -10000isize as usize;
 /// UNKNOWN read just probes again), and stack.rs calls sys_guard_slots under its pool lock.
 static GUARD_MODE: AtomicU8 = AtomicU8::new(GUARD_UNKNOWN);
 const GUARD_UNKNOWN: u8 = 0;
+/// Guard regions work (the first slot's faults); whether process_madvise takes them is not
+/// known yet (the first chunk had one slot).
+const GUARD_WORKS: u8 = 4;
 /// One process_madvise(PIDFD_SELF, MADV_GUARD_INSTALL) for up to GUARD_BATCH slots (6.15+).
 const GUARD_BATCH_CALL: u8 = 1;
 /// One madvise(MADV_GUARD_INSTALL) per slot (6.13 and 6.14).
@@ -512,27 +515,38 @@ const GUARD_BATCH: usize = 64;
 pub unsafe fn sys_guard_slots(first: *mut u8, stride: usize, len: usize, n: usize) -> bool {
     let base = first as usize;
     let mut mode = GUARD_MODE.load(Ordering::Relaxed);
-    if mode == GUARD_UNKNOWN {
-        // SAFETY: the caller's first range (installing a guard twice is a no-op, so the batch
-        // below may cover it again).
-        mode = if unsafe { guard_region_works(base, len) } {
-            // SAFETY: as above.
-            if unsafe { guard_batch(&[[base, len]]) } {
-                GUARD_BATCH_CALL
-            } else {
-                GUARD_PER_SLOT
-            }
-        } else {
-            GUARD_NONE
-        };
-        GUARD_MODE.store(mode, Ordering::Relaxed);
-    }
     if mode == GUARD_NONE {
         return false;
     }
     let mut done = 0;
+    let mut iov = [[0usize; 2]; GUARD_BATCH];
+    if mode == GUARD_UNKNOWN || mode == GUARD_WORKS {
+        if mode == GUARD_UNKNOWN {
+            // SAFETY: the caller's first range.
+            if !unsafe { guard_region_works(base, len) } {
+                GUARD_MODE.store(GUARD_NONE, Ordering::Relaxed);
+                return false;
+            }
+            done = 1;
+            mode = GUARD_WORKS;
+        }
+        // Whether process_madvise takes the advice: tried on the next slots for real.
+        if done < n {
+            let k = (n - done).min(GUARD_BATCH);
+            for (i, v) in iov[..k].iter_mut().enumerate() {
+                *v = [base + (done + i) * stride, len];
+            }
+            // SAFETY: the caller's ranges.
+            mode = if unsafe { guard_batch(&iov[..k]) } {
+                done += k;
+                GUARD_BATCH_CALL
+            } else {
+                GUARD_PER_SLOT
+            };
+        }
+        GUARD_MODE.store(mode, Ordering::Relaxed);
+    }
     if mode == GUARD_BATCH_CALL {
-        let mut iov = [[0usize; 2]; GUARD_BATCH];
         while done < n {
             let k = (n - done).min(GUARD_BATCH);
             for (i, v) in iov[..k].iter_mut().enumerate() {
