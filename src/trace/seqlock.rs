@@ -30,9 +30,12 @@
 //! weakens) and two variants that must race: the writer's RMW Relaxed, and the stopper reading
 //! `seq` with a plain Acquire load.
 //!
-//! Cost: on x86-64 the writer's RMW is one `lock xadd` (a locked instruction, ~6 ns here,
-//! against ~24 ns for the `mfence` this replaced); on arm64 an `ldadda` or an
-//! `ldaxr`/`stxr` loop, on arm a `ldrex`/`strex` loop and a `dmb`.
+//! Cost: on x86-64 the writer's RMW is one `lock xadd` (~6 ns alone here), the same as the
+//! `lock or` on the stack that LLVM emitted for the store-then-`fence(SeqCst)` this replaced
+//! (not an `mfence`, ~22 ns), so x86-64 gains nothing measurable; on arm64 it is an `ldadda`
+//! (or an `ldaxr`/`stxr` loop: the outlined `__aarch64_ldadd4_acq`) with no `dmb`, on arm a
+//! `ldrex`/`strex` loop and a `dmb`. It is still the largest part of an event's cost; going
+//! without a locked instruction would take an asymmetric barrier in the stopper.
 //!
 //! When tracing is off the hooks never get here: they test the switch with one Relaxed load
 //! first (`trace::on`), so the scheduler's cost is a load and a predictable branch.
