@@ -12,7 +12,6 @@ use alloc::vec::Vec;
 
 use crate::gmp::{Global, WaitReason, G, M, P};
 use crate::lock_futex::Mutex;
-use crate::spinning::CoreFence;
 
 /// Events per buffer (40 bytes each: an 80 KB buffer).
 pub const BUF_EVENTS: usize = 2048;
@@ -204,7 +203,7 @@ fn emit_on(mp: *mut M, kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: *mut P) {
     // SAFETY: mp is this thread's M: trace_seq and trace_buf are its own, the buffer written
     // only inside the seqlock section (seqlock.rs).
     unsafe {
-        if !seqlock::writer_begin::<CoreFence>(&(*mp).trace_seq, &ON) {
+        if !seqlock::writer_begin(&(*mp).trace_seq, &ON) {
             return;
         }
         let mut b = (*mp).trace_buf;
@@ -574,7 +573,7 @@ pub fn stop() {
         // SAFETY: Ms are never freed; once stopper_may_take says so, mp's buffer is ours (its
         // M sees the switch off at its next writer_begin and never touches the buffer again).
         unsafe {
-            while !seqlock::stopper_may_take::<CoreFence>(&(*mp).trace_seq) {
+            while !seqlock::stopper_may_take(&(*mp).trace_seq) {
                 core::hint::spin_loop();
             }
             let b = core::mem::take(&mut (*mp).trace_buf);
