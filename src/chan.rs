@@ -838,12 +838,13 @@ pub trait SelectChan {
     /// # Safety
     /// This thread locked it with [`SelectChan::lock`] and holds it still.
     unsafe fn unlock(&self);
-    /// Unlocks the channel from the gopark hook, on g0, for the parked goroutine `gp` that
-    /// locked it (the lock was counted on gp: `Mutex::force_unlock`).
+    /// Unlocks the channel from the gopark hook, on g0, for the parked goroutine that locked
+    /// it; the hook has already taken the lock off that goroutine's count
+    /// (`Mutex::force_unlock_uncounted`).
     ///
     /// # Safety
-    /// `gp` locked it with [`SelectChan::lock`], still holds it, and is parked.
-    unsafe fn unlock_parked(&self, gp: *mut G);
+    /// The parked goroutine locked it with [`SelectChan::lock`] and still holds it, uncounted.
+    unsafe fn unlock_parked(&self);
     /// Tries the operation with the lock held; on Done the lock has been released.
     ///
     /// # Safety
@@ -871,9 +872,9 @@ impl<T> SelectChan for Hchan<T> {
     unsafe fn unlock(&self) {
         self.lock.unlock_raw()
     }
-    unsafe fn unlock_parked(&self, gp: *mut G) {
-        // SAFETY: the caller's promise: gp holds the lock and parked.
-        unsafe { self.lock.force_unlock(gp) }
+    unsafe fn unlock_parked(&self) {
+        // SAFETY: the caller's promise: the parked goroutine holds the lock, uncounted.
+        unsafe { self.lock.force_unlock_uncounted() }
     }
     unsafe fn try_op(&self, send: bool, elem: *mut u8) -> Option<bool> {
         // SAFETY: this thread holds the lock (the caller's promise) and no guard for it is live.
@@ -1078,11 +1079,17 @@ struct SelectLocks<'a, 'b> {
 unsafe fn unlock_select(gp: *mut G, arg: usize) -> bool {
     // SAFETY: arg points at the SelectLocks on the parked goroutine's stack.
     let l = unsafe { &*(arg as *const SelectLocks<'_, '_>) };
+    // Every lock comes off gp's count before the first is released: once one is, a waker may
+    // ready gp, which then counts locks of its own on another M (relocking every channel, so
+    // it waits for the rest, and `l` on its stack stays valid until the last unlock).
+    let held = l.order.iter().filter(|&&i| l.cases[i].ops.chan().is_some()).count();
+    // SAFETY: gp is parked and holds these locks, counted once each by SelectChan::lock.
+    unsafe { crate::lock_futex::uncount_parked(gp, held as i32) };
     for &i in l.order.iter().rev() {
         // SAFETY: selectgo locked each channel of the order once before parking (the order
-        // holds only cases with a channel).
+        // holds only cases with a channel), uncounted above.
         if let Some(c) = l.cases[i].ops.chan() {
-            unsafe { c.unlock_parked(gp) };
+            unsafe { c.unlock_parked() };
         }
     }
     true

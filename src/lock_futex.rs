@@ -74,10 +74,26 @@ impl<T: ?Sized> Mutex<T> {
     /// The lock is held by `gp`, which parked holding it (a guard turned into a hold across
     /// the park, or select's `lock_raw`), and nothing uses the T through it any more.
     pub unsafe fn force_unlock(&self, gp: *mut crate::gmp::G) {
+        // The lock was counted on the goroutine that took it, not on this g0. Uncounted before
+        // the release: gp is parked and cannot be readied while the lock is held (its waker
+        // takes the lock to find it), so nothing else touches its count until the release, whose
+        // Release ordering publishes it. After the release, gp may already run elsewhere and
+        // count a lock of its own: decrementing then raced with that (a lost update left it at
+        // 0 under acquirem, seen on arm64 as "getp: per-M state read by a preemptible
+        // goroutine" in pingpong/two-p).
+        // SAFETY: gp is parked (off its M), holds this lock and counted it, as above.
+        unsafe { uncount_parked(gp, 1) };
         self.release();
-        // The lock was counted on the goroutine that took it, not on this g0.
-        // SAFETY: gp is parked (off its M), so nothing else touches its count.
-        unsafe { (*gp).locks -= 1 };
+    }
+
+    /// Releases a lock left held across a park whose count the caller has already taken off
+    /// the parked goroutine with [`uncount_parked`] (select, which holds several: all of them
+    /// are uncounted before the first release, after which the goroutine may run again).
+    ///
+    /// # Safety
+    /// As force_unlock, with the count already taken off.
+    pub unsafe fn force_unlock_uncounted(&self) {
+        self.release();
     }
 
     /// Takes the lock only if it is free at once. Preemption is off while it is held, as with
@@ -206,6 +222,17 @@ impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
         self.m.unlock_raw();
     }
+}
+
+/// Takes `n` runtime locks held across its park off parked `gp`'s count (from the gopark hook,
+/// on g0). Must come before the first of those locks is released (see force_unlock).
+///
+/// # Safety
+/// gp is parked, holds the `n` locks still, and counted them.
+pub unsafe fn uncount_parked(gp: *mut crate::gmp::G, n: i32) {
+    // SAFETY: the caller's promise: gp is off its M and cannot be readied while it holds the
+    // locks, so only this thread touches its count.
+    unsafe { (*gp).locks -= n };
 }
 
 /// Adjusts the running g's held-lock count (no preemption while non-zero).
