@@ -265,12 +265,20 @@ fn fuzz_gomaxprocs() {
 fn fuzz_godebug() {
     run("godebug", 1 << 17, |s| {
         let mut d = DebugVars::default();
-        // The path keys keep slices of the (static) GODEBUG value: a leaked copy here.
-        args::parse_godebug(Vec::leak(s.to_vec()), &mut d);
+        // The path keys keep slices of the (static) GODEBUG value: a leaked copy here, freed
+        // below once nothing points into it (Miri reports leaks).
+        let value: &'static mut [u8] = Vec::leak(s.to_vec());
+        let raw: *mut [u8] = value;
+        // SAFETY: raw is the leaked copy, only read through this shared borrow until freed.
+        args::parse_godebug(unsafe { &*raw }, &mut d);
         // The path keys (cpuprofile, memprofile) take any bytes: not compared.
         d.cpuprofile = None;
         d.memprofile = None;
         assert_eq!(d, ref_godebug(s));
+        drop(d);
+        // SAFETY: raw came from Vec::leak (a Box<[u8]> of the same length); d, the only holder
+        // of slices into it, is gone.
+        drop(unsafe { std::boxed::Box::from_raw(raw) });
     });
 }
 
