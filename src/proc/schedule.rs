@@ -685,7 +685,7 @@ pub fn gosched() {
 /// same as putting it at the tail of this P's local queue and running the local queue's head:
 /// either way it runs after every goroutine already queued on this P, before any queued later,
 /// and an idle P may steal it. This takes the local way, without sched.lock or the trip
-/// through find_runnable (README "Scheduling": what Gosched guarantees).
+/// through find_runnable (README "API", `gort::gosched`: what it guarantees).
 pub(crate) unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
     let mp = getm();
     let pp = getp();
