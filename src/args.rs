@@ -503,9 +503,9 @@ mod tests {
         let mut d = DebugVars::default();
         parse_godebug(b"boottrace=1,boottrace=0", &mut d);
         assert_eq!(d.boottrace, 0);
-        let big = vec![b'a'; 65536].leak();
+        static BIG: [u8; 65536] = [b'a'; 65536];
         let mut d = DebugVars::default();
-        parse_godebug(big, &mut d);
+        parse_godebug(&BIG, &mut d);
         assert_eq!(d, DebugVars::default());
     }
 
