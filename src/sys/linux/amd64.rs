@@ -100,6 +100,7 @@ pub mod nr {
     pub const EXECVE: usize = 59;
     pub const WAIT4: usize = 61;
     pub const READLINKAT: usize = 267;
+    pub const GETCPU: usize = 309;
     // The netpoller and gort::net.
     pub const SOCKET: usize = 41;
     pub const CONNECT: usize = 42;

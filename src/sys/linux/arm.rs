@@ -109,6 +109,7 @@ pub mod nr {
     pub const EXECVE: usize = 11;
     pub const WAIT4: usize = 114;
     pub const READLINKAT: usize = 332;
+    pub const GETCPU: usize = 345;
     // The netpoller and gort::net.
     pub const EPOLL_CTL: usize = 251;
     pub const SOCKET: usize = 281;

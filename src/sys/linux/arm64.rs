@@ -105,6 +105,7 @@ pub mod nr {
     pub const EXECVE: usize = 221;
     pub const WAIT4: usize = 260;
     pub const READLINKAT: usize = 78;
+    pub const GETCPU: usize = 168;
     // The netpoller and gort::net.
     pub const EVENTFD2: usize = 19;
     pub const EPOLL_CREATE1: usize = 20;
