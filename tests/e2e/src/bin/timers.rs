@@ -110,6 +110,11 @@ fn order(n: u64) {
         }));
     }
     drop(tx);
+    // A timer already due when the last one is made (making them took longer than the estimate
+    // above: a loaded machine) fires in the order it was made, not by its deadline: only the
+    // ones due later are held to deadline order.
+    let made = Instant::now();
+    let overdue = deadlines.iter().filter(|d| **d < made).count();
     let mut early = 0;
     let mut out_of_order = 0;
     let mut max_deadline = *deadlines.iter().min().unwrap();
@@ -131,7 +136,7 @@ fn order(n: u64) {
         if at.saturating_duration_since(deadlines[i]) > ms(5) {
             late5 += 1;
         }
-        if deadlines[i] + ms(10) <= max_deadline {
+        if deadlines[i] >= made && deadlines[i] + ms(10) <= max_deadline {
             out_of_order += 1;
             if out_of_order <= 3 {
                 gort::eprintln!(
@@ -158,6 +163,11 @@ fn order(n: u64) {
     // ones elsewhere, and a stall of 25 ms overflows the run queue the timers' goroutines start
     // in (Go 1.19 on this machine, loaded: 377 of 100 000 out of order with GOMAXPROCS=1). What
     // must hold: timers of one heap run in order, so out-of-order ones are a small minority.
+    // Overloaded on purpose (`cargo xtask stress --load` beside other builds, load average 8 on
+    // 2 cores), a Go twin of this function and this one, run alternately at GOMAXPROCS 2, 4
+    // and 8, 9 runs each: gort 0–829 out of order (median 80), Go 248–17 009 (median 1053, over
+    // 1% in 6 of 9). So a rare failure of this 1% bound under such load is the machine's stalls,
+    // not a reordering in gort (issue #22's session note has the runs).
     gort::println!(
         "fired {} early {} out of order under 1%: {} stop after fire {}",
         got,
@@ -169,6 +179,9 @@ fn order(n: u64) {
         gort::eprintln!("out of order: {} of {}", out_of_order, got);
     }
     gort::eprintln!("latest run: {:?} after its deadline; {} more than 5 ms late", max_late, late5);
+    if overdue > 0 {
+        gort::eprintln!("{} of {} were due before the last was made (not held to order)", overdue, got);
+    }
     gort::println!("pending: {}", gort::testing::timers_pending());
 }
 
