@@ -228,16 +228,8 @@ pub(super) fn find_runnable() -> (*mut G, bool) {
             continue;
         }
         let pp = getp();
-        // Go: "try to schedule a trace reader" (one Relaxed load unless buffers wait for it).
-        let rg = crate::trace::reader_to_run();
-        if !rg.is_null() {
-            casgstatus(rg, GStatus::Waiting, GStatus::Runnable);
-            // SAFETY: rg is the parked trace writer, ours since we took it out of READER.
-            unsafe { (*rg).waitreason = WaitReason::Zero };
-            if crate::trace::on() {
-                crate::trace::go_unblock(rg);
-            }
-            return (rg, false);
+        if let Some(found) = trace_reader() {
+            return found;
         }
         let (now, mut poll_until, _) = check_timers(pp, 0);
         if let Some(found) = runnable_from_queues(pp) {
@@ -274,6 +266,53 @@ pub(super) fn find_runnable() -> (*mut G, bool) {
         }
         stopm();
     }
+}
+
+/// Go: "try to schedule a trace reader" (one Relaxed load unless buffers wait for it).
+#[inline]
+fn trace_reader() -> Option<(*mut G, bool)> {
+    let rg = crate::trace::reader_to_run();
+    if rg.is_null() {
+        return None;
+    }
+    casgstatus(rg, GStatus::Waiting, GStatus::Runnable);
+    // SAFETY: rg is the parked trace writer, ours since we took it out of READER.
+    unsafe { (*rg).waitreason = WaitReason::Zero };
+    if crate::trace::on() {
+        crate::trace::go_unblock(rg);
+    }
+    Some((rg, false))
+}
+
+/// Whether nothing but this P's local queue can be due: no locked thread to serve, no timer on
+/// the P, an empty global queue (so not its every-61st turn either) and no stop-the-world.
+/// Then `schedule` would run the local queue's head (after a trace reader, if one waits), and
+/// gosched_m and park_m take it themselves (README "API", `gort::gosched`).
+#[inline]
+fn quiet(mp: *mut M, pp: *mut P) -> bool {
+    // SAFETY: mp is ours; lockedg is its own field; pp is its P and timer0_when is atomic.
+    unsafe {
+        (*mp).lockedg.is_null()
+            && (*pp).timer0_when.load(Ordering::Relaxed) == 0
+            && SCHED.runqsize.load(Ordering::Relaxed) == 0
+            && !SCHED.gcwaiting.load(Ordering::Acquire)
+    }
+}
+
+/// Runs what the quiet path found, as schedule's last step does.
+#[inline(always)]
+fn run_found(next: *mut G, inherit: bool) -> ! {
+    // SAFETY: getg is g0 here, the M's own.
+    if unsafe { (*arch::getg()).locks } != 0 {
+        crate::throw("schedule: holding locks");
+    }
+    // SAFETY: next was taken off our queue; lockedm was set by next itself while it ran.
+    if unsafe { !(*next).lockedm.is_null() } {
+        // As schedule does: hand our P to next's M, then look for work again.
+        startlockedm(next);
+        schedule()
+    }
+    execute(next, inherit)
 }
 
 /// What one step of find_runnable found.
@@ -642,6 +681,15 @@ pub(super) unsafe extern "C" fn park_m(gp: *mut G) -> ! {
         }
     }
     ensure_sysmon();
+    // The quiet path: what schedule would find, without its trip through find_runnable (the
+    // switch from a parking goroutine to the one it just readied into runnext, as in a
+    // ping-pong).
+    let pp = getp();
+    if quiet(getm(), pp) {
+        if let Some((next, inherit)) = trace_reader().or_else(|| runqget(pp)) {
+            run_found(next, inherit)
+        }
+    }
     schedule()
 }
 
@@ -687,34 +735,23 @@ pub fn gosched() {
 /// and an idle P may steal it. This takes the local way, without sched.lock or the trip
 /// through find_runnable (README "API", `gort::gosched`: what it guarantees).
 pub(crate) unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
-    let mp = getm();
     let pp = getp();
-    // SAFETY: mp is ours; lockedg is its own field; pp is its P and timer0_when is atomic.
-    let quiet = unsafe {
-        (*mp).lockedg.is_null()
-            && (*pp).timer0_when.load(Ordering::Relaxed) == 0
-            && SCHED.runqsize.load(Ordering::Relaxed) == 0
-            && !SCHED.gcwaiting.load(Ordering::Acquire)
-            && !crate::trace::on()
-    };
-    if !quiet {
+    if !quiet(getm(), pp) {
         gosched_impl(gp, false)
     }
     check_stack(gp);
+    if crate::trace::on() {
+        crate::trace::go_stop(gp, crate::trace::STOP_SCHED);
+    }
     casgstatus(gp, GStatus::Running, GStatus::Runnable);
     dropg();
-    // Taken before gp goes in, so gp runs next only if nothing else is queued here.
-    let (next, inherit) = runqget(pp).unwrap_or((gp, false));
+    // Taken before gp goes in, so gp runs next only if nothing else is queued here (a trace
+    // writer with buffers to save runs first, as in schedule).
+    let (next, inherit) = trace_reader().or_else(|| runqget(pp)).unwrap_or((gp, false));
     if next != gp {
         runqput(pp, gp, false);
     }
-    // SAFETY: next was taken off our queue; lockedm was set by next itself while it ran.
-    if unsafe { !(*next).lockedm.is_null() } {
-        // As schedule does: hand our P to next's M, then look for work again.
-        startlockedm(next);
-        schedule()
-    }
-    execute(next, inherit)
+    run_found(next, inherit)
 }
 
 /// Go's gopreempt_m → goschedImpl (on g0): the goroutine was preempted, at a safe point

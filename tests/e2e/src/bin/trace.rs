@@ -87,6 +87,21 @@ fn workload() {
         assert_eq!(b_rx.recv().unwrap(), i + 1);
     }
     drop(a_tx);
+    // Yields: with nothing else due they go through the P's local queue (gosched_m's quiet
+    // path), and each still ends its span.
+    let (y_tx, y_rx) = gort::chan::<()>(0);
+    for _ in 0..3 {
+        let t = y_tx.clone();
+        gort::go(move || {
+            for _ in 0..50 {
+                gort::gosched();
+            }
+            t.send(()).unwrap();
+        });
+    }
+    for _ in 0..3 {
+        y_rx.recv().unwrap();
+    }
     // A select woken by a send from a sleeper.
     let (c_tx, c_rx) = gort::chan::<u32>(0);
     let (d_tx, d_rx) = gort::chan::<u32>(0);
