@@ -17,7 +17,8 @@
 //! --quick 1), with GOMAXPROCS set in the environment of both (hello: unset, the default). The
 //! harness prints a table (median/min/max for gort, median for Go, the ratio gort/Go), the
 //! stripped size of both hello binaries, and writes target/bench/results.json (machine, versions,
-//! every run) and target/bench/report.svg (medians, log scale).
+//! every run), target/bench/report.svg (medians, log scale) and target/bench/table.md (the README
+//! table: medians with their min–max spread).
 //!
 //! When `go` is missing it is installed with apt-get (golang-go) if we are root; otherwise the Go
 //! column stays empty and says why. Not part of `cargo xtask test` nor of CI: timings on shared
@@ -468,8 +469,62 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
     fs::write(&json_path, json).map_err(|e| format!("{}: {e}", json_path.display()))?;
     let svg_path = out_dir.join("report.svg");
     fs::write(&svg_path, report_svg(&machine, runs, &rows)).map_err(|e| format!("{}: {e}", svg_path.display()))?;
-    println!("wrote {} and {}", rel(&root, &json_path), rel(&root, &svg_path));
+    let md_path = out_dir.join("table.md");
+    fs::write(&md_path, markdown_table(runs, &rows, &gort_size, &go_size))
+        .map_err(|e| format!("{}: {e}", md_path.display()))?;
+    println!("wrote {}, {} and {}", rel(&root, &json_path), rel(&root, &svg_path), rel(&root, &md_path));
     Ok(if problems > 0 { 1 } else { 0 })
+}
+
+/// The README's table (target/bench/table.md): one line per row with both sides' medians and
+/// their spread (min–max of the runs), the ratio and which way is better; the stripped hello
+/// sizes last.
+fn markdown_table(
+    runs: usize,
+    rows: &[RowStats],
+    gort_size: &Result<u64, String>,
+    go_size: &Result<u64, String>,
+) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "| row | unit | gort median (min–max) | other median (min–max) | gort/other | better |");
+    let _ = writeln!(o, "|---|---|---|---|---|---|");
+    let cell = |st: &Stats| match (st.median(), st.values.first(), st.values.last()) {
+        (Some(m), Some(lo), Some(hi)) => format!("{} ({}–{})", num(m), num(*lo), num(*hi)),
+        _ if !st.errors.is_empty() => format!("failed {}/{runs}", st.errors.len()),
+        _ => "-".into(),
+    };
+    for r in rows {
+        let wl = &WORKLOADS[r.workload];
+        let unit = if r.gort.unit.is_empty() { &r.go.unit } else { &r.gort.unit };
+        let ratio = match (r.gort.median(), r.go.median()) {
+            (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+            _ => "-".into(),
+        };
+        let better = if higher_is_better(unit) { "higher" } else { "lower" };
+        let _ = writeln!(
+            o,
+            "| {} | {unit} | {} | {} {} | {ratio} | {better} |",
+            wl.label(),
+            cell(&r.gort),
+            wl.vs,
+            cell(&r.go)
+        );
+    }
+    if let (Ok(a), Ok(b)) = (gort_size, go_size) {
+        let _ = writeln!(o, "| hello, stripped | bytes | {a} | go {b} | {:.2} | lower |", *a as f64 / *b as f64);
+    }
+    o
+}
+
+/// A value with a precision that suits its size (the table's cells).
+fn num(x: f64) -> String {
+    if x >= 1000.0 {
+        format!("{x:.0}")
+    } else if x >= 10.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.2}")
+    }
 }
 
 /// A workload's samples, sorted, for each side.
@@ -989,12 +1044,22 @@ fn report_svg(m: &Machine, runs: usize, rows: &[RowStats]) -> String {
     const GORT: &str = "#d9534f";
     const GO: &str = "#00add8";
     const GLIBC: &str = "#8c8c8c";
-    // Each row's comparison bar: Go's, or glibc malloc's for the malloc rows.
+    const BASELINE: &str = "#f0ad4e";
+    // Each row's comparison bar says what it is: Go's, glibc malloc's for the malloc rows, or
+    // gort's own run without the trace or profiler for the overhead rows.
     let other = |r: &RowStats| match WORKLOADS[r.workload].vs {
         "glibc" => ("glibc", GLIBC),
+        "untraced" => ("gort untraced", BASELINE),
+        "unprofiled" => ("gort unprofiled", BASELINE),
         _ => ("Go", GO),
     };
-    let any_glibc = rows.iter().any(|r| other(r).0 == "glibc");
+    let mut others: Vec<(&str, &str)> = Vec::new();
+    for r in rows {
+        if !others.contains(&other(r)) {
+            others.push(other(r));
+        }
+    }
+    let any_glibc = others.iter().any(|o| o.0 == "glibc");
     let (left, right, top, bottom) = (70.0, 20.0, 60.0, 80.0);
     let plot_h = 320.0;
     let group_w = 110.0;
@@ -1036,26 +1101,19 @@ fn report_svg(m: &Machine, runs: usize, rows: &[RowStats]) -> String {
         xml(&m.rustc),
         xml(&m.go)
     );
-    // Legend.
-    let lx = width - right - if any_glibc { 180.0 } else { 130.0 };
-    let _ = writeln!(
-        o,
-        "<rect x=\"{lx}\" y=\"42\" width=\"10\" height=\"10\" fill=\"{GORT}\"/><text x=\"{}\" y=\"51\">gort</text>",
-        lx + 14.0
-    );
-    let _ = writeln!(
-        o,
-        "<rect x=\"{}\" y=\"42\" width=\"10\" height=\"10\" fill=\"{GO}\"/><text x=\"{}\" y=\"51\">Go</text>",
-        lx + 60.0,
-        lx + 74.0
-    );
-    if any_glibc {
+    // Legend: gort, then every kind of comparison bar the rows have (same color, same name).
+    let mut legend: Vec<(&str, &str)> = others.clone();
+    legend.insert(0, ("gort", GORT));
+    let legend_w: f64 = legend.iter().map(|(name, _)| 24.0 + 6.5 * name.len() as f64).sum();
+    let mut lx = (width - right - legend_w).max(left);
+    for (name, color) in legend {
         let _ = writeln!(
             o,
-            "<rect x=\"{}\" y=\"42\" width=\"10\" height=\"10\" fill=\"{GLIBC}\"/><text x=\"{}\" y=\"51\">glibc</text>",
-            lx + 110.0,
-            lx + 124.0
+            "<rect x=\"{lx}\" y=\"42\" width=\"10\" height=\"10\" fill=\"{color}\"/><text x=\"{}\" y=\"51\">{}</text>",
+            lx + 14.0,
+            xml(name)
         );
+        lx += 24.0 + 6.5 * name.len() as f64;
     }
     // Decade grid lines.
     for e in lo_e..=hi_e {
