@@ -33,14 +33,7 @@ pub fn write(w: &mut impl Write, sym: &str) -> fmt::Result {
         if let Some(end) = v0_check(inner) {
             let suffix = &inner[end..];
             if suffix.is_empty() || symbol_like_suffix(suffix) {
-                let mut p = V0 {
-                    s: inner.as_bytes(),
-                    pos: 0,
-                    depth: 0,
-                    lifetimes: 0,
-                    steps: 0,
-                    out: Some(w as &mut dyn Write),
-                };
+                let mut p = V0 { s: inner, pos: 0, depth: 0, lifetimes: 0, steps: 0, out: Some(w as &mut dyn Write) };
                 p.path(true).map_err(|_| fmt::Error)?;
                 return p.out.take().map_or(Ok(()), |w| w.write_str(suffix));
             }
@@ -166,7 +159,7 @@ fn v0_check(inner: &str) -> Option<usize> {
     if inner.bytes().next()?.is_ascii_digit() || !inner.is_ascii() {
         return None; // an encoding version: not one rustc emits today
     }
-    let mut p = V0 { s: inner.as_bytes(), pos: 0, depth: 0, lifetimes: 0, steps: 0, out: None };
+    let mut p = V0 { s: inner, pos: 0, depth: 0, lifetimes: 0, steps: 0, out: None };
     p.path(false).ok()?;
     if p.peek().is_some_and(|c| c.is_ascii_uppercase()) {
         p.path(false).ok()?; // the instantiating crate, not printed
@@ -179,7 +172,9 @@ struct Bad;
 
 /// The v0 parser and printer in one pass: with `out` None it only checks.
 struct V0<'a, 'w> {
-    s: &'a [u8],
+    /// The name after `_R`, all ASCII (checked first), so every byte position is a char
+    /// boundary.
+    s: &'a str,
     pos: usize,
     /// Nesting of paths and types (backrefs can loop): bounded so a hostile name cannot overflow
     /// the dying thread's stack.
@@ -200,7 +195,7 @@ const MAX_STEPS: u32 = 1000;
 
 impl<'a> V0<'a, '_> {
     fn peek(&self) -> Option<u8> {
-        self.s.get(self.pos).copied()
+        self.s.as_bytes().get(self.pos).copied()
     }
 
     fn eat(&mut self, c: u8) -> bool {
@@ -215,6 +210,9 @@ impl<'a> V0<'a, '_> {
         Ok(c)
     }
 
+    // (print and print_char are kept out of line: inlined, each of their ~80 call sites
+    // grows by its own copy of the dyn call and the error mapping.)
+    #[inline(never)]
     fn print(&mut self, s: &str) -> Result<(), Bad> {
         match &mut self.out {
             Some(w) => w.write_str(s).map_err(|_| Bad),
@@ -222,19 +220,19 @@ impl<'a> V0<'a, '_> {
         }
     }
 
-    fn print_u64(&mut self, mut n: u64) -> Result<(), Bad> {
-        let mut buf = [0u8; 20];
-        let mut i = buf.len();
-        loop {
-            i -= 1;
-            buf[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
+    #[inline(never)]
+    fn print_char(&mut self, c: u8) -> Result<(), Bad> {
+        match &mut self.out {
+            Some(w) => w.write_char(c as char).map_err(|_| Bad),
+            None => Ok(()),
         }
-        // The digits are ASCII.
-        self.print(core::str::from_utf8(&buf[i..]).map_err(|_| Bad)?)
+    }
+
+    fn print_u64(&mut self, n: u64) -> Result<(), Bad> {
+        if n >= 10 {
+            self.print_u64(n / 10)?;
+        }
+        self.print_char(b'0' + (n % 10) as u8)
     }
 
     /// `{0-9a-zA-Z} _`: 0 for a bare `_`, else the base-62 value plus 1.
@@ -283,8 +281,8 @@ impl<'a> V0<'a, '_> {
         }
         self.eat(b'_');
         let end = self.pos.checked_add(len).filter(|&e| e <= self.s.len()).ok_or(Bad)?;
-        let s: &'a [u8] = self.s;
-        let id = core::str::from_utf8(&s[self.pos..end]).map_err(|_| Bad)?;
+        let s: &'a str = self.s;
+        let id = &s[self.pos..end];
         self.pos = end;
         Ok(id)
     }
@@ -331,7 +329,7 @@ impl<'a> V0<'a, '_> {
                         match ns {
                             b'C' => self.print("closure")?,
                             b'S' => self.print("shim")?,
-                            _ => self.print(core::str::from_utf8(&[ns]).map_err(|_| Bad)?)?,
+                            _ => self.print_char(ns)?,
                         }
                         if !name.is_empty() {
                             self.print(":")?;
@@ -410,8 +408,8 @@ impl<'a> V0<'a, '_> {
         }
         let depth = self.lifetimes.checked_sub(lt).ok_or(Bad)?;
         if depth < 26 {
-            let c = [b'\'', b'a' + depth as u8];
-            self.print(core::str::from_utf8(&c).map_err(|_| Bad)?)
+            self.print_char(b'\'')?;
+            self.print_char(b'a' + depth as u8)
         } else {
             self.print("'_")?;
             self.print_u64(depth)
@@ -610,7 +608,7 @@ impl<'a> V0<'a, '_> {
                 while self.peek().is_some_and(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
                     self.pos += 1;
                 }
-                let hex = &self.s[start..self.pos];
+                let hex = &self.s.as_bytes()[start..self.pos];
                 if !self.eat(b'_') {
                     return Err(Bad);
                 }
@@ -626,8 +624,9 @@ impl<'a> V0<'a, '_> {
                         if !c.is_ascii_graphic() && c != b' ' || c == b'\'' || c == b'\\' {
                             return Err(Bad);
                         }
-                        let q = [b'\'', c, b'\''];
-                        self.print(core::str::from_utf8(&q).map_err(|_| Bad)?)?;
+                        self.print_char(b'\'')?;
+                        self.print_char(c)?;
+                        self.print_char(b'\'')?;
                     }
                     b'b' | b'c' => return Err(Bad),
                     _ => {
