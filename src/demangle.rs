@@ -20,8 +20,8 @@ pub fn write(w: &mut impl Write, sym: &str) -> fmt::Result {
     let mut s = sym;
     // (Byte loops, not str::find: its searchers are a few KB in every program.)
     if let Some(i) = s.as_bytes().windows(6).position(|w| w == b".llvm.") {
-        if s[i + 6..].bytes().all(|c| matches!(c, b'A'..=b'F' | b'0'..=b'9' | b'@')) {
-            s = &s[..i];
+        if sub(s, i + 6..).bytes().all(|c| matches!(c, b'A'..=b'F' | b'0'..=b'9' | b'@')) {
+            s = sub(s, ..i);
         }
     }
     if let Some((inner, elements, suffix)) = legacy(s) {
@@ -31,7 +31,7 @@ pub fn write(w: &mut impl Write, sym: &str) -> fmt::Result {
         }
     } else if let Some(inner) = s.strip_prefix("_R").or_else(|| s.strip_prefix("R")).or_else(|| s.strip_prefix("__R")) {
         if let Some(end) = v0_check(inner) {
-            let suffix = &inner[end..];
+            let suffix = sub(inner, end..);
             if suffix.is_empty() || symbol_like_suffix(suffix) {
                 let mut p = V0 { s: inner, pos: 0, depth: 0, lifetimes: 0, steps: 0, out: Some(w as &mut dyn Write) };
                 p.path(true).map_err(|_| fmt::Error)?;
@@ -40,6 +40,13 @@ pub fn write(w: &mut impl Write, sym: &str) -> fmt::Result {
         }
     }
     w.write_str(s)
+}
+
+/// `&s[r]`, or "" if `r` is out of bounds or not on char boundaries (which the callers rule out:
+/// the names are ASCII and the ranges checked): the indexing operator would pull core's
+/// slice-error formatting (~1 KB) into every program for a panic that cannot happen.
+fn sub<R: core::slice::SliceIndex<str, Output = str>>(s: &str, r: R) -> &str {
+    s.get(r).unwrap_or("")
 }
 
 /// A tail such as `.77` or `.cold` that LLVM appended: printed after the demangled name.
@@ -52,11 +59,11 @@ fn symbol_like_suffix(s: &str) -> bool {
 /// The elements between `_ZN` and `E`, how many there are, and what follows the `E`.
 fn legacy(s: &str) -> Option<(&str, usize, &str)> {
     let inner = if s.len() > 2 && s.starts_with("_ZN") {
-        &s[3..]
+        sub(s, 3..)
     } else if s.len() > 1 && s.starts_with("ZN") {
-        &s[2..]
+        sub(s, 2..)
     } else if s.len() > 3 && s.starts_with("__ZN") {
-        &s[4..]
+        sub(s, 4..)
     } else {
         return None;
     };
@@ -67,7 +74,7 @@ fn legacy(s: &str) -> Option<(&str, usize, &str)> {
     let (mut i, mut elements) = (0, 0);
     loop {
         match b.get(i)? {
-            b'E' => return Some((inner, elements, &inner[i + 1..])),
+            b'E' => return Some((inner, elements, sub(inner, i + 1..))),
             b'0'..=b'9' => {
                 let mut len = 0usize;
                 while let Some(d @ b'0'..=b'9') = b.get(i) {
@@ -87,15 +94,15 @@ fn legacy(s: &str) -> Option<(&str, usize, &str)> {
 
 /// Whether a legacy element is the hash (`h` and hex digits), which is not printed.
 fn is_rust_hash(e: &str) -> bool {
-    e.starts_with('h') && e[1..].bytes().all(|c| c.is_ascii_hexdigit())
+    e.starts_with('h') && sub(e, 1..).bytes().all(|c| c.is_ascii_hexdigit())
 }
 
 fn legacy_write(w: &mut impl Write, mut inner: &str, elements: usize) -> fmt::Result {
     for element in 0..elements {
         let digits = inner.bytes().take_while(u8::is_ascii_digit).count();
-        let len = inner[..digits].bytes().fold(0usize, |n, d| n * 10 + (d - b'0') as usize);
-        let mut rest = &inner[digits..digits + len];
-        inner = &inner[digits + len..];
+        let len = sub(inner, ..digits).bytes().fold(0usize, |n, d| n * 10 + (d - b'0') as usize);
+        let mut rest = sub(inner, digits..digits + len);
+        inner = sub(inner, digits + len..);
         if element + 1 == elements && is_rust_hash(rest) {
             break;
         }
@@ -103,7 +110,7 @@ fn legacy_write(w: &mut impl Write, mut inner: &str, elements: usize) -> fmt::Re
             w.write_str("::")?;
         }
         if rest.starts_with("_$") {
-            rest = &rest[1..];
+            rest = sub(rest, 1..);
         }
         loop {
             if let Some(r) = rest.strip_prefix("..") {
@@ -114,7 +121,7 @@ fn legacy_write(w: &mut impl Write, mut inner: &str, elements: usize) -> fmt::Re
                 rest = r;
             } else if let Some(r) = rest.strip_prefix('$') {
                 let Some(end) = r.bytes().position(|c| c == b'$') else { break };
-                let (escape, after) = (&r[..end], &r[end + 1..]);
+                let (escape, after) = (sub(r, ..end), sub(r, end + 1..));
                 match escape {
                     "SP" => w.write_char('@')?,
                     "BP" => w.write_char('*')?,
@@ -131,8 +138,8 @@ fn legacy_write(w: &mut impl Write, mut inner: &str, elements: usize) -> fmt::Re
                 }
                 rest = after;
             } else if let Some(i) = rest.bytes().position(|c| c == b'$' || c == b'.') {
-                w.write_str(&rest[..i])?;
-                rest = &rest[i..];
+                w.write_str(sub(rest, ..i))?;
+                rest = sub(rest, i..);
             } else {
                 break;
             }
@@ -282,7 +289,7 @@ impl<'a> V0<'a, '_> {
         self.eat(b'_');
         let end = self.pos.checked_add(len).filter(|&e| e <= self.s.len()).ok_or(Bad)?;
         let s: &'a str = self.s;
-        let id = &s[self.pos..end];
+        let id = sub(s, self.pos..end);
         self.pos = end;
         Ok(id)
     }
@@ -416,8 +423,9 @@ impl<'a> V0<'a, '_> {
         }
     }
 
-    /// `[G <base62>]`: prints `for<'a, …> ` and runs `f` with those lifetimes bound.
-    fn binder(&mut self, f: impl FnOnce(&mut Self) -> Result<(), Bad>) -> Result<(), Bad> {
+    /// `[G <base62>]`: prints `for<'a, …> ` and binds those lifetimes; returns the count of
+    /// lifetimes bound outside, which the caller restores when the binder's scope ends.
+    fn binder(&mut self) -> Result<u64, Bad> {
         let n = if self.eat(b'G') { self.base62()? + 1 } else { 0 };
         let outer = self.lifetimes;
         if n > 0 {
@@ -431,9 +439,20 @@ impl<'a> V0<'a, '_> {
             }
             self.print("> ")?;
         }
-        let r = f(self);
-        self.lifetimes = outer;
-        r
+        Ok(outer)
+    }
+
+    /// `{<type>} E`, separated by `sep`: how many.
+    fn types(&mut self, sep: &str) -> Result<usize, Bad> {
+        let mut n = 0;
+        while !self.eat(b'E') {
+            if n > 0 {
+                self.print(sep)?;
+            }
+            n += 1;
+            self.ty()?;
+        }
+        Ok(n)
     }
 
     fn ty(&mut self) -> Result<(), Bad> {
@@ -474,69 +493,53 @@ impl<'a> V0<'a, '_> {
             }
             b'T' => {
                 self.print("(")?;
-                let mut n = 0;
-                while !self.eat(b'E') {
-                    if n > 0 {
-                        self.print(", ")?;
-                    }
-                    n += 1;
-                    self.ty()?;
-                }
-                if n == 1 {
+                if self.types(", ")? == 1 {
                     self.print(",")?;
                 }
                 self.print(")")?;
             }
-            b'F' => self.binder(|p| {
-                if p.eat(b'U') {
-                    p.print("unsafe ")?;
+            b'F' => {
+                let outer = self.binder()?;
+                if self.eat(b'U') {
+                    self.print("unsafe ")?;
                 }
-                if p.eat(b'K') {
-                    p.print("extern \"")?;
-                    if p.eat(b'C') {
-                        p.print("C")?;
+                if self.eat(b'K') {
+                    self.print("extern \"")?;
+                    if self.eat(b'C') {
+                        self.print("C")?;
                     } else {
-                        let abi = p.ident()?;
-                        let mut rest = abi;
+                        // The ABI's `-`s were mangled as `_`.
+                        let mut rest = self.ident()?;
                         while let Some(i) = rest.bytes().position(|c| c == b'_') {
-                            p.print(&rest[..i])?;
-                            p.print("-")?;
-                            rest = &rest[i + 1..];
+                            self.print(sub(rest, ..i))?;
+                            self.print("-")?;
+                            rest = sub(rest, i + 1..);
                         }
-                        p.print(rest)?;
+                        self.print(rest)?;
                     }
-                    p.print("\" ")?;
+                    self.print("\" ")?;
                 }
-                p.print("fn(")?;
-                let mut n = 0;
-                while !p.eat(b'E') {
-                    if n > 0 {
-                        p.print(", ")?;
-                    }
-                    n += 1;
-                    p.ty()?;
+                self.print("fn(")?;
+                self.types(", ")?;
+                self.print(")")?;
+                if !self.eat(b'u') {
+                    self.print(" -> ")?;
+                    self.ty()?;
                 }
-                p.print(")")?;
-                if p.eat(b'u') {
-                    Ok(())
-                } else {
-                    p.print(" -> ")?;
-                    p.ty()
-                }
-            })?,
+                self.lifetimes = outer;
+            }
             b'D' => {
                 self.print("dyn ")?;
-                self.binder(|p| {
-                    let mut n = 0;
-                    while !p.eat(b'E') {
-                        if n > 0 {
-                            p.print(" + ")?;
-                        }
-                        n += 1;
-                        p.dyn_trait()?;
+                let outer = self.binder()?;
+                let mut n = 0;
+                while !self.eat(b'E') {
+                    if n > 0 {
+                        self.print(" + ")?;
                     }
-                    Ok(())
-                })?;
+                    n += 1;
+                    self.dyn_trait()?;
+                }
+                self.lifetimes = outer;
                 if !self.eat(b'L') {
                     return Err(Bad);
                 }
