@@ -721,15 +721,52 @@ mod tests {
         }
     }
 
-    /// Hostile names are printed raw, without recursing deeply or reading out of bounds.
+    /// Hostile names are printed raw, without recursing deeply, reading out of bounds or
+    /// taking time exponential in their length.
     #[test]
     fn hostile_names_print_raw() {
-        let deep: String = std::iter::repeat_n("RR", 5000).collect::<String>() + "h";
-        for sym in
-            ["_RB_", "_RNvB0_1a", "_RC", "_R", "_RNvC99999999999999999999a1b", &(std::format!("_RINvC1a1fK{deep}E"))]
-        {
+        // 5000 nested `&`: past MAX_DEPTH.
+        let deep = std::format!("_RINvC1a1f{}hE", "R".repeat(5000));
+        // Each generic argument a pair of the previous one, by backrefs: 2^40 types to print.
+        let mut exp = String::from("INvC1a1f");
+        let mut prev = exp.len();
+        exp.push_str("Thh");
+        exp.push('E');
+        for _ in 0..40 {
+            let at = exp.len();
+            let b = std::format!("B{}", base62(prev));
+            exp.push('T');
+            exp.push_str(&b);
+            exp.push_str(&b);
+            exp.push('E');
+            prev = at;
+        }
+        exp.push('E');
+        let exp = std::format!("_R{exp}");
+        for sym in ["_RB_", "_RNvB0_1a", "_RC", "_R", "_RNvC99999999999999999999a1b", &deep, &exp] {
             assert_eq!(ours(sym), sym);
         }
+        // The same shape 3 levels deep is fine (and rustc-demangle agrees).
+        let small = "_RINvC1a1fThhETB7_B7_EE";
+        assert_eq!(ours(small), "a::f::<(u8, u8), ((u8, u8), (u8, u8))>");
+        assert_eq!(ours(small), theirs(small));
+    }
+
+    /// A backref's position as v0 writes it.
+    fn base62(n: usize) -> String {
+        if n == 0 {
+            return "_".into();
+        }
+        let (mut x, mut d) = (n - 1, Vec::new());
+        loop {
+            d.push(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[x % 62]);
+            x /= 62;
+            if x == 0 {
+                break;
+            }
+        }
+        d.reverse();
+        String::from_utf8(d).unwrap() + "_"
     }
 
     /// Every symbol of this test binary (std, core, alloc in v0 or legacy, gort's in legacy)
