@@ -87,6 +87,8 @@ mod chan;
 pub mod context;
 #[cfg(gort_pprof)]
 mod cpuprof;
+#[cfg(target_os = "linux")]
+mod demangle;
 pub mod fs;
 #[cfg(test)]
 mod fuzz;

@@ -118,34 +118,7 @@ impl<T: ?Sized> Mutex<T> {
         if v == MUTEX_UNLOCKED {
             return;
         }
-        // wait is MUTEX_LOCKED or MUTEX_SLEEPING: if anyone might be sleeping we must keep
-        // the key at SLEEPING when we take the lock, so our unlock wakes them.
-        let mut wait = v;
-        let spin = if os::ncpu() > 1 { ACTIVE_SPIN } else { 0 };
-        loop {
-            for _ in 0..spin {
-                while self.key.load(Ordering::Relaxed) == MUTEX_UNLOCKED {
-                    if self.key.compare_exchange(MUTEX_UNLOCKED, wait, Ordering::Acquire, Ordering::Relaxed).is_ok() {
-                        return;
-                    }
-                }
-                arch::procyield(ACTIVE_SPIN_CNT);
-            }
-            for _ in 0..PASSIVE_SPIN {
-                while self.key.load(Ordering::Relaxed) == MUTEX_UNLOCKED {
-                    if self.key.compare_exchange(MUTEX_UNLOCKED, wait, Ordering::Acquire, Ordering::Relaxed).is_ok() {
-                        return;
-                    }
-                }
-                os::osyield();
-            }
-            let v = self.key.swap(MUTEX_SLEEPING, Ordering::Acquire);
-            if v == MUTEX_UNLOCKED {
-                return;
-            }
-            wait = MUTEX_SLEEPING;
-            os::futexsleep(&self.key, MUTEX_SLEEPING, -1);
-        }
+        lock_slow(&self.key, v);
     }
 
     /// Releases a lock taken with `lock_raw` (Go's unlock2), waking one sleeper if any.
@@ -164,6 +137,41 @@ impl<T: ?Sized> Mutex<T> {
         if v == MUTEX_SLEEPING {
             os::futexwakeup(&self.key, 1);
         }
+    }
+}
+
+/// lock_raw's contended path: spin, yield, then sleep on the futex. One copy for every `T` (as
+/// a method of `Mutex<T>` it was monomorphized per T: eight copies of ~660 bytes in a hello).
+#[cold]
+#[inline(never)]
+fn lock_slow(key: &AtomicU32, v: u32) {
+    // wait is MUTEX_LOCKED or MUTEX_SLEEPING: if anyone might be sleeping we must keep
+    // the key at SLEEPING when we take the lock, so our unlock wakes them.
+    let mut wait = v;
+    let spin = if os::ncpu() > 1 { ACTIVE_SPIN } else { 0 };
+    loop {
+        for _ in 0..spin {
+            while key.load(Ordering::Relaxed) == MUTEX_UNLOCKED {
+                if key.compare_exchange(MUTEX_UNLOCKED, wait, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                    return;
+                }
+            }
+            arch::procyield(ACTIVE_SPIN_CNT);
+        }
+        for _ in 0..PASSIVE_SPIN {
+            while key.load(Ordering::Relaxed) == MUTEX_UNLOCKED {
+                if key.compare_exchange(MUTEX_UNLOCKED, wait, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                    return;
+                }
+            }
+            os::osyield();
+        }
+        let v = key.swap(MUTEX_SLEEPING, Ordering::Acquire);
+        if v == MUTEX_UNLOCKED {
+            return;
+        }
+        wait = MUTEX_SLEEPING;
+        os::futexsleep(key, MUTEX_SLEEPING, -1);
     }
 }
 

@@ -16,7 +16,7 @@
 //! after checking that its program headers are byte for byte the ones in memory (so a file
 //! replaced since exec is not believed). A pc minus the load bias is a link-time address; the
 //! STT_FUNC symbol whose `[st_value, st_value + st_size)` holds it names the frame, demangled by
-//! `rustc-demangle` without the hash (`{:#}`); an arm Thumb function's odd st_value has bit 0
+//! demangle.rs without the hash; an arm Thumb function's odd st_value has bit 0
 //! cleared. A stripped program (no `.symtab`), or one whose
 //! file cannot be read, gets no names: traceback prints `?()` and `exe+0xADDR` instead, where
 //! ADDR is the link-time address `addr2line -f -e exe 0xADDR` resolves.
@@ -325,7 +325,7 @@ impl<'a> Symtab<'a> {
 /// as they are if the name is not a Rust one; invalid UTF-8 as `?`).
 pub fn write_name(w: &mut impl Write, raw: &[u8]) -> fmt::Result {
     match core::str::from_utf8(raw) {
-        Ok(s) => write!(w, "{:#}", rustc_demangle::demangle(s)),
+        Ok(s) => crate::demangle::write(w, s),
         Err(_) => {
             for &c in raw {
                 w.write_char(if c.is_ascii_graphic() { c as char } else { '?' })?;
