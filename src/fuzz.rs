@@ -1,7 +1,8 @@
 //! Host fuzz harness for the code that reads untrusted input: the argv/envp/auxv walk
 //! (args, goargs, goenvs, gogetenv, sysauxv), the GODEBUG, GOMAXPROCS and GORT_STACK_SIZE
 //! parsers, the DNS message parser (net/dnsmessage.rs: what a network peer sends), and the
-//! resolv.conf and hosts file parsers (net/dnsconfig.rs, net/hosts.rs). Each target checks the runtime's code against a reference written independently
+//! resolv.conf and hosts file parsers (net/dnsconfig.rs, net/hosts.rs), and the symbol
+//! demangler (demangle.rs: names come from the binary, but a traceback must survive any). Each target checks the runtime's code against a reference written independently
 //! with std (a differential oracle), not only "does not crash".
 //!
 //! It is a mutation fuzzer: inputs start from the seeds checked in under fuzz/corpus/<target>/,
@@ -69,6 +70,22 @@ const DICT: &[&[u8]] = &[
     b"\x00\x1c\x00\x01",
     b"\x03www",
     b"\x00",
+    // Rust symbol names (demangle.rs): v0 tags, backrefs, generics, legacy escapes and hash.
+    b"_R",
+    b"_ZN",
+    b"NvNt",
+    b"B5_",
+    b"I",
+    b"E",
+    b"Cs",
+    b"Ms",
+    b"Xs",
+    b"$LT$",
+    b"$GT$",
+    b"$u20$",
+    b"..",
+    b"17h0123456789abcdef",
+    b".llvm.",
 ];
 
 /// Applies 1 to 4 random mutations to `buf`, drawing splices from `corpus`.
@@ -288,6 +305,26 @@ fn fuzz_godebug() {
 )]
 fn fuzz_stack_size() {
     run("stack_size", 64, |s| assert_eq!(crate::stack::parse_size(s), ref_stack_size(s)));
+}
+
+/// The symbol demangler (demangle.rs) against rustc-demangle's `{:#}`: whatever it demangles
+/// must read exactly as rustc-demangle prints it; what it declines it prints unchanged. Either
+/// way it returns (bounded depth and steps on hostile names) without panicking.
+#[test]
+#[cfg_attr(
+    not(miri),
+    ignore = "fuzzing: run by `cargo xtask fuzz` (and by `cargo xtask miri` on a few hundred inputs)"
+)]
+fn fuzz_demangle() {
+    run("demangle", 512, |b| {
+        let Ok(s) = core::str::from_utf8(b) else { return };
+        let mut ours = std::string::String::new();
+        if crate::demangle::write(&mut ours, s).is_err() || ours == s {
+            return;
+        }
+        let theirs = std::format!("{:#}", rustc_demangle::demangle(s));
+        assert_eq!(ours, theirs, "{s:?}");
+    });
 }
 
 /// The argv/envp/auxv walk: the input is decoded into argc strings, env strings and auxv pairs,
