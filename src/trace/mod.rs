@@ -25,6 +25,7 @@
 
 mod json;
 mod seqlock;
+mod tracebuf;
 mod traceruntime;
 
 pub(crate) use traceruntime::*;

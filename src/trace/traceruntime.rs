@@ -4,6 +4,8 @@
 
 use super::json;
 use super::seqlock;
+pub use super::tracebuf::TraceBuf;
+use super::tracebuf::{self, Decoder};
 
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use core::{ptr, str};
@@ -13,15 +15,11 @@ use alloc::vec::Vec;
 use crate::gmp::{Global, WaitReason, G, M, P};
 use crate::lock_futex::Mutex;
 
-/// Events per buffer (40 bytes each: an 80 KB buffer).
-pub const BUF_EVENTS: usize = 2048;
-
-/// One recorded event (Go's traceEv*, fixed size; `json.rs` says what each field means per
-/// kind). All-zero is a valid value, so buffers come from `alloc_zeroed`.
+/// One event as `convert` reads it back from a buffer's compact encoding (Go's traceEv*;
+/// `tracebuf.rs` encodes it, `json.rs` says what each field means per kind).
 #[derive(Clone, Copy)]
-#[repr(C)]
 pub struct Ev {
-    /// When it happened: `ticks()` while recording, nanotime once `convert` has read it back.
+    /// When it happened: `ticks()` as decoded, nanotime once `convert` has mapped it.
     pub ts: i64,
     /// The goroutine it is about (goid), or 0.
     pub g: u64,
@@ -80,17 +78,6 @@ pub const STOP_SYSCALL: u8 = 3;
 pub const STOP_TRACE: u8 = 4;
 /// It parked (x, y: the wait reason).
 pub const STOP_BLOCK: u8 = 5;
-
-/// A buffer of events (Go's traceBuf).
-#[repr(C)]
-pub struct TraceBuf {
-    /// Events used.
-    pub n: usize,
-    /// The previous buffer's last timestamp (0 for an M's first): the floor of this one's.
-    pub last: i64,
-    /// The events.
-    pub ev: [Ev; BUF_EVENTS],
-}
 
 /// The switch: 1 while tracing (the seqlock's `on` word).
 static ON: AtomicU32 = AtomicU32::new(0);
@@ -206,26 +193,21 @@ fn emit_on(mp: *mut M, kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: *mut P) {
         if !seqlock::writer_begin(&(*mp).trace_seq, &ON) {
             return;
         }
+        let p = if pp.is_null() { -1 } else { (*pp).id };
         let mut b = (*mp).trace_buf;
-        if b.is_null() || (*b).n == BUF_EVENTS {
-            let last = if b.is_null() { 0 } else { (*b).ev[BUF_EVENTS - 1].ts };
+        // encode keeps timestamps monotonic per M (never before this M's previous event: a TSC
+        // that is not synchronized across cores, after a migration), across buffers too.
+        if b.is_null() || !(*b).encode(ticks(), kind, arg, p, g, x, y) {
+            let last = if b.is_null() { 0 } else { (*b).last_ts() };
             if !b.is_null() {
                 push_full(b);
             }
             b = new_buf();
             if !b.is_null() {
-                (*b).last = last;
+                (*b).init((*mp).id as i32, last);
+                (*b).encode(ticks(), kind, arg, p, g, x, y);
             }
             (*mp).trace_buf = b;
-        }
-        if !b.is_null() {
-            let p = if pp.is_null() { -1 } else { (*pp).id as i16 };
-            // Never before this M's previous event (a TSC that is not synchronized across
-            // cores, after a migration): timestamps are monotonic per M.
-            let prev = if (*b).n > 0 { (*b).ev[(*b).n - 1].ts } else { (*b).last };
-            let ts = ticks().max(prev);
-            (*b).ev[(*b).n] = Ev { ts, g, x, y, kind, arg, p, m: (*mp).id as i32 };
-            (*b).n += 1;
         }
         seqlock::writer_end(&(*mp).trace_seq);
     }
@@ -413,8 +395,8 @@ fn writer_main() {
         let bufs = core::mem::take(&mut FULL.lock().0);
         PENDING.fetch_sub(bufs.len(), Ordering::SeqCst);
         for b in bufs {
-            // SAFETY: taken off FULL: ours; n events were written before it was pushed.
-            if held.is_empty() && spill.write_all(ev_bytes(unsafe { &(&*b).ev[..(*b).n] })).is_ok() {
+            // SAFETY: taken off FULL: ours; its events were written before it was pushed.
+            if held.is_empty() && spill.write_all(unsafe { (*b).seal() }).is_ok() {
                 // SAFETY: ours, and spilled.
                 unsafe { free_buf(b) };
             } else {
@@ -441,14 +423,6 @@ fn writer_main() {
     }
 }
 
-/// The bytes of `evs` (Ev is plain integers with no padding: 8+8+8+8+1+1+2+4 = 40 bytes).
-fn ev_bytes(evs: &[Ev]) -> &[u8] {
-    const { assert!(core::mem::size_of::<Ev>() == 40) };
-    // SAFETY: Ev has no padding (the assert and the field list), so every byte is initialized;
-    // the slice covers exactly evs.
-    unsafe { core::slice::from_raw_parts(evs.as_ptr() as *const u8, core::mem::size_of_val(evs)) }
-}
-
 /// Turns `evs`' timestamps from ticks into nanotime (stop's calibration).
 fn to_nanotime(evs: &mut [Ev]) {
     let (k0, t0) = (K0.load(Ordering::Relaxed), T0.load(Ordering::Relaxed));
@@ -458,57 +432,56 @@ fn to_nanotime(evs: &mut [Ev]) {
     }
 }
 
-/// Writes the JSON file from the spill file's events, then `held`'s (stop's end of the trace:
-/// the same output the writer used to make during the run). Reads the spill file back a
-/// buffer's worth at a time, into a TraceBuf.
+/// Writes the JSON file from the spill file's buffers, then `held`'s (stop's end of the trace).
+/// Reads the spill file back a buffer at a time (its header, then its events) and decodes it.
 fn convert(file: &crate::fs::File, spill: &crate::fs::File, held: &[*mut TraceBuf]) {
     let mut w = json::Writer::new(T0.load(Ordering::Relaxed), crate::proc::gomaxprocs());
     let mut out = Vec::new();
     w.begin(&mut out);
-    let chunk = new_buf();
-    if !chunk.is_null() && spill.seek(crate::io::SeekFrom::Start(0)).is_ok() {
+    let mut evs: Vec<Ev> = Vec::new();
+    let mut bytes: Vec<u8> = Vec::new();
+    let emit_json = |w: &mut json::Writer, out: &mut Vec<u8>, evs: &mut Vec<Ev>| {
+        to_nanotime(evs);
+        w.events(out, evs);
+        let _ = file.write_all(out);
+        out.clear();
+        evs.clear();
+    };
+    if spill.seek(crate::io::SeekFrom::Start(0)).is_ok() {
         loop {
-            // SAFETY: chunk is ours; any bytes are a valid Ev (plain integers), so reading the
-            // file into the events' bytes is fine.
-            let bytes = unsafe {
-                core::slice::from_raw_parts_mut(
-                    (*chunk).ev.as_mut_ptr() as *mut u8,
-                    core::mem::size_of::<[Ev; BUF_EVENTS]>(),
-                )
-            };
-            let mut got = 0;
-            while got < bytes.len() {
-                match spill.read(&mut bytes[got..]) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => got += n,
-                }
+            let mut hdr = [0u8; tracebuf::HDR];
+            if !read_full(spill, &mut hdr) {
+                break;
             }
-            let n = got / core::mem::size_of::<Ev>();
-            // SAFETY: chunk is ours; its first n events were just read.
-            let evs = unsafe { &mut (&mut *chunk).ev[..n] };
-            to_nanotime(evs);
-            w.events(&mut out, evs);
-            let _ = file.write_all(&out);
-            out.clear();
-            if got < bytes.len() {
+            bytes.clear();
+            bytes.resize(tracebuf::events_len(&hdr).min(tracebuf::BUF_BYTES), 0);
+            let whole = read_full(spill, &mut bytes);
+            evs.extend(Decoder::new(&hdr, &bytes));
+            emit_json(&mut w, &mut out, &mut evs);
+            if !whole {
                 break;
             }
         }
     }
-    if !chunk.is_null() {
-        // SAFETY: from new_buf, ours.
-        unsafe { free_buf(chunk) };
-    }
     for &b in held {
-        // SAFETY: the writer's (taken off FULL); n events were written before it was pushed.
-        let evs = unsafe { &mut (&mut *b).ev[..(*b).n] };
-        to_nanotime(evs);
-        w.events(&mut out, evs);
-        let _ = file.write_all(&out);
-        out.clear();
+        // SAFETY: the writer's (taken off FULL); its events were written before it was pushed.
+        evs.extend(Decoder::whole(unsafe { (*b).seal() }));
+        emit_json(&mut w, &mut out, &mut evs);
     }
     w.end(&mut out);
     let _ = file.write_all(&out);
+}
+
+/// Fills `buf` from `f`: false at end of file or on an error before it is full.
+fn read_full(f: &crate::fs::File, buf: &mut [u8]) -> bool {
+    let mut got = 0;
+    while got < buf.len() {
+        match f.read(&mut buf[got..]) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => got += n,
+        }
+    }
+    true
 }
 
 /// Why `start` refused.
