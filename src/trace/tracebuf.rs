@@ -122,7 +122,8 @@ impl TraceBuf {
     /// Whether an event may not fit (or `init` has not run): the M takes a fresh buffer.
     #[inline(always)]
     pub fn full(&self) -> bool {
-        self.n < HDR || self.n > BUF_BYTES - MAX_EV
+        // n < HDR wraps to a large value: one compare for both.
+        self.n.wrapping_sub(HDR) > BUF_BYTES - MAX_EV - HDR
     }
 
     /// Appends one event, or returns false (writing nothing) if it may not fit. Its timestamp

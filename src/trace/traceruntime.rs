@@ -171,9 +171,9 @@ fn ticks_to_nanotime(k: i64, k0: u64, t0: u64, k1: u64, t1: u64) -> i64 {
 }
 
 /// Records one event on the current M (Go's traceEventWriter.event). The goroutine is pinned
-/// to the M meanwhile (`acquirem`: no preemption inside the section).
-#[cold]
-#[inline(never)]
+/// to the M meanwhile (`acquirem`: no preemption inside the section). Inlined into each hook
+/// (themselves out of line and cold), so the encoder's per-kind choices are made at compile time.
+#[inline(always)]
 fn emit(kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: Option<*mut P>) {
     let mp = crate::proc::acquirem();
     // None: the current P, read while pinned.
@@ -183,6 +183,7 @@ fn emit(kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: Option<*mut P>) {
 }
 
 /// emit's body for M `mp` (the current one).
+#[inline(always)]
 fn emit_on(mp: *mut M, kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: *mut P) {
     if mp.is_null() {
         return;
@@ -194,22 +195,37 @@ fn emit_on(mp: *mut M, kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: *mut P) {
             return;
         }
         let p = if pp.is_null() { -1 } else { (*pp).id };
-        let mut b = (*mp).trace_buf;
+        let b = (*mp).trace_buf;
         // encode keeps timestamps monotonic per M (never before this M's previous event: a TSC
         // that is not synchronized across cores, after a migration), across buffers too.
         if b.is_null() || !(*b).encode(ticks(), kind, arg, p, g, x, y) {
-            let last = if b.is_null() { 0 } else { (*b).last_ts() };
-            if !b.is_null() {
-                push_full(b);
-            }
-            b = new_buf();
-            if !b.is_null() {
-                (*b).init((*mp).id as i32, last);
-                (*b).encode(ticks(), kind, arg, p, g, x, y);
-            }
-            (*mp).trace_buf = b;
+            refill(mp, kind, arg, p, g, x, y);
         }
         seqlock::writer_end(&(*mp).trace_seq);
+    }
+}
+
+/// emit_on's slow path, once per buffer: hands the M's full buffer to the writer and records
+/// the event in a fresh one (dropped if there is no memory).
+///
+/// # Safety
+/// `mp` is this thread's M, inside its seqlock write section.
+#[cold]
+#[inline(never)]
+unsafe fn refill(mp: *mut M, kind: u8, arg: u8, p: i32, g: u64, x: u64, y: u64) {
+    // SAFETY: the caller's promise: the M's buffer is ours to replace.
+    unsafe {
+        let mut b = (*mp).trace_buf;
+        let last = if b.is_null() { 0 } else { (*b).last_ts() };
+        if !b.is_null() {
+            push_full(b);
+        }
+        b = new_buf();
+        if !b.is_null() {
+            (*b).init((*mp).id as i32, last);
+            (*b).encode(ticks(), kind, arg, p, g, x, y);
+        }
+        (*mp).trace_buf = b;
     }
 }
 
