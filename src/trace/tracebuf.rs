@@ -22,8 +22,8 @@ use super::traceruntime::*;
 pub const BUF_BYTES: usize = 64 * 1024;
 /// The header's size.
 pub const HDR: usize = 16;
-/// The most bytes one event takes (head 1, ts 10, P 3, g 10, x 10, y 4 + 6): `encode` wants
-/// this much room.
+/// The most bytes one event takes (head 1, ts 10, P 3, g 10, x 10, y 4 + 6), plus one for the
+/// 3-byte varint's 4-byte store: `encode` wants this much room.
 pub const MAX_EV: usize = 54;
 
 /// A buffer of encoded events (Go's traceBuf). All-zero is a valid value (an empty buffer
@@ -86,14 +86,32 @@ fn unzigzag(z: u64) -> i64 {
 /// Flow ids are (M id + 1) << 40 | a per-M count: two varints, a byte and a few.
 const FLOW_SHIFT: u32 = 40;
 
-/// Writes `v` as an unsigned LEB128 varint at `p`, returns the byte after it.
+/// Writes `v` as an unsigned LEB128 varint at `p`, returns the byte after it. Values below 2^21
+/// (timestamp deltas under ~0.7 ms of ticks, goroutine ids, nearby pointers, flow counts: nearly
+/// every field) take one store and no loop; the 2- and 3-byte forms store 2 and 4 bytes (the
+/// 4th is garbage the next field or event overwrites, and within `MAX_EV`'s slack).
 ///
 /// # Safety
 /// `p` is valid for 10 bytes of writes.
 #[inline(always)]
 unsafe fn put(mut p: *mut u8, mut v: u64) -> *mut u8 {
-    // SAFETY: at most 10 bytes (64 bits, 7 a byte), the caller's promise.
+    // SAFETY: at most 10 bytes (64 bits, 7 a byte; the 3-byte form stores 4), the caller's
+    // promise; unaligned stores are what write_unaligned is for.
     unsafe {
+        if v < 1 << 7 {
+            *p = v as u8;
+            return p.add(1);
+        }
+        if v < 1 << 14 {
+            let w = (v & 0x7f | (v << 1) & 0x7f00 | 0x80) as u16;
+            (p as *mut u16).write_unaligned(w.to_le());
+            return p.add(2);
+        }
+        if v < 1 << 21 {
+            let w = (v & 0x7f | (v << 1) & 0x7f00 | (v << 2) & 0x7f_0000 | 0x8080) as u32;
+            (p as *mut u32).write_unaligned(w.to_le());
+            return p.add(3);
+        }
         while v >= 0x80 {
             *p = v as u8 | 0x80;
             p = p.add(1);
@@ -390,6 +408,34 @@ mod tests {
         }
         assert_ne!(ptr_code(wrapped), ptr_code(0));
         assert!(ptr_code(base + 0x1000) < 1 << 14, "near pointers take two bytes");
+    }
+
+    #[test]
+    fn varint_boundaries_round_trip() {
+        let mut evs = Vec::new();
+        let mut ts = 0i64;
+        for k in 0..64 {
+            for v in [(1u64 << k) - 1, 1 << k, (1 << k) + 1] {
+                ts = ts.wrapping_add(v as i64).max(ts);
+                evs.push(ev(ts, EV_NETPOLL, 0, (k % 3) as i16 - 1, 0, v, 0));
+                evs.push(ev(ts, EV_GO_UNBLOCK, 0, 0, v, 0, v.rotate_left(17)));
+            }
+        }
+        let got = round_trip(0, &evs);
+        assert_eq!(got.len(), evs.len());
+        for (a, b) in evs.iter().zip(&got) {
+            assert!(
+                same(a, b),
+                "ts {} x {:#x} g {:#x}: got ts {} x {:#x} g {:#x} y {:#x}",
+                a.ts,
+                a.x,
+                a.g,
+                b.ts,
+                b.x,
+                b.g,
+                b.y
+            );
+        }
     }
 
     #[test]
