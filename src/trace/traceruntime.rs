@@ -16,7 +16,7 @@ use crate::gmp::{Global, WaitReason, G, M, P};
 use crate::lock_futex::Mutex;
 
 /// One event as `convert` reads it back from a buffer's compact encoding (Go's traceEv*;
-/// `tracebuf.rs` encodes it, `json.rs` says what each field means per kind).
+/// ``tracebuf.rs` encodes it, `json.rs` says what each field means per kind).
 #[derive(Clone, Copy)]
 pub struct Ev {
     /// When it happened: `ticks()` as decoded, nanotime once `convert` has mapped it.
@@ -140,7 +140,7 @@ fn push_full(b: *mut TraceBuf) {
 /// The event clock (Go's cputicks, as its tracer uses on amd64): the time-stamp counter, 12 ns
 /// against nanotime's 24 on the machine the README measures on. gort's x86-64 targets assume an
 /// invariant TSC, as the Linux vDSO's own nanotime does when its clocksource is `tsc`; per-M
-/// monotonicity is kept by `emit_on` regardless. `convert` maps ticks to nanotime linearly
+/// monotonicity is kept by the encoder (`TraceBuf::encode`) regardless. `convert` maps ticks to nanotime linearly
 /// between start's and stop's readings. Elsewhere it is nanotime itself (the map is then the
 /// identity).
 #[cfg(target_arch = "x86_64")]
@@ -396,8 +396,8 @@ extern "C" fn writer_entry(_ctx: usize) {
 }
 
 /// The writer goroutine (Go's trace reader; ReadTrace's consumer runs at the end). While the
-/// program runs it only appends each full buffer's events, as they are, to the spill file (one
-/// write per 2048 events, no formatting: Go too writes a binary trace and converts it later);
+/// program runs it only appends each full buffer's bytes, as encoded, to the spill file (one
+/// write per 64 KB buffer, no formatting: Go too writes a binary trace and converts it later);
 /// once `stop` has taken every buffer it turns the spill file into the JSON file.
 fn writer_main() {
     // SAFETY: FILE was set by start before this goroutine was made; only this goroutine takes it.
