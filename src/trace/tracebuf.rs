@@ -94,7 +94,7 @@ const FLOW_SHIFT: u32 = 40;
 /// # Safety
 /// `p` is valid for 10 bytes of writes.
 #[inline(always)]
-unsafe fn put(mut p: *mut u8, mut v: u64) -> *mut u8 {
+unsafe fn put(p: *mut u8, v: u64) -> *mut u8 {
     // SAFETY: at most 10 bytes (64 bits, 7 a byte; the 3-byte form stores 4), the caller's
     // promise; unaligned stores are what write_unaligned is for.
     unsafe {
@@ -112,6 +112,20 @@ unsafe fn put(mut p: *mut u8, mut v: u64) -> *mut u8 {
             (p as *mut u32).write_unaligned(w.to_le());
             return p.add(3);
         }
+        put_slow(p, v)
+    }
+}
+
+/// put's loop for values of 2^21 and up (rare: out of line, so each field's inline code stays
+/// small).
+///
+/// # Safety
+/// As put.
+#[cold]
+#[inline(never)]
+unsafe fn put_slow(mut p: *mut u8, mut v: u64) -> *mut u8 {
+    // SAFETY: at most 10 bytes, the caller's promise.
+    unsafe {
         while v >= 0x80 {
             *p = v as u8 | 0x80;
             p = p.add(1);

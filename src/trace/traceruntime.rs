@@ -182,6 +182,14 @@ fn emit(kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: Option<*mut P>) {
     crate::proc::releasem(mp);
 }
 
+/// emit, out of line: for the hooks that are not on a hot path (Ps and Ms starting and
+/// stopping, steals, netpoll, system calls, preemptions), so that each does not carry its own
+/// copy of the encoder.
+#[inline(never)]
+fn emit_rare(kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: Option<*mut P>) {
+    emit(kind, arg, g, x, y, pp)
+}
+
 /// emit's body for M `mp` (the current one).
 #[inline(always)]
 fn emit_on(mp: *mut M, kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: *mut P) {
@@ -296,38 +304,38 @@ pub fn go_unblock(gp: *mut G) {
 /// Go's traceGoPreempt: `gp` is being switched out by a preemption.
 #[cold]
 pub fn go_preempt(gp: *mut G, asynchronous: bool) {
-    emit(EV_GO_PREEMPT, asynchronous as u8, goid(gp), 0, 0, CURP);
+    emit_rare(EV_GO_PREEMPT, asynchronous as u8, goid(gp), 0, 0, CURP);
 }
 
 /// Go's traceGoSysCall: the running `gp` enters a blocking system call (still with its P).
 #[cold]
 pub fn go_syscall(gp: *mut G) {
-    emit(EV_GO_STOP, STOP_SYSCALL, goid(gp), 0, 0, CURP);
-    emit(EV_GO_SYSCALL, 0, goid(gp), 0, 0, NOP);
+    emit_rare(EV_GO_STOP, STOP_SYSCALL, goid(gp), 0, 0, CURP);
+    emit_rare(EV_GO_SYSCALL, 0, goid(gp), 0, 0, NOP);
 }
 
 /// Go's traceGoSysExit: `gp` is back from the kernel (before it has a P again).
 #[cold]
 pub fn go_sysexit(gp: *mut G) {
-    emit(EV_GO_SYSEXIT, 0, goid(gp), 0, 0, NOP);
+    emit_rare(EV_GO_SYSEXIT, 0, goid(gp), 0, 0, NOP);
 }
 
 /// Go's traceProcStart: the current M acquired `pp`.
 #[cold]
 pub fn proc_start(pp: *mut P) {
-    emit(EV_PROC_START, 0, 0, 0, 0, Some(pp));
+    emit_rare(EV_PROC_START, 0, 0, 0, 0, Some(pp));
 }
 
 /// Go's traceProcStop: the current M releases `pp`.
 #[cold]
 pub fn proc_stop(pp: *mut P) {
-    emit(EV_PROC_STOP, 0, 0, 0, 0, Some(pp));
+    emit_rare(EV_PROC_STOP, 0, 0, 0, 0, Some(pp));
 }
 
 /// The current M goes to sleep (`stopm`), or woke up.
 #[cold]
 pub fn m_sleep(woke: bool) {
-    emit(if woke { EV_M_START } else { EV_M_STOP }, 0, 0, 0, 0, NOP);
+    emit_rare(if woke { EV_M_START } else { EV_M_STOP }, 0, 0, 0, 0, NOP);
 }
 
 /// The current M's P stole from `victim`.
@@ -335,13 +343,13 @@ pub fn m_sleep(woke: bool) {
 pub fn steal(victim: *mut P) {
     // SAFETY: Ps are never freed.
     let v = unsafe { (*victim).id } as u64;
-    emit(EV_STEAL, 0, 0, v, 0, CURP);
+    emit_rare(EV_STEAL, 0, 0, v, 0, CURP);
 }
 
 /// The network poller handed back `n` goroutines.
 #[cold]
 pub fn netpoll(n: usize) {
-    emit(EV_NETPOLL, 0, 0, n as u64, 0, CURP);
+    emit_rare(EV_NETPOLL, 0, 0, n as u64, 0, CURP);
 }
 
 /// mexit: the exiting M hands its partial buffer over (under sched.lock, which `stop` walks
