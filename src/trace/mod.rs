@@ -7,24 +7,28 @@
 //!
 //! - **Off**: every hook in the scheduler is `if trace::on() { … }`, one Relaxed load and a
 //!   predictable branch; the recording functions are out of line (`#[cold]`).
-//! - **On**: each M appends fixed-size events to its own buffer (`m.trace_buf`, Go 1.21's
-//!   per-M buffers: an event is written by the M that makes it, with or without a P, so no
-//!   lock is needed), inside the seqlock section of `seqlock.rs` (which states the ordering
-//!   argument). Timestamps are `ticks()` (rdtsc on x86-64, as Go's cputicks; nanotime
-//!   elsewhere), monotonic per M, mapped to nanotime when the JSON is written. A full buffer goes on the `FULL` list (a lock taken once per 2048 events) and
+//! - **On**: each M appends events to its own buffer (`m.trace_buf`, Go 1.21's per-M buffers:
+//!   an event is written by the M that makes it, with or without a P, so no lock is needed),
+//!   inside the seqlock section of `seqlock.rs` (which states the ordering argument), in the
+//!   compact binary encoding of `tracebuf.rs` (a kind byte, varints, timestamps as deltas: about
+//!   7 bytes an event, as Go's tracebuf.go). Timestamps are `ticks()` (rdtsc on x86-64, as Go's
+//!   cputicks; nanotime elsewhere), monotonic per M, mapped to nanotime when the JSON is
+//!   written. A full buffer (64 KB) goes on the `FULL` list (a lock taken once per buffer) and
 //!   the M takes a fresh one.
 //! - **The writer** (Go's trace reader) is a goroutine started by `start`. It parks while no
 //!   buffer is full; `find_runnable` wakes it ("try to schedule a trace reader": `reader_to_run`)
 //!   when `PENDING` says buffers wait, so events are never written from inside the scheduler.
-//!   While the program runs it only appends each buffer's raw events to a spill file
+//!   While the program runs it only appends each buffer's bytes, as encoded, to a spill file
 //!   (`<path>.raw`, one write per buffer), as Go writes a binary trace and converts it later.
 //! - **stop** records the caller's span end, turns the switch off, takes every M's partial
 //!   buffer once that M is out of its write section, tells the writer to finish and waits for
-//!   it: the writer reads the spill file back, writes the JSON file, and removes the spill. Goroutines running on other Ps when tracing starts or stops have their spans cut at
+//!   it: the writer reads the spill file back, decodes it, writes the JSON file, and removes
+//!   the spill. Goroutines running on other Ps when tracing starts or stops have their spans cut at
 //!   the trace's edges (Go emits their status instead).
 
 mod json;
 mod seqlock;
+mod tracebuf;
 mod traceruntime;
 
 pub(crate) use traceruntime::*;

@@ -4,6 +4,8 @@
 
 use super::json;
 use super::seqlock;
+pub use super::tracebuf::TraceBuf;
+use super::tracebuf::{self, Decoder};
 
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use core::{ptr, str};
@@ -13,15 +15,11 @@ use alloc::vec::Vec;
 use crate::gmp::{Global, WaitReason, G, M, P};
 use crate::lock_futex::Mutex;
 
-/// Events per buffer (40 bytes each: an 80 KB buffer).
-pub const BUF_EVENTS: usize = 2048;
-
-/// One recorded event (Go's traceEv*, fixed size; `json.rs` says what each field means per
-/// kind). All-zero is a valid value, so buffers come from `alloc_zeroed`.
+/// One event as `convert` reads it back from a buffer's compact encoding (Go's traceEv*;
+/// ``tracebuf.rs` encodes it, `json.rs` says what each field means per kind).
 #[derive(Clone, Copy)]
-#[repr(C)]
 pub struct Ev {
-    /// When it happened: `ticks()` while recording, nanotime once `convert` has read it back.
+    /// When it happened: `ticks()` as decoded, nanotime once `convert` has mapped it.
     pub ts: i64,
     /// The goroutine it is about (goid), or 0.
     pub g: u64,
@@ -80,17 +78,6 @@ pub const STOP_SYSCALL: u8 = 3;
 pub const STOP_TRACE: u8 = 4;
 /// It parked (x, y: the wait reason).
 pub const STOP_BLOCK: u8 = 5;
-
-/// A buffer of events (Go's traceBuf).
-#[repr(C)]
-pub struct TraceBuf {
-    /// Events used.
-    pub n: usize,
-    /// The previous buffer's last timestamp (0 for an M's first): the floor of this one's.
-    pub last: i64,
-    /// The events.
-    pub ev: [Ev; BUF_EVENTS],
-}
 
 /// The switch: 1 while tracing (the seqlock's `on` word).
 static ON: AtomicU32 = AtomicU32::new(0);
@@ -153,7 +140,7 @@ fn push_full(b: *mut TraceBuf) {
 /// The event clock (Go's cputicks, as its tracer uses on amd64): the time-stamp counter, 12 ns
 /// against nanotime's 24 on the machine the README measures on. gort's x86-64 targets assume an
 /// invariant TSC, as the Linux vDSO's own nanotime does when its clocksource is `tsc`; per-M
-/// monotonicity is kept by `emit_on` regardless. `convert` maps ticks to nanotime linearly
+/// monotonicity is kept by the encoder (`TraceBuf::encode`) regardless. `convert` maps ticks to nanotime linearly
 /// between start's and stop's readings. Elsewhere it is nanotime itself (the map is then the
 /// identity).
 #[cfg(target_arch = "x86_64")]
@@ -184,9 +171,9 @@ fn ticks_to_nanotime(k: i64, k0: u64, t0: u64, k1: u64, t1: u64) -> i64 {
 }
 
 /// Records one event on the current M (Go's traceEventWriter.event). The goroutine is pinned
-/// to the M meanwhile (`acquirem`: no preemption inside the section).
-#[cold]
-#[inline(never)]
+/// to the M meanwhile (`acquirem`: no preemption inside the section). Inlined into each hook
+/// (themselves out of line and cold), so the encoder's per-kind choices are made at compile time.
+#[inline(always)]
 fn emit(kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: Option<*mut P>) {
     let mp = crate::proc::acquirem();
     // None: the current P, read while pinned.
@@ -195,7 +182,16 @@ fn emit(kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: Option<*mut P>) {
     crate::proc::releasem(mp);
 }
 
+/// emit, out of line: for the hooks that are not on a hot path (Ps and Ms starting and
+/// stopping, steals, netpoll, system calls, preemptions), so that each does not carry its own
+/// copy of the encoder.
+#[inline(never)]
+fn emit_rare(kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: Option<*mut P>) {
+    emit(kind, arg, g, x, y, pp)
+}
+
 /// emit's body for M `mp` (the current one).
+#[inline(always)]
 fn emit_on(mp: *mut M, kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: *mut P) {
     if mp.is_null() {
         return;
@@ -206,28 +202,38 @@ fn emit_on(mp: *mut M, kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: *mut P) {
         if !seqlock::writer_begin(&(*mp).trace_seq, &ON) {
             return;
         }
-        let mut b = (*mp).trace_buf;
-        if b.is_null() || (*b).n == BUF_EVENTS {
-            let last = if b.is_null() { 0 } else { (*b).ev[BUF_EVENTS - 1].ts };
-            if !b.is_null() {
-                push_full(b);
-            }
-            b = new_buf();
-            if !b.is_null() {
-                (*b).last = last;
-            }
-            (*mp).trace_buf = b;
-        }
-        if !b.is_null() {
-            let p = if pp.is_null() { -1 } else { (*pp).id as i16 };
-            // Never before this M's previous event (a TSC that is not synchronized across
-            // cores, after a migration): timestamps are monotonic per M.
-            let prev = if (*b).n > 0 { (*b).ev[(*b).n - 1].ts } else { (*b).last };
-            let ts = ticks().max(prev);
-            (*b).ev[(*b).n] = Ev { ts, g, x, y, kind, arg, p, m: (*mp).id as i32 };
-            (*b).n += 1;
+        let p = if pp.is_null() { -1 } else { (*pp).id };
+        let b = (*mp).trace_buf;
+        // encode keeps timestamps monotonic per M (never before this M's previous event: a TSC
+        // that is not synchronized across cores, after a migration), across buffers too.
+        if b.is_null() || !(*b).encode(ticks(), kind, arg, p, g, x, y) {
+            refill(mp, kind, arg, p, g, x, y);
         }
         seqlock::writer_end(&(*mp).trace_seq);
+    }
+}
+
+/// emit_on's slow path, once per buffer: hands the M's full buffer to the writer and records
+/// the event in a fresh one (dropped if there is no memory).
+///
+/// # Safety
+/// `mp` is this thread's M, inside its seqlock write section.
+#[cold]
+#[inline(never)]
+unsafe fn refill(mp: *mut M, kind: u8, arg: u8, p: i32, g: u64, x: u64, y: u64) {
+    // SAFETY: the caller's promise: the M's buffer is ours to replace.
+    unsafe {
+        let mut b = (*mp).trace_buf;
+        let last = if b.is_null() { 0 } else { (*b).last_ts() };
+        if !b.is_null() {
+            push_full(b);
+        }
+        b = new_buf();
+        if !b.is_null() {
+            (*b).init((*mp).id as i32, last);
+            (*b).encode(ticks(), kind, arg, p, g, x, y);
+        }
+        (*mp).trace_buf = b;
     }
 }
 
@@ -298,38 +304,38 @@ pub fn go_unblock(gp: *mut G) {
 /// Go's traceGoPreempt: `gp` is being switched out by a preemption.
 #[cold]
 pub fn go_preempt(gp: *mut G, asynchronous: bool) {
-    emit(EV_GO_PREEMPT, asynchronous as u8, goid(gp), 0, 0, CURP);
+    emit_rare(EV_GO_PREEMPT, asynchronous as u8, goid(gp), 0, 0, CURP);
 }
 
 /// Go's traceGoSysCall: the running `gp` enters a blocking system call (still with its P).
 #[cold]
 pub fn go_syscall(gp: *mut G) {
-    emit(EV_GO_STOP, STOP_SYSCALL, goid(gp), 0, 0, CURP);
-    emit(EV_GO_SYSCALL, 0, goid(gp), 0, 0, NOP);
+    emit_rare(EV_GO_STOP, STOP_SYSCALL, goid(gp), 0, 0, CURP);
+    emit_rare(EV_GO_SYSCALL, 0, goid(gp), 0, 0, NOP);
 }
 
 /// Go's traceGoSysExit: `gp` is back from the kernel (before it has a P again).
 #[cold]
 pub fn go_sysexit(gp: *mut G) {
-    emit(EV_GO_SYSEXIT, 0, goid(gp), 0, 0, NOP);
+    emit_rare(EV_GO_SYSEXIT, 0, goid(gp), 0, 0, NOP);
 }
 
 /// Go's traceProcStart: the current M acquired `pp`.
 #[cold]
 pub fn proc_start(pp: *mut P) {
-    emit(EV_PROC_START, 0, 0, 0, 0, Some(pp));
+    emit_rare(EV_PROC_START, 0, 0, 0, 0, Some(pp));
 }
 
 /// Go's traceProcStop: the current M releases `pp`.
 #[cold]
 pub fn proc_stop(pp: *mut P) {
-    emit(EV_PROC_STOP, 0, 0, 0, 0, Some(pp));
+    emit_rare(EV_PROC_STOP, 0, 0, 0, 0, Some(pp));
 }
 
 /// The current M goes to sleep (`stopm`), or woke up.
 #[cold]
 pub fn m_sleep(woke: bool) {
-    emit(if woke { EV_M_START } else { EV_M_STOP }, 0, 0, 0, 0, NOP);
+    emit_rare(if woke { EV_M_START } else { EV_M_STOP }, 0, 0, 0, 0, NOP);
 }
 
 /// The current M's P stole from `victim`.
@@ -337,13 +343,13 @@ pub fn m_sleep(woke: bool) {
 pub fn steal(victim: *mut P) {
     // SAFETY: Ps are never freed.
     let v = unsafe { (*victim).id } as u64;
-    emit(EV_STEAL, 0, 0, v, 0, CURP);
+    emit_rare(EV_STEAL, 0, 0, v, 0, CURP);
 }
 
 /// The network poller handed back `n` goroutines.
 #[cold]
 pub fn netpoll(n: usize) {
-    emit(EV_NETPOLL, 0, 0, n as u64, 0, CURP);
+    emit_rare(EV_NETPOLL, 0, 0, n as u64, 0, CURP);
 }
 
 /// mexit: the exiting M hands its partial buffer over (under sched.lock, which `stop` walks
@@ -398,8 +404,8 @@ extern "C" fn writer_entry(_ctx: usize) {
 }
 
 /// The writer goroutine (Go's trace reader; ReadTrace's consumer runs at the end). While the
-/// program runs it only appends each full buffer's events, as they are, to the spill file (one
-/// write per 2048 events, no formatting: Go too writes a binary trace and converts it later);
+/// program runs it only appends each full buffer's bytes, as encoded, to the spill file (one
+/// write per 64 KB buffer, no formatting: Go too writes a binary trace and converts it later);
 /// once `stop` has taken every buffer it turns the spill file into the JSON file.
 fn writer_main() {
     // SAFETY: FILE was set by start before this goroutine was made; only this goroutine takes it.
@@ -413,8 +419,8 @@ fn writer_main() {
         let bufs = core::mem::take(&mut FULL.lock().0);
         PENDING.fetch_sub(bufs.len(), Ordering::SeqCst);
         for b in bufs {
-            // SAFETY: taken off FULL: ours; n events were written before it was pushed.
-            if held.is_empty() && spill.write_all(ev_bytes(unsafe { &(&*b).ev[..(*b).n] })).is_ok() {
+            // SAFETY: taken off FULL: ours; its events were written before it was pushed.
+            if held.is_empty() && spill.write_all(unsafe { (*b).seal() }).is_ok() {
                 // SAFETY: ours, and spilled.
                 unsafe { free_buf(b) };
             } else {
@@ -441,14 +447,6 @@ fn writer_main() {
     }
 }
 
-/// The bytes of `evs` (Ev is plain integers with no padding: 8+8+8+8+1+1+2+4 = 40 bytes).
-fn ev_bytes(evs: &[Ev]) -> &[u8] {
-    const { assert!(core::mem::size_of::<Ev>() == 40) };
-    // SAFETY: Ev has no padding (the assert and the field list), so every byte is initialized;
-    // the slice covers exactly evs.
-    unsafe { core::slice::from_raw_parts(evs.as_ptr() as *const u8, core::mem::size_of_val(evs)) }
-}
-
 /// Turns `evs`' timestamps from ticks into nanotime (stop's calibration).
 fn to_nanotime(evs: &mut [Ev]) {
     let (k0, t0) = (K0.load(Ordering::Relaxed), T0.load(Ordering::Relaxed));
@@ -458,57 +456,56 @@ fn to_nanotime(evs: &mut [Ev]) {
     }
 }
 
-/// Writes the JSON file from the spill file's events, then `held`'s (stop's end of the trace:
-/// the same output the writer used to make during the run). Reads the spill file back a
-/// buffer's worth at a time, into a TraceBuf.
+/// Writes the JSON file from the spill file's buffers, then `held`'s (stop's end of the trace).
+/// Reads the spill file back a buffer at a time (its header, then its events) and decodes it.
 fn convert(file: &crate::fs::File, spill: &crate::fs::File, held: &[*mut TraceBuf]) {
     let mut w = json::Writer::new(T0.load(Ordering::Relaxed), crate::proc::gomaxprocs());
     let mut out = Vec::new();
     w.begin(&mut out);
-    let chunk = new_buf();
-    if !chunk.is_null() && spill.seek(crate::io::SeekFrom::Start(0)).is_ok() {
+    let mut evs: Vec<Ev> = Vec::new();
+    let mut bytes: Vec<u8> = Vec::new();
+    let emit_json = |w: &mut json::Writer, out: &mut Vec<u8>, evs: &mut Vec<Ev>| {
+        to_nanotime(evs);
+        w.events(out, evs);
+        let _ = file.write_all(out);
+        out.clear();
+        evs.clear();
+    };
+    if spill.seek(crate::io::SeekFrom::Start(0)).is_ok() {
         loop {
-            // SAFETY: chunk is ours; any bytes are a valid Ev (plain integers), so reading the
-            // file into the events' bytes is fine.
-            let bytes = unsafe {
-                core::slice::from_raw_parts_mut(
-                    (*chunk).ev.as_mut_ptr() as *mut u8,
-                    core::mem::size_of::<[Ev; BUF_EVENTS]>(),
-                )
-            };
-            let mut got = 0;
-            while got < bytes.len() {
-                match spill.read(&mut bytes[got..]) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => got += n,
-                }
+            let mut hdr = [0u8; tracebuf::HDR];
+            if !read_full(spill, &mut hdr) {
+                break;
             }
-            let n = got / core::mem::size_of::<Ev>();
-            // SAFETY: chunk is ours; its first n events were just read.
-            let evs = unsafe { &mut (&mut *chunk).ev[..n] };
-            to_nanotime(evs);
-            w.events(&mut out, evs);
-            let _ = file.write_all(&out);
-            out.clear();
-            if got < bytes.len() {
+            bytes.clear();
+            bytes.resize(tracebuf::events_len(&hdr).min(tracebuf::BUF_BYTES), 0);
+            let whole = read_full(spill, &mut bytes);
+            evs.extend(Decoder::new(&hdr, &bytes));
+            emit_json(&mut w, &mut out, &mut evs);
+            if !whole {
                 break;
             }
         }
     }
-    if !chunk.is_null() {
-        // SAFETY: from new_buf, ours.
-        unsafe { free_buf(chunk) };
-    }
     for &b in held {
-        // SAFETY: the writer's (taken off FULL); n events were written before it was pushed.
-        let evs = unsafe { &mut (&mut *b).ev[..(*b).n] };
-        to_nanotime(evs);
-        w.events(&mut out, evs);
-        let _ = file.write_all(&out);
-        out.clear();
+        // SAFETY: the writer's (taken off FULL); its events were written before it was pushed.
+        evs.extend(Decoder::whole(unsafe { (*b).seal() }));
+        emit_json(&mut w, &mut out, &mut evs);
     }
     w.end(&mut out);
     let _ = file.write_all(&out);
+}
+
+/// Fills `buf` from `f`: false at end of file or on an error before it is full.
+fn read_full(f: &crate::fs::File, buf: &mut [u8]) -> bool {
+    let mut got = 0;
+    while got < buf.len() {
+        match f.read(&mut buf[got..]) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => got += n,
+        }
+    }
+    true
 }
 
 /// Why `start` refused.

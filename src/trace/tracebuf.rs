@@ -1,0 +1,476 @@
+//! A per-M trace buffer and its compact binary event encoding (Go's tracebuf.go: traceBuf,
+//! varint-encoded events with timestamps as deltas from the buffer's previous event). Events
+//! are encoded here as the M records them, spilled as they are, and decoded back into `Ev`s at
+//! `stop`, where `json.rs` writes them.
+//!
+//! A buffer's bytes are a 16-byte header (events' byte length: u32; the M's id: i32; the
+//! timestamp floor, the previous buffer's last timestamp: i64; all little-endian) followed by
+//! its events. An event is one head byte (kind in bits 0..4, `arg` in bits 4..7, bit 7: "a P
+//! follows"), the timestamp as an unsigned LEB128 varint delta from the previous event's (the
+//! floor for the first: timestamps are monotonic per M, so deltas are never negative), the P's
+//! id + 1 as a varint if bit 7 says it differs from the previous event's (-1, "no P", at a
+//! buffer's start), then the kind's fields: goroutine ids and counts as varints, pointers (a
+//! `gort::go` call site, a wait reason's text) as zigzag varints of their distance from a
+//! static of this binary (they point into its read-only data), flow ids as their M part and
+//! count part. A ping-pong round trip's six events take about 60 bytes instead of 240.
+//!
+//! The pointers make the encoding readable only by the process that wrote it, as before.
+
+use super::traceruntime::*;
+
+/// A buffer's size in bytes, header included.
+pub const BUF_BYTES: usize = 64 * 1024;
+/// The header's size.
+pub const HDR: usize = 16;
+/// The most bytes one event takes (head 1, ts 10, P 3, g 10, x 10, y 4 + 6), plus one for the
+/// 3-byte varint's 4-byte store: `encode` wants this much room.
+pub const MAX_EV: usize = 54;
+
+/// A buffer of encoded events (Go's traceBuf). All-zero is a valid value (an empty buffer
+/// whose `init` has not run), so buffers come from `alloc_zeroed`.
+#[repr(C)]
+pub struct TraceBuf {
+    /// Bytes of `data` used (header included once `init` has run).
+    n: usize,
+    /// The previous event's timestamp (the floor before the first).
+    prev_ts: i64,
+    /// The previous event's P id, -1 for none.
+    prev_p: i32,
+    /// The header, then the events.
+    data: [u8; BUF_BYTES],
+}
+
+/// The pointer fields' origin: a static of this binary, near the `Location`s and wait-reason
+/// texts the events point at, so their distances are small.
+static PTR_BASE: [u8; 1] = [0];
+
+fn ptr_base() -> u64 {
+    PTR_BASE.as_ptr() as u64
+}
+
+/// A pointer field's code: 0 for null, else the zigzag distance from `ptr_base` plus one. The
+/// one non-null value whose code would wrap to 0 takes null's old code instead, so the map is
+/// a bijection on u64 (any value round-trips, not only real pointers).
+fn ptr_code(x: u64) -> u64 {
+    let base = ptr_base();
+    if x == 0 {
+        return 0;
+    }
+    match zigzag(x.wrapping_sub(base) as i64).wrapping_add(1) {
+        0 => zigzag(0u64.wrapping_sub(base) as i64).wrapping_add(1),
+        c => c,
+    }
+}
+
+/// `ptr_code`'s inverse.
+fn ptr_decode(c: u64) -> u64 {
+    let base = ptr_base();
+    if c == 0 {
+        return 0;
+    }
+    if c == zigzag(0u64.wrapping_sub(base) as i64).wrapping_add(1) {
+        // The value whose code wrapped (see ptr_code).
+        return unzigzag(u64::MAX).wrapping_add(base as i64) as u64;
+    }
+    unzigzag(c - 1).wrapping_add(base as i64) as u64
+}
+
+fn zigzag(d: i64) -> u64 {
+    ((d << 1) ^ (d >> 63)) as u64
+}
+
+fn unzigzag(z: u64) -> i64 {
+    (z >> 1) as i64 ^ -((z & 1) as i64)
+}
+
+/// Flow ids are (M id + 1) << 40 | a per-M count: two varints, a byte and a few.
+const FLOW_SHIFT: u32 = 40;
+
+/// Writes `v` as an unsigned LEB128 varint at `p`, returns the byte after it. Values below 2^21
+/// (timestamp deltas under ~0.7 ms of ticks, goroutine ids, nearby pointers, flow counts: nearly
+/// every field) take one store and no loop; the 2- and 3-byte forms store 2 and 4 bytes (the
+/// 4th is garbage the next field or event overwrites, and within `MAX_EV`'s slack).
+///
+/// # Safety
+/// `p` is valid for 10 bytes of writes.
+#[inline(always)]
+unsafe fn put(p: *mut u8, v: u64) -> *mut u8 {
+    // SAFETY: at most 10 bytes (64 bits, 7 a byte; the 3-byte form stores 4), the caller's
+    // promise; unaligned stores are what write_unaligned is for.
+    unsafe {
+        if v < 1 << 7 {
+            *p = v as u8;
+            return p.add(1);
+        }
+        if v < 1 << 14 {
+            let w = (v & 0x7f | (v << 1) & 0x7f00 | 0x80) as u16;
+            (p as *mut u16).write_unaligned(w.to_le());
+            return p.add(2);
+        }
+        if v < 1 << 21 {
+            let w = (v & 0x7f | (v << 1) & 0x7f00 | (v << 2) & 0x7f_0000 | 0x8080) as u32;
+            (p as *mut u32).write_unaligned(w.to_le());
+            return p.add(3);
+        }
+        put_slow(p, v)
+    }
+}
+
+/// put's loop for values of 2^21 and up (rare: out of line, so each field's inline code stays
+/// small).
+///
+/// # Safety
+/// As put.
+#[cold]
+#[inline(never)]
+unsafe fn put_slow(mut p: *mut u8, mut v: u64) -> *mut u8 {
+    // SAFETY: at most 10 bytes, the caller's promise.
+    unsafe {
+        while v >= 0x80 {
+            *p = v as u8 | 0x80;
+            p = p.add(1);
+            v >>= 7;
+        }
+        *p = v as u8;
+        p.add(1)
+    }
+}
+
+impl TraceBuf {
+    /// Makes a fresh (zeroed) buffer M `m`'s, its first timestamp no lower than `floor`.
+    pub fn init(&mut self, m: i32, floor: i64) {
+        self.n = HDR;
+        self.prev_ts = floor;
+        self.prev_p = -1;
+        self.data[4..8].copy_from_slice(&m.to_le_bytes());
+        self.data[8..16].copy_from_slice(&floor.to_le_bytes());
+    }
+
+    /// The last event's timestamp (the next buffer's floor).
+    pub fn last_ts(&self) -> i64 {
+        self.prev_ts
+    }
+
+    /// Whether an event may not fit (or `init` has not run): the M takes a fresh buffer.
+    #[inline(always)]
+    pub fn full(&self) -> bool {
+        // n < HDR wraps to a large value: one compare for both.
+        self.n.wrapping_sub(HDR) > BUF_BYTES - MAX_EV - HDR
+    }
+
+    /// Appends one event, or returns false (writing nothing) if it may not fit. Its timestamp
+    /// is raised to the previous event's if below it (per-M monotonicity: a TSC not synchronized
+    /// across cores, after a migration); `arg` is below 8 (every kind's is). Fields a kind
+    /// does not use (json.rs) are not stored and decode as 0.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub fn encode(&mut self, ts: i64, kind: u8, arg: u8, p: i32, g: u64, x: u64, y: u64) -> bool {
+        debug_assert!(kind < 16 && arg < 8);
+        if self.full() {
+            return false;
+        }
+        let ts = ts.max(self.prev_ts);
+        let pflag = p != self.prev_p;
+        // SAFETY: n <= BUF_BYTES - MAX_EV (checked above) and an event writes at most MAX_EV
+        // bytes: 1 head + 10 (ts) + 3 (P id + 1 < 2^17) + three fields of at most 10, or the
+        // flow's 4 + 6 for y.
+        unsafe {
+            let start = self.data.as_mut_ptr().add(self.n);
+            *start = kind & 15 | (arg & 7) << 4 | (pflag as u8) << 7;
+            let mut q = put(start.add(1), ts.wrapping_sub(self.prev_ts) as u64);
+            if pflag {
+                q = put(q, (p + 1) as u32 as u64 & 0xffff);
+            }
+            match kind {
+                EV_GO_CREATE => {
+                    q = put(q, g);
+                    q = put(q, x);
+                }
+                EV_GO_START => {
+                    q = put(q, g);
+                    q = put(q, ptr_code(x));
+                    q = put(q, y >> FLOW_SHIFT);
+                    q = put(q, y & ((1 << FLOW_SHIFT) - 1));
+                }
+                EV_GO_STOP => {
+                    q = put(q, g);
+                    if arg == STOP_BLOCK {
+                        q = put(q, ptr_code(x));
+                        q = put(q, y);
+                    }
+                }
+                EV_GO_UNBLOCK => {
+                    q = put(q, g);
+                    q = put(q, y >> FLOW_SHIFT);
+                    q = put(q, y & ((1 << FLOW_SHIFT) - 1));
+                }
+                EV_GO_SYSCALL | EV_GO_SYSEXIT | EV_GO_PREEMPT => q = put(q, g),
+                EV_STEAL | EV_NETPOLL => q = put(q, x),
+                _ => {}
+            }
+            self.n = q.offset_from(self.data.as_ptr()) as usize;
+        }
+        self.prev_ts = ts;
+        self.prev_p = p;
+        true
+    }
+
+    /// The buffer's bytes (header and events) once its header's length is filled in: what the
+    /// writer spills and `Decoder` reads.
+    pub fn seal(&mut self) -> &[u8] {
+        let n = self.n.max(HDR);
+        self.data[..4].copy_from_slice(&((n - HDR) as u32).to_le_bytes());
+        &self.data[..n]
+    }
+}
+
+/// A buffer's header: the length of the events after it (bytes).
+pub fn events_len(hdr: &[u8; HDR]) -> usize {
+    u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]) as usize
+}
+
+/// Reads one sealed buffer's events back (its header, then `events_len` bytes) as `Ev`s, in
+/// order. Stops at the end or at a truncated event.
+pub struct Decoder<'a> {
+    rest: &'a [u8],
+    m: i32,
+    prev_ts: i64,
+    prev_p: i32,
+}
+
+impl<'a> Decoder<'a> {
+    /// A decoder for `hdr` (a buffer's first HDR bytes) and `events` (the bytes after it).
+    pub fn new(hdr: &[u8; HDR], events: &'a [u8]) -> Decoder<'a> {
+        let m = i32::from_le_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]);
+        let mut f = [0u8; 8];
+        f.copy_from_slice(&hdr[8..16]);
+        let len = events_len(hdr).min(events.len());
+        Decoder { rest: &events[..len], m, prev_ts: i64::from_le_bytes(f), prev_p: -1 }
+    }
+
+    /// A decoder for a whole sealed buffer (`TraceBuf::seal`'s bytes).
+    pub fn whole(bytes: &'a [u8]) -> Decoder<'a> {
+        let mut h = [0u8; HDR];
+        let n = bytes.len().min(HDR);
+        h[..n].copy_from_slice(&bytes[..n]);
+        Decoder::new(&h, &bytes[n..])
+    }
+
+    fn get(&mut self) -> Option<u64> {
+        let mut v = 0u64;
+        for (i, &b) in self.rest.iter().enumerate().take(10) {
+            v |= ((b & 0x7f) as u64) << (7 * i);
+            if b < 0x80 {
+                self.rest = &self.rest[i + 1..];
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    fn flow(&mut self) -> Option<u64> {
+        let hi = self.get()?;
+        Some(hi << FLOW_SHIFT | self.get()?)
+    }
+}
+
+impl Iterator for Decoder<'_> {
+    type Item = Ev;
+
+    fn next(&mut self) -> Option<Ev> {
+        let (&h, rest) = self.rest.split_first()?;
+        self.rest = rest;
+        let (kind, arg) = (h & 15, h >> 4 & 7);
+        let ts = self.prev_ts.wrapping_add(self.get()? as i64);
+        let p = if h & 0x80 != 0 { self.get()? as i32 - 1 } else { self.prev_p };
+        let (mut g, mut x, mut y) = (0, 0, 0);
+        match kind {
+            EV_GO_CREATE => {
+                g = self.get()?;
+                x = self.get()?;
+            }
+            EV_GO_START => {
+                g = self.get()?;
+                x = ptr_decode(self.get()?);
+                y = self.flow()?;
+            }
+            EV_GO_STOP => {
+                g = self.get()?;
+                if arg == STOP_BLOCK {
+                    x = ptr_decode(self.get()?);
+                    y = self.get()?;
+                }
+            }
+            EV_GO_UNBLOCK => {
+                g = self.get()?;
+                y = self.flow()?;
+            }
+            EV_GO_SYSCALL | EV_GO_SYSEXIT | EV_GO_PREEMPT => g = self.get()?,
+            EV_STEAL | EV_NETPOLL => x = self.get()?,
+            _ => {}
+        }
+        self.prev_ts = ts;
+        self.prev_p = p;
+        Some(Ev { ts, g, x, y, kind, arg, p: p as i16, m: self.m })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::boxed::Box;
+    use alloc::vec::Vec;
+
+    fn fresh(m: i32, floor: i64) -> Box<TraceBuf> {
+        // SAFETY: all-zero is a valid TraceBuf (plain integers and bytes).
+        let mut b: Box<TraceBuf> = unsafe { Box::new_zeroed().assume_init() };
+        b.init(m, floor);
+        b
+    }
+
+    fn ev(ts: i64, kind: u8, arg: u8, p: i16, g: u64, x: u64, y: u64) -> Ev {
+        Ev { ts, g, x, y, kind, arg, p, m: 7 }
+    }
+
+    fn same(a: &Ev, b: &Ev) -> bool {
+        (a.ts, a.g, a.x, a.y, a.kind, a.arg, a.p, a.m) == (b.ts, b.g, b.x, b.y, b.kind, b.arg, b.p, b.m)
+    }
+
+    fn round_trip(floor: i64, evs: &[Ev]) -> Vec<Ev> {
+        let mut b = fresh(7, floor);
+        for e in evs {
+            assert!(b.encode(e.ts, e.kind, e.arg, e.p as i32, e.g, e.x, e.y));
+        }
+        let bytes: Vec<u8> = b.seal().to_vec();
+        Decoder::whole(&bytes).collect()
+    }
+
+    #[test]
+    fn every_kind_round_trips() {
+        let loc = &PTR_BASE as *const _ as u64 + 0x1234;
+        let big = u64::MAX;
+        let evs = [
+            ev(100, EV_GO_CREATE, 0, 0, 2, 1, 0),
+            ev(100, EV_GO_CREATE, 0, 1023, big, big, 0),
+            ev(150, EV_GO_START, 0, 0, 2, loc, (3 << 40) | 99),
+            ev(150, EV_GO_START, 0, 0, 2, 0, 0),
+            ev(151, EV_GO_START, 0, 5, big, big, big),
+            ev(152, EV_GO_START, 0, -1, 1, 1, 1),
+            ev(160, EV_GO_STOP, STOP_EXIT, 0, 2, 0, 0),
+            ev(161, EV_GO_STOP, STOP_SCHED, 0, 3, 0, 0),
+            ev(162, EV_GO_STOP, STOP_PREEMPT, 0, 3, 0, 0),
+            ev(163, EV_GO_STOP, STOP_SYSCALL, 0, 3, 0, 0),
+            ev(164, EV_GO_STOP, STOP_TRACE, 0, 3, 0, 0),
+            ev(165, EV_GO_STOP, STOP_BLOCK, 0, 3, loc + 77, 13),
+            ev(166, EV_GO_STOP, STOP_BLOCK, 2, 3, big, big),
+            ev(170, EV_GO_UNBLOCK, 0, 2, 9, 0, (1 << 40) | 5),
+            ev(170, EV_GO_UNBLOCK, 0, -1, 9, 0, big),
+            ev(180, EV_GO_SYSCALL, 0, -1, 4, 0, 0),
+            ev(190, EV_GO_SYSEXIT, 0, -1, 4, 0, 0),
+            ev(200, EV_PROC_START, 0, 3, 0, 0, 0),
+            ev(210, EV_PROC_STOP, 0, 3, 0, 0, 0),
+            ev(220, EV_M_START, 0, -1, 0, 0, 0),
+            ev(230, EV_M_STOP, 0, -1, 0, 0, 0),
+            ev(240, EV_GO_PREEMPT, 1, 0, 6, 0, 0),
+            ev(241, EV_GO_PREEMPT, 0, 0, 6, 0, 0),
+            ev(250, EV_STEAL, 0, 1, 0, 1023, 0),
+            ev(260, EV_NETPOLL, 0, 0, 0, 12345, 0),
+            // A large delta: the whole positive range in one step.
+            ev(i64::MAX, EV_NETPOLL, 0, 1023, 0, big, 0),
+        ];
+        let got = round_trip(90, &evs);
+        assert_eq!(got.len(), evs.len());
+        for (a, b) in evs.iter().zip(&got) {
+            assert!(
+                same(a, b),
+                "kind {} ts {}: decoded ts {} g {} x {:#x} y {:#x} p {}",
+                a.kind,
+                a.ts,
+                b.ts,
+                b.g,
+                b.x,
+                b.y,
+                b.p
+            );
+        }
+    }
+
+    #[test]
+    fn timestamps_wrap_and_stay_monotonic() {
+        // From the most negative floor to the largest timestamp (a delta of 2^64 - 1, wrapping).
+        let got = round_trip(i64::MIN, &[ev(i64::MAX, EV_M_START, 0, -1, 0, 0, 0)]);
+        assert_eq!(got[0].ts, i64::MAX);
+        // Below the floor or the previous event: raised to it.
+        let got = round_trip(
+            1000,
+            &[
+                ev(5, EV_M_START, 0, -1, 0, 0, 0),
+                ev(2000, EV_M_STOP, 0, -1, 0, 0, 0),
+                ev(1500, EV_M_START, 0, -1, 0, 0, 0),
+            ],
+        );
+        let ts: Vec<i64> = got.iter().map(|e| e.ts).collect();
+        assert_eq!(ts, [1000, 2000, 2000]);
+    }
+
+    #[test]
+    fn pointer_codes_are_a_bijection_at_the_edges() {
+        let base = ptr_base();
+        let wrapped = unzigzag(u64::MAX).wrapping_add(base as i64) as u64;
+        for x in [0, 1, base, base.wrapping_sub(1), base + 1, wrapped, wrapped ^ 1, u64::MAX, 1 << 63] {
+            assert_eq!(ptr_decode(ptr_code(x)), x, "{x:#x}");
+        }
+        assert_ne!(ptr_code(wrapped), ptr_code(0));
+        assert!(ptr_code(base + 0x1000) < 1 << 14, "near pointers take two bytes");
+    }
+
+    #[test]
+    fn varint_boundaries_round_trip() {
+        let mut evs = Vec::new();
+        let mut ts = 0i64;
+        for k in 0..64 {
+            for v in [(1u64 << k) - 1, 1 << k, (1 << k) + 1] {
+                ts = ts.wrapping_add(v as i64).max(ts);
+                evs.push(ev(ts, EV_NETPOLL, 0, (k % 3) as i16 - 1, 0, v, 0));
+                evs.push(ev(ts, EV_GO_UNBLOCK, 0, 0, v, 0, v.rotate_left(17)));
+            }
+        }
+        let got = round_trip(0, &evs);
+        assert_eq!(got.len(), evs.len());
+        for (a, b) in evs.iter().zip(&got) {
+            assert!(
+                same(a, b),
+                "ts {} x {:#x} g {:#x}: got ts {} x {:#x} g {:#x} y {:#x}",
+                a.ts,
+                a.x,
+                a.g,
+                b.ts,
+                b.x,
+                b.g,
+                b.y
+            );
+        }
+    }
+
+    #[test]
+    fn a_full_buffer_refuses_and_decodes_what_it_holds() {
+        let mut b = fresh(3, 0);
+        let mut n = 0u64;
+        while b.encode(n as i64 * 1000, EV_GO_UNBLOCK, 0, 1, u64::MAX, 0, u64::MAX) {
+            n += 1;
+        }
+        assert!(b.full() && n > 1000);
+        let bytes: Vec<u8> = b.seal().to_vec();
+        assert!(bytes.len() <= BUF_BYTES);
+        let got: Vec<Ev> = Decoder::whole(&bytes).collect();
+        assert_eq!(got.len() as u64, n);
+        assert!(got.iter().enumerate().all(|(i, e)| e.ts == i as i64 * 1000
+            && e.g == u64::MAX
+            && e.y == u64::MAX
+            && e.m == 3
+            && e.p == 1));
+        // A truncated buffer decodes its whole events and stops.
+        let cut: Vec<Ev> = Decoder::whole(&bytes[..bytes.len() - 3]).collect();
+        assert_eq!(cut.len() as u64, n - 1);
+    }
+}
