@@ -93,13 +93,19 @@ fn order(n: u64) {
         after_func(Duration::from_secs(3600), || {}).stop();
     }
     let per_1000 = a.elapsed();
-    let base = Instant::now() + per_1000 * (n as u32 / 1000 * 4) + ms(50);
+    // Both scale with that measurement, within bounds: a load spike during it (qemu beside
+    // other builds: 70 ms per 1000 once) would otherwise stretch the run past the case's
+    // timeout (per_1000 x 4400: over five minutes). Timers made late are not held to order
+    // (below), so the bounds cost no accuracy.
+    let base = Instant::now() + (per_1000 * (n as u32 / 1000 * 4)).min(Duration::from_secs(20)) + ms(50);
     // 100 000 timers over 10 s: 10 due per ms. The goroutines of timers run together start in
     // deadline order unless more than a run queue's worth (256) fire at once, which takes a
     // 25 ms stall of the P's thread; over 1 s, a 2.5 ms stall (common on a loaded machine) would
     // reorder them. Where making timers is slow (qemu), the spread widens with it: the same
     // machine runs the timers' goroutines as slowly.
-    let spread = (Duration::from_secs(10) * (n as u32) / 100_000).max(per_1000 * (n as u32 / 1000 * 40));
+    let spread = (Duration::from_secs(10) * (n as u32) / 100_000)
+        .max((per_1000 * (n as u32 / 1000 * 40)).min(Duration::from_secs(60)));
+    gort::eprintln!("1000 timers made in {:?}: deadlines over {:?}", per_1000, spread);
     for i in 0..n as usize {
         let deadline = base + Duration::from_micros(rng.below(spread.as_micros() as u64));
         let d = deadline.saturating_duration_since(Instant::now());
