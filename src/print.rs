@@ -527,9 +527,23 @@ pub fn stack(all: bool) -> alloc::string::String {
 
 /// The panic handler: Go's `panic: <msg>` + `goroutine N [running]:` + the goroutine's call
 /// chain (see `die`), exit 2.
+///
+/// A panic off a user goroutine (on g0 or gsignal: the scheduler, a signal handler; or on a g
+/// whose M is gone, a broken scheduler state) is a runtime bug, as in Go's gopanic (`panic on
+/// system stack`): a throw, whose report shows the stack the panic happened on (`runtime
+/// stack:`) and every goroutine. As a plain panic it printed `panic: <msg>` alone there: with
+/// no current goroutine there was no goroutine to show, and the M's stack only shows at level 2.
 #[cfg(not(test))]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    let gp = crate::arch::getg();
+    if !gp.is_null() && crate::proc::current_g() != gp {
+        die(
+            Failure::Throw,
+            format_args!("panic: {}\nfatal error: panic on system stack\n", info.message()),
+            Frames::Here(info.location()),
+        )
+    }
     die(Failure::Panic, format_args!("panic: {}\n", info.message()), Frames::Here(info.location()))
 }
 

@@ -55,6 +55,17 @@ pub unsafe extern "sysv64" fn gogo(buf: *const Gobuf) -> ! {
 /// Saves the current goroutine's context in g.sched, switches to g0's stack and calls
 /// `f(gp)`, which must not return; `gogo(&gp.sched)` later resumes after the mcall (Go's mcall).
 ///
+/// From the load of `g.m` until g0 is current, rcx and rdx hold this M's pointers (M, g0) while
+/// the user g is still current and on its own stack, which async preemption would take for a
+/// safe point. Preempted there, the goroutine resumed on another thread with those registers
+/// and switched that thread onto this M's g0 and g0 stack, which this M was using: two threads
+/// on one g0 stack (fanin/default under load, about 1 run in 40: `null pointer dereference
+/// occurred` in gfput, whose `getp()` was the other thread's, or a SIGSEGV on a null `g.m` in
+/// here). So both functions count the window in `g.locks`, which `async_safe_point` declines:
+/// `inc`/`dec` on memory are one instruction each (a signal or SuspendThread comes before or
+/// after, never inside), and rax = g is the same G wherever the goroutine resumes, unlike any
+/// per-M value. Go never preempts runtime assembly at all; gort's rule is per instruction.
+///
 /// # Safety
 /// Must be called on a user goroutine (not g0) with a valid M; `f` must end in gogo or schedule.
 #[unsafe(naked)]
@@ -67,11 +78,13 @@ pub unsafe extern "sysv64" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
         "push r14",
         "push r15",
         load_g!("rax"),                           // rax = g
+        "inc dword ptr [rax + {g_locks}]",         // no preemption while rcx/rdx hold this M's pointers (below)
         "mov rcx, qword ptr [rax + {g_m}]",
         "mov rdx, qword ptr [rcx + {m_g0}]",       // rdx = g.m.g0
         "cmp rdx, rax",
         "je 3f",                                  // mcall on g0 is a runtime bug
         save_g!("rdx"),                           // setg(g0) first: a preemption signal from here on sees g0 and declines (preempt.rs)
+        "dec dword ptr [rax + {g_locks}]",
         "mov qword ptr [rax + {g_sched_sp}], rsp", // g.sched.sp = SP
         "lea rcx, [rip + 2f]",
         "mov qword ptr [rax + {g_sched_pc}], rcx", // g.sched.pc = resume label
@@ -100,6 +113,7 @@ pub unsafe extern "sysv64" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
         g_sched_pc = const G_SCHED_PC,
         g_sched_g = const G_SCHED_G,
         g_m = const G_M,
+        g_locks = const core::mem::offset_of!(G, locks),
         m_g0 = const M_G0,
         badmcall = sym crate::proc::badmcall,
     )
@@ -113,6 +127,7 @@ pub unsafe extern "sysv64" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
 pub unsafe extern "sysv64" fn systemstack(f: unsafe extern "C" fn(usize), arg: usize) {
     os_naked_asm!(
         load_g!("rax"),
+        "inc dword ptr [rax + {g_locks}]",         // no preemption while rcx/rdx hold this M's pointers (mcall's doc)
         "mov rcx, qword ptr [rax + {g_m}]",
         "mov rdx, qword ptr [rcx + {m_g0}]",
         "cmp rax, rdx",
@@ -122,6 +137,7 @@ pub unsafe extern "sysv64" fn systemstack(f: unsafe extern "C" fn(usize), arg: u
         "mov rbp, rsp",                           // old SP in callee-saved rbp
         "mov rbx, rax",                           // old g in callee-saved rbx
         save_g!("rdx"),                           // setg(g0)
+        "dec dword ptr [rbx + {g_locks}]",         // g0 is current: a preemption signal declines
         stack_switched!("rdx"),
         "mov rsp, qword ptr [rdx + {g_sched_sp}]",
         shadow_space!(),
@@ -135,10 +151,12 @@ pub unsafe extern "sysv64" fn systemstack(f: unsafe extern "C" fn(usize), arg: u
         "pop rbp",
         "ret",
         "2:",
+        "dec dword ptr [rax + {g_locks}]",         // (on g0: no preemption either way)
         "mov rax, rdi",                           // already on g0: f(arg) as the tail
         concat!("mov ", cabi_arg0!(), ", rsi"),
         tail_call!("rax"),
         g_m = const G_M,
+        g_locks = const core::mem::offset_of!(G, locks),
         m_g0 = const M_G0,
         g_sched_sp = const G_SCHED_SP,
     )
