@@ -212,6 +212,12 @@ pub struct G {
     pub m: *mut M,
     /// Saved context while not running (asm: g_sched_*).
     pub sched: Gobuf,
+    /// Runtime locks held and sections pinned to the M/P (`acquirem`) by this goroutine: no
+    /// preemption, synchronous or asynchronous, while > 0 (Go's m.locks, kept in the G so that
+    /// counting is safe against migration: `getg().locks += 1` touches the same counter
+    /// wherever the g was interrupted between reading getg and writing the count). asm: g_locks
+    /// (mcall and systemstack on amd64 count their own window).
+    pub locks: i32,
     /// `_G*` status, changed by CAS (casgstatus).
     pub atomicstatus: AtomicStatus<GStatus>,
     /// Goroutine id; 1 is main.
@@ -227,11 +233,6 @@ pub struct G {
     pub waitsince: core::sync::atomic::AtomicI64,
     /// Set by sysmon after 10 ms on CPU: yield at the next runtime entry.
     pub preempt: AtomicBool,
-    /// Runtime locks held and sections pinned to the M/P (`acquirem`) by this goroutine: no
-    /// preemption, synchronous or asynchronous, while > 0 (Go's m.locks, kept in the G so that
-    /// counting is safe against migration: `getg().locks += 1` touches the same counter
-    /// wherever the g was interrupted between reading getg and writing the count).
-    pub locks: i32,
     /// The save area of asynchronous preemption (preempt.rs): this goroutine's last signal
     /// frame, copied off the signal stack; kept for the G's life once it has one.
     pub preempt_save: *mut u8,

@@ -113,7 +113,7 @@ pub unsafe extern "sysv64" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
         g_sched_pc = const G_SCHED_PC,
         g_sched_g = const G_SCHED_G,
         g_m = const G_M,
-        g_locks = const core::mem::offset_of!(G, locks),
+        g_locks = const G_LOCKS,
         m_g0 = const M_G0,
         badmcall = sym crate::proc::badmcall,
     )
@@ -156,7 +156,7 @@ pub unsafe extern "sysv64" fn systemstack(f: unsafe extern "C" fn(usize), arg: u
         concat!("mov ", cabi_arg0!(), ", rsi"),
         tail_call!("rax"),
         g_m = const G_M,
-        g_locks = const core::mem::offset_of!(G, locks),
+        g_locks = const G_LOCKS,
         m_g0 = const M_G0,
         g_sched_sp = const G_SCHED_SP,
     )
