@@ -970,17 +970,64 @@ pub fn selectgo(cases: &mut [Case<'_>], block: bool) -> Option<usize> {
         // select {} blocks forever (Go's block()).
         block_forever(WaitReason::SelectNoCases);
     }
-    let elems: Vec<*mut u8> = cases.iter_mut().map(|c| c.ops.elem()).collect();
-    let (i, ok) = selectgo_erased(cases, &elems, block)?;
+    let mut elems = Scratch::new(n, ptr::null_mut::<u8>());
+    for (e, c) in elems.as_mut_slice().iter_mut().zip(cases.iter_mut()) {
+        *e = c.ops.elem();
+    }
+    let (i, ok) = selectgo_erased(cases, elems.as_mut_slice(), block)?;
     // SAFETY: selectgo_erased completed case i through elems[i] (ok) or found its channel closed.
     unsafe { cases[i].ops.complete(ok) };
     Some(i)
 }
 
+/// A select's per-case lists (Go's pollorder, lockorder and the elements): on the stack up to
+/// SCRATCH_INLINE cases, as Go keeps them in selectgo's caller's frame; a bigger select takes
+/// the heap. (Three Vecs per select were a third of the `select4` bench row's instructions.)
+const SCRATCH_INLINE: usize = 8;
+
+struct Scratch<T: Copy> {
+    inline: [T; SCRATCH_INLINE],
+    heap: Vec<T>,
+    len: usize,
+}
+
+impl<T: Copy> Scratch<T> {
+    /// `n` entries, each `fill`.
+    fn new(n: usize, fill: T) -> Self {
+        let heap = if n > SCRATCH_INLINE { alloc::vec![fill; n] } else { Vec::new() };
+        Scratch { inline: [fill; SCRATCH_INLINE], heap, len: n }
+    }
+    fn as_mut_slice(&mut self) -> &mut [T] {
+        if self.heap.is_empty() {
+            &mut self.inline[..self.len]
+        } else {
+            &mut self.heap[..self.len]
+        }
+    }
+    fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+}
+
 fn selectgo_erased(cases: &[Case<'_>], elems: &[*mut u8], block: bool) -> Option<(usize, bool)> {
     let n = cases.len();
     // Cases without a channel are left out of the poll and lock orders (as Go's nil channels).
-    let mut pollorder: Vec<usize> = (0..n).filter(|&i| cases[i].ops.chan().is_some()).collect();
+    // Each case's channel asked for once (a dynamic call), then looked up by index.
+    let mut chans: Scratch<Option<&dyn SelectChan>> = Scratch::new(n, None);
+    for (c, case) in chans.as_mut_slice().iter_mut().zip(cases.iter()) {
+        *c = case.ops.chan();
+    }
+    let chans: &[Option<&dyn SelectChan>] = chans.as_mut_slice();
+    let mut poll = Scratch::new(n, 0usize);
+    let mut enabled = 0;
+    for i in 0..n {
+        if chans[i].is_some() {
+            poll.as_mut_slice()[enabled] = i;
+            enabled += 1;
+        }
+    }
+    poll.truncate(enabled);
+    let pollorder = poll.as_mut_slice();
     if pollorder.is_empty() {
         if !block {
             return None;
@@ -999,17 +1046,31 @@ fn selectgo_erased(cases: &[Case<'_>], elems: &[*mut u8], block: bool) -> Option
         pollorder.swap(i, j);
     }
     // Lock order: by channel address, each channel once.
-    let chan = |i: usize| match cases[i].ops.chan() {
+    let chan = |i: usize| match chans[i] {
         Some(c) => c,
         None => crate::throw("selectgo: a case without a channel in the lock order"),
     };
-    let mut lockorder = pollorder.clone();
-    lockorder.sort_unstable_by_key(|&i| chan(i).addr());
-    lockorder.dedup_by_key(|i| chan(*i).addr());
-    let lock_all = || lockorder.iter().for_each(|&i| chan(i).lock());
+    // (address, case) pairs: each channel's address asked for once, not at every comparison.
+    let mut lock = Scratch::new(pollorder.len(), (0usize, 0usize));
+    for (l, &i) in lock.as_mut_slice().iter_mut().zip(pollorder.iter()) {
+        *l = (chan(i).addr(), i);
+    }
+    lock.as_mut_slice().sort_unstable_by_key(|l| l.0);
+    let mut distinct = 0;
+    for k in 0..lock.len {
+        let l = lock.as_mut_slice()[k];
+        if distinct == 0 || lock.as_mut_slice()[distinct - 1].0 != l.0 {
+            lock.as_mut_slice()[distinct] = l;
+            distinct += 1;
+        }
+    }
+    lock.truncate(distinct);
+    let lockorder: &[(usize, usize)] = lock.as_mut_slice();
+    let pollorder: &[usize] = pollorder;
+    let lock_all = || lockorder.iter().for_each(|&(_, i)| chan(i).lock());
     let unlock_all_except = |skip: usize| {
-        for &i in lockorder.iter().rev() {
-            if chan(i).addr() != skip {
+        for &(addr, i) in lockorder.iter().rev() {
+            if addr != skip {
                 // SAFETY: lock_all locked each channel of lockorder once; `skip` was released.
                 unsafe { chan(i).unlock() };
             }
@@ -1018,7 +1079,7 @@ fn selectgo_erased(cases: &[Case<'_>], elems: &[*mut u8], block: bool) -> Option
 
     lock_all();
     // Pass 1: look for something already waiting.
-    for &i in &pollorder {
+    for &i in pollorder {
         let c = chan(i);
         // SAFETY: every channel is locked; elems[i] points into case i, borrowed for the call.
         if let Some(ok) = unsafe { c.try_op(cases[i].ops.is_send(), elems[i]) } {
@@ -1046,7 +1107,7 @@ fn selectgo_erased(cases: &[Case<'_>], elems: &[*mut u8], block: bool) -> Option
             }
         }
     }
-    let locks = SelectLocks { cases, order: &lockorder };
+    let locks = SelectLocks { cases, order: lockorder };
     gopark(Some(unlock_select), &locks as *const SelectLocks<'_, '_> as usize, WaitReason::Select);
 
     // Pass 3: woken by the winner; dequeue the rest.
@@ -1072,7 +1133,8 @@ fn selectgo_erased(cases: &[Case<'_>], elems: &[*mut u8], block: bool) -> Option
 
 struct SelectLocks<'a, 'b> {
     cases: &'b [Case<'a>],
-    order: &'b [usize],
+    /// (channel address, case index), by address, each channel once.
+    order: &'b [(usize, usize)],
 }
 
 /// gopark hook for select: unlocks every channel once the goroutine is parked.
@@ -1082,10 +1144,10 @@ unsafe fn unlock_select(gp: *mut G, arg: usize) -> bool {
     // Every lock comes off gp's count before the first is released: once one is, a waker may
     // ready gp, which then counts locks of its own on another M (relocking every channel, so
     // it waits for the rest, and `l` on its stack stays valid until the last unlock).
-    let held = l.order.iter().filter(|&&i| l.cases[i].ops.chan().is_some()).count();
+    let held = l.order.iter().filter(|&&(_, i)| l.cases[i].ops.chan().is_some()).count();
     // SAFETY: gp is parked and holds these locks, counted once each by SelectChan::lock.
     unsafe { crate::lock_futex::uncount_parked(gp, held as i32) };
-    for &i in l.order.iter().rev() {
+    for &(_, i) in l.order.iter().rev() {
         // SAFETY: selectgo locked each channel of the order once before parking (the order
         // holds only cases with a channel), uncounted above.
         if let Some(c) = l.cases[i].ops.chan() {

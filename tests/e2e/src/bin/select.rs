@@ -41,6 +41,23 @@ fn main() {
         send(d_tx, 42) -> r => gort::println!("send arm: {:?}", r.is_ok()),
     }
     gort::println!("receiver got {}", done_rx.recv().unwrap());
+    // The same channel in two arms (Go allows it): it is locked once, ready or blocking.
+    let (f_tx, f_rx) = gort::chan::<u32>(1);
+    f_tx.send(5).unwrap();
+    let ready = gort::select! {
+        recv(f_rx) -> v => v,
+        recv(f_rx) -> v => v,
+    };
+    gort::go(move || {
+        gort::sleep(core::time::Duration::from_millis(5));
+        f_tx.send(7).unwrap();
+    });
+    let blocked = gort::select! {
+        recv(f_rx) -> v => v,
+        recv(a_rx) -> v => v,
+        recv(f_rx) -> v => v,
+    };
+    gort::println!("same channel twice: {:?} {:?}", ready, blocked);
     // Closed channel: recv arm gets None.
     let (e_tx, e_rx) = gort::chan::<u32>(0);
     e_tx.close();
