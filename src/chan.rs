@@ -1020,8 +1020,8 @@ fn selectgo_erased(cases: &[Case<'_>], elems: &[*mut u8], block: bool) -> Option
     let chans: &[Option<&dyn SelectChan>] = chans.as_mut_slice();
     let mut poll = Scratch::new(n, 0usize);
     let mut enabled = 0;
-    for i in 0..n {
-        if chans[i].is_some() {
+    for (i, c) in chans.iter().enumerate() {
+        if c.is_some() {
             poll.as_mut_slice()[enabled] = i;
             enabled += 1;
         }
