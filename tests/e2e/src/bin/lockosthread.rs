@@ -427,11 +427,15 @@ fn main_locked() {
         gort::go(move || tx.send(os_thread_id()).unwrap());
     }
     drop(tx);
-    if arg(2) == "preempted" {
-        main_preempted();
-    }
+    let moved = (arg(2) == "preempted").then(main_preempted);
     gort::lock_os_thread();
     let t = os_thread_id();
+    // Printed only now: a print is a system call, and one that loses its P (sysmon's hand-off,
+    // likely with spinners about) is main's first switch, which gives the initial thread up
+    // (wine's slow console writes showed it, once).
+    if let Some(moved) = moved {
+        gort::println!("main ran off the initial thread while preempted: {}", moved);
+    }
     gort::println!("main locked on the initial thread: {}", t == main_thread_id());
     // Nothing else ever runs on it while main holds it.
     let mut others_on_main = 0;
@@ -471,7 +475,8 @@ fn main_locked() {
 /// preemptions while 3 goroutines spin beside it (GOMAXPROCS=2 in the case, so the preempted
 /// goroutines move between the threads): a preemption is not a switch, and main keeps
 /// runtime_main's lock on the initial thread through it.
-fn main_preempted() {
+/// Whether main ran anywhere but the initial thread while preempted.
+fn main_preempted() -> bool {
     static STOP: AtomicBool = AtomicBool::new(false);
     for _ in 0..3 {
         gort::go(move || {
@@ -496,7 +501,7 @@ fn main_preempted() {
         fail(format_args!("only {} preemptions in 20 s", n));
     }
     // The spinners end on their own: waiting for them would park main, which gives the lock up.
-    gort::println!("main ran off the initial thread while preempted: {}", moved != 0);
+    moved != 0
 }
 
 fn deadlock() {
