@@ -220,19 +220,25 @@ pub struct G {
     pub locks: i32,
     /// `_G*` status, changed by CAS (casgstatus).
     pub atomicstatus: AtomicStatus<GStatus>,
+    // The small fields together (8 bytes), so that G stays in the 240-byte size class with
+    // `closure`.
+    /// Why it is parked.
+    pub waitreason: WaitReason,
+    /// Set by sysmon after 10 ms on CPU: yield at the next runtime entry.
+    pub preempt: AtomicBool,
+    /// Whether the stack has a guard page below it (overflow faults) or relies on the canary.
+    pub stack_guarded: bool,
+    /// Set when a select has been decided by some waker (CAS 0 -> 1).
+    pub selectdone: AtomicU32,
     /// Goroutine id; 1 is main.
     pub goid: u64,
     /// Next g on a run queue or free list (guintptr).
     pub schedlink: *mut G,
     /// Next g in allgs.
     pub alllink: *mut G,
-    /// Why it is parked.
-    pub waitreason: WaitReason,
     /// About when it started waiting (Go's waitsince; nanotime): 0 when running, stamped by
     /// sysmon's periodic scan (as Go's GC stamps it) for the `N minutes` of a dump's header.
     pub waitsince: core::sync::atomic::AtomicI64,
-    /// Set by sysmon after 10 ms on CPU: yield at the next runtime entry.
-    pub preempt: AtomicBool,
     /// The save area of asynchronous preemption (preempt.rs): this goroutine's last signal
     /// frame, copied off the signal stack; kept for the G's life once it has one.
     pub preempt_save: *mut u8,
@@ -243,8 +249,6 @@ pub struct G {
     /// This g's spare sudog (sudog.rs): the wait record it parks with on a channel or a sync
     /// queue, kept between parks (and across the g's reuse after exit), null before its first.
     pub sudog: *mut crate::sudog::Sudog,
-    /// Set when a select has been decided by some waker (CAS 0 -> 1).
-    pub selectdone: AtomicU32,
     /// The g's sleep timer (Go's gp.timer): an `Arc::into_raw` made at its first sleep and kept
     /// for good (gs are never freed), or null.
     pub timer: *const crate::timer::Timer,
@@ -252,8 +256,6 @@ pub struct G {
     pub waitunlockf: Option<unsafe fn(*mut G, usize) -> bool>,
     /// Argument of waitunlockf.
     pub waitlock: usize,
-    /// Whether the stack has a guard page below it (overflow faults) or relies on the canary.
-    pub stack_guarded: bool,
     /// Stack size to allocate at the goroutine's first run (0: it has its stack). newproc1
     /// leaves a new goroutine without a stack unless its g came with one of the right size.
     /// Atomic: the stack fields are written while the g is runnable, and the fault handler on
@@ -273,7 +275,19 @@ pub struct G {
     /// Execution tracing (trace/): the flow id of the wake-up that made this g runnable, for
     /// the arrow from the waker to its next start; 0 when none is pending.
     pub trace_wakeup: u64,
+    /// A small closure of a new goroutine (`gort::go`: up to G_CLOSURE_BYTES, aligned to at
+    /// most 8), moved here by its creator while the g is dead and moved out by the goroutine as
+    /// its first act (the run queue's release/acquire orders the two): no allocation per spawn.
+    pub closure: [core::mem::MaybeUninit<usize>; G_CLOSURE_WORDS],
 }
+
+/// Words of G.closure.
+pub const G_CLOSURE_WORDS: usize = 3;
+/// Bytes of G.closure: a closure holding a channel end and two integers (skynet's) fits.
+pub const G_CLOSURE_BYTES: usize = G_CLOSURE_WORDS * core::mem::size_of::<usize>();
+// G is allocated on its own (malg): keep it in the 240-byte size class on 64-bit targets.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(core::mem::size_of::<G>() <= 240);
 
 /// An OS thread ("machine").
 #[repr(C)]
@@ -402,8 +416,15 @@ pub struct P {
     pub runq: RunQueue<RUNQ_SIZE>,
     /// Free gs with stacks (status _Gdead).
     pub gfree: GList,
-    /// Length of gfree.
-    pub gfreecnt: i32,
+    /// Length of gfree. Written only by the P's owner (a load and a store, no read-modify-write:
+    /// plain moves); read racily by num_goroutine and schedtrace (Go's gcount reads it so too).
+    pub gfreecnt: AtomicI32,
+    /// Free gs without a stack (theirs went to a goroutine at its first run, or was the wrong
+    /// size): gfget takes them only when no g with a stack is free, so stacks keep being reused
+    /// (and a spawned closure can sit on its goroutine's stack) while such gs are around.
+    pub gfree_bare: GList,
+    /// Length of gfree_bare (owner-written as gfreecnt).
+    pub gfreecnt_bare: AtomicI32,
     /// Timers armed on this P (timer.rs), a min-heap by wake time, behind Go's timersLock
     /// (other Ms add, stop, run and move timers).
     pub timers: Mutex<crate::timer::TimerHeap>,
@@ -518,8 +539,6 @@ pub struct Sched {
     pub sysmonwait: AtomicBool,
     /// Wakes sysmon.
     pub sysmonnote: Note,
-    /// Number of goroutines ever created minus dead ones.
-    pub ngalive: AtomicI64,
     /// Number of Ms created.
     pub mcount: AtomicI32,
 }

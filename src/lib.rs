@@ -320,13 +320,50 @@ where
     F: FnOnce() + Send + 'static,
 {
     proc::preempt_check();
-    let ctx = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(f)) as usize;
-    proc::newproc_stack(gostart::<F> as *const () as usize, ctx, stack_size, gopc, Some(loc));
+    let ng = proc::newproc_begin(stack_size);
+    // A small closure goes into the g, a larger one to the top of the new goroutine's stack
+    // when it has one (neither allocates), else to the heap.
+    let layout = core::alloc::Layout::new::<F>();
+    if layout.size() <= gmp::G_CLOSURE_BYTES && layout.align() <= 8 {
+        let at = ng.closure_in_g();
+        // SAFETY: G.closure is G_CLOSURE_BYTES aligned to 8, unused while the g is dead.
+        unsafe { core::ptr::write(at as *mut F, f) };
+        // SAFETY: gostart::<F> finds its F at `at`; F is Send + 'static.
+        unsafe { proc::newproc_end(ng, gostart::<F> as *const () as usize, at, 0, gopc, Some(loc), true) };
+        return;
+    }
+    let (entry, ctx, top) = match ng.closure_slot(layout) {
+        Some(at) => {
+            // SAFETY: closure_slot's address lies in the dead g's own stack, unused, aligned
+            // for F.
+            unsafe { core::ptr::write(at as *mut F, f) };
+            (gostart::<F> as *const () as usize, at, at)
+        }
+        None => (
+            gostart_boxed::<F> as *const () as usize,
+            alloc::boxed::Box::into_raw(alloc::boxed::Box::new(f)) as usize,
+            0,
+        ),
+    };
+    // SAFETY: gostart::<F> finds its F at `at` (top: closure_slot's value), gostart_boxed::<F>
+    // takes its Box back; F is Send + 'static, so the goroutine may run anywhere, any time.
+    unsafe { proc::newproc_end(ng, entry, ctx, top, gopc, Some(loc), true) };
 }
 
-/// Entry of a spawned goroutine: takes its closure back from the heap and runs it.
+/// Entry of a spawned goroutine whose closure go_at moved into its g or to the top of its stack:
+/// takes it from there and runs it.
 extern "C" fn gostart<F: FnOnce()>(ctx: usize) {
-    // SAFETY: ctx is the Box<F> leaked by go_at or spawn_from_runtime, consumed exactly once here.
+    // SAFETY: ctx is the closure's copy made by go_at for this goroutine (in its g, or above
+    // its frames; aligned for F), read exactly once here; the bytes stay but are never used
+    // again.
+    let f = unsafe { core::ptr::read(ctx as *const F) };
+    f();
+}
+
+/// Entry of a spawned goroutine whose closure is on the heap: takes it back and runs it.
+extern "C" fn gostart_boxed<F: FnOnce()>(ctx: usize) {
+    // SAFETY: ctx is a block of Layout::new::<F>() from the global allocator holding the
+    // closure (go_at, spawn_from_runtime), consumed exactly once here.
     let f = unsafe { alloc::boxed::Box::from_raw(ctx as *mut F) };
     f();
 }
@@ -338,7 +375,7 @@ where
     F: FnOnce() + Send + 'static,
 {
     let ctx = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(f)) as usize;
-    proc::newproc_timer(gostart::<F> as *const () as usize, ctx);
+    proc::newproc_timer(gostart_boxed::<F> as *const () as usize, ctx);
 }
 
 /// Yields the processor, letting other goroutines run (Go's runtime.Gosched).

@@ -96,7 +96,6 @@ pub static SCHED: Sched = Sched {
     stopnote: Note::new(),
     sysmonwait: AtomicBool::new(false),
     sysmonnote: Note::new(),
-    ngalive: AtomicI64::new(0),
     mcount: AtomicI32::new(0),
 };
 
@@ -124,15 +123,26 @@ static ALLM: AtomicPtr<M> = AtomicPtr::new(ptr::null_mut());
 static MAIN_STARTED: AtomicBool = AtomicBool::new(false);
 /// Every g ever created (Go's allgs, for checkdead, scheddetail and the overflow reports).
 static ALLGS: Mutex<AllGs> = Mutex::new(AllGs(Vec::new()));
+/// ALLGS's length, for num_goroutine without the lock.
+static ALLGLEN: AtomicI64 = AtomicI64::new(0);
 /// The list behind ALLGS.
 struct AllGs(Vec<*mut G>);
 // SAFETY: the gs are never freed; the Vec moves between threads only under ALLGS's lock.
 unsafe impl Send for AllGs {}
 /// The global pool of dead gs with stacks (Go's sched.gFree and its lock).
-static GFREE: Mutex<GFree> = Mutex::new(GFree { hot: GList::new(), nhot: 0, scavenged: GList::new(), nscavenged: 0 });
-/// How many gs GFREE holds, for a look without the lock (gfget's fast check); exact only under
-/// the lock.
+static GFREE: Mutex<GFree> = Mutex::new(GFree {
+    hot: GList::new(),
+    nhot: 0,
+    scavenged: GList::new(),
+    nscavenged: 0,
+    bare: GList::new(),
+    nbare: 0,
+});
+/// How many gs with stacks GFREE holds, for a look without the lock (gfget's fast check); exact
+/// only under the lock.
 static GFREE_COUNT: AtomicI32 = AtomicI32::new(0);
+/// How many gs without stacks GFREE holds (as GFREE_COUNT).
+static GFREE_BARE_COUNT: AtomicI32 = AtomicI32::new(0);
 
 /// Dead gs, each with its stack.
 struct GFree {
@@ -143,12 +153,16 @@ struct GFree {
     /// when `hot` is empty.
     scavenged: GList,
     nscavenged: i32,
+    /// Gs without stacks (P.gfree_bare's overflow).
+    bare: GList,
+    nbare: i32,
 }
 
 impl GFree {
     /// Keeps the lock-free count in step (called with the lock held, after every change).
     fn publish_count(&self) {
         GFREE_COUNT.store(self.nhot + self.nscavenged, Ordering::Relaxed);
+        GFREE_BARE_COUNT.store(self.nbare, Ordering::Relaxed);
     }
 }
 /// The global free list may hold this many gs before sysmon scavenges the rest's stacks.

@@ -123,7 +123,16 @@ fn newm_g0(f: Option<fn()>, pp: *mut P, id: i64) {
 
 /// Go's allgadd: records a new g.
 pub(super) fn allgadd(gp: *mut G) {
-    ALLGS.lock().0.push(gp);
+    let mut allgs = ALLGS.lock();
+    allgs.0.push(gp);
+    ALLGLEN.store(allgs.0.len() as i64, Ordering::Relaxed);
+}
+
+/// Adds `d` to the free-g count of `pp`, which this M owns (the only writer: a load and a store).
+pub(super) fn gfreecnt_add(pp: *mut P, d: i32) {
+    // SAFETY: pp is a live P (never freed).
+    let c = unsafe { &(*pp).gfreecnt };
+    c.store(c.load(Ordering::Relaxed) + d, Ordering::Relaxed);
 }
 
 /// Go's malg, without the stack: a new g whose stack is allocated at its first run
@@ -136,26 +145,28 @@ pub(super) fn malg() -> *mut G {
 }
 
 /// A goroutine's stack at its first run (execute, on g0): the stack of a dead g on the P's free
-/// list if that one has the right size (it stays on the list, stackless; its stack was just used,
-/// so its top pages are likely resident and cached), else stackalloc. Lazy stacks are what let a
-/// burst of spawns cost g structs only: goroutines that run and exit hand their stacks on to the
-/// ones that start after them instead of each touching a fresh stack.
+/// list if that one has the right size (the donor moves to the P's list of gs without stacks;
+/// its stack was just used, so its top pages are likely resident and cached), else stackalloc.
+/// Lazy stacks are what let a burst of spawns cost g structs only: goroutines that run and exit
+/// hand their stacks on to the ones that start after them instead of each touching a fresh stack.
 pub(super) fn stack_for_first_run(pp: *mut P, gp: *mut G) {
     // SAFETY: on g0 with pp owned by this M; gp is runnable, ours, and has never run; a donor
-    // popped from pp's free list is dead and goes back on it.
+    // popped from pp's free list is dead and goes back on one of its lists.
     unsafe {
         let size = (*gp).lazy_stack.load(Ordering::Relaxed);
         let donor = (*pp).gfree.pop();
         let (s, guarded) = if !donor.is_null() && (*donor).stack.lo != 0 && stack::limit(&(*donor).stack) == size {
             let taken = ((*donor).stack, (*donor).stack_guarded);
             clear_stack(donor);
+            gfreecnt_add(pp, -1);
+            gfput_bare(pp, donor);
             taken
         } else {
+            if !donor.is_null() {
+                (*pp).gfree.push(donor);
+            }
             stack::stackalloc(size)
         };
-        if !donor.is_null() {
-            (*pp).gfree.push(donor);
-        }
         let g = &mut *gp;
         g.stack = s;
         g.stack_guarded = guarded;
@@ -195,21 +206,45 @@ pub fn readgstatus(gp: *mut G) -> GStatus {
     unsafe { (*gp).atomicstatus.load(Ordering::Acquire) }
 }
 
-/// Go's gfput: a dead g goes on the P's free list (half move to the global list past 64).
+/// Go's gfput: a dead g goes on the P's free list (half move to the global list past 64); one
+/// without a stack on the P's bare list (likewise).
 pub(super) fn gfput(pp: *mut P, gp: *mut G) {
+    // SAFETY: gp is dead and on no list.
+    if unsafe { (*gp).stack.lo } == 0 {
+        return gfput_bare(pp, gp);
+    }
     // SAFETY: pp is owned by this M; gp is dead and on no list.
     unsafe {
         let p = &mut *pp;
         p.gfree.push(gp);
-        p.gfreecnt += 1;
-        if p.gfreecnt >= 64 {
+        gfreecnt_add(pp, 1);
+        if p.gfreecnt.load(Ordering::Relaxed) >= 64 {
             let mut g = GFREE.lock();
-            while p.gfreecnt >= 32 {
-                let x = p.gfree.pop();
-                p.gfreecnt -= 1;
-                g.hot.push(x);
-                g.nhot += 1;
+            for _ in 0..32 {
+                g.hot.push(p.gfree.pop());
             }
+            gfreecnt_add(pp, -32);
+            g.nhot += 32;
+            g.publish_count();
+        }
+    }
+}
+
+/// gfput for a dead g without a stack.
+fn gfput_bare(pp: *mut P, gp: *mut G) {
+    // SAFETY: pp is owned by this M; gp is dead, stackless and on no list.
+    unsafe {
+        let p = &mut *pp;
+        p.gfree_bare.push(gp);
+        let c = &p.gfreecnt_bare;
+        c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        if c.load(Ordering::Relaxed) >= 64 {
+            let mut g = GFREE.lock();
+            for _ in 0..32 {
+                g.bare.push(p.gfree_bare.pop());
+            }
+            c.store(c.load(Ordering::Relaxed) - 32, Ordering::Relaxed);
+            g.nbare += 32;
             g.publish_count();
         }
     }
@@ -270,26 +305,46 @@ pub(super) fn scavenge_gfree(max: usize) {
     }
 }
 
-/// Go's gfget: a dead g with a stack from the P's list, refilled from the global list.
+/// Go's gfget: a dead g, with a stack if one is free (the P's list, refilled from the global
+/// one), else one without (the bare lists, likewise), else null.
 pub(super) fn gfget(pp: *mut P) -> *mut G {
     // SAFETY: pp is owned by this M.
     unsafe {
         let p = &mut *pp;
         if p.gfree.empty() && GFREE_COUNT.load(Ordering::Relaxed) > 0 {
             let mut g = GFREE.lock();
-            let GFree { hot, nhot, scavenged, nscavenged } = &mut *g;
+            let GFree { hot, nhot, scavenged, nscavenged, .. } = &mut *g;
+            let mut got = 0;
             for (list, n) in [(hot, nhot), (scavenged, nscavenged)] {
-                while p.gfreecnt < 32 && !list.empty() {
+                while got < 32 && !list.empty() {
                     p.gfree.push(list.pop());
                     *n -= 1;
-                    p.gfreecnt += 1;
+                    got += 1;
                 }
             }
             g.publish_count();
+            gfreecnt_add(pp, got);
         }
         let gp = p.gfree.pop();
         if !gp.is_null() {
-            p.gfreecnt -= 1;
+            gfreecnt_add(pp, -1);
+            return gp;
+        }
+        let c = &p.gfreecnt_bare;
+        if p.gfree_bare.empty() && GFREE_BARE_COUNT.load(Ordering::Relaxed) > 0 {
+            let mut g = GFREE.lock();
+            let mut got = 0;
+            while got < 32 && !g.bare.empty() {
+                p.gfree_bare.push(g.bare.pop());
+                g.nbare -= 1;
+                got += 1;
+            }
+            g.publish_count();
+            c.store(c.load(Ordering::Relaxed) + got, Ordering::Relaxed);
+        }
+        let gp = p.gfree_bare.pop();
+        if !gp.is_null() {
+            c.store(c.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
         }
         gp
     }
@@ -299,22 +354,23 @@ pub(super) fn gfget(pp: *mut P) -> *mut G {
 // newproc
 // ---------------------------------------------------------------------------------------------
 
-/// Go's newproc: a new goroutine running `entry(ctx)`, queued in runnext of the current P.
-pub fn newproc(entry: usize, ctx: usize) -> *mut G {
-    newproc_stack(entry, ctx, stack::stack_size(), 0, None)
+/// The largest closure `gort::go` copies onto a new goroutine's stack of `stack_size` bytes (a
+/// sixty-fourth of it, at most 128 bytes: 32 on a 2 KB stack): the copy stays at the top for
+/// the goroutine's life.
+const fn inline_closure_max(stack_size: usize) -> usize {
+    let m = stack_size / 64;
+    if m < 128 {
+        m
+    } else {
+        128
+    }
 }
 
-/// newproc with a stack of `stack_size` bytes (rounded by stack::round_size) instead of the
-/// default (gort::go_with_stack). `gopc` and `loc` are the creating `gort::go` call's pc and
-/// source location (Go's gopc), printed by a goroutine dump's `created by` line.
-pub fn newproc_stack(
-    entry: usize,
-    ctx: usize,
-    stack_size: usize,
-    gopc: usize,
-    loc: Option<&'static core::panic::Location<'static>>,
-) -> *mut G {
-    newproc_queued(entry, ctx, stack_size, gopc, loc, true)
+/// Go's newproc: a new goroutine running `entry(ctx)`, queued in runnext of the current P.
+pub fn newproc(entry: usize, ctx: usize) -> *mut G {
+    let ng = newproc_begin(stack::stack_size());
+    // SAFETY: entry(ctx) is the caller's goroutine body; top 0 = the stack's own top.
+    unsafe { newproc_end(ng, entry, ctx, 0, 0, None, true) }
 }
 
 /// newproc for the function of a timer that fired (Go's goFunc), from the scheduler's context:
@@ -322,25 +378,81 @@ pub fn newproc_stack(
 /// run by one checkTimers start in deadline order (in runnext each would push the previous one
 /// back, reversing them).
 pub fn newproc_timer(entry: usize, ctx: usize) -> *mut G {
-    newproc_queued(entry, ctx, stack::stack_size(), 0, None, false)
+    let ng = newproc_begin(stack::stack_size());
+    // SAFETY: as in newproc.
+    unsafe { newproc_end(ng, entry, ctx, 0, 0, None, false) }
 }
 
-/// newproc_stack's body; `next`: runnext, else the tail of the local queue.
-fn newproc_queued(
-    entry: usize,
-    ctx: usize,
+/// A dead g taken for a new goroutine, between newproc_begin and newproc_end: the M is pinned
+/// (acquirem) and the P is its own until newproc_end queues the g. `gort::go` places its
+/// closure in between ([`NewG::closure_slot`], else a Box): Go before 1.17 likewise copied a
+/// `go` call's arguments onto the new stack; a closure of up to G_CLOSURE_BYTES goes into the g
+/// itself ([`NewG::closure_in_g`]). In the g or on the stack it costs no allocation,
+/// whose free would run on whichever P runs the goroutine (spawn at two Ps: the heap's central
+/// lists shared between the spawning P and the running one).
+pub struct NewG {
+    mp: *mut M,
+    pp: *mut P,
+    gp: *mut G,
     stack_size: usize,
-    gopc: usize,
-    loc: Option<&'static core::panic::Location<'static>>,
-    next: bool,
-) -> *mut G {
-    // Pinned to this M and P until the g is queued on the P (Go's newproc: acquirem).
+}
+
+/// Go's newproc, first half: pins the M, takes a dead g (its stack if it has one of the right
+/// size, see newproc1) for a goroutine with a stack of `stack_size` bytes (rounded by
+/// stack::round_size; gort::go_with_stack).
+pub fn newproc_begin(stack_size: usize) -> NewG {
     let mp = acquirem();
     let pp = getp();
     if pp.is_null() {
         crate::throw("newproc: no P");
     }
-    let newg = newproc1(entry, ctx, pp, stack::round_size(stack_size));
+    let stack_size = stack::round_size(stack_size);
+    NewG { mp, pp, gp: newproc1_take(pp, stack_size), stack_size }
+}
+
+impl NewG {
+    /// The address of the g's closure buffer (G.closure: G_CLOSURE_BYTES, aligned to 8), where
+    /// a closure that fits is moved.
+    #[inline]
+    pub fn closure_in_g(&self) -> usize {
+        // SAFETY: gp is dead and ours (newproc_begin); only its address is taken.
+        unsafe { ptr::addr_of_mut!((*self.gp).closure) as usize }
+    }
+
+    /// Where a closure of `layout` may be moved so that the goroutine finds it at the top of
+    /// its own stack: None if the g has no stack yet (it gets one at its first run) or the
+    /// closure is larger than inline_closure_max or aligned beyond 64.
+    #[inline]
+    pub fn closure_slot(&self, layout: core::alloc::Layout) -> Option<usize> {
+        // SAFETY: gp is dead and ours (newproc_begin).
+        let s = unsafe { (*self.gp).stack };
+        let (size, align) = (layout.size(), layout.align());
+        if s.lo == 0 || size > inline_closure_max(self.stack_size) || align > 64 {
+            return None;
+        }
+        Some((s.hi - size) & !(align.max(16) - 1))
+    }
+}
+
+/// Go's newproc, second half: sets the g up to run `entry(ctx)` with its frames under `top` (0:
+/// the stack's own top; else the closure_slot the closure went to), queues it (runnext when
+/// `next`, else the tail of the local queue), wakes a P, unpins.
+///
+/// # Safety
+/// `entry(ctx)` is a goroutine body that may run on any thread; a non-zero `top` is the value
+/// closure_slot returned for `ng`. `gopc` and `loc` are the creating `gort::go` call's pc and
+/// source location (Go's gopc), printed by a goroutine dump's `created by` line.
+pub unsafe fn newproc_end(
+    ng: NewG,
+    entry: usize,
+    ctx: usize,
+    top: usize,
+    gopc: usize,
+    loc: Option<&'static core::panic::Location<'static>>,
+    next: bool,
+) -> *mut G {
+    let NewG { mp, pp, gp: newg, stack_size } = ng;
+    newproc1_setup(newg, pp, entry, ctx, top, stack_size);
     let parent = arch::getg();
     // SAFETY: newg is runnable but on no run queue yet: still ours. A non-null getg is the
     // running g (a user goroutine here: newproc needs a P and runs on its caller's stack).
@@ -361,8 +473,9 @@ fn newproc_queued(
     newg
 }
 
-/// Go's newproc1: takes a dead g (or makes one) and sets it up to run entry(ctx), then goexit.
-pub(super) fn newproc1(entry: usize, ctx: usize, pp: *mut P, stack_size: usize) -> *mut G {
+/// Go's newproc1, first half: a dead g from the P's free list (or a new one); a stack of the
+/// wrong size goes back to the pool (the right one comes at the first run).
+fn newproc1_take(pp: *mut P, stack_size: usize) -> *mut G {
     let mut newg = gfget(pp);
     if newg.is_null() {
         newg = malg();
@@ -372,19 +485,24 @@ pub(super) fn newproc1(entry: usize, ctx: usize, pp: *mut P, stack_size: usize) 
         // SAFETY: newg is dead and ours.
         let (s, guarded) = unsafe { ((*newg).stack, (*newg).stack_guarded) };
         if s.lo != 0 && stack::limit(&s) != stack_size {
-            // Go's gfget likewise frees a stack of the wrong size (the right one comes at the
-            // first run).
+            // Go's gfget likewise frees a stack of the wrong size.
             stack::stackfree(&s, guarded);
             clear_stack(newg);
         }
     }
+    newg
+}
+
+/// Go's newproc1, second half: newg (dead, ours) set up to run entry(ctx) under `top` (0: its
+/// stack's top), then goexit; runnable.
+fn newproc1_setup(newg: *mut G, pp: *mut P, entry: usize, ctx: usize, top: usize, stack_size: usize) {
     // SAFETY: newg is dead and ours; pp is owned by this M.
     unsafe {
         let g = &mut *newg;
         g.sched = Gobuf { sp: 0, pc: 0, g: newg, ctx };
         if g.stack.lo != 0 {
             // A g that came with its stack starts on it at once (Go's newproc1).
-            arch::gostartcall(&mut g.sched, g.stack.hi, entry, ctx);
+            arch::gostartcall(&mut g.sched, if top != 0 { top } else { g.stack.hi }, entry, ctx);
             g.lazy_stack.store(0, Ordering::Relaxed);
         } else {
             g.lazy_stack.store(stack_size, Ordering::Relaxed);
@@ -403,9 +521,7 @@ pub(super) fn newproc1(entry: usize, ctx: usize, pp: *mut P, stack_size: usize) 
         g.goid = p.goidcache;
         p.goidcache += 1;
     }
-    SCHED.ngalive.fetch_add(1, Ordering::Relaxed);
     casgstatus(newg, GStatus::Dead, GStatus::Runnable);
-    newg
 }
 
 /// The first g that is not dead, has a stack, and satisfies `pred`. None if none does, or if

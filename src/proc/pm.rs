@@ -27,7 +27,9 @@ pub(super) fn procresize(s: &mut SchedLocked, nprocs: i32) -> *mut P {
                 goidcacheend: 0,
                 runq: RunQueue::new(),
                 gfree: GList::new(),
-                gfreecnt: 0,
+                gfreecnt: AtomicI32::new(0),
+                gfree_bare: GList::new(),
+                gfreecnt_bare: AtomicI32::new(0),
                 timers: Mutex::new(crate::timer::TimerHeap::new()),
                 timer0_when: AtomicI64::new(0),
                 mcache: crate::malloc::Mcache::new(),
@@ -64,15 +66,26 @@ pub(super) fn procresize(s: &mut SchedLocked, nprocs: i32) -> *mut P {
         for i in nprocs as usize..old.max(0) as usize {
             let pp = allp(i);
             (*pp).runq.owner().drain(|g| globrunqput(s, g as *mut G));
-            loop {
-                let gp = (*pp).gfree.pop();
-                if gp.is_null() {
-                    break;
-                }
-                (*pp).gfreecnt -= 1;
+            {
                 let mut g = GFREE.lock();
-                g.hot.push(gp);
-                g.nhot += 1;
+                loop {
+                    let gp = (*pp).gfree.pop();
+                    if gp.is_null() {
+                        break;
+                    }
+                    g.hot.push(gp);
+                    g.nhot += 1;
+                }
+                loop {
+                    let gp = (*pp).gfree_bare.pop();
+                    if gp.is_null() {
+                        break;
+                    }
+                    g.bare.push(gp);
+                    g.nbare += 1;
+                }
+                (*pp).gfreecnt.store(0, Ordering::Relaxed);
+                (*pp).gfreecnt_bare.store(0, Ordering::Relaxed);
                 g.publish_count();
             }
             {

@@ -837,7 +837,6 @@ pub(super) unsafe extern "C" fn goexit0(gp: *mut G) -> ! {
         crate::trace::go_stop(gp, crate::trace::STOP_EXIT);
     }
     casgstatus(gp, GStatus::Running, GStatus::Dead);
-    SCHED.ngalive.fetch_sub(1, Ordering::Relaxed);
     let mp = getm();
     // SAFETY: gp is dead; its fields are ours, as are mp's.
     let locked = unsafe {

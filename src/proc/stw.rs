@@ -199,9 +199,23 @@ pub fn with_world_stopped<R>(f: impl FnOnce() -> R) -> R {
     r
 }
 
-/// Number of live goroutines (Go's NumGoroutine).
+/// Number of live goroutines (Go's NumGoroutine, counted as its gcount: every g ever made less
+/// the dead ones on the free lists). No counter is shared by spawn and exit, which run on
+/// different Ps: a count both updated would bounce its cache line between them twice per
+/// goroutine. The counts are read one after another while gs move between the lists, so the
+/// answer may be off by a batch for a moment (as Go's).
 pub fn num_goroutine() -> i64 {
-    SCHED.ngalive.load(Ordering::Relaxed)
+    let mut n = ALLGLEN.load(Ordering::Relaxed)
+        - GFREE_COUNT.load(Ordering::Relaxed) as i64
+        - GFREE_BARE_COUNT.load(Ordering::Relaxed) as i64;
+    for i in 0..gomaxprocs().max(0) as usize {
+        let pp = allp(i);
+        if !pp.is_null() {
+            // SAFETY: Ps are never freed.
+            n -= unsafe { (*pp).gfreecnt.load(Ordering::Relaxed) + (*pp).gfreecnt_bare.load(Ordering::Relaxed) } as i64;
+        }
+    }
+    n.max(1)
 }
 
 /// Number of goroutines parked (_Gwaiting) right now (the `testing` feature's view).

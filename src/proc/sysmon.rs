@@ -318,7 +318,7 @@ pub fn schedtrace(detail: bool) {
                     (*pp).syscalltick.load(Ordering::Relaxed),
                     if mp.is_null() { -1 } else { (*mp).id },
                     h,
-                    (*pp).gfreecnt,
+                    (*pp).gfreecnt.load(Ordering::Relaxed),
                     (*pp).timers.lock().len()
                 );
             } else {

@@ -92,17 +92,26 @@ fn main() {
     wg.wait();
 
     // Deep stacks that exit: their pages below the top one go back to the OS when their gs
-    // move to the global free list.
+    // move to the global free list. The 2000 are alive at once (each waits at a gate once it
+    // has used its stack), so 2000 stacks exist: one after the other, each would start on the
+    // stack the previous one left (stack_for_first_run), and that one stack stays on the P.
     let released_before = gort::testing::stacks_scavenged();
     let wg = Arc::new(WaitGroup::new());
+    let started = Arc::new(WaitGroup::new());
+    let (gate_tx, gate_rx) = gort::chan::<()>(0);
     wg.add(2000);
+    started.add(2000);
     for _ in 0..2000 {
-        let wg = wg.clone();
+        let (wg, started, gate) = (wg.clone(), started.clone(), gate_rx.clone());
         gort::go(move || {
             core::hint::black_box(use_stack(24));
+            started.done();
+            let _ = gate.recv();
             wg.done();
         });
     }
+    started.wait();
+    drop(gate_tx);
     wg.wait();
     // Churn the free lists so the dead gs move to the global list.
     for _ in 0..4 {
