@@ -26,7 +26,14 @@
 //!   the spill. Goroutines running on other Ps when tracing starts or stops have their spans cut at
 //!   the trace's edges (Go emits their status instead).
 
+#[cfg_attr(target_arch = "x86_64", path = "cputicks/amd64.rs")]
+#[cfg_attr(target_arch = "aarch64", path = "cputicks/arm64.rs")]
+#[cfg_attr(not(any(target_arch = "x86_64", target_arch = "aarch64")), path = "cputicks/nanotime.rs")]
+mod cputicks;
 mod json;
+#[cfg_attr(target_os = "linux", path = "membarrier/linux.rs")]
+#[cfg_attr(not(target_os = "linux"), path = "membarrier/none.rs")]
+mod membarrier;
 mod seqlock;
 mod tracebuf;
 mod traceruntime;

@@ -204,6 +204,13 @@ impl TraceBuf {
                     q = put(q, y >> FLOW_SHIFT);
                     q = put(q, y & ((1 << FLOW_SHIFT) - 1));
                 }
+                EV_GO_STATUS => {
+                    q = put(q, g);
+                    if arg == STATUS_WAITING {
+                        q = put(q, ptr_code(x));
+                        q = put(q, y);
+                    }
+                }
                 EV_GO_SYSCALL | EV_GO_SYSEXIT | EV_GO_PREEMPT => q = put(q, g),
                 EV_STEAL | EV_NETPOLL => q = put(q, x),
                 _ => {}
@@ -305,6 +312,13 @@ impl Iterator for Decoder<'_> {
                 g = self.get()?;
                 y = self.flow()?;
             }
+            EV_GO_STATUS => {
+                g = self.get()?;
+                if arg == STATUS_WAITING {
+                    x = ptr_decode(self.get()?);
+                    y = self.get()?;
+                }
+            }
             EV_GO_SYSCALL | EV_GO_SYSEXIT | EV_GO_PREEMPT => g = self.get()?,
             EV_STEAL | EV_NETPOLL => x = self.get()?,
             _ => {}
@@ -375,6 +389,10 @@ mod tests {
             ev(241, EV_GO_PREEMPT, 0, 0, 6, 0, 0),
             ev(250, EV_STEAL, 0, 1, 0, 1023, 0),
             ev(260, EV_NETPOLL, 0, 0, 0, 12345, 0),
+            ev(261, EV_GO_STATUS, STATUS_RUNNABLE, 0, 5, 0, 0),
+            ev(262, EV_GO_STATUS, STATUS_RUNNING, 0, 1, 0, 0),
+            ev(263, EV_GO_STATUS, STATUS_SYSCALL, 0, 9, 0, 0),
+            ev(264, EV_GO_STATUS, STATUS_WAITING, 1, 77, loc + 5, 12),
             // A large delta: the whole positive range in one step.
             ev(i64::MAX, EV_NETPOLL, 0, 1023, 0, big, 0),
         ];

@@ -12,7 +12,7 @@ use core::{ptr, str};
 
 use alloc::vec::Vec;
 
-use crate::gmp::{Global, WaitReason, G, M, P};
+use crate::gmp::{GStatus, Global, WaitReason, G, M, P};
 use crate::lock_futex::Mutex;
 
 /// One event as `convert` reads it back from a buffer's compact encoding (Go's traceEv*;
@@ -66,6 +66,21 @@ pub const EV_STEAL: u8 = 12;
 /// The network poller returned x goroutines.
 pub const EV_NETPOLL: u8 = 13;
 
+/// A goroutine that existed when the trace started, and its state then (Go's
+/// traceEvGoStatus): arg = `STATUS_*`; for `STATUS_WAITING` x, y = the wait reason's text.
+/// One per goroutine, at the start, so every goroutine the trace shows was either created in
+/// it or has one.
+pub const EV_GO_STATUS: u8 = 14;
+
+/// EV_GO_STATUS's arg: on a run queue.
+pub const STATUS_RUNNABLE: u8 = 1;
+/// Running on some P (the one that started the trace: its span opens right after).
+pub const STATUS_RUNNING: u8 = 2;
+/// In a blocking system call.
+pub const STATUS_SYSCALL: u8 = 3;
+/// Parked (x, y: the wait reason).
+pub const STATUS_WAITING: u8 = 4;
+
 /// Why a goroutine stopped (EV_GO_STOP's arg).
 pub const STOP_EXIT: u8 = 0;
 /// It yielded (Gosched).
@@ -81,6 +96,11 @@ pub const STOP_BLOCK: u8 = 5;
 
 /// The switch: 1 while tracing (the seqlock's `on` word).
 static ON: AtomicU32 = AtomicU32::new(0);
+/// The process-wide barrier works here (`membarrier::register` said so at the first start):
+/// writers use the seqlock's asymmetric form and `stop` issues the barrier. Only ever goes
+/// from false to true, before the `ON` store that starts a trace; a writer that reads a stale
+/// false runs the RMW form, which the asymmetric stopper covers too (seqlock.rs).
+static ASYM: AtomicBool = AtomicBool::new(false);
 /// A trace is being recorded or written (start..stop, writer included).
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 /// Full buffers waiting for the writer (and, after stop, every partial one).
@@ -137,25 +157,12 @@ fn push_full(b: *mut TraceBuf) {
     PENDING.fetch_add(1, Ordering::SeqCst);
 }
 
-/// The event clock (Go's cputicks, as its tracer uses on amd64): the time-stamp counter, 12 ns
-/// against nanotime's 24 on the machine the README measures on. gort's x86-64 targets assume an
-/// invariant TSC, as the Linux vDSO's own nanotime does when its clocksource is `tsc`; per-M
-/// monotonicity is kept by the encoder (`TraceBuf::encode`) regardless. `convert` maps ticks to nanotime linearly
-/// between start's and stop's readings. Elsewhere it is nanotime itself (the map is then the
-/// identity).
-#[cfg(target_arch = "x86_64")]
+/// The event clock (Go's cputicks): `cputicks/<arch>.rs` (rdtsc on x86-64, CNTVCT_EL0 on
+/// arm64, nanotime elsewhere). `convert` maps it to nanotime between start's and stop's
+/// readings.
 #[inline(always)]
 fn ticks() -> i64 {
-    // SAFETY: rdtsc has no preconditions (every x86-64 has it; user mode may run it unless the
-    // OS sets CR4.TSD, which no supported OS does).
-    unsafe { core::arch::x86_64::_rdtsc() as i64 }
-}
-
-/// The event clock where there is no cheap counter: nanotime (see the x86-64 version).
-#[cfg(not(target_arch = "x86_64"))]
-#[inline(always)]
-fn ticks() -> i64 {
-    crate::time::nanotime()
+    super::cputicks::cputicks()
 }
 
 /// Maps a `ticks()` reading to nanotime: linear through (K0, T0) and (K1, T1); the identity
@@ -199,7 +206,13 @@ fn emit_on(mp: *mut M, kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: *mut P) {
     // SAFETY: mp is this thread's M: trace_seq and trace_buf are its own, the buffer written
     // only inside the seqlock section (seqlock.rs).
     unsafe {
-        if !seqlock::writer_begin(&(*mp).trace_seq, &ON) {
+        let seq = &(*mp).trace_seq;
+        let begun = if ASYM.load(Ordering::Relaxed) {
+            seqlock::writer_begin_asym(seq, &ON)
+        } else {
+            seqlock::writer_begin(seq, &ON)
+        };
+        if !begun {
             return;
         }
         let p = if pp.is_null() { -1 } else { (*pp).id };
@@ -256,6 +269,36 @@ const NOP: Option<*mut P> = Some(ptr::null_mut());
 #[cold]
 pub fn go_create(newg: *mut G, parent: u64) {
     emit(EV_GO_CREATE, 0, goid(newg), parent, 0, CURP);
+}
+
+/// Go's GoStatus events at a trace's start (traceAdvance's forEachGRace): one per goroutine
+/// that exists now, with its state, on the starting M. Called by `start` right after the
+/// switch is on. A goroutine created from now on has its own create event: a new g is added
+/// to allgs under the lock this walk holds, after which its newproc sees the switch on; a
+/// dead g reused by newproc1 (its status CAS, then newproc's look at the switch) is ordered
+/// against the switch-on by the process-wide barrier issued here first where there is one
+/// (the same argument as seqlock.rs's asymmetric form; without one a goroutine made in that
+/// instant may have neither). Statuses are read as they are, racing with their goroutines
+/// (as Go's forEachGRace): one may change right after; its next event says so.
+fn go_statuses() {
+    if ASYM.load(Ordering::Relaxed) {
+        let _ = super::membarrier::barrier();
+    }
+    let me = crate::arch::getg();
+    crate::proc::for_each_g(|gp| {
+        let (arg, reason) = match crate::proc::readgstatus(gp) {
+            GStatus::Runnable => (STATUS_RUNNABLE, ""),
+            GStatus::Running => (STATUS_RUNNING, ""),
+            GStatus::Syscall => (STATUS_SYSCALL, ""),
+            // SAFETY: gp is a live g (never freed); its waitreason is set before it parks
+            // (as the goroutine dump reads it).
+            GStatus::Waiting => (STATUS_WAITING, unsafe { (*gp).waitreason.as_str() }),
+            GStatus::Idle | GStatus::Dead => return,
+        };
+        // The trace writer is made after this walk; the caller runs (its span opens next).
+        let arg = if gp == me { STATUS_RUNNING } else { arg };
+        emit_rare(EV_GO_STATUS, arg, goid(gp), reason.as_ptr() as u64, reason.len() as u64, CURP);
+    });
 }
 
 /// Go's traceGoStart: `gp` starts running on `pp` (execute, exitsyscall's fast path).
@@ -546,9 +589,13 @@ pub fn start(path: &[u8]) -> Result<(), StartError> {
     unsafe { *FILE.get() = Some((file, spill, spill_path)) };
     STOPPING.store(false, Ordering::Relaxed);
     DONE.store(false, Ordering::Relaxed);
+    if !ASYM.load(Ordering::Relaxed) && super::membarrier::register() {
+        ASYM.store(true, Ordering::Relaxed);
+    }
     T0.store(crate::time::nanotime() as u64, Ordering::Relaxed);
     K0.store(ticks() as u64, Ordering::Relaxed);
     ON.store(1, Ordering::SeqCst);
+    go_statuses();
     // The caller is running: open its span.
     let gp = crate::arch::getg();
     let mp = crate::proc::acquirem();
@@ -566,11 +613,20 @@ pub fn stop() {
     crate::proc::preempt_check();
     go_stop(crate::arch::getg(), STOP_TRACE);
     ON.store(0, Ordering::SeqCst);
+    // The asymmetric form's half of the protocol (seqlock.rs): every thread runs a full
+    // barrier after the switch-off is visible, then an even `seq` is final.
+    let asym = ASYM.load(Ordering::Relaxed);
+    if asym && !super::membarrier::barrier() {
+        // Registered, so the kernel does not refuse; if it did, the buffers are unsafe to take.
+        crate::throw("trace: membarrier failed after registration");
+    }
     crate::proc::for_each_m(|mp| {
-        // SAFETY: Ms are never freed; once stopper_may_take says so, mp's buffer is ours (its
-        // M sees the switch off at its next writer_begin and never touches the buffer again).
+        // SAFETY: Ms are never freed; once stopper_may_take(_after_barrier) says so, mp's
+        // buffer is ours (its M sees the switch off at its next writer_begin and never touches
+        // the buffer again).
         unsafe {
-            while !seqlock::stopper_may_take(&(*mp).trace_seq) {
+            let seq = &(*mp).trace_seq;
+            while !(if asym { seqlock::stopper_may_take_after_barrier(seq) } else { seqlock::stopper_may_take(seq) }) {
                 core::hint::spin_loop();
             }
             let b = core::mem::take(&mut (*mp).trace_buf);
