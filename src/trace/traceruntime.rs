@@ -490,13 +490,29 @@ fn writer_main() {
     }
 }
 
-/// Turns `evs`' timestamps from ticks into nanotime (stop's calibration).
-fn to_nanotime(evs: &mut [Ev]) {
+/// Turns `evs`' timestamps (one buffer's: one M's) from ticks into nanotime (stop's
+/// calibration), strictly increasing per M: an event in the same nanosecond as its M's previous
+/// one (a counter coarser than a nanosecond, such as arm64's CNTVCT at 16-40 ns a tick, stamps
+/// a goroutine's start and end alike) goes 1 ns after it, so a viewer or checker that sorts by
+/// time keeps the M's order. `last` holds each M's last nanotime across buffers.
+fn to_nanotime(evs: &mut [Ev], last: &mut Vec<(i32, i64)>) {
     let (k0, t0) = (K0.load(Ordering::Relaxed), T0.load(Ordering::Relaxed));
     let (k1, t1) = (K1.load(Ordering::Relaxed), T1.load(Ordering::Relaxed));
+    let Some(m) = evs.first().map(|e| e.m) else { return };
+    let slot = match last.iter().position(|&(lm, _)| lm == m) {
+        Some(i) => i,
+        None => {
+            last.push((m, i64::MIN));
+            last.len() - 1
+        }
+    };
+    let mut prev = last[slot].1;
     for e in evs {
-        e.ts = ticks_to_nanotime(e.ts, k0, t0, k1, t1);
+        let t = ticks_to_nanotime(e.ts, k0, t0, k1, t1);
+        prev = if t > prev { t } else { prev.saturating_add(1) };
+        e.ts = prev;
     }
+    last[slot].1 = prev;
 }
 
 /// Writes the JSON file from the spill file's buffers, then `held`'s (stop's end of the trace).
@@ -507,8 +523,9 @@ fn convert(file: &crate::fs::File, spill: &crate::fs::File, held: &[*mut TraceBu
     w.begin(&mut out);
     let mut evs: Vec<Ev> = Vec::new();
     let mut bytes: Vec<u8> = Vec::new();
-    let emit_json = |w: &mut json::Writer, out: &mut Vec<u8>, evs: &mut Vec<Ev>| {
-        to_nanotime(evs);
+    let mut last = Vec::new();
+    let mut emit_json = |w: &mut json::Writer, out: &mut Vec<u8>, evs: &mut Vec<Ev>| {
+        to_nanotime(evs, &mut last);
         w.events(out, evs);
         let _ = file.write_all(out);
         out.clear();

@@ -482,7 +482,8 @@ fn check(path: &str, pre_made: bool) {
     // Every goroutine the trace starts or wakes was created in it or has a status at its start.
     created.sort_unstable();
     statused.sort_unstable();
-    for g in starts.keys().chain(unblocks.keys()) {
+    let seen: alloc::collections::BTreeSet<u64> = starts.keys().chain(unblocks.keys()).copied().collect();
+    for g in &seen {
         if created.binary_search(g).is_err() && statused.binary_search(g).is_err() {
             errors.push(format!("G{g} starts or is woken but was neither created nor given a status"));
         }
