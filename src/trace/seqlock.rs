@@ -34,8 +34,8 @@
 //! `lock or` on the stack that LLVM emitted for the store-then-`fence(SeqCst)` this replaced
 //! (not an `mfence`, ~22 ns), so x86-64 gains nothing measurable; on arm64 it is an `ldadda`
 //! (or an `ldaxr`/`stxr` loop: the outlined `__aarch64_ldadd4_acq`) with no `dmb`, on arm a
-//! `ldrex`/`strex` loop and a `dmb`. It is still the largest part of an event's cost; going
-//! without a locked instruction would take an asymmetric barrier in the stopper.
+//! `ldrex`/`strex` loop and a `dmb`. It was the largest part of an event's cost: where the
+//! OS has a process-wide barrier the asymmetric form below goes without it.
 //!
 //! When tracing is off the hooks never get here: they test the switch with one Relaxed load
 //! first (`trace::on`), so the scheduler's cost is a load and a predictable branch.
