@@ -42,7 +42,8 @@ pub const EV_GO_CREATE: u8 = 1;
 /// A goroutine starts running on P: x = its `gort::go` call site (`&'static Location` or 0),
 /// y = the wake-up flow id that made it runnable, or 0.
 pub const EV_GO_START: u8 = 2;
-/// The running goroutine stops: arg = `STOP_*`; for a block x, y = the wait reason's text.
+/// The running goroutine stops: arg = `STOP_*`; for a block x = the `WaitReason` as u8 when
+/// recorded, x, y = its text once decoded.
 pub const EV_GO_STOP: u8 = 3;
 /// A goroutine was made runnable: g = the woken goid, y = the flow id its start will carry.
 pub const EV_GO_UNBLOCK: u8 = 4;
@@ -67,7 +68,8 @@ pub const EV_STEAL: u8 = 12;
 pub const EV_NETPOLL: u8 = 13;
 
 /// A goroutine that existed when the trace started, and its state then (Go's
-/// traceEvGoStatus): arg = `STATUS_*`; for `STATUS_WAITING` x, y = the wait reason's text.
+/// traceEvGoStatus): arg = `STATUS_*`; for `STATUS_WAITING` x = the `WaitReason` as u8 when
+/// recorded, x, y = its text once decoded.
 /// One per goroutine, at the start, so every goroutine the trace shows was either created in
 /// it or has one.
 pub const EV_GO_STATUS: u8 = 14;
@@ -287,17 +289,17 @@ fn go_statuses() {
     let me = crate::arch::getg();
     crate::proc::for_each_g(|gp| {
         let (arg, reason) = match crate::proc::readgstatus(gp) {
-            GStatus::Runnable => (STATUS_RUNNABLE, ""),
-            GStatus::Running => (STATUS_RUNNING, ""),
-            GStatus::Syscall => (STATUS_SYSCALL, ""),
+            GStatus::Runnable => (STATUS_RUNNABLE, 0),
+            GStatus::Running => (STATUS_RUNNING, 0),
+            GStatus::Syscall => (STATUS_SYSCALL, 0),
             // SAFETY: gp is a live g (never freed); its waitreason is set before it parks
             // (as the goroutine dump reads it).
-            GStatus::Waiting => (STATUS_WAITING, unsafe { (*gp).waitreason.as_str() }),
+            GStatus::Waiting => (STATUS_WAITING, unsafe { (*gp).waitreason } as u8),
             GStatus::Idle | GStatus::Dead => return,
         };
         // The trace writer is made after this walk; the caller runs (its span opens next).
         let arg = if gp == me { STATUS_RUNNING } else { arg };
-        emit_rare(EV_GO_STATUS, arg, goid(gp), reason.as_ptr() as u64, reason.len() as u64, CURP);
+        emit_rare(EV_GO_STATUS, arg, goid(gp), reason as u64, 0, CURP);
     });
 }
 
@@ -321,8 +323,8 @@ pub fn go_stop(gp: *mut G, why: u8) {
 /// `gp` parks with `reason` (park_m, before its unlock hook lets a waker see it).
 #[cold]
 pub fn go_block(gp: *mut G, reason: WaitReason) {
-    let s = reason.as_str();
-    emit(EV_GO_STOP, STOP_BLOCK, goid(gp), s.as_ptr() as u64, s.len() as u64, CURP);
+    // The reason as its discriminant: one byte in the buffer (tracebuf.rs `REASONS`).
+    emit(EV_GO_STOP, STOP_BLOCK, goid(gp), reason as u8 as u64, 0, CURP);
 }
 
 /// Go's traceGoUnpark: `gp` was made runnable; its next start draws an arrow from here. The
