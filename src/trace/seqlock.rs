@@ -63,8 +63,9 @@
 //!   section may have read 1 even after `T`: then the section runs to `E` and the stopper waits
 //!   for it; it could not have been reordered before `S` by the compiler (the fence) and, if
 //!   the CPU did, `S` is still visible by `T`.)
-//! A writer that still runs the RMW form (a trace started before the asymmetric one was known
-//! to work) is covered by the same argument: an RMW is a store for it. Without the barrier it is
+//!
+//! A writer that still runs the RMW form (it read `ASYM` before the first start set it, as
+//! traceruntime.rs allows) is covered by the same argument: an RMW is a store for it. Without the barrier it is
 //! the store-buffering pattern again (the owner's odd store still in its store buffer while its
 //! load of `on` reads 1; the stopper reads the old even `seq`), which the loom model's
 //! must-fail variant shows. `loom_tests` models the barrier as a pair of SeqCst fences, one
