@@ -65,8 +65,8 @@
 //!   the CPU did, `S` is still visible by `T`.)
 //!
 //! A writer that still runs the RMW form (it read `ASYM` before the first start set it, as
-//! traceruntime.rs allows) is covered by the same argument: an RMW is a store for it. Without the barrier it is
-//! the store-buffering pattern again (the owner's odd store still in its store buffer while its
+//! traceruntime.rs allows) is covered by the same argument: an RMW is a store for it. Without
+//! the barrier it is the store-buffering pattern again (the owner's odd store still in its store buffer while its
 //! load of `on` reads 1; the stopper reads the old even `seq`), which the loom model's
 //! must-fail variant shows. `loom_tests` models the barrier as a pair of SeqCst fences, one
 //! between the owner's odd store and its load of `on`, one after the stopper's store of `on`
