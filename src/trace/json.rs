@@ -10,7 +10,9 @@
 //! system calls (`B`/`E` named `syscall`) and its sleeps and wake-ups. Wake-ups are flow
 //! events: `s` (name `wakeup`, `args.g` = the woken goroutine) where the goroutine was made
 //! runnable, `f` with the same id where it next starts. Instant events (`i`, thread scope) mark
-//! creations, preemptions (`args.async`), steals, P starts and stops and netpoll results.
+//! creations, preemptions (`args.async`), steals, P starts and stops and netpoll results, and
+//! the state of each goroutine that existed when the trace started (`GoStatus`, `args.status`:
+//! `runnable`, `running`, `syscall` or `waiting` with `args.reason`).
 //! Timestamps are microseconds since the trace's start, with nanosecond fractions.
 
 use alloc::vec::Vec;
@@ -148,6 +150,28 @@ impl Writer {
                 num(out, g);
                 out.extend_from_slice(b",\"end\":\"");
                 out.extend_from_slice(end);
+                out.extend_from_slice(b"\",\"reason\":\"");
+                esc(out, reason);
+                out.extend_from_slice(b"\"}}");
+            }
+            EV_GO_STATUS => {
+                let status: &[u8] = match e.arg {
+                    STATUS_RUNNABLE => b"runnable",
+                    STATUS_RUNNING => b"running",
+                    STATUS_SYSCALL => b"syscall",
+                    _ => b"waiting",
+                };
+                let reason = if e.arg == STATUS_WAITING {
+                    // SAFETY: x, y are a WaitReason::as_str text: 'static, UTF-8.
+                    unsafe { str::from_utf8_unchecked(core::slice::from_raw_parts(e.x as *const u8, e.y as usize)) }
+                } else {
+                    ""
+                };
+                self.head(out, prow, b"i", ts);
+                out.extend_from_slice(b",\"s\":\"t\",\"name\":\"GoStatus\",\"cat\":\"goroutine\",\"args\":{\"g\":");
+                num(out, g);
+                out.extend_from_slice(b",\"status\":\"");
+                out.extend_from_slice(status);
                 out.extend_from_slice(b"\",\"reason\":\"");
                 esc(out, reason);
                 out.extend_from_slice(b"\"}}");

@@ -9,12 +9,16 @@
 //!   predictable branch; the recording functions are out of line (`#[cold]`).
 //! - **On**: each M appends events to its own buffer (`m.trace_buf`, Go 1.21's per-M buffers:
 //!   an event is written by the M that makes it, with or without a P, so no lock is needed),
-//!   inside the seqlock section of `seqlock.rs` (which states the ordering argument), in the
-//!   compact binary encoding of `tracebuf.rs` (a kind byte, varints, timestamps as deltas: about
-//!   7 bytes an event, as Go's tracebuf.go). Timestamps are `ticks()` (rdtsc on x86-64, as Go's
-//!   cputicks; nanotime elsewhere), monotonic per M, mapped to nanotime when the JSON is
-//!   written. A full buffer (64 KB) goes on the `FULL` list (a lock taken once per buffer) and
-//!   the M takes a fresh one.
+//!   inside the seqlock section of `seqlock.rs` (which states the ordering argument; on Linux
+//!   its asymmetric form: plain stores on the event path and `membarrier/` in the stopper, the
+//!   locked RMW elsewhere), in the compact binary encoding of `tracebuf.rs` (a kind byte,
+//!   varints, timestamps as deltas: about 7 bytes an event, as Go's tracebuf.go). Timestamps
+//!   are `cputicks/` (Go's cputicks: rdtsc on x86-64, CNTVCT_EL0 on arm64, nanotime on arm),
+//!   monotonic per M, mapped to nanotime when the JSON is written. A full buffer (64 KB) goes
+//!   on the `FULL` list (a lock taken once per buffer) and the M takes a fresh one.
+//! - **Start** records one `GoStatus` event per goroutine that exists (Go's GoStatus events:
+//!   runnable, running, in a system call, waiting with its reason), so every goroutine the
+//!   trace shows was either created in it or has a status.
 //! - **The writer** (Go's trace reader) is a goroutine started by `start`. It parks while no
 //!   buffer is full; `find_runnable` wakes it ("try to schedule a trace reader": `reader_to_run`)
 //!   when `PENDING` says buffers wait, so events are never written from inside the scheduler.
@@ -23,10 +27,17 @@
 //! - **stop** records the caller's span end, turns the switch off, takes every M's partial
 //!   buffer once that M is out of its write section, tells the writer to finish and waits for
 //!   it: the writer reads the spill file back, decodes it, writes the JSON file, and removes
-//!   the spill. Goroutines running on other Ps when tracing starts or stops have their spans cut at
-//!   the trace's edges (Go emits their status instead).
+//!   the spill. Goroutines running on other Ps when tracing starts have a `running` status and
+//!   their span begins at their next start; at the stop their spans are cut.
 
+#[cfg_attr(target_arch = "x86_64", path = "cputicks/amd64.rs")]
+#[cfg_attr(target_arch = "aarch64", path = "cputicks/arm64.rs")]
+#[cfg_attr(not(any(target_arch = "x86_64", target_arch = "aarch64")), path = "cputicks/nanotime.rs")]
+mod cputicks;
 mod json;
+#[cfg_attr(target_os = "linux", path = "membarrier/linux.rs")]
+#[cfg_attr(not(target_os = "linux"), path = "membarrier/none.rs")]
+mod membarrier;
 mod seqlock;
 mod tracebuf;
 mod traceruntime;

@@ -10,13 +10,14 @@
 //! floor for the first: timestamps are monotonic per M, so deltas are never negative), the P's
 //! id + 1 as a varint if bit 7 says it differs from the previous event's (-1, "no P", at a
 //! buffer's start), then the kind's fields: goroutine ids and counts as varints, pointers (a
-//! `gort::go` call site, a wait reason's text) as zigzag varints of their distance from a
+//! `gort::go` call site) as zigzag varints of their distance from a
 //! static of this binary (they point into its read-only data), flow ids as their M part and
 //! count part. A ping-pong round trip's six events take about 60 bytes instead of 240.
 //!
 //! The pointers make the encoding readable only by the process that wrote it, as before.
 
 use super::traceruntime::*;
+use crate::gmp::WaitReason;
 
 /// A buffer's size in bytes, header included.
 pub const BUF_BYTES: usize = 64 * 1024;
@@ -81,6 +82,32 @@ fn zigzag(d: i64) -> u64 {
 
 fn unzigzag(z: u64) -> i64 {
     (z >> 1) as i64 ^ -((z & 1) as i64)
+}
+
+/// Every wait reason, for the decoder: a block's or a waiting status's reason is stored as its
+/// `WaitReason` discriminant (one byte; `go_block` passes `reason as u8`) and decoded back to
+/// its text's address and length, which `json.rs` reads. A reason missing here decodes as
+/// "?": a variant added to `WaitReason` belongs here too (`every_wait_reason_is_decodable`
+/// checks the list is in discriminant order and ends with the last variant known to it).
+const REASONS: [WaitReason; 12] = [
+    WaitReason::Zero,
+    WaitReason::ChanReceive,
+    WaitReason::ChanSend,
+    WaitReason::ChanReceiveNilChan,
+    WaitReason::ChanSendNilChan,
+    WaitReason::Select,
+    WaitReason::SelectNoCases,
+    WaitReason::Sleep,
+    WaitReason::SyncMutexLock,
+    WaitReason::SyncWaitGroupWait,
+    WaitReason::IoWait,
+    WaitReason::TraceReaderBlocked,
+];
+
+/// A stored wait reason's text as (address, length).
+fn reason_text(code: u64) -> (u64, u64) {
+    let s = REASONS.iter().find(|&&r| r as u8 as u64 == code).map_or("?", |r| r.as_str());
+    (s.as_ptr() as u64, s.len() as u64)
 }
 
 /// Flow ids are (M id + 1) << 40 | a per-M count: two varints, a byte and a few.
@@ -195,14 +222,19 @@ impl TraceBuf {
                 EV_GO_STOP => {
                     q = put(q, g);
                     if arg == STOP_BLOCK {
-                        q = put(q, ptr_code(x));
-                        q = put(q, y);
+                        q = put(q, x);
                     }
                 }
                 EV_GO_UNBLOCK => {
                     q = put(q, g);
                     q = put(q, y >> FLOW_SHIFT);
                     q = put(q, y & ((1 << FLOW_SHIFT) - 1));
+                }
+                EV_GO_STATUS => {
+                    q = put(q, g);
+                    if arg == STATUS_WAITING {
+                        q = put(q, x);
+                    }
                 }
                 EV_GO_SYSCALL | EV_GO_SYSEXIT | EV_GO_PREEMPT => q = put(q, g),
                 EV_STEAL | EV_NETPOLL => q = put(q, x),
@@ -297,13 +329,18 @@ impl Iterator for Decoder<'_> {
             EV_GO_STOP => {
                 g = self.get()?;
                 if arg == STOP_BLOCK {
-                    x = ptr_decode(self.get()?);
-                    y = self.get()?;
+                    (x, y) = reason_text(self.get()?);
                 }
             }
             EV_GO_UNBLOCK => {
                 g = self.get()?;
                 y = self.flow()?;
+            }
+            EV_GO_STATUS => {
+                g = self.get()?;
+                if arg == STATUS_WAITING {
+                    (x, y) = reason_text(self.get()?);
+                }
             }
             EV_GO_SYSCALL | EV_GO_SYSEXIT | EV_GO_PREEMPT => g = self.get()?,
             EV_STEAL | EV_NETPOLL => x = self.get()?,
@@ -361,8 +398,8 @@ mod tests {
             ev(162, EV_GO_STOP, STOP_PREEMPT, 0, 3, 0, 0),
             ev(163, EV_GO_STOP, STOP_SYSCALL, 0, 3, 0, 0),
             ev(164, EV_GO_STOP, STOP_TRACE, 0, 3, 0, 0),
-            ev(165, EV_GO_STOP, STOP_BLOCK, 0, 3, loc + 77, 13),
-            ev(166, EV_GO_STOP, STOP_BLOCK, 2, 3, big, big),
+            ev(165, EV_GO_STOP, STOP_BLOCK, 0, 3, WaitReason::ChanReceive as u64, 0),
+            ev(166, EV_GO_STOP, STOP_BLOCK, 2, 3, WaitReason::TraceReaderBlocked as u64, 0),
             ev(170, EV_GO_UNBLOCK, 0, 2, 9, 0, (1 << 40) | 5),
             ev(170, EV_GO_UNBLOCK, 0, -1, 9, 0, big),
             ev(180, EV_GO_SYSCALL, 0, -1, 4, 0, 0),
@@ -375,11 +412,32 @@ mod tests {
             ev(241, EV_GO_PREEMPT, 0, 0, 6, 0, 0),
             ev(250, EV_STEAL, 0, 1, 0, 1023, 0),
             ev(260, EV_NETPOLL, 0, 0, 0, 12345, 0),
+            ev(261, EV_GO_STATUS, STATUS_RUNNABLE, 0, 5, 0, 0),
+            ev(262, EV_GO_STATUS, STATUS_RUNNING, 0, 1, 0, 0),
+            ev(263, EV_GO_STATUS, STATUS_SYSCALL, 0, 9, 0, 0),
+            ev(264, EV_GO_STATUS, STATUS_WAITING, 1, 77, WaitReason::Select as u64, 0),
             // A large delta: the whole positive range in one step.
             ev(i64::MAX, EV_NETPOLL, 0, 1023, 0, big, 0),
         ];
         let got = round_trip(90, &evs);
         assert_eq!(got.len(), evs.len());
+        // A wait reason goes in as its discriminant and comes out as its text.
+        let text = |e: &Ev| {
+            let r = REASONS.iter().find(|&&r| r as u8 as u64 == e.x).unwrap().as_str();
+            Ev { x: r.as_ptr() as u64, y: r.len() as u64, ..*e }
+        };
+        let evs: Vec<Ev> = evs
+            .iter()
+            .map(|e| {
+                let reason = (e.kind == EV_GO_STOP && e.arg == STOP_BLOCK)
+                    || (e.kind == EV_GO_STATUS && e.arg == STATUS_WAITING);
+                if reason {
+                    text(e)
+                } else {
+                    *e
+                }
+            })
+            .collect();
         for (a, b) in evs.iter().zip(&got) {
             assert!(
                 same(a, b),
@@ -393,6 +451,17 @@ mod tests {
                 b.p
             );
         }
+    }
+
+    #[test]
+    fn every_wait_reason_is_decodable() {
+        // The discriminants are 0..n in declaration order: the table must hold each, in place.
+        for (i, r) in REASONS.iter().enumerate() {
+            assert_eq!(*r as u8 as usize, i);
+            assert_eq!(reason_text(i as u64), (r.as_str().as_ptr() as u64, r.as_str().len() as u64));
+        }
+        // The last variant this list knows is its last.
+        assert_eq!(WaitReason::TraceReaderBlocked as u8 as usize, REASONS.len() - 1);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use core::{ptr, str};
 
 use alloc::vec::Vec;
 
-use crate::gmp::{Global, WaitReason, G, M, P};
+use crate::gmp::{GStatus, Global, WaitReason, G, M, P};
 use crate::lock_futex::Mutex;
 
 /// One event as `convert` reads it back from a buffer's compact encoding (Go's traceEv*;
@@ -42,7 +42,8 @@ pub const EV_GO_CREATE: u8 = 1;
 /// A goroutine starts running on P: x = its `gort::go` call site (`&'static Location` or 0),
 /// y = the wake-up flow id that made it runnable, or 0.
 pub const EV_GO_START: u8 = 2;
-/// The running goroutine stops: arg = `STOP_*`; for a block x, y = the wait reason's text.
+/// The running goroutine stops: arg = `STOP_*`; for a block x = the `WaitReason` as u8 when
+/// recorded, x, y = its text once decoded.
 pub const EV_GO_STOP: u8 = 3;
 /// A goroutine was made runnable: g = the woken goid, y = the flow id its start will carry.
 pub const EV_GO_UNBLOCK: u8 = 4;
@@ -66,6 +67,22 @@ pub const EV_STEAL: u8 = 12;
 /// The network poller returned x goroutines.
 pub const EV_NETPOLL: u8 = 13;
 
+/// A goroutine that existed when the trace started, and its state then (Go's
+/// traceEvGoStatus): arg = `STATUS_*`; for `STATUS_WAITING` x = the `WaitReason` as u8 when
+/// recorded, x, y = its text once decoded.
+/// One per goroutine, at the start, so every goroutine the trace shows was either created in
+/// it or has one.
+pub const EV_GO_STATUS: u8 = 14;
+
+/// EV_GO_STATUS's arg: on a run queue.
+pub const STATUS_RUNNABLE: u8 = 1;
+/// Running on some P (the one that started the trace: its span opens right after).
+pub const STATUS_RUNNING: u8 = 2;
+/// In a blocking system call.
+pub const STATUS_SYSCALL: u8 = 3;
+/// Parked (x, y: the wait reason).
+pub const STATUS_WAITING: u8 = 4;
+
 /// Why a goroutine stopped (EV_GO_STOP's arg).
 pub const STOP_EXIT: u8 = 0;
 /// It yielded (Gosched).
@@ -81,6 +98,11 @@ pub const STOP_BLOCK: u8 = 5;
 
 /// The switch: 1 while tracing (the seqlock's `on` word).
 static ON: AtomicU32 = AtomicU32::new(0);
+/// The process-wide barrier works here (`membarrier::register` said so at the first start):
+/// writers use the seqlock's asymmetric form and `stop` issues the barrier. Only ever goes
+/// from false to true, before the `ON` store that starts a trace; a writer that reads a stale
+/// false runs the RMW form, which the asymmetric stopper covers too (seqlock.rs).
+static ASYM: AtomicBool = AtomicBool::new(false);
 /// A trace is being recorded or written (start..stop, writer included).
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 /// Full buffers waiting for the writer (and, after stop, every partial one).
@@ -137,25 +159,12 @@ fn push_full(b: *mut TraceBuf) {
     PENDING.fetch_add(1, Ordering::SeqCst);
 }
 
-/// The event clock (Go's cputicks, as its tracer uses on amd64): the time-stamp counter, 12 ns
-/// against nanotime's 24 on the machine the README measures on. gort's x86-64 targets assume an
-/// invariant TSC, as the Linux vDSO's own nanotime does when its clocksource is `tsc`; per-M
-/// monotonicity is kept by the encoder (`TraceBuf::encode`) regardless. `convert` maps ticks to nanotime linearly
-/// between start's and stop's readings. Elsewhere it is nanotime itself (the map is then the
-/// identity).
-#[cfg(target_arch = "x86_64")]
+/// The event clock (Go's cputicks): `cputicks/<arch>.rs` (rdtsc on x86-64, CNTVCT_EL0 on
+/// arm64, nanotime elsewhere). `convert` maps it to nanotime between start's and stop's
+/// readings.
 #[inline(always)]
 fn ticks() -> i64 {
-    // SAFETY: rdtsc has no preconditions (every x86-64 has it; user mode may run it unless the
-    // OS sets CR4.TSD, which no supported OS does).
-    unsafe { core::arch::x86_64::_rdtsc() as i64 }
-}
-
-/// The event clock where there is no cheap counter: nanotime (see the x86-64 version).
-#[cfg(not(target_arch = "x86_64"))]
-#[inline(always)]
-fn ticks() -> i64 {
-    crate::time::nanotime()
+    super::cputicks::cputicks()
 }
 
 /// Maps a `ticks()` reading to nanotime: linear through (K0, T0) and (K1, T1); the identity
@@ -199,7 +208,13 @@ fn emit_on(mp: *mut M, kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: *mut P) {
     // SAFETY: mp is this thread's M: trace_seq and trace_buf are its own, the buffer written
     // only inside the seqlock section (seqlock.rs).
     unsafe {
-        if !seqlock::writer_begin(&(*mp).trace_seq, &ON) {
+        let seq = &(*mp).trace_seq;
+        let begun = if ASYM.load(Ordering::Relaxed) {
+            seqlock::writer_begin_asym(seq, &ON)
+        } else {
+            seqlock::writer_begin(seq, &ON)
+        };
+        if !begun {
             return;
         }
         let p = if pp.is_null() { -1 } else { (*pp).id };
@@ -258,6 +273,36 @@ pub fn go_create(newg: *mut G, parent: u64) {
     emit(EV_GO_CREATE, 0, goid(newg), parent, 0, CURP);
 }
 
+/// Go's GoStatus events at a trace's start (traceAdvance's forEachGRace): one per goroutine
+/// that exists now, with its state, on the starting M. Called by `start` right after the
+/// switch is on. A goroutine created from now on has its own create event: a new g is added
+/// to allgs under the lock this walk holds, after which its newproc sees the switch on; a
+/// dead g reused by newproc1 (its status CAS, then newproc's look at the switch) is ordered
+/// against the switch-on by the process-wide barrier issued here first where there is one
+/// (the same argument as seqlock.rs's asymmetric form; without one a goroutine made in that
+/// instant may have neither). Statuses are read as they are, racing with their goroutines
+/// (as Go's forEachGRace): one may change right after; its next event says so.
+fn go_statuses() {
+    if ASYM.load(Ordering::Relaxed) {
+        let _ = super::membarrier::barrier();
+    }
+    let me = crate::arch::getg();
+    crate::proc::for_each_g(|gp| {
+        let (arg, reason) = match crate::proc::readgstatus(gp) {
+            GStatus::Runnable => (STATUS_RUNNABLE, 0),
+            GStatus::Running => (STATUS_RUNNING, 0),
+            GStatus::Syscall => (STATUS_SYSCALL, 0),
+            // SAFETY: gp is a live g (never freed); its waitreason is set before it parks
+            // (as the goroutine dump reads it).
+            GStatus::Waiting => (STATUS_WAITING, unsafe { (*gp).waitreason } as u8),
+            GStatus::Idle | GStatus::Dead => return,
+        };
+        // The trace writer is made after this walk; the caller runs (its span opens next).
+        let arg = if gp == me { STATUS_RUNNING } else { arg };
+        emit_rare(EV_GO_STATUS, arg, goid(gp), reason as u64, 0, CURP);
+    });
+}
+
 /// Go's traceGoStart: `gp` starts running on `pp` (execute, exitsyscall's fast path).
 #[cold]
 pub fn go_start(gp: *mut G, pp: *mut P) {
@@ -278,8 +323,8 @@ pub fn go_stop(gp: *mut G, why: u8) {
 /// `gp` parks with `reason` (park_m, before its unlock hook lets a waker see it).
 #[cold]
 pub fn go_block(gp: *mut G, reason: WaitReason) {
-    let s = reason.as_str();
-    emit(EV_GO_STOP, STOP_BLOCK, goid(gp), s.as_ptr() as u64, s.len() as u64, CURP);
+    // The reason as its discriminant: one byte in the buffer (tracebuf.rs `REASONS`).
+    emit(EV_GO_STOP, STOP_BLOCK, goid(gp), reason as u8 as u64, 0, CURP);
 }
 
 /// Go's traceGoUnpark: `gp` was made runnable; its next start draws an arrow from here. The
@@ -447,13 +492,29 @@ fn writer_main() {
     }
 }
 
-/// Turns `evs`' timestamps from ticks into nanotime (stop's calibration).
-fn to_nanotime(evs: &mut [Ev]) {
+/// Turns `evs`' timestamps (one buffer's: one M's) from ticks into nanotime (stop's
+/// calibration), strictly increasing per M: an event in the same nanosecond as its M's previous
+/// one (a counter coarser than a nanosecond, such as arm64's CNTVCT at 16-40 ns a tick, stamps
+/// a goroutine's start and end alike) goes 1 ns after it, so a viewer or checker that sorts by
+/// time keeps the M's order. `last` holds each M's last nanotime across buffers.
+fn to_nanotime(evs: &mut [Ev], last: &mut Vec<(i32, i64)>) {
     let (k0, t0) = (K0.load(Ordering::Relaxed), T0.load(Ordering::Relaxed));
     let (k1, t1) = (K1.load(Ordering::Relaxed), T1.load(Ordering::Relaxed));
+    let Some(m) = evs.first().map(|e| e.m) else { return };
+    let slot = match last.iter().position(|&(lm, _)| lm == m) {
+        Some(i) => i,
+        None => {
+            last.push((m, i64::MIN));
+            last.len() - 1
+        }
+    };
+    let mut prev = last[slot].1;
     for e in evs {
-        e.ts = ticks_to_nanotime(e.ts, k0, t0, k1, t1);
+        let t = ticks_to_nanotime(e.ts, k0, t0, k1, t1);
+        prev = if t > prev { t } else { prev.saturating_add(1) };
+        e.ts = prev;
     }
+    last[slot].1 = prev;
 }
 
 /// Writes the JSON file from the spill file's buffers, then `held`'s (stop's end of the trace).
@@ -464,8 +525,9 @@ fn convert(file: &crate::fs::File, spill: &crate::fs::File, held: &[*mut TraceBu
     w.begin(&mut out);
     let mut evs: Vec<Ev> = Vec::new();
     let mut bytes: Vec<u8> = Vec::new();
-    let emit_json = |w: &mut json::Writer, out: &mut Vec<u8>, evs: &mut Vec<Ev>| {
-        to_nanotime(evs);
+    let mut last = Vec::new();
+    let mut emit_json = |w: &mut json::Writer, out: &mut Vec<u8>, evs: &mut Vec<Ev>| {
+        to_nanotime(evs, &mut last);
         w.events(out, evs);
         let _ = file.write_all(out);
         out.clear();
@@ -546,9 +608,13 @@ pub fn start(path: &[u8]) -> Result<(), StartError> {
     unsafe { *FILE.get() = Some((file, spill, spill_path)) };
     STOPPING.store(false, Ordering::Relaxed);
     DONE.store(false, Ordering::Relaxed);
+    if !ASYM.load(Ordering::Relaxed) && super::membarrier::register() {
+        ASYM.store(true, Ordering::Relaxed);
+    }
     T0.store(crate::time::nanotime() as u64, Ordering::Relaxed);
     K0.store(ticks() as u64, Ordering::Relaxed);
     ON.store(1, Ordering::SeqCst);
+    go_statuses();
     // The caller is running: open its span.
     let gp = crate::arch::getg();
     let mp = crate::proc::acquirem();
@@ -566,11 +632,20 @@ pub fn stop() {
     crate::proc::preempt_check();
     go_stop(crate::arch::getg(), STOP_TRACE);
     ON.store(0, Ordering::SeqCst);
+    // The asymmetric form's half of the protocol (seqlock.rs): every thread runs a full
+    // barrier after the switch-off is visible, then an even `seq` is final.
+    let asym = ASYM.load(Ordering::Relaxed);
+    if asym && !super::membarrier::barrier() {
+        // Registered, so the kernel does not refuse; if it did, the buffers are unsafe to take.
+        crate::throw("trace: membarrier failed after registration");
+    }
     crate::proc::for_each_m(|mp| {
-        // SAFETY: Ms are never freed; once stopper_may_take says so, mp's buffer is ours (its
-        // M sees the switch off at its next writer_begin and never touches the buffer again).
+        // SAFETY: Ms are never freed; once stopper_may_take(_after_barrier) says so, mp's
+        // buffer is ours (its M sees the switch off at its next writer_begin and never touches
+        // the buffer again).
         unsafe {
-            while !seqlock::stopper_may_take(&(*mp).trace_seq) {
+            let seq = &(*mp).trace_seq;
+            while !(if asym { seqlock::stopper_may_take_after_barrier(seq) } else { seqlock::stopper_may_take(seq) }) {
                 core::hint::spin_loop();
             }
             let b = core::mem::take(&mut (*mp).trace_buf);

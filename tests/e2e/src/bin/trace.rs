@@ -16,7 +16,10 @@
 //! is on a P; spans on one P alternate B, E (never overlap) and an E closes the goroutine its
 //! B opened, except a last B still open when the trace stops; every `block` end is followed by
 //! an unblock (`s` wakeup for that goroutine) before the goroutine's next start (a goroutine
-//! still blocked at the stop has no next start); every `f` arrow has its `s`; every worker
+//! still blocked at the stop has no next start); every goroutine that starts or is woken was
+//! either created in the trace (`GoCreate`) or has a `GoStatus` at its start (`check` makes a
+//! parked and a runnable goroutine before starting the trace, and the parked one must show as
+//! `waiting` on `chan receive`; under `godebug` main has no create either); every `f` arrow has its `s`; every worker
 //! that started ended (`exit`); and the trace shows preemptions, steals and system calls.
 #![no_std]
 #![no_main]
@@ -37,10 +40,25 @@ fn main() {
     match args.get(1).copied().unwrap_or(b"") {
         b"check" => {
             let path = scratch();
+            // Goroutines that exist before the trace starts: one parked on a channel (woken
+            // inside the trace), one runnable (it starts inside the trace). Neither has a
+            // create event; each must have a GoStatus.
+            let (pre_tx, pre_rx) = gort::chan::<u32>(0);
+            let (back_tx, back_rx) = gort::chan::<u32>(0);
+            let back2 = back_tx.clone();
+            gort::go(move || {
+                let v = pre_rx.recv().unwrap();
+                back_tx.send(v + 1).unwrap();
+            });
+            gort::gosched(); // it runs and parks in its receive
+            gort::go(move || back2.send(100).unwrap()); // runnable, not yet run
             gort::trace::start(&path).expect("trace::start");
+            pre_tx.send(1).unwrap();
+            let (a, b) = (back_rx.recv().unwrap(), back_rx.recv().unwrap());
+            assert_eq!(a + b, 102);
             workload();
             gort::trace::stop();
-            check(&path);
+            check(&path, true);
             let _ = gort::fs::remove_file(&path);
         }
         b"godebug" => {
@@ -49,7 +67,7 @@ fn main() {
             let path = String::from(s.split(',').find_map(|f| f.strip_prefix("gorttrace=")).expect("gorttrace="));
             workload();
             gort::trace::stop();
-            check(&path);
+            check(&path, false);
             let _ = gort::fs::remove_file(&path);
         }
         b"write" => {
@@ -347,7 +365,9 @@ fn parse(s: &[u8]) -> Result<Json, String> {
 // The checks
 // ---------------------------------------------------------------------------------------------
 
-fn check(path: &str) {
+/// Reads the trace at `path` back and prints the checks; `pre_made`: the parked goroutine made
+/// before the trace (`check`) must show as waiting.
+fn check(path: &str, pre_made: bool) {
     let mut data = Vec::new();
     gort::fs::File::open(path).expect("open the trace").read_to_end(&mut data).expect("read the trace");
     let doc = match parse(&data) {
@@ -386,6 +406,9 @@ fn check(path: &str) {
     let mut unblocks: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
     let (mut flows_s, mut flows_f) = (Vec::new(), Vec::new());
     let (mut preempts, mut steals, mut syscalls, mut exits) = (0, 0, 0, 0);
+    // Goroutines created inside the trace, and those it gives a status for at its start.
+    let (mut created, mut statused) = (Vec::new(), Vec::new());
+    let mut waiting_status = false;
     for (i, e) in evs.iter().enumerate() {
         let tid = e.num("tid").unwrap_or(-1.0) as u64;
         let g = g_of(e);
@@ -419,6 +442,14 @@ fn check(path: &str) {
                 flows_s.push(e.num("id").unwrap_or(0.0) as u64);
             }
             "f" => flows_f.push(e.num("id").unwrap_or(0.0) as u64),
+            "i" if e.str("name") == "GoCreate" => created.push(g),
+            "i" if e.str("name") == "GoStatus" => {
+                statused.push(g);
+                let arg = |k| e.arg(k).and_then(|v| if let Json::Str(s) = v { Some(s.as_str()) } else { None });
+                if arg("status") == Some("waiting") && arg("reason") == Some("chan receive") {
+                    waiting_status = true;
+                }
+            }
             "i" if e.str("name") == "GoPreempt" => preempts += 1,
             "i" if e.str("name") == "Steal" => steals += 1,
             _ => {}
@@ -448,6 +479,15 @@ fn check(path: &str) {
             }
         }
     }
+    // Every goroutine the trace starts or wakes was created in it or has a status at its start.
+    created.sort_unstable();
+    statused.sort_unstable();
+    let seen: alloc::collections::BTreeSet<u64> = starts.keys().chain(unblocks.keys()).copied().collect();
+    for g in &seen {
+        if created.binary_search(g).is_err() && statused.binary_search(g).is_err() {
+            errors.push(format!("G{g} starts or is woken but was neither created nor given a status"));
+        }
+    }
     flows_s.sort_unstable();
     for f in &flows_f {
         if flows_s.binary_search(f).is_err() {
@@ -466,6 +506,9 @@ fn check(path: &str) {
     gort::println!("preemptions: {}", preempts > 0);
     gort::println!("steals: {}", steals > 0);
     gort::println!("syscalls: {}", syscalls > 0);
+    if pre_made {
+        gort::println!("a waiting status: {}", waiting_status);
+    }
     gort::eprintln!(
         "events={} goroutines={} exits={} preempts={} steals={} syscalls={} arrows={}",
         evs.len(),
