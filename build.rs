@@ -24,6 +24,11 @@ fn main() {
     if !(os == "windows" && arch == "arm") {
         println!("cargo::rustc-cfg=gort_traceback");
     }
+    // `gort_trace`: the execution tracer (src/trace/) is built: the `trace` feature.
+    println!("cargo::rustc-check-cfg=cfg(gort_trace)");
+    if env::var_os("CARGO_FEATURE_TRACE").is_some() {
+        println!("cargo::rustc-cfg=gort_trace");
+    }
     // `gort_pprof`: the profilers (src/cpuprof.rs, src/mprof.rs) are built: the `pprof` feature
     // on linux (their stacks come from the traceback unwinder, their names from `.symtab`).
     println!("cargo::rustc-check-cfg=cfg(gort_pprof)");

@@ -180,6 +180,7 @@ pub enum WaitReason {
     /// Parked on the network poller (Go's waitReasonIOWait).
     IoWait,
     /// The execution-trace writer waiting for full buffers (Go's waitReasonTraceReaderBlocked).
+    #[cfg_attr(not(gort_trace), allow(dead_code))]
     TraceReaderBlocked,
 }
 

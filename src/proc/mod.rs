@@ -284,6 +284,7 @@ pub fn check_pinned(what: &str) {
 }
 
 /// Calls `f` on every M of allm, under sched.lock (trace::stop takes their buffers).
+#[cfg_attr(not(gort_trace), allow(dead_code))]
 pub fn for_each_m(mut f: impl FnMut(*mut M)) {
     let _s = SCHED.lock.lock();
     let mut mp = ALLM.load(Ordering::Acquire);

@@ -30,25 +30,55 @@
 //!   the spill. Goroutines running on other Ps when tracing starts have a `running` status and
 //!   their span begins at their next start; at the stop their spans are cut.
 
+//!
+//! All of this is built with gort's `trace` Cargo feature only (`gort_trace`): without it the
+//! hooks are `off.rs`'s (`on()` is a constant false, so every hook and its arguments compile
+//! away), `start` answers [`StartError::Unsupported`] and `GODEBUG=gorttrace` prints that it
+//! needs the feature: a program that is not traced does not carry the tracer (~39 KB, issue
+//! 22's hello size).
+
+#[cfg(gort_trace)]
 #[cfg_attr(target_arch = "x86_64", path = "cputicks/amd64.rs")]
 #[cfg_attr(target_arch = "aarch64", path = "cputicks/arm64.rs")]
 #[cfg_attr(not(any(target_arch = "x86_64", target_arch = "aarch64")), path = "cputicks/nanotime.rs")]
 mod cputicks;
+#[cfg(gort_trace)]
 mod json;
+#[cfg(gort_trace)]
 #[cfg_attr(target_os = "linux", path = "membarrier/linux.rs")]
 #[cfg_attr(not(target_os = "linux"), path = "membarrier/none.rs")]
 mod membarrier;
+#[cfg(not(gort_trace))]
+mod off;
+#[cfg(gort_trace)]
 mod seqlock;
+#[cfg(gort_trace)]
 mod tracebuf;
+#[cfg(gort_trace)]
 mod traceruntime;
 
+#[cfg(not(gort_trace))]
+pub(crate) use off::*;
+#[cfg(gort_trace)]
 pub(crate) use traceruntime::*;
 
-pub use traceruntime::StartError;
+#[cfg(not(gort_trace))]
+use off as traceruntime;
+
+/// Why `start` refused.
+#[derive(Debug)]
+pub enum StartError {
+    /// A trace is already being recorded.
+    Active,
+    /// The file could not be created.
+    File(crate::io::Error),
+    /// gort was built without its `trace` feature.
+    Unsupported,
+}
 
 /// Starts recording an execution trace into `path` (created or truncated), as
-/// `GODEBUG=gorttrace=path` does before `main`. Fails if a trace is being recorded already or
-/// the file cannot be created.
+/// `GODEBUG=gorttrace=path` does before `main`. Fails if a trace is being recorded already, the
+/// file cannot be created, or gort was built without its `trace` feature.
 ///
 /// ```no_run
 /// gort::trace::start("trace.json").unwrap();

@@ -5,6 +5,7 @@
 use super::json;
 use super::seqlock;
 pub use super::tracebuf::TraceBuf;
+use super::StartError;
 use super::tracebuf::{self, Decoder};
 
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -570,15 +571,6 @@ fn read_full(f: &crate::fs::File, buf: &mut [u8]) -> bool {
     true
 }
 
-/// Why `start` refused.
-#[derive(Debug)]
-pub enum StartError {
-    /// A trace is already being recorded.
-    Active,
-    /// The file could not be created.
-    File(crate::io::Error),
-}
-
 /// `gort::trace::start`: creates `path` and starts recording.
 pub fn start(path: &[u8]) -> Result<(), StartError> {
     crate::proc::preempt_check();
@@ -677,6 +669,7 @@ pub fn start_from_godebug() {
                 let why = match e {
                     StartError::Active => "a trace is active",
                     StartError::File(_) => "cannot create the file",
+                    StartError::Unsupported => "unreachable",
                 };
                 crate::print::print(
                     true,

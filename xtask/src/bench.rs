@@ -24,6 +24,7 @@
 //! column stays empty and says why. Not part of `cargo xtask test` nor of CI: timings on shared
 //! machines are noisy, and a full run takes minutes.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -317,6 +318,27 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
     } else {
         None
     };
+    // The +trace rows' programs: bench_pingpong and bench_spawn with gort's `trace` feature (both
+    // sides of those rows run them, traced and untraced), copied aside likewise.
+    let mut traced_exes: BTreeMap<&str, PathBuf> = BTreeMap::new();
+    let traced_progs: Vec<&str> =
+        selected.iter().filter(|&&i| WORKLOADS[i].vs == "untraced").map(|&i| WORKLOADS[i].prog).collect();
+    if !traced_progs.is_empty() {
+        let mut args = vec!["-p", "gort-benches", "--features", "trace"];
+        let bins: Vec<String> = traced_progs.iter().map(|p| format!("bench_{p}")).collect();
+        for b in &bins {
+            args.push("--bin");
+            args.push(b);
+        }
+        let b = cargo_build(&root, &args, HOST, true)?;
+        for p in &traced_progs {
+            let exe =
+                b.exes.get(&format!("bench_{p}")).filter(|_| b.success).ok_or(format!("bench_{p} with trace did not build"))?;
+            let to = target_dir(&root).join("bench").join(format!("bench_{p}_trace"));
+            fs::copy(exe, &to).map_err(|e| format!("copying {} to {}: {e}", exe.display(), to.display()))?;
+            traced_exes.insert(p, to);
+        }
+    }
     let built = cargo_build(&root, &["-p", "gort-benches", "--bins"], HOST, true)?;
     if !built.success {
         return Err(Fail::Setup("building the gort bench programs failed (errors above)".into()));
@@ -395,9 +417,11 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
                     ("gort" | "unprofiled", _) if wl.vs == "unprofiled" => {
                         profiled.clone().ok_or_else(|| "no bench_skynet_pprof".to_string())
                     }
-                    ("gort" | "untraced", _) => {
-                        gort_exe(wl.prog).ok_or_else(|| format!("no gort binary bench_{}", wl.prog))
-                    }
+                    ("gort" | "untraced", _) if wl.vs == "untraced" => traced_exes
+                        .get(wl.prog)
+                        .cloned()
+                        .ok_or_else(|| format!("no bench_{} built with the trace feature", wl.prog)),
+                    ("gort", _) => gort_exe(wl.prog).ok_or_else(|| format!("no gort binary bench_{}", wl.prog)),
                     ("glibc", _) => glibc_exe(wl.prog),
                     _ => go_exe(wl.prog),
                 };
