@@ -36,10 +36,22 @@
 //! SeqCst): either the handler sees false and leaves, or stop sees it and waits, so once stop
 //! has seen ACTIVE == 0 no handler touches the ring again and the last drain is complete.
 //!
-//! **The writer.** A goroutine drains the ring every 100 ms into `AGG` (stack → count, Go's
-//! profMap) while the profile runs; `stop` disarms the timer, waits as above, drains the rest
-//! and writes the profile (pprof_proto.rs): sample types `samples/count` and `cpu/nanoseconds`,
-//! period 10 ms of cpu, names from `.symtab`.
+//! **The writer.** A goroutine (Go's profileWriter) drains the ring into `AGG` (stack → count,
+//! Go's profMap) when it is half full, and `stop` disarms the timer, waits as above, drains the
+//! rest and writes the profile (pprof_proto.rs): sample types `samples/count` and
+//! `cpu/nanoseconds`, period 10 ms of cpu, names from `.symtab`. The writer waits in the kernel,
+//! not on a gort timer: it sleeps on the futex word `WAKE` inside `syscall::blocking` (Go's
+//! profileWriter sleeps in notetsleepg the same way, on its own M), and the handler that fills
+//! the ring to half wakes it (one futex system call per `SLOTS / 2` samples). A writer that slept
+//! in `time::sleep` instead (as it did first, every 100 ms) left a timer on a P for the whole
+//! profile, and a P with a timer reads the clock in every `schedule` and loses the scheduler's
+//! fast paths: on skynet that was most of the profiler's cost (README "Debugging", Profiles).
+//! `WAKE` protocol: the writer stores 0 (SeqCst), drains, and sleeps while the word is 0; a
+//! handler that sees the ring at least half full after publishing swaps in 1 (SeqCst) and wakes
+//! the writer if the old value was 0. A handler's swap either comes after the writer's store
+//! (it sees 0 and wakes, or the writer's sleep sees 1 and returns at once) or before it, and then
+//! the writer's drain after that store sees the published slot; so a half-full ring is never
+//! left waiting. `stop` stores 1 and wakes the writer, which sees `GEN` moved and ends.
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -91,6 +103,8 @@ static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 static LOST: AtomicUsize = AtomicUsize::new(0);
 /// Bumped by each start: a drainer goroutine of an earlier profile stops.
 static GEN: AtomicU32 = AtomicU32::new(0);
+/// The writer's futex word: 1 once a handler (or `stop`) asked it to drain (module doc).
+static WAKE: AtomicU32 = AtomicU32::new(0);
 
 /// The running profile: where it goes, when it began, and the samples drained so far.
 struct Agg {
@@ -160,6 +174,12 @@ unsafe fn record(uc: *mut u8) {
         (&mut *slot.pcs.get())[..n].copy_from_slice(&pcs[..n]);
     }
     slot.seq.store(h.wrapping_add(1), Ordering::Release);
+    // Half full: wake the writer (once per filling; see the module doc for the protocol).
+    if h.wrapping_add(1).wrapping_sub(BUF.tail.load(Ordering::Relaxed)) >= SLOTS / 2
+        && WAKE.swap(1, Ordering::SeqCst) == 0
+    {
+        os::futexwakeup(&WAKE, i32::MAX as u32); // every writer: an old one may still sleep
+    }
 }
 
 /// Moves every complete sample from the ring into `agg` (the consumer; the caller holds AGG's
@@ -204,15 +224,19 @@ pub fn start(path: &[u8]) -> Result<(), Error> {
         *AGG.lock() = None;
         return Err(Error::new(ErrorKind::Unsupported, "setitimer(ITIMER_PROF) failed"));
     }
-    // The writer (Go's profileWriter): drains every 100 ms until this profile stops.
-    crate::go(move || {
-        while GEN.load(Ordering::Relaxed) == gen {
-            crate::time::sleep(core::time::Duration::from_millis(100));
-            match &mut *AGG.lock() {
-                Some(a) if GEN.load(Ordering::Relaxed) == gen => drain(a),
-                _ => return,
-            }
+    // The writer (Go's profileWriter): drains when a handler finds the ring half full, until
+    // this profile stops; it waits in the kernel, holding no timer (module doc).
+    crate::go(move || loop {
+        WAKE.store(0, Ordering::SeqCst);
+        match &mut *AGG.lock() {
+            Some(a) if GEN.load(Ordering::Relaxed) == gen => drain(a),
+            _ => return,
         }
+        crate::syscall::blocking(|| {
+            while WAKE.load(Ordering::SeqCst) == 0 {
+                os::futexsleep(&WAKE, 0, -1);
+            }
+        });
     });
     Ok(())
 }
@@ -223,6 +247,9 @@ pub fn stop() -> Result<(), Error> {
     let mut guard = AGG.lock();
     let Some(mut agg) = guard.take() else { return Ok(()) };
     GEN.fetch_add(1, Ordering::Relaxed);
+    // The writer wakes, sees GEN moved, and ends (it takes AGG's lock after we drop it).
+    WAKE.store(1, Ordering::SeqCst);
+    os::futexwakeup(&WAKE, i32::MAX as u32); // every writer: an old one may still sleep
     os::setitimer_prof(0);
     ON.store(false, Ordering::SeqCst);
     while ACTIVE.load(Ordering::SeqCst) != 0 {
