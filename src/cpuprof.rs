@@ -40,9 +40,10 @@
 //! Go's profMap) when it is half full, and `stop` disarms the timer, waits as above, drains the
 //! rest and writes the profile (pprof_proto.rs): sample types `samples/count` and
 //! `cpu/nanoseconds`, period 10 ms of cpu, names from `.symtab`. The writer waits in the kernel,
-//! not on a gort timer: it sleeps on the futex word `WAKE` inside `syscall::blocking` (Go's
-//! profileWriter sleeps in notetsleepg the same way, on its own M), and the handler that fills
-//! the ring to half wakes it (one futex system call per `SLOTS / 2` samples). A writer that slept
+//! not on a gort timer: it runs inside `syscall::blocking` for the whole profile, on an M of its
+//! own and without a P (Go's profileWriter sleeps in notetsleepg the same way), sleeping on the
+//! futex word `WAKE`, and the handler that fills the ring to half wakes it (one futex system
+//! call per `SLOTS / 2` samples); it drains without ever asking the scheduler for a P. A writer that slept
 //! in `time::sleep` instead (as it did first, every 100 ms) left a timer on a P for the whole
 //! profile, and a P with a timer reads the clock in every `schedule` and loses the scheduler's
 //! fast paths: on skynet that was most of the profiler's cost (README "Debugging", Profiles).
@@ -105,6 +106,15 @@ static LOST: AtomicUsize = AtomicUsize::new(0);
 static GEN: AtomicU32 = AtomicU32::new(0);
 /// The writer's futex word: 1 once a handler (or `stop`) asked it to drain (module doc).
 static WAKE: AtomicU32 = AtomicU32::new(0);
+/// Samples the ring holds before it counts them lost (SLOTS; less only for a test, so that the
+/// writer must drain during a short profile: `set_ring_limit`). The writer is woken at half.
+static LIMIT: AtomicUsize = AtomicUsize::new(SLOTS);
+
+/// Makes the ring hold at most `slots` samples (clamped to 2 ..= SLOTS) from the next sample on
+/// (gort::testing's hook: a short profile then needs the writer to drain it as it runs).
+pub fn set_ring_limit(slots: usize) {
+    LIMIT.store(slots.clamp(2, SLOTS), Ordering::Relaxed);
+}
 
 /// The running profile: where it goes, when it began, and the samples drained so far.
 struct Agg {
@@ -155,9 +165,10 @@ unsafe fn record(uc: *mut u8) {
     } else {
         n
     };
+    let limit = LIMIT.load(Ordering::Relaxed);
     let mut h = BUF.head.load(Ordering::Relaxed);
     loop {
-        if h.wrapping_sub(BUF.tail.load(Ordering::Acquire)) >= SLOTS {
+        if h.wrapping_sub(BUF.tail.load(Ordering::Acquire)) >= limit {
             LOST.fetch_add(1, Ordering::Relaxed);
             return;
         }
@@ -175,7 +186,7 @@ unsafe fn record(uc: *mut u8) {
     }
     slot.seq.store(h.wrapping_add(1), Ordering::Release);
     // Half full: wake the writer (once per filling; see the module doc for the protocol).
-    if h.wrapping_add(1).wrapping_sub(BUF.tail.load(Ordering::Relaxed)) >= SLOTS / 2
+    if h.wrapping_add(1).wrapping_sub(BUF.tail.load(Ordering::Relaxed)) >= limit / 2
         && WAKE.swap(1, Ordering::SeqCst) == 0
     {
         os::futexwakeup(&WAKE, i32::MAX as u32); // every writer: an old one may still sleep
@@ -225,18 +236,20 @@ pub fn start(path: &[u8]) -> Result<(), Error> {
         return Err(Error::new(ErrorKind::Unsupported, "setitimer(ITIMER_PROF) failed"));
     }
     // The writer (Go's profileWriter): drains when a handler finds the ring half full, until
-    // this profile stops; it waits in the kernel, holding no timer (module doc).
-    crate::go(move || loop {
-        WAKE.store(0, Ordering::SeqCst);
-        match &mut *AGG.lock() {
-            Some(a) if GEN.load(Ordering::Relaxed) == gen => drain(a),
-            _ => return,
-        }
-        crate::syscall::blocking(|| {
+    // this profile stops. All of it runs as one blocking system call, on an M of its own without
+    // a P (the drain only allocates and takes AGG's runtime lock, both fine there): it holds no
+    // timer and needs no P to wake up and drain (module doc).
+    crate::go(move || {
+        crate::syscall::blocking(|| loop {
+            WAKE.store(0, Ordering::SeqCst);
+            match &mut *AGG.lock() {
+                Some(a) if GEN.load(Ordering::Relaxed) == gen => drain(a),
+                _ => return,
+            }
             while WAKE.load(Ordering::SeqCst) == 0 {
                 os::futexsleep(&WAKE, 0, -1);
             }
-        });
+        })
     });
     Ok(())
 }
