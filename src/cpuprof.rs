@@ -112,6 +112,7 @@ static LIMIT: AtomicUsize = AtomicUsize::new(SLOTS);
 
 /// Makes the ring hold at most `slots` samples (clamped to 2 ..= SLOTS) from the next sample on
 /// (gort::testing's hook: a short profile then needs the writer to drain it as it runs).
+#[cfg(feature = "testing")]
 pub fn set_ring_limit(slots: usize) {
     LIMIT.store(slots.clamp(2, SLOTS), Ordering::Relaxed);
 }
