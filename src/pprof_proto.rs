@@ -281,4 +281,84 @@ mod tests {
         assert_eq!(count(4), 3, "locations");
         assert_eq!(count(5), 2, "functions");
     }
+
+    /// The fields of one message: (field number, varint value or length-delimited bytes).
+    fn fields(b: &[u8]) -> Vec<(u64, Result<u64, &[u8]>)> {
+        let read = |i: &mut usize| {
+            let (mut v, mut shift) = (0u64, 0);
+            loop {
+                let c = b[*i];
+                *i += 1;
+                v |= ((c & 0x7f) as u64) << shift;
+                shift += 7;
+                if c < 0x80 {
+                    return v;
+                }
+            }
+        };
+        let (mut i, mut out) = (0, Vec::new());
+        while i < b.len() {
+            let k = read(&mut i);
+            let v = read(&mut i);
+            if k & 7 == 2 {
+                out.push((k >> 3, Err(&b[i..i + v as usize])));
+                i += v as usize;
+            } else {
+                out.push((k >> 3, Ok(v)));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn lines_and_inlined_functions() {
+        let h = Header {
+            sample_types: &[("samples", "count")],
+            period_type: ("cpu", "nanoseconds"),
+            period: 10,
+            time_nanos: 0,
+            duration_nanos: 0,
+        };
+        let s1: &[usize] = &[0x10, 0x20];
+        let out = encode(&h, [(s1, &[1i64][..])].into_iter(), |at| {
+            Some(if at == 0x10 {
+                // `spin` (a.rs:7) inlined into `hot` at a.rs:3.
+                let inlined = Vec::from([(String::from("spin"), Some((String::from("a.rs"), 7)))]);
+                Symbol { name: String::from("hot"), line: Some((String::from("a.rs"), 3)), inlined }
+            } else {
+                Symbol { name: String::from("main"), line: None, inlined: Vec::new() }
+            })
+        });
+        let top = fields(&out);
+        let strings: Vec<&[u8]> = top.iter().filter(|f| f.0 == 6).map(|f| f.1.unwrap_err()).collect();
+        let msgs = |n: u64| top.iter().filter(move |f| f.0 == n).map(|f| fields(f.1.unwrap_err()));
+        // Functions: (name, filename) as strings.
+        let funcs: Vec<(u64, &[u8], &[u8])> = msgs(5)
+            .map(|f| {
+                let get = |n: u64| f.iter().find(|x| x.0 == n).map_or(0, |x| x.1.unwrap());
+                (get(1), strings[get(2) as usize], strings[get(4) as usize])
+            })
+            .collect();
+        let id = |name: &[u8]| funcs.iter().find(|f| f.1 == name).unwrap().0;
+        assert_eq!(funcs.len(), 3);
+        assert_eq!(funcs.iter().find(|f| f.1 == b"spin").unwrap().2, b"a.rs");
+        assert_eq!(funcs.iter().find(|f| f.1 == b"main").unwrap().2, b"", "no file: empty");
+        // Location 1 (0x10): two Lines, the inlined spin first.
+        let locs: Vec<_> = msgs(4).collect();
+        let lines = |l: &Vec<(u64, Result<u64, &[u8]>)>| -> Vec<(u64, u64)> {
+            l.iter()
+                .filter(|x| x.0 == 4)
+                .map(|x| {
+                    let f = fields(x.1.unwrap_err());
+                    let get = |n: u64| f.iter().find(|y| y.0 == n).map_or(0, |y| y.1.unwrap());
+                    (get(1), get(2))
+                })
+                .collect()
+        };
+        assert_eq!(lines(&locs[0]), [(id(b"spin"), 7), (id(b"hot"), 3)]);
+        assert_eq!(lines(&locs[1]), [(id(b"main"), 0)]);
+        // The mapping says it has file names and line numbers.
+        let m = msgs(3).next().unwrap();
+        assert!(m.iter().any(|x| x.0 == 8 && x.1 == Ok(1)) && m.iter().any(|x| x.0 == 9 && x.1 == Ok(1)));
+    }
 }
