@@ -43,10 +43,11 @@
 //! not on a gort timer: it runs inside `syscall::blocking` for the whole profile, on an M of its
 //! own and without a P (Go's profileWriter sleeps in notetsleepg the same way), sleeping on the
 //! futex word `WAKE`, and the handler that fills the ring to half wakes it (one futex system
-//! call per `SLOTS / 2` samples); it drains without ever asking the scheduler for a P. A writer that slept
-//! in `time::sleep` instead (as it did first, every 100 ms) left a timer on a P for the whole
-//! profile, and a P with a timer reads the clock in every `schedule` and loses the scheduler's
-//! fast paths: on skynet that was most of the profiler's cost (README "Debugging", Profiles).
+//! call per `SLOTS / 2` samples); it drains without ever asking the scheduler for a P. A writer
+//! that slept in `time::sleep` instead (as it did first, every 100 ms) left a timer on a P for
+//! the whole profile, and a P with a timer reads the clock in every `schedule` and loses the
+//! scheduler's fast paths: on skynet that was most of the profiler's cost (README "Debugging",
+//! Profiles).
 //! `WAKE` protocol: the writer stores 0 (SeqCst), drains, and sleeps while the word is 0; a
 //! handler that sees the ring at least half full after publishing swaps in 1 (SeqCst) and wakes
 //! the writer if the old value was 0. A handler's swap either comes after the writer's store
