@@ -36,10 +36,24 @@
 //! SeqCst): either the handler sees false and leaves, or stop sees it and waits, so once stop
 //! has seen ACTIVE == 0 no handler touches the ring again and the last drain is complete.
 //!
-//! **The writer.** A goroutine drains the ring every 100 ms into `AGG` (stack → count, Go's
-//! profMap) while the profile runs; `stop` disarms the timer, waits as above, drains the rest
-//! and writes the profile (pprof_proto.rs): sample types `samples/count` and `cpu/nanoseconds`,
-//! period 10 ms of cpu, names from `.symtab`.
+//! **The writer.** A goroutine (Go's profileWriter) drains the ring into `AGG` (stack → count,
+//! Go's profMap) when it is half full, and `stop` disarms the timer, waits as above, drains the
+//! rest and writes the profile (pprof_proto.rs): sample types `samples/count` and
+//! `cpu/nanoseconds`, period 10 ms of cpu, names from `.symtab`. The writer waits in the kernel,
+//! not on a gort timer: it runs inside `syscall::blocking` for the whole profile, on an M of its
+//! own and without a P (Go's profileWriter sleeps in notetsleepg the same way), sleeping on the
+//! futex word `WAKE`, and the handler that fills the ring to half wakes it (one futex system
+//! call per `SLOTS / 2` samples); it drains without ever asking the scheduler for a P. A writer
+//! that slept in `time::sleep` instead (as it did first, every 100 ms) left a timer on a P for
+//! the whole profile, and a P with a timer reads the clock in every `schedule` and loses the
+//! scheduler's fast paths: on skynet that was most of the profiler's cost (README "Debugging",
+//! Profiles).
+//! `WAKE` protocol: the writer stores 0 (SeqCst), drains, and sleeps while the word is 0; a
+//! handler that sees the ring at least half full after publishing swaps in 1 (SeqCst) and wakes
+//! the writer if the old value was 0. A handler's swap either comes after the writer's store
+//! (it sees 0 and wakes, or the writer's sleep sees 1 and returns at once) or before it, and then
+//! the writer's drain after that store sees the published slot; so a half-full ring is never
+//! left waiting. `stop` stores 1 and wakes the writer, which sees `GEN` moved and ends.
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -91,6 +105,18 @@ static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 static LOST: AtomicUsize = AtomicUsize::new(0);
 /// Bumped by each start: a drainer goroutine of an earlier profile stops.
 static GEN: AtomicU32 = AtomicU32::new(0);
+/// The writer's futex word: 1 once a handler (or `stop`) asked it to drain (module doc).
+static WAKE: AtomicU32 = AtomicU32::new(0);
+/// Samples the ring holds before it counts them lost (SLOTS; less only for a test, so that the
+/// writer must drain during a short profile: `set_ring_limit`). The writer is woken at half.
+static LIMIT: AtomicUsize = AtomicUsize::new(SLOTS);
+
+/// Makes the ring hold at most `slots` samples (clamped to 2 ..= SLOTS) from the next sample on
+/// (gort::testing's hook: a short profile then needs the writer to drain it as it runs).
+#[cfg(feature = "testing")]
+pub fn set_ring_limit(slots: usize) {
+    LIMIT.store(slots.clamp(2, SLOTS), Ordering::Relaxed);
+}
 
 /// The running profile: where it goes, when it began, and the samples drained so far.
 struct Agg {
@@ -125,7 +151,16 @@ unsafe fn record(uc: *mut u8) {
     let mut pcs = [0usize; MAX_STACK];
     // SAFETY: uc is the kernel's ucontext (the contract).
     let regs = unsafe { crate::traceback::signal_regs(uc) };
+    // SAFETY: as above.
+    let pc = unsafe { os::sigctxt_pc_sp(uc) }.0;
+    let n = if pc == crate::proc::gopreempt_m as *const () as usize {
+        // SAFETY: this thread's preemption handler has just sent it into gopreempt_m (below).
+        unsafe { preempted_frames(&mut pcs) }
+    } else {
+        0
+    };
     let n = match crate::proc::stack_holding(regs.sp()) {
+        _ if n != 0 => n,
         Some((_, bounds)) => {
             let mut storage = crate::traceback::WalkStorage::uninit();
             // SAFETY: bounds is the stack of this thread's g0, gsignal or current goroutine
@@ -135,15 +170,15 @@ unsafe fn record(uc: *mut u8) {
         None => 0,
     };
     let n = if n == 0 {
-        // SAFETY: as above.
-        pcs[0] = unsafe { os::sigctxt_pc_sp(uc) }.0;
+        pcs[0] = pc;
         1
     } else {
         n
     };
+    let limit = LIMIT.load(Ordering::Relaxed);
     let mut h = BUF.head.load(Ordering::Relaxed);
     loop {
-        if h.wrapping_sub(BUF.tail.load(Ordering::Acquire)) >= SLOTS {
+        if h.wrapping_sub(BUF.tail.load(Ordering::Acquire)) >= limit {
             LOST.fetch_add(1, Ordering::Relaxed);
             return;
         }
@@ -160,6 +195,47 @@ unsafe fn record(uc: *mut u8) {
         (&mut *slot.pcs.get())[..n].copy_from_slice(&pcs[..n]);
     }
     slot.seq.store(h.wrapping_add(1), Ordering::Release);
+    // Half full: wake the writer (once per filling; see the module doc for the protocol).
+    if h.wrapping_add(1).wrapping_sub(BUF.tail.load(Ordering::Relaxed)) >= limit / 2
+        && WAKE.swap(1, Ordering::SeqCst) == 0
+    {
+        os::futexwakeup(&WAKE, i32::MAX as u32); // every writer: an old one may still sleep
+    }
+}
+
+/// The stack of the goroutine this thread's asynchronous preemption has just stopped.
+///
+/// The preemption handler (preempt.rs) saves the goroutine's registers, makes g0 current and
+/// returns into `gopreempt_m(gp)` on g0's stack; a SIGPROF pending meanwhile (both come at the
+/// same timer ticks: sysmon's 10 ms preemption and the profiling period) is delivered right
+/// there, at gopreempt_m's first instruction. Walked as it is, that is one frame,
+/// `gopreempt_m`, which then took 10-30 % of a profile of two busy goroutines on a loaded
+/// machine; the CPU time was the goroutine's, so the sample walks the goroutine from the
+/// context its handler saved (`g.sched.ctx`, what tracebacks use for it too). 0 if the M's curg
+/// is not such a goroutine.
+///
+/// # Safety
+/// Called by the SIGPROF handler when the interrupted pc is gopreempt_m's entry: curg is then
+/// the g being switched out by this M, which no other M can run before gopreempt_m queues it,
+/// after this handler returns; its stack and save area are live and unchanging meanwhile.
+unsafe fn preempted_frames(pcs: &mut [usize]) -> usize {
+    let mp = crate::proc::getm();
+    if mp.is_null() {
+        return 0;
+    }
+    // SAFETY: mp is this thread's M; curg, if set, is a live g (gs are never freed).
+    let gp = unsafe { (*mp).curg };
+    if gp.is_null() || !crate::preempt::resumes_async(gp) {
+        return 0;
+    }
+    // SAFETY: gp was preempted asynchronously (resumes_async), so sched.ctx is the ucontext copy
+    // in its save area, and its stack is as the signal found it (the contract).
+    unsafe {
+        let regs = crate::traceback::signal_regs((*gp).sched.ctx as *const u8);
+        let bounds = ((*gp).stack.lo, (*gp).stack.hi);
+        let mut storage = crate::traceback::WalkStorage::uninit();
+        crate::traceback::profile_frames(&regs, bounds, &mut storage, pcs)
+    }
 }
 
 /// Moves every complete sample from the ring into `agg` (the consumer; the caller holds AGG's
@@ -204,15 +280,21 @@ pub fn start(path: &[u8]) -> Result<(), Error> {
         *AGG.lock() = None;
         return Err(Error::new(ErrorKind::Unsupported, "setitimer(ITIMER_PROF) failed"));
     }
-    // The writer (Go's profileWriter): drains every 100 ms until this profile stops.
+    // The writer (Go's profileWriter): drains when a handler finds the ring half full, until
+    // this profile stops. All of it runs as one blocking system call, on an M of its own without
+    // a P (the drain only allocates and takes AGG's runtime lock, both fine there): it holds no
+    // timer and needs no P to wake up and drain (module doc).
     crate::go(move || {
-        while GEN.load(Ordering::Relaxed) == gen {
-            crate::time::sleep(core::time::Duration::from_millis(100));
+        crate::syscall::blocking(|| loop {
+            WAKE.store(0, Ordering::SeqCst);
             match &mut *AGG.lock() {
                 Some(a) if GEN.load(Ordering::Relaxed) == gen => drain(a),
                 _ => return,
             }
-        }
+            while WAKE.load(Ordering::SeqCst) == 0 {
+                os::futexsleep(&WAKE, 0, -1);
+            }
+        })
     });
     Ok(())
 }
@@ -223,6 +305,9 @@ pub fn stop() -> Result<(), Error> {
     let mut guard = AGG.lock();
     let Some(mut agg) = guard.take() else { return Ok(()) };
     GEN.fetch_add(1, Ordering::Relaxed);
+    // The writer wakes, sees GEN moved, and ends (it takes AGG's lock after we drop it).
+    WAKE.store(1, Ordering::SeqCst);
+    os::futexwakeup(&WAKE, i32::MAX as u32); // every writer: an old one may still sleep
     os::setitimer_prof(0);
     ON.store(false, Ordering::SeqCst);
     while ACTIVE.load(Ordering::SeqCst) != 0 {

@@ -807,6 +807,17 @@ pub mod testing {
         crate::proc::stamp_waiting(crate::time::nanotime(), d.as_nanos() as i64)
     }
 
+    /// Makes the CPU profiler's sample ring hold at most `slots` samples (2 ..= 1024; its writer
+    /// drains it at half): a short profile then needs the writer to drain while it runs, which
+    /// at the full size only a profile of several CPU-seconds does. Without the `pprof` feature
+    /// (or off linux), nothing.
+    pub fn set_cpu_profile_ring(slots: usize) {
+        #[cfg(gort_pprof)]
+        crate::cpuprof::set_ring_limit(slots);
+        #[cfg(not(gort_pprof))]
+        let _ = slots;
+    }
+
     /// Number of goroutines parked right now (channel, sleep, lock...): lets a test wait until
     /// a goroutine is really parked instead of sleeping and hoping.
     pub fn parked_goroutines() -> usize {

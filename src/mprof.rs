@@ -39,6 +39,7 @@ use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 
 use crate::io::{Error, ErrorKind};
 use crate::lock_futex::Mutex;
+use crate::pprof_proto::Symbol;
 
 /// Go's MemProfileRate: the mean number of bytes between samples (0: off).
 static RATE: AtomicUsize = AtomicUsize::new(512 * 1024);
@@ -320,7 +321,7 @@ pub fn write_heap(path: &[u8]) -> Result<(), Error> {
     let samples: Vec<(Vec<usize>, [i64; 4])> = buckets
         .iter()
         .map(|(k, b)| {
-            let skip = k.iter().take_while(|at| names.get(at).is_some_and(|(n, _)| allocator_frame(n))).count();
+            let skip = k.iter().take_while(|at| names.get(at).is_some_and(|s| allocator_frame(&s.name))).count();
             let skip = if skip == k.len() { 0 } else { skip };
             let (ao, ab) = scale(b.allocs, b.alloc_bytes, rate);
             let (io, ib) = scale(b.allocs - b.frees, b.alloc_bytes - b.free_bytes, rate);
@@ -342,8 +343,9 @@ pub fn write_heap(path: &[u8]) -> Result<(), Error> {
     write_named(path, &h, samples.iter().map(|(s, v)| (&s[..], &v[..])), &names)
 }
 
-/// Names every address of `ats` from the executable's `.symtab`: address → (function, start).
-fn names_of(ats: impl Iterator<Item = usize>) -> BTreeMap<usize, (String, usize)> {
+/// Names every address of `ats` from the executable's `.symtab`, with its file and line from the
+/// DWARF line tables where gort has `traceback-lines` and the program carries them.
+fn names_of(ats: impl Iterator<Item = usize>) -> BTreeMap<usize, Symbol> {
     let mut all: Vec<usize> = ats.collect();
     all.sort_unstable();
     all.dedup();
@@ -351,10 +353,17 @@ fn names_of(ats: impl Iterator<Item = usize>) -> BTreeMap<usize, (String, usize)
     let Some(img) = crate::symtab::image() else { return out };
     crate::symtab::with_exe(&img, |file| {
         let Some(tab) = crate::symtab::symtab_of(crate::symtab::Class::NATIVE, file) else { return };
+        #[cfg(feature = "traceback-lines")]
+        let lines = crate::traceback::lines::Lines::new(file);
         for at in all {
             let mut name = String::new();
-            if let Some(start) = crate::traceback::profile_name(&tab, at, &mut name) {
-                out.insert(at, (name, start));
+            if crate::traceback::profile_name(&tab, at, &mut name).is_some() {
+                #[cfg(feature = "traceback-lines")]
+                let mut inlined = lines.frames(at.wrapping_sub(img.bias));
+                #[cfg(not(feature = "traceback-lines"))]
+                let mut inlined = Vec::new();
+                let line = inlined.pop().and_then(|(_, line)| line);
+                out.insert(at, Symbol { name, line, inlined });
             }
         }
     });
@@ -376,7 +385,7 @@ fn write_named<'a>(
     path: &[u8],
     h: &crate::pprof_proto::Header,
     samples: impl Iterator<Item = (&'a [usize], &'a [i64])>,
-    names: &BTreeMap<usize, (String, usize)>,
+    names: &BTreeMap<usize, Symbol>,
 ) -> Result<(), Error> {
     let bytes = crate::pprof_proto::encode(h, samples, |at| names.get(&at).cloned());
     if path.is_empty() {

@@ -4,13 +4,16 @@
 //! values each) that this file names and encodes. Uncompressed: `go tool pprof` reads a plain
 //! profile as well as a gzipped one.
 //!
-//! Each distinct address becomes a Location (its runtime address, one Line naming its
-//! Function); each distinct function name a Function (its name, and its start address for
-//! `+0xOFF`-style listings in `-traces`). The names come from the executable's `.symtab`
-//! (symtab.rs), read when the profile is written, so `go tool pprof -top FILE` shows them without
-//! the binary; a Mapping covering the whole address space says `has_functions` so pprof does not
-//! try to symbolize again. Without a `.symtab` (a stripped program) the functions are named
-//! `0xADDR`.
+//! Each distinct address becomes a Location (its runtime address, one Line naming its Function
+//! and, when known, the source line); each distinct (function name, source file) a Function (its
+//! name and file). The names come from the executable's `.symtab` (symtab.rs), read when the
+//! profile is written, so `go tool pprof -top FILE` shows them without the binary; a Mapping
+//! covering the whole address space says `has_functions` (and `has_filenames`,
+//! `has_line_numbers` when lines are there) so pprof does not try to symbolize again. Without a
+//! `.symtab` (a stripped program) the functions are named `0xADDR`. File and line come from the
+//! program's DWARF line tables when gort is built with `traceback-lines` and the program carries
+//! them (traceback/lines.rs; Go's pclntab gives Go's profiles the same); otherwise they stay
+//! empty (filename "" and line 0), as pprof expects of an unknown line.
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -71,13 +74,29 @@ pub struct Header {
     pub duration_nanos: i64,
 }
 
+/// What the profile says about one address: its function's (demangled) name and, if the line
+/// tables cover it, its source file and line.
+#[derive(Clone, Debug)]
+pub struct Symbol {
+    /// The function's name.
+    pub name: String,
+    /// Source file and line of the address (None: unknown).
+    pub line: Option<(String, u32)>,
+    /// The functions inlined at the address, innermost first: name, and file and line (pprof's
+    /// extra Lines of a Location; empty without line tables).
+    pub inlined: Vec<(String, Option<(String, u32)>)>,
+}
+
 /// Builds one profile: strings, functions and locations are interned as samples arrive.
 struct Builder {
     out: Vec<u8>,
     strings: BTreeMap<String, u64>,
     string_list: Vec<String>,
-    funcs: BTreeMap<String, u64>,
+    /// Function ids by (name, file).
+    funcs: BTreeMap<(String, String), u64>,
     locs: BTreeMap<usize, u64>,
+    /// Whether any Line has a line number (the Mapping says so).
+    has_lines: bool,
 }
 
 impl Builder {
@@ -99,46 +118,62 @@ impl Builder {
     }
 
     /// The Location id of address `at`, emitting it (and its Function) the first time.
-    fn location(&mut self, at: usize, name: &mut impl FnMut(usize) -> Option<(String, usize)>) -> u64 {
+    fn location(&mut self, at: usize, name: &mut impl FnMut(usize) -> Option<Symbol>) -> u64 {
         if let Some(&id) = self.locs.get(&at) {
             return id;
         }
-        let (fname, start) = name(at).unwrap_or_else(|| (alloc::format!("{:#x}", at), at));
-        let fid = match self.funcs.get(&fname) {
-            Some(&id) => id,
-            None => {
-                let id = self.funcs.len() as u64 + 1;
-                let n = self.string(&fname);
-                let mut f = Vec::new();
-                uint(&mut f, 1, id);
-                uint(&mut f, 2, n); // name
-                uint(&mut f, 3, n); // system_name
-                let _ = start;
-                bytes(&mut self.out, 5, &f);
-                self.funcs.insert(fname, id);
-                id
-            }
-        };
+        let sym =
+            name(at).unwrap_or_else(|| Symbol { name: alloc::format!("{:#x}", at), line: None, inlined: Vec::new() });
+        // The Lines: the inlined functions innermost first, then the symbol's own function.
+        let mut lines = Vec::new();
+        for (name, line) in sym.inlined.into_iter().chain([(sym.name, sym.line)]) {
+            let (file, line) = line.unwrap_or_default();
+            let fid = self.function(name, file);
+            let mut l = Vec::new();
+            uint(&mut l, 1, fid);
+            uint(&mut l, 2, line as u64); // line (0: unknown, omitted)
+            self.has_lines |= line != 0;
+            lines.push(l);
+        }
         let id = self.locs.len() as u64 + 1;
-        let mut line = Vec::new();
-        uint(&mut line, 1, fid);
         let mut l = Vec::new();
         uint(&mut l, 1, id);
         uint(&mut l, 2, 1); // mapping_id: the one mapping
         uint(&mut l, 3, at as u64);
-        bytes(&mut l, 4, &line);
+        for line in &lines {
+            bytes(&mut l, 4, line);
+        }
         bytes(&mut self.out, 4, &l);
         self.locs.insert(at, id);
+        id
+    }
+
+    /// The Function id of (name, file), emitting it the first time.
+    fn function(&mut self, name: String, file: String) -> u64 {
+        let key = (name, file);
+        if let Some(&id) = self.funcs.get(&key) {
+            return id;
+        }
+        let id = self.funcs.len() as u64 + 1;
+        let n = self.string(&key.0);
+        let file = self.string(&key.1); // 0, the empty string, when unknown: omitted
+        let mut f = Vec::new();
+        uint(&mut f, 1, id);
+        uint(&mut f, 2, n); // name
+        uint(&mut f, 3, n); // system_name
+        uint(&mut f, 4, file); // filename
+        bytes(&mut self.out, 5, &f);
+        self.funcs.insert(key, id);
         id
     }
 }
 
 /// Encodes a profile: `samples` are (stack of addresses, innermost first; one value per sample
-/// type); `name(at)` names the function holding address `at` (its name and start address).
+/// type); `name(at)` says which function holds address `at` (and its source line, if known).
 pub fn encode<'a>(
     h: &Header,
     samples: impl Iterator<Item = (&'a [usize], &'a [i64])>,
-    mut name: impl FnMut(usize) -> Option<(String, usize)>,
+    mut name: impl FnMut(usize) -> Option<Symbol>,
 ) -> Vec<u8> {
     let mut b = Builder {
         out: Vec::new(),
@@ -146,6 +181,7 @@ pub fn encode<'a>(
         string_list: Vec::new(),
         funcs: BTreeMap::new(),
         locs: BTreeMap::new(),
+        has_lines: false,
     };
     b.string("");
     for &t in h.sample_types {
@@ -165,6 +201,8 @@ pub fn encode<'a>(
     let exe = b.string(core::str::from_utf8(crate::symtab::exe_path()).unwrap_or("?"));
     uint(&mut m, 5, exe);
     uint(&mut m, 7, 1); // has_functions
+    uint(&mut m, 8, b.has_lines as u64); // has_filenames
+    uint(&mut m, 9, b.has_lines as u64); // has_line_numbers
     bytes(&mut b.out, 3, &m);
     uint(&mut b.out, 9, h.time_nanos as u64);
     uint(&mut b.out, 10, h.duration_nanos as u64);
@@ -208,7 +246,8 @@ mod tests {
         let mut asked = Vec::new();
         let out = encode(&h, [(s1, &[1i64][..]), (s2, &[2i64][..])].into_iter(), |at| {
             asked.push(at);
-            Some((String::from(if at < 0x20 { "hot" } else { "main" }), at & !0xf))
+            let name = String::from(if at < 0x20 { "hot" } else { "main" });
+            Some(Symbol { name, line: None, inlined: Vec::new() })
         });
         // Three distinct addresses, each named once; two functions.
         assert_eq!(asked, [0x10, 0x20, 0x11]);
@@ -241,5 +280,85 @@ mod tests {
         assert_eq!(count(2), 2, "samples");
         assert_eq!(count(4), 3, "locations");
         assert_eq!(count(5), 2, "functions");
+    }
+
+    /// The fields of one message: (field number, varint value or length-delimited bytes).
+    fn fields(b: &[u8]) -> Vec<(u64, Result<u64, &[u8]>)> {
+        let read = |i: &mut usize| {
+            let (mut v, mut shift) = (0u64, 0);
+            loop {
+                let c = b[*i];
+                *i += 1;
+                v |= ((c & 0x7f) as u64) << shift;
+                shift += 7;
+                if c < 0x80 {
+                    return v;
+                }
+            }
+        };
+        let (mut i, mut out) = (0, Vec::new());
+        while i < b.len() {
+            let k = read(&mut i);
+            let v = read(&mut i);
+            if k & 7 == 2 {
+                out.push((k >> 3, Err(&b[i..i + v as usize])));
+                i += v as usize;
+            } else {
+                out.push((k >> 3, Ok(v)));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn lines_and_inlined_functions() {
+        let h = Header {
+            sample_types: &[("samples", "count")],
+            period_type: ("cpu", "nanoseconds"),
+            period: 10,
+            time_nanos: 0,
+            duration_nanos: 0,
+        };
+        let s1: &[usize] = &[0x10, 0x20];
+        let out = encode(&h, [(s1, &[1i64][..])].into_iter(), |at| {
+            Some(if at == 0x10 {
+                // `spin` (a.rs:7) inlined into `hot` at a.rs:3.
+                let inlined = Vec::from([(String::from("spin"), Some((String::from("a.rs"), 7)))]);
+                Symbol { name: String::from("hot"), line: Some((String::from("a.rs"), 3)), inlined }
+            } else {
+                Symbol { name: String::from("main"), line: None, inlined: Vec::new() }
+            })
+        });
+        let top = fields(&out);
+        let strings: Vec<&[u8]> = top.iter().filter(|f| f.0 == 6).map(|f| f.1.unwrap_err()).collect();
+        let msgs = |n: u64| top.iter().filter(move |f| f.0 == n).map(|f| fields(f.1.unwrap_err()));
+        // Functions: (name, filename) as strings.
+        let funcs: Vec<(u64, &[u8], &[u8])> = msgs(5)
+            .map(|f| {
+                let get = |n: u64| f.iter().find(|x| x.0 == n).map_or(0, |x| x.1.unwrap());
+                (get(1), strings[get(2) as usize], strings[get(4) as usize])
+            })
+            .collect();
+        let id = |name: &[u8]| funcs.iter().find(|f| f.1 == name).unwrap().0;
+        assert_eq!(funcs.len(), 3);
+        assert_eq!(funcs.iter().find(|f| f.1 == b"spin").unwrap().2, b"a.rs");
+        assert_eq!(funcs.iter().find(|f| f.1 == b"main").unwrap().2, b"", "no file: empty");
+        // Location 1 (0x10): two Lines, the inlined spin first.
+        let locs: Vec<_> = msgs(4).collect();
+        let lines = |l: &Vec<(u64, Result<u64, &[u8]>)>| -> Vec<(u64, u64)> {
+            l.iter()
+                .filter(|x| x.0 == 4)
+                .map(|x| {
+                    let f = fields(x.1.unwrap_err());
+                    let get = |n: u64| f.iter().find(|y| y.0 == n).map_or(0, |y| y.1.unwrap());
+                    (get(1), get(2))
+                })
+                .collect()
+        };
+        assert_eq!(lines(&locs[0]), [(id(b"spin"), 7), (id(b"hot"), 3)]);
+        assert_eq!(lines(&locs[1]), [(id(b"main"), 0)]);
+        // The mapping says it has file names and line numbers.
+        let m = msgs(3).next().unwrap();
+        assert!(m.iter().any(|x| x.0 == 8 && x.1 == Ok(1)) && m.iter().any(|x| x.0 == 9 && x.1 == Ok(1)));
     }
 }

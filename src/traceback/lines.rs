@@ -101,3 +101,50 @@ pub unsafe fn write_location(w: &mut dyn Write, file: &'static [u8], addr: usize
     let _ = write!(w, "\t{}:{}", f, line);
     true
 }
+
+/// File and line of addresses for a profile (pprof_proto's Line; mprof.rs writes it): line tables
+/// parsed for this one use, from the heap, and dropped with it. Not `CONTEXT`: that belongs to the
+/// thread holding a traceback, and the profile's writer is an ordinary goroutine.
+#[cfg(gort_pprof)]
+use alloc::{string::String, vec::Vec};
+
+#[cfg(gort_pprof)]
+pub struct Lines<'a> {
+    ctx: Option<addr2line::Context<EndianSlice<'a, LittleEndian>>>,
+}
+
+#[cfg(gort_pprof)]
+impl<'a> Lines<'a> {
+    /// The line tables of the executable whose bytes are `file` (none if it has no usable DWARF:
+    /// every `at` is then None).
+    pub fn new(file: &'a [u8]) -> Self {
+        let section = |id: SectionId| -> Result<EndianSlice<'a, LittleEndian>, ()> {
+            Ok(EndianSlice::new(crate::symtab::section(file, id.name().as_bytes()).unwrap_or(&[]), LittleEndian))
+        };
+        let ctx = gimli::Dwarf::load(section).ok().and_then(|d| addr2line::Context::from_dwarf(d).ok());
+        Lines { ctx }
+    }
+
+    /// The frames at link-time address `addr`, innermost first: a function inlined there, the
+    /// one it was inlined into, … and last the function the symbol table names, each with its
+    /// source file and line (the inlined call's, for all but the first). Empty if the tables do
+    /// not cover `addr`. The names of inlined functions come from DWARF, demangled; the last
+    /// frame's name is left empty (the caller has the symbol table's).
+    pub fn frames(&self, addr: usize) -> Vec<(String, Option<(String, u32)>)> {
+        let mut out = Vec::new();
+        let Some(ctx) = &self.ctx else { return out };
+        let Ok(mut it) = ctx.find_frames(addr as u64).skip_all_loads() else { return out };
+        while let Ok(Some(f)) = it.next() {
+            let mut name = String::new();
+            if let Some(Ok(raw)) = f.function.as_ref().map(|n| n.raw_name()) {
+                let _ = crate::demangle::write(&mut name, &raw);
+            }
+            let line = f.location.and_then(|l| Some((String::from(l.file?), l.line?)));
+            out.push((name, line));
+        }
+        if let Some(last) = out.last_mut() {
+            last.0.clear();
+        }
+        out
+    }
+}

@@ -649,8 +649,9 @@ pub const EXAMPLE_PROGRAMS: [&str; 2] = ["example_echo", "example_http_hello"];
 /// its cases do).
 pub fn load_cases(root: &Path) -> Result<(Vec<Case>, Vec<String>), String> {
     let mut programs = e2e_programs(root)?;
-    // tests/lines builds traceback.rs again as `traceback_lines` (the traceback-lines feature).
-    programs.push("traceback_lines".to_string());
+    // tests/lines builds traceback.rs and pprof.rs again as `traceback_lines` and `pprof_lines`
+    // (the traceback-lines feature).
+    programs.extend(["traceback_lines", "pprof_lines"].map(String::from));
     // tests/e2e builds examples/echo.rs and examples/http_hello.rs as `example_<name>`.
     programs.extend(EXAMPLE_PROGRAMS.iter().map(|p| p.to_string()));
     let dir = root.join("tests/e2e/cases");

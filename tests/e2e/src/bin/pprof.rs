@@ -4,6 +4,8 @@
 //! - `cpu` (run under GODEBUG=cpuprofile=PATH): `burn_hot` burns about three times the CPU of
 //!   `burn_warm`, on two goroutines, so the profile must list `burn_hot` first.
 //! - `api PATH`: the same through `gort::pprof::start_cpu` / `stop`.
+//! - `ring PATH`: `api`'s profile with the sample ring cut to 16 samples, so the writer must
+//!   drain it as the profile runs (`lost_profile_events` in the profile if it does not).
 //! - `heap PATH`: `heap_leak_site` leaks 4096 objects of 4 KiB (16 MiB), `heap_churn_site`
 //!   allocates and frees 64 MiB in objects of 4 KiB; then `gort::pprof::write_heap(PATH)`:
 //!   in-use space is the leak's, allocated space mostly the churn's.
@@ -95,6 +97,15 @@ fn main() {
             gort::pprof::stop().unwrap();
             gort::println!("stopped");
         }
+        "ring" => {
+            // A 16-sample ring (the writer woken at 8) for a workload of ~120 samples: unless the
+            // writer drains it while the profile runs, most samples are lost.
+            gort::testing::set_cpu_profile_ring(16);
+            gort::pprof::start_cpu(arg(2)).unwrap();
+            workload();
+            gort::pprof::stop().unwrap();
+            gort::println!("stopped");
+        }
         "heap" => {
             let mut keep = Vec::with_capacity(4096);
             heap_leak_site(&mut keep);
@@ -107,6 +118,6 @@ fn main() {
         "unsupported" => {
             gort::println!("{:?}", gort::pprof::start_cpu("x.prof").map_err(|e| e.kind()));
         }
-        _ => gort::println!("usage: pprof cpu | api PATH | heap PATH | unsupported"),
+        _ => gort::println!("usage: pprof cpu | api PATH | ring PATH | heap PATH | unsupported"),
     }
 }
