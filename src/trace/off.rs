@@ -41,7 +41,10 @@ pub fn reader_to_run() -> *mut G {
 /// `GODEBUG=gorttrace=path` without the feature: says so once, records nothing.
 pub fn start_from_godebug() {
     if crate::args::godebug_string("gorttrace").is_some_and(|p| !p.is_empty()) {
-        crate::print::print(true, format_args!("gort: GODEBUG=gorttrace needs gort's `trace` feature; no trace is recorded\n"));
+        crate::print::print(
+            true,
+            format_args!("gort: GODEBUG=gorttrace needs gort's `trace` feature; no trace is recorded\n"),
+        );
     }
 }
 

@@ -5,8 +5,8 @@
 use super::json;
 use super::seqlock;
 pub use super::tracebuf::TraceBuf;
-use super::StartError;
 use super::tracebuf::{self, Decoder};
+use super::StartError;
 
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use core::{ptr, str};

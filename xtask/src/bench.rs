@@ -333,8 +333,11 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
         }
         let b = cargo_build(&root, &args, HOST, true)?;
         for p in &traced_progs {
-            let exe =
-                b.exes.get(&format!("bench_{p}")).filter(|_| b.success).ok_or(format!("bench_{p} with trace did not build"))?;
+            let exe = b
+                .exes
+                .get(&format!("bench_{p}"))
+                .filter(|_| b.success)
+                .ok_or(format!("bench_{p} with trace did not build"))?;
             let to = target_dir(&root).join("bench").join(format!("bench_{p}_trace"));
             fs::copy(exe, &to).map_err(|e| format!("copying {} to {}: {e}", exe.display(), to.display()))?;
             traced_exes.insert(p, to);

@@ -2,7 +2,7 @@
 //! src/chan.rs, src/spinning.rs and src/trace/seqlock.rs), run as
 //!
 //! ```text
-//! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p gort --lib --release
+//! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p gort --lib --features trace --release
 //!     --target x86_64-unknown-linux-gnu loom_tests
 //! ```
 //!
@@ -19,12 +19,12 @@ use super::{cargo, root, target_dir, Fail, HOST};
 
 /// The loom run, as `test` and `loom` announce it.
 pub const LOOM_DESCRIPTION: &str =
-    "RUSTFLAGS=\"--cfg loom\" LOOM_MAX_PREEMPTIONS=3 cargo test -p gort --lib --release --target x86_64-unknown-linux-gnu loom_tests";
+    "RUSTFLAGS=\"--cfg loom\" LOOM_MAX_PREEMPTIONS=3 cargo test -p gort --lib --features trace --release --target x86_64-unknown-linux-gnu loom_tests";
 
 /// The cargo command that runs the loom checks.
 pub fn loom_command(root: &Path) -> Command {
     let mut c = cargo(root);
-    c.args(["test", "-p", "gort", "--lib", "--release", "--target", HOST, "loom_tests"])
+    c.args(["test", "-p", "gort", "--lib", "--features", "trace", "--release", "--target", HOST, "loom_tests"])
         .env("RUSTFLAGS", "--cfg loom")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env("LOOM_MAX_PREEMPTIONS", "3")

@@ -34,7 +34,20 @@ pub fn cmd_miri(args: &[String]) -> Result<i32, Fail> {
     // cargo itself, not rustup's proxy that understands `+toolchain`.
     let mut c = Command::new("rustup");
     c.current_dir(root())
-        .args(["run", MIRI_TOOLCHAIN, "cargo", "miri", "test", "-p", "gort", "--lib", "--target", HOST])
+        .args([
+            "run",
+            MIRI_TOOLCHAIN,
+            "cargo",
+            "miri",
+            "test",
+            "-p",
+            "gort",
+            "--lib",
+            "--features",
+            "trace",
+            "--target",
+            HOST,
+        ])
         // The fuzz targets read their seeds from fuzz/corpus.
         .env("MIRIFLAGS", "-Zmiri-disable-isolation")
         .env("GORT_FUZZ_EXECS", "200")

@@ -1,7 +1,7 @@
 //! `cargo xtask test [--target T]... [--filter SUBSTR]... [--release] [--no-loom]`: everything CI
 //! checks on every change, in this order:
 //!
-//! 1. host unit tests: `cargo test -p gort --lib --features pprof` and xtask's own tests (only when the host
+//! 1. host unit tests: `cargo test -p gort --lib --features pprof,trace` and xtask's own tests (only when the host
 //!    target is selected, which it is when no --target is given, and no --filter is given), and
 //!    the fuzz smoke run (src/fuzz.rs, `fuzz::SMOKE_EXECS` executions per target, see
 //!    `cargo xtask fuzz`);
@@ -184,7 +184,7 @@ pub fn cmd_test(args: &[String]) -> Result<i32, Fail> {
 /// Steps 1 to 3: unit tests, xtask's tests, fuzz smoke, loom, compile-fail, doc examples.
 fn host_steps(root: &Path, loom: bool, res: &mut Results) {
     let steps: [(&str, Vec<&str>); 2] = [
-        ("unit tests (gort --lib)", vec!["test", "-p", "gort", "--lib", "--features", "pprof", "--target", HOST]),
+        ("unit tests (gort --lib)", vec!["test", "-p", "gort", "--lib", "--features", "pprof,trace", "--target", HOST]),
         ("xtask self-tests", vec!["test", "-p", "xtask", "--target", HOST]),
     ];
     for (what, cargo_args) in steps {
