@@ -310,6 +310,21 @@ fn template(root: &Path, app: &Path, t: &Target) -> Result<(), String> {
     c.args(["run", "--target", t.triple]);
     let (so, _) = output_ok(c, "cargo run")?;
     expect_lines(&so, &["squares=[0, 1, 4, 9, 16, 25, 36, 49, 64, 81] sum=285"])?;
+    if t.triple == HOST {
+        // A user's crate has gort's default features: no tracer; GODEBUG=gorttrace says so.
+        let trace = std::env::temp_dir().join("gort-usercrate-trace.json");
+        let _ = fs::remove_file(&trace);
+        let mut c = user_cargo(root, app);
+        c.args(["run", "--target", t.triple]).env("GODEBUG", format!("gorttrace={}", trace.display()));
+        let (so, se) = output_ok(c, "cargo run with GODEBUG=gorttrace")?;
+        expect_lines(&so, &["squares=[0, 1, 4, 9, 16, 25, 36, 49, 64, 81] sum=285"])?;
+        if !se.contains("GODEBUG=gorttrace needs gort's `trace` feature") || trace.exists() {
+            return Err(format!(
+                "GODEBUG=gorttrace without the trace feature: stderr {se:?}, file made: {}",
+                trace.exists()
+            ));
+        }
+    }
     let mut c = user_cargo(root, app);
     c.args(["test", "--target", t.triple]);
     let (so, _) = output_ok(c, "cargo test")?;
