@@ -251,17 +251,16 @@ fn gfput_bare(pp: *mut P, gp: *mut G) {
 }
 
 /// Go's background scavenger, for goroutine stacks (run by sysmon): while the global free list
-/// holds more than GFREE_KEEP_HOT dead gs, up to `max` of them have their stacks' deep pages
-/// given back to the OS (stack::scavenge) and move to GFREE_SCAVENGED. The stack scans and
-/// madvise calls happen outside GFREE's lock.
-pub(super) fn scavenge_gfree(max: usize) {
-    let mut done = 0;
-    while done < max {
+/// holds more than GFREE_KEEP_HOT dead gs, they have their stacks' deep pages given back to the
+/// OS (stack::scavenge) and move to GFREE_SCAVENGED, 16 at a time, until nanotime passes
+/// `deadline`. The stack scans and madvise calls happen outside GFREE's lock.
+pub(super) fn scavenge_gfree(deadline: i64) {
+    loop {
         let mut batch = GList::new();
         let mut n = 0;
         {
             let mut g = GFREE.lock();
-            while g.nhot > GFREE_KEEP_HOT && n < 64 {
+            while g.nhot > GFREE_KEEP_HOT && n < 16 {
                 let gp = g.hot.pop();
                 // SAFETY: gp came off the free list: dead and on no other list.
                 unsafe { batch.push(gp) };
@@ -301,7 +300,9 @@ pub(super) fn scavenge_gfree(max: usize) {
         }
         g.publish_count();
         drop(g);
-        done += n;
+        if crate::time::nanotime() >= deadline {
+            return;
+        }
     }
 }
 

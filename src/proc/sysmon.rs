@@ -142,10 +142,12 @@ pub(super) fn sysmon() {
         } else {
             idle += 1;
         }
-        // Stack scavenging: at most every 10 ms, 1024 gs per pass.
+        // Stack scavenging: at most every 10 ms, for at most 100 us (1 % of a CPU, Go's
+        // scavenger's budget): each dead stack looked at costs a page fault when its deep page
+        // was never touched, and sysmon's thread competes with the Ps for the CPUs.
         if now - lastscavenge >= 10_000_000 {
             lastscavenge = now;
-            scavenge_gfree(1024);
+            scavenge_gfree(now + 100_000);
         }
         // Heap scavenging (Go's background scavenger): free spans older than
         // SCAVENGE_AGE_NS go back to the OS; looked at every 100 ms.
