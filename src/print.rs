@@ -47,6 +47,8 @@ impl FdWriter {
         FdWriter { fd, len: 0, err: None, buf: [0; 512] }
     }
     /// Writes out what is buffered.
+    // Out of line: inlined into each runtime message's writer it was 17 copies (issue 22).
+    #[inline(never)]
     pub fn flush(&mut self) {
         if self.len > 0 {
             let r = os::write_all(self.fd, &self.buf[..self.len], os::WriteWait::Bounded);
