@@ -59,6 +59,9 @@ impl FdWriter {
 }
 
 impl Write for FdWriter {
+    // Out of line: core's write_char default (and the integer and padding writers) would each
+    // carry a copy (issue 22).
+    #[inline(never)]
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let b = s.as_bytes();
         if self.len + b.len() > self.buf.len() {
@@ -91,6 +94,7 @@ const PRINTBUF_KEEP: usize = 64 << 10;
 struct VecWriter<'a>(&'a mut Vec<u8>);
 
 impl Write for VecWriter<'_> {
+    #[inline(never)]
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.0.extend_from_slice(s.as_bytes());
         Ok(())
