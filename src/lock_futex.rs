@@ -111,29 +111,53 @@ impl<T: ?Sized> Mutex<T> {
     /// Acquires the lock without a guard (Go's lock2), for a critical section that spans
     /// functions; each use says why. Preemption is off while any runtime lock is held.
     pub fn lock_raw(&self) {
-        acquirem_count(1);
-        // Acquire on every successful exchange/CAS: pairs with the Release in unlock, so the
-        // critical section of the previous holder happens-before ours.
-        let v = self.key.swap(MUTEX_LOCKED, Ordering::Acquire);
-        if v == MUTEX_UNLOCKED {
-            return;
-        }
-        lock_slow(&self.key, v);
+        lock2(&self.key);
     }
 
     /// Releases a lock taken with `lock_raw` (Go's unlock2), waking one sleeper if any.
     pub fn unlock_raw(&self) {
-        self.release();
-        acquirem_count(-1);
+        unlock2(&self.key);
     }
 
     /// The unlock itself (Go's unlock2 without the m.locks count).
     fn release(&self) {
-        // Release: publishes the critical section to the next acquirer.
-        let v = self.key.swap(MUTEX_UNLOCKED, Ordering::Release);
-        if v != MUTEX_LOCKED {
-            release_slow(&self.key, v);
-        }
+        release(&self.key);
+    }
+}
+
+// lock2 and unlock2 are out of line, and not methods of the generic Mutex<T>: inlined at each of
+// the runtime's ~130 lock and unlock sites, the count, the exchange and the slow-path calls
+// were ~10 KB of every program (issue 22). A call and a return are ~2% of the cheapest
+// lock/unlock pair's cost (the two locked exchanges).
+
+/// Go's lock2 on a lock word: counts the lock on the running g, then takes it (at once, or in
+/// lock_slow).
+#[inline(never)]
+fn lock2(key: &AtomicU32) {
+    acquirem_count(1);
+    // Acquire on every successful exchange/CAS: pairs with the Release in unlock, so the
+    // critical section of the previous holder happens-before ours.
+    let v = key.swap(MUTEX_LOCKED, Ordering::Acquire);
+    if v == MUTEX_UNLOCKED {
+        return;
+    }
+    lock_slow(key, v);
+}
+
+/// Go's unlock2 on a lock word: releases it, then uncounts it.
+#[inline(never)]
+fn unlock2(key: &AtomicU32) {
+    release(key);
+    acquirem_count(-1);
+}
+
+/// The unlock itself (Go's unlock2 without the m.locks count).
+#[inline]
+fn release(key: &AtomicU32) {
+    // Release: publishes the critical section to the next acquirer.
+    let v = key.swap(MUTEX_UNLOCKED, Ordering::Release);
+    if v != MUTEX_LOCKED {
+        release_slow(key, v);
     }
 }
 
