@@ -52,6 +52,20 @@ impl<T: ?Sized> Mutex<T> {
         MutexGuard { m: self }
     }
 
+    /// `lock` with its uncontended path inlined, for the channel operations' own lock (a
+    /// ping-pong round trip takes it four times: the out-of-line lock2/unlock2 cost it ~26
+    /// instructions). Everywhere else `lock`, whose one copy keeps every program small.
+    #[inline(always)]
+    pub fn lock_inline(&self) -> MutexGuard<'_, T> {
+        acquirem_count(1);
+        // Acquire: as in lock2.
+        let v = self.key.swap(MUTEX_LOCKED, Ordering::Acquire);
+        if v != MUTEX_UNLOCKED {
+            lock_slow(&self.key, v);
+        }
+        MutexGuard { m: self }
+    }
+
     /// Locks if the lock is free at once (a fault handler must not wait on a lock its own
     /// thread may hold).
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
@@ -233,6 +247,14 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
     /// parkunlock_c). Returns the Mutex, whose address the hook gets.
     pub fn hold_across_park(self) -> &'a Mutex<T> {
         self.keep_locked()
+    }
+
+    /// Unlocks with the release inlined (the partner of [`Mutex::lock_inline`]).
+    #[inline(always)]
+    pub fn unlock_inline(self) {
+        let m = self.keep_locked();
+        release(&m.key);
+        acquirem_count(-1);
     }
 
     /// Ends the guard but leaves the lock held, for whoever unlocks it with `unlock_raw` or
