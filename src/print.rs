@@ -76,12 +76,22 @@ impl Write for FdWriter {
         self.len += b.len();
         Ok(())
     }
+    fn write_char(&mut self, c: char) -> fmt::Result {
+        write_char(self, c)
+    }
 }
 
 impl Drop for FdWriter {
     fn drop(&mut self) {
         self.flush();
     }
+}
+
+/// `fmt::Write::write_char` for the runtime's writers: one out-of-line copy (core's default
+/// method, the UTF-8 encoding and its `write_str` inlined, was a copy per writer; issue 22).
+#[inline(never)]
+pub(crate) fn write_char(w: &mut dyn Write, c: char) -> fmt::Result {
+    w.write_str(c.encode_utf8(&mut [0; 4]))
 }
 
 /// Serialises user prints' writes (Go: the fd's write lock). Held only around one write.
@@ -98,6 +108,9 @@ impl Write for VecWriter<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.0.extend_from_slice(s.as_bytes());
         Ok(())
+    }
+    fn write_char(&mut self, c: char) -> fmt::Result {
+        write_char(self, c)
     }
 }
 
@@ -573,6 +586,9 @@ impl Write for EarlyWriter {
         buf[*len..*len + n].copy_from_slice(&s.as_bytes()[..n]);
         *len += n;
         Ok(())
+    }
+    fn write_char(&mut self, c: char) -> fmt::Result {
+        write_char(self, c)
     }
 }
 

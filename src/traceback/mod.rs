@@ -343,6 +343,9 @@ impl Write for NameBuf {
         }
         Ok(())
     }
+    fn write_char(&mut self, c: char) -> core::fmt::Result {
+        crate::print::write_char(self, c)
+    }
 }
 
 impl NameBuf {
