@@ -614,6 +614,7 @@ unsafe fn guard_region_works(p: usize, len: usize) -> bool {
 ///
 /// # Safety
 /// As for sys_guard_slots, for each range.
+#[inline(never)]
 unsafe fn guard_batch(iov: &[[usize; 2]]) -> bool {
     let total: usize = iov.iter().map(|v| v[1]).sum();
     // SAFETY: iov is iov.len() iovecs the kernel only reads; the ranges are the caller's.
