@@ -284,11 +284,11 @@ impl<T> Hchan<T> {
     fn send(&self, v: T) -> Result<(), SendError<T>> {
         proc::preempt_check();
         let mut v = MaybeUninit::new(v);
-        let mut c = self.lock.lock();
+        let mut c = self.lock.lock_inline();
         // SAFETY: v is ours to give.
         let sent = match unsafe { c.try_send(v.as_mut_ptr()) } {
             Try::Done { ok, wake } => {
-                drop(c);
+                c.unlock_inline();
                 Try::finish(ok, wake)
             }
             // SAFETY: v stays in place until a receiver copies it out or we are woken.
@@ -306,11 +306,11 @@ impl<T> Hchan<T> {
     fn recv(&self) -> Option<T> {
         proc::preempt_check();
         let mut slot = MaybeUninit::<T>::uninit();
-        let mut c = self.lock.lock();
+        let mut c = self.lock.lock_inline();
         // SAFETY: slot is writable.
         let got = match unsafe { c.try_recv(slot.as_mut_ptr()) } {
             Try::Done { ok, wake } => {
-                drop(c);
+                c.unlock_inline();
                 Try::finish(ok, wake)
             }
             // SAFETY: slot stays in place until a sender fills it or we are woken.

@@ -205,12 +205,15 @@ impl<'a> V0<'a, '_> {
         self.s.as_bytes().get(self.pos).copied()
     }
 
+    // Out of line, as print below: 31 inlined copies (issue 22).
+    #[inline(never)]
     fn eat(&mut self, c: u8) -> bool {
         let yes = self.peek() == Some(c);
         self.pos += yes as usize;
         yes
     }
 
+    #[inline(never)]
     fn next(&mut self) -> Result<u8, Bad> {
         let c = self.peek().ok_or(Bad)?;
         self.pos += 1;
@@ -243,6 +246,7 @@ impl<'a> V0<'a, '_> {
     }
 
     /// `{0-9a-zA-Z} _`: 0 for a bare `_`, else the base-62 value plus 1.
+    #[inline(never)]
     fn base62(&mut self) -> Result<u64, Bad> {
         if self.eat(b'_') {
             return Ok(0);

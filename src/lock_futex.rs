@@ -52,6 +52,20 @@ impl<T: ?Sized> Mutex<T> {
         MutexGuard { m: self }
     }
 
+    /// `lock` with its uncontended path inlined, for the channel operations' own lock (a
+    /// ping-pong round trip takes it four times: the out-of-line lock2/unlock2 cost it ~26
+    /// instructions). Everywhere else `lock`, whose one copy keeps every program small.
+    #[inline(always)]
+    pub fn lock_inline(&self) -> MutexGuard<'_, T> {
+        acquirem_count(1);
+        // Acquire: as in lock2.
+        let v = self.key.swap(MUTEX_LOCKED, Ordering::Acquire);
+        if v != MUTEX_UNLOCKED {
+            lock_slow(&self.key, v);
+        }
+        MutexGuard { m: self }
+    }
+
     /// Locks if the lock is free at once (a fault handler must not wait on a lock its own
     /// thread may hold).
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
@@ -111,33 +125,66 @@ impl<T: ?Sized> Mutex<T> {
     /// Acquires the lock without a guard (Go's lock2), for a critical section that spans
     /// functions; each use says why. Preemption is off while any runtime lock is held.
     pub fn lock_raw(&self) {
-        acquirem_count(1);
-        // Acquire on every successful exchange/CAS: pairs with the Release in unlock, so the
-        // critical section of the previous holder happens-before ours.
-        let v = self.key.swap(MUTEX_LOCKED, Ordering::Acquire);
-        if v == MUTEX_UNLOCKED {
-            return;
-        }
-        lock_slow(&self.key, v);
+        lock2(&self.key);
     }
 
     /// Releases a lock taken with `lock_raw` (Go's unlock2), waking one sleeper if any.
     pub fn unlock_raw(&self) {
-        self.release();
-        acquirem_count(-1);
+        unlock2(&self.key);
     }
 
     /// The unlock itself (Go's unlock2 without the m.locks count).
     fn release(&self) {
-        // Release: publishes the critical section to the next acquirer.
-        let v = self.key.swap(MUTEX_UNLOCKED, Ordering::Release);
-        if v == MUTEX_UNLOCKED {
-            crate::throw("unlock of unlocked lock");
-        }
-        if v == MUTEX_SLEEPING {
-            os::futexwakeup(&self.key, 1);
-        }
+        release(&self.key);
     }
+}
+
+// lock2 and unlock2 are out of line, and not methods of the generic Mutex<T>: inlined at each of
+// the runtime's ~130 lock and unlock sites, the count, the exchange and the slow-path calls
+// were ~10 KB of every program (issue 22). A call and a return are ~2% of the cheapest
+// lock/unlock pair's cost (the two locked exchanges).
+
+/// Go's lock2 on a lock word: counts the lock on the running g, then takes it (at once, or in
+/// lock_slow).
+#[inline(never)]
+fn lock2(key: &AtomicU32) {
+    acquirem_count(1);
+    // Acquire on every successful exchange/CAS: pairs with the Release in unlock, so the
+    // critical section of the previous holder happens-before ours.
+    let v = key.swap(MUTEX_LOCKED, Ordering::Acquire);
+    if v == MUTEX_UNLOCKED {
+        return;
+    }
+    lock_slow(key, v);
+}
+
+/// Go's unlock2 on a lock word: releases it, then uncounts it.
+#[inline(never)]
+fn unlock2(key: &AtomicU32) {
+    release(key);
+    acquirem_count(-1);
+}
+
+/// The unlock itself (Go's unlock2 without the m.locks count).
+#[inline]
+fn release(key: &AtomicU32) {
+    // Release: publishes the critical section to the next acquirer.
+    let v = key.swap(MUTEX_UNLOCKED, Ordering::Release);
+    if v != MUTEX_LOCKED {
+        release_slow(key, v);
+    }
+}
+
+/// release's uncommon outcomes, out of line (one copy instead of a futex call and a throw at
+/// each of the runtime's ~130 unlock sites, ~6 KB of a hello; issue 22): wake a sleeper, or
+/// throw on an unlock of an unlocked lock.
+#[cold]
+#[inline(never)]
+fn release_slow(key: &AtomicU32, v: u32) {
+    if v == MUTEX_UNLOCKED {
+        crate::throw("unlock of unlocked lock");
+    }
+    os::futexwakeup(key, 1);
 }
 
 /// lock_raw's contended path: spin, yield, then sleep on the futex. One copy for every `T` (as
@@ -200,6 +247,14 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
     /// parkunlock_c). Returns the Mutex, whose address the hook gets.
     pub fn hold_across_park(self) -> &'a Mutex<T> {
         self.keep_locked()
+    }
+
+    /// Unlocks with the release inlined (the partner of [`Mutex::lock_inline`]).
+    #[inline(always)]
+    pub fn unlock_inline(self) {
+        let m = self.keep_locked();
+        release(&m.key);
+        acquirem_count(-1);
     }
 
     /// Ends the guard but leaves the lock held, for whoever unlocks it with `unlock_raw` or

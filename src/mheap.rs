@@ -451,6 +451,7 @@ impl<O: OsMem> Mheap<O> {
     ///
     /// # Safety
     /// `s` is free and on no list.
+    #[inline(never)]
     unsafe fn insert_free(h: &mut HeapInner, s: *mut Mspan) {
         // SAFETY: s is a valid free span on no list (the caller's promise).
         unsafe {
@@ -464,6 +465,7 @@ impl<O: OsMem> Mheap<O> {
     ///
     /// # Safety
     /// `s` is on its free list.
+    #[inline(never)]
     unsafe fn remove_free(h: &mut HeapInner, s: *mut Mspan) {
         // SAFETY: s is on its free list (the caller's promise).
         unsafe {

@@ -173,6 +173,8 @@ fn netpoll_generic_init() {
 /// Go's netpoll: ready goroutines from the OS poller. `delay_ns` < 0 blocks until an event or
 /// `netpoll_break`, 0 does not block, > 0 waits at most that long. The gs are still
 /// `_Gwaiting`; the caller injects them (proc's inject_glist).
+// One copy for its three callers (issue 22: hello size); the poll itself is a system call.
+#[inline(never)]
 pub(crate) fn netpoll(delay_ns: i64) -> GList {
     if !inited() {
         return GList::new();

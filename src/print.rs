@@ -47,6 +47,8 @@ impl FdWriter {
         FdWriter { fd, len: 0, err: None, buf: [0; 512] }
     }
     /// Writes out what is buffered.
+    // Out of line: inlined into each runtime message's writer it was 17 copies (issue 22).
+    #[inline(never)]
     pub fn flush(&mut self) {
         if self.len > 0 {
             let r = os::write_all(self.fd, &self.buf[..self.len], os::WriteWait::Bounded);
@@ -57,6 +59,9 @@ impl FdWriter {
 }
 
 impl Write for FdWriter {
+    // Out of line: core's write_char default (and the integer and padding writers) would each
+    // carry a copy (issue 22).
+    #[inline(never)]
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let b = s.as_bytes();
         if self.len + b.len() > self.buf.len() {
@@ -71,12 +76,22 @@ impl Write for FdWriter {
         self.len += b.len();
         Ok(())
     }
+    fn write_char(&mut self, c: char) -> fmt::Result {
+        write_char(self, c)
+    }
 }
 
 impl Drop for FdWriter {
     fn drop(&mut self) {
         self.flush();
     }
+}
+
+/// `fmt::Write::write_char` for the runtime's writers: one out-of-line copy (core's default
+/// method, the UTF-8 encoding and its `write_str` inlined, was a copy per writer; issue 22).
+#[inline(never)]
+pub(crate) fn write_char(w: &mut dyn Write, c: char) -> fmt::Result {
+    w.write_str(c.encode_utf8(&mut [0; 4]))
 }
 
 /// Serialises user prints' writes (Go: the fd's write lock). Held only around one write.
@@ -89,9 +104,13 @@ const PRINTBUF_KEEP: usize = 64 << 10;
 struct VecWriter<'a>(&'a mut Vec<u8>);
 
 impl Write for VecWriter<'_> {
+    #[inline(never)]
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.0.extend_from_slice(s.as_bytes());
         Ok(())
+    }
+    fn write_char(&mut self, c: char) -> fmt::Result {
+        write_char(self, c)
     }
 }
 
@@ -567,6 +586,9 @@ impl Write for EarlyWriter {
         buf[*len..*len + n].copy_from_slice(&s.as_bytes()[..n]);
         *len += n;
         Ok(())
+    }
+    fn write_char(&mut self, c: char) -> fmt::Result {
+        write_char(self, c)
     }
 }
 

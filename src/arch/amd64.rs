@@ -234,21 +234,23 @@ pub struct CpuFeatures {
 
 impl core::fmt::Display for CpuFeatures {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "vendor={}", core::str::from_utf8(&self.vendor).unwrap_or("?"))?;
+        f.write_str("vendor=")?;
+        f.write_str(core::str::from_utf8(&self.vendor).unwrap_or("?"))?;
         super::fmt_flags(
             f,
+            &["sse2", "sse3", "ssse3", "sse41", "sse42", "popcnt", "aes", "avx", "avx2", "bmi", "erms"],
             &[
-                ("sse2", self.sse2),
-                ("sse3", self.sse3),
-                ("ssse3", self.ssse3),
-                ("sse41", self.sse41),
-                ("sse42", self.sse42),
-                ("popcnt", self.popcnt),
-                ("aes", self.aes),
-                ("avx", self.avx),
-                ("avx2", self.avx2),
-                ("bmi", self.bmi),
-                ("erms", self.erms),
+                self.sse2,
+                self.sse3,
+                self.ssse3,
+                self.sse41,
+                self.sse42,
+                self.popcnt,
+                self.aes,
+                self.avx,
+                self.avx2,
+                self.bmi,
+                self.erms,
             ],
         )
     }

@@ -196,17 +196,10 @@ impl core::fmt::Display for CpuFeatures {
         write!(f, "hwcap={:#x} hwcap2={:#x}", self.hwcap, self.hwcap2)?;
         super::fmt_flags(
             f,
+            &["vfp", "vfpv3", "vfpv4", "neon", "idiva", "aes", "pmull", "sha1", "sha2", "crc32"],
             &[
-                ("vfp", self.vfp),
-                ("vfpv3", self.vfpv3),
-                ("vfpv4", self.vfpv4),
-                ("neon", self.neon),
-                ("idiva", self.idiva),
-                ("aes", self.aes),
-                ("pmull", self.pmull),
-                ("sha1", self.sha1),
-                ("sha2", self.sha2),
-                ("crc32", self.crc32),
+                self.vfp, self.vfpv3, self.vfpv4, self.neon, self.idiva, self.aes, self.pmull, self.sha1, self.sha2,
+                self.crc32,
             ],
         )
     }

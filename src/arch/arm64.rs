@@ -210,16 +210,8 @@ impl core::fmt::Display for CpuFeatures {
         write!(f, "hwcap={:#x}", self.hwcap)?;
         super::fmt_flags(
             f,
-            &[
-                ("fp", self.fp),
-                ("asimd", self.asimd),
-                ("aes", self.aes),
-                ("pmull", self.pmull),
-                ("sha1", self.sha1),
-                ("sha2", self.sha2),
-                ("crc32", self.crc32),
-                ("atomics", self.atomics),
-            ],
+            &["fp", "asimd", "aes", "pmull", "sha1", "sha2", "crc32", "atomics"],
+            &[self.fp, self.asimd, self.aes, self.pmull, self.sha1, self.sha2, self.crc32, self.atomics],
         )
     }
 }

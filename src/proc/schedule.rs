@@ -13,6 +13,8 @@ pub fn runqput(pp: *mut P, gp: *mut G, next: bool) {
 }
 
 /// Go's runqputslow: moves half of the full local queue plus gp to the global queue.
+// Out of line: the overflow path of runqput, inlined into its three callers (issue 22).
+#[inline(never)]
 pub(super) fn runqputslow(pp: *mut P, gp: *mut G) {
     // SAFETY: pp is owned by the calling M: its queue's owner.
     let q = unsafe { (*pp).runq.owner() };
@@ -596,6 +598,7 @@ pub(super) fn check_runqs_no_p() -> Option<*mut P> {
 }
 
 /// Go's checkTimersNoP: the earliest timer over all Ps, merged into poll_until.
+#[inline(never)]
 pub(super) fn check_timers_no_p(mut poll_until: i64) -> i64 {
     for i in 0..gomaxprocs() as usize {
         let p2 = allp(i);

@@ -276,6 +276,10 @@ pub(super) fn preemptall() {
 }
 
 /// Go's schedtrace: one SCHED line (and with detail, a line per P, M and G) on stderr.
+// Cold and out of line: only GODEBUG=schedtrace calls it; inlined into sysmon it took core::fmt's
+// writer along six times (issue 22).
+#[cold]
+#[inline(never)]
 pub fn schedtrace(detail: bool) {
     let now = nanotime();
     let mut w = FdWriter::new(2);

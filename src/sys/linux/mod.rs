@@ -2,6 +2,10 @@
 //! ncpu, page sizes, futexes, memory mappings, threads (clone), signals, time. The per-arch half
 //! (system call numbers, `syscall6`, `clone`, the TLS mechanism, the signal context) is
 //! `linux/<arch>.rs`, picked below; nothing here names a register.
+//!
+//! The wrappers whose system call is not on a hot path are `#[inline(never)]`: with LTO each
+//! was inlined at every call site (21 copies of the write loop, 16 of mmap, ...; issue 22's hello
+//! size), and a call costs nothing next to the system call.
 
 use core::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
 
@@ -161,6 +165,7 @@ fn get_huge_page_size() -> usize {
 }
 
 /// Reads up to buf.len() bytes of a file; returns the count or -errno.
+#[inline(never)]
 pub fn readfile(path: &[u8], buf: &mut [u8]) -> isize {
     const AT_FDCWD: isize = -100;
     const O_RDONLY_CLOEXEC: usize = 0o2000000;
@@ -195,6 +200,7 @@ struct PollFd {
 
 /// Writes all of `b` to `fd`. EINTR retries; EAGAIN (a non-blocking fd that is full) waits with
 /// ppoll until it is writable, as `wait` says; Err(errno) on any other failure.
+#[inline(never)]
 pub fn write_all(fd: usize, mut b: &[u8], wait: super::WriteWait) -> Result<(), isize> {
     while !b.is_empty() {
         // SAFETY: b is a valid buffer.
@@ -236,6 +242,7 @@ pub fn raise_sigpipe() {
 
 /// Ends the process for GOTRACEBACK=crash (Go's crash): by SIGABRT, which dumps core where
 /// core dumps are enabled. Exits 2 if the signal did not kill.
+#[inline(never)]
 pub fn crash() -> ! {
     die_from_signal(6);
     exit(2)
@@ -270,6 +277,7 @@ pub fn exit(code: i32) -> ! {
 
 /// Ends the calling thread only (Go's mexit → exitThread), with every signal blocked first (Go's
 /// sigblock in mexit): its M has left allm, so no handler should start on it any more.
+#[inline(never)]
 pub fn exit_thread() -> ! {
     sigprocmask(SIG_SETMASK, Some(&SigSet::all()), None);
     loop {
@@ -285,6 +293,7 @@ pub fn gettid() -> u64 {
 }
 
 /// Sends `sig` to the thread `tid` of this process.
+#[inline(never)]
 pub fn tgkill(tid: u64, sig: i32) {
     // SAFETY: plain integers.
     unsafe {
@@ -312,12 +321,14 @@ pub fn setitimer_prof(usec: usize) -> bool {
 }
 
 /// Gives up the CPU to another thread (sched_yield).
+#[inline(never)]
 pub fn osyield() {
     // SAFETY: no arguments.
     unsafe { syscall6(nr::SCHED_YIELD, 0, 0, 0, 0, 0, 0) };
 }
 
 /// Sleeps the thread for `usec` microseconds.
+#[inline(never)]
 pub fn usleep(usec: u32) {
     let ts = Timespec { sec: (usec / 1_000_000) as isize, nsec: ((usec % 1_000_000) * 1000) as isize };
     // SAFETY: ts is valid; no remainder pointer.
@@ -335,6 +346,7 @@ pub struct Timespec {
 }
 
 /// clock_gettime(clock) in nanoseconds through the system call (the vDSO path is in vdso.rs).
+#[inline(never)]
 pub fn clock_gettime_syscall(clock: usize) -> i64 {
     let mut ts = Timespec::default();
     // SAFETY: ts is writable.
@@ -348,6 +360,7 @@ const FUTEX_WAIT_PRIVATE: usize = 128;
 const FUTEX_WAKE_PRIVATE: usize = 129;
 
 /// Sleeps while `*addr == val`, for at most `ns` nanoseconds if ns >= 0. Spurious wakeups allowed.
+#[inline(never)]
 pub fn futexsleep(addr: &AtomicU32, val: u32, ns: i64) {
     let ts;
     let tsp = if ns < 0 {
@@ -361,6 +374,7 @@ pub fn futexsleep(addr: &AtomicU32, val: u32, ns: i64) {
 }
 
 /// Wakes up to `cnt` threads sleeping on addr.
+#[inline(never)]
 pub fn futexwakeup(addr: &AtomicU32, cnt: u32) {
     // SAFETY: addr is valid.
     let r = unsafe { syscall6(nr::FUTEX, addr.as_ptr() as usize, FUTEX_WAKE_PRIVATE, cnt as usize, 0, 0, 0) };
@@ -415,6 +429,7 @@ const MADV_NOHUGEPAGE: usize = 15;
 /// Maps the whole file at the NUL-terminated `path` read-only and private: (address, length), or
 /// None if it cannot be opened or mapped (or is empty). `sys_free` unmaps it. (Tracebacks read the
 /// executable's `.symtab`, which is not loaded.)
+#[inline(never)]
 pub fn map_file_readonly(path: *const u8) -> Option<(usize, usize)> {
     const AT_FDCWD: isize = -100;
     const O_RDONLY_CLOEXEC: usize = 0o2000000;
@@ -442,6 +457,7 @@ pub fn map_file_readonly(path: *const u8) -> Option<(usize, usize)> {
 }
 
 /// Maps `n` bytes of zeroed read-write memory (Go's sysAlloc); null on failure.
+#[inline(never)]
 pub fn sys_alloc(n: usize) -> *mut u8 {
     // SAFETY: anonymous private mapping; the kernel chooses the address.
     let p = unsafe {
@@ -466,6 +482,7 @@ pub fn sys_alloc(n: usize) -> *mut u8 {
 ///
 /// # Safety
 /// `[p, p+n)` must be a mapping the runtime owns and no longer uses.
+#[inline(never)]
 pub unsafe fn sys_free(p: *mut u8, n: usize) {
     // SAFETY: forwarded to the caller.
     unsafe { syscall6(nr::MUNMAP, p as usize, n, 0, 0, 0, 0) };
@@ -475,6 +492,7 @@ pub unsafe fn sys_free(p: *mut u8, n: usize) {
 ///
 /// # Safety
 /// The range must be runtime-owned memory nobody uses.
+#[inline(never)]
 pub unsafe fn sys_guard(p: *mut u8, n: usize) -> bool {
     // SAFETY: forwarded to the caller.
     unsafe { syscall6(nr::MPROTECT, p as usize, n, Prot::empty().bits(), 0, 0, 0) == 0 }
@@ -596,6 +614,7 @@ unsafe fn guard_region_works(p: usize, len: usize) -> bool {
 ///
 /// # Safety
 /// As for sys_guard_slots, for each range.
+#[inline(never)]
 unsafe fn guard_batch(iov: &[[usize; 2]]) -> bool {
     let total: usize = iov.iter().map(|v| v[1]).sum();
     // SAFETY: iov is iov.len() iovecs the kernel only reads; the ranges are the caller's.
@@ -609,6 +628,7 @@ unsafe fn guard_batch(iov: &[[usize; 2]]) -> bool {
 ///
 /// # Safety
 /// The range must be runtime-owned memory whose contents may be discarded.
+#[inline(never)]
 pub unsafe fn sys_unused(p: *mut u8, n: usize) {
     // SAFETY: forwarded to the caller.
     unsafe { syscall6(nr::MADVISE, p as usize, n, MADV_DONTNEED, 0, 0, 0) };
@@ -619,6 +639,7 @@ pub unsafe fn sys_unused(p: *mut u8, n: usize) {
 ///
 /// # Safety
 /// The range must be runtime-owned memory.
+#[inline(never)]
 pub unsafe fn sys_huge_pages(p: *mut u8, n: usize, want: bool) {
     let advice = if want { MADV_HUGEPAGE } else { MADV_NOHUGEPAGE };
     // SAFETY: forwarded to the caller.
@@ -668,6 +689,7 @@ pub const SIG_SETMASK: usize = 2;
 const SIG_UNBLOCK: usize = 1;
 
 /// rt_sigprocmask wrapper.
+#[inline(never)]
 pub fn sigprocmask(how: usize, new: Option<&SigSet>, old: Option<&mut SigSet>) {
     let n = new.map_or(0, |s| s as *const SigSet as usize);
     let o = old.map_or(0, |s| s as *mut SigSet as usize);
@@ -686,6 +708,7 @@ struct SigAction {
 }
 
 /// Installs `handler` (an SA_SIGINFO handler running on the signal stack) for `sig`.
+#[inline(never)]
 pub fn setsig(sig: i32, handler: unsafe extern "C" fn(i32, *mut u8, *mut u8)) {
     let sa = SigAction {
         handler: handler as usize,
@@ -705,6 +728,7 @@ struct StackT {
 }
 
 /// Installs `[lo, lo+n)` as this thread's alternate signal stack (Go's signalstack).
+#[inline(never)]
 pub fn signalstack(lo: usize, n: usize) {
     let st = StackT { sp: lo, flags: 0, size: n };
     // SAFETY: st is valid.
