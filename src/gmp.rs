@@ -277,15 +277,16 @@ pub struct G {
     /// the arrow from the waker to its next start; 0 when none is pending.
     pub trace_wakeup: u64,
     /// A small closure of a new goroutine (`gort::go`: up to G_CLOSURE_BYTES, aligned to at
-    /// most 8), moved here by its creator while the g is dead and moved out by the goroutine as
-    /// its first act (the run queue's release/acquire orders the two): no allocation per spawn.
-    pub closure: [core::mem::MaybeUninit<usize>; G_CLOSURE_WORDS],
+    /// most G_CLOSURE_ALIGN), moved here by its creator while the g is dead and moved out by the
+    /// goroutine as its first act (the run queue's release/acquire orders the two): no
+    /// allocation per spawn.
+    pub closure: [core::mem::MaybeUninit<u64>; 3],
 }
 
-/// Words of G.closure.
-pub const G_CLOSURE_WORDS: usize = 3;
 /// Bytes of G.closure: a closure holding a channel end and two integers (skynet's) fits.
-pub const G_CLOSURE_BYTES: usize = G_CLOSURE_WORDS * core::mem::size_of::<usize>();
+pub const G_CLOSURE_BYTES: usize = core::mem::size_of::<[u64; 3]>();
+/// Alignment of G.closure (u64's: 8 on every target gort supports, 32-bit arm included).
+pub const G_CLOSURE_ALIGN: usize = core::mem::align_of::<u64>();
 // G is allocated on its own (malg): keep it in the 240-byte size class on 64-bit targets.
 #[cfg(target_pointer_width = "64")]
 const _: () = assert!(core::mem::size_of::<G>() <= 240);

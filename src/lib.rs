@@ -324,9 +324,10 @@ where
     // A small closure goes into the g, a larger one to the top of the new goroutine's stack
     // when it has one (neither allocates), else to the heap.
     let layout = core::alloc::Layout::new::<F>();
-    if layout.size() <= gmp::G_CLOSURE_BYTES && layout.align() <= 8 {
+    if layout.size() <= gmp::G_CLOSURE_BYTES && layout.align() <= gmp::G_CLOSURE_ALIGN {
         let at = ng.closure_in_g();
-        // SAFETY: G.closure is G_CLOSURE_BYTES aligned to 8, unused while the g is dead.
+        // SAFETY: G.closure is G_CLOSURE_BYTES aligned to G_CLOSURE_ALIGN, unused while the g
+        // is dead.
         unsafe { core::ptr::write(at as *mut F, f) };
         // SAFETY: gostart::<F> finds its F at `at`; F is Send + 'static.
         unsafe { proc::newproc_end(ng, gostart::<F> as *const () as usize, at, 0, gopc, Some(loc), true) };

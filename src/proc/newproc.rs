@@ -412,8 +412,8 @@ pub fn newproc_begin(stack_size: usize) -> NewG {
 }
 
 impl NewG {
-    /// The address of the g's closure buffer (G.closure: G_CLOSURE_BYTES, aligned to 8), where
-    /// a closure that fits is moved.
+    /// The address of the g's closure buffer (G.closure: G_CLOSURE_BYTES, aligned to
+    /// G_CLOSURE_ALIGN), where a closure that fits is moved.
     #[inline]
     pub fn closure_in_g(&self) -> usize {
         // SAFETY: gp is dead and ours (newproc_begin); only its address is taken.
