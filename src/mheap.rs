@@ -909,6 +909,10 @@ mod tests {
     /// mark_released's word masks against the page-at-a-time answer: ranges that start and end
     /// inside a word, span several, and cover whole words, in both directions.
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "minutes under Miri (a whole arena's pages read one by one); runs natively in cargo xtask test"
+    )]
     fn mark_released_counts_each_page_once() {
         let h = heap();
         assert!(h.init());
