@@ -321,24 +321,14 @@ where
 {
     proc::preempt_check();
     let ng = proc::newproc_begin(stack_size);
-    // A small closure goes into the g, a larger one to the top of the new goroutine's stack
-    // when it has one (neither allocates), else to the heap.
-    let layout = core::alloc::Layout::new::<F>();
-    if layout.size() <= gmp::G_CLOSURE_BYTES && layout.align() <= gmp::G_CLOSURE_ALIGN {
-        let at = ng.closure_in_g();
-        // SAFETY: G.closure is G_CLOSURE_BYTES aligned to G_CLOSURE_ALIGN, unused while the g
-        // is dead.
-        unsafe { core::ptr::write(at as *mut F, f) };
-        // SAFETY: gostart::<F> finds its F at `at`; F is Send + 'static.
-        unsafe { proc::newproc_end(ng, gostart::<F> as *const () as usize, at, 0, gopc, Some(loc), true) };
-        return;
-    }
-    let (entry, ctx, top) = match ng.closure_slot(layout) {
-        Some(at) => {
-            // SAFETY: closure_slot's address lies in the dead g's own stack, unused, aligned
-            // for F.
+    // Into the g or onto the new goroutine's stack where the closure fits (no allocation),
+    // else to the heap.
+    let (entry, ctx, top) = match ng.closure_slot(core::alloc::Layout::new::<F>()) {
+        Some((at, top)) => {
+            // SAFETY: closure_slot's address lies in the dead g's closure buffer or at the top of
+            // its own stack, unused, aligned for F.
             unsafe { core::ptr::write(at as *mut F, f) };
-            (gostart::<F> as *const () as usize, at, at)
+            (gostart::<F> as *const () as usize, at, top)
         }
         None => (
             gostart_boxed::<F> as *const () as usize,
@@ -346,7 +336,7 @@ where
             0,
         ),
     };
-    // SAFETY: gostart::<F> finds its F at `at` (top: closure_slot's value), gostart_boxed::<F>
+    // SAFETY: gostart::<F> finds its F at `at` (top: closure_slot's), gostart_boxed::<F>
     // takes its Box back; F is Send + 'static, so the goroutine may run anywhere, any time.
     unsafe { proc::newproc_end(ng, entry, ctx, top, gopc, Some(loc), true) };
 }

@@ -128,10 +128,15 @@ pub(super) fn allgadd(gp: *mut G) {
     ALLGLEN.store(allgs.0.len() as i64, Ordering::Relaxed);
 }
 
-/// Adds `d` to the free-g count of `pp`, which this M owns (the only writer: a load and a store).
+/// Adds `d` to the free-g count of `pp`, which this M owns.
 pub(super) fn gfreecnt_add(pp: *mut P, d: i32) {
     // SAFETY: pp is a live P (never freed).
-    let c = unsafe { &(*pp).gfreecnt };
+    owner_add(unsafe { &(*pp).gfreecnt }, d);
+}
+
+/// Adds `d` to a count only this thread writes (a load and a store: no locked instruction);
+/// others read it racily.
+fn owner_add(c: &AtomicI32, d: i32) {
     c.store(c.load(Ordering::Relaxed) + d, Ordering::Relaxed);
 }
 
@@ -237,13 +242,13 @@ fn gfput_bare(pp: *mut P, gp: *mut G) {
         let p = &mut *pp;
         p.gfree_bare.push(gp);
         let c = &p.gfreecnt_bare;
-        c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        owner_add(c, 1);
         if c.load(Ordering::Relaxed) >= 64 {
             let mut g = GFREE.lock();
             for _ in 0..32 {
                 g.bare.push(p.gfree_bare.pop());
             }
-            c.store(c.load(Ordering::Relaxed) - 32, Ordering::Relaxed);
+            owner_add(c, -32);
             g.nbare += 32;
             g.publish_count();
         }
@@ -341,11 +346,11 @@ pub(super) fn gfget(pp: *mut P) -> *mut G {
                 got += 1;
             }
             g.publish_count();
-            c.store(c.load(Ordering::Relaxed) + got, Ordering::Relaxed);
+            owner_add(c, got);
         }
         let gp = p.gfree_bare.pop();
         if !gp.is_null() {
-            c.store(c.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
+            owner_add(c, -1);
         }
         gp
     }
@@ -388,7 +393,7 @@ pub fn newproc_timer(entry: usize, ctx: usize) -> *mut G {
 /// (acquirem) and the P is its own until newproc_end queues the g. `gort::go` places its
 /// closure in between ([`NewG::closure_slot`], else a Box): Go before 1.17 likewise copied a
 /// `go` call's arguments onto the new stack; a closure of up to G_CLOSURE_BYTES goes into the g
-/// itself ([`NewG::closure_in_g`]). In the g or on the stack it costs no allocation,
+/// itself ([`NewG::closure_slot`]). In the g or on the stack it costs no allocation,
 /// whose free would run on whichever P runs the goroutine (spawn at two Ps: the heap's central
 /// lists shared between the spawning P and the running one).
 pub struct NewG {
@@ -412,26 +417,25 @@ pub fn newproc_begin(stack_size: usize) -> NewG {
 }
 
 impl NewG {
-    /// The address of the g's closure buffer (G.closure: G_CLOSURE_BYTES, aligned to
-    /// G_CLOSURE_ALIGN), where a closure that fits is moved.
+    /// Where a closure of `layout` may be moved so that the goroutine finds it, and the top its
+    /// frames then start under (0: the stack's own): up to G_CLOSURE_BYTES aligned to at most
+    /// G_CLOSURE_ALIGN into the g (G.closure); else, if the g has a stack, up to
+    /// inline_closure_max aligned to at most 64 at the top of that stack, with the frames below
+    /// it. None: the heap (no stack yet: it comes at the first run).
     #[inline]
-    pub fn closure_in_g(&self) -> usize {
-        // SAFETY: gp is dead and ours (newproc_begin); only its address is taken.
-        unsafe { ptr::addr_of_mut!((*self.gp).closure) as usize }
-    }
-
-    /// Where a closure of `layout` may be moved so that the goroutine finds it at the top of
-    /// its own stack: None if the g has no stack yet (it gets one at its first run) or the
-    /// closure is larger than inline_closure_max or aligned beyond 64.
-    #[inline]
-    pub fn closure_slot(&self, layout: core::alloc::Layout) -> Option<usize> {
-        // SAFETY: gp is dead and ours (newproc_begin).
-        let s = unsafe { (*self.gp).stack };
+    pub fn closure_slot(&self, layout: core::alloc::Layout) -> Option<(usize, usize)> {
         let (size, align) = (layout.size(), layout.align());
+        if size <= G_CLOSURE_BYTES && align <= G_CLOSURE_ALIGN {
+            // SAFETY: gp is dead and ours (newproc_begin); only its address is taken.
+            return Some((unsafe { ptr::addr_of_mut!((*self.gp).closure) } as usize, 0));
+        }
+        // SAFETY: gp is dead and ours.
+        let s = unsafe { (*self.gp).stack };
         if s.lo == 0 || size > inline_closure_max(self.stack_size) || align > 64 {
             return None;
         }
-        Some((s.hi - size) & !(align.max(16) - 1))
+        let at = (s.hi - size) & !(align.max(16) - 1);
+        Some((at, at))
     }
 }
 

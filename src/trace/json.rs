@@ -139,12 +139,7 @@ impl Writer {
                     STOP_TRACE => b"trace stop",
                     _ => b"block",
                 };
-                let reason = if e.arg == STOP_BLOCK {
-                    // SAFETY: x, y are a WaitReason::as_str text: 'static, UTF-8.
-                    unsafe { str::from_utf8_unchecked(core::slice::from_raw_parts(e.x as *const u8, e.y as usize)) }
-                } else {
-                    ""
-                };
+                let reason = if e.arg == STOP_BLOCK { reason_text(e) } else { "" };
                 self.head(out, prow, b"E", ts);
                 out.extend_from_slice(b",\"args\":{\"g\":");
                 num(out, g);
@@ -161,12 +156,7 @@ impl Writer {
                     STATUS_SYSCALL => b"syscall",
                     _ => b"waiting",
                 };
-                let reason = if e.arg == STATUS_WAITING {
-                    // SAFETY: x, y are a WaitReason::as_str text: 'static, UTF-8.
-                    unsafe { str::from_utf8_unchecked(core::slice::from_raw_parts(e.x as *const u8, e.y as usize)) }
-                } else {
-                    ""
-                };
+                let reason = if e.arg == STATUS_WAITING { reason_text(e) } else { "" };
                 self.head(out, prow, b"i", ts);
                 out.extend_from_slice(b",\"s\":\"t\",\"name\":\"GoStatus\",\"cat\":\"goroutine\",\"args\":{\"g\":");
                 num(out, g);
@@ -280,4 +270,10 @@ fn esc(out: &mut Vec<u8>, s: &str) {
             c => out.push(c),
         }
     }
+}
+
+/// The wait reason of a block or waiting-status event, as the decoder left it in `x`, `y`.
+fn reason_text(e: &Ev) -> &'static str {
+    // SAFETY: the decoder sets x, y of these events to a WaitReason::as_str text: 'static, UTF-8.
+    unsafe { str::from_utf8_unchecked(core::slice::from_raw_parts(e.x as *const u8, e.y as usize)) }
 }
