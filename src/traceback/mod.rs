@@ -5,7 +5,7 @@
 //!
 //! | target | unwinder (file) | names | run here |
 //! |---|---|---|---|
-//! | linux amd64, arm64 | DWARF CFI in `.eh_frame`, gimli (dwarf.rs) | `.symtab` | yes (arm64: qemu) |
+//! | linux amd64, arm64 | DWARF CFI in `.eh_frame` (dwarf.rs, cfi.rs) | `.symtab` | yes (arm64: qemu) |
 //! | linux arm (armv7) | ARM EHABI `.ARM.exidx`/`.ARM.extab` (exidx.rs) | `.symtab` | yes (qemu) |
 //! | windows amd64, arm64 | `.pdata` through RtlLookupFunctionEntry + RtlVirtualUnwind (pdata.rs) | none: `?()` + `EXE+0xRVA` | amd64 under wine; arm64 built only |
 //! | darwin amd64, arm64 | the frame-pointer chain (frame_pointer.rs) | none: `?()` + `EXE+0xADDR` | never (built only, unverified) |
@@ -31,7 +31,7 @@
 //! every goroutine's entry function returns to), at a pc without unwind information (rt0's
 //! assembly, a context switch), at anything outside those rules, or after [`MAX_FRAMES`] shown
 //! frames (then `...additional frames elided...`, as Go). Nothing here allocates: what an
-//! unwinder needs lives in fixed statics (gimli's rule rows, windows' CONTEXT record), only the
+//! unwinder needs lives in fixed statics (the CFI rule rows, windows' CONTEXT record), only the
 //! thread writing the fatal report walks, and it walks on its M's g0 stack (goroutine stacks can
 //! be 2 KB).
 //!
@@ -102,6 +102,9 @@ pub use unwind::context_regs;
 #[cfg(gort_pprof)]
 pub use unwind::Storage as WalkStorage;
 use unwind::Walker;
+// The DWARF CFI reader dwarf.rs uses (pure: unit-tested on the host against gimli).
+#[cfg(all(target_os = "linux", not(target_arch = "arm")))]
+mod cfi;
 // The ARM EHABI opcode interpreter exidx.rs uses (pure: unit-tested on every host).
 #[cfg(any(all(target_os = "linux", target_arch = "arm"), test))]
 mod ehabi;
