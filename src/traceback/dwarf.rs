@@ -12,8 +12,9 @@ use super::cfi::{self, Ctx, Rule};
 use super::{Image, Regs};
 
 /// The unwinder's rule rows (a few KB: kept off the small stacks). Only the thread writing the
-/// fatal report uses it (print.rs's start_dying admits one).
-static CTX: crate::gmp::Global<Ctx> = crate::gmp::Global::new(Ctx::new());
+/// fatal report uses it (print.rs's start_dying admits one). Uninitialised, so it lies in .bss:
+/// an initialised one (`Ctx::new()` is not all zeros) was 1.7 KB of every program's file.
+static CTX: crate::gmp::Global<core::mem::MaybeUninit<Ctx>> = crate::gmp::Global::new(core::mem::MaybeUninit::uninit());
 
 /// One walk's state: the rule rows.
 pub struct Walker<'a>(&'a mut Ctx);
@@ -24,13 +25,13 @@ pub struct Walker<'a>(&'a mut Ctx);
 pub type Storage = core::mem::MaybeUninit<Ctx>;
 
 impl Walker<'static> {
-    /// The walker.
+    /// The walker (its rows reset).
     ///
     /// # Safety
     /// Only the thread writing the fatal report may call it, and use one Walker at a time.
     pub unsafe fn get() -> Walker<'static> {
-        // SAFETY: only this thread uses CTX (the contract).
-        Walker(unsafe { &mut *CTX.get() })
+        // SAFETY: only this thread uses CTX (the contract); it is initialised here.
+        Walker(unsafe { (*CTX.get()).write(Ctx::new()) })
     }
 }
 
