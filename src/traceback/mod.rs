@@ -375,13 +375,22 @@ pub struct Report<'a> {
     pub w: &'a mut dyn Write,
 }
 
-/// Writes a path as bytes (lossy for non-UTF-8 bytes).
-fn write_bytes(w: &mut dyn Write, b: &[u8]) {
-    for chunk in b.utf8_chunks() {
-        let _ = w.write_str(chunk.valid());
-        if !chunk.invalid().is_empty() {
-            let _ = w.write_char('?');
-        }
+/// Writes a path as bytes (lossy: `?` for each invalid UTF-8 sequence). With `from_utf8`'s
+/// error, not `utf8_chunks` (its iterator was 400 bytes of every program, issue 22).
+fn write_bytes(w: &mut dyn Write, mut b: &[u8]) {
+    loop {
+        let (valid, rest) = match core::str::from_utf8(b) {
+            Ok(s) => (s, None),
+            Err(e) => {
+                let (ok, bad) = b.split_at(e.valid_up_to());
+                let skip = e.error_len().unwrap_or(bad.len());
+                (core::str::from_utf8(ok).unwrap_or(""), bad.get(skip..))
+            }
+        };
+        let _ = w.write_str(valid);
+        let Some(rest) = rest else { return };
+        let _ = w.write_char('?');
+        b = rest;
     }
 }
 
@@ -589,6 +598,37 @@ pub unsafe fn created_by(w: &mut dyn Write, gp: *mut crate::gmp::G) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// write_bytes prints as `utf8_chunks` did: valid runs as they are, `?` per invalid sequence.
+    #[test]
+    fn write_bytes_is_lossy_per_sequence() {
+        extern crate std;
+        use std::string::String;
+        let lossy = |b: &[u8]| {
+            let mut s = String::new();
+            for c in b.utf8_chunks() {
+                s.push_str(c.valid());
+                if !c.invalid().is_empty() {
+                    s.push('?');
+                }
+            }
+            s
+        };
+        let cases: [&[u8]; 7] = [
+            b"",
+            b"/usr/bin/x",
+            "/tmp/\u{e9}t\u{e9}".as_bytes(),
+            b"a\xffb",
+            b"\xff\xfe",
+            b"x\xe2\x82",
+            b"\xe2\x82\xacz\xc3",
+        ];
+        for b in cases {
+            let mut s = String::new();
+            write_bytes(&mut s, b);
+            assert_eq!(s, lossy(b), "{b:?}");
+        }
+    }
 
     #[test]
     fn hidden_frames() {
