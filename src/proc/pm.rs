@@ -121,6 +121,14 @@ pub(super) fn procresize(s: &mut SchedLocked, nprocs: i32) -> *mut P {
     }
 }
 
+/// acquirep's failure, out of line: the message's formatting was inlined with acquirep at its
+/// 12 call sites (issue 22).
+#[cold]
+#[inline(never)]
+fn bad_wirep(st: PStatus) -> ! {
+    crate::print::fatal_fmt(format_args!("wirep: invalid p state (status={})", st as u32))
+}
+
 /// Go's acquirep (wirep): associates pp with the current M.
 pub(super) fn acquirep(pp: *mut P) {
     let mp = getm();
@@ -131,7 +139,7 @@ pub(super) fn acquirep(pp: *mut P) {
         }
         let st = (*pp).status.load(Ordering::Relaxed);
         if !(*pp).m.load(Ordering::Relaxed).is_null() || st != PStatus::Idle {
-            crate::print::fatal_fmt(format_args!("wirep: invalid p state (status={})", st as u32));
+            bad_wirep(st);
         }
         (*mp).p.store(pp, Ordering::Relaxed);
         (*pp).m.store(mp, Ordering::Relaxed);
