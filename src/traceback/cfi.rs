@@ -373,8 +373,8 @@ mod tests {
     extern crate std;
     use super::*;
     use gimli::{
-        BaseAddresses, CfaRule, EhFrame, EhFrameHdr, EndianSlice, LittleEndian, ReaderOffset, Register, RegisterRule,
-        UnwindContext, UnwindContextStorage, UnwindSection, UnwindTableRow,
+        BaseAddresses, CfaRule, EhFrame, EhFrameHdr, LittleEndian, ReaderOffset, Register, RegisterRule, UnwindContext,
+        UnwindContextStorage, UnwindSection, UnwindTableRow,
     };
     use std::vec::Vec;
 
