@@ -504,7 +504,7 @@ mod tests {
             0x2e, 8, // args size
             0x11, 15, 0x7e, // r15 at cfa+16 (sleb -2 * -8)
         ]);
-        while (fde.len() + 4) % 8 != 0 {
+        while !(fde.len() + 4).is_multiple_of(8) {
             fde.push(0);
         }
         eh.extend_from_slice(&(fde.len() as u32).to_le_bytes());
