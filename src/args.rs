@@ -403,7 +403,9 @@ pub fn gotraceback(fatal: bool, runtime: bool) -> Traceback {
 }
 
 /// Go's atoi: optional leading '-', then decimal digits only; None on empty input, any other byte,
-/// or overflow of isize. (Like Go, a lone "-" parses as 0.)
+/// or overflow of isize. (Like Go, a lone "-" parses as 0.) Out of line: it was inlined at 5
+/// startup callers (issue 22).
+#[inline(never)]
 pub fn atoi(s: &[u8]) -> Option<isize> {
     if s.is_empty() {
         return None;

@@ -149,6 +149,8 @@ impl OsMem for SysMem {
 static DIRECT_BYTES: AtomicUsize = AtomicUsize::new(0);
 
 /// sys_alloc with alignment: maps `n + align` and trims both ends (Go's sysReserveAligned).
+/// Out of line: a system call path, inlined at 5 callers (issue 22).
+#[inline(never)]
 fn os_alloc_aligned(n: usize, align: usize) -> *mut u8 {
     let page = os::phys_page_size();
     if align <= page {

@@ -84,10 +84,64 @@ static GUARD_SLOTS: AtomicBool = AtomicBool::new(true);
 /// Stacks whose deep pages were given back to the OS (for boottrace and tests).
 static SCAVENGED: AtomicUsize = AtomicUsize::new(0);
 
+/// A pool's free stacks, (slot base, guarded): a stack of them like a `Vec`, but all zeros when
+/// empty, so that `POOLS` lies in .bss (`Vec::new()` holds a dangling non-null pointer: with one
+/// per pool, POOLS was 888 bytes of every program's file; issue 22).
+struct FreeSlots {
+    /// The array (null until the first push), `cap` entries, the first `len` in use.
+    ptr: *mut (usize, bool),
+    len: usize,
+    cap: usize,
+}
+
+// SAFETY: FreeSlots owns its array outright (as a Vec<(usize, bool)>, which is Send); the
+// pointer is never shared.
+unsafe impl Send for FreeSlots {}
+
+impl FreeSlots {
+    const fn new() -> Self {
+        FreeSlots { ptr: core::ptr::null_mut(), len: 0, cap: 0 }
+    }
+
+    fn layout(cap: usize) -> core::alloc::Layout {
+        core::alloc::Layout::array::<(usize, bool)>(cap)
+            .unwrap_or_else(|_| crate::throw("stack pool: too many free stacks"))
+    }
+
+    fn push(&mut self, v: (usize, bool)) {
+        if self.len == self.cap {
+            let cap = (self.cap * 2).max(16);
+            let new = Self::layout(cap);
+            let p = if self.ptr.is_null() {
+                // SAFETY: a non-zero size (cap ≥ 16).
+                unsafe { alloc::alloc::alloc(new) }
+            } else {
+                // SAFETY: ptr was allocated with the layout of `self.cap` entries, and the new
+                // size is non-zero.
+                unsafe { alloc::alloc::realloc(self.ptr.cast(), Self::layout(self.cap), new.size()) }
+            };
+            if p.is_null() {
+                alloc::alloc::handle_alloc_error(new);
+            }
+            self.ptr = p.cast();
+            self.cap = cap;
+        }
+        // SAFETY: len < cap: inside the array.
+        unsafe { self.ptr.add(self.len).write(v) };
+        self.len += 1;
+    }
+
+    fn pop(&mut self) -> Option<(usize, bool)> {
+        self.len = self.len.checked_sub(1)?;
+        // SAFETY: the entry at the old len - 1 was written by push.
+        Some(unsafe { self.ptr.add(self.len).read() })
+    }
+}
+
 /// Free stacks and the unused tail of the current chunk, for one size order (Go's stackpool).
 struct Pool {
     /// Free stacks: (slot base, guarded).
-    free: alloc::vec::Vec<(usize, bool)>,
+    free: FreeSlots,
     /// Unused part of the current chunk.
     cur: usize,
     end: usize,
@@ -147,7 +201,7 @@ fn chunk_alloc(r: &mut Region, bytes: usize) -> *mut u8 {
 }
 
 #[allow(clippy::declare_interior_mutable_const)]
-const EMPTY_POOL: Pool = Pool { free: alloc::vec::Vec::new(), cur: 0, end: 0, cur_guarded: false };
+const EMPTY_POOL: Pool = Pool { free: FreeSlots::new(), cur: 0, end: 0, cur_guarded: false };
 
 /// Every size's pool and the stack region they carve chunks from (Go's stackpool and its lock).
 struct Pools {
@@ -514,6 +568,28 @@ pub fn sysstack(size: usize) -> Stack {
 #[cfg(test)]
 mod tests {
     use super::parse_size;
+
+    /// FreeSlots is a LIFO stack that keeps its entries across growth (16, 32, 64, ...).
+    #[test]
+    fn free_slots_lifo_across_growth() {
+        let mut f = super::FreeSlots::new();
+        assert_eq!(f.pop(), None);
+        for i in 0..100 {
+            f.push((i * 4096, i % 3 == 0));
+        }
+        for i in (50..100).rev() {
+            assert_eq!(f.pop(), Some((i * 4096, i % 3 == 0)));
+        }
+        f.push((7, true));
+        assert_eq!(f.pop(), Some((7, true)));
+        for i in (0..50).rev() {
+            assert_eq!(f.pop(), Some((i * 4096, i % 3 == 0)));
+        }
+        assert_eq!(f.pop(), None);
+        // (POOLS never frees its arrays; this one is freed for Miri's leak check.)
+        // SAFETY: the array was allocated with the layout of f.cap entries.
+        unsafe { alloc::alloc::dealloc(f.ptr.cast(), super::FreeSlots::layout(f.cap)) };
+    }
 
     #[test]
     fn sizes() {

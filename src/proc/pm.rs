@@ -121,7 +121,17 @@ pub(super) fn procresize(s: &mut SchedLocked, nprocs: i32) -> *mut P {
     }
 }
 
-/// Go's acquirep (wirep): associates pp with the current M.
+/// acquirep's failure, out of line: the message's formatting was inlined with acquirep at its
+/// 12 call sites (issue 22).
+#[cold]
+#[inline(never)]
+fn bad_wirep(st: PStatus) -> ! {
+    crate::print::fatal_fmt(format_args!("wirep: invalid p state (status={})", st as u32))
+}
+
+/// Go's acquirep (wirep): associates pp with the current M. Out of line: it was inlined at its
+/// 12 call sites (issue 22), each where an M takes a P after a wait or a system call.
+#[inline(never)]
 pub(super) fn acquirep(pp: *mut P) {
     let mp = getm();
     // SAFETY: pp is idle (ours to take) and mp is this thread's M.
@@ -131,7 +141,7 @@ pub(super) fn acquirep(pp: *mut P) {
         }
         let st = (*pp).status.load(Ordering::Relaxed);
         if !(*pp).m.load(Ordering::Relaxed).is_null() || st != PStatus::Idle {
-            crate::print::fatal_fmt(format_args!("wirep: invalid p state (status={})", st as u32));
+            bad_wirep(st);
         }
         (*mp).p.store(pp, Ordering::Relaxed);
         (*pp).m.store(mp, Ordering::Relaxed);
@@ -142,7 +152,9 @@ pub(super) fn acquirep(pp: *mut P) {
     }
 }
 
-/// Go's releasep: disassociates the current M from its P, which becomes idle.
+/// Go's releasep: disassociates the current M from its P, which becomes idle. Out of line: it
+/// was inlined at its 5 callers (issue 22), each on the way to an idle M or a system call.
+#[inline(never)]
 pub(super) fn releasep() -> *mut P {
     let mp = getm();
     // SAFETY: mp is ours; its P is _Prunning and owned by it.

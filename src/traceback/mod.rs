@@ -5,7 +5,7 @@
 //!
 //! | target | unwinder (file) | names | run here |
 //! |---|---|---|---|
-//! | linux amd64, arm64 | DWARF CFI in `.eh_frame`, gimli (dwarf.rs) | `.symtab` | yes (arm64: qemu) |
+//! | linux amd64, arm64 | DWARF CFI in `.eh_frame` (dwarf.rs, cfi.rs) | `.symtab` | yes (arm64: qemu) |
 //! | linux arm (armv7) | ARM EHABI `.ARM.exidx`/`.ARM.extab` (exidx.rs) | `.symtab` | yes (qemu) |
 //! | windows amd64, arm64 | `.pdata` through RtlLookupFunctionEntry + RtlVirtualUnwind (pdata.rs) | none: `?()` + `EXE+0xRVA` | amd64 under wine; arm64 built only |
 //! | darwin amd64, arm64 | the frame-pointer chain (frame_pointer.rs) | none: `?()` + `EXE+0xADDR` | never (built only, unverified) |
@@ -31,7 +31,7 @@
 //! every goroutine's entry function returns to), at a pc without unwind information (rt0's
 //! assembly, a context switch), at anything outside those rules, or after [`MAX_FRAMES`] shown
 //! frames (then `...additional frames elided...`, as Go). Nothing here allocates: what an
-//! unwinder needs lives in fixed statics (gimli's rule rows, windows' CONTEXT record), only the
+//! unwinder needs lives in fixed statics (the CFI rule rows, windows' CONTEXT record), only the
 //! thread writing the fatal report walks, and it walks on its M's g0 stack (goroutine stacks can
 //! be 2 KB).
 //!
@@ -102,6 +102,9 @@ pub use unwind::context_regs;
 #[cfg(gort_pprof)]
 pub use unwind::Storage as WalkStorage;
 use unwind::Walker;
+// The DWARF CFI reader dwarf.rs uses (pure: unit-tested on the host against gimli).
+#[cfg(all(target_os = "linux", not(target_arch = "arm")))]
+mod cfi;
 // The ARM EHABI opcode interpreter exidx.rs uses (pure: unit-tested on every host).
 #[cfg(any(all(target_os = "linux", target_arch = "arm"), test))]
 mod ehabi;
@@ -372,13 +375,22 @@ pub struct Report<'a> {
     pub w: &'a mut dyn Write,
 }
 
-/// Writes a path as bytes (lossy for non-UTF-8 bytes).
-fn write_bytes(w: &mut dyn Write, b: &[u8]) {
-    for chunk in b.utf8_chunks() {
-        let _ = w.write_str(chunk.valid());
-        if !chunk.invalid().is_empty() {
-            let _ = w.write_char('?');
-        }
+/// Writes a path as bytes (lossy: `?` for each invalid UTF-8 sequence). With `from_utf8`'s
+/// error, not `utf8_chunks` (its iterator was 400 bytes of every program, issue 22).
+fn write_bytes(w: &mut dyn Write, mut b: &[u8]) {
+    loop {
+        let (valid, rest) = match core::str::from_utf8(b) {
+            Ok(s) => (s, None),
+            Err(e) => {
+                let (ok, bad) = b.split_at(e.valid_up_to());
+                let skip = e.error_len().unwrap_or(bad.len());
+                (core::str::from_utf8(ok).unwrap_or(""), bad.get(skip..))
+            }
+        };
+        let _ = w.write_str(valid);
+        let Some(rest) = rest else { return };
+        let _ = w.write_char('?');
+        b = rest;
     }
 }
 
@@ -586,6 +598,37 @@ pub unsafe fn created_by(w: &mut dyn Write, gp: *mut crate::gmp::G) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// write_bytes prints as `utf8_chunks` did: valid runs as they are, `?` per invalid sequence.
+    #[test]
+    fn write_bytes_is_lossy_per_sequence() {
+        extern crate std;
+        use std::string::String;
+        let lossy = |b: &[u8]| {
+            let mut s = String::new();
+            for c in b.utf8_chunks() {
+                s.push_str(c.valid());
+                if !c.invalid().is_empty() {
+                    s.push('?');
+                }
+            }
+            s
+        };
+        let cases: [&[u8]; 7] = [
+            b"",
+            b"/usr/bin/x",
+            "/tmp/\u{e9}t\u{e9}".as_bytes(),
+            b"a\xffb",
+            b"\xff\xfe",
+            b"x\xe2\x82",
+            b"\xe2\x82\xacz\xc3",
+        ];
+        for b in cases {
+            let mut s = String::new();
+            write_bytes(&mut s, b);
+            assert_eq!(s, lossy(b), "{b:?}");
+        }
+    }
 
     #[test]
     fn hidden_frames() {
