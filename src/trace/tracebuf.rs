@@ -11,8 +11,10 @@
 //! id + 1 as a varint if bit 7 says it differs from the previous event's (-1, "no P", at a
 //! buffer's start), then the kind's fields: goroutine ids and counts as varints, pointers (a
 //! `gort::go` call site) as zigzag varints of their distance from a
-//! static of this binary (they point into its read-only data), flow ids as their M part and
-//! count part. A ping-pong round trip's six events take about 60 bytes instead of 240.
+//! static of this binary (they point into its read-only data). A wake-up arrow has no id of its
+//! own: an unblock is known by its goroutine and timestamp, and the start it leads to (arg 1)
+//! stores that timestamp as a zigzag distance from its own; `convert` pairs the two and numbers
+//! the arrow. A ping-pong round trip's six events take about 40 bytes instead of 240.
 //!
 //! The pointers make the encoding readable only by the process that wrote it, as before.
 
@@ -23,7 +25,7 @@ use crate::gmp::WaitReason;
 pub const BUF_BYTES: usize = 64 * 1024;
 /// The header's size.
 pub const HDR: usize = 16;
-/// The most bytes one event takes (head 1, ts 10, P 3, g 10, x 10, y 4 + 6), plus one for the
+/// The most bytes one event takes (head 1, ts 10, P 3, g 10, x 10, y 10), plus one for the
 /// 3-byte varint's 4-byte store: `encode` wants this much room.
 pub const MAX_EV: usize = 54;
 
@@ -37,6 +39,8 @@ pub struct TraceBuf {
     prev_ts: i64,
     /// The previous event's P id, -1 for none.
     prev_p: i32,
+    /// The previous event was a goroutine's stop (`reuse_ts`).
+    after_stop: bool,
     /// The header, then the events.
     data: [u8; BUF_BYTES],
 }
@@ -110,9 +114,6 @@ fn reason_text(code: u64) -> (u64, u64) {
     (s.as_ptr() as u64, s.len() as u64)
 }
 
-/// Flow ids are (M id + 1) << 40 | a per-M count: two varints, a byte and a few.
-const FLOW_SHIFT: u32 = 40;
-
 /// Writes `v` as an unsigned LEB128 varint at `p`, returns the byte after it. Values below 2^21
 /// (timestamp deltas under ~0.7 ms of ticks, goroutine ids, nearby pointers, flow counts: nearly
 /// every field) take one store and no loop; the 2- and 3-byte forms store 2 and 4 bytes (the
@@ -169,6 +170,7 @@ impl TraceBuf {
         self.n = HDR;
         self.prev_ts = floor;
         self.prev_p = -1;
+        self.after_stop = false;
         self.data[4..8].copy_from_slice(&m.to_le_bytes());
         self.data[8..16].copy_from_slice(&floor.to_le_bytes());
     }
@@ -185,22 +187,34 @@ impl TraceBuf {
         self.n.wrapping_sub(HDR) > BUF_BYTES - MAX_EV - HDR
     }
 
-    /// Appends one event, or returns false (writing nothing) if it may not fit. Its timestamp
-    /// is raised to the previous event's if below it (per-M monotonicity: a TSC not synchronized
-    /// across cores, after a migration); `arg` is below 8 (every kind's is). Fields a kind
-    /// does not use (json.rs) are not stored and decode as 0.
+    /// The timestamp a goroutine's start may take without reading the clock: the previous
+    /// event's, if that was a goroutine's stop on this M (nothing recorded since: the time between
+    /// is the scheduler's own, finding the next goroutine) and the starting goroutine was
+    /// runnable by then (`since`, its unblock's, creation's or stop's timestamp, is not later).
+    /// Then the start cannot precede what made it runnable, and the M's order is kept. None:
+    /// read the clock.
+    #[inline(always)]
+    pub fn reuse_ts(&self, since: i64) -> Option<i64> {
+        (self.after_stop && since <= self.prev_ts).then_some(self.prev_ts)
+    }
+
+    /// Appends one event and returns its timestamp as stored, or None (writing nothing) if it
+    /// may not fit. Its timestamp is raised to the previous event's if below it (per-M
+    /// monotonicity: a TSC not synchronized across cores, after a migration); `arg` is below 8
+    /// (every kind's is). Fields a kind does not use (json.rs) are not stored and decode as 0.
+    /// A woken start (EV_GO_START, arg 1) stores `y`, its unblock's timestamp, as a distance
+    /// from its own.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub fn encode(&mut self, ts: i64, kind: u8, arg: u8, p: i32, g: u64, x: u64, y: u64) -> bool {
+    pub fn encode(&mut self, ts: i64, kind: u8, arg: u8, p: i32, g: u64, x: u64, y: u64) -> Option<i64> {
         debug_assert!(kind < 16 && arg < 8);
         if self.full() {
-            return false;
+            return None;
         }
         let ts = ts.max(self.prev_ts);
         let pflag = p != self.prev_p;
         // SAFETY: n <= BUF_BYTES - MAX_EV (checked above) and an event writes at most MAX_EV
-        // bytes: 1 head + 10 (ts) + 3 (P id + 1 < 2^17) + three fields of at most 10, or the
-        // flow's 4 + 6 for y.
+        // bytes: 1 head + 10 (ts) + 3 (P id + 1 < 2^17) + three fields of at most 10.
         unsafe {
             let start = self.data.as_mut_ptr().add(self.n);
             *start = kind & 15 | (arg & 7) << 4 | (pflag as u8) << 7;
@@ -216,8 +230,9 @@ impl TraceBuf {
                 EV_GO_START => {
                     q = put(q, g);
                     q = put(q, ptr_code(x));
-                    q = put(q, y >> FLOW_SHIFT);
-                    q = put(q, y & ((1 << FLOW_SHIFT) - 1));
+                    if arg == 1 {
+                        q = put(q, zigzag(ts.wrapping_sub(y as i64)));
+                    }
                 }
                 EV_GO_STOP => {
                     q = put(q, g);
@@ -225,11 +240,7 @@ impl TraceBuf {
                         q = put(q, x);
                     }
                 }
-                EV_GO_UNBLOCK => {
-                    q = put(q, g);
-                    q = put(q, y >> FLOW_SHIFT);
-                    q = put(q, y & ((1 << FLOW_SHIFT) - 1));
-                }
+                EV_GO_UNBLOCK => q = put(q, g),
                 EV_GO_STATUS => {
                     q = put(q, g);
                     if arg == STATUS_WAITING {
@@ -244,7 +255,8 @@ impl TraceBuf {
         }
         self.prev_ts = ts;
         self.prev_p = p;
-        true
+        self.after_stop = kind == EV_GO_STOP;
+        Some(ts)
     }
 
     /// The buffer's bytes (header and events) once its header's length is filled in: what the
@@ -299,11 +311,6 @@ impl<'a> Decoder<'a> {
         }
         None
     }
-
-    fn flow(&mut self) -> Option<u64> {
-        let hi = self.get()?;
-        Some(hi << FLOW_SHIFT | self.get()?)
-    }
 }
 
 impl Iterator for Decoder<'_> {
@@ -324,7 +331,9 @@ impl Iterator for Decoder<'_> {
             EV_GO_START => {
                 g = self.get()?;
                 x = ptr_decode(self.get()?);
-                y = self.flow()?;
+                if arg == 1 {
+                    y = ts.wrapping_sub(unzigzag(self.get()?)) as u64;
+                }
             }
             EV_GO_STOP => {
                 g = self.get()?;
@@ -334,7 +343,7 @@ impl Iterator for Decoder<'_> {
             }
             EV_GO_UNBLOCK => {
                 g = self.get()?;
-                y = self.flow()?;
+                y = ts as u64;
             }
             EV_GO_STATUS => {
                 g = self.get()?;
@@ -376,7 +385,8 @@ mod tests {
     fn round_trip(floor: i64, evs: &[Ev]) -> Vec<Ev> {
         let mut b = fresh(7, floor);
         for e in evs {
-            assert!(b.encode(e.ts, e.kind, e.arg, e.p as i32, e.g, e.x, e.y));
+            let want = e.ts.max(b.last_ts());
+            assert_eq!(b.encode(e.ts, e.kind, e.arg, e.p as i32, e.g, e.x, e.y), Some(want));
         }
         let bytes: Vec<u8> = b.seal().to_vec();
         Decoder::whole(&bytes).collect()
@@ -389,10 +399,16 @@ mod tests {
         let evs = [
             ev(100, EV_GO_CREATE, 0, 0, 2, 1, 0),
             ev(100, EV_GO_CREATE, 0, 1023, big, big, 0),
-            ev(150, EV_GO_START, 0, 0, 2, loc, (3 << 40) | 99),
+            // Woken starts name their unblock's timestamp: before theirs, equal, after (another
+            // M's unsynchronized clock), far away either side.
+            ev(150, EV_GO_START, 1, 0, 2, loc, 120),
+            ev(150, EV_GO_START, 1, 0, 2, loc, 150),
+            ev(150, EV_GO_START, 1, 0, 2, loc, 151),
+            ev(150, EV_GO_START, 1, 0, 2, loc, big),
+            ev(150, EV_GO_START, 1, 0, 2, loc, 1 << 62),
             ev(150, EV_GO_START, 0, 0, 2, 0, 0),
-            ev(151, EV_GO_START, 0, 5, big, big, big),
-            ev(152, EV_GO_START, 0, -1, 1, 1, 1),
+            ev(151, EV_GO_START, 0, 5, big, big, 0),
+            ev(152, EV_GO_START, 0, -1, 1, 1, 0),
             ev(160, EV_GO_STOP, STOP_EXIT, 0, 2, 0, 0),
             ev(161, EV_GO_STOP, STOP_SCHED, 0, 3, 0, 0),
             ev(162, EV_GO_STOP, STOP_PREEMPT, 0, 3, 0, 0),
@@ -400,8 +416,9 @@ mod tests {
             ev(164, EV_GO_STOP, STOP_TRACE, 0, 3, 0, 0),
             ev(165, EV_GO_STOP, STOP_BLOCK, 0, 3, WaitReason::ChanReceive as u64, 0),
             ev(166, EV_GO_STOP, STOP_BLOCK, 2, 3, WaitReason::TraceReaderBlocked as u64, 0),
-            ev(170, EV_GO_UNBLOCK, 0, 2, 9, 0, (1 << 40) | 5),
-            ev(170, EV_GO_UNBLOCK, 0, -1, 9, 0, big),
+            // An unblock decodes with its own timestamp as y (what its start names).
+            ev(170, EV_GO_UNBLOCK, 0, 2, 9, 0, 170),
+            ev(171, EV_GO_UNBLOCK, 0, -1, big, 0, 171),
             ev(180, EV_GO_SYSCALL, 0, -1, 4, 0, 0),
             ev(190, EV_GO_SYSEXIT, 0, -1, 4, 0, 0),
             ev(200, EV_PROC_START, 0, 3, 0, 0, 0),
@@ -454,6 +471,24 @@ mod tests {
     }
 
     #[test]
+    fn a_start_reuses_the_stop_before_it_only_when_runnable_by_then() {
+        let mut b = fresh(1, 0);
+        assert_eq!(b.reuse_ts(0), None, "nothing recorded yet");
+        b.encode(100, EV_GO_UNBLOCK, 0, 0, 2, 0, 0).unwrap();
+        assert_eq!(b.reuse_ts(50), None, "not after a stop");
+        b.encode(120, EV_GO_STOP, STOP_BLOCK, 0, 1, 1, 0).unwrap();
+        assert_eq!(b.reuse_ts(100), Some(120), "woken before the stop");
+        assert_eq!(b.reuse_ts(120), Some(120));
+        assert_eq!(b.reuse_ts(121), None, "runnable only after the stop: read the clock");
+        b.encode(130, EV_GO_START, 0, 0, 2, 0, 0).unwrap();
+        assert_eq!(b.reuse_ts(0), None, "a start is not a stop");
+        for why in [STOP_EXIT, STOP_SCHED, STOP_PREEMPT] {
+            b.encode(140, EV_GO_STOP, why, 0, 2, 0, 0).unwrap();
+            assert_eq!(b.reuse_ts(0), Some(140));
+        }
+    }
+
+    #[test]
     fn every_wait_reason_is_decodable() {
         // The discriminants are 0..n in declaration order: the table must hold each, in place.
         for (i, r) in REASONS.iter().enumerate() {
@@ -501,7 +536,8 @@ mod tests {
             for v in [(1u64 << k) - 1, 1 << k, (1 << k) + 1] {
                 ts = ts.wrapping_add(v as i64).max(ts);
                 evs.push(ev(ts, EV_NETPOLL, 0, (k % 3) as i16 - 1, 0, v, 0));
-                evs.push(ev(ts, EV_GO_UNBLOCK, 0, 0, v, 0, v.rotate_left(17)));
+                evs.push(ev(ts, EV_GO_UNBLOCK, 0, 0, v, 0, ts as u64));
+                evs.push(ev(ts, EV_GO_START, 1, 0, v, 0, ts.wrapping_sub(v as i64) as u64));
             }
         }
         let got = round_trip(0, &evs);
@@ -525,7 +561,7 @@ mod tests {
     fn a_full_buffer_refuses_and_decodes_what_it_holds() {
         let mut b = fresh(3, 0);
         let mut n = 0u64;
-        while b.encode(n as i64 * 1000, EV_GO_UNBLOCK, 0, 1, u64::MAX, 0, u64::MAX) {
+        while b.encode(n as i64 * 1000, EV_GO_UNBLOCK, 0, 1, u64::MAX, 0, 0).is_some() {
             n += 1;
         }
         assert!(b.full() && n > 1000);
@@ -535,7 +571,7 @@ mod tests {
         assert_eq!(got.len() as u64, n);
         assert!(got.iter().enumerate().all(|(i, e)| e.ts == i as i64 * 1000
             && e.g == u64::MAX
-            && e.y == u64::MAX
+            && e.y == e.ts as u64
             && e.m == 3
             && e.p == 1));
         // A truncated buffer decodes its whole events and stops.

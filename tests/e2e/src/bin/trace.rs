@@ -405,6 +405,9 @@ fn check(path: &str, pre_made: bool) {
     let mut starts: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
     let mut unblocks: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
     let (mut flows_s, mut flows_f) = (Vec::new(), Vec::new());
+    // Each arrow's start time, by id: its end (the woken goroutine's start) may not precede it.
+    let mut flow_ts: BTreeMap<u64, f64> = BTreeMap::new();
+    let mut flow_ends: Vec<(u64, f64, u64)> = Vec::new();
     let (mut preempts, mut steals, mut syscalls, mut exits) = (0, 0, 0, 0);
     // Goroutines created inside the trace, and those it gives a status for at its start.
     let (mut created, mut statused) = (Vec::new(), Vec::new());
@@ -440,8 +443,12 @@ fn check(path: &str, pre_made: bool) {
             "s" => {
                 unblocks.entry(g).or_default().push(i);
                 flows_s.push(e.num("id").unwrap_or(0.0) as u64);
+                flow_ts.insert(e.num("id").unwrap_or(0.0) as u64, e.num("ts").unwrap_or(0.0));
             }
-            "f" => flows_f.push(e.num("id").unwrap_or(0.0) as u64),
+            "f" => {
+                flows_f.push(e.num("id").unwrap_or(0.0) as u64);
+                flow_ends.push((e.num("id").unwrap_or(0.0) as u64, e.num("ts").unwrap_or(0.0), g));
+            }
             "i" if e.str("name") == "GoCreate" => created.push(g),
             "i" if e.str("name") == "GoStatus" => {
                 statused.push(g);
@@ -486,6 +493,11 @@ fn check(path: &str, pre_made: bool) {
     for g in &seen {
         if created.binary_search(g).is_err() && statused.binary_search(g).is_err() {
             errors.push(format!("G{g} starts or is woken but was neither created nor given a status"));
+        }
+    }
+    for &(id, ts, g) in &flow_ends {
+        if flow_ts.get(&id).is_some_and(|&s| ts < s) {
+            errors.push(format!("G{g} starts at {ts} before the unblock at {} that woke it", flow_ts[&id]));
         }
     }
     flows_s.sort_unstable();
