@@ -496,14 +496,20 @@ fn writer_main() {
         let stopping = STOPPING.load(Ordering::Acquire);
         let bufs = core::mem::take(&mut FULL.lock().0);
         PENDING.fetch_sub(bufs.len(), Ordering::SeqCst);
-        for b in bufs {
-            // SAFETY: taken off FULL: ours; its events were written before it was pushed.
-            if held.is_empty() && spill.write_all(unsafe { (*b).seal() }).is_ok() {
-                // SAFETY: ours, and spilled.
-                unsafe { free_buf(b) };
-            } else {
-                held.push(b);
-            }
+        if !bufs.is_empty() {
+            // Writing takes a while (tens of microseconds a buffer): the P goes to the
+            // program's goroutines meanwhile, which keep running on another M.
+            crate::proc::blocking_handoff(|| {
+                for b in bufs {
+                    // SAFETY: taken off FULL: ours; its events were written before it was pushed.
+                    if held.is_empty() && spill.write_all(unsafe { (*b).seal() }).is_ok() {
+                        // SAFETY: ours, and spilled.
+                        unsafe { free_buf(b) };
+                    } else {
+                        held.push(b);
+                    }
+                }
+            });
         }
         if stopping {
             break;
