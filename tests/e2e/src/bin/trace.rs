@@ -383,6 +383,8 @@ fn check(path: &str, pre_made: bool) {
         return;
     };
     let mut errors: Vec<String> = Vec::new();
+    // (P, index) of each error in a P's sequence of spans.
+    let mut span_errors: Vec<(u64, usize)> = Vec::new();
     // Events in time order (E before B at the same instant: a span ends before the next starts).
     let mut evs: Vec<&Json> = evs.iter().filter(|e| e.str("ph") != "M").collect();
     let rank = |e: &Json| match e.str("ph") {
@@ -423,14 +425,21 @@ fn check(path: &str, pre_made: bool) {
                 }
                 if let Some((g0, _)) = open.insert(tid, (g, i)) {
                     errors.push(format!("P{tid}: G{g} starts while G{g0} runs"));
+                    span_errors.push((tid, i));
                 }
                 starts.entry(g).or_default().push(i);
             }
             "E" if goroutine_row => {
                 match open.remove(&tid) {
                     Some((g0, _)) if g0 == g => {}
-                    Some((g0, _)) => errors.push(format!("P{tid}: G{g} ends while G{g0} runs")),
-                    None => errors.push(format!("P{tid}: G{g} ends, none started")),
+                    Some((g0, _)) => {
+                        errors.push(format!("P{tid}: G{g} ends while G{g0} runs"));
+                        span_errors.push((tid, i));
+                    }
+                    None => {
+                        errors.push(format!("P{tid}: G{g} ends, none started"));
+                        span_errors.push((tid, i));
+                    }
                 }
                 let end = e.arg("end").and_then(|v| if let Json::Str(s) = v { Some(s.as_str()) } else { None });
                 let end = end.unwrap_or("");
@@ -511,6 +520,24 @@ fn check(path: &str, pre_made: bool) {
     let started_gs = starts.len();
     for e in errors.iter().take(10) {
         gort::println!("error: {e}");
+    }
+    // For the first span error, the events of its P around it (time, phase, goroutine, M):
+    // which M stamped what, when a row's order looks wrong.
+    if let Some(&(tid, at)) = span_errors.first() {
+        let row: Vec<usize> = (0..evs.len()).filter(|&i| evs[i].num("tid") == Some(tid as f64)).collect();
+        let k = row.iter().position(|&i| i == at).unwrap_or(0);
+        for &i in &row[k.saturating_sub(4)..(k + 3).min(row.len())] {
+            let e = evs[i];
+            let m = e.arg("m").and_then(|v| if let Json::Num(n) = v { Some(*n as i64) } else { None });
+            gort::println!(
+                "  P{tid} ts {} {} G{} m {}{}",
+                e.num("ts").unwrap_or(0.0),
+                e.str("ph"),
+                g_of(e),
+                m.unwrap_or(-1),
+                if i == at { "  <--" } else { "" }
+            );
+        }
     }
     gort::println!("consistent: {}", errors.is_empty());
     gort::println!("goroutines started: {}", started_gs >= WORKERS + 5);
