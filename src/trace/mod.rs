@@ -11,8 +11,8 @@
 //!   an event is written by the M that makes it, with or without a P, so no lock is needed),
 //!   inside the seqlock section of `seqlock.rs` (which states the ordering argument; on Linux
 //!   its asymmetric form: plain stores on the event path and `membarrier/` in the stopper, the
-//!   locked RMW elsewhere), in the compact binary encoding of `tracebuf.rs` (a kind byte,
-//!   varints, timestamps as deltas: about 7 bytes an event, as Go's tracebuf.go). Timestamps
+//!   locked RMW elsewhere), in the compact binary encoding of `tracebuf.rs` (one or two words
+//!   an event for the common ones, timestamps as deltas, as Go's tracebuf.go). Timestamps
 //!   are `cputicks/` (Go's cputicks: rdtsc on x86-64, CNTVCT_EL0 on arm64, nanotime on arm),
 //!   monotonic per M, mapped to nanotime when the JSON is written. A full buffer (64 KB) goes
 //!   on the `FULL` list (a lock taken once per buffer) and the M takes a fresh one.
@@ -23,7 +23,8 @@
 //!   buffer is full; `find_runnable` wakes it ("try to schedule a trace reader": `reader_to_run`)
 //!   when `PENDING` says buffers wait, so events are never written from inside the scheduler.
 //!   While the program runs it only appends each buffer's bytes, as encoded, to a spill file
-//!   (`<path>.raw`, one write per buffer), as Go writes a binary trace and converts it later.
+//!   (`<path>.raw`), as Go writes a binary trace and converts it later, with its P handed to
+//!   another M for the write (entersyscallblock).
 //! - **stop** records the caller's span end, turns the switch off, takes every M's partial
 //!   buffer once that M is out of its write section, tells the writer to finish and waits for
 //!   it: the writer reads the spill file back, decodes it, writes the JSON file, and removes
