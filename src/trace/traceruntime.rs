@@ -188,12 +188,19 @@ fn ticks_to_nanotime(k: i64, k0: u64, t0: u64, k1: u64, t1: u64) -> i64 {
 /// (themselves out of line and cold), so the encoder's per-kind choices are made at compile time.
 #[inline(always)]
 fn emit(kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: Option<*mut P>) -> Option<i64> {
-    let mp = crate::proc::acquirem();
-    // None: the current P, read while pinned.
-    let pp = pp.unwrap_or_else(crate::proc::getp);
-    let ts = emit_on(mp, kind, arg, g, x, y, pp, None);
-    crate::proc::releasem(mp);
-    ts
+    // acquirem and releasem with one read of the g (each would read it again).
+    let gp = crate::arch::getg();
+    // SAFETY: gp is the running g: its `locks` count is only touched by code running on it (as
+    // acquirem), and while it is raised gp stays on this M, whose P is read here.
+    unsafe {
+        (*gp).locks += 1;
+        let mp = (*gp).m;
+        // None: the current P, read while pinned.
+        let pp = pp.unwrap_or_else(|| (*mp).p.load(Ordering::Relaxed));
+        let ts = emit_on(mp, kind, arg, g, x, y, pp, None);
+        (*gp).locks -= 1;
+        ts
+    }
 }
 
 /// emit, out of line: for the hooks that are not on a hot path (Ps and Ms starting and
@@ -344,9 +351,13 @@ pub fn go_start(gp: *mut G, pp: *mut P) {
     let t = (s >> 1) as i64;
     // The arrow only from an unblock of this trace (one before `start` is in no file).
     let woken = s & 1 != 0 && t >= K0.load(Ordering::Relaxed) as i64;
-    let mp = crate::proc::acquirem();
-    emit_on(mp, EV_GO_START, woken as u8, goid(gp), loc, t as u64, pp, Some(t));
-    crate::proc::releasem(mp);
+    let me = crate::arch::getg();
+    // SAFETY: as emit's.
+    unsafe {
+        (*me).locks += 1;
+        emit_on((*me).m, EV_GO_START, woken as u8, goid(gp), loc, t as u64, pp, Some(t));
+        (*me).locks -= 1;
+    }
 }
 
 /// Go's traceGoSched / GoPreempt's stop / GoEnd / GoSysCall's stop half: the running `gp`
