@@ -50,7 +50,8 @@ pub fn entersyscall() {
 /// tracer's writer spilling its buffers to the file): the P is handed off at once (handoffp, on
 /// g0) instead of staying with the call until sysmon retakes it, so the P's other goroutines
 /// run on another M meanwhile. exitsyscall then finds no old P and takes an idle one, or queues
-/// the goroutine.
+/// the goroutine. Built with the tracer only (its one user).
+#[cfg(gort_trace)]
 pub fn entersyscallblock() {
     let gp = arch::getg();
     // SAFETY: gp is the running user g; mp/pp are ours until releasep hands pp on.
@@ -71,6 +72,7 @@ pub fn entersyscallblock() {
 }
 
 /// entersyscallblock's half on g0 (handoffp may start an M: not on a goroutine's small stack).
+#[cfg(gort_trace)]
 unsafe extern "C" fn entersyscallblock_handoff(_: usize) {
     handoffp(releasep());
 }
@@ -78,6 +80,7 @@ unsafe extern "C" fn entersyscallblock_handoff(_: usize) {
 /// Runs `f`, a call that blocks for a while, with the P handed off for its duration
 /// (entersyscallblock; `gort::syscall::blocking` keeps the P for sysmon to retake). Nested in
 /// another such call, just runs `f`.
+#[cfg(gort_trace)]
 pub fn blocking_handoff<R>(f: impl FnOnce() -> R) -> R {
     if in_syscall() {
         return f();

@@ -19,12 +19,13 @@
 //! - **Start** records one `GoStatus` event per goroutine that exists (Go's GoStatus events:
 //!   runnable, running, in a system call, waiting with its reason), so every goroutine the
 //!   trace shows was either created in it or has a status.
-//! - **The writer** (Go's trace reader) is a goroutine started by `start`. It parks while no
-//!   buffer is full; `find_runnable` wakes it ("try to schedule a trace reader": `reader_to_run`)
-//!   when `PENDING` says buffers wait, so events are never written from inside the scheduler.
-//!   While the program runs it only appends each buffer's bytes, as encoded, to a spill file
-//!   (`<path>.raw`), as Go writes a binary trace and converts it later, with its P handed to
-//!   another M for the write (entersyscallblock).
+//! - **The writer** (Go's trace reader) is a goroutine started by `start` that spends the whole
+//!   trace in one blocking call on an M of its own, its P handed off at once (Go's
+//!   entersyscallblock), as the CPU profile's writer does: it sleeps on a futex word while no
+//!   buffer is full (the M that fills one wakes it) and appends each full buffer's bytes, as
+//!   encoded, to a spill file (`<path>.raw`), as Go writes a binary trace and converts it
+//!   later. So a write (16–37 µs a 64 KB buffer here) never holds a P, and the scheduler has no
+//!   trace reader to look for.
 //! - **stop** records the caller's span end, turns the switch off, takes every M's partial
 //!   buffer once that M is out of its write section, tells the writer to finish and waits for
 //!   it: the writer reads the spill file back, decodes it, writes the JSON file, and removes

@@ -110,10 +110,19 @@ static ASYM: AtomicBool = AtomicBool::new(false);
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 /// Full buffers waiting for the writer (and, after stop, every partial one).
 static FULL: Mutex<BufList> = Mutex::new(BufList(Vec::new()));
-/// Buffers on FULL: the scheduler's cue to run the writer.
+/// Spilled buffers for the Ms to reuse (Go's trace.empty): no allocation, zeroing or page
+/// faults for a buffer in the steady state.
+static EMPTY: Mutex<BufList> = Mutex::new(BufList(Vec::new()));
+/// At most this many buffers wait on EMPTY (more are freed).
+const EMPTY_MAX: usize = 16;
+/// Full buffers that make the writer worth waking (one futex wake per this many, not per
+/// buffer); `stop` wakes it regardless.
+const WAKE_AT: usize = 4;
+/// Buffers on FULL (for `stop`'s and the tests' bookkeeping).
 static PENDING: AtomicUsize = AtomicUsize::new(0);
-/// The parked writer goroutine, or null (Go's trace.reader).
-static READER: AtomicPtr<G> = AtomicPtr::new(ptr::null_mut());
+/// The writer's wake-up word: 0 while it may sleep, set to 1 (and the futex woken) by whoever
+/// gives it work: a full buffer, or `stop`.
+static WAKE: AtomicU32 = AtomicU32::new(0);
 /// stop has taken every buffer: the writer finishes after the next take.
 static STOPPING: AtomicBool = AtomicBool::new(false);
 /// The writer has written the file's end and closed it.
@@ -141,10 +150,38 @@ pub fn on() -> bool {
     ON.load(Ordering::Relaxed) != 0
 }
 
-/// A zeroed buffer, or null if the OS has no memory (the event is then dropped).
+/// A buffer for an M: a spilled one off `EMPTY`, else a zeroed one; null if the OS has no
+/// memory (the event is then dropped). Its bytes are all initialized either way (a recycled
+/// buffer's are its old events'), so `seal` never hands out uninitialized padding.
 fn new_buf() -> *mut TraceBuf {
+    if let Some(b) = EMPTY.lock().0.pop() {
+        return b;
+    }
     // SAFETY: TraceBuf has a non-zero size; all-zero is a valid TraceBuf.
     unsafe { alloc::alloc::alloc_zeroed(core::alloc::Layout::new::<TraceBuf>()) as *mut TraceBuf }
+}
+
+/// Gives a spilled buffer back for reuse (Go's trace.empty), or frees it past `EMPTY_MAX`.
+///
+/// # Safety
+/// `b` came from `new_buf` and nobody else holds it.
+unsafe fn recycle_buf(b: *mut TraceBuf) {
+    let mut empty = EMPTY.lock();
+    if empty.0.len() < EMPTY_MAX {
+        empty.0.push(b);
+        return;
+    }
+    drop(empty);
+    // SAFETY: the caller's promise.
+    unsafe { free_buf(b) }
+}
+
+/// Frees every buffer on `EMPTY` (the writer, when a trace is over).
+fn free_empty() {
+    for b in core::mem::take(&mut EMPTY.lock().0) {
+        // SAFETY: on EMPTY: from new_buf, held by nobody else.
+        unsafe { free_buf(b) };
+    }
 }
 
 /// Frees a buffer the writer is done with.
@@ -159,7 +196,21 @@ unsafe fn free_buf(b: *mut TraceBuf) {
 /// Hands a buffer to the writer.
 fn push_full(b: *mut TraceBuf) {
     FULL.lock().0.push(b);
-    PENDING.fetch_add(1, Ordering::SeqCst);
+    if PENDING.fetch_add(1, Ordering::SeqCst) + 1 >= WAKE_AT {
+        wake_writer();
+    }
+}
+
+/// Wakes the writer if it may be asleep (one futex wake per time it reset WAKE). SeqCst against
+/// the writer's reset: either it sees WAKE = 1 and does not sleep, or our swap comes after its
+/// reset and its next look at FULL (under the lock) sees our buffers. push_full calls this once
+/// `PENDING` reaches `WAKE_AT`: PENDING counts every buffer pushed and not yet subtracted by the
+/// writer (which subtracts after its take), so it never reads low, and the push that brings
+/// FULL to WAKE_AT buffers wakes a sleeping writer.
+fn wake_writer() {
+    if WAKE.swap(1, Ordering::SeqCst) == 0 {
+        crate::sys::futexwakeup(&WAKE, 1);
+    }
 }
 
 /// The event clock (Go's cputicks): `cputicks/<arch>.rs` (rdtsc on x86-64, CNTVCT_EL0 on
@@ -454,28 +505,6 @@ pub fn m_exit(mp: *mut M) {
     }
 }
 
-/// find_runnable's "try to schedule a trace reader" (Go's traceReader): the parked writer, if
-/// buffers wait for it. One Relaxed load when nothing is pending.
-#[inline]
-pub fn reader_to_run() -> *mut G {
-    if PENDING.load(Ordering::Relaxed) == 0 || READER.load(Ordering::Relaxed).is_null() {
-        return ptr::null_mut();
-    }
-    READER.swap(ptr::null_mut(), Ordering::AcqRel)
-}
-
-/// The writer's park hook (on g0, the writer already `_Gwaiting`): publishes it in READER,
-/// then looks again (SeqCst against push_full's and stop's SeqCst stores: either they see the
-/// reader or it sees their work). False: resume at once.
-unsafe fn reader_park(gp: *mut G, _: usize) -> bool {
-    READER.store(gp, Ordering::SeqCst);
-    if PENDING.load(Ordering::SeqCst) != 0 || STOPPING.load(Ordering::SeqCst) {
-        // Take ourselves back unless a waker already did (it will ready us).
-        return READER.compare_exchange(gp, ptr::null_mut(), Ordering::AcqRel, Ordering::Relaxed).is_err();
-    }
-    true
-}
-
 /// stop's park hook: publishes the stopper, then looks at DONE again (SeqCst against the
 /// writer's SeqCst store of DONE and load of STOPPER). False: resume at once.
 unsafe fn stopper_park(gp: *mut G, _: usize) -> bool {
@@ -492,49 +521,56 @@ extern "C" fn writer_entry(_ctx: usize) {
     writer_main()
 }
 
-/// The writer goroutine (Go's trace reader; ReadTrace's consumer runs at the end). While the
-/// program runs it only appends each full buffer's bytes, as encoded, to the spill file (one
-/// write per 64 KB buffer, no formatting: Go too writes a binary trace and converts it later);
-/// once `stop` has taken every buffer it turns the spill file into the JSON file.
+/// The writer (Go's trace reader and ReadTrace's consumer), a goroutine that spends the whole
+/// trace in one blocking call on an M of its own, its P handed off at once (entersyscallblock),
+/// as the CPU profile's writer does: a 64 KB write takes 16–37 µs here, which on a P would
+/// stall that P's goroutines, and it needs no P to sleep or wake. It sleeps on `WAKE` while no
+/// buffer is full, and only appends each full buffer's bytes, as encoded, to the spill file
+/// (no formatting: Go too writes a binary trace and converts it later); once `stop` has taken
+/// every buffer it turns the spill file into the JSON file, then (back with a P) readies the
+/// stopper.
 fn writer_main() {
     // SAFETY: FILE was set by start before this goroutine was made; only this goroutine takes it.
     let files = unsafe { (*FILE.get()).take() };
     let Some((file, spill, spill_path)) = files else { return };
-    // Buffers that could not be spilled (a write failed: disk full): kept in memory from then
-    // on, after the spilled prefix, so the events keep their order.
-    let mut held: Vec<*mut TraceBuf> = Vec::new();
-    loop {
-        let stopping = STOPPING.load(Ordering::Acquire);
-        let bufs = core::mem::take(&mut FULL.lock().0);
-        PENDING.fetch_sub(bufs.len(), Ordering::SeqCst);
-        if !bufs.is_empty() {
-            // Writing takes a while (tens of microseconds a buffer): the P goes to the
-            // program's goroutines meanwhile, which keep running on another M.
-            crate::proc::blocking_handoff(|| {
-                for b in bufs {
-                    // SAFETY: taken off FULL: ours; its events were written before it was pushed.
-                    if held.is_empty() && spill.write_all(unsafe { (*b).seal() }).is_ok() {
-                        // SAFETY: ours, and spilled.
-                        unsafe { free_buf(b) };
-                    } else {
-                        held.push(b);
-                    }
+    // Allocation, runtime locks and file calls all work without a P (no channel, no park).
+    crate::proc::blocking_handoff(|| {
+        // Buffers that could not be spilled (a write failed: disk full): kept in memory from
+        // then on, after the spilled prefix, so the events keep their order.
+        let mut held: Vec<*mut TraceBuf> = Vec::new();
+        loop {
+            // Reset before looking (wake_writer's argument), and read STOPPING before the take:
+            // stop pushes every buffer before it sets STOPPING.
+            WAKE.store(0, Ordering::SeqCst);
+            let stopping = STOPPING.load(Ordering::SeqCst);
+            let bufs = core::mem::take(&mut FULL.lock().0);
+            PENDING.fetch_sub(bufs.len(), Ordering::SeqCst);
+            for b in bufs {
+                // SAFETY: taken off FULL: ours; its events were written before it was pushed.
+                if held.is_empty() && spill.write_all(unsafe { (*b).seal() }).is_ok() {
+                    // SAFETY: ours, and spilled.
+                    unsafe { recycle_buf(b) };
+                } else {
+                    held.push(b);
                 }
-            });
+            }
+            if stopping {
+                break;
+            }
+            while WAKE.load(Ordering::SeqCst) == 0 {
+                crate::sys::futexsleep(&WAKE, 0, -1);
+            }
         }
-        if stopping {
-            break;
+        convert(&file, &spill, &held);
+        for b in held {
+            // SAFETY: ours (taken off FULL), converted.
+            unsafe { free_buf(b) };
         }
-        crate::proc::gopark(Some(reader_park), 0, WaitReason::TraceReaderBlocked);
-    }
-    convert(&file, &spill, &held);
-    for b in held {
-        // SAFETY: ours (taken off FULL), converted.
-        unsafe { free_buf(b) };
-    }
-    drop(file);
-    drop(spill);
-    let _ = crate::fs::remove_file(&spill_path);
+        free_empty();
+        drop(file);
+        drop(spill);
+        let _ = crate::fs::remove_file(&spill_path);
+    });
     DONE.store(true, Ordering::SeqCst);
     let gp = STOPPER.swap(ptr::null_mut(), Ordering::AcqRel);
     if !gp.is_null() {
@@ -737,10 +773,7 @@ pub fn stop() {
     K1.store(ticks() as u64, Ordering::Relaxed);
     T1.store(crate::time::nanotime() as u64, Ordering::Relaxed);
     STOPPING.store(true, Ordering::SeqCst);
-    let gp = READER.swap(ptr::null_mut(), Ordering::AcqRel);
-    if !gp.is_null() {
-        crate::proc::goready(gp);
-    }
+    wake_writer();
     while !DONE.load(Ordering::Acquire) {
         crate::proc::gopark(Some(stopper_park), 0, WaitReason::TraceReaderBlocked);
     }
