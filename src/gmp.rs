@@ -179,7 +179,7 @@ pub enum WaitReason {
     SyncWaitGroupWait,
     /// Parked on the network poller (Go's waitReasonIOWait).
     IoWait,
-    /// The execution-trace writer waiting for full buffers (Go's waitReasonTraceReaderBlocked).
+    /// `trace::stop` waiting for the trace writer to finish the file (Go's waitReasonTraceReaderBlocked, the name Go gives a goroutine waiting on the trace reader).
     #[cfg_attr(not(gort_trace), allow(dead_code))]
     TraceReaderBlocked,
 }
