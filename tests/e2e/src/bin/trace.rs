@@ -46,11 +46,18 @@ fn main() {
             let (pre_tx, pre_rx) = gort::chan::<u32>(0);
             let (back_tx, back_rx) = gort::chan::<u32>(0);
             let back2 = back_tx.clone();
+            // Counted before the goroutine exists: at GOMAXPROCS>1 it may park before main looks.
+            let parked = gort::testing::parked_goroutines();
             gort::go(move || {
                 let v = pre_rx.recv().unwrap();
                 back_tx.send(v + 1).unwrap();
             });
-            gort::gosched(); // it runs and parks in its receive
+            // It runs and parks in its receive (on another P at GOMAXPROCS>1, where a yield alone
+            // may return before it has: `a waiting status` was false once on windows at 4 P).
+            gort::gosched();
+            while gort::testing::parked_goroutines() <= parked {
+                gort::gosched();
+            }
             gort::go(move || back2.send(100).unwrap()); // runnable, not yet run
             gort::trace::start(&path).expect("trace::start");
             pre_tx.send(1).unwrap();
