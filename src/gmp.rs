@@ -179,7 +179,7 @@ pub enum WaitReason {
     SyncWaitGroupWait,
     /// Parked on the network poller (Go's waitReasonIOWait).
     IoWait,
-    /// The execution-trace writer waiting for full buffers (Go's waitReasonTraceReaderBlocked).
+    /// `trace::stop` waiting for the trace writer to finish the file (Go's waitReasonTraceReaderBlocked, the name Go gives a goroutine waiting on the trace reader).
     #[cfg_attr(not(gort_trace), allow(dead_code))]
     TraceReaderBlocked,
 }
@@ -273,9 +273,10 @@ pub struct G {
     /// by the g itself while it runs; read by the M that takes it off a run queue (the queue's
     /// release/acquire orders the two).
     pub lockedm: *mut M,
-    /// Execution tracing (trace/): the flow id of the wake-up that made this g runnable, for
-    /// the arrow from the waker to its next start; 0 when none is pending.
-    pub trace_wakeup: u64,
+    /// Execution tracing (trace/traceruntime.rs `since`): when this g last became runnable
+    /// (the timestamp of its unblock, creation or stop, shifted left by one) and whether an
+    /// unblock made it so (bit 0: its next start draws the wake-up arrow); 0 when unknown.
+    pub trace_since: u64,
     /// A small closure of a new goroutine (`gort::go`: up to G_CLOSURE_BYTES, aligned to at
     /// most G_CLOSURE_ALIGN), moved here by its creator while the g is dead and moved out by the
     /// goroutine as its first act (the run queue's release/acquire orders the two): no
@@ -373,8 +374,6 @@ pub struct M {
     /// This M's trace buffer (trace/): written only by this M inside its seqlock section,
     /// taken by `trace::stop` once tracing is off and `trace_seq` is even; null when none.
     pub trace_buf: *mut crate::trace::TraceBuf,
-    /// Wake-up arrows this M has drawn (their ids: trace::go_unblock).
-    pub trace_flow: u64,
 }
 
 /// sysmon's view of a P at its last look.

@@ -230,9 +230,6 @@ pub(super) fn find_runnable() -> (*mut G, bool) {
             continue;
         }
         let pp = getp();
-        if let Some(found) = trace_reader() {
-            return found;
-        }
         let (now, mut poll_until, _) = check_timers(pp, 0);
         if let Some(found) = runnable_from_queues(pp) {
             return found;
@@ -270,25 +267,9 @@ pub(super) fn find_runnable() -> (*mut G, bool) {
     }
 }
 
-/// Go: "try to schedule a trace reader" (one Relaxed load unless buffers wait for it).
-#[inline]
-fn trace_reader() -> Option<(*mut G, bool)> {
-    let rg = crate::trace::reader_to_run();
-    if rg.is_null() {
-        return None;
-    }
-    casgstatus(rg, GStatus::Waiting, GStatus::Runnable);
-    // SAFETY: rg is the parked trace writer, ours since we took it out of READER.
-    unsafe { (*rg).waitreason = WaitReason::Zero };
-    if crate::trace::on() {
-        crate::trace::go_unblock(rg);
-    }
-    Some((rg, false))
-}
-
 /// Whether nothing but this P's local queue can be due: no locked thread to serve, no timer on
 /// the P, an empty global queue (so not its every-61st turn either) and no stop-the-world.
-/// Then `schedule` would run the local queue's head (after a trace reader, if one waits), and
+/// Then `schedule` would run the local queue's head, and
 /// gosched_m and park_m take it themselves (README "API", `gort::gosched`).
 #[inline]
 fn quiet(mp: *mut M, pp: *mut P) -> bool {
@@ -691,7 +672,7 @@ pub(super) unsafe extern "C" fn park_m(gp: *mut G) -> ! {
     // ping-pong).
     let pp = getp();
     if quiet(getm(), pp) {
-        if let Some((next, inherit)) = trace_reader().or_else(|| runqget(pp)) {
+        if let Some((next, inherit)) = runqget(pp) {
             run_found(next, inherit)
         }
     }
@@ -750,9 +731,8 @@ pub(crate) unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
     }
     casgstatus(gp, GStatus::Running, GStatus::Runnable);
     dropg();
-    // Taken before gp goes in, so gp runs next only if nothing else is queued here (a trace
-    // writer with buffers to save runs first, as in schedule).
-    let (next, inherit) = trace_reader().or_else(|| runqget(pp)).unwrap_or((gp, false));
+    // Taken before gp goes in, so gp runs next only if nothing else is queued here.
+    let (next, inherit) = runqget(pp).unwrap_or((gp, false));
     if next != gp {
         runqput(pp, gp, false);
     }

@@ -46,6 +46,52 @@ pub fn entersyscall() {
     }
 }
 
+/// Go's entersyscallblock: entersyscall for a call known to block for a while (the execution
+/// tracer's writer spilling its buffers to the file): the P is handed off at once (handoffp, on
+/// g0) instead of staying with the call until sysmon retakes it, so the P's other goroutines
+/// run on another M meanwhile. exitsyscall then finds no old P and takes an idle one, or queues
+/// the goroutine. Built with the tracer only (its one user).
+#[cfg(gort_trace)]
+pub fn entersyscallblock() {
+    let gp = arch::getg();
+    // SAFETY: gp is the running user g; mp/pp are ours until releasep hands pp on.
+    unsafe {
+        (*gp).locks += 1;
+        if crate::trace::on() {
+            crate::trace::go_syscall(gp);
+        }
+        let mp = (*gp).m;
+        casgstatus(gp, GStatus::Running, GStatus::Syscall);
+        let pp = (*mp).p.load(Ordering::Relaxed);
+        (*mp).syscalltick = (*pp).syscalltick.load(Ordering::Relaxed);
+        (*pp).syscalltick.fetch_add(1, Ordering::Relaxed);
+        (*mp).oldp = ptr::null_mut();
+        arch::systemstack(entersyscallblock_handoff, 0);
+        (*gp).locks -= 1;
+    }
+}
+
+/// entersyscallblock's half on g0 (handoffp may start an M: not on a goroutine's small stack).
+#[cfg(gort_trace)]
+unsafe extern "C" fn entersyscallblock_handoff(_: usize) {
+    handoffp(releasep());
+}
+
+/// Runs `f`, a call that blocks for a while, with the P handed off for its duration
+/// (entersyscallblock; `gort::syscall::blocking` keeps the P for sysmon to retake). Nested in
+/// another such call, just runs `f`.
+#[cfg(gort_trace)]
+pub fn blocking_handoff<R>(f: impl FnOnce() -> R) -> R {
+    if in_syscall() {
+        return f();
+    }
+    preempt_check();
+    entersyscallblock();
+    let r = f();
+    exitsyscall();
+    r
+}
+
 /// Go's exitsyscall: back from the kernel. Fast path: our old P (or any idle P); slow path:
 /// exitsyscall0 queues us and parks the M.
 pub fn exitsyscall() {

@@ -120,6 +120,8 @@ impl Writer {
                 }
                 out.extend_from_slice(b"\",\"args\":{\"g\":");
                 num(out, g);
+                out.extend_from_slice(b",\"m\":");
+                num(out, e.m as u64);
                 out.extend_from_slice(b"}}");
                 if e.y != 0 {
                     self.head(out, prow, b"f", ts);
@@ -143,6 +145,8 @@ impl Writer {
                 self.head(out, prow, b"E", ts);
                 out.extend_from_slice(b",\"args\":{\"g\":");
                 num(out, g);
+                out.extend_from_slice(b",\"m\":");
+                num(out, e.m as u64);
                 out.extend_from_slice(b",\"end\":\"");
                 out.extend_from_slice(end);
                 out.extend_from_slice(b"\",\"reason\":\"");

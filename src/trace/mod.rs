@@ -11,19 +11,21 @@
 //!   an event is written by the M that makes it, with or without a P, so no lock is needed),
 //!   inside the seqlock section of `seqlock.rs` (which states the ordering argument; on Linux
 //!   its asymmetric form: plain stores on the event path and `membarrier/` in the stopper, the
-//!   locked RMW elsewhere), in the compact binary encoding of `tracebuf.rs` (a kind byte,
-//!   varints, timestamps as deltas: about 7 bytes an event, as Go's tracebuf.go). Timestamps
+//!   locked RMW elsewhere), in the compact binary encoding of `tracebuf.rs` (one or two words
+//!   an event for the common ones, timestamps as deltas, as Go's tracebuf.go). Timestamps
 //!   are `cputicks/` (Go's cputicks: rdtsc on x86-64, CNTVCT_EL0 on arm64, nanotime on arm),
 //!   monotonic per M, mapped to nanotime when the JSON is written. A full buffer (64 KB) goes
 //!   on the `FULL` list (a lock taken once per buffer) and the M takes a fresh one.
 //! - **Start** records one `GoStatus` event per goroutine that exists (Go's GoStatus events:
 //!   runnable, running, in a system call, waiting with its reason), so every goroutine the
 //!   trace shows was either created in it or has a status.
-//! - **The writer** (Go's trace reader) is a goroutine started by `start`. It parks while no
-//!   buffer is full; `find_runnable` wakes it ("try to schedule a trace reader": `reader_to_run`)
-//!   when `PENDING` says buffers wait, so events are never written from inside the scheduler.
-//!   While the program runs it only appends each buffer's bytes, as encoded, to a spill file
-//!   (`<path>.raw`, one write per buffer), as Go writes a binary trace and converts it later.
+//! - **The writer** (Go's trace reader) is a goroutine started by `start` that spends the whole
+//!   trace in one blocking call on an M of its own, its P handed off at once (Go's
+//!   entersyscallblock), as the CPU profile's writer does: it sleeps on a futex word while no
+//!   buffer is full (the M that fills one wakes it) and appends each full buffer's bytes, as
+//!   encoded, to a spill file (`<path>.raw`), as Go writes a binary trace and converts it
+//!   later. So a write (16–37 µs a 64 KB buffer here) never holds a P, and the scheduler has no
+//!   trace reader to look for.
 //! - **stop** records the caller's span end, turns the switch off, takes every M's partial
 //!   buffer once that M is out of its write section, tells the writer to finish and waits for
 //!   it: the writer reads the spill file back, decodes it, writes the JSON file, and removes

@@ -3,7 +3,6 @@
 //! functions, never called, do nothing.
 
 use crate::gmp::{WaitReason, G, M, P};
-use core::ptr;
 
 pub const STOP_EXIT: u8 = 0;
 pub const STOP_SCHED: u8 = 1;
@@ -32,11 +31,6 @@ pub fn m_sleep(_woke: bool) {}
 pub fn steal(_victim: *mut P) {}
 pub fn netpoll(_n: usize) {}
 pub fn m_exit(_mp: *mut M) {}
-
-/// No trace reader to run.
-pub fn reader_to_run() -> *mut G {
-    ptr::null_mut()
-}
 
 /// `GODEBUG=gorttrace=path` without the feature: says so once, records nothing.
 pub fn start_from_godebug() {

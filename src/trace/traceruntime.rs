@@ -40,13 +40,15 @@ pub struct Ev {
 
 /// A goroutine was created: g = the new goid, x = its creator's goid.
 pub const EV_GO_CREATE: u8 = 1;
-/// A goroutine starts running on P: x = its `gort::go` call site (`&'static Location` or 0),
-/// y = the wake-up flow id that made it runnable, or 0.
+/// A goroutine starts running on P: x = its `gort::go` call site (`&'static Location` or 0);
+/// arg = 1 if an unblock made it runnable: y = that unblock's timestamp as recorded, then (once
+/// `convert` has paired them) the wake-up arrow's id; 0 otherwise.
 pub const EV_GO_START: u8 = 2;
 /// The running goroutine stops: arg = `STOP_*`; for a block x = the `WaitReason` as u8 when
 /// recorded, x, y = its text once decoded.
 pub const EV_GO_STOP: u8 = 3;
-/// A goroutine was made runnable: g = the woken goid, y = the flow id its start will carry.
+/// A goroutine was made runnable: g = the woken goid; y = this event's timestamp as recorded
+/// (what its start names), then the wake-up arrow's id.
 pub const EV_GO_UNBLOCK: u8 = 4;
 /// The running goroutine enters a blocking system call (Go's traceEvGoSysCall).
 pub const EV_GO_SYSCALL: u8 = 5;
@@ -108,10 +110,19 @@ static ASYM: AtomicBool = AtomicBool::new(false);
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 /// Full buffers waiting for the writer (and, after stop, every partial one).
 static FULL: Mutex<BufList> = Mutex::new(BufList(Vec::new()));
-/// Buffers on FULL: the scheduler's cue to run the writer.
+/// Spilled buffers for the Ms to reuse (Go's trace.empty): no allocation, zeroing or page
+/// faults for a buffer in the steady state.
+static EMPTY: Mutex<BufList> = Mutex::new(BufList(Vec::new()));
+/// At most this many buffers wait on EMPTY (more are freed).
+const EMPTY_MAX: usize = 16;
+/// Full buffers that make the writer worth waking (one futex wake per this many, not per
+/// buffer); `stop` wakes it regardless.
+const WAKE_AT: usize = 4;
+/// Buffers on FULL (for `stop`'s and the tests' bookkeeping).
 static PENDING: AtomicUsize = AtomicUsize::new(0);
-/// The parked writer goroutine, or null (Go's trace.reader).
-static READER: AtomicPtr<G> = AtomicPtr::new(ptr::null_mut());
+/// The writer's wake-up word: 0 while it may sleep, set to 1 (and the futex woken) by whoever
+/// gives it work: a full buffer, or `stop`.
+static WAKE: AtomicU32 = AtomicU32::new(0);
 /// stop has taken every buffer: the writer finishes after the next take.
 static STOPPING: AtomicBool = AtomicBool::new(false);
 /// The writer has written the file's end and closed it.
@@ -139,10 +150,38 @@ pub fn on() -> bool {
     ON.load(Ordering::Relaxed) != 0
 }
 
-/// A zeroed buffer, or null if the OS has no memory (the event is then dropped).
+/// A buffer for an M: a spilled one off `EMPTY`, else a zeroed one; null if the OS has no
+/// memory (the event is then dropped). Its bytes are all initialized either way (a recycled
+/// buffer's are its old events'), so `seal` never hands out uninitialized padding.
 fn new_buf() -> *mut TraceBuf {
+    if let Some(b) = EMPTY.lock().0.pop() {
+        return b;
+    }
     // SAFETY: TraceBuf has a non-zero size; all-zero is a valid TraceBuf.
     unsafe { alloc::alloc::alloc_zeroed(core::alloc::Layout::new::<TraceBuf>()) as *mut TraceBuf }
+}
+
+/// Gives a spilled buffer back for reuse (Go's trace.empty), or frees it past `EMPTY_MAX`.
+///
+/// # Safety
+/// `b` came from `new_buf` and nobody else holds it.
+unsafe fn recycle_buf(b: *mut TraceBuf) {
+    let mut empty = EMPTY.lock();
+    if empty.0.len() < EMPTY_MAX {
+        empty.0.push(b);
+        return;
+    }
+    drop(empty);
+    // SAFETY: the caller's promise.
+    unsafe { free_buf(b) }
+}
+
+/// Frees every buffer on `EMPTY` (the writer, when a trace is over).
+fn free_empty() {
+    for b in core::mem::take(&mut EMPTY.lock().0) {
+        // SAFETY: on EMPTY: from new_buf, held by nobody else.
+        unsafe { free_buf(b) };
+    }
 }
 
 /// Frees a buffer the writer is done with.
@@ -157,7 +196,21 @@ unsafe fn free_buf(b: *mut TraceBuf) {
 /// Hands a buffer to the writer.
 fn push_full(b: *mut TraceBuf) {
     FULL.lock().0.push(b);
-    PENDING.fetch_add(1, Ordering::SeqCst);
+    if PENDING.fetch_add(1, Ordering::SeqCst) + 1 >= WAKE_AT {
+        wake_writer();
+    }
+}
+
+/// Wakes the writer if it may be asleep (one futex wake per time it reset WAKE). SeqCst against
+/// the writer's reset: either it sees WAKE = 1 and does not sleep, or our swap comes after its
+/// reset and its next look at FULL (under the lock) sees our buffers. push_full calls this once
+/// `PENDING` reaches `WAKE_AT`: PENDING counts every buffer pushed and not yet subtracted by the
+/// writer (which subtracts after its take), so it never reads low, and the push that brings
+/// FULL to WAKE_AT buffers wakes a sleeping writer.
+fn wake_writer() {
+    if WAKE.swap(1, Ordering::SeqCst) == 0 {
+        crate::sys::futexwakeup(&WAKE, 1);
+    }
 }
 
 /// The event clock (Go's cputicks): `cputicks/<arch>.rs` (rdtsc on x86-64, CNTVCT_EL0 on
@@ -180,16 +233,25 @@ fn ticks_to_nanotime(k: i64, k0: u64, t0: u64, k1: u64, t1: u64) -> i64 {
     t0 as i64 + ((k - k0 as i64) as i128 * dt as i128 / dk as i128) as i64
 }
 
-/// Records one event on the current M (Go's traceEventWriter.event). The goroutine is pinned
+/// Records one event on the current M (Go's traceEventWriter.event) and returns its timestamp
+/// as stored, or None if it was not recorded (tracing off, no memory). The goroutine is pinned
 /// to the M meanwhile (`acquirem`: no preemption inside the section). Inlined into each hook
 /// (themselves out of line and cold), so the encoder's per-kind choices are made at compile time.
 #[inline(always)]
-fn emit(kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: Option<*mut P>) {
-    let mp = crate::proc::acquirem();
-    // None: the current P, read while pinned.
-    let pp = pp.unwrap_or_else(crate::proc::getp);
-    emit_on(mp, kind, arg, g, x, y, pp);
-    crate::proc::releasem(mp);
+fn emit(kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: Option<*mut P>) -> Option<i64> {
+    // acquirem and releasem with one read of the g (each would read it again).
+    let gp = crate::arch::getg();
+    // SAFETY: gp is the running g: its `locks` count is only touched by code running on it (as
+    // acquirem), and while it is raised gp stays on this M, whose P is read here.
+    unsafe {
+        (*gp).locks += 1;
+        let mp = (*gp).m;
+        // None: the current P, read while pinned.
+        let pp = pp.unwrap_or_else(|| (*mp).p.load(Ordering::Relaxed));
+        let ts = emit_on(mp, kind, arg, g, x, y, pp, None);
+        (*gp).locks -= 1;
+        ts
+    }
 }
 
 /// emit, out of line: for the hooks that are not on a hot path (Ps and Ms starting and
@@ -197,14 +259,17 @@ fn emit(kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: Option<*mut P>) {
 /// copy of the encoder.
 #[inline(never)]
 fn emit_rare(kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: Option<*mut P>) {
-    emit(kind, arg, g, x, y, pp)
+    emit(kind, arg, g, x, y, pp);
 }
 
-/// emit's body for M `mp` (the current one).
+/// emit's body for M `mp` (the current one). `since`: for a goroutine's start, when it became
+/// runnable (`TraceBuf::reuse_ts`: the start may take the M's previous timestamp instead of
+/// reading the clock).
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn emit_on(mp: *mut M, kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: *mut P) {
+fn emit_on(mp: *mut M, kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: *mut P, since: Option<i64>) -> Option<i64> {
     if mp.is_null() {
-        return;
+        return None;
     }
     // SAFETY: mp is this thread's M: trace_seq and trace_buf are its own, the buffer written
     // only inside the seqlock section (seqlock.rs).
@@ -216,16 +281,25 @@ fn emit_on(mp: *mut M, kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: *mut P) {
             seqlock::writer_begin(seq, &ON)
         };
         if !begun {
-            return;
+            return None;
         }
         let p = if pp.is_null() { -1 } else { (*pp).id };
         let b = (*mp).trace_buf;
         // encode keeps timestamps monotonic per M (never before this M's previous event: a TSC
         // that is not synchronized across cores, after a migration), across buffers too.
-        if b.is_null() || !(*b).encode(ticks(), kind, arg, p, g, x, y) {
-            refill(mp, kind, arg, p, g, x, y);
+        let mut ts = None;
+        if !b.is_null() {
+            let now = match since {
+                Some(s) => (*b).reuse_ts(s).unwrap_or_else(ticks),
+                None => ticks(),
+            };
+            ts = (*b).encode(now, kind, arg, p, g, x, y);
+        }
+        if ts.is_none() {
+            ts = refill(mp, kind, arg, p, g, x, y);
         }
         seqlock::writer_end(&(*mp).trace_seq);
+        ts
     }
 }
 
@@ -236,7 +310,7 @@ fn emit_on(mp: *mut M, kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: *mut P) {
 /// `mp` is this thread's M, inside its seqlock write section.
 #[cold]
 #[inline(never)]
-unsafe fn refill(mp: *mut M, kind: u8, arg: u8, p: i32, g: u64, x: u64, y: u64) {
+unsafe fn refill(mp: *mut M, kind: u8, arg: u8, p: i32, g: u64, x: u64, y: u64) -> Option<i64> {
     // SAFETY: the caller's promise: the M's buffer is ours to replace.
     unsafe {
         let mut b = (*mp).trace_buf;
@@ -245,11 +319,12 @@ unsafe fn refill(mp: *mut M, kind: u8, arg: u8, p: i32, g: u64, x: u64, y: u64) 
             push_full(b);
         }
         b = new_buf();
-        if !b.is_null() {
-            (*b).init((*mp).id as i32, last);
-            (*b).encode(ticks(), kind, arg, p, g, x, y);
-        }
         (*mp).trace_buf = b;
+        if b.is_null() {
+            return None;
+        }
+        (*b).init((*mp).id as i32, last);
+        (*b).encode(ticks(), kind, arg, p, g, x, y)
     }
 }
 
@@ -268,10 +343,19 @@ const CURP: Option<*mut P> = None;
 /// "On no P" (an M's own event).
 const NOP: Option<*mut P> = Some(ptr::null_mut());
 
-/// Go's traceGoCreate: `newg` was just made by the running goroutine.
+/// `G.trace_since`'s value: when the goroutine became runnable (`ts`, a stored event's
+/// timestamp) and whether an unblock made it so (its start then draws the wake-up arrow).
+fn since(ts: i64, woken: bool) -> u64 {
+    (ts as u64) << 1 | woken as u64
+}
+
+/// Go's traceGoCreate: `newg` was just made by the running goroutine (not yet on a run queue).
 #[cold]
 pub fn go_create(newg: *mut G, parent: u64) {
-    emit(EV_GO_CREATE, 0, goid(newg), parent, 0, CURP);
+    if let Some(ts) = emit(EV_GO_CREATE, 0, goid(newg), parent, 0, CURP) {
+        // SAFETY: newg is on no run queue yet: ours.
+        unsafe { (*newg).trace_since = since(ts, false) };
+    }
 }
 
 /// Go's GoStatus events at a trace's start (traceAdvance's forEachGRace): one per goroutine
@@ -304,21 +388,37 @@ fn go_statuses() {
     });
 }
 
-/// Go's traceGoStart: `gp` starts running on `pp` (execute, exitsyscall's fast path).
+/// Go's traceGoStart: `gp` starts running on `pp` (execute, exitsyscall's fast path). Right
+/// after a stop on this M it takes that stop's timestamp when `gp` was runnable by then
+/// (`TraceBuf::reuse_ts`), saving a clock read per switch.
 #[cold]
 pub fn go_start(gp: *mut G, pp: *mut P) {
-    // SAFETY: gp is the g about to run, ours: its wake-up id and creation site are stable.
-    let (flow, loc) = unsafe {
-        let f = core::mem::replace(&mut (*gp).trace_wakeup, 0);
-        (f, (*gp).gopc_loc.map_or(0, |l| l as *const _ as u64))
+    // SAFETY: gp is the g about to run, ours: when it became runnable and its creation site are
+    // stable (written before it was put on a run queue, read after taking it off).
+    let (s, loc) = unsafe {
+        let s = core::mem::replace(&mut (*gp).trace_since, 0);
+        (s, (*gp).gopc_loc.map_or(0, |l| l as *const _ as u64))
     };
-    emit(EV_GO_START, 0, goid(gp), loc, flow, Some(pp));
+    let t = (s >> 1) as i64;
+    // The arrow only from an unblock of this trace (one before `start` is in no file).
+    let woken = s & 1 != 0 && t >= K0.load(Ordering::Relaxed) as i64;
+    let me = crate::arch::getg();
+    // SAFETY: as emit's.
+    unsafe {
+        (*me).locks += 1;
+        emit_on((*me).m, EV_GO_START, woken as u8, goid(gp), loc, t as u64, pp, Some(t));
+        (*me).locks -= 1;
+    }
 }
 
-/// Go's traceGoPark / GoSched / GoEnd / GoSysCall's stop half: the running `gp` stops.
+/// Go's traceGoSched / GoPreempt's stop / GoEnd / GoSysCall's stop half: the running `gp`
+/// stops (before its status changes: a yielded or preempted gp is runnable from then on).
 #[cold]
 pub fn go_stop(gp: *mut G, why: u8) {
-    emit(EV_GO_STOP, why, goid(gp), 0, 0, CURP);
+    if let Some(ts) = emit(EV_GO_STOP, why, goid(gp), 0, 0, CURP) {
+        // SAFETY: gp is the stopping g, still ours (on no run queue yet).
+        unsafe { (*gp).trace_since = since(ts, false) };
+    }
 }
 
 /// `gp` parks with `reason` (park_m, before its unlock hook lets a waker see it).
@@ -328,23 +428,17 @@ pub fn go_block(gp: *mut G, reason: WaitReason) {
     emit(EV_GO_STOP, STOP_BLOCK, goid(gp), reason as u8 as u64, 0, CURP);
 }
 
-/// Go's traceGoUnpark: `gp` was made runnable; its next start draws an arrow from here. The
-/// arrow's id is this M's (its id and a per-M count: no shared counter on the hot path).
+/// Go's traceGoUnpark: `gp` was made runnable (not yet on a run queue); its next start draws an
+/// arrow from here. The arrow needs no id of its own: `convert` pairs this event (gp and its
+/// timestamp) with the start that names the same timestamp (tracebuf.rs).
 #[cold]
 #[inline(never)]
 pub fn go_unblock(gp: *mut G) {
-    let mp = crate::proc::acquirem();
-    // SAFETY: mp is this thread's M (trace_flow is its own); gp was just made runnable by us
-    // and is not running yet: trace_wakeup is read by whoever runs it next, after the run
-    // queue's (or the lock's) release/acquire.
-    let id = unsafe {
-        (*mp).trace_flow += 1;
-        let id = ((*mp).id as u64 + 1) << 40 | (*mp).trace_flow & ((1 << 40) - 1);
-        (*gp).trace_wakeup = id;
-        id
-    };
-    emit_on(mp, EV_GO_UNBLOCK, 0, goid(gp), 0, id, crate::proc::getp());
-    crate::proc::releasem(mp);
+    if let Some(ts) = emit(EV_GO_UNBLOCK, 0, goid(gp), 0, 0, CURP) {
+        // SAFETY: gp was just made runnable by us and is on no run queue yet: whoever runs it
+        // next reads trace_since after the run queue's (or the lock's) release/acquire.
+        unsafe { (*gp).trace_since = since(ts, true) };
+    }
 }
 
 /// Go's traceGoPreempt: `gp` is being switched out by a preemption.
@@ -411,28 +505,6 @@ pub fn m_exit(mp: *mut M) {
     }
 }
 
-/// find_runnable's "try to schedule a trace reader" (Go's traceReader): the parked writer, if
-/// buffers wait for it. One Relaxed load when nothing is pending.
-#[inline]
-pub fn reader_to_run() -> *mut G {
-    if PENDING.load(Ordering::Relaxed) == 0 || READER.load(Ordering::Relaxed).is_null() {
-        return ptr::null_mut();
-    }
-    READER.swap(ptr::null_mut(), Ordering::AcqRel)
-}
-
-/// The writer's park hook (on g0, the writer already `_Gwaiting`): publishes it in READER,
-/// then looks again (SeqCst against push_full's and stop's SeqCst stores: either they see the
-/// reader or it sees their work). False: resume at once.
-unsafe fn reader_park(gp: *mut G, _: usize) -> bool {
-    READER.store(gp, Ordering::SeqCst);
-    if PENDING.load(Ordering::SeqCst) != 0 || STOPPING.load(Ordering::SeqCst) {
-        // Take ourselves back unless a waker already did (it will ready us).
-        return READER.compare_exchange(gp, ptr::null_mut(), Ordering::AcqRel, Ordering::Relaxed).is_err();
-    }
-    true
-}
-
 /// stop's park hook: publishes the stopper, then looks at DONE again (SeqCst against the
 /// writer's SeqCst store of DONE and load of STOPPER). False: resume at once.
 unsafe fn stopper_park(gp: *mut G, _: usize) -> bool {
@@ -449,43 +521,56 @@ extern "C" fn writer_entry(_ctx: usize) {
     writer_main()
 }
 
-/// The writer goroutine (Go's trace reader; ReadTrace's consumer runs at the end). While the
-/// program runs it only appends each full buffer's bytes, as encoded, to the spill file (one
-/// write per 64 KB buffer, no formatting: Go too writes a binary trace and converts it later);
-/// once `stop` has taken every buffer it turns the spill file into the JSON file.
+/// The writer (Go's trace reader and ReadTrace's consumer), a goroutine that spends the whole
+/// trace in one blocking call on an M of its own, its P handed off at once (entersyscallblock),
+/// as the CPU profile's writer does: a 64 KB write takes 16–37 µs here, which on a P would
+/// stall that P's goroutines, and it needs no P to sleep or wake. It sleeps on `WAKE` while no
+/// buffer is full, and only appends each full buffer's bytes, as encoded, to the spill file
+/// (no formatting: Go too writes a binary trace and converts it later); once `stop` has taken
+/// every buffer it turns the spill file into the JSON file, then (back with a P) readies the
+/// stopper.
 fn writer_main() {
     // SAFETY: FILE was set by start before this goroutine was made; only this goroutine takes it.
     let files = unsafe { (*FILE.get()).take() };
     let Some((file, spill, spill_path)) = files else { return };
-    // Buffers that could not be spilled (a write failed: disk full): kept in memory from then
-    // on, after the spilled prefix, so the events keep their order.
-    let mut held: Vec<*mut TraceBuf> = Vec::new();
-    loop {
-        let stopping = STOPPING.load(Ordering::Acquire);
-        let bufs = core::mem::take(&mut FULL.lock().0);
-        PENDING.fetch_sub(bufs.len(), Ordering::SeqCst);
-        for b in bufs {
-            // SAFETY: taken off FULL: ours; its events were written before it was pushed.
-            if held.is_empty() && spill.write_all(unsafe { (*b).seal() }).is_ok() {
-                // SAFETY: ours, and spilled.
-                unsafe { free_buf(b) };
-            } else {
-                held.push(b);
+    // Allocation, runtime locks and file calls all work without a P (no channel, no park).
+    crate::proc::blocking_handoff(|| {
+        // Buffers that could not be spilled (a write failed: disk full): kept in memory from
+        // then on, after the spilled prefix, so the events keep their order.
+        let mut held: Vec<*mut TraceBuf> = Vec::new();
+        loop {
+            // Reset before looking (wake_writer's argument), and read STOPPING before the take:
+            // stop pushes every buffer before it sets STOPPING.
+            WAKE.store(0, Ordering::SeqCst);
+            let stopping = STOPPING.load(Ordering::SeqCst);
+            let bufs = core::mem::take(&mut FULL.lock().0);
+            PENDING.fetch_sub(bufs.len(), Ordering::SeqCst);
+            for b in bufs {
+                // SAFETY: taken off FULL: ours; its events were written before it was pushed.
+                if held.is_empty() && spill.write_all(unsafe { (*b).seal() }).is_ok() {
+                    // SAFETY: ours, and spilled.
+                    unsafe { recycle_buf(b) };
+                } else {
+                    held.push(b);
+                }
+            }
+            if stopping {
+                break;
+            }
+            while WAKE.load(Ordering::SeqCst) == 0 {
+                crate::sys::futexsleep(&WAKE, 0, -1);
             }
         }
-        if stopping {
-            break;
+        convert(&file, &spill, &held);
+        for b in held {
+            // SAFETY: ours (taken off FULL), converted.
+            unsafe { free_buf(b) };
         }
-        crate::proc::gopark(Some(reader_park), 0, WaitReason::TraceReaderBlocked);
-    }
-    convert(&file, &spill, &held);
-    for b in held {
-        // SAFETY: ours (taken off FULL), converted.
-        unsafe { free_buf(b) };
-    }
-    drop(file);
-    drop(spill);
-    let _ = crate::fs::remove_file(&spill_path);
+        free_empty();
+        drop(file);
+        drop(spill);
+        let _ = crate::fs::remove_file(&spill_path);
+    });
     DONE.store(true, Ordering::SeqCst);
     let gp = STOPPER.swap(ptr::null_mut(), Ordering::AcqRel);
     if !gp.is_null() {
@@ -518,6 +603,41 @@ fn to_nanotime(evs: &mut [Ev], last: &mut Vec<(i32, i64)>) {
     last[slot].1 = prev;
 }
 
+/// The wake-up arrows' ids, made while converting: an unblock (its goroutine and timestamp,
+/// as decoded: EV_GO_UNBLOCK's y) and the start that names it (EV_GO_START with arg 1, y the
+/// same timestamp) get one number, whichever of the two is decoded first (buffers reach the
+/// spill file in the order they filled, not in time order). Holds only arrows with one end seen.
+struct Flows {
+    open: alloc::collections::BTreeMap<(u64, u64), u64>,
+    next: u64,
+}
+
+impl Flows {
+    /// Replaces each unblock's and woken start's y with its arrow's id (1, 2, ...); a start that
+    /// was not woken gets 0 (no arrow).
+    fn number(&mut self, evs: &mut [Ev]) {
+        for e in evs {
+            let woken = match e.kind {
+                EV_GO_UNBLOCK => true,
+                EV_GO_START => e.arg == 1,
+                _ => continue,
+            };
+            if !woken {
+                e.y = 0;
+                continue;
+            }
+            e.y = match self.open.remove(&(e.g, e.y)) {
+                Some(id) => id,
+                None => {
+                    self.next += 1;
+                    self.open.insert((e.g, e.y), self.next);
+                    self.next
+                }
+            };
+        }
+    }
+}
+
 /// Writes the JSON file from the spill file's buffers, then `held`'s (stop's end of the trace).
 /// Reads the spill file back a buffer at a time (its header, then its events) and decodes it.
 fn convert(file: &crate::fs::File, spill: &crate::fs::File, held: &[*mut TraceBuf]) {
@@ -527,7 +647,9 @@ fn convert(file: &crate::fs::File, spill: &crate::fs::File, held: &[*mut TraceBu
     let mut evs: Vec<Ev> = Vec::new();
     let mut bytes: Vec<u8> = Vec::new();
     let mut last = Vec::new();
+    let mut flows = Flows { open: Default::default(), next: 0 };
     let mut emit_json = |w: &mut json::Writer, out: &mut Vec<u8>, evs: &mut Vec<Ev>| {
+        flows.number(evs);
         to_nanotime(evs, &mut last);
         w.events(out, evs);
         let _ = file.write_all(out);
@@ -651,10 +773,7 @@ pub fn stop() {
     K1.store(ticks() as u64, Ordering::Relaxed);
     T1.store(crate::time::nanotime() as u64, Ordering::Relaxed);
     STOPPING.store(true, Ordering::SeqCst);
-    let gp = READER.swap(ptr::null_mut(), Ordering::AcqRel);
-    if !gp.is_null() {
-        crate::proc::goready(gp);
-    }
+    wake_writer();
     while !DONE.load(Ordering::Acquire) {
         crate::proc::gopark(Some(stopper_park), 0, WaitReason::TraceReaderBlocked);
     }
@@ -677,5 +796,32 @@ pub fn start_from_godebug() {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(kind: u8, arg: u8, g: u64, y: u64) -> Ev {
+        Ev { ts: 0, g, x: 0, y, kind, arg, p: 0, m: 0 }
+    }
+
+    #[test]
+    fn arrows_pair_an_unblock_with_the_start_naming_it_in_either_order() {
+        let mut f = Flows { open: Default::default(), next: 0 };
+        // g 5 woken at 100 (its start decoded first: another M's buffer), g 6 at 100 too, g 5
+        // again at 300, and a start that was not woken.
+        let mut a = [ev(EV_GO_START, 1, 5, 100), ev(EV_GO_UNBLOCK, 0, 6, 100), ev(EV_GO_START, 0, 7, 55)];
+        f.number(&mut a);
+        let mut b = [ev(EV_GO_UNBLOCK, 0, 5, 100), ev(EV_GO_START, 1, 6, 100), ev(EV_GO_UNBLOCK, 0, 5, 300)];
+        f.number(&mut b);
+        let mut c = [ev(EV_GO_START, 1, 5, 300)];
+        f.number(&mut c);
+        assert_eq!((a[0].y, b[0].y), (1, 1));
+        assert_eq!((a[1].y, b[1].y), (2, 2));
+        assert_eq!(a[2].y, 0);
+        assert_eq!((b[2].y, c[0].y), (3, 3));
+        assert!(f.open.is_empty(), "every arrow has both ends");
     }
 }

@@ -46,11 +46,18 @@ fn main() {
             let (pre_tx, pre_rx) = gort::chan::<u32>(0);
             let (back_tx, back_rx) = gort::chan::<u32>(0);
             let back2 = back_tx.clone();
+            // Counted before the goroutine exists: at GOMAXPROCS>1 it may park before main looks.
+            let parked = gort::testing::parked_goroutines();
             gort::go(move || {
                 let v = pre_rx.recv().unwrap();
                 back_tx.send(v + 1).unwrap();
             });
-            gort::gosched(); // it runs and parks in its receive
+            // It runs and parks in its receive (on another P at GOMAXPROCS>1, where a yield alone
+            // may return before it has: `a waiting status` was false once on windows at 4 P).
+            gort::gosched();
+            while gort::testing::parked_goroutines() <= parked {
+                gort::gosched();
+            }
             gort::go(move || back2.send(100).unwrap()); // runnable, not yet run
             gort::trace::start(&path).expect("trace::start");
             pre_tx.send(1).unwrap();
@@ -383,6 +390,8 @@ fn check(path: &str, pre_made: bool) {
         return;
     };
     let mut errors: Vec<String> = Vec::new();
+    // (P, index) of each error in a P's sequence of spans.
+    let mut span_errors: Vec<(u64, usize)> = Vec::new();
     // Events in time order (E before B at the same instant: a span ends before the next starts).
     let mut evs: Vec<&Json> = evs.iter().filter(|e| e.str("ph") != "M").collect();
     let rank = |e: &Json| match e.str("ph") {
@@ -405,6 +414,9 @@ fn check(path: &str, pre_made: bool) {
     let mut starts: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
     let mut unblocks: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
     let (mut flows_s, mut flows_f) = (Vec::new(), Vec::new());
+    // Each arrow's start time, by id: its end (the woken goroutine's start) may not precede it.
+    let mut flow_ts: BTreeMap<u64, f64> = BTreeMap::new();
+    let mut flow_ends: Vec<(u64, f64, u64)> = Vec::new();
     let (mut preempts, mut steals, mut syscalls, mut exits) = (0, 0, 0, 0);
     // Goroutines created inside the trace, and those it gives a status for at its start.
     let (mut created, mut statused) = (Vec::new(), Vec::new());
@@ -420,14 +432,21 @@ fn check(path: &str, pre_made: bool) {
                 }
                 if let Some((g0, _)) = open.insert(tid, (g, i)) {
                     errors.push(format!("P{tid}: G{g} starts while G{g0} runs"));
+                    span_errors.push((tid, i));
                 }
                 starts.entry(g).or_default().push(i);
             }
             "E" if goroutine_row => {
                 match open.remove(&tid) {
                     Some((g0, _)) if g0 == g => {}
-                    Some((g0, _)) => errors.push(format!("P{tid}: G{g} ends while G{g0} runs")),
-                    None => errors.push(format!("P{tid}: G{g} ends, none started")),
+                    Some((g0, _)) => {
+                        errors.push(format!("P{tid}: G{g} ends while G{g0} runs"));
+                        span_errors.push((tid, i));
+                    }
+                    None => {
+                        errors.push(format!("P{tid}: G{g} ends, none started"));
+                        span_errors.push((tid, i));
+                    }
                 }
                 let end = e.arg("end").and_then(|v| if let Json::Str(s) = v { Some(s.as_str()) } else { None });
                 let end = end.unwrap_or("");
@@ -440,8 +459,12 @@ fn check(path: &str, pre_made: bool) {
             "s" => {
                 unblocks.entry(g).or_default().push(i);
                 flows_s.push(e.num("id").unwrap_or(0.0) as u64);
+                flow_ts.insert(e.num("id").unwrap_or(0.0) as u64, e.num("ts").unwrap_or(0.0));
             }
-            "f" => flows_f.push(e.num("id").unwrap_or(0.0) as u64),
+            "f" => {
+                flows_f.push(e.num("id").unwrap_or(0.0) as u64);
+                flow_ends.push((e.num("id").unwrap_or(0.0) as u64, e.num("ts").unwrap_or(0.0), g));
+            }
             "i" if e.str("name") == "GoCreate" => created.push(g),
             "i" if e.str("name") == "GoStatus" => {
                 statused.push(g);
@@ -488,6 +511,11 @@ fn check(path: &str, pre_made: bool) {
             errors.push(format!("G{g} starts or is woken but was neither created nor given a status"));
         }
     }
+    for &(id, ts, g) in &flow_ends {
+        if flow_ts.get(&id).is_some_and(|&s| ts < s) {
+            errors.push(format!("G{g} starts at {ts} before the unblock at {} that woke it", flow_ts[&id]));
+        }
+    }
     flows_s.sort_unstable();
     for f in &flows_f {
         if flows_s.binary_search(f).is_err() {
@@ -499,6 +527,24 @@ fn check(path: &str, pre_made: bool) {
     let started_gs = starts.len();
     for e in errors.iter().take(10) {
         gort::println!("error: {e}");
+    }
+    // For the first span error, the events of its P around it (time, phase, goroutine, M):
+    // which M stamped what, when a row's order looks wrong.
+    if let Some(&(tid, at)) = span_errors.first() {
+        let row: Vec<usize> = (0..evs.len()).filter(|&i| evs[i].num("tid") == Some(tid as f64)).collect();
+        let k = row.iter().position(|&i| i == at).unwrap_or(0);
+        for &i in &row[k.saturating_sub(4)..(k + 3).min(row.len())] {
+            let e = evs[i];
+            let m = e.arg("m").and_then(|v| if let Json::Num(n) = v { Some(*n as i64) } else { None });
+            gort::println!(
+                "  P{tid} ts {} {} G{} m {}{}",
+                e.num("ts").unwrap_or(0.0),
+                e.str("ph"),
+                g_of(e),
+                m.unwrap_or(-1),
+                if i == at { "  <--" } else { "" }
+            );
+        }
     }
     gort::println!("consistent: {}", errors.is_empty());
     gort::println!("goroutines started: {}", started_gs >= WORKERS + 5);
