@@ -124,6 +124,11 @@ impl Tids {
 
 fn pingpong(n: usize) {
     static DONE: AtomicBool = AtomicBool::new(false);
+    // True while the locked goroutine holds its thread (set after lock_os_thread, cleared before
+    // it finishes): the workers record threads only then. Recorded before, a worker's thread
+    // could be the one the locked goroutine is about to lock (the case failed that way, about 1
+    // run in 30 under load).
+    static WINDOW: AtomicBool = AtomicBool::new(false);
     let (to_partner, partner_rx) = gort::chan::<usize>(0);
     let (to_locked, locked_rx) = gort::chan::<usize>(0);
     // The partner: echoes every round.
@@ -156,7 +161,14 @@ fn pingpong(n: usize) {
             let mut tids = Tids(Vec::new());
             let mut i = 0u64;
             while !DONE.load(Ordering::Relaxed) {
-                tids.add(os_thread_id());
+                // WINDOW true before and after the read: it was true throughout (set once,
+                // cleared once), so the thread read was not the locked one.
+                if WINDOW.load(Ordering::SeqCst) {
+                    let t = os_thread_id();
+                    if WINDOW.load(Ordering::SeqCst) {
+                        tids.add(t);
+                    }
+                }
                 match i % 3 {
                     0 => gort::gosched(),
                     1 => gort::sleep(Duration::from_micros(100)),
@@ -165,7 +177,6 @@ fn pingpong(n: usize) {
                 }
                 i += 1;
             }
-            tids.add(os_thread_id());
             seen_tx.send(tids.0).unwrap();
         });
     }
@@ -175,6 +186,7 @@ fn pingpong(n: usize) {
     gort::go(move || {
         gort::lock_os_thread();
         let tid = os_thread_id();
+        WINDOW.store(true, Ordering::SeqCst);
         let check = |what: &str, round: usize| {
             let now = os_thread_id();
             if now != tid {
@@ -207,6 +219,7 @@ fn pingpong(n: usize) {
                 check("netpoll read", i);
             }
         }
+        WINDOW.store(false, Ordering::SeqCst);
         res_tx.send((tid, n)).unwrap();
     });
     let (tid, rounds) = res_rx.recv().unwrap();
