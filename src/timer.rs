@@ -15,7 +15,8 @@
 //! old entry and pushes a new one on the current P. A stale entry (its seq is no longer the
 //! timer's) never acts, whoever pops it. Zombies leave a heap (their counts dropped after the
 //! locks are released, `Garbage`) when
-//! - they come due and are popped (`run_timers` skips them without taking `t.mu`);
+//! - they come due and are popped (`run_timers` skips them without taking `t.mu`), or a firing
+//!   uncovers them at the top (it drops them with it: `clean_top`);
 //! - an M looks at the P's timers (`check_timers`, every `schedule` of a P with timers, and the
 //!   last stealing round for other Ps) and zombies were counted since the last look: the stale
 //!   entries at the top go (Go's cleantimers), so `timer0_when` names a live timer again and an
@@ -409,8 +410,9 @@ impl TimerHeap {
     }
 
     /// Removes the earliest entry if it is due at `now`: a zombie goes to `garbage` (and the
-    /// next due one is looked at), a live one is returned, its timer in no heap now. `pp` is the
-    /// P whose heap this is.
+    /// next due one is looked at), a live one is returned, its timer in no heap now, after the
+    /// zombies that are now at the top went too (`clean_top`: so `timer0_when` names a live
+    /// timer, not one stopped long ago behind this one). `pp` is the P whose heap this is.
     fn pop_due(&mut self, now: i64, pp: *mut P, z: &Zombies, garbage: &mut Garbage) -> Option<Entry> {
         loop {
             if self.heap.first()?.when > now {
@@ -424,14 +426,21 @@ impl TimerHeap {
             }
             // SAFETY: the entry's timer is alive. Only if it still names this heap: see Timer::pp.
             let _ = unsafe { &(*e.t).pp }.compare_exchange(pp, ptr::null_mut(), Ordering::Relaxed, Ordering::Relaxed);
+            self.clean_top(z, garbage);
             return Some(e);
         }
     }
 
+    /// `clean_top`, then records the count it leaves as seen.
+    fn clean(&mut self, z: &Zombies, garbage: &mut Garbage) {
+        self.clean_top(z, garbage);
+        z.seen.store(z.n.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+
     /// Go's cleantimers then, past a quarter of zombies, clearDeletedTimers: drops stale entries
     /// from the top (a few, each an O(log n) pop), then sweeps the whole heap if the top is still
-    /// stale or the count says so. Records the count it leaves as seen.
-    fn clean(&mut self, z: &Zombies, garbage: &mut Garbage) {
+    /// stale or the count says so.
+    fn clean_top(&mut self, z: &Zombies, garbage: &mut Garbage) {
         for _ in 0..4 {
             match self.heap.first() {
                 Some(e) if e.stale() => {
@@ -445,7 +454,6 @@ impl TimerHeap {
         if self.heap.first().is_some_and(Entry::stale) || z.sweep_due(self.heap.len()) {
             self.sweep(z, garbage);
         }
-        z.seen.store(z.n.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 
     /// Drops every stale entry into `garbage` and rebuilds the heap from the live ones, in

@@ -432,6 +432,35 @@ fn leak(n: u64) {
         BOUND,
         most_entries < BOUND
     );
+    // A goroutine that parks lets its M look at the timers (check_timers): the stopped ones'
+    // entries go then, not when they would have come due.
+    gort::sleep(Duration::from_millis(1));
+    gort::println!("heap entries after a sleep: {}", gort::testing::timer_heap_entries());
+    // A stopped timer at the top of a heap with live ones (too few zombies for a sweep, and no
+    // timer added after it): the next look at the heap (a schedule) drops it, so timer0_when
+    // names a live timer again.
+    let first = Timer::new(Duration::from_secs(3600));
+    let rest: Vec<Timer> = (0..7).map(|_| Timer::new(Duration::from_secs(7200))).collect();
+    assert!(first.stop());
+    let before = gort::testing::timer_heap_entries();
+    gort::gosched();
+    gort::println!(
+        "stopped top: heap entries {} before a gosched, {} after",
+        before,
+        gort::testing::timer_heap_entries()
+    );
+    // A stopped timer that comes to the top when the live one above it fires (the sleep's): it
+    // goes with that firing, not when it would have come due.
+    let second = Timer::new(Duration::from_secs(3600));
+    assert!(second.stop());
+    let before = gort::testing::timer_heap_entries();
+    gort::sleep(Duration::from_millis(1));
+    gort::println!(
+        "stopped second: heap entries {} before a sleep, {} after",
+        before,
+        gort::testing::timer_heap_entries()
+    );
+    drop(rest);
 }
 
 /// send_timeout / recv_timeout: not early, values arrive, closed channels are reported, and a
