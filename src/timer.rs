@@ -181,10 +181,18 @@ impl Garbage {
 }
 
 impl Drop for Garbage {
+    #[inline]
     fn drop(&mut self) {
-        if self.first.is_null() {
-            return;
+        if !self.first.is_null() {
+            self.release();
         }
+    }
+}
+
+impl Garbage {
+    /// Drops the counts.
+    #[inline]
+    fn release(&mut self) {
         // SAFETY: each pointer is a heap entry's strong count (Arc::into_raw in add_to), out of
         // its heap now, pushed once.
         drop(unsafe { Arc::from_raw(self.first) });
@@ -198,6 +206,7 @@ impl Drop for Garbage {
 impl Timer {
     /// A timer that is not armed.
     pub(crate) fn new(f: TimerFn) -> Arc<Timer> {
+        link_run_path();
         Arc::new(Timer {
             mu: Mutex::new(TimerState { when: 0, period: 0, f }),
             seq: AtomicU64::new(0),
@@ -315,17 +324,68 @@ impl Timer {
     }
 }
 
+/// The scheduler's way into the timers ([`check`]), set by the first [`Timer::new`]: a program
+/// that never makes a timer (hello) links none of the run and clean code (Go links it always;
+/// here it is 3 KB of a 140 KB hello). Set before any timer can be armed, so before any
+/// `timer0_when` is published (a Release store the scheduler reads with Acquire before it calls
+/// [`check`]).
+static RUN_PATH: AtomicPtr<()> = AtomicPtr::new(ptr::null_mut());
+
+#[inline]
+fn link_run_path() {
+    if RUN_PATH.load(Ordering::Relaxed).is_null() {
+        RUN_PATH.store(run_path as *mut (), Ordering::Release);
+    }
+}
+
+/// What [`check`] calls: cleans pp's heap if zombies were counted since the last look, then runs
+/// its due timers if its earliest (`next`, or the new earliest after the clean) is due at `now`.
+/// Returns (the earliest `when` left, 0 if none; whether any ran).
+fn run_path(pp: *mut P, now: i64, mut next: i64) -> (i64, bool) {
+    if clean(pp) {
+        // SAFETY: Ps are never freed; timer0_when is atomic.
+        next = unsafe { (*pp).timer0_when.load(Ordering::Acquire) };
+    }
+    if next == 0 || now < next {
+        return (next, false);
+    }
+    let ran = run_timers(pp, now);
+    // SAFETY: as above.
+    (unsafe { (*pp).timer0_when.load(Ordering::Acquire) }, ran)
+}
+
+/// Go's checkTimers past its `timer0When` check (the caller read `next`, non-zero, from
+/// `timer0_when`): see `run_path`.
+pub(crate) fn check(pp: *mut P, now: i64, next: i64) -> (i64, bool) {
+    let f = RUN_PATH.load(Ordering::Acquire);
+    if f.is_null() {
+        // No timer was ever made, so none was armed: `next` cannot be non-zero.
+        return (next, false);
+    }
+    // SAFETY: RUN_PATH only ever holds `run_path`.
+    let f: fn(*mut P, i64, i64) -> (i64, bool) = unsafe { core::mem::transmute(f) };
+    f(pp, now, next)
+}
+
 /// Cleans pp's heap if a zombie was counted on it since its last clean (from check_timers, on
 /// whichever M looks at pp's timers, Go's owner-P cleaning): drops the stale entries at its top
 /// (Go's cleantimers), so a stopped timer does not keep `timer0_when` set (which would wake the
 /// timer sleeper for nothing, keep the scheduler off its quiet paths, and hold off checkdead), and
 /// sweeps the whole heap if more than a quarter of it is stale. Returns whether it looked.
+#[inline]
 pub(crate) fn clean(pp: *mut P) -> bool {
     // SAFETY: Ps are never freed; the counts are atomic.
     let z = unsafe { &(*pp).timer_zombies };
     if z.n.load(Ordering::Relaxed) == z.seen.load(Ordering::Relaxed) {
         return false;
     }
+    clean_slow(pp, z);
+    true
+}
+
+/// `clean` once there is something to look at.
+#[inline(never)]
+fn clean_slow(pp: *mut P, z: &Zombies) {
     let mut garbage = Garbage::new();
     {
         // SAFETY: as above; the heap is behind its lock.
@@ -335,7 +395,6 @@ pub(crate) fn clean(pp: *mut P) -> bool {
         unsafe { (*pp).timer0_when.store(h.next_when(), Ordering::Release) };
     }
     drop(garbage);
-    true
 }
 
 /// One timer's entry in a P's heap. Holds one strong count of the timer; live while the timer's
@@ -461,15 +520,21 @@ impl TimerHeap {
             }
             // SAFETY: the entry's timer is alive. Only if it still names this heap: see Timer::pp.
             let _ = unsafe { &(*e.t).pp }.compare_exchange(pp, ptr::null_mut(), Ordering::Relaxed, Ordering::Relaxed);
-            self.clean_top(z, garbage);
+            self.clean_top_outlined(z, garbage);
             return Some(e);
         }
     }
 
     /// `clean_top`, then records the count it leaves as seen.
     fn clean(&mut self, z: &Zombies, garbage: &mut Garbage) {
-        self.clean_top(z, garbage);
+        self.clean_top_outlined(z, garbage);
         z.seen.store(z.n.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+
+    /// `clean_top` where its code size matters more than a call (add_to has it inline).
+    #[inline(never)]
+    fn clean_top_outlined(&mut self, z: &Zombies, garbage: &mut Garbage) {
+        self.clean_top(z, garbage);
     }
 
     /// Go's cleantimers then, past a quarter of zombies, clearDeletedTimers: drops stale entries
