@@ -429,8 +429,11 @@ pub struct P {
     /// Timers armed on this P (timer.rs), a min-heap by wake time, behind Go's timersLock
     /// (other Ms add, stop, run and move timers).
     pub timers: Mutex<crate::timer::TimerHeap>,
-    /// Earliest `when` in timers, or 0: readable without the lock.
+    /// Earliest `when` in timers, or 0: readable without the lock. A zombie (a stopped timer's
+    /// entry) counts until a cleaner drops it (timer.rs).
     pub timer0_when: AtomicI64,
+    /// Stale entries in timers (Go's ts.zombies), counted by stop without the lock (timer.rs).
+    pub timer_zombies: crate::timer::Zombies,
     /// Per-P object cache (Go's mcache): the allocator's lock-free fast path.
     pub mcache: crate::malloc::Mcache,
 }

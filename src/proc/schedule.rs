@@ -205,18 +205,14 @@ pub(super) fn check_timers(pp: *mut P, now: i64) -> (i64, i64, bool) {
     check_timers_slow(pp, now, next)
 }
 
-/// check_timers when the P has timers: runs the due ones (timer.rs).
+/// check_timers when the P has timers: drops zombies if stops made new ones (timer.rs `clean`),
+/// runs the due timers.
 #[inline(never)]
 pub(super) fn check_timers_slow(pp: *mut P, mut now: i64, next: i64) -> (i64, i64, bool) {
     if now == 0 {
         now = nanotime();
     }
-    if now < next {
-        return (now, next, false);
-    }
-    let ran = crate::timer::run_timers(pp, now);
-    // SAFETY: pp is a valid P (never freed); timer0_when is atomic.
-    let next = unsafe { (*pp).timer0_when.load(Ordering::Acquire) };
+    let (next, ran) = crate::timer::check(pp, now, next);
     (now, next, ran)
 }
 

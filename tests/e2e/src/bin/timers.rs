@@ -393,29 +393,74 @@ fn resize() {
     gort::println!("pending: {}", gort::testing::timers_pending());
 }
 
-/// Millions of timers started and stopped, and `after` receivers dropped unfired: no heap keeps
-/// any of them.
+/// Millions of timers started and stopped, and `after` receivers dropped unfired: none stays
+/// armed, and the heaps' stale entries (zombies, timer.rs) stay few: they are swept as timers are
+/// added, without the goroutine ever scheduling.
 fn leak(n: u64) {
+    // Far more than the sweeps leave (a handful), far less than an unswept heap would hold.
+    const BOUND: usize = 1000;
     let mut most = 0;
+    let mut most_entries = 0;
     for i in 0..n {
         let t = Timer::new(Duration::from_secs(3600 + i % 1000));
         assert!(t.stop(), "a fresh timer is pending");
-        if i % 65536 == 0 {
+        if i % 4099 == 0 {
             most = most.max(gort::testing::timers_pending());
+            most_entries = most_entries.max(gort::testing::timer_heap_entries());
         }
     }
     gort::println!(
-        "started and stopped {}; most pending seen {}; pending now {}",
+        "started and stopped {}; most pending seen {}; pending now {}; heap entries under {}: {}",
         n,
         most,
-        gort::testing::timers_pending()
+        gort::testing::timers_pending(),
+        BOUND,
+        most_entries < BOUND
     );
-    for _ in 0..n / 10 {
+    for i in 0..n / 10 {
         drop(after(Duration::from_secs(3600)));
+        if i % 4099 == 0 {
+            most_entries = most_entries.max(gort::testing::timer_heap_entries());
+        }
     }
     let f = after_func(Duration::from_secs(3600), || panic!("stopped after_func ran"));
     assert!(f.stop());
-    gort::println!("after dropped {}; pending now {}", n / 10, gort::testing::timers_pending());
+    gort::println!(
+        "after dropped {}; pending now {}; heap entries under {}: {}",
+        n / 10,
+        gort::testing::timers_pending(),
+        BOUND,
+        most_entries < BOUND
+    );
+    // A goroutine that parks lets its M look at the timers (check_timers): the stopped ones'
+    // entries go then, not when they would have come due.
+    gort::sleep(Duration::from_millis(1));
+    gort::println!("heap entries after a sleep: {}", gort::testing::timer_heap_entries());
+    // A stopped timer at the top of a heap with live ones (too few zombies for a sweep, and no
+    // timer added after it): the next look at the heap (a schedule) drops it, so timer0_when
+    // names a live timer again.
+    let first = Timer::new(Duration::from_secs(3600));
+    let rest: Vec<Timer> = (0..7).map(|_| Timer::new(Duration::from_secs(7200))).collect();
+    assert!(first.stop());
+    let before = gort::testing::timer_heap_entries();
+    gort::gosched();
+    gort::println!(
+        "stopped top: heap entries {} before a gosched, {} after",
+        before,
+        gort::testing::timer_heap_entries()
+    );
+    // A stopped timer that comes to the top when the live one above it fires (the sleep's): it
+    // goes with that firing, not when it would have come due.
+    let second = Timer::new(Duration::from_secs(3600));
+    assert!(second.stop());
+    let before = gort::testing::timer_heap_entries();
+    gort::sleep(Duration::from_millis(1));
+    gort::println!(
+        "stopped second: heap entries {} before a sleep, {} after",
+        before,
+        gort::testing::timer_heap_entries()
+    );
+    drop(rest);
 }
 
 /// send_timeout / recv_timeout: not early, values arrive, closed channels are reported, and a
