@@ -416,6 +416,10 @@ mod tests {
     /// Every FDE of this test binary, at its start, at each row's start and in its last byte:
     /// the same FDE as gimli's search, the same CFA rule and the same rules for registers 0..N.
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "reads the test binary (under Miri current_exe is not the program's ELF file): not under Miri"
+    )]
     fn every_fde_of_the_test_binary_matches_gimli() {
         let file = std::fs::read(std::env::current_exe().unwrap()).unwrap();
         let (hdr, hdr_at) = section(&file, ".eh_frame_hdr");
