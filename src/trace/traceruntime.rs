@@ -118,7 +118,7 @@ const EMPTY_MAX: usize = 16;
 /// Full buffers that make the writer worth waking (one futex wake per this many, not per
 /// buffer); `stop` wakes it regardless.
 const WAKE_AT: usize = 4;
-/// Buffers on FULL (for `stop`'s and the tests' bookkeeping).
+/// Buffers on FULL not yet taken by the writer: push_full wakes it once this reaches `WAKE_AT`.
 static PENDING: AtomicUsize = AtomicUsize::new(0);
 /// The writer's wake-up word: 0 while it may sleep, set to 1 (and the futex woken) by whoever
 /// gives it work: a full buffer, or `stop`.
