@@ -31,18 +31,22 @@ mod imp {
     use gort::syscall::raw_syscall6 as syscall6;
 
     /// Reads up to buf.len() bytes of the file at `path` (NUL-terminated); bytes read or -errno.
+    /// Raw system calls (the M keeps its P): the files read are /proc's, which never block, and
+    /// the cases that count threads call this once per connection: through `syscall6` each call
+    /// was three entersyscalls of tens of microseconds that sysmon could retake the P from,
+    /// starting Ms for the measurement itself (netserve/echo-10k-p2 saw 10 threads at
+    /// GOMAXPROCS=2 in a loaded CI run).
     fn readfile(path: &[u8], buf: &mut [u8]) -> isize {
         const AT_FDCWD: isize = -100;
         // SAFETY: NUL-terminated path, read-only open.
-        let fd = unsafe { gort::syscall::syscall6(nr::OPENAT, AT_FDCWD as usize, path.as_ptr() as usize, 0, 0, 0, 0) };
+        let fd = unsafe { syscall6(nr::OPENAT, AT_FDCWD as usize, path.as_ptr() as usize, 0, 0, 0, 0) };
         if fd < 0 {
             return fd;
         }
         // SAFETY: buf is writable for its length.
-        let n =
-            unsafe { gort::syscall::syscall6(nr::READ, fd as usize, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0) };
+        let n = unsafe { syscall6(nr::READ, fd as usize, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0) };
         // SAFETY: our fd.
-        unsafe { gort::syscall::syscall6(nr::CLOSE, fd as usize, 0, 0, 0, 0, 0) };
+        unsafe { syscall6(nr::CLOSE, fd as usize, 0, 0, 0, 0, 0) };
         n
     }
 

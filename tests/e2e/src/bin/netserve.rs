@@ -98,6 +98,7 @@ mod linux {
         gort::println!("served {} clients", n);
         gort::println!("peak {} connections open at once", peak.load(Ordering::Relaxed));
         gort::println!("echoed {} bytes", bytes.load(Ordering::Relaxed));
+        gort::println!("max threads {}", t);
         if t >= procs + 8 {
             gort::println!("too many threads: {} at GOMAXPROCS={}", t, procs);
         } else {
