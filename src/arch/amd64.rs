@@ -53,7 +53,13 @@ pub unsafe extern "sysv64" fn gogo(buf: *const Gobuf) -> ! {
 }
 
 /// Saves the current goroutine's context in g.sched, switches to g0's stack and calls
-/// `f(gp)`, which must not return; `gogo(&gp.sched)` later resumes after the mcall (Go's mcall).
+/// `f(gp)` (Go's mcall); `gogo(&gp.sched)` later resumes after the mcall. Go's `f` never
+/// returns; here it may return the context to switch to, which mcall then jumps into with
+/// `gogo` (`jmp`, not `call`): the quiet paths of a yield, a park and an exit return instead of
+/// calling down into `gogo`, so every `call` on the way is matched by its `ret` and the CPU's
+/// return-address predictor stays in step with the goroutines' stacks (each switch through
+/// calls that never return left stale entries there, and two or three `ret`s after every
+/// switch went mispredicted).
 ///
 /// From the load of `g.m` until g0 is current, rcx and rdx hold this M's pointers (M, g0) while
 /// the user g is still current and on its own stack, which async preemption would take for a
@@ -67,9 +73,10 @@ pub unsafe extern "sysv64" fn gogo(buf: *const Gobuf) -> ! {
 /// per-M value. Go never preempts runtime assembly at all; gort's rule is per instruction.
 ///
 /// # Safety
-/// Must be called on a user goroutine (not g0) with a valid M; `f` must end in gogo or schedule.
+/// Must be called on a user goroutine (not g0) with a valid M; `f` must end in gogo or schedule,
+/// or return a context `gogo` may resume (as its own safety contract says).
 #[unsafe(naked)]
-pub unsafe extern "sysv64" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
+pub unsafe extern "sysv64" fn mcall(f: unsafe extern "C" fn(*mut G) -> *const Gobuf) {
     os_naked_asm!(
         "push rbp",                               // callee-saved registers stay on g's stack
         "push rbx",
@@ -95,7 +102,8 @@ pub unsafe extern "sysv64" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
         "mov rsi, rdi",
         concat!("mov ", cabi_arg0!(), ", rax"),    // f(g)
         "call rsi",
-        "ud2",                                    // f must not return
+        "mov rdi, rax",                           // f returned the context to run: gogo(it)
+        "jmp {gogo}",
         "2:",
         "pop r15",                                // resumed by gogo(&g.sched)
         "pop r14",
@@ -116,6 +124,7 @@ pub unsafe extern "sysv64" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
         g_locks = const G_LOCKS,
         m_g0 = const M_G0,
         badmcall = sym crate::proc::badmcall,
+        gogo = sym gogo,
     )
 }
 

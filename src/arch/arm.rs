@@ -60,12 +60,15 @@ pub unsafe extern "C" fn gogo(buf: *const Gobuf) -> ! {
 }
 
 /// Saves the current goroutine's context in g.sched, switches to g0's stack and calls
-/// `f(gp)`, which must not return; `gogo(&gp.sched)` later resumes after the mcall (Go's mcall).
+/// `f(gp)` (Go's mcall); `gogo(&gp.sched)` later resumes after the mcall. `f` may return the
+/// context to switch to, which mcall then enters with `gogo` (a branch, not a call): see the
+/// amd64 mcall for why (the return-address predictor).
 ///
 /// # Safety
-/// Must be called on a user goroutine (not g0) with a valid M; `f` must end in gogo or schedule.
+/// Must be called on a user goroutine (not g0) with a valid M; `f` must end in gogo or schedule,
+/// or return a context `gogo` may resume (as its own safety contract says).
 #[unsafe(naked)]
-pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
+pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> *const Gobuf) {
     os_naked_asm!(
         "push {{r4-r12, lr}}",                 // callee-saved registers stay on g's stack
         "vpush {{d8-d15}}",                    // (r12 only pads the frame to 8 bytes: 104)
@@ -89,7 +92,7 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
         "mov r0, r1",                          // f(g)
         "mov r11, #0",
         "blx r2",
-        "udf #0",                              // f must not return
+        "b {gogo}",                            // f returned the context to run: gogo(it), r0 = it
         ".p2align 2",
         "2:",
         "vpop {{d8-d15}}",                     // resumed by gogo(&g.sched)
@@ -104,6 +107,7 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
         g_m = const G_M,
         m_g0 = const M_G0,
         badmcall = sym crate::proc::badmcall,
+        gogo = sym gogo,
     )
 }
 

@@ -60,12 +60,15 @@ pub unsafe extern "C" fn gogo(buf: *const Gobuf) -> ! {
 }
 
 /// Saves the current goroutine's context in g.sched, switches to g0's stack and calls
-/// `f(gp)`, which must not return; `gogo(&gp.sched)` later resumes after the mcall (Go's mcall).
+/// `f(gp)` (Go's mcall); `gogo(&gp.sched)` later resumes after the mcall. `f` may return the
+/// context to switch to, which mcall then enters with `gogo` (a branch, not a call): see the
+/// amd64 mcall for why (the return-address predictor).
 ///
 /// # Safety
-/// Must be called on a user goroutine (not g0) with a valid M; `f` must end in gogo or schedule.
+/// Must be called on a user goroutine (not g0) with a valid M; `f` must end in gogo or schedule,
+/// or return a context `gogo` may resume (as its own safety contract says).
 #[unsafe(naked)]
-pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
+pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> *const Gobuf) {
     os_naked_asm!(
         "sub sp, sp, #160",                   // callee-saved registers stay on g's stack
         "stp x19, x20, [sp, #0]",
@@ -97,7 +100,7 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
         "mov x0, x1",                         // f(g)
         "mov x29, xzr",
         "blr x12",
-        "brk #0",                             // f must not return
+        "b {gogo}",                           // f returned the context to run: gogo(it), x0 = it
         "2:",
         "ldp x19, x20, [sp, #0]",             // resumed by gogo(&g.sched)
         "ldp x21, x22, [sp, #16]",
@@ -120,6 +123,7 @@ pub unsafe extern "C" fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
         g_m = const G_M,
         m_g0 = const M_G0,
         badmcall = sym crate::proc::badmcall,
+        gogo = sym gogo,
     )
 }
 

@@ -121,6 +121,16 @@ pub fn schedule() -> ! {
 
 /// Go's execute: runs gp on the current M (its P's schedtick counts it unless it inherits).
 pub(super) fn execute(gp: *mut G, inherit_time: bool) -> ! {
+    let buf = execute_prepare(gp, inherit_time);
+    // SAFETY: execute_prepare made gp this M's running g; buf is its saved context.
+    unsafe { arch::gogo(buf) }
+}
+
+/// execute without its last step: makes gp this M's running g and returns the context to
+/// `gogo` into, for an mcall'd function to return (arch's `mcall`: why returning beats calling
+/// gogo).
+#[inline]
+pub(super) fn execute_prepare(gp: *mut G, inherit_time: bool) -> *const Gobuf {
     // SAFETY: gp is runnable and ours.
     if unsafe { (*gp).lazy_stack.load(Ordering::Relaxed) } != 0 {
         stack_for_first_run(getp(), gp);
@@ -142,7 +152,7 @@ pub(super) fn execute(gp: *mut G, inherit_time: bool) -> ! {
         if !inherit_time {
             (*pp).schedtick = (*pp).schedtick.wrapping_add(1);
         }
-        arch::gogo(&(*gp).sched)
+        &(*gp).sched
     }
 }
 
@@ -278,9 +288,10 @@ fn quiet(mp: *mut M, pp: *mut P) -> bool {
     }
 }
 
-/// Runs what the quiet path found, as schedule's last step does.
+/// Runs what the quiet path found, as schedule's last step does: returns the context to
+/// switch to, for the mcall'd function to return.
 #[inline(always)]
-fn run_found(next: *mut G, inherit: bool) -> ! {
+fn run_found(next: *mut G, inherit: bool) -> *const Gobuf {
     // SAFETY: getg is g0 here, the M's own.
     if unsafe { (*arch::getg()).locks } != 0 {
         crate::throw("schedule: holding locks");
@@ -291,7 +302,7 @@ fn run_found(next: *mut G, inherit: bool) -> ! {
         startlockedm(next);
         schedule()
     }
-    execute(next, inherit)
+    execute_prepare(next, inherit)
 }
 
 /// What one step of find_runnable found.
@@ -638,7 +649,7 @@ pub fn gopark(unlockf: Option<unsafe fn(*mut G, usize) -> bool>, lock: usize, re
 }
 
 /// Go's park_m (on g0): gp becomes _Gwaiting; run the unlock hook; schedule.
-pub(super) unsafe extern "C" fn park_m(gp: *mut G) -> ! {
+pub(super) unsafe extern "C" fn park_m(gp: *mut G) -> *const Gobuf {
     check_stack(gp);
     casgstatus(gp, GStatus::Running, GStatus::Waiting);
     dropg();
@@ -658,7 +669,7 @@ pub(super) unsafe extern "C" fn park_m(gp: *mut G) -> ! {
                 if crate::trace::on() {
                     crate::trace::go_unblock(gp);
                 }
-                execute(gp, true);
+                return execute_prepare(gp, true);
             }
         }
     }
@@ -669,7 +680,7 @@ pub(super) unsafe extern "C" fn park_m(gp: *mut G) -> ! {
     let pp = getp();
     if quiet(getm(), pp) {
         if let Some((next, inherit)) = runqget(pp) {
-            run_found(next, inherit)
+            return run_found(next, inherit);
         }
     }
     schedule()
@@ -716,7 +727,7 @@ pub fn gosched() {
 /// either way it runs after every goroutine already queued on this P, before any queued later,
 /// and an idle P may steal it. This takes the local way, without sched.lock or the trip
 /// through find_runnable (README "API", `gort::gosched`: what it guarantees).
-pub(crate) unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
+pub(crate) unsafe extern "C" fn gosched_m(gp: *mut G) -> *const Gobuf {
     let pp = getp();
     if !quiet(getm(), pp) {
         gosched_impl(gp, false)
@@ -739,7 +750,7 @@ pub(crate) unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
 /// (`preempt_check`) or asynchronously (the OS layer's preemption continues here, with gp's
 /// context saved for its resume path). Unlike a yield, a preemption keeps goroutine 1's hold on
 /// the initial thread (lockosthread.rs).
-pub(crate) unsafe extern "C" fn gopreempt_m(gp: *mut G) -> ! {
+pub(crate) unsafe extern "C" fn gopreempt_m(gp: *mut G) -> *const Gobuf {
     gosched_impl(gp, true)
 }
 
@@ -812,7 +823,7 @@ pub extern "C" fn goexit1() -> ! {
 }
 
 /// Go's goexit0 (on g0): gp becomes _Gdead and goes on the P's free list with its stack.
-pub(super) unsafe extern "C" fn goexit0(gp: *mut G) -> ! {
+pub(super) unsafe extern "C" fn goexit0(gp: *mut G) -> *const Gobuf {
     check_stack(gp);
     if crate::trace::on() {
         crate::trace::go_stop(gp, crate::trace::STOP_EXIT);

@@ -156,7 +156,7 @@ pub(super) fn exitsyscallfast(oldp: *mut P) -> bool {
 
 /// Go's exitsyscall0 (on g0): no P for gp: run it on an idle P if one appeared, else queue it
 /// globally and park this M.
-pub(super) unsafe extern "C" fn exitsyscall0(gp: *mut G) -> ! {
+pub(super) unsafe extern "C" fn exitsyscall0(gp: *mut G) -> *const Gobuf {
     casgstatus(gp, GStatus::Syscall, GStatus::Runnable);
     dropg();
     let mut s = SCHED.lock.lock();
