@@ -845,11 +845,19 @@ pub(super) unsafe extern "C" fn goexit0(gp: *mut G) -> *const Gobuf {
             crate::throw("internal lockOSThread error");
         }
     }
-    gfput(getp(), gp);
+    let pp = getp();
+    gfput(pp, gp);
     if locked {
         // The goroutine may have locked this thread because it put it in an unusual state: the
         // thread goes with it (Go's goexit0 → mexit).
         mexit();
+    }
+    // The quiet path, as park_m's: the next goroutine of this P's queue (a spawner's children
+    // finishing one after another) without the trip through find_runnable.
+    if quiet(mp, pp) {
+        if let Some((next, inherit)) = runqget(pp) {
+            return run_found(next, inherit);
+        }
     }
     schedule()
 }
