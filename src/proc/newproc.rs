@@ -154,6 +154,8 @@ pub(super) fn malg() -> *mut G {
 /// its stack was just used, so its top pages are likely resident and cached), else stackalloc.
 /// Lazy stacks are what let a burst of spawns cost g structs only: goroutines that run and exit
 /// hand their stacks on to the ones that start after them instead of each touching a fresh stack.
+/// Out of line: inlined into execute it made every switch save and restore six registers.
+#[inline(never)]
 pub(super) fn stack_for_first_run(pp: *mut P, gp: *mut G) {
     // SAFETY: on g0 with pp owned by this M; gp is runnable, ours, and has never run; a donor
     // popped from pp's free list is dead and goes back on one of its lists.
