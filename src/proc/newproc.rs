@@ -197,11 +197,18 @@ pub(super) fn clear_stack(gp: *mut G) {
 pub fn casgstatus(gp: *mut G, old: GStatus, new: GStatus) {
     // SAFETY: gp is a valid g.
     let st = unsafe { &(*gp).atomicstatus };
-    // AcqRel: the goroutine's state written before a transition is visible to whoever observes
-    // the new status (e.g. a waker that sees _Gwaiting sees the saved context).
-    if let Err(cur) = st.compare_exchange(old, new, Ordering::AcqRel, Ordering::Acquire) {
+    // A check and a store, not Go's CAS: Go needs the CAS because its garbage collector sets a
+    // scan bit in the status from other threads; here nothing writes a g's status but the one
+    // party that owns the g at that moment (its M while it runs, the waker that dequeued it,
+    // the M that took it off a run queue), so the transition cannot race and the check only
+    // catches a wrong old status. The CAS's lock prefix was a full barrier on every switch.
+    // Release: the goroutine's state written before a transition is visible to whoever
+    // observes the new status (e.g. a waker that sees _Gwaiting sees the saved context).
+    let cur = st.load(Ordering::Relaxed);
+    if cur != old {
         bad_casgstatus(old, new, cur);
     }
+    st.store(new, Ordering::Release);
 }
 
 /// casgstatus's failure, out of line: the message's formatting was inlined with casgstatus
