@@ -71,7 +71,3 @@ pub fn fastrand() -> u32 {
     r
 }
 
-/// A uniformly random number in [0, n) (Go's fastrandn).
-pub fn fastrandn(n: u32) -> u32 {
-    ((fastrand() as u64 * n as u64) >> 32) as u32
-}

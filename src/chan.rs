@@ -1009,6 +1009,24 @@ impl<T: Copy> Scratch<T> {
     }
 }
 
+/// The poll order: a uniform random permutation of `order` (Fisher-Yates, as Go's selectgo).
+/// Go draws fastrandn per step; here one 32-bit draw serves 7 steps: x is a fraction in [0, 1),
+/// and each step's index is the integer part of x × (i + 1), the fraction part left for the
+/// next. The 7 indices are the mixed-radix digits of floor(x × 8!), so each of the 8! outcomes
+/// comes from 2^32 / 8! draws give or take one: a bias below 8! / 2^32 < 10^-5.
+#[inline(always)]
+fn shuffle(order: &mut [usize], mut draw: impl FnMut() -> u32) {
+    let mut x = 0u32;
+    for i in 1..order.len() {
+        if i % 7 == 1 {
+            x = draw();
+        }
+        let p = x as u64 * (i as u64 + 1);
+        x = p as u32;
+        order.swap(i, (p >> 32) as usize);
+    }
+}
+
 fn selectgo_erased(cases: &[Case<'_>], elems: &[*mut u8], block: bool) -> Option<(usize, bool)> {
     let n = cases.len();
     // Cases without a channel are left out of the poll and lock orders (as Go's nil channels).
@@ -1040,16 +1058,30 @@ fn selectgo_erased(cases: &[Case<'_>], elems: &[*mut u8], block: bool) -> Option
             _ => WaitReason::Select,
         });
     }
-    // Poll order: a uniform random permutation (Fisher-Yates with fastrandn, as Go).
-    for i in 1..pollorder.len() {
-        let j = crate::alg::fastrandn(i as u32 + 1) as usize;
-        pollorder.swap(i, j);
-    }
-    // Lock order: by channel address, each channel once.
+    shuffle(pollorder, crate::alg::fastrand);
     let chan = |i: usize| match chans[i] {
         Some(c) => c,
         None => crate::throw("selectgo: a case without a channel in the lock order"),
     };
+    // Pass 0 (gort's, not Go's): each channel alone, in poll order, under its own lock. A case
+    // found ready here is as good as one found with every lock held: the operation is done
+    // under its channel's lock, and the select takes effect at that moment. Only "nothing is
+    // ready" needs every lock at once (that decides a default or a park, and a channel polled
+    // early may have become ready since), so that answer still comes from pass 1 below. When a
+    // case is ready, as in a busy select loop, this takes one lock instead of all of them, and
+    // skips the lock order's sort (bench select4: each select locked and unlocked 4 channels).
+    for &i in pollorder.iter() {
+        let c = chan(i);
+        c.lock();
+        // SAFETY: c is locked by this thread; elems[i] points into case i, borrowed for the call.
+        if let Some(ok) = unsafe { c.try_op(cases[i].ops.is_send(), elems[i]) } {
+            // try_op released the lock.
+            return Some((i, ok));
+        }
+        // SAFETY: locked just above; try_op kept it locked (it found nothing to do).
+        unsafe { c.unlock() };
+    }
+    // Lock order: by channel address, each channel once.
     // (address, case) pairs: each channel's address asked for once, not at every comparison.
     let mut lock = Scratch::new(pollorder.len(), (0usize, 0usize));
     for (l, &i) in lock.as_mut_slice().iter_mut().zip(pollorder.iter()) {
@@ -1750,5 +1782,55 @@ mod loom_tests {
             assert_eq!(closes.load(Ordering::Relaxed), 1);
             assert_eq!(senders.load(Ordering::Relaxed), 0);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shuffle;
+
+    /// Every ordering of `n` cases, for draws spread evenly over the u32 range: each must come
+    /// out equally often, give or take one (the bias bound of `shuffle`'s doc), and each result
+    /// must be a permutation.
+    fn counts(n: usize, draws: u64) -> alloc::collections::BTreeMap<Vec<usize>, u64> {
+        let mut seen = alloc::collections::BTreeMap::new();
+        for k in 0..draws {
+            let x = ((k << 32) / draws) as u32;
+            let mut order: Vec<usize> = (0..n).collect();
+            shuffle(&mut order, || x);
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, (0..n).collect::<Vec<_>>(), "not a permutation: {order:?}");
+            *seen.entry(order).or_insert(0) += 1;
+        }
+        seen
+    }
+
+    #[test]
+    fn shuffle_is_uniform_over_orderings() {
+        for (n, fact) in [(2u64, 2u64), (3, 6), (4, 24), (5, 120), (8, 40_320)] {
+            let per = 8;
+            let seen = counts(n as usize, fact * per);
+            assert_eq!(seen.len() as u64, fact, "n={n}: not every ordering occurs");
+            for (order, &c) in &seen {
+                assert!(c.abs_diff(per) <= 1, "n={n}: {order:?} occurred {c} times, not {per}");
+            }
+        }
+    }
+
+    #[test]
+    fn shuffle_draws_again_after_seven_steps() {
+        // Beyond 8 cases a fresh draw continues the permutation: with every draw 0 the
+        // result is the rotation Fisher-Yates gives for j = 0 at every step.
+        let mut calls = 0;
+        let mut order: Vec<usize> = (0..20).collect();
+        shuffle(&mut order, || {
+            calls += 1;
+            0
+        });
+        assert_eq!(calls, 3, "steps 1-7, 8-14, 15-19");
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..20).collect::<Vec<_>>());
     }
 }
