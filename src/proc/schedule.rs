@@ -129,7 +129,7 @@ pub(super) fn execute(gp: *mut G, inherit_time: bool) -> ! {
 /// execute without its last step: makes gp this M's running g and returns the context to
 /// `gogo` into, for an mcall'd function to return (arch's `mcall`: why returning beats calling
 /// gogo).
-#[inline]
+#[inline(always)]
 pub(super) fn execute_prepare(gp: *mut G, inherit_time: bool) -> *const Gobuf {
     // SAFETY: gp is runnable and ours.
     if unsafe { (*gp).lazy_stack.load(Ordering::Relaxed) } != 0 {
