@@ -17,7 +17,9 @@
 //!
 //! Switch protocol: a goroutine gives up the CPU only through `mcall`, which pushes the System V
 //! callee-saved registers (rbx, rbp, r12-r15) on the goroutine's own stack and saves sp/pc in
-//! `g.sched`; `gogo` restores sp and jumps to pc, which pops them again. A fresh goroutine starts
+//! `g.sched`; `gogo` restores sp and jumps to pc, which pops them again. The function mcall
+//! calls on g0 either never returns or returns the context to enter next, which mcall jumps
+//! into through `gogo` (why: `mcall`'s doc). A fresh goroutine starts
 //! at its entry function with `sched.ctx` as its C argument and `goexit` as its return address.
 //! The switch functions are `extern "sysv64"` on every OS (the C ABI on linux and darwin; on
 //! windows a Win64 caller saves rdi, rsi and xmm6-15 around them itself, so mcall pushes only
