@@ -109,6 +109,11 @@ impl<S: Status> AtomicStatus<S> {
     pub fn load(&self, o: core::sync::atomic::Ordering) -> S {
         S::from_u32(self.v.load(o))
     }
+    /// Whether the status is `s` (compares the raw word: no conversion, no check of its value).
+    #[inline]
+    pub fn is(&self, s: S, o: core::sync::atomic::Ordering) -> bool {
+        self.v.load(o) == s.into()
+    }
     /// Stores a status.
     #[inline]
     pub fn store(&self, s: S, o: core::sync::atomic::Ordering) {

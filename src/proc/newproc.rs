@@ -204,9 +204,8 @@ pub fn casgstatus(gp: *mut G, old: GStatus, new: GStatus) {
     // catches a wrong old status. The CAS's lock prefix was a full barrier on every switch.
     // Release: the goroutine's state written before a transition is visible to whoever
     // observes the new status (e.g. a waker that sees _Gwaiting sees the saved context).
-    let cur = st.load(Ordering::Relaxed);
-    if cur != old {
-        bad_casgstatus(old, new, cur);
+    if !st.is(old, Ordering::Relaxed) {
+        bad_casgstatus(old, new, st.load(Ordering::Relaxed));
     }
     st.store(new, Ordering::Release);
 }
