@@ -77,7 +77,8 @@ struct Workload {
     /// target/bench/; the other side is the same program without: issue 20's overhead rows) or
     /// "unprofiled" (both sides run the program built with gort's `pprof` feature; the gort side
     /// with GODEBUG=cpuprofile=target/bench/NAME.prof: the profiler's overhead; both timed whole,
-    /// exec to exit, so the profile's start and its write at exit count: `run_whole`).
+    /// exec to exit, so the profile's start and its write at exit count: `run_whole`), or "asm"
+    /// (benches/asm's static assembly hello: the `hello-asm` row's floor).
     vs: &'static str,
     kind: Kind,
 }
@@ -152,6 +153,9 @@ static WORKLOADS: &[Workload] = &[
     w("select4", Some(1)),
     w("select4", Some(2)),
     w("hello", None),
+    // The same program against the floor: a static assembly hello (benches/asm), execve + one
+    // write + exit_group (issue 22's startup aim: within 1.25x of it).
+    Workload { name: "hello-asm", procs: None, prog: "hello", arg: None, result: "hello", vs: "asm", kind: Kind::Plain },
     w("rss", Some(2)),
     // gort with 2 KB stacks (go_with_stack) against Go's default (2 KB, growing).
     Workload {
@@ -405,6 +409,13 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
         }
     };
 
+    // The assembly floor, for the `vs: "asm"` row.
+    let asm_hello = if selected.iter().any(|&i| WORKLOADS[i].vs == "asm") {
+        asm_hello_setup(&root, &out_dir)
+    } else {
+        Err("not needed".into())
+    };
+
     // Runs: per workload, gort and Go alternately.
     let mut samples: Vec<Sample> = Vec::new();
     for &w in &selected {
@@ -427,11 +438,12 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
                         .ok_or_else(|| format!("no bench_{} built with the trace feature", wl.prog)),
                     ("gort", _) => gort_exe(wl.prog).ok_or_else(|| format!("no gort binary bench_{}", wl.prog)),
                     ("glibc", _) => glibc_exe(wl.prog),
+                    ("asm", _) => asm_hello.clone(),
                     _ => go_exe(wl.prog),
                 };
                 let result = match (exe, wl.kind) {
                     (Err(e), _) => Err(e),
-                    (Ok(exe), _) if wl.name == "hello" => time_execs(&root, &exe, hello_execs),
+                    (Ok(exe), _) if wl.prog == "hello" => time_execs(&root, &exe, hello_execs),
                     (Ok(exe), Kind::Plain) if wl.vs == "untraced" && imp == "gort" => {
                         // Hundreds of MB of JSON for the ping-pong: deleted after the run.
                         let trace = out_dir.join(format!("trace-{}.json", wl.label().replace('/', "-p")));
@@ -878,6 +890,26 @@ fn time_execs(root: &Path, exe: &Path, n: usize) -> Result<(f64, String), String
     Ok((t0.elapsed().as_secs_f64() * 1e6 / n as f64, "us/run".into()))
 }
 
+/// Builds benches/asm's static assembly hello for the host (linux x86-64 only) with clang into
+/// `dir`; Err says why there is none.
+fn asm_hello_setup(root: &Path, dir: &Path) -> Result<PathBuf, String> {
+    if HOST != "x86_64-unknown-linux-gnu" {
+        return Err(format!("benches/asm has no hello for {HOST}"));
+    }
+    let src = root.join("benches/asm/hello_x86_64_linux.S");
+    let exe = dir.join("asm-hello");
+    let out = Command::new("clang")
+        .args(["-nostdlib", "-static", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .map_err(|e| format!("clang: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("clang {}: {}", src.display(), String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(exe)
+}
+
 /// Makes sure `go` exists (apt-get install golang-go when root) and builds the Go programs into
 /// `dir`. Err says why there is no Go column.
 fn go_setup(root: &Path, dir: &Path, names: &[&str]) -> Result<(), String> {
@@ -1123,6 +1155,7 @@ fn report_svg(m: &Machine, runs: usize, rows: &[RowStats]) -> String {
         "glibc" => ("glibc", GLIBC),
         "untraced" => ("gort untraced", BASELINE),
         "unprofiled" => ("gort unprofiled", BASELINE),
+        "asm" => ("asm hello", GLIBC),
         _ => ("Go", GO),
     };
     let mut others: Vec<(&str, &str)> = Vec::new();
