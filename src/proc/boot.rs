@@ -47,6 +47,13 @@ pub extern "C" fn runtime_check() {
 pub unsafe extern "C" fn runtime_args(argc: isize, argv: *const *const u8) {
     // SAFETY: forwarded from rt0_go.
     let a = unsafe { os::sysargs(argc as usize, argv) };
+    // Until parsedebugvars decides boottrace, each step's line is formatted into a buffer in
+    // case it is on: a third of hello's startup instructions. A GODEBUG that does not mention
+    // boottrace (nearly every run) decides it here already; one that does waits for the parse.
+    let godebug = args::gogetenv_raw("GODEBUG").unwrap_or_default();
+    if !godebug.windows(b"boottrace".len()).any(|w| w == b"boottrace") {
+        crate::print::boottrace_decide(false);
+    }
     boottrace("args", format_args!("argc={} envc={} {}", args::argc(), args::envc(), a));
 }
 
