@@ -206,7 +206,7 @@ pub fn preemptm(mp: *mut M) {
 /// Go's wantAsyncPreempt: sysmon asked this goroutine to yield and it is running.
 fn want_async_preempt(gp: *mut G) -> bool {
     // SAFETY: gp is the interrupted, valid g.
-    unsafe { (*gp).preempt.load(Ordering::Relaxed) && crate::proc::readgstatus(gp) == GStatus::Running }
+    unsafe { (*gp).preempt.load(Ordering::Relaxed) && crate::proc::gstatus_is(gp, GStatus::Running) }
 }
 
 /// Go's isAsyncSafePoint, for gort: the interrupted goroutine may be switched out at `pc`

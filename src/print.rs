@@ -444,7 +444,7 @@ fn goroutine_header(w: &mut dyn Write, gp: *mut crate::gmp::G, running: bool) {
     let (goid, since) = unsafe { ((*gp).goid, (*gp).waitsince.load(Ordering::Relaxed)) };
     let status = if running { "running" } else { crate::proc::gstatus_str(gp) };
     let _ = write!(w, "\ngoroutine {} [{}", goid, status);
-    let waiting = !running && crate::proc::readgstatus(gp) == crate::gmp::GStatus::Waiting;
+    let waiting = !running && crate::proc::gstatus_is(gp, crate::gmp::GStatus::Waiting);
     let minutes = (crate::time::nanotime() - since) / 60_000_000_000;
     if waiting && since != 0 && minutes >= 1 {
         let _ = write!(w, ", {} minutes", minutes);

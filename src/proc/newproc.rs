@@ -227,6 +227,14 @@ pub fn readgstatus(gp: *mut G) -> GStatus {
     unsafe { (*gp).atomicstatus.load(Ordering::Acquire) }
 }
 
+/// `readgstatus(gp) == s`, without the conversion's range check (the checks on every runtime
+/// entry: preempt_check, gopark, in_syscall).
+#[inline]
+pub fn gstatus_is(gp: *mut G, s: GStatus) -> bool {
+    // SAFETY: gp is a valid g.
+    unsafe { (*gp).atomicstatus.is(s, Ordering::Acquire) }
+}
+
 /// Go's gfput: a dead g goes on the P's free list (half move to the global list past 64); one
 /// without a stack on the P's bare list (likewise).
 pub(super) fn gfput(pp: *mut P, gp: *mut G) {

@@ -532,7 +532,7 @@ pub fn can_enter_syscall() -> bool {
             && gp != (*mp).gsignal
             && (*gp).locks == 0
             && !(*mp).p.load(Ordering::Relaxed).is_null()
-            && readgstatus(gp) == GStatus::Running
+            && gstatus_is(gp, GStatus::Running)
     }
 }
 

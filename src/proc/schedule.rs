@@ -634,7 +634,7 @@ fn dropg_preempted() -> (*mut M, *mut G) {
 /// lock)` runs; if it returns false the goroutine resumes at once.
 pub fn gopark(unlockf: Option<unsafe fn(*mut G, usize) -> bool>, lock: usize, reason: WaitReason) {
     let gp = arch::getg();
-    if readgstatus(gp) == GStatus::Syscall {
+    if gstatus_is(gp, GStatus::Syscall) {
         syscall_misuse();
     }
     // SAFETY: gp is the running user g.
@@ -777,7 +777,7 @@ fn gosched_impl(gp: *mut G, preempted: bool) -> ! {
 /// Whether the running goroutine is inside `syscall::blocking` (between entersyscall and
 /// exitsyscall: it has no P).
 pub fn in_syscall() -> bool {
-    readgstatus(arch::getg()) == GStatus::Syscall
+    gstatus_is(arch::getg(), GStatus::Syscall)
 }
 
 /// The runtime services a goroutine may not use without its P (inside `syscall::blocking`) panic
@@ -804,7 +804,7 @@ pub fn check_has_p() {
 #[inline]
 pub fn preempt_check() {
     let gp = arch::getg();
-    if readgstatus(gp) == GStatus::Syscall {
+    if gstatus_is(gp, GStatus::Syscall) {
         syscall_misuse();
     }
     // SAFETY: gp is the running g.

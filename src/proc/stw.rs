@@ -221,7 +221,7 @@ pub fn num_goroutine() -> i64 {
 /// Number of goroutines parked (_Gwaiting) right now (the `testing` feature's view).
 #[cfg(feature = "testing")]
 pub fn num_waiting() -> usize {
-    ALLGS.lock().0.iter().filter(|&&gp| readgstatus(gp) == GStatus::Waiting).count()
+    ALLGS.lock().0.iter().filter(|&&gp| gstatus_is(gp, GStatus::Waiting)).count()
 }
 
 /// The running goroutine of this thread (m.curg when on g0 or gsignal), or null.

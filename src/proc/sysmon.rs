@@ -14,7 +14,7 @@ const STAMP_PERIOD_NS: i64 = 20_000_000_000;
 pub(crate) fn stamp_waiting(now: i64, age_ns: i64) {
     let allgs = ALLGS.lock();
     for &gp in allgs.0.iter() {
-        if readgstatus(gp) == GStatus::Waiting {
+        if gstatus_is(gp, GStatus::Waiting) {
             // SAFETY: gp is a g of allgs (never freed); waitsince is atomic. A goroutine that
             // woke meanwhile gets a stamp execute clears, or one a little late: approximate,
             // as Go's.
