@@ -70,4 +70,3 @@ pub fn fastrand() -> u32 {
     crate::proc::releasem(mp);
     r
 }
-

@@ -1808,7 +1808,10 @@ mod tests {
 
     #[test]
     fn shuffle_is_uniform_over_orderings() {
-        for (n, fact) in [(2u64, 2u64), (3, 6), (4, 24), (5, 120), (8, 40_320)] {
+        // Under Miri the 8-case sweep (322 560 shuffles) would take most of CI's Miri step.
+        let sizes: &[(u64, u64)] =
+            if cfg!(miri) { &[(2, 2), (3, 6), (4, 24)] } else { &[(2, 2), (3, 6), (4, 24), (5, 120), (8, 40_320)] };
+        for &(n, fact) in sizes {
             let per = 8;
             let seen = counts(n as usize, fact * per);
             assert_eq!(seen.len() as u64, fact, "n={n}: not every ordering occurs");

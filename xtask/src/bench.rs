@@ -155,7 +155,15 @@ static WORKLOADS: &[Workload] = &[
     w("hello", None),
     // The same program against the floor: a static assembly hello (benches/asm), execve + one
     // write + exit_group (issue 22's startup aim: within 1.25x of it).
-    Workload { name: "hello-asm", procs: None, prog: "hello", arg: None, result: "hello", vs: "asm", kind: Kind::Plain },
+    Workload {
+        name: "hello-asm",
+        procs: None,
+        prog: "hello",
+        arg: None,
+        result: "hello",
+        vs: "asm",
+        kind: Kind::Plain,
+    },
     w("rss", Some(2)),
     // gort with 2 KB stacks (go_with_stack) against Go's default (2 KB, growing).
     Workload {
