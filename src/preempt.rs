@@ -237,5 +237,8 @@ unsafe fn async_safe_point(gp: *mut G, mp: *mut M, pc: usize, sp: usize) -> bool
             // instructions, mcall and systemstack keep the slot's address a while): the goroutine
             // may resume on another thread (the OS layer's thread_pointer_live).
             && !os::thread_pointer_live(pc)
+            // Not in gogo after its switch to gp's stack: it has yet to read gp's gobuf, which
+            // this preemption is about to overwrite (`arch::in_gogo`).
+            && !crate::arch::in_gogo(pc)
     }
 }

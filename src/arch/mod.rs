@@ -6,6 +6,20 @@
 //! differ per OS as macros (see each arch file's module doc). Arch-neutral code uses only the
 //! names re-exported here, Go's names.
 
+/// The global label at the end of `gogo` (`in_gogo`), as the OS's assembler spells a C symbol.
+#[cfg(target_vendor = "apple")]
+macro_rules! gogo_end_label {
+    () => {
+        "_gort_gogo_end"
+    };
+}
+#[cfg(not(target_vendor = "apple"))]
+macro_rules! gogo_end_label {
+    () => {
+        "gort_gogo_end"
+    };
+}
+
 #[cfg_attr(target_arch = "x86_64", path = "amd64.rs")]
 #[cfg_attr(target_arch = "aarch64", path = "arm64.rs")]
 #[cfg_attr(target_arch = "arm", path = "arm.rs")]
