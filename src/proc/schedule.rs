@@ -276,7 +276,7 @@ pub(super) fn find_runnable() -> (*mut G, bool) {
 /// Whether nothing but this P's local queue can be due: no locked thread to serve, no timer on
 /// the P, an empty global queue (so not its every-61st turn either) and no stop-the-world.
 /// Then `schedule` would run the local queue's head, and
-/// gosched_m and park_m take it themselves (README "API", `gort::gosched`).
+/// gosched_m takes it itself (README "API", `gort::gosched`).
 #[inline]
 fn quiet(mp: *mut M, pp: *mut P) -> bool {
     // SAFETY: mp is ours; lockedg is its own field; pp is its P and timer0_when is atomic.
@@ -284,6 +284,26 @@ fn quiet(mp: *mut M, pp: *mut P) -> bool {
         (*mp).lockedg.is_null()
             && (*pp).timer0_when.load(Ordering::Relaxed) == 0
             && SCHED.runqsize.load(Ordering::Relaxed) == 0
+            && !SCHED.gcwaiting.load(Ordering::Acquire)
+    }
+}
+
+/// Whether `schedule` would take its next goroutine from this P's local queue if that queue
+/// is not empty: `quiet`, except that goroutines on the global queue are fine unless this is
+/// the P's every-61st turn (find_runnable's order: gcwaiting, this P's timers, the global queue
+/// on a fair turn, then the local queue). park_m and goexit0 take the local head themselves
+/// then; an empty local queue sends them to `schedule`. (gosched_m needs `quiet`: its yielder
+/// goes to the local queue's tail only where Go's global queue would put it in the same
+/// place.) A spawner whose children overflow the local queue keeps goroutines on the global
+/// queue for most of its run (skynet), and every switch went through find_runnable.
+#[inline]
+fn local_turn(mp: *mut M, pp: *mut P) -> bool {
+    // SAFETY: mp is ours; lockedg is its own field; pp is its P: timer0_when is atomic, and
+    // schedtick is its owner's (this M's).
+    unsafe {
+        (*mp).lockedg.is_null()
+            && (*pp).timer0_when.load(Ordering::Relaxed) == 0
+            && (SCHED.runqsize.load(Ordering::Relaxed) == 0 || !(*pp).schedtick.is_multiple_of(61))
             && !SCHED.gcwaiting.load(Ordering::Acquire)
     }
 }
@@ -676,9 +696,10 @@ pub(super) unsafe extern "C" fn park_m(gp: *mut G) -> *const Gobuf {
     ensure_sysmon();
     // The quiet path: what schedule would find, without its trip through find_runnable (the
     // switch from a parking goroutine to the one it just readied into runnext, as in a
-    // ping-pong).
+    // ping-pong; or to the local queue's head while others wait on the global queue, as in
+    // skynet).
     let pp = getp();
-    if quiet(getm(), pp) {
+    if local_turn(getm(), pp) {
         if let Some((next, inherit)) = runqget(pp) {
             return run_found(next, inherit);
         }
@@ -854,7 +875,7 @@ pub(super) unsafe extern "C" fn goexit0(gp: *mut G) -> *const Gobuf {
     }
     // The quiet path, as park_m's: the next goroutine of this P's queue (a spawner's children
     // finishing one after another) without the trip through find_runnable.
-    if quiet(mp, pp) {
+    if local_turn(mp, pp) {
         if let Some((next, inherit)) = runqget(pp) {
             return run_found(next, inherit);
         }
