@@ -109,6 +109,11 @@ impl<S: Status> AtomicStatus<S> {
     pub fn load(&self, o: core::sync::atomic::Ordering) -> S {
         S::from_u32(self.v.load(o))
     }
+    /// Whether the status is `s` (a compare of the word: no check that it holds a variant).
+    #[inline]
+    pub fn is(&self, s: S, o: core::sync::atomic::Ordering) -> bool {
+        self.v.load(o) == s.into()
+    }
     /// Loads the status word as stored (for a check that reports a mismatch itself).
     #[inline]
     pub fn load_word(&self, o: core::sync::atomic::Ordering) -> u32 {
