@@ -501,7 +501,7 @@ pub unsafe fn newproc_end(
     runqput(pp, newg, next);
     if MAIN_STARTED.load(Ordering::Acquire) {
         ensure_sysmon();
-        wakep();
+        wakep_holding_p();
     }
     releasem(mp);
     newg

@@ -722,7 +722,7 @@ pub fn ready(gp: *mut G, next: bool) {
         crate::throw("ready: no P");
     }
     runqput(pp, gp, next);
-    wakep();
+    wakep_holding_p();
     releasem(mp);
 }
 
