@@ -114,6 +114,11 @@ impl<S: Status> AtomicStatus<S> {
     pub fn is(&self, s: S, o: core::sync::atomic::Ordering) -> bool {
         self.v.load(o) == s.into()
     }
+    /// Loads the status word as stored (for a check that reports a mismatch itself).
+    #[inline]
+    pub fn load_word(&self, o: core::sync::atomic::Ordering) -> u32 {
+        self.v.load(o)
+    }
     /// Stores a status.
     #[inline]
     pub fn store(&self, s: S, o: core::sync::atomic::Ordering) {
@@ -286,11 +291,13 @@ pub struct G {
     /// most G_CLOSURE_ALIGN), moved here by its creator while the g is dead and moved out by the
     /// goroutine as its first act (the run queue's release/acquire orders the two): no
     /// allocation per spawn.
-    pub closure: [core::mem::MaybeUninit<u64>; 3],
+    pub closure: [core::mem::MaybeUninit<u64>; 4],
 }
 
-/// Bytes of G.closure: a closure holding a channel end and two integers (skynet's) fits.
-pub const G_CLOSURE_BYTES: usize = core::mem::size_of::<[u64; 3]>();
+/// Bytes of G.closure: a closure holding a channel end and three integers fits (skynet's: `tx`,
+/// `num`, `i` and `sub`; Rust captures each variable its body names, where Go's `go` statement
+/// copies the call's evaluated arguments). 32 bytes fill G to exactly its 240-byte class.
+pub const G_CLOSURE_BYTES: usize = core::mem::size_of::<[u64; 4]>();
 /// Alignment of G.closure (u64's: 8 on every target gort supports, 32-bit arm included).
 pub const G_CLOSURE_ALIGN: usize = core::mem::align_of::<u64>();
 // G is allocated on its own (malg): keep it in the 240-byte size class on 64-bit targets.

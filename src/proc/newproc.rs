@@ -193,7 +193,26 @@ pub(super) fn clear_stack(gp: *mut G) {
     }
 }
 
-/// Go's casgstatus: status transitions by CAS; a mismatch is a runtime bug.
+/// Go's casgstatus: a status transition from `old`, which the status must be (a mismatch is a
+/// runtime bug: fatal).
+///
+/// A checked load and a store, not Go's CAS (Go's loops on the GC's scan bit, which gort does
+/// not have). Ordering argument: a g's status has one writer at a time, its owner: the M running
+/// it (Running to Waiting, Runnable, Syscall, Dead, and Syscall back), the M that took it off a
+/// run queue or was handed it (Runnable to Running), the waker that dequeued its wait record
+/// under that queue's lock, won its select or timeout claim (`selectdone`'s CAS), swapped it out
+/// of a poll descriptor or fired its sleep timer (Waiting to Runnable), the spawner that took it
+/// dead off a free list (Dead to Runnable). A park makes the g visible to wakers only after its
+/// transition (the unlock hook runs after it), and every hand-over of a g (run queues'
+/// release/acquire, locks, the claim CAS) orders the previous owner's writes before the next
+/// owner's reads. So the load reads the previous owner's transition (it happens before), no
+/// other write can fall between the load and the store, and a CAS would only add a locked
+/// instruction, five to seven of them per goroutine's life (spawn, first run, park, wake-up,
+/// run, exit); what it alone would catch is two owners at once, a runtime bug, whose sequential
+/// forms (a second ready, a ready of a running g) the check still catches. Release/Acquire: as
+/// the CAS's AcqRel, whoever reads the new status (the next owner's check, sysmon, find_g, a
+/// dump) sees what the owner wrote before the transition.
+#[inline]
 pub fn casgstatus(gp: *mut G, old: GStatus, new: GStatus) {
     // SAFETY: gp is a valid g.
     let st = unsafe { &(*gp).atomicstatus };
@@ -205,7 +224,7 @@ pub fn casgstatus(gp: *mut G, old: GStatus, new: GStatus) {
     // Release: the goroutine's state written before a transition is visible to whoever
     // observes the new status (e.g. a waker that sees _Gwaiting sees the saved context).
     if !st.is(old, Ordering::Relaxed) {
-        bad_casgstatus(old, new, st.load(Ordering::Relaxed));
+        bad_casgstatus(old, new, st.load_word(Ordering::Relaxed));
     }
     st.store(new, Ordering::Release);
 }
@@ -214,10 +233,10 @@ pub fn casgstatus(gp: *mut G, old: GStatus, new: GStatus) {
 /// at its 18 call sites (~1.3 KB of every program, issue 22).
 #[cold]
 #[inline(never)]
-fn bad_casgstatus(old: GStatus, new: GStatus, cur: GStatus) -> ! {
+fn bad_casgstatus(old: GStatus, new: GStatus, cur: u32) -> ! {
     crate::print::fatal_fmt(format_args!(
         "casgstatus: bad transition {} -> {} (status is {})",
-        old as u32, new as u32, cur as u32
+        old as u32, new as u32, cur
     ))
 }
 
@@ -496,7 +515,7 @@ pub unsafe fn newproc_end(
     runqput(pp, newg, next);
     if MAIN_STARTED.load(Ordering::Acquire) {
         ensure_sysmon();
-        wakep();
+        wakep_holding_p();
     }
     releasem(mp);
     newg

@@ -447,6 +447,18 @@ pub(super) fn handoffp(pp: *mut P) {
     }
 }
 
+/// wakep for a caller that holds its P (newproc, ready, with acquirem): with one P, the
+/// caller's, no P can be idle, and wakep would only spend its fence (the spinning handshake's
+/// StoreLoad barrier) to find that out. GOMAXPROCS changes only inside procresize with the
+/// world stopped, which cannot happen while the caller runs with its P; and the caller took
+/// its P after the last start of the world, so a 1 read here is the current value.
+#[inline]
+pub fn wakep_holding_p() {
+    if gomaxprocs() > 1 {
+        wakep();
+    }
+}
+
 /// Go's wakep: if nobody spins and a P is idle, start a spinning M for it.
 pub fn wakep() {
     // The submitter's half of the spinning handshake (spinning.rs): the caller just published

@@ -121,23 +121,26 @@ pub fn schedule() -> ! {
 
 /// Go's execute: runs gp on the current M (its P's schedtick counts it unless it inherits).
 pub(super) fn execute(gp: *mut G, inherit_time: bool) -> ! {
-    let buf = execute_prepare(gp, inherit_time);
+    let buf = execute_prepare(getm(), gp, inherit_time);
     // SAFETY: execute_prepare made gp this M's running g; buf is its saved context.
     unsafe { arch::gogo(buf) }
 }
 
-/// execute without its last step: makes gp this M's running g and returns the context to
+/// execute without its last step: makes gp the running g of `mp` (this M, from the caller's
+/// getm: the M is found through TLS, two loads, once per switch) and returns the context to
 /// `gogo` into, for an mcall'd function to return (arch's `mcall`: why returning beats calling
-/// gogo).
+/// gogo). Inlined into the quiet paths (park_m, goexit0, gosched_m) and execute: the call and
+/// its saved registers were ~9 instructions a switch; hello +656 bytes.
 #[inline(always)]
-pub(super) fn execute_prepare(gp: *mut G, inherit_time: bool) -> *const Gobuf {
+pub(super) fn execute_prepare(mp: *mut M, gp: *mut G, inherit_time: bool) -> *const Gobuf {
+    // SAFETY: mp is this M; its P is ours.
+    let pp = unsafe { (*mp).p.load(Ordering::Relaxed) };
     // SAFETY: gp is runnable and ours.
     if unsafe { (*gp).lazy_stack.load(Ordering::Relaxed) } != 0 {
-        stack_for_first_run(getp(), gp);
+        stack_for_first_run(pp, gp);
     }
     // Before gp is anyone's curg: a report then names the overflowing goroutine only.
     check_stack_run(gp);
-    let mp = getm();
     // SAFETY: gp is runnable and was taken off a queue by us; mp and its P are ours.
     unsafe {
         (*mp).curg = gp;
@@ -145,7 +148,6 @@ pub(super) fn execute_prepare(gp: *mut G, inherit_time: bool) -> *const Gobuf {
         casgstatus(gp, GStatus::Runnable, GStatus::Running);
         (*gp).waitsince.store(0, Ordering::Relaxed);
         (*gp).preempt.store(false, Ordering::Relaxed);
-        let pp = (*mp).p.load(Ordering::Relaxed);
         if crate::trace::on() {
             crate::trace::go_start(gp, pp);
         }
@@ -276,7 +278,7 @@ pub(super) fn find_runnable() -> (*mut G, bool) {
 /// Whether nothing but this P's local queue can be due: no locked thread to serve, no timer on
 /// the P, an empty global queue (so not its every-61st turn either) and no stop-the-world.
 /// Then `schedule` would run the local queue's head, and
-/// gosched_m and park_m take it themselves (README "API", `gort::gosched`).
+/// gosched_m takes it itself (README "API", `gort::gosched`).
 #[inline]
 fn quiet(mp: *mut M, pp: *mut P) -> bool {
     // SAFETY: mp is ours; lockedg is its own field; pp is its P and timer0_when is atomic.
@@ -288,10 +290,30 @@ fn quiet(mp: *mut M, pp: *mut P) -> bool {
     }
 }
 
-/// Runs what the quiet path found, as schedule's last step does: returns the context to
-/// switch to, for the mcall'd function to return.
+/// Whether `schedule` would take its next goroutine from this P's local queue if that queue
+/// is not empty: `quiet`, except that goroutines on the global queue are fine unless this is
+/// the P's every-61st turn (find_runnable's order: gcwaiting, this P's timers, the global queue
+/// on a fair turn, then the local queue). park_m and goexit0 take the local head themselves
+/// then; an empty local queue sends them to `schedule`. (gosched_m needs `quiet`: its yielder
+/// goes to the local queue's tail only where Go's global queue would put it in the same
+/// place.) A spawner whose children overflow the local queue keeps goroutines on the global
+/// queue for most of its run (skynet), and every switch went through find_runnable.
+#[inline]
+fn local_turn(mp: *mut M, pp: *mut P) -> bool {
+    // SAFETY: mp is ours; lockedg is its own field; pp is its P: timer0_when is atomic, and
+    // schedtick is its owner's (this M's).
+    unsafe {
+        (*mp).lockedg.is_null()
+            && (*pp).timer0_when.load(Ordering::Relaxed) == 0
+            && (SCHED.runqsize.load(Ordering::Relaxed) == 0 || !(*pp).schedtick.is_multiple_of(61))
+            && !SCHED.gcwaiting.load(Ordering::Acquire)
+    }
+}
+
+/// Runs what the quiet path found on this M (`mp`), as schedule's last step does: returns the
+/// context to switch to, for the mcall'd function to return.
 #[inline(always)]
-fn run_found(next: *mut G, inherit: bool) -> *const Gobuf {
+fn run_found(mp: *mut M, next: *mut G, inherit: bool) -> *const Gobuf {
     // SAFETY: getg is g0 here, the M's own.
     if unsafe { (*arch::getg()).locks } != 0 {
         crate::throw("schedule: holding locks");
@@ -302,7 +324,7 @@ fn run_found(next: *mut G, inherit: bool) -> *const Gobuf {
         startlockedm(next);
         schedule()
     }
-    execute_prepare(next, inherit)
+    execute_prepare(mp, next, inherit)
 }
 
 /// What one step of find_runnable found.
@@ -607,7 +629,14 @@ pub(super) fn check_timers_no_p(mut poll_until: i64) -> i64 {
 /// Go's dropg: the current M no longer runs its curg.
 #[cfg_attr(debug_assertions, track_caller)]
 pub(super) fn dropg() {
-    let (mp, gp) = dropg_preempted();
+    dropg_on(getm());
+}
+
+/// dropg with this M (`mp`) already at hand.
+#[cfg_attr(debug_assertions, track_caller)]
+#[inline]
+fn dropg_on(mp: *mut M) {
+    let gp = dropg_preempted_on(mp);
     // SAFETY: mp is ours.
     if unsafe { !(*mp).lockedg.is_null() } {
         main_init_unlock_at_switch(mp, gp);
@@ -615,10 +644,16 @@ pub(super) fn dropg() {
 }
 
 /// dropg for a preempted goroutine: goroutine 1 keeps its hold on the initial thread. Returns
-/// the M and the g it no longer runs.
+/// the g it no longer runs.
 #[cfg_attr(debug_assertions, track_caller)]
-fn dropg_preempted() -> (*mut M, *mut G) {
-    let mp = getm();
+fn dropg_preempted() -> *mut G {
+    dropg_preempted_on(getm())
+}
+
+/// dropg_preempted on this M (`mp`).
+#[cfg_attr(debug_assertions, track_caller)]
+#[inline]
+fn dropg_preempted_on(mp: *mut M) -> *mut G {
     // SAFETY: mp is ours; curg is the g we are switching away from.
     unsafe {
         let gp = (*mp).curg;
@@ -626,7 +661,7 @@ fn dropg_preempted() -> (*mut M, *mut G) {
             (*gp).m = ptr::null_mut();
         }
         (*mp).curg = ptr::null_mut();
-        (mp, gp)
+        gp
     }
 }
 
@@ -650,9 +685,10 @@ pub fn gopark(unlockf: Option<unsafe fn(*mut G, usize) -> bool>, lock: usize, re
 
 /// Go's park_m (on g0): gp becomes _Gwaiting; run the unlock hook; schedule.
 pub(super) unsafe extern "C" fn park_m(gp: *mut G) -> *const Gobuf {
+    let mp = getm();
     check_stack(gp);
     casgstatus(gp, GStatus::Running, GStatus::Waiting);
-    dropg();
+    dropg_on(mp);
     // SAFETY: gp is the g that just parked; its hook was set by gopark.
     unsafe {
         // Recorded before the hook lets a waker see gp, so the block precedes its unblock.
@@ -669,18 +705,20 @@ pub(super) unsafe extern "C" fn park_m(gp: *mut G) -> *const Gobuf {
                 if crate::trace::on() {
                     crate::trace::go_unblock(gp);
                 }
-                return execute_prepare(gp, true);
+                return execute_prepare(mp, gp, true);
             }
         }
     }
     ensure_sysmon();
     // The quiet path: what schedule would find, without its trip through find_runnable (the
     // switch from a parking goroutine to the one it just readied into runnext, as in a
-    // ping-pong).
-    let pp = getp();
-    if quiet(getm(), pp) {
+    // ping-pong; or to the local queue's head while others wait on the global queue, as in
+    // skynet).
+    // SAFETY: mp is this M; its P is ours.
+    let pp = unsafe { (*mp).p.load(Ordering::Relaxed) };
+    if local_turn(mp, pp) {
         if let Some((next, inherit)) = runqget(pp) {
-            return run_found(next, inherit);
+            return run_found(mp, next, inherit);
         }
     }
     schedule()
@@ -701,7 +739,7 @@ pub fn ready(gp: *mut G, next: bool) {
         crate::throw("ready: no P");
     }
     runqput(pp, gp, next);
-    wakep();
+    wakep_holding_p();
     releasem(mp);
 }
 
@@ -728,8 +766,10 @@ pub fn gosched() {
 /// and an idle P may steal it. This takes the local way, without sched.lock or the trip
 /// through find_runnable (README "API", `gort::gosched`: what it guarantees).
 pub(crate) unsafe extern "C" fn gosched_m(gp: *mut G) -> *const Gobuf {
-    let pp = getp();
-    if !quiet(getm(), pp) {
+    let mp = getm();
+    // SAFETY: mp is this M; its P is ours.
+    let pp = unsafe { (*mp).p.load(Ordering::Relaxed) };
+    if !quiet(mp, pp) {
         gosched_impl(gp, false)
     }
     check_stack(gp);
@@ -737,13 +777,13 @@ pub(crate) unsafe extern "C" fn gosched_m(gp: *mut G) -> *const Gobuf {
         crate::trace::go_stop(gp, crate::trace::STOP_SCHED);
     }
     casgstatus(gp, GStatus::Running, GStatus::Runnable);
-    dropg();
+    dropg_on(mp);
     // Taken before gp goes in, so gp runs next only if nothing else is queued here.
     let (next, inherit) = runqget(pp).unwrap_or((gp, false));
     if next != gp {
         runqput(pp, gp, false);
     }
-    run_found(next, inherit)
+    run_found(mp, next, inherit)
 }
 
 /// Go's gopreempt_m → goschedImpl (on g0): the goroutine was preempted, at a safe point
@@ -837,7 +877,7 @@ pub(super) unsafe extern "C" fn goexit0(gp: *mut G) -> *const Gobuf {
         (*mp).lockedg = ptr::null_mut();
         locked
     };
-    dropg();
+    dropg_on(mp);
     // SAFETY: gp is dead; its fields are ours, as are mp's.
     unsafe {
         (*gp).startfn = 0;
@@ -845,7 +885,8 @@ pub(super) unsafe extern "C" fn goexit0(gp: *mut G) -> *const Gobuf {
             crate::throw("internal lockOSThread error");
         }
     }
-    let pp = getp();
+    // SAFETY: mp is this M; its P is ours.
+    let pp = unsafe { (*mp).p.load(Ordering::Relaxed) };
     gfput(pp, gp);
     if locked {
         // The goroutine may have locked this thread because it put it in an unusual state: the
@@ -854,9 +895,9 @@ pub(super) unsafe extern "C" fn goexit0(gp: *mut G) -> *const Gobuf {
     }
     // The quiet path, as park_m's: the next goroutine of this P's queue (a spawner's children
     // finishing one after another) without the trip through find_runnable.
-    if quiet(mp, pp) {
+    if local_turn(mp, pp) {
         if let Some((next, inherit)) = runqget(pp) {
-            return run_found(next, inherit);
+            return run_found(mp, next, inherit);
         }
     }
     schedule()

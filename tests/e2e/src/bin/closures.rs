@@ -1,4 +1,4 @@
-//! e2e: where `gort::go` puts a goroutine's closure. A closure of up to 24 bytes (aligned to at
+//! e2e: where `gort::go` puts a goroutine's closure. A closure of up to 32 bytes (aligned to at
 //! most 8) goes into the g, a larger one to the top of the new goroutine's stack when its g
 //! comes with a stack (up to a sixty-fourth of the stack, 128 bytes at most), any other to the
 //! heap. Each kind below is spawned in rounds (the first takes fresh gs without stacks, later
@@ -105,6 +105,7 @@ fn kinds(stack: Option<usize>, tag: &str) {
     // wg (8) + i (8) + Tally (0) + bytes: 16 + N in all (8-aligned).
     bytes!(1, "24-byte");
     bytes!(9, "32-byte");
+    bytes!(17, "40-byte");
     bytes!(100, "120-byte");
     bytes!(120, "136-byte");
     if stack.is_none() {
