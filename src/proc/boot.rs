@@ -21,17 +21,17 @@ pub extern "C" fn runtime_check() {
             "rt0_go",
             format_args!(
                 "tls={} tls_base={:#x} &m0.tls={:#x} {}={} getg_is_g0={} g0.stack=[{:#x}, {:#x}) size={} m0.g0=&g0:{} g0.m=&m0:{}",
-                crate::sys::TLS_MECHANISM,
+                Str(crate::sys::TLS_MECHANISM),
                 base,
                 tls,
-                tls_check,
-                tls_ok,
-                arch::getg() == g0,
+                Str(tls_check),
+                bool_str(tls_ok),
+                bool_str(arch::getg() == g0),
                 s.lo,
                 s.hi,
                 s.hi - s.lo,
-                (*m0).g0 == g0,
-                (*g0).m == m0
+                bool_str((*m0).g0 == g0),
+                bool_str((*g0).m == m0)
             ),
         );
     }
@@ -58,7 +58,7 @@ pub extern "C" fn runtime_osinit() {
         "osinit",
         format_args!(
             "os={} ncpu={} physPageSize={} physHugePageSize={}",
-            os::GOOS,
+            Str(os::GOOS),
             os::ncpu(),
             os::phys_page_size(),
             os::phys_huge_page_size()
@@ -145,7 +145,7 @@ pub extern "C" fn runtime_schedinit() {
             // `{}` with a placeholder, not `{:?}` of the Option: Debug on a str pulls core's
             // escaping and Unicode tables into every program (2.7 KB of a stripped hello).
             "GOMAXPROCS env={} ncpu={} -> procs={}",
-            env.map_or("<unset>", |v| core::str::from_utf8(v).unwrap_or("<non-utf8>")),
+            Str(env.map_or("<unset>", |v| core::str::from_utf8(v).unwrap_or("<non-utf8>"))),
             os::ncpu(),
             procs
         ),

@@ -328,7 +328,7 @@ pub fn schedtrace(detail: bool) {
                     (*pp).timers.lock().len()
                 );
             } else {
-                let _ = write!(w, "{}{}", if i == 0 { " [" } else { " " }, h);
+                let _ = write!(w, "{}{}", Str(if i == 0 { " [" } else { " " }), h);
                 if i as i32 == procs - 1 {
                     let _ = writeln!(w, "]");
                 }
@@ -349,8 +349,8 @@ pub fn schedtrace(detail: bool) {
                 if gp.is_null() { -1 } else { (*gp).goid as i64 },
                 if gp.is_null() { 0 } else { (*gp).locks },
                 (*mp).dying,
-                (*mp).spinning,
-                (*mp).blocked,
+                bool_str((*mp).spinning),
+                bool_str((*mp).blocked),
                 if (*mp).lockedg.is_null() { -1 } else { (*(*mp).lockedg).goid as i64 }
             );
             mp = (*mp).alllink;
@@ -368,7 +368,7 @@ pub fn schedtrace(detail: bool) {
                 "  G{}: status={}({}) m={} lockedm={}",
                 (*gp).goid,
                 st as u32,
-                (*gp).waitreason.as_str(),
+                Str((*gp).waitreason.as_str()),
                 if mp.is_null() { -1 } else { (*mp).id },
                 if (*gp).lockedm.is_null() { -1 } else { (*(*gp).lockedm).id }
             );

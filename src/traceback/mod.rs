@@ -71,6 +71,7 @@
 //! looks its first frame up at the interrupted pc itself (`Regs::exact_pc`), the others inside
 //! the call before their return address.
 
+use crate::print::Str;
 use core::fmt::Write;
 
 /// Frames shown at most (Go's tracebackInnerFrames + tracebackOuterFrames = 100).
@@ -403,7 +404,7 @@ fn write_bytes(w: &mut dyn Write, mut b: &[u8]) {
 /// stack the registers were captured on, and the frames on it must be live.
 pub unsafe fn print_frames(r: &mut Report<'_>, bounds: (usize, usize)) {
     let loc = |w: &mut dyn Write, l: &core::panic::Location<'_>| {
-        let _ = write!(w, "\t{}:{}:{}", l.file(), l.line(), l.column());
+        let _ = write!(w, "\t{}:{}:{}", Str(l.file()), l.line(), l.column());
     };
     let Some(img) = names::image() else {
         if let Some(l) = r.location {
@@ -466,7 +467,7 @@ pub unsafe fn print_frames(r: &mut Report<'_>, bounds: (usize, usize)) {
                 return false;
             }
             shown += 1;
-            let _ = writeln!(w, "{}(...)", if n.is_empty() { "?" } else { n });
+            let _ = writeln!(w, "{}(...)", Str(if n.is_empty() { "?" } else { n }));
             match (first && !system, location) {
                 (true, Some(l)) => loc(w, l),
                 // SAFETY: this thread holds the traceback (this function's contract).
@@ -587,8 +588,8 @@ pub unsafe fn created_by(w: &mut dyn Write, gp: *mut crate::gmp::G) {
         }
     }
     let n = name.as_str();
-    let _ = writeln!(w, "created by {} in goroutine {}", if n.is_empty() { "?" } else { n }, parent);
-    let _ = write!(w, "\t{}:{}", loc.file(), loc.line());
+    let _ = writeln!(w, "created by {} in goroutine {}", Str(if n.is_empty() { "?" } else { n }), parent);
+    let _ = write!(w, "\t{}:{}", Str(loc.file()), loc.line());
     if let Some(off) = off {
         let _ = write!(w, " +{:#x}", off);
     }
