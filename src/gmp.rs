@@ -81,7 +81,7 @@ impl Status for GStatus {
             3 => GStatus::Syscall,
             4 => GStatus::Waiting,
             6 => GStatus::Dead,
-            _ => crate::throw("bad g status"),
+            _ => bad_gstatus(),
         }
     }
 }
@@ -94,9 +94,25 @@ impl Status for PStatus {
             2 => PStatus::Syscall,
             3 => PStatus::GcStop,
             4 => PStatus::Dead,
-            _ => crate::throw("bad p status"),
+            _ => bad_pstatus(),
         }
     }
+}
+
+/// A g's status word holding no variant. Out of line and without arguments: the message's
+/// address and length at each of the ~30 status loads the scheduler inlines were 12 bytes
+/// apiece (issue 22).
+#[cold]
+#[inline(never)]
+fn bad_gstatus() -> ! {
+    crate::throw("bad g status")
+}
+
+/// A P's status word holding no variant (as bad_gstatus).
+#[cold]
+#[inline(never)]
+fn bad_pstatus() -> ! {
+    crate::throw("bad p status")
 }
 
 impl<S: Status> AtomicStatus<S> {
