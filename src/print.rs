@@ -443,7 +443,7 @@ fn goroutines(w: &mut dyn Write, t: crate::args::Traceback, frames: Frames<'_>, 
             }
             #[cfg(not(gort_traceback))]
             if let Some(l) = location {
-                let _ = writeln!(w, "\t{}:{}:{}", Str(l.file()), l.line(), l.column());
+                let _ = writeln!(w, "\t{}:{}:{}", Str(l.file()), l.line() as u64, l.column() as u64);
             }
         }
         let _ = regs;

@@ -59,7 +59,7 @@ pub extern "C" fn runtime_osinit() {
         format_args!(
             "os={} ncpu={} physPageSize={} physHugePageSize={}",
             Str(os::GOOS),
-            os::ncpu(),
+            os::ncpu() as u64,
             os::phys_page_size(),
             os::phys_huge_page_size()
         ),
@@ -73,7 +73,7 @@ pub extern "C" fn runtime_schedinit() {
     // lockInit: gort's locks are statically initialised futex words; nothing to rank.
     boottrace("schedinit", format_args!("begin"));
     SCHED.lock.lock().maxmcount = MAX_M_COUNT;
-    boottrace("schedinit.maxmcount", format_args!("{}", MAX_M_COUNT));
+    boottrace("schedinit.maxmcount", format_args!("{}", MAX_M_COUNT as i64));
 
     stack::stackinit();
     let (_, budget) = stack::guard_stats();
@@ -103,7 +103,10 @@ pub extern "C" fn runtime_schedinit() {
 
     mcommoninit(mp, -1);
     // SAFETY: mp is m0.
-    boottrace("schedinit.mcommoninit", format_args!("m0 id={} (maxmcount={})", unsafe { (*mp).id }, MAX_M_COUNT));
+    boottrace(
+        "schedinit.mcommoninit",
+        format_args!("m0 id={} (maxmcount={})", unsafe { (*mp).id }, MAX_M_COUNT as i64),
+    );
 
     let mask = os::save_initsigmask();
     boottrace("schedinit.initSigmask", format_args!("{:#x}", mask));
@@ -130,7 +133,7 @@ pub extern "C" fn runtime_schedinit() {
         "schedinit.parsedebugvars",
         format_args!(
             "secure={} schedtrace={} scheddetail={} boottrace={}",
-            secure as u8, dbg.schedtrace, dbg.scheddetail, dbg.boottrace
+            secure as u64, dbg.schedtrace as i64, dbg.scheddetail as i64, dbg.boottrace as i64
         ),
     );
 
@@ -146,8 +149,8 @@ pub extern "C" fn runtime_schedinit() {
             // escaping and Unicode tables into every program (2.7 KB of a stripped hello).
             "GOMAXPROCS env={} ncpu={} -> procs={}",
             Str(env.map_or("<unset>", |v| core::str::from_utf8(v).unwrap_or("<non-utf8>"))),
-            os::ncpu(),
-            procs
+            os::ncpu() as u64,
+            procs as i64
         ),
     );
     let runnable = procresize(&mut SCHED.lock.lock(), procs);
@@ -157,7 +160,11 @@ pub extern "C" fn runtime_schedinit() {
     RUNTIME_INIT_TIME.store(nanotime(), Ordering::Relaxed);
     boottrace(
         "schedinit.procresize",
-        format_args!("allp[0..{}], P0 bound to m0 (_Prunning), {} idle", procs, SCHED.npidle.load(Ordering::Relaxed)),
+        format_args!(
+            "allp[0..{}], P0 bound to m0 (_Prunning), {} idle",
+            procs as i64,
+            SCHED.npidle.load(Ordering::Relaxed) as i64
+        ),
     );
 }
 

@@ -40,7 +40,7 @@ pub fn set_max_threads(n: i32) -> i32 {
 pub(super) fn checkmcount(s: &SchedLocked) {
     let count = SCHED.mcount.load(Ordering::Relaxed);
     if s.maxmcount > 0 && count > s.maxmcount {
-        crate::print::print(true, format_args!("runtime: program exceeds {}-thread limit\n", s.maxmcount));
+        crate::print::print(true, format_args!("runtime: program exceeds {}-thread limit\n", s.maxmcount as i64));
         crate::throw("thread exhaustion");
     }
 }
@@ -113,7 +113,7 @@ fn newm_g0(f: Option<fn()>, pp: *mut P, id: i64) {
             true,
             format_args!(
                 "runtime: failed to create new OS thread (have {} already; errno={})\n",
-                SCHED.mcount.load(Ordering::Relaxed),
+                SCHED.mcount.load(Ordering::Relaxed) as i64,
                 -r
             ),
         );
@@ -211,7 +211,7 @@ pub fn casgstatus(gp: *mut G, old: GStatus, new: GStatus) {
 fn bad_casgstatus(old: GStatus, new: GStatus, cur: GStatus) -> ! {
     crate::print::fatal_fmt(format_args!(
         "casgstatus: bad transition {} -> {} (status is {})",
-        old as u32, new as u32, cur as u32
+        old as u64, new as u64, cur as u64
     ))
 }
 

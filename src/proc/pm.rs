@@ -127,7 +127,7 @@ pub(super) fn procresize(s: &mut SchedLocked, nprocs: i32) -> *mut P {
 #[cold]
 #[inline(never)]
 fn bad_wirep(st: PStatus) -> ! {
-    crate::print::fatal_fmt(format_args!("wirep: invalid p state (status={})", st as u32))
+    crate::print::fatal_fmt(format_args!("wirep: invalid p state (status={})", st as u64))
 }
 
 /// Go's acquirep (wirep): associates pp with the current M. Out of line: it was inlined at its

@@ -404,7 +404,7 @@ fn write_bytes(w: &mut dyn Write, mut b: &[u8]) {
 /// stack the registers were captured on, and the frames on it must be live.
 pub unsafe fn print_frames(r: &mut Report<'_>, bounds: (usize, usize)) {
     let loc = |w: &mut dyn Write, l: &core::panic::Location<'_>| {
-        let _ = write!(w, "\t{}:{}:{}", Str(l.file()), l.line(), l.column());
+        let _ = write!(w, "\t{}:{}:{}", Str(l.file()), l.line() as u64, l.column() as u64);
     };
     let Some(img) = names::image() else {
         if let Some(l) = r.location {
@@ -589,7 +589,7 @@ pub unsafe fn created_by(w: &mut dyn Write, gp: *mut crate::gmp::G) {
     }
     let n = name.as_str();
     let _ = writeln!(w, "created by {} in goroutine {}", Str(if n.is_empty() { "?" } else { n }), parent);
-    let _ = write!(w, "\t{}:{}", Str(loc.file()), loc.line());
+    let _ = write!(w, "\t{}:{}", Str(loc.file()), loc.line() as u64);
     if let Some(off) = off {
         let _ = write!(w, " +{:#x}", off);
     }

@@ -811,7 +811,7 @@ impl core::fmt::Display for Auxv {
         write!(
             f,
             "auxv: entries={} AT_PAGESZ={} AT_RANDOM={:#x} AT_HWCAP={:#x} AT_HWCAP2={:#x} AT_SECURE={} AT_SYSINFO_EHDR={:#x} vdso_clock_gettime={}",
-            self.count, self.pagesz, self.random, self.hwcap, self.hwcap2, self.secure as u8, self.vdso,
+            self.count, self.pagesz, self.random, self.hwcap, self.hwcap2, self.secure as u64, self.vdso,
             crate::print::Str(if vdso_clock_found() { "found" } else { "absent (syscall fallback)" })
         )
     }
