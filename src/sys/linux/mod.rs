@@ -538,40 +538,31 @@ pub unsafe fn sys_guard_slots(first: *mut u8, stride: usize, len: usize, n: usiz
     }
     let mut done = 0;
     let mut iov = [[0usize; 2]; GUARD_BATCH];
-    if mode == GUARD_UNKNOWN || mode == GUARD_WORKS {
-        if mode == GUARD_UNKNOWN {
-            // SAFETY: the caller's first range.
-            if !unsafe { guard_region_works(base, len) } {
-                GUARD_MODE.store(GUARD_NONE, Ordering::Relaxed);
-                return false;
-            }
-            done = 1;
-            mode = GUARD_WORKS;
+    if mode == GUARD_UNKNOWN {
+        // SAFETY: the caller's first range.
+        if !unsafe { guard_region_works(base, len) } {
+            GUARD_MODE.store(GUARD_NONE, Ordering::Relaxed);
+            return false;
         }
-        // Whether process_madvise takes the advice: tried on the next slots for real.
-        if done < n {
-            let k = (n - done).min(GUARD_BATCH);
-            for (i, v) in iov[..k].iter_mut().enumerate() {
-                *v = [base + (done + i) * stride, len];
-            }
-            // SAFETY: the caller's ranges.
-            mode = if unsafe { guard_batch(&iov[..k]) } {
-                done += k;
-                GUARD_BATCH_CALL
-            } else {
-                GUARD_PER_SLOT
-            };
-        }
+        done = 1;
+        mode = GUARD_WORKS;
         GUARD_MODE.store(mode, Ordering::Relaxed);
     }
-    if mode == GUARD_BATCH_CALL {
+    // One loop for both (its vectorised fill was two copies, issue 22): under GUARD_WORKS the
+    // first batch finds out, for real, whether process_madvise takes the advice.
+    if mode == GUARD_WORKS || mode == GUARD_BATCH_CALL {
         while done < n {
             let k = (n - done).min(GUARD_BATCH);
             for (i, v) in iov[..k].iter_mut().enumerate() {
                 *v = [base + (done + i) * stride, len];
             }
             // SAFETY: the caller's ranges.
-            if !unsafe { guard_batch(&iov[..k]) } {
+            let ok = unsafe { guard_batch(&iov[..k]) };
+            if mode == GUARD_WORKS {
+                mode = if ok { GUARD_BATCH_CALL } else { GUARD_PER_SLOT };
+                GUARD_MODE.store(mode, Ordering::Relaxed);
+            }
+            if !ok {
                 break; // the rest one by one (ENOMEM for page tables, say: madvise says too)
             }
             done += k;
