@@ -235,11 +235,9 @@ pub(super) fn gfput(pp: *mut P, gp: *mut G) {
         gfreecnt_add(pp, 1);
         if p.gfreecnt.load(Ordering::Relaxed) >= 64 {
             let mut g = GFREE.lock();
-            for _ in 0..32 {
-                g.hot.push(p.gfree.pop());
-            }
-            gfreecnt_add(pp, -32);
-            g.nhot += 32;
+            let n = p.gfree.move_front(&mut g.hot, 32) as i32;
+            gfreecnt_add(pp, -n);
+            g.nhot += n;
             g.publish_count();
         }
     }
@@ -255,11 +253,9 @@ fn gfput_bare(pp: *mut P, gp: *mut G) {
         owner_add(c, 1);
         if c.load(Ordering::Relaxed) >= 64 {
             let mut g = GFREE.lock();
-            for _ in 0..32 {
-                g.bare.push(p.gfree_bare.pop());
-            }
-            owner_add(c, -32);
-            g.nbare += 32;
+            let n = p.gfree_bare.move_front(&mut g.bare, 32) as i32;
+            owner_add(c, -n);
+            g.nbare += n;
             g.publish_count();
         }
     }
