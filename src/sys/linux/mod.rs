@@ -537,7 +537,6 @@ pub unsafe fn sys_guard_slots(first: *mut u8, stride: usize, len: usize, n: usiz
         return false;
     }
     let mut done = 0;
-    let mut iov = [[0usize; 2]; GUARD_BATCH];
     if mode == GUARD_UNKNOWN {
         // SAFETY: the caller's first range.
         if !unsafe { guard_region_works(base, len) } {
@@ -553,9 +552,10 @@ pub unsafe fn sys_guard_slots(first: *mut u8, stride: usize, len: usize, n: usiz
     if mode == GUARD_WORKS || mode == GUARD_BATCH_CALL {
         while done < n {
             let k = (n - done).min(GUARD_BATCH);
-            for (i, v) in iov[..k].iter_mut().enumerate() {
-                *v = [base + (done + i) * stride, len];
-            }
+            // Every entry computed, those past k unused (wrapping: they may lie past the address
+            // space): no zeroed array first, whose 64 stores were 256 bytes of code (issue 22).
+            let iov: [[usize; 2]; GUARD_BATCH] =
+                core::array::from_fn(|i| [base.wrapping_add((done + i).wrapping_mul(stride)), len]);
             // SAFETY: the caller's ranges.
             let ok = unsafe { guard_batch(&iov[..k]) };
             if mode == GUARD_WORKS {
