@@ -201,7 +201,9 @@ pub enum WaitReason {
 }
 
 impl WaitReason {
-    /// Go's text for this reason.
+    /// Go's text for this reason. Out of line: a copy of the match in each goroutine listing
+    /// (the traceback's header, schedtrace) was ~200 bytes (issue 22).
+    #[inline(never)]
     pub fn as_str(self) -> &'static str {
         match self {
             WaitReason::Zero => "",
