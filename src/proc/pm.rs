@@ -177,7 +177,9 @@ pub(super) fn releasep() -> *mut P {
     }
 }
 
-/// Go's pidleput: pp onto the idle list (under sched.lock); pp has no local work.
+/// Go's pidleput: pp onto the idle list (under sched.lock); pp has no local work. Out of line
+/// (a P going idle; Go's is a call too): three copies otherwise (issue 22).
+#[inline(never)]
 pub(super) fn pidleput(s: &mut SchedLocked, pp: *mut P) {
     // SAFETY: pp is idle: its link is the idle list's, which sched.lock guards.
     unsafe {

@@ -250,7 +250,8 @@ pub fn crash() -> ! {
 
 /// Go's dieFromSignal: raises `sig` on this thread with its default action restored and the
 /// signal unblocked first, in case the process inherited it ignored or blocked; returns if
-/// that did not end the process.
+/// that did not end the process. Out of line: a copy at its two callers (crash, SIGPIPE) otherwise.
+#[inline(never)]
 fn die_from_signal(sig: i32) {
     let dfl = SigAction {
         handler: 0,
