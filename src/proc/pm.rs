@@ -347,6 +347,7 @@ pub(super) fn begin_transit(s: &mut SchedLocked, mp: *mut M) {
 /// Ends the calling M's transit, if it is in one (under sched.lock). If startm handed over more
 /// requests than Ms remain in transit, this M takes one: Some(whether it is for a spinning M).
 /// Invariant kept: nmwanted <= nmtransit, so every request handed over finds an M.
+#[inline(never)] // an M going idle or waking: 2-3 copies inlined (issue 22)
 pub(super) fn end_transit(s: &mut SchedLocked, mp: *mut M) -> Option<bool> {
     // SAFETY: mp is the calling M.
     unsafe {
@@ -369,6 +370,7 @@ pub(super) fn end_transit(s: &mut SchedLocked, mp: *mut M) -> Option<bool> {
 
 /// An idle P for a request taken from startm (end_transit), or null if none is left (someone
 /// took it meanwhile, e.g. a stop-the-world): then a spinning request's count is given back.
+#[inline(never)] // an M going idle or waking: 2-3 copies inlined (issue 22)
 pub(super) fn take_wanted_p(s: &mut SchedLocked, spinning: bool) -> *mut P {
     let pp = if spinning { pidleget_spinning(s) } else { pidleget(s) };
     if pp.is_null() && spinning && SCHED.nmspinning.fetch_sub(1, Ordering::AcqRel) - 1 < 0 {
@@ -379,6 +381,7 @@ pub(super) fn take_wanted_p(s: &mut SchedLocked, spinning: bool) -> *mut P {
 
 /// Ends the calling M's transit (under sched.lock) as it is about to sleep: if a request was
 /// handed to it, the idle P to serve it with and whether it is for a spinning M.
+#[inline(never)] // an M going idle or waking: 2-3 copies inlined (issue 22)
 pub(super) fn take_handed_request(s: &mut SchedLocked, mp: *mut M) -> Option<(*mut P, bool)> {
     let spinning = end_transit(s, mp)?;
     let pp = take_wanted_p(s, spinning);
