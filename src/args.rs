@@ -185,28 +185,36 @@ pub unsafe fn free_args_for_test() {
 
 /// Go's goargs: argv as byte strings, for os::args().
 pub fn goargs() {
-    // SAFETY: single-threaded during schedinit; argv strings live for the process.
+    // SAFETY: single-threaded during schedinit; argv holds argc strings that live for the
+    // process.
     unsafe {
         let raw = &*RAW.get();
-        let mut v = alloc::vec::Vec::with_capacity(raw.argc);
-        for i in 0..raw.argc {
-            v.push(cstr(*raw.argv.add(i)));
-        }
-        *ARGSLICE.get() = Strings(alloc::boxed::Box::into_raw(v.into_boxed_slice()));
+        *ARGSLICE.get() = boxed_strings(raw.argv, raw.argc);
     }
 }
 
 /// Go's goenvs: the environment as `KEY=value` byte strings.
 pub fn goenvs() {
-    // SAFETY: as in goargs.
+    // SAFETY: as in goargs, for envp's envc strings.
     unsafe {
         let raw = &*RAW.get();
-        let mut v = alloc::vec::Vec::with_capacity(raw.envc);
-        for i in 0..raw.envc {
-            v.push(cstr(*raw.envp.add(i)));
-        }
-        *ENVS.get() = Strings(alloc::boxed::Box::into_raw(v.into_boxed_slice()));
+        *ENVS.get() = boxed_strings(raw.envp, raw.envc);
     }
+}
+
+/// The `n` C strings at `p`, as a boxed slice of byte strings (goargs and goenvs: one copy of
+/// the loop and the vector's code, issue 22).
+///
+/// # Safety
+/// `p` must point at `n` pointers to NUL-terminated strings that live for the process.
+#[inline(never)]
+unsafe fn boxed_strings(p: *const *const u8, n: usize) -> Strings {
+    let mut v = alloc::vec::Vec::with_capacity(n);
+    for i in 0..n {
+        // SAFETY: the caller's contract.
+        v.push(unsafe { cstr(*p.add(i)) });
+    }
+    Strings(alloc::boxed::Box::into_raw(v.into_boxed_slice()))
 }
 
 /// argv as set by goargs.
