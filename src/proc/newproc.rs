@@ -16,7 +16,9 @@ pub(super) fn mcommoninit(mp: *mut M, id: i64) {
     }
 }
 
-/// Go's mReserveID: the next M id; fatal beyond maxmcount (under sched.lock).
+/// Go's mReserveID: the next M id; fatal beyond maxmcount (under sched.lock). Out of line: a
+/// new M is rare, and startm and mcommoninit each had a copy (issue 22).
+#[inline(never)]
 pub(super) fn m_reserve_id(s: &mut SchedLocked) -> i64 {
     let id = s.mnext;
     s.mnext += 1;
