@@ -49,10 +49,7 @@ pub(super) fn checkmcount(s: &SchedLocked) {
 
 /// Go's mpreinit: allocates the signal-handling g and its stack.
 pub(super) fn mpreinit(mp: *mut M) {
-    let gs = Box::into_raw(Box::new(
-        // SAFETY: all-zero is a valid G.
-        unsafe { zeroed::<G>() },
-    ));
+    let gs = malg_cold();
     // SAFETY: gs is fresh; mp is ours.
     unsafe {
         (*gs).stack = stack::sysstack(SIGNAL_STACK_SIZE);
@@ -93,10 +90,7 @@ fn newm_g0(f: Option<fn()>, pp: *mut P, id: i64) {
         // SAFETY: all-zero is a valid M.
         unsafe { zeroed::<M>() },
     ));
-    let g0 = Box::into_raw(Box::new(
-        // SAFETY: all-zero is a valid G.
-        unsafe { zeroed::<G>() },
-    ));
+    let g0 = malg_cold();
     // SAFETY: both are fresh and not yet shared.
     unsafe {
         (*g0).stack = stack::sysstack(G0_STACK_SIZE);
@@ -149,6 +143,14 @@ pub(super) fn malg() -> *mut G {
         // SAFETY: all-zero is a valid G (no stack: stack.lo == 0).
         unsafe { zeroed::<G>() },
     ))
+}
+
+/// malg for mpreinit's gsignal and newm's g0, out of line: the zeroed G's allocation was a copy
+/// at each (issue 22). The spawn path keeps its own inline copy (a call there cost an instruction
+/// per spawn).
+#[inline(never)]
+fn malg_cold() -> *mut G {
+    malg()
 }
 
 /// A goroutine's stack at its first run (execute, on g0): the stack of a dead g on the P's free
