@@ -24,7 +24,7 @@ pub struct CpuDisplay(pub CpuFeatures);
 
 impl fmt::Display for CpuDisplay {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", arch::GOARCH, self.0)
+        write!(f, "{}: {}", crate::print::Str(arch::GOARCH), self.0)
     }
 }
 

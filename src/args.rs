@@ -189,28 +189,36 @@ pub unsafe fn free_args_for_test() {
 
 /// Go's goargs: argv as byte strings, for os::args().
 pub fn goargs() {
-    // SAFETY: single-threaded during schedinit; argv strings live for the process.
+    // SAFETY: single-threaded during schedinit; argv holds argc strings that live for the
+    // process.
     unsafe {
         let raw = &*RAW.get();
-        let mut v = alloc::vec::Vec::with_capacity(raw.argc);
-        for i in 0..raw.argc {
-            v.push(cstr(*raw.argv.add(i)));
-        }
-        *ARGSLICE.get() = Strings(alloc::boxed::Box::into_raw(v.into_boxed_slice()));
+        *ARGSLICE.get() = boxed_strings(raw.argv, raw.argc);
     }
 }
 
 /// Go's goenvs: the environment as `KEY=value` byte strings.
 pub fn goenvs() {
-    // SAFETY: as in goargs.
+    // SAFETY: as in goargs, for envp's envc strings.
     unsafe {
         let raw = &*RAW.get();
-        let mut v = alloc::vec::Vec::with_capacity(raw.envc);
-        for i in 0..raw.envc {
-            v.push(cstr(*raw.envp.add(i)));
-        }
-        *ENVS.get() = Strings(alloc::boxed::Box::into_raw(v.into_boxed_slice()));
+        *ENVS.get() = boxed_strings(raw.envp, raw.envc);
     }
+}
+
+/// The `n` C strings at `p`, as a boxed slice of byte strings (goargs and goenvs: one copy of
+/// the loop and the vector's code, issue 22).
+///
+/// # Safety
+/// `p` must point at `n` pointers to NUL-terminated strings that live for the process.
+#[inline(never)]
+unsafe fn boxed_strings(p: *const *const u8, n: usize) -> Strings {
+    let mut v = alloc::vec::Vec::with_capacity(n);
+    for i in 0..n {
+        // SAFETY: the caller's contract.
+        v.push(unsafe { cstr(*p.add(i)) });
+    }
+    Strings(alloc::boxed::Box::into_raw(v.into_boxed_slice()))
 }
 
 /// argv as set by goargs.
@@ -290,31 +298,42 @@ pub fn debug() -> DebugVars {
 /// path keys (cpuprofile, memprofile) take the rest of the field as it is (a path with a comma
 /// cannot be given); an empty one is ignored.
 pub fn parse_godebug(s: &'static [u8], into: &mut DebugVars) {
+    // The keys by table, one comparison loop: a `match` on byte strings inlined a comparison
+    // per key (1.2 KB of every program; issue 22).
+    const KEYS: [&[u8]; 8] = [
+        b"cpuprofile",
+        b"memprofile",
+        b"memprofilerate",
+        b"schedtrace",
+        b"scheddetail",
+        b"boottrace",
+        b"asyncpreemptoff",
+        b"forcepreemptns",
+    ];
     for field in s.split(|&c| c == b',') {
         let Some(eq) = field.iter().position(|&c| c == b'=') else { continue };
         let (key, value) = (&field[..eq], &field[eq + 1..]);
-        let path = match key {
-            b"cpuprofile" => Some(&mut into.cpuprofile),
-            b"memprofile" => Some(&mut into.memprofile),
-            _ => None,
-        };
-        if let Some(path) = path {
-            if !value.is_empty() {
-                *path = Some(value);
+        let Some(k) = KEYS.iter().position(|&name| name == key) else { continue };
+        let path = match k {
+            0 => &mut into.cpuprofile,
+            1 => &mut into.memprofile,
+            _ => {
+                let slot = match k {
+                    2 => &mut into.memprofilerate,
+                    3 => &mut into.schedtrace,
+                    4 => &mut into.scheddetail,
+                    5 => &mut into.boottrace,
+                    6 => &mut into.asyncpreemptoff,
+                    _ => &mut into.forcepreemptns,
+                };
+                if let Some(n) = atoi32(value) {
+                    *slot = n;
+                }
+                continue;
             }
-            continue;
-        }
-        let slot = match key {
-            b"memprofilerate" => &mut into.memprofilerate,
-            b"schedtrace" => &mut into.schedtrace,
-            b"scheddetail" => &mut into.scheddetail,
-            b"boottrace" => &mut into.boottrace,
-            b"asyncpreemptoff" => &mut into.asyncpreemptoff,
-            b"forcepreemptns" => &mut into.forcepreemptns,
-            _ => continue,
         };
-        if let Some(n) = atoi32(value) {
-            *slot = n;
+        if !value.is_empty() {
+            *path = Some(value);
         }
     }
 }

@@ -94,6 +94,24 @@ pub(crate) fn write_char(w: &mut dyn Write, c: char) -> fmt::Result {
     w.write_str(c.encode_utf8(&mut [0; 4]))
 }
 
+/// A `&str` shown by `{}` as it is: the runtime's messages never pad or truncate their strings,
+/// and `str`'s own Display goes through core's `Formatter::pad` (2.3 KB with its UTF-8 character
+/// counting), which a program then carries only if it formats a `&str` with `{}` itself
+/// (issue 22).
+#[derive(Clone, Copy)]
+pub(crate) struct Str<'a>(pub &'a str);
+
+impl fmt::Display for Str<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// `{}` of a bool without `Formatter::pad` (as `Str`).
+pub(crate) fn bool_str(b: bool) -> Str<'static> {
+    Str(if b { "true" } else { "false" })
+}
+
 /// Serialises user prints' writes (Go: the fd's write lock). Held only around one write.
 static PRINT_LOCK: crate::sync::Mutex<()> = crate::sync::Mutex::new(());
 
@@ -312,7 +330,7 @@ pub enum Frames<'a> {
 /// gort's frames (as Go's throwTypeRuntime) and exits 2.
 #[cold]
 pub fn throw(msg: &str) -> ! {
-    fatal_fmt(format_args!("{}", msg))
+    fatal_fmt(format_args!("{}", Str(msg)))
 }
 
 /// throw with a formatted message.
@@ -325,7 +343,7 @@ pub fn fatal_fmt(args: fmt::Arguments<'_>) -> ! {
 /// Prints `fatal error: msg` and every goroutine at GOTRACEBACK's level, exits 2.
 #[cold]
 pub fn fatal(msg: &str) -> ! {
-    die(Failure::Fatal, format_args!("fatal error: {}\n", msg), Frames::Here(None))
+    die(Failure::Fatal, format_args!("fatal error: {}\n", Str(msg)), Frames::Here(None))
 }
 
 /// Writes a fatal report and ends the process (Go's fatalthrow/fatalpanic + dopanic_m): `head`
@@ -425,7 +443,7 @@ fn goroutines(w: &mut dyn Write, t: crate::args::Traceback, frames: Frames<'_>, 
             }
             #[cfg(not(gort_traceback))]
             if let Some(l) = location {
-                let _ = writeln!(w, "\t{}:{}:{}", l.file(), l.line(), l.column());
+                let _ = writeln!(w, "\t{}:{}:{}", Str(l.file()), l.line() as u64, l.column() as u64);
             }
         }
         let _ = regs;
@@ -443,7 +461,7 @@ fn goroutine_header(w: &mut dyn Write, gp: *mut crate::gmp::G, running: bool) {
     // SAFETY: gp is a g of allgs (never freed); waitsince is atomic.
     let (goid, since) = unsafe { ((*gp).goid, (*gp).waitsince.load(Ordering::Relaxed)) };
     let status = if running { "running" } else { crate::proc::gstatus_str(gp) };
-    let _ = write!(w, "\ngoroutine {} [{}", goid, status);
+    let _ = write!(w, "\ngoroutine {} [{}", goid, Str(status));
     let waiting = !running && crate::proc::gstatus_is(gp, crate::gmp::GStatus::Waiting);
     let minutes = (crate::time::nanotime() - since) / 60_000_000_000;
     if waiting && since != 0 && minutes >= 1 {
@@ -617,9 +635,9 @@ pub fn boottrace(step: &str, args: fmt::Arguments<'_>) {
     }
     let us = boottrace_us();
     if state == TRACE_UNDECIDED {
-        let _ = writeln!(EarlyWriter, "boottrace: +{}us {}: {}", us, step, args);
+        let _ = writeln!(EarlyWriter, "boottrace: +{}us {}: {}", us, Str(step), args);
     } else {
-        print(true, format_args!("boottrace: +{}us {}: {}\n", us, step, args));
+        print(true, format_args!("boottrace: +{}us {}: {}\n", us, Str(step), args));
     }
 }
 

@@ -134,8 +134,15 @@ pub unsafe extern "C" fn sighandler(sig: i32, info: *mut u8, uc: *mut u8) {
     // SAFETY: uc is the kernel's ucontext for this handler.
     let regs = unsafe { regs_of(uc) };
     let frames = crate::print::Frames::Signal(regs);
-    let signal = format_args!("[signal {}: {} code={:#x} addr={:#x} pc={:#x}]", name, desc, code, addr, pc);
-    use crate::print::{die, Failure};
+    let signal = format_args!(
+        "[signal {}: {} code={:#x} addr={:#x} pc={:#x}]",
+        Str(name),
+        Str(desc),
+        code as u32 as usize,
+        addr,
+        pc
+    );
+    use crate::print::{die, Failure, Str};
     match sig {
         // Go turns these into panics (sigpanic): GOTRACEBACK decides what is shown.
         SIGSEGV | SIGBUS => die(

@@ -12,7 +12,7 @@ use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 use crate::arch;
 use crate::gmp::{WaitReason, G};
 use crate::lock_futex::{Mutex as RtLock, MutexGuard as RtGuard};
-use crate::proc::{self, gopark, goready};
+use crate::proc::{self, gopark};
 use crate::sudog::{acquire_sudog, release_sudog, Sudog};
 use crate::time::nanotime;
 
@@ -99,6 +99,14 @@ fn park_on(mut waiters: RtGuard<'_, Waiters>, front: bool, reason: WaitReason) -
     }
 }
 
+/// Readies a waiter this package woke (goready). Out of line: goready, inlined at the mutex's
+/// and the WaitGroup's wake-ups, was three copies in every program that prints (the print lock
+/// is a Mutex; issue 22). A wake-up costs far more than the call.
+#[inline(never)]
+fn ready_waiter(gp: *mut G) {
+    proc::goready(gp);
+}
+
 /// gopark hook: releases the queue's lock once the goroutine is parked.
 unsafe fn unlock_queue(gp: *mut G, lock: usize) -> bool {
     // SAFETY: lock is the queue's runtime lock, held across the park by park_on.
@@ -169,7 +177,7 @@ impl WaitGroup {
         }
         drop(waiters);
         for g in wake {
-            goready(g);
+            ready_waiter(g);
         }
     }
 
@@ -360,7 +368,7 @@ impl<T: ?Sized> Mutex<T> {
             }
             if !w.is_null() {
                 // SAFETY: w was parked on our queue; readying it lets it retry.
-                goready(unsafe { (*w).g });
+                ready_waiter(unsafe { (*w).g });
             }
             return;
         }
@@ -380,7 +388,7 @@ impl<T: ?Sized> Mutex<T> {
         // SAFETY: read g before readying; the waiter owns the lock from here.
         let g = unsafe { (*w).g };
         drop(waiters);
-        goready(g);
+        ready_waiter(g);
     }
 }
 

@@ -21,17 +21,17 @@ pub extern "C" fn runtime_check() {
             "rt0_go",
             format_args!(
                 "tls={} tls_base={:#x} &m0.tls={:#x} {}={} getg_is_g0={} g0.stack=[{:#x}, {:#x}) size={} m0.g0=&g0:{} g0.m=&m0:{}",
-                crate::sys::TLS_MECHANISM,
+                Str(crate::sys::TLS_MECHANISM),
                 base,
                 tls,
-                tls_check,
-                tls_ok,
-                arch::getg() == g0,
+                Str(tls_check),
+                bool_str(tls_ok),
+                bool_str(arch::getg() == g0),
                 s.lo,
                 s.hi,
                 s.hi - s.lo,
-                (*m0).g0 == g0,
-                (*g0).m == m0
+                bool_str((*m0).g0 == g0),
+                bool_str((*g0).m == m0)
             ),
         );
     }
@@ -65,8 +65,8 @@ pub extern "C" fn runtime_osinit() {
         "osinit",
         format_args!(
             "os={} ncpu={} physPageSize={} physHugePageSize={}",
-            os::GOOS,
-            os::ncpu(),
+            Str(os::GOOS),
+            os::ncpu() as u64,
             os::phys_page_size(),
             os::phys_huge_page_size()
         ),
@@ -80,7 +80,7 @@ pub extern "C" fn runtime_schedinit() {
     // lockInit: gort's locks are statically initialised futex words; nothing to rank.
     boottrace("schedinit", format_args!("begin"));
     SCHED.lock.lock().maxmcount = MAX_M_COUNT;
-    boottrace("schedinit.maxmcount", format_args!("{}", MAX_M_COUNT));
+    boottrace("schedinit.maxmcount", format_args!("{}", MAX_M_COUNT as i64));
 
     stack::stackinit();
     let (_, budget) = stack::guard_stats();
@@ -110,7 +110,10 @@ pub extern "C" fn runtime_schedinit() {
 
     mcommoninit(mp, -1);
     // SAFETY: mp is m0.
-    boottrace("schedinit.mcommoninit", format_args!("m0 id={} (maxmcount={})", unsafe { (*mp).id }, MAX_M_COUNT));
+    boottrace(
+        "schedinit.mcommoninit",
+        format_args!("m0 id={} (maxmcount={})", unsafe { (*mp).id }, MAX_M_COUNT as i64),
+    );
 
     let mask = os::save_initsigmask();
     boottrace("schedinit.initSigmask", format_args!("{:#x}", mask));
@@ -137,7 +140,7 @@ pub extern "C" fn runtime_schedinit() {
         "schedinit.parsedebugvars",
         format_args!(
             "secure={} schedtrace={} scheddetail={} boottrace={}",
-            secure as u8, dbg.schedtrace, dbg.scheddetail, dbg.boottrace
+            secure as u64, dbg.schedtrace as i64, dbg.scheddetail as i64, dbg.boottrace as i64
         ),
     );
 
@@ -152,9 +155,9 @@ pub extern "C" fn runtime_schedinit() {
             // `{}` with a placeholder, not `{:?}` of the Option: Debug on a str pulls core's
             // escaping and Unicode tables into every program (2.7 KB of a stripped hello).
             "GOMAXPROCS env={} ncpu={} -> procs={}",
-            env.map_or("<unset>", |v| core::str::from_utf8(v).unwrap_or("<non-utf8>")),
-            os::ncpu(),
-            procs
+            Str(env.map_or("<unset>", |v| core::str::from_utf8(v).unwrap_or("<non-utf8>"))),
+            os::ncpu() as u64,
+            procs as i64
         ),
     );
     let runnable = procresize(&mut SCHED.lock.lock(), procs);
@@ -164,7 +167,11 @@ pub extern "C" fn runtime_schedinit() {
     RUNTIME_INIT_TIME.store(nanotime(), Ordering::Relaxed);
     boottrace(
         "schedinit.procresize",
-        format_args!("allp[0..{}], P0 bound to m0 (_Prunning), {} idle", procs, SCHED.npidle.load(Ordering::Relaxed)),
+        format_args!(
+            "allp[0..{}], P0 bound to m0 (_Prunning), {} idle",
+            procs as i64,
+            SCHED.npidle.load(Ordering::Relaxed) as i64
+        ),
     );
 }
 

@@ -182,7 +182,7 @@ pub(super) fn stoplockedm() {
         (*mp).blocked = false;
         let st = readgstatus(gp);
         if st != GStatus::Runnable {
-            crate::print::fatal_fmt(format_args!("stoplockedm: lockedg (atomicstatus={}) is not Grunnable", st as u32));
+            crate::print::fatal_fmt(format_args!("stoplockedm: lockedg (atomicstatus={}) is not Grunnable", st as u64));
         }
         acquirep((*mp).nextp);
         (*mp).nextp = ptr::null_mut();

@@ -30,7 +30,7 @@ use crate::args;
 use crate::gmp::*;
 use crate::lock_futex::{Mutex, Note};
 use crate::overflow::{check_stack, check_stack_run};
-use crate::print::{boottrace, FdWriter};
+use crate::print::{bool_str, boottrace, FdWriter, Str};
 use crate::runq::{Full, RunQueue};
 use crate::stack;
 use crate::sys as os;

@@ -16,7 +16,9 @@ pub(super) fn mcommoninit(mp: *mut M, id: i64) {
     }
 }
 
-/// Go's mReserveID: the next M id; fatal beyond maxmcount (under sched.lock).
+/// Go's mReserveID: the next M id; fatal beyond maxmcount (under sched.lock). Out of line: a
+/// new M is rare, and startm and mcommoninit each had a copy (issue 22).
+#[inline(never)]
 pub(super) fn m_reserve_id(s: &mut SchedLocked) -> i64 {
     let id = s.mnext;
     s.mnext += 1;
@@ -40,17 +42,14 @@ pub fn set_max_threads(n: i32) -> i32 {
 pub(super) fn checkmcount(s: &SchedLocked) {
     let count = SCHED.mcount.load(Ordering::Relaxed);
     if s.maxmcount > 0 && count > s.maxmcount {
-        crate::print::print(true, format_args!("runtime: program exceeds {}-thread limit\n", s.maxmcount));
+        crate::print::print(true, format_args!("runtime: program exceeds {}-thread limit\n", s.maxmcount as i64));
         crate::throw("thread exhaustion");
     }
 }
 
 /// Go's mpreinit: allocates the signal-handling g and its stack.
 pub(super) fn mpreinit(mp: *mut M) {
-    let gs = Box::into_raw(Box::new(
-        // SAFETY: all-zero is a valid G.
-        unsafe { zeroed::<G>() },
-    ));
+    let gs = malg_cold();
     // SAFETY: gs is fresh; mp is ours.
     unsafe {
         (*gs).stack = stack::sysstack(SIGNAL_STACK_SIZE);
@@ -91,10 +90,7 @@ fn newm_g0(f: Option<fn()>, pp: *mut P, id: i64) {
         // SAFETY: all-zero is a valid M.
         unsafe { zeroed::<M>() },
     ));
-    let g0 = Box::into_raw(Box::new(
-        // SAFETY: all-zero is a valid G.
-        unsafe { zeroed::<G>() },
-    ));
+    let g0 = malg_cold();
     // SAFETY: both are fresh and not yet shared.
     unsafe {
         (*g0).stack = stack::sysstack(G0_STACK_SIZE);
@@ -113,7 +109,7 @@ fn newm_g0(f: Option<fn()>, pp: *mut P, id: i64) {
             true,
             format_args!(
                 "runtime: failed to create new OS thread (have {} already; errno={})\n",
-                SCHED.mcount.load(Ordering::Relaxed),
+                SCHED.mcount.load(Ordering::Relaxed) as i64,
                 -r
             ),
         );
@@ -147,6 +143,14 @@ pub(super) fn malg() -> *mut G {
         // SAFETY: all-zero is a valid G (no stack: stack.lo == 0).
         unsafe { zeroed::<G>() },
     ))
+}
+
+/// malg for mpreinit's gsignal and newm's g0, out of line: the zeroed G's allocation was a copy
+/// at each (issue 22). The spawn path keeps its own inline copy (a call there cost an instruction
+/// per spawn).
+#[inline(never)]
+fn malg_cold() -> *mut G {
+    malg()
 }
 
 /// A goroutine's stack at its first run (execute, on g0): the stack of a dead g on the P's free
@@ -236,7 +240,7 @@ pub fn casgstatus(gp: *mut G, old: GStatus, new: GStatus) {
 fn bad_casgstatus(old: GStatus, new: GStatus, cur: u32) -> ! {
     crate::print::fatal_fmt(format_args!(
         "casgstatus: bad transition {} -> {} (status is {})",
-        old as u32, new as u32, cur
+        old as u64, new as u64, cur as u64
     ))
 }
 
@@ -268,11 +272,9 @@ pub(super) fn gfput(pp: *mut P, gp: *mut G) {
         gfreecnt_add(pp, 1);
         if p.gfreecnt.load(Ordering::Relaxed) >= 64 {
             let mut g = GFREE.lock();
-            for _ in 0..32 {
-                g.hot.push(p.gfree.pop());
-            }
-            gfreecnt_add(pp, -32);
-            g.nhot += 32;
+            let n = p.gfree.move_front(&mut g.hot, 32) as i32;
+            gfreecnt_add(pp, -n);
+            g.nhot += n;
             g.publish_count();
         }
     }
@@ -288,11 +290,9 @@ fn gfput_bare(pp: *mut P, gp: *mut G) {
         owner_add(c, 1);
         if c.load(Ordering::Relaxed) >= 64 {
             let mut g = GFREE.lock();
-            for _ in 0..32 {
-                g.bare.push(p.gfree_bare.pop());
-            }
-            owner_add(c, -32);
-            g.nbare += 32;
+            let n = p.gfree_bare.move_front(&mut g.bare, 32) as i32;
+            owner_add(c, -n);
+            g.nbare += n;
             g.publish_count();
         }
     }

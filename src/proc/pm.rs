@@ -127,7 +127,7 @@ pub(super) fn procresize(s: &mut SchedLocked, nprocs: i32) -> *mut P {
 #[cold]
 #[inline(never)]
 fn bad_wirep(st: PStatus) -> ! {
-    crate::print::fatal_fmt(format_args!("wirep: invalid p state (status={})", st as u32))
+    crate::print::fatal_fmt(format_args!("wirep: invalid p state (status={})", st as u64))
 }
 
 /// Go's acquirep (wirep): associates pp with the current M. Out of line: it was inlined at its
@@ -177,7 +177,9 @@ pub(super) fn releasep() -> *mut P {
     }
 }
 
-/// Go's pidleput: pp onto the idle list (under sched.lock); pp has no local work.
+/// Go's pidleput: pp onto the idle list (under sched.lock); pp has no local work. Out of line
+/// (a P going idle; Go's is a call too): three copies otherwise (issue 22).
+#[inline(never)]
 pub(super) fn pidleput(s: &mut SchedLocked, pp: *mut P) {
     // SAFETY: pp is idle: its link is the idle list's, which sched.lock guards.
     unsafe {
@@ -345,6 +347,7 @@ pub(super) fn begin_transit(s: &mut SchedLocked, mp: *mut M) {
 /// Ends the calling M's transit, if it is in one (under sched.lock). If startm handed over more
 /// requests than Ms remain in transit, this M takes one: Some(whether it is for a spinning M).
 /// Invariant kept: nmwanted <= nmtransit, so every request handed over finds an M.
+#[inline(never)] // an M going idle or waking: 2-3 copies inlined (issue 22)
 pub(super) fn end_transit(s: &mut SchedLocked, mp: *mut M) -> Option<bool> {
     // SAFETY: mp is the calling M.
     unsafe {
@@ -367,6 +370,7 @@ pub(super) fn end_transit(s: &mut SchedLocked, mp: *mut M) -> Option<bool> {
 
 /// An idle P for a request taken from startm (end_transit), or null if none is left (someone
 /// took it meanwhile, e.g. a stop-the-world): then a spinning request's count is given back.
+#[inline(never)] // an M going idle or waking: 2-3 copies inlined (issue 22)
 pub(super) fn take_wanted_p(s: &mut SchedLocked, spinning: bool) -> *mut P {
     let pp = if spinning { pidleget_spinning(s) } else { pidleget(s) };
     if pp.is_null() && spinning && SCHED.nmspinning.fetch_sub(1, Ordering::AcqRel) - 1 < 0 {
@@ -377,6 +381,7 @@ pub(super) fn take_wanted_p(s: &mut SchedLocked, spinning: bool) -> *mut P {
 
 /// Ends the calling M's transit (under sched.lock) as it is about to sleep: if a request was
 /// handed to it, the idle P to serve it with and whether it is for a spinning M.
+#[inline(never)] // an M going idle or waking: 2-3 copies inlined (issue 22)
 pub(super) fn take_handed_request(s: &mut SchedLocked, mp: *mut M) -> Option<(*mut P, bool)> {
     let spinning = end_transit(s, mp)?;
     let pp = take_wanted_p(s, spinning);

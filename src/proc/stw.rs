@@ -17,7 +17,7 @@ pub(super) fn checkdead(s: &SchedLocked) {
     if run < 0 {
         crate::print::fatal_fmt(format_args!(
             "checkdead: inconsistent counts run={} nmidle={} nmsys={} mcount={}",
-            run, s.nmidle, s.nmsys, mcount
+            run as i64, s.nmidle as i64, s.nmsys as i64, mcount as i64
         ));
     }
     // Timers pending means someone will wake (the timer sleeper, counted as running, or sysmon).
@@ -34,12 +34,12 @@ pub(super) fn checkdead(s: &SchedLocked) {
                 crate::print::fatal_fmt(format_args!(
                     "checkdead: runnable g {} (status {}, mcount={} nmidle={} nmsys={} npidle={} runqsize={})",
                     unsafe { (*gp).goid },
-                    readgstatus(gp) as u32,
-                    mcount,
-                    s.nmidle,
-                    s.nmsys,
-                    SCHED.npidle.load(Ordering::Relaxed),
-                    SCHED.runqsize.load(Ordering::Relaxed)
+                    readgstatus(gp) as u64,
+                    mcount as i64,
+                    s.nmidle as i64,
+                    s.nmsys as i64,
+                    SCHED.npidle.load(Ordering::Relaxed) as i64,
+                    SCHED.runqsize.load(Ordering::Relaxed) as i64
                 ));
             }
             _ => {}

@@ -289,23 +289,23 @@ pub fn schedtrace(detail: bool) {
         w,
         "SCHED {}ms: gomaxprocs={} idleprocs={} threads={} spinningthreads={} needspinning={} idlethreads={} runqueue={} asyncpreempt={}",
         (now - RUNTIME_INIT_TIME.load(Ordering::Relaxed)) / 1_000_000,
-        procs,
-        SCHED.npidle.load(Ordering::Relaxed),
-        SCHED.mcount.load(Ordering::Relaxed),
-        SCHED.nmspinning.load(Ordering::Relaxed),
-        SCHED.needspinning.load(Ordering::Relaxed),
-        s.nmidle,
-        SCHED.runqsize.load(Ordering::Relaxed),
+        procs as i64,
+        SCHED.npidle.load(Ordering::Relaxed) as i64,
+        SCHED.mcount.load(Ordering::Relaxed) as i64,
+        SCHED.nmspinning.load(Ordering::Relaxed) as i64,
+        SCHED.needspinning.load(Ordering::Relaxed) as u64,
+        s.nmidle as i64,
+        SCHED.runqsize.load(Ordering::Relaxed) as i64,
         async_preempts()
     );
     if detail {
         let _ = writeln!(
             w,
             " gcwaiting={} nmidlelocked={} stopwait={} sysmonwait={}",
-            SCHED.gcwaiting.load(Ordering::Relaxed) as u8,
-            s.nmidlelocked,
-            SCHED.stopwait.load(Ordering::Relaxed),
-            SCHED.sysmonwait.load(Ordering::Relaxed) as u8
+            SCHED.gcwaiting.load(Ordering::Relaxed) as u64,
+            s.nmidlelocked as i64,
+            SCHED.stopwait.load(Ordering::Relaxed) as i64,
+            SCHED.sysmonwait.load(Ordering::Relaxed) as u64
         );
     }
     // SAFETY: Ps, Ms and gs are never freed; fields read racily are for display only (as in Go).
@@ -319,16 +319,16 @@ pub fn schedtrace(detail: bool) {
                     w,
                     "  P{}: status={} schedtick={} syscalltick={} m={} runqsize={} gfreecnt={} timerslen={}",
                     i,
-                    (*pp).status.load(Ordering::Relaxed) as u32,
-                    (*pp).schedtick,
-                    (*pp).syscalltick.load(Ordering::Relaxed),
+                    (*pp).status.load(Ordering::Relaxed) as u64,
+                    (*pp).schedtick as u64,
+                    (*pp).syscalltick.load(Ordering::Relaxed) as u64,
                     if mp.is_null() { -1 } else { (*mp).id },
-                    h,
-                    (*pp).gfreecnt.load(Ordering::Relaxed),
+                    h as u64,
+                    (*pp).gfreecnt.load(Ordering::Relaxed) as i64,
                     (*pp).timers.lock().len()
                 );
             } else {
-                let _ = write!(w, "{}{}", if i == 0 { " [" } else { " " }, h);
+                let _ = write!(w, "{}{}", Str(if i == 0 { " [" } else { " " }), h as u64);
                 if i as i32 == procs - 1 {
                     let _ = writeln!(w, "]");
                 }
@@ -345,12 +345,12 @@ pub fn schedtrace(detail: bool) {
                 w,
                 "  M{}: p={} curg={} mallocing=0 throwing=0 preemptoff= locks={} dying={} spinning={} blocked={} lockedg={}",
                 (*mp).id,
-                if pp.is_null() { -1 } else { (*pp).id },
+                if pp.is_null() { -1 } else { (*pp).id as i64 },
                 if gp.is_null() { -1 } else { (*gp).goid as i64 },
-                if gp.is_null() { 0 } else { (*gp).locks },
-                (*mp).dying,
-                (*mp).spinning,
-                (*mp).blocked,
+                if gp.is_null() { 0 } else { (*gp).locks as i64 },
+                (*mp).dying as i64,
+                bool_str((*mp).spinning),
+                bool_str((*mp).blocked),
                 if (*mp).lockedg.is_null() { -1 } else { (*(*mp).lockedg).goid as i64 }
             );
             mp = (*mp).alllink;
@@ -367,8 +367,8 @@ pub fn schedtrace(detail: bool) {
                 w,
                 "  G{}: status={}({}) m={} lockedm={}",
                 (*gp).goid,
-                st as u32,
-                (*gp).waitreason.as_str(),
+                st as u64,
+                Str((*gp).waitreason.as_str()),
                 if mp.is_null() { -1 } else { (*mp).id },
                 if (*gp).lockedm.is_null() { -1 } else { (*(*gp).lockedm).id }
             );

@@ -71,6 +71,7 @@
 //! looks its first frame up at the interrupted pc itself (`Regs::exact_pc`), the others inside
 //! the call before their return address.
 
+use crate::print::Str;
 use core::fmt::Write;
 
 /// Frames shown at most (Go's tracebackInnerFrames + tracebackOuterFrames = 100).
@@ -316,7 +317,8 @@ pub fn profile_name(tab: &crate::symtab::Symtab<'_>, at: usize, w: &mut impl Wri
 }
 
 /// Whether a frame of this (demangled) function is gort's own (Go: a `runtime.` frame), hidden.
-/// (`<gort::T as Trait>::f` is gort's too.)
+/// (`<gort::T as Trait>::f` is gort's too.) Out of line: print_frames had two copies.
+#[inline(never)]
 fn runtime_frame(name: &str) -> bool {
     let path = name.strip_prefix('<').unwrap_or(name);
     path.starts_with("gort::") || name == "gort_user_main" || name.starts_with("runtime_")
@@ -376,7 +378,9 @@ pub struct Report<'a> {
 }
 
 /// Writes a path as bytes (lossy: `?` for each invalid UTF-8 sequence). With `from_utf8`'s
-/// error, not `utf8_chunks` (its iterator was 400 bytes of every program, issue 22).
+/// error, not `utf8_chunks` (its iterator was 400 bytes of every program, issue 22); out of
+/// line (print_frames had three copies).
+#[inline(never)]
 fn write_bytes(w: &mut dyn Write, mut b: &[u8]) {
     loop {
         let (valid, rest) = match core::str::from_utf8(b) {
@@ -402,9 +406,11 @@ fn write_bytes(w: &mut dyn Write, mut b: &[u8]) {
 /// caller under its lock) may call it, on g0 or the signal stack; `bounds` must be the readable
 /// stack the registers were captured on, and the frames on it must be live.
 pub unsafe fn print_frames(r: &mut Report<'_>, bounds: (usize, usize)) {
-    let loc = |w: &mut dyn Write, l: &core::panic::Location<'_>| {
-        let _ = write!(w, "\t{}:{}:{}", l.file(), l.line(), l.column());
-    };
+    // Out of line: three copies of the formatting otherwise (issue 22).
+    #[inline(never)]
+    fn loc(w: &mut dyn Write, l: &core::panic::Location<'_>) {
+        let _ = write!(w, "\t{}:{}:{}", Str(l.file()), l.line() as u64, l.column() as u64);
+    }
     let Some(img) = names::image() else {
         if let Some(l) = r.location {
             loc(r.w, l);
@@ -466,7 +472,7 @@ pub unsafe fn print_frames(r: &mut Report<'_>, bounds: (usize, usize)) {
                 return false;
             }
             shown += 1;
-            let _ = writeln!(w, "{}(...)", if n.is_empty() { "?" } else { n });
+            let _ = writeln!(w, "{}(...)", Str(if n.is_empty() { "?" } else { n }));
             match (first && !system, location) {
                 (true, Some(l)) => loc(w, l),
                 // SAFETY: this thread holds the traceback (this function's contract).
@@ -587,8 +593,8 @@ pub unsafe fn created_by(w: &mut dyn Write, gp: *mut crate::gmp::G) {
         }
     }
     let n = name.as_str();
-    let _ = writeln!(w, "created by {} in goroutine {}", if n.is_empty() { "?" } else { n }, parent);
-    let _ = write!(w, "\t{}:{}", loc.file(), loc.line());
+    let _ = writeln!(w, "created by {} in goroutine {}", Str(if n.is_empty() { "?" } else { n }), parent);
+    let _ = write!(w, "\t{}:{}", Str(loc.file()), loc.line() as u64);
     if let Some(off) = off {
         let _ = write!(w, " +{:#x}", off);
     }

@@ -250,7 +250,8 @@ pub fn crash() -> ! {
 
 /// Go's dieFromSignal: raises `sig` on this thread with its default action restored and the
 /// signal unblocked first, in case the process inherited it ignored or blocked; returns if
-/// that did not end the process.
+/// that did not end the process. Out of line: a copy at its two callers (crash, SIGPIPE) otherwise.
+#[inline(never)]
 fn die_from_signal(sig: i32) {
     let dfl = SigAction {
         handler: 0,
@@ -537,41 +538,32 @@ pub unsafe fn sys_guard_slots(first: *mut u8, stride: usize, len: usize, n: usiz
         return false;
     }
     let mut done = 0;
-    let mut iov = [[0usize; 2]; GUARD_BATCH];
-    if mode == GUARD_UNKNOWN || mode == GUARD_WORKS {
-        if mode == GUARD_UNKNOWN {
-            // SAFETY: the caller's first range.
-            if !unsafe { guard_region_works(base, len) } {
-                GUARD_MODE.store(GUARD_NONE, Ordering::Relaxed);
-                return false;
-            }
-            done = 1;
-            mode = GUARD_WORKS;
+    if mode == GUARD_UNKNOWN {
+        // SAFETY: the caller's first range.
+        if !unsafe { guard_region_works(base, len) } {
+            GUARD_MODE.store(GUARD_NONE, Ordering::Relaxed);
+            return false;
         }
-        // Whether process_madvise takes the advice: tried on the next slots for real.
-        if done < n {
-            let k = (n - done).min(GUARD_BATCH);
-            for (i, v) in iov[..k].iter_mut().enumerate() {
-                *v = [base + (done + i) * stride, len];
-            }
-            // SAFETY: the caller's ranges.
-            mode = if unsafe { guard_batch(&iov[..k]) } {
-                done += k;
-                GUARD_BATCH_CALL
-            } else {
-                GUARD_PER_SLOT
-            };
-        }
+        done = 1;
+        mode = GUARD_WORKS;
         GUARD_MODE.store(mode, Ordering::Relaxed);
     }
-    if mode == GUARD_BATCH_CALL {
+    // One loop for both (its vectorised fill was two copies, issue 22): under GUARD_WORKS the
+    // first batch finds out, for real, whether process_madvise takes the advice.
+    if mode == GUARD_WORKS || mode == GUARD_BATCH_CALL {
         while done < n {
             let k = (n - done).min(GUARD_BATCH);
-            for (i, v) in iov[..k].iter_mut().enumerate() {
-                *v = [base + (done + i) * stride, len];
-            }
+            // Every entry computed, those past k unused (wrapping: they may lie past the address
+            // space): no zeroed array first, whose 64 stores were 256 bytes of code (issue 22).
+            let iov: [[usize; 2]; GUARD_BATCH] =
+                core::array::from_fn(|i| [base.wrapping_add((done + i).wrapping_mul(stride)), len]);
             // SAFETY: the caller's ranges.
-            if !unsafe { guard_batch(&iov[..k]) } {
+            let ok = unsafe { guard_batch(&iov[..k]) };
+            if mode == GUARD_WORKS {
+                mode = if ok { GUARD_BATCH_CALL } else { GUARD_PER_SLOT };
+                GUARD_MODE.store(mode, Ordering::Relaxed);
+            }
+            if !ok {
                 break; // the rest one by one (ENOMEM for page tables, say: madvise says too)
             }
             done += k;
@@ -811,8 +803,8 @@ impl core::fmt::Display for Auxv {
         write!(
             f,
             "auxv: entries={} AT_PAGESZ={} AT_RANDOM={:#x} AT_HWCAP={:#x} AT_HWCAP2={:#x} AT_SECURE={} AT_SYSINFO_EHDR={:#x} vdso_clock_gettime={}",
-            self.count, self.pagesz, self.random, self.hwcap, self.hwcap2, self.secure as u8, self.vdso,
-            if vdso_clock_found() { "found" } else { "absent (syscall fallback)" }
+            self.count, self.pagesz, self.random, self.hwcap, self.hwcap2, self.secure as u64, self.vdso,
+            crate::print::Str(if vdso_clock_found() { "found" } else { "absent (syscall fallback)" })
         )
     }
 }
