@@ -57,24 +57,6 @@ pub unsafe extern "sysv64" fn gogo(buf: *const Gobuf) -> ! {
     )
 }
 
-extern "C" {
-    /// The label at the end of `gogo`'s code.
-    static gort_gogo_end: u8;
-}
-
-/// Whether `pc` lies in `gogo`. Between its switch to the new stack and its jump, gogo still
-/// reads the gobuf it was given; a goroutine preempted asynchronously there would be saved with
-/// that read still to come, and by then its own `g.sched` holds the preemption's context, which
-/// the read would resume a second time (fanin/preempt-storm: a SIGSEGV at rt_sigreturn, about
-/// 1 run in 12 on linux 6.18). The preemption check declines these pcs.
-pub fn in_gogo(pc: usize) -> bool {
-    let end = core::ptr::addr_of!(gort_gogo_end) as usize;
-    let start = gogo as *const () as usize;
-    #[cfg(target_arch = "arm")]
-    let (start, end) = (start & !1, end & !1); // a Thumb bit, if any
-    (start..end).contains(&pc)
-}
-
 /// Saves the current goroutine's context in g.sched, switches to g0's stack and calls
 /// `f(gp)` (Go's mcall); `gogo(&gp.sched)` later resumes after the mcall. Go's `f` never
 /// returns; here it may return the context to switch to, which mcall then jumps into with

@@ -32,6 +32,24 @@ mod lr;
 #[cfg(any(target_arch = "arm", target_arch = "aarch64"))]
 pub use lr::*;
 
+extern "C" {
+    /// The label at the end of `gogo`'s code (each arch's gogo ends with it).
+    static gort_gogo_end: u8;
+}
+
+/// Whether `pc` lies in `gogo`. Between its switch to the new stack and its jump, gogo still
+/// reads the gobuf it was given; a goroutine preempted asynchronously there would be saved with
+/// that read still to come, and by then its own `g.sched` holds the preemption's context, which
+/// the read would resume a second time (fanin/preempt-storm: a SIGSEGV at rt_sigreturn, about
+/// 1 run in 10 on linux 6.18). The preemption check declines these pcs.
+pub fn in_gogo(pc: usize) -> bool {
+    let end = core::ptr::addr_of!(gort_gogo_end) as usize;
+    let start = gogo as *const () as usize;
+    #[cfg(target_arch = "arm")]
+    let (start, end) = (start & !1, end & !1); // a Thumb bit, if any
+    (start..end).contains(&pc)
+}
+
 /// The current g (Go's getg), read through the OS's TLS mechanism (`sys/<os>/<arch>.rs`): named
 /// here because it is the one TLS access the scheduler makes, next to gogo and mcall.
 pub use crate::sys::getg;
