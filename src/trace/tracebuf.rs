@@ -52,6 +52,10 @@ pub struct TraceBuf {
     prev_p: i32,
     /// The previous event was a goroutine's stop (`reuse_ts`).
     after_stop: bool,
+    /// The goroutine whose span this M opened (its last start, not yet followed by a stop),
+    /// 0 for none; carried to the M's next buffer (`init`). A stop of any other goroutine is of
+    /// one that was running when the trace started (traceruntime.rs `emit_on`).
+    open_g: u64,
     /// The header, then the events.
     data: [u8; BUF_BYTES],
 }
@@ -179,12 +183,14 @@ unsafe fn put_slow(mut p: *mut u8, mut v: u64) -> *mut u8 {
 }
 
 impl TraceBuf {
-    /// Makes a fresh (zeroed) buffer M `m`'s, its first timestamp no lower than `floor`.
-    pub fn init(&mut self, m: i32, floor: i64) {
+    /// Makes a fresh (zeroed) buffer M `m`'s, its first timestamp no lower than `floor`, the
+    /// M's span of goroutine `open_g` open (0: none; the M's previous buffer's `open_g`).
+    pub fn init(&mut self, m: i32, floor: i64, open_g: u64) {
         self.n = HDR;
         self.prev_ts = floor;
         self.prev_p = -1;
         self.after_stop = false;
+        self.open_g = open_g;
         self.data[4..8].copy_from_slice(&m.to_le_bytes());
         self.data[8..16].copy_from_slice(&floor.to_le_bytes());
     }
@@ -192,6 +198,13 @@ impl TraceBuf {
     /// The last event's timestamp (the next buffer's floor).
     pub fn last_ts(&self) -> i64 {
         self.prev_ts
+    }
+
+    /// The goroutine whose span this M has open (started and not stopped in this trace), 0
+    /// for none.
+    #[inline(always)]
+    pub fn open_g(&self) -> u64 {
+        self.open_g
     }
 
     /// Whether an event may not fit (or `init` has not run): the M takes a fresh buffer.
@@ -264,6 +277,11 @@ impl TraceBuf {
         self.prev_ts = ts;
         self.prev_p = p;
         self.after_stop = kind == EV_GO_STOP;
+        if kind == EV_GO_START {
+            self.open_g = g;
+        } else if kind == EV_GO_STOP {
+            self.open_g = 0;
+        }
         Some(ts)
     }
 
@@ -480,7 +498,7 @@ mod tests {
     fn fresh(m: i32, floor: i64) -> Box<TraceBuf> {
         // SAFETY: all-zero is a valid TraceBuf (plain integers and bytes).
         let mut b: Box<TraceBuf> = unsafe { Box::new_zeroed().assume_init() };
-        b.init(m, floor);
+        b.init(m, floor, 0);
         b
     }
 

@@ -265,6 +265,14 @@ fn emit_rare(kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: Option<*mut P>) {
 /// emit's body for M `mp` (the current one). `since`: for a goroutine's start, when it became
 /// runnable (`TraceBuf::reuse_ts`: the start may take the M's previous timestamp instead of
 /// reading the clock).
+///
+/// A goroutine's stop (EV_GO_STOP, whose `y` is otherwise unused: the stop hooks pass the
+/// goroutine's creation site there) ends the span this M opened for it. When this M opened none
+/// in this trace (`TraceBuf::open_g`), the goroutine was already running when the trace
+/// started (its execute looked at the switch before `start` turned it on): its span's start
+/// is recorded first, at the trace's start (raised to this M's previous event: which can only
+/// be this goroutine's own), as Go's tracer emits a running goroutine's status with its first
+/// event. So every end on a P's row closes a start on that row.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn emit_on(mp: *mut M, kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: *mut P, since: Option<i64>) -> Option<i64> {
@@ -284,21 +292,42 @@ fn emit_on(mp: *mut M, kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: *mut P, si
             return None;
         }
         let p = if pp.is_null() { -1 } else { (*pp).id };
+        let (x, y) = if kind == EV_GO_STOP {
+            let b = (*mp).trace_buf;
+            if b.is_null() || (*b).open_g() != g {
+                record(mp, K0.load(Ordering::Relaxed) as i64, EV_GO_START, 0, p, g, y, 0);
+            }
+            (x, 0)
+        } else {
+            (x, y)
+        };
         let b = (*mp).trace_buf;
-        // encode keeps timestamps monotonic per M (never before this M's previous event: a TSC
-        // that is not synchronized across cores, after a migration), across buffers too.
-        let mut ts = None;
-        if !b.is_null() {
-            let now = match since {
-                Some(s) => (*b).reuse_ts(s).unwrap_or_else(ticks),
-                None => ticks(),
-            };
-            ts = (*b).encode(now, kind, arg, p, g, x, y);
-        }
-        if ts.is_none() {
-            ts = refill(mp, kind, arg, p, g, x, y);
-        }
+        let now = match since {
+            Some(s) if !b.is_null() => (*b).reuse_ts(s).unwrap_or_else(ticks),
+            _ => ticks(),
+        };
+        let ts = record(mp, now, kind, arg, p, g, x, y);
         seqlock::writer_end(&(*mp).trace_seq);
+        ts
+    }
+}
+
+/// Appends one event stamped `now` to M `mp`'s buffer, taking a fresh buffer when it is full
+/// or there is none. encode keeps timestamps monotonic per M (never before this M's previous
+/// event: a TSC that is not synchronized across cores, after a migration), across buffers too.
+///
+/// # Safety
+/// `mp` is this thread's M, inside its seqlock write section.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn record(mp: *mut M, now: i64, kind: u8, arg: u8, p: i32, g: u64, x: u64, y: u64) -> Option<i64> {
+    // SAFETY: the caller's promise: the M's buffer is ours to write.
+    unsafe {
+        let b = (*mp).trace_buf;
+        let ts = if b.is_null() { None } else { (*b).encode(now, kind, arg, p, g, x, y) };
+        if ts.is_none() {
+            return refill(mp, now, kind, arg, p, g, x, y);
+        }
         ts
     }
 }
@@ -308,13 +337,14 @@ fn emit_on(mp: *mut M, kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: *mut P, si
 ///
 /// # Safety
 /// `mp` is this thread's M, inside its seqlock write section.
+#[allow(clippy::too_many_arguments)]
 #[cold]
 #[inline(never)]
-unsafe fn refill(mp: *mut M, kind: u8, arg: u8, p: i32, g: u64, x: u64, y: u64) -> Option<i64> {
+unsafe fn refill(mp: *mut M, now: i64, kind: u8, arg: u8, p: i32, g: u64, x: u64, y: u64) -> Option<i64> {
     // SAFETY: the caller's promise: the M's buffer is ours to replace.
     unsafe {
         let mut b = (*mp).trace_buf;
-        let last = if b.is_null() { 0 } else { (*b).last_ts() };
+        let (last, open_g) = if b.is_null() { (0, 0) } else { ((*b).last_ts(), (*b).open_g()) };
         if !b.is_null() {
             push_full(b);
         }
@@ -323,8 +353,8 @@ unsafe fn refill(mp: *mut M, kind: u8, arg: u8, p: i32, g: u64, x: u64, y: u64) 
         if b.is_null() {
             return None;
         }
-        (*b).init((*mp).id as i32, last);
-        (*b).encode(ticks(), kind, arg, p, g, x, y)
+        (*b).init((*mp).id as i32, last, open_g);
+        (*b).encode(now, kind, arg, p, g, x, y)
     }
 }
 
@@ -336,6 +366,13 @@ fn goid(gp: *mut G) -> u64 {
     } else {
         unsafe { (*gp).goid }
     }
+}
+
+/// Where gp was created (its `gort::go` call's `Location`, as the event field), 0 for goroutine
+/// 1: a start's `x`, and a stop's `y` (emit_on's start of a span begun before the trace).
+fn site(gp: *mut G) -> u64 {
+    // SAFETY: gs are never freed; gopc_loc is written before the g is published.
+    unsafe { (*gp).gopc_loc.map_or(0, |l| l as *const _ as u64) }
 }
 
 /// "On the current M's P" (read under emit's acquirem; none without one).
@@ -393,12 +430,10 @@ fn go_statuses() {
 /// (`TraceBuf::reuse_ts`), saving a clock read per switch.
 #[cold]
 pub fn go_start(gp: *mut G, pp: *mut P) {
-    // SAFETY: gp is the g about to run, ours: when it became runnable and its creation site are
-    // stable (written before it was put on a run queue, read after taking it off).
-    let (s, loc) = unsafe {
-        let s = core::mem::replace(&mut (*gp).trace_since, 0);
-        (s, (*gp).gopc_loc.map_or(0, |l| l as *const _ as u64))
-    };
+    // SAFETY: gp is the g about to run, ours: when it became runnable is stable (written before
+    // it was put on a run queue, read after taking it off).
+    let s = unsafe { core::mem::replace(&mut (*gp).trace_since, 0) };
+    let loc = site(gp);
     let t = (s >> 1) as i64;
     // The arrow only from an unblock of this trace (one before `start` is in no file).
     let woken = s & 1 != 0 && t >= K0.load(Ordering::Relaxed) as i64;
@@ -415,7 +450,7 @@ pub fn go_start(gp: *mut G, pp: *mut P) {
 /// stops (before its status changes: a yielded or preempted gp is runnable from then on).
 #[cold]
 pub fn go_stop(gp: *mut G, why: u8) {
-    if let Some(ts) = emit(EV_GO_STOP, why, goid(gp), 0, 0, CURP) {
+    if let Some(ts) = emit(EV_GO_STOP, why, goid(gp), 0, site(gp), CURP) {
         // SAFETY: gp is the stopping g, still ours (on no run queue yet).
         unsafe { (*gp).trace_since = since(ts, false) };
     }
@@ -425,7 +460,7 @@ pub fn go_stop(gp: *mut G, why: u8) {
 #[cold]
 pub fn go_block(gp: *mut G, reason: WaitReason) {
     // The reason as its discriminant: one byte in the buffer (tracebuf.rs `REASONS`).
-    emit(EV_GO_STOP, STOP_BLOCK, goid(gp), reason as u8 as u64, 0, CURP);
+    emit(EV_GO_STOP, STOP_BLOCK, goid(gp), reason as u8 as u64, site(gp), CURP);
 }
 
 /// Go's traceGoUnpark: `gp` was made runnable (not yet on a run queue); its next start draws an
@@ -450,7 +485,7 @@ pub fn go_preempt(gp: *mut G, asynchronous: bool) {
 /// Go's traceGoSysCall: the running `gp` enters a blocking system call (still with its P).
 #[cold]
 pub fn go_syscall(gp: *mut G) {
-    emit_rare(EV_GO_STOP, STOP_SYSCALL, goid(gp), 0, 0, CURP);
+    emit_rare(EV_GO_STOP, STOP_SYSCALL, goid(gp), 0, site(gp), CURP);
     emit_rare(EV_GO_SYSCALL, 0, goid(gp), 0, 0, NOP);
 }
 
@@ -727,12 +762,14 @@ pub fn start(path: &[u8]) -> Result<(), StartError> {
     }
     T0.store(crate::time::nanotime() as u64, Ordering::Relaxed);
     K0.store(ticks() as u64, Ordering::Relaxed);
+    // Pinned from the switch-on to the caller's span start: a preemption in between (the
+    // statuses' walk is long enough for sysmon's) would end a span not yet begun, and the
+    // caller's start below would then open a second one.
+    let mp = crate::proc::acquirem();
     ON.store(1, Ordering::SeqCst);
     go_statuses();
     // The caller is running: open its span.
-    let gp = crate::arch::getg();
-    let mp = crate::proc::acquirem();
-    go_start(gp, crate::proc::getp());
+    go_start(crate::arch::getg(), crate::proc::getp());
     crate::proc::releasem(mp);
     crate::proc::newproc(writer_entry as *const () as usize, 0);
     Ok(())
@@ -744,8 +781,11 @@ pub fn stop() {
         return;
     }
     crate::proc::preempt_check();
+    // Pinned from the caller's span end to the switch-off (no preemption's stop after it).
+    let mp = crate::proc::acquirem();
     go_stop(crate::arch::getg(), STOP_TRACE);
     ON.store(0, Ordering::SeqCst);
+    crate::proc::releasem(mp);
     // The asymmetric form's half of the protocol (seqlock.rs): every thread runs a full
     // barrier after the switch-off is visible, then an even `seq` is final.
     let asym = ASYM.load(Ordering::Relaxed);

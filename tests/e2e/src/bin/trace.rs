@@ -18,9 +18,11 @@
 //! an unblock (`s` wakeup for that goroutine) before the goroutine's next start (a goroutine
 //! still blocked at the stop has no next start); every goroutine that starts or is woken was
 //! either created in the trace (`GoCreate`) or has a `GoStatus` at its start (`check` makes a
-//! parked and a runnable goroutine before starting the trace, and the parked one must show as
-//! `waiting` on `chan receive`; under `godebug` main has no create either); every `f` arrow has its `s`; every worker
-//! that started ended (`exit`); and the trace shows preemptions, steals and system calls.
+//! parked, a runnable and a running goroutine before starting the trace, and the parked one
+//! must show as `waiting` on `chan receive`; the running one's first event ends a span begun
+//! before the trace; under `godebug` main has no create either); every `f` arrow has its `s`;
+//! every worker that started ended (`exit`); and the trace shows preemptions, steals and
+//! system calls.
 #![no_std]
 #![no_main]
 gort::main!(main);
@@ -31,6 +33,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::hint::black_box;
+use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
 
 const WORKERS: usize = 16;
@@ -59,10 +62,31 @@ fn main() {
                 gort::gosched();
             }
             gort::go(move || back2.send(100).unwrap()); // runnable, not yet run
+            // One running (on another P, in user code) when the trace starts: its first event
+            // is the end of a span the trace never saw begin (the runtime records the begin
+            // first, at the trace's start). At GOMAXPROCS=1 it runs once main parks, and sysmon
+            // preempts it if the flag is late.
+            static SPINNING: AtomicBool = AtomicBool::new(false);
+            static GO_ON: AtomicBool = AtomicBool::new(false);
+            let (spun_tx, spun_rx) = gort::chan::<()>(0);
+            gort::go(move || {
+                SPINNING.store(true, Ordering::Release);
+                while !GO_ON.load(Ordering::Acquire) {
+                    core::hint::spin_loop();
+                }
+                spun_tx.send(()).unwrap();
+            });
+            if gort::gomaxprocs(0) > 1 {
+                while !SPINNING.load(Ordering::Acquire) {
+                    core::hint::spin_loop();
+                }
+            }
             gort::trace::start(&path).expect("trace::start");
+            GO_ON.store(true, Ordering::Release);
             pre_tx.send(1).unwrap();
             let (a, b) = (back_rx.recv().unwrap(), back_rx.recv().unwrap());
             assert_eq!(a + b, 102);
+            spun_rx.recv().unwrap();
             workload();
             gort::trace::stop();
             check(&path, true);
@@ -533,15 +557,18 @@ fn check(path: &str, pre_made: bool) {
     if let Some(&(tid, at)) = span_errors.first() {
         let row: Vec<usize> = (0..evs.len()).filter(|&i| evs[i].num("tid") == Some(tid as f64)).collect();
         let k = row.iter().position(|&i| i == at).unwrap_or(0);
-        for &i in &row[k.saturating_sub(4)..(k + 3).min(row.len())] {
+        for &i in &row[k.saturating_sub(6)..(k + 6).min(row.len())] {
             let e = evs[i];
             let m = e.arg("m").and_then(|v| if let Json::Num(n) = v { Some(*n as i64) } else { None });
+            let s = |k| e.arg(k).and_then(|v| if let Json::Str(s) = v { Some(s.as_str()) } else { None });
             gort::println!(
-                "  P{tid} ts {} {} G{} m {}{}",
+                "  P{tid} ts {} {} {} G{} m {} {}{}",
                 e.num("ts").unwrap_or(0.0),
                 e.str("ph"),
+                e.str("name"),
                 g_of(e),
                 m.unwrap_or(-1),
+                s("end").or(s("status")).unwrap_or(""),
                 if i == at { "  <--" } else { "" }
             );
         }
