@@ -617,6 +617,25 @@ mod tests {
     }
 
     #[test]
+    fn the_open_span_is_the_last_start_until_a_stop_and_carries_to_the_next_buffer() {
+        let mut b = fresh(1, 0);
+        assert_eq!(b.open_g(), 0, "a fresh trace's M has no span open");
+        b.encode(100, EV_GO_START, 0, 0, 5, 0, 0).unwrap();
+        assert_eq!(b.open_g(), 5);
+        b.encode(110, EV_GO_CREATE, 0, 0, 6, 5, 0).unwrap();
+        b.encode(115, EV_GO_UNBLOCK, 0, 0, 7, 0, 0).unwrap();
+        assert_eq!(b.open_g(), 5, "the running goroutine's own events leave its span open");
+        let mut next = fresh(1, 0);
+        next.init(1, b.last_ts(), b.open_g());
+        assert_eq!(next.open_g(), 5, "carried to the M's next buffer");
+        for why in [STOP_EXIT, STOP_SCHED, STOP_PREEMPT, STOP_SYSCALL, STOP_BLOCK] {
+            b.encode(120, EV_GO_START, 0, 0, 5, 0, 0).unwrap();
+            b.encode(130, EV_GO_STOP, why, 0, 5, 1, 0).unwrap();
+            assert_eq!(b.open_g(), 0, "stop {why} closes the span");
+        }
+    }
+
+    #[test]
     fn common_events_take_one_or_two_words() {
         let loc = &PTR_BASE as *const _ as u64 + 0x1234;
         let before = ptr_base() - 0x40;

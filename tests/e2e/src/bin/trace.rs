@@ -62,6 +62,7 @@ fn main() {
                 gort::gosched();
             }
             gort::go(move || back2.send(100).unwrap()); // runnable, not yet run
+
             // One running (on another P, in user code) when the trace starts: its first event
             // is the end of a span the trace never saw begin (the runtime records the begin
             // first, at the trace's start). At GOMAXPROCS=1 it runs once main parks, and sysmon
