@@ -30,7 +30,8 @@
 //!   buffer once that M is out of its write section, tells the writer to finish and waits for
 //!   it: the writer reads the spill file back, decodes it, writes the JSON file, and removes
 //!   the spill. Goroutines running on other Ps when tracing starts have a `running` status and
-//!   their span begins at their next start; at the stop their spans are cut.
+//!   a span from the trace's start to their first stop (`emit_on`); at the stop their spans
+//!   are cut.
 
 //!
 //! All of this is built with gort's `trace` Cargo feature only (`gort_trace`): without it the

@@ -78,7 +78,9 @@ struct Workload {
     /// "unprofiled" (both sides run the program built with gort's `pprof` feature; the gort side
     /// with GODEBUG=cpuprofile=target/bench/NAME.prof: the profiler's overhead; both timed whole,
     /// exec to exit, so the profile's start and its write at exit count: `run_whole`), or "asm"
-    /// (benches/asm's static assembly hello: the `hello-asm` row's floor).
+    /// (benches/asm's static assembly hello: the `hello-asm` row's floor), or "go traced" (the
+    /// gort side traced as for "untraced"; the Go twin with Go's own execution tracer on,
+    /// `BENCH_TRACE`: what a user who traces pays in each runtime).
     vs: &'static str,
     kind: Kind,
 }
@@ -91,6 +93,11 @@ const fn w(name: &'static str, procs: Option<u32>) -> Workload {
 /// An execution-trace overhead row: gort's `prog` traced against itself untraced.
 const fn traced(name: &'static str, prog: &'static str, procs: u32) -> Workload {
     Workload { name, procs: Some(procs), prog, arg: None, result: prog, vs: "untraced", kind: Kind::Plain }
+}
+
+/// gort's `prog` traced against the Go twin traced by Go's runtime/trace.
+const fn go_traced(name: &'static str, prog: &'static str, procs: u32) -> Workload {
+    Workload { name, procs: Some(procs), prog, arg: None, result: prog, vs: "go traced", kind: Kind::Plain }
 }
 
 /// A wake-up latency row (benches bench_wakeup / go wakeup, which print both percentiles).
@@ -116,6 +123,11 @@ const fn http(procs: u32, metric: Metric) -> Workload {
 }
 
 impl Workload {
+    /// Whether the gort side runs with an execution trace on (the trace-feature build).
+    fn traces_gort(&self) -> bool {
+        matches!(self.vs, "untraced" | "go traced")
+    }
+
     fn label(&self) -> String {
         // The http and wakeup rows share a name (one run measures two results): their result
         // tells them apart.
@@ -220,6 +232,9 @@ static WORKLOADS: &[Workload] = &[
     traced("pingpong+trace", "pingpong", 2),
     traced("spawn+trace", "spawn", 1),
     traced("spawn+trace", "spawn", 2),
+    // Both runtimes traced: gort's tracer against Go's (runtime/trace) on the same workload.
+    go_traced("pingpong+gotrace", "pingpong", 1),
+    go_traced("spawn+gotrace", "spawn", 1),
     // skynet with the CPU profiler on (100 Hz, GODEBUG=cpuprofile) against the same run without
     // it (issue 20: at most 2 % slower); the whole process timed, the profile's write included.
     Workload {
@@ -335,7 +350,7 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
     // sides of those rows run them, traced and untraced), copied aside likewise.
     let mut traced_exes: BTreeMap<&str, PathBuf> = BTreeMap::new();
     let traced_progs: Vec<&str> =
-        selected.iter().filter(|&&i| WORKLOADS[i].vs == "untraced").map(|&i| WORKLOADS[i].prog).collect();
+        selected.iter().filter(|&&i| WORKLOADS[i].traces_gort()).map(|&i| WORKLOADS[i].prog).collect();
     if !traced_progs.is_empty() {
         let mut args = vec!["-p", "gort-benches", "--features", "trace"];
         let bins: Vec<String> = traced_progs.iter().map(|p| format!("bench_{p}")).collect();
@@ -359,8 +374,12 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
     if !built.success {
         return Err(Fail::Setup("building the gort bench programs failed (errors above)".into()));
     }
-    let mut names: Vec<&str> =
-        selected.iter().filter(|&&i| WORKLOADS[i].vs == "go").map(|&i| WORKLOADS[i].prog).collect();
+    let mut names: Vec<&str> = selected
+        .iter()
+        .filter(|&&i| matches!(WORKLOADS[i].vs, "go" | "go traced"))
+        .map(|&i| WORKLOADS[i].prog)
+        .collect();
+    names.sort_unstable();
     names.dedup();
     if !names.contains(&"hello") {
         names.push("hello"); // for the size comparison
@@ -440,7 +459,7 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
                     ("gort" | "unprofiled", _) if wl.vs == "unprofiled" => {
                         profiled.clone().ok_or_else(|| "no bench_skynet_pprof".to_string())
                     }
-                    ("gort" | "untraced", _) if wl.vs == "untraced" => traced_exes
+                    ("gort" | "untraced", _) if wl.traces_gort() => traced_exes
                         .get(wl.prog)
                         .cloned()
                         .ok_or_else(|| format!("no bench_{} built with the trace feature", wl.prog)),
@@ -452,7 +471,13 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
                 let result = match (exe, wl.kind) {
                     (Err(e), _) => Err(e),
                     (Ok(exe), _) if wl.prog == "hello" => time_execs(&root, &exe, hello_execs),
-                    (Ok(exe), Kind::Plain) if wl.vs == "untraced" && imp == "gort" => {
+                    (Ok(exe), Kind::Plain) if wl.vs == "go traced" && imp == "go traced" => {
+                        let trace = out_dir.join(format!("gotrace-{}.out", wl.label().replace('/', "-p")));
+                        let r = run_one_env(&root, &exe, wl, None, &[("BENCH_TRACE", trace.display().to_string())]);
+                        let _ = fs::remove_file(&trace);
+                        r
+                    }
+                    (Ok(exe), Kind::Plain) if wl.traces_gort() && imp == "gort" => {
                         // Hundreds of MB of JSON for the ping-pong: deleted after the run.
                         let trace = out_dir.join(format!("trace-{}.json", wl.label().replace('/', "-p")));
                         let r = run_one(&root, &exe, wl, Some(format!("gorttrace={}", trace.display())));
@@ -492,7 +517,7 @@ pub fn cmd_bench(args: &[String]) -> Result<i32, Fail> {
                 };
                 match &result {
                     Ok((v, unit)) => println!("  {:<12} {:<5} run {}/{}: {v:.1} {unit}", wl.label(), imp, r + 1, runs),
-                    Err(e) if imp == "go" && go.is_err() => {
+                    Err(e) if imp.starts_with("go") && go.is_err() => {
                         let _ = e;
                     }
                     Err(e) => println!("  {:<12} {:<5} run {}/{}: FAILED: {e}", wl.label(), imp, r + 1, runs),
@@ -701,10 +726,24 @@ fn bench_command(root: &Path, exe: &Path, procs: Option<u32>) -> Command {
 /// Runs one program once and reads its `RESULT name value unit` line; with `godebug`, under
 /// `GODEBUG=<godebug>` (an execution trace or a CPU profile: the overhead rows).
 fn run_one(root: &Path, exe: &Path, wl: &Workload, godebug: Option<String>) -> Result<(f64, String), String> {
+    run_one_env(root, exe, wl, godebug, &[])
+}
+
+/// run_one with more environment variables (the Go twin's BENCH_TRACE).
+fn run_one_env(
+    root: &Path,
+    exe: &Path,
+    wl: &Workload,
+    godebug: Option<String>,
+    env: &[(&str, String)],
+) -> Result<(f64, String), String> {
     let mut c = bench_command(root, exe, wl.procs);
     c.args(wl.arg);
     if let Some(g) = godebug {
         c.env("GODEBUG", g);
+    }
+    for (k, v) in env {
+        c.env(k, v);
     }
     let out = run::run_captured(c, RUN_TIMEOUT).map_err(|e| format!("could not start {}: {e}", exe.display()))?;
     if !out.status.is_some_and(|s| s.success()) {
@@ -1162,6 +1201,7 @@ fn report_svg(m: &Machine, runs: usize, rows: &[RowStats]) -> String {
     let other = |r: &RowStats| match WORKLOADS[r.workload].vs {
         "glibc" => ("glibc", GLIBC),
         "untraced" => ("gort untraced", BASELINE),
+        "go traced" => ("Go traced", GO),
         "unprofiled" => ("gort unprofiled", BASELINE),
         "asm" => ("asm hello", GLIBC),
         _ => ("Go", GO),

@@ -4,6 +4,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/trace"
 	"strconv"
 	"sync"
 	"time"
@@ -19,7 +20,30 @@ func benchN(def int) int {
 	return def
 }
 
+// startTrace starts Go's execution tracer into BENCH_TRACE when that is set (the
+// `+gotrace` rows: gort's tracer against Go's on the same workload); the returned func stops it.
+func startTrace() func() {
+	path := os.Getenv("BENCH_TRACE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Println("BENCH_TRACE:", err)
+		os.Exit(1)
+	}
+	if err := trace.Start(f); err != nil {
+		fmt.Println("trace.Start:", err)
+		os.Exit(1)
+	}
+	return func() {
+		trace.Stop()
+		f.Close()
+	}
+}
+
 func main() {
+	stop := startTrace()
 	var wg sync.WaitGroup
 	t0 := time.Now()
 	wg.Add(N)
@@ -28,5 +52,6 @@ func main() {
 	}
 	wg.Wait()
 	ns := time.Since(t0).Nanoseconds()
+	stop()
 	fmt.Printf("RESULT spawn %.1f ms\n", float64(ns)/1e6)
 }
