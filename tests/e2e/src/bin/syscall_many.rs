@@ -63,7 +63,13 @@ mod linux {
             let done = done_tx.clone();
             gort::go(move || {
                 ENTERED.fetch_add(1, Ordering::SeqCst);
-                let ts = [30usize, 0]; // 30 s: a lost wake-up fails the case instead of hanging it
+                // 100 s (the case's timeout is 120): a lost wake-up fails the case instead of
+                // hanging it. Not shorter: on a loaded machine at GOMAXPROCS=1 each blocker's P
+                // comes back through sysmon's retake (two of its passes, milliseconds apart
+                // under CPU hogs), ~270 new threads a second here, so the last blocker enters
+                // ~37 s after the first, and a first blocker that timed out meanwhile took its
+                // thread away (the count then stalled at ~8 900 of 10 000).
+                let ts = [100usize, 0];
                 loop {
                     // SAFETY: WORD is a live u32; ts is a valid timespec.
                     let r = unsafe {
@@ -117,13 +123,24 @@ mod linux {
             }
         });
 
-        // Wait until every blocker has entered its system call and the kernel shows a thread each.
-        let mut waited = 0;
+        // Wait until every blocker has entered its system call and the kernel shows a thread each:
+        // as long as threads keep coming (a stall of 20 s fails), up to 95 s (before the first
+        // blocker's futex times out).
+        let start = gort::time::Instant::now();
+        let (mut last, mut last_change) = (0, gort::time::Instant::now());
         while ENTERED.load(Ordering::SeqCst) < n || os_threads().unwrap_or(0) < n {
             gort::sleep(Duration::from_millis(10));
-            waited += 10;
-            if waited > 60_000 {
-                gort::println!("timed out: entered={} threads={:?}", ENTERED.load(Ordering::SeqCst), os_threads());
+            let now = os_threads().unwrap_or(0);
+            if now != last {
+                (last, last_change) = (now, gort::time::Instant::now());
+            }
+            if last_change.elapsed() > Duration::from_secs(20) || start.elapsed() > Duration::from_secs(95) {
+                gort::println!(
+                    "timed out after {:?}: entered={} threads={:?}",
+                    start.elapsed(),
+                    ENTERED.load(Ordering::SeqCst),
+                    os_threads()
+                );
                 gort::os::exit(1);
             }
         }
