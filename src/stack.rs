@@ -145,9 +145,17 @@ struct Pool {
     /// Unused part of the current chunk.
     cur: usize,
     end: usize,
-    /// Whether every slot of the current chunk got its guard when the chunk was mapped
-    /// (`os::sys_guard_slots`); if not, each slot is guarded as it is first handed out.
-    cur_guarded: bool,
+    /// Whether the current chunk's slots get their guards from `os::sys_guard_slots` (guard
+    /// regions, in batches); if not, each slot is guarded by `os::sys_guard` as it is first
+    /// handed out.
+    cur_slots: bool,
+    /// The slots of the current chunk below this address have their guard regions.
+    guarded_end: usize,
+    /// Slots the next `sys_guard_slots` batch covers: 1 for a pool's first stack, doubling up to
+    /// a whole chunk, so a program that starts one goroutine pays for one guard (a hello's
+    /// startup installed 59 it never used: one process_madvise of 59 ranges, each needing its
+    /// page-table entry), and one that spawns many pays one call per chunk as before.
+    batch: usize,
 }
 
 /// Address space reserved at a time for stack chunks where the OS puts no floor guard under each
@@ -201,7 +209,7 @@ fn chunk_alloc(r: &mut Region, bytes: usize) -> *mut u8 {
 }
 
 #[allow(clippy::declare_interior_mutable_const)]
-const EMPTY_POOL: Pool = Pool { free: FreeSlots::new(), cur: 0, end: 0, cur_guarded: false };
+const EMPTY_POOL: Pool = Pool { free: FreeSlots::new(), cur: 0, end: 0, cur_slots: false, guarded_end: 0, batch: 1 };
 
 /// Every size's pool and the stack region they carve chunks from (Go's stackpool and its lock).
 struct Pools {
@@ -409,18 +417,26 @@ pub fn stackalloc(size: usize) -> (Stack, bool) {
             }
             pool.cur = chunk as usize + l.first;
             pool.end = pool.cur + l.slot * l.n;
-            // The guards of all the chunk's slots at once where the OS can (linux 6.13+: guard
-            // regions, one call per chunk on 6.15+, no mapping split, so no budget): mprotect
-            // per slot cost one call and two mappings per fresh stack (issue #22).
-            pool.cur_guarded = l.guard != 0
-                && GUARD_SLOTS.load(Ordering::Relaxed)
-                // SAFETY: the slots of our fresh chunk, used by nothing yet; each slot's guard is
-                // its lowest l.guard bytes, whole pages.
-                && unsafe { os::sys_guard_slots(pool.cur as *mut u8, l.slot, l.guard, l.n) };
+            // The chunk's guards in batches where the OS can (linux 6.13+: guard regions, one
+            // call per batch on 6.15+, no mapping split, so no budget): mprotect per slot cost
+            // one call and two mappings per fresh stack (issue #22).
+            pool.cur_slots = l.guard != 0 && GUARD_SLOTS.load(Ordering::Relaxed);
+            pool.guarded_end = pool.cur;
         }
         let base = pool.cur;
         pool.cur += l.slot;
-        let guarded = pool.cur_guarded
+        if pool.cur_slots && base >= pool.guarded_end {
+            let k = pool.batch.min((pool.end - base) / l.slot);
+            // SAFETY: slots of our current chunk that nobody has used yet (base and the ones
+            // above it up to end); each slot's guard is its lowest l.guard bytes, whole pages.
+            if unsafe { os::sys_guard_slots(base as *mut u8, l.slot, l.guard, k) } {
+                pool.guarded_end = base + k * l.slot;
+                pool.batch = (pool.batch * 2).min(l.n);
+            } else {
+                pool.cur_slots = false; // this slot and the rest: sys_guard
+            }
+        }
+        let guarded = pool.cur_slots && base < pool.guarded_end
             || l.guard != 0
             && GUARD_BUDGET.fetch_sub(1, Ordering::Relaxed) > 0
             // SAFETY: the page at base belongs to this fresh stack slot and is unused.
