@@ -151,11 +151,13 @@ struct Pool {
     cur_slots: bool,
     /// The slots of the current chunk below this address have their guard regions.
     guarded_end: usize,
-    /// Slots the next `sys_guard_slots` batch covers: 1 for a pool's first stack, doubling up to
-    /// a whole chunk, so a program that starts one goroutine pays for one guard (a hello's
-    /// startup installed 59 it never used: one process_madvise of 59 ranges, each needing its
-    /// page-table entry), and one that spawns many pays one call per chunk as before.
-    batch: usize,
+    /// The next `sys_guard_slots` batch covers `1 << batch_shift` slots (at most the chunk's
+    /// rest): 1 for a pool's first stack, doubling up to a whole chunk, so a program that starts
+    /// one goroutine pays for one guard (a hello's startup installed 59 it never used: one
+    /// process_madvise of 59 ranges, each needing its page-table entry), and one that spawns
+    /// many pays one call per chunk as before. A shift, not a count, so that an empty pool is
+    /// all zeros and POOLS stays in `.bss` (a 1 there made it 1.2 KB of file bytes).
+    batch_shift: u32,
 }
 
 /// Address space reserved at a time for stack chunks where the OS puts no floor guard under each
@@ -209,7 +211,8 @@ fn chunk_alloc(r: &mut Region, bytes: usize) -> *mut u8 {
 }
 
 #[allow(clippy::declare_interior_mutable_const)]
-const EMPTY_POOL: Pool = Pool { free: FreeSlots::new(), cur: 0, end: 0, cur_slots: false, guarded_end: 0, batch: 1 };
+const EMPTY_POOL: Pool =
+    Pool { free: FreeSlots::new(), cur: 0, end: 0, cur_slots: false, guarded_end: 0, batch_shift: 0 };
 
 /// Every size's pool and the stack region they carve chunks from (Go's stackpool and its lock).
 struct Pools {
@@ -426,12 +429,14 @@ pub fn stackalloc(size: usize) -> (Stack, bool) {
         let base = pool.cur;
         pool.cur += l.slot;
         if pool.cur_slots && base >= pool.guarded_end {
-            let k = pool.batch.min((pool.end - base) / l.slot);
+            let k = (1usize << pool.batch_shift).min((pool.end - base) / l.slot);
             // SAFETY: slots of our current chunk that nobody has used yet (base and the ones
             // above it up to end); each slot's guard is its lowest l.guard bytes, whole pages.
             if unsafe { os::sys_guard_slots(base as *mut u8, l.slot, l.guard, k) } {
                 pool.guarded_end = base + k * l.slot;
-                pool.batch = (pool.batch * 2).min(l.n);
+                if 1usize << pool.batch_shift < l.n {
+                    pool.batch_shift += 1;
+                }
             } else {
                 pool.cur_slots = false; // this slot and the rest: sys_guard
             }

@@ -23,7 +23,7 @@ const FORBIDDEN: &[(&str, &str)] = &[
 /// heap arena mmap + 2 munmap, 4 mmaps for m0, the signal stack's guard, minit 4, 7
 /// rt_sigaction, the stack region's mmap + madvise + floor guard, goroutine 1's stack guard 2
 /// (the guard-region probe on its slot: madvise + getcpu; the chunk's other slots get theirs in
-/// batches as they are handed out, stack.rs `Pool::batch`), fcntl, write, exit_group).
+/// batches as they are handed out, stack.rs `Pool::batch_shift`), fcntl, write, exit_group).
 const MAX_CALLS: usize = 37;
 
 /// The row "startup syscalls HOST": one check, or SKIPPED without strace.
