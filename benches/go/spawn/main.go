@@ -3,8 +3,8 @@ package main
 
 import (
 	"fmt"
+	"gortbench/benchtrace"
 	"os"
-	"runtime/trace"
 	"strconv"
 	"sync"
 	"time"
@@ -20,30 +20,8 @@ func benchN(def int) int {
 	return def
 }
 
-// startTrace starts Go's execution tracer into BENCH_TRACE when that is set (the
-// `+gotrace` rows: gort's tracer against Go's on the same workload); the returned func stops it.
-func startTrace() func() {
-	path := os.Getenv("BENCH_TRACE")
-	if path == "" {
-		return func() {}
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		fmt.Println("BENCH_TRACE:", err)
-		os.Exit(1)
-	}
-	if err := trace.Start(f); err != nil {
-		fmt.Println("trace.Start:", err)
-		os.Exit(1)
-	}
-	return func() {
-		trace.Stop()
-		f.Close()
-	}
-}
-
 func main() {
-	stop := startTrace()
+	stop := benchtrace.Start()
 	var wg sync.WaitGroup
 	t0 := time.Now()
 	wg.Add(N)
