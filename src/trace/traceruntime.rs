@@ -292,14 +292,14 @@ fn emit_on(mp: *mut M, kind: u8, arg: u8, g: u64, x: u64, y: u64, pp: *mut P, si
             return None;
         }
         let p = if pp.is_null() { -1 } else { (*pp).id };
-        let (x, y) = if kind == EV_GO_STOP {
+        let y = if kind == EV_GO_STOP {
             let b = (*mp).trace_buf;
             if b.is_null() || (*b).open_g() != g {
                 record(mp, K0.load(Ordering::Relaxed) as i64, EV_GO_START, 0, p, g, y, 0);
             }
-            (x, 0)
+            0
         } else {
-            (x, y)
+            y
         };
         let b = (*mp).trace_buf;
         let now = match since {
