@@ -83,21 +83,28 @@ const TP_WINDOW: usize = 48;
 
 /// Whether one of the instructions in the `TP_WINDOW` bytes before `pc` (at `step`-byte
 /// alignment, whole words) satisfies `is_tp_read`: the arm OS layers' `thread_pointer_live`.
-/// True, conservatively, when the window would reach into the previous page, which this never
-/// reads (the code before pc's page need not be mapped): about 1 % of interruptions decline for
-/// that and are retried at the next sysmon tick.
+/// Where the window reaches into the page before pc's, it is read only if `mapped(lo, len)`
+/// (the OS layer's `code_mapped`) says those bytes are loaded code; otherwise the answer is a
+/// conservative true. (It was always true there until a spinning loop that began at a page's
+/// first instruction could never be preempted: preempt/dump hung on aarch64 when a change
+/// elsewhere moved `spin_for_dump`'s loop to 0x22c000.)
 ///
 /// # Safety
 /// `pc` is an interrupted instruction's address in mapped code.
 #[allow(dead_code)] // x86-64 targets have no window
-pub(crate) unsafe fn read_recently(pc: usize, step: usize, is_tp_read: impl Fn(u32) -> bool) -> bool {
-    if pc & 0xfff < TP_WINDOW {
+pub(crate) unsafe fn read_recently(
+    pc: usize,
+    step: usize,
+    is_tp_read: impl Fn(u32) -> bool,
+    mapped: impl FnOnce(usize, usize) -> bool,
+) -> bool {
+    if pc & 0xfff < TP_WINDOW && !mapped(pc.wrapping_sub(TP_WINDOW), TP_WINDOW) {
         return true;
     }
     let mut k = 4;
     while k <= TP_WINDOW {
-        // SAFETY: [pc - k, pc - k + 4) lies in pc's page (checked above), which is mapped code;
-        // unaligned reads are fine for read_unaligned.
+        // SAFETY: [pc - k, pc - k + 4) lies in pc's page, which is mapped code, or in the bytes
+        // before it that `mapped` vouched for (checked above); read_unaligned takes any address.
         if is_tp_read(unsafe { ((pc - k) as *const u32).read_unaligned() }) {
             return true;
         }
@@ -240,5 +247,48 @@ unsafe fn async_safe_point(gp: *mut G, mp: *mut M, pc: usize, sp: usize) -> bool
             // Not in gogo after its switch to gp's stack: it has yet to read gp's gobuf, which
             // this preemption is about to overwrite (`arch::in_gogo`).
             && !crate::arch::in_gogo(pc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{read_recently, TP_WINDOW};
+
+    /// Two pages of "code": `pc` at the second one's first byte, so the window lies wholly in
+    /// the first; `mark` (if any) is written at `pc - mark`.
+    fn window_at_page_start(mark: Option<usize>, mapped: bool) -> bool {
+        #[repr(C, align(4096))]
+        struct Pages([u8; 8192]);
+        let mut pages = Box::new(Pages([0; 8192]));
+        if let Some(k) = mark {
+            pages.0[4096 - k..4096 - k + 4].copy_from_slice(&0xd53b_d040u32.to_le_bytes());
+        }
+        let pc = pages.0.as_ptr() as usize + 4096;
+        let mut asked = None;
+        // SAFETY: pc lies in (one past) the allocation; the window's bytes are in its first page.
+        let live = unsafe {
+            read_recently(
+                pc,
+                4,
+                |w| w == 0xd53b_d040,
+                |lo, len| {
+                    asked = Some((lo, len));
+                    mapped
+                },
+            )
+        };
+        assert_eq!(asked, Some((pc - TP_WINDOW, TP_WINDOW)));
+        live
+    }
+
+    #[test]
+    fn a_window_in_the_previous_page_is_read_when_it_is_mapped() {
+        // A loop at a page's first instruction with no thread-pointer read before it may be
+        // preempted (was: never, so a spinner there kept its P for good).
+        assert!(!window_at_page_start(None, true));
+        assert!(window_at_page_start(Some(4), true));
+        assert!(window_at_page_start(Some(TP_WINDOW), true));
+        // Not known to be mapped: conservative.
+        assert!(window_at_page_start(None, false));
     }
 }

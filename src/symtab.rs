@@ -208,8 +208,8 @@ pub fn image() -> Option<Image> {
 
 /// Whether `[addr, addr + len)` lies inside one PT_LOAD segment of the running image (memory
 /// the program was loaded into, readable for its life). arm's `.ARM.extab` entries are checked
-/// with it.
-#[cfg(target_arch = "arm")]
+/// with it, and on arm and arm64 the code before an interrupted pc (`sys::code_mapped`).
+#[cfg(all(target_os = "linux", any(target_arch = "arm", target_arch = "aarch64")))]
 pub fn in_loaded_segment(img: &Image, addr: usize, len: usize) -> bool {
     let c = Class::NATIVE;
     // SAFETY: the kernel maps the program headers at AT_PHDR for the life of the process.

@@ -86,6 +86,12 @@
 //! `tail_call!`, `SHADOW_SPACE`); each arch file's module doc says what they must do.
 //! `sigctxt_pc_sp` (unix) and `context_pc_sp` (windows) read a fault's pc and sp.
 //!
+//! **Preemption** (arm, arm64). `thread_pointer_live(pc)` says whether a register may hold an
+//! address derived from this thread's thread pointer at an interrupted pc (asynchronous
+//! preemption declines there); it reads the code before pc, and `code_mapped(addr, len)` says
+//! whether bytes before pc's page may be read (linux: inside a PT_LOAD of the program; windows:
+//! inside the image; darwin does not look, and declines).
+//!
 //! **CPU and the rest.** `hwcaps` gives arm and arm64's cpuinit AT_HWCAP/AT_HWCAP2-style bits
 //! (linux: the auxv; darwin/arm64: sysctl; windows: none yet). linux also has `syscall6` and
 //! the numbers in `nr` (the raw calls behind `gort::syscall`), `os_arch_init` (Go's osArchInit)

@@ -71,7 +71,9 @@ pub fn getg() -> *mut G {
 /// `pc` is an interrupted instruction's address in mapped code.
 pub unsafe fn thread_pointer_live(pc: usize) -> bool {
     // SAFETY: as the contract.
-    unsafe { crate::preempt::read_recently(pc, 4, |w| w & 0xffff_ffe0 == 0xd53b_d060) }
+    // The window's bytes before pc's page are not looked up here (asynchronous preemption is
+    // off by default on darwin): such a pc declines.
+    unsafe { crate::preempt::read_recently(pc, 4, |w| w & 0xffff_ffe0 == 0xd53b_d060, |_, _| false) }
 }
 
 /// Installs gp as the current g (Go's setg).

@@ -39,7 +39,12 @@ pub fn getg() -> *mut G {
 pub unsafe fn thread_pointer_live(pc: usize) -> bool {
     // SAFETY: as the contract.
     unsafe {
-        crate::preempt::read_recently(pc, 2, |w| w & 0xffff_0fff == 0xee1d_0f70 || w & 0x0fff_ffff == 0x0f70_ee1d)
+        crate::preempt::read_recently(
+            pc,
+            2,
+            |w| w & 0xffff_0fff == 0xee1d_0f70 || w & 0x0fff_ffff == 0x0f70_ee1d,
+            super::code_mapped,
+        )
     }
 }
 

@@ -37,7 +37,7 @@ pub fn getg() -> *mut G {
 /// `pc` is an interrupted instruction's address in mapped code.
 pub unsafe fn thread_pointer_live(pc: usize) -> bool {
     // SAFETY: as the contract.
-    unsafe { crate::preempt::read_recently(pc, 4, |w| w & 0xffff_ffe0 == 0xd53b_d040) }
+    unsafe { crate::preempt::read_recently(pc, 4, |w| w & 0xffff_ffe0 == 0xd53b_d040, super::code_mapped) }
 }
 
 /// Assembly that leaves the address of the current g's TLS slot in register `$r` (`$t` is

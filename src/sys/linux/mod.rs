@@ -124,6 +124,15 @@ pub fn set_phys_page_size(n: usize) {
     }
 }
 
+/// Whether `[addr, addr + len)` is loaded code or data of the program (inside one of its PT_LOAD
+/// segments, mapped readable for its life): asynchronous preemption reads the instructions
+/// before an interrupted pc with it when they lie in the page before the pc's
+/// (`preempt::read_recently`). Reads only the program headers: fine in a signal handler.
+#[cfg(any(target_arch = "aarch64", target_arch = "arm"))]
+pub fn code_mapped(addr: usize, len: usize) -> bool {
+    crate::symtab::image().is_some_and(|img| crate::symtab::in_loaded_segment(&img, addr, len))
+}
+
 /// Go's osinit for Linux: ncpu from sched_getaffinity, the huge page size from sysfs.
 pub fn osinit() {
     NCPU.store(getproccount(), Ordering::Relaxed);

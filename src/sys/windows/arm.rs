@@ -41,7 +41,7 @@ pub fn getg() -> *mut G {
 /// `pc` is an interrupted instruction's address in mapped code.
 pub unsafe fn thread_pointer_live(pc: usize) -> bool {
     // SAFETY: as the contract.
-    unsafe { crate::preempt::read_recently(pc, 2, |w| w & 0x0fff_ffff == 0x0f50_ee1d) }
+    unsafe { crate::preempt::read_recently(pc, 2, |w| w & 0x0fff_ffff == 0x0f50_ee1d, super::code_mapped) }
 }
 
 /// This thread's TEB.

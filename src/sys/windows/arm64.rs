@@ -43,7 +43,12 @@ pub fn getg() -> *mut G {
 pub unsafe fn thread_pointer_live(pc: usize) -> bool {
     // SAFETY: as the contract.
     unsafe {
-        crate::preempt::read_recently(pc, 4, |w| w & 0xffe0_ffe0 == 0x8b00_0240 || w & 0xffff_ffe0 == 0xaa12_03e0)
+        crate::preempt::read_recently(
+            pc,
+            4,
+            |w| w & 0xffe0_ffe0 == 0x8b00_0240 || w & 0xffff_ffe0 == 0xaa12_03e0,
+            super::code_mapped,
+        )
     }
 }
 

@@ -20,6 +20,9 @@
 //!   (both stop the world) return: the spinners are preempted by signal.
 //! - `dump`: a goroutine preempted by signal shows its frames in `runtime::stack(true)` (read
 //!   from its saved signal frame).
+//! - `page-start`: a goroutine spinning in a two-instruction loop that begins at a page's first
+//!   byte (assembly, on linux arm and arm64) is preempted: the check for a thread-pointer read
+//!   just before the pc looks into the page before (it used to decline there, for good).
 //! - `stress SECS`: eight spinners, a channel ring and allocating goroutines for SECS seconds;
 //!   every goroutine must make progress.
 #![no_std]
@@ -53,8 +56,9 @@ fn main() {
         b"stw" => stw(),
         b"dump" => dump(false),
         b"dump-print" => dump(true),
+        b"page-start" => page_start(),
         _ => {
-            gort::eprintln!("usage: preempt spin-print|float N|alloc N|stw|dump|stress SECS");
+            gort::eprintln!("usage: preempt spin-print|float N|alloc N|stw|dump|page-start|stress SECS");
             gort::os::exit(2);
         }
     }
@@ -503,4 +507,60 @@ fn dump(print: bool) {
     if !shown {
         gort::eprintln!("{}", s);
     }
+}
+
+// A loop at a page's first instruction, after a page of no-ops (no thread-pointer read in the
+// 48 bytes before it, whatever the linker puts first).
+#[cfg(all(target_os = "linux", target_arch = "aarch64"))]
+core::arch::global_asm!(
+    ".section .text.e2e_spin_at_page_start,\"ax\",%progbits",
+    ".p2align 12",
+    ".fill 1024, 4, 0xd503201f", // nop
+    ".globl e2e_spin_at_page_start",
+    ".type e2e_spin_at_page_start, %function",
+    "e2e_spin_at_page_start:",
+    "1: add x9, x9, #1",
+    "b 1b",
+    ".size e2e_spin_at_page_start, . - e2e_spin_at_page_start",
+    ".text",
+);
+#[cfg(all(target_os = "linux", target_arch = "arm"))]
+core::arch::global_asm!(
+    ".section .text.e2e_spin_at_page_start,\"ax\",%progbits",
+    ".arm",
+    ".p2align 12",
+    ".fill 1024, 4, 0xe320f000", // nop
+    ".globl e2e_spin_at_page_start",
+    ".type e2e_spin_at_page_start, %function",
+    "e2e_spin_at_page_start:",
+    "1: add r12, r12, #1",
+    "b 1b",
+    ".size e2e_spin_at_page_start, . - e2e_spin_at_page_start",
+    ".text",
+);
+
+#[cfg(all(target_os = "linux", any(target_arch = "aarch64", target_arch = "arm")))]
+fn spin_at_page_start() -> ! {
+    extern "C" {
+        fn e2e_spin_at_page_start() -> !;
+    }
+    assert_eq!(e2e_spin_at_page_start as *const () as usize & 0xfff, 0, "the loop is not at a page start");
+    // SAFETY: the loop touches one scratch register and never returns.
+    unsafe { e2e_spin_at_page_start() }
+}
+
+// Elsewhere there is no window before the pc to look at: any spinner shows the same.
+#[cfg(not(all(target_os = "linux", any(target_arch = "aarch64", target_arch = "arm"))))]
+fn spin_at_page_start() -> ! {
+    spin_for_dump()
+}
+
+/// On one P (the case's GOMAXPROCS=1), main runs again only if the spinner is preempted.
+fn page_start() {
+    let (before, _) = gort::testing::async_preemptions();
+    gort::go(|| spin_at_page_start());
+    while gort::testing::async_preemptions().0 - before < 3 {
+        gort::sleep(Duration::from_millis(5));
+    }
+    gort::println!("a loop at a page start was preempted");
 }
