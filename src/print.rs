@@ -641,6 +641,12 @@ pub fn boottrace(step: &str, args: fmt::Arguments<'_>) {
     }
 }
 
+/// Whether boottrace may print (on, or not decided yet): a step whose values cost something to
+/// find (a file read, say) asks first, since `format_args!` evaluates them either way.
+pub fn boottracing() -> bool {
+    TRACE_STATE.load(Ordering::Relaxed) != TRACE_OFF
+}
+
 /// Decides boottrace once GODEBUG is parsed, flushing the lines recorded so far if it is on.
 pub fn boottrace_decide(on: bool) {
     if on {

@@ -73,8 +73,11 @@ const CHUNK_BYTES: usize = 4 << 20;
 pub const CANARY: usize = 0x5a17_c0de_5a17_c0de_u64 as usize;
 
 static STACK_SIZE: AtomicUsize = AtomicUsize::new(DEFAULT_STACK_SIZE);
-/// How many more guard pages we may create before relying on canaries.
+/// How many more guard pages we may create before relying on canaries (read at first use:
+/// `budget_read`).
 static GUARD_BUDGET: AtomicIsize = AtomicIsize::new(0);
+/// Whether GUARD_BUDGET holds the OS's budget yet.
+static BUDGET_READ: AtomicBool = AtomicBool::new(false);
 /// Number of stacks that have a guard page.
 static GUARDED: AtomicUsize = AtomicUsize::new(0);
 /// Whether fresh chunks try `os::sys_guard_slots` (guards for all their slots at once, outside
@@ -260,7 +263,6 @@ pub fn stackinit() {
     if let Some(n) = crate::args::gogetenv_raw("GORT_STACK_SIZE").and_then(parse_size) {
         STACK_SIZE.store(round_size(n), Ordering::Relaxed);
     }
-    GUARD_BUDGET.store(os::guard_page_budget(), Ordering::Relaxed);
     // Ignored in secure mode (setuid-like, as GODEBUG): it can only take guards away.
     if crate::args::gogetenv_raw("GORT_STACK_GUARD") == Some(b"mprotect") && !os::secure_mode() {
         GUARD_SLOTS.store(false, Ordering::Relaxed);
@@ -274,7 +276,32 @@ pub fn stack_size() -> usize {
 
 /// Number of stacks with guard pages, and the remaining guard budget (for boottrace/bench).
 pub fn guard_stats() -> (usize, isize) {
+    let _pools = POOLS.lock();
+    budget_read();
     (GUARDED.load(Ordering::Relaxed), GUARD_BUDGET.load(Ordering::Relaxed))
+}
+
+/// Reads the guard page budget from the OS at its first use (linux: vm.max_map_count, a file:
+/// three system calls a program whose stacks all get guard regions never makes). Called with
+/// POOLS locked, which orders the store before every use.
+fn budget_read() {
+    if !BUDGET_READ.load(Ordering::Relaxed) {
+        budget_read_now();
+    }
+}
+
+/// budget_read's first call, out of line (the file read is not inlined into stackalloc).
+#[cold]
+#[inline(never)]
+fn budget_read_now() {
+    GUARD_BUDGET.store(os::guard_page_budget(), Ordering::Relaxed);
+    BUDGET_READ.store(true, Ordering::Relaxed);
+}
+
+/// Takes one guard page from the budget, false when it is spent. Called with POOLS locked.
+fn take_guard_budget() -> bool {
+    budget_read();
+    GUARD_BUDGET.fetch_sub(1, Ordering::Relaxed) > 0
 }
 
 #[cfg(feature = "testing")]
@@ -411,10 +438,7 @@ pub fn stackalloc(size: usize) -> (Stack, bool) {
                 && GUARD_SLOTS.load(Ordering::Relaxed)
                 // SAFETY: the first page of our fresh chunk, used by nothing else.
                 && unsafe { os::sys_guard_slots(chunk, l.floor, l.floor, 1) };
-            if l.floor != 0
-                && !floor_region
-                && (os::STACK_CHUNK_FLOOR_GUARD || GUARD_BUDGET.fetch_sub(1, Ordering::Relaxed) > 0)
-            {
+            if l.floor != 0 && !floor_region && (os::STACK_CHUNK_FLOOR_GUARD || take_guard_budget()) {
                 // SAFETY: the first page of our fresh chunk, used by nothing else.
                 unsafe { os::sys_guard(chunk, l.floor) };
             }
@@ -443,7 +467,7 @@ pub fn stackalloc(size: usize) -> (Stack, bool) {
         }
         let guarded = pool.cur_slots && base < pool.guarded_end
             || l.guard != 0
-            && GUARD_BUDGET.fetch_sub(1, Ordering::Relaxed) > 0
+            && take_guard_budget()
             // SAFETY: the page at base belongs to this fresh stack slot and is unused.
             && unsafe { os::sys_guard(base as *mut u8, l.guard) };
         if guarded {

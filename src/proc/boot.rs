@@ -61,16 +61,19 @@ pub unsafe extern "C" fn runtime_args(argc: isize, argv: *const *const u8) {
 #[no_mangle]
 pub extern "C" fn runtime_osinit() {
     os::osinit();
-    boottrace(
-        "osinit",
-        format_args!(
-            "os={} ncpu={} physPageSize={} physHugePageSize={}",
-            Str(os::GOOS),
-            os::ncpu() as u64,
-            os::phys_page_size(),
-            os::phys_huge_page_size()
-        ),
-    );
+    // The huge page size is read at its first use (linux: a sysfs file): here only if traced.
+    if crate::print::boottracing() {
+        boottrace(
+            "osinit",
+            format_args!(
+                "os={} ncpu={} physPageSize={} physHugePageSize={}",
+                Str(os::GOOS),
+                os::ncpu() as u64,
+                os::phys_page_size(),
+                os::phys_huge_page_size()
+            ),
+        );
+    }
 }
 
 /// rt0_go → schedinit (Go's runtime·schedinit): every sub-step by Go's name, in Go's order.
@@ -83,11 +86,14 @@ pub extern "C" fn runtime_schedinit() {
     boottrace("schedinit.maxmcount", format_args!("{}", MAX_M_COUNT as i64));
 
     stack::stackinit();
-    let (_, budget) = stack::guard_stats();
-    boottrace(
-        "schedinit.stackinit",
-        format_args!("goroutine stack={} bytes, guard page budget={}", stack::stack_size(), budget),
-    );
+    // The guard budget is read at its first use (linux: vm.max_map_count): here only if traced.
+    if crate::print::boottracing() {
+        let (_, budget) = stack::guard_stats();
+        boottrace(
+            "schedinit.stackinit",
+            format_args!("goroutine stack={} bytes, guard page budget={}", stack::stack_size(), budget),
+        );
+    }
 
     crate::malloc::mallocinit();
     boottrace(

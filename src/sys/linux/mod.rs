@@ -102,6 +102,10 @@ pub unsafe fn sysauxv(auxv: *const usize) -> Auxv {
 
 static NCPU: AtomicU32 = AtomicU32::new(1);
 static PHYS_PAGE_SIZE: AtomicUsize = AtomicUsize::new(4096);
+/// The transparent huge page size with its low bit set once read (0: not read yet; a size is 0
+/// or a power of two of at least a page, so the bit is free). Read at first need, not by osinit:
+/// a program whose heap never asks for huge pages never reads the file (issue 22: its open, read
+/// and close are three system calls fewer before a hello's main).
 static PHYS_HUGE_PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
 
 /// Number of CPUs this process may run on (set by osinit).
@@ -112,9 +116,23 @@ pub fn ncpu() -> u32 {
 pub fn phys_page_size() -> usize {
     PHYS_PAGE_SIZE.load(Ordering::Relaxed)
 }
-/// Transparent huge page size, 0 if unknown.
+/// Transparent huge page size, 0 if unknown (Go's physHugePageSize; read from sysfs at the
+/// first call: two racing first calls both read it, with the same answer).
 pub fn phys_huge_page_size() -> usize {
-    PHYS_HUGE_PAGE_SIZE.load(Ordering::Relaxed)
+    let v = PHYS_HUGE_PAGE_SIZE.load(Ordering::Relaxed);
+    if v != 0 {
+        return v & !1;
+    }
+    read_huge_page_size()
+}
+
+/// phys_huge_page_size's first call, out of line (the file read is not inlined into its callers).
+#[cold]
+#[inline(never)]
+fn read_huge_page_size() -> usize {
+    let v = get_huge_page_size();
+    PHYS_HUGE_PAGE_SIZE.store(v | 1, Ordering::Relaxed);
+    v
 }
 
 /// Records the page size from auxv (called from args, before osinit, as Go does).
@@ -133,10 +151,10 @@ pub fn code_mapped(addr: usize, len: usize) -> bool {
     crate::symtab::image().is_some_and(|img| crate::symtab::in_loaded_segment(&img, addr, len))
 }
 
-/// Go's osinit for Linux: ncpu from sched_getaffinity, the huge page size from sysfs.
+/// Go's osinit for Linux: ncpu from sched_getaffinity (the huge page size, which Go's osinit
+/// reads too, is read at its first use: `phys_huge_page_size`).
 pub fn osinit() {
     NCPU.store(getproccount(), Ordering::Relaxed);
-    PHYS_HUGE_PAGE_SIZE.store(get_huge_page_size(), Ordering::Relaxed);
     os_arch_init();
 }
 
@@ -154,23 +172,29 @@ fn getproccount() -> u32 {
 
 /// Reads /sys/kernel/mm/transparent_hugepage/hpage_pmd_size (Go's getHugePageSize); 0 if absent.
 fn get_huge_page_size() -> usize {
-    let mut buf = [0u8; 32];
-    let n = readfile(b"/sys/kernel/mm/transparent_hugepage/hpage_pmd_size\0", &mut buf);
-    if n <= 0 {
-        return 0;
+    match read_number(b"/sys/kernel/mm/transparent_hugepage/hpage_pmd_size\0") {
+        Some(v) if v.is_power_of_two() => v,
+        _ => 0,
     }
+}
+
+/// The decimal number a small file starts with (a sysfs or procfs value), None if the file
+/// cannot be read or does not start with a digit.
+#[inline(never)]
+fn read_number(path: &[u8]) -> Option<usize> {
+    let mut buf = [0u8; 32];
+    let n = readfile(path, &mut buf);
+    if n <= 0 {
+        return None;
+    }
+    let digits = buf[..n as usize].iter().take_while(|b| b.is_ascii_digit());
+    let mut any = false;
     let mut v: usize = 0;
-    for &b in &buf[..n as usize] {
-        if !b.is_ascii_digit() {
-            break;
-        }
+    for &b in digits {
+        any = true;
         v = v.saturating_mul(10).saturating_add((b - b'0') as usize);
     }
-    if v.is_power_of_two() {
-        v
-    } else {
-        0
-    }
+    any.then_some(v)
 }
 
 /// Reads up to buf.len() bytes of a file; returns the count or -errno.
@@ -861,15 +885,8 @@ pub fn stack_guard_size() -> usize {
 /// How many guard pages stacks may use: a quarter of vm.max_map_count (each guard page in the
 /// middle of a chunk costs two mappings).
 pub fn guard_page_budget() -> isize {
-    let mut buf = [0u8; 32];
-    let n = readfile(b"/proc/sys/vm/max_map_count\0", &mut buf);
-    let max_map = if n > 0 {
-        let end = buf[..n as usize].iter().position(|c| !c.is_ascii_digit()).unwrap_or(n as usize);
-        crate::args::atoi(&buf[..end]).unwrap_or(65530)
-    } else {
-        65530
-    };
-    (max_map / 4).max(0)
+    let max_map = read_number(b"/proc/sys/vm/max_map_count\0").unwrap_or(65530);
+    (max_map / 4).min(isize::MAX as usize) as isize
 }
 
 /// The kind of an OS error code (errno), for `gort::io::Error`.
