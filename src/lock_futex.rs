@@ -90,7 +90,8 @@ impl<T: ?Sized> Mutex<T> {
     pub unsafe fn force_unlock(&self, gp: *mut crate::gmp::G) {
         // The lock was counted on the goroutine that took it, not on this g0. Uncounted before
         // the release: gp is parked and cannot be readied while the lock is held (its waker
-        // takes the lock to find it), so nothing else touches its count until the release, whose
+        // takes the lock to find it; a hook that arms another waker first, as a timeout's
+        // timer, uncounts before arming it: chan/timeout.rs `arm_and_unlock`), so nothing else touches its count until the release, whose
         // Release ordering publishes it. After the release, gp may already run elsewhere and
         // count a lock of its own: decrementing then raced with that (a lost update left it at
         // 0 under acquirem, seen on arm64 as "getp: per-M state read by a preemptible
@@ -293,6 +294,13 @@ impl<T: ?Sized> Drop for MutexGuard<'_, T> {
 /// # Safety
 /// gp is parked, holds the `n` locks still, and counted them.
 pub unsafe fn uncount_parked(gp: *mut crate::gmp::G, n: i32) {
+    // A waker that readied gp already (one that does not take these locks to find it, armed
+    // too early) would race with gp's own counting on another M: loud in debug builds, where
+    // it shows every time the waker wins, not only when an update is lost.
+    #[cfg(debug_assertions)]
+    if !crate::proc::gstatus_is(gp, crate::gmp::GStatus::Waiting) {
+        crate::throw("uncount_parked: the goroutine was readied before its locks were uncounted");
+    }
     // SAFETY: the caller's promise: gp is off its M and cannot be readied while it holds the
     // locks, so only this thread touches its count.
     unsafe { (*gp).locks -= n };

@@ -163,13 +163,24 @@ struct ParkArgs<T> {
 
 /// gopark hook: arms the timeout (the goroutine is parked, so the timer may ready it), then
 /// releases the channel lock (so a peer may).
+///
+/// The channel lock comes off gp's count first: the timer readies gp without taking the
+/// channel lock, so once it is armed gp may run on another M and count locks of its own there
+/// (relocking this channel, so it waits for the release below) while this g0 still holds the
+/// lock. Uncounted after the arming, the decrement raced with gp's own counting: a lost update
+/// left gp at -1, and its next `acquirem` at 0 (timers/timeouts on aarch64, 1 run in several
+/// hundred: "getp: per-M state read by a preemptible goroutine (no acquirem)").
 unsafe fn arm_and_unlock<T>(gp: *mut G, arg: usize) -> bool {
-    // SAFETY: arg points at op_until's ParkArgs, alive while the goroutine is parked; the lock
-    // was left held across the park.
+    // SAFETY: arg points at op_until's ParkArgs, alive while the goroutine is parked and until
+    // the channel lock is released (gp, woken, takes it before op_until returns); the lock was
+    // left held across the park and counted on gp, which nothing can ready before the timer is
+    // armed (its peers take the channel lock to find it).
     unsafe {
         let a = &*(arg as *const ParkArgs<T>);
+        let lock = a.lock;
+        crate::lock_futex::uncount_parked(gp, 1);
         (*a.timer).modify(a.when, 0);
-        (*a.lock).force_unlock(gp);
+        (*lock).force_unlock_uncounted();
     }
     true
 }

@@ -51,6 +51,7 @@ fn main() {
         "resize" => resize(),
         "leak" => leak(num(2, 10_000_000)),
         "timeouts" => timeouts(),
+        "timeout-race" => timeout_race(num(2, 20_000)),
         "select-after" => select_after(),
         "context" => context_tree(),
         "after-func" => after_func_check(),
@@ -527,6 +528,35 @@ fn timeouts() {
     tx.close();
     gort::println!("send on closed: {:?}", tx.send_timeout(1, Duration::from_secs(30)));
     gort::println!("pending: {}", gort::testing::timers_pending());
+}
+
+/// Timed receives whose timeouts (0-20 µs) expire about when the goroutine parks, while other
+/// Ps are idle or busy: the timer often fires, on another P, while the parking hook is still
+/// releasing the channel lock. Each must time out (nobody sends) and leave the goroutine's
+/// runtime-lock count balanced: debug builds check both (a readied goroutine whose count is
+/// still being changed by its old M's hook throws), and an unbalanced count throws at the next
+/// `acquirem`.
+fn timeout_race(n: u64) {
+    let mut rng = Rng::new();
+    let stop = Arc::new(AtomicBool::new(false));
+    // Two goroutines that come and go, so that Ps go idle and look for timers to run.
+    for _ in 0..2 {
+        let stop = stop.clone();
+        gort::go(move || {
+            while !stop.load(Ordering::Relaxed) {
+                gort::time::sleep(Duration::from_micros(5));
+            }
+        });
+    }
+    let (_tx, rx) = gort::chan::<u32>(0);
+    let mut timeouts = 0;
+    for _ in 0..n {
+        if let Err(gort::RecvTimeoutError::Timeout) = rx.recv_timeout(Duration::from_nanos(rng.below(20_000))) {
+            timeouts += 1;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    gort::println!("timed out {} of {}", timeouts, n);
 }
 
 /// A reused `after` receiver in a select loop: it fires once, then never again (it does not close).
