@@ -91,8 +91,8 @@ impl<T: ?Sized> Mutex<T> {
         // The lock was counted on the goroutine that took it, not on this g0. Uncounted before
         // the release: gp is parked and cannot be readied while the lock is held (its waker
         // takes the lock to find it; a hook that arms another waker first, as a timeout's
-        // timer, uncounts before arming it: chan/timeout.rs `arm_and_unlock`), so nothing else touches its count until the release, whose
-        // Release ordering publishes it. After the release, gp may already run elsewhere and
+        // timer, uncounts before arming it: chan/timeout.rs `arm_and_unlock`), so nothing else
+        // touches its count until the release, whose Release ordering publishes it. After the release, gp may already run elsewhere and
         // count a lock of its own: decrementing then raced with that (a lost update left it at
         // 0 under acquirem, seen on arm64 as "getp: per-M state read by a preemptible
         // goroutine" in pingpong/two-p).
