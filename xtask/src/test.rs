@@ -14,7 +14,8 @@
 //!    in TARGETS, targets.rs): builds every tests/e2e program, checks the ELF properties of each
 //!    (inspect.rs `elf`: static, no PT_INTERP/DT_NEEDED, non-executable stack, entry = rt0; ELF
 //!    targets only) and runs every case of tests/e2e/cases. A target whose runner is missing here
-//!    is built but its cases are SKIPPED, loudly, and never counted as passed.
+//!    is built but its cases are SKIPPED, loudly, and never counted as passed. A target's cases
+//!    run `e2e_jobs()` at a time (the CPUs, or `GORT_E2E_JOBS`), longest timeout first.
 //!
 //! Prints `PASS prog/case (N ms)` or `FAIL ...` with the reasons per case, a summary table, and
 //! last a line `N passed, M failed` (`, K skipped` added when K > 0). The unit-test and loom runs
@@ -93,6 +94,8 @@ use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use super::case::{self, Case};
@@ -258,9 +261,40 @@ fn e2e_target(root: &Path, t: &Target, cases: &[&Case], release: bool, res: &mut
         Err(why) => println!("== e2e {}: SKIPPING all {} cases: {why}", t.triple, cases.len()),
     }
     let mut row = Row::empty(format!("e2e {}", t.triple));
-    for case in cases {
-        e2e_case(root, t, case, &built, &runnable, &mut row, &mut res.failures);
-    }
+    // The cases run `e2e_jobs()` at a time (most of a case's time under qemu or wine is one emulated
+    // thread, or sleeping); each case's lines are printed together when it ends.
+    // Longest first, so the long ones (timers/order, timers/leak: most of a minute under qemu)
+    // do not start last and run alone: the case's timeout stands for its length.
+    let mut cases: Vec<&Case> = cases.to_vec();
+    cases.sort_by_key(|c| std::cmp::Reverse(c.timeout));
+    let next = AtomicUsize::new(0);
+    let shared = Mutex::new((&mut row, &mut res.failures));
+    std::thread::scope(|s| {
+        for _ in 0..e2e_jobs() {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(case) = cases.get(i) else { break };
+                let result = e2e_case(root, t, case, &built, &runnable);
+                let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());
+                let (row, failures) = &mut *guard;
+                print!("{}", result.lines);
+                match result.verdict {
+                    Verdict::NotCounted => {}
+                    Verdict::Passed => row.passed += 1,
+                    Verdict::Skipped { counted_note } => {
+                        row.skipped += 1;
+                        if counted_note && row.note.is_empty() {
+                            row.note = "some cases SKIPPED (reasons above)".into();
+                        }
+                    }
+                    Verdict::Failed(why) => {
+                        row.failed += 1;
+                        failures.push(why);
+                    }
+                }
+            });
+        }
+    });
     if let Err(why) = runnable {
         row.note = format!("SKIPPED: {why}");
     } else if !built.success {
@@ -295,55 +329,67 @@ fn elf_properties(t: &Target, built: &Built, elf: (&str, &str, &str), res: &mut 
     res.rows.push(row);
 }
 
+/// How many e2e cases run at once: `GORT_E2E_JOBS` if set (1 runs them one after another),
+/// else the number of CPUs. Cases share nothing but the machine: a case's files are its own
+/// (pprof outputs, the secure-exec copy), servers listen on port 0, and a wine server restart
+/// waits for the cases in flight (`run_case_once`).
+fn e2e_jobs() -> usize {
+    match std::env::var("GORT_E2E_JOBS").ok().and_then(|v| v.parse::<usize>().ok()) {
+        Some(n) if n > 0 => n,
+        _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    }
+}
+
+/// What one case came to on one target.
+enum Verdict {
+    /// Another OS's `only-on` case: not run, not counted.
+    NotCounted,
+    Passed,
+    /// Not run; `counted_note`: the row gets the "some cases SKIPPED" note (a skip of the case,
+    /// not of the whole target).
+    Skipped { counted_note: bool },
+    /// The line for the failure list.
+    Failed(String),
+}
+
+/// A case's verdict and the lines it prints (PASS/FAIL/SKIPPED and the reasons).
+struct CaseResult {
+    verdict: Verdict,
+    lines: String,
+}
+
 /// One case on one target: not counted (another OS's `only-on`), FAIL (not built), SKIPPED
 /// (target not runnable here, `skip-on`, secure-exec's needs), or run: PASS/FAIL.
-fn e2e_case(
-    root: &Path,
-    t: &Target,
-    case: &Case,
-    built: &Built,
-    runnable: &Result<(), String>,
-    row: &mut Row,
-    failures: &mut Vec<String>,
-) {
+fn e2e_case(root: &Path, t: &Target, case: &Case, built: &Built, runnable: &Result<(), String>) -> CaseResult {
+    let done = |verdict, lines| CaseResult { verdict, lines };
     if !case.only_on.is_empty() && !case.only_on.iter().any(|tr| tr == t.triple) {
-        return;
+        return done(Verdict::NotCounted, String::new());
     }
     let id = case.id();
     let Some(exe) = built.exes.get(&case.prog) else {
-        println!(
-            "FAIL {id} (0 ms)\n    build failed: cargo produced no {} binary for {} (errors above)",
-            case.prog, t.triple
+        return done(
+            Verdict::Failed(format!("{} {id}: build failed", t.triple)),
+            format!(
+                "FAIL {id} (0 ms)\n    build failed: cargo produced no {} binary for {} (errors above)\n",
+                case.prog, t.triple
+            ),
         );
-        row.failed += 1;
-        failures.push(format!("{} {id}: build failed", t.triple));
-        return;
     };
     if let Err(why) = runnable {
-        println!("SKIPPED {id} ({why})");
-        row.skipped += 1;
-        return;
+        return done(Verdict::Skipped { counted_note: false }, format!("SKIPPED {id} ({why})\n"));
     }
     if let Some(why) = case_skip(t, case) {
-        println!("SKIPPED {id} ({why})");
-        row.skipped += 1;
-        if row.note.is_empty() {
-            row.note = "some cases SKIPPED (reasons above)".into();
-        }
-        return;
+        return done(Verdict::Skipped { counted_note: true }, format!("SKIPPED {id} ({why})\n"));
     }
     let (problems, ms) = run_case(root, t, exe, case);
     if problems.is_empty() {
-        println!("PASS {id} ({ms} ms)");
-        row.passed += 1;
-    } else {
-        println!("FAIL {id} ({ms} ms)");
-        for p in &problems {
-            println!("    {}", p.trim_start());
-        }
-        row.failed += 1;
-        failures.push(format!("{} {id}: {}", t.triple, problems[0].lines().next().unwrap_or("")));
+        return done(Verdict::Passed, format!("PASS {id} ({ms} ms)\n"));
     }
+    let mut lines = format!("FAIL {id} ({ms} ms)\n");
+    for p in &problems {
+        lines.push_str(&format!("    {}\n", p.trim_start()));
+    }
+    done(Verdict::Failed(format!("{} {id}: {}", t.triple, problems[0].lines().next().unwrap_or(""))), lines)
 }
 
 /// Prints the summary table, the failures, the warnings and the final count; returns the exit
@@ -430,14 +476,20 @@ pub fn run_case(root: &Path, t: &Target, exe: &Path, case: &Case) -> (Vec<String
     run_case_once(root, t, exe, case, WINE_RETRIES)
 }
 
+/// Cases in flight hold it shared; restarting a runner's server (wine's) holds it alone.
+static RUNNER_RESTART: RwLock<()> = RwLock::new(());
+
 /// How many times a case that failed with wine's own infrastructure error is run again.
 const WINE_RETRIES: u32 = 2;
 
 /// run_case; `retries`: how many more times a wine infrastructure failure may be retried.
 fn run_case_once(root: &Path, t: &Target, exe: &Path, case: &Case, retries: u32) -> (Vec<String>, u128) {
+    // Held while the case runs: a wine server restart (below) takes it exclusively, so it waits
+    // for the other cases in flight instead of pulling the server from under them.
+    let running = RUNNER_RESTART.read().unwrap_or_else(|e| e.into_inner());
     let secure_copy;
     let exe = if case.secure_exec {
-        match setgid_copy(root, exe) {
+        match setgid_copy(root, exe, &case.name) {
             Ok(p) => {
                 secure_copy = p;
                 secure_copy.as_path()
@@ -496,7 +548,11 @@ fn run_case_once(root: &Path, t: &Target, exe: &Path, case: &Case, retries: u32)
                     // client lost its wineserver). Said loudly; the server is started again
                     // (the target's prepare step) and the case run again; the last failure counts.
                     println!("RETRY {} ({}): wine infrastructure failure: {line}", case.id(), t.triple);
-                    (t.prepare)(root);
+                    drop(running);
+                    {
+                        let _alone = RUNNER_RESTART.write().unwrap_or_else(|e| e.into_inner());
+                        (t.prepare)(root);
+                    }
                     return run_case_once(root, t, exe, case, retries - 1);
                 }
             }
@@ -623,14 +679,17 @@ fn wine_infrastructure_failure(case: &Case, out: &run::Outcome) -> Option<String
     line.or_else(|| silent.then(|| format!("the program {} with no output at all", out.describe_status())))
 }
 
-/// Copies `exe` to target/secure-exec/ as a setgid-nogroup executable: run by root (gid 0) its
-/// effective gid differs from the real one, so the kernel passes AT_SECURE=1 in the auxv.
-fn setgid_copy(root: &Path, exe: &Path) -> Result<PathBuf, String> {
+/// Copies `exe` to target/secure-exec/EXE-CASE as a setgid-nogroup executable: run by root (gid
+/// 0) its effective gid differs from the real one, so the kernel passes AT_SECURE=1 in the auxv.
+/// One copy per case: cases run at once (`e2e_jobs`).
+fn setgid_copy(root: &Path, exe: &Path, case: &str) -> Result<PathBuf, String> {
     use std::os::unix::fs::PermissionsExt;
     const NOGROUP: u32 = 65534;
     let dir = target_dir(root).join("secure-exec");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let dst = dir.join(exe.file_name().ok_or("no file name")?);
+    let mut name = exe.file_name().ok_or("no file name")?.to_os_string();
+    name.push(format!("-{case}"));
+    let dst = dir.join(name);
     let _ = std::fs::remove_file(&dst);
     std::fs::copy(exe, &dst).map_err(|e| format!("copy to {}: {e}", dst.display()))?;
     std::os::unix::fs::chown(&dst, Some(0), Some(NOGROUP)).map_err(|e| format!("chown {}: {e}", dst.display()))?;
