@@ -347,7 +347,9 @@ enum Verdict {
     Passed,
     /// Not run; `counted_note`: the row gets the "some cases SKIPPED" note (a skip of the case,
     /// not of the whole target).
-    Skipped { counted_note: bool },
+    Skipped {
+        counted_note: bool,
+    },
     /// The line for the failure list.
     Failed(String),
 }
