@@ -5,18 +5,14 @@ use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::arch::{self, CpuFeatures};
-use crate::gmp::Global;
 
-static CPU: Global<Option<CpuFeatures>> = Global::new(None);
 /// Process-wide hash key (Go's hashkey), from AT_RANDOM.
 static HASHKEY: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
-/// Go's cpuinit: reads and records the CPU's features.
+/// Go's cpuinit: reads the CPU's features. Go keeps them for its code paths that branch on
+/// them; gort has none yet, so schedinit reads them only when boottrace shows them.
 pub fn cpuinit() -> CpuDisplay {
-    let f = arch::cpuinit();
-    // SAFETY: single-threaded boot.
-    unsafe { *CPU.get() = Some(f) };
-    CpuDisplay(f)
+    CpuDisplay(arch::cpuinit())
 }
 
 /// Formats CPU features for boottrace.

@@ -184,12 +184,20 @@ pub trait OsMem {
     fn page_size() -> usize;
 }
 
-/// Per-arena metadata (Go's heapArena): the span map and which pages are released.
+/// Per-arena metadata (Go's heapArena): the span map and which pages are released. The
+/// released bits first (repr(C)): they share an OS page with the span map entries of the arena's
+/// first pages, which a fresh arena writes too.
+#[repr(C)]
 struct HeapArena {
-    spans: [AtomicPtr<Mspan>; PAGES_PER_ARENA],
     /// Bit set: the page is given back to the OS (or was never touched) and not reused since.
     released: [AtomicU64; PAGES_PER_ARENA / 64],
+    spans: [AtomicPtr<Mspan>; PAGES_PER_ARENA],
 }
+
+/// Off-heap metadata (the arena index's second-level tables, arena metadata, span structs) is
+/// carved from chunks of this size (Go's persistentalloc): at startup one mapping instead of
+/// three. Never freed, as in Go.
+const META_CHUNK: usize = 256 << 10;
 
 /// A second-level table of the arena index.
 type ArenaL2 = [AtomicPtr<HeapArena>; L2_LEN];
@@ -218,6 +226,9 @@ struct HeapInner {
     /// Unused part of the current chunk of span structs.
     span_cur: usize,
     span_end: usize,
+    /// Unused part of the current metadata chunk (`meta_alloc`).
+    meta_cur: usize,
+    meta_end: usize,
     stats: HeapStats,
 }
 
@@ -251,6 +262,8 @@ impl<O: OsMem> Mheap<O> {
                 span_pool: ptr::null_mut(),
                 span_cur: 0,
                 span_end: 0,
+                meta_cur: 0,
+                meta_end: 0,
                 stats: HeapStats { sys: 0, inuse: 0, idle: 0, released: 0 },
             }),
             arenas: [NULL_L2; L1_LEN],
@@ -384,6 +397,29 @@ impl<O: OsMem> Mheap<O> {
         unsafe { (*a).released[n / 64].load(Ordering::Relaxed) & (1 << (n % 64)) != 0 }
     }
 
+    /// `size` bytes of zeroed, never-freed metadata, 64-byte aligned (Go's persistentalloc):
+    /// carved from the current META_CHUNK mapping; more than half a chunk gets a mapping of
+    /// its own. Null if the OS has no memory.
+    ///
+    /// Under the heap lock (`h`).
+    fn meta_alloc(h: &mut HeapInner, size: usize) -> *mut u8 {
+        let size = size.next_multiple_of(64);
+        if size > META_CHUNK / 2 {
+            return O::alloc(size, 4096);
+        }
+        if h.meta_end - h.meta_cur < size {
+            let c = O::alloc(META_CHUNK, 4096);
+            if c.is_null() {
+                return c;
+            }
+            h.meta_cur = c as usize;
+            h.meta_end = c as usize + META_CHUNK;
+        }
+        let p = h.meta_cur;
+        h.meta_cur += size;
+        p as *mut u8
+    }
+
     /// A span struct (Go's fixalloc for mspans): recycled, else carved from a 64 KB chunk.
     ///
     /// Under the heap lock (`h`).
@@ -397,7 +433,7 @@ impl<O: OsMem> Mheap<O> {
             let size = core::mem::size_of::<Mspan>();
             if h.span_end - h.span_cur < size {
                 const CHUNK: usize = 64 << 10;
-                let c = O::alloc(CHUNK, 4096);
+                let c = Self::meta_alloc(h, CHUNK);
                 if c.is_null() {
                     return ptr::null_mut();
                 }
@@ -535,23 +571,29 @@ impl<O: OsMem> Mheap<O> {
             let slot = &self.arenas[idx >> L2_BITS];
             let mut l2 = slot.load(Ordering::Acquire);
             if l2.is_null() {
-                l2 = O::alloc(core::mem::size_of::<ArenaL2>(), 4096) as *mut ArenaL2;
+                l2 = Self::meta_alloc(h, core::mem::size_of::<ArenaL2>()) as *mut ArenaL2;
                 if l2.is_null() {
                     return false;
                 }
                 slot.store(l2, Ordering::Release);
             }
-            let meta = O::alloc(core::mem::size_of::<HeapArena>(), 4096) as *mut HeapArena;
+            let meta = Self::meta_alloc(h, core::mem::size_of::<HeapArena>()) as *mut HeapArena;
             if meta.is_null() {
                 return false;
+            }
+            // Fresh pages are not resident: they count as released until used. The new
+            // metadata is all zeros, so plain stores set the bits (mark_released's read-modify-
+            // writes would read the untouched page first, and a read of a fresh page maps the
+            // zero page, which the write then faults again to replace: two faults for one page).
+            // SAFETY: meta is fresh, zeroed and ours; nobody else sees it before the store below.
+            for w in unsafe { &(*meta).released } {
+                w.store(!0, Ordering::Relaxed);
             }
             // SAFETY: zeroed memory is a valid HeapArena (null pointers, zero bits); l2 is ours.
             unsafe { (*l2)[idx & (L2_LEN - 1)].store(meta, Ordering::Release) };
             a += ARENA_SIZE;
         }
         let n = size >> PAGE_SHIFT;
-        // Fresh pages are not resident: they count as released until used.
-        self.mark_released(p, n, true);
         let s = Self::new_span(h, p, n);
         if s.is_null() {
             return false;

@@ -207,6 +207,8 @@ pub fn preemptm(mp: *mut M) {
             }
         }
     }
+    #[cfg(unix)]
+    crate::signal_unix::ensure_sigpreempt();
     mechanism::preempt_thread(mp);
 }
 

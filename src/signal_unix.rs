@@ -2,6 +2,8 @@
 //! reported the way Go reports them and the process exits 2. A fault just below a goroutine's
 //! stack (its guard page) is a stack overflow. Handlers run on the M's signal stack (gsignal).
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
 use crate::arch;
 use crate::sys::{self as os, SigSet, SIGBUS, SIGFPE, SIGILL, SIGSEGV};
 
@@ -12,8 +14,22 @@ pub fn initsig() {
     }
     #[cfg(target_os = "linux")]
     os::setsig(os::SIGQUIT, sigquit);
-    os::setsig(os::SIGURG, crate::preempt::sigpreempt);
     os::setsig(SIGPIPE, sigpipe);
+}
+
+/// Whether SIGURG's handler is in place (`ensure_sigpreempt`).
+static SIGPREEMPT_INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// Installs the preemption signal's handler before the first one is sent (preemptm), not at
+/// initsig as Go does: a program that never preempts (a hello; anything sysmon never sees run
+/// long) makes one system call fewer. Until then SIGURG keeps its default action, ignore, which is
+/// what an unwanted preemption signal comes to anyway. Release/Acquire: whoever sees true sends
+/// after the installing sigaction returned; two first senders both install, harmlessly.
+pub fn ensure_sigpreempt() {
+    if !SIGPREEMPT_INSTALLED.load(Ordering::Acquire) {
+        os::setsig(os::SIGURG, crate::preempt::sigpreempt);
+        SIGPREEMPT_INSTALLED.store(true, Ordering::Release);
+    }
 }
 
 /// SIGPIPE: the same number on linux and darwin.

@@ -3,9 +3,18 @@
 
 use super::*;
 
-/// rt0_go → check (Go's runtime·check). The first Rust code to run; TLS already works.
+/// rt0_go → check (Go's runtime·check). The first Rust code to run; TLS already works. Its
+/// boottrace lines (and rt0_go's) are made by `args`, once GODEBUG says whether to trace: what
+/// they show does not change in between, and a program that is not traced never formats them
+/// (formatting them into the early buffer cost a hello five page faults).
 #[no_mangle]
 pub extern "C" fn runtime_check() {
+    args::check();
+}
+
+/// The boottrace lines of rt0_go and check, when boottrace may be on (made by `args`).
+#[cold]
+fn boottrace_rt0_and_check() {
     let (m0, g0) = (m0(), g0());
     // SAFETY: rt0_go has initialised g0's stack bounds and the m0/g0 links; single-threaded.
     unsafe {
@@ -35,7 +44,6 @@ pub extern "C" fn runtime_check() {
             ),
         );
     }
-    args::check();
     boottrace("check", format_args!("type sizes, alignment and atomics ok"));
 }
 
@@ -53,6 +61,8 @@ pub unsafe extern "C" fn runtime_args(argc: isize, argv: *const *const u8) {
     let godebug = args::gogetenv_raw("GODEBUG").unwrap_or_default();
     if !godebug.windows(b"boottrace".len()).any(|w| w == b"boottrace") {
         crate::print::boottrace_decide(false);
+    } else {
+        boottrace_rt0_and_check();
     }
     boottrace("args", format_args!("argc={} envc={} {}", args::argc(), args::envc(), a));
 }
@@ -107,8 +117,11 @@ pub extern "C" fn runtime_schedinit() {
         ),
     );
 
-    let cpu = crate::alg::cpuinit();
-    boottrace("schedinit.cpuinit", format_args!("{}", cpu));
+    // Nothing in the runtime branches on the CPU's features: they are read for the trace only.
+    // (amd64: three CPUIDs, each a trap to the hypervisor in a VM: 20 µs of a hello's startup.)
+    if crate::print::boottracing() {
+        boottrace("schedinit.cpuinit", format_args!("{}", crate::alg::cpuinit()));
+    }
 
     // SAFETY: startup_random is AT_RANDOM's address (16 bytes) or 0.
     let seed = unsafe { crate::alg::alginit(os::startup_random()) };

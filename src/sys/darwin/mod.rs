@@ -460,10 +460,17 @@ const MAP_FAILED: *mut c_void = !0usize as *mut c_void;
 
 /// Maps `n` bytes of zeroed read-write memory (Go's sysAlloc); null on failure.
 pub fn sys_alloc(n: usize) -> *mut u8 {
-    // SAFETY: anonymous private mapping; the kernel chooses the address.
+    sys_alloc_at(0, n)
+}
+
+/// sys_alloc at `hint` if that range is free (a hint, not MAP_FIXED: the kernel places the
+/// mapping elsewhere otherwise; Go's sysReserve with an arena hint).
+pub fn sys_alloc_at(hint: usize, n: usize) -> *mut u8 {
+    // SAFETY: anonymous private mapping; the kernel chooses the address (no MAP_FIXED: nothing
+    // mapped is replaced).
     let p = unsafe {
         ls::mmap(
-            core::ptr::null_mut(),
+            hint as *mut c_void,
             n,
             (Prot::READ | Prot::WRITE).bits(),
             (MapFlags::PRIVATE | MapFlags::ANON).bits(),

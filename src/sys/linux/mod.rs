@@ -493,11 +493,19 @@ pub fn map_file_readonly(path: *const u8) -> Option<(usize, usize)> {
 /// Maps `n` bytes of zeroed read-write memory (Go's sysAlloc); null on failure.
 #[inline(never)]
 pub fn sys_alloc(n: usize) -> *mut u8 {
-    // SAFETY: anonymous private mapping; the kernel chooses the address.
+    sys_alloc_at(0, n)
+}
+
+/// sys_alloc at `hint` if that range is free (a hint, not MAP_FIXED: the kernel places the
+/// mapping elsewhere otherwise; Go's sysReserve with an arena hint).
+#[inline(never)]
+pub fn sys_alloc_at(hint: usize, n: usize) -> *mut u8 {
+    // SAFETY: anonymous private mapping; the kernel chooses the address (no MAP_FIXED: nothing
+    // mapped is replaced).
     let p = unsafe {
         syscall6(
             nr::MMAP,
-            0,
+            hint,
             n,
             (Prot::READ | Prot::WRITE).bits(),
             (MapFlags::PRIVATE | MapFlags::ANONYMOUS | MapFlags::NORESERVE).bits(),

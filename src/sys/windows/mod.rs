@@ -401,6 +401,18 @@ pub fn sys_alloc(n: usize) -> *mut u8 {
     unsafe { VirtualAlloc(0, n, MEM_COMMIT | MEM_RESERVE | MEM_TOP_DOWN, PAGE_READWRITE) }
 }
 
+/// sys_alloc at `hint` if that range is free, else where the system chooses (Go's sysReserve
+/// with an arena hint).
+pub fn sys_alloc_at(hint: usize, n: usize) -> *mut u8 {
+    // SAFETY: a fresh region at hint; VirtualAlloc fails rather than touch a used range.
+    let p = unsafe { VirtualAlloc(hint, n, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE) };
+    if p.is_null() {
+        sys_alloc(n)
+    } else {
+        p
+    }
+}
+
 /// MEMORY_BASIC_INFORMATION (the same field list on 32 and 64 bits; 64-bit pads after
 /// AllocationProtect, which repr(C) reproduces).
 #[repr(C)]
