@@ -401,7 +401,8 @@ impl<O: OsMem> Mheap<O> {
     /// carved from the current META_CHUNK mapping; more than half a chunk gets a mapping of
     /// its own. Null if the OS has no memory.
     ///
-    /// Under the heap lock (`h`).
+    /// Under the heap lock (`h`). Out of line: a cold path of three callers.
+    #[inline(never)]
     fn meta_alloc(h: &mut HeapInner, size: usize) -> *mut u8 {
         let size = size.next_multiple_of(64);
         if size > META_CHUNK / 2 {

@@ -25,10 +25,16 @@ static SIGPREEMPT_INSTALLED: AtomicBool = AtomicBool::new(false);
 /// long) makes one system call fewer. Until then SIGURG keeps its default action, ignore, which is
 /// what an unwanted preemption signal comes to anyway. Release/Acquire: whoever sees true sends
 /// after the installing sigaction returned; two first senders both install, harmlessly.
+#[inline]
 pub fn ensure_sigpreempt() {
-    if !SIGPREEMPT_INSTALLED.load(Ordering::Acquire) {
+    #[cold]
+    #[inline(never)]
+    fn install() {
         os::setsig(os::SIGURG, crate::preempt::sigpreempt);
         SIGPREEMPT_INSTALLED.store(true, Ordering::Release);
+    }
+    if !SIGPREEMPT_INSTALLED.load(Ordering::Acquire) {
+        install();
     }
 }
 
