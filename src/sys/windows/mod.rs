@@ -483,13 +483,32 @@ pub unsafe fn sys_guard_slots(_first: *mut u8, _stride: usize, _len: usize, _n: 
 
 /// Tells the system the pages are unused; they read back as zero (Go's sysUnused).
 ///
+/// VirtualFree and VirtualAlloc take pages of one allocation per call, and the heap's free spans
+/// may run across two (arenas mapped one after another at the arena hint coalesce), so a range the
+/// first decommit refuses is done region by region, each inside one allocation (Go's
+/// sysUnusedOS retries in smaller pieces for the same reason).
+///
 /// # Safety
 /// The range must be runtime-owned memory whose contents may be discarded.
 pub unsafe fn sys_unused(p: *mut u8, n: usize) {
     // SAFETY: forwarded to the caller; decommit then commit yields zero pages.
     unsafe {
-        VirtualFree(p, n, MEM_DECOMMIT);
-        VirtualAlloc(p as usize, n, MEM_COMMIT, PAGE_READWRITE);
+        if VirtualFree(p, n, MEM_DECOMMIT) != 0 {
+            VirtualAlloc(p as usize, n, MEM_COMMIT, PAGE_READWRITE);
+            return;
+        }
+        let (mut at, end) = (p as usize, p as usize + n);
+        let mut mbi = MemoryBasicInformation::default();
+        let sz = core::mem::size_of::<MemoryBasicInformation>();
+        while at < end {
+            if VirtualQuery(at, &mut mbi, sz) == 0 || mbi.region_size == 0 {
+                crate::throw("sys_unused: VirtualQuery failed inside the heap");
+            }
+            let piece = (mbi.base_address + mbi.region_size).min(end) - at;
+            VirtualFree(at as *mut u8, piece, MEM_DECOMMIT);
+            VirtualAlloc(at, piece, MEM_COMMIT, PAGE_READWRITE);
+            at += piece;
+        }
     }
 }
 
