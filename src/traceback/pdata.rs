@@ -9,10 +9,11 @@
 //!
 //! **Output.** No names: the function names live in the PDB next to the executable, and no PDB
 //! reader is built in, so every frame prints as `?()` + `\tEXE+0xRVA` (EXE from
-//! GetModuleFileNameW; RVA = pc − 1 − the image base `__ImageBase`, the call instruction's RVA on
-//! x64; pc − 4 on arm64). `llvm-symbolizer --obj=EXE 0xADDR` with ADDR = the image's preferred
-//! base (0x140000000 for lld-link's x64 executables) + RVA resolves it to function and file:line
-//! from the PDB (it finds `EXE`'s PDB through the path in its debug directory).
+//! GetModuleFileNameW; RVA = pc − 1 − the image base (`sys::image_base`, `__ImageBase`), the
+//! call instruction's RVA on x64; pc − 4 on arm64). `llvm-symbolizer --obj=EXE 0xADDR` with
+//! ADDR = the image's preferred base (0x140000000 for lld-link's x64 executables) + RVA resolves
+//! it to function and file:line from the PDB (it finds `EXE`'s PDB through the path in its debug
+//! directory).
 //!
 //! **Limits.** A frame without a RUNTIME_FUNCTION (a leaf, or gort's assembly: rt0, the context
 //! switches) ends the walk. The stack reads are `RtlVirtualUnwind`'s own, not bounded by the walk:
@@ -41,11 +42,6 @@ extern "system" {
         context_pointers: usize,
     ) -> usize;
     fn GetModuleFileNameW(module: usize, buf: *mut u16, len: u32) -> u32;
-}
-
-extern "C" {
-    /// The image's first byte (lld-link and link.exe define it): the module's base address.
-    static __ImageBase: u8;
 }
 
 /// A CONTEXT record (x64: 0x4d0 bytes; arm64: 0x390), 16-aligned as the OS requires.
@@ -105,7 +101,7 @@ pub struct Image {
 
 /// The running executable's image.
 pub fn image() -> Option<Image> {
-    Some(Image { bias: core::ptr::addr_of!(__ImageBase) as usize })
+    Some(Image { bias: crate::sys::image_base() })
 }
 
 /// The path traceback prints before `+0xRVA`: the executable's (GetModuleFileNameW), or `?`.

@@ -166,17 +166,24 @@ static ALLOC_GRANULARITY: AtomicUsize = AtomicUsize::new(65536);
 static LARGE_PAGE: AtomicUsize = AtomicUsize::new(0);
 static QPC_FREQ: AtomicUsize = AtomicUsize::new(0);
 
+extern "C" {
+    /// The image's first byte (lld-link and link.exe define it).
+    static __ImageBase: u8;
+}
+
+/// The executable's base address (`__ImageBase`): a pc minus it is an RVA (the traceback's
+/// `+0xRVA`, the unwind tables' addresses).
+pub fn image_base() -> usize {
+    core::ptr::addr_of!(__ImageBase) as usize
+}
+
 /// Whether `[addr, addr + len)` lies in the executable's image: every page from its base
-/// (`__ImageBase`, the headers) to base + SizeOfImage is mapped readable for the program's life
+/// (`image_base`, the headers) to base + SizeOfImage is mapped readable for the program's life
 /// (a PE image's sections are contiguous). Asynchronous preemption reads the instructions before
 /// an interrupted pc with it when they lie in the page before the pc's (`preempt::read_recently`).
 #[cfg(any(target_arch = "aarch64", target_arch = "arm"))]
 pub fn code_mapped(addr: usize, len: usize) -> bool {
-    extern "C" {
-        /// The image's first byte (lld-link and link.exe define it).
-        static __ImageBase: u8;
-    }
-    let base = core::ptr::addr_of!(__ImageBase) as usize;
+    let base = image_base();
     // SAFETY: the headers are mapped with the image: the DOS header's e_lfanew (offset 0x3c)
     // locates the NT headers, whose optional header (at +24) has SizeOfImage at offset 56 in
     // both PE32 and PE32+.
