@@ -929,6 +929,11 @@ pub mod testing {
         }
     }
 
+    /// How many mappings this thread's test heaps hold.
+    pub fn mappings() -> usize {
+        MAPPED.with(|m| m.borrow().len())
+    }
+
     /// A fresh heap over the std allocator.
     pub fn heap() -> TestHeap {
         TestHeap(Box::new(Mheap::new()))
@@ -1076,6 +1081,21 @@ mod tests {
             assert!(st.sys >= 2 * ARENA_SIZE);
             h.free_span(s, 0);
         }
+        check(&h);
+    }
+
+    /// The first arena's metadata (index table, arena metadata, span structs) comes from one
+    /// META_CHUNK mapping (Go's persistentalloc): a heap is two mappings, not four.
+    #[test]
+    fn metadata_shares_one_mapping() {
+        let h = heap();
+        let before = super::testing::mappings();
+        assert!(h.init());
+        let s = h.alloc_span(1, SPAN_LARGE, 0);
+        assert!(!s.is_null());
+        assert_eq!(super::testing::mappings() - before, 2, "the arena and one metadata chunk");
+        // SAFETY: s is a live span of this heap.
+        unsafe { h.free_span(s, 0) };
         check(&h);
     }
 
