@@ -49,6 +49,21 @@ pub(super) fn checkdead(s: &SchedLocked) {
     if grunning == 0 {
         crate::print::fatal("no goroutines (main called runtime.Goexit) - deadlock!");
     }
+    // Goroutines parked on the network poller while no M polls it is not the program's
+    // deadlock (Go keeps one M blocked in netpoll whenever any wait, so it never reports one)
+    // but a lost poller hand-off in the runtime: said so, with the state that decides who polls
+    // (seen once, net/eof on qemu-aarch64 in CI, not reproduced since).
+    if crate::netpoll::inited() && crate::netpoll::any_waiters() {
+        crate::print::fatal_fmt(format_args!(
+            "all goroutines are asleep - deadlock!\nruntime: bug: goroutines wait on the network poller and no M polls it (sleeper token free={}, nmtransit={}, nmwanted={}, mcount={}, nmidle={}, nmsys={})",
+            crate::print::bool_str(TIMER_SLEEPER_FREE.load(Ordering::Acquire)),
+            s.nmtransit as i64,
+            s.nmwanted as i64,
+            mcount as i64,
+            s.nmidle as i64,
+            s.nmsys as i64
+        ))
+    }
     // Go's throw prints every goroutine here (its traceback level is "all" for a deadlock).
     crate::print::fatal("all goroutines are asleep - deadlock!")
 }
