@@ -172,18 +172,19 @@ fn netpoll_generic_init() {
 
 /// Go's netpoll: ready goroutines from the OS poller. `delay_ns` < 0 blocks until an event or
 /// `netpoll_break`, 0 does not block, > 0 waits at most that long. The gs are still
-/// `_Gwaiting`; the caller injects them (proc's inject_glist).
+/// `_Gwaiting`; the caller injects them (proc's inject_glist) and only then takes them off the
+/// waiter count with `adjust_waiters(delta)`, as Go's callers do: counted off earlier, an M
+/// looking for work in between sees no waiters, does not poll, goes idle, and checkdead finds
+/// every M idle and these gs still waiting — a false "all goroutines are asleep" (seen with
+/// sysmon's poll: net/eof on qemu-aarch64). Counted a moment too long, the worst is an M
+/// blocking in the poller for nothing, as in Go.
 // One copy for its three callers (issue 22: hello size); the poll itself is a system call.
 #[inline(never)]
-pub(crate) fn netpoll(delay_ns: i64) -> GList {
+pub(crate) fn netpoll(delay_ns: i64) -> (GList, i32) {
     if !inited() {
-        return GList::new();
+        return (GList::new(), 0);
     }
-    let (list, delta) = os::netpoll(delay_ns);
-    if delta != 0 {
-        WAITERS.fetch_add(delta, Ordering::AcqRel);
-    }
-    list
+    os::netpoll(delay_ns)
 }
 
 /// Go's netpollBreak: wakes the M blocked in `netpoll`, if any.
@@ -514,7 +515,7 @@ fn ready_if(gp: *mut G) {
 }
 
 /// Go's netpollAdjustWaiters.
-fn adjust_waiters(delta: i32) {
+pub(crate) fn adjust_waiters(delta: i32) {
     if delta != 0 {
         WAITERS.fetch_add(delta, Ordering::AcqRel);
     }

@@ -435,7 +435,7 @@ fn poll_network_now() -> Option<(*mut G, bool)> {
     if !crate::netpoll::inited() || !crate::netpoll::any_waiters() || !TIMER_SLEEPER_FREE.load(Ordering::Acquire) {
         return None;
     }
-    let mut list = crate::netpoll::netpoll(0);
+    let (mut list, delta) = crate::netpoll::netpoll(0);
     LAST_POLL.store(nanotime(), Ordering::Relaxed);
     let gp = list.pop();
     if gp.is_null() {
@@ -443,6 +443,8 @@ fn poll_network_now() -> Option<(*mut G, bool)> {
     }
     inject_glist(list);
     casgstatus(gp, GStatus::Waiting, GStatus::Runnable);
+    // Off the waiter count once they are runnable (netpoll's doc).
+    crate::netpoll::adjust_waiters(delta);
     // SAFETY: gp is ours to run.
     unsafe { (*gp).waitreason = WaitReason::Zero };
     if crate::trace::on() {
@@ -522,9 +524,10 @@ fn sleep_until_timer(mp: *mut M, poll_until: i64, was_spinning: bool) -> bool {
     // have found no idle M); a timer added after sees POLL_UNTIL and wakes us.
     let w = check_timers_no_p(poll_until);
     let mut list = GList::new();
+    let mut delta = 0;
     if crate::netpoll::inited() {
         let delay = if w == 0 { -1 } else { (w - nanotime()).max(0) };
-        list = crate::netpoll::netpoll(delay);
+        (list, delta) = crate::netpoll::netpoll(delay);
         LAST_POLL.store(nanotime(), Ordering::Relaxed);
     } else {
         let delay = w - nanotime();
@@ -539,11 +542,13 @@ fn sleep_until_timer(mp: *mut M, poll_until: i64, was_spinning: bool) -> bool {
     if p2.is_null() {
         // Every P is busy: their Ms (or ones started for idle Ps later) run the gs.
         inject_glist(list);
+        crate::netpoll::adjust_waiters(delta);
         return false;
     }
     acquirep(p2);
     // With our P taken, inject_glist starts Ms only for the gs beyond the one we run.
     inject_glist(list);
+    crate::netpoll::adjust_waiters(delta);
     if was_spinning {
         become_spinning(mp);
     }

@@ -119,13 +119,15 @@ pub(super) fn sysmon() {
             && LAST_POLL.load(Ordering::Relaxed) + 10_000_000 < now
         {
             LAST_POLL.store(now, Ordering::Relaxed);
-            let list = crate::netpoll::netpoll(0);
+            let (list, delta) = crate::netpoll::netpoll(0);
             if !list.empty() {
                 // Counted as running while it injects (Go's incidlelocked(-1)): a false deadlock
                 // report must not see these gs runnable with no M.
                 incidlelocked(-1);
                 inject_glist(list);
                 incidlelocked(1);
+                // Off the waiter count only now (netpoll's doc).
+                crate::netpoll::adjust_waiters(delta);
             }
         }
         // Overdue timers with nobody to run them: start an M.
