@@ -23,8 +23,9 @@
 //! **Memory.** `sys_alloc(n)`: `n` bytes of zeroed, read-write, page-aligned memory the runtime
 //! owns, or null; `sys_alloc_at(hint, n)` the same, at `hint` if nothing is mapped there (a
 //! hint: elsewhere otherwise, never over an existing mapping). `sys_free` gives a whole
-//! `sys_alloc` back; `sys_unused` discards the contents of owned pages (they read back as zero, Go's sysUnused); `sys_guard` makes owned pages
-//! inaccessible and says whether the OS agreed (mapping budgets); `sys_guard_slots(first, stride,
+//! `sys_alloc` back; `sys_unused` discards the contents of owned pages (they read back as zero,
+//! Go's sysUnused); `sys_guard` makes owned pages inaccessible and says whether the OS agreed
+//! (mapping budgets); `sys_guard_slots(first, stride,
 //! len, n)` does the same for the first `len` bytes of `n` slots at once where that costs no
 //! mappings (linux guard regions), or says false and does nothing the caller relies on (the caller
 //! then uses `sys_guard` per slot); `sys_huge_pages` is advice.
