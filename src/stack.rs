@@ -191,26 +191,55 @@ fn chunk_alloc(r: &mut Region, bytes: usize) -> *mut u8 {
         }
         return chunk;
     }
-    if r.end - r.cur < bytes {
-        let page = os::phys_page_size();
-        let size = (bytes + page).max(STACK_REGION);
-        let p = os::sys_alloc(size);
-        if p.is_null() {
-            return p;
-        }
-        // SAFETY: our fresh mapping. Stacks touch one or two pages each: a transparent huge
-        // page would make a parked goroutine cost 2 MB instead of 4 KB (Go's stacks are kept off
-        // huge pages too). The floor page: see STACK_REGION (one mapping split, always paid).
-        unsafe {
-            os::sys_huge_pages(p, size, false);
-            os::sys_guard(p, page);
-        }
-        r.cur = p as usize + page;
-        r.end = p as usize + size;
+    if r.end - r.cur < bytes && !region_map(r, bytes) {
+        return core::ptr::null_mut();
     }
     let c = r.cur;
     r.cur += bytes;
     c as *mut u8
+}
+
+/// Maps a new stack region with room for `bytes` above its floor page into `r` (the rest of
+/// the old one is left unused). False if out of memory.
+fn region_map(r: &mut Region, bytes: usize) -> bool {
+    let page = os::phys_page_size();
+    let size = (bytes + page).max(STACK_REGION);
+    let p = os::sys_alloc(size);
+    if p.is_null() {
+        return false;
+    }
+    // SAFETY: our fresh mapping. Stacks touch one or two pages each: a transparent huge page
+    // would make a parked goroutine cost 2 MB instead of 4 KB (Go's stacks are kept off huge
+    // pages too). The floor page: see STACK_REGION (one mapping split, always paid).
+    unsafe {
+        os::sys_huge_pages(p, size, false);
+        os::sys_guard(p, page);
+    }
+    r.cur = p as usize + page;
+    r.end = p as usize + size;
+    true
+}
+
+/// A thread's stack of `size` bytes (whole pages) for the first caller while no stack region
+/// is mapped yet (m0's signal stack: mpreinit runs before any goroutine has a stack): the
+/// lowest bytes of the first region, right above its floor page, which is the stack's guard.
+/// A mapping and a guard page of its own were two system calls and a mapping split at every
+/// startup (issue 22). Stacks of goroutines are carved above it; an overflow running down
+/// through unguarded (packed) stacks reaches this one before the floor: harmless while no
+/// signal is being handled on m0 (the stack holds nothing then), and the report is a fault at
+/// the floor as before. Every other caller, and windows (no stack region: every chunk is a
+/// mapping with its own floor guard), gets `sysstack`'s own guarded mapping.
+pub fn sysstack_at_region_floor(size: usize) -> Stack {
+    if !os::STACK_CHUNK_FLOOR_GUARD {
+        let mut pools = POOLS.lock();
+        let r = &mut pools.region;
+        if r.end == 0 && region_map(r, size) {
+            let lo = r.cur;
+            r.cur += size;
+            return Stack { lo, hi: lo + size };
+        }
+    }
+    sysstack(size)
 }
 
 #[allow(clippy::declare_interior_mutable_const)]

@@ -47,12 +47,13 @@ pub(super) fn checkmcount(s: &SchedLocked) {
     }
 }
 
-/// Go's mpreinit: allocates the signal-handling g and its stack.
+/// Go's mpreinit: allocates the signal-handling g and its stack (m0's, the first, at the stack
+/// region's floor: `stack::sysstack_at_region_floor`).
 pub(super) fn mpreinit(mp: *mut M) {
     let gs = malg_cold();
     // SAFETY: gs is fresh; mp is ours.
     unsafe {
-        (*gs).stack = stack::sysstack(SIGNAL_STACK_SIZE);
+        (*gs).stack = stack::sysstack_at_region_floor(SIGNAL_STACK_SIZE);
         (*gs).m = mp;
         (*gs).atomicstatus.store(GStatus::Dead, Ordering::Relaxed);
         (*mp).gsignal = gs;

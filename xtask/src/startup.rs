@@ -18,17 +18,19 @@ const FORBIDDEN: &[(&str, &str)] = &[
     ("clock_gettime", "a clock read through the system call (boottrace's clock waits for the vDSO)"),
 ];
 
-/// The most system calls hello may make, execve and exit_group included (25 on 2026-12-04:
+/// The most system calls hello may make, execve and exit_group included (22 on 2026-12-04:
 /// execve, arch_prctl, sched_getaffinity, the heap arena's mmap at its hint (no trimming), one
-/// mmap for the heap's metadata (persistentalloc), m0's signal stack (mmap + guard), minit 4
-/// (sigprocmask, gettid, sigaltstack, sigprocmask), 6 rt_sigaction (SIGURG's waits for the
-/// first preemption), the stack region's mmap + madvise + floor guard, goroutine 1's stack guard
-/// 2 (the guard-region probe on its slot: madvise + getcpu; the chunk's other slots get theirs in
+/// mmap for the heap's metadata (persistentalloc), the stack region's mmap + madvise + floor
+/// guard (m0's signal stack is the region's lowest 32 KB, guarded by that floor:
+/// stack.rs `sysstack_at_region_floor`), minit 3 (sigprocmask to read the initial mask,
+/// gettid, sigaltstack: m0 sets no mask when the initial one blocks no fatal signal), 6
+/// rt_sigaction (SIGURG's waits for the first preemption), goroutine 1's stack guard 2 (the
+/// guard-region probe on its slot: madvise + getcpu; the chunk's other slots get theirs in
 /// batches as they are handed out, stack.rs `Pool::batch_shift`), fcntl, write, exit_group).
 /// Read at their first use, which a hello never reaches: the huge page size and
 /// vm.max_map_count (a file each: open, read, close); the FS base and the CPU's features
 /// (CPUID: no system call, but a trap to the hypervisor in a VM) only for boottrace.
-const MAX_CALLS: usize = 25;
+const MAX_CALLS: usize = 22;
 
 /// The row "startup syscalls HOST": one check, or SKIPPED without strace.
 pub fn run(root: &Path, built: &Built) -> (Row, Vec<String>) {

@@ -62,7 +62,7 @@ pub const SIGILL: i32 = 4;
 /// A signal set, bit sig-1 for signal sig: the kernel's sigset_t on linux (64 signals); darwin's
 /// sigset_t is 32 bits, kept in a 64-bit word so signal_unix.rs treats both OSes alike.
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct SigSet(pub u64);
 
 impl SigSet {
@@ -118,9 +118,15 @@ pub fn minit(mp: *mut crate::gmp::M) {
         (*mp).pthread.store(super::pthread_self(), core::sync::atomic::Ordering::Release);
         let gs = (*mp).gsignal;
         super::signalstack((*gs).stack.lo, (*gs).stack.hi - (*gs).stack.lo);
-        let mut mask = *INIT_SIGMASK.get();
+        let init = *INIT_SIGMASK.get();
+        let mut mask = init;
         crate::signal_unix::unblock_fatal(&mut mask);
-        setsigmask(&mask);
+        // m0's mask is still the one save_initsigmask read on this thread: nothing to set when
+        // no fatal signal was blocked (the usual start; one system call less). Every other M
+        // starts with all signals blocked (newosproc) and always sets it.
+        if mask != init || !core::ptr::eq(mp, crate::proc::m0()) {
+            setsigmask(&mask);
+        }
     }
 }
 
