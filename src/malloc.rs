@@ -325,7 +325,7 @@ impl Mcentral {
         unsafe {
             let mut s = partial.first();
             if s.is_null() {
-                s = heap.alloc_span(class_npages(c), SPAN_SMALL, now());
+                s = heap.alloc_span(class_npages(c), SPAN_SMALL);
                 if s.is_null() {
                     return (ptr::null_mut(), 0);
                 }
@@ -339,22 +339,31 @@ impl Mcentral {
             let size = CLASS_TO_SIZE[c] as usize;
             let mut list: *mut FreeObj = ptr::null_mut();
             let mut got = 0;
-            while got < want {
-                let o = if !(*s).freelist.is_null() {
-                    let o = (*s).freelist;
-                    (*s).freelist = (*o).next;
-                    o
-                } else if (*s).freeindex < (*s).nelems {
-                    // Never handed out: carved lazily, so untouched pages stay untouched.
-                    let o = ((*s).start + (*s).freeindex as usize * size) as *mut FreeObj;
-                    (*s).freeindex += 1;
-                    o
-                } else {
-                    break;
-                };
+            while got < want && !(*s).freelist.is_null() {
+                let o = (*s).freelist;
+                (*s).freelist = (*o).next;
                 (*o).next = list;
                 list = o;
                 got += 1;
+            }
+            if got < want && (*s).freeindex < (*s).nelems {
+                // Never handed out: carved lazily, so untouched pages stay untouched. Linking
+                // an object writes to it, so fresh objects are carved only up to the end of the
+                // OS page the first one starts in (32 objects of 240 bytes spanned two pages, of
+                // 3 456 bytes six: a page fault each for objects nobody asked for yet), and
+                // linked lowest first, so they are handed out in address order and the last
+                // one, which may reach into the next page, is used last.
+                let page = os::phys_page_size();
+                let first = (*s).start + (*s).freeindex as usize * size;
+                let in_page = ((first & !(page - 1)) + page - first).div_ceil(size) as u32;
+                let n = (want - got).min((*s).nelems - (*s).freeindex).min(in_page);
+                for i in (0..n).rev() {
+                    let o = (first + i as usize * size) as *mut FreeObj;
+                    (*o).next = list;
+                    list = o;
+                }
+                (*s).freeindex += n;
+                got += n;
             }
             (*s).allocated += got;
             if span_exhausted(s) {
@@ -659,7 +668,7 @@ fn sampled(p: *mut u8, size: usize) -> *mut u8 {
 
 /// A large object: a span of its own from the heap (Go's largeAlloc).
 fn alloc_large(size: usize) -> *mut u8 {
-    let s = HEAP.alloc_span(large_npages(size), SPAN_LARGE, now());
+    let s = HEAP.alloc_span(large_npages(size), SPAN_LARGE);
     if s.is_null() {
         out_of_memory();
     }
@@ -742,7 +751,7 @@ unsafe impl GlobalAlloc for GoAlloc {
                 p
             }
             Kind::Large => {
-                let s = HEAP.alloc_span(large_npages(layout.size()), SPAN_LARGE, now());
+                let s = HEAP.alloc_span(large_npages(layout.size()), SPAN_LARGE);
                 if s.is_null() {
                     out_of_memory();
                 }

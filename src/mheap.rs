@@ -233,6 +233,13 @@ struct HeapInner {
 }
 
 /// The page heap (Go's mheap), over the OS memory `O`.
+///
+/// The lock comes first and the whole heap starts a page (repr(C), 4 KB aligned), so the L1
+/// slots of the first arenas share the lock's page: the first thing a program does to the heap
+/// is take the lock, a write, and grow's read of the still empty slot then finds the page
+/// mapped. Elsewhere in `.bss` that read mapped the zero page and the store right after it
+/// faulted a second time to replace it (issue 22: two of a hello's page faults).
+#[repr(C, align(4096))]
 pub struct Mheap<O: OsMem> {
     /// The heap lock and the lists and counters it guards. Helpers that need it held take the
     /// `&mut HeapInner` its guard gives; the span map entries they write (arena metadata, outside
@@ -281,7 +288,7 @@ impl<O: OsMem> Mheap<O> {
     /// Maps the first arena (Go's mallocinit reserving the heap). False if the OS refused.
     pub fn init(&self) -> bool {
         // SAFETY: grow's remaining condition is the lock, held through `h`.
-        unsafe { self.grow(&mut self.lock.lock(), 1, 0) }
+        unsafe { self.grow(&mut self.lock.lock(), 1) }
     }
 
     /// The heap's statistics.
@@ -551,7 +558,7 @@ impl<O: OsMem> Mheap<O> {
     ///
     /// # Safety
     /// `h` is the heap lock's guard (the span map entries written here are also the lock's).
-    unsafe fn grow(&self, h: &mut HeapInner, npages: usize, now: i64) -> bool {
+    unsafe fn grow(&self, h: &mut HeapInner, npages: usize) -> bool {
         let bytes = npages.checked_mul(PAGE_SIZE).and_then(|b| b.checked_add(ARENA_SIZE - 1));
         let Some(bytes) = bytes else { return false };
         let size = bytes & !(ARENA_SIZE - 1);
@@ -605,7 +612,11 @@ impl<O: OsMem> Mheap<O> {
         // SAFETY: s is a new free span covering the new arenas, on no list.
         unsafe {
             (*s).released_all = true;
-            (*s).free_since = now;
+            // Never resident, so nothing to age: "free since forever", and a resident free
+            // neighbour it merges with keeps its own age (the merge takes the later time). No
+            // clock read here: alloc_span took one for every span it handed out, at startup
+            // the vDSO's page and its data page (two page faults) for a time nothing used.
+            (*s).free_since = 0;
             self.coalesce_and_insert(h, s);
         }
         true
@@ -636,13 +647,13 @@ impl<O: OsMem> Mheap<O> {
     }
 
     /// Allocates a span of `npages` in state `state` (Go's mheap.alloc). Null if out of memory.
-    pub fn alloc_span(&self, npages: usize, state: u8, now: i64) -> *mut Mspan {
+    pub fn alloc_span(&self, npages: usize, state: u8) -> *mut Mspan {
         let mut h = self.lock.lock();
         let h = &mut *h;
         // SAFETY: under the heap lock (`h`) throughout; s is a free span found on its list.
         unsafe {
             let mut s = Self::find_free(h, npages);
-            if s.is_null() && self.grow(h, npages, now) {
+            if s.is_null() && self.grow(h, npages) {
                 s = Self::find_free(h, npages);
             }
             if !s.is_null() {
@@ -968,7 +979,7 @@ mod tests {
         assert!(h.init());
         let base = h.stats().sys; // one arena, all of it released by init
         assert_eq!(base, ARENA_SIZE);
-        let s = h.alloc_span(1, SPAN_LARGE, 0);
+        let s = h.alloc_span(1, SPAN_LARGE);
         // SAFETY: s is a live span of this heap.
         let arena = unsafe { (*s).start } & !(ARENA_SIZE - 1);
         let mut model = std::vec![true; PAGES_PER_ARENA];
@@ -996,7 +1007,7 @@ mod tests {
         let s0 = check(&h);
         assert_eq!(s0.sys, ARENA_SIZE);
         assert_eq!(s0.released, ARENA_SIZE);
-        let s = h.alloc_span(5, SPAN_LARGE, 0);
+        let s = h.alloc_span(5, SPAN_LARGE);
         assert!(!s.is_null());
         // SAFETY: s is a live span of this heap.
         unsafe {
@@ -1018,9 +1029,9 @@ mod tests {
     )]
     fn freed_neighbours_coalesce() {
         let h = heap();
-        let a = h.alloc_span(3, SPAN_LARGE, 0);
-        let b = h.alloc_span(4, SPAN_LARGE, 0);
-        let c = h.alloc_span(5, SPAN_LARGE, 0);
+        let a = h.alloc_span(3, SPAN_LARGE);
+        let b = h.alloc_span(4, SPAN_LARGE);
+        let c = h.alloc_span(5, SPAN_LARGE);
         // SAFETY: live spans of this heap, freed once each.
         unsafe {
             assert_eq!((*a).end(), (*b).start);
@@ -1031,11 +1042,11 @@ mod tests {
             h.free_span(b, 1);
             // Everything is one free span again: a 12-page request lands at a's start, and the
             // whole arena can be taken in one piece.
-            let d = h.alloc_span(12, SPAN_LARGE, 2);
+            let d = h.alloc_span(12, SPAN_LARGE);
             assert_eq!((*d).start, start);
             assert_eq!((*d).end(), end);
             h.free_span(d, 3);
-            let all = h.alloc_span(PAGES_PER_ARENA, SPAN_LARGE, 4);
+            let all = h.alloc_span(PAGES_PER_ARENA, SPAN_LARGE);
             assert_eq!((*all).start, start, "one arena, fully coalesced");
             assert_eq!(check(&h).sys, ARENA_SIZE, "no growth needed");
             h.free_span(all, 5);
@@ -1050,14 +1061,14 @@ mod tests {
     )]
     fn small_requests_reuse_freed_memory_before_growing() {
         let h = heap();
-        let spans: Vec<_> = (0..100).map(|i| h.alloc_span(1 + i % 7, SPAN_LARGE, 0)).collect();
+        let spans: Vec<_> = (0..100).map(|i| h.alloc_span(1 + i % 7, SPAN_LARGE)).collect();
         let sys = check(&h).sys;
         for &s in &spans {
             // SAFETY: each span freed once.
             unsafe { h.free_span(s, 0) };
         }
         for i in 0..100 {
-            assert!(!h.alloc_span(1 + i % 7, SPAN_LARGE, 0).is_null());
+            assert!(!h.alloc_span(1 + i % 7, SPAN_LARGE).is_null());
         }
         assert_eq!(check(&h).sys, sys);
     }
@@ -1070,7 +1081,7 @@ mod tests {
     fn large_requests_span_arenas() {
         let h = heap();
         let n = PAGES_PER_ARENA + PAGES_PER_ARENA / 2;
-        let s = h.alloc_span(n, SPAN_LARGE, 0);
+        let s = h.alloc_span(n, SPAN_LARGE);
         assert!(!s.is_null());
         // SAFETY: a live span of this heap.
         unsafe {
@@ -1091,7 +1102,7 @@ mod tests {
         let h = heap();
         let before = super::testing::mappings();
         assert!(h.init());
-        let s = h.alloc_span(1, SPAN_LARGE, 0);
+        let s = h.alloc_span(1, SPAN_LARGE);
         assert!(!s.is_null());
         assert_eq!(super::testing::mappings() - before, 2, "the arena and one metadata chunk");
         // SAFETY: s is a live span of this heap.
@@ -1102,11 +1113,11 @@ mod tests {
     #[test]
     fn scavenger_releases_old_free_spans_only() {
         let h = heap();
-        let keep = h.alloc_span(2, SPAN_LARGE, 0);
-        let old = h.alloc_span(8, SPAN_LARGE, 0);
-        let mid = h.alloc_span(1, SPAN_LARGE, 0);
-        let young = h.alloc_span(8, SPAN_LARGE, 0);
-        let keep2 = h.alloc_span(2, SPAN_LARGE, 0);
+        let keep = h.alloc_span(2, SPAN_LARGE);
+        let old = h.alloc_span(8, SPAN_LARGE);
+        let mid = h.alloc_span(1, SPAN_LARGE);
+        let young = h.alloc_span(8, SPAN_LARGE);
+        let keep2 = h.alloc_span(2, SPAN_LARGE);
         // SAFETY: live spans; the memory written is theirs.
         unsafe {
             ptr::write_bytes((*old).start as *mut u8, 0xaa, 8 * PAGE_SIZE);
@@ -1135,14 +1146,14 @@ mod tests {
             assert_eq!(h.scavenge(4000, 500), PAGE_SIZE, "only the page not yet released");
             // Reusing released pages takes them out of the released count.
             let r = check(&h).released;
-            let again = h.alloc_span(17, SPAN_LARGE, 4000);
+            let again = h.alloc_span(17, SPAN_LARGE);
             assert_eq!((*again).start, olo, "the coalesced run is reused");
             assert_eq!(check(&h).released, r - 17 * PAGE_SIZE);
             assert_eq!(*(olo as *const u8), 0, "released pages read back as zero");
             assert!(!(*again).needzero, "every page was released: no clearing needed");
-            let used = h.alloc_span(1, SPAN_LARGE, 4000);
+            let used = h.alloc_span(1, SPAN_LARGE);
             h.free_span(used, 4000);
-            let reused = h.alloc_span(1, SPAN_LARGE, 4000);
+            let reused = h.alloc_span(1, SPAN_LARGE);
             assert!((*reused).needzero, "a page freed but not released may hold old data");
             assert_eq!(h.span_of((*keep).start), keep);
             assert_eq!(h.span_of((*keep2).start), keep2);
@@ -1152,13 +1163,13 @@ mod tests {
     #[test]
     fn grow_in_place_and_shrink() {
         let h = heap();
-        let a = h.alloc_span(4, SPAN_LARGE, 0);
+        let a = h.alloc_span(4, SPAN_LARGE);
         // SAFETY: live spans of this heap.
         unsafe {
             assert!(h.grow_span_in_place(a, 10));
             assert_eq!((*a).npages, 10);
             assert_eq!(h.span_of((*a).end() - 1), a);
-            let b = h.alloc_span(1, SPAN_LARGE, 0);
+            let b = h.alloc_span(1, SPAN_LARGE);
             assert_eq!((*b).start, (*a).end());
             assert!(!h.grow_span_in_place(a, 11), "b is in the way");
             h.shrink_span(a, 3, 0);
@@ -1186,7 +1197,7 @@ mod tests {
             x ^= x << 17;
             if live.is_empty() || !x.is_multiple_of(3) {
                 let n = if x.is_multiple_of(50) { 100 + (x >> 8) as usize % 3000 } else { 1 + (x >> 8) as usize % 20 };
-                let s = h.alloc_span(n, SPAN_LARGE, t);
+                let s = h.alloc_span(n, SPAN_LARGE);
                 assert!(!s.is_null());
                 live.push(s);
             } else {

@@ -106,16 +106,19 @@ pub extern "C" fn runtime_schedinit() {
     }
 
     crate::malloc::mallocinit();
-    boottrace(
-        "schedinit.mallocinit",
-        format_args!(
-            "{} size classes up to {} bytes, {}-byte pages, arena={} bytes",
-            crate::malloc::NUM_CLASSES - 1,
-            crate::malloc::MAX_SMALL_SIZE,
-            crate::mheap::PAGE_SIZE,
-            crate::malloc::read_mem_stats().heap_sys
-        ),
-    );
+    // The statistics take the heap lock and read a page of `.bss` no hello reads otherwise.
+    if crate::print::boottracing() {
+        boottrace(
+            "schedinit.mallocinit",
+            format_args!(
+                "{} size classes up to {} bytes, {}-byte pages, arena={} bytes",
+                crate::malloc::NUM_CLASSES - 1,
+                crate::malloc::MAX_SMALL_SIZE,
+                crate::mheap::PAGE_SIZE,
+                crate::malloc::read_mem_stats().heap_sys
+            ),
+        );
+    }
 
     // Nothing in the runtime branches on the CPU's features: they are read for the trace only.
     // (amd64: three CPUIDs, each a trap to the hypervisor in a VM: 20 µs of a hello's startup.)
@@ -183,7 +186,12 @@ pub extern "C" fn runtime_schedinit() {
     if !runnable.is_null() {
         crate::throw("unknown runnable goroutine during bootstrap");
     }
-    RUNTIME_INIT_TIME.store(nanotime(), Ordering::Relaxed);
+    // Go's runtimeInitTime: only schedtrace reads it ("SCHED 0ms"), and only GODEBUG turns
+    // schedtrace on; a program without it reads no clock at startup (issue 22: the first read
+    // looks the vDSO up and faults in its data page).
+    if args::debug().schedtrace > 0 {
+        RUNTIME_INIT_TIME.store(nanotime(), Ordering::Relaxed);
+    }
     boottrace(
         "schedinit.procresize",
         format_args!(

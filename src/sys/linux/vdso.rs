@@ -8,8 +8,17 @@ use super as os;
 const CLOCK_REALTIME: usize = 0;
 const CLOCK_MONOTONIC: usize = 1;
 
-/// Address of the vDSO's clock_gettime, 0 if none (set by vdsoinit during args).
+/// The vDSO's clock_gettime: 0 while not looked up yet, NONE if the vDSO has none (or the
+/// process has no vDSO), else its address. Looked up at the first clock read (`resolve`), not at
+/// startup: a program that never reads the clock (a hello) does not touch the vDSO's image or
+/// its data page (two page faults and the symbol walk, issue 22).
 static VDSO_CLOCK_GETTIME: AtomicUsize = AtomicUsize::new(0);
+
+/// VDSO_CLOCK_GETTIME's "looked, not there".
+const NONE: usize = 1;
+
+/// AT_SYSINFO_EHDR (0: no vDSO), recorded by vdsoinit during args.
+static VDSO_BASE: AtomicUsize = AtomicUsize::new(0);
 
 /// Monotonic time in nanoseconds (Go's nanotime).
 // Out of line (issue 22): inlined, the vDSO call and its system-call fallback were ~26 copies in
@@ -27,8 +36,11 @@ pub fn walltime() -> i64 {
 /// clock_gettime(clock) in nanoseconds, through the vDSO when it has the function.
 #[inline]
 fn clock_gettime(clock: usize) -> i64 {
-    let f = VDSO_CLOCK_GETTIME.load(Ordering::Relaxed);
-    if f != 0 {
+    let mut f = VDSO_CLOCK_GETTIME.load(Ordering::Relaxed);
+    if f == 0 {
+        f = resolve();
+    }
+    if f != NONE {
         let mut ts = os::Timespec::default();
         // SAFETY: f is the vDSO's clock_gettime, which has the C signature
         // int(clockid_t, struct timespec *); ts is writable.
@@ -40,33 +52,49 @@ fn clock_gettime(clock: usize) -> i64 {
     os::clock_gettime_syscall(clock)
 }
 
-/// Whether vdsoinit found clock_gettime.
+/// Looks clock_gettime up in the vDSO (the first clock read) and records what it found.
+/// Threads that race here compute and store the same value; Relaxed suffices because the
+/// value is an address in an image the kernel mapped before the process started, not memory
+/// another thread initialised.
+#[cold]
+#[inline(never)]
+fn resolve() -> usize {
+    let base = VDSO_BASE.load(Ordering::Relaxed);
+    let f = if base == 0 {
+        0
+    } else {
+        // SAFETY: base is this process's AT_SYSINFO_EHDR: the kernel maps a well-formed ELF
+        // image there.
+        unsafe { vdso_lookup(base, os::VDSO_CLOCK_GETTIME) }
+    };
+    let f = if f == 0 { NONE } else { f };
+    VDSO_CLOCK_GETTIME.store(f, Ordering::Relaxed);
+    f
+}
+
+/// Whether the vDSO has clock_gettime (looked up now if no clock was read yet; boottrace).
 pub fn vdso_clock_found() -> bool {
-    VDSO_CLOCK_GETTIME.load(Ordering::Relaxed) != 0
+    let f = VDSO_CLOCK_GETTIME.load(Ordering::Relaxed);
+    (if f == 0 { resolve() } else { f }) != NONE
 }
 
 /// Whether vdsoinit has run (found or not): nanotime is as cheap as it will get.
 static LOOKED: AtomicBool = AtomicBool::new(false);
 
-/// The OS contract's clock_ready: vdsoinit has looked for the vDSO's clock_gettime.
+/// The OS contract's clock_ready: vdsoinit has recorded where the vDSO is (its clock_gettime is
+/// looked up by the first read).
 pub fn clock_ready() -> bool {
     LOOKED.load(Ordering::Relaxed)
 }
 
-/// Finds clock_gettime in the vDSO image at `base` (Go's vdsoauxv/vdsoInitFromSysinfoEhdr).
-/// Returns the symbol's address, or 0.
+/// Records the vDSO image at `base` (Go's vdsoauxv); its clock_gettime is looked up at the
+/// first clock read (Go's vdsoInitFromSysinfoEhdr, done lazily).
 ///
 /// # Safety
 /// `base` must be 0 or the AT_SYSINFO_EHDR value of this process.
-pub unsafe fn vdsoinit(base: usize) -> usize {
+pub unsafe fn vdsoinit(base: usize) {
+    VDSO_BASE.store(base, Ordering::Relaxed);
     LOOKED.store(true, Ordering::Relaxed);
-    if base == 0 {
-        return 0;
-    }
-    // SAFETY: the kernel maps a well-formed ELF image at base.
-    let f = unsafe { vdso_lookup(base, os::VDSO_CLOCK_GETTIME) };
-    VDSO_CLOCK_GETTIME.store(f, Ordering::Relaxed);
-    f
 }
 
 /// Reads a `T` at byte offset `off` from `base`.
