@@ -547,3 +547,43 @@ pub(crate) fn deadline_from(d: Option<crate::time::Instant>) -> i64 {
         Some(t) => t.as_nanos(),
     }
 }
+
+#[cfg(all(test, target_os = "linux", not(miri)))]
+mod tests {
+    use super::*;
+    use core::sync::atomic::Ordering::SeqCst;
+
+    /// netpoll hands back the goroutines it readied and their change to the waiter count, and
+    /// leaves the count alone: its callers apply the change only after they have injected the
+    /// goroutines (Go's netpollAdjustWaiters after injectglist). While sysmon held a readied
+    /// goroutine between its poll and its injection, an idle M that saw no waiters skipped the
+    /// poller, went idle, and checkdead reported a deadlock (net/eof, qemu-aarch64). Red when
+    /// netpoll lowers WAITERS itself.
+    #[test]
+    fn netpoll_leaves_the_waiter_count_to_its_caller() {
+        use std::os::fd::AsRawFd;
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let pd = poll_open(a.as_raw_fd() as usize).unwrap();
+        // A goroutine parked for reading, as netpollblock leaves it (WAIT, then the gopark hook).
+        // SAFETY: all-zero is a valid G; it is only ever put on a list and popped.
+        let gp = Box::into_raw(Box::new(unsafe { core::mem::zeroed::<G>() }));
+        pd.rg.store(PD_WAIT, SeqCst);
+        let before = WAITERS.load(SeqCst);
+        // SAFETY: rg of a live descriptor.
+        assert!(unsafe { netpollblockcommit(gp, &pd.rg as *const AtomicUsize as usize) });
+        assert_eq!(WAITERS.load(SeqCst), before + 1);
+        std::io::Write::write_all(&mut &b, b"x").unwrap();
+        let (mut list, delta) = netpoll(0);
+        assert_eq!(delta, -1, "one goroutine readied");
+        assert_eq!(list.pop(), gp);
+        assert!(list.empty());
+        assert_eq!(WAITERS.load(SeqCst), before + 1, "still counted until the caller has injected it");
+        adjust_waiters(delta);
+        assert_eq!(WAITERS.load(SeqCst), before);
+        pd.closing.store(true, SeqCst);
+        pd.close();
+        // SAFETY: made by Box::into_raw above, on no list.
+        drop(unsafe { Box::from_raw(gp) });
+    }
+}

@@ -539,16 +539,17 @@ fn sleep_until_timer(mp: *mut M, poll_until: i64, was_spinning: bool) -> bool {
     POLL_UNTIL.store(0, Ordering::Release);
     TIMER_SLEEPER_FREE.store(true, Ordering::Release);
     let p2 = pidleget(&mut SCHED.lock.lock());
+    // With a P: ours before the injection, so inject_glist starts Ms only for the gs beyond the
+    // one we run. Without (every P busy): their Ms, or ones started for idle Ps later, run them.
+    if !p2.is_null() {
+        acquirep(p2);
+    }
+    inject_glist(list);
+    // Off the waiter count only after the injection (netpoll's doc).
+    crate::netpoll::adjust_waiters(delta);
     if p2.is_null() {
-        // Every P is busy: their Ms (or ones started for idle Ps later) run the gs.
-        inject_glist(list);
-        crate::netpoll::adjust_waiters(delta);
         return false;
     }
-    acquirep(p2);
-    // With our P taken, inject_glist starts Ms only for the gs beyond the one we run.
-    inject_glist(list);
-    crate::netpoll::adjust_waiters(delta);
     if was_spinning {
         become_spinning(mp);
     }
