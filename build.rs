@@ -82,6 +82,10 @@ fn main() {
             format!("-Wl,-u,{entry}"),
             "-Wl,-z,noexecstack".into(),
             "-Wl,--build-id=none".into(),
+            // PT_GNU_RELRO asks the dynamic loader to make relocated data read-only; a gort
+            // program has no loader, so the segment stayed writable anyway and only split the
+            // writable data into two mappings at exec (issue 22).
+            "-Wl,-z,norelro".into(),
         ],
         // darwin: dyld calls the LC_MAIN entry like main(argc, argv, envp, apple). Mach-O symbols
         // carry a leading underscore. libSystem is the only library (gort's extern blocks name it
