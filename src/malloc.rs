@@ -937,6 +937,62 @@ mod tests {
         }
     }
 
+    /// A fresh span hands out only the objects that start in the OS page its first free object
+    /// starts in, lowest address first, so the objects nobody asked for yet are not written to
+    /// (linking them would fault their pages in) and the last one handed out is the one that
+    /// may reach into the next page. Red with a whole batch of 32 carved at once (a 240-byte
+    /// class reached the second page, a 3 456-byte one the sixth) or linked highest first.
+    #[test]
+    fn fresh_objects_are_carved_one_os_page_at_a_time_lowest_first() {
+        let heap = crate::mheap::testing::heap();
+        let central = CENTRAL_INIT;
+        let page = os::phys_page_size();
+        for c in [size_to_class(240, 1).unwrap(), size_to_class(3456, 1).unwrap()] {
+            let size = CLASS_TO_SIZE[c] as usize;
+            let mut taken: std::vec::Vec<usize> = std::vec::Vec::new();
+            for round in 0..3 {
+                let (mut list, got) = central.take(&heap, c, CACHE_BATCH);
+                let mut objs: std::vec::Vec<usize> = std::vec::Vec::new();
+                while !list.is_null() {
+                    objs.push(list as usize);
+                    // SAFETY: list is a chain of objects handed to us.
+                    list = unsafe { (*list).next };
+                }
+                assert_eq!(objs.len(), got as usize);
+                let first = objs[0];
+                let page_start = first & !(page - 1);
+                assert!(objs.windows(2).all(|w| w[1] == w[0] + size), "class {c}: lowest first: {objs:x?}");
+                assert!(
+                    objs.iter().all(|&o| o < page_start + page),
+                    "class {c} round {round}: an object past the page"
+                );
+                // SAFETY: first's span is in use.
+                let left_in_span = unsafe {
+                    let sp = heap.span_of(first);
+                    (*sp).nelems as usize - (first - (*sp).start) / size
+                };
+                let in_page = (page_start + page - first).div_ceil(size);
+                assert_eq!(got as usize, in_page.min(left_in_span).min(CACHE_BATCH as usize));
+                if let Some(&last) = taken.last() {
+                    if heap.span_of(first) == heap.span_of(last) {
+                        assert_eq!(first, last + size, "class {c}: the next take goes on where the last stopped");
+                    }
+                }
+                taken.extend(objs);
+            }
+            let mut list: *mut FreeObj = ptr::null_mut();
+            for &o in &taken {
+                let o = o as *mut FreeObj;
+                // SAFETY: o is ours and free now.
+                unsafe { (*o).next = list };
+                list = o;
+            }
+            // SAFETY: the objects came from take on this class.
+            unsafe { central.put_list(&heap, list) };
+        }
+        assert_eq!(heap.stats().inuse, 0);
+    }
+
     #[test]
     fn waste_is_bounded() {
         // Go's table keeps tail waste per span under 12.5%.
