@@ -76,8 +76,9 @@
 //!
 //! **Time.** `nanotime` is monotonic and cheap (vDSO on linux, `clock_gettime_nsec_np` on
 //! darwin, QueryPerformanceCounter on windows); `clock_ready` says it is as cheap as it will
-//! get (false on linux until `sysargs` has looked for the vDSO: before, each call is a system
-//! call).
+//! get (false on linux until `sysargs` has recorded where the vDSO is: before, each call is a
+//! system call; the vDSO's clock_gettime itself is looked up by the first call after that, so a
+//! program that never reads the clock never touches the vDSO).
 //!
 //! **TLS and the switch hooks** (per OS × arch). `getg` reads the current g in a few
 //! instructions (inline, never cached: a goroutine may resume on another thread); `TLS_MECHANISM`
