@@ -36,10 +36,7 @@ pub fn walltime() -> i64 {
 /// clock_gettime(clock) in nanoseconds, through the vDSO when it has the function.
 #[inline]
 fn clock_gettime(clock: usize) -> i64 {
-    let mut f = VDSO_CLOCK_GETTIME.load(Ordering::Relaxed);
-    if f == 0 {
-        f = resolve();
-    }
+    let f = vdso_clock();
     if f != NONE {
         let mut ts = os::Timespec::default();
         // SAFETY: f is the vDSO's clock_gettime, which has the C signature
@@ -50,6 +47,17 @@ fn clock_gettime(clock: usize) -> i64 {
         }
     }
     os::clock_gettime_syscall(clock)
+}
+
+/// VDSO_CLOCK_GETTIME, looked up first if no clock was read yet.
+#[inline]
+fn vdso_clock() -> usize {
+    let f = VDSO_CLOCK_GETTIME.load(Ordering::Relaxed);
+    if f == 0 {
+        resolve()
+    } else {
+        f
+    }
 }
 
 /// Looks clock_gettime up in the vDSO (the first clock read) and records what it found.
@@ -74,8 +82,7 @@ fn resolve() -> usize {
 
 /// Whether the vDSO has clock_gettime (looked up now if no clock was read yet; boottrace).
 pub fn vdso_clock_found() -> bool {
-    let f = VDSO_CLOCK_GETTIME.load(Ordering::Relaxed);
-    (if f == 0 { resolve() } else { f }) != NONE
+    vdso_clock() != NONE
 }
 
 /// Whether vdsoinit has run (found or not): nanotime is as cheap as it will get.
