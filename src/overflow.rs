@@ -9,34 +9,37 @@ use crate::print::Frames;
 use crate::proc::find_g;
 use crate::stack;
 
-/// Checks gp's stack on every switch away from it (park, gosched, goexit), on g0: its canary
-/// (below the stack: did gp overflow?) and its top word (above: did the stack above overflow
-/// into gp's?). Two 16-byte reserves, in the cache lines next to the stack.
+/// Checks gp's stack on every switch away from it (park, gosched, goexit, preemption), on g0:
+/// its canary (below the stack: did gp overflow?). A guarded stack has none: its guard page
+/// faults first.
+///
+/// The top word (above: did the stack above overflow into gp's?) is checked only before gp runs
+/// again (`check_stack_run`) and by a waker about to write into a parked gp (sudog.rs): the two
+/// words are the same memory as the canary of the stack above, which that goroutine's own
+/// switch checks, and while gp is not running nothing else writes them. A check here too would
+/// report nothing the other two miss, on every switch (a tenth of a yield's instructions).
 pub(crate) fn check_stack(gp: *mut G) {
     // SAFETY: gp is the g we just left; its stack is live.
     unsafe {
         if !stack::canary_ok(&(*gp).stack, (*gp).stack_guarded) {
             stack_overflow(gp, (*gp).sched.sp);
         }
-        if !stack::top_ok(&(*gp).stack) {
-            overwritten_from_above(gp);
-        }
     }
 }
 
-/// Checks gp's stack just before it runs (execute, on g0), the other way round: the top word
-/// first. An unguarded stack that overflows writes its canary (the top reserve of the slot below)
-/// and then the top frames of the goroutine below; that goroutine may be resumed on another M
-/// before the overflowing one's next switch is checked, and must never run on trampled frames.
-/// Every stack is checked (one 16-byte reserve): a guarded stack's slot above may be an unguarded one.
+/// Checks gp's stack just before it runs (execute, on g0), the other way round: its top word.
+/// An unguarded stack that overflows writes its canary (the top reserve of the slot below) and
+/// then the top frames of the goroutine below; that goroutine may be resumed on another M before
+/// the overflowing one's next switch is checked, and must never run on trampled frames. Every
+/// stack is checked (one 16-byte reserve): a guarded stack's slot above may be an unguarded one,
+/// and where there are no stack probes (32-bit arm) a frame larger than a guard jumps it.
+/// gp's own canary needs no second look: it was checked when gp last switched away, and the
+/// top reserve of the slot below is written by nothing while gp does not run.
 pub(crate) fn check_stack_run(gp: *mut G) {
     // SAFETY: gp is runnable and ours; its stack is live.
     unsafe {
         if !stack::top_ok(&(*gp).stack) {
             overwritten_from_above(gp);
-        }
-        if !stack::canary_ok(&(*gp).stack, (*gp).stack_guarded) {
-            stack_overflow(gp, (*gp).sched.sp);
         }
     }
 }
