@@ -959,7 +959,7 @@ fn asm_hello_setup(root: &Path, dir: &Path) -> Result<PathBuf, String> {
 
 /// Makes sure `go` exists (apt-get install golang-go when root) and builds the Go programs into
 /// `dir`. Err says why there is no Go column.
-fn go_setup(root: &Path, dir: &Path, names: &[&str]) -> Result<(), String> {
+pub fn go_setup(root: &Path, dir: &Path, names: &[&str]) -> Result<(), String> {
     if which("go").is_none() {
         if !is_root() {
             return Err("`go` is not installed and we are not root (apt-get install golang-go)".into());

@@ -1,7 +1,7 @@
 //! `cargo xtask bench --instructions`: instructions per operation of the switch path, counted by
 //! valgrind's callgrind, so that a change to the hot paths can be judged without timing noise.
 //!
-//! Each program (benches bench_yield, bench_pingpong, bench_spawn) runs twice under callgrind
+//! Each program (benches bench_yield, bench_pingpong, bench_spawn, bench_skynet) runs twice under callgrind
 //! with GOMAXPROCS=1, at two sizes (BENCH_N); the difference in instructions divided by the
 //! difference in operations is the cost of one operation, without startup and exit. Threads are
 //! counted apart (`--separate-threads=yes`) and only the busiest one (the M running the
@@ -9,11 +9,18 @@
 //! often. GODEBUG=asyncpreemptoff=1 (valgrind does not follow a goroutine resumed from a saved
 //! signal frame) and forcepreemptns=2 s (next to no cooperative preemption requests from sysmon
 //! either: both depend on time) make the counts the same from run to run.
+//!
+//! The Go twins (benches/go/yield, pingpong, spawn, skynet) are counted the same way, beside
+//! them: Go's runtime reads GOMAXPROCS=1 and asyncpreemptoff=1 too (forcepreemptns is gort's),
+//! and its busiest thread is the one running the goroutines (its garbage collector's work
+//! included, as in its timings). The last column is the ratio the timed rows aim at, without
+//! their noise (and without what instructions do not show: page faults, cache misses).
 
 use std::fs;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::bench::tool_setup;
+use super::bench::{go_setup, tool_setup};
 use super::targets::{setup, target};
 use super::{cargo_build, root, target_dir, Fail, HOST};
 
@@ -30,6 +37,8 @@ const ROWS: &[Row] = &[
     Row { prog: "yield", op: "gosched (a switch)", ops_per_n: 2, sizes: [10_000, 60_000] },
     Row { prog: "pingpong", op: "round trip (2 sends, 2 receives)", ops_per_n: 1, sizes: [10_000, 60_000] },
     Row { prog: "spawn", op: "go + run + exit", ops_per_n: 1, sizes: [10_000, 60_000] },
+    // Per leaf of the 10-way tree: 1.11 goroutines (go + run + exit), a send and a receive.
+    Row { prog: "skynet", op: "leaf (1.11 goroutines, a send, a receive)", ops_per_n: 1, sizes: [10_000, 100_000] },
 ];
 
 pub fn cmd_instructions() -> Result<i32, Fail> {
@@ -42,57 +51,70 @@ pub fn cmd_instructions() -> Result<i32, Fail> {
         return Err(Fail::Setup("building the gort bench programs failed (errors above)".into()));
     }
     let out_dir = target_dir(&root).join("bench").join("callgrind");
+    // The Go twins, counted the same way: a ratio no timing noise moves.
+    let go_dir = out_dir.join("go");
+    let names: Vec<&str> = ROWS.iter().map(|r| r.prog).collect();
+    let go = go_setup(&root, &go_dir, &names);
+    if let Err(why) = &go {
+        println!("== bench --instructions: NO Go column: {why}");
+    }
     let mut failed = 0;
-    println!("{:<10} {:>14}  per", "row", "instructions");
+    println!("{:<10} {:>12} {:>12} {:>8}  per", "row", "gort", "go", "gort/go");
     for row in ROWS {
         let exe = built
             .exes
             .get(&format!("bench_{}", row.prog))
             .ok_or_else(|| Fail::Setup(format!("bench_{} was not built", row.prog)))?;
-        let mut counts = [0u64; 2];
-        let mut err = None;
-        for (k, &n) in row.sizes.iter().enumerate() {
-            let dir = out_dir.join(format!("{}-{n}", row.prog));
-            let _ = fs::remove_dir_all(&dir);
-            fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            let out = Command::new(&valgrind)
-                .args(["--tool=callgrind", "--separate-threads=yes"])
-                .arg(format!("--callgrind-out-file={}", dir.join("cg.out").display()))
-                .arg(exe)
-                .env("GOMAXPROCS", "1")
-                .env("GODEBUG", "asyncpreemptoff=1,forcepreemptns=2000000000")
-                .env("BENCH_N", n.to_string())
-                .output()
-                .map_err(|e| format!("valgrind: {e}"))?;
-            if !out.status.success() {
-                err = Some(format!("exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr)));
-                break;
-            }
-            match busiest_thread(&dir) {
-                Ok(c) => counts[k] = c,
-                Err(e) => {
-                    err = Some(e);
-                    break;
-                }
-            }
-        }
-        match err {
-            None if counts[1] > counts[0] => {
-                let ops = (row.sizes[1] - row.sizes[0]) * row.ops_per_n;
-                let per = (counts[1] - counts[0]) as f64 / ops as f64;
-                println!("{:<10} {:>14.1}  {}", row.prog, per, row.op);
-            }
-            None => {
+        let gort = per_op(&valgrind, exe, row, &out_dir.join(row.prog));
+        let go_exe = go_dir.join(row.prog);
+        let twin = match &go {
+            Ok(()) if go_exe.is_file() => per_op(&valgrind, &go_exe, row, &out_dir.join(format!("go-{}", row.prog))),
+            Ok(()) => Err(format!("go build of {} failed", row.prog)),
+            Err(why) => Err(why.clone()),
+        };
+        match (gort, twin) {
+            (Ok(g), Ok(t)) => println!("{:<10} {:>12.1} {:>12.1} {:>8.2}  {}", row.prog, g, t, g / t, row.op),
+            (Ok(g), Err(e)) => {
                 failed += 1;
-                println!("{:<10} FAILED: the larger run counted fewer instructions ({counts:?})", row.prog);
+                println!("{:<10} {:>12.1} {:>12} {:>8}  {} (Go twin FAILED: {e})", row.prog, g, "-", "-", row.op);
             }
-            Some(e) => {
+            (Err(e), _) => {
                 failed += 1;
                 println!("{:<10} FAILED: {e}", row.prog);
             }
         }
     }
     Ok(if failed == 0 { 0 } else { 1 })
+}
+
+/// Instructions per operation of `exe` (a gort program or its Go twin): callgrind at the row's
+/// two sizes, the busiest thread's counts subtracted and divided by the operations between them.
+/// Outputs go to `dir`-N.
+fn per_op(valgrind: &Path, exe: &Path, row: &Row, dir: &Path) -> Result<f64, String> {
+    let mut counts = [0u64; 2];
+    for (k, &n) in row.sizes.iter().enumerate() {
+        let dir = PathBuf::from(format!("{}-{n}", dir.display()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let out = Command::new(valgrind)
+            .args(["--tool=callgrind", "--separate-threads=yes"])
+            .arg(format!("--callgrind-out-file={}", dir.join("cg.out").display()))
+            .arg(exe)
+            .env("GOMAXPROCS", "1")
+            .env("GODEBUG", "asyncpreemptoff=1,forcepreemptns=2000000000")
+            .env("BENCH_N", n.to_string())
+            .output()
+            .map_err(|e| format!("valgrind: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr)));
+        }
+        counts[k] = busiest_thread(&dir)?;
+    }
+    if counts[1] <= counts[0] {
+        return Err(format!("the larger run counted fewer instructions ({counts:?})"));
+    }
+    let ops = (row.sizes[1] - row.sizes[0]) * row.ops_per_n;
+    Ok((counts[1] - counts[0]) as f64 / ops as f64)
 }
 
 /// The instruction count of the busiest thread among callgrind's per-thread outputs in `dir`

@@ -1,17 +1,26 @@
 // bench skynet: the skynet 1M benchmark: a 10-way tree of goroutines over unbuffered channels
-// down to 1 000 000 leaves, each sending its number; the sums flow back up. ms.
+// down to 1 000 000 leaves (or BENCH_N, a power of ten), each sending its number; the sums
+// flow back up. ms.
 package main
 
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 )
 
-const (
-	size = 1_000_000
-	div  = 10
-)
+const div = 10
+
+// size, or BENCH_N from the environment (cargo xtask bench --instructions runs two sizes).
+var size = benchN(1_000_000)
+
+func benchN(def uint64) uint64 {
+	if v, err := strconv.ParseUint(os.Getenv("BENCH_N"), 10, 64); err == nil {
+		return v
+	}
+	return def
+}
 
 func skynet(out chan<- uint64, num, size uint64) {
 	if size == 1 {
