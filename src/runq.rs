@@ -179,10 +179,10 @@ impl<const N: usize> Owner<'_, N> {
     }
 
     /// Steals half of `victim`'s queue into our ring (Go's runqsteal) and returns
-    /// one of them to run now (the last one grabbed), or None.
-    pub fn steal_from(&self, victim: Stealer<'_, N>, steal_runnext: bool) -> Option<usize> {
+    /// one of them to run now (the last one grabbed), or None. `backoff` as for `grab`.
+    pub fn steal_from(&self, victim: Stealer<'_, N>, steal_runnext: bool, backoff: impl Fn()) -> Option<usize> {
         let mut batch = [0usize; N];
-        let n = victim.grab(&mut batch[..N / 2], steal_runnext);
+        let n = victim.grab(&mut batch[..N / 2], steal_runnext, backoff);
         if n == 0 {
             return None;
         }
@@ -205,8 +205,10 @@ impl<const N: usize> Owner<'_, N> {
 
 impl<const N: usize> Stealer<'_, N> {
     /// Claims half of the ring (Go's runqgrab) into `batch`; if the ring is empty and
-    /// `steal_runnext`, takes runnext instead. Returns the count.
-    pub fn grab(&self, batch: &mut [usize], steal_runnext: bool) -> usize {
+    /// `steal_runnext`, takes runnext instead, after calling `backoff` (Go's runqgrab sleeps
+    /// 3 µs there when the victim P is running: it may be about to run that g itself, the one
+    /// its goroutine just readied before blocking). Returns the count.
+    pub fn grab(&self, batch: &mut [usize], steal_runnext: bool, backoff: impl Fn()) -> usize {
         loop {
             let h = self.q.head.load(Ordering::Acquire); // sync with other consumers
             let t = self.q.tail.load(Ordering::Acquire); // sync with the producer
@@ -215,9 +217,13 @@ impl<const N: usize> Stealer<'_, N> {
             if n == 0 {
                 if steal_runnext {
                     let next = self.q.runnext.load(Ordering::Acquire);
-                    if next != 0
-                        && self.q.runnext.compare_exchange(next, 0, Ordering::AcqRel, Ordering::Acquire).is_ok()
-                    {
+                    if next != 0 {
+                        backoff();
+                        // Meanwhile the owner may have run it, or queued more (and kicked it
+                        // into the ring): then the CAS fails and the ring is looked at again.
+                        if self.q.runnext.compare_exchange(next, 0, Ordering::AcqRel, Ordering::Acquire).is_err() {
+                            continue;
+                        }
                         batch[0] = next;
                         return 1;
                     }
@@ -287,14 +293,57 @@ mod tests {
         for i in 1..=6 {
             own(&a).put(i, false).unwrap();
         }
-        assert_eq!(own(&b).steal_from(a.stealer(), true), Some(3));
+        assert_eq!(own(&b).steal_from(a.stealer(), true, || {}), Some(3));
         assert_eq!(b.len(), 2);
         assert_eq!(a.len(), 3);
         let c = RunQueue::<16>::new();
         own(&c).put(42, true).unwrap();
-        assert_eq!(own(&b).steal_from(c.stealer(), false), None);
-        assert_eq!(own(&b).steal_from(c.stealer(), true), Some(42));
+        assert_eq!(own(&b).steal_from(c.stealer(), false, || {}), None);
+        assert_eq!(own(&b).steal_from(c.stealer(), true, || {}), Some(42));
         assert!(c.is_empty());
+    }
+
+    /// The thief backs off before it takes runnext, and takes only what is there after: the
+    /// owner may have run that g meanwhile (then the thief takes the new runnext, after another
+    /// back-off) or kicked it into the ring behind a newer one (then the ring's).
+    #[test]
+    fn runnext_is_taken_only_after_the_backoff_and_as_it_is_then() {
+        use std::cell::Cell;
+        let mut batch = [0usize; 8];
+        // Nothing changes during the back-off: the thief takes runnext.
+        let q = RunQueue::<16>::new();
+        own(&q).put(5, true).unwrap();
+        let calls = Cell::new(0);
+        assert_eq!(q.stealer().grab(&mut batch, true, || calls.set(calls.get() + 1)), 1);
+        assert_eq!((batch[0], calls.get()), (5, 1));
+        assert!(q.is_empty());
+        // No back-off where runnext is not to be taken, or is empty.
+        own(&q).put(6, true).unwrap();
+        assert_eq!(q.stealer().grab(&mut batch, false, || panic!("backed off")), 0);
+        assert_eq!(own(&q).get(), Some((6, true)));
+        assert_eq!(q.stealer().grab(&mut batch, true, || panic!("backed off")), 0);
+        // The owner runs it and readies another meanwhile: the new one, after a second back-off.
+        own(&q).put(7, true).unwrap();
+        let calls = Cell::new(0);
+        let n = q.stealer().grab(&mut batch, true, || {
+            calls.set(calls.get() + 1);
+            if calls.get() == 1 {
+                assert_eq!(own(&q).get(), Some((7, true)));
+                own(&q).put(8, true).unwrap();
+            }
+        });
+        assert_eq!((n, batch[0], calls.get()), (1, 8, 2));
+        // The owner spawns meanwhile (the new g in runnext, the old one kicked into the ring):
+        // the ring's, and runnext stays.
+        own(&q).put(9, true).unwrap();
+        let n = q.stealer().grab(&mut batch, true, || {
+            if q.len() == 0 {
+                own(&q).put(10, true).unwrap();
+            }
+        });
+        assert_eq!((n, batch[0]), (1, 9));
+        assert_eq!(own(&q).get(), Some((10, true)));
+        assert!(q.is_empty());
     }
 
     #[test]
@@ -314,7 +363,7 @@ mod tests {
                 let mut got = Vec::new();
                 loop {
                     let finished = done.load(std::sync::atomic::Ordering::Acquire);
-                    if let Some(v) = own(&mine).steal_from(q.stealer(), true) {
+                    if let Some(v) = own(&mine).steal_from(q.stealer(), true, || {}) {
                         got.push(v);
                         while let Some((v, _)) = own(&mine).get() {
                             got.push(v);
@@ -377,7 +426,7 @@ mod loom_tests {
             let thief = thread::spawn(move || {
                 let mine = RunQueue::<4>::new();
                 let mut got = Vec::new();
-                if let Some(v) = own(&mine).steal_from(q2.stealer(), true) {
+                if let Some(v) = own(&mine).steal_from(q2.stealer(), true, || {}) {
                     got.push(v);
                     while let Some((v, _)) = own(&mine).get() {
                         got.push(v);
@@ -416,7 +465,7 @@ mod loom_tests {
                     thread::spawn(move || {
                         let mine = RunQueue::<4>::new();
                         let mut got = Vec::new();
-                        if let Some(v) = own(&mine).steal_from(q.stealer(), false) {
+                        if let Some(v) = own(&mine).steal_from(q.stealer(), false, || {}) {
                             got.push(v);
                             while let Some((v, _)) = own(&mine).get() {
                                 got.push(v);
@@ -445,7 +494,7 @@ mod loom_tests {
             let q2 = q.clone();
             let thief = thread::spawn(move || {
                 let mut batch = [0usize; 1];
-                let n = q2.stealer().grab(&mut batch, false);
+                let n = q2.stealer().grab(&mut batch, false, || {});
                 batch[..n].to_vec()
             });
             let mut got = Vec::new();
