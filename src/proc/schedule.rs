@@ -79,16 +79,16 @@ pub(super) fn runqget(pp: *mut P) -> Option<(*mut G, bool)> {
 /// Go's runqsteal: half of p2's queue into pp's, returning one to run.
 ///
 /// Before taking p2's runnext (the last of the steal rounds, when its ring is empty) the thief
-/// sleeps 3 µs if p2 is running, as Go's runqgrab does: p2's goroutine has most likely just
-/// readied that g and is about to block (a ping-pong), or is spawning (every `go` puts the new
-/// g there and kicks the one before into the ring); taking it at once moves the pair apart or
-/// takes one g per steal. Meanwhile the owner runs it or queues more, which the steal then takes
+/// pauses if p2 is running (`os::steal_pause`: 3 µs, a yield on windows), as Go's runqgrab
+/// does: p2's goroutine has most likely just readied that g and is about to block (a
+/// ping-pong), or is spawning (every `go` puts the new g there and kicks the one before into
+/// the ring); taking it at once moves the pair apart or takes one g per steal. Meanwhile the owner runs it or queues more, which the steal then takes
 /// half of. Without the sleep a spawn on 2 Ps took runnext one g at a time (issue 22).
 pub(super) fn runqsteal(pp: *mut P, p2: *mut P, steal_runnext: bool) -> *mut G {
     let backoff = || {
         // SAFETY: p2 is a valid P (Ps are never freed); status is atomic.
         if unsafe { (*p2).status.load(Ordering::Acquire) } == PStatus::Running {
-            os::usleep(3);
+            os::steal_pause();
         }
     };
     // SAFETY: pp is ours; p2 is any valid P (grab is safe from any thread).

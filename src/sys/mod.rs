@@ -18,7 +18,9 @@
 //! OS's timer slack, and never misses a wake-up that follows a change of `*addr` (the callers
 //! always change the word before waking and re-check it after sleeping). `futexwakeup(addr,
 //! cnt)`: wakes at least one (cnt == 1) or all sleepers on `addr`. `osyield` gives up the CPU;
-//! `usleep(us)` sleeps the thread.
+//! `usleep(us)` sleeps the thread. `steal_pause()` is the few microseconds a thief waits before
+//! it takes a running P's runnext (Go's runqgrab: `usleep(3)`, or `osyield` where the OS cannot
+//! sleep that briefly: windows' Sleep rounds up to a millisecond and its timer tick).
 //!
 //! **Memory.** `sys_alloc(n)`: `n` bytes of zeroed, read-write, page-aligned memory the runtime
 //! owns, or null; `sys_alloc_at(hint, n)` the same, at `hint` if nothing is mapped there (a

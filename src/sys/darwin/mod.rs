@@ -297,6 +297,11 @@ pub fn exit_thread() -> ! {
     unsafe { ls::pthread_exit(core::ptr::null_mut()) }
 }
 
+/// Go's runqgrab pause before it steals a running P's runnext: 3 µs.
+pub fn steal_pause() {
+    usleep(3);
+}
+
 /// Gives up the CPU to another thread.
 pub fn osyield() {
     // SAFETY: no arguments.

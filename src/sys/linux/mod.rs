@@ -354,6 +354,12 @@ pub fn setitimer_prof(usec: usize) -> bool {
     r == 0
 }
 
+/// Go's runqgrab pause before it steals a running P's runnext: 3 µs (the kernel's timer slack
+/// makes it longer).
+pub fn steal_pause() {
+    usleep(3);
+}
+
 /// Gives up the CPU to another thread (sched_yield).
 #[inline(never)]
 pub fn osyield() {

@@ -357,6 +357,12 @@ pub fn gettid() -> u64 {
     unsafe { GetCurrentThreadId() as u64 }
 }
 
+/// Go's runqgrab pause before it steals a running P's runnext: a yield (Sleep's millisecond
+/// resolution would stall the thief for a timer tick, as Go notes).
+pub fn steal_pause() {
+    osyield();
+}
+
 /// Gives up the CPU to another thread (SwitchToThread).
 pub fn osyield() {
     // SAFETY: no arguments.
