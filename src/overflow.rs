@@ -1,8 +1,9 @@
 //! Stack overflow detection and reports (Go's stack.go overflow report, and gort's checks for
 //! stacks without a guard page): the scheduler checks a goroutine's canary when it switches away
-//! from it and its top word before it runs (`check_stack`, `check_stack_run`), a waker checks a parked goroutine's stack before
-//! writing into it (sudog.rs), the fault handler asks which goroutine overflowed; each finds the
-//! goroutine whose stack overflowed and prints Go's report. See stack.rs for the layout.
+//! from it and its top word before it runs (`check_stack`, `check_stack_run`), a waker checks a
+//! parked goroutine's stack before writing into it (sudog.rs), the fault handler asks which
+//! goroutine overflowed; each finds the goroutine whose stack overflowed and prints Go's report.
+//! See stack.rs for the layout.
 
 use crate::gmp::G;
 use crate::print::Frames;

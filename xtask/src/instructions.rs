@@ -1,19 +1,21 @@
 //! `cargo xtask bench --instructions`: instructions per operation of the switch path, counted by
 //! valgrind's callgrind, so that a change to the hot paths can be judged without timing noise.
 //!
-//! Each program (benches bench_yield, bench_pingpong, bench_spawn, bench_skynet) runs twice under callgrind
-//! with GOMAXPROCS=1, at two sizes (BENCH_N); the difference in instructions divided by the
-//! difference in operations is the cost of one operation, without startup and exit. Threads are
-//! counted apart (`--separate-threads=yes`) and only those that ran goroutines are summed (gort's
-//! one M; Go may move its P between Ms): sysmon's thread wakes by the clock, and valgrind's
-//! slowdown changes how often. GODEBUG=asyncpreemptoff=1 (valgrind does not follow a goroutine resumed from a saved
-//! signal frame) and forcepreemptns=2 s (next to no cooperative preemption requests from sysmon
-//! either: both depend on time) make the counts the same from run to run.
+//! Each program (benches bench_yield, bench_pingpong, bench_spawn, bench_skynet) runs twice
+//! under callgrind with GOMAXPROCS=1, at two sizes (BENCH_N); the difference in instructions
+//! divided by the difference in operations is the cost of one operation, without startup and
+//! exit. Threads are counted apart (`--separate-threads=yes`) and, for gort, only the busiest one
+//! (the M running the goroutines) is used: sysmon's thread wakes by the clock, and valgrind's
+//! slowdown changes how often. GODEBUG=asyncpreemptoff=1 (valgrind does not follow a goroutine
+//! resumed from a saved signal frame) and forcepreemptns=2 s (next to no cooperative preemption
+//! requests from sysmon either: both depend on time) make the counts the same from run to run.
 //!
-//! The Go twins (benches/go/yield, pingpong, spawn, skynet) are counted the same way, beside
-//! them: Go's runtime reads GOMAXPROCS=1 and asyncpreemptoff=1 too (forcepreemptns is gort's),
-//! and its garbage collector's work is included, as in its timings. The last column is the ratio the timed rows aim at, without
-//! their noise (and without what instructions do not show: page faults, cache misses).
+//! The Go twins (benches/go/yield, pingpong, spawn, skynet) run beside them the same way, all
+//! their threads summed (`Threads::All`: Go may move its one P between Ms). Go's runtime reads
+//! GOMAXPROCS=1 and asyncpreemptoff=1 too (forcepreemptns is gort's), and its garbage
+//! collector's work is included, as in its timings. The last column is the ratio the timed rows
+//! aim at, without their noise (and without what instructions do not show: page faults, cache
+//! misses).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -64,10 +66,12 @@ pub fn cmd_instructions() -> Result<i32, Fail> {
             .exes
             .get(&format!("bench_{}", row.prog))
             .ok_or_else(|| Fail::Setup(format!("bench_{} was not built", row.prog)))?;
-        let gort = per_op(&valgrind, exe, row, &out_dir.join(row.prog));
+        let gort = per_op(&valgrind, exe, row, &out_dir.join(row.prog), Threads::Busiest);
         let go_exe = go_dir.join(row.prog);
         let twin = match &go {
-            Ok(()) if go_exe.is_file() => per_op(&valgrind, &go_exe, row, &out_dir.join(format!("go-{}", row.prog))),
+            Ok(()) if go_exe.is_file() => {
+                per_op(&valgrind, &go_exe, row, &out_dir.join(format!("go-{}", row.prog)), Threads::All)
+            }
             Ok(()) => Err(format!("go build of {} failed", row.prog)),
             Err(why) => Err(why.clone()),
         };
@@ -87,9 +91,9 @@ pub fn cmd_instructions() -> Result<i32, Fail> {
 }
 
 /// Instructions per operation of `exe` (a gort program or its Go twin): callgrind at the row's
-/// two sizes, the goroutine threads' counts subtracted and divided by the operations between them.
+/// two sizes, their counts (`threads`) subtracted and divided by the operations between them.
 /// Outputs go to `dir`-N.
-fn per_op(valgrind: &Path, exe: &Path, row: &Row, dir: &Path) -> Result<f64, String> {
+fn per_op(valgrind: &Path, exe: &Path, row: &Row, dir: &Path, threads: Threads) -> Result<f64, String> {
     let mut counts = [0u64; 2];
     for (k, &n) in row.sizes.iter().enumerate() {
         let dir = PathBuf::from(format!("{}-{n}", dir.display()));
@@ -107,7 +111,7 @@ fn per_op(valgrind: &Path, exe: &Path, row: &Row, dir: &Path) -> Result<f64, Str
         if !out.status.success() {
             return Err(format!("exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr)));
         }
-        counts[k] = goroutine_threads(&dir)?;
+        counts[k] = run_count(&dir, threads)?;
     }
     if counts[1] <= counts[0] {
         return Err(format!("the larger run counted fewer instructions ({counts:?})"));
@@ -116,13 +120,21 @@ fn per_op(valgrind: &Path, exe: &Path, row: &Row, dir: &Path) -> Result<f64, Str
     Ok((counts[1] - counts[0]) as f64 / ops as f64)
 }
 
-/// The instructions of the threads that ran goroutines among callgrind's per-thread outputs in
-/// `dir` (cg.out-01, cg.out-02, ...: each has a `summary:` or `totals:` line): every thread with
-/// at least 1 % of the busiest one's count. gort runs them on one M at GOMAXPROCS=1; Go may hand
-/// its one P from M to M during a run (skynet's ran on two threads, 116 M and 262 M
-/// instructions: the busiest alone undercounted its leaf by 40 %). Sysmon and idle Ms, whose
-/// counts follow the clock, stay far below the 1 %.
-fn goroutine_threads(dir: &std::path::Path) -> Result<u64, String> {
+/// Which of callgrind's per-thread counts make up a run's count.
+#[derive(Clone, Copy)]
+enum Threads {
+    /// The busiest thread: gort's one M at GOMAXPROCS=1 runs every goroutine, and its sysmon's
+    /// count follows the clock (valgrind's slowdown), so leaving it out keeps the counts exact.
+    Busiest,
+    /// Every thread: Go may hand its one P from M to M during a run (its skynet ran on two
+    /// threads, 116 M and 262 M instructions: the busiest alone undercounted a leaf by 30–40 %);
+    /// its sysmon and idle threads add a few thousand instructions, under 0.1 per operation.
+    All,
+}
+
+/// A run's instructions from callgrind's per-thread outputs in `dir` (cg.out-01, cg.out-02, ...:
+/// each has a `summary:` or `totals:` line), as `threads` says.
+fn run_count(dir: &Path, threads: Threads) -> Result<u64, String> {
     let mut totals = Vec::new();
     for e in fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
         let p = e.map_err(|e| e.to_string())?.path();
@@ -135,6 +147,11 @@ fn goroutine_threads(dir: &std::path::Path) -> Result<u64, String> {
             totals.push(t);
         }
     }
-    let max = *totals.iter().max().ok_or_else(|| format!("no callgrind totals in {}", dir.display()))?;
-    Ok(totals.iter().filter(|&&t| t >= max / 100).sum())
+    if totals.is_empty() {
+        return Err(format!("no callgrind totals in {}", dir.display()));
+    }
+    Ok(match threads {
+        Threads::Busiest => totals.into_iter().max().unwrap_or(0),
+        Threads::All => totals.into_iter().sum(),
+    })
 }
